@@ -1,0 +1,108 @@
+// The command-line front: parses, calls core, prints. Scripts depend on its commands, output and exit
+// codes (0 done, 1 error with one sentence on stderr, 2 usage), so they stay stable.
+
+import { BackupError } from './core/errors';
+import type { Io } from './cli/context';
+import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError } from './cli/context';
+import { initCommand } from './cli/initCommand';
+import { catCommand, diffCommand, historyCommand, listCommand, lsCommand } from './cli/readCommands';
+import { restoreCommand } from './cli/restoreCommand';
+import { snapshotCommand } from './cli/snapshotCommand';
+
+export const USAGE = `Project Backup: incremental, deduplicated snapshots of a workspace.
+
+Usage: project-backup <command> [options]
+
+Commands:
+  snapshot <workspace>          take a snapshot (--path <p> for only those paths)
+  list                          list snapshots (--workspace <dir> for one workspace)
+  ls <snapshot> [<path>]        list the files of a snapshot
+  cat <snapshot> <path>         print a file as it was in a snapshot
+  history <path>                the versions of one file (--workspace <dir>)
+  diff <snapshot> <snapshot>    what changed between two snapshots
+  restore <snapshot>            restore into --target <dir> (--path, --dry-run, --delete)
+  init                          create an empty store
+
+Every command takes --repo <dir> (or PROJECT_BACKUP_REPO) and most take --json.
+<snapshot> is an id, a unique prefix of one, or "latest".
+Exit codes: 0 done, 1 error, 2 usage.`;
+
+type Command = (args: string[], io: Io, signal: AbortSignal) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  snapshot: snapshotCommand,
+  list: listCommand,
+  ls: lsCommand,
+  cat: catCommand,
+  history: historyCommand,
+  diff: diffCommand,
+  restore: restoreCommand,
+  init: initCommand,
+};
+
+export async function runCli(argv: string[], io: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(USAGE);
+    return name ? EXIT_OK : EXIT_USAGE;
+  }
+  if (name === '--version' || name === 'version') {
+    io.out('project-backup 0.1.0');
+    return EXIT_OK;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`project-backup: unknown command "${name}".\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await command(rest, io, signal);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`project-backup ${name}: ${error.message}`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof BackupError) {
+      io.err(`project-backup: ${error.message}`);
+      return EXIT_ERROR;
+    }
+    // Not ours: still one sentence, but keep the detail available for bug reports.
+    io.err(`project-backup: unexpected error: ${error instanceof Error ? error.message : String(error)}`);
+    if (process.env.PROJECT_BACKUP_DEBUG && error instanceof Error) io.err(error.stack ?? '');
+    return EXIT_ERROR;
+  }
+}
+
+function processIo(): Io {
+  return {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+    write: (data) =>
+      new Promise((resolve, reject) => {
+        process.stdout.write(data, (error) => (error ? reject(error) : resolve()));
+      }),
+    env: process.env,
+  };
+}
+
+if (require.main === module) {
+  const controller = new AbortController();
+  let interrupted = false;
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    controller.abort();
+  });
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(EXIT_OK); // `| head` closed the pipe: not an error
+  });
+  runCli(process.argv.slice(2), processIo(), controller.signal).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error) => {
+      process.stderr.write(`project-backup: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = EXIT_ERROR;
+    },
+  );
+}

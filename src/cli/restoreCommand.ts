@@ -1,0 +1,79 @@
+// `project-backup restore <snapshot> --repo <dir> --target <dir> [--path <p>]... [--dry-run] [--delete]`
+// Restoring over the snapshot's own workspace first snapshots what is about to change (trigger
+// `pre-restore`), so every restore can be undone by restoring that snapshot.
+
+import * as path from 'node:path';
+import { formatTime, plural, shortId } from '../core/format';
+import { Restorer } from '../core/restore/restorer';
+import { DEFAULT_EXCLUDES, Rules } from '../core/scan/rules';
+import { Snapshotter } from '../core/snapshot/snapshotter';
+import type { SnapshotRecord } from '../core/repository/snapshotRecord';
+import type { Io } from './context';
+import { EXIT_ERROR, EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';
+
+export const RESTORE_USAGE = 'Usage: project-backup restore <snapshot> --repo <dir> --target <dir> [--path <p>]... [--dry-run] [--delete] [--json]';
+
+async function samePlace(a: string, b: string): Promise<boolean> {
+  const { realpath } = await import('node:fs/promises');
+  const real = async (p: string) => realpath(p).catch(() => path.resolve(p));
+  return (await real(a)) === (await real(b));
+}
+
+export async function restoreCommand(args: string[], io: Io, signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    {
+      target: { type: 'string', short: 't' },
+      path: { type: 'string', multiple: true },
+      'dry-run': { type: 'boolean', short: 'n' },
+      delete: { type: 'boolean' },
+    },
+    RESTORE_USAGE,
+  );
+  if (values.help) return io.out(RESTORE_USAGE), EXIT_OK;
+  needPositionals(positionals, 1, RESTORE_USAGE);
+  const target = values.target as string | undefined;
+  if (!target) throw new UsageError(`restore needs --target <dir> (the workspace itself, or another folder).\n${RESTORE_USAGE}`);
+  const repo = await openRepo(values, io, RESTORE_USAGE);
+  const snapshot = await repo.resolveSnapshot(positionals[0]);
+  const dryRun = values['dry-run'] === true;
+  const overWorkspace = await samePlace(target, snapshot.workspace.path);
+  let undo: SnapshotRecord | undefined;
+
+  const restorer = new Restorer(repo);
+  const lock = dryRun ? undefined : await repo.lock(false, `a restore into ${path.resolve(target)}`);
+  try {
+    const result = await restorer.restore(snapshot, {
+      target,
+      paths: values.path as string[] | undefined,
+      dryRun,
+      deleteExtra: values.delete === true,
+      rules: new Rules({ excludes: DEFAULT_EXCLUDES, excludeAbsolute: [repo.location] }),
+      signal,
+      beforeWrite: overWorkspace
+        ? async () => {
+            // A full snapshot (cheap with the stat cache), so undo puts back exactly what was there, even
+            // changes never snapshotted. Locks are shared, so it runs while we hold ours.
+            const snapshotter = new Snapshotter(repo, { workspace: snapshot.workspace.path, trigger: 'pre-restore' });
+            undo = (await snapshotter.snapshot({ trigger: 'pre-restore', signal })).snapshot;
+          }
+        : undefined,
+    });
+    const changes = result.plan.changes;
+    if (values.json) {
+      io.out(JSON.stringify({ snapshot: snapshot.id, target: path.resolve(target), dryRun, changes, unchanged: result.plan.unchanged, restored: result.restored, deleted: result.deleted, problems: result.problems, undo: undo?.id ?? null }));
+    } else {
+      if (dryRun) {
+        for (const c of changes) io.out(`would ${c.action.padEnd(9)} ${c.path}${c.type === 'dir' ? '/' : ''}`);
+        io.out(`Dry run: ${changes.length} to change, ${result.plan.unchanged} already as in snapshot ${shortId(snapshot.id)}; nothing was written.`);
+      } else {
+        io.out(`Restored ${plural(result.restored, 'item')} and deleted ${result.deleted} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}) into ${path.resolve(target)}; ${result.plan.unchanged} already matched.`);
+        if (undo) io.out(`To undo: project-backup restore ${shortId(undo.id)} --repo ${repo.location} --target ${path.resolve(target)} --delete`);
+      }
+      for (const p of result.problems) io.err(`not restored: ${p.path}: ${p.reason}`);
+    }
+    return result.problems.length > 0 ? EXIT_ERROR : EXIT_OK;
+  } finally {
+    await lock?.release();
+  }
+}

@@ -1,0 +1,41 @@
+// Compression of stored blobs. Invariant: a blob is never stored larger than its raw form: data that does
+// not shrink (media, archives, random bytes) is kept raw and flagged so, and big blobs are sampled first
+// so we do not spend time compressing what will not compress.
+
+import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+
+const deflateRawAsync = promisify(deflateRaw);
+
+/** Fast level: first snapshots are dominated by compression time, and code compresses well at level 1-3. */
+const LEVEL = 3;
+const SAMPLE_FROM = 64 * 1024;
+const SAMPLE_SIZE = 16 * 1024;
+/** Keep the compressed form only when it saves at least this share. */
+const WORTH = 0.95;
+/** Above this size, compress on the libuv thread pool so two cores hash and compress at once. */
+const ASYNC_FROM = 128 * 1024;
+
+export interface Packed {
+  data: Buffer;
+  compressed: boolean;
+}
+
+function worthIt(raw: number, packed: number): boolean {
+  return packed < raw * WORTH;
+}
+
+export async function compress(raw: Buffer): Promise<Packed> {
+  if (raw.length < 64) return { data: raw, compressed: false };
+  if (raw.length >= SAMPLE_FROM) {
+    const sample = raw.subarray(0, SAMPLE_SIZE);
+    if (!worthIt(sample.length, deflateRawSync(sample, { level: 1 }).length)) return { data: raw, compressed: false };
+  }
+  const packed = raw.length >= ASYNC_FROM ? await deflateRawAsync(raw, { level: LEVEL }) : deflateRawSync(raw, { level: LEVEL });
+  return worthIt(raw.length, packed.length) ? { data: packed, compressed: true } : { data: raw, compressed: false };
+}
+
+export function decompress(data: Buffer, compressed: boolean, rawLength: number): Buffer {
+  if (!compressed) return data;
+  return inflateRawSync(data, { maxOutputLength: Math.max(rawLength, 1) });
+}

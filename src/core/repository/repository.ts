@@ -1,0 +1,381 @@
+// The repository: content addressing, packs and index, trees and snapshot records on top of a Backend.
+// Invariants: an object's id is checked against its bytes every time it is read (no silent corruption);
+// data is written before the index that names it, and the index before any snapshot that uses it.
+
+import * as path from 'node:path';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { BackupError, isBackupError } from '../errors';
+import type { Backend } from '../storage/backend';
+import type { FsPort } from '../storage/fsPort';
+import { nodeFs } from '../storage/fsPort';
+import { LocalBackend } from '../storage/localBackend';
+import { Lock } from '../storage/lock';
+import type { LockInfo } from '../storage/lock';
+import type { ObjectCodec } from './codec';
+import { PlainCodec, sha256Hex } from './codec';
+import { compress, decompress } from './compression';
+import type { RepoConfig } from './config';
+import { decodeConfig, encodeConfig, newConfig } from './config';
+import type { IndexedPack } from './indexFile';
+import { decodeIndex, encodeIndex } from './indexFile';
+import type { BlobType, PackEntry } from './pack';
+import { packKey, packTrailer } from './pack';
+import type { SnapshotRecord } from './snapshotRecord';
+import { SNAPSHOT_ID_PATTERN, decodeSnapshot, encodeSnapshot, snapshotKey } from './snapshotRecord';
+import type { Tree } from './tree';
+import { decodeTree, encodeTree } from './tree';
+import type { TreeEntry } from './tree';
+
+export interface IndexLocation extends PackEntry {
+  packId: string;
+}
+
+export interface OpenOptions {
+  /** Create the store when the folder does not hold one. */
+  create?: boolean;
+  port?: FsPort;
+  now?: () => Date;
+  onStaleLock?: (info: LockInfo, key: string) => void;
+}
+
+/** Target size of a pack: big enough that a first snapshot writes few files, small enough to rewrite in prune. */
+export const PACK_SIZE = 16 * 1024 * 1024;
+const TREE_CACHE_LIMIT = 50_000;
+
+export class Repository {
+  private readonly index = new Map<string, IndexLocation>();
+  private readonly loadedIndexFiles = new Set<string>();
+  private readonly treeCache = new Map<string, Tree>();
+  private readonly snapshotCache = new Map<string, SnapshotRecord>();
+
+  private constructor(
+    readonly backend: Backend,
+    readonly config: RepoConfig,
+    readonly codec: ObjectCodec,
+    readonly port: FsPort,
+    private readonly options: OpenOptions,
+  ) {}
+
+  static async open(location: string, options: OpenOptions = {}): Promise<Repository> {
+    const port = options.port ?? nodeFs;
+    const root = path.resolve(location);
+    const backend = new LocalBackend(root, port);
+    let configBytes: Buffer | undefined;
+    try {
+      configBytes = await backend.load('config');
+    } catch (error) {
+      if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
+    }
+    if (!configBytes) {
+      if (!options.create) {
+        throw new BackupError('REPO_NOT_FOUND', `There is no backup store at ${root} (no config file); create one with a first snapshot or \`init\`.`, { location: root });
+      }
+      await Repository.refuseNonEmptyFolder(port, root);
+      await backend.createLayout();
+      const config = newConfig(options.now?.() ?? new Date());
+      await backend.save('config', encodeConfig(config));
+      configBytes = encodeConfig(config);
+    }
+    const config = decodeConfig(configBytes, root);
+    if (config.encryption) {
+      throw new BackupError('REPO_NEWER_FORMAT', `The store at ${root} is encrypted, which this version of Project Backup cannot open yet.`, { location: root });
+    }
+    const repo = new Repository(backend, config, new PlainCodec(), port, options);
+    await repo.refreshIndex();
+    return repo;
+  }
+
+  /** A store is only created in an empty or missing folder, so a typo never sprays our layout into a project. */
+  private static async refuseNonEmptyFolder(port: FsPort, root: string): Promise<void> {
+    let stat;
+    try {
+      stat = await port.stat(root);
+    } catch {
+      return; // missing: we create it
+    }
+    if (!stat.isDirectory()) {
+      throw new BackupError('REPO_NOT_FOUND', `${root} is a file, not a backup store folder.`, { location: root });
+    }
+    const names = (await port.readdir(root)).filter((name) => !name.startsWith('.'));
+    if (names.length > 0) {
+      throw new BackupError('REPO_NOT_FOUND', `${root} is not empty and holds no backup store; choose an empty or new folder for the store.`, { location: root });
+    }
+  }
+
+  get location(): string {
+    return this.backend.location;
+  }
+
+  now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  lock(exclusive: boolean, purpose: string, waitMs?: number): Promise<Lock> {
+    return Lock.acquire(this.backend, { exclusive, purpose, waitMs, onStale: this.options.onStaleLock });
+  }
+
+  // ---- index ---------------------------------------------------------------------------------------
+
+  /** Loads index files written since the last call (by us or another process). Cheap when nothing is new. */
+  async refreshIndex(): Promise<void> {
+    const keys = await this.backend.list('index');
+    for (const key of keys) {
+      if (this.loadedIndexFiles.has(key)) continue;
+      let data: Buffer;
+      try {
+        data = await this.backend.load(key);
+      } catch (error) {
+        if (isBackupError(error, 'OBJECT_MISSING')) continue; // removed by a concurrent prune
+        throw error;
+      }
+      this.addToIndex(decodeIndex(data, this.codec, `Index file ${key}`));
+      this.loadedIndexFiles.add(key);
+    }
+  }
+
+  private addToIndex(packs: readonly IndexedPack[]): void {
+    for (const pack of packs) {
+      for (const entry of pack.entries) {
+        if (!this.index.has(entry.id)) this.index.set(entry.id, { ...entry, packId: pack.packId });
+      }
+    }
+  }
+
+  hasBlob(id: string): boolean {
+    return this.index.has(id);
+  }
+
+  locate(id: string): IndexLocation | undefined {
+    return this.index.get(id);
+  }
+
+  indexSize(): number {
+    return this.index.size;
+  }
+
+  // ---- reading ---------------------------------------------------------------------------------------
+
+  /** The plaintext of a blob, verified against its id. Throws OBJECT_MISSING or OBJECT_DAMAGED. */
+  async loadBlob(id: string): Promise<Buffer> {
+    const at = this.index.get(id);
+    if (!at) {
+      throw new BackupError('OBJECT_MISSING', `Object ${id.slice(0, 12)} is missing from the store at ${this.location}.`, { id });
+    }
+    const sealed = await this.backend.loadRange(packKey(at.packId), at.offset, at.length);
+    let plain: Buffer;
+    try {
+      plain = decompress(this.codec.open(sealed, `Object ${id.slice(0, 12)}`), at.compressed, at.rawLength);
+    } catch (error) {
+      if (isBackupError(error)) throw error;
+      throw new BackupError('OBJECT_DAMAGED', `Object ${id.slice(0, 12)} in pack ${at.packId.slice(0, 12)} cannot be decompressed; it is damaged.`, { id, pack: at.packId });
+    }
+    if (plain.length !== at.rawLength || this.codec.id(plain) !== id) {
+      throw new BackupError('OBJECT_DAMAGED', `Object ${id.slice(0, 12)} in pack ${at.packId.slice(0, 12)} does not match its checksum; it is damaged.`, { id, pack: at.packId });
+    }
+    return plain;
+  }
+
+  async loadTree(id: string): Promise<Tree> {
+    const cached = this.treeCache.get(id);
+    if (cached) return cached;
+    const tree = decodeTree(await this.loadBlob(id), `Tree ${id.slice(0, 12)}`);
+    this.rememberTree(id, tree);
+    return tree;
+  }
+
+  rememberTree(id: string, tree: Tree): void {
+    if (this.treeCache.size >= TREE_CACHE_LIMIT) {
+      // Drop the oldest: Map iteration order is insertion order.
+      const oldest = this.treeCache.keys().next().value;
+      if (oldest !== undefined) this.treeCache.delete(oldest);
+    }
+    this.treeCache.set(id, tree);
+  }
+
+  // ---- writing ---------------------------------------------------------------------------------------
+
+  newWriter(): BlobWriter {
+    return new BlobWriter(this);
+  }
+
+  /** Called by a finished writer: its packs are durable and its index is written. */
+  registerPacks(packs: readonly IndexedPack[], indexKey: string): void {
+    this.addToIndex(packs);
+    this.loadedIndexFiles.add(indexKey);
+  }
+
+  // ---- snapshots -------------------------------------------------------------------------------------
+
+  async saveSnapshot(record: SnapshotRecord): Promise<void> {
+    await this.backend.save(snapshotKey(record.id), this.codec.seal(encodeSnapshot(record)));
+    this.snapshotCache.set(record.id, record);
+  }
+
+  async removeSnapshot(id: string): Promise<void> {
+    await this.backend.remove(snapshotKey(id));
+    this.snapshotCache.delete(id);
+  }
+
+  async loadSnapshot(id: string): Promise<SnapshotRecord> {
+    let data: Buffer;
+    try {
+      data = await this.backend.load(snapshotKey(id));
+    } catch (error) {
+      if (isBackupError(error, 'OBJECT_MISSING')) throw new BackupError('SNAPSHOT_NOT_FOUND', `No snapshot ${id} in the store at ${this.location}.`, { id });
+      throw error;
+    }
+    const record = decodeSnapshot(this.codec.open(data, `Snapshot ${id.slice(0, 8)}`), `Snapshot ${id.slice(0, 8)}`);
+    if (record.id !== id) throw new BackupError('OBJECT_DAMAGED', `Snapshot file ${id.slice(0, 8)} holds snapshot ${record.id.slice(0, 8)}; it is damaged.`, { id });
+    this.snapshotCache.set(id, record);
+    return record;
+  }
+
+  /**
+   * Every snapshot, oldest first. `reload` re-reads records already seen (labels and pins may have
+   * changed in another process); otherwise only new records are read, which keeps the on-save path cheap.
+   * Damaged records are reported through `onDamaged` and left out rather than hiding every other snapshot.
+   */
+  async listSnapshots(options: { reload?: boolean; onDamaged?: (key: string, error: BackupError) => void } = {}): Promise<SnapshotRecord[]> {
+    const keys = await this.backend.list('snapshots');
+    const present = new Set<string>();
+    const records: SnapshotRecord[] = [];
+    for (const key of keys) {
+      const id = key.slice('snapshots/'.length);
+      if (!SNAPSHOT_ID_PATTERN.test(id)) continue;
+      present.add(id);
+      const cached = options.reload ? undefined : this.snapshotCache.get(id);
+      if (cached) {
+        records.push(cached);
+        continue;
+      }
+      try {
+        records.push(await this.loadSnapshot(id));
+      } catch (error) {
+        if (isBackupError(error, 'SNAPSHOT_NOT_FOUND')) continue; // forgotten meanwhile
+        if (isBackupError(error, 'OBJECT_DAMAGED') && options.onDamaged) {
+          options.onDamaged(key, error);
+          continue;
+        }
+        throw error;
+      }
+    }
+    for (const id of [...this.snapshotCache.keys()]) if (!present.has(id)) this.snapshotCache.delete(id);
+    return records.sort(compareSnapshots);
+  }
+
+  /** Resolves an id, a unique id prefix, or `latest` (optionally the latest of one workspace). */
+  async resolveSnapshot(ref: string, workspaceId?: string): Promise<SnapshotRecord> {
+    const all = await this.listSnapshots();
+    const pool = workspaceId ? all.filter((s) => s.workspace.id === workspaceId) : all;
+    if (ref === 'latest') {
+      const latest = pool[pool.length - 1];
+      if (!latest) throw new BackupError('SNAPSHOT_NOT_FOUND', `The store at ${this.location} has no snapshots${workspaceId ? ' of this workspace' : ''} yet.`, { ref });
+      return latest;
+    }
+    const lower = ref.toLowerCase();
+    const matches = pool.filter((s) => s.id.startsWith(lower));
+    if (matches.length === 0 || lower.length === 0) throw new BackupError('SNAPSHOT_NOT_FOUND', `No snapshot matches "${ref}" in the store at ${this.location}.`, { ref });
+    if (matches.length > 1) throw new BackupError('SNAPSHOT_AMBIGUOUS', `"${ref}" matches ${matches.length} snapshots; give more characters of the id.`, { ref });
+    return matches[0];
+  }
+
+  // ---- caches (stat cache etc.): sealed like everything else, disposable ------------------------------
+
+  async loadCache(name: string): Promise<Buffer | undefined> {
+    try {
+      return inflateRawSync(this.codec.open(await this.backend.load(`cache/${name}`), `Cache ${name}`));
+    } catch {
+      return undefined; // a cache is an optimisation: anything wrong with it means "no cache"
+    }
+  }
+
+  async saveCache(name: string, data: Buffer): Promise<void> {
+    await this.backend.save(`cache/${name}`, this.codec.seal(deflateRawSync(data, { level: 1 })), { durable: false });
+  }
+
+  async close(): Promise<void> {
+    this.treeCache.clear();
+  }
+}
+
+export function compareSnapshots(a: SnapshotRecord, b: SnapshotRecord): number {
+  return a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+interface OpenPack {
+  parts: Buffer[];
+  entries: PackEntry[];
+  size: number;
+}
+
+/**
+ * Collects new blobs of one operation into packs. Dedups against the index and against itself, so two
+ * identical files in one snapshot are stored once. `finish` makes everything durable and visible.
+ */
+export class BlobWriter {
+  private current: OpenPack = { parts: [], entries: [], size: 0 };
+  private readonly pending = new Set<string>();
+  private readonly writes: Promise<void>[] = [];
+  private readonly written: IndexedPack[] = [];
+  private failure: unknown;
+  bytesAdded = 0;
+  dataAdded = 0;
+  blobsAdded = 0;
+
+  constructor(private readonly repo: Repository) {}
+
+  /** Stores `plain` unless the store already has it; returns its id. */
+  async add(type: BlobType, plain: Buffer): Promise<string> {
+    const id = this.repo.codec.id(plain);
+    if (this.repo.hasBlob(id) || this.pending.has(id)) return id;
+    this.pending.add(id);
+    const packed = await compress(plain);
+    const sealed = this.repo.codec.seal(packed.data);
+    this.current.entries.push({ type, id, offset: this.current.size, length: sealed.length, rawLength: plain.length, compressed: packed.compressed });
+    this.current.parts.push(sealed);
+    this.current.size += sealed.length;
+    this.dataAdded += plain.length;
+    this.blobsAdded++;
+    if (this.current.size >= PACK_SIZE) this.flushPack();
+    if (this.failure) throw this.failure;
+    return id;
+  }
+
+  /** Stores a tree and remembers it parsed, since the snapshot's diff and the next save read it again. */
+  async addTree(entries: readonly TreeEntry[]): Promise<string> {
+    const bytes = encodeTree(entries);
+    const id = await this.add('tree', bytes);
+    this.repo.rememberTree(id, decodeTree(bytes, 'new tree'));
+    return id;
+  }
+
+  private flushPack(): void {
+    const pack = this.current;
+    this.current = { parts: [], entries: [], size: 0 };
+    if (pack.entries.length === 0) return;
+    const write = (async () => {
+      const bytes = [...pack.parts, packTrailer(pack.entries, this.repo.codec)];
+      const packId = sha256Hex(Buffer.concat(bytes));
+      await this.repo.backend.save(packKey(packId), bytes);
+      this.written.push({ packId, entries: pack.entries });
+      for (const part of bytes) this.bytesAdded += part.length;
+    })();
+    write.catch((error) => {
+      this.failure ??= error;
+    });
+    this.writes.push(write);
+  }
+
+  /** Writes the last pack and the index. After this resolves, every blob added is durable and indexed. */
+  async finish(): Promise<void> {
+    this.flushPack();
+    await Promise.all(this.writes);
+    if (this.failure) throw this.failure;
+    if (this.written.length === 0) return;
+    const indexBytes = encodeIndex(this.written, this.repo.codec);
+    const indexKey = `index/${sha256Hex(indexBytes)}`;
+    await this.repo.backend.save(indexKey, indexBytes);
+    this.bytesAdded += indexBytes.length;
+    this.repo.registerPacks(this.written, indexKey);
+  }
+}

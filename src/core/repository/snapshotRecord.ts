@@ -1,0 +1,93 @@
+// Snapshot records: the commit point of a snapshot. A record names a complete root tree (restore never
+// needs a chain of increments) plus who, when, why and what changed.
+// Invariant: a record is written only after every blob and index it depends on is durable.
+
+import { BackupError } from '../errors';
+import { ID_PATTERN } from './codec';
+import { isRecord } from './tree';
+
+export type Trigger = 'manual' | 'save' | 'external' | 'schedule' | 'pre-restore' | 'startup' | 'cli';
+
+export interface SnapshotStats {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  /** Total size of the files in the snapshot. */
+  bytes: number;
+  filesNew: number;
+  filesChanged: number;
+  filesDeleted: number;
+  /** Bytes the store grew by (packs and index written by this snapshot). */
+  bytesAdded: number;
+  /** Plaintext bytes of the new blobs. */
+  dataAdded: number;
+  blobsAdded: number;
+  skipped: number;
+}
+
+export interface SkippedPath {
+  path: string;
+  reason: string;
+}
+
+export interface SnapshotRecord {
+  v: 1;
+  id: string;
+  time: string;
+  workspace: { path: string; id: string };
+  host: string;
+  trigger: Trigger;
+  label?: string;
+  pinned?: boolean;
+  parent?: string;
+  tree: string;
+  stats: SnapshotStats;
+  /** The first few paths left out of this snapshot and why (too large, unreadable, kept changing). */
+  skipped?: SkippedPath[];
+  git?: { branch?: string; head?: string };
+  /** The `paths` of an incremental snapshot, when it was one (capped). */
+  paths?: string[];
+  tool: string;
+}
+
+export const SNAPSHOT_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+export function snapshotKey(id: string): string {
+  return `snapshots/${id}`;
+}
+
+export function encodeSnapshot(record: SnapshotRecord): Buffer {
+  return Buffer.from(JSON.stringify(record), 'utf8');
+}
+
+export function decodeSnapshot(data: Buffer, what: string): SnapshotRecord {
+  const damaged = (why: string) => new BackupError('OBJECT_DAMAGED', `${what} ${why}; it is damaged.`, { what });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data.toString('utf8'));
+  } catch {
+    throw damaged('is not a valid snapshot record');
+  }
+  if (!isRecord(parsed) || parsed.v !== 1) throw damaged('is not a valid snapshot record');
+  const r = parsed;
+  const ws = r.workspace;
+  const stats = r.stats;
+  if (
+    typeof r.id !== 'string' || !SNAPSHOT_ID_PATTERN.test(r.id) ||
+    typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time)) ||
+    !isRecord(ws) || typeof ws.path !== 'string' || typeof ws.id !== 'string' ||
+    typeof r.tree !== 'string' || !ID_PATTERN.test(r.tree) ||
+    typeof r.trigger !== 'string' || typeof r.host !== 'string' ||
+    !isRecord(stats) ||
+    (r.parent !== undefined && (typeof r.parent !== 'string' || !SNAPSHOT_ID_PATTERN.test(r.parent))) ||
+    (r.label !== undefined && typeof r.label !== 'string') ||
+    (r.pinned !== undefined && typeof r.pinned !== 'boolean')
+  ) {
+    throw damaged('has missing or malformed fields');
+  }
+  for (const key of ['files', 'dirs', 'symlinks', 'bytes', 'filesNew', 'filesChanged', 'filesDeleted', 'bytesAdded', 'dataAdded', 'blobsAdded', 'skipped']) {
+    const value = stats[key];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw damaged(`has a malformed count "${key}"`);
+  }
+  return r as unknown as SnapshotRecord;
+}

@@ -1,0 +1,120 @@
+// Tree objects: one directory's entries, sorted by name, content-addressed like file data.
+// Invariant: encoding is canonical (same entries, same bytes, same id), so an unchanged folder keeps its
+// id and a snapshot that changes one file rewrites only the trees on that file's path.
+
+import { BackupError } from '../errors';
+import { ID_PATTERN } from './codec';
+
+export interface FileEntry {
+  type: 'file';
+  name: string;
+  /** Permission bits (e.g. 0o644, 0o755). */
+  mode: number;
+  size: number;
+  /** Ids of the data blobs whose concatenation is the file's content. */
+  content: string[];
+}
+
+export interface DirEntry {
+  type: 'dir';
+  name: string;
+  tree: string;
+}
+
+export interface SymlinkEntry {
+  type: 'symlink';
+  name: string;
+  target: string;
+}
+
+export type TreeEntry = FileEntry | DirEntry | SymlinkEntry;
+
+export interface Tree {
+  entries: TreeEntry[];
+}
+
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Canonical bytes of a tree. Entries are sorted here, so callers may pass them in any order. */
+export function encodeTree(entries: readonly TreeEntry[]): Buffer {
+  const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
+  const canonical = sorted.map((entry) => {
+    switch (entry.type) {
+      case 'file':
+        return { type: 'file', name: entry.name, mode: entry.mode, size: entry.size, content: entry.content };
+      case 'dir':
+        return { type: 'dir', name: entry.name, tree: entry.tree };
+      case 'symlink':
+        return { type: 'symlink', name: entry.name, target: entry.target };
+    }
+  });
+  return Buffer.from(JSON.stringify({ v: 1, entries: canonical }), 'utf8');
+}
+
+/**
+ * Parses and validates a tree. Names are checked for shape only (a string, unique, sorted); whether a name
+ * is safe to write to disk is the restorer's decision, so a hostile tree can still be listed and reported.
+ */
+export function decodeTree(data: Buffer, what: string): Tree {
+  const damaged = (why: string) => new BackupError('OBJECT_DAMAGED', `${what} ${why}; it is damaged.`, { what });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data.toString('utf8'));
+  } catch {
+    throw damaged('is not a valid tree');
+  }
+  if (!isRecord(parsed) || parsed.v !== 1 || !Array.isArray(parsed.entries)) throw damaged('is not a valid tree');
+  const entries: TreeEntry[] = [];
+  let previous: string | undefined;
+  for (const raw of parsed.entries as unknown[]) {
+    if (!isRecord(raw) || typeof raw.name !== 'string') throw damaged('has an entry without a name');
+    const name = raw.name;
+    if (previous !== undefined && compareNames(previous, name) >= 0) throw damaged('has unsorted or repeated names');
+    previous = name;
+    switch (raw.type) {
+      case 'file': {
+        const { mode, size, content } = raw;
+        if (!isUint(mode) || !isUint(size) || !Array.isArray(content) || !content.every((id) => typeof id === 'string' && ID_PATTERN.test(id))) {
+          throw damaged(`has a malformed file entry "${name}"`);
+        }
+        entries.push({ type: 'file', name, mode, size, content: content as string[] });
+        break;
+      }
+      case 'dir':
+        if (typeof raw.tree !== 'string' || !ID_PATTERN.test(raw.tree)) throw damaged(`has a malformed folder entry "${name}"`);
+        entries.push({ type: 'dir', name, tree: raw.tree });
+        break;
+      case 'symlink':
+        if (typeof raw.target !== 'string') throw damaged(`has a malformed symlink entry "${name}"`);
+        entries.push({ type: 'symlink', name, target: raw.target });
+        break;
+      default:
+        throw damaged(`has an entry "${name}" of unknown type`);
+    }
+  }
+  return { entries };
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isUint(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+export function findEntry(tree: Tree, name: string): TreeEntry | undefined {
+  // Entries are sorted: binary search keeps lookups in big folders cheap on the on-save path.
+  let lo = 0;
+  let hi = tree.entries.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const cmp = compareNames(tree.entries[mid].name, name);
+    if (cmp === 0) return tree.entries[mid];
+    if (cmp < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}

@@ -1,0 +1,373 @@
+// Restores a snapshot, a folder or single files into a target folder (the workspace or any other).
+// Invariants: it plans first (what will be created, overwritten, deleted) and a dry run stops there; a
+// file is written to a temp name and renamed into place, so the user's file is either the old or the
+// restored one; nothing is written outside the target or through a symlink; a damaged object fails only
+// the files that need it.
+
+import * as path from 'node:path';
+import type { Stats } from 'node:fs';
+import { BackupError, errnoCode, isBackupError } from '../errors';
+import { Limiter } from '../limiter';
+import type { Repository } from '../repository/repository';
+import type { SnapshotRecord } from '../repository/snapshotRecord';
+import type { Tree, TreeEntry } from '../repository/tree';
+import { findEntry } from '../repository/tree';
+import { Rules } from '../scan/rules';
+import { Scanner } from '../scan/scanner';
+import { syncDir, tempPathFor } from '../storage/atomic';
+import { contentIdsOf } from '../snapshot/fileReader';
+import { safeJoin, splitUserPath, unsafeNameReason } from './safePath';
+
+export type PlanAction = 'create' | 'overwrite' | 'delete';
+
+export interface PlannedChange {
+  path: string;
+  action: PlanAction;
+  type: 'file' | 'dir' | 'symlink';
+}
+
+export interface RestoreProblem {
+  path: string;
+  reason: string;
+}
+
+export interface RestorePlan {
+  changes: PlannedChange[];
+  unchanged: number;
+  /** Entries the store holds that cannot be restored safely or at all (unsafe names, damaged data). */
+  problems: RestoreProblem[];
+}
+
+export interface RestoreOptions {
+  target: string;
+  /** Snapshot-relative paths (files or folders) to restore; the whole snapshot when absent or empty. */
+  paths?: readonly string[];
+  dryRun?: boolean;
+  /** Also delete what the target has, inside the restored folders, that the snapshot does not (excluded paths are left alone). */
+  deleteExtra?: boolean;
+  /** Rules for what `deleteExtra` may touch; defaults to the default excludes. */
+  rules?: Rules;
+  /** Called with every path about to change, before anything is written, when not a dry run. */
+  beforeWrite?: (paths: string[]) => Promise<void>;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface RestoreResult {
+  plan: RestorePlan;
+  restored: number;
+  deleted: number;
+  problems: RestoreProblem[];
+}
+
+interface Item {
+  parts: string[];
+  entry: TreeEntry;
+}
+
+export class Restorer {
+  private readonly limiter = new Limiter(8);
+
+  constructor(private readonly repo: Repository) {}
+
+  async restore(snapshot: SnapshotRecord, options: RestoreOptions): Promise<RestoreResult> {
+    const port = this.repo.port;
+    const target = path.resolve(options.target);
+    const targetStat = await port.stat(target).catch(() => undefined);
+    if (targetStat && !targetStat.isDirectory()) {
+      throw new BackupError('RESTORE_CONFLICT', `The restore target ${target} is a file, not a folder.`, { target });
+    }
+    const problems: RestoreProblem[] = [];
+    const items = await this.select(snapshot, options.paths ?? [], problems);
+    const plan = await this.plan(items, target, options, problems);
+    if (options.dryRun) return { plan, restored: 0, deleted: 0, problems };
+    if (plan.changes.length === 0) return { plan, restored: 0, deleted: 0, problems };
+    await options.beforeWrite?.(plan.changes.map((c) => c.path));
+    await port.mkdir(target, { recursive: true });
+
+    let done = 0;
+    const total = plan.changes.length;
+    const tick = () => options.onProgress?.(++done, total);
+    const byPath = new Map(items.map((item) => [item.parts.join('/'), item.entry]));
+    let restored = 0;
+    let deleted = 0;
+
+    // Deletions first (deepest first), so a file can replace a folder of the same name and back.
+    const deletions = plan.changes.filter((c) => c.action === 'delete').sort((a, b) => b.path.length - a.path.length);
+    for (const change of deletions) {
+      this.checkCancelled(options);
+      try {
+        const abs = safeJoin(target, change.path.split('/'));
+        await this.assertRealParents(target, change.path.split('/'));
+        if (change.type === 'dir') await port.rmdir(abs).catch((error) => {
+          if (errnoCode(error) !== 'ENOTEMPTY' && errnoCode(error) !== 'ENOENT') throw error;
+        });
+        else await port.unlink(abs).catch((error) => {
+          if (errnoCode(error) !== 'ENOENT') throw error;
+        });
+        deleted++;
+      } catch (error) {
+        problems.push({ path: change.path, reason: reasonOf(error) });
+      }
+      tick();
+    }
+
+    const writes = plan.changes.filter((c) => c.action !== 'delete');
+    // Folders in order (parents before children), then files and links in parallel.
+    for (const change of writes.filter((c) => c.type === 'dir')) {
+      this.checkCancelled(options);
+      try {
+        await this.ensureDir(target, change.path.split('/'));
+        restored++;
+      } catch (error) {
+        problems.push({ path: change.path, reason: reasonOf(error) });
+      }
+      tick();
+    }
+    await Promise.all(
+      writes
+        .filter((c) => c.type !== 'dir')
+        .map((change) =>
+          this.limiter.run(async () => {
+            this.checkCancelled(options);
+            const entry = byPath.get(change.path);
+            try {
+              if (!entry || entry.type === 'dir') throw new Error('entry vanished from the plan');
+              const parts = change.path.split('/');
+              await this.ensureDir(target, parts.slice(0, -1));
+              if (entry.type === 'file') await this.writeFile(target, parts, entry, change.action === 'overwrite');
+              else await this.writeSymlink(target, parts, entry.target);
+              restored++;
+            } catch (error) {
+              problems.push({ path: change.path, reason: reasonOf(error) });
+            }
+            tick();
+          }),
+        ),
+    );
+    return { plan, restored, deleted, problems };
+  }
+
+  private checkCancelled(options: RestoreOptions): void {
+    if (options.signal?.aborted) throw new BackupError('CANCELLED', 'The restore was cancelled; files restored so far are complete, the rest untouched.');
+  }
+
+  /** Resolves the requested paths to tree items: every entry below them, folders before their contents. */
+  private async select(snapshot: SnapshotRecord, paths: readonly string[], problems: RestoreProblem[]): Promise<Item[]> {
+    const items: Item[] = [];
+    const roots = paths.length === 0 ? [[]] : paths.map((p) => splitUserPath(p));
+    const seen = new Set<string>();
+    for (const parts of roots) {
+      const key = parts.join('/');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (parts.length === 0) {
+        await this.collect(snapshot.tree, [], items, problems);
+        continue;
+      }
+      let tree: Tree = await this.repo.loadTree(snapshot.tree);
+      let entry: TreeEntry | undefined;
+      for (let i = 0; i < parts.length; i++) {
+        entry = findEntry(tree, parts[i]);
+        if (!entry) break;
+        if (i < parts.length - 1) {
+          if (entry.type !== 'dir') {
+            entry = undefined;
+            break;
+          }
+          tree = await this.repo.loadTree(entry.tree);
+        }
+      }
+      if (!entry) {
+        throw new BackupError('PATH_NOT_FOUND', `${key} is not in snapshot ${snapshot.id.slice(0, 8)}.`, { path: key, snapshot: snapshot.id });
+      }
+      // Parent folders of a selected path are created as needed, not listed as items.
+      items.push({ parts, entry });
+      if (entry.type === 'dir') await this.collect(entry.tree, parts, items, problems);
+    }
+    return items;
+  }
+
+  private async collect(treeId: string, prefix: string[], out: Item[], problems: RestoreProblem[]): Promise<void> {
+    let tree: Tree;
+    try {
+      tree = await this.repo.loadTree(treeId);
+    } catch (error) {
+      if (!isBackupError(error, 'OBJECT_MISSING') && !isBackupError(error, 'OBJECT_DAMAGED')) throw error;
+      problems.push({ path: prefix.join('/') || '.', reason: error.message });
+      return;
+    }
+    for (const entry of tree.entries) {
+      const reason = unsafeNameReason(entry.name);
+      if (reason) {
+        problems.push({ path: [...prefix, entry.name].join('/'), reason: `refused: the name contains ${reason}` });
+        continue;
+      }
+      const parts = [...prefix, entry.name];
+      out.push({ parts, entry });
+      if (entry.type === 'dir') await this.collect(entry.tree, parts, out, problems);
+    }
+  }
+
+  private async plan(items: readonly Item[], target: string, options: RestoreOptions, problems: RestoreProblem[]): Promise<RestorePlan> {
+    const port = this.repo.port;
+    const changes: PlannedChange[] = [];
+    let unchanged = 0;
+    const wanted = new Set(items.map((item) => item.parts.join('/')));
+    for (const item of items) {
+      const rel = item.parts.join('/');
+      let abs: string;
+      try {
+        abs = safeJoin(target, item.parts);
+      } catch (error) {
+        problems.push({ path: rel, reason: reasonOf(error) });
+        continue;
+      }
+      const existing = await port.lstat(abs).catch(() => undefined);
+      const entry = item.entry;
+      if (!existing) {
+        changes.push({ path: rel, action: 'create', type: entry.type });
+        continue;
+      }
+      if (await this.matches(entry, existing, abs)) {
+        unchanged++;
+        continue;
+      }
+      changes.push({ path: rel, action: 'overwrite', type: entry.type });
+    }
+    if (options.deleteExtra) {
+      const rules = options.rules ?? new Rules();
+      const scanner = new Scanner(target, { rules }, port);
+      // Walk each restored folder once; the walk descends, so nested extras come with it.
+      const selected = options.paths ?? [];
+      const roots = selected.length === 0 ? [''] : items.filter((i) => i.entry.type === 'dir' && selected.some((p) => splitUserPath(p).join('/') === i.parts.join('/'))).map((i) => i.parts.join('/'));
+      const extra: PlannedChange[] = [];
+      for (const dir of roots) {
+        const abs = dir ? safeJoin(target, dir.split('/')) : target;
+        const stat = await port.lstat(abs).catch(() => undefined);
+        if (!stat?.isDirectory()) continue;
+        for await (const found of scanner.walk(dir)) {
+          if (!wanted.has(found.relPath)) extra.push({ path: found.relPath, action: 'delete', type: found.kind });
+        }
+      }
+      changes.push(...extra);
+    }
+    return { changes, unchanged, problems };
+  }
+
+  private async matches(entry: TreeEntry, existing: Stats, abs: string): Promise<boolean> {
+    if (entry.type === 'dir') return existing.isDirectory();
+    if (entry.type === 'symlink') {
+      if (!existing.isSymbolicLink()) return false;
+      return (await this.repo.port.readlink(abs).catch(() => undefined)) === entry.target;
+    }
+    if (!existing.isFile() || existing.size !== entry.size) return false;
+    if ((existing.mode & 0o7777) !== entry.mode && process.platform !== 'win32') return false;
+    try {
+      const ids = await contentIdsOf(this.repo, this.repo.port, abs, existing.size);
+      return ids.length === entry.content.length && ids.every((id, i) => id === entry.content[i]);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Refuses to go through a symlink or a file on the way to `parts` (the target itself may be a link). */
+  private async assertRealParents(target: string, parts: readonly string[]): Promise<void> {
+    let current = target;
+    for (const part of parts.slice(0, -1)) {
+      current = path.join(current, part);
+      const stat = await this.repo.port.lstat(current).catch(() => undefined);
+      if (!stat) return;
+      if (!stat.isDirectory()) {
+        throw new BackupError('UNSAFE_PATH', `Refusing to write below ${current}: it is ${stat.isSymbolicLink() ? 'a symlink' : 'not a folder'}.`, { path: current });
+      }
+    }
+  }
+
+  /** Creates the folders of `parts` under target, replacing nothing: a symlink or file in the way is refused. */
+  private async ensureDir(target: string, parts: readonly string[]): Promise<void> {
+    let current = target;
+    for (const part of parts) {
+      current = safeJoin(current, [part]);
+      const stat = await this.repo.port.lstat(current).catch(() => undefined);
+      if (stat?.isDirectory()) continue;
+      if (stat?.isSymbolicLink()) {
+        // A link where the snapshot has a folder: replace the link itself (never follow it).
+        await this.repo.port.unlink(current);
+      } else if (stat) {
+        throw new BackupError('RESTORE_CONFLICT', `Cannot restore the folder ${current}: a file is in the way.`, { path: current });
+      }
+      await this.repo.port.mkdir(current).catch((error) => {
+        if (errnoCode(error) !== 'EEXIST') throw error;
+      });
+    }
+  }
+
+  private async writeFile(target: string, parts: readonly string[], entry: Extract<TreeEntry, { type: 'file' }>, overwriting: boolean): Promise<void> {
+    const port = this.repo.port;
+    const abs = safeJoin(target, parts);
+    await this.assertRealParents(target, parts);
+    const temp = tempPathFor(abs);
+    const handle = await port.open(temp, 'wx', 0o600);
+    let written = 0;
+    try {
+      for (const id of entry.content) {
+        const data = await this.repo.loadBlob(id);
+        let offset = 0;
+        while (offset < data.length) {
+          const { bytesWritten } = await handle.write(data, offset, data.length - offset, null);
+          offset += bytesWritten;
+        }
+        written += data.length;
+      }
+      if (written !== entry.size) {
+        throw new BackupError('OBJECT_DAMAGED', `${parts.join('/')} restored to ${written} bytes, not the ${entry.size} its snapshot records.`, { path: parts.join('/') });
+      }
+      // Replacing a user's existing file: make the new content durable before the old one is gone.
+      if (overwriting) await handle.sync();
+      await handle.close();
+      await port.chmod(temp, entry.mode);
+      await this.clearEmptyDir(abs);
+      await port.rename(temp, abs);
+      if (overwriting) await syncDir(port, path.dirname(abs));
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await port.unlink(temp).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** A folder where a file or link goes may be removed only when empty: never a recursive delete. */
+  private async clearEmptyDir(abs: string): Promise<void> {
+    const existing = await this.repo.port.lstat(abs).catch(() => undefined);
+    if (!existing?.isDirectory()) return;
+    try {
+      await this.repo.port.rmdir(abs);
+    } catch {
+      throw new BackupError('RESTORE_CONFLICT', `Cannot restore ${abs}: a folder with content is in the way (restore with delete to replace it).`, { path: abs });
+    }
+  }
+
+  private async writeSymlink(target: string, parts: readonly string[], linkTarget: string): Promise<void> {
+    const port = this.repo.port;
+    const abs = safeJoin(target, parts);
+    await this.assertRealParents(target, parts);
+    const temp = tempPathFor(abs);
+    await port.symlink(linkTarget, temp);
+    try {
+      await this.clearEmptyDir(abs);
+      await port.rename(temp, abs);
+    } catch (error) {
+      await port.unlink(temp).catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof BackupError) return error.message;
+  const code = errnoCode(error);
+  if (code === 'ENOSPC') return 'the disk is full';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return error instanceof Error ? error.message : String(error);
+}

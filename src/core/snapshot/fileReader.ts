@@ -1,0 +1,103 @@
+// Reads one file into the store: whole for small files, content-defined chunks for large ones.
+// Invariant: what is stored is a consistent state of the file. The file is stat'ed before and after the
+// read; if it changed in between, it is read again, and after a few tries it is reported, never stored torn.
+
+import type { Stats } from 'node:fs';
+import { errnoCode } from '../errors';
+import type { FsPort } from '../storage/fsPort';
+import { StreamChunker } from '../repository/chunker';
+import type { BlobWriter, Repository } from '../repository/repository';
+
+export type ReadOutcome =
+  | { ok: true; content: string[]; size: number; stat: Stats }
+  | { ok: false; reason: string };
+
+const TRIES = 3;
+const READ_PIECE = 1024 * 1024;
+
+function sameState(a: Stats, b: Stats): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+}
+
+function describeReadError(error: unknown): string {
+  switch (errnoCode(error)) {
+    case 'ENOENT':
+      return 'deleted while being read';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'turned into a folder while being read';
+    default:
+      return `could not be read (${errnoCode(error) ?? (error instanceof Error ? error.message : String(error))})`;
+  }
+}
+
+export async function storeFile(repo: Repository, writer: BlobWriter, port: FsPort, absPath: string, before: Stats | undefined): Promise<ReadOutcome> {
+  let stat = before;
+  for (let attempt = 0; attempt < TRIES; attempt++) {
+    try {
+      stat ??= await port.lstat(absPath);
+      if (!stat.isFile()) return { ok: false, reason: 'is no longer a regular file' };
+      const content = stat.size >= repo.config.chunkFrom ? await storeChunked(repo, writer, port, absPath) : await storeWhole(writer, port, absPath);
+      const after = await port.lstat(absPath);
+      if (sameState(stat, after) && after.size === content.size) return { ok: true, content: content.ids, size: content.size, stat: after };
+      stat = after;
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'EACCES' || errnoCode(error) === 'EPERM' || errnoCode(error) === 'EISDIR') {
+        return { ok: false, reason: describeReadError(error) };
+      }
+      throw error;
+    }
+  }
+  return { ok: false, reason: `kept changing while being read (${TRIES} tries); it goes into the next snapshot` };
+}
+
+async function storeWhole(writer: BlobWriter, port: FsPort, absPath: string): Promise<{ ids: string[]; size: number }> {
+  const data = await port.readFile(absPath);
+  if (data.length === 0) return { ids: [], size: 0 };
+  return { ids: [await writer.add('data', data)], size: data.length };
+}
+
+async function storeChunked(repo: Repository, writer: BlobWriter, port: FsPort, absPath: string): Promise<{ ids: string[]; size: number }> {
+  const chunker = new StreamChunker(repo.config.chunker);
+  const handle = await port.open(absPath, 'r');
+  const ids: string[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const piece = Buffer.allocUnsafe(READ_PIECE);
+      const { bytesRead } = await handle.read(piece, 0, READ_PIECE, null);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      for (const chunk of chunker.push(piece.subarray(0, bytesRead))) ids.push(await writer.add('data', chunk));
+    }
+    for (const chunk of chunker.finish()) ids.push(await writer.add('data', chunk));
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+  return { ids, size };
+}
+
+/** The content ids a file would get if stored now, without storing anything (restore compares with it). */
+export async function contentIdsOf(repo: Repository, port: FsPort, absPath: string, size: number): Promise<string[]> {
+  if (size < repo.config.chunkFrom) {
+    const data = await port.readFile(absPath);
+    return data.length === 0 ? [] : [repo.codec.id(data)];
+  }
+  const chunker = new StreamChunker(repo.config.chunker);
+  const handle = await port.open(absPath, 'r');
+  const ids: string[] = [];
+  try {
+    for (;;) {
+      const piece = Buffer.allocUnsafe(READ_PIECE);
+      const { bytesRead } = await handle.read(piece, 0, READ_PIECE, null);
+      if (bytesRead === 0) break;
+      for (const chunk of chunker.push(piece.subarray(0, bytesRead))) ids.push(repo.codec.id(chunk));
+    }
+    for (const chunk of chunker.finish()) ids.push(repo.codec.id(chunk));
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+  return ids;
+}

@@ -1,0 +1,480 @@
+// Takes snapshots of one workspace: a full scan (with the stat cache, so unchanged folders cost one
+// readdir and a few lstat calls) or an incremental one of given paths (the on-save case, O(paths × depth)).
+// Invariants: every snapshot is a complete tree; data and index are durable before the record is written;
+// a snapshot equal to its parent is not created; a file is never stored torn.
+
+import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BackupError } from '../errors';
+import { Limiter } from '../limiter';
+import { countChanges, diffTrees } from '../query/diff';
+import type { Change } from '../query/diff';
+import type { BlobWriter, Repository } from '../repository/repository';
+import type { SkippedPath, SnapshotRecord, SnapshotStats, Trigger } from '../repository/snapshotRecord';
+import type { Tree, TreeEntry } from '../repository/tree';
+import { findEntry } from '../repository/tree';
+import { Rules } from '../scan/rules';
+import type { GitignoreLayer } from '../scan/rules';
+import { Scanner } from '../scan/scanner';
+import type { Skip } from '../scan/scanner';
+import { StatCache, signatureOf } from '../scan/statCache';
+import type { CachedDir, Signature, SubtreeTotals } from '../scan/statCache';
+import { storeFile } from './fileReader';
+import { GitInfoReader } from './gitInfo';
+import { identifyWorkspace } from './workspace';
+import type { WorkspaceIdentity } from './workspace';
+
+export const TOOL_VERSION = 'project-backup/0.1.0';
+const SKIPPED_KEPT = 100;
+const PATHS_KEPT = 20;
+
+export interface SnapshotterOptions {
+  workspace: string;
+  /** Default trigger of snapshots taken by this snapshotter. */
+  trigger?: Trigger;
+  excludes?: readonly string[];
+  includes?: readonly string[];
+  gitignore?: boolean;
+  /** Files larger than this many bytes are skipped and reported; 0 = no limit. */
+  maxFileSize?: number;
+  /** Read branch and HEAD with git when the workspace is a repository (default true). */
+  git?: boolean;
+  /** How many files are read at once. */
+  concurrency?: number;
+}
+
+export interface Progress {
+  files: number;
+  bytes: number;
+  current?: string;
+}
+
+export interface SnapshotRequest {
+  /** Only these paths (workspace-relative or absolute); a path that no longer exists becomes a deletion. */
+  paths?: readonly string[];
+  label?: string;
+  pinned?: boolean;
+  trigger?: Trigger;
+  /** Content to store instead of what is on disk (unsaved editor buffers), by workspace-relative path. */
+  contents?: ReadonlyMap<string, Buffer>;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface SnapshotResult {
+  /** False when nothing changed: `snapshot` is then the existing one the workspace already matches. */
+  created: boolean;
+  snapshot: SnapshotRecord;
+  changes: Change[];
+  skipped: Skip[];
+}
+
+interface Overlay {
+  entries: Map<string, TreeEntry>;
+  children: Map<string, Overlay>;
+}
+
+interface Run {
+  writer: BlobWriter;
+  cache: StatCache;
+  skipped: Skip[];
+  progress: Progress;
+  request: SnapshotRequest;
+  lastReport: number;
+}
+
+export class Snapshotter {
+  private readonly rules: Rules;
+  private readonly scanner: Scanner;
+  private readonly limiter: Limiter;
+  private readonly git: GitInfoReader | undefined;
+  private identity: WorkspaceIdentity | undefined;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly options: SnapshotterOptions,
+  ) {
+    const root = path.resolve(options.workspace);
+    this.rules = new Rules({
+      excludes: options.excludes,
+      includes: options.includes,
+      gitignore: options.gitignore,
+      excludeAbsolute: [repo.location],
+    });
+    this.scanner = new Scanner(root, { rules: this.rules, maxFileSize: options.maxFileSize }, repo.port);
+    this.limiter = new Limiter(options.concurrency ?? 8);
+    this.git = options.git === false ? undefined : new GitInfoReader(root, repo.port);
+  }
+
+  async workspace(): Promise<WorkspaceIdentity> {
+    this.identity ??= await identifyWorkspace(this.repo.port, this.options.workspace);
+    return this.identity;
+  }
+
+  /** The newest snapshot of this workspace, from any writer. */
+  async latest(): Promise<SnapshotRecord | undefined> {
+    const { id } = await this.workspace();
+    const all = await this.repo.listSnapshots();
+    for (let i = all.length - 1; i >= 0; i--) if (all[i].workspace.id === id) return all[i];
+    return undefined;
+  }
+
+  async snapshot(request: SnapshotRequest = {}): Promise<SnapshotResult> {
+    const identity = await this.workspace();
+    const lock = await this.repo.lock(false, `a snapshot of ${identity.path}`);
+    try {
+      await this.repo.refreshIndex();
+      const gitInfo = this.git ? this.git.read() : Promise.resolve(undefined);
+      const parent = await this.latest();
+      const writer = this.repo.newWriter();
+      const started = this.repo.now();
+      const cacheName = `stat-${identity.id}`;
+      const incremental = request.paths !== undefined && parent !== undefined;
+      const cache = StatCache.decode(await this.repo.loadCache(cacheName), this.rules.fingerprint, started.getTime());
+      const run: Run = { writer, cache, skipped: [], progress: { files: 0, bytes: 0 }, request, lastReport: 0 };
+
+      let tree: string;
+      let totals: SubtreeTotals | undefined;
+      if (incremental) {
+        tree = await this.incremental(run, parent, request.paths ?? []);
+      } else {
+        const built = await this.buildDir(run, '', []);
+        tree = built.tree;
+        totals = built.totals;
+      }
+      this.checkCancelled(request);
+      await writer.finish();
+      if (!incremental && cache.dirty) await this.repo.saveCache(cacheName, cache.encode());
+
+      if (parent && parent.tree === tree) {
+        return { created: false, snapshot: parent, changes: [], skipped: run.skipped };
+      }
+      const changes = await diffTrees(this.repo, parent?.tree, tree);
+      const counts = countChanges(changes);
+      totals ??= applyChanges(parent?.stats, changes);
+      const stats: SnapshotStats = {
+        ...totals,
+        ...counts,
+        bytesAdded: writer.bytesAdded,
+        dataAdded: writer.dataAdded,
+        blobsAdded: writer.blobsAdded,
+        skipped: run.skipped.length,
+      };
+      const record: SnapshotRecord = {
+        v: 1,
+        id: randomBytes(16).toString('hex'),
+        time: this.uniqueTime(started, parent),
+        workspace: { path: identity.path, id: identity.id },
+        host: os.hostname(),
+        trigger: request.trigger ?? this.options.trigger ?? 'manual',
+        tree,
+        stats,
+        tool: TOOL_VERSION,
+      };
+      if (request.label) record.label = request.label;
+      if (request.pinned) record.pinned = true;
+      if (parent) record.parent = parent.id;
+      if (run.skipped.length) record.skipped = run.skipped.slice(0, SKIPPED_KEPT).map((s): SkippedPath => ({ path: s.path, reason: s.reason }));
+      if (incremental) record.paths = (request.paths ?? []).slice(0, PATHS_KEPT).map((p) => this.relative(p));
+      const git = await gitInfo;
+      if (git && (git.branch || git.head)) record.git = git;
+      await this.repo.saveSnapshot(record);
+      return { created: true, snapshot: record, changes, skipped: run.skipped };
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Snapshot times order history; two saves in one millisecond must still come out in order. */
+  private uniqueTime(now: Date, parent: SnapshotRecord | undefined): string {
+    let time = now.getTime();
+    if (parent) time = Math.max(time, Date.parse(parent.time) + 1);
+    return new Date(time).toISOString();
+  }
+
+  private checkCancelled(request: SnapshotRequest): void {
+    if (request.signal?.aborted) throw new BackupError('CANCELLED', 'The snapshot was cancelled; nothing was recorded.');
+  }
+
+  private report(run: Run, current: string, bytes: number): void {
+    run.progress.files++;
+    run.progress.bytes += bytes;
+    const onProgress = run.request.onProgress;
+    if (!onProgress) return;
+    const now = Date.now();
+    if (now - run.lastReport < 100) return;
+    run.lastReport = now;
+    onProgress({ ...run.progress, current });
+  }
+
+  /** Normalises a request path to a workspace-relative slash path; refuses paths outside the workspace. */
+  relative(p: string): string {
+    const root = this.identity?.path ?? path.resolve(this.options.workspace);
+    const given = path.resolve(path.isAbsolute(p) ? p : path.join(root, p));
+    let rel = path.relative(root, given);
+    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+      // Also accept the un-resolved spelling of the workspace (a symlinked path to it).
+      const alt = path.relative(path.resolve(this.options.workspace), given);
+      if (alt === '' || alt.startsWith('..') || path.isAbsolute(alt)) {
+        throw new BackupError('UNSAFE_PATH', `${p} is not inside the workspace ${root}.`, { path: p });
+      }
+      rel = alt;
+    }
+    return rel.split(path.sep).join('/');
+  }
+
+  // ---- full scan -------------------------------------------------------------------------------------
+
+  private async buildDir(run: Run, relDir: string, parentLayers: readonly GitignoreLayer[]): Promise<{ tree: string; totals: SubtreeTotals }> {
+    this.checkCancelled(run.request);
+    const listing = await this.scanner.list(relDir, parentLayers);
+    run.skipped.push(...listing.skipped);
+    const cached = run.cache.previousDir(relDir);
+    let reusable = cached !== undefined && cached.count === listing.entries.length && this.repo.hasBlob(cached.tree);
+    const entries: Array<TreeEntry | undefined> = new Array(listing.entries.length);
+    const sigs = new Map<string, Signature>();
+    const totals: SubtreeTotals = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+    const fromCache: number[] = [];
+    const tasks: Promise<void>[] = [];
+
+    listing.entries.forEach((entry, k) => {
+      const abs = this.scanner.absolute(entry.relPath);
+      if (entry.kind === 'dir') {
+        tasks.push(
+          this.buildDir(run, entry.relPath, listing.layers).then((sub) => {
+            entries[k] = { type: 'dir', name: entry.name, tree: sub.tree };
+            totals.dirs += 1 + sub.totals.dirs;
+            totals.files += sub.totals.files;
+            totals.symlinks += sub.totals.symlinks;
+            totals.bytes += sub.totals.bytes;
+            if (run.cache.previousDir(entry.relPath)?.tree !== sub.tree) reusable = false;
+          }),
+        );
+        return;
+      }
+      const stat = entry.stat!;
+      if (run.cache.trusted(cached, entry.name, stat)) {
+        sigs.set(entry.name, signatureOf(stat));
+        fromCache.push(k);
+        return;
+      }
+      reusable = false;
+      if (entry.kind === 'symlink') {
+        tasks.push(
+          this.repo.port.readlink(abs).then(
+            (target) => {
+              entries[k] = { type: 'symlink', name: entry.name, target };
+              sigs.set(entry.name, signatureOf(stat));
+            },
+            () => {
+              run.skipped.push({ path: entry.relPath, reason: 'symlink vanished while being read' });
+            },
+          ),
+        );
+        return;
+      }
+      tasks.push(
+        this.limiter.run(async () => {
+          this.checkCancelled(run.request);
+          const outcome = await storeFile(this.repo, run.writer, this.repo.port, abs, stat);
+          if (outcome.ok) {
+            entries[k] = { type: 'file', name: entry.name, mode: outcome.stat.mode & 0o7777, size: outcome.size, content: outcome.content };
+            sigs.set(entry.name, signatureOf(outcome.stat));
+            this.report(run, entry.relPath, outcome.size);
+          } else {
+            run.skipped.push({ path: entry.relPath, reason: outcome.reason });
+          }
+        }),
+      );
+    });
+    await Promise.all(tasks);
+
+    if (reusable && cached) {
+      run.cache.record(relDir, cached, true);
+      return { tree: cached.tree, totals: cached.totals };
+    }
+    if (fromCache.length > 0) {
+      const previous = cached && this.repo.hasBlob(cached.tree) ? await this.repo.loadTree(cached.tree) : undefined;
+      for (const k of fromCache) {
+        const entry = listing.entries[k];
+        const old = previous ? findEntry(previous, entry.name) : undefined;
+        if (old && old.type === entry.kind) {
+          entries[k] = old;
+          continue;
+        }
+        // The cache trusted a file its tree does not have (a pruned tree): read it after all.
+        sigs.delete(entry.name);
+        if (entry.kind === 'symlink') {
+          const target = await this.repo.port.readlink(this.scanner.absolute(entry.relPath)).catch(() => undefined);
+          if (target !== undefined) entries[k] = { type: 'symlink', name: entry.name, target };
+          continue;
+        }
+        const outcome = await storeFile(this.repo, run.writer, this.repo.port, this.scanner.absolute(entry.relPath), entry.stat);
+        if (outcome.ok) entries[k] = { type: 'file', name: entry.name, mode: outcome.stat.mode & 0o7777, size: outcome.size, content: outcome.content };
+        else run.skipped.push({ path: entry.relPath, reason: outcome.reason });
+      }
+    }
+    // Keep the previous version of a file we could not read this time, rather than recording it as deleted.
+    for (let k = 0; k < entries.length; k++) {
+      if (entries[k] || listing.entries[k].kind === 'dir') continue;
+      if (!cached || !this.repo.hasBlob(cached.tree)) continue;
+      const old = findEntry(await this.repo.loadTree(cached.tree), listing.entries[k].name);
+      if (old && old.type !== 'dir') entries[k] = old;
+    }
+    const present = entries.filter((e): e is TreeEntry => e !== undefined);
+    for (const entry of present) {
+      if (entry.type === 'file') {
+        totals.files++;
+        totals.bytes += entry.size;
+      } else if (entry.type === 'symlink') totals.symlinks++;
+    }
+    const tree = await run.writer.addTree(present);
+    const dir: CachedDir = { tree, totals, sigs, count: listing.entries.length };
+    run.cache.record(relDir, dir, false);
+    return { tree, totals };
+  }
+
+  // ---- incremental -----------------------------------------------------------------------------------
+
+  private async incremental(run: Run, parent: SnapshotRecord, requested: readonly string[]): Promise<string> {
+    const root: Overlay = await this.overlayOf(parent.tree);
+    const rels = [...new Set(requested.map((p) => this.relative(p)))].sort();
+    // A path below another requested path is covered by it.
+    const paths = rels.filter((rel, i) => !rels.slice(0, i).some((other) => rel.startsWith(`${other}/`)));
+    for (const rel of paths) {
+      this.checkCancelled(run.request);
+      await this.applyPath(run, root, rel);
+    }
+    return this.finalize(run.writer, root, parent.tree);
+  }
+
+  private async overlayOf(treeId: string | undefined): Promise<Overlay> {
+    const entries = new Map<string, TreeEntry>();
+    if (treeId) for (const entry of (await this.repo.loadTree(treeId)).entries) entries.set(entry.name, entry);
+    return { entries, children: new Map() };
+  }
+
+  /** The overlay of folder `parts` (creating folders the parent snapshot lacks when `create`). */
+  private async descend(node: Overlay, parts: readonly string[], create: boolean): Promise<Overlay | undefined> {
+    let current = node;
+    for (const name of parts) {
+      let child = current.children.get(name);
+      if (!child) {
+        const entry = current.entries.get(name);
+        if (entry?.type === 'dir') child = await this.overlayOf(entry.tree);
+        else if (create) child = await this.overlayOf(undefined);
+        else return undefined;
+        current.children.set(name, child);
+      }
+      current = child;
+    }
+    return current;
+  }
+
+  private async applyPath(run: Run, root: Overlay, rel: string): Promise<void> {
+    const parts = rel.split('/');
+    const name = parts[parts.length - 1];
+    const abs = this.scanner.absolute(rel);
+    const override = run.request.contents?.get(rel);
+    const stat = await this.repo.port.lstat(abs).catch(() => undefined);
+    if (!stat && !override) {
+      // Gone: record the deletion at the highest folder that is gone too, so no empty shells linger.
+      let cut = parts.length - 1;
+      for (let i = 0; i < parts.length - 1; i++) {
+        if (!(await this.repo.port.lstat(this.scanner.absolute(parts.slice(0, i + 1).join('/'))).catch(() => undefined))) {
+          cut = i;
+          break;
+        }
+      }
+      const holder = await this.descend(root, parts.slice(0, cut), false);
+      holder?.entries.delete(parts[cut]);
+      holder?.children.delete(parts[cut]);
+      return;
+    }
+    const isDir = stat?.isDirectory() ?? false;
+    if (await this.scanner.isExcludedPath(rel, isDir)) return;
+    const holder = (await this.descend(root, parts.slice(0, -1), true)) as Overlay;
+    holder.children.delete(name);
+    if (override) {
+      const id = override.length ? [await run.writer.add('data', override)] : [];
+      holder.entries.set(name, { type: 'file', name, mode: stat?.isFile() ? stat.mode & 0o7777 : 0o644, size: override.length, content: id });
+      return;
+    }
+    if (!stat) return;
+    if (stat.isSymbolicLink()) {
+      const target = await this.repo.port.readlink(abs).catch(() => undefined);
+      if (target !== undefined) holder.entries.set(name, { type: 'symlink', name, target });
+      return;
+    }
+    if (isDir) {
+      const built = await this.buildDir(run, rel, await this.scanner.layersAbove(rel));
+      holder.entries.set(name, { type: 'dir', name, tree: built.tree });
+      return;
+    }
+    if (!stat.isFile()) {
+      run.skipped.push({ path: rel, reason: 'not a regular file, folder or symlink' });
+      return;
+    }
+    const max = this.options.maxFileSize ?? 0;
+    if (max > 0 && stat.size > max) {
+      run.skipped.push({ path: rel, reason: `larger than the maximum file size (${stat.size} > ${max} bytes)` });
+      return;
+    }
+    const outcome = await storeFile(this.repo, run.writer, this.repo.port, abs, stat);
+    if (!outcome.ok) {
+      run.skipped.push({ path: rel, reason: outcome.reason });
+      return;
+    }
+    holder.entries.set(name, { type: 'file', name, mode: outcome.stat.mode & 0o7777, size: outcome.size, content: outcome.content });
+    this.report(run, rel, outcome.size);
+  }
+
+  /** Writes the trees of every touched folder, bottom up; untouched folders keep their ids. */
+  private async finalize(writer: BlobWriter, node: Overlay, original: string | undefined): Promise<string> {
+    for (const [name, child] of node.children) {
+      const before = node.entries.get(name);
+      const tree = await this.finalize(writer, child, before?.type === 'dir' ? before.tree : undefined);
+      node.entries.set(name, { type: 'dir', name, tree });
+    }
+    const entries = [...node.entries.values()];
+    if (original && node.children.size === 0 && sameEntries(await this.repo.loadTree(original), entries)) return original;
+    return writer.addTree(entries);
+  }
+}
+
+function sameEntries(tree: Tree, entries: readonly TreeEntry[]): boolean {
+  if (tree.entries.length !== entries.length) return false;
+  for (const entry of entries) {
+    const old = findEntry(tree, entry.name);
+    if (!old || JSON.stringify(old) !== JSON.stringify(entry)) return false;
+  }
+  return true;
+}
+
+/** Totals of an incremental snapshot: the parent's, moved by what changed. */
+function applyChanges(base: SnapshotStats | undefined, changes: readonly Change[]): SubtreeTotals {
+  const totals: SubtreeTotals = { files: base?.files ?? 0, dirs: base?.dirs ?? 0, symlinks: base?.symlinks ?? 0, bytes: base?.bytes ?? 0 };
+  for (const change of changes) {
+    const sign = change.kind === 'added' ? 1 : change.kind === 'deleted' ? -1 : 0;
+    const entry = change.after ?? change.before;
+    if (!entry) continue;
+    if (change.kind === 'modified') {
+      if (change.before?.type === 'file') {
+        totals.bytes -= change.before.size;
+        totals.files--;
+      } else if (change.before?.type === 'symlink') totals.symlinks--;
+      if (change.after?.type === 'file') {
+        totals.bytes += change.after.size;
+        totals.files++;
+      } else if (change.after?.type === 'symlink') totals.symlinks++;
+      continue;
+    }
+    if (entry.type === 'file') {
+      totals.files += sign;
+      totals.bytes += sign * entry.size;
+    } else if (entry.type === 'symlink') totals.symlinks += sign;
+    else totals.dirs += sign;
+  }
+  return totals;
+}

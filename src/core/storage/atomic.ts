@@ -1,0 +1,78 @@
+// Crash-safe file writes: temp file beside the target, fsync, rename, fsync the directory.
+// Invariant: after a crash at any instant the target holds either its old content or the complete new
+// content, never a prefix; a failed write removes its temp file.
+
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { errnoCode } from '../errors';
+import type { FsPort } from './fsPort';
+
+export const TEMP_MARKER = '.tmp-';
+
+export function tempPathFor(target: string): string {
+  return `${target}${TEMP_MARKER}${randomBytes(6).toString('hex')}`;
+}
+
+export function isTempName(name: string): boolean {
+  return name.includes(TEMP_MARKER);
+}
+
+export interface AtomicWriteOptions {
+  /** Skip fsync for data whose loss on power failure is harmless (lock files, caches). */
+  durable?: boolean;
+  mode?: number;
+}
+
+/** Writes `chunks` to a temp file and returns its path; the caller renames it into place. */
+export async function writeTemp(port: FsPort, target: string, chunks: readonly Buffer[], options: AtomicWriteOptions = {}): Promise<string> {
+  const temp = tempPathFor(target);
+  const handle = await port.open(temp, 'wx', options.mode ?? 0o644);
+  try {
+    for (const chunk of chunks) {
+      let offset = 0;
+      while (offset < chunk.length) {
+        const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, null);
+        offset += bytesWritten;
+      }
+    }
+    if (options.durable !== false) await handle.sync();
+    await handle.close();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await port.unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  return temp;
+}
+
+/** Atomically replaces `target` with `data`. */
+export async function writeFileAtomic(port: FsPort, target: string, data: Buffer | readonly Buffer[], options: AtomicWriteOptions = {}): Promise<void> {
+  const chunks = Buffer.isBuffer(data) ? [data] : data;
+  const temp = await writeTemp(port, target, chunks, options);
+  try {
+    await port.rename(temp, target);
+  } catch (error) {
+    await port.unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  if (options.durable !== false) await syncDir(port, path.dirname(target));
+}
+
+/** Makes a rename or creation inside `dir` durable. Some file systems refuse to fsync a directory: harmless. */
+export async function syncDir(port: FsPort, dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await port.open(dir, 'r');
+  } catch (error) {
+    if (errnoCode(error) === 'EISDIR' || errnoCode(error) === 'EPERM') return;
+    throw error;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw error;
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,154 @@
+// The store as a plain local folder (disk, external drive, NAS mount, synced folder).
+// Every write goes through the atomic temp+fsync+rename path; `data/` fans out into 256 folders created
+// once at init, so the hot on-save path never needs a mkdir.
+
+import * as path from 'node:path';
+import { BackupError, describeFsError, errnoCode } from '../errors';
+import { isTempName, writeFileAtomic } from './atomic';
+import type { Backend, KeyKind } from './backend';
+import type { FsPort } from './fsPort';
+
+export const KINDS: readonly KeyKind[] = ['data', 'index', 'snapshots', 'locks', 'cache', 'meta'];
+
+export class LocalBackend implements Backend {
+  constructor(
+    readonly location: string,
+    private readonly port: FsPort,
+  ) {}
+
+  private file(key: string): string {
+    return path.join(this.location, ...key.split('/'));
+  }
+
+  /** Creates the folder layout; idempotent. */
+  async createLayout(): Promise<void> {
+    try {
+      await this.port.mkdir(this.location, { recursive: true });
+      for (const kind of KINDS) await this.port.mkdir(path.join(this.location, kind), { recursive: true });
+      for (let i = 0; i < 256; i++) {
+        await this.port.mkdir(path.join(this.location, 'data', i.toString(16).padStart(2, '0')), { recursive: true });
+      }
+    } catch (error) {
+      throw describeFsError(error, 'creating the backup store at', this.location);
+    }
+  }
+
+  async save(key: string, data: Buffer | readonly Buffer[], options: { durable?: boolean } = {}): Promise<void> {
+    const file = this.file(key);
+    try {
+      await writeFileAtomic(this.port, file, data, { durable: options.durable });
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') {
+        // A folder of the layout went missing (an older store or a user's cleanup): recreate it once.
+        await this.port.mkdir(path.dirname(file), { recursive: true });
+        try {
+          await writeFileAtomic(this.port, file, data, { durable: options.durable });
+          return;
+        } catch (retryError) {
+          throw describeFsError(retryError, 'writing', file);
+        }
+      }
+      throw describeFsError(error, 'writing', file);
+    }
+  }
+
+  async load(key: string): Promise<Buffer> {
+    try {
+      return await this.port.readFile(this.file(key));
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') {
+        throw new BackupError('OBJECT_MISSING', `The store at ${this.location} is missing ${key}.`, { key });
+      }
+      throw describeFsError(error, 'reading', this.file(key));
+    }
+  }
+
+  async loadRange(key: string, offset: number, length: number): Promise<Buffer> {
+    const file = this.file(key);
+    let handle;
+    try {
+      handle = await this.port.open(file, 'r');
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') {
+        throw new BackupError('OBJECT_MISSING', `The store at ${this.location} is missing ${key}.`, { key });
+      }
+      throw describeFsError(error, 'reading', file);
+    }
+    try {
+      const buffer = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
+        if (bytesRead === 0) {
+          throw new BackupError('OBJECT_DAMAGED', `${key} in the store at ${this.location} is shorter than its index says (truncated).`, { key });
+        }
+        done += bytesRead;
+      }
+      return buffer;
+    } catch (error) {
+      throw describeFsError(error, 'reading', file);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    try {
+      return (await this.port.stat(this.file(key))).size;
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw describeFsError(error, 'reading', this.file(key));
+    }
+  }
+
+  async list(kind: KeyKind): Promise<string[]> {
+    const dir = path.join(this.location, kind);
+    const names = await this.readdirOrEmpty(dir);
+    if (kind !== 'data') return names.filter((name) => !isTempName(name)).map((name) => `${kind}/${name}`);
+    const keys: string[] = [];
+    for (const sub of names) {
+      if (sub.length !== 2) continue;
+      for (const name of await this.readdirOrEmpty(path.join(dir, sub))) {
+        if (!isTempName(name)) keys.push(`data/${sub}/${name}`);
+      }
+    }
+    return keys;
+  }
+
+  /** Temp files left by a crashed writer, with their full paths; prune removes the old ones. */
+  async listTemp(): Promise<string[]> {
+    const found: string[] = [];
+    for (const kind of KINDS) {
+      const dir = path.join(this.location, kind);
+      for (const name of await this.readdirOrEmpty(dir)) {
+        if (isTempName(name)) found.push(path.join(dir, name));
+        else if (kind === 'data' && name.length === 2) {
+          for (const inner of await this.readdirOrEmpty(path.join(dir, name))) {
+            if (isTempName(inner)) found.push(path.join(dir, name, inner));
+          }
+        }
+      }
+    }
+    for (const name of await this.readdirOrEmpty(this.location)) {
+      if (isTempName(name)) found.push(path.join(this.location, name));
+    }
+    return found;
+  }
+
+  async remove(key: string): Promise<void> {
+    try {
+      await this.port.unlink(this.file(key));
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw describeFsError(error, 'removing', this.file(key));
+    }
+  }
+
+  private async readdirOrEmpty(dir: string): Promise<string[]> {
+    try {
+      return await this.port.readdir(dir);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return [];
+      throw describeFsError(error, 'listing', dir);
+    }
+  }
+}

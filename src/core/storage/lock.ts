@@ -1,0 +1,130 @@
+// Store locks: many writers (editor windows, the CLI, scheduled jobs) share a store; prune needs it alone.
+// Shared locks for snapshot and restore, an exclusive lock for prune. Invariant: a lock whose owner is gone
+// (dead pid on this host, or not refreshed within STALE_MS) never blocks anyone: it is removed and logged.
+
+import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
+import { BackupError, isBackupError } from '../errors';
+import type { Backend } from './backend';
+
+export interface LockInfo {
+  host: string;
+  pid: number;
+  time: string;
+  exclusive: boolean;
+  purpose: string;
+}
+
+export const REFRESH_MS = 60_000;
+export const STALE_MS = 5 * 60_000;
+
+export interface LockOptions {
+  exclusive: boolean;
+  purpose: string;
+  /** How long to wait for a conflicting lock to go away. */
+  waitMs?: number;
+  now?: () => number;
+  onStale?: (info: LockInfo, key: string) => void;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function isStale(info: LockInfo, now: number, host = os.hostname()): boolean {
+  const age = now - Date.parse(info.time);
+  if (!(age < STALE_MS)) return true;
+  return info.host === host && !pidAlive(info.pid);
+}
+
+function parseLock(data: Buffer): LockInfo | undefined {
+  try {
+    const parsed = JSON.parse(data.toString('utf8')) as LockInfo;
+    if (typeof parsed.host === 'string' && typeof parsed.pid === 'number' && typeof parsed.time === 'string') return parsed;
+  } catch {
+    // A half-written lock from a crashed writer is as good as stale.
+  }
+  return undefined;
+}
+
+export class Lock {
+  private timer: NodeJS.Timeout | undefined;
+  private released = false;
+
+  private constructor(
+    private readonly backend: Backend,
+    readonly key: string,
+    private info: LockInfo,
+  ) {}
+
+  static async acquire(backend: Backend, options: LockOptions): Promise<Lock> {
+    const now = options.now ?? Date.now;
+    const deadline = now() + (options.waitMs ?? 30_000);
+    const key = `locks/${randomBytes(16).toString('hex')}`;
+    const info: LockInfo = { host: os.hostname(), pid: process.pid, time: new Date(now()).toISOString(), exclusive: options.exclusive, purpose: options.purpose };
+    let delay = 20;
+    for (;;) {
+      // Write ours first, then look: two writers racing both see each other and one backs off, never neither.
+      await backend.save(key, Buffer.from(JSON.stringify(info)), { durable: false });
+      const conflict = await Lock.findConflict(backend, key, options);
+      if (!conflict) {
+        const lock = new Lock(backend, key, info);
+        lock.startRefresh();
+        return lock;
+      }
+      await backend.remove(key);
+      if (now() >= deadline) {
+        throw new BackupError(
+          'REPO_LOCKED',
+          `The store at ${backend.location} is locked by ${conflict.purpose} (pid ${conflict.pid} on ${conflict.host} since ${conflict.time}); try again when it finishes.`,
+          { ...conflict },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 500);
+    }
+  }
+
+  private static async findConflict(backend: Backend, ownKey: string, options: LockOptions): Promise<LockInfo | undefined> {
+    const now = (options.now ?? Date.now)();
+    for (const key of await backend.list('locks')) {
+      if (key === ownKey) continue;
+      let data: Buffer;
+      try {
+        data = await backend.load(key);
+      } catch (error) {
+        if (isBackupError(error, 'OBJECT_MISSING')) continue; // released meanwhile
+        throw error;
+      }
+      const info = parseLock(data);
+      if (!info || isStale(info, now)) {
+        await backend.remove(key);
+        if (info) options.onStale?.(info, key);
+        continue;
+      }
+      if (options.exclusive || info.exclusive) return info;
+    }
+    return undefined;
+  }
+
+  private startRefresh(): void {
+    this.timer = setInterval(() => {
+      this.info = { ...this.info, time: new Date().toISOString() };
+      this.backend.save(this.key, Buffer.from(JSON.stringify(this.info)), { durable: false }).catch(() => undefined);
+    }, REFRESH_MS);
+    this.timer.unref();
+  }
+
+  /** Idempotent. */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.backend.remove(this.key);
+  }
+}
