@@ -7,8 +7,8 @@ import { promisify } from 'node:util';
 
 const deflateRawAsync = promisify(deflateRaw);
 
-/** Fast level: first snapshots are dominated by compression time, and code compresses well at level 1-3. */
-const LEVEL = 3;
+/** Fastest level: first snapshots are dominated by compression time; level 3 saved under 5% more on code. */
+const LEVEL = 1;
 const SAMPLE_FROM = 64 * 1024;
 const SAMPLE_SIZE = 16 * 1024;
 /** Keep the compressed form only when it saves at least this share. */

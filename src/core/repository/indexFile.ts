@@ -43,7 +43,8 @@ export function encodeIndex(packs: readonly IndexedPack[], codec: ObjectCodec): 
   return codec.seal(deflateRawSync(out, { level: 1 }));
 }
 
-export function decodeIndex(sealed: Buffer, codec: ObjectCodec, what: string): IndexedPack[] {
+/** Unseals and inflates an index file, checking its magic; the bytes are then walked without copying. */
+export function openIndex(sealed: Buffer, codec: ObjectCodec, what: string): Buffer {
   let data: Buffer;
   try {
     data = inflateRawSync(codec.open(sealed, what));
@@ -51,31 +52,52 @@ export function decodeIndex(sealed: Buffer, codec: ObjectCodec, what: string): I
     if (error instanceof BackupError) throw error;
     throw new BackupError('OBJECT_DAMAGED', `${what} could not be decompressed; it is damaged.`, { what });
   }
+  if (data.length < 8 || !data.subarray(0, 4).equals(MAGIC)) {
+    throw new BackupError('OBJECT_DAMAGED', `${what} is not an index file; it is damaged.`, { what });
+  }
+  return data;
+}
+
+/**
+ * Walks an opened index: `onPack` once per pack, then `onEntry` with the byte offset of each of its
+ * entries (type u8, flags u8, id 32, offset u32, length u32, rawLength u32). Validates every length.
+ */
+export function walkIndex(data: Buffer, what: string, onPack: (packId: string) => void, onEntry: (at: number) => void): void {
   const damaged = (why: string) => new BackupError('OBJECT_DAMAGED', `${what} ${why}; it is damaged.`, { what });
-  if (data.length < 8 || !data.subarray(0, 4).equals(MAGIC)) throw damaged('is not an index file');
   const packCount = data.readUInt32LE(4);
-  const packs: IndexedPack[] = [];
   let at = 8;
   for (let p = 0; p < packCount; p++) {
     if (at + 36 > data.length) throw damaged('is truncated');
-    const packId = data.toString('hex', at, at + 32);
+    onPack(data.toString('hex', at, at + 32));
     const count = data.readUInt32LE(at + 32);
     at += 36;
     if (at + count * ENTRY_SIZE > data.length) throw damaged('is truncated');
-    const entries: PackEntry[] = new Array(count);
     for (let i = 0; i < count; i++) {
-      entries[i] = {
+      const type = data[at];
+      if (type > 1) throw damaged(`names an unknown blob type ${type}`);
+      onEntry(at);
+      at += ENTRY_SIZE;
+    }
+  }
+  if (at !== data.length) throw damaged('has trailing bytes');
+}
+
+export function decodeIndex(sealed: Buffer, codec: ObjectCodec, what: string): IndexedPack[] {
+  const data = openIndex(sealed, codec, what);
+  const packs: IndexedPack[] = [];
+  walkIndex(
+    data,
+    what,
+    (packId) => packs.push({ packId, entries: [] }),
+    (at) =>
+      packs[packs.length - 1].entries.push({
         type: typeFromCode(data.readUInt8(at), what),
         compressed: data.readUInt8(at + 1) === 1,
         id: data.toString('hex', at + 2, at + 34),
         offset: data.readUInt32LE(at + 34),
         length: data.readUInt32LE(at + 38),
         rawLength: data.readUInt32LE(at + 42),
-      };
-      at += ENTRY_SIZE;
-    }
-    packs.push({ packId, entries });
-  }
-  if (at !== data.length) throw damaged('has trailing bytes');
+      }),
+  );
   return packs;
 }

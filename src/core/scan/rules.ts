@@ -61,9 +61,10 @@ function compileGlobs(patterns: readonly string[]): CompiledGlobs {
     if (!re) continue;
     const target = anchored ? (dirOnly ? dirsByPath : byPath) : dirOnly ? dirsByName : byName;
     target.push(re.source);
-    // `src/gen` also excludes everything below it, even when only a file path is checked.
+    // `src/gen` also excludes everything below it, even when only a file path is checked. Strictly below:
+    // `x/**` would also match `x` itself, so a dir-only `out/cache/` would drop a file named `out/cache`.
     if (anchored && !pattern.endsWith('/**')) {
-      const below = new Minimatch(`${pattern}/**`, { dot: true, nocomment: true, nonegate: true }).makeRe();
+      const below = new Minimatch(`${pattern}/**/*`, { dot: true, nocomment: true, nonegate: true }).makeRe();
       if (below) byPath.push(below.source);
     }
   }

@@ -14,6 +14,8 @@ export type ReadOutcome =
 
 const TRIES = 3;
 const READ_PIECE = 1024 * 1024;
+/** Below this size a synchronous read is cheaper than the four promise round trips of readFile. */
+const SYNC_READ_BELOW = 256 * 1024;
 
 function sameState(a: Stats, b: Stats): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
@@ -39,8 +41,10 @@ export async function storeFile(repo: Repository, writer: BlobWriter, port: FsPo
     try {
       stat ??= await port.lstat(absPath);
       if (!stat.isFile()) return { ok: false, reason: 'is no longer a regular file' };
-      const content = stat.size >= repo.config.chunkFrom ? await storeChunked(repo, writer, port, absPath) : await storeWhole(writer, port, absPath);
-      const after = await port.lstat(absPath);
+      const small = stat.size < SYNC_READ_BELOW;
+      const content = stat.size >= repo.config.chunkFrom ? await storeChunked(repo, writer, port, absPath) : await storeWhole(writer, port, absPath, small);
+      const after = small ? port.lstatSync(absPath) : await port.lstat(absPath);
+      if (!after) return { ok: false, reason: 'deleted while being read' };
       if (sameState(stat, after) && after.size === content.size) return { ok: true, content: content.ids, size: content.size, stat: after };
       stat = after;
     } catch (error) {
@@ -53,8 +57,8 @@ export async function storeFile(repo: Repository, writer: BlobWriter, port: FsPo
   return { ok: false, reason: `kept changing while being read (${TRIES} tries); it goes into the next snapshot` };
 }
 
-async function storeWhole(writer: BlobWriter, port: FsPort, absPath: string): Promise<{ ids: string[]; size: number }> {
-  const data = await port.readFile(absPath);
+async function storeWhole(writer: BlobWriter, port: FsPort, absPath: string, sync: boolean): Promise<{ ids: string[]; size: number }> {
+  const data = sync ? port.readFileSync(absPath) : await port.readFile(absPath);
   if (data.length === 0) return { ids: [], size: 0 };
   return { ids: [await writer.add('data', data)], size: data.length };
 }

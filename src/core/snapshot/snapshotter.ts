@@ -18,8 +18,9 @@ import { Rules } from '../scan/rules';
 import type { GitignoreLayer } from '../scan/rules';
 import { Scanner } from '../scan/scanner';
 import type { Skip } from '../scan/scanner';
-import { StatCache, signatureOf } from '../scan/statCache';
-import type { CachedDir, Signature, SubtreeTotals } from '../scan/statCache';
+import { StatCache } from '../scan/statCache';
+import type { SubtreeTotals } from '../scan/statCache';
+import type { Stats } from 'node:fs';
 import { storeFile } from './fileReader';
 import { GitInfoReader } from './gitInfo';
 import { identifyWorkspace } from './workspace';
@@ -229,109 +230,119 @@ export class Snapshotter {
   private async buildDir(run: Run, relDir: string, parentLayers: readonly GitignoreLayer[]): Promise<{ tree: string; totals: SubtreeTotals }> {
     this.checkCancelled(run.request);
     const listing = await this.scanner.list(relDir, parentLayers);
-    run.skipped.push(...listing.skipped);
-    const cached = run.cache.previousDir(relDir);
+    if (listing.skipped.length) run.skipped.push(...listing.skipped);
+    const cursor = run.cache.cursor(relDir);
+    const cached = cursor.dir;
     let reusable = cached !== undefined && cached.count === listing.entries.length && this.repo.hasBlob(cached.tree);
-    const entries: Array<TreeEntry | undefined> = new Array(listing.entries.length);
-    const sigs = new Map<string, Signature>();
+    const count = listing.entries.length;
+    const entries: Array<TreeEntry | undefined> = new Array(count);
+    // Per entry: the trusted signature slot (>= 0), or the Stats to record, or undefined (not recorded).
+    const sigSource: Array<number | Stats | undefined> = new Array(count);
     const totals: SubtreeTotals = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
     const fromCache: number[] = [];
-    const tasks: Promise<void>[] = [];
+    const reads: Promise<void>[] = [];
 
-    listing.entries.forEach((entry, k) => {
-      const abs = this.scanner.absolute(entry.relPath);
-      if (entry.kind === 'dir') {
-        tasks.push(
-          this.buildDir(run, entry.relPath, listing.layers).then((sub) => {
-            entries[k] = { type: 'dir', name: entry.name, tree: sub.tree };
-            totals.dirs += 1 + sub.totals.dirs;
-            totals.files += sub.totals.files;
-            totals.symlinks += sub.totals.symlinks;
-            totals.bytes += sub.totals.bytes;
-            if (run.cache.previousDir(entry.relPath)?.tree !== sub.tree) reusable = false;
-          }),
-        );
-        return;
-      }
+    // Files first (reads start on the pool), folders after, one at a time: a depth-first walk keeps only
+    // one path of listings in memory, where starting every folder at once held all 100,000 stats.
+    for (let k = 0; k < count; k++) {
+      const entry = listing.entries[k];
+      if (entry.kind === 'dir') continue;
       const stat = entry.stat!;
-      if (run.cache.trusted(cached, entry.name, stat)) {
-        sigs.set(entry.name, signatureOf(stat));
+      const slot = cursor.trusted(entry.name, stat);
+      if (slot >= 0) {
+        sigSource[k] = slot;
         fromCache.push(k);
-        return;
+        continue;
       }
       reusable = false;
+      const abs = this.scanner.absolute(entry.relPath);
       if (entry.kind === 'symlink') {
-        tasks.push(
+        reads.push(
           this.repo.port.readlink(abs).then(
             (target) => {
               entries[k] = { type: 'symlink', name: entry.name, target };
-              sigs.set(entry.name, signatureOf(stat));
+              sigSource[k] = stat;
             },
             () => {
               run.skipped.push({ path: entry.relPath, reason: 'symlink vanished while being read' });
             },
           ),
         );
-        return;
+        continue;
       }
-      tasks.push(
+      reads.push(
         this.limiter.run(async () => {
           this.checkCancelled(run.request);
           const outcome = await storeFile(this.repo, run.writer, this.repo.port, abs, stat);
           if (outcome.ok) {
             entries[k] = { type: 'file', name: entry.name, mode: outcome.stat.mode & 0o7777, size: outcome.size, content: outcome.content };
-            sigs.set(entry.name, signatureOf(outcome.stat));
+            sigSource[k] = outcome.stat;
             this.report(run, entry.relPath, outcome.size);
           } else {
             run.skipped.push({ path: entry.relPath, reason: outcome.reason });
           }
         }),
       );
-    });
-    await Promise.all(tasks);
+    }
+    for (let k = 0; k < count; k++) {
+      const entry = listing.entries[k];
+      if (entry.kind !== 'dir') continue;
+      const sub = await this.buildDir(run, entry.relPath, listing.layers);
+      entries[k] = { type: 'dir', name: entry.name, tree: sub.tree };
+      totals.dirs += 1 + sub.totals.dirs;
+      totals.files += sub.totals.files;
+      totals.symlinks += sub.totals.symlinks;
+      totals.bytes += sub.totals.bytes;
+      if (run.cache.previousDir(entry.relPath)?.tree !== sub.tree) reusable = false;
+    }
+    await Promise.all(reads);
 
     if (reusable && cached) {
-      run.cache.record(relDir, cached, true);
+      run.cache.reuse(relDir, cached);
       return { tree: cached.tree, totals: cached.totals };
     }
-    if (fromCache.length > 0) {
-      const previous = cached && this.repo.hasBlob(cached.tree) ? await this.repo.loadTree(cached.tree) : undefined;
-      for (const k of fromCache) {
-        const entry = listing.entries[k];
-        const old = previous ? findEntry(previous, entry.name) : undefined;
-        if (old && old.type === entry.kind) {
-          entries[k] = old;
-          continue;
-        }
-        // The cache trusted a file its tree does not have (a pruned tree): read it after all.
-        sigs.delete(entry.name);
-        if (entry.kind === 'symlink') {
-          const target = await this.repo.port.readlink(this.scanner.absolute(entry.relPath)).catch(() => undefined);
-          if (target !== undefined) entries[k] = { type: 'symlink', name: entry.name, target };
-          continue;
-        }
-        const outcome = await storeFile(this.repo, run.writer, this.repo.port, this.scanner.absolute(entry.relPath), entry.stat);
-        if (outcome.ok) entries[k] = { type: 'file', name: entry.name, mode: outcome.stat.mode & 0o7777, size: outcome.size, content: outcome.content };
-        else run.skipped.push({ path: entry.relPath, reason: outcome.reason });
+    const previous = cached && this.repo.hasBlob(cached.tree) ? await this.repo.loadTree(cached.tree) : undefined;
+    for (const k of fromCache) {
+      const entry = listing.entries[k];
+      const old = previous ? findEntry(previous, entry.name) : undefined;
+      if (old && old.type === entry.kind) {
+        entries[k] = old;
+        continue;
       }
+      // The cache trusted a file its tree does not have (a pruned tree): read it after all.
+      sigSource[k] = undefined;
+      const abs = this.scanner.absolute(entry.relPath);
+      if (entry.kind === 'symlink') {
+        const target = await this.repo.port.readlink(abs).catch(() => undefined);
+        if (target !== undefined) entries[k] = { type: 'symlink', name: entry.name, target };
+        continue;
+      }
+      const outcome = await storeFile(this.repo, run.writer, this.repo.port, abs, entry.stat);
+      if (outcome.ok) entries[k] = { type: 'file', name: entry.name, mode: outcome.stat.mode & 0o7777, size: outcome.size, content: outcome.content };
+      else run.skipped.push({ path: entry.relPath, reason: outcome.reason });
     }
     // Keep the previous version of a file we could not read this time, rather than recording it as deleted.
-    for (let k = 0; k < entries.length; k++) {
-      if (entries[k] || listing.entries[k].kind === 'dir') continue;
-      if (!cached || !this.repo.hasBlob(cached.tree)) continue;
-      const old = findEntry(await this.repo.loadTree(cached.tree), listing.entries[k].name);
+    for (let k = 0; k < count; k++) {
+      if (entries[k] || listing.entries[k].kind === 'dir' || !previous) continue;
+      const old = findEntry(previous, listing.entries[k].name);
       if (old && old.type !== 'dir') entries[k] = old;
     }
-    const present = entries.filter((e): e is TreeEntry => e !== undefined);
-    for (const entry of present) {
+    const recorder = run.cache.recorder();
+    const present: TreeEntry[] = [];
+    for (let k = 0; k < count; k++) {
+      const entry = entries[k];
+      if (!entry) continue;
+      present.push(entry);
       if (entry.type === 'file') {
         totals.files++;
         totals.bytes += entry.size;
       } else if (entry.type === 'symlink') totals.symlinks++;
+      const source = sigSource[k];
+      if (typeof source === 'number') recorder.addTrusted(entry.name, source);
+      else if (source) recorder.add(entry.name, source);
     }
     const tree = await run.writer.addTree(present);
-    const dir: CachedDir = { tree, totals, sigs, count: listing.entries.length };
-    run.cache.record(relDir, dir, false);
+    recorder.finish(relDir, tree, totals, count);
     return { tree, totals };
   }
 

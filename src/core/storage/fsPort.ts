@@ -31,6 +31,8 @@ export interface FsPort {
   /** Synchronous reads for the scanner's hot loop, where a promise per entry costs more than the stat itself. */
   readdirSync(path: string): fs.Dirent[];
   lstatSync(path: string): fs.Stats | undefined;
+  /** For small files, where a promise round trip costs more than the read (throws like readFile). */
+  readFileSync(path: string): Buffer;
 }
 
 export const nodeFs: FsPort = {
@@ -50,4 +52,5 @@ export const nodeFs: FsPort = {
   realpath: (path) => fs.promises.realpath(path),
   readdirSync: (path) => fs.readdirSync(path, { withFileTypes: true }),
   lstatSync: (path) => fs.lstatSync(path, { throwIfNoEntry: false }),
+  readFileSync: (path) => fs.readFileSync(path),
 };
