@@ -132,7 +132,8 @@ export class Snapshotter {
       const started = this.repo.now();
       const cacheName = `stat-${identity.id}`;
       const incremental = request.paths !== undefined && parent !== undefined;
-      const cache = StatCache.decode(await this.repo.loadCache(cacheName), this.rules.fingerprint, started.getTime());
+      // The on-save path reads only the paths it was given: it must not pay for loading the whole cache.
+      const cache = incremental ? StatCache.empty(this.rules.fingerprint, started.getTime()) : StatCache.decode(await this.repo.loadCache(cacheName), this.rules.fingerprint, started.getTime());
       const run: Run = { writer, cache, skipped: [], progress: { files: 0, bytes: 0 }, request, lastReport: 0 };
 
       let tree: string;
