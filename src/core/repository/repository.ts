@@ -118,19 +118,54 @@ export class Repository {
 
   /** Loads index files written since the last call (by us or another process). Cheap when nothing is new. */
   async refreshIndex(): Promise<void> {
-    const keys = await this.backend.list('index');
-    for (const key of keys) {
-      if (this.loadedIndexFiles.has(key)) continue;
-      let data: Buffer;
-      try {
-        data = await this.backend.load(key);
-      } catch (error) {
-        if (isBackupError(error, 'OBJECT_MISSING')) continue; // removed by a concurrent prune
-        throw error;
+    // A file can vanish between listing and loading when another process compacts the index; its
+    // entries are then in a newer file, so list again rather than miss them.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let vanished = false;
+      for (const key of await this.backend.list('index')) {
+        if (this.loadedIndexFiles.has(key)) continue;
+        let data: Buffer;
+        try {
+          data = await this.backend.load(key);
+        } catch (error) {
+          if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
+          vanished = true;
+          continue;
+        }
+        this.index.addIndexFile(openIndex(data, this.codec, `Index file ${key}`), `Index file ${key}`);
+        this.loadedIndexFiles.add(key);
       }
-      this.index.addIndexFile(openIndex(data, this.codec, `Index file ${key}`), `Index file ${key}`);
-      this.loadedIndexFiles.add(key);
+      if (!vanished) return;
     }
+  }
+
+  /**
+   * Folds many small index files (one per on-save snapshot) into one, so opening the store stays one
+   * read rather than thousands. Safe alongside other writers: the new file is durable before any old one
+   * is removed, and it holds every entry of the files it replaces.
+   */
+  async compactIndex(threshold = 64): Promise<boolean> {
+    await this.refreshIndex();
+    const replaced = (await this.backend.list('index')).filter((key) => this.loadedIndexFiles.has(key));
+    if (replaced.length < threshold) return false;
+    const byPack = new Map<string, PackEntry[]>();
+    for (const location of this.index.all()) {
+      const { packId, ...entry } = location;
+      let list = byPack.get(packId);
+      if (!list) byPack.set(packId, (list = []));
+      list.push(entry);
+    }
+    const packs: IndexedPack[] = [...byPack].map(([packId, entries]) => ({ packId, entries }));
+    const bytes = encodeIndex(packs, this.codec);
+    const key = `index/${sha256Hex(bytes)}`;
+    await this.backend.save(key, bytes);
+    this.loadedIndexFiles.add(key);
+    for (const old of replaced) {
+      if (old === key) continue;
+      await this.backend.remove(old);
+      this.loadedIndexFiles.delete(old);
+    }
+    return true;
   }
 
   hasBlob(id: string): boolean {

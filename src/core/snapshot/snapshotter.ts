@@ -182,6 +182,8 @@ export class Snapshotter {
       const git = await gitInfo;
       if (git && (git.branch || git.head)) record.git = git;
       await this.repo.saveSnapshot(record);
+      // Full scans are the occasional, already-slow path: tidy the index there, never on save.
+      if (!incremental) await this.repo.compactIndex();
       return { created: true, snapshot: record, changes, skipped: run.skipped };
     } finally {
       await lock.release();
