@@ -43,7 +43,9 @@ const COMMANDS: Record<string, Command> = {
 export async function runCli(argv: string[], io: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.out(USAGE);
+    // Asked for: usage on stdout, exit 0. No command at all is a usage error: stderr, exit 2.
+    if (name) io.out(USAGE);
+    else io.err(USAGE);
     return name ? EXIT_OK : EXIT_USAGE;
   }
   if (name === '--version' || name === 'version') {

@@ -1,17 +1,96 @@
-// Activation: wire the pieces and hand every disposable to VS Code. Heavy modules load on first use, so
-// activation itself does no scan and no I/O.
+// Activation: wire the pieces and hand every disposable to VS Code. No scan and no store access happen
+// here; the store opens on the first snapshot or when a view is shown.
 
 import * as vscode from 'vscode';
+import { BackupService } from './vscode/backupService';
+import { Commands, ContextKeys, SCHEME, Views } from './vscode/commandIds';
+import { deleteSnapshot, labelSnapshot, pinSnapshot } from './vscode/commands/annotateSnapshot';
+import { compareWithSelected, selectForCompare } from './vscode/commands/compareSelection';
+import { compareWithCurrent } from './vscode/commands/compareWithCurrent';
+import { compareWithPrevious } from './vscode/commands/compareWithPrevious';
+import { copyPath } from './vscode/commands/copyPath';
+import { openVersion } from './vscode/commands/openVersion';
+import { restoreFile, restoreFileTo } from './vscode/commands/restoreFile';
+import { restoreFolder, restoreSnapshot } from './vscode/commands/restoreSnapshot';
+import { showFileHistory } from './vscode/commands/showFileHistory';
+import { snapshotWorkspace } from './vscode/commands/snapshotWorkspace';
+import { undoLastRestore } from './vscode/commands/undoLastRestore';
+import type { CommandContext } from './vscode/commands/shared';
+import { ChannelLogger } from './vscode/logger';
+import type { Prompter } from './vscode/prompter';
+import { WindowPrompter } from './vscode/prompter';
+import { SnapshotContentProvider } from './vscode/providers/snapshotContentProvider';
+import { lastUndo } from './vscode/restoreFlow';
+import { StatusBar } from './vscode/statusBar';
+import { FileHistoryView } from './vscode/views/fileHistoryView';
+import { SnapshotsView } from './vscode/views/snapshotsView';
 
-export function activate(context: vscode.ExtensionContext): void {
-  context.subscriptions.push(
-    vscode.commands.registerCommand('backup.snapshotWorkspace', async () => {
-      const { snapshotWorkspace } = await import('./vscode/commands/snapshotWorkspace');
-      await snapshotWorkspace();
-    }),
-  );
+/** What activate returns: used by the integration tests, and by other extensions that want to trigger a backup. */
+export interface ProjectBackupApi {
+  activationMs: number;
+  service: BackupService;
+  /** Replaces how the extension asks questions (integration tests answer through this). */
+  setPrompter(prompter: Prompter): void;
+  /** Resolves when queued on-save and external-change snapshots are done. */
+  flush(): Promise<void>;
+}
+
+export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
+  const started = performance.now();
+  const log = new ChannelLogger();
+  const service = new BackupService(log);
+  const snapshotsView = new SnapshotsView(service, log);
+  const historyView = new FileHistoryView(service, log);
+  context.subscriptions.push(log, service, snapshotsView, historyView, new StatusBar(service));
+
+  const ctx: CommandContext = { service, prompter: new WindowPrompter(), log, state: context.workspaceState, snapshotsView, historyView };
+  const snapshotsTree = vscode.window.createTreeView(Views.snapshots, { treeDataProvider: snapshotsView, showCollapseAll: true });
+  const historyTree = vscode.window.createTreeView(Views.fileHistory, { treeDataProvider: historyView });
+  historyView.view = historyTree;
+  const provider = new SnapshotContentProvider((store) => {
+    const folder = service.folders().find((f) => service.storePathFor(f) === store);
+    return folder ? service.repository(folder) : undefined;
+  }, log);
+  context.subscriptions.push(snapshotsTree, historyTree, vscode.workspace.registerTextDocumentContentProvider(SCHEME, provider));
+
+  const register = (id: string, handler: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, handler));
+  register(Commands.snapshotWorkspace, (arg) => snapshotWorkspace(ctx, arg));
+  register(Commands.showFileHistory, (arg) => showFileHistory(ctx, arg));
+  register(Commands.openVersion, (arg) => openVersion(ctx, arg));
+  register(Commands.compareWithCurrent, (arg) => compareWithCurrent(ctx, arg));
+  register(Commands.compareWithPrevious, (arg) => compareWithPrevious(ctx, arg));
+  register(Commands.selectForCompare, (arg) => selectForCompare(ctx, arg));
+  register(Commands.compareWithSelected, (arg) => compareWithSelected(ctx, arg));
+  register(Commands.restoreFile, (arg) => restoreFile(ctx, arg));
+  register(Commands.restoreFileTo, (arg) => restoreFileTo(ctx, arg));
+  register(Commands.restoreSnapshot, (arg) => restoreSnapshot(ctx, arg));
+  register(Commands.restoreFolder, (arg) => restoreFolder(ctx, arg));
+  register(Commands.undoLastRestore, () => undoLastRestore(ctx));
+  register(Commands.copyPath, (arg) => copyPath(ctx, arg));
+  register(Commands.labelSnapshot, (arg) => labelSnapshot(ctx, arg));
+  register(Commands.pinSnapshot, (arg) => pinSnapshot(ctx, arg, true));
+  register(Commands.unpinSnapshot, (arg) => pinSnapshot(ctx, arg, false));
+  register(Commands.deleteSnapshot, (arg) => deleteSnapshot(ctx, arg));
+  register(Commands.refresh, () => {
+    snapshotsView.refresh(true);
+    service.fireChanged();
+  });
+  register(Commands.showLog, () => log.show());
+  register(Commands.openSettings, () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:project-backup.project-backup'));
+
+  void vscode.commands.executeCommand('setContext', ContextKeys.canUndoRestore, lastUndo(context.workspaceState) !== undefined);
+  const activationMs = performance.now() - started;
+  log.info(`Activated in ${activationMs.toFixed(1)} ms for ${service.folders().map((f) => f.name).join(', ') || 'no folder'}.`);
+  return {
+    activationMs,
+    service,
+    setPrompter: (prompter) => {
+      ctx.prompter = prompter;
+    },
+    flush: () => service.flushAll(),
+  };
 }
 
 export function deactivate(): void {
-  // Nothing to flush: every snapshot is durable when its command resolves.
+  // Every snapshot is durable when it resolves; queued paths are picked up by the next full snapshot.
 }

@@ -47,6 +47,11 @@ export interface RestoreOptions {
   deleteExtra?: boolean;
   /** Rules for what `deleteExtra` may touch; defaults to the default excludes. */
   rules?: Rules;
+  /**
+   * A requested path the snapshot does not have is deleted from the target instead of being an error:
+   * "make these paths exactly as they were", which is what undoing a restore needs.
+   */
+  missingAsDelete?: boolean;
   /** Called with every path about to change, before anything is written, when not a dry run. */
   beforeWrite?: (paths: string[]) => Promise<void>;
   signal?: AbortSignal;
@@ -78,10 +83,24 @@ export class Restorer {
       throw new BackupError('RESTORE_CONFLICT', `The restore target ${target} is a file, not a folder.`, { target });
     }
     const problems: RestoreProblem[] = [];
-    const items = await this.select(snapshot, options.paths ?? [], problems);
+    const absent: string[] = [];
+    const items = await this.select(snapshot, options.paths ?? [], problems, options.missingAsDelete ? absent : undefined);
     const plan = await this.plan(items, target, options, problems);
+    for (const rel of absent) {
+      const existing = await port.lstat(safeJoin(target, rel.split('/'))).catch(() => undefined);
+      if (!existing) continue;
+      if (existing.isDirectory()) {
+        const scanner = new Scanner(target, { rules: options.rules ?? new Rules() }, port);
+        for await (const found of scanner.walk(rel)) plan.changes.push({ path: found.relPath, action: 'delete', type: found.kind });
+      }
+      plan.changes.push({ path: rel, action: 'delete', type: existing.isDirectory() ? 'dir' : existing.isSymbolicLink() ? 'symlink' : 'file' });
+    }
     if (options.dryRun) return { plan, restored: 0, deleted: 0, problems };
-    if (plan.changes.length === 0) return { plan, restored: 0, deleted: 0, problems };
+    if (plan.changes.length === 0) {
+      // An empty snapshot restored into a new folder still leaves that (empty) folder.
+      await port.mkdir(target, { recursive: true });
+      return { plan, restored: 0, deleted: 0, problems };
+    }
     await options.beforeWrite?.(plan.changes.map((c) => c.path));
     await port.mkdir(target, { recursive: true });
 
@@ -153,7 +172,7 @@ export class Restorer {
   }
 
   /** Resolves the requested paths to tree items: every entry below them, folders before their contents. */
-  private async select(snapshot: SnapshotRecord, paths: readonly string[], problems: RestoreProblem[]): Promise<Item[]> {
+  private async select(snapshot: SnapshotRecord, paths: readonly string[], problems: RestoreProblem[], absent?: string[]): Promise<Item[]> {
     const items: Item[] = [];
     const roots = paths.length === 0 ? [[]] : paths.map((p) => splitUserPath(p));
     const seen = new Set<string>();
@@ -177,6 +196,10 @@ export class Restorer {
           }
           tree = await this.repo.loadTree(entry.tree);
         }
+      }
+      if (!entry && absent) {
+        absent.push(key);
+        continue;
       }
       if (!entry) {
         throw new BackupError('PATH_NOT_FOUND', `${key} is not in snapshot ${snapshot.id.slice(0, 8)}.`, { path: key, snapshot: snapshot.id });
@@ -232,6 +255,11 @@ export class Restorer {
       if (await this.matches(entry, existing, abs)) {
         unchanged++;
         continue;
+      }
+      // A file where the snapshot has a folder: with deleteExtra it goes first (deletions run before writes);
+      // without it, ensureDir reports the conflict and the user's file stays.
+      if (options.deleteExtra && entry.type === 'dir' && !existing.isDirectory() && !existing.isSymbolicLink()) {
+        changes.push({ path: rel, action: 'delete', type: 'file' });
       }
       changes.push({ path: rel, action: 'overwrite', type: entry.type });
     }

@@ -40,7 +40,8 @@ export function safeJoin(target: string, parts: readonly string[], platform: Nod
   }
   const joined = impl.join(target, ...parts);
   const rel = impl.relative(target, joined);
-  if (rel.startsWith('..') || impl.isAbsolute(rel)) {
+  // `..` as a whole component escapes; a name that merely starts with two dots (`..notes`) does not.
+  if (rel === '..' || rel.startsWith(`..${impl.sep}`) || impl.isAbsolute(rel)) {
     throw new BackupError('UNSAFE_PATH', `Refusing to restore "${parts.join('/')}": it would land outside ${target}.`, { path: parts.join('/') });
   }
   return joined;

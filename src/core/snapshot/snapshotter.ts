@@ -216,11 +216,12 @@ export class Snapshotter {
   relative(p: string): string {
     const root = this.identity?.path ?? path.resolve(this.options.workspace);
     const given = path.resolve(path.isAbsolute(p) ? p : path.join(root, p));
+    const outside = (rel: string) => rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
     let rel = path.relative(root, given);
-    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    if (outside(rel)) {
       // Also accept the un-resolved spelling of the workspace (a symlinked path to it).
       const alt = path.relative(path.resolve(this.options.workspace), given);
-      if (alt === '' || alt.startsWith('..') || path.isAbsolute(alt)) {
+      if (outside(alt)) {
         throw new BackupError('UNSAFE_PATH', `${p} is not inside the workspace ${root}.`, { path: p });
       }
       rel = alt;

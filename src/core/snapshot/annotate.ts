@@ -1,0 +1,37 @@
+// Labels, pins and removal of snapshot records. Only the record changes (atomically); the data it names is
+// untouched, and a removed snapshot's data stays until prune finds nothing else needs it.
+
+import { BackupError } from '../errors';
+import type { Repository } from '../repository/repository';
+import type { SnapshotRecord } from '../repository/snapshotRecord';
+
+const MAX_LABEL = 200;
+
+/** Sets or clears (empty string) a snapshot's label; returns the updated record. */
+export async function setLabel(repo: Repository, id: string, label: string): Promise<SnapshotRecord> {
+  const trimmed = label.trim();
+  if (trimmed.length > MAX_LABEL) throw new BackupError('USAGE', `A label is at most ${MAX_LABEL} characters.`);
+  const record = await repo.loadSnapshot(id);
+  const updated: SnapshotRecord = { ...record };
+  if (trimmed) updated.label = trimmed;
+  else delete updated.label;
+  await repo.saveSnapshot(updated);
+  return updated;
+}
+
+/** Pins (retention always keeps it) or unpins a snapshot; returns the updated record. */
+export async function setPinned(repo: Repository, id: string, pinned: boolean): Promise<SnapshotRecord> {
+  const record = await repo.loadSnapshot(id);
+  const updated: SnapshotRecord = { ...record };
+  if (pinned) updated.pinned = true;
+  else delete updated.pinned;
+  await repo.saveSnapshot(updated);
+  return updated;
+}
+
+/** Removes a snapshot record; pinned snapshots must be unpinned first, so a pin is never lost by a stray click. */
+export async function removeSnapshot(repo: Repository, id: string): Promise<void> {
+  const record = await repo.loadSnapshot(id);
+  if (record.pinned) throw new BackupError('USAGE', `Snapshot ${id.slice(0, 8)} is pinned; unpin it before deleting it.`, { id });
+  await repo.removeSnapshot(id);
+}

@@ -1,0 +1,384 @@
+// The editor's engine room: one open store per store path, one snapshotter per workspace folder, the
+// on-save and external-change queue, and the events the views and the status bar listen to.
+// Invariants: the editor never waits on a snapshot (saves only queue paths); snapshots of one folder run
+// one at a time; a failure is logged and surfaced once, never thrown into VS Code.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { BackupError } from '../core/errors';
+import { formatBytes, plural, shortId } from '../core/format';
+import { Repository } from '../core/repository/repository';
+import type { SnapshotRecord, Trigger } from '../core/repository/snapshotRecord';
+import { Rules } from '../core/scan/rules';
+import { Snapshotter } from '../core/snapshot/snapshotter';
+import type { SnapshotRequest, SnapshotResult } from '../core/snapshot/snapshotter';
+import { workspaceIdFor } from '../core/snapshot/workspace';
+import type { BackupSettings } from './configuration';
+import { SECTION, isInside, readSettings, resolveStorePath } from './configuration';
+import { Disposable } from './lifecycle';
+import type { Logger } from './logger';
+
+export interface FolderStatus {
+  folder: vscode.WorkspaceFolder;
+  lastSnapshot?: Date;
+  lastError?: string;
+  busy: boolean;
+}
+
+interface FolderState {
+  folder: vscode.WorkspaceFolder;
+  storePath: string;
+  snapshotter?: Snapshotter;
+  pending: Map<string, Trigger>;
+  timer?: NodeJS.Timeout;
+  firstQueued?: number;
+  chain: Promise<unknown>;
+  status: FolderStatus;
+  workspaceId?: string;
+}
+
+/** Saves keep coming during a long burst (a formatter, Save All): never wait longer than this. */
+const MAX_WAIT_MS = 10_000;
+/** Our own writes and editor saves also reach the file watcher; ignore those echoes for this long. */
+const ECHO_MS = 3_000;
+
+export class BackupService extends Disposable {
+  private readonly repos = new Map<string, Promise<Repository>>();
+  private readonly states = new Map<string, FolderState>();
+  private readonly storeWatchers = new Map<string, fs.FSWatcher>();
+  private readonly recentWrites = new Map<string, number>();
+  private settingsCache = new Map<string, BackupSettings>();
+  private warnedStores = new Set<string>();
+  private errorShown = false;
+
+  private readonly changed = this.register(new vscode.EventEmitter<vscode.WorkspaceFolder | undefined>());
+  /** A snapshot was made, labelled, pinned or deleted (here, in another window, or by the CLI). */
+  readonly onDidChange = this.changed.event;
+  private readonly statusChanged = this.register(new vscode.EventEmitter<void>());
+  readonly onDidChangeStatus = this.statusChanged.event;
+
+  constructor(private readonly log: Logger) {
+    super();
+    this.register(vscode.workspace.onDidSaveTextDocument((doc) => this.onSaved(doc)));
+    this.register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!e.affectsConfiguration(SECTION)) return;
+        this.settingsCache.clear();
+        // Rebuild snapshotters with the new rules; stores are reopened lazily if their path changed.
+        for (const state of this.states.values()) {
+          state.snapshotter = undefined;
+          state.storePath = this.storePathFor(state.folder);
+        }
+        this.setupWatchers();
+        this.changed.fire(undefined);
+      }),
+    );
+    this.register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.setupWatchers()));
+    this.register({ dispose: () => this.disposeWatchers() });
+    this.setupWatchers();
+  }
+
+  // ---- folders, settings, stores ---------------------------------------------------------------------
+
+  folders(): readonly vscode.WorkspaceFolder[] {
+    return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file');
+  }
+
+  settings(folder?: vscode.WorkspaceFolder): BackupSettings {
+    const key = folder?.uri.toString() ?? '';
+    let settings = this.settingsCache.get(key);
+    if (!settings) this.settingsCache.set(key, (settings = readSettings(folder?.uri)));
+    return settings;
+  }
+
+  storePathFor(folder: vscode.WorkspaceFolder): string {
+    const raw = vscode.workspace.isTrusted ? this.settings(folder).storePath : readUserStorePath();
+    return resolveStorePath(raw, folder.uri.fsPath);
+  }
+
+  private state(folder: vscode.WorkspaceFolder): FolderState {
+    const key = folder.uri.fsPath;
+    let state = this.states.get(key);
+    if (!state) {
+      state = { folder, storePath: this.storePathFor(folder), pending: new Map(), chain: Promise.resolve(), status: { folder, busy: false } };
+      this.states.set(key, state);
+    }
+    return state;
+  }
+
+  status(folder: vscode.WorkspaceFolder): FolderStatus {
+    return this.state(folder).status;
+  }
+
+  /** Opens (creating on first use) the store a folder backs up into. Errors are one clear sentence. */
+  async repository(folder: vscode.WorkspaceFolder): Promise<Repository> {
+    const storePath = this.state(folder).storePath;
+    let repo = this.repos.get(storePath);
+    if (!repo) {
+      repo = this.openStore(storePath, folder);
+      this.repos.set(storePath, repo);
+      repo.catch(() => this.repos.delete(storePath));
+    }
+    return repo;
+  }
+
+  private async openStore(storePath: string, folder: vscode.WorkspaceFolder): Promise<Repository> {
+    try {
+      await fs.promises.mkdir(storePath, { recursive: true });
+    } catch (error) {
+      throw new BackupError('PERMISSION_DENIED', `The backup store folder ${storePath} cannot be created (${(error as NodeJS.ErrnoException).code ?? 'error'}); choose another folder in the settings.`, { storePath });
+    }
+    const repo = await Repository.open(storePath, {
+      create: true,
+      onStaleLock: (info) => this.log.info(`Removed a stale lock of pid ${info.pid} on ${info.host} (${info.purpose}).`),
+    });
+    this.log.info(`Store opened at ${storePath}.`);
+    if (isInside(storePath, folder.uri.fsPath) && !this.warnedStores.has(storePath)) {
+      this.warnedStores.add(storePath);
+      void this.warnStoreInside(storePath, folder);
+    }
+    this.watchStore(storePath);
+    return repo;
+  }
+
+  private async warnStoreInside(storePath: string, folder: vscode.WorkspaceFolder): Promise<void> {
+    this.log.warn(`The store ${storePath} is inside the workspace folder ${folder.name}; it is left out of snapshots.`);
+    const choice = await vscode.window.showWarningMessage(
+      `The backup store is inside the workspace "${folder.name}". It is left out of its own snapshots, but search, git and file watchers will see it, and losing the folder loses the backups too.`,
+      'Open Settings',
+    );
+    if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.storePath`);
+  }
+
+  async snapshotter(folder: vscode.WorkspaceFolder): Promise<Snapshotter> {
+    const state = this.state(folder);
+    if (!state.snapshotter) {
+      const settings = this.settings(folder);
+      const repo = await this.repository(folder);
+      state.snapshotter = new Snapshotter(repo, {
+        workspace: folder.uri.fsPath,
+        excludes: settings.exclude,
+        gitignore: settings.useGitignore,
+        maxFileSize: Math.round(settings.maxFileSizeMB * 1024 * 1024),
+        // A repository's config can run programs (fsmonitor, hooks): only read git in trusted folders.
+        git: vscode.workspace.isTrusted,
+      });
+    }
+    return state.snapshotter;
+  }
+
+  rules(folder: vscode.WorkspaceFolder, repo: Repository): Rules {
+    const settings = this.settings(folder);
+    return new Rules({ excludes: settings.exclude, gitignore: settings.useGitignore, excludeAbsolute: [repo.location] });
+  }
+
+  workspaceId(folder: vscode.WorkspaceFolder): string {
+    const state = this.state(folder);
+    if (!state.workspaceId) {
+      let real = folder.uri.fsPath;
+      try {
+        real = fs.realpathSync(real);
+      } catch {
+        // A folder that is gone still has history: fall back to its path.
+      }
+      state.workspaceId = workspaceIdFor(real);
+    }
+    return state.workspaceId;
+  }
+
+  /** The folder's snapshots, oldest first. `reload` re-reads labels and pins changed elsewhere. */
+  async snapshots(folder: vscode.WorkspaceFolder, reload = false): Promise<SnapshotRecord[]> {
+    const repo = await this.repository(folder);
+    const id = this.workspaceId(folder);
+    const all = await repo.listSnapshots({ reload, onDamaged: (key, error) => this.log.warn(`${key}: ${error.message}`) });
+    const mine = all.filter((s) => s.workspace.id === id);
+    const latest = mine[mine.length - 1];
+    if (latest) this.noteSuccess(folder, new Date(latest.time), false);
+    return mine;
+  }
+
+  // ---- taking snapshots ------------------------------------------------------------------------------
+
+  /** Runs `task` after every earlier snapshot of this folder, so one folder never has two at once. */
+  private serialize<T>(folder: vscode.WorkspaceFolder, task: () => Promise<T>): Promise<T> {
+    const state = this.state(folder);
+    const run = state.chain.then(task, task);
+    state.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A full snapshot (the command, the first snapshot, pre-restore). Throws on failure; the caller reports. */
+  snapshotFolder(folder: vscode.WorkspaceFolder, request: SnapshotRequest): Promise<SnapshotResult> {
+    return this.serialize(folder, async () => {
+      const state = this.state(folder);
+      state.status.busy = true;
+      this.statusChanged.fire();
+      try {
+        const snapshotter = await this.snapshotter(folder);
+        const result = await snapshotter.snapshot(request);
+        this.logResult(folder, result);
+        this.noteSuccess(folder, new Date(result.snapshot.time), result.created);
+        return result;
+      } catch (error) {
+        this.noteFailure(folder, error);
+        throw error;
+      } finally {
+        state.status.busy = false;
+        this.statusChanged.fire();
+      }
+    });
+  }
+
+  private logResult(folder: vscode.WorkspaceFolder, result: SnapshotResult): void {
+    const s = result.snapshot;
+    for (const skip of result.skipped) this.log.warn(`${folder.name}: skipped ${skip.path}: ${skip.reason}`);
+    if (!result.created) {
+      this.log.info(`${folder.name}: nothing changed since snapshot ${shortId(s.id)}; no new snapshot.`);
+      return;
+    }
+    const changed = s.stats.filesNew + s.stats.filesChanged + s.stats.filesDeleted;
+    const what = s.paths?.length ? ` (${s.paths.slice(0, 3).join(', ')}${s.paths.length > 3 ? ', …' : ''})` : '';
+    this.log.info(`${folder.name}: snapshot ${shortId(s.id)} [${s.trigger}] ${plural(changed, 'file')} changed${what}, ${formatBytes(s.stats.bytesAdded)} added.`);
+  }
+
+  private noteSuccess(folder: vscode.WorkspaceFolder, time: Date, fire: boolean): void {
+    const status = this.state(folder).status;
+    const before = status.lastSnapshot?.getTime();
+    if (!status.lastSnapshot || time > status.lastSnapshot) status.lastSnapshot = time;
+    const hadError = status.lastError !== undefined;
+    status.lastError = undefined;
+    this.errorShown = false;
+    if (fire) this.changed.fire(folder);
+    if (fire || hadError || before !== status.lastSnapshot.getTime()) this.statusChanged.fire();
+  }
+
+  private noteFailure(folder: vscode.WorkspaceFolder, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.state(folder).status.lastError = message;
+    this.log.error(`${folder.name}: snapshot failed: ${message}`, error);
+    this.statusChanged.fire();
+  }
+
+  /** Surfaces a background failure once (until a snapshot succeeds again), with the actions that help. */
+  private async reportBackgroundFailure(error: unknown): Promise<void> {
+    if (this.errorShown || error instanceof BackupError && error.code === 'CANCELLED') return;
+    this.errorShown = true;
+    const message = error instanceof Error ? error.message : String(error);
+    const choice = await vscode.window.showErrorMessage(`Backup failed: ${message}`, 'Show Log', 'Open Settings');
+    if (choice === 'Show Log') await vscode.commands.executeCommand('backup.showLog');
+    if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', SECTION);
+  }
+
+  private onSaved(doc: vscode.TextDocument): void {
+    if (doc.uri.scheme !== 'file') return;
+    const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
+    if (!folder || !this.settings(folder).snapshotOnSave) return;
+    this.recentWrites.set(doc.uri.fsPath, Date.now());
+    this.queue(folder, doc.uri.fsPath, 'save');
+  }
+
+  /** Marks a path for the next incremental snapshot of its folder (debounced). */
+  queue(folder: vscode.WorkspaceFolder, absPath: string, trigger: Trigger): void {
+    const state = this.state(folder);
+    const rel = path.relative(folder.uri.fsPath, absPath).split(path.sep).join('/');
+    if (!rel || !isInside(absPath, folder.uri.fsPath)) return;
+    if (state.pending.get(rel) !== 'save') state.pending.set(rel, trigger);
+    state.firstQueued ??= Date.now();
+    if (state.timer) clearTimeout(state.timer);
+    const debounce = this.settings(folder).saveDebounceMs;
+    const wait = Math.max(0, Math.min(debounce, state.firstQueued + MAX_WAIT_MS - Date.now()));
+    state.timer = setTimeout(() => void this.flushFolder(folder), wait);
+  }
+
+  /** Snapshots what is queued for a folder now. Resolves when that snapshot (if any) is done. */
+  flushFolder(folder: vscode.WorkspaceFolder): Promise<void> {
+    const state = this.state(folder);
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = undefined;
+    state.firstQueued = undefined;
+    if (state.pending.size === 0) return state.chain.then(() => undefined);
+    const pending = state.pending;
+    state.pending = new Map();
+    const trigger: Trigger = [...pending.values()].includes('save') ? 'save' : 'external';
+    return this.snapshotFolder(folder, { paths: [...pending.keys()], trigger }).then(
+      () => undefined,
+      (error) => void this.reportBackgroundFailure(error),
+    );
+  }
+
+  /** Waits for every queued and running snapshot (tests, deactivation). */
+  async flushAll(): Promise<void> {
+    await Promise.all(this.folders().map((f) => this.flushFolder(f)));
+  }
+
+  /** Tells the watcher that we are about to write these files ourselves (restore), so it does not echo them. */
+  noteOwnWrites(paths: readonly string[]): void {
+    const now = Date.now();
+    for (const p of paths) this.recentWrites.set(p, now);
+  }
+
+  // ---- watchers --------------------------------------------------------------------------------------
+
+  private folderWatchers: vscode.Disposable[] = [];
+
+  private setupWatchers(): void {
+    for (const w of this.folderWatchers.splice(0)) w.dispose();
+    for (const folder of this.folders()) {
+      if (!this.settings(folder).watchExternalChanges) continue;
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '**/*'));
+      const onEvent = (uri: vscode.Uri) => this.onExternal(folder, uri);
+      watcher.onDidCreate(onEvent);
+      watcher.onDidChange(onEvent);
+      watcher.onDidDelete(onEvent);
+      this.folderWatchers.push(watcher);
+    }
+  }
+
+  private onExternal(folder: vscode.WorkspaceFolder, uri: vscode.Uri): void {
+    if (uri.scheme !== 'file') return;
+    const p = uri.fsPath;
+    const at = this.recentWrites.get(p);
+    if (at !== undefined && Date.now() - at < ECHO_MS) return;
+    const state = this.state(folder);
+    if (isInside(p, state.storePath)) return;
+    // Cheap name checks here; the snapshotter applies the full rules (globs, .gitignore) to what is queued.
+    const rel = path.relative(folder.uri.fsPath, p).split(path.sep);
+    const exclude = this.settings(folder).exclude;
+    if (rel.some((part) => exclude.includes(part))) return;
+    this.queue(folder, p, 'external');
+  }
+
+  /** Snapshots made by other windows or the CLI show up here: watch the store's snapshots folder. */
+  private watchStore(storePath: string): void {
+    if (this.storeWatchers.has(storePath)) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const watcher = fs.watch(path.join(storePath, 'snapshots'), () => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => this.changed.fire(undefined), 300);
+      });
+      watcher.on('error', () => watcher.close());
+      this.storeWatchers.set(storePath, watcher);
+    } catch (error) {
+      this.log.warn(`Cannot watch ${storePath} for snapshots from other windows: ${(error as Error).message}`);
+    }
+  }
+
+  private disposeWatchers(): void {
+    for (const w of this.folderWatchers.splice(0)) w.dispose();
+    for (const w of this.storeWatchers.values()) w.close();
+    this.storeWatchers.clear();
+    for (const state of this.states.values()) if (state.timer) clearTimeout(state.timer);
+  }
+
+  fireChanged(folder?: vscode.WorkspaceFolder): void {
+    this.changed.fire(folder);
+  }
+}
+
+/** The store path from user settings only (untrusted workspaces must not choose where we write). */
+function readUserStorePath(): string {
+  const inspected = vscode.workspace.getConfiguration(SECTION).inspect<string>('storePath');
+  return inspected?.globalValue ?? inspected?.defaultValue ?? '~/.project-backup/store';
+}

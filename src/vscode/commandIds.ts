@@ -1,0 +1,37 @@
+// Command, view and context-key ids in one place; they match package.json.
+
+export const Commands = {
+  snapshotWorkspace: 'backup.snapshotWorkspace',
+  showFileHistory: 'backup.showFileHistory',
+  openVersion: 'backup.openVersion',
+  compareWithCurrent: 'backup.compareWithCurrent',
+  compareWithPrevious: 'backup.compareWithPrevious',
+  selectForCompare: 'backup.selectForCompare',
+  compareWithSelected: 'backup.compareWithSelected',
+  restoreFile: 'backup.restoreFile',
+  restoreFileTo: 'backup.restoreFileTo',
+  copyPath: 'backup.copyPath',
+  restoreSnapshot: 'backup.restoreSnapshot',
+  restoreFolder: 'backup.restoreFolder',
+  labelSnapshot: 'backup.labelSnapshot',
+  pinSnapshot: 'backup.pinSnapshot',
+  unpinSnapshot: 'backup.unpinSnapshot',
+  deleteSnapshot: 'backup.deleteSnapshot',
+  undoLastRestore: 'backup.undoLastRestore',
+  refresh: 'backup.refresh',
+  showLog: 'backup.showLog',
+  openSettings: 'backup.openSettings',
+} as const;
+
+export const Views = {
+  container: 'projectBackup',
+  snapshots: 'projectBackup.snapshots',
+  fileHistory: 'projectBackup.fileHistory',
+} as const;
+
+export const ContextKeys = {
+  canUndoRestore: 'projectBackup.canUndoRestore',
+  hasCompareSelection: 'projectBackup.hasCompareSelection',
+} as const;
+
+export const SCHEME = 'backup-snapshot';

@@ -1,0 +1,43 @@
+// Label, Pin, Unpin and Delete on snapshots. Pinned and labelled snapshots are what retention keeps.
+
+import * as vscode from 'vscode';
+import { formatTime, shortId } from '../../core/format';
+import { removeSnapshot, setLabel, setPinned } from '../../core/snapshot/annotate';
+import type { CommandContext } from './shared';
+import { guarded, resolveSnapshot } from './shared';
+
+export function labelSnapshot(ctx: CommandContext, arg: unknown): Promise<void> {
+  return guarded(ctx, 'Label', async () => {
+    const node = await resolveSnapshot(ctx, arg, 'Label which snapshot?');
+    if (!node) return;
+    const label = await ctx.prompter.askText(`Label for snapshot ${shortId(node.snapshot.id)} (empty removes it)`, 'e.g. before the big refactor', node.snapshot.label);
+    if (label === undefined) return;
+    await setLabel(await ctx.service.repository(node.folder), node.snapshot.id, label);
+    ctx.service.fireChanged(node.folder);
+  });
+}
+
+export function pinSnapshot(ctx: CommandContext, arg: unknown, pinned: boolean): Promise<void> {
+  return guarded(ctx, pinned ? 'Pin' : 'Unpin', async () => {
+    const node = await resolveSnapshot(ctx, arg, pinned ? 'Pin which snapshot?' : 'Unpin which snapshot?');
+    if (!node) return;
+    await setPinned(await ctx.service.repository(node.folder), node.snapshot.id, pinned);
+    ctx.service.fireChanged(node.folder);
+  });
+}
+
+export function deleteSnapshot(ctx: CommandContext, arg: unknown): Promise<void> {
+  return guarded(ctx, 'Delete Snapshot', async () => {
+    const node = await resolveSnapshot(ctx, arg, 'Delete which snapshot?');
+    if (!node) return;
+    const ok = await ctx.prompter.confirm(
+      `Delete snapshot ${shortId(node.snapshot.id)} of ${formatTime(node.snapshot.time)}? Versions that exist only in it can no longer be restored.`,
+      'Delete',
+    );
+    if (!ok) return;
+    await removeSnapshot(await ctx.service.repository(node.folder), node.snapshot.id);
+    ctx.log.info(`Deleted snapshot ${shortId(node.snapshot.id)}.`);
+    ctx.service.fireChanged(node.folder);
+    void vscode.window.showInformationMessage(`Snapshot ${shortId(node.snapshot.id)} deleted.`);
+  });
+}

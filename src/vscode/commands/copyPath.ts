@@ -1,0 +1,13 @@
+// "Copy Path": the workspace file's absolute path (for a folder node, the folder's).
+
+import * as vscode from 'vscode';
+import { FolderVersionNode, VersionNode } from '../views/nodes';
+import type { CommandContext } from './shared';
+import { guarded } from './shared';
+
+export function copyPath(ctx: CommandContext, arg: unknown): Promise<void> {
+  return guarded(ctx, 'Copy Path', async () => {
+    if (!(arg instanceof VersionNode) && !(arg instanceof FolderVersionNode)) return;
+    await vscode.env.clipboard.writeText(vscode.Uri.joinPath(arg.folder.uri, arg.relPath).fsPath);
+  });
+}

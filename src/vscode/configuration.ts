@@ -1,0 +1,56 @@
+// Settings, read in one typed place and handed to core as plain options. Also resolves the store path's
+// variables and says what is wrong with a setting in one sentence.
+
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { DEFAULT_EXCLUDES } from '../core/scan/rules';
+
+export const SECTION = 'projectBackup';
+
+export interface BackupSettings {
+  storePath: string;
+  snapshotOnSave: boolean;
+  saveDebounceMs: number;
+  watchExternalChanges: boolean;
+  exclude: string[];
+  useGitignore: boolean;
+  maxFileSizeMB: number;
+  warnAfterHours: number;
+}
+
+export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings {
+  const c = vscode.workspace.getConfiguration(SECTION, scope);
+  const number = (key: string, fallback: number) => {
+    const value = c.get<number>(key, fallback);
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
+  };
+  const exclude = c.get<unknown>('exclude');
+  return {
+    storePath: c.get<string>('storePath', '~/.project-backup/store') || '~/.project-backup/store',
+    snapshotOnSave: c.get<boolean>('snapshotOnSave', true),
+    saveDebounceMs: number('saveDebounceMs', 1500),
+    watchExternalChanges: c.get<boolean>('watchExternalChanges', true),
+    exclude: Array.isArray(exclude) ? exclude.filter((e): e is string => typeof e === 'string') : [...DEFAULT_EXCLUDES],
+    useGitignore: c.get<boolean>('useGitignore', false),
+    maxFileSizeMB: number('maxFileSizeMB', 50),
+    warnAfterHours: number('warnAfterHours', 24),
+  };
+}
+
+/** Expands `~`, `${userHome}`, `${workspaceFolder}` and `${workspaceFolderBasename}` in a store path. */
+export function resolveStorePath(raw: string, folder: string | undefined): string {
+  let value = raw.trim();
+  const home = os.homedir();
+  if (value === '~' || value.startsWith('~/') || value.startsWith('~\\')) value = home + value.slice(1);
+  value = value.replace(/\$\{userHome\}/g, home);
+  if (folder) {
+    value = value.replace(/\$\{workspaceFolder\}/g, folder).replace(/\$\{workspaceFolderBasename\}/g, path.basename(folder));
+  }
+  return path.resolve(value);
+}
+
+export function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}

@@ -1,0 +1,64 @@
+// Every question the extension asks the user goes through this interface: the real one shows VS Code's
+// quick picks and dialogs; integration tests answer through a scripted one (exported from activate).
+
+import * as vscode from 'vscode';
+import type { PlannedChange } from '../core/restore/restorer';
+
+export interface Prompter {
+  /** Shows what a restore will change and asks once. */
+  confirmRestore(title: string, changes: readonly PlannedChange[]): Promise<boolean>;
+  /** A yes/no question with one action button; true when the action was chosen. */
+  confirm(message: string, action: string): Promise<boolean>;
+  /** An optional text (label); undefined when cancelled, '' when left empty. */
+  askText(prompt: string, placeHolder: string, value?: string): Promise<string | undefined>;
+  pickFolder(folders: readonly vscode.WorkspaceFolder[], purpose: string): Promise<vscode.WorkspaceFolder | undefined>;
+  /** Any folder on disk (Restore to...). */
+  pickTargetFolder(title: string): Promise<vscode.Uri | undefined>;
+  pick<T extends vscode.QuickPickItem>(items: readonly T[], placeHolder: string): Promise<T | undefined>;
+}
+
+const ICONS: Record<PlannedChange['action'], string> = { create: '$(diff-added)', overwrite: '$(diff-modified)', delete: '$(diff-removed)' };
+const WORDS: Record<PlannedChange['action'], string> = { create: 'create', overwrite: 'overwrite', delete: 'delete' };
+
+export class WindowPrompter implements Prompter {
+  async confirmRestore(title: string, changes: readonly PlannedChange[]): Promise<boolean> {
+    const counts = { create: 0, overwrite: 0, delete: 0 };
+    for (const c of changes) counts[c.action]++;
+    const summary = `${counts.overwrite} to overwrite, ${counts.create} to create, ${counts.delete} to delete`;
+    const confirmItem: vscode.QuickPickItem = { label: '$(check) Restore', description: summary, alwaysShow: true };
+    const items: vscode.QuickPickItem[] = [
+      confirmItem,
+      { label: 'Changes', kind: vscode.QuickPickItemKind.Separator },
+      ...changes.slice(0, 1000).map((c) => ({ label: `${ICONS[c.action]} ${c.path}${c.type === 'dir' ? '/' : ''}`, description: WORDS[c.action] })),
+    ];
+    if (changes.length > 1000) items.push({ label: `…and ${changes.length - 1000} more` });
+    const picked = await vscode.window.showQuickPick(items, {
+      title,
+      placeHolder: `${summary}. Enter restores (a snapshot of the current state is taken first, so it can be undone); Esc cancels.`,
+      ignoreFocusOut: true,
+    });
+    return picked !== undefined && picked !== items[1];
+  }
+
+  async confirm(message: string, action: string): Promise<boolean> {
+    return (await vscode.window.showWarningMessage(message, { modal: true }, action)) === action;
+  }
+
+  askText(prompt: string, placeHolder: string, value?: string): Promise<string | undefined> {
+    return Promise.resolve(vscode.window.showInputBox({ prompt, placeHolder, value }));
+  }
+
+  async pickFolder(folders: readonly vscode.WorkspaceFolder[], purpose: string): Promise<vscode.WorkspaceFolder | undefined> {
+    if (folders.length <= 1) return folders[0];
+    return vscode.window.showWorkspaceFolderPick({ placeHolder: purpose });
+  }
+
+  async pickTargetFolder(title: string): Promise<vscode.Uri | undefined> {
+    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Restore Here', title });
+    return picked?.[0];
+  }
+
+  pick<T extends vscode.QuickPickItem>(items: readonly T[], placeHolder: string): Promise<T | undefined> {
+    return Promise.resolve(vscode.window.showQuickPick(items, { placeHolder }));
+  }
+}

@@ -1,0 +1,131 @@
+// Every restore from the editor goes through here: plan, show what will change and ask once, snapshot the
+// current state (unsaved editor content included) so it can be undone, restore, then remember how to undo.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { formatTime, plural, shortId } from '../core/format';
+import { Restorer } from '../core/restore/restorer';
+import type { RestoreResult } from '../core/restore/restorer';
+import type { SnapshotRecord } from '../core/repository/snapshotRecord';
+import type { BackupService } from './backupService';
+import { ContextKeys } from './commandIds';
+import { isInside } from './configuration';
+import type { Logger } from './logger';
+import type { Prompter } from './prompter';
+
+export interface RestoreContext {
+  service: BackupService;
+  prompter: Prompter;
+  log: Logger;
+  state: vscode.Memento;
+}
+
+export interface RestoreRequest {
+  folder: vscode.WorkspaceFolder;
+  snapshot: SnapshotRecord;
+  /** Workspace-relative paths; the whole snapshot when empty. */
+  paths: string[];
+  /** Where to restore; the workspace folder when absent. */
+  target?: vscode.Uri;
+  /** Remove what the snapshot does not have inside the restored folders (whole-snapshot and folder restores). */
+  deleteExtra: boolean;
+  /** Paths the snapshot lacks are deleted (undo). */
+  missingAsDelete?: boolean;
+  title: string;
+}
+
+export interface UndoRecord {
+  folder: string;
+  store: string;
+  undoSnapshot: string;
+  paths: string[];
+  time: string;
+}
+
+const UNDO_KEY = 'projectBackup.lastRestore';
+
+export function lastUndo(state: vscode.Memento): UndoRecord | undefined {
+  return state.get<UndoRecord>(UNDO_KEY);
+}
+
+export async function setUndo(state: vscode.Memento, record: UndoRecord | undefined): Promise<void> {
+  await state.update(UNDO_KEY, record);
+  await vscode.commands.executeCommand('setContext', ContextKeys.canUndoRestore, record !== undefined);
+}
+
+/** Runs a restore; resolves to the result, or undefined when the user cancelled or nothing needed doing. */
+export async function runRestore(ctx: RestoreContext, request: RestoreRequest): Promise<RestoreResult | undefined> {
+  const { service, prompter, log } = ctx;
+  const { folder, snapshot } = request;
+  const repo = await service.repository(folder);
+  const restorer = new Restorer(repo);
+  const target = request.target ?? folder.uri;
+  const overWorkspace = isInside(target.fsPath, folder.uri.fsPath) && isInside(folder.uri.fsPath, target.fsPath);
+  const options = {
+    target: target.fsPath,
+    paths: request.paths,
+    deleteExtra: request.deleteExtra,
+    missingAsDelete: request.missingAsDelete,
+    rules: service.rules(folder, repo),
+  };
+  const preview = await restorer.restore(snapshot, { ...options, dryRun: true });
+  const changes = preview.plan.changes;
+  if (changes.length === 0) {
+    const note = preview.problems.length ? ` ${plural(preview.problems.length, 'entry')} could not be restored (see the log).` : '';
+    for (const p of preview.problems) log.warn(`Not restorable: ${p.path}: ${p.reason}`);
+    void vscode.window.showInformationMessage(`Nothing to restore: ${path.basename(target.fsPath)} already matches snapshot ${shortId(snapshot.id)}.${note}`);
+    return undefined;
+  }
+
+  const touched = new Set(changes.filter((c) => c.action !== 'create').map((c) => c.path));
+  const dirty = overWorkspace
+    ? vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file' && touched.has(path.relative(folder.uri.fsPath, d.uri.fsPath).split(path.sep).join('/')))
+    : [];
+  const dirtyNote = dirty.length ? ` ${plural(dirty.length, 'file')} with unsaved changes (kept in the undo snapshot)` : '';
+  const where = overWorkspace ? folder.name : target.fsPath;
+  if (!(await prompter.confirmRestore(`${request.title} into ${where}?${dirtyNote}`, changes))) return undefined;
+
+  let undo: SnapshotRecord | undefined;
+  if (overWorkspace) {
+    // A full snapshot first (cheap with the stat cache), then the unsaved buffers on top of it, so undo
+    // brings back exactly what was there, including what was never saved.
+    undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore' })).snapshot;
+    if (dirty.length) {
+      const contents = new Map(dirty.map((d) => [path.relative(folder.uri.fsPath, d.uri.fsPath).split(path.sep).join('/'), Buffer.from(d.getText(), 'utf8')]));
+      undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore', paths: [...contents.keys()], contents, label: 'unsaved changes before restore' })).snapshot;
+    }
+    service.noteOwnWrites(changes.map((c) => path.join(folder.uri.fsPath, ...c.path.split('/'))));
+  }
+
+  const lock = await repo.lock(false, `a restore into ${target.fsPath}`);
+  let result: RestoreResult;
+  try {
+    result = await restorer.restore(snapshot, options);
+  } finally {
+    await lock.release();
+  }
+  // Editors showing restored files must show the restored content, not keep a stale buffer.
+  for (const doc of dirty) await vscode.commands.executeCommand('workbench.action.files.revert', doc.uri);
+
+  for (const p of result.problems) log.warn(`Not restored: ${p.path}: ${p.reason}`);
+  log.info(`Restored ${plural(result.restored, 'item')}, deleted ${result.deleted} from snapshot ${shortId(snapshot.id)} into ${target.fsPath}${undo ? `; undo snapshot ${shortId(undo.id)}` : ''}.`);
+  if (undo) {
+    await setUndo(ctx.state, {
+      folder: folder.uri.toString(),
+      store: repo.location,
+      undoSnapshot: undo.id,
+      paths: changes.map((c) => c.path),
+      time: new Date().toISOString(),
+    });
+  }
+  service.fireChanged(folder);
+  const summary = `Restored ${plural(result.restored + result.deleted, 'change')} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}).`;
+  if (result.problems.length) {
+    void vscode.window.showWarningMessage(`${summary} ${plural(result.problems.length, 'item')} could not be restored.`, 'Show Log').then((c) => c && vscode.commands.executeCommand('backup.showLog'));
+  } else if (undo) {
+    void vscode.window.showInformationMessage(summary, 'Undo').then((c) => c && vscode.commands.executeCommand('backup.undoLastRestore'));
+  } else {
+    void vscode.window.showInformationMessage(`${summary} Files are in ${target.fsPath}.`, 'Reveal').then((c) => c && vscode.commands.executeCommand('revealFileInOS', target));
+  }
+  return result;
+}

@@ -1,0 +1,217 @@
+// Tree nodes shared by the Snapshots and File History views. Each node knows what it stands for (which
+// folder, snapshot and path), so commands can act on it whichever view it came from.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { formatBytes, formatTime, plural, shortId } from '../../core/format';
+import type { ChangeKind } from '../../core/query/diff';
+import type { SnapshotRecord } from '../../core/repository/snapshotRecord';
+import type { TreeEntry } from '../../core/repository/tree';
+import { Commands } from '../commandIds';
+import { toSnapshotUri } from '../snapshotUri';
+
+export type Node = FolderNode | DayNode | SnapshotNode | BrowseNode | FolderVersionNode | VersionNode | MessageNode;
+
+export class FolderNode {
+  readonly kind = 'folder';
+  constructor(readonly folder: vscode.WorkspaceFolder) {}
+}
+
+export class DayNode {
+  readonly kind = 'day';
+  constructor(
+    readonly folder: vscode.WorkspaceFolder,
+    readonly label: string,
+    readonly snapshots: SnapshotRecord[],
+    readonly expanded: boolean,
+  ) {}
+}
+
+export class SnapshotNode {
+  readonly kind = 'snapshot';
+  constructor(
+    readonly folder: vscode.WorkspaceFolder,
+    readonly store: string,
+    readonly snapshot: SnapshotRecord,
+  ) {}
+}
+
+/** "All files" under a snapshot, and every folder below it. */
+export class BrowseNode {
+  readonly kind = 'browse';
+  constructor(
+    readonly folder: vscode.WorkspaceFolder,
+    readonly store: string,
+    readonly snapshot: SnapshotRecord,
+  ) {}
+}
+
+export class FolderVersionNode {
+  readonly kind = 'folderVersion';
+  constructor(
+    readonly folder: vscode.WorkspaceFolder,
+    readonly store: string,
+    readonly snapshot: SnapshotRecord,
+    readonly relPath: string,
+  ) {}
+}
+
+/**
+ * One version of one file. For a deletion, `snapshot` is the last snapshot that still has the file (so
+ * Open, Compare and Restore bring back what was lost) and `deletedIn` the one where it went.
+ */
+export class VersionNode {
+  readonly kind = 'version';
+  constructor(
+    readonly folder: vscode.WorkspaceFolder,
+    readonly store: string,
+    readonly snapshot: SnapshotRecord,
+    readonly relPath: string,
+    readonly entry: TreeEntry | undefined,
+    readonly change?: ChangeKind,
+    readonly deletedIn?: SnapshotRecord,
+    readonly showPath = true,
+  ) {}
+
+  get uri(): vscode.Uri {
+    return toSnapshotUri({ store: this.store, snapshot: this.snapshot.id, path: this.relPath });
+  }
+}
+
+export class MessageNode {
+  readonly kind = 'message';
+  constructor(
+    readonly text: string,
+    readonly icon = 'info',
+  ) {}
+}
+
+export function describeTrigger(s: SnapshotRecord): string {
+  switch (s.trigger) {
+    case 'save':
+      return 'on save';
+    case 'external':
+      return 'external change';
+    case 'pre-restore':
+      return 'before restore';
+    case 'schedule':
+      return 'scheduled';
+    case 'startup':
+      return 'catch-up';
+    default:
+      return s.trigger;
+  }
+}
+
+function changedCount(s: SnapshotRecord): number {
+  return s.stats.filesNew + s.stats.filesChanged + s.stats.filesDeleted;
+}
+
+export function snapshotTooltip(s: SnapshotRecord): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**Snapshot ${shortId(s.id)}** · ${formatTime(s.time)}\n\n`);
+  if (s.label) md.appendMarkdown(`$(tag) ${escape(s.label)}\n\n`);
+  md.appendMarkdown(`${describeTrigger(s)} · ${s.stats.filesNew} new, ${s.stats.filesChanged} modified, ${s.stats.filesDeleted} deleted · ${formatBytes(s.stats.bytesAdded)} added\n\n`);
+  md.appendMarkdown(`${plural(s.stats.files, 'file')}, ${formatBytes(s.stats.bytes)} in all`);
+  if (s.git?.branch || s.git?.head) md.appendMarkdown(`\n\n$(git-branch) ${escape(s.git.branch ?? 'detached')}${s.git.head ? ` @ ${s.git.head.slice(0, 8)}` : ''}`);
+  if (s.pinned) md.appendMarkdown('\n\n$(pinned) pinned: retention keeps it');
+  if (s.skipped?.length) md.appendMarkdown(`\n\n$(warning) ${plural(s.stats.skipped, 'path')} skipped (see the log)`);
+  return md;
+}
+
+function escape(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}
+
+export function toTreeItem(node: Node): vscode.TreeItem {
+  switch (node.kind) {
+    case 'folder': {
+      const item = new vscode.TreeItem(node.folder.name, vscode.TreeItemCollapsibleState.Expanded);
+      item.iconPath = vscode.ThemeIcon.Folder;
+      item.id = `folder:${node.folder.uri.toString()}`;
+      item.contextValue = 'workspaceFolder';
+      return item;
+    }
+    case 'day': {
+      const item = new vscode.TreeItem(node.label, node.expanded ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+      item.description = plural(node.snapshots.length, 'snapshot');
+      item.iconPath = new vscode.ThemeIcon('calendar');
+      item.id = `day:${node.folder.uri.toString()}:${node.label}`;
+      item.contextValue = 'day';
+      return item;
+    }
+    case 'snapshot': {
+      const s = node.snapshot;
+      const time = new Date(s.time);
+      const clock = `${String(time.getHours()).padStart(2, '0')}:${String(time.getMinutes()).padStart(2, '0')}:${String(time.getSeconds()).padStart(2, '0')}`;
+      const item = new vscode.TreeItem(s.label ? `${clock}  ${s.label}` : clock, vscode.TreeItemCollapsibleState.Collapsed);
+      item.description = `${describeTrigger(s)} · ${plural(changedCount(s), 'change')}`;
+      item.tooltip = snapshotTooltip(s);
+      item.iconPath = new vscode.ThemeIcon(s.pinned ? 'pinned' : s.label ? 'tag' : s.trigger === 'pre-restore' ? 'debug-step-back' : 'circle-outline');
+      item.id = `snapshot:${s.id}`;
+      item.contextValue = s.pinned ? 'snapshot.pinned' : 'snapshot';
+      return item;
+    }
+    case 'browse': {
+      const item = new vscode.TreeItem('All files', vscode.TreeItemCollapsibleState.Collapsed);
+      item.description = `${plural(node.snapshot.stats.files, 'file')}, ${formatBytes(node.snapshot.stats.bytes)}`;
+      item.iconPath = new vscode.ThemeIcon('files');
+      item.id = `browse:${node.snapshot.id}`;
+      item.contextValue = 'browse';
+      return item;
+    }
+    case 'folderVersion': {
+      const item = new vscode.TreeItem(path.posix.basename(node.relPath), vscode.TreeItemCollapsibleState.Collapsed);
+      item.resourceUri = vscode.Uri.joinPath(node.folder.uri, node.relPath);
+      item.iconPath = vscode.ThemeIcon.Folder;
+      item.id = `dir:${node.snapshot.id}:${node.relPath}`;
+      item.contextValue = 'folderVersion';
+      return item;
+    }
+    case 'version':
+      return versionItem(node);
+    case 'message': {
+      const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+      item.iconPath = new vscode.ThemeIcon(node.icon);
+      item.contextValue = 'message';
+      return item;
+    }
+  }
+}
+
+function versionItem(node: VersionNode): vscode.TreeItem {
+  const name = path.posix.basename(node.relPath);
+  const dir = path.posix.dirname(node.relPath);
+  const item = new vscode.TreeItem(node.showPath ? name : formatTime(node.deletedIn?.time ?? node.snapshot.time), vscode.TreeItemCollapsibleState.None);
+  const deleted = node.change === 'deleted';
+  if (node.showPath) {
+    item.description = dir === '.' ? '' : dir;
+    item.resourceUri = vscode.Uri.joinPath(node.folder.uri, node.relPath);
+  } else {
+    const s = node.deletedIn ?? node.snapshot;
+    const size = node.entry?.type === 'file' ? formatBytes(node.entry.size) : node.entry?.type ?? '';
+    item.description = [deleted ? 'deleted' : size, describeTrigger(s), s.label].filter(Boolean).join(' · ');
+    item.tooltip = snapshotTooltip(s);
+  }
+  const icons: Record<ChangeKind, [string, string]> = {
+    added: ['diff-added', 'gitDecoration.addedResourceForeground'],
+    modified: ['diff-modified', 'gitDecoration.modifiedResourceForeground'],
+    deleted: ['diff-removed', 'gitDecoration.deletedResourceForeground'],
+  };
+  if (node.change) {
+    const [icon, color] = icons[node.change];
+    item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
+  } else if (!node.showPath) {
+    item.iconPath = new vscode.ThemeIcon('history');
+  }
+  item.id = `version:${node.snapshot.id}:${node.deletedIn?.id ?? ''}:${node.relPath}:${node.showPath}`;
+  item.contextValue = deleted ? 'version.deleted' : node.entry?.type === 'symlink' ? 'version.link' : 'version.text';
+  // A click shows what matters most where the node is: in File History how this version differs from
+  // the file now; in a snapshot's changes what that snapshot changed.
+  if (node.entry?.type === 'file') {
+    if (!node.showPath && !deleted) item.command = { command: Commands.compareWithCurrent, title: 'Compare with Current', arguments: [node] };
+    else if (node.change === 'modified') item.command = { command: Commands.compareWithPrevious, title: 'Compare with Previous', arguments: [node] };
+    else item.command = { command: Commands.openVersion, title: 'Open This Version', arguments: [node] };
+  }
+  return item;
+}
