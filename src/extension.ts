@@ -29,6 +29,8 @@ import { SnapshotsView } from './vscode/views/snapshotsView';
 export interface ProjectBackupApi {
   activationMs: number;
   service: BackupService;
+  snapshotsView: SnapshotsView;
+  historyView: FileHistoryView;
   /** Replaces how the extension asks questions (integration tests answer through this). */
   setPrompter(prompter: Prompter): void;
   /** Resolves when queued on-save and external-change snapshots are done. */
@@ -84,6 +86,8 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   return {
     activationMs,
     service,
+    snapshotsView,
+    historyView,
     setPrompter: (prompter) => {
       ctx.prompter = prompter;
     },

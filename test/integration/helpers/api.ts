@@ -1,0 +1,81 @@
+// The extension's API as the tests use it, a scripted Prompter that answers the questions a human would,
+// and small waits for things that happen in the background (watchers, debounced saves).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ProjectBackupApi } from '../../../src/extension';
+import type { PlannedChange } from '../../../src/core/restore/restorer';
+import type { Prompter } from '../../../src/vscode/prompter';
+import { EXTENSION_ID } from './environment';
+
+export async function api(): Promise<ProjectBackupApi> {
+  const extension = vscode.extensions.getExtension<ProjectBackupApi>(EXTENSION_ID);
+  if (!extension) throw new Error(`${EXTENSION_ID} is not installed`);
+  return extension.activate();
+}
+
+/** Answers in order; records what was asked, so a test can assert the preview a user would have seen. */
+export class ScriptedPrompter implements Prompter {
+  readonly asked: string[] = [];
+  readonly previews: PlannedChange[][] = [];
+  confirmRestoreAnswer = true;
+  confirmAnswer = true;
+  texts: Array<string | undefined> = [];
+  target: vscode.Uri | undefined;
+
+  async confirmRestore(title: string, changes: readonly PlannedChange[]): Promise<boolean> {
+    this.asked.push(title);
+    this.previews.push([...changes]);
+    return this.confirmRestoreAnswer;
+  }
+  async confirm(message: string): Promise<boolean> {
+    this.asked.push(message);
+    return this.confirmAnswer;
+  }
+  async askText(prompt: string): Promise<string | undefined> {
+    this.asked.push(prompt);
+    return this.texts.length ? this.texts.shift() : '';
+  }
+  async pickFolder(folders: readonly vscode.WorkspaceFolder[], purpose: string): Promise<vscode.WorkspaceFolder | undefined> {
+    this.asked.push(purpose);
+    return folders[0];
+  }
+  async pickTargetFolder(title: string): Promise<vscode.Uri | undefined> {
+    this.asked.push(title);
+    return this.target;
+  }
+  async pick<T extends vscode.QuickPickItem>(items: readonly T[], placeHolder: string): Promise<T | undefined> {
+    this.asked.push(placeHolder);
+    return items[0];
+  }
+}
+
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function write(folder: vscode.WorkspaceFolder, rel: string, content: string): string {
+  const abs = path.join(folder.uri.fsPath, ...rel.split('/'));
+  fs.mkdirSync(path.dirname(abs), { recursive: true });
+  fs.writeFileSync(abs, content);
+  return abs;
+}
+
+export function read(folder: vscode.WorkspaceFolder, rel: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(folder.uri.fsPath, ...rel.split('/')), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export async function closeAllEditors(): Promise<void> {
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}
