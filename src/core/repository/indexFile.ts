@@ -1,14 +1,14 @@
 // Index files: which blob lives in which pack at which offset. Loaded into memory at open, so "do we have
 // this content already?" is a map lookup and dedup costs nothing on the hot path.
-// Layout (sealed, then deflated before sealing): magic "PBI1", u32 pack count, then per pack: 32-byte pack
-// id, u32 entry count, entries of (type u8, flags u8, id 32 bytes, offset u32, length u32, rawLength u32).
+// Layout (deflated, then sealed): magic "PBI1", u32 pack count, then per pack: 32-byte pack id, u32 entry
+// count, entries in the pack header's layout (pack.ts ENTRY_SIZE).
 // Invariant: an index file is written only after every pack it names is durable.
 
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { BackupError } from '../errors';
 import type { ObjectCodec } from './codec';
-import type { BlobType, PackEntry } from './pack';
-import { typeFromCode } from './pack';
+import type { PackEntry } from './pack';
+import { ENTRY_SIZE, readEntry, writeEntry } from './pack';
 
 export interface IndexedPack {
   packId: string;
@@ -16,8 +16,6 @@ export interface IndexedPack {
 }
 
 const MAGIC = Buffer.from('PBI1', 'ascii');
-const ENTRY_SIZE = 1 + 1 + 32 + 4 + 4 + 4;
-const TYPE_CODES: Record<BlobType, number> = { data: 0, tree: 1 };
 
 export function encodeIndex(packs: readonly IndexedPack[], codec: ObjectCodec): Buffer {
   let size = 8;
@@ -31,12 +29,7 @@ export function encodeIndex(packs: readonly IndexedPack[], codec: ObjectCodec): 
     out.writeUInt32LE(pack.entries.length, at + 32);
     at += 36;
     for (const entry of pack.entries) {
-      out.writeUInt8(TYPE_CODES[entry.type], at);
-      out.writeUInt8(entry.compressed ? 1 : 0, at + 1);
-      out.write(entry.id, at + 2, 32, 'hex');
-      out.writeUInt32LE(entry.offset, at + 34);
-      out.writeUInt32LE(entry.length, at + 38);
-      out.writeUInt32LE(entry.rawLength, at + 42);
+      writeEntry(out, at, entry);
       at += ENTRY_SIZE;
     }
   }
@@ -60,7 +53,7 @@ export function openIndex(sealed: Buffer, codec: ObjectCodec, what: string): Buf
 
 /**
  * Walks an opened index: `onPack` once per pack, then `onEntry` with the byte offset of each of its
- * entries (type u8, flags u8, id 32, offset u32, length u32, rawLength u32). Validates every length.
+ * entries (see pack.ts ENTRY_SIZE). Validates every length.
  */
 export function walkIndex(data: Buffer, what: string, onPack: (packId: string) => void, onEntry: (at: number) => void): void {
   const damaged = (why: string) => new BackupError('OBJECT_DAMAGED', `${what} ${why}; it is damaged.`, { what });
@@ -89,15 +82,7 @@ export function decodeIndex(sealed: Buffer, codec: ObjectCodec, what: string): I
     data,
     what,
     (packId) => packs.push({ packId, entries: [] }),
-    (at) =>
-      packs[packs.length - 1].entries.push({
-        type: typeFromCode(data.readUInt8(at), what),
-        compressed: data.readUInt8(at + 1) === 1,
-        id: data.toString('hex', at + 2, at + 34),
-        offset: data.readUInt32LE(at + 34),
-        length: data.readUInt32LE(at + 38),
-        rawLength: data.readUInt32LE(at + 42),
-      }),
+    (at) => packs[packs.length - 1].entries.push(readEntry(data, at, what)),
   );
   return packs;
 }

@@ -4,6 +4,7 @@
 // full id (prefix collisions are resolved by comparing all 32 bytes).
 
 import type { BlobType, PackEntry } from './pack';
+import { applyFlags, entryFlags } from './pack';
 import { walkIndex } from './indexFile';
 
 export interface IndexLocation extends PackEntry {
@@ -12,7 +13,7 @@ export interface IndexLocation extends PackEntry {
 
 const CHUNK_BITS = 16;
 const CHUNK = 1 << CHUNK_BITS;
-const FIELDS = 5; // pack number, offset, length, rawLength, type|flags<<1
+const FIELDS = 6; // pack number, offset, length, rawLength, type | flags << 1, inner
 
 function prefixOf(hex: string): number {
   return parseInt(hex.slice(0, 12), 16);
@@ -56,20 +57,20 @@ export class MemoryIndex {
   }
 
   /** Adds one blob unless its id is known already (the first location wins; duplicates are harmless). */
-  private insert(id: Buffer, idAt: number, pack: number, offset: number, length: number, rawLength: number, typeFlags: number): void {
+  private insert(id: Buffer, idAt: number, pack: number, offset: number, length: number, rawLength: number, typeFlags: number, inner: number): void {
     const prefix = id.readUIntBE(idAt, 6);
     const existing = this.byPrefix.get(prefix);
     if (existing !== undefined) {
       if (this.idEquals(existing, id, idAt)) return;
       const hex = id.toString('hex', idAt, idAt + 32);
       if (this.collisions.has(hex)) return;
-      this.collisions.set(hex, this.store(id, idAt, pack, offset, length, rawLength, typeFlags));
+      this.collisions.set(hex, this.store(id, idAt, pack, offset, length, rawLength, typeFlags, inner));
       return;
     }
-    this.byPrefix.set(prefix, this.store(id, idAt, pack, offset, length, rawLength, typeFlags));
+    this.byPrefix.set(prefix, this.store(id, idAt, pack, offset, length, rawLength, typeFlags, inner));
   }
 
-  private store(id: Buffer, idAt: number, pack: number, offset: number, length: number, rawLength: number, typeFlags: number): number {
+  private store(id: Buffer, idAt: number, pack: number, offset: number, length: number, rawLength: number, typeFlags: number, inner: number): number {
     const no = this.slot();
     const f = this.fields[no >>> CHUNK_BITS];
     const base = (no & (CHUNK - 1)) * FIELDS;
@@ -78,6 +79,7 @@ export class MemoryIndex {
     f[base + 2] = length;
     f[base + 3] = rawLength;
     f[base + 4] = typeFlags;
+    f[base + 5] = inner;
     id.copy(this.ids[no >>> CHUNK_BITS], (no & (CHUNK - 1)) * 32, idAt, idAt + 32);
     return no;
   }
@@ -93,7 +95,7 @@ export class MemoryIndex {
       },
       (at) => {
         const typeFlags = data[at] | (data[at + 1] << 1);
-        this.insert(data, at + 2, pack, data.readUInt32LE(at + 34), data.readUInt32LE(at + 38), data.readUInt32LE(at + 42), typeFlags);
+        this.insert(data, at + 2, pack, data.readUInt32LE(at + 34), data.readUInt32LE(at + 38), data.readUInt32LE(at + 42), typeFlags, data.readUInt32LE(at + 46));
       },
     );
   }
@@ -101,7 +103,7 @@ export class MemoryIndex {
   addPack(packId: string, entries: readonly PackEntry[]): void {
     const pack = this.packNumber(packId);
     for (const e of entries) {
-      this.insert(Buffer.from(e.id, 'hex'), 0, pack, e.offset, e.length, e.rawLength, (e.type === 'tree' ? 1 : 0) | (e.compressed ? 2 : 0));
+      this.insert(Buffer.from(e.id, 'hex'), 0, pack, e.offset, e.length, e.rawLength, (e.type === 'tree' ? 1 : 0) | (entryFlags(e) << 1), e.inner ?? 0);
     }
   }
 
@@ -135,7 +137,7 @@ export class MemoryIndex {
       length: f[base + 2],
       rawLength: f[base + 3],
       type,
-      compressed: (typeFlags & 2) !== 0,
+      ...applyFlags(typeFlags >>> 1, f[base + 5]),
     };
   }
 

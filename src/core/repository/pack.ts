@@ -1,7 +1,9 @@
 // Pack files: many small blobs in one file, so a first snapshot of 10,000 files writes a handful of files
 // rather than 10,000 (git's loose objects are what makes its first commit slow).
-// Layout: [blob…][sealed header][u32 LE header length][magic "PBP1"]. Invariant: a pack is immutable and
-// named by the SHA-256 of its bytes, so a torn or altered pack is detectable by re-hashing.
+// Layout: [stored unit…][sealed header][u32 LE header length][magic "PBP1"]. A stored unit is one blob, or a
+// bundle: several small blobs compressed together (cross-file redundancy compresses far better than each
+// file alone); a bundled blob's entry names the unit and its offset inside the unit's plaintext.
+// Invariant: a pack is immutable and named by the SHA-256 of its bytes, so tampering is detectable.
 
 import { BackupError } from '../errors';
 import type { ObjectCodec } from './codec';
@@ -11,16 +13,31 @@ export type BlobType = 'data' | 'tree';
 export interface PackEntry {
   type: BlobType;
   id: string;
+  /** Where the stored unit holding this blob starts in the pack. */
   offset: number;
-  /** Bytes stored in the pack (sealed, maybe compressed). */
+  /** Bytes of the stored unit (sealed, maybe compressed). */
   length: number;
-  /** Bytes of the plaintext. */
+  /** Bytes of this blob's plaintext. */
   rawLength: number;
   compressed: boolean;
+  /** For a blob inside a bundle: its offset in the bundle's plaintext; undefined for a unit of its own. */
+  inner?: number;
+}
+
+const FLAG_COMPRESSED = 1;
+const FLAG_BUNDLED = 2;
+
+export function entryFlags(entry: PackEntry): number {
+  return (entry.compressed ? FLAG_COMPRESSED : 0) | (entry.inner !== undefined ? FLAG_BUNDLED : 0);
+}
+
+export function applyFlags(flags: number, inner: number): Pick<PackEntry, 'compressed' | 'inner'> {
+  return (flags & FLAG_BUNDLED) !== 0 ? { compressed: (flags & FLAG_COMPRESSED) !== 0, inner } : { compressed: (flags & FLAG_COMPRESSED) !== 0 };
 }
 
 const MAGIC = Buffer.from('PBP1', 'ascii');
-const ENTRY_SIZE = 1 + 1 + 32 + 4 + 4;
+/** type u8, flags u8, id 32, offset u32, length u32, rawLength u32, inner u32 */
+export const ENTRY_SIZE = 1 + 1 + 32 + 4 + 4 + 4 + 4;
 const TYPE_CODES: Record<BlobType, number> = { data: 0, tree: 1 };
 
 export function typeFromCode(code: number, what: string): BlobType {
@@ -29,17 +46,30 @@ export function typeFromCode(code: number, what: string): BlobType {
   throw new BackupError('OBJECT_DAMAGED', `${what} names an unknown blob type ${code}; it is damaged.`);
 }
 
+export function writeEntry(out: Buffer, at: number, entry: PackEntry): void {
+  out.writeUInt8(TYPE_CODES[entry.type], at);
+  out.writeUInt8(entryFlags(entry), at + 1);
+  out.write(entry.id, at + 2, 32, 'hex');
+  out.writeUInt32LE(entry.offset, at + 34);
+  out.writeUInt32LE(entry.length, at + 38);
+  out.writeUInt32LE(entry.rawLength, at + 42);
+  out.writeUInt32LE(entry.inner ?? 0, at + 46);
+}
+
+export function readEntry(data: Buffer, at: number, what: string): PackEntry {
+  return {
+    type: typeFromCode(data.readUInt8(at), what),
+    id: data.toString('hex', at + 2, at + 34),
+    offset: data.readUInt32LE(at + 34),
+    length: data.readUInt32LE(at + 38),
+    rawLength: data.readUInt32LE(at + 42),
+    ...applyFlags(data.readUInt8(at + 1), data.readUInt32LE(at + 46)),
+  };
+}
+
 export function encodePackHeader(entries: readonly PackEntry[]): Buffer {
   const header = Buffer.alloc(entries.length * ENTRY_SIZE);
-  let at = 0;
-  for (const entry of entries) {
-    header.writeUInt8(TYPE_CODES[entry.type], at);
-    header.writeUInt8(entry.compressed ? 1 : 0, at + 1);
-    header.write(entry.id, at + 2, 32, 'hex');
-    header.writeUInt32LE(entry.length, at + 34);
-    header.writeUInt32LE(entry.rawLength, at + 38);
-    at += ENTRY_SIZE;
-  }
+  entries.forEach((entry, i) => writeEntry(header, i * ENTRY_SIZE, entry));
   return header;
 }
 
@@ -66,19 +96,10 @@ export function decodePack(pack: Buffer, codec: ObjectCodec, what: string): Pack
     throw new BackupError('OBJECT_DAMAGED', `${what} has a malformed header; it is damaged.`, { what });
   }
   const entries: PackEntry[] = [];
-  let offset = 0;
   const dataEnd = pack.length - 8 - headerLength;
   for (let at = 0; at < header.length; at += ENTRY_SIZE) {
-    const entry: PackEntry = {
-      type: typeFromCode(header.readUInt8(at), what),
-      compressed: header.readUInt8(at + 1) === 1,
-      id: header.toString('hex', at + 2, at + 34),
-      length: header.readUInt32LE(at + 34),
-      rawLength: header.readUInt32LE(at + 38),
-      offset,
-    };
-    offset += entry.length;
-    if (offset > dataEnd) throw new BackupError('OBJECT_DAMAGED', `${what} lists more data than it holds; it is damaged.`, { what });
+    const entry = readEntry(header, at, what);
+    if (entry.offset + entry.length > dataEnd) throw new BackupError('OBJECT_DAMAGED', `${what} lists more data than it holds; it is damaged.`, { what });
     entries.push(entry);
   }
   return entries;

@@ -45,7 +45,7 @@ export interface RestoreOptions {
   dryRun?: boolean;
   /** Also delete what the target has, inside the restored folders, that the snapshot does not (excluded paths are left alone). */
   deleteExtra?: boolean;
-  /** Rules for what `deleteExtra` may touch; defaults to the default excludes. */
+  /** Rules for what `deleteExtra` may touch; defaults to the default excludes. The store itself is never touched. */
   rules?: Rules;
   /**
    * A requested path the snapshot does not have is deleted from the target instead of being an error:
@@ -87,11 +87,15 @@ export class Restorer {
     const items = await this.select(snapshot, options.paths ?? [], problems, options.missingAsDelete ? absent : undefined);
     const plan = await this.plan(items, target, options, problems);
     for (const rel of absent) {
-      const existing = await port.lstat(safeJoin(target, rel.split('/'))).catch(() => undefined);
+      const abs = safeJoin(target, rel.split('/'));
+      if (this.inStore(abs)) continue;
+      const existing = await port.lstat(abs).catch(() => undefined);
       if (!existing) continue;
       if (existing.isDirectory()) {
-        const scanner = new Scanner(target, { rules: options.rules ?? new Rules() }, port);
-        for await (const found of scanner.walk(rel)) plan.changes.push({ path: found.relPath, action: 'delete', type: found.kind });
+        const scanner = new Scanner(target, { rules: this.deleteRules(options) }, port);
+        for await (const found of scanner.walk(rel)) {
+          if (!this.inStore(safeJoin(target, found.relPath.split('/')))) plan.changes.push({ path: found.relPath, action: 'delete', type: found.kind });
+        }
       }
       plan.changes.push({ path: rel, action: 'delete', type: existing.isDirectory() ? 'dir' : existing.isSymbolicLink() ? 'symlink' : 'file' });
     }
@@ -165,6 +169,17 @@ export class Restorer {
         ),
     );
     return { plan, restored, deleted, problems };
+  }
+
+  /** What deletions may touch: the caller's rules, or the default excludes plus the store itself. */
+  private deleteRules(options: RestoreOptions): Rules {
+    return options.rules ?? new Rules({ excludeAbsolute: [this.repo.location] });
+  }
+
+  /** The store may live inside the target (a store in the workspace): it is never deleted, whatever the rules say. */
+  private inStore(abs: string): boolean {
+    const store = path.resolve(this.repo.location);
+    return abs === store || abs.startsWith(store + path.sep);
   }
 
   private checkCancelled(options: RestoreOptions): void {
@@ -264,7 +279,7 @@ export class Restorer {
       changes.push({ path: rel, action: 'overwrite', type: entry.type });
     }
     if (options.deleteExtra) {
-      const rules = options.rules ?? new Rules();
+      const rules = this.deleteRules(options);
       const scanner = new Scanner(target, { rules }, port);
       // Walk each restored folder once; the walk descends, so nested extras come with it.
       const selected = options.paths ?? [];
@@ -275,7 +290,7 @@ export class Restorer {
         const stat = await port.lstat(abs).catch(() => undefined);
         if (!stat?.isDirectory()) continue;
         for await (const found of scanner.walk(dir)) {
-          if (!wanted.has(found.relPath)) extra.push({ path: found.relPath, action: 'delete', type: found.kind });
+          if (!wanted.has(found.relPath) && !this.inStore(safeJoin(target, found.relPath.split('/')))) extra.push({ path: found.relPath, action: 'delete', type: found.kind });
         }
       }
       changes.push(...extra);

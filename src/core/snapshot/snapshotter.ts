@@ -67,6 +67,7 @@ export interface SnapshotResult {
   /** False when nothing changed: `snapshot` is then the existing one the workspace already matches. */
   created: boolean;
   snapshot: SnapshotRecord;
+  /** What changed against the parent snapshot; empty for a first snapshot, where everything is new. */
   changes: Change[];
   skipped: Skip[];
 }
@@ -152,8 +153,9 @@ export class Snapshotter {
       if (parent && parent.tree === tree) {
         return { created: false, snapshot: parent, changes: [], skipped: run.skipped };
       }
-      const changes = await diffTrees(this.repo, parent?.tree, tree);
-      const counts = countChanges(changes);
+      // A first snapshot is all new: listing 100,000 "added" changes would only cost memory.
+      const changes = parent ? await diffTrees(this.repo, parent.tree, tree) : [];
+      const counts = parent ? countChanges(changes) : { filesNew: (totals?.files ?? 0) + (totals?.symlinks ?? 0), filesChanged: 0, filesDeleted: 0 };
       totals ??= applyChanges(parent?.stats, changes);
       const stats: SnapshotStats = {
         ...totals,

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { errnoCode } from '../errors';
-import type { FsPort } from './fsPort';
+import type { FileHandlePort, FsPort } from './fsPort';
 
 export const TEMP_MARKER = '.tmp-';
 
@@ -28,13 +28,7 @@ export async function writeTemp(port: FsPort, target: string, chunks: readonly B
   const temp = tempPathFor(target);
   const handle = await port.open(temp, 'wx', options.mode ?? 0o644);
   try {
-    for (const chunk of chunks) {
-      let offset = 0;
-      while (offset < chunk.length) {
-        const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, null);
-        offset += bytesWritten;
-      }
-    }
+    await writeAll(handle, chunks);
     if (options.durable !== false) await handle.sync();
     await handle.close();
   } catch (error) {
@@ -43,6 +37,26 @@ export async function writeTemp(port: FsPort, target: string, chunks: readonly B
     throw error;
   }
   return temp;
+}
+
+/** Writes every byte of `chunks`, in batches of up to 512 buffers per writev, finishing short writes. */
+export async function writeAll(handle: FileHandlePort, chunks: readonly Buffer[]): Promise<void> {
+  for (let i = 0; i < chunks.length; i += 512) {
+    const batch = chunks.slice(i, i + 512);
+    const expected = batch.reduce((sum, b) => sum + b.length, 0);
+    const { bytesWritten } = await handle.writev(batch);
+    if (bytesWritten === expected) continue;
+    // A short writev: write the rest buffer by buffer.
+    let skip = bytesWritten;
+    for (const chunk of batch) {
+      let offset = Math.min(skip, chunk.length);
+      skip -= offset;
+      while (offset < chunk.length) {
+        const { bytesWritten: n } = await handle.write(chunk, offset, chunk.length - offset, null);
+        offset += n;
+      }
+    }
+  }
 }
 
 /** Atomically replaces `target` with `data`. */

@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 export interface FileHandlePort {
   read(buffer: Buffer, offset: number, length: number, position: number | null): Promise<{ bytesRead: number }>;
   write(buffer: Buffer, offset?: number, length?: number, position?: number | null): Promise<{ bytesWritten: number }>;
+  /** Writes many buffers in one system call (a pack is thousands of small blobs). */
+  writev(buffers: readonly Buffer[]): Promise<{ bytesWritten: number }>;
   /** Flushes the file's data to stable storage. */
   sync(): Promise<void>;
   stat(): Promise<fs.Stats>;
