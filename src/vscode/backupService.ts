@@ -268,6 +268,7 @@ export class BackupService extends Disposable {
     const choice = await vscode.window.showErrorMessage(`Backup failed: ${message}`, 'Show Log', 'Open Settings');
     if (choice === 'Show Log') await vscode.commands.executeCommand('backup.showLog');
     if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', SECTION);
+    // (Callers do not await this: a notification stays until the user acts on it.)
   }
 
   private onSaved(doc: vscode.TextDocument): void {

@@ -39,9 +39,11 @@ export async function guarded(ctx: CommandContext, what: string, body: () => Pro
     const message = error instanceof Error ? error.message : String(error);
     ctx.log.error(`${what} failed: ${message}`, error);
     const actions = error instanceof BackupError && ['PERMISSION_DENIED', 'REPO_NOT_FOUND', 'NO_SPACE'].includes(error.code) ? ['Open Settings', 'Show Log'] : ['Show Log'];
-    const choice = await vscode.window.showErrorMessage(`${what} failed: ${message}`, ...actions);
-    if (choice === 'Show Log') await vscode.commands.executeCommand('backup.showLog');
-    if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'projectBackup');
+    // Not awaited: a notification with buttons stays until dismissed, and the command must finish now.
+    void vscode.window.showErrorMessage(`${what} failed: ${message}`, ...actions).then((choice) => {
+      if (choice === 'Show Log') void vscode.commands.executeCommand('backup.showLog');
+      if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'projectBackup');
+    });
   }
 }
 

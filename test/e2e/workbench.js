@@ -1,0 +1,152 @@
+// Helpers that drive the real VS Code workbench UI through playwright, the way a user does: palette,
+// notifications, views and trees, editors. Shared by every scenario in test/e2e/*.e2e.js.
+// Selectors follow VS Code 1.99 (code-server 4.99.4); see /work/shared/VSCODE_TESTING.md.
+'use strict';
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits for the workbench and the opened folder's files in the Explorer.
+ * @param {import('playwright-core').Page} page
+ */
+async function waitForWorkbench(page, { timeout = 30_000 } = {}) {
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout });
+  // The Explorer lists the workspace once the remote file system is connected.
+  await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible', timeout });
+}
+
+/**
+ * Waits for a view contributed by the extension: its pane header, e.g. waitForView(page, 'Snapshots').
+ * @param {import('playwright-core').Page} page
+ */
+async function waitForView(page, title, { timeout = 20_000 } = {}) {
+  const header = page.locator('.pane-header', { hasText: title }).first();
+  await header.waitFor({ state: 'visible', timeout });
+  return header;
+}
+
+/**
+ * Runs a command from the palette by its full title ("Category: Title"). The palette snapshots the command
+ * list when it opens, so right after load it may not show the command yet: close it and try again.
+ * @param {import('playwright-core').Page} page
+ */
+async function runCommand(page, title, { attempts = 6 } = {}) {
+  const widget = page.locator('.quick-input-widget');
+  const input = widget.locator('input.input');
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout: 5000 });
+    await input.fill(`>${title}`);
+    const row = widget.locator('.quick-input-list .monaco-list-row').first();
+    let label = '';
+    try {
+      await row.waitFor({ state: 'visible', timeout: 3000 });
+      label = ((await row.locator('.label-name').first().textContent({ timeout: 1000 })) || '').replace(/\s+/g, ' ').trim();
+    } catch {
+      // not listed yet
+    }
+    if (label === title) {
+      // Run it once, never again: a retry after this point could run the command twice.
+      await page.keyboard.press('Enter');
+      return;
+    }
+    await page.keyboard.press('Escape');
+    await sleep(500 * attempt);
+  }
+  throw new Error(`the command palette never offered "${title}" (${attempts} attempts): is the extension installed?`);
+}
+
+/**
+ * If the command just run asks for input (an input box or a pick, e.g. an optional label), answers it:
+ * types `text` when given, then Enter. Returns the prompt it answered, or undefined when none appeared.
+ * @param {import('playwright-core').Page} page
+ */
+async function answerPromptIfAsked(page, { text, timeout = 3000 } = {}) {
+  const widget = page.locator('.quick-input-widget');
+  try {
+    await widget.waitFor({ state: 'visible', timeout });
+  } catch {
+    return undefined;
+  }
+  const prompt = ((await widget.locator('.quick-input-message').textContent().catch(() => '')) || '').trim();
+  const placeholder = (await widget.locator('input.input').getAttribute('placeholder').catch(() => '')) || '';
+  if (text !== undefined) await widget.locator('input.input').fill(text);
+  await page.keyboard.press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: 5000 });
+  return prompt || placeholder || '(input)';
+}
+
+/** Texts of the visible notification toasts. */
+async function notificationTexts(page) {
+  return page.locator('.notifications-toasts .notification-list-item-message').allTextContents();
+}
+
+/**
+ * Waits for a notification toast whose text matches `pattern`; fails early on one matching `failOn`.
+ * @param {import('playwright-core').Page} page
+ * @param {RegExp} pattern
+ * @returns {Promise<string>} the notification's text
+ */
+async function waitForNotification(page, pattern, { failOn, timeout = 30_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  let texts = [];
+  while (Date.now() < deadline) {
+    texts = (await notificationTexts(page)).map((t) => t.trim());
+    const hit = texts.find((t) => pattern.test(t));
+    if (hit) {
+      await settleNotifications(page);
+      return hit;
+    }
+    const failure = failOn && texts.find((t) => failOn.test(t));
+    if (failure) throw new Error(`notification: ${failure}`);
+    await sleep(200);
+  }
+  throw new Error(`no notification matching ${pattern} within ${timeout / 1000} s (visible: ${texts.length ? texts.map((t) => JSON.stringify(t)).join(', ') : 'none'})`);
+}
+
+/**
+ * Lets the toasts come to rest before a screenshot: progress toasts (withProgress) closed, slide-in done.
+ * @param {import('playwright-core').Page} page
+ */
+async function settleNotifications(page, { timeout = 5000 } = {}) {
+  await page
+    .waitForFunction(() => !document.querySelector('.notifications-toasts .monaco-progress-container.active'), null, { timeout })
+    .catch(() => {});
+  await page
+    .locator('.notifications-toasts')
+    .evaluate((el) => Promise.all(el.getAnimations({ subtree: true }).map((a) => a.finished)))
+    .catch(() => {});
+  await sleep(250);
+}
+
+/**
+ * A tree item inside a view's pane (e.g. a snapshot in the extension's sidebar tree).
+ * @param {import('playwright-core').Page} page
+ */
+function treeItem(page, viewTitle, name) {
+  return page.locator('.pane', { has: page.locator('.pane-header', { hasText: viewTitle }) }).getByRole('treeitem', { name });
+}
+
+/**
+ * Waits for a diff editor with its changes rendered (before a screenshot of "Compare with Current").
+ * @param {import('playwright-core').Page} page
+ */
+async function waitForDiffEditor(page, { timeout = 20_000 } = {}) {
+  const diff = page.locator('.monaco-diff-editor').first();
+  await diff.waitFor({ state: 'visible', timeout });
+  await diff.locator('.line-insert, .char-insert, .line-delete, .char-delete').first().waitFor({ state: 'attached', timeout });
+  return diff;
+}
+
+/** Opens a workspace file through Quick Open (Ctrl+P), by its path relative to the folder. */
+async function openFile(page, relativePath) {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible', timeout: 5000 });
+  await input.fill(relativePath);
+  await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ state: 'visible', timeout: 5000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.editor-instance .monaco-editor').first().waitFor({ state: 'visible', timeout: 10_000 });
+}
+
+module.exports = { sleep, waitForWorkbench, waitForView, runCommand, answerPromptIfAsked, notificationTexts, settleNotifications, waitForNotification, treeItem, waitForDiffEditor, openFile };
