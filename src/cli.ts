@@ -88,6 +88,9 @@ function processIo(): Io {
 }
 
 if (require.main === module) {
+  // Snapshot and restore keep many small file operations in flight; libuv's default of 4 threads queues
+  // them. Must be set before the first asynchronous file operation creates the pool.
+  process.env.UV_THREADPOOL_SIZE ??= '8';
   const controller = new AbortController();
   let interrupted = false;
   process.on('SIGINT', () => {

@@ -47,7 +47,8 @@ const BUNDLE_BELOW = 32 * 1024;
 const BUNDLE_SIZE = 128 * 1024;
 /** A bundle's plaintext is at most this (the last blob may overshoot BUNDLE_SIZE). */
 const MAX_UNIT = BUNDLE_SIZE + BUNDLE_BELOW;
-const UNIT_CACHE = 8;
+/** Restore walks files in tree order, which follows bundle order closely but not exactly: keep a few. */
+const UNIT_CACHE = 32;
 const TREE_CACHE_LIMIT = 50_000;
 
 export class Repository {

@@ -71,14 +71,22 @@ interface Item {
 }
 
 export class Restorer {
-  private readonly limiter = new Limiter(8);
+  private readonly limiter = new Limiter(16);
+  /** Folders this restore created or checked to be real (not links): each is checked once, not per file. */
+  private realDirs = new Set<string>();
 
   constructor(private readonly repo: Repository) {}
 
   async restore(snapshot: SnapshotRecord, options: RestoreOptions): Promise<RestoreResult> {
     const port = this.repo.port;
     const target = path.resolve(options.target);
-    const targetStat = await port.stat(target).catch(() => undefined);
+    this.realDirs = new Set();
+    const targetStat = await port.stat(target).catch((error) => {
+      if (errnoCode(error) === 'ENOTDIR') {
+        throw new BackupError('RESTORE_CONFLICT', `The restore target ${target} lies below a file, not a folder.`, { target });
+      }
+      return undefined;
+    });
     if (targetStat && !targetStat.isDirectory()) {
       throw new BackupError('RESTORE_CONFLICT', `The restore target ${target} is a file, not a folder.`, { target });
     }
@@ -190,10 +198,13 @@ export class Restorer {
   private async select(snapshot: SnapshotRecord, paths: readonly string[], problems: RestoreProblem[], absent?: string[]): Promise<Item[]> {
     const items: Item[] = [];
     const roots = paths.length === 0 ? [[]] : paths.map((p) => splitUserPath(p));
+    const keys = roots.map((parts) => parts.join('/'));
+    // A path inside another requested one is restored with it: taking it again would plan it twice.
+    const covered = (key: string) => keys.some((other) => other !== key && (other === '' || key.startsWith(`${other}/`)));
     const seen = new Set<string>();
     for (const parts of roots) {
       const key = parts.join('/');
-      if (seen.has(key)) continue;
+      if (seen.has(key) || covered(key)) continue;
       seen.add(key);
       if (parts.length === 0) {
         await this.collect(snapshot.tree, [], items, problems);
@@ -252,6 +263,8 @@ export class Restorer {
     const changes: PlannedChange[] = [];
     let unchanged = 0;
     const wanted = new Set(items.map((item) => item.parts.join('/')));
+    const missing = new Set<string>();
+    if (!port.lstatSync(target)) missing.add('');
     for (const item of items) {
       const rel = item.parts.join('/');
       let abs: string;
@@ -261,9 +274,13 @@ export class Restorer {
         problems.push({ path: rel, reason: reasonOf(error) });
         continue;
       }
-      const existing = await port.lstat(abs).catch(() => undefined);
       const entry = item.entry;
+      // Below a folder the target lacks, everything is new: no need to ask the disk (restore into an
+      // empty folder would otherwise stat every file).
+      const parentRel = item.parts.slice(0, -1).join('/');
+      const existing = missing.has(parentRel) ? undefined : port.lstatSync(abs);
       if (!existing) {
+        if (entry.type === 'dir') missing.add(rel);
         changes.push({ path: rel, action: 'create', type: entry.type });
         continue;
       }
@@ -319,7 +336,8 @@ export class Restorer {
     let current = target;
     for (const part of parts.slice(0, -1)) {
       current = path.join(current, part);
-      const stat = await this.repo.port.lstat(current).catch(() => undefined);
+      if (this.realDirs.has(current)) continue;
+      const stat = this.repo.port.lstatSync(current);
       if (!stat) return;
       if (!stat.isDirectory()) {
         throw new BackupError('UNSAFE_PATH', `Refusing to write below ${current}: it is ${stat.isSymbolicLink() ? 'a symlink' : 'not a folder'}.`, { path: current });
@@ -332,8 +350,12 @@ export class Restorer {
     let current = target;
     for (const part of parts) {
       current = safeJoin(current, [part]);
-      const stat = await this.repo.port.lstat(current).catch(() => undefined);
-      if (stat?.isDirectory()) continue;
+      if (this.realDirs.has(current)) continue;
+      const stat = this.repo.port.lstatSync(current);
+      if (stat?.isDirectory()) {
+        this.realDirs.add(current);
+        continue;
+      }
       if (stat?.isSymbolicLink()) {
         // A link where the snapshot has a folder: replace the link itself (never follow it).
         await this.repo.port.unlink(current);
@@ -343,6 +365,7 @@ export class Restorer {
       await this.repo.port.mkdir(current).catch((error) => {
         if (errnoCode(error) !== 'EEXIST') throw error;
       });
+      this.realDirs.add(current);
     }
   }
 
@@ -370,7 +393,7 @@ export class Restorer {
       if (overwriting) await handle.sync();
       await handle.close();
       await port.chmod(temp, entry.mode);
-      await this.clearEmptyDir(abs);
+      if (overwriting) await this.clearEmptyDir(abs);
       await port.rename(temp, abs);
       if (overwriting) await syncDir(port, path.dirname(abs));
     } catch (error) {

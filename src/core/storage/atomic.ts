@@ -9,8 +9,12 @@ import type { FileHandlePort, FsPort } from './fsPort';
 
 export const TEMP_MARKER = '.tmp-';
 
+// A random prefix per process and a counter: unique without asking the OS for randomness per file.
+const TEMP_PREFIX = `${randomBytes(4).toString('hex')}${process.pid.toString(36)}`;
+let tempCounter = 0;
+
 export function tempPathFor(target: string): string {
-  return `${target}${TEMP_MARKER}${randomBytes(6).toString('hex')}`;
+  return `${target}${TEMP_MARKER}${TEMP_PREFIX}${(tempCounter++).toString(36)}`;
 }
 
 export function isTempName(name: string): boolean {
