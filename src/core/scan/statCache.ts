@@ -1,7 +1,8 @@
 // The stat cache: what each folder looked like (names and lstat signatures) at the last full scan, and the
 // tree id it produced. An unchanged folder reuses its tree without reading a byte; an unchanged file is
-// not read again. Invariant (git's racy-mtime rule): a file whose mtime is within RACY_MS of the scan
-// that recorded it is never trusted, because a same-second edit could leave size and mtime unchanged.
+// not read again. Invariant (git's racy-mtime rule): a file whose mtime is not clearly before the scan
+// that recorded it is never trusted, because an edit in the same timestamp tick could leave size and mtime
+// unchanged (RACY_MS for whole-second stamps, FINE_MARGIN_MS otherwise).
 //
 // Built for 100,000 files: signatures live in one Float64Array (a view of the file, no per-file objects),
 // and folders are matched against their cached names by a merge walk over two sorted lists, not a map.
@@ -9,6 +10,8 @@
 import type { Stats } from 'node:fs';
 
 export const RACY_MS = 2000;
+/** Allowance for clock differences between this process and the file system on fine-grained stamps. */
+export const FINE_MARGIN_MS = 20;
 const SIG = 5; // size, mtimeMs, ctimeMs, ino, mode
 
 export interface SubtreeTotals {
@@ -60,7 +63,10 @@ export class DirCursor {
     if (this.j >= names.length || names[this.j] !== name) return -1;
     const at = dir.base + this.j * SIG;
     if (!sameSig(this.cache.previousSigs, at, stat)) return -1;
-    return stat.mtimeMs < this.cache.previousScanStart - RACY_MS ? at : -1;
+    // A file written after the recording scan started has a later mtime on any file system with fine
+    // timestamps; only whole-second stamps (ext3, HFS+, FAT's two seconds) need the wide margin.
+    const margin = stat.mtimeMs % 1000 === 0 ? RACY_MS : FINE_MARGIN_MS;
+    return stat.mtimeMs < this.cache.previousScanStart - margin ? at : -1;
   }
 }
 
