@@ -3,6 +3,8 @@
 import { DEFAULT_EXCLUDES } from '../core/scan/rules';
 import { formatBytes, parseSize, plural, shortId, formatTime } from '../core/format';
 import { Snapshotter } from '../core/snapshot/snapshotter';
+import { identifyWorkspace } from '../core/snapshot/workspace';
+import { nodeFs } from '../core/storage/fsPort';
 import type { Trigger } from '../core/repository/snapshotRecord';
 import type { Io } from './context';
 import { EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';
@@ -38,6 +40,8 @@ export async function snapshotCommand(args: string[], io: Io, signal: AbortSigna
   const trigger = (values.trigger as Trigger | undefined) ?? 'manual';
   if (!TRIGGERS.includes(trigger)) throw new UsageError(`--trigger is one of ${TRIGGERS.join(', ')}.\n${SNAPSHOT_USAGE}`);
 
+  // Check the workspace before creating a store, so a mistyped folder leaves no empty store behind.
+  await identifyWorkspace(nodeFs, positionals[0]);
   const repo = await openRepo(values, io, SNAPSHOT_USAGE, true);
   const snapshotter = new Snapshotter(repo, {
     workspace: positionals[0],

@@ -70,6 +70,10 @@ export class Repository {
     const port = options.port ?? nodeFs;
     const root = path.resolve(location);
     const backend = new LocalBackend(root, port);
+    const rootStat = await port.stat(root).catch(() => undefined);
+    if (rootStat && !rootStat.isDirectory()) {
+      throw new BackupError('REPO_NOT_FOUND', `${root} is a file, not a backup store folder.`, { location: root });
+    }
     let configBytes: Buffer | undefined;
     try {
       configBytes = await backend.load('config');

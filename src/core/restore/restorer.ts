@@ -15,6 +15,7 @@ import { findEntry } from '../repository/tree';
 import { Rules } from '../scan/rules';
 import { Scanner } from '../scan/scanner';
 import { syncDir, tempPathFor } from '../storage/atomic';
+import type { FsPort } from '../storage/fsPort';
 import { contentIdsOf } from '../snapshot/fileReader';
 import { safeJoin, splitUserPath, unsafeNameReason } from './safePath';
 
@@ -278,7 +279,7 @@ export class Restorer {
       // Below a folder the target lacks, everything is new: no need to ask the disk (restore into an
       // empty folder would otherwise stat every file).
       const parentRel = item.parts.slice(0, -1).join('/');
-      const existing = missing.has(parentRel) ? undefined : port.lstatSync(abs);
+      const existing = missing.has(parentRel) ? undefined : lstatOrUndefined(port, abs);
       if (!existing) {
         if (entry.type === 'dir') missing.add(rel);
         changes.push({ path: rel, action: 'create', type: entry.type });
@@ -427,6 +428,15 @@ export class Restorer {
       await port.unlink(temp).catch(() => undefined);
       throw error;
     }
+  }
+}
+
+/** lstatSync answers undefined only for ENOENT; a file where a folder should be (ENOTDIR) means "absent" too. */
+function lstatOrUndefined(port: FsPort, abs: string): Stats | undefined {
+  try {
+    return port.lstatSync(abs);
+  } catch {
+    return undefined;
   }
 }
 

@@ -33,6 +33,8 @@ export interface ScanOptions {
 export interface DirListing {
   entries: ScannedEntry[];
   skipped: Skip[];
+  /** The folder could not be listed (vanished or unreadable): `entries` is empty for that reason, not because it is. */
+  unreadable?: boolean;
   /** The .gitignore layers in force inside this folder (its parents' plus its own). */
   layers: GitignoreLayer[];
 }
@@ -112,7 +114,7 @@ export class Scanner {
     } catch (error) {
       const code = errnoCode(error);
       skipped.push({ path: relDir || '.', reason: code === 'ENOENT' ? 'folder vanished while being read' : `folder cannot be read (${code ?? 'error'})` });
-      return { entries: [], skipped, layers: [...parentLayers] };
+      return { entries: [], skipped, layers: [...parentLayers], unreadable: code !== 'ENOENT' };
     }
     const own = dirents.some((d) => d.name === '.gitignore') ? await this.gitignoreLayer(relDir) : undefined;
     const layers = own ? [...parentLayers, own] : [...parentLayers];

@@ -11,6 +11,7 @@ import { Limiter } from '../limiter';
 import { countChanges, diffTrees } from '../query/diff';
 import type { Change } from '../query/diff';
 import type { BlobWriter, Repository } from '../repository/repository';
+import { entryAt } from '../query/browse';
 import type { SkippedPath, SnapshotRecord, SnapshotStats, Trigger } from '../repository/snapshotRecord';
 import type { Tree, TreeEntry } from '../repository/tree';
 import { findEntry } from '../repository/tree';
@@ -84,11 +85,31 @@ interface Run {
   progress: Progress;
   request: SnapshotRequest;
   lastReport: number;
+  parentTree?: string;
+}
+
+/** Counts of a stored subtree (for a folder kept from the parent without a stat cache entry). */
+async function subtreeTotals(repo: Repository, treeId: string): Promise<SubtreeTotals> {
+  const totals: SubtreeTotals = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+  for (const entry of (await repo.loadTree(treeId)).entries) {
+    if (entry.type === 'file') {
+      totals.files++;
+      totals.bytes += entry.size;
+    } else if (entry.type === 'symlink') totals.symlinks++;
+    else {
+      const sub = await subtreeTotals(repo, entry.tree);
+      totals.dirs += 1 + sub.dirs;
+      totals.files += sub.files;
+      totals.symlinks += sub.symlinks;
+      totals.bytes += sub.bytes;
+    }
+  }
+  return totals;
 }
 
 export class Snapshotter {
-  private readonly rules: Rules;
-  private readonly scanner: Scanner;
+  private rules: Rules;
+  private scanner: Scanner;
   private readonly limiter: Limiter;
   private readonly git: GitInfoReader | undefined;
   private identity: WorkspaceIdentity | undefined;
@@ -110,7 +131,19 @@ export class Snapshotter {
   }
 
   async workspace(): Promise<WorkspaceIdentity> {
-    this.identity ??= await identifyWorkspace(this.repo.port, this.options.workspace);
+    if (!this.identity) {
+      this.identity = await identifyWorkspace(this.repo.port, this.options.workspace);
+      // Walk the real path and exclude the store by its real path too: a workspace opened through a
+      // symlink (/tmp on macOS, a linked home folder) must still leave its store out.
+      const realStore = await this.repo.port.realpath(this.repo.location).catch(() => this.repo.location);
+      this.rules = new Rules({
+        excludes: this.options.excludes,
+        includes: this.options.includes,
+        gitignore: this.options.gitignore,
+        excludeAbsolute: [this.repo.location, realStore],
+      });
+      this.scanner = new Scanner(this.identity.path, { rules: this.rules, maxFileSize: this.options.maxFileSize }, this.repo.port);
+    }
     return this.identity;
   }
 
@@ -135,7 +168,7 @@ export class Snapshotter {
       const incremental = request.paths !== undefined && parent !== undefined;
       // The on-save path reads only the paths it was given: it must not pay for loading the whole cache.
       const cache = incremental ? StatCache.empty(this.rules.fingerprint, started.getTime()) : StatCache.decode(await this.repo.loadCache(cacheName), this.rules.fingerprint, started.getTime());
-      const run: Run = { writer, cache, skipped: [], progress: { files: 0, bytes: 0 }, request, lastReport: 0 };
+      const run: Run = { writer, cache, skipped: [], progress: { files: 0, bytes: 0 }, request, lastReport: 0, parentTree: parent?.tree };
 
       let tree: string;
       let totals: SubtreeTotals | undefined;
@@ -239,6 +272,18 @@ export class Snapshotter {
     if (listing.skipped.length) run.skipped.push(...listing.skipped);
     const cursor = run.cache.cursor(relDir);
     const cached = cursor.dir;
+    if (listing.unreadable) {
+      // A folder we cannot list keeps its previous version, rather than every file in it showing as deleted.
+      if (cached && this.repo.hasBlob(cached.tree)) {
+        run.cache.reuse(relDir, cached);
+        return { tree: cached.tree, totals: cached.totals };
+      }
+      const before = run.parentTree ? await entryAt(this.repo, run.parentTree, relDir).catch(() => undefined) : undefined;
+      if (before?.type === 'dir') {
+        const kept = await subtreeTotals(this.repo, before.tree);
+        return { tree: before.tree, totals: kept };
+      }
+    }
     let reusable = cached !== undefined && cached.count === listing.entries.length && this.repo.hasBlob(cached.tree);
     const count = listing.entries.length;
     const entries: Array<TreeEntry | undefined> = new Array(count);
@@ -404,9 +449,13 @@ export class Snapshotter {
           break;
         }
       }
-      const holder = await this.descend(root, parts.slice(0, cut), false);
-      holder?.entries.delete(parts[cut]);
-      holder?.children.delete(parts[cut]);
+      // The holding folder may be new since the parent (created and emptied between two saves): record it,
+      // unless it is excluded (a deletion under node_modules must not create an empty node_modules).
+      const dirParts = parts.slice(0, cut);
+      if (dirParts.length && (await this.scanner.isExcludedPath(dirParts.join('/'), true))) return;
+      const holder = (await this.descend(root, dirParts, true)) as Overlay;
+      holder.entries.delete(parts[cut]);
+      holder.children.delete(parts[cut]);
       return;
     }
     const isDir = stat?.isDirectory() ?? false;

@@ -56,7 +56,7 @@ export class LocalBackend implements Backend {
     try {
       return await this.port.readFile(this.file(key));
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') {
+      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
         throw new BackupError('OBJECT_MISSING', `The store at ${this.location} is missing ${key}.`, { key });
       }
       throw describeFsError(error, 'reading', this.file(key));
