@@ -149,4 +149,114 @@ async function openFile(page, relativePath) {
   await page.locator('.editor-instance .monaco-editor').first().waitFor({ state: 'visible', timeout: 10_000 });
 }
 
-module.exports = { sleep, waitForWorkbench, waitForView, runCommand, answerPromptIfAsked, notificationTexts, settleNotifications, waitForNotification, treeItem, waitForDiffEditor, openFile };
+/**
+ * Opens a view container from the activity bar by its title (e.g. 'Backups'). Clicking the icon of the
+ * container that is already showing would close the side bar, so it is clicked only when not showing.
+ * @param {import('playwright-core').Page} page
+ */
+async function openViewContainer(page, title, { timeout = 10_000 } = {}) {
+  const link = page.locator(`.part.activitybar .action-item a.action-label[aria-label^="${title}"]`).first();
+  await link.waitFor({ state: 'visible', timeout });
+  const item = link.locator('xpath=..');
+  const showing = async () => (await item.getAttribute('class'))?.split(/\s+/).includes('checked');
+  if (!(await showing())) await link.click();
+  const deadline = Date.now() + timeout;
+  while (!(await showing())) {
+    if (Date.now() > deadline) throw new Error(`the "${title}" view container did not open`);
+    await sleep(100);
+  }
+  await page.locator('.part.sidebar .composite.title', { hasText: title }).first().waitFor({ state: 'visible', timeout });
+}
+
+/**
+ * Expands a tree item (a day, a snapshot, a folder) unless it is expanded already, and waits until it is.
+ * Only for items without a command of their own: a click on a file version runs its command.
+ * @param {import('playwright-core').Locator} item  e.g. treeItem(page, 'Snapshots', /^Today/)
+ */
+async function expandTreeItem(item, { timeout = 10_000 } = {}) {
+  await item.waitFor({ state: 'visible', timeout });
+  if ((await item.getAttribute('aria-expanded')) === 'true') return item;
+  await item.locator('.monaco-tl-twistie').click();
+  const deadline = Date.now() + timeout;
+  while ((await item.getAttribute('aria-expanded')) !== 'true') {
+    if (Date.now() > deadline) throw new Error(`tree item ${await item.getAttribute('aria-label')} did not expand`);
+    await sleep(100);
+  }
+  return item;
+}
+
+/**
+ * Clicks one of a tree item's inline actions (the icons shown on hover), by the command's title.
+ * @param {import('playwright-core').Page} page
+ * @param {import('playwright-core').Locator} item
+ */
+async function clickInlineAction(page, item, title, { timeout = 5000 } = {}) {
+  await item.waitFor({ state: 'visible', timeout });
+  await item.hover();
+  const action = item.locator('.actions .action-label').and(page.locator(`[aria-label="${title}"]`)).first();
+  await action.waitFor({ state: 'visible', timeout });
+  await action.click();
+  await moveMouseAway(page);
+}
+
+/** Parks the mouse on the empty part of the activity bar, so no hover or tooltip covers a screenshot. */
+async function moveMouseAway(page) {
+  const box = await page.locator('.part.activitybar').boundingBox();
+  if (box) await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.6);
+}
+
+/**
+ * Waits for a quick pick (e.g. the restore preview), checks that its focused row starts with `expectLabel`
+ * and accepts it with Enter. Returns what the pick showed: title, placeholder and rows.
+ * @param {import('playwright-core').Page} page
+ */
+async function acceptQuickPick(page, expectLabel, { timeout = 10_000 } = {}) {
+  const widget = page.locator('.quick-input-widget');
+  await widget.waitFor({ state: 'visible', timeout });
+  const focused = widget.locator('.quick-input-list .monaco-list-row.focused').first();
+  await focused.waitFor({ state: 'visible', timeout });
+  const clean = (t) => (t || '').replace(/\s+/g, ' ').trim();
+  const shown = {
+    title: clean(await widget.locator('.quick-input-title').textContent().catch(() => '')),
+    placeholder: (await widget.locator('input.input').getAttribute('placeholder').catch(() => '')) || '',
+    rows: (await widget.locator('.quick-input-list .monaco-list-row').evaluateAll((rows) =>
+      rows.map((row) => [...row.querySelectorAll('.label-name, .label-description, .quick-input-list-separator')].map((e) => e.textContent).filter(Boolean).join(' · ')),
+    )).map(clean),
+    focused: clean(await focused.locator('.label-name').first().textContent()),
+  };
+  if (!shown.focused.startsWith(expectLabel)) throw new Error(`the quick pick's focused row is "${shown.focused}", expected "${expectLabel}" (rows: ${shown.rows.join(' | ')})`);
+  await page.keyboard.press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: 5000 });
+  return shown;
+}
+
+/** Polls `probe` until it returns a truthy value; returns that value or throws `what` after `timeout`. */
+async function waitUntil(probe, what, { timeout = 10_000, interval = 100 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout / 1000} s waiting for ${what}`);
+    await sleep(interval);
+  }
+}
+
+module.exports = {
+  sleep,
+  waitForWorkbench,
+  waitForView,
+  runCommand,
+  answerPromptIfAsked,
+  notificationTexts,
+  settleNotifications,
+  waitForNotification,
+  treeItem,
+  waitForDiffEditor,
+  openFile,
+  openViewContainer,
+  expandTreeItem,
+  clickInlineAction,
+  moveMouseAway,
+  acceptQuickPick,
+  waitUntil,
+};
