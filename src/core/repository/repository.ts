@@ -2,7 +2,6 @@
 // Invariants: an object's id is checked against its bytes every time it is read (no silent corruption);
 // data is written before the index that names it, and the index before any snapshot that uses it.
 
-import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { BackupError, isBackupError } from '../errors';
@@ -14,22 +13,22 @@ import { Lock } from '../storage/lock';
 import type { LockInfo } from '../storage/lock';
 import type { ObjectCodec } from './codec';
 import { PlainCodec, sha256Hex } from './codec';
-import { compress, decompress } from './compression';
-import type { Packed } from './compression';
+import { decompress } from './compression';
+import { BUNDLE_BELOW, BUNDLE_SIZE, BlobWriter } from './blobWriter';
+export { BlobWriter } from './blobWriter';
 import type { RepoConfig } from './config';
 import { decodeConfig, encodeConfig, newConfig } from './config';
 import type { IndexedPack } from './indexFile';
 import { encodeIndex, openIndex } from './indexFile';
 import { MemoryIndex } from './memoryIndex';
 import type { IndexLocation } from './memoryIndex';
-import type { BlobType, PackEntry } from './pack';
+import type { PackEntry } from './pack';
 export type { IndexLocation } from './memoryIndex';
-import { packKey, packTrailer } from './pack';
+import { packKey } from './pack';
 import type { SnapshotRecord } from './snapshotRecord';
 import { SNAPSHOT_ID_PATTERN, decodeSnapshot, encodeSnapshot, snapshotKey } from './snapshotRecord';
 import type { Tree } from './tree';
-import { decodeTree, encodeTree } from './tree';
-import type { TreeEntry } from './tree';
+import { decodeTree } from './tree';
 
 export interface OpenOptions {
   /** Create the store when the folder does not hold one. */
@@ -39,12 +38,6 @@ export interface OpenOptions {
   onStaleLock?: (info: LockInfo, key: string) => void;
 }
 
-/** Target size of a pack: big enough that a first snapshot writes few files, small enough to rewrite in prune. */
-export const PACK_SIZE = 16 * 1024 * 1024;
-const MAX_PACKS_IN_FLIGHT = 1;
-/** Blobs below this size are compressed together in bundles of about BUNDLE_SIZE. */
-const BUNDLE_BELOW = 32 * 1024;
-const BUNDLE_SIZE = 128 * 1024;
 /** A bundle's plaintext is at most this (the last blob may overshoot BUNDLE_SIZE). */
 const MAX_UNIT = BUNDLE_SIZE + BUNDLE_BELOW;
 /** Restore walks files in tree order, which follows bundle order closely but not exactly: keep a few. */
@@ -362,147 +355,4 @@ export class Repository {
 
 export function compareSnapshots(a: SnapshotRecord, b: SnapshotRecord): number {
   return a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-interface OpenBundle {
-  parts: Buffer[];
-  members: Array<{ type: BlobType; id: string; inner: number; rawLength: number }>;
-  size: number;
-}
-
-interface OpenPack {
-  parts: Buffer[];
-  entries: PackEntry[];
-  size: number;
-}
-
-/**
- * Collects new blobs of one operation into packs. Dedups against the index and against itself, so two
- * identical files in one snapshot are stored once. `finish` makes everything durable and visible.
- */
-export class BlobWriter {
-  private current: OpenPack = { parts: [], entries: [], size: 0 };
-  private bundle: OpenBundle = { parts: [], members: [], size: 0 };
-  private readonly pending = new Set<string>();
-  private readonly writes: Promise<void>[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly written: IndexedPack[] = [];
-  private failure: unknown;
-  bytesAdded = 0;
-  dataAdded = 0;
-  blobsAdded = 0;
-
-  constructor(private readonly repo: Repository) {}
-
-  /** Stores `plain` unless the store already has it; returns its id. */
-  async add(type: BlobType, plain: Buffer): Promise<string> {
-    const id = this.repo.codec.id(plain);
-    if (this.repo.hasBlob(id) || this.pending.has(id)) return id;
-    this.pending.add(id);
-    this.dataAdded += plain.length;
-    this.blobsAdded++;
-    if (plain.length < BUNDLE_BELOW) {
-      const bundle = this.bundle;
-      bundle.members.push({ type, id, inner: bundle.size, rawLength: plain.length });
-      bundle.parts.push(plain);
-      bundle.size += plain.length;
-      if (bundle.size >= BUNDLE_SIZE) {
-        this.bundle = { parts: [], members: [], size: 0 };
-        await this.storeBundle(bundle);
-      }
-    } else {
-      this.append([{ type, id, rawLength: plain.length }], await compress(plain), false);
-    }
-    await this.backpressure();
-    if (this.failure) throw this.failure;
-    return id;
-  }
-
-  private async storeBundle(bundle: OpenBundle): Promise<void> {
-    if (bundle.members.length === 0) return;
-    if (bundle.members.length === 1) {
-      const [only] = bundle.members;
-      this.append([{ type: only.type, id: only.id, rawLength: only.rawLength }], await compress(bundle.parts[0]), false);
-      return;
-    }
-    this.append(bundle.members, await compress(Buffer.concat(bundle.parts, bundle.size)), true);
-  }
-
-  /** Puts one stored unit into the current pack (synchronously, so concurrent adds never interleave). */
-  private append(members: ReadonlyArray<{ type: BlobType; id: string; rawLength: number; inner?: number }>, packed: Packed, bundled: boolean): void {
-    let sealed = this.repo.codec.seal(packed.data);
-    // zlib hands back small results as views of larger chunks; holding the view would hold the chunk.
-    if (sealed.byteLength * 2 < sealed.buffer.byteLength) sealed = Buffer.from(sealed);
-    const offset = this.current.size;
-    for (const m of members) {
-      this.current.entries.push({
-        type: m.type,
-        id: m.id,
-        offset,
-        length: sealed.length,
-        rawLength: m.rawLength,
-        compressed: packed.compressed,
-        ...(bundled ? { inner: m.inner ?? 0 } : {}),
-      });
-    }
-    this.current.parts.push(sealed);
-    this.current.size += sealed.length;
-    if (this.current.size >= PACK_SIZE) this.flushPack();
-  }
-
-  /** Reading is faster than fsync, and every pack waiting to be written is 16 MiB held. */
-  private async backpressure(): Promise<void> {
-    while (this.inFlight.size > MAX_PACKS_IN_FLIGHT) await Promise.race(this.inFlight);
-  }
-
-  /** Stores a tree and remembers it parsed, since the snapshot's diff and the next save read it again. */
-  async addTree(entries: readonly TreeEntry[]): Promise<string> {
-    const bytes = encodeTree(entries);
-    const id = await this.add('tree', bytes);
-    this.repo.rememberTree(id, decodeTree(bytes, 'new tree'));
-    return id;
-  }
-
-  private flushPack(): void {
-    const pack = this.current;
-    this.current = { parts: [], entries: [], size: 0 };
-    if (pack.entries.length === 0) return;
-    const write = (async () => {
-      const bytes = [...pack.parts, packTrailer(pack.entries, this.repo.codec)];
-      // Hash the parts in place: concatenating a 16 MiB pack just to hash it doubled peak memory.
-      const hash = createHash('sha256');
-      for (const part of bytes) hash.update(part);
-      const packId = hash.digest('hex');
-      await this.repo.backend.save(packKey(packId), bytes);
-      this.written.push({ packId, entries: pack.entries });
-      for (const part of bytes) this.bytesAdded += part.length;
-    })();
-    const tracked = write.then(
-      () => {
-        this.inFlight.delete(tracked);
-      },
-      (error) => {
-        this.failure ??= error;
-        this.inFlight.delete(tracked);
-      },
-    );
-    this.inFlight.add(tracked);
-    this.writes.push(write);
-  }
-
-  /** Writes the last pack and the index. After this resolves, every blob added is durable and indexed. */
-  async finish(): Promise<void> {
-    const bundle = this.bundle;
-    this.bundle = { parts: [], members: [], size: 0 };
-    await this.storeBundle(bundle);
-    this.flushPack();
-    await Promise.all(this.writes);
-    if (this.failure) throw this.failure;
-    if (this.written.length === 0) return;
-    const indexBytes = encodeIndex(this.written, this.repo.codec);
-    const indexKey = `index/${sha256Hex(indexBytes)}`;
-    await this.repo.backend.save(indexKey, indexBytes);
-    this.bytesAdded += indexBytes.length;
-    this.repo.registerPacks(this.written, indexKey);
-  }
 }

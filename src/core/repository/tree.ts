@@ -118,3 +118,13 @@ export function findEntry(tree: Tree, name: string): TreeEntry | undefined {
   }
   return undefined;
 }
+
+/** Whether `entries` are exactly the tree's entries (order aside). */
+export function sameEntries(tree: Tree, entries: readonly TreeEntry[]): boolean {
+  if (tree.entries.length !== entries.length) return false;
+  for (const entry of entries) {
+    const old = findEntry(tree, entry.name);
+    if (!old || JSON.stringify(old) !== JSON.stringify(entry)) return false;
+  }
+  return true;
+}

@@ -13,8 +13,8 @@ import type { Change } from '../query/diff';
 import type { BlobWriter, Repository } from '../repository/repository';
 import { entryAt } from '../query/browse';
 import type { SkippedPath, SnapshotRecord, SnapshotStats, Trigger } from '../repository/snapshotRecord';
-import type { Tree, TreeEntry } from '../repository/tree';
-import { findEntry } from '../repository/tree';
+import type { TreeEntry } from '../repository/tree';
+import { findEntry, sameEntries } from '../repository/tree';
 import { Rules } from '../scan/rules';
 import type { GitignoreLayer } from '../scan/rules';
 import { Scanner } from '../scan/scanner';
@@ -23,6 +23,7 @@ import { StatCache } from '../scan/statCache';
 import type { SubtreeTotals } from '../scan/statCache';
 import type { Stats } from 'node:fs';
 import { storeFile } from './fileReader';
+import { applyChanges, subtreeTotals } from './totals';
 import { GitInfoReader } from './gitInfo';
 import { identifyWorkspace } from './workspace';
 import type { WorkspaceIdentity } from './workspace';
@@ -86,25 +87,6 @@ interface Run {
   request: SnapshotRequest;
   lastReport: number;
   parentTree?: string;
-}
-
-/** Counts of a stored subtree (for a folder kept from the parent without a stat cache entry). */
-async function subtreeTotals(repo: Repository, treeId: string): Promise<SubtreeTotals> {
-  const totals: SubtreeTotals = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
-  for (const entry of (await repo.loadTree(treeId)).entries) {
-    if (entry.type === 'file') {
-      totals.files++;
-      totals.bytes += entry.size;
-    } else if (entry.type === 'symlink') totals.symlinks++;
-    else {
-      const sub = await subtreeTotals(repo, entry.tree);
-      totals.dirs += 1 + sub.dirs;
-      totals.files += sub.files;
-      totals.symlinks += sub.symlinks;
-      totals.bytes += sub.bytes;
-    }
-  }
-  return totals;
 }
 
 export class Snapshotter {
@@ -507,40 +489,4 @@ export class Snapshotter {
     if (original && node.children.size === 0 && sameEntries(await this.repo.loadTree(original), entries)) return original;
     return writer.addTree(entries);
   }
-}
-
-function sameEntries(tree: Tree, entries: readonly TreeEntry[]): boolean {
-  if (tree.entries.length !== entries.length) return false;
-  for (const entry of entries) {
-    const old = findEntry(tree, entry.name);
-    if (!old || JSON.stringify(old) !== JSON.stringify(entry)) return false;
-  }
-  return true;
-}
-
-/** Totals of an incremental snapshot: the parent's, moved by what changed. */
-function applyChanges(base: SnapshotStats | undefined, changes: readonly Change[]): SubtreeTotals {
-  const totals: SubtreeTotals = { files: base?.files ?? 0, dirs: base?.dirs ?? 0, symlinks: base?.symlinks ?? 0, bytes: base?.bytes ?? 0 };
-  for (const change of changes) {
-    const sign = change.kind === 'added' ? 1 : change.kind === 'deleted' ? -1 : 0;
-    const entry = change.after ?? change.before;
-    if (!entry) continue;
-    if (change.kind === 'modified') {
-      if (change.before?.type === 'file') {
-        totals.bytes -= change.before.size;
-        totals.files--;
-      } else if (change.before?.type === 'symlink') totals.symlinks--;
-      if (change.after?.type === 'file') {
-        totals.bytes += change.after.size;
-        totals.files++;
-      } else if (change.after?.type === 'symlink') totals.symlinks++;
-      continue;
-    }
-    if (entry.type === 'file') {
-      totals.files += sign;
-      totals.bytes += sign * entry.size;
-    } else if (entry.type === 'symlink') totals.symlinks += sign;
-    else totals.dirs += sign;
-  }
-  return totals;
 }
