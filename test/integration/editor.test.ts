@@ -3,6 +3,7 @@
 // file, a folder and a whole snapshot, undo, unsaved-editor protection, Restore to... and a bad setting.
 
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +15,7 @@ import type { SnapshotRecord } from '../../src/core/repository/snapshotRecord';
 import type { Node } from '../../src/vscode/views/nodes';
 import { ScriptedPrompter, api, closeAllEditors, read, until, write } from './helpers/api';
 import { configuredStorePath, workspaceFolders, workspaceMode } from './helpers/environment';
+import { emit } from './index';
 
 const SCHEME = 'backup-snapshot';
 
@@ -69,6 +71,8 @@ if (workspaceMode() === 'single-folder') {
 
     it('activates without touching the store (no scan at activation)', () => {
       assert.ok(a.activationMs >= 0);
+      // A figure for the record, not an assertion (timing belongs in benchmarks).
+      emit(`      (activation took ${a.activationMs.toFixed(1)} ms)`);
       assert.equal(fs.existsSync(path.join(configuredStorePath(), 'config')), false, 'activation created or opened the store');
     });
 
@@ -282,6 +286,26 @@ if (workspaceMode() === 'single-folder') {
       assert.ok(node.kind === 'version');
       assert.ok(fs.existsSync(path.join(elsewhere, ...node.relPath.split('/'))));
       assert.equal(read(folder, 'src/index.js'), current);
+    });
+
+    it('refreshes the Snapshots view when the CLI (another process) makes a snapshot in the same store', async () => {
+      const config = vscode.workspace.getConfiguration('projectBackup');
+      await config.update('watchExternalChanges', false, vscode.ConfigurationTarget.Global);
+      try {
+        write(folder, 'docs/from-cli.md', 'written by a script\n');
+        let refreshed = 0;
+        const subscription = a.snapshotsView.onDidChangeTreeData(() => refreshed++);
+        const cli = path.join(vscode.extensions.getExtension('project-backup.project-backup')!.extensionPath, 'dist', 'cli.js');
+        execFileSync(process.execPath, [cli, 'snapshot', folder.uri.fsPath, '--repo', configuredStorePath(), '--label', 'from the CLI'], { stdio: 'pipe' });
+        await until('the view to refresh', () => refreshed > 0);
+        subscription.dispose();
+        const view = a.snapshotsView;
+        const [today] = await children(view);
+        const [newest] = await children(view, today);
+        assert.ok(newest.kind === 'snapshot' && newest.snapshot.label === 'from the CLI', 'the CLI snapshot is not at the top of the view');
+      } finally {
+        await config.update('watchExternalChanges', true, vscode.ConfigurationTarget.Global);
+      }
     });
 
     it('an invalid store setting fails with one clear sentence, and recovers when fixed', async () => {

@@ -16,7 +16,8 @@ import Mocha from 'mocha';
 /** Prefix of every line the suite prints; scripts/vscode/runIntegration.js looks for it. */
 export const OUTPUT_TAG = '[pb-integration] ';
 
-function emit(...args: unknown[]): void {
+/** Prints a line into the suite's output (tests use it for figures worth recording). */
+export function emit(...args: unknown[]): void {
   // PB_TEST_PLAIN=1: the desktop runner, whose output goes straight to the terminal.
   const tag = process.env.PB_TEST_PLAIN === '1' ? '' : OUTPUT_TAG;
   for (const line of util.format(...args).split('\n')) console.log(`${tag}${line}`);
