@@ -13,10 +13,21 @@ import { EXIT_ERROR, EXIT_OK, UsageError, needPositionals, openRepo, parse } fro
 
 export const RESTORE_USAGE = 'Usage: project-backup restore <snapshot> --repo <dir> --target <dir> [--path <p>]... [--dry-run] [--delete] [--json]';
 
-async function samePlace(a: string, b: string): Promise<boolean> {
+/** Whether `target` is the workspace or a folder inside it (so the restore changes the workspace). */
+async function insideWorkspace(target: string, workspace: string): Promise<boolean> {
   const { realpath } = await import('node:fs/promises');
-  const real = async (p: string) => realpath(p).catch(() => path.resolve(p));
-  return (await real(a)) === (await real(b));
+  // The target may not exist yet: resolve its nearest existing ancestor.
+  const real = async (p: string): Promise<string> => {
+    const abs = path.resolve(p);
+    try {
+      return await realpath(abs);
+    } catch {
+      const parent = path.dirname(abs);
+      return parent === abs ? abs : path.join(await real(parent), path.basename(abs));
+    }
+  };
+  const rel = path.relative(await real(workspace), await real(target));
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 export async function restoreCommand(args: string[], io: Io, signal: AbortSignal): Promise<number> {
@@ -37,7 +48,7 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
   const repo = await openRepo(values, io, RESTORE_USAGE);
   const snapshot = await repo.resolveSnapshot(positionals[0]);
   const dryRun = values['dry-run'] === true;
-  const overWorkspace = await samePlace(target, snapshot.workspace.path);
+  const overWorkspace = await insideWorkspace(target, snapshot.workspace.path);
   let undo: SnapshotRecord | undefined;
 
   const restorer = new Restorer(repo);
@@ -68,7 +79,7 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
         io.out(`Dry run: ${changes.length} to change, ${result.plan.unchanged} already as in snapshot ${shortId(snapshot.id)}; nothing was written.`);
       } else {
         io.out(`Restored ${plural(result.restored, 'item')} and deleted ${result.deleted} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}) into ${path.resolve(target)}; ${result.plan.unchanged} already matched.`);
-        if (undo) io.out(`To undo: project-backup restore ${shortId(undo.id)} --repo ${repo.location} --target ${path.resolve(target)} --delete`);
+        if (undo) io.out(`To undo: project-backup restore ${shortId(undo.id)} --repo ${repo.location} --target ${snapshot.workspace.path} --delete`);
       }
       for (const p of result.problems) io.err(`not restored: ${p.path}: ${p.reason}`);
     }

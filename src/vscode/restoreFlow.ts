@@ -61,6 +61,8 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   const restorer = new Restorer(repo);
   const target = request.target ?? folder.uri;
   const overWorkspace = isInside(target.fsPath, folder.uri.fsPath) && isInside(folder.uri.fsPath, target.fsPath);
+  // Restoring into a folder inside the workspace also changes the workspace: make that undoable too.
+  const intoWorkspace = isInside(target.fsPath, folder.uri.fsPath);
   const options = {
     target: target.fsPath,
     paths: request.paths,
@@ -86,7 +88,7 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   if (!(await prompter.confirmRestore(`${request.title} into ${where}?${dirtyNote}`, changes))) return undefined;
 
   let undo: SnapshotRecord | undefined;
-  if (overWorkspace) {
+  if (intoWorkspace) {
     // A full snapshot first (cheap with the stat cache), then the unsaved buffers on top of it, so undo
     // brings back exactly what was there, including what was never saved.
     undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore' })).snapshot;
@@ -94,7 +96,7 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
       const contents = new Map(dirty.map((d) => [path.relative(folder.uri.fsPath, d.uri.fsPath).split(path.sep).join('/'), Buffer.from(d.getText(), 'utf8')]));
       undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore', paths: [...contents.keys()], contents, label: 'unsaved changes before restore' })).snapshot;
     }
-    service.noteOwnWrites(changes.map((c) => path.join(folder.uri.fsPath, ...c.path.split('/'))));
+    service.noteOwnWrites(changes.map((c) => path.join(target.fsPath, ...c.path.split('/'))));
   }
 
   const lock = await repo.lock(false, `a restore into ${target.fsPath}`);

@@ -280,6 +280,40 @@ describe('CLI', () => {
     });
   });
 
+  describe('restore into the workspace', () => {
+    it('takes a pre-restore snapshot first and prints the command that undoes the restore', async () => {
+      const { ws, cli } = await setup();
+      await cli('snapshot', ws);
+      fs.writeFileSync(path.join(ws, 'README.md'), 'edited after the snapshot\n');
+      const run = await cli('restore', 'latest~', '--target', ws);
+      assert.notEqual(run.code, 0, 'latest~ is not a snapshot reference');
+      const first = (await cli('list', '--json')).json<Array<{ id: string }>>()[0];
+      const restored = await cli('restore', first.id, '--target', ws, '--path', 'README.md');
+      assert.equal(restored.code, 0, restored.stderr.join('\n'));
+      const undoLine = restored.stdout.find((l) => l.startsWith('To undo: project-backup restore '));
+      assert.ok(undoLine, restored.stdout.join('\n'));
+      assert.notEqual(fs.readFileSync(path.join(ws, 'README.md'), 'utf8'), 'edited after the snapshot\n');
+      const list = (await cli('list', '--json')).json<Array<{ id: string; trigger: string }>>();
+      const undo = list[list.length - 1];
+      assert.equal(undo.trigger, 'pre-restore');
+      assert.ok(undoLine.includes(undo.id.slice(0, 8)) && undoLine.includes(`--target ${ws} --delete`));
+      // Following the printed advice puts the edit back.
+      assert.equal((await cli('restore', undo.id, '--target', ws, '--delete')).code, 0);
+      assert.equal(fs.readFileSync(path.join(ws, 'README.md'), 'utf8'), 'edited after the snapshot\n');
+    });
+
+    it('a restore into a folder inside the workspace is undoable too', async () => {
+      const { ws, cli } = await setup();
+      await cli('snapshot', ws);
+      const before = (await cli('list', '--json')).json<unknown[]>().length;
+      const run = await cli('restore', 'latest', '--target', path.join(ws, 'recovered'));
+      assert.equal(run.code, 0, run.stderr.join('\n'));
+      assert.ok(run.stdout.some((l) => l.startsWith('To undo: ')), run.stdout.join('\n'));
+      assert.ok(fs.existsSync(path.join(ws, 'recovered', 'README.md')));
+      assert.ok((await cli('list', '--json')).json<unknown[]>().length >= before);
+    });
+  });
+
   describe('errors: exit 1 with one line on stderr, no stack trace', () => {
     it('missing workspace folder, and a workspace that is a file (and no store is created for nothing)', async () => {
       const { ws, repo, cli } = await setup();
