@@ -45,11 +45,11 @@ const UNIT_CACHE = 32;
 const TREE_CACHE_LIMIT = 50_000;
 
 export class Repository {
-  private readonly index = new MemoryIndex();
+  private index = new MemoryIndex();
   private readonly loadedIndexFiles = new Set<string>();
   private readonly treeCache = new Map<string, Tree>();
   private readonly snapshotCache = new Map<string, SnapshotRecord>();
-  private readonly unitCache = new Map<string, Buffer>();
+  private readonly unitCache = new Map<string, Promise<Buffer>>();
 
   private constructor(
     readonly backend: Backend,
@@ -129,7 +129,16 @@ export class Repository {
     // entries are then in a newer file, so list again rather than miss them.
     for (let attempt = 0; attempt < 5; attempt++) {
       let vanished = false;
-      for (const key of await this.backend.list('index')) {
+      const keys = await this.backend.list('index');
+      const listed = new Set(keys);
+      if ([...this.loadedIndexFiles].some((key) => !listed.has(key))) {
+        // Another process compacted or pruned the index: what we hold may name blobs that are gone, and
+        // deduplicating against them would make a snapshot point at missing data. Start over.
+        this.index = new MemoryIndex();
+        this.loadedIndexFiles.clear();
+        this.unitCache.clear();
+      }
+      for (const key of keys) {
         if (this.loadedIndexFiles.has(key)) continue;
         let data: Buffer;
         try {
@@ -208,25 +217,32 @@ export class Repository {
     return plain;
   }
 
-  /** The plaintext of a stored unit (a blob or a bundle); recent bundles are kept, as their neighbours are read next. */
-  private async loadUnit(at: IndexLocation): Promise<Buffer> {
+  /**
+   * The plaintext of a stored unit (a blob or a bundle). Bundles are cached as promises, so the many files
+   * of one bundle that a restore asks for at once share one read and one decompression.
+   */
+  private loadUnit(at: IndexLocation): Promise<Buffer> {
+    if (at.inner === undefined) return this.readUnit(at);
     const key = `${at.packId}:${at.offset}`;
-    const cached = this.unitCache.get(key);
-    if (cached) return cached;
+    let unit = this.unitCache.get(key);
+    if (!unit) {
+      if (this.unitCache.size >= UNIT_CACHE) this.unitCache.delete(this.unitCache.keys().next().value as string);
+      unit = this.readUnit(at);
+      this.unitCache.set(key, unit);
+      unit.catch(() => this.unitCache.delete(key));
+    }
+    return unit;
+  }
+
+  private async readUnit(at: IndexLocation): Promise<Buffer> {
     const sealed = await this.backend.loadRange(packKey(at.packId), at.offset, at.length);
-    let plain: Buffer;
     try {
       const expected = at.inner === undefined ? at.rawLength : MAX_UNIT;
-      plain = decompress(this.codec.open(sealed, `Object ${at.id.slice(0, 12)}`), at.compressed, expected);
+      return decompress(this.codec.open(sealed, `Object ${at.id.slice(0, 12)}`), at.compressed, expected);
     } catch (error) {
       if (isBackupError(error)) throw error;
       throw new BackupError('OBJECT_DAMAGED', `Object ${at.id.slice(0, 12)} in pack ${at.packId.slice(0, 12)} cannot be decompressed; it is damaged.`, { id: at.id, pack: at.packId });
     }
-    if (at.inner !== undefined) {
-      if (this.unitCache.size >= UNIT_CACHE) this.unitCache.delete(this.unitCache.keys().next().value as string);
-      this.unitCache.set(key, plain);
-    }
-    return plain;
   }
 
   async loadTree(id: string): Promise<Tree> {

@@ -375,6 +375,26 @@ export class Restorer {
     const abs = safeJoin(target, parts);
     await this.assertRealParents(target, parts);
     const temp = tempPathFor(abs);
+    if (entry.size <= SYNC_WRITE_UP_TO) {
+      // Small files: gather the content, then create, chmod and rename synchronously (see FsPort).
+      const chunks: Buffer[] = [];
+      for (const id of entry.content) chunks.push(await this.repo.loadBlob(id));
+      const size = chunks.reduce((sum, c) => sum + c.length, 0);
+      if (size !== entry.size) {
+        throw new BackupError('OBJECT_DAMAGED', `${parts.join('/')} restored to ${size} bytes, not the ${entry.size} its snapshot records.`, { path: parts.join('/') });
+      }
+      try {
+        port.writeNewFileSync(temp, chunks, 0o600, overwriting);
+        port.chmodSync(temp, entry.mode);
+        if (overwriting) await this.clearEmptyDir(abs);
+        port.renameSync(temp, abs);
+      } catch (error) {
+        await port.unlink(temp).catch(() => undefined);
+        throw error;
+      }
+      if (overwriting) await syncDir(port, path.dirname(abs));
+      return;
+    }
     const handle = await port.open(temp, 'wx', 0o600);
     let written = 0;
     try {
@@ -439,6 +459,9 @@ function lstatOrUndefined(port: FsPort, abs: string): Stats | undefined {
     return undefined;
   }
 }
+
+/** Files up to this size are restored with synchronous writes; larger ones stream chunk by chunk. */
+const SYNC_WRITE_UP_TO = 4 * 1024 * 1024;
 
 function reasonOf(error: unknown): string {
   if (error instanceof BackupError) return error.message;
