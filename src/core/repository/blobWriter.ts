@@ -52,10 +52,13 @@ export class BlobWriter {
 
   constructor(private readonly repo: Repository) {}
 
-  /** Stores `plain` unless the store already has it; returns its id. */
-  async add(type: BlobType, plain: Buffer): Promise<string> {
+  /**
+   * Stores `plain` unless the store already has it; returns its id. `rewrite` stores it even when the index
+   * knows it (prune copies still-needed blobs out of packs it is about to delete).
+   */
+  async add(type: BlobType, plain: Buffer, options: { rewrite?: boolean } = {}): Promise<string> {
     const id = this.repo.codec.id(plain);
-    if (this.repo.hasBlob(id) || this.pending.has(id)) return id;
+    if ((!options.rewrite && this.repo.hasBlob(id)) || this.pending.has(id)) return id;
     this.pending.add(id);
     this.dataAdded += plain.length;
     this.blobsAdded++;
