@@ -57,6 +57,9 @@ export class BackupService extends Disposable {
   readonly onDidChange = this.changed.event;
   private readonly statusChanged = this.register(new vscode.EventEmitter<void>());
   readonly onDidChangeStatus = this.statusChanged.event;
+  private readonly snapshotted = this.register(new vscode.EventEmitter<vscode.WorkspaceFolder>());
+  /** A new snapshot of this folder was recorded by this window. */
+  readonly onDidSnapshot = this.snapshotted.event;
 
   constructor(private readonly log: Logger) {
     super();
@@ -219,6 +222,7 @@ export class BackupService extends Disposable {
         const result = await snapshotter.snapshot(request);
         this.logResult(folder, result);
         this.noteSuccess(folder, new Date(result.snapshot.time), result.created);
+        if (result.created) this.snapshotted.fire(folder);
         return result;
       } catch (error) {
         this.noteFailure(folder, error);

@@ -21,6 +21,7 @@ export const Commands = {
   refresh: 'backup.refresh',
   showLog: 'backup.showLog',
   openSettings: 'backup.openSettings',
+  verifyBackups: 'backup.verifyBackups',
 } as const;
 
 export const Views = {

@@ -17,6 +17,16 @@ export interface BackupSettings {
   useGitignore: boolean;
   maxFileSizeMB: number;
   warnAfterHours: number;
+  retention: {
+    enabled: boolean;
+    keepAllWithinHours: number;
+    keepHourly: number;
+    keepDaily: number;
+    keepWeekly: number;
+    keepMonthly: number;
+    maxSizeMB: number;
+  };
+  verifySchedule: 'off' | 'daily' | 'weekly';
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings {
@@ -35,6 +45,16 @@ export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings 
     useGitignore: c.get<boolean>('useGitignore', false),
     maxFileSizeMB: number('maxFileSizeMB', 50),
     warnAfterHours: number('warnAfterHours', 24),
+    retention: {
+      enabled: c.get<boolean>('retention.enabled', true),
+      keepAllWithinHours: number('retention.keepAllWithinHours', 24),
+      keepHourly: number('retention.keepHourly', 168),
+      keepDaily: number('retention.keepDaily', 30),
+      keepWeekly: number('retention.keepWeekly', 52),
+      keepMonthly: number('retention.keepMonthly', 0),
+      maxSizeMB: number('retention.maxSizeMB', 0),
+    },
+    verifySchedule: (['off', 'daily', 'weekly'] as const).find((v) => v === c.get<string>('verifySchedule')) ?? 'weekly',
   };
 }
 

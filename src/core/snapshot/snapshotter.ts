@@ -139,7 +139,8 @@ export class Snapshotter {
 
   async snapshot(request: SnapshotRequest = {}): Promise<SnapshotResult> {
     const identity = await this.workspace();
-    const lock = await this.repo.lock(false, `a snapshot of ${identity.path}`);
+    // Snapshots only wait for an exclusive lock (prune), which can take minutes on a big store.
+    const lock = await this.repo.lock(false, `a snapshot of ${identity.path}`, 10 * 60_000);
     try {
       await this.repo.refreshIndex();
       const gitInfo = this.git ? this.git.read() : Promise.resolve(undefined);
