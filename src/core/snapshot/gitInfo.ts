@@ -30,6 +30,16 @@ export class GitInfoReader {
       const { simpleGit } = await import('simple-git');
       const git = simpleGit({ baseDir: this.workspace, timeout: { block: 5000 } });
       if (!this.gitDir) {
+        // One process for the usual case (a repository with commits): git dir, HEAD and branch at once.
+        const lines = (await git.raw(['rev-parse', '--absolute-git-dir', 'HEAD', '--abbrev-ref', 'HEAD']).catch(() => '')).trim().split('\n');
+        if (lines.length === 3 && /^[0-9a-f]{40,64}$/.test(lines[1])) {
+          this.gitDir = lines[0];
+          const info: GitInfo = { head: lines[1] };
+          if (lines[2] && lines[2] !== 'HEAD') info.branch = lines[2];
+          this.cachedKey = this.stateKey();
+          this.cached = info;
+          return info;
+        }
         const dir = (await git.revparse(['--git-dir'])).trim();
         this.gitDir = path.resolve(this.workspace, dir);
       }
