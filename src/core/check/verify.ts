@@ -1,0 +1,578 @@
+// Verify: proves every snapshot can be restored, or names each damaged or missing object once with every
+// snapshot and path that needs it, reading the store as it is on disk (own index, no caches) under a shared lock.
+// Invariant: memory grows with the damage found, not the store: paths are collected only below damaged folders.
+
+import { createHash } from 'node:crypto';
+import { BackupError, isBackupError } from '../errors';
+import { BUNDLE_BELOW, BUNDLE_SIZE } from '../repository/blobWriter';
+import type { ObjectCodec } from '../repository/codec';
+import { decompress } from '../repository/compression';
+import { openIndex, walkIndex } from '../repository/indexFile';
+import { MemoryIndex } from '../repository/memoryIndex';
+import type { PackEntry } from '../repository/pack';
+import { ENTRY_SIZE, decodePack, packKey, readEntry } from '../repository/pack';
+import type { Repository } from '../repository/repository';
+import { SNAPSHOT_ID_PATTERN, decodeSnapshot } from '../repository/snapshotRecord';
+import { decodeTree } from '../repository/tree';
+import type { Tree, TreeEntry } from '../repository/tree';
+
+export interface VerifyOptions {
+  /** Also read every pack in full and check every blob's content hash (slow: reads the whole store). */
+  readData?: boolean;
+  /** percent 0-100 of packs to read fully */
+  readDataSubset?: number; // ignored when readData is set (it reads them all)
+  signal?: AbortSignal;
+  /** Phases in order: snapshots, index, packs, data (only when reading data), trees, paths (only when damaged). In `trees`, `total` grows as folders are found. */
+  onProgress?: (done: number, total: number, phase: string) => void;
+  /** for tests: deterministic subset choice */
+  random?: () => number;
+}
+
+export interface Damage {
+  /** blob id, or a store key such as data/ab/<pack>, index/<id>, snapshots/<id> */
+  object: string;
+  kind: 'missing' | 'damaged';
+  reason: string;
+  /** ids of snapshots that depend on it */
+  snapshots: string[];
+  /** "<snapshot id 8>:<path>" of files (or folders) that depend on it */
+  files: string[];
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  /** Snapshot records checked (damaged ones included). */
+  snapshots: number;
+  /** Distinct trees reachable from the snapshots, each checked once. */
+  trees: number;
+  /** Data blobs in the index. */
+  blobs: number;
+  /** Packs the index names. */
+  packs: number;
+  /** Packs read in full (readData, readDataSubset). */
+  packsRead: number;
+  /** Bytes read from the store: records, index files, trees and packs. */
+  bytesRead: number;
+  damage: Damage[];
+}
+
+/** Checks the store behind `repo`; see VerifyOptions. Throws CANCELLED, REPO_LOCKED, USAGE (bad subset) or I/O errors; damage is reported, never thrown. */
+export async function verifyRepository(repo: Repository, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const subset = options.readDataSubset;
+  if (subset !== undefined && !(Number.isFinite(subset) && subset >= 0 && subset <= 100)) {
+    throw new BackupError('USAGE', `The share of packs to read must be a percentage from 0 to 100, not ${subset}.`, { readDataSubset: subset });
+  }
+  return new Verifier(repo, options).run();
+}
+
+/** The plaintext of a bundle is at most this (the last blob may overshoot BUNDLE_SIZE); as in repository.ts. */
+const MAX_UNIT = BUNDLE_SIZE + BUNDLE_BELOW;
+/** [sealed header][u32 header length]["PBP1"]: a pack is at least this much longer than its last blob. */
+const TRAILER = 8;
+/** Decompressed bundles kept while walking trees: folders written together share bundles. */
+const UNIT_CACHE = 16;
+/** Trees kept for the second pass (only trees above damage are read again). */
+const TREE_CACHE = 10_000;
+
+interface DamageRecord {
+  object: string;
+  kind: Damage['kind'];
+  reason: string;
+  snapshots: Set<string>;
+  files: Set<string>;
+}
+
+interface Root {
+  id: string;
+  time: string;
+  tree: string;
+}
+
+interface Frame {
+  id: string;
+  entries: readonly TreeEntry[];
+  next: number;
+  dirty: boolean;
+}
+
+class Verifier {
+  private readonly codec: ObjectCodec;
+  private readonly damages = new Map<string, DamageRecord>();
+  /** Blob and tree ids that cannot be read, each with the damage that explains it (its own, or its pack's). */
+  private readonly bad = new Map<string, DamageRecord>();
+  private readonly index = new MemoryIndex();
+  /** Per pack, the raw index entries naming it (ENTRY_SIZE bytes each): 52 bytes a blob, not an object. */
+  private readonly packEntries = new Map<string, Buffer[]>();
+  private readonly missingPacks = new Set<string>();
+  private readonly roots: Root[] = [];
+  private readonly visited = new Set<string>();
+  /** Trees with damage somewhere below them: the only ones the second pass descends into. */
+  private readonly dirty = new Set<string>();
+  private readonly unitCache = new Map<string, Buffer>();
+  private snapshotCount = 0;
+  private blobCount = 0;
+  private packsRead = 0;
+  private bytesRead = 0;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly options: VerifyOptions,
+  ) {
+    this.codec = repo.codec;
+  }
+
+  async run(): Promise<VerifyReport> {
+    this.checkCancelled();
+    const lock = await this.repo.lock(false, 'verify');
+    try {
+      // Records before index files: a writer saves the index before the record, so every record we see
+      // has its index on disk by the time we list index/ (a concurrent snapshot cannot look damaged).
+      await this.checkSnapshots();
+      await this.loadIndex();
+      await this.checkPacks();
+      const toRead = this.packsToRead();
+      if (toRead.length > 0) await this.readPacks(toRead);
+      await this.walkTrees();
+      if (this.bad.size > 0) await this.attribute();
+      return this.report();
+    } finally {
+      this.unitCache.clear();
+      await lock.release();
+    }
+  }
+
+  // ---- snapshot records --------------------------------------------------------------------------------
+
+  private async checkSnapshots(): Promise<void> {
+    const keys = (await this.repo.backend.list('snapshots')).filter((key) => SNAPSHOT_ID_PATTERN.test(key.slice('snapshots/'.length))).sort();
+    for (let i = 0; i < keys.length; i++) {
+      this.progress(i, keys.length, 'snapshots');
+      const key = keys[i];
+      const id = key.slice('snapshots/'.length);
+      let data: Buffer;
+      try {
+        data = await this.repo.backend.load(key);
+      } catch (error) {
+        if (isBackupError(error, 'OBJECT_MISSING')) continue; // forgotten meanwhile
+        throw error;
+      }
+      this.bytesRead += data.length;
+      this.snapshotCount++;
+      try {
+        // The same checks and sentences as Repository.loadSnapshot.
+        const what = `Snapshot ${id.slice(0, 8)}`;
+        const record = decodeSnapshot(this.codec.open(data, what), what);
+        if (record.id !== id) throw new BackupError('OBJECT_DAMAGED', `Snapshot file ${id.slice(0, 8)} holds snapshot ${record.id.slice(0, 8)}; it is damaged.`, { id });
+        this.roots.push({ id, time: record.time, tree: record.tree });
+      } catch (error) {
+        if (!isBackupError(error, 'OBJECT_DAMAGED')) throw error;
+        this.damage(key, 'damaged', error.message).snapshots.add(id);
+      }
+    }
+    this.progress(keys.length, keys.length, 'snapshots');
+    // Oldest first, like every snapshot list, so the report reads in history order.
+    this.roots.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  // ---- index files ---------------------------------------------------------------------------------------
+
+  private async loadIndex(): Promise<void> {
+    const loaded = new Set<string>();
+    // A snapshot compacting the index (allowed beside our shared lock) may remove a file between listing
+    // and loading; its entries are then in a newer file, so list again rather than miss them.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let vanished = false;
+      const keys = (await this.repo.backend.list('index')).sort();
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i];
+        if (loaded.has(key)) continue;
+        this.progress(i, keys.length, 'index');
+        let data: Buffer;
+        try {
+          data = await this.repo.backend.load(key);
+        } catch (error) {
+          if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
+          vanished = true;
+          continue;
+        }
+        loaded.add(key);
+        this.bytesRead += data.length;
+        this.addIndexFile(key, data);
+      }
+      this.progress(keys.length, keys.length, 'index');
+      if (!vanished) break;
+    }
+    for (const at of this.index.all()) if (at.type === 'data') this.blobCount++;
+  }
+
+  private addIndexFile(key: string, sealed: Buffer): void {
+    const what = `Index file ${key}`;
+    const slices: Array<[string, Buffer]> = [];
+    try {
+      const data = openIndex(sealed, this.codec, what);
+      // Walk once to validate and find each pack's run of entries; only a whole, valid file is used.
+      let pack = '';
+      let first = -1;
+      let last = -1;
+      const close = () => {
+        if (first >= 0) slices.push([pack, data.subarray(first, last + ENTRY_SIZE)]);
+        first = last = -1;
+      };
+      walkIndex(
+        data,
+        what,
+        (packId) => {
+          close();
+          pack = packId;
+        },
+        (at) => {
+          if (first < 0) first = at;
+          last = at;
+        },
+      );
+      close();
+      this.index.addIndexFile(data, what);
+    } catch (error) {
+      if (!isBackupError(error, 'OBJECT_DAMAGED')) throw error;
+      // Its blobs are then missing from the index; each one a snapshot needs is reported where it is used.
+      this.damage(key, 'damaged', error.message);
+      return;
+    }
+    for (const [pack, slice] of slices) {
+      let list = this.packEntries.get(pack);
+      if (!list) this.packEntries.set(pack, (list = []));
+      list.push(slice);
+    }
+  }
+
+  /**
+   * The index entries of one pack, decoded one at a time: a pack of bundled small files can hold a whole
+   * store's blobs, so they are never all held as objects. In writing order, hence by offset.
+   */
+  private *entriesOf(packId: string): Generator<PackEntry> {
+    for (const slice of this.packEntries.get(packId) ?? []) {
+      for (let at = 0; at < slice.length; at += ENTRY_SIZE) yield readEntry(slice, at, `The index of pack ${packId.slice(0, 12)}`);
+    }
+  }
+
+  /** Whether the index resolves `id` to this pack (a blob stored twice is read from its first location). */
+  private usedFrom(id: string, packId: string): boolean {
+    return this.index.get(id)?.packId === packId;
+  }
+
+  // ---- packs: present and long enough ------------------------------------------------------------------------
+
+  private async checkPacks(): Promise<void> {
+    const packIds = [...this.packEntries.keys()].sort();
+    for (let i = 0; i < packIds.length; i++) {
+      this.progress(i, packIds.length, 'packs');
+      const packId = packIds[i];
+      const key = packKey(packId);
+      let end = 0;
+      for (const entry of this.entriesOf(packId)) end = Math.max(end, entry.offset + entry.length);
+      const size = await this.repo.backend.size(key);
+      // The sentences are the ones a restore gives (LocalBackend.loadRange), so both name the same problem.
+      if (size === undefined) {
+        this.missingPacks.add(packId);
+        this.markBad(packId, this.damage(key, 'missing', `The store at ${this.repo.location} is missing ${key}.`), () => true);
+      } else if (size < end) {
+        this.markBad(packId, this.damage(key, 'damaged', `${key} in the store at ${this.repo.location} is shorter than its index says (truncated).`), (e) => e.offset + e.length > size);
+      } else if (size < end + TRAILER) {
+        // Every blob is still readable, but the pack no longer describes itself: a lost index could not be rebuilt from it.
+        this.damage(key, 'damaged', `${key} in the store at ${this.repo.location} has lost its header (truncated); the blobs it holds are intact.`);
+      }
+    }
+    this.progress(packIds.length, packIds.length, 'packs');
+  }
+
+  private markBad(packId: string, damage: DamageRecord, lost: (entry: PackEntry) => boolean): void {
+    for (const entry of this.entriesOf(packId)) {
+      if (lost(entry) && !this.bad.has(entry.id) && this.usedFrom(entry.id, packId)) this.bad.set(entry.id, damage);
+    }
+  }
+
+  // ---- packs: read in full ----------------------------------------------------------------------------------
+
+  private packsToRead(): string[] {
+    const candidates = [...this.packEntries.keys()].filter((id) => !this.missingPacks.has(id)).sort();
+    if (this.options.readData) return candidates;
+    const percent = this.options.readDataSubset ?? 0;
+    if (percent <= 0 || candidates.length === 0) return [];
+    // "At least N%": the epsilon keeps 30% of 10 at 3 (10 * 30 / 100 is 3.0000000000000004).
+    const count = Math.min(candidates.length, Math.max(1, Math.ceil((candidates.length * percent) / 100 - 1e-9)));
+    const random = this.options.random ?? Math.random;
+    for (let i = 0; i < count; i++) {
+      const j = i + Math.min(candidates.length - i - 1, Math.floor(random() * (candidates.length - i)));
+      [candidates[i], candidates[j]] = [candidates[j], candidates[i]];
+    }
+    // One pack at a time, in key order: sequential reads, and memory of one pack.
+    return candidates.slice(0, count).sort();
+  }
+
+  private async readPacks(packIds: readonly string[]): Promise<void> {
+    for (let i = 0; i < packIds.length; i++) {
+      this.progress(i, packIds.length, 'data');
+      await this.readPack(packIds[i]);
+    }
+    this.progress(packIds.length, packIds.length, 'data');
+  }
+
+  private async readPack(packId: string): Promise<void> {
+    const key = packKey(packId);
+    let data: Buffer;
+    try {
+      data = await this.repo.backend.load(key);
+    } catch (error) {
+      if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
+      this.missingPacks.add(packId);
+      this.markBad(packId, this.damage(key, 'missing', `The store at ${this.repo.location} is missing ${key}.`), () => true);
+      return;
+    }
+    this.packsRead++;
+    this.bytesRead += data.length;
+    const problems: string[] = [];
+    // A pack is named by the SHA-256 of its bytes (whatever the codec), so any change anywhere shows here.
+    if (createHash('sha256').update(data).digest('hex') !== packId) problems.push('its content no longer matches its name (SHA-256)');
+    try {
+      decodePack(data, this.codec, `Pack ${packId.slice(0, 12)}`);
+    } catch (error) {
+      if (!isBackupError(error, 'OBJECT_DAMAGED')) throw error;
+      problems.push(`its header cannot be read (${error.message.replace(/; it is damaged\.$/, '')})`);
+    }
+    let damagedBlobs = 0;
+    let unitAt = -1;
+    let unit: Buffer | undefined;
+    let count = 0;
+    // A blob listed twice (an index file and its compaction, both present for a moment) is checked twice:
+    // harmless, since each object's damage is recorded once, and cheaper than remembering every id.
+    for (const entry of this.entriesOf(packId)) {
+      // Hashing a pack is a long synchronous stretch: let an abort (Ctrl-C) through now and then.
+      if (++count % 1024 === 0) await new Promise((resolve) => setImmediate(resolve));
+      this.checkCancelled();
+      const used = this.usedFrom(entry.id, packId);
+      if (entry.offset + entry.length > data.length) continue; // the truncation is reported already
+      if (used && this.bad.has(entry.id)) continue;
+      // Blobs of one bundle are adjacent in writing order: decompress each bundle once, hold one at a time.
+      if (entry.offset !== unitAt) {
+        unitAt = entry.offset;
+        unit = undefined;
+        try {
+          unit = openUnit(data.subarray(entry.offset, entry.offset + entry.length), entry, packId, this.codec);
+        } catch (error) {
+          if (!isBackupError(error)) throw error;
+        }
+      }
+      let reason: string | undefined;
+      try {
+        // A unit that would not open is retried per blob, so each blob gets the sentence a restore gives it.
+        blobOf(unit ?? openUnit(data.subarray(entry.offset, entry.offset + entry.length), entry, packId, this.codec), entry, packId, this.codec);
+      } catch (error) {
+        if (!isBackupError(error)) throw error;
+        reason = error.message;
+      }
+      if (reason === undefined) continue;
+      if (used) {
+        this.bad.set(entry.id, this.damage(entry.id, 'damaged', reason));
+        damagedBlobs++;
+      } else {
+        problems.push(`an unused copy of object ${entry.id.slice(0, 12)} in it is damaged`);
+      }
+    }
+    // Damaged blobs explain a changed hash; otherwise the damage is in bytes no blob needs (header, gaps).
+    if (problems.length > 0 && damagedBlobs === 0 && !this.damages.has(key)) {
+      this.damage(key, 'damaged', `Pack ${key}: ${problems.join('; ')}; every blob it holds still reads correctly.`);
+    }
+  }
+
+  // ---- trees -------------------------------------------------------------------------------------------------
+
+  /** Walks every distinct tree once, depth first, marking the trees that have damage below them. */
+  private async walkTrees(): Promise<void> {
+    for (const root of this.roots) {
+      this.checkCancelled();
+      if (this.visited.has(root.tree)) continue;
+      const rootTree = await this.visit(root.tree);
+      if (!rootTree) continue;
+      const stack: Frame[] = [{ id: root.tree, entries: rootTree.entries, next: 0, dirty: false }];
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1];
+        if (top.next === top.entries.length) {
+          stack.pop();
+          if (top.dirty) {
+            this.dirty.add(top.id);
+            if (stack.length > 0) stack[stack.length - 1].dirty = true;
+          }
+          continue;
+        }
+        const entry = top.entries[top.next++];
+        if (entry.type === 'file') {
+          for (const id of entry.content) if (!this.dataUsable(id)) top.dirty = true;
+        } else if (entry.type === 'dir') {
+          // Ids are content hashes and every tree read is checked against its id, so there are no cycles:
+          // a visited tree is finished, and its verdict is final.
+          if (this.visited.has(entry.tree)) {
+            if (this.bad.has(entry.tree) || this.dirty.has(entry.tree)) top.dirty = true;
+            continue;
+          }
+          const tree = await this.visit(entry.tree);
+          if (tree) stack.push({ id: entry.tree, entries: tree.entries, next: 0, dirty: false });
+          else top.dirty = true;
+        }
+      }
+    }
+    this.progress(this.visited.size, this.visited.size, 'trees');
+  }
+
+  /** Checks one tree (first visit only); undefined when it cannot be used, with the damage recorded. */
+  private async visit(id: string): Promise<Tree | undefined> {
+    this.checkCancelled();
+    this.visited.add(id);
+    this.progress(this.visited.size - 1, this.visited.size, 'trees');
+    if (this.bad.has(id)) return undefined;
+    try {
+      return await this.loadTree(id);
+    } catch (error) {
+      if (!isBackupError(error, 'OBJECT_MISSING') && !isBackupError(error, 'OBJECT_DAMAGED')) throw error;
+      this.bad.set(id, this.damage(id, error.code === 'OBJECT_MISSING' ? 'missing' : 'damaged', error.message));
+      return undefined;
+    }
+  }
+
+  private dataUsable(id: string): boolean {
+    if (this.bad.has(id)) return false;
+    if (this.index.has(id)) return true;
+    this.bad.set(id, this.damage(id, 'missing', missingMessage(id, this.repo.location)));
+    return false;
+  }
+
+  /** Reads a tree from disk with the checks and sentences of Repository.loadTree, but none of its caches. */
+  private async loadTree(id: string): Promise<Tree> {
+    const at = this.index.get(id);
+    if (!at) throw new BackupError('OBJECT_MISSING', missingMessage(id, this.repo.location), { id });
+    const cacheKey = `${at.packId}:${at.offset}`;
+    let unit = this.unitCache.get(cacheKey);
+    if (unit) {
+      this.unitCache.delete(cacheKey); // re-insert: most recently used last
+    } else {
+      const sealed = await this.repo.backend.loadRange(packKey(at.packId), at.offset, at.length);
+      this.bytesRead += sealed.length;
+      unit = openUnit(sealed, at, at.packId, this.codec);
+    }
+    if (at.inner !== undefined) {
+      this.unitCache.set(cacheKey, unit);
+      if (this.unitCache.size > UNIT_CACHE) this.unitCache.delete(this.unitCache.keys().next().value as string);
+    }
+    return decodeTree(blobOf(unit, at, at.packId, this.codec), `Tree ${id.slice(0, 12)}`);
+  }
+
+  // ---- who depends on the damage -------------------------------------------------------------------------------
+
+  /** Second pass: for each snapshot, descends only into trees with damage below them and names the paths. */
+  private async attribute(): Promise<void> {
+    const trees = new Map<string, Tree>();
+    for (let i = 0; i < this.roots.length; i++) {
+      this.progress(i, this.roots.length, 'paths');
+      const root = this.roots[i];
+      const prefix = root.id.slice(0, 8);
+      const found: Array<[DamageRecord, string]> = [];
+      const rootDamage = this.bad.get(root.tree);
+      if (rootDamage) found.push([rootDamage, '.']);
+      const stack: Array<{ id: string; path: string }> = !rootDamage && this.dirty.has(root.tree) ? [{ id: root.tree, path: '' }] : [];
+      while (stack.length > 0) {
+        this.checkCancelled();
+        const { id, path } = stack.pop() as { id: string; path: string };
+        let tree = trees.get(id);
+        if (!tree) {
+          tree = await this.loadTree(id); // read fine in the first pass; a failure now is a real error
+          if (trees.size < TREE_CACHE) trees.set(id, tree);
+        }
+        for (const entry of tree.entries) {
+          const rel = path ? `${path}/${entry.name}` : entry.name;
+          if (entry.type === 'file') {
+            for (const blob of entry.content) {
+              const damage = this.bad.get(blob);
+              if (damage) found.push([damage, rel]);
+            }
+          } else if (entry.type === 'dir') {
+            const damage = this.bad.get(entry.tree);
+            if (damage) found.push([damage, rel]);
+            else if (this.dirty.has(entry.tree)) stack.push({ id: entry.tree, path: rel });
+          }
+        }
+      }
+      found.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+      for (const [damage, rel] of found) {
+        damage.snapshots.add(root.id);
+        damage.files.add(`${prefix}:${rel}`);
+      }
+    }
+    this.progress(this.roots.length, this.roots.length, 'paths');
+  }
+
+  // ---- bookkeeping ---------------------------------------------------------------------------------------------------
+
+  /** The one record of `object`: the first reason found stands, so each object is reported once. */
+  private damage(object: string, kind: Damage['kind'], reason: string): DamageRecord {
+    let record = this.damages.get(object);
+    if (!record) this.damages.set(object, (record = { object, kind, reason, snapshots: new Set(), files: new Set() }));
+    return record;
+  }
+
+  private report(): VerifyReport {
+    const order = new Map(this.roots.map((root, i) => [root.id, i]));
+    const damage = [...this.damages.values()].map(
+      (d): Damage => ({
+        object: d.object,
+        kind: d.kind,
+        reason: d.reason,
+        snapshots: [...d.snapshots].sort((a, b) => (order.get(a) ?? -1) - (order.get(b) ?? -1)),
+        files: [...d.files],
+      }),
+    );
+    return {
+      ok: damage.length === 0,
+      snapshots: this.snapshotCount,
+      trees: this.visited.size,
+      blobs: this.blobCount,
+      packs: this.packEntries.size,
+      packsRead: this.packsRead,
+      bytesRead: this.bytesRead,
+      damage,
+    };
+  }
+
+  private progress(done: number, total: number, phase: string): void {
+    this.checkCancelled();
+    this.options.onProgress?.(done, total, phase);
+  }
+
+  private checkCancelled(): void {
+    if (this.options.signal?.aborted) throw new BackupError('CANCELLED', 'The verify was cancelled; nothing in the store was changed.');
+  }
+}
+
+// ---- reading units: the same checks and sentences as Repository.loadBlob, so verify and restore agree ----------
+
+function missingMessage(id: string, location: string): string {
+  return `Object ${id.slice(0, 12)} is missing from the store at ${location}.`;
+}
+
+/** The plaintext of a stored unit (a blob, or a bundle of small blobs). Throws OBJECT_DAMAGED. */
+function openUnit(sealed: Buffer, at: PackEntry, packId: string, codec: ObjectCodec): Buffer {
+  try {
+    const expected = at.inner === undefined ? at.rawLength : MAX_UNIT;
+    return decompress(codec.open(sealed, `Object ${at.id.slice(0, 12)}`), at.compressed, expected);
+  } catch (error) {
+    if (isBackupError(error)) throw error;
+    throw new BackupError('OBJECT_DAMAGED', `Object ${at.id.slice(0, 12)} in pack ${packId.slice(0, 12)} cannot be decompressed; it is damaged.`, { id: at.id, pack: packId });
+  }
+}
+
+/** One blob's plaintext out of its unit, checked against its id. Throws OBJECT_DAMAGED. */
+function blobOf(unit: Buffer, at: PackEntry, packId: string, codec: ObjectCodec): Buffer {
+  const plain = at.inner === undefined ? unit : unit.subarray(at.inner, at.inner + at.rawLength);
+  if (plain.length !== at.rawLength || codec.id(plain) !== at.id) {
+    throw new BackupError('OBJECT_DAMAGED', `Object ${at.id.slice(0, 12)} in pack ${packId.slice(0, 12)} does not match its checksum; it is damaged.`, { id: at.id, pack: packId });
+  }
+  return plain;
+}
