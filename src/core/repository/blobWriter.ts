@@ -49,8 +49,15 @@ export class BlobWriter {
   bytesAdded = 0;
   dataAdded = 0;
   blobsAdded = 0;
+  /** The index file `finish` wrote, if it wrote one (prune replaces it with its own). */
+  indexKey: string | undefined;
 
   constructor(private readonly repo: Repository) {}
+
+  /** The packs written and durable so far, with their entries (prune indexes them itself). */
+  get packs(): readonly IndexedPack[] {
+    return this.written;
+  }
 
   /**
    * Stores `plain` unless the store already has it; returns its id. `rewrite` stores it even when the index
@@ -164,6 +171,7 @@ export class BlobWriter {
     const indexKey = `index/${sha256Hex(indexBytes)}`;
     await this.repo.backend.save(indexKey, indexBytes);
     this.bytesAdded += indexBytes.length;
+    this.indexKey = indexKey;
     this.repo.registerPacks(this.written, indexKey);
   }
 }
