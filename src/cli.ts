@@ -4,10 +4,13 @@
 import { BackupError } from './core/errors';
 import type { Io } from './cli/context';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError } from './cli/context';
+import { forgetCommand } from './cli/forgetCommand';
 import { initCommand } from './cli/initCommand';
+import { pruneCommand } from './cli/pruneCommand';
 import { catCommand, diffCommand, historyCommand, listCommand, lsCommand } from './cli/readCommands';
 import { restoreCommand } from './cli/restoreCommand';
 import { snapshotCommand } from './cli/snapshotCommand';
+import { verifyCommand } from './cli/verifyCommand';
 
 export const USAGE = `Project Backup: incremental, deduplicated snapshots of a workspace.
 
@@ -21,11 +24,14 @@ Commands:
   history <path>                the versions of one file (--workspace <dir>)
   diff <snapshot> <snapshot>    what changed between two snapshots
   restore <snapshot>            restore into --target <dir> (--path, --dry-run, --delete)
+  verify                        check the store (--read-data re-reads everything); exit 3 on damage
+  forget                        remove snapshots by a retention policy (--keep-daily N ..., --prune)
+  prune                         remove data no snapshot needs, and leftovers of crashed runs
   init                          create an empty store
 
 Every command takes --repo <dir> (or PROJECT_BACKUP_REPO) and most take --json.
 <snapshot> is an id, a unique prefix of one, or "latest".
-Exit codes: 0 done, 1 error, 2 usage.`;
+Exit codes: 0 done, 1 error, 2 usage, 3 damage found by verify.`;
 
 type Command = (args: string[], io: Io, signal: AbortSignal) => Promise<number>;
 
@@ -37,6 +43,9 @@ const COMMANDS: Record<string, Command> = {
   history: historyCommand,
   diff: diffCommand,
   restore: restoreCommand,
+  verify: verifyCommand,
+  forget: forgetCommand,
+  prune: pruneCommand,
   init: initCommand,
 };
 

@@ -15,6 +15,8 @@ import { restoreFolder, restoreSnapshot } from './vscode/commands/restoreSnapsho
 import { showFileHistory } from './vscode/commands/showFileHistory';
 import { snapshotWorkspace } from './vscode/commands/snapshotWorkspace';
 import { undoLastRestore } from './vscode/commands/undoLastRestore';
+import { verifyBackups } from './vscode/commands/verifyBackups';
+import { Maintenance } from './vscode/maintenance';
 import type { CommandContext } from './vscode/commands/shared';
 import { ChannelLogger } from './vscode/logger';
 import type { Prompter } from './vscode/prompter';
@@ -31,6 +33,7 @@ export interface ProjectBackupApi {
   service: BackupService;
   snapshotsView: SnapshotsView;
   historyView: FileHistoryView;
+  maintenance: Maintenance;
   /** Replaces how the extension asks questions (integration tests answer through this). */
   setPrompter(prompter: Prompter): void;
   /** Resolves when queued on-save and external-change snapshots are done. */
@@ -43,7 +46,8 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   const service = new BackupService(log);
   const snapshotsView = new SnapshotsView(service, log);
   const historyView = new FileHistoryView(service, log);
-  context.subscriptions.push(log, service, snapshotsView, historyView, new StatusBar(service));
+  const maintenance = new Maintenance(service, log, context.globalState);
+  context.subscriptions.push(log, service, snapshotsView, historyView, new StatusBar(service), maintenance);
 
   const ctx: CommandContext = { service, prompter: new WindowPrompter(), log, state: context.workspaceState, snapshotsView, historyView };
   const snapshotsTree = vscode.window.createTreeView(Views.snapshots, { treeDataProvider: snapshotsView, showCollapseAll: true });
@@ -77,6 +81,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
     snapshotsView.refresh(true);
     service.fireChanged();
   });
+  register(Commands.verifyBackups, () => verifyBackups(ctx, maintenance));
   register(Commands.showLog, () => log.show());
   register(Commands.openSettings, () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:project-backup.project-backup'));
 
@@ -88,6 +93,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
     service,
     snapshotsView,
     historyView,
+    maintenance,
     setPrompter: (prompter) => {
       ctx.prompter = prompter;
     },

@@ -8,6 +8,7 @@ import { BackupError } from '../core/errors';
 import { Repository } from '../core/repository/repository';
 import { identifyWorkspace, workspaceIdFor } from '../core/snapshot/workspace';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
+import type { FsPort } from '../core/storage/fsPort';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -19,6 +20,11 @@ export interface Io {
   /** Raw bytes to stdout (for `cat`). */
   write(data: Buffer): Promise<void>;
   env: NodeJS.ProcessEnv;
+  /**
+   * The file-system port the store is opened with; the real file system when absent. A test seam: fault
+   * tests inject ENOSPC, EACCES and EIO through it and check that the CLI still exits 1 with one line.
+   */
+  port?: FsPort;
 }
 
 export class UsageError extends Error {}
@@ -48,7 +54,9 @@ export function repoPath(values: Record<string, unknown>, io: Io, usage: string)
 export async function openRepo(values: Record<string, unknown>, io: Io, usage: string, create = false): Promise<Repository> {
   return Repository.open(repoPath(values, io, usage), {
     create,
+    port: io.port,
     onStaleLock: (info) => io.err(`Removed a stale lock left by pid ${info.pid} on ${info.host} (${info.purpose}).`),
+    onDamagedIndex: (key) => io.err(`Warning: ${key} is damaged and was skipped; run \`project-backup verify\` to see what depends on it.`),
   });
 }
 

@@ -86,6 +86,8 @@ export class MemoryIndex {
 
   /** Adds every entry of an opened index file (see indexFile.openIndex). */
   addIndexFile(data: Buffer, what: string): void {
+    // Validate the whole file first, so a file damaged halfway adds nothing rather than half its entries.
+    walkIndex(data, what, () => undefined, () => undefined);
     let pack = 0;
     walkIndex(
       data,

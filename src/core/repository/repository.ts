@@ -8,7 +8,8 @@ import { BackupError, isBackupError } from '../errors';
 import type { Backend } from '../storage/backend';
 import type { FsPort } from '../storage/fsPort';
 import { nodeFs } from '../storage/fsPort';
-import { LocalBackend } from '../storage/localBackend';
+import { KINDS, LocalBackend } from '../storage/localBackend';
+import { TEMP_MARKER } from '../storage/atomic';
 import { Lock } from '../storage/lock';
 import type { LockInfo } from '../storage/lock';
 import type { ObjectCodec } from './codec';
@@ -36,6 +37,8 @@ export interface OpenOptions {
   port?: FsPort;
   now?: () => Date;
   onStaleLock?: (info: LockInfo, key: string) => void;
+  /** An index file that cannot be read; the store still opens without it. */
+  onDamagedIndex?: (key: string, error: BackupError) => void;
 }
 
 /** A bundle's plaintext is at most this (the last blob may overshoot BUNDLE_SIZE). */
@@ -47,6 +50,7 @@ const TREE_CACHE_LIMIT = 50_000;
 export class Repository {
   private index = new MemoryIndex();
   private readonly loadedIndexFiles = new Set<string>();
+  private readonly damagedIndexFiles = new Set<string>();
   private readonly treeCache = new Map<string, Tree>();
   private readonly snapshotCache = new Map<string, SnapshotRecord>();
   private readonly unitCache = new Map<string, Promise<Buffer>>();
@@ -79,9 +83,9 @@ export class Repository {
       }
       await Repository.refuseNonEmptyFolder(port, root);
       await backend.createLayout();
-      const config = newConfig(options.now?.() ?? new Date());
-      await backend.save('config', encodeConfig(config));
-      configBytes = encodeConfig(config);
+      // Create-if-absent, atomically: when several processes create the same store at once (first use
+      // from two windows and the CLI), exactly one config wins and every process uses that one.
+      configBytes = await backend.createOnce('config', encodeConfig(newConfig(options.now?.() ?? new Date())));
     }
     const config = decodeConfig(configBytes, root);
     if (config.encryption) {
@@ -103,10 +107,26 @@ export class Repository {
     if (!stat.isDirectory()) {
       throw new BackupError('REPO_NOT_FOUND', `${root} is a file, not a backup store folder.`, { location: root });
     }
-    const names = (await port.readdir(root)).filter((name) => !name.startsWith('.'));
+    // Our own layout without a config is a creation that was interrupted (or is under way in another
+    // process): carry on. Anything else is someone's folder.
+    const ours = new Set<string>([...KINDS, 'config']);
+    const all = (await port.readdir(root)).filter((name) => !name.startsWith('.'));
+    const names = all.filter((name) => !ours.has(name) && !name.startsWith(`config${TEMP_MARKER}`));
+    if (names.length === 0 && all.length > 0 && (await Repository.holdsData(port, root))) {
+      // Data without a config is a damaged store, not an unfinished one: a new config would not match it.
+      throw new BackupError('REPO_CORRUPT', `The store at ${root} holds backups but its config file is missing; restore the config from a copy of the store (nothing was changed).`, { location: root });
+    }
     if (names.length > 0) {
       throw new BackupError('REPO_NOT_FOUND', `${root} is not empty and holds no backup store; choose an empty or new folder for the store.`, { location: root });
     }
+  }
+
+  /** Whether a store folder holds any index file, snapshot record or pack. */
+  private static async holdsData(port: FsPort, root: string): Promise<boolean> {
+    const list = (dir: string) => port.readdir(path.join(root, dir)).catch(() => [] as string[]);
+    if ((await list('index')).length || (await list('snapshots')).length) return true;
+    for (const sub of await list('data')) if ((await list(`data/${sub}`)).length) return true;
+    return false;
   }
 
   get location(): string {
@@ -148,7 +168,16 @@ export class Repository {
           vanished = true;
           continue;
         }
-        this.index.addIndexFile(openIndex(data, this.codec, `Index file ${key}`), `Index file ${key}`);
+        try {
+          this.index.addIndexFile(openIndex(data, this.codec, `Index file ${key}`), `Index file ${key}`);
+        } catch (error) {
+          if (!isBackupError(error, 'OBJECT_DAMAGED')) throw error;
+          // One damaged index file must not make the whole store unopenable: verify reports it, and the
+          // blobs it named show up as missing where they are needed.
+          if (!this.damagedIndexFiles.has(key)) this.options.onDamagedIndex?.(key, error);
+          this.damagedIndexFiles.add(key);
+          continue;
+        }
         this.loadedIndexFiles.add(key);
       }
       if (!vanished) return;
@@ -201,6 +230,17 @@ export class Repository {
     return this.index.all();
   }
 
+  /**
+   * Drops the loaded index and loads the store's index files again. Prune calls it once it has replaced the
+   * index files, so this process never reads from a removed pack or dedups against a removed blob.
+   */
+  async reloadIndex(): Promise<void> {
+    this.index = new MemoryIndex();
+    this.loadedIndexFiles.clear();
+    this.unitCache.clear();
+    await this.refreshIndex();
+  }
+
   // ---- reading ---------------------------------------------------------------------------------------
 
   /** The plaintext of a blob, verified against its id. Throws OBJECT_MISSING or OBJECT_DAMAGED. */
@@ -209,7 +249,34 @@ export class Repository {
     if (!at) {
       throw new BackupError('OBJECT_MISSING', `Object ${id.slice(0, 12)} is missing from the store at ${this.location}.`, { id });
     }
-    const unit = await this.loadUnit(at);
+    try {
+      return await this.loadBlobAt(at);
+    } catch (error) {
+      if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
+      // Another process may have pruned and moved the blob since our index was read: look again, once.
+      await this.refreshIndex();
+      const moved = this.index.get(id);
+      if (!moved || (moved.packId === at.packId && moved.offset === at.offset)) throw error;
+      return this.loadBlobAt(moved);
+    }
+  }
+
+  /**
+   * The plaintext of the copy of a blob stored at `at`, verified against its id (prune reads a blob from the
+   * copy it chose when a blob is in several packs). Throws OBJECT_MISSING or OBJECT_DAMAGED.
+   */
+  async loadBlobAt(at: IndexLocation): Promise<Buffer> {
+    const id = at.id;
+    let unit: Buffer;
+    try {
+      unit = await this.loadUnit(at);
+    } catch (error) {
+      // A bundle is shared by many blobs: name the one this caller asked for, not the first asker.
+      if (isBackupError(error, 'OBJECT_DAMAGED') && typeof error.data.id === 'string' && error.data.id !== id) {
+        throw new BackupError('OBJECT_DAMAGED', `Object ${id.slice(0, 12)} in pack ${at.packId.slice(0, 12)} cannot be decompressed; it is damaged.`, { id, pack: at.packId });
+      }
+      throw error;
+    }
     const plain = at.inner === undefined ? unit : unit.subarray(at.inner, at.inner + at.rawLength);
     if (plain.length !== at.rawLength || this.codec.id(plain) !== id) {
       throw new BackupError('OBJECT_DAMAGED', `Object ${id.slice(0, 12)} in pack ${at.packId.slice(0, 12)} does not match its checksum; it is damaged.`, { id, pack: at.packId });
@@ -335,7 +402,10 @@ export class Repository {
 
   /** Resolves an id, a unique id prefix, or `latest` (optionally the latest of one workspace). */
   async resolveSnapshot(ref: string, workspaceId?: string): Promise<SnapshotRecord> {
-    const all = await this.listSnapshots();
+    // A full id is read directly; otherwise damaged records are passed over, so one bad record does not
+    // stop restore, ls or cat of every other snapshot (verify reports it).
+    if (SNAPSHOT_ID_PATTERN.test(ref.toLowerCase())) return this.loadSnapshot(ref.toLowerCase());
+    const all = await this.listSnapshots({ onDamaged: () => undefined });
     const pool = workspaceId ? all.filter((s) => s.workspace.id === workspaceId) : all;
     if (ref === 'latest') {
       const latest = pool[pool.length - 1];

@@ -6,7 +6,7 @@
 
 import * as path from 'node:path';
 import type { Stats } from 'node:fs';
-import { BackupError, errnoCode, isBackupError } from '../errors';
+import { BackupError, describeFsError, errnoCode, isBackupError } from '../errors';
 import { Limiter } from '../limiter';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
@@ -111,11 +111,15 @@ export class Restorer {
     if (options.dryRun) return { plan, restored: 0, deleted: 0, problems };
     if (plan.changes.length === 0) {
       // An empty snapshot restored into a new folder still leaves that (empty) folder.
-      await port.mkdir(target, { recursive: true });
+      await port.mkdir(target, { recursive: true }).catch((error) => {
+      throw describeFsError(error, 'creating the restore target', target);
+    });
       return { plan, restored: 0, deleted: 0, problems };
     }
     await options.beforeWrite?.(plan.changes.map((c) => c.path));
-    await port.mkdir(target, { recursive: true });
+    await port.mkdir(target, { recursive: true }).catch((error) => {
+      throw describeFsError(error, 'creating the restore target', target);
+    });
 
     let done = 0;
     const total = plan.changes.length;

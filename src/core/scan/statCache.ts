@@ -8,6 +8,7 @@
 // and folders are matched against their cached names by a merge walk over two sorted lists, not a map.
 
 import type { Stats } from 'node:fs';
+import { ID_PATTERN } from '../repository/codec';
 
 export const RACY_MS = 2000;
 /** Allowance for clock differences between this process and the file system on fine-grained stamps. */
@@ -128,10 +129,19 @@ export class StatCache {
       Buffer.from(sigs.buffer).set(data.subarray(sigStart));
       const dirs = new Map<string, CachedDir>();
       let base = 0;
-      for (const [rel, tree, count, files, subdirs, symlinks, total, names] of header.dirs) {
-        dirs.set(rel, { tree, count, totals: { files, dirs: subdirs, symlinks, bytes: total }, names, base });
+      const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+      for (const dir of header.dirs) {
+        // A cache is trusted to skip reading files: anything malformed means no cache, never a crash.
+        if (!Array.isArray(dir) || dir.length !== 8) return StatCache.empty(rulesFingerprint, scanStart);
+        const [rel, tree, entries, files, subdirs, symlinks, total, names] = dir;
+        if (typeof rel !== 'string' || typeof tree !== 'string' || !ID_PATTERN.test(tree) || ![entries, files, subdirs, symlinks, total].every(count)) {
+          return StatCache.empty(rulesFingerprint, scanStart);
+        }
+        if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) return StatCache.empty(rulesFingerprint, scanStart);
+        dirs.set(rel, { tree, count: entries, totals: { files, dirs: subdirs, symlinks, bytes: total }, names, base });
         base += names.length * SIG;
       }
+      if (typeof header.scanStart !== 'number' || !Number.isFinite(header.scanStart)) return StatCache.empty(rulesFingerprint, scanStart);
       if (base !== sigs.length) return StatCache.empty(rulesFingerprint, scanStart);
       return new StatCache(dirs, sigs, header.scanStart, rulesFingerprint, scanStart);
     } catch {

@@ -3,7 +3,7 @@
 // read; if it changed in between, it is read again, and after a few tries it is reported, never stored torn.
 
 import type { Stats } from 'node:fs';
-import { errnoCode } from '../errors';
+import { errnoCode, isBackupError } from '../errors';
 import type { FsPort } from '../storage/fsPort';
 import { StreamChunker } from '../repository/chunker';
 import type { BlobWriter, Repository } from '../repository/repository';
@@ -48,10 +48,10 @@ export async function storeFile(repo: Repository, writer: BlobWriter, port: FsPo
       if (sameState(stat, after) && after.size === content.size) return { ok: true, content: content.ids, size: content.size, stat: after };
       stat = after;
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'EACCES' || errnoCode(error) === 'EPERM' || errnoCode(error) === 'EISDIR') {
-        return { ok: false, reason: describeReadError(error) };
-      }
-      throw error;
+      // Store-side failures (disk full while writing a pack) abort the snapshot; a workspace file that
+      // cannot be read (gone, no permission, an I/O error) is skipped and named in the report.
+      if (isBackupError(error) || !errnoCode(error)) throw error;
+      return { ok: false, reason: describeReadError(error) };
     }
   }
   return { ok: false, reason: `kept changing while being read (${TRIES} tries); it goes into the next snapshot` };

@@ -132,7 +132,7 @@ export class Snapshotter {
   /** The newest snapshot of this workspace, from any writer. */
   async latest(): Promise<SnapshotRecord | undefined> {
     const { id } = await this.workspace();
-    const all = await this.repo.listSnapshots();
+    const all = await this.repo.listSnapshots({ onDamaged: () => undefined });
     for (let i = all.length - 1; i >= 0; i--) if (all[i].workspace.id === id) return all[i];
     return undefined;
   }
@@ -164,7 +164,8 @@ export class Snapshotter {
       }
       this.checkCancelled(request);
       await writer.finish();
-      if (!incremental && cache.dirty) await this.repo.saveCache(cacheName, cache.encode());
+      // The cache only saves work next time: failing to write it must not fail the snapshot.
+      if (!incremental && cache.dirty) await this.repo.saveCache(cacheName, cache.encode()).catch(() => undefined);
 
       if (parent && parent.tree === tree) {
         return { created: false, snapshot: parent, changes: [], skipped: run.skipped };

@@ -19,6 +19,8 @@ export interface FsPort {
   open(path: string, flags: string, mode?: number): Promise<FileHandlePort>;
   readFile(path: string): Promise<Buffer>;
   rename(from: string, to: string): Promise<void>;
+  /** A hard link; fails with EEXIST when `to` exists (atomic create-if-absent). */
+  link(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
   mkdir(path: string, options?: { recursive?: boolean; mode?: number }): Promise<unknown>;
   rmdir(path: string): Promise<void>;
@@ -49,6 +51,7 @@ export const nodeFs: FsPort = {
   open: (path, flags, mode) => fs.promises.open(path, flags, mode),
   readFile: (path) => fs.promises.readFile(path),
   rename: (from, to) => fs.promises.rename(from, to),
+  link: (from, to) => fs.promises.link(from, to),
   unlink: (path) => fs.promises.unlink(path),
   mkdir: (path, options) => fs.promises.mkdir(path, options),
   rmdir: (path) => fs.promises.rmdir(path),

@@ -4,7 +4,7 @@
 
 import * as path from 'node:path';
 import { BackupError, describeFsError, errnoCode } from '../errors';
-import { isTempName, writeFileAtomic } from './atomic';
+import { isTempName, syncDir, writeFileAtomic, writeTemp } from './atomic';
 import type { Backend, KeyKind } from './backend';
 import type { FsPort } from './fsPort';
 
@@ -52,6 +52,30 @@ export class LocalBackend implements Backend {
     }
   }
 
+  /**
+   * Stores `data` under `key` only if the key does not exist yet, atomically (a complete temp file is hard
+   * linked into place, which fails if the name is taken); returns the value that is there afterwards,
+   * ours or the one another process created first.
+   */
+  async createOnce(key: string, data: Buffer): Promise<Buffer> {
+    const file = this.file(key);
+    try {
+      const temp = await writeTemp(this.port, file, [data]);
+      try {
+        await this.port.link(temp, file);
+        await syncDir(this.port, path.dirname(file));
+        return data;
+      } catch (error) {
+        if (errnoCode(error) !== 'EEXIST') throw error;
+        return await this.load(key);
+      } finally {
+        await this.port.unlink(temp).catch(() => undefined);
+      }
+    } catch (error) {
+      throw describeFsError(error, 'creating', file);
+    }
+  }
+
   async load(key: string): Promise<Buffer> {
     try {
       return await this.port.readFile(this.file(key));
@@ -69,7 +93,7 @@ export class LocalBackend implements Backend {
     try {
       handle = await this.port.open(file, 'r');
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') {
+      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
         throw new BackupError('OBJECT_MISSING', `The store at ${this.location} is missing ${key}.`, { key });
       }
       throw describeFsError(error, 'reading', file);
@@ -96,7 +120,7 @@ export class LocalBackend implements Backend {
     try {
       return (await this.port.stat(this.file(key))).size;
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return undefined;
+      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
       throw describeFsError(error, 'reading', this.file(key));
     }
   }

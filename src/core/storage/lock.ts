@@ -85,7 +85,8 @@ export class Lock {
           { ...conflict },
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      // Jitter: waiters that started together must not retry in lockstep (prune would starve behind saves).
+      await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())));
       delay = Math.min(delay * 2, 500);
     }
   }

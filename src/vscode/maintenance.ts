@@ -1,0 +1,129 @@
+// Background upkeep of the stores this window uses: retention (forget, then prune) at most once an hour
+// after snapshots, and the scheduled light verify. Invariants: nothing here runs on the save path or
+// blocks the editor; each task runs at most once at a time per store, across windows too (the timestamps
+// live in global state and are claimed before the work starts); failures are logged, damage is shown.
+
+import * as vscode from 'vscode';
+import { formatBytes, plural } from '../core/format';
+import { verifyRepository } from '../core/check/verify';
+import type { VerifyReport } from '../core/check/verify';
+import { forget } from '../core/retention/forget';
+import { prune } from '../core/retention/prune';
+import type { RetentionPolicy } from '../core/retention/policy';
+import type { BackupService } from './backupService';
+import type { BackupSettings } from './configuration';
+import { Disposable } from './lifecycle';
+import type { Logger } from './logger';
+
+const HOUR = 3_600_000;
+const RETENTION_EVERY = HOUR;
+const PRUNE_EVERY = 24 * HOUR;
+const VERIFY_CHECK_EVERY = 6 * HOUR;
+const FIRST_VERIFY_AFTER = 2 * 60_000;
+
+export function policyFrom(settings: BackupSettings['retention']): RetentionPolicy {
+  return {
+    keepWithin: settings.keepAllWithinHours * HOUR,
+    keepHourly: settings.keepHourly,
+    keepDaily: settings.keepDaily,
+    keepWeekly: settings.keepWeekly,
+    keepMonthly: settings.keepMonthly,
+  };
+}
+
+export class Maintenance extends Disposable {
+  private readonly running = new Set<string>();
+  /** The last verify result and the last retention run, for the status view and the tests. */
+  lastVerify: VerifyReport | undefined;
+  lastRetention: Promise<void> | undefined;
+
+  constructor(
+    private readonly service: BackupService,
+    private readonly log: Logger,
+    private readonly state: vscode.Memento,
+  ) {
+    super();
+    this.register(
+      service.onDidSnapshot((folder) => {
+        this.lastRetention = this.afterSnapshot(folder);
+      }),
+    );
+    const first = setTimeout(() => void this.verifyIfDue(), FIRST_VERIFY_AFTER);
+    const every = setInterval(() => void this.verifyIfDue(), VERIFY_CHECK_EVERY);
+    this.register({ dispose: () => (clearTimeout(first), clearInterval(every)) });
+  }
+
+  /** Claims a periodic task for a store: true when it is due, recording the start so others skip it. */
+  private async claim(task: string, store: string, every: number): Promise<boolean> {
+    const key = `projectBackup.${task}:${store}`;
+    const last = this.state.get<number>(key, 0);
+    if (Date.now() - last < every || this.running.has(key)) return false;
+    await this.state.update(key, Date.now());
+    return true;
+  }
+
+  private async afterSnapshot(folder: vscode.WorkspaceFolder): Promise<void> {
+    const settings = this.service.settings(folder).retention;
+    if (!settings.enabled) return;
+    const store = this.service.storePathFor(folder);
+    // The settings are part of the key: changed retention settings apply at the next snapshot, not an hour later.
+    if (!(await this.claim(`retention:${JSON.stringify(settings)}`, store, RETENTION_EVERY))) return;
+    const key = `retention:${store}`;
+    this.running.add(key);
+    try {
+      const repo = await this.service.repository(folder);
+      const report = await forget(repo, {
+        policy: policyFrom(settings),
+        workspaceId: this.service.workspaceId(folder),
+        now: new Date(),
+        maxSize: settings.maxSizeMB > 0 ? settings.maxSizeMB * 1_000_000 : undefined,
+      });
+      const removed = report.removed.length + report.removedForSize.length;
+      if (removed > 0) {
+        this.log.info(`${folder.name}: retention removed ${plural(removed, 'snapshot')} (${report.removedForSize.length} for the size budget).`);
+        this.service.fireChanged(folder);
+      }
+      if (removed > 0 && (await this.claim('prune', store, PRUNE_EVERY))) {
+        const pruned = await prune(repo, { onProgress: (message) => this.log.debug(`prune: ${message}`) });
+        this.log.info(`Pruned ${store}: ${formatBytes(pruned.bytesFreed)} freed, ${pruned.packsDeleted} packs deleted, ${pruned.packsRewritten} rewritten.`);
+      }
+    } catch (error) {
+      this.log.error(`Retention for ${folder.name} failed: ${error instanceof Error ? error.message : String(error)}`, error);
+    } finally {
+      this.running.delete(key);
+    }
+  }
+
+  private async verifyIfDue(): Promise<void> {
+    for (const folder of this.service.folders()) {
+      const schedule = this.service.settings(folder).verifySchedule;
+      if (schedule === 'off') continue;
+      const store = this.service.storePathFor(folder);
+      if (!(await this.claim('verify', store, schedule === 'daily' ? 24 * HOUR : 7 * 24 * HOUR))) continue;
+      try {
+        const report = await verifyRepository(await this.service.repository(folder));
+        this.reportVerify(store, report, false);
+      } catch (error) {
+        this.log.error(`Scheduled verify of ${store} failed: ${error instanceof Error ? error.message : String(error)}`, error);
+      }
+    }
+  }
+
+  /** Logs a verify result; damage is always shown, a clean result only when the user asked. */
+  reportVerify(store: string, report: VerifyReport, asked: boolean): void {
+    this.lastVerify = report;
+    const summary = `${plural(report.snapshots, 'snapshot')}, ${plural(report.trees, 'tree')}, ${plural(report.blobs, 'blob')} in ${plural(report.packs, 'pack')} (${plural(report.packsRead, 'pack')} re-read)`;
+    if (report.ok) {
+      this.log.info(`Verified ${store}: ${summary}: no damage.`);
+      if (asked) void vscode.window.showInformationMessage(`Backups verified: ${summary}, no damage.`);
+      return;
+    }
+    this.log.error(`Verify of ${store}: ${summary}: ${plural(report.damage.length, 'damaged object')}.`);
+    for (const d of report.damage) {
+      this.log.error(`  ${d.kind} ${d.object}: ${d.reason}; affects ${plural(d.snapshots.length, 'snapshot')}: ${d.files.slice(0, 20).join(', ')}${d.files.length > 20 ? ', …' : ''}`);
+    }
+    void vscode.window
+      .showErrorMessage(`Backup verify found ${plural(report.damage.length, 'damaged object')} in ${store}; the other snapshots are intact. See the log for the affected files.`, 'Show Log')
+      .then((choice) => choice && vscode.commands.executeCommand('backup.showLog'));
+  }
+}
