@@ -17,6 +17,7 @@ import { snapshotWorkspace } from './vscode/commands/snapshotWorkspace';
 import { undoLastRestore } from './vscode/commands/undoLastRestore';
 import { verifyBackups } from './vscode/commands/verifyBackups';
 import { Maintenance } from './vscode/maintenance';
+import { Scheduler } from './vscode/scheduler';
 import type { CommandContext } from './vscode/commands/shared';
 import { ChannelLogger } from './vscode/logger';
 import type { Prompter } from './vscode/prompter';
@@ -34,6 +35,7 @@ export interface ProjectBackupApi {
   snapshotsView: SnapshotsView;
   historyView: FileHistoryView;
   maintenance: Maintenance;
+  scheduler: Scheduler;
   /** Replaces how the extension asks questions (integration tests answer through this). */
   setPrompter(prompter: Prompter): void;
   /** Resolves when queued on-save and external-change snapshots are done. */
@@ -47,6 +49,8 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   const snapshotsView = new SnapshotsView(service, log);
   const historyView = new FileHistoryView(service, log);
   const maintenance = new Maintenance(service, log, context.globalState);
+  const scheduler = new Scheduler(service, log, context.globalState);
+  context.subscriptions.push(scheduler);
   context.subscriptions.push(log, service, snapshotsView, historyView, new StatusBar(service), maintenance);
 
   const ctx: CommandContext = { service, prompter: new WindowPrompter(), log, state: context.workspaceState, snapshotsView, historyView };
@@ -94,6 +98,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
     snapshotsView,
     historyView,
     maintenance,
+    scheduler,
     setPrompter: (prompter) => {
       ctx.prompter = prompter;
     },

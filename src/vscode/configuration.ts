@@ -27,6 +27,8 @@ export interface BackupSettings {
     maxSizeMB: number;
   };
   verifySchedule: 'off' | 'daily' | 'weekly';
+  schedule: { everyMinutes: number; dailyAt: string; catchUpAfterHours: number };
+  reminderAfterHours: number;
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings {
@@ -55,6 +57,12 @@ export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings 
       maxSizeMB: number('retention.maxSizeMB', 0),
     },
     verifySchedule: (['off', 'daily', 'weekly'] as const).find((v) => v === c.get<string>('verifySchedule')) ?? 'weekly',
+    schedule: {
+      everyMinutes: number('schedule.everyMinutes', 0),
+      dailyAt: c.get<string>('schedule.dailyAt', '') ?? '',
+      catchUpAfterHours: number('schedule.catchUpAfterHours', 24),
+    },
+    reminderAfterHours: number('reminderAfterHours', 72),
   };
 }
 

@@ -113,6 +113,33 @@ describe('many writers on one store', function () {
     await after.release();
   });
 
+  it('a named claim is held by one process at a time; the claim of a dead holder is taken over', async () => {
+    const store = temp.fresh('store');
+    await Repository.open(store, { create: true });
+    const backend = new LocalBackend(store, nodeFs);
+    const first = await Lock.tryClaim(backend, 'schedule-ws1', 'scheduled snapshot');
+    assert.ok(first, 'the first claim was refused');
+    assert.equal(await Lock.tryClaim(backend, 'schedule-ws1', 'scheduled snapshot'), undefined, 'a second holder got the same claim');
+    const other = await Lock.tryClaim(backend, 'schedule-ws2', 'scheduled snapshot');
+    assert.ok(other, 'claims of different names must not block each other');
+    await first.release();
+    await other.release();
+    const again = await Lock.tryClaim(backend, 'schedule-ws1', 'scheduled snapshot');
+    assert.ok(again, 'a released claim can be taken again');
+    await again.release();
+    // A claim left by a process that died is stale: taken over, and reported.
+    const dead = await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, ['-e', '0']);
+      child.on('exit', () => resolve(child.pid as number));
+    });
+    await backend.save('locks/claim-schedule-ws1', Buffer.from(JSON.stringify({ host: os.hostname(), pid: dead, time: new Date().toISOString(), exclusive: false, purpose: 'x' })));
+    const stale: number[] = [];
+    const taken = await Lock.tryClaim(backend, 'schedule-ws1', 'scheduled snapshot', { onStale: (info) => stale.push(info.pid) });
+    assert.ok(taken);
+    assert.deepEqual(stale, [dead]);
+    await taken.release();
+  });
+
   it('stale means: not refreshed for STALE_MS, or a dead pid on this host (a live pid elsewhere is trusted until it expires)', () => {
     const now = Date.parse('2026-11-25T12:00:00Z');
     const at = (msAgo: number, host = os.hostname(), pid = process.pid): LockInfo => ({ host, pid, time: new Date(now - msAgo).toISOString(), exclusive: false, purpose: 'x' });

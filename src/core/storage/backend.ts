@@ -9,6 +9,8 @@ export interface Backend {
   readonly location: string;
   /** Atomically stores `data` under `key`, replacing any previous value. `durable: false` skips fsync. */
   save(key: string, data: Buffer | readonly Buffer[], options?: { durable?: boolean }): Promise<void>;
+  /** Stores `data` only if `key` is absent, atomically; returns what is stored afterwards (ours, or the first writer's). */
+  createOnce(key: string, data: Buffer): Promise<Buffer>;
   /** The whole value; throws BackupError OBJECT_MISSING when absent. */
   load(key: string): Promise<Buffer>;
   /** `length` bytes from `offset`; throws OBJECT_MISSING when absent, OBJECT_DAMAGED when short. */

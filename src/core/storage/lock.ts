@@ -113,6 +113,30 @@ export class Lock {
     return undefined;
   }
 
+  /**
+   * A named claim held by one process at a time across windows and machines sharing the store (e.g. "the
+   * scheduled snapshot of this workspace"): undefined when a live holder has it; a stale one is taken over.
+   */
+  static async tryClaim(backend: Backend, name: string, purpose: string, options: { now?: () => number; onStale?: (info: LockInfo, key: string) => void } = {}): Promise<Lock | undefined> {
+    const now = options.now ?? Date.now;
+    const key = `locks/claim-${name}`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const info: LockInfo = { host: os.hostname(), pid: process.pid, time: new Date(now()).toISOString(), exclusive: false, purpose };
+      const mine = Buffer.from(JSON.stringify(info));
+      const stored = await backend.createOnce(key, mine);
+      if (stored === mine) {
+        const lock = new Lock(backend, key, info);
+        lock.startRefresh();
+        return lock;
+      }
+      const holder = parseLock(stored);
+      if (holder && !isStale(holder, now())) return undefined;
+      await backend.remove(key);
+      if (holder) options.onStale?.(holder, key);
+    }
+    return undefined;
+  }
+
   private startRefresh(): void {
     this.timer = setInterval(() => {
       this.info = { ...this.info, time: new Date().toISOString() };
