@@ -15,6 +15,8 @@ export interface Prompter {
   /** Any folder on disk (Restore to...). */
   pickTargetFolder(title: string): Promise<vscode.Uri | undefined>;
   pick<T extends vscode.QuickPickItem>(items: readonly T[], placeHolder: string): Promise<T | undefined>;
+  /** Where to save a file (archives); undefined when cancelled. */
+  pickSaveFile(defaultUri: vscode.Uri, title: string): Promise<vscode.Uri | undefined>;
 }
 
 const ICONS: Record<PlannedChange['action'], string> = { create: '$(diff-added)', overwrite: '$(diff-modified)', delete: '$(diff-removed)' };
@@ -59,6 +61,10 @@ export class WindowPrompter implements Prompter {
   }
 
   pick<T extends vscode.QuickPickItem>(items: readonly T[], placeHolder: string): Promise<T | undefined> {
-    return Promise.resolve(vscode.window.showQuickPick(items, { placeHolder }));
+    return Promise.resolve(vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true, matchOnDetail: true }));
+  }
+
+  async pickSaveFile(defaultUri: vscode.Uri, title: string): Promise<vscode.Uri | undefined> {
+    return vscode.window.showSaveDialog({ defaultUri, title, saveLabel: 'Export', filters: { 'Zip archive': ['zip'], 'Gzipped tar archive': ['tar.gz', 'tgz'] } });
   }
 }

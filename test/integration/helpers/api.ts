@@ -45,9 +45,17 @@ export class ScriptedPrompter implements Prompter {
     this.asked.push(title);
     return this.target;
   }
+  /** Answers for `pick`: a function choosing among the items (the first item when absent). */
+  picker: ((items: readonly vscode.QuickPickItem[]) => vscode.QuickPickItem | undefined) | undefined;
+  saveTo: vscode.Uri | undefined;
+
   async pick<T extends vscode.QuickPickItem>(items: readonly T[], placeHolder: string): Promise<T | undefined> {
     this.asked.push(placeHolder);
-    return items[0];
+    return (this.picker ? this.picker(items) : items[0]) as T | undefined;
+  }
+  async pickSaveFile(_defaultUri: vscode.Uri, title: string): Promise<vscode.Uri | undefined> {
+    this.asked.push(title);
+    return this.saveTo;
   }
 }
 
