@@ -4,6 +4,7 @@
 import { BackupError } from './core/errors';
 import type { Io } from './cli/context';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError } from './cli/context';
+import { exportCommand } from './cli/exportCommand';
 import { forgetCommand } from './cli/forgetCommand';
 import { initCommand } from './cli/initCommand';
 import { pruneCommand } from './cli/pruneCommand';
@@ -27,6 +28,7 @@ Commands:
   verify                        check the store (--read-data re-reads everything); exit 3 on damage
   forget                        remove snapshots by a retention policy (--keep-daily N ..., --prune)
   prune                         remove data no snapshot needs, and leftovers of crashed runs
+  export <snapshot> <file>      a .zip or .tar.gz (--since-full: differential, --since-last: incremental)
   init                          create an empty store
 
 Every command takes --repo <dir> (or PROJECT_BACKUP_REPO) and most take --json.
@@ -46,6 +48,7 @@ const COMMANDS: Record<string, Command> = {
   verify: verifyCommand,
   forget: forgetCommand,
   prune: pruneCommand,
+  export: exportCommand,
   init: initCommand,
 };
 

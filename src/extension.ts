@@ -16,6 +16,7 @@ import { showFileHistory } from './vscode/commands/showFileHistory';
 import { snapshotWorkspace } from './vscode/commands/snapshotWorkspace';
 import { undoLastRestore } from './vscode/commands/undoLastRestore';
 import { verifyBackups } from './vscode/commands/verifyBackups';
+import { exportArchiveCommand } from './vscode/commands/exportArchive';
 import { Maintenance } from './vscode/maintenance';
 import { Scheduler } from './vscode/scheduler';
 import type { CommandContext } from './vscode/commands/shared';
@@ -86,6 +87,9 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
     service.fireChanged();
   });
   register(Commands.verifyBackups, () => verifyBackups(ctx, maintenance));
+  register(Commands.exportFullArchive, (arg) => exportArchiveCommand(ctx, 'full', arg));
+  register(Commands.exportDifferentialArchive, (arg) => exportArchiveCommand(ctx, 'differential', arg));
+  register(Commands.exportIncrementalArchive, (arg) => exportArchiveCommand(ctx, 'incremental', arg));
   register(Commands.showLog, () => log.show());
   register(Commands.openSettings, () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:project-backup.project-backup'));
 

@@ -22,6 +22,9 @@ export const Commands = {
   showLog: 'backup.showLog',
   openSettings: 'backup.openSettings',
   verifyBackups: 'backup.verifyBackups',
+  exportFullArchive: 'backup.exportFullArchive',
+  exportDifferentialArchive: 'backup.exportDifferentialArchive',
+  exportIncrementalArchive: 'backup.exportIncrementalArchive',
 } as const;
 
 export const Views = {

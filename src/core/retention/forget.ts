@@ -3,6 +3,7 @@
 // set elsewhere while we decide is honoured (each record is read again just before it is removed).
 
 import { BackupError, isBackupError } from '../errors';
+import { listArchives } from '../export/archiveRecord';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { Decision, RetentionPolicy } from './policy';
@@ -39,7 +40,7 @@ export interface ForgetReport {
 }
 
 function isProtected(decision: Decision): boolean {
-  return decision.reasons.includes('latest') || decision.reasons.includes('pinned') || decision.reasons.includes('labelled');
+  return decision.reasons.includes('latest') || decision.reasons.includes('pinned') || decision.reasons.includes('labelled') || decision.reasons.includes('archive-base');
 }
 
 /**
@@ -56,6 +57,22 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
     const all = await repo.listSnapshots({ reload: true, onDamaged: () => undefined });
     const inScope = options.workspaceId === undefined ? all : all.filter((s) => s.workspace.id === options.workspaceId);
     const decisions = applyPolicy(inScope, options.policy, options.now);
+    // The snapshots the next differential and incremental archives are relative to must stay, or those
+    // exports would have no base.
+    const bases = new Set<string>();
+    const archives = await listArchives(repo, options.workspaceId).catch(() => []);
+    for (const workspace of new Set(archives.map((r) => r.workspace.id))) {
+      const mine = archives.filter((r) => r.workspace.id === workspace);
+      const lastFull = [...mine].reverse().find((r) => r.kind === 'full');
+      if (lastFull) bases.add(lastFull.snapshot);
+      if (mine.length) bases.add(mine[mine.length - 1].snapshot);
+    }
+    for (const d of decisions) {
+      if (bases.has(d.snapshot.id)) {
+        d.keep = true;
+        d.reasons.push('archive-base');
+      }
+    }
     const removed = decisions.filter((d) => !d.keep).map((d) => d.snapshot);
 
     await repo.refreshIndex();

@@ -1,0 +1,60 @@
+// "Backup: Export Full / Differential / Incremental Archive": a snapshot as an ordinary .zip or .tar.gz that
+// needs no Project Backup to restore. Differential: what changed since the last full archive (plus a list of
+// deletions); incremental: since the previous archive of any kind. The store records the chain.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { formatBytes, plural, shortId } from '../../core/format';
+import { exportArchive } from '../../core/export/archive';
+import type { SnapshotRecord } from '../../core/repository/snapshotRecord';
+import { SnapshotNode } from '../views/nodes';
+import type { CommandContext } from './shared';
+import { guarded, pickFolder } from './shared';
+
+export type ArchiveKind = 'full' | 'differential' | 'incremental';
+
+const SINCE: Record<ArchiveKind, 'full' | 'last' | undefined> = { full: undefined, differential: 'full', incremental: 'last' };
+
+export function exportArchiveCommand(ctx: CommandContext, kind: ArchiveKind, arg?: unknown): Promise<void> {
+  return guarded(ctx, `Export ${kind} archive`, async () => {
+    const folder = arg instanceof SnapshotNode ? arg.folder : await pickFolder(ctx, `Export a ${kind} archive of which folder?`);
+    if (!folder) return;
+    let snapshot: SnapshotRecord | undefined = arg instanceof SnapshotNode ? arg.snapshot : undefined;
+    if (!snapshot) {
+      // The archive is of the workspace as it is now: snapshot first (no new version when nothing changed).
+      snapshot = (await ctx.service.snapshotFolder(folder, { trigger: 'manual' })).snapshot;
+    }
+    const stamp = snapshot.time.slice(0, 19).replace(/[:T]/g, '-');
+    const defaultUri = vscode.Uri.file(path.join(path.dirname(folder.uri.fsPath), `${folder.name}-${kind}-${stamp}.zip`));
+    const target = await ctx.prompter.pickSaveFile(defaultUri, `Export a ${kind} archive of ${folder.name} (snapshot ${shortId(snapshot.id)})`);
+    if (!target) return;
+    const repo = await ctx.service.repository(folder);
+    const chosen = snapshot;
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Exporting ${kind} archive`, cancellable: true },
+      async (progress, token) => {
+        const controller = new AbortController();
+        token.onCancellationRequested(() => controller.abort());
+        let shown = 0;
+        return exportArchive(repo, {
+          snapshot: chosen,
+          file: target.fsPath,
+          since: SINCE[kind],
+          // The save dialog already asked before replacing a file.
+          overwrite: true,
+          signal: controller.signal,
+          onProgress: (done, total) => {
+            const pct = total > 0 ? Math.floor((done / total) * 100) : 0;
+            progress.report({ message: `${formatBytes(done)} of ${formatBytes(total)}`, increment: Math.max(0, pct - shown) });
+            shown = Math.max(shown, pct);
+          },
+        });
+      },
+    );
+    const deleted = result.deleted.length ? `, ${plural(result.deleted.length, 'deletion')} listed` : '';
+    ctx.log.info(`Exported a ${result.kind} archive of ${folder.name} (snapshot ${shortId(chosen.id)}) to ${result.file}: ${plural(result.files, 'file')}, ${formatBytes(result.bytes)}${deleted}.`);
+    void vscode.window.showInformationMessage(`Exported ${plural(result.files, 'file')} (${formatBytes(result.bytes)}${deleted}) to ${path.basename(result.file)}.`, 'Reveal').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.file));
+    });
+  });
+}
