@@ -3,6 +3,9 @@
 // Selectors follow VS Code 1.99 (code-server 4.99.4); see /work/shared/VSCODE_TESTING.md.
 'use strict';
 
+const fs = require('node:fs');
+const path = require('node:path');
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -230,6 +233,81 @@ async function acceptQuickPick(page, expectLabel, { timeout = 10_000 } = {}) {
   return shown;
 }
 
+/**
+ * Answers a save dialog. In code-server that is VS Code's "simple file dialog": a quick input whose box
+ * holds the proposed path, above a list of the folder it shows. Selects all of the box, types `filePath`
+ * (absolute; its folder must exist), waits until the dialog lists that folder, and presses Enter. If the
+ * dialog then asks before replacing an existing file (a quick pick titled "... already exists ..."),
+ * confirms it with Enter. Returns what the dialog showed: its title, the proposed path, the overwrite
+ * question if one came, and whether Enter had to be pressed twice.
+ * @param {import('playwright-core').Page} page
+ */
+async function answerSaveDialog(page, filePath, { timeout = 10_000 } = {}) {
+  const widget = page.locator('.quick-input-widget');
+  const input = widget.locator('input.input');
+  await widget.waitFor({ state: 'visible', timeout });
+  await input.waitFor({ state: 'visible', timeout });
+  const clean = (t) => (t || '').replace(/\s+/g, ' ').trim();
+  const titleOf = async () => clean(await widget.locator('.quick-input-title').textContent().catch(() => ''));
+  const valueOf = () => input.inputValue().catch(() => '');
+  const rowsOf = () =>
+    widget
+      .locator('.quick-input-list .monaco-list-row')
+      .evaluateAll((rows) => rows.map((row) => row.querySelector('.label-name')?.textContent?.trim() ?? ''))
+      .catch(() => []);
+  // The dialog fills the box in steps (the folder, then the proposed file name) while it lists the folder:
+  // wait until the box holds a value that stays put, or the dialog would overwrite what is typed.
+  let last;
+  let since = Date.now();
+  const proposed = await waitUntil(async () => {
+    const value = await valueOf();
+    if (value !== last) [last, since] = [value, Date.now()];
+    return value && Date.now() - since >= 500 ? value : undefined;
+  }, 'the save dialog to propose a path', { timeout });
+  const shown = { title: await titleOf(), proposed, overwrite: undefined, enterAgain: false };
+
+  await input.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(filePath);
+  // While the path is typed the dialog lists each folder it passes through, a step behind: Enter before it
+  // lists the target's folder only moves the listing there. Wait until it shows that folder: no row but
+  // the folder's entries, and all of its sub-folders (files are listed only when they fit the filters).
+  const folder = path.dirname(filePath);
+  const entries = fs.readdirSync(folder, { withFileTypes: true });
+  const names = new Set(entries.map((e) => e.name));
+  const subfolders = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  await waitUntil(async () => {
+    const rows = (await rowsOf()).filter((r) => r !== '..');
+    return (await valueOf()) === filePath && rows.every((r) => names.has(r)) && subfolders.every((d) => rows.includes(d));
+  }, `the save dialog to hold ${filePath} and list ${folder}`, { timeout }).catch(async (error) => {
+    throw new Error(`${error.message} (it holds ${JSON.stringify(await valueOf())} and lists ${(await rowsOf()).join(', ')})`);
+  });
+
+  // Either the dialog closes, or it asks before replacing the file: a quick pick titled with the question.
+  // An Enter that still only moved the listing leaves the dialog as it was: press it once more.
+  const outcome = async () => {
+    if (!(await widget.isVisible())) return 'closed';
+    const title = await titleOf();
+    return /already exists/i.test(title) ? title : undefined;
+  };
+  await page.keyboard.press('Enter');
+  let result = await waitUntil(outcome, 'the save dialog to close', { timeout: 3000 }).catch(() => undefined);
+  if (!result && (await titleOf()) === shown.title && (await valueOf()) === filePath) {
+    shown.enterAgain = true;
+    await page.keyboard.press('Enter');
+  }
+  result ??= await waitUntil(outcome, 'the save dialog to close', { timeout }).catch(async (error) => {
+    const message = clean(await widget.locator('.quick-input-message').textContent().catch(() => ''));
+    throw new Error(`${error.message}${message ? ` (it says: ${message})` : ''}`);
+  });
+  if (result !== 'closed') {
+    shown.overwrite = result;
+    await page.keyboard.press('Enter');
+    await widget.waitFor({ state: 'hidden', timeout });
+  }
+  return shown;
+}
+
 /** Polls `probe` until it returns a truthy value; returns that value or throws `what` after `timeout`. */
 async function waitUntil(probe, what, { timeout = 10_000, interval = 100 } = {}) {
   const deadline = Date.now() + timeout;
@@ -258,5 +336,6 @@ module.exports = {
   clickInlineAction,
   moveMouseAway,
   acceptQuickPick,
+  answerSaveDialog,
   waitUntil,
 };

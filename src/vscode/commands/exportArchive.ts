@@ -4,7 +4,7 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatBytes, plural, shortId } from '../../core/format';
+import { formatBytes, formatTime, plural, shortId } from '../../core/format';
 import { exportArchive } from '../../core/export/archive';
 import type { SnapshotRecord } from '../../core/repository/snapshotRecord';
 import { SnapshotNode } from '../views/nodes';
@@ -19,15 +19,14 @@ export function exportArchiveCommand(ctx: CommandContext, kind: ArchiveKind, arg
   return guarded(ctx, `Export ${kind} archive`, async () => {
     const folder = arg instanceof SnapshotNode ? arg.folder : await pickFolder(ctx, `Export a ${kind} archive of which folder?`);
     if (!folder) return;
-    let snapshot: SnapshotRecord | undefined = arg instanceof SnapshotNode ? arg.snapshot : undefined;
-    if (!snapshot) {
-      // The archive is of the workspace as it is now: snapshot first (no new version when nothing changed).
-      snapshot = (await ctx.service.snapshotFolder(folder, { trigger: 'manual' })).snapshot;
-    }
-    const stamp = snapshot.time.slice(0, 19).replace(/[:T]/g, '-');
+    const given: SnapshotRecord | undefined = arg instanceof SnapshotNode ? arg.snapshot : undefined;
+    const stamp = formatTime((given ? new Date(given.time) : new Date()).toISOString()).replace(/[: ]/g, '-');
     const defaultUri = vscode.Uri.file(path.join(path.dirname(folder.uri.fsPath), `${folder.name}-${kind}-${stamp}.zip`));
-    const target = await ctx.prompter.pickSaveFile(defaultUri, `Export a ${kind} archive of ${folder.name} (snapshot ${shortId(snapshot.id)})`);
+    const target = await ctx.prompter.pickSaveFile(defaultUri, `Export a ${kind} archive of ${folder.name}${given ? ` (snapshot ${shortId(given.id)})` : ''}`);
     if (!target) return;
+    // Without a snapshot chosen, the archive is of the workspace as it is now: snapshot first (no new
+    // version when nothing changed), after the dialog so a cancelled export leaves nothing behind.
+    const snapshot = given ?? (await ctx.service.snapshotFolder(folder, { trigger: 'manual' })).snapshot;
     const repo = await ctx.service.repository(folder);
     const chosen = snapshot;
     const result = await vscode.window.withProgress(
@@ -52,9 +51,15 @@ export function exportArchiveCommand(ctx: CommandContext, kind: ArchiveKind, arg
       },
     );
     const deleted = result.deleted.length ? `, ${plural(result.deleted.length, 'deletion')} listed` : '';
+    for (const skip of result.skipped) ctx.log.warn(`Left out of ${path.basename(result.file)}: ${skip.path}: ${skip.reason}`);
+    const skipped = result.skipped.length ? `; ${plural(result.skipped.length, 'entry', 'entries')} left out (see the log)` : '';
     ctx.log.info(`Exported a ${result.kind} archive of ${folder.name} (snapshot ${shortId(chosen.id)}) to ${result.file}: ${plural(result.files, 'file')}, ${formatBytes(result.bytes)}${deleted}.`);
-    void vscode.window.showInformationMessage(`Exported ${plural(result.files, 'file')} (${formatBytes(result.bytes)}${deleted}) to ${path.basename(result.file)}.`, 'Reveal').then((choice) => {
-      if (choice) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.file));
+    void vscode.window.showInformationMessage(`Exported ${plural(result.files, 'file')} (${formatBytes(result.bytes)}${deleted}) to ${path.basename(result.file)}${skipped}.`, 'Reveal').then((choice) => {
+      if (!choice) return;
+      // In a remote or browser window the OS file manager is not ours to open: show it in the explorer when we can.
+      const uri = vscode.Uri.file(result.file);
+      const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
+      void vscode.commands.executeCommand(inWorkspace || vscode.env.remoteName ? 'revealInExplorer' : 'revealFileInOS', uri).then(undefined, (error: unknown) => ctx.log.warn(`Reveal failed: ${String(error)}`));
     });
   });
 }
