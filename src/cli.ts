@@ -5,12 +5,16 @@ import { BackupError } from './core/errors';
 import type { Io } from './cli/context';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError } from './cli/context';
 import { exportCommand } from './cli/exportCommand';
+import { findCommand } from './cli/findCommand';
 import { forgetCommand } from './cli/forgetCommand';
+import { grepCommand } from './cli/grepCommand';
 import { initCommand } from './cli/initCommand';
+import { mirrorCommand } from './cli/mirrorCommand';
 import { pruneCommand } from './cli/pruneCommand';
 import { catCommand, diffCommand, historyCommand, listCommand, lsCommand } from './cli/readCommands';
 import { restoreCommand } from './cli/restoreCommand';
 import { snapshotCommand } from './cli/snapshotCommand';
+import { tagCommand } from './cli/tagCommand';
 import { verifyCommand } from './cli/verifyCommand';
 
 export const USAGE = `Project Backup: incremental, deduplicated snapshots of a workspace.
@@ -29,6 +33,10 @@ Commands:
   forget                        remove snapshots by a retention policy (--keep-daily N ..., --prune)
   prune                         remove data no snapshot needs, and leftovers of crashed runs
   export <snapshot> <file>      a .zip or .tar.gz (--since-full: differential, --since-last: incremental)
+  mirror <snapshot> <folder>    make a plain folder an exact copy of a snapshot
+  tag <snapshot>                label (--label) and pin (--pin, --unpin) a snapshot
+  find <glob>                   file names across every snapshot, deleted files included
+  grep <text>                   text inside every stored version of text files
   init                          create an empty store
 
 Every command takes --repo <dir> (or PROJECT_BACKUP_REPO) and most take --json.
@@ -49,6 +57,10 @@ const COMMANDS: Record<string, Command> = {
   forget: forgetCommand,
   prune: pruneCommand,
   export: exportCommand,
+  mirror: mirrorCommand,
+  tag: tagCommand,
+  find: findCommand,
+  grep: grepCommand,
   init: initCommand,
 };
 

@@ -17,6 +17,7 @@ import { snapshotWorkspace } from './vscode/commands/snapshotWorkspace';
 import { undoLastRestore } from './vscode/commands/undoLastRestore';
 import { verifyBackups } from './vscode/commands/verifyBackups';
 import { exportArchiveCommand } from './vscode/commands/exportArchive';
+import { searchHistory } from './vscode/commands/searchHistory';
 import { Maintenance } from './vscode/maintenance';
 import { Scheduler } from './vscode/scheduler';
 import type { CommandContext } from './vscode/commands/shared';
@@ -87,6 +88,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
     service.fireChanged();
   });
   register(Commands.verifyBackups, () => verifyBackups(ctx, maintenance));
+  register(Commands.searchHistory, () => searchHistory(ctx));
   register(Commands.exportFullArchive, (arg) => exportArchiveCommand(ctx, 'full', arg));
   register(Commands.exportDifferentialArchive, (arg) => exportArchiveCommand(ctx, 'differential', arg));
   register(Commands.exportIncrementalArchive, (arg) => exportArchiveCommand(ctx, 'incremental', arg));

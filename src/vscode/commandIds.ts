@@ -25,6 +25,7 @@ export const Commands = {
   exportFullArchive: 'backup.exportFullArchive',
   exportDifferentialArchive: 'backup.exportDifferentialArchive',
   exportIncrementalArchive: 'backup.exportIncrementalArchive',
+  searchHistory: 'backup.searchHistory',
 } as const;
 
 export const Views = {

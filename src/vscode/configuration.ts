@@ -29,6 +29,7 @@ export interface BackupSettings {
   verifySchedule: 'off' | 'daily' | 'weekly';
   schedule: { everyMinutes: number; dailyAt: string; catchUpAfterHours: number };
   reminderAfterHours: number;
+  mirrorFolder: string;
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings {
@@ -63,6 +64,8 @@ export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings 
       catchUpAfterHours: number('schedule.catchUpAfterHours', 24),
     },
     reminderAfterHours: number('reminderAfterHours', 72),
+    // Untrusted workspaces must not choose where we write: only the user's own value counts there.
+    mirrorFolder: (vscode.workspace.isTrusted ? c.get<string>('mirrorFolder', '') : c.inspect<string>('mirrorFolder')?.globalValue) ?? '',
   };
 }
 

@@ -6,12 +6,14 @@
 import * as vscode from 'vscode';
 import { formatBytes, plural } from '../core/format';
 import { verifyRepository } from '../core/check/verify';
+import { mirror } from '../core/export/mirror';
 import type { VerifyReport } from '../core/check/verify';
 import { forget } from '../core/retention/forget';
 import { prune } from '../core/retention/prune';
 import type { RetentionPolicy } from '../core/retention/policy';
 import type { BackupService } from './backupService';
 import type { BackupSettings } from './configuration';
+import { resolveStorePath } from './configuration';
 import { Disposable } from './lifecycle';
 import type { Logger } from './logger';
 
@@ -20,6 +22,7 @@ const RETENTION_EVERY = HOUR;
 const PRUNE_EVERY = 24 * HOUR;
 const VERIFY_CHECK_EVERY = 6 * HOUR;
 const FIRST_VERIFY_AFTER = 2 * 60_000;
+const MIRROR_DEBOUNCE_MS = 3_000;
 
 export function policyFrom(settings: BackupSettings['retention']): RetentionPolicy {
   return {
@@ -46,8 +49,10 @@ export class Maintenance extends Disposable {
     this.register(
       service.onDidSnapshot((folder) => {
         this.lastRetention = this.afterSnapshot(folder);
+        this.scheduleMirror(folder);
       }),
     );
+    this.register({ dispose: () => this.mirrorTimers.forEach((t) => clearTimeout(t)) });
     const first = setTimeout(() => void this.verifyIfDue(), FIRST_VERIFY_AFTER);
     const every = setInterval(() => void this.verifyIfDue(), VERIFY_CHECK_EVERY);
     this.register({ dispose: () => (clearTimeout(first), clearInterval(every)) });
@@ -91,6 +96,40 @@ export class Maintenance extends Disposable {
       this.log.error(`Retention for ${folder.name} failed: ${error instanceof Error ? error.message : String(error)}`, error);
     } finally {
       this.running.delete(key);
+    }
+  }
+
+  private readonly mirrorTimers = new Map<string, NodeJS.Timeout>();
+  lastMirror: Promise<void> | undefined;
+
+  /** Brings the mirror folder up to date a few seconds after the last of a burst of snapshots. */
+  private scheduleMirror(folder: vscode.WorkspaceFolder): void {
+    const raw = this.service.settings(folder).mirrorFolder.trim();
+    if (!raw) return;
+    const key = folder.uri.toString();
+    const pending = this.mirrorTimers.get(key);
+    if (pending) clearTimeout(pending);
+    this.mirrorTimers.set(
+      key,
+      setTimeout(() => {
+        this.mirrorTimers.delete(key);
+        this.lastMirror = this.updateMirror(folder, resolveStorePath(raw, folder.uri.fsPath));
+      }, MIRROR_DEBOUNCE_MS),
+    );
+  }
+
+  /** Mirrors the folder's latest snapshot now (also used by tests). */
+  async updateMirror(folder: vscode.WorkspaceFolder, target: string): Promise<void> {
+    try {
+      const repo = await this.service.repository(folder);
+      const snapshots = await this.service.snapshots(folder);
+      const latest = snapshots[snapshots.length - 1];
+      if (!latest) return;
+      const result = await mirror(repo, latest, target);
+      this.log.info(`Mirror ${target}: ${result.written} written, ${result.deleted} removed, ${result.unchanged} unchanged (snapshot ${latest.id.slice(0, 8)}).`);
+      for (const p of result.problems) this.log.warn(`Mirror ${target}: ${p.path}: ${p.reason}`);
+    } catch (error) {
+      this.log.error(`Mirror of ${folder.name} to ${target} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 

@@ -347,7 +347,7 @@ async function comparePlan(repo: Repository, snapshot: SnapshotRecord, target: s
     for (const name of names) {
       if (wanted.has(name) || (!prefix && name === MIRROR_STATE)) continue;
       // Not in the snapshot: what it had is in an earlier snapshot (or a temp file of an interrupted run).
-      void name;
+      plan.removals.push(prefix ? `${prefix}/${name}` : name);
     }
   };
 
