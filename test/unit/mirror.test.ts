@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { mirrorCommand } from '../../src/cli/mirrorCommand';
 import { MIRROR_STATE, mirror } from '../../src/core/export/mirror';
 import type { Repository } from '../../src/core/repository/repository';
 import type { SnapshotRecord } from '../../src/core/repository/snapshotRecord';
@@ -17,6 +16,7 @@ import {
   listAll,
   openRepo,
   readTree,
+  runCliCaptured,
   rejectionCode,
   seededBytes,
   snapshotterFor,
@@ -25,7 +25,6 @@ import {
   writeTree,
 } from './helpers/fixtures';
 import type { ReadTree, TreeSpec } from './helpers/fixtures';
-import { runCommandCaptured } from './helpers/runCommand';
 
 const SPEC: TreeSpec = {
   'README.md': '# project\n',
@@ -197,7 +196,7 @@ describe('mirror', () => {
     assert.deepEqual(listAll(ws), wsBefore, 'the workspace is untouched');
 
     // The CLI says it in one line, exit 1.
-    const run = await runCommandCaptured(mirrorCommand, ['latest', someone, '--repo', store]);
+    const run = await runCliCaptured(['mirror', 'latest', someone, '--repo', store]);
     assert.equal(run.code, 1);
     assert.equal(run.stderr.length, 1);
     assert.match(run.stderr[0], /not empty and is not a mirror/);
@@ -286,16 +285,16 @@ describe('mirror', () => {
     const { store, snap } = await setup();
     await snap();
     const folder = path.join(temp.make('out'), 'm');
-    const first = await runCommandCaptured(mirrorCommand, ['latest', folder, '--repo', store]);
+    const first = await runCliCaptured(['mirror', 'latest', folder, '--repo', store]);
     assert.equal(first.code, 0, first.stderr.join('\n'));
     assert.match(first.stdout[0], /^Mirrored snapshot [0-9a-f]{8} .* into .*: .* written, 0 deleted, 0 unchanged\.$/);
-    const again = await runCommandCaptured(mirrorCommand, ['latest', folder, '--repo', store, '--json']);
+    const again = await runCliCaptured(['mirror', 'latest', folder, '--repo', store, '--json']);
     assert.equal(again.code, 0);
     const json = again.json<{ written: number; unchanged: number; deleted: number; problems: unknown[]; folder: string }>();
     assert.equal(json.written, 0);
     assert.ok(json.unchanged > 10);
     assert.equal(json.folder, folder);
-    assert.equal((await runCommandCaptured(mirrorCommand, ['latest', '--repo', store])).code, 2, 'missing folder: usage');
+    assert.equal((await runCliCaptured(['mirror', 'latest', '--repo', store])).code, 2, 'missing folder: usage');
   });
 });
 

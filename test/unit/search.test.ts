@@ -5,14 +5,11 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { findCommand } from '../../src/cli/findCommand';
-import { grepCommand } from '../../src/cli/grepCommand';
 import { findPaths, grepContent } from '../../src/core/query/search';
 import { sha256Hex } from '../../src/core/repository/codec';
 import { Repository } from '../../src/core/repository/repository';
 import type { SnapshotRecord } from '../../src/core/repository/snapshotRecord';
-import { damageBlob, openRepo, rejectionCode, snapshotterFor, useTempDirs, writeTree, xorshift32 } from './helpers/fixtures';
-import { runCommandCaptured } from './helpers/runCommand';
+import { damageBlob, openRepo, rejectionCode, runCliCaptured, snapshotterFor, useTempDirs, writeTree, xorshift32 } from './helpers/fixtures';
 
 /** A clock a minute apart per call, so snapshot order is the order they were taken in. */
 function steppingClock(): () => Date {
@@ -234,25 +231,25 @@ describe('search', () => {
   describe('find and grep commands', () => {
     it('print snapshot, time and path (grep: line and text), and --json', async () => {
       const { ws, store, s1, s4 } = await small();
-      const find = await runCommandCaptured(findCommand, ['legacy*', '--repo', store, '--workspace', ws]);
+      const find = await runCliCaptured(['find', 'legacy*', '--repo', store, '--workspace', ws]);
       assert.equal(find.code, 0, find.stderr.join('\n'));
       assert.match(find.stdout[0], new RegExp(`^${s1.id.slice(0, 8)}  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  src/old/legacy\\.ts$`));
-      const findJson = (await runCommandCaptured(findCommand, ['src/a.ts', '--repo', store, '--json'])).json<Array<{ path: string; snapshots: Array<{ id: string }> }>>();
+      const findJson = (await runCliCaptured(['find', 'src/a.ts', '--repo', store, '--json'])).json<Array<{ path: string; snapshots: Array<{ id: string }> }>>();
       assert.deepEqual(findJson.map((m) => m.snapshots.length), [2, 2]);
       assert.equal(findJson[0].snapshots[0].id, s4.id);
 
-      const grep = await runCommandCaptured(grepCommand, ['todo', '--repo', store, '--ignore-case']);
+      const grep = await runCliCaptured(['grep', 'todo', '--repo', store, '--ignore-case']);
       assert.equal(grep.code, 0, grep.stderr.join('\n'));
       assert.match(grep.stdout[0], new RegExp(`^${s4.id.slice(0, 8)} \\+1  \\S+ \\S+  src/a\\.ts:2: TODO one$`));
       assert.match(grep.stdout[grep.stdout.length - 1], /^5 matches in 4 files/);
-      const grepJson = (await runCommandCaptured(grepCommand, ['TODO', '--repo', store, '--json'])).json<{ matches: Array<{ path: string; line: number; text: string }>; contentsRead: number }>();
+      const grepJson = (await runCliCaptured(['grep', 'TODO', '--repo', store, '--json'])).json<{ matches: Array<{ path: string; line: number; text: string }>; contentsRead: number }>();
       assert.deepEqual(grepJson.matches.map((m) => `${m.path}:${m.line}:${m.text}`), ['src/a.ts:2:TODO one', 'src/a.ts:2:TODO two', 'src/old/legacy.ts:2:  // TODO remove']);
       const other = temp.make('other');
-      const none = await runCommandCaptured(grepCommand, ['TODO', '--repo', store, '--workspace', other]);
+      const none = await runCliCaptured(['grep', 'TODO', '--repo', store, '--workspace', other]);
       assert.equal(none.code, 0);
       assert.match(none.stdout[0], /^No matches in 0 snapshots/);
-      assert.equal((await runCommandCaptured(grepCommand, ['--repo', store])).code, 2);
-      assert.equal((await runCommandCaptured(findCommand, ['a', 'b', '--repo', store])).code, 2);
+      assert.equal((await runCliCaptured(['grep', '--repo', store])).code, 2);
+      assert.equal((await runCliCaptured(['find', 'a', 'b', '--repo', store])).code, 2);
     });
   });
 });

@@ -4,9 +4,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tagCommand } from '../../src/cli/tagCommand';
 import { runCliCaptured, useTempDirs, writeTree } from './helpers/fixtures';
-import { runCommandCaptured } from './helpers/runCommand';
 
 interface ListJson {
   id: string;
@@ -31,7 +29,7 @@ describe('tag command', () => {
     return { store, ids };
   }
 
-  const tag = (args: string[]) => runCommandCaptured(tagCommand, args);
+  const tag = (args: string[]) => runCliCaptured(['tag', ...args]);
   const list = async (store: string) => (await runCliCaptured(['list', '--repo', store, '--json'])).json<ListJson[]>();
 
   it('sets and clears a label, which list shows', async () => {
