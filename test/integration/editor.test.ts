@@ -13,15 +13,11 @@ import { readWholeFile } from '../../src/core/query/browse';
 import { Repository } from '../../src/core/repository/repository';
 import type { SnapshotRecord } from '../../src/core/repository/snapshotRecord';
 import type { Node } from '../../src/vscode/views/nodes';
-import { ScriptedPrompter, api, closeAllEditors, read, until, write } from './helpers/api';
+import { ScriptedPrompter, api, children, closeAllEditors, read, until, write } from './helpers/api';
 import { configuredStorePath, workspaceFolders, workspaceMode } from './helpers/environment';
 import { emit } from './index';
 
 const SCHEME = 'backup-snapshot';
-
-async function children(provider: vscode.TreeDataProvider<Node>, node?: Node): Promise<Node[]> {
-  return ((await provider.getChildren(node)) ?? []) as Node[];
-}
 
 function label(provider: vscode.TreeDataProvider<Node>, node: Node): string {
   const item = provider.getTreeItem(node) as vscode.TreeItem;

@@ -4,13 +4,8 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { ProjectBackupApi } from '../../src/extension';
-import type { Node } from '../../src/vscode/views/nodes';
-import { ScriptedPrompter, api, write } from './helpers/api';
+import { ScriptedPrompter, api, children, write } from './helpers/api';
 import { workspaceFolders, workspaceMode } from './helpers/environment';
-
-async function children(provider: vscode.TreeDataProvider<Node>, node?: Node): Promise<Node[]> {
-  return ((await provider.getChildren(node)) ?? []) as Node[];
-}
 
 if (workspaceMode() === 'single-folder') {
   describe('label and pin from the tree (single folder)', function () {

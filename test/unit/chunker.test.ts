@@ -7,33 +7,12 @@ import {
   chunkBuffer,
   gearTable,
 } from '../../src/core/repository/chunker';
+import { seededBytes, xorshift32 } from './helpers/fixtures';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const SEED_A = '5eed0000000000000000000000000000000000000000000000000000000000a1';
 const SEED_B = '5eed0000000000000000000000000000000000000000000000000000000000b2';
-
-/** xorshift32: deterministic, so a failure reproduces exactly. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
-function randomBytes(size: number, seed: number): Buffer {
-  const next = prng(seed);
-  const buf = Buffer.alloc(size);
-  let i = 0;
-  for (; i + 4 <= size; i += 4) buf.writeUInt32LE(next(), i);
-  for (; i < size; i++) buf[i] = next() & 0xff;
-  return buf;
-}
 
 const defaults = (seed = SEED_A): ChunkerParams => ({ ...DEFAULT_CHUNKER_PARAMS, seed });
 // Small sizes give hundreds of boundaries in a few hundred KiB, so split-independence is checked on many cuts.
@@ -87,7 +66,7 @@ describe('chunker', () => {
     });
 
     it('hands out a copy, so mutating it cannot change later chunking', () => {
-      const data = randomBytes(256 * KiB, 7);
+      const data = seededBytes(256 * KiB, 7);
       const before = lengths(chunkBuffer(data, small()));
       gearTable(SEED_A).fill(0);
       assert.deepEqual(lengths(chunkBuffer(data, small())), before);
@@ -123,7 +102,7 @@ describe('chunker', () => {
     });
 
     it('returns input shorter than minSize as one chunk', () => {
-      const data = randomBytes(1000, 3);
+      const data = seededBytes(1000, 3);
       const chunks = chunkBuffer(data, small());
       assert.equal(chunks.length, 1);
       assert.ok(chunks[0].equals(data));
@@ -137,21 +116,21 @@ describe('chunker', () => {
         [300 * KiB + 17, small()],
         [5 * MiB + 3, defaults()],
       ] as const) {
-        const data = randomBytes(size, size);
+        const data = seededBytes(size, size);
         const whole = chunkBuffer(data, params);
         assert.ok(Buffer.concat(whole).equals(data), `whole buffer of ${size} bytes`);
-        const rnd = prng(size ^ 0x9e3779b9);
+        const rnd = xorshift32(size ^ 0x9e3779b9);
         const streamed = streamChunks(data, params, () => rnd() % (64 * KiB));
         assert.ok(Buffer.concat(streamed).equals(data), `streamed ${size} bytes`);
       }
     });
 
     it('keeps every chunk within [minSize, maxSize], except a short last chunk', () => {
-      const data = randomBytes(1 * MiB, 11);
+      const data = seededBytes(1 * MiB, 11);
       const chunks = chunkBuffer(data, small());
       assert.ok(chunks.length > 100, `expected many chunks, got ${chunks.length}`);
       assertBounds(chunks, small());
-      assertBounds(chunkBuffer(randomBytes(20 * MiB, 12), defaults()), defaults());
+      assertBounds(chunkBuffer(seededBytes(20 * MiB, 12), defaults()), defaults());
     });
 
     it('cuts at maxSize when content never matches (constant data)', () => {
@@ -161,12 +140,12 @@ describe('chunker', () => {
     });
 
     it('finds the same boundaries however the input is split into pushes', () => {
-      const data = randomBytes(200 * KiB + 123, 21);
+      const data = seededBytes(200 * KiB + 123, 21);
       const reference = chunkBuffer(data, small());
       assert.ok(reference.length > 20, `expected many chunks, got ${reference.length}`);
       const odd = [1, 7, 13, 4093, 4099, 65537];
       let k = 0;
-      const rnd = prng(99);
+      const rnd = xorshift32(99);
       const splits: Record<string, () => number> = {
         'one byte': () => 1,
         'odd sizes': () => odd[k++ % odd.length],
@@ -181,7 +160,7 @@ describe('chunker', () => {
     });
 
     it('finds the same boundaries with default sizes for odd and one-byte pushes', () => {
-      const data = randomBytes(4 * MiB + 1, 22);
+      const data = seededBytes(4 * MiB + 1, 22);
       const reference = lengths(chunkBuffer(data, defaults()));
       assert.ok(reference.length >= 4, `expected several chunks, got ${reference.length}`);
       assert.deepEqual(lengths(streamChunks(data, defaults(), () => 65521)), reference);
@@ -189,8 +168,8 @@ describe('chunker', () => {
     });
 
     it('keeps returned chunks intact across later pushes and reuse after finish()', () => {
-      const a = randomBytes(100 * KiB, 31);
-      const b = randomBytes(100 * KiB, 32);
+      const a = seededBytes(100 * KiB, 31);
+      const b = seededBytes(100 * KiB, 32);
       const chunker = new StreamChunker(small());
       const first: Buffer[] = [];
       for (let o = 0; o < a.length; o += 3000) first.push(...chunker.push(a.subarray(o, o + 3000)));
@@ -203,7 +182,7 @@ describe('chunker', () => {
     });
 
     it('is deterministic for a seed and cuts elsewhere with another seed', () => {
-      const data = randomBytes(8 * MiB, 41);
+      const data = seededBytes(8 * MiB, 41);
       const a1 = lengths(chunkBuffer(data, defaults(SEED_A)));
       const a2 = lengths(chunkBuffer(data, defaults(SEED_A)));
       const b = lengths(chunkBuffer(data, defaults(SEED_B)));
@@ -221,7 +200,7 @@ describe('chunker', () => {
         [32 * MiB, defaults()],
         [2 * MiB, small()],
       ] as const) {
-        const chunks = chunkBuffer(randomBytes(size, 51), params);
+        const chunks = chunkBuffer(seededBytes(size, 51), params);
         const mean = size / chunks.length;
         assert.ok(mean >= params.avgSize * 0.75 && mean <= params.avgSize * 1.5, `mean ${mean} for avgSize ${params.avgSize}`);
       }
@@ -231,7 +210,7 @@ describe('chunker', () => {
       // A single mask gives min + exponential sizes (coefficient of variation ~0.75, ~60% within
       // [avg/2, 2*avg]); level-2 normalization gives ~0.3 and ~90%.
       const params = small();
-      const sizes = lengths(chunkBuffer(randomBytes(4 * MiB, 52), params)).slice(0, -1);
+      const sizes = lengths(chunkBuffer(seededBytes(4 * MiB, 52), params)).slice(0, -1);
       const mean = sizes.reduce((s, x) => s + x, 0) / sizes.length;
       const sd = Math.sqrt(sizes.reduce((s, x) => s + (x - mean) ** 2, 0) / sizes.length);
       const inBand = sizes.filter((x) => x >= params.avgSize / 2 && x <= params.avgSize * 2).length / sizes.length;
@@ -241,11 +220,11 @@ describe('chunker', () => {
   });
 
   describe('locality of edits in a 16 MiB file', () => {
-    const original = randomBytes(16 * MiB, 61);
+    const original = seededBytes(16 * MiB, 61);
     const before = chunkBuffer(original, defaults());
     const beforeHashes = new Set(before.map(sha));
     const middle = 8 * MiB + 12345;
-    const patch = randomBytes(4 * KiB, 62);
+    const patch = seededBytes(4 * KiB, 62);
 
     const edits: Record<string, Buffer> = {
       'overwrite 4 KiB': Buffer.concat([original.subarray(0, middle), patch, original.subarray(middle + patch.length)]),

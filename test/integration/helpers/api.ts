@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { ProjectBackupApi } from '../../../src/extension';
 import type { PlannedChange } from '../../../src/core/restore/restorer';
 import type { Prompter } from '../../../src/vscode/prompter';
+import type { Node } from '../../../src/vscode/views/nodes';
 import { EXTENSION_ID } from './environment';
 
 export async function api(): Promise<ProjectBackupApi> {
@@ -86,4 +87,9 @@ export function read(folder: vscode.WorkspaceFolder, rel: string): string | unde
 
 export async function closeAllEditors(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}
+
+/** The children of a node of one of the extension's tree views (the roots when `node` is absent). */
+export async function children(provider: vscode.TreeDataProvider<Node>, node?: Node): Promise<Node[]> {
+  return ((await provider.getChildren(node)) ?? []) as Node[];
 }
