@@ -9,6 +9,7 @@ import { Repository } from '../core/repository/repository';
 import { identifyWorkspace, workspaceIdFor } from '../core/snapshot/workspace';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
 import type { FsPort } from '../core/storage/fsPort';
+import { normalizeLocation } from '../core/storage/locate';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -48,7 +49,7 @@ export function parse(args: string[], options: Options, usage: string) {
 export function repoPath(values: Record<string, unknown>, io: Io, usage: string): string {
   const repo = (values.repo as string | undefined) ?? io.env.PROJECT_BACKUP_REPO;
   if (!repo) throw new UsageError(`No store given: pass --repo <dir> or set PROJECT_BACKUP_REPO.\n${usage}`);
-  return path.resolve(repo);
+  return normalizeLocation(repo);
 }
 
 export async function openRepo(values: Record<string, unknown>, io: Io, usage: string, create = false): Promise<Repository> {

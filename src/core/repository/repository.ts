@@ -9,6 +9,7 @@ import type { Backend } from '../storage/backend';
 import type { FsPort } from '../storage/fsPort';
 import { nodeFs } from '../storage/fsPort';
 import { KINDS, LocalBackend } from '../storage/localBackend';
+import { backendFor } from '../storage/locate';
 import { TEMP_MARKER } from '../storage/atomic';
 import { Lock } from '../storage/lock';
 import type { LockInfo } from '../storage/lock';
@@ -39,6 +40,13 @@ export interface OpenOptions {
   onStaleLock?: (info: LockInfo, key: string) => void;
   /** An index file that cannot be read; the store still opens without it. */
   onDamagedIndex?: (key: string, error: BackupError) => void;
+  /**
+   * The passphrase of an encrypted store, asked for only when the store turns out to be encrypted (or is
+   * being created with `encrypt`). Undefined means the user gave none.
+   */
+  passphrase?: () => Promise<string | undefined>;
+  /** Create the store encrypted with the passphrase from `passphrase`. Only with `create`. */
+  encrypt?: boolean;
 }
 
 /** A bundle's plaintext is at most this (the last blob may overshoot BUNDLE_SIZE). */
@@ -65,9 +73,10 @@ export class Repository {
 
   static async open(location: string, options: OpenOptions = {}): Promise<Repository> {
     const port = options.port ?? nodeFs;
-    const root = path.resolve(location);
-    const backend = new LocalBackend(root, port);
-    const rootStat = await port.stat(root).catch(() => undefined);
+    const backend = await backendFor(location, port);
+    const local = backend instanceof LocalBackend;
+    const root = local ? path.resolve(location) : backend.location;
+    const rootStat = local ? await port.stat(root).catch(() => undefined) : undefined;
     if (rootStat && !rootStat.isDirectory()) {
       throw new BackupError('REPO_NOT_FOUND', `${root} is a file, not a backup store folder.`, { location: root });
     }
@@ -80,6 +89,9 @@ export class Repository {
     if (!configBytes) {
       if (!options.create) {
         throw new BackupError('REPO_NOT_FOUND', `There is no backup store at ${root} (no config file); create one with a first snapshot or \`init\`.`, { location: root });
+      }
+      if (!(backend instanceof LocalBackend)) {
+        throw new BackupError('REPO_NOT_FOUND', `There is no backup store at ${root}; a remote store is created by \`project-backup copy\`.`, { location: root });
       }
       await Repository.refuseNonEmptyFolder(port, root);
       await backend.createLayout();
