@@ -4,16 +4,21 @@
 import { BackupError } from './core/errors';
 import type { Io } from './cli/context';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError } from './cli/context';
+import { closeOpened } from './cli/remote';
 import { exportCommand } from './cli/exportCommand';
 import { findCommand } from './cli/findCommand';
 import { forgetCommand } from './cli/forgetCommand';
 import { grepCommand } from './cli/grepCommand';
 import { initCommand } from './cli/initCommand';
 import { mirrorCommand } from './cli/mirrorCommand';
+import { passwdCommand } from './cli/passwdCommand';
+import { promptHidden } from './cli/prompt';
 import { pruneCommand } from './cli/pruneCommand';
+import { copyCommand } from './cli/copyCommand';
 import { catCommand, diffCommand, historyCommand, listCommand, lsCommand } from './cli/readCommands';
 import { restoreCommand } from './cli/restoreCommand';
 import { snapshotCommand } from './cli/snapshotCommand';
+import { statusCommand } from './cli/statusCommand';
 import { tagCommand } from './cli/tagCommand';
 import { verifyCommand } from './cli/verifyCommand';
 
@@ -34,12 +39,17 @@ Commands:
   prune                         remove data no snapshot needs, and leftovers of crashed runs
   export <snapshot> <file>      a .zip or .tar.gz (--since-full: differential, --since-last: incremental)
   mirror <snapshot> <folder>    make a plain folder an exact copy of a snapshot
+  copy --to <destination>       copy the store to a folder or sftp://user@host/path (only what it lacks)
   tag <snapshot>                label (--label) and pin (--pin, --unpin) a snapshot
   find <glob>                   file names across every snapshot, deleted files included
   grep <text>                   text inside every stored version of text files
-  init                          create an empty store
+  init                          create an empty store (--encrypt: sealed with a passphrase)
+  passwd                        change the passphrase of an encrypted store
+  status                        3-2-1 health of a workspace's backups (--workspace <dir>)
 
 Every command takes --repo <dir> (or PROJECT_BACKUP_REPO) and most take --json.
+An encrypted store's passphrase: PROJECT_BACKUP_PASSWORD, --password-file <file>, or the terminal.
+--repo may be sftp://user@host/path too (--ssh-key, --known-hosts, --host-key: see copy --help).
 <snapshot> is an id, a unique prefix of one, or "latest".
 Exit codes: 0 done, 1 error, 2 usage, 3 damage found by verify.`;
 
@@ -58,10 +68,13 @@ const COMMANDS: Record<string, Command> = {
   prune: pruneCommand,
   export: exportCommand,
   mirror: mirrorCommand,
+  copy: copyCommand,
   tag: tagCommand,
   find: findCommand,
   grep: grepCommand,
   init: initCommand,
+  passwd: passwdCommand,
+  status: statusCommand,
 };
 
 export async function runCli(argv: string[], io: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
@@ -82,7 +95,7 @@ export async function runCli(argv: string[], io: Io, signal: AbortSignal = new A
     return EXIT_USAGE;
   }
   try {
-    return await command(rest, io, signal);
+    return await command(rest, io, signal).finally(() => closeOpened(io));
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`project-backup ${name}: ${error.message}`);
@@ -108,6 +121,7 @@ function processIo(): Io {
         process.stdout.write(data, (error) => (error ? reject(error) : resolve()));
       }),
     env: process.env,
+    readSecret: promptHidden,
   };
 }
 

@@ -4,12 +4,14 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import * as path from 'node:path';
-import { BackupError } from '../core/errors';
+import { BackupError, describeFsError, isBackupError } from '../core/errors';
 import { Repository } from '../core/repository/repository';
 import { identifyWorkspace, workspaceIdFor } from '../core/snapshot/workspace';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
 import type { FsPort } from '../core/storage/fsPort';
+import { nodeFs } from '../core/storage/fsPort';
 import { normalizeLocation } from '../core/storage/locate';
+import { REMOTE_OPTIONS, closeAfterCommand, explainRemote, remoteOptions } from './remote';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -26,6 +28,8 @@ export interface Io {
    * tests inject ENOSPC, EACCES and EIO through it and check that the CLI still exits 1 with one line.
    */
   port?: FsPort;
+  /** Asks the user for a secret without echo; absent (or undefined back) when there is no terminal to ask. */
+  readSecret?(prompt: string): Promise<string | undefined>;
 }
 
 export class UsageError extends Error {}
@@ -36,6 +40,8 @@ export const COMMON: Options = {
   repo: { type: 'string', short: 'r' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  'password-file': { type: 'string' },
+  ...REMOTE_OPTIONS,
 };
 
 export function parse(args: string[], options: Options, usage: string) {
@@ -56,9 +62,64 @@ export async function openRepo(values: Record<string, unknown>, io: Io, usage: s
   return Repository.open(repoPath(values, io, usage), {
     create,
     port: io.port,
+    remote: remoteOptions(values, io),
+    passphrase: passphraseSource(values, io, PASSPHRASE),
     onStaleLock: (info) => io.err(`Removed a stale lock left by pid ${info.pid} on ${info.host} (${info.purpose}).`),
     onDamagedIndex: (key) => io.err(`Warning: ${key} is damaged and was skipped; run \`project-backup verify\` to see what depends on it.`),
-  });
+  })
+    .catch(explainPassphrase)
+    .catch(explainRemote)
+    .then((repo) => closeAfterCommand(io, repo));
+}
+
+/** Where the CLI finds a passphrase: a file option, then an environment variable, then the terminal. */
+export interface SecretSpec {
+  fileOption: string;
+  envName: string;
+  prompt: string;
+  /** Ask twice on the terminal (a new passphrase: a typo there would lock the user out). */
+  confirm?: boolean;
+}
+
+export const PASSPHRASE: SecretSpec = { fileOption: 'password-file', envName: 'PROJECT_BACKUP_PASSWORD', prompt: 'Passphrase: ' };
+export const NEW_PASSPHRASE: SecretSpec = { fileOption: 'new-password-file', envName: 'PROJECT_BACKUP_NEW_PASSWORD', prompt: 'New passphrase: ', confirm: true };
+
+/**
+ * A passphrase source for the core: asked only when a store turns out to be encrypted. A file loses one
+ * trailing line break (echo and editors add one); undefined means none was given anywhere.
+ */
+export function passphraseSource(values: Record<string, unknown>, io: Io, spec: SecretSpec): () => Promise<string | undefined> {
+  return async () => {
+    const file = values[spec.fileOption] as string | undefined;
+    if (file !== undefined) {
+      const where = path.resolve(file);
+      let data: Buffer;
+      try {
+        data = await (io.port ?? nodeFs).readFile(where);
+      } catch (error) {
+        throw describeFsError(error, 'reading the passphrase file', where);
+      }
+      return data.toString('utf8').replace(/\r?\n$/, '');
+    }
+    const fromEnv = io.env[spec.envName];
+    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+    if (!io.readSecret) return undefined;
+    const typed = await io.readSecret(spec.prompt);
+    if (typed === undefined || !spec.confirm) return typed;
+    if ((await io.readSecret('Repeat it: ')) !== typed) throw new BackupError('USAGE', 'The two passphrases typed differ; nothing was changed.');
+    return typed;
+  };
+}
+
+/** The core cannot know our options: a missing passphrase gets a sentence that says how to give one here. */
+export function explainPassphrase(error: unknown): never {
+  if (isBackupError(error, 'PASSPHRASE_REQUIRED')) throw missingPassphrase(PASSPHRASE, String(error.data.location), error.data.creating === true);
+  throw error;
+}
+
+export function missingPassphrase(spec: SecretSpec, location: string, creating = false): BackupError {
+  const what = spec === NEW_PASSPHRASE ? 'The new passphrase is missing' : creating ? 'Creating an encrypted store needs a passphrase' : `The store at ${location} is encrypted`;
+  return new BackupError('PASSPHRASE_REQUIRED', `${what}: set ${spec.envName} or pass --${spec.fileOption} <file>.`, { location, creating });
 }
 
 /** Keeps the snapshots of one workspace; works even when the workspace folder is gone (recovery). */

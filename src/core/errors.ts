@@ -7,6 +7,8 @@ export type BackupErrorCode =
   | 'REPO_NEWER_FORMAT'
   | 'REPO_CORRUPT'
   | 'REPO_LOCKED'
+  | 'PASSPHRASE_REQUIRED'
+  | 'WRONG_PASSPHRASE'
   | 'OBJECT_MISSING'
   | 'OBJECT_DAMAGED'
   | 'SNAPSHOT_NOT_FOUND'
@@ -20,6 +22,10 @@ export type BackupErrorCode =
   | 'PERMISSION_DENIED'
   | 'IO_ERROR'
   | 'CANCELLED'
+  | 'REMOTE_UNREACHABLE'
+  | 'AUTH_FAILED'
+  | 'HOST_KEY_REJECTED'
+  | 'STORE_MISMATCH'
   | 'USAGE';
 
 export class BackupError extends Error {

@@ -1,7 +1,7 @@
 // How stored objects are named and sealed. A plain store names content by SHA-256 and stores it as is;
-// an encrypted store (a later codec behind the same interface) names it by a keyed hash and seals it with
-// AES-256-GCM. Invariant: `id` is a pure function of the plaintext and the store's keys, so dedup works
-// the same in both kinds of store.
+// an encrypted store (crypto.ts EncryptedCodec, behind the same interface) names it by a keyed hash and
+// seals it with AES-256-GCM. Invariant: `id` is a pure function of the plaintext and the store's keys, so
+// dedup works the same in both kinds of store.
 
 import { createHash } from 'node:crypto';
 import { BackupError } from '../errors';

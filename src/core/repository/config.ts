@@ -1,4 +1,5 @@
-// The store's config file: format version, store id, chunker parameters and (later) key material.
+// The store's config file: format version, store id, chunker parameters and, for an encrypted store, the
+// wrapped master key (crypto.ts; its chunker seed is then "" and the real one is in the key).
 // Invariant: a store written by a newer format is refused before anything else is read or written.
 
 import { randomBytes } from 'node:crypto';
@@ -22,7 +23,7 @@ export interface RepoConfig {
   /** Files at least this large are split into content-defined chunks. */
   chunkFrom: number;
   compression: 'deflate-raw';
-  /** Key material of an encrypted store; null for a plain one. */
+  /** Key material of an encrypted store (crypto.ts EncryptionConfig); null for a plain one. */
   encryption: null | Record<string, unknown>;
 }
 

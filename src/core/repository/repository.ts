@@ -10,6 +10,7 @@ import type { FsPort } from '../storage/fsPort';
 import { nodeFs } from '../storage/fsPort';
 import { KINDS, LocalBackend } from '../storage/localBackend';
 import { backendFor } from '../storage/locate';
+import type { RemoteOptions } from '../storage/remote';
 import { TEMP_MARKER } from '../storage/atomic';
 import { Lock } from '../storage/lock';
 import type { LockInfo } from '../storage/lock';
@@ -20,6 +21,8 @@ import { BUNDLE_BELOW, BUNDLE_SIZE, BlobWriter } from './blobWriter';
 export { BlobWriter } from './blobWriter';
 import type { RepoConfig } from './config';
 import { decodeConfig, encodeConfig, newConfig } from './config';
+import type { MasterSecret } from './crypto';
+import { EncryptedCodec, encryptConfig, newMasterSecret, unwrapSecret, withSecretSeed } from './crypto';
 import type { IndexedPack } from './indexFile';
 import { encodeIndex, openIndex } from './indexFile';
 import { MemoryIndex } from './memoryIndex';
@@ -47,6 +50,10 @@ export interface OpenOptions {
   passphrase?: () => Promise<string | undefined>;
   /** Create the store encrypted with the passphrase from `passphrase`. Only with `create`. */
   encrypt?: boolean;
+  /** Credentials and host-key trust for a remote (sftp://) location; a folder ignores them. */
+  remote?: RemoteOptions;
+  /** Tests only: a lower scrypt cost N for a store created with `encrypt` (opening always uses the config's). */
+  scryptN?: number;
 }
 
 /** A bundle's plaintext is at most this (the last blob may overshoot BUNDLE_SIZE). */
@@ -65,6 +72,7 @@ export class Repository {
 
   private constructor(
     readonly backend: Backend,
+    /** The config as this process uses it: in an encrypted store chunker.seed is the secret seed, so never write it back. */
     readonly config: RepoConfig,
     readonly codec: ObjectCodec,
     readonly port: FsPort,
@@ -73,7 +81,17 @@ export class Repository {
 
   static async open(location: string, options: OpenOptions = {}): Promise<Repository> {
     const port = options.port ?? nodeFs;
-    const backend = await backendFor(location, port);
+    const backend = await backendFor(location, port, options.remote);
+    try {
+      return await Repository.openOn(backend, location, port, options);
+    } catch (error) {
+      // A store that cannot be opened must not leave its connection (an SFTP session) behind.
+      await backend.close?.().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private static async openOn(backend: Backend, location: string, port: FsPort, options: OpenOptions): Promise<Repository> {
     const local = backend instanceof LocalBackend;
     const root = local ? path.resolve(location) : backend.location;
     const rootStat = local ? await port.stat(root).catch(() => undefined) : undefined;
@@ -81,6 +99,7 @@ export class Repository {
       throw new BackupError('REPO_NOT_FOUND', `${root} is a file, not a backup store folder.`, { location: root });
     }
     let configBytes: Buffer | undefined;
+    let created: MasterSecret | undefined;
     try {
       configBytes = await backend.load('config');
     } catch (error) {
@@ -88,24 +107,61 @@ export class Repository {
     }
     if (!configBytes) {
       if (!options.create) {
-        throw new BackupError('REPO_NOT_FOUND', `There is no backup store at ${root} (no config file); create one with a first snapshot or \`init\`.`, { location: root });
+        const how = local ? 'create one with a first snapshot or `init`' : 'a remote store is created by `project-backup copy`';
+        throw new BackupError('REPO_NOT_FOUND', `There is no backup store at ${root} (no config file); ${how}.`, { location: root });
       }
       if (!(backend instanceof LocalBackend)) {
         throw new BackupError('REPO_NOT_FOUND', `There is no backup store at ${root}; a remote store is created by \`project-backup copy\`.`, { location: root });
       }
       await Repository.refuseNonEmptyFolder(port, root);
+      // The passphrase is asked for and the key derived before the first byte is written, so a missing or
+      // empty passphrase leaves no half-made store behind.
+      const fresh = await Repository.freshConfig(root, options);
       await backend.createLayout();
       // Create-if-absent, atomically: when several processes create the same store at once (first use
       // from two windows and the CLI), exactly one config wins and every process uses that one.
-      configBytes = await backend.createOnce('config', encodeConfig(newConfig(options.now?.() ?? new Date())));
+      configBytes = await backend.createOnce('config', fresh.bytes);
+      if (configBytes.equals(fresh.bytes)) created = fresh.secret;
     }
     const config = decodeConfig(configBytes, root);
-    if (config.encryption) {
-      throw new BackupError('REPO_NEWER_FORMAT', `The store at ${root} is encrypted, which this version of Project Backup cannot open yet.`, { location: root });
-    }
-    const repo = new Repository(backend, config, new PlainCodec(), port, options);
+    const { codec, effective } = await Repository.unlock(config, root, options, created);
+    const repo = new Repository(backend, effective, codec, port, options);
     await repo.refreshIndex();
     return repo;
+  }
+
+  /** The config of a store about to be created: plain, or encrypted with a new master secret. */
+  private static async freshConfig(root: string, options: OpenOptions): Promise<{ bytes: Buffer; secret?: MasterSecret }> {
+    const config = newConfig(options.now?.() ?? new Date());
+    if (!options.encrypt) return { bytes: encodeConfig(config) };
+    const passphrase = await Repository.askPassphrase(root, options, true);
+    const secret = newMasterSecret();
+    return { bytes: encodeConfig(await encryptConfig(config, secret, passphrase, options.scryptN)), secret };
+  }
+
+  /**
+   * The codec a store is read and written with, and the config this process works with (an encrypted
+   * store's chunker seed comes from its secret). Reads nothing but the config, and writes nothing: a wrong
+   * passphrase is refused before any lock, cache or index is touched. `secret` is the one we just created.
+   */
+  private static async unlock(config: RepoConfig, root: string, options: OpenOptions, secret?: MasterSecret): Promise<{ codec: ObjectCodec; effective: RepoConfig }> {
+    if (!config.encryption) {
+      if (options.encrypt) {
+        throw new BackupError('USAGE', `The store at ${root} already exists and is not encrypted; create the encrypted store in a new folder (nothing was changed).`, { location: root });
+      }
+      return { codec: new PlainCodec(), effective: config };
+    }
+    secret ??= await unwrapSecret(config, await Repository.askPassphrase(root, options, false), root);
+    return { codec: new EncryptedCodec(secret), effective: withSecretSeed(config, secret) };
+  }
+
+  private static async askPassphrase(root: string, options: OpenOptions, creating: boolean): Promise<string> {
+    const passphrase = await options.passphrase?.();
+    if (passphrase === undefined || (passphrase === '' && !creating)) {
+      const doing = creating ? 'Creating the encrypted store at' : 'The store at';
+      throw new BackupError('PASSPHRASE_REQUIRED', `${doing} ${root} ${creating ? 'needs' : 'is encrypted and needs'} a passphrase, and none was given.`, { location: root, creating });
+    }
+    return passphrase;
   }
 
   /** A store is only created in an empty or missing folder, so a typo never sprays our layout into a project. */
@@ -150,7 +206,10 @@ export class Repository {
   }
 
   lock(exclusive: boolean, purpose: string, waitMs?: number): Promise<Lock> {
-    return Lock.acquire(this.backend, { exclusive, purpose, waitMs, onStale: this.options.onStaleLock });
+    // Lock files are not sealed (other processes read them without the key), and a purpose names folders
+    // such as "a snapshot of /home/ann/secret-project": an encrypted store keeps only its first words.
+    const shown = this.codec.encrypted ? purpose.replace(/ (?:of|into|to) .*$/s, '') : purpose;
+    return Lock.acquire(this.backend, { exclusive, purpose: shown, waitMs, onStale: this.options.onStaleLock });
   }
 
   // ---- index ---------------------------------------------------------------------------------------
@@ -435,19 +494,29 @@ export class Repository {
 
   async loadCache(name: string): Promise<Buffer | undefined> {
     try {
-      return inflateRawSync(this.codec.open(await this.backend.load(`cache/${name}`), `Cache ${name}`));
+      return inflateRawSync(this.codec.open(await this.backend.load(this.cacheKey(name)), `Cache ${name}`));
     } catch {
       return undefined; // a cache is an optimisation: anything wrong with it means "no cache"
     }
   }
 
   async saveCache(name: string, data: Buffer): Promise<void> {
-    await this.backend.save(`cache/${name}`, this.codec.seal(deflateRawSync(data, { level: 1 })), { durable: false });
+    await this.backend.save(this.cacheKey(name), this.codec.seal(deflateRawSync(data, { level: 1 })), { durable: false });
   }
 
+  /**
+   * Cache names carry a hash of the workspace path (stat-<workspace id>), which would let anyone confirm a
+   * guessed path: an encrypted store names its caches by a keyed hash instead.
+   */
+  private cacheKey(name: string): string {
+    return this.codec.encrypted ? `cache/${this.codec.id(Buffer.from(`cache:${name}`, 'utf8')).slice(0, 32)}` : `cache/${name}`;
+  }
+
+  /** Drops caches and ends a remote backend's connection; a remote store reconnects if used again. */
   async close(): Promise<void> {
     this.treeCache.clear();
     this.unitCache.clear();
+    await this.backend.close?.();
   }
 }
 
