@@ -27,18 +27,49 @@ const lazyArchiver = {
   },
 };
 
+/**
+ * ssh2 and ssh2-sftp-client are only needed for sftp:// stores: src/core/storage/ssh2Vendor.ts (their one
+ * importer) goes into its own file, dist/vendor/ssh2.js, required on first use like archiver.
+ */
+const lazySsh2 = {
+  name: 'lazy-ssh2',
+  setup(build) {
+    build.onResolve({ filter: /(^|[\\/])ssh2Vendor$/ }, () => ({ path: './vendor/ssh2.js', external: true }));
+  },
+};
+
+/**
+ * ssh2's optional native parts (cpu-features, the sshcrypto.node addon) cannot be bundled and are not shipped:
+ * each becomes a module that throws, which ssh2 catches and then uses Node's own crypto.
+ */
+const withoutNative = {
+  name: 'without-native',
+  setup(build) {
+    build.onResolve({ filter: /^cpu-features$|\.node$/ }, (args) => ({ path: args.path, namespace: 'left-out' }));
+    build.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is left out of this bundle`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+const ssh2Bundle = { ...common, entryPoints: ['src/core/storage/ssh2Vendor.ts'], outfile: 'dist/vendor/ssh2.js', plugins: [withoutNative] };
+
 async function main() {
   const builds = process.argv.includes('--bench')
     ? [
         // The benchmark drives the engine in process (the on-save measure) and the CLI as a user would.
-        { ...common, entryPoints: ['bench/run.ts'], outfile: 'dist/bench.js', plugins: [lazyArchiver] },
-        { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, plugins: [lazyArchiver] },
+        { ...common, entryPoints: ['bench/run.ts'], outfile: 'dist/bench.js', plugins: [lazyArchiver, lazySsh2] },
+        { ...common, entryPoints: ['bench/offsite.ts'], outfile: 'dist/bench-offsite.js' },
+        { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, plugins: [lazyArchiver, lazySsh2] },
         { ...common, entryPoints: ['archiver'], outfile: 'dist/vendor/archiver.js' },
+        ssh2Bundle,
       ]
     : [
-        { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'], plugins: [lazyArchiver] },
-        { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, plugins: [lazyArchiver] },
+        { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'], plugins: [lazyArchiver, lazySsh2] },
+        { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, plugins: [lazyArchiver, lazySsh2] },
         { ...common, entryPoints: ['archiver'], outfile: 'dist/vendor/archiver.js' },
+        ssh2Bundle,
       ];
   if (watch) {
     for (const options of builds) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: every test, in order: unit tests in plain Node, then the integration suite inside real VS Code
+// `npm test`: every test, in order: unit tests in plain Node (after making sure the OpenSSH server the SFTP
+// tests start is installed), then the integration suite inside real VS Code
 // (single folder and multi-root), then the end-to-end UI tests in a real browser. Later stages still run
 // when an earlier one fails, so one run shows everything; the exit code is non-zero if anything failed.
 // The last line sums the stages' own closing lines: "total: N passed, N failed, N skipped".
@@ -10,6 +11,7 @@ const root = path.join(__dirname, '..');
 const stages = [
   { name: 'build', cmd: ['npm', 'run', 'build'], gate: true },
   { name: 'compile tests', cmd: ['npm', 'run', 'compile-tests'], gate: true },
+  { name: 'test servers (sshd, S3)', cmd: ['node', 'scripts/ensureTestServers.js'], gate: true },
   { name: 'unit', cmd: ['npx', 'mocha'] },
   { name: 'real VS Code host', cmd: ['node', 'scripts/vscode/ensureHost.js'], gate: true },
   { name: 'integration', cmd: ['node', 'scripts/vscode/runIntegration.js'] },

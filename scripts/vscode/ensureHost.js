@@ -15,6 +15,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { DebianPackagesError, ensureDebianPackages: installDebianPackages, missingDebianPackages } = require('../debianPackages');
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const HOST_DIR = path.join(REPO_ROOT, 'test', 'vscode-host');
@@ -69,10 +70,6 @@ function hostIsReady() {
   }
 }
 
-function missingDebianPackages() {
-  return [...new Set(DEBIAN_NEEDS.filter((n) => !fs.existsSync(n.file)).map((n) => n.pkg))];
-}
-
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { stdio: 'inherit', ...options });
   if (result.error) throw new HostError(`${command} could not start: ${result.error.message}`);
@@ -83,28 +80,15 @@ function ensureDebianPackages() {
   if (process.env.PB_CHROMIUM && !fs.existsSync(process.env.PB_CHROMIUM)) {
     throw new HostError(`PB_CHROMIUM points at ${process.env.PB_CHROMIUM}, which does not exist`);
   }
-  const missing = missingDebianPackages();
-  if (missing.length === 0) return;
-  const command = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!isRoot || !fs.existsSync('/usr/bin/apt-get')) {
-    throw new HostError(
-      `the VS Code test host needs these Debian packages: ${missing.join(', ')}.\n` +
-        `Install them first, e.g.:  sudo ${command}\n` +
-        (missing.includes('chromium') ? `(or point PB_CHROMIUM at another Chromium binary)\n` : ''),
-    );
+  try {
+    installDebianPackages(DEBIAN_NEEDS, {
+      purpose: 'the VS Code test host',
+      log,
+      hint: missingDebianPackages(DEBIAN_NEEDS).includes('chromium') ? '(or point PB_CHROMIUM at another Chromium binary)\n' : '',
+    });
+  } catch (error) {
+    throw error instanceof DebianPackagesError ? new HostError(error.message) : error;
   }
-  log(`installing Debian packages: ${missing.join(' ')}`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const quiet = ['-o', 'Dpkg::Use-Pty=0'];
-  if (!run('apt-get', ['install', '-y', '--no-install-recommends', ...quiet, ...missing], { env })) {
-    log('apt-get install failed; refreshing the package lists and retrying');
-    if (!run('apt-get', ['update'], { env }) || !run('apt-get', ['install', '-y', '--no-install-recommends', ...quiet, ...missing], { env })) {
-      throw new HostError(`apt-get could not install ${missing.join(' ')}`);
-    }
-  }
-  const still = missingDebianPackages();
-  if (still.length > 0) throw new HostError(`still missing after apt-get: ${still.join(', ')}`);
 }
 
 function sleep(ms) {

@@ -21,4 +21,17 @@ export interface Backend {
   list(kind: KeyKind): Promise<string[]>;
   /** Removes a key; removing an absent key is not an error (idempotent). */
   remove(key: string): Promise<void>;
+
+  // Optional: what replication needs beyond the five methods (a backend without them is still copied to, more slowly).
+
+  /** Every key under a kind with its size, as one listing (a remote listing carries sizes for free). */
+  sizes?(kind: KeyKind): Promise<Map<string, number>>;
+  /** Names directly in the store's folder, or undefined when the folder does not exist (for "is this an empty folder?"). */
+  rootEntries?(): Promise<string[] | undefined>;
+  /** Creates the store's folder layout; idempotent. A remote folder is created only inside one that exists. */
+  createLayout?(): Promise<void>;
+  /** Removes temp files left by interrupted writers that are older than `olderThanMs`; returns how many. */
+  removeStaleTemps?(olderThanMs: number): Promise<number>;
+  /** Ends the connection of a remote backend (idempotent); a local one has nothing to close. */
+  close?(): Promise<void>;
 }

@@ -128,6 +128,7 @@ export class LocalBackend implements Backend {
   async list(kind: KeyKind): Promise<string[]> {
     const dir = path.join(this.location, kind);
     const names = await this.readdirOrEmpty(dir);
+    if (kind === 'meta') return this.listNested(dir, 'meta', names);
     if (kind !== 'data') return names.filter((name) => !isTempName(name)).map((name) => `${kind}/${name}`);
     const keys: string[] = [];
     for (const sub of names) {
@@ -137,6 +138,64 @@ export class LocalBackend implements Backend {
       }
     }
     return keys;
+  }
+
+  /**
+   * `meta/` holds records in sub-folders (meta/archives/<id>): list the files below them as nested keys, the
+   * way an object store lists them, so a copy of the store finds every record. Folders are not keys.
+   */
+  private async listNested(dir: string, prefix: string, names: string[]): Promise<string[]> {
+    const keys: string[] = [];
+    for (const name of names) {
+      if (isTempName(name)) continue;
+      let isDir = false;
+      try {
+        isDir = (await this.port.stat(path.join(dir, name))).isDirectory();
+      } catch (error) {
+        if (errnoCode(error) === 'ENOENT') continue; // removed meanwhile
+        throw describeFsError(error, 'listing', dir);
+      }
+      if (!isDir) keys.push(`${prefix}/${name}`);
+      else keys.push(...(await this.listNested(path.join(dir, name), `${prefix}/${name}`, await this.readdirOrEmpty(path.join(dir, name)))));
+    }
+    return keys;
+  }
+
+  async sizes(kind: KeyKind): Promise<Map<string, number>> {
+    const keys = await this.list(kind);
+    const sizes = new Map<string, number>();
+    // A stat per file is cheap locally; a few at a time keeps the thread pool busy without flooding it.
+    for (let i = 0; i < keys.length; i += 64) {
+      const batch = keys.slice(i, i + 64);
+      const found = await Promise.all(batch.map((key) => this.size(key)));
+      batch.forEach((key, j) => {
+        if (found[j] !== undefined) sizes.set(key, found[j]);
+      });
+    }
+    return sizes;
+  }
+
+  async rootEntries(): Promise<string[] | undefined> {
+    try {
+      return await this.port.readdir(this.location);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw describeFsError(error, 'listing', this.location);
+    }
+  }
+
+  async removeStaleTemps(olderThanMs: number): Promise<number> {
+    let removed = 0;
+    const now = Date.now();
+    for (const file of await this.listTemp()) {
+      const stat = await this.port.stat(file).catch(() => undefined);
+      if (!stat || now - stat.mtimeMs < olderThanMs) continue;
+      await this.port.unlink(file).then(
+        () => removed++,
+        () => undefined,
+      );
+    }
+    return removed;
   }
 
   /** Temp files left by a crashed writer, with their full paths; prune removes the old ones. */

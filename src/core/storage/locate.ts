@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import type { Backend } from './backend';
 import type { FsPort } from './fsPort';
 import { LocalBackend } from './localBackend';
+import type { RemoteOptions } from './remote';
+import { parseSftpLocation } from './remote';
 
 /** Whether a location names a remote store (a URL such as sftp://user@host/path) rather than a folder. */
 export function isRemoteLocation(location: string): boolean {
@@ -17,6 +19,19 @@ export function normalizeLocation(location: string): string {
   return isRemoteLocation(location) ? location : path.resolve(location);
 }
 
-export async function backendFor(location: string, port: FsPort): Promise<Backend> {
-  return new LocalBackend(path.resolve(location), port);
+/**
+ * The backend for a location: a folder (LocalBackend), `sftp://user@host[:port]/path` (SftpBackend, which
+ * connects on first use and must be closed) or `s3://host[:port]/bucket/prefix` (S3Backend, any S3-compatible
+ * object store; `s3+http://` for a local server without TLS). `remote` carries credentials and host-key trust; a folder
+ * ignores it. The SFTP code (and ssh2 with it) is loaded only when an sftp:// location is opened.
+ */
+export async function backendFor(location: string, port: FsPort, remote: RemoteOptions = {}): Promise<Backend> {
+  if (!isRemoteLocation(location)) return new LocalBackend(path.resolve(location), port);
+  if (/^s3(\+https?)?:\/\//i.test(location)) {
+    const { openS3Backend } = await import('./s3Backend');
+    return openS3Backend(location, remote.s3Credentials);
+  }
+  const parsed = parseSftpLocation(location); // refuses other schemes with one sentence
+  const { SftpBackend } = await import('./sftpBackend');
+  return new SftpBackend(location, parsed, remote);
 }
