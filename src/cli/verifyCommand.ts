@@ -4,6 +4,7 @@
 
 import { formatBytes, plural } from '../core/format';
 import { verifyRepository } from '../core/check/verify';
+import { saveVerifyRecord } from '../core/health/records';
 import type { Damage, VerifyReport } from '../core/check/verify';
 import type { Io } from './context';
 import { EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';
@@ -26,6 +27,11 @@ export async function verifyCommand(args: string[], io: Io, signal: AbortSignal)
   const readDataSubset = subsetText === undefined ? undefined : parsePercent(subsetText);
   const repo = await openRepo(values, io, VERIFY_USAGE);
   const report = await verifyRepository(repo, { readData, readDataSubset, signal });
+  // Remembered in the store for `status` and the editor's health view (when it was last checked, and how).
+  // A store we may only read (a mounted copy) is still verified: failing to remember it is only a warning.
+  await saveVerifyRecord(repo, { time: new Date().toISOString(), ok: report.ok, damaged: report.damage.length, snapshots: report.snapshots, readData: readData || (readDataSubset ?? false) }).catch((error: Error) =>
+    io.err(`Warning: the verify result could not be recorded in the store (${error.message})`),
+  );
   if (values.json) io.out(JSON.stringify(report));
   else for (const line of describeReport(report)) io.out(line);
   return report.ok ? EXIT_OK : EXIT_DAMAGE;
