@@ -18,7 +18,12 @@ import { undoLastRestore } from './vscode/commands/undoLastRestore';
 import { verifyBackups } from './vscode/commands/verifyBackups';
 import { exportArchiveCommand } from './vscode/commands/exportArchive';
 import { searchHistory } from './vscode/commands/searchHistory';
+import { addDestination, removeDestination, replicateNow, setDestinationCredentials, useDestination, useLocalStore } from './vscode/commands/destinations';
+import { encryptStore, forgetPassphrase, unlockStore } from './vscode/commands/encryption';
+import { Keychain } from './vscode/keychain';
 import { Maintenance } from './vscode/maintenance';
+import { Replicator } from './vscode/replication';
+import { HealthView } from './vscode/views/healthView';
 import { Scheduler } from './vscode/scheduler';
 import type { CommandContext } from './vscode/commands/shared';
 import { ChannelLogger } from './vscode/logger';
@@ -38,6 +43,11 @@ export interface ProjectBackupApi {
   historyView: FileHistoryView;
   maintenance: Maintenance;
   scheduler: Scheduler;
+  healthView: HealthView;
+  replicator: Replicator;
+  keychain: Keychain;
+  statusBar: StatusBar;
+  log: ChannelLogger;
   /** Replaces how the extension asks questions (integration tests answer through this). */
   setPrompter(prompter: Prompter): void;
   /** Resolves when queued on-save and external-change snapshots are done. */
@@ -52,17 +62,30 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   const historyView = new FileHistoryView(service, log);
   const maintenance = new Maintenance(service, log, context.globalState);
   const scheduler = new Scheduler(service, log, context.globalState);
+  let prompter: Prompter = new WindowPrompter();
+  const keychain = new Keychain(context.secrets, context.globalState, () => prompter);
+  service.keychain = keychain;
+  const replicator = new Replicator(service, keychain, log, () => prompter);
+  service.remoteOptions = (location) => replicator.remoteOptions(location, true);
+  const healthView = new HealthView(service, log, (folder) => replicator.healthInputs(folder));
+  context.subscriptions.push(
+    replicator.onDidChange(() => !replicator.busy && healthView.refreshSoon()),
+    maintenance.onDidVerify(() => healthView.refreshSoon()),
+  );
+  const statusBar = new StatusBar(service, healthView, replicator);
   context.subscriptions.push(scheduler);
-  context.subscriptions.push(log, service, snapshotsView, historyView, new StatusBar(service), maintenance);
+  context.subscriptions.push(log, service, snapshotsView, historyView, statusBar, maintenance, replicator, healthView);
 
-  const ctx: CommandContext = { service, prompter: new WindowPrompter(), log, state: context.workspaceState, snapshotsView, historyView };
+  const ctx: CommandContext = { service, prompter, log, state: context.workspaceState, snapshotsView, historyView, healthView, keychain, replicator };
   const snapshotsTree = vscode.window.createTreeView(Views.snapshots, { treeDataProvider: snapshotsView, showCollapseAll: true });
   const historyTree = vscode.window.createTreeView(Views.fileHistory, { treeDataProvider: historyView });
+  const healthTree = vscode.window.createTreeView(Views.health, { treeDataProvider: healthView });
+  context.subscriptions.push(healthTree);
   historyView.view = historyTree;
   const provider = new SnapshotContentProvider((store) => {
     const folder = service.folders().find((f) => service.storePathFor(f) === store);
     return folder ? service.repository(folder) : undefined;
-  }, log);
+  }, log, (store) => service.openWithPassphrase(store, {}));
   context.subscriptions.push(snapshotsTree, historyTree, vscode.workspace.registerTextDocumentContentProvider(SCHEME, provider));
 
   const register = (id: string, handler: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, handler));
@@ -87,7 +110,21 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
     snapshotsView.refresh(true);
     service.fireChanged();
   });
-  register(Commands.verifyBackups, () => verifyBackups(ctx, maintenance));
+  register(Commands.verifyBackups, (arg) => verifyBackups(ctx, maintenance, arg));
+  register(Commands.showHealth, async () => {
+    await vscode.commands.executeCommand(`${Views.health}.focus`);
+    await healthView.refresh();
+  });
+  register(Commands.refreshHealth, () => healthView.refresh());
+  register(Commands.addDestination, (arg, presets) => addDestination(ctx, arg, presets as { offsite?: boolean } | undefined));
+  register(Commands.removeDestination, (arg) => removeDestination(ctx, arg));
+  register(Commands.replicateNow, (arg) => replicateNow(ctx, arg));
+  register(Commands.setDestinationCredentials, (arg) => setDestinationCredentials(ctx, arg));
+  register(Commands.useDestination, (arg) => useDestination(ctx, arg));
+  register(Commands.useLocalStore, (arg) => useLocalStore(ctx, arg));
+  register(Commands.encryptStore, (arg) => encryptStore(ctx, arg));
+  register(Commands.unlockStore, (arg) => unlockStore(ctx, arg));
+  register(Commands.forgetPassphrase, (arg) => forgetPassphrase(ctx, arg));
   register(Commands.searchHistory, () => searchHistory(ctx));
   register(Commands.exportFullArchive, (arg) => exportArchiveCommand(ctx, 'full', arg));
   register(Commands.exportDifferentialArchive, (arg) => exportArchiveCommand(ctx, 'differential', arg));
@@ -105,8 +142,14 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
     historyView,
     maintenance,
     scheduler,
-    setPrompter: (prompter) => {
-      ctx.prompter = prompter;
+    healthView,
+    replicator,
+    keychain,
+    statusBar,
+    log,
+    setPrompter: (next) => {
+      prompter = next;
+      ctx.prompter = next;
     },
     flush: () => service.flushAll(),
   };

@@ -6,9 +6,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupError } from '../core/errors';
+import { BackupError, isBackupError } from '../core/errors';
 import { formatBytes, plural, shortId } from '../core/format';
 import { Repository } from '../core/repository/repository';
+import type { OpenOptions } from '../core/repository/repository';
+import { isRemoteLocation } from '../core/storage/locate';
+import type { RemoteOptions } from '../core/storage/remote';
 import type { SnapshotRecord, Trigger } from '../core/repository/snapshotRecord';
 import { Rules } from '../core/scan/rules';
 import { Snapshotter } from '../core/snapshot/snapshotter';
@@ -17,6 +20,7 @@ import { workspaceIdFor } from '../core/snapshot/workspace';
 import type { BackupSettings } from './configuration';
 import { SECTION, isInside, readSettings, resolveStorePath } from './configuration';
 import { Disposable } from './lifecycle';
+import type { Keychain } from './keychain';
 import type { Logger } from './logger';
 
 export interface FolderStatus {
@@ -61,6 +65,13 @@ export class BackupService extends Disposable {
   /** A new snapshot of this folder was recorded by this window. */
   readonly onDidSnapshot = this.snapshotted.event;
 
+  /** Passphrases and destination credentials; set by activation (tests of the engine room run without). */
+  keychain: Keychain | undefined;
+  /** How to log in to a remote store (set by activation: credentials from the keychain). */
+  remoteOptions: ((location: string) => Promise<RemoteOptions>) | undefined;
+  /** Folders pointed at a destination instead of their local store ("Browse and Restore from a Destination"). */
+  private readonly overrides = new Map<string, string>();
+
   constructor(private readonly log: Logger) {
     super();
     this.register(vscode.workspace.onDidSaveTextDocument((doc) => this.onSaved(doc)));
@@ -96,8 +107,36 @@ export class BackupService extends Disposable {
   }
 
   storePathFor(folder: vscode.WorkspaceFolder): string {
+    const override = this.overrides.get(folder.uri.toString());
+    if (override) return override;
     const raw = vscode.workspace.isTrusted ? this.settings(folder).storePath : readUserStorePath();
     return resolveStorePath(raw, folder.uri.fsPath);
+  }
+
+  /** The destination a folder is pointed at instead of its local store, if any. */
+  browsing(folder: vscode.WorkspaceFolder): string | undefined {
+    return this.overrides.get(folder.uri.toString());
+  }
+
+  /**
+   * Points a folder at another store (a destination, when the local store is lost) or, with undefined, back
+   * at its configured store. Views reload; snapshots and restores then use that store.
+   */
+  useStore(folder: vscode.WorkspaceFolder, location: string | undefined): void {
+    if (location) this.overrides.set(folder.uri.toString(), location);
+    else this.overrides.delete(folder.uri.toString());
+    const state = this.state(folder);
+    state.storePath = this.storePathFor(folder);
+    state.snapshotter = undefined;
+    state.status.lastSnapshot = undefined;
+    this.changed.fire(undefined);
+    this.statusChanged.fire();
+  }
+
+  /** Drops an open store so the next use reopens it (after unlocking, or a new passphrase). */
+  forgetStore(storePath: string): void {
+    this.repos.delete(storePath);
+    for (const state of this.states.values()) if (state.storePath === storePath) state.snapshotter = undefined;
   }
 
   private state(folder: vscode.WorkspaceFolder): FolderState {
@@ -127,22 +166,53 @@ export class BackupService extends Disposable {
   }
 
   private async openStore(storePath: string, folder: vscode.WorkspaceFolder): Promise<Repository> {
-    try {
-      await fs.promises.mkdir(storePath, { recursive: true });
-    } catch (error) {
-      throw new BackupError('PERMISSION_DENIED', `The backup store folder ${storePath} cannot be created (${(error as NodeJS.ErrnoException).code ?? 'error'}); choose another folder in the settings.`, { storePath });
+    const remote = isRemoteLocation(storePath);
+    if (!remote) {
+      try {
+        await fs.promises.mkdir(storePath, { recursive: true });
+      } catch (error) {
+        throw new BackupError('PERMISSION_DENIED', `The backup store folder ${storePath} cannot be created (${(error as NodeJS.ErrnoException).code ?? 'error'}); choose another folder in the settings.`, { storePath });
+      }
     }
-    const repo = await Repository.open(storePath, {
-      create: true,
-      onStaleLock: (info) => this.log.info(`Removed a stale lock of pid ${info.pid} on ${info.host} (${info.purpose}).`),
-    });
-    this.log.info(`Store opened at ${storePath}.`);
+    // A remote store (a destination being browsed) is never created from here: only replication makes one.
+    const repo = await this.openWithPassphrase(storePath, { create: !remote });
+    this.log.info(`Store opened at ${storePath}${repo.codec.encrypted ? ' (encrypted)' : ''}.`);
     if (isInside(storePath, folder.uri.fsPath) && !this.warnedStores.has(storePath)) {
       this.warnedStores.add(storePath);
       void this.warnStoreInside(storePath, folder);
     }
-    this.watchStore(storePath);
+    if (!remote) this.watchStore(storePath);
     return repo;
+  }
+
+  /**
+   * Opens a store, asking for its passphrase only if it is encrypted: the remembered one first, then the
+   * user, up to three tries. A passphrase is remembered only once it opened the store, and one that no
+   * longer does is forgotten.
+   */
+  async openWithPassphrase(location: string, options: OpenOptions): Promise<Repository> {
+    const keychain = this.keychain;
+    if (!options.remote && isRemoteLocation(location)) options = { ...options, remote: await this.remoteOptions?.(location) };
+    for (let attempt = 0; ; attempt++) {
+      let given: string | undefined;
+      try {
+        const repo = await Repository.open(location, {
+          onStaleLock: (info) => this.log.info(`Removed a stale lock of pid ${info.pid} on ${info.host} (${info.purpose}).`),
+          ...options,
+          passphrase: keychain ? async () => (given = await keychain.passphrase(location, attempt)) : undefined,
+        });
+        if (keychain && given !== undefined && repo.codec.encrypted) await keychain.rememberPassphrase(location, given);
+        return repo;
+      } catch (error) {
+        if (isBackupError(error, 'PASSPHRASE_REQUIRED') && keychain) {
+          throw new BackupError('PASSPHRASE_REQUIRED', `The backup store ${location} is encrypted and no passphrase was given; run "Backup: Unlock Encrypted Store" to enter it.`, { location });
+        }
+        if (!isBackupError(error, 'WRONG_PASSPHRASE') || !keychain) throw error;
+        await keychain.forgetPassphrase(location);
+        this.log.warn(`The passphrase given for ${location} does not open it (attempt ${attempt + 1}).`);
+        if (attempt >= 2) throw error;
+      }
+    }
   }
 
   private async warnStoreInside(storePath: string, folder: vscode.WorkspaceFolder): Promise<void> {
@@ -173,7 +243,7 @@ export class BackupService extends Disposable {
 
   rules(folder: vscode.WorkspaceFolder, repo: Repository): Rules {
     const settings = this.settings(folder);
-    return new Rules({ excludes: settings.exclude, gitignore: settings.useGitignore, excludeAbsolute: [repo.location] });
+    return new Rules({ excludes: settings.exclude, gitignore: settings.useGitignore, excludeAbsolute: isRemoteLocation(repo.location) ? [] : [repo.location] });
   }
 
   workspaceId(folder: vscode.WorkspaceFolder): string {

@@ -26,12 +26,24 @@ export const Commands = {
   exportDifferentialArchive: 'backup.exportDifferentialArchive',
   exportIncrementalArchive: 'backup.exportIncrementalArchive',
   searchHistory: 'backup.searchHistory',
+  showHealth: 'backup.showHealth',
+  refreshHealth: 'backup.refreshHealth',
+  addDestination: 'backup.addDestination',
+  removeDestination: 'backup.removeDestination',
+  replicateNow: 'backup.replicateNow',
+  setDestinationCredentials: 'backup.setDestinationCredentials',
+  encryptStore: 'backup.encryptStore',
+  unlockStore: 'backup.unlockStore',
+  forgetPassphrase: 'backup.forgetPassphrase',
+  useDestination: 'backup.useDestination',
+  useLocalStore: 'backup.useLocalStore',
 } as const;
 
 export const Views = {
   container: 'projectBackup',
   snapshots: 'projectBackup.snapshots',
   fileHistory: 'projectBackup.fileHistory',
+  health: 'projectBackup.health',
 } as const;
 
 export const ContextKeys = {

@@ -30,6 +30,25 @@ export interface BackupSettings {
   schedule: { everyMinutes: number; dailyAt: string; catchUpAfterHours: number };
   reminderAfterHours: number;
   mirrorFolder: string;
+  destinations: DestinationSetting[];
+  replication: { afterSnapshot: boolean; delaySeconds: number; everyHours: number };
+}
+
+export interface DestinationSetting {
+  location: string;
+  offsite?: boolean;
+}
+
+function destinationsFrom(value: unknown): DestinationSetting[] {
+  if (!Array.isArray(value)) return [];
+  const out: DestinationSetting[] = [];
+  for (const entry of value) {
+    // A bare string is accepted too: hand-edited settings often are.
+    const location = typeof entry === 'string' ? entry : typeof entry?.location === 'string' ? entry.location : '';
+    if (!location.trim()) continue;
+    out.push({ location: location.trim(), offsite: typeof entry?.offsite === 'boolean' ? entry.offsite : undefined });
+  }
+  return out;
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings {
@@ -66,6 +85,13 @@ export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings 
     reminderAfterHours: number('reminderAfterHours', 72),
     // Untrusted workspaces must not choose where we write: only the user's own value counts there.
     mirrorFolder: (vscode.workspace.isTrusted ? c.get<string>('mirrorFolder', '') : c.inspect<string>('mirrorFolder')?.globalValue) ?? '',
+    // Same for destinations: a workspace must not be able to send the user's backups to its own server.
+    destinations: destinationsFrom(vscode.workspace.isTrusted ? c.get<unknown>('destinations') : c.inspect<unknown>('destinations')?.globalValue),
+    replication: {
+      afterSnapshot: c.get<boolean>('replication.afterSnapshot', true),
+      delaySeconds: number('replication.delaySeconds', 60),
+      everyHours: number('replication.everyHours', 24),
+    },
   };
 }
 

@@ -8,6 +8,8 @@ import { formatBytes, plural } from '../core/format';
 import { verifyRepository } from '../core/check/verify';
 import { mirror } from '../core/export/mirror';
 import type { VerifyReport } from '../core/check/verify';
+import { saveVerifyRecord } from '../core/health/records';
+import type { Repository } from '../core/repository/repository';
 import { forget } from '../core/retention/forget';
 import { prune } from '../core/retention/prune';
 import type { RetentionPolicy } from '../core/retention/policy';
@@ -140,13 +142,29 @@ export class Maintenance extends Disposable {
       const store = this.service.storePathFor(folder);
       if (!(await this.claim('verify', store, schedule === 'daily' ? 24 * HOUR : 7 * 24 * HOUR))) continue;
       try {
-        const report = await verifyRepository(await this.service.repository(folder));
+        const repo = await this.service.repository(folder);
+        const report = await verifyRepository(repo);
+        await this.recordVerify(repo, report, false);
         this.reportVerify(store, report, false);
       } catch (error) {
         this.log.error(`Scheduled verify of ${store} failed: ${error instanceof Error ? error.message : String(error)}`, error);
       }
     }
   }
+
+  /** Remembers a verify in the store (Backup Health and `status` show it); failing to is only logged. */
+  async recordVerify(repo: Repository, report: VerifyReport, readData: boolean): Promise<void> {
+    try {
+      await saveVerifyRecord(repo, { time: new Date().toISOString(), ok: report.ok, damaged: report.damage.length, snapshots: report.snapshots, readData });
+    } catch (error) {
+      this.log.warn(`The verify result could not be recorded in ${repo.location}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.verified.fire();
+  }
+
+  private readonly verified = this.register(new vscode.EventEmitter<void>());
+  /** A verify finished (Backup Health listens). */
+  readonly onDidVerify = this.verified.event;
 
   /** Logs a verify result; damage is always shown, a clean result only when the user asked. */
   reportVerify(store: string, report: VerifyReport, asked: boolean): void {

@@ -17,6 +17,8 @@ export interface Prompter {
   pick<T extends vscode.QuickPickItem>(items: readonly T[], placeHolder: string): Promise<T | undefined>;
   /** Where to save a file (archives); undefined when cancelled. */
   pickSaveFile(defaultUri: vscode.Uri, title: string): Promise<vscode.Uri | undefined>;
+  /** A secret (passphrase, password), typed hidden; undefined when cancelled. Never logged. */
+  askSecret(prompt: string, placeHolder: string): Promise<string | undefined>;
 }
 
 const ICONS: Record<PlannedChange['action'], string> = { create: '$(diff-added)', overwrite: '$(diff-modified)', delete: '$(diff-removed)' };
@@ -66,5 +68,10 @@ export class WindowPrompter implements Prompter {
 
   async pickSaveFile(defaultUri: vscode.Uri, title: string): Promise<vscode.Uri | undefined> {
     return vscode.window.showSaveDialog({ defaultUri, title, saveLabel: 'Export', filters: { 'Zip archive': ['zip'], 'Gzipped tar archive': ['tar.gz', 'tgz'] } });
+  }
+
+  askSecret(prompt: string, placeHolder: string): Promise<string | undefined> {
+    // ignoreFocusOut: looking up a passphrase in a password manager must not cancel the prompt.
+    return Promise.resolve(vscode.window.showInputBox({ prompt, placeHolder, password: true, ignoreFocusOut: true }));
   }
 }

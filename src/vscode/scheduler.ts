@@ -88,7 +88,10 @@ export class Scheduler extends Disposable {
     this.running.add(id);
     try {
       const repo = await this.service.repository(folder);
-      const claim = await Lock.tryClaim(repo.backend, `schedule-${this.service.workspaceId(folder)}`, `the scheduled snapshot of ${folder.uri.fsPath}`, {
+      // Claims are plain files even in an encrypted store: name them by a keyed hash, and no path in the purpose.
+      const name = repo.codec.encrypted ? repo.codec.id(Buffer.from(this.service.workspaceId(folder))).slice(0, 32) : this.service.workspaceId(folder);
+      const purpose = repo.codec.encrypted ? 'a scheduled snapshot' : `the scheduled snapshot of ${folder.uri.fsPath}`;
+      const claim = await Lock.tryClaim(repo.backend, `schedule-${name}`, purpose, {
         onStale: (info) => this.log.info(`Took over a stale scheduled-snapshot claim of pid ${info.pid} on ${info.host}.`),
       });
       if (!claim) {

@@ -4,7 +4,10 @@
 import * as vscode from 'vscode';
 import { formatTime } from '../core/format';
 import type { BackupService } from './backupService';
-import { Views } from './commandIds';
+import { Commands, Views } from './commandIds';
+import { healthSummary } from '../core/health/health';
+import type { Replicator } from './replication';
+import type { HealthView } from './views/healthView';
 import { Disposable } from './lifecycle';
 
 export function ago(then: Date, now: Date): string {
@@ -20,15 +23,27 @@ export function ago(then: Date, now: Date): string {
 export class StatusBar extends Disposable {
   private readonly item: vscode.StatusBarItem;
 
-  constructor(private readonly service: BackupService) {
+  constructor(
+    private readonly service: BackupService,
+    private readonly health?: HealthView,
+    private readonly replicator?: Replicator,
+  ) {
     super();
     this.item = this.register(vscode.window.createStatusBarItem('projectBackup.status', vscode.StatusBarAlignment.Left, 10));
     this.item.name = 'Project Backup';
     this.item.command = `${Views.snapshots}.focus`;
     this.register(service.onDidChangeStatus(() => this.update()));
+    if (health) this.register(health.onDidUpdate(() => this.update()));
+    if (replicator) this.register(replicator.onDidChange(() => this.update()));
     const timer = setInterval(() => this.update(), 30_000);
     this.register({ dispose: () => clearInterval(timer) });
     this.update();
+  }
+
+  /** The tooltip as text (tests read what a user would see on hover). */
+  tooltipText(): string {
+    const tooltip = this.item.tooltip;
+    return typeof tooltip === 'string' ? tooltip : tooltip?.value ?? '';
   }
 
   update(): void {
@@ -48,6 +63,7 @@ export class StatusBar extends Disposable {
     const stale = warnHours > 0 && (!oldest || now.getTime() - oldest.getTime() > warnHours * 3_600_000);
 
     if (busy) this.item.text = '$(sync~spin) Backing up…';
+    else if (this.replicator?.busy) this.item.text = '$(sync~spin) Replicating…';
     else if (failed.length) this.item.text = '$(warning) Backup failed';
     else if (newest) this.item.text = `$(history) Backed up ${ago(newest, now)}`;
     else this.item.text = '$(history) Not backed up yet';
@@ -59,8 +75,19 @@ export class StatusBar extends Disposable {
     for (const s of statuses) {
       const when = s.lastSnapshot ? `${formatTime(s.lastSnapshot.toISOString())} (${ago(s.lastSnapshot, now)})` : 'no snapshot yet';
       md.appendMarkdown(`- ${s.folder.name}: ${s.busy ? 'backing up… ' : ''}last snapshot ${when}${s.lastError ? ` · **failed:** ${s.lastError.replace(/[*_`]/g, '')}` : ''}\n`);
+      const browsing = this.service.browsing(s.folder);
+      if (browsing) md.appendMarkdown(`  - browsing the destination ${browsing.replace(/[*_`[\]]/g, '')}\n`);
+      const health = this.health?.cached(s.folder);
+      if (health?.report) {
+        md.appendMarkdown(`  - ${healthSummary(health.report)}${health.report.encrypted ? ' · encrypted' : ''}\n`);
+        for (const gap of health.report.gaps.slice(0, 3)) md.appendMarkdown(`  - $(warning) ${gap.message.replace(/[*_`[\]]/g, '')}\n`);
+      } else if (health?.error) {
+        md.appendMarkdown(`  - health unknown: ${health.error.replace(/[*_`[\]]/g, '')}\n`);
+      }
     }
-    md.appendMarkdown('\nClick to open the Backups view.');
+    if (this.replicator?.busy) md.appendMarkdown('\nReplicating to the destinations…\n');
+    md.appendMarkdown(`\nClick to open the Backups view · [Backup Health](command:${Commands.showHealth})`);
+    md.isTrusted = { enabledCommands: [Commands.showHealth] };
     this.item.tooltip = md;
     this.item.show();
   }

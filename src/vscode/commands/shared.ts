@@ -12,6 +12,9 @@ import type { Logger } from '../logger';
 import type { Prompter } from '../prompter';
 import { fromSnapshotUri } from '../snapshotUri';
 import type { FileHistoryView } from '../views/fileHistoryView';
+import type { HealthView } from '../views/healthView';
+import type { Keychain } from '../keychain';
+import type { Replicator } from '../replication';
 import type { SnapshotsView } from '../views/snapshotsView';
 import type { Node } from '../views/nodes';
 import { SnapshotNode, VersionNode, describeTrigger } from '../views/nodes';
@@ -23,6 +26,9 @@ export interface CommandContext {
   state: vscode.Memento;
   snapshotsView: SnapshotsView;
   historyView: FileHistoryView;
+  healthView: HealthView;
+  keychain: Keychain;
+  replicator: Replicator;
   /** Select for Compare remembers its version here. */
   selection?: VersionNode;
 }

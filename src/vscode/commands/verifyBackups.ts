@@ -7,9 +7,9 @@ import type { Maintenance } from '../maintenance';
 import type { CommandContext } from './shared';
 import { guarded, pickFolder } from './shared';
 
-export function verifyBackups(ctx: CommandContext, maintenance: Maintenance): Promise<void> {
+export function verifyBackups(ctx: CommandContext, maintenance: Maintenance, arg?: unknown): Promise<void> {
   return guarded(ctx, 'Verify', async () => {
-    const folder = await pickFolder(ctx, 'Verify the backups of which folder?');
+    const folder = await pickFolder(ctx, 'Verify the backups of which folder?', arg instanceof vscode.Uri ? arg : undefined);
     if (!folder) return;
     const repo = await ctx.service.repository(folder);
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Verifying backups', cancellable: true }, async (progress, token) => {
@@ -21,7 +21,9 @@ export function verifyBackups(ctx: CommandContext, maintenance: Maintenance): Pr
         signal: controller.signal,
         onProgress: (done, total, phase) => progress.report({ message: `${phase}: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}` }),
       });
+      await maintenance.recordVerify(repo, report, true);
       maintenance.reportVerify(repo.location, report, true);
+      void ctx.healthView.refresh();
     });
   });
 }

@@ -13,6 +13,8 @@ export class SnapshotContentProvider implements vscode.TextDocumentContentProvid
   constructor(
     private readonly openRepo: (store: string) => Promise<Repository> | undefined,
     private readonly log: Logger,
+    /** Opens a store no folder uses (asking for its passphrase if it is encrypted). */
+    private readonly openOther: (store: string) => Promise<Repository> = (store) => Repository.open(store),
   ) {}
 
   private repo(store: string): Promise<Repository> {
@@ -20,7 +22,8 @@ export class SnapshotContentProvider implements vscode.TextDocumentContentProvid
     if (shared) return shared;
     // A version from a store no folder uses any more (the setting changed): open it read-only here.
     let repo = this.repos.get(store);
-    if (!repo) this.repos.set(store, (repo = Repository.open(store)));
+    if (!repo) this.repos.set(store, (repo = this.openOther(store)));
+    repo.catch(() => this.repos.delete(store));
     return repo;
   }
 

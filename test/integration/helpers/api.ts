@@ -58,6 +58,12 @@ export class ScriptedPrompter implements Prompter {
     this.asked.push(title);
     return this.saveTo;
   }
+  /** Answers for `askSecret`, in order; undefined (cancel) when they run out. */
+  secrets: Array<string | undefined> = [];
+  async askSecret(prompt: string): Promise<string | undefined> {
+    this.asked.push(prompt);
+    return this.secrets.shift();
+  }
 }
 
 export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {

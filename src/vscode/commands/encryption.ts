@@ -1,0 +1,70 @@
+// Encrypted stores from the editor: start a new encrypted store (the existing one is kept as it is),
+// unlock a store whose passphrase prompt was cancelled, and forget a remembered passphrase. The passphrase
+// is typed hidden, kept only in the system keychain, and never logged.
+
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import { BackupError } from '../../core/errors';
+import { Repository } from '../../core/repository/repository';
+import { SECTION } from '../configuration';
+import type { CommandContext } from './shared';
+import { guarded, pickFolder } from './shared';
+
+function uriArg(arg: unknown): vscode.Uri | undefined {
+  return arg instanceof vscode.Uri ? arg : undefined;
+}
+
+export function encryptStore(ctx: CommandContext, arg?: unknown): Promise<void> {
+  return guarded(ctx, 'Encrypt', async () => {
+    const folder = await pickFolder(ctx, 'Start an encrypted store for which folder?', uriArg(arg));
+    if (!folder) return;
+    const current = ctx.service.storePathFor(folder);
+    const target = await ctx.prompter.pickTargetFolder('Choose an empty folder for the new encrypted store');
+    if (!target) return;
+    const location = target.fsPath;
+    if (fs.existsSync(location) && fs.readdirSync(location).some((name) => !name.startsWith('.'))) {
+      throw new BackupError('REPO_NOT_FOUND', `${location} is not empty; choose an empty or new folder for the encrypted store.`);
+    }
+    const passphrase = await ctx.prompter.askSecret('Passphrase for the new encrypted store', 'If you lose it, the backups cannot be recovered by anyone');
+    if (!passphrase) return;
+    const again = await ctx.prompter.askSecret('Type the passphrase again', 'to be sure it is the one you meant');
+    if (again === undefined) return;
+    if (again !== passphrase) throw new BackupError('USAGE', 'The two passphrases differ; nothing was created.');
+    const understood = await ctx.prompter.confirm(
+      `Create an encrypted store at ${location}? New snapshots go there; the store at ${current} is kept as it is. If the passphrase is lost, the encrypted backups cannot be recovered: keep it in a password manager.`,
+      'Create Encrypted Store',
+    );
+    if (!understood) return;
+    const repo = await Repository.open(location, { create: true, encrypt: true, passphrase: async () => passphrase });
+    await ctx.keychain.rememberPassphrase(repo.location, passphrase);
+    await vscode.workspace.getConfiguration(SECTION).update('storePath', repo.location, vscode.ConfigurationTarget.Global);
+    ctx.log.info(`Encrypted store created at ${repo.location}; ${current} is kept as it was.`);
+    await ctx.service.snapshotFolder(folder, { trigger: 'manual', label: 'first snapshot in the encrypted store' });
+    void ctx.healthView.refresh();
+    void vscode.window.showInformationMessage(`Backups of ${folder.name} now go to the encrypted store at ${repo.location}. The old store at ${current} is unchanged.`);
+  });
+}
+
+export function unlockStore(ctx: CommandContext, arg?: unknown): Promise<void> {
+  return guarded(ctx, 'Unlock', async () => {
+    const folder = await pickFolder(ctx, 'Unlock the store of which folder?', uriArg(arg));
+    if (!folder) return;
+    const store = ctx.service.storePathFor(folder);
+    ctx.keychain.allowAsking(store);
+    ctx.service.forgetStore(store);
+    const repo = await ctx.service.repository(folder);
+    void ctx.healthView.refresh();
+    ctx.service.fireChanged(folder);
+    void vscode.window.showInformationMessage(repo.codec.encrypted ? `The encrypted store ${store} is unlocked.` : `The store ${store} is not encrypted.`);
+  });
+}
+
+export function forgetPassphrase(ctx: CommandContext, arg?: unknown): Promise<void> {
+  return guarded(ctx, 'Forget passphrase', async () => {
+    const folder = await pickFolder(ctx, 'Forget the passphrase of which folder\'s store?', uriArg(arg));
+    if (!folder) return;
+    const store = ctx.service.storePathFor(folder);
+    await ctx.keychain.forgetPassphrase(store);
+    void vscode.window.showInformationMessage(`The passphrase of ${store} is no longer kept; it will be asked for when the store is next opened.`);
+  });
+}

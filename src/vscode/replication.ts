@@ -1,0 +1,205 @@
+// Replication from the editor: after a burst of snapshots (debounced) and on a schedule, each folder's
+// store is copied to its configured destinations in the background; "Replicate Now" runs it in the
+// foreground with progress. Invariants: one replication per (store, destination) at a time in this window
+// (the core also claims it across processes); a failure is remembered and shown in Backup Health, never
+// thrown into VS Code; background runs never prompt, except to trust a new SFTP host key when interactive.
+
+import * as vscode from 'vscode';
+import { formatBytes, plural } from '../core/format';
+import type { DestinationInput } from '../core/health/health';
+import { destinationKey } from '../core/health/gather';
+import type { ReplicationResult } from '../core/replicate/replicate';
+import { replicate } from '../core/replicate/replicate';
+import { isRemoteLocation } from '../core/storage/locate';
+import type { RemoteOptions } from '../core/storage/remote';
+import type { BackupService } from './backupService';
+import type { DestinationSetting } from './configuration';
+import { resolveStorePath } from './configuration';
+import type { Keychain } from './keychain';
+import { Disposable } from './lifecycle';
+import type { Logger } from './logger';
+import type { Prompter } from './prompter';
+
+/** How often the schedule looks for destinations that are due (the schedule itself is in hours). */
+const CHECK_EVERY_MS = 10 * 60_000;
+const FIRST_CHECK_MS = 60_000;
+
+interface Attempt {
+  running: boolean;
+  lastError?: string;
+  lastSuccess?: string;
+}
+
+export interface Progress {
+  report(message: string): void;
+  signal?: AbortSignal;
+}
+
+export class Replicator extends Disposable {
+  private readonly attempts = new Map<string, Attempt>();
+  private readonly runs = new Map<string, Promise<ReplicationResult | undefined>>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly changed = this.register(new vscode.EventEmitter<void>());
+  /** A replication started, finished or failed. */
+  readonly onDidChange = this.changed.event;
+  /** The last background run (tests wait on it). */
+  lastRun: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly service: BackupService,
+    private readonly keychain: Keychain,
+    private readonly log: Logger,
+    private readonly prompter: () => Prompter,
+  ) {
+    super();
+    this.register(service.onDidSnapshot((folder) => this.afterSnapshot(folder)));
+    const first = setTimeout(() => void this.runDue(), FIRST_CHECK_MS);
+    const every = setInterval(() => void this.runDue(), CHECK_EVERY_MS);
+    this.register({ dispose: () => (clearTimeout(first), clearInterval(every), this.timers.forEach((t) => clearTimeout(t))) });
+  }
+
+  /** A folder's destinations from its settings, resolved (variables, `~`) for folders. */
+  destinations(folder: vscode.WorkspaceFolder): DestinationSetting[] {
+    return this.service.settings(folder).destinations.map((d) => ({
+      ...d,
+      location: isRemoteLocation(d.location) ? d.location : resolveStorePath(d.location, folder.uri.fsPath),
+    }));
+  }
+
+  /** What the health view shows for a folder's destinations: the settings plus this window's last attempts. */
+  healthInputs(folder: vscode.WorkspaceFolder): DestinationInput[] {
+    const store = this.service.storePathFor(folder);
+    return this.destinations(folder).map((d) => {
+      const attempt = this.attempts.get(this.key(store, d.location));
+      return { location: d.location, offsite: d.offsite, lastError: attempt?.lastError, lastReplication: attempt?.lastSuccess };
+    });
+  }
+
+  /** Whether any replication is running (the status bar shows it). */
+  get busy(): boolean {
+    return [...this.attempts.values()].some((a) => a.running);
+  }
+
+  private key(store: string, destination: string): string {
+    return `${store}\u0000${destinationKey(destination)}`;
+  }
+
+  private afterSnapshot(folder: vscode.WorkspaceFolder): void {
+    const settings = this.service.settings(folder);
+    if (!settings.replication.afterSnapshot || settings.destinations.length === 0) return;
+    const key = folder.uri.toString();
+    const pending = this.timers.get(key);
+    if (pending) clearTimeout(pending);
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        this.lastRun = this.replicateFolder(folder, { interactive: false });
+      }, settings.replication.delaySeconds * 1000),
+    );
+  }
+
+  /** Replicates folders whose destinations have not received a copy within the scheduled interval. */
+  async runDue(now = Date.now()): Promise<void> {
+    for (const folder of this.service.folders()) {
+      const hours = this.service.settings(folder).replication.everyHours;
+      if (hours <= 0) continue;
+      const store = this.service.storePathFor(folder);
+      const due = this.destinations(folder).some((d) => {
+        const last = this.attempts.get(this.key(store, d.location))?.lastSuccess;
+        return !last || now - Date.parse(last) > hours * 3_600_000;
+      });
+      if (due) await (this.lastRun = this.replicateFolder(folder, { interactive: false }));
+    }
+  }
+
+  /** Waits for scheduled and running replications (tests). */
+  async flush(): Promise<void> {
+    for (const [key, timer] of this.timers) {
+      clearTimeout(timer);
+      this.timers.delete(key);
+      const folder = this.service.folders().find((f) => f.uri.toString() === key);
+      if (folder) this.lastRun = this.replicateFolder(folder, { interactive: false });
+    }
+    await this.lastRun;
+    await Promise.all(this.runs.values());
+  }
+
+  /**
+   * Copies the folder's store to each of its destinations, one after another. Resolves with one outcome per
+   * destination; failures are recorded (and logged), not thrown.
+   */
+  async replicateFolder(folder: vscode.WorkspaceFolder, options: { interactive: boolean; progress?: Progress; only?: string }): Promise<Array<{ destination: string; result?: ReplicationResult; error?: string }>> {
+    const outcomes: Array<{ destination: string; result?: ReplicationResult; error?: string }> = [];
+    for (const d of this.destinations(folder)) {
+      if (options.only && destinationKey(options.only) !== destinationKey(d.location)) continue;
+      if (options.progress?.signal?.aborted) break;
+      try {
+        const result = await this.replicateOne(folder, d, options);
+        outcomes.push({ destination: d.location, result });
+      } catch (error) {
+        outcomes.push({ destination: d.location, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    return outcomes;
+  }
+
+  private replicateOne(folder: vscode.WorkspaceFolder, destination: DestinationSetting, options: { interactive: boolean; progress?: Progress }): Promise<ReplicationResult | undefined> {
+    const store = this.service.storePathFor(folder);
+    const key = this.key(store, destination.location);
+    const running = this.runs.get(key);
+    if (running) return running; // the same copy is under way: share its outcome
+    const attempt = this.attempts.get(key) ?? { running: false };
+    this.attempts.set(key, attempt);
+    const run = (async () => {
+      attempt.running = true;
+      this.changed.fire();
+      try {
+        const repo = await this.service.repository(folder);
+        const remote = isRemoteLocation(destination.location) ? await this.remoteOptions(destination.location, options.interactive) : undefined;
+        const result = await replicate(repo, destination.location, {
+          remote,
+          offsite: destination.offsite,
+          signal: options.progress?.signal,
+          onProgress: (p) => options.progress?.report(`${destination.location}: ${plural(p.objectsDone, 'object')} of ${p.objectsTotal.toLocaleString('en-US')}, ${formatBytes(p.bytesDone)}`),
+        });
+        attempt.lastError = undefined;
+        attempt.lastSuccess = new Date().toISOString();
+        this.log.info(`Replicated ${store} to ${destination.location}: ${plural(result.objectsCopied, 'object')} copied (${formatBytes(result.bytesCopied)}), ${plural(result.snapshots, 'snapshot')} there.`);
+        return result;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        attempt.lastError = message;
+        this.log.error(`Replication of ${store} to ${destination.location} failed: ${message}`);
+        throw error;
+      } finally {
+        attempt.running = false;
+        this.runs.delete(key);
+        this.changed.fire();
+      }
+    })();
+    this.runs.set(key, run);
+    return run;
+  }
+
+  /** Credentials from the keychain and host-key trust: known_hosts, then the keys this user trusted here. */
+  async remoteOptions(location: string, interactive: boolean): Promise<RemoteOptions> {
+    const credentials = await this.keychain.credentials(destinationKey(location));
+    return {
+      privateKey: credentials?.privateKey,
+      passphrase: credentials?.keyPassphrase,
+      password: credentials?.password,
+      s3Credentials: credentials?.accessKeyId && credentials.secretAccessKey ? { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } : undefined,
+      verifyHostKey: async (host, fingerprint) => {
+        if (this.keychain.trustedHostKey(host) === fingerprint) return true;
+        if (!interactive) return false; // a background run never asks: "Replicate Now" will
+        const trusted = await this.prompter().confirm(
+          `The SFTP server ${host} is not known yet. Its host key fingerprint is ${fingerprint}. Trust it for backups? Compare it with the one your server administrator gives you.`,
+          'Trust',
+        );
+        if (trusted) await this.keychain.trustHostKey(host, fingerprint);
+        return trusted;
+      },
+    };
+  }
+}
