@@ -84,7 +84,9 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   historyView.view = historyTree;
   const provider = new SnapshotContentProvider((store) => {
     const folder = service.folders().find((f) => service.storePathFor(f) === store);
-    return folder ? service.repository(folder) : undefined;
+    if (folder) return service.repository(folder);
+    const writer = service.folders().find((f) => service.localStorePath(f) === store);
+    return writer ? service.localRepository(writer) : undefined;
   }, log, (store) => service.openWithPassphrase(store, {}));
   context.subscriptions.push(snapshotsTree, historyTree, vscode.workspace.registerTextDocumentContentProvider(SCHEME, provider));
 

@@ -13,7 +13,7 @@ import { nodeFs } from '../core/storage/fsPort';
 import type { Io } from './context';
 import { EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';
 
-export const STATUS_USAGE = 'Usage: project-backup status --repo <dir> --workspace <dir> [--to <destination> [--offsite]]… [--json]';
+export const STATUS_USAGE = 'Usage: project-backup status --repo <dir> --workspace <dir> [--to <destination>]… [--offsite: the --to destinations are offsite] [--json]';
 
 export async function statusCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(

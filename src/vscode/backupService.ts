@@ -82,7 +82,7 @@ export class BackupService extends Disposable {
         // Rebuild snapshotters with the new rules; stores are reopened lazily if their path changed.
         for (const state of this.states.values()) {
           state.snapshotter = undefined;
-          state.storePath = this.storePathFor(state.folder);
+          state.storePath = this.localStorePath(state.folder);
         }
         this.setupWatchers();
         this.changed.fire(undefined);
@@ -106,9 +106,16 @@ export class BackupService extends Disposable {
     return settings;
   }
 
+  /**
+   * The store a folder's snapshots are read from: its configured store, or the destination being browsed.
+   * Writers (snapshots, retention, verify records, replication, the scheduler) use `localStorePath`.
+   */
   storePathFor(folder: vscode.WorkspaceFolder): string {
-    const override = this.overrides.get(folder.uri.toString());
-    if (override) return override;
+    return this.overrides.get(folder.uri.toString()) ?? this.localStorePath(folder);
+  }
+
+  /** The folder's configured store: where snapshots are written, even while a destination is browsed. */
+  localStorePath(folder: vscode.WorkspaceFolder): string {
     const raw = vscode.workspace.isTrusted ? this.settings(folder).storePath : readUserStorePath();
     return resolveStorePath(raw, folder.uri.fsPath);
   }
@@ -119,23 +126,26 @@ export class BackupService extends Disposable {
   }
 
   /**
-   * Points a folder at another store (a destination, when the local store is lost) or, with undefined, back
-   * at its configured store. Views reload; snapshots and restores then use that store.
+   * Points a folder's views at another store (a destination, when the local store is lost) or, with
+   * undefined, back at its configured store. Read only: snapshots (on save, scheduled, before a restore)
+   * still go to the configured store, and retention, verify records and replication never touch it.
    */
   useStore(folder: vscode.WorkspaceFolder, location: string | undefined): void {
+    const previous = this.overrides.get(folder.uri.toString());
     if (location) this.overrides.set(folder.uri.toString(), location);
     else this.overrides.delete(folder.uri.toString());
+    if (previous && previous !== location) this.forgetStore(previous);
     const state = this.state(folder);
-    state.storePath = this.storePathFor(folder);
-    state.snapshotter = undefined;
     state.status.lastSnapshot = undefined;
     this.changed.fire(undefined);
     this.statusChanged.fire();
   }
 
-  /** Drops an open store so the next use reopens it (after unlocking, or a new passphrase). */
+  /** Drops an open store so the next use reopens it (after unlocking, or a new passphrase); a remote one is disconnected. */
   forgetStore(storePath: string): void {
+    const open = this.repos.get(storePath);
     this.repos.delete(storePath);
+    void open?.then((repo) => repo.close()).catch(() => undefined);
     for (const state of this.states.values()) if (state.storePath === storePath) state.snapshotter = undefined;
   }
 
@@ -143,7 +153,7 @@ export class BackupService extends Disposable {
     const key = folder.uri.fsPath;
     let state = this.states.get(key);
     if (!state) {
-      state = { folder, storePath: this.storePathFor(folder), pending: new Map(), chain: Promise.resolve(), status: { folder, busy: false } };
+      state = { folder, storePath: this.localStorePath(folder), pending: new Map(), chain: Promise.resolve(), status: { folder, busy: false } };
       this.states.set(key, state);
     }
     return state;
@@ -153,9 +163,20 @@ export class BackupService extends Disposable {
     return this.state(folder).status;
   }
 
-  /** Opens (creating on first use) the store a folder backs up into. Errors are one clear sentence. */
-  async repository(folder: vscode.WorkspaceFolder): Promise<Repository> {
-    const storePath = this.state(folder).storePath;
+  /**
+   * The store a folder's snapshots are shown and restored from (a browsed destination, read only, or the
+   * local store). Errors are one clear sentence.
+   */
+  repository(folder: vscode.WorkspaceFolder): Promise<Repository> {
+    return this.open(this.storePathFor(folder), folder);
+  }
+
+  /** Opens (creating on first use) the store a folder backs up into: never a browsed destination. */
+  localRepository(folder: vscode.WorkspaceFolder): Promise<Repository> {
+    return this.open(this.state(folder).storePath, folder);
+  }
+
+  private async open(storePath: string, folder: vscode.WorkspaceFolder): Promise<Repository> {
     let repo = this.repos.get(storePath);
     if (!repo) {
       repo = this.openStore(storePath, folder);
@@ -210,7 +231,10 @@ export class BackupService extends Disposable {
         if (!isBackupError(error, 'WRONG_PASSPHRASE') || !keychain) throw error;
         await keychain.forgetPassphrase(location);
         this.log.warn(`The passphrase given for ${location} does not open it (attempt ${attempt + 1}).`);
-        if (attempt >= 2) throw error;
+        if (attempt >= 2) {
+          keychain.decline(location); // three wrong ones: background snapshots stop asking until Unlock
+          throw error;
+        }
       }
     }
   }
@@ -228,7 +252,7 @@ export class BackupService extends Disposable {
     const state = this.state(folder);
     if (!state.snapshotter) {
       const settings = this.settings(folder);
-      const repo = await this.repository(folder);
+      const repo = await this.localRepository(folder);
       state.snapshotter = new Snapshotter(repo, {
         workspace: folder.uri.fsPath,
         excludes: settings.exclude,

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DEFAULT_EXCLUDES } from '../core/scan/rules';
+import { redactLocation } from '../core/storage/remote';
 
 export const SECTION = 'projectBackup';
 
@@ -46,7 +47,8 @@ function destinationsFrom(value: unknown): DestinationSetting[] {
     // A bare string is accepted too: hand-edited settings often are.
     const location = typeof entry === 'string' ? entry : typeof entry?.location === 'string' ? entry.location : '';
     if (!location.trim()) continue;
-    out.push({ location: location.trim(), offsite: typeof entry?.offsite === 'boolean' ? entry.offsite : undefined });
+    // A password typed into a URL never reaches a log or a record: credentials belong in the keychain.
+    out.push({ location: redactLocation(location.trim()), offsite: typeof entry?.offsite === 'boolean' ? entry.offsite : undefined });
   }
   return out;
 }

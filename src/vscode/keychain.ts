@@ -23,6 +23,7 @@ export interface DestinationCredentials {
 export class Keychain {
   /** Stores whose passphrase prompt the user cancelled: background snapshots do not ask again until "Unlock". */
   private readonly declined = new Set<string>();
+  private prompts: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly secrets: vscode.SecretStorage,
@@ -41,14 +42,25 @@ export class Keychain {
     }
     if (this.declined.has(store)) return undefined;
     const again = attempt > 0 ? ' That passphrase did not open it; try again.' : '';
-    const given = await this.prompter().askSecret(`The backup store ${store} is encrypted: enter its passphrase.${again}`, 'Passphrase (kept in your system keychain)');
-    if (given === undefined || given === '') this.declined.add(store);
-    return given || undefined;
+    // One prompt at a time: VS Code shows one input box, and a second would cancel the first (two encrypted
+    // stores opening at once would otherwise look like two cancels).
+    const turn = this.prompts.then(async () => {
+      if (this.declined.has(store)) return undefined;
+      if (attempt === 0) {
+        const kept = await this.secrets.get(PASSPHRASE + store); // entered meanwhile, for another window of ours
+        if (kept) return kept;
+      }
+      const given = await this.prompter().askSecret(`The backup store ${store} is encrypted: enter its passphrase.${again}`, 'Passphrase (kept in your system keychain)');
+      if (given === undefined || given === '') this.declined.add(store);
+      return given || undefined;
+    });
+    this.prompts = turn.catch(() => undefined);
+    return turn;
   }
 
-  /** Whether the user cancelled the passphrase prompt of this store in this session. */
-  isDeclined(store: string): boolean {
-    return this.declined.has(store);
+  /** Stops asking for a store's passphrase in the background (after a cancel, or too many wrong ones). */
+  decline(store: string): void {
+    this.declined.add(store);
   }
 
   /** Lets the next open of the store ask again ("Backup: Unlock Encrypted Store"). */

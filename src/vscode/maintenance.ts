@@ -72,13 +72,13 @@ export class Maintenance extends Disposable {
   private async afterSnapshot(folder: vscode.WorkspaceFolder): Promise<void> {
     const settings = this.service.settings(folder).retention;
     if (!settings.enabled) return;
-    const store = this.service.storePathFor(folder);
+    const store = this.service.localStorePath(folder);
     // The settings are part of the key: changed retention settings apply at the next snapshot, not an hour later.
     if (!(await this.claim(`retention:${JSON.stringify(settings)}`, store, RETENTION_EVERY))) return;
     const key = `retention:${store}`;
     this.running.add(key);
     try {
-      const repo = await this.service.repository(folder);
+      const repo = await this.service.localRepository(folder);
       const report = await forget(repo, {
         policy: policyFrom(settings),
         workspaceId: this.service.workspaceId(folder),
@@ -123,8 +123,10 @@ export class Maintenance extends Disposable {
   /** Mirrors the folder's latest snapshot now (also used by tests). */
   async updateMirror(folder: vscode.WorkspaceFolder, target: string): Promise<void> {
     try {
-      const repo = await this.service.repository(folder);
-      const snapshots = await this.service.snapshots(folder);
+      const repo = await this.service.localRepository(folder);
+      // The local store's own latest, even while the views browse a destination.
+      const id = this.service.workspaceId(folder);
+      const snapshots = (await repo.listSnapshots({ onDamaged: () => undefined })).filter((s) => s.workspace.id === id);
       const latest = snapshots[snapshots.length - 1];
       if (!latest) return;
       const result = await mirror(repo, latest, target);
@@ -139,10 +141,10 @@ export class Maintenance extends Disposable {
     for (const folder of this.service.folders()) {
       const schedule = this.service.settings(folder).verifySchedule;
       if (schedule === 'off') continue;
-      const store = this.service.storePathFor(folder);
+      const store = this.service.localStorePath(folder);
       if (!(await this.claim('verify', store, schedule === 'daily' ? 24 * HOUR : 7 * 24 * HOUR))) continue;
       try {
-        const repo = await this.service.repository(folder);
+        const repo = await this.service.localRepository(folder);
         const report = await verifyRepository(repo);
         await this.recordVerify(repo, report, false);
         this.reportVerify(store, report, false);

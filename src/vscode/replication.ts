@@ -10,7 +10,10 @@ import type { DestinationInput } from '../core/health/health';
 import { destinationKey } from '../core/health/gather';
 import type { ReplicationResult } from '../core/replicate/replicate';
 import { replicate } from '../core/replicate/replicate';
+import { isBackupError } from '../core/errors';
+import { loadReplicaRecords } from '../core/replicate/replicaRecord';
 import { isRemoteLocation } from '../core/storage/locate';
+import { redactLocation } from '../core/storage/remote';
 import type { RemoteOptions } from '../core/storage/remote';
 import type { BackupService } from './backupService';
 import type { DestinationSetting } from './configuration';
@@ -26,6 +29,8 @@ const FIRST_CHECK_MS = 60_000;
 
 interface Attempt {
   running: boolean;
+  /** A copy was asked for while one ran: run once more after it. */
+  again?: boolean;
   lastError?: string;
   lastSuccess?: string;
 }
@@ -39,6 +44,7 @@ export class Replicator extends Disposable {
   private readonly attempts = new Map<string, Attempt>();
   private readonly runs = new Map<string, Promise<ReplicationResult | undefined>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly stopping = new AbortController();
   private readonly changed = this.register(new vscode.EventEmitter<void>());
   /** A replication started, finished or failed. */
   readonly onDidChange = this.changed.event;
@@ -55,7 +61,8 @@ export class Replicator extends Disposable {
     this.register(service.onDidSnapshot((folder) => this.afterSnapshot(folder)));
     const first = setTimeout(() => void this.runDue(), FIRST_CHECK_MS);
     const every = setInterval(() => void this.runDue(), CHECK_EVERY_MS);
-    this.register({ dispose: () => (clearTimeout(first), clearInterval(every), this.timers.forEach((t) => clearTimeout(t))) });
+    // Closing the window stops copies under way; what they copied is complete, and the next copy goes on.
+    this.register({ dispose: () => (clearTimeout(first), clearInterval(every), this.timers.forEach((t) => clearTimeout(t)), this.stopping.abort()) });
   }
 
   /** A folder's destinations from its settings, resolved (variables, `~`) for folders. */
@@ -68,7 +75,7 @@ export class Replicator extends Disposable {
 
   /** What the health view shows for a folder's destinations: the settings plus this window's last attempts. */
   healthInputs(folder: vscode.WorkspaceFolder): DestinationInput[] {
-    const store = this.service.storePathFor(folder);
+    const store = this.service.localStorePath(folder);
     return this.destinations(folder).map((d) => {
       const attempt = this.attempts.get(this.key(store, d.location));
       return { location: d.location, offsite: d.offsite, lastError: attempt?.lastError, lastReplication: attempt?.lastSuccess };
@@ -104,9 +111,19 @@ export class Replicator extends Disposable {
     for (const folder of this.service.folders()) {
       const hours = this.service.settings(folder).replication.everyHours;
       if (hours <= 0) continue;
-      const store = this.service.storePathFor(folder);
-      const due = this.destinations(folder).some((d) => {
-        const last = this.attempts.get(this.key(store, d.location))?.lastSuccess;
+      const store = this.service.localStorePath(folder);
+      const destinations = this.destinations(folder);
+      if (destinations.length === 0) continue;
+      // The store remembers its copies: a reloaded window does not copy again what another just copied.
+      let recorded: Map<string, string>;
+      try {
+        const records = await loadReplicaRecords(await this.service.localRepository(folder));
+        recorded = new Map(records.map((r) => [destinationKey(r.destination), r.time]));
+      } catch {
+        recorded = new Map(); // a store that cannot be opened now fails in the copy, which reports it
+      }
+      const due = destinations.some((d) => {
+        const last = [this.attempts.get(this.key(store, d.location))?.lastSuccess, recorded.get(destinationKey(d.location))].filter((t): t is string => !!t).sort().pop();
         return !last || now - Date.parse(last) > hours * 3_600_000;
       });
       if (due) await (this.lastRun = this.replicateFolder(folder, { interactive: false }));
@@ -145,37 +162,53 @@ export class Replicator extends Disposable {
   }
 
   private replicateOne(folder: vscode.WorkspaceFolder, destination: DestinationSetting, options: { interactive: boolean; progress?: Progress }): Promise<ReplicationResult | undefined> {
-    const store = this.service.storePathFor(folder);
+    const store = this.service.localStorePath(folder);
     const key = this.key(store, destination.location);
-    const running = this.runs.get(key);
-    if (running) return running; // the same copy is under way: share its outcome
     const attempt = this.attempts.get(key) ?? { running: false };
+    const running = this.runs.get(key);
+    if (running) {
+      // The copy under way listed the store before this request: it may miss the newest snapshot, so one
+      // more copy follows it. Callers share the running copy's outcome.
+      attempt.again = true;
+      return running;
+    }
     this.attempts.set(key, attempt);
+    const shown = redactLocation(destination.location);
     const run = (async () => {
+      const startedAt = new Date().toISOString();
       attempt.running = true;
       this.changed.fire();
       try {
-        const repo = await this.service.repository(folder);
+        const repo = await this.service.localRepository(folder);
         const remote = isRemoteLocation(destination.location) ? await this.remoteOptions(destination.location, options.interactive) : undefined;
         const result = await replicate(repo, destination.location, {
           remote,
           offsite: destination.offsite,
-          signal: options.progress?.signal,
-          onProgress: (p) => options.progress?.report(`${destination.location}: ${plural(p.objectsDone, 'object')} of ${p.objectsTotal.toLocaleString('en-US')}, ${formatBytes(p.bytesDone)}`),
+          signal: options.progress?.signal ? AbortSignal.any([options.progress.signal, this.stopping.signal]) : this.stopping.signal,
+          onProgress: (p) => options.progress?.report(`${shown}: ${plural(p.objectsDone, 'object')} of ${p.objectsTotal.toLocaleString('en-US')}, ${formatBytes(p.bytesDone)}`),
         });
         attempt.lastError = undefined;
-        attempt.lastSuccess = new Date().toISOString();
-        this.log.info(`Replicated ${store} to ${destination.location}: ${plural(result.objectsCopied, 'object')} copied (${formatBytes(result.bytesCopied)}), ${plural(result.snapshots, 'snapshot')} there.`);
+        attempt.lastSuccess = startedAt;
+        this.log.info(`Replicated ${store} to ${shown}: ${plural(result.objectsCopied, 'object')} copied (${formatBytes(result.bytesCopied)}), ${plural(result.snapshots, 'snapshot')} there.`);
         return result;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
+        if (isBackupError(error, 'REPO_LOCKED')) {
+          // Another window or process is copying there right now: that copy covers this one.
+          this.log.info(`Replication of ${store} to ${shown} skipped: ${message}`);
+          return undefined;
+        }
         attempt.lastError = message;
-        this.log.error(`Replication of ${store} to ${destination.location} failed: ${message}`);
+        this.log.error(`Replication of ${store} to ${shown} failed: ${message}`);
         throw error;
       } finally {
         attempt.running = false;
         this.runs.delete(key);
         this.changed.fire();
+        if (attempt.again) {
+          attempt.again = false;
+          this.lastRun = this.replicateOne(folder, destination, { interactive: false }).catch(() => undefined);
+        }
       }
     })();
     this.runs.set(key, run);

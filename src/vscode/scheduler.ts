@@ -87,7 +87,7 @@ export class Scheduler extends Disposable {
     }
     this.running.add(id);
     try {
-      const repo = await this.service.repository(folder);
+      const repo = await this.service.localRepository(folder);
       // Claims are plain files even in an encrypted store: name them by a keyed hash, and no path in the purpose.
       const name = repo.codec.encrypted ? repo.codec.id(Buffer.from(this.service.workspaceId(folder))).slice(0, 32) : this.service.workspaceId(folder);
       const purpose = repo.codec.encrypted ? 'a scheduled snapshot' : `the scheduled snapshot of ${folder.uri.fsPath}`;

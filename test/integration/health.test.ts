@@ -43,6 +43,7 @@ if (workspaceMode() === 'single-folder') {
     after(async () => {
       await config().update('destinations', undefined, vscode.ConfigurationTarget.Global);
       await config().update('replication.delaySeconds', undefined, vscode.ConfigurationTarget.Global);
+      a.service.useStore(folder, undefined);
       fs.rmSync(path.dirname(destination), { recursive: true, force: true });
     });
 
@@ -112,6 +113,32 @@ if (workspaceMode() === 'single-folder') {
       assert.equal(health.report!.gaps.find((g) => g.id === 'verify'), undefined);
       const facts = await nodes(await section('status'));
       assert.match(String(a.healthView.getTreeItem(facts[2]).description), /just now .*no damage/);
+    });
+
+    it('browsing a destination shows its snapshots read only: new snapshots still go to the local store', async () => {
+      await config().update('replication.afterSnapshot', false, vscode.ConfigurationTarget.Global);
+      try {
+        const atDestination = () => fs.readdirSync(path.join(destination, 'snapshots')).length;
+        const before = atDestination();
+        prompter.picker = (items) => items.find((i) => i.label === destination);
+        await vscode.commands.executeCommand('backup.useDestination', folder.uri);
+        assert.equal(a.service.browsing(folder), destination);
+        assert.equal((await a.service.snapshots(folder, true)).length, before);
+
+        write(folder, 'docs/while-browsing.md', `browsing ${Date.now()}\n`);
+        prompter.texts = [''];
+        await vscode.commands.executeCommand('backup.snapshotWorkspace');
+        assert.equal(atDestination(), before, 'a snapshot was written into the browsed destination');
+        const local = await a.service.localRepository(folder);
+        const latest = (await local.listSnapshots({ reload: true })).pop()!;
+        assert.ok(Date.now() - Date.parse(latest.time) < 60_000, 'the new snapshot is not in the local store');
+
+        await vscode.commands.executeCommand('backup.useLocalStore', folder.uri);
+        assert.equal(a.service.browsing(folder), undefined);
+      } finally {
+        prompter.picker = undefined;
+        await config().update('replication.afterSnapshot', undefined, vscode.ConfigurationTarget.Global);
+      }
     });
 
     it('replicates a new snapshot in the background after the delay', async () => {

@@ -33,12 +33,13 @@ if (workspaceMode() === 'single-folder') {
       store = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pb-encrypted-')), 'store');
       const created = await Repository.open(store, { create: true, encrypt: true, passphrase: async () => PASSPHRASE });
       assert.equal(created.codec.encrypted, true);
-      // Point the folder at the encrypted store the way "Browse and Restore from a Destination" does.
-      a.service.useStore(folder, store);
+      // The workspace's own store setting wins over the user's (and code-server's machine) value.
+      await vscode.workspace.getConfiguration('projectBackup').update('storePath', store, vscode.ConfigurationTarget.Workspace);
+      assert.equal(a.service.localStorePath(folder), store);
     });
 
     after(async () => {
-      a.service.useStore(folder, undefined);
+      await vscode.workspace.getConfiguration('projectBackup').update('storePath', undefined, vscode.ConfigurationTarget.Workspace);
       await a.keychain.forgetPassphrase(store);
       fs.rmSync(path.dirname(store), { recursive: true, force: true });
     });

@@ -120,6 +120,16 @@ describe('3-2-1 health', () => {
     assert.equal(behind.gaps.find((g) => g.id === 'replication')?.fix, 'replicateNow');
   });
 
+  it('a destination last copied before this workspace\'s first snapshot holds none of it (stores are shared)', async () => {
+    const shared = temp.make('shared-dest');
+    const firstSnapshot = new Date(NOW.getTime() - 2 * HOUR).toISOString();
+    const before = await assessHealth(input(dirs, { firstSnapshot, destinations: [{ location: shared, lastReplication: new Date(NOW.getTime() - 3 * HOUR).toISOString() }] }), nodeFs);
+    assert.equal(before.copies, 2);
+    assert.equal(before.locations.find((l) => l.kind === 'destination')?.note, 'holds no snapshot of this workspace yet');
+    const after = await assessHealth(input(dirs, { firstSnapshot, destinations: [{ location: shared, lastReplication: NOW.toISOString() }] }), nodeFs);
+    assert.equal(after.copies, 3);
+  });
+
   it('a folder destination whose drive is not connected does not count, and says so', async () => {
     const gone = path.join(temp.make('mnt'), 'usb-drive', 'backups');
     const report = await assessHealth(input(dirs, { destinations: [{ location: gone, lastReplication: NOW.toISOString() }] }), nodeFs);

@@ -249,6 +249,12 @@ describe('replicate to a folder', function () {
     // Copying again to the same destination replaces its record rather than adding one.
     await replicate(repo, near);
     assert.equal((await loadReplicaRecords(repo)).length, 2);
+    // A later copy that does not say --offsite keeps the mark; the time is when the copy listed the store.
+    let calls = 0;
+    await replicate(repo, far, { now: () => new Date(calls++ === 0 ? '2031-03-01T00:00:00Z' : '2031-03-01T00:09:00Z') });
+    const farRecord = (await loadReplicaRecords(repo)).find((r) => r.destination === far)!;
+    assert.equal(farRecord.offsite, true);
+    assert.equal(farRecord.time, '2031-03-01T00:00:00.000Z');
     // A replica's own records are not copied on: the destination has its own history.
     assert.deepEqual((await new LocalBackend(far, nodeFs).list('meta')).filter((k) => k.startsWith(REPLICA_PREFIX)), []);
   });

@@ -18,7 +18,7 @@ import { LocalBackend } from '../../src/core/storage/localBackend';
 import { checkKnownHosts, fingerprintOf, normalizeFingerprint } from '../../src/core/storage/knownHosts';
 import { backendFor } from '../../src/core/storage/locate';
 import type { RemoteOptions } from '../../src/core/storage/remote';
-import { parseSftpLocation } from '../../src/core/storage/remote';
+import { parseSftpLocation, privateKeyIsEncrypted, redactLocation } from '../../src/core/storage/remote';
 import { DIST_CLI, describeTreeDiff, lines, packFiles, readTree, rejectionCode, removeDir, runCliCaptured, seededText, snapshotterFor, spawnCli, useTempDirs, writeTree } from './helpers/fixtures';
 import { assertConsistent, copiedKeys, sourceStore } from './helpers/replication';
 import { isRoot, useSshd } from './helpers/sshd';
@@ -442,6 +442,7 @@ describe('SFTP (a real OpenSSH server)', function () {
 });
 
 describe('sftp:// locations and known_hosts (no server needed)', () => {
+  const temp = useTempDirs();
   it('parses users, ports, absolute and home-relative folders; refuses passwords, other schemes and no folder', () => {
     assert.deepEqual(parseSftpLocation('sftp://ann@backup.example:2222/srv/store/'), { user: 'ann', host: 'backup.example', port: 2222, path: '/srv/store', hostId: '[backup.example]:2222' });
     assert.deepEqual(parseSftpLocation('sftp://ann@Backup.Example/~/backups'), { user: 'ann', host: 'backup.example', port: 22, path: 'backups', hostId: 'backup.example' });
@@ -455,6 +456,26 @@ describe('sftp:// locations and known_hosts (no server needed)', () => {
     ] as const) {
       assert.throws(() => parseSftpLocation(location), (error: Error & { code?: string }) => error.code === 'USAGE' && pattern.test(error.message) && !error.message.includes('secret'));
     }
+  });
+
+  it('tells a passphrase-protected private key from a plain one (OpenSSH and PEM), so the editor asks only when needed', () => {
+    const dir = temp.make('keys');
+    const make = (name: string, passphrase: string, extra: string[] = []) => {
+      execFileSync('ssh-keygen', ['-q', '-t', extra.length ? 'rsa' : 'ed25519', ...(extra.length ? ['-b', '2048'] : []), '-N', passphrase, '-f', path.join(dir, name), ...extra]);
+      return fs.readFileSync(path.join(dir, name), 'utf8');
+    };
+    assert.equal(privateKeyIsEncrypted(make('plain', '')), false);
+    assert.equal(privateKeyIsEncrypted(make('locked', 'key passphrase')), true);
+    assert.equal(privateKeyIsEncrypted(make('pem-plain', '', ['-m', 'PEM'])), false);
+    assert.equal(privateKeyIsEncrypted(make('pem-locked', 'key passphrase', ['-m', 'PEM'])), true);
+    assert.equal(privateKeyIsEncrypted('not a key'), false);
+  });
+
+  it('redacts a password from a location, even one holding an "@" of its own', () => {
+    assert.equal(redactLocation('sftp://ann:p@ss@host:22/x'), 'sftp://ann@host:22/x');
+    assert.equal(redactLocation('s3://AKIA:secret@host/b'), 's3://AKIA@host/b');
+    assert.equal(redactLocation('sftp://ann@host/x'), 'sftp://ann@host/x');
+    assert.throws(() => parseSftpLocation('sftp://ann:pa#ss@host/x'), (error: Error) => !error.message.includes('pa#ss'));
   });
 
   it('matches plain, bracketed, wildcard, negated and hashed host names, and reads fingerprints as pasted', () => {

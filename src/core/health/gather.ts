@@ -3,10 +3,9 @@
 // of (the editor's settings, `status --to`). Invariant: read-only, and a destination named twice (in the
 // settings and in a replication record) is one copy.
 
-import { isRemoteLocation, normalizeLocation } from '../storage/locate';
 import type { FsPort } from '../storage/fsPort';
 import type { Repository } from '../repository/repository';
-import { loadReplicaRecords } from '../replicate/replicaRecord';
+import { loadReplicaRecords, replicaDestination } from '../replicate/replicaRecord';
 import type { DestinationInput, HealthInput, HealthReport } from './health';
 import { assessHealth } from './health';
 import { loadVerifyRecord } from './records';
@@ -23,16 +22,9 @@ export interface GatherOptions {
   verifyEveryDays?: number;
 }
 
-/** The key a destination is known by: credentials and trailing slashes do not make another destination. */
+/** The key a destination is known by (the replica records' own): credentials and trailing slashes do not make another destination. */
 export function destinationKey(location: string): string {
-  if (!isRemoteLocation(location)) return normalizeLocation(location).replace(/[\\/]+$/, '');
-  try {
-    const url = new URL(location);
-    url.password = '';
-    return url.toString().replace(/\/+$/, '');
-  } catch {
-    return location;
-  }
+  return replicaDestination(location);
 }
 
 export async function gatherHealth(repo: Repository, port: FsPort, options: GatherOptions): Promise<HealthReport> {
@@ -57,6 +49,7 @@ export async function gatherHealth(repo: Repository, port: FsPort, options: Gath
     workspace: options.workspace,
     store: repo.location,
     lastSnapshot: latest?.time,
+    firstSnapshot: snapshots[0]?.time,
     snapshotCount: snapshots.length,
     lastVerify: verify ? { time: verify.time, ok: verify.ok } : undefined,
     encrypted: repo.codec.encrypted,

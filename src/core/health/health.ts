@@ -25,6 +25,8 @@ export interface HealthInput {
   store: string;
   /** Time of the workspace's latest snapshot in the local store. */
   lastSnapshot?: string;
+  /** Time of its first: a destination last copied before it holds nothing of this workspace. */
+  firstSnapshot?: string;
   /** Snapshots of the workspace in the local store. */
   snapshotCount: number;
   lastVerify?: { time: string; ok: boolean };
@@ -139,13 +141,14 @@ export async function assessHealth(input: HealthInput, port: FsPort): Promise<He
     const remote = isRemoteLocation(d.location);
     const offsite = d.offsite ?? remote;
     const reachable = await destinationReachable(port, d.location);
-    const replicated = d.lastReplication !== undefined;
+    // A store is shared by workspaces: a copy made before this workspace's first snapshot holds none of it.
+    const replicated = d.lastReplication !== undefined && (!input.firstSnapshot || d.lastReplication >= input.firstSnapshot);
     const upToDate = replicated && lastSnapshotMs !== undefined && Date.parse(d.lastReplication!) >= lastSnapshotMs;
     if (replicated && (!lastReplication || d.lastReplication! > lastReplication)) lastReplication = d.lastReplication;
     let note: string | undefined;
     if (!reachable) note = 'not reachable (drive not connected?)';
     else if (d.lastError) note = `last replication failed: ${d.lastError}`;
-    else if (!replicated) note = 'never replicated';
+    else if (!replicated) note = d.lastReplication ? 'holds no snapshot of this workspace yet' : 'never replicated';
     else if (!upToDate) note = 'behind the latest snapshot';
     locations.push({
       kind: 'destination',

@@ -24,6 +24,7 @@ import type { LockInfo } from '../storage/lock';
 import type { RemoteOptions } from '../storage/remote';
 import { TEMP_MARKER } from '../storage/atomic';
 import { REPLICA_PREFIX, loadReplicaRecords, replicaDestination, saveReplicaRecord } from './replicaRecord';
+import type { ReplicaRecord } from './replicaRecord';
 
 export interface ReplicationProgress {
   /** What is being copied now; phases run in this order. */
@@ -145,15 +146,20 @@ class Replication {
       }
       destLock = await Lock.acquire(this.dest, { exclusive: false, purpose: destPurpose, onStale: this.options.onStaleLock });
       const tempsRemoved = await this.removeStaleTemps([claim.key, destLock.key]);
+      this.previous = (await loadReplicaRecords(this.source)).find((r) => r.destination === this.display);
+      // The copy holds what the source held when it was listed: a snapshot made while it runs is newer
+      // than this time, so the health view shows the destination behind until the next copy.
+      const listedAt = (this.options.now?.() ?? new Date()).toISOString();
       const result = await this.copyAll();
       const snapshots = result.snapshots;
+      const offsite = this.options.offsite ?? this.previous?.offsite; // a copy without --offsite keeps the mark
       await saveReplicaRecord(this.source, {
         destination: this.display,
-        time: (this.options.now?.() ?? new Date()).toISOString(),
+        time: listedAt,
         snapshots,
         objectsCopied: result.objectsCopied,
         bytesCopied: result.bytesCopied,
-        ...(this.options.offsite !== undefined ? { offsite: this.options.offsite } : {}),
+        ...(offsite !== undefined ? { offsite } : {}),
         records: Object.fromEntries([...this.digests].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
       });
       return { destination: this.display, created, tempsRemoved, ...result };
@@ -264,6 +270,8 @@ class Replication {
 
   /** Digests of the snapshot records as the destination now holds them (saved in the replica record). */
   private readonly digests = new Map<string, string>();
+  /** This destination's record from the last copy, if any. */
+  private previous: ReplicaRecord | undefined;
 
   /**
    * Snapshot records present at both ends with the same size whose bytes differ: a label or pin rewrote
@@ -271,7 +279,7 @@ class Replication {
    * by this version), by comparing with the destination's bytes once.
    */
   private async rewrittenRecords(source: Map<string, number>, dest: Map<string, number>): Promise<Array<[string, number]>> {
-    const previous = (await loadReplicaRecords(this.source)).find((r) => r.destination === this.display)?.records ?? {};
+    const previous = this.previous?.records ?? {};
     const changed: Array<[string, number]> = [];
     const limiter = new Limiter(8);
     await Promise.all(

@@ -55,7 +55,7 @@ export function parseSftpLocation(location: string): SftpLocation {
   try {
     url = new URL(location);
   } catch {
-    throw new BackupError('USAGE', `"${location}" is not a valid location; write sftp://user@host/path/to/store.`, { location });
+    throw new BackupError('USAGE', `"${redactLocation(location)}" is not a valid location; write sftp://user@host/path/to/store.`, { location: redactLocation(location) });
   }
   if (url.protocol !== 'sftp:') {
     throw new BackupError('USAGE', `Locations starting with ${url.protocol}// are not supported; use a folder path, sftp://user@host/path or s3://host/bucket/path.`, { location });
@@ -81,5 +81,22 @@ export function parseSftpLocation(location: string): SftpLocation {
 
 /** A location without any password a URL may carry, for messages and records. */
 export function redactLocation(location: string): string {
-  return location.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1@');
+  // Up to the last "@" before the path: a password may hold a raw "@" of its own.
+  return location.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/]*@/i, '$1@');
+}
+
+/**
+ * Whether a private key (OpenSSH or PEM text) is protected by a passphrase, so the editor knows to ask for
+ * it. An OpenSSH key says so only inside its base64 body: the cipher name after the "openssh-key-v1" magic.
+ */
+export function privateKeyIsEncrypted(text: string): boolean {
+  if (/Proc-Type:\s*4,ENCRYPTED|BEGIN ENCRYPTED PRIVATE KEY/.test(text)) return true;
+  const body = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(text)?.[1];
+  if (!body) return false;
+  const bytes = Buffer.from(body.replace(/\s+/g, ''), 'base64');
+  const magic = Buffer.from('openssh-key-v1\0', 'latin1');
+  if (bytes.length < magic.length + 4 || !bytes.subarray(0, magic.length).equals(magic)) return false;
+  const length = bytes.readUInt32BE(magic.length);
+  const cipher = bytes.subarray(magic.length + 4, magic.length + 4 + length).toString('latin1');
+  return cipher !== 'none';
 }

@@ -3,13 +3,23 @@
 import * as vscode from 'vscode';
 import { formatTime, shortId } from '../../core/format';
 import { removeSnapshot, setLabel, setPinned } from '../../core/snapshot/annotate';
+import { BackupError } from '../../core/errors';
 import type { CommandContext } from './shared';
 import { guarded, resolveSnapshot } from './shared';
+
+/** A browsed destination is read only: its history is changed only by commands run against it on purpose. */
+function refuseWhileBrowsing(ctx: CommandContext, folder: vscode.WorkspaceFolder): void {
+  const browsing = ctx.service.browsing(folder);
+  if (browsing) {
+    throw new BackupError('USAGE', `Snapshots of ${browsing} are shown read only; run "Backup: Use the Local Store Again" to change labels, pins or snapshots.`);
+  }
+}
 
 export function labelSnapshot(ctx: CommandContext, arg: unknown): Promise<void> {
   return guarded(ctx, 'Label', async () => {
     const node = await resolveSnapshot(ctx, arg, 'Label which snapshot?');
     if (!node) return;
+    refuseWhileBrowsing(ctx, node.folder);
     const label = await ctx.prompter.askText(`Label for snapshot ${shortId(node.snapshot.id)} (empty removes it)`, 'e.g. before the big refactor', node.snapshot.label);
     if (label === undefined) return;
     await setLabel(await ctx.service.repository(node.folder), node.snapshot.id, label);
@@ -21,6 +31,7 @@ export function pinSnapshot(ctx: CommandContext, arg: unknown, pinned: boolean):
   return guarded(ctx, pinned ? 'Pin' : 'Unpin', async () => {
     const node = await resolveSnapshot(ctx, arg, pinned ? 'Pin which snapshot?' : 'Unpin which snapshot?');
     if (!node) return;
+    refuseWhileBrowsing(ctx, node.folder);
     await setPinned(await ctx.service.repository(node.folder), node.snapshot.id, pinned);
     ctx.service.fireChanged(node.folder);
   });
@@ -30,6 +41,7 @@ export function deleteSnapshot(ctx: CommandContext, arg: unknown): Promise<void>
   return guarded(ctx, 'Delete Snapshot', async () => {
     const node = await resolveSnapshot(ctx, arg, 'Delete which snapshot?');
     if (!node) return;
+    refuseWhileBrowsing(ctx, node.folder);
     const ok = await ctx.prompter.confirm(
       `Delete snapshot ${shortId(node.snapshot.id)} of ${formatTime(node.snapshot.time)}? Versions that exist only in it can no longer be restored.`,
       'Delete',

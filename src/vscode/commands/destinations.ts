@@ -11,7 +11,7 @@ import { BackupError } from '../../core/errors';
 import { formatBytes, plural } from '../../core/format';
 import { destinationKey } from '../../core/health/gather';
 import { isRemoteLocation } from '../../core/storage/locate';
-import { parseSftpLocation } from '../../core/storage/remote';
+import { parseSftpLocation, privateKeyIsEncrypted, redactLocation } from '../../core/storage/remote';
 import { SECTION, isInside } from '../configuration';
 import type { DestinationSetting } from '../configuration';
 import type { DestinationCredentials } from '../keychain';
@@ -49,8 +49,10 @@ export function addDestination(ctx: CommandContext, arg?: unknown, presets?: { o
     ];
     const kind = await ctx.prompter.pick(presets?.offsite ? [kinds[1], kinds[2], kinds[0]] : kinds, 'Where should the extra copy of the backups go?');
     if (!kind) return;
-    const store = ctx.service.storePathFor(folder);
+    const store = ctx.service.localStorePath(folder);
     let location: string;
+    // Kept only once every question is answered: a cancel midway leaves the keychain as it was.
+    let credentials: DestinationCredentials | undefined;
     if (kind.target === 'folder') {
       const picked = await ctx.prompter.pickTargetFolder('Choose the destination folder (on another drive, a NAS share or a synced folder)');
       if (!picked) return;
@@ -64,19 +66,17 @@ export function addDestination(ctx: CommandContext, arg?: unknown, presets?: { o
       if (!typed) return;
       location = typed.trim();
       if (!/^s3(\+https?)?:\/\/[^/]+\/[^/]+/i.test(location) || /^s3[^:]*:\/\/[^/]*@/i.test(location)) {
-        throw new BackupError('USAGE', `"${location}" is not an S3 location; write s3://host/bucket/folder, without credentials.`);
+        throw new BackupError('USAGE', `"${redactLocation(location)}" is not an S3 location; write s3://host/bucket/folder, without credentials.`);
       }
-      const credentials = await askS3Credentials(ctx);
+      credentials = await askS3Credentials(ctx);
       if (!credentials) return;
-      await ctx.keychain.setCredentials(destinationKey(location), credentials);
     } else {
       const typed = await ctx.prompter.askText('SFTP location of the copy', 'sftp://user@host[:port]/path/to/backups (or /~/backups in your home folder)');
       if (!typed) return;
       parseSftpLocation(typed.trim()); // refuses malformed locations (and passwords in URLs) in one sentence
       location = typed.trim();
-      const credentials = await askCredentials(ctx);
+      credentials = await askCredentials(ctx);
       if (!credentials) return;
-      await ctx.keychain.setCredentials(destinationKey(location), credentials);
     }
     let offsite = presets?.offsite;
     if (offsite === undefined) {
@@ -89,6 +89,7 @@ export function addDestination(ctx: CommandContext, arg?: unknown, presets?: { o
       if (!picked) return;
       offsite = picked.offsite;
     }
+    if (credentials) await ctx.keychain.setCredentials(destinationKey(location), credentials);
     const list = userDestinations().filter((d) => destinationKey(d.location) !== destinationKey(location));
     list.push({ location, offsite });
     await saveDestinations(list);
@@ -132,7 +133,7 @@ async function askCredentials(ctx: CommandContext): Promise<DestinationCredentia
   } catch (error) {
     throw new BackupError('PERMISSION_DENIED', `The key file ${file || fallback} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
   }
-  const encrypted = /ENCRYPTED|bcrypt/.test(privateKey) || privateKey.includes('Proc-Type: 4,ENCRYPTED');
+  const encrypted = privateKeyIsEncrypted(privateKey);
   const keyPassphrase = encrypted ? await ctx.prompter.askSecret('Passphrase of the private key', 'kept in your system keychain') : undefined;
   if (encrypted && keyPassphrase === undefined) return undefined;
   return { privateKey, keyPassphrase };

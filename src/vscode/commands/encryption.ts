@@ -18,7 +18,7 @@ export function encryptStore(ctx: CommandContext, arg?: unknown): Promise<void> 
   return guarded(ctx, 'Encrypt', async () => {
     const folder = await pickFolder(ctx, 'Start an encrypted store for which folder?', uriArg(arg));
     if (!folder) return;
-    const current = ctx.service.storePathFor(folder);
+    const current = ctx.service.localStorePath(folder);
     const target = await ctx.prompter.pickTargetFolder('Choose an empty folder for the new encrypted store');
     if (!target) return;
     const location = target.fsPath;
@@ -30,18 +30,38 @@ export function encryptStore(ctx: CommandContext, arg?: unknown): Promise<void> 
     const again = await ctx.prompter.askSecret('Type the passphrase again', 'to be sure it is the one you meant');
     if (again === undefined) return;
     if (again !== passphrase) throw new BackupError('USAGE', 'The two passphrases differ; nothing was created.');
+    // The setting is changed where it is set now, so the new value wins (a folder's own value over the user's).
+    const config = vscode.workspace.getConfiguration(SECTION, folder.uri);
+    const info = config.inspect<string>('storePath');
+    const level = !vscode.workspace.isTrusted
+      ? vscode.ConfigurationTarget.Global
+      : info?.workspaceFolderValue !== undefined
+        ? vscode.ConfigurationTarget.WorkspaceFolder
+        : info?.workspaceValue !== undefined
+          ? vscode.ConfigurationTarget.Workspace
+          : vscode.ConfigurationTarget.Global;
+    const scope = level === vscode.ConfigurationTarget.Global ? 'of every workspace that uses your default store' : `of ${folder.name}`;
     const understood = await ctx.prompter.confirm(
-      `Create an encrypted store at ${location}? New snapshots go there; the store at ${current} is kept as it is. If the passphrase is lost, the encrypted backups cannot be recovered: keep it in a password manager.`,
+      `Create an encrypted store at ${location}? New snapshots ${scope} go there; the store at ${current} is kept as it is. If the passphrase is lost, the encrypted backups cannot be recovered: keep it in a password manager.`,
       'Create Encrypted Store',
     );
     if (!understood) return;
     const repo = await Repository.open(location, { create: true, encrypt: true, passphrase: async () => passphrase });
     await ctx.keychain.rememberPassphrase(repo.location, passphrase);
-    await vscode.workspace.getConfiguration(SECTION).update('storePath', repo.location, vscode.ConfigurationTarget.Global);
+    await config.update('storePath', repo.location, level);
+    if (ctx.service.localStorePath(folder) !== repo.location) {
+      throw new BackupError('USAGE', `The encrypted store is ready at ${repo.location}, but ${folder.name} still uses ${ctx.service.localStorePath(folder)} (a setting elsewhere wins); set projectBackup.storePath to ${repo.location}.`);
+    }
     ctx.log.info(`Encrypted store created at ${repo.location}; ${current} is kept as it was.`);
     await ctx.service.snapshotFolder(folder, { trigger: 'manual', label: 'first snapshot in the encrypted store' });
     void ctx.healthView.refresh();
     void vscode.window.showInformationMessage(`Backups of ${folder.name} now go to the encrypted store at ${repo.location}. The old store at ${current} is unchanged.`);
+    if (ctx.service.settings(folder).destinations.length > 0) {
+      // A destination holds one store: copies of the old one stay there, the new store needs folders of its own.
+      void vscode.window.showWarningMessage('Your backup destinations hold copies of the old store. Add new destinations for the encrypted store; the old copies stay as they are.', 'Add Destination').then(
+        (choice) => choice && vscode.commands.executeCommand('backup.addDestination', folder.uri),
+      );
+    }
   });
 }
 

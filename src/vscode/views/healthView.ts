@@ -55,6 +55,7 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
   readonly onDidUpdate = this.updated.event;
   private reports = new Map<string, FolderHealth>();
   private pending: Promise<FolderHealth[]> | undefined;
+  private generation = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -79,7 +80,10 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
   refresh(): Promise<FolderHealth[]> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    const generation = ++this.generation;
     const run = this.compute().then((list) => {
+      // Refreshes can overlap (a slow remote store): an older one finishing last must not win.
+      if (generation !== this.generation) return this.pending ?? list;
       this.reports = new Map(list.map((h) => [h.folder.uri.toString(), h]));
       this.emitter.fire(undefined);
       this.updated.fire();
@@ -106,7 +110,7 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
 
   private async assess(folder: vscode.WorkspaceFolder): Promise<FolderHealth> {
     try {
-      const repo = await this.service.repository(folder);
+      const repo = await this.service.localRepository(folder);
       const settings = this.service.settings(folder);
       const report = await gatherHealth(repo, nodeFs, {
         workspace: folder.uri.fsPath,
