@@ -105,8 +105,9 @@ async function main(): Promise<number> {
       .map(([tool, ms]) => `${tool} ${(ms! / 1000).toFixed(2)} s${base && tool !== row.figures[0][0] ? ` (${(ms! / base).toFixed(2)}x)` : ''}`);
     console.log(`| ${row.measure} | ${cells.join(' · ')} |`);
   }
-  const sizes = ['plain', 'enc', 'restic'].filter((n) => fs.existsSync(at(n))).map((n) => `${n} ${formatMiB(dirSize(at(n)))}`);
-  console.log(`\nstore sizes after the edit round: ${sizes.join(', ')}`);
+  const size = (n: string) => (fs.existsSync(at(n)) ? formatMiB(dirSize(at(n))) : 'n/a');
+  console.log(`\nstore sizes: ours plain ${size('plain')} (first snapshot only); after the edit round: ours encrypted ${size('enc')}, restic ${size('restic')}`);
+  console.log('ours copy checks every pack against its SHA-256 name and fsyncs each file and folder before the next phase; rsync and cp do neither.');
   if (!restic) console.log('restic is not installed: its columns are missing (apt-get install restic)');
   if (!rsync) console.log('rsync is not installed: its column is missing (apt-get install rsync)');
   if (failures.length) console.log(`\nFAILED:\n${failures.join('\n')}`);
