@@ -25,9 +25,14 @@ export function normalizeLocation(location: string): string {
  * object store; `s3+http://` for a local server without TLS). `remote` carries credentials and host-key trust; a folder
  * ignores it. The SFTP code (and ssh2 with it) is loaded only when an sftp:// location is opened.
  */
+/** Whether a location names an S3-compatible object store (`s3://`, `s3+http://`, `s3+https://`). */
+export function isS3Location(location: string): boolean {
+  return /^s3(\+https?)?:\/\//i.test(location);
+}
+
 export async function backendFor(location: string, port: FsPort, remote: RemoteOptions = {}): Promise<Backend> {
   if (!isRemoteLocation(location)) return new LocalBackend(path.resolve(location), port);
-  if (/^s3(\+https?)?:\/\//i.test(location)) {
+  if (isS3Location(location)) {
     const { openS3Backend } = await import('./s3Backend');
     return openS3Backend(location, remote.s3Credentials);
   }

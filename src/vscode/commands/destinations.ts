@@ -10,17 +10,14 @@ import * as vscode from 'vscode';
 import { BackupError } from '../../core/errors';
 import { formatBytes, plural } from '../../core/format';
 import { destinationKey } from '../../core/health/gather';
-import { isRemoteLocation } from '../../core/storage/locate';
+import { isRemoteLocation, isS3Location } from '../../core/storage/locate';
 import { parseSftpLocation, privateKeyIsEncrypted, redactLocation } from '../../core/storage/remote';
+import { parseS3Location } from '../../core/storage/s3Backend';
 import { SECTION, isInside } from '../configuration';
 import type { DestinationSetting } from '../configuration';
 import type { DestinationCredentials } from '../keychain';
 import type { CommandContext } from './shared';
-import { guarded, pickFolder } from './shared';
-
-function uriArg(arg: unknown): vscode.Uri | undefined {
-  return arg instanceof vscode.Uri ? arg : undefined;
-}
+import { guarded, pickFolder, uriArg } from './shared';
 
 /** The destination a health-view node or an argument names. */
 function locationArg(arg: unknown): string | undefined {
@@ -65,9 +62,8 @@ export function addDestination(ctx: CommandContext, arg?: unknown, presets?: { o
       const typed = await ctx.prompter.askText('S3 location of the copy', 's3://host[:port]/bucket/folder (s3+http:// for a local server without TLS)');
       if (!typed) return;
       location = typed.trim();
-      if (!/^s3(\+https?)?:\/\/[^/]+\/[^/]+/i.test(location) || /^s3[^:]*:\/\/[^/]*@/i.test(location)) {
-        throw new BackupError('USAGE', `"${redactLocation(location)}" is not an S3 location; write s3://host/bucket/folder, without credentials.`);
-      }
+      if (!isS3Location(location)) throw new BackupError('USAGE', `"${redactLocation(location)}" is not an S3 location; write s3://host/bucket/folder.`);
+      parseS3Location(location); // refuses a location without a bucket, or with credentials in it, in one sentence
       credentials = await askS3Credentials(ctx);
       if (!credentials) return;
     } else {
@@ -97,8 +93,6 @@ export function addDestination(ctx: CommandContext, arg?: unknown, presets?: { o
     await replicateWithProgress(ctx, folder, location);
   });
 }
-
-const isS3 = (location: string) => /^s3(\+https?)?:\/\//i.test(location);
 
 /** Asks for an S3 access key (the secret typed hidden); both are kept in the keychain. */
 async function askS3Credentials(ctx: CommandContext): Promise<DestinationCredentials | undefined> {
@@ -206,7 +200,7 @@ export function setDestinationCredentials(ctx: CommandContext, arg?: unknown): P
       void vscode.window.showInformationMessage(`${location} is a folder: it needs no log-in.`);
       return;
     }
-    const credentials = isS3(location) ? await askS3Credentials(ctx) : await askCredentials(ctx);
+    const credentials = isS3Location(location) ? await askS3Credentials(ctx) : await askCredentials(ctx);
     if (!credentials) return;
     await ctx.keychain.setCredentials(destinationKey(location), credentials);
     void vscode.window.showInformationMessage(`Log-in details for ${location} saved in your system keychain.`);

@@ -8,11 +8,7 @@ import { BackupError } from '../../core/errors';
 import { Repository } from '../../core/repository/repository';
 import { SECTION } from '../configuration';
 import type { CommandContext } from './shared';
-import { guarded, pickFolder } from './shared';
-
-function uriArg(arg: unknown): vscode.Uri | undefined {
-  return arg instanceof vscode.Uri ? arg : undefined;
-}
+import { guarded, pickFolder, uriArg } from './shared';
 
 export function encryptStore(ctx: CommandContext, arg?: unknown): Promise<void> {
   return guarded(ctx, 'Encrypt', async () => {

@@ -53,6 +53,11 @@ export async function guarded(ctx: CommandContext, what: string, body: () => Pro
   }
 }
 
+/** A command's argument when it is a URI (a folder or file it was invoked on), else undefined. */
+export function uriArg(arg: unknown): vscode.Uri | undefined {
+  return arg instanceof vscode.Uri ? arg : undefined;
+}
+
 export async function pickFolder(ctx: CommandContext, purpose: string, hint?: vscode.Uri): Promise<vscode.WorkspaceFolder | undefined> {
   const folders = ctx.service.folders();
   if (hint) {
