@@ -84,7 +84,8 @@ describe('SFTP (a real OpenSSH server)', function () {
       assert.equal(second.objectsSkipped, before.length);
       assert.equal(second.snapshots, 3);
       const [record] = await loadReplicaRecords(repo);
-      assert.deepEqual([record.destination, record.snapshots, record.offsite], [url, 3, undefined]);
+      // The second copy did not say offsite: the mark given by the first is kept.
+      assert.deepEqual([record.destination, record.snapshots, record.offsite], [url, 3, true]);
     });
 
     it('restores from the copy with the local store deleted, and list, ls and cat read it too', async () => {
