@@ -38,6 +38,8 @@ export interface BackupSettings {
 export interface DestinationSetting {
   location: string;
   offsite?: boolean;
+  /** The store this destination holds a copy of; absent: the store of whichever folder uses the setting. */
+  store?: string;
 }
 
 function destinationsFrom(value: unknown): DestinationSetting[] {
@@ -48,7 +50,11 @@ function destinationsFrom(value: unknown): DestinationSetting[] {
     const location = typeof entry === 'string' ? entry : typeof entry?.location === 'string' ? entry.location : '';
     if (!location.trim()) continue;
     // A password typed into a URL never reaches a log or a record: credentials belong in the keychain.
-    out.push({ location: redactLocation(location.trim()), offsite: typeof entry?.offsite === 'boolean' ? entry.offsite : undefined });
+    out.push({
+      location: redactLocation(location.trim()),
+      offsite: typeof entry?.offsite === 'boolean' ? entry.offsite : undefined,
+      store: typeof entry?.store === 'string' && entry.store.trim() ? entry.store.trim() : undefined,
+    });
   }
   return out;
 }

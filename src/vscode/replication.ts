@@ -67,10 +67,15 @@ export class Replicator extends Disposable {
 
   /** A folder's destinations from its settings, resolved (variables, `~`) for folders. */
   destinations(folder: vscode.WorkspaceFolder): DestinationSetting[] {
-    return this.service.settings(folder).destinations.map((d) => ({
-      ...d,
-      location: isRemoteLocation(d.location) ? d.location : resolveStorePath(d.location, folder.uri.fsPath),
-    }));
+    // A destination holds one store: one added for another store (another workspace's, or the store used
+    // before "Start an Encrypted Store") is not this folder's, and copying to it would only be refused.
+    const store = this.service.localStorePath(folder);
+    return this.service.settings(folder)
+      .destinations.filter((d) => !d.store || resolveStorePath(d.store, folder.uri.fsPath) === store)
+      .map((d) => ({
+        ...d,
+        location: isRemoteLocation(d.location) ? d.location : resolveStorePath(d.location, folder.uri.fsPath),
+      }));
   }
 
   /** What the health view shows for a folder's destinations: the settings plus this window's last attempts. */
@@ -93,7 +98,7 @@ export class Replicator extends Disposable {
 
   private afterSnapshot(folder: vscode.WorkspaceFolder): void {
     const settings = this.service.settings(folder);
-    if (!settings.replication.afterSnapshot || settings.destinations.length === 0) return;
+    if (!settings.replication.afterSnapshot || this.destinations(folder).length === 0) return;
     const key = folder.uri.toString();
     const pending = this.timers.get(key);
     if (pending) clearTimeout(pending);

@@ -80,7 +80,7 @@ if (workspaceMode() === 'single-folder') {
 
       // Kept in the user's settings, marked offsite (the gap's own preset), and a store now at the destination.
       const saved = config().inspect<Array<{ location: string; offsite?: boolean }>>('destinations')?.globalValue;
-      assert.deepEqual(saved, [{ location: destination, offsite: true }]);
+      assert.deepEqual(saved, [{ location: destination, offsite: true, store: a.service.localStorePath(folder) }]);
       assert.ok(fs.existsSync(path.join(destination, 'config')), 'no store at the destination');
       assert.ok(fs.readdirSync(path.join(destination, 'snapshots')).length >= 1, 'no snapshot record at the destination');
 
@@ -99,6 +99,19 @@ if (workspaceMode() === 'single-folder') {
       a.statusBar.update();
       const tooltip = a.statusBar.tooltipText();
       assert.match(tooltip, /3-2-1 met: 3 of 3 copies · 2 of 2 media · offsite copy/);
+    });
+
+    it('a destination added for another store is not used for this folder (a destination holds one store)', async () => {
+      const saved = config().inspect<Array<Record<string, unknown>>>('destinations')?.globalValue ?? [];
+      const elsewhere = path.join(path.dirname(destination), 'other-store-copy');
+      await config().update('destinations', [...saved, { location: elsewhere, store: path.join(path.dirname(destination), 'another-store') }], vscode.ConfigurationTarget.Global);
+      try {
+        assert.deepEqual(a.replicator.destinations(folder).map((d) => d.location), [destination]);
+        const [health] = await a.healthView.refresh();
+        assert.deepEqual(health.report!.locations.filter((l) => l.kind === 'destination').map((l) => l.location), [destination]);
+      } finally {
+        await config().update('destinations', saved, vscode.ConfigurationTarget.Global);
+      }
     });
 
     it('"verify now" from the health view records the verify, and the verify gap closes', async () => {

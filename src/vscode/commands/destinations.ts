@@ -87,7 +87,7 @@ export function addDestination(ctx: CommandContext, arg?: unknown, presets?: { o
     }
     if (credentials) await ctx.keychain.setCredentials(destinationKey(location), credentials);
     const list = userDestinations().filter((d) => destinationKey(d.location) !== destinationKey(location));
-    list.push({ location, offsite });
+    list.push({ location, offsite, store });
     await saveDestinations(list);
     ctx.log.info(`Destination added for ${folder.name}: ${location} (${offsite ? 'offsite' : 'onsite'}).`);
     await replicateWithProgress(ctx, folder, location);

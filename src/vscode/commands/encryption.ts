@@ -52,7 +52,7 @@ export function encryptStore(ctx: CommandContext, arg?: unknown): Promise<void> 
     await ctx.service.snapshotFolder(folder, { trigger: 'manual', label: 'first snapshot in the encrypted store' });
     void ctx.healthView.refresh();
     void vscode.window.showInformationMessage(`Backups of ${folder.name} now go to the encrypted store at ${repo.location}. The old store at ${current} is unchanged.`);
-    if (ctx.service.settings(folder).destinations.length > 0) {
+    if (ctx.service.settings(folder).destinations.some((d) => d.store === current)) {
       // A destination holds one store: copies of the old one stay there, the new store needs folders of its own.
       void vscode.window.showWarningMessage('Your backup destinations hold copies of the old store. Add new destinations for the encrypted store; the old copies stay as they are.', 'Add Destination').then(
         (choice) => choice && vscode.commands.executeCommand('backup.addDestination', folder.uri),
