@@ -12,8 +12,8 @@ export interface Prompter {
   /** An optional text (label); undefined when cancelled, '' when left empty. */
   askText(prompt: string, placeHolder: string, value?: string): Promise<string | undefined>;
   pickFolder(folders: readonly vscode.WorkspaceFolder[], purpose: string): Promise<vscode.WorkspaceFolder | undefined>;
-  /** Any folder on disk (Restore to...). */
-  pickTargetFolder(title: string): Promise<vscode.Uri | undefined>;
+  /** Any folder on disk (Restore to..., a destination); `openLabel` names what choosing it does. */
+  pickTargetFolder(title: string, openLabel: string): Promise<vscode.Uri | undefined>;
   pick<T extends vscode.QuickPickItem>(items: readonly T[], placeHolder: string): Promise<T | undefined>;
   /** Where to save a file (archives); undefined when cancelled. */
   pickSaveFile(defaultUri: vscode.Uri, title: string): Promise<vscode.Uri | undefined>;
@@ -57,8 +57,8 @@ export class WindowPrompter implements Prompter {
     return vscode.window.showWorkspaceFolderPick({ placeHolder: purpose });
   }
 
-  async pickTargetFolder(title: string): Promise<vscode.Uri | undefined> {
-    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Restore Here', title });
+  async pickTargetFolder(title: string, openLabel: string): Promise<vscode.Uri | undefined> {
+    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel, title });
     return picked?.[0];
   }
 

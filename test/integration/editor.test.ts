@@ -282,6 +282,7 @@ if (workspaceMode() === 'single-folder') {
       assert.ok(node.kind === 'version');
       assert.ok(fs.existsSync(path.join(elsewhere, ...node.relPath.split('/'))));
       assert.equal(read(folder, 'src/index.js'), current);
+      assert.equal(prompter.openLabels.at(-1), 'Restore Here', "the folder dialog's button");
     });
 
     it('refreshes the Snapshots view when the CLI (another process) makes a snapshot in the same store', async () => {

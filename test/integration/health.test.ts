@@ -77,6 +77,8 @@ if (workspaceMode() === 'single-folder') {
       prompter.picker = (items) => items.find((i) => i.label.includes('Folder'));
       prompter.target = vscode.Uri.file(destination);
       await vscode.commands.executeCommand(command.command, ...(command.arguments ?? []));
+      // The folder dialog's button says what choosing the folder does (not "Restore Here").
+      assert.equal(prompter.openLabels.at(-1), 'Copy Backups Here');
 
       // Kept in the user's settings, marked offsite (the gap's own preset), and a store now at the destination.
       const saved = config().inspect<Array<{ location: string; offsite?: boolean }>>('destinations')?.globalValue;

@@ -51,7 +51,7 @@ export function addDestination(ctx: CommandContext, arg?: unknown, presets?: { o
     // Kept only once every question is answered: a cancel midway leaves the keychain as it was.
     let credentials: DestinationCredentials | undefined;
     if (kind.target === 'folder') {
-      const picked = await ctx.prompter.pickTargetFolder('Choose the destination folder (on another drive, a NAS share or a synced folder)');
+      const picked = await ctx.prompter.pickTargetFolder('Choose the destination folder (on another drive, a NAS share or a synced folder)', 'Copy Backups Here');
       if (!picked) return;
       location = picked.fsPath;
       if (isInside(location, folder.uri.fsPath)) throw new BackupError('UNSAFE_PATH', `The destination ${location} is inside the workspace; choose a folder outside it.`);

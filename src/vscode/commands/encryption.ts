@@ -15,7 +15,7 @@ export function encryptStore(ctx: CommandContext, arg?: unknown): Promise<void> 
     const folder = await pickFolder(ctx, 'Start an encrypted store for which folder?', uriArg(arg));
     if (!folder) return;
     const current = ctx.service.localStorePath(folder);
-    const target = await ctx.prompter.pickTargetFolder('Choose an empty folder for the new encrypted store');
+    const target = await ctx.prompter.pickTargetFolder('Choose an empty folder for the new encrypted store', 'Create Encrypted Store Here');
     if (!target) return;
     const location = target.fsPath;
     if (fs.existsSync(location) && fs.readdirSync(location).some((name) => !name.startsWith('.'))) {

@@ -34,7 +34,7 @@ export function restoreFileTo(ctx: CommandContext, arg: unknown): Promise<void> 
       if (!node) return;
       request = { folder: node.folder, snapshot: node.snapshot, paths: [node.relPath], title: `Restore ${path.posix.basename(node.relPath)} from snapshot ${shortId(node.snapshot.id)}` };
     }
-    const target = await ctx.prompter.pickTargetFolder(`${request.title} to...`);
+    const target = await ctx.prompter.pickTargetFolder(`${request.title} to...`, 'Restore Here');
     if (!target) return;
     await runRestore(ctx, { ...request, target, deleteExtra: false });
   });

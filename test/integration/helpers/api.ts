@@ -42,8 +42,11 @@ export class ScriptedPrompter implements Prompter {
     this.asked.push(purpose);
     return folders[0];
   }
-  async pickTargetFolder(title: string): Promise<vscode.Uri | undefined> {
+  /** The button label of each folder dialog shown, in order. */
+  readonly openLabels: string[] = [];
+  async pickTargetFolder(title: string, openLabel: string): Promise<vscode.Uri | undefined> {
     this.asked.push(title);
+    this.openLabels.push(openLabel);
     return this.target;
   }
   /** Answers for `pick`: a function choosing among the items (the first item when absent). */
