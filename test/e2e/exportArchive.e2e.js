@@ -35,7 +35,7 @@ module.exports = {
     // 1. The command snapshots the workspace, then opens the save dialog.
     await runCommand(page, 'Backup: Export Full Archive...');
     const dialog = await answerSaveDialog(page, target, { timeout: 20_000 });
-    log(`save dialog: "${dialog.title}", proposed ${dialog.proposed}${dialog.overwrite ? `; confirmed "${dialog.overwrite}"` : ''}${dialog.enterAgain ? '; Enter pressed twice' : ''}`);
+    log(`save dialog: "${dialog.title}", button "${dialog.button}", proposed ${dialog.proposed}${dialog.overwrite ? `; confirmed "${dialog.overwrite}"` : ''}${dialog.enterAgain ? '; Enter pressed twice' : ''}${dialog.relisted ? `; folder put in the box ${dialog.relisted + 1} times` : ''}${dialog.retyped ? `; path put in the box ${dialog.retyped + 1} times` : ''}`);
     if (!/^Export a full archive of workspace\b/.test(dialog.title)) throw new Error(`the save dialog's title is "${dialog.title}", expected "Export a full archive of workspace ..."`);
 
     // 2. The progress notification, then the report.

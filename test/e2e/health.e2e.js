@@ -59,7 +59,8 @@ module.exports = {
     const pick = await acceptQuickPick(page, 'Folder', { timeout: 10_000 });
     log(`asked: ${pick.placeholder}`);
     const dialog = await answerSaveDialog(page, destination, { timeout: 15_000 });
-    log(`folder dialog: "${dialog.title}"`);
+    if (dialog.button !== 'Copy Backups Here') throw new Error(`the folder dialog's button says "${dialog.button}", expected "Copy Backups Here"`);
+    log(`folder dialog: "${dialog.title}", button "${dialog.button}"${dialog.enterAgain ? '; Enter pressed twice' : ''}${dialog.relisted ? `; folder put in the box ${dialog.relisted + 1} times` : ''}${dialog.retyped ? `; path put in the box ${dialog.retyped + 1} times` : ''}`);
     const text = await waitForNotification(page, /^Replicated to 1 destination/, { failOn: /failed/i, timeout: 45_000 });
     log(`notification: ${text}`);
     if (!fs.existsSync(path.join(destination, 'config'))) throw new Error(`no store was written to ${destination}`);

@@ -235,11 +235,12 @@ async function acceptQuickPick(page, expectLabel, { timeout = 10_000 } = {}) {
 
 /**
  * Answers a save dialog. In code-server that is VS Code's "simple file dialog": a quick input whose box
- * holds the proposed path, above a list of the folder it shows. Selects all of the box, types `filePath`
- * (absolute; its folder must exist), waits until the dialog lists that folder, and presses Enter. If the
- * dialog then asks before replacing an existing file (a quick pick titled "... already exists ..."),
- * confirms it with Enter. Returns what the dialog showed: its title, the proposed path, the overwrite
- * question if one came, and whether Enter had to be pressed twice.
+ * holds the proposed path, above a list of the folder it shows. Puts the folder of `filePath` (absolute;
+ * the folder must exist) in the box, waits until the dialog lists it, puts the whole path there until it
+ * stays, and presses Enter. If the dialog then asks before replacing an existing file (a quick pick titled
+ * "... already exists ..."), confirms it with Enter. Returns what the dialog showed: its title, the label
+ * of its button, the proposed path, the overwrite question if one came, whether Enter had to be pressed
+ * twice, and how often the folder (`relisted`) or the path (`retyped`) had to be put in the box again.
  * @param {import('playwright-core').Page} page
  */
 async function answerSaveDialog(page, filePath, { timeout = 10_000 } = {}) {
@@ -264,27 +265,55 @@ async function answerSaveDialog(page, filePath, { timeout = 10_000 } = {}) {
     if (value !== last) [last, since] = [value, Date.now()];
     return value && Date.now() - since >= 500 ? value : undefined;
   }, 'the save dialog to propose a path', { timeout });
-  const shown = { title: await titleOf(), proposed, overwrite: undefined, enterAgain: false };
+  const shown = { title: await titleOf(), button: clean((await widget.locator('.monaco-button').evaluateAll((buttons) => buttons.filter((b) => b.offsetParent !== null).map((b) => b.textContent)).catch(() => [])).join(' ')), proposed, overwrite: undefined, enterAgain: false, relisted: 0, retyped: 0 };
 
-  await input.click();
-  await page.keyboard.press('Control+A');
-  await page.keyboard.type(filePath);
-  // While the path is typed the dialog lists each folder it passes through, a step behind: Enter before it
-  // lists the target's folder only moves the listing there. Wait until it shows that folder: no row but
-  // the folder's entries, and all of its sub-folders (files are listed only when they fit the filters).
+  // The dialog moves its listing when the box ends in a separator after a folder, and a listing still being
+  // read can swallow the next move (seen on a loaded CI machine: the box held the path while the listing
+  // stayed one folder up). So: put the folder with a trailing separator in the box in one step, wait until
+  // the dialog lists that folder (no row but the folder's entries, and all of its sub-folders: files are
+  // listed only when they fit the filters), putting it there again if the listing does not follow; then
+  // type the name.
   const folder = path.dirname(filePath);
   const entries = fs.readdirSync(folder, { withFileTypes: true });
   const names = new Set(entries.map((e) => e.name));
   const subfolders = entries.filter((e) => e.isDirectory()).map((e) => e.name);
-  await waitUntil(async () => {
+  const listsFolder = async () => {
     const rows = (await rowsOf()).filter((r) => r !== '..');
-    return (await valueOf()) === filePath && rows.every((r) => names.has(r)) && subfolders.every((d) => rows.includes(d));
-  }, `the save dialog to hold ${filePath} and list ${folder}`, { timeout }).catch(async (error) => {
+    return rows.every((r) => names.has(r)) && subfolders.every((d) => rows.includes(d));
+  };
+  const failure = async (error) => {
     throw new Error(`${error.message} (it holds ${JSON.stringify(await valueOf())} and lists ${(await rowsOf()).join(', ')})`);
-  });
+  };
+  const deadline = Date.now() + timeout;
+  const folderWithSeparator = folder.endsWith(path.sep) ? folder : folder + path.sep;
+  await input.click();
+  for (let attempt = 1; ; attempt++) {
+    await input.fill(folderWithSeparator);
+    const listed = await waitUntil(async () => (await valueOf()) === folderWithSeparator && (await listsFolder()), `the save dialog to list ${folder}`, {
+      timeout: Math.max(500, Math.min(3000 * attempt, deadline - Date.now())),
+    }).catch((error) => (Date.now() >= deadline ? failure(error) : undefined));
+    if (listed) break;
+    shown.relisted = attempt;
+  }
+  // Then the whole path. A move the dialog had under way can still put its own proposal back in the box
+  // (in a save dialog, the folder plus the proposed name): the path must stay put for a moment, or it is
+  // put there again.
+  for (;;) {
+    await input.fill(filePath);
+    const settled = Date.now() + 600;
+    let held = true;
+    while (held && Date.now() < settled) {
+      held = (await valueOf()) === filePath && (await listsFolder());
+      await sleep(100);
+    }
+    if (held) break;
+    if (Date.now() >= deadline) await failure(new Error(`timed out after ${timeout / 1000} s waiting for the save dialog to keep ${filePath} and list ${folder}`));
+    shown.retyped++;
+  }
 
   // Either the dialog closes, or it asks before replacing the file: a quick pick titled with the question.
-  // An Enter that still only moved the listing leaves the dialog as it was: press it once more.
+  // An Enter that only moved the listing (into the typed folder, in a folder dialog, which then holds the
+  // path with a trailing separator) leaves the dialog open with the same title: press it once more.
   const outcome = async () => {
     if (!(await widget.isVisible())) return 'closed';
     const title = await titleOf();
@@ -292,13 +321,13 @@ async function answerSaveDialog(page, filePath, { timeout = 10_000 } = {}) {
   };
   await page.keyboard.press('Enter');
   let result = await waitUntil(outcome, 'the save dialog to close', { timeout: 3000 }).catch(() => undefined);
-  if (!result && (await titleOf()) === shown.title && (await valueOf()) === filePath) {
+  if (!result && (await titleOf()) === shown.title && [filePath, filePath + path.sep].includes(await valueOf())) {
     shown.enterAgain = true;
     await page.keyboard.press('Enter');
   }
   result ??= await waitUntil(outcome, 'the save dialog to close', { timeout }).catch(async (error) => {
     const message = clean(await widget.locator('.quick-input-message').textContent().catch(() => ''));
-    throw new Error(`${error.message}${message ? ` (it says: ${message})` : ''}`);
+    throw new Error(`${error.message} (it holds ${JSON.stringify(await valueOf())}${message ? `, and says: ${message}` : ''}${shown.enterAgain ? '; Enter was pressed twice' : ''})`);
   });
   if (result !== 'closed') {
     shown.overwrite = result;
