@@ -285,6 +285,17 @@ if (workspaceMode() === 'single-folder') {
       assert.equal(prompter.openLabels.at(-1), 'Restore Here', "the folder dialog's button");
     });
 
+    it('Show File History follows the file it is run on; Copy Path puts that file\'s path on the clipboard', async () => {
+      const file = vscode.Uri.joinPath(folder.uri, 'README.md');
+      await vscode.commands.executeCommand('backup.showFileHistory', file);
+      assert.equal(a.historyView.current?.fsPath, file.fsPath);
+      const node = (await children(a.historyView)).find((n) => n.kind === 'version');
+      assert.ok(node, 'README.md has no version in File History');
+      await vscode.env.clipboard.writeText('');
+      await vscode.commands.executeCommand('backup.copyPath', node);
+      assert.equal(await vscode.env.clipboard.readText(), file.fsPath);
+    });
+
     it('refreshes the Snapshots view when the CLI (another process) makes a snapshot in the same store', async () => {
       const config = vscode.workspace.getConfiguration('projectBackup');
       await config.update('watchExternalChanges', false, vscode.ConfigurationTarget.Global);

@@ -1,5 +1,6 @@
 // Archive export from the real editor: a full archive readable with plain tar, then a differential one
-// holding only what changed since the full one, with a list of deletions; the store records the chain.
+// holding only what changed since the full one, with a list of deletions; then an incremental one holding
+// only what changed since the differential; the store records the chain.
 
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -52,6 +53,17 @@ if (workspaceMode() === 'single-folder') {
       assert.equal(fs.existsSync(path.join(out, 'README.md')), false, 'an unchanged file is in the differential archive');
       const deleted = fs.readFileSync(path.join(out, '.project-backup', 'deleted.txt'), 'utf8');
       assert.match(deleted, /^styles\/main\.css$/m);
+    });
+
+    it('Export Incremental Archive holds only what changed since the last archive of any kind (the differential)', async () => {
+      write(folder, 'src/index.js', '// changed after the differential archive\n');
+      prompter.saveTo = vscode.Uri.file(path.join(dir, 'incr.tar.gz'));
+      await vscode.commands.executeCommand('backup.exportIncrementalArchive');
+      const out = extract(prompter.saveTo.fsPath);
+      assert.equal(fs.readFileSync(path.join(out, 'src', 'index.js'), 'utf8'), '// changed after the differential archive\n');
+      // math.js changed before the differential archive: a differential would hold it again, this does not.
+      assert.equal(fs.existsSync(path.join(out, 'src', 'lib', 'math.js')), false, 'a file already in the differential archive is in the incremental one');
+      assert.equal(fs.existsSync(path.join(out, 'README.md')), false, 'an unchanged file is in the incremental archive');
     });
   });
 }
