@@ -4,17 +4,19 @@
 
 import { createHash } from 'node:crypto';
 import { BackupError, isBackupError } from '../errors';
-import { BUNDLE_BELOW, BUNDLE_SIZE } from '../repository/blobWriter';
 import type { ObjectCodec } from '../repository/codec';
-import { decompress } from '../repository/compression';
-import { openIndex, walkIndex } from '../repository/indexFile';
-import { MemoryIndex } from '../repository/memoryIndex';
 import type { PackEntry } from '../repository/pack';
-import { ENTRY_SIZE, decodePack, packKey, readEntry } from '../repository/pack';
+import { decodePack, packKey } from '../repository/pack';
 import type { Repository } from '../repository/repository';
 import { SNAPSHOT_ID_PATTERN, decodeSnapshot } from '../repository/snapshotRecord';
 import { decodeTree } from '../repository/tree';
 import type { Tree, TreeEntry } from '../repository/tree';
+import type { Damage, DamageRecord } from './damage';
+import { DamageLedger } from './damage';
+import { PackIndex } from './packIndex';
+import { blobOf, missingMessage, openUnit } from './units';
+
+export type { Damage } from './damage';
 
 export interface VerifyOptions {
   /** Also read every pack in full and check every blob's content hash (slow: reads the whole store). */
@@ -26,17 +28,6 @@ export interface VerifyOptions {
   onProgress?: (done: number, total: number, phase: string) => void;
   /** for tests: deterministic subset choice */
   random?: () => number;
-}
-
-export interface Damage {
-  /** blob id, or a store key such as data/ab/<pack>, index/<id>, snapshots/<id> */
-  object: string;
-  kind: 'missing' | 'damaged';
-  reason: string;
-  /** ids of snapshots that depend on it */
-  snapshots: string[];
-  /** "<snapshot id 8>:<path>" of files (or folders) that depend on it */
-  files: string[];
 }
 
 export interface VerifyReport {
@@ -65,22 +56,12 @@ export async function verifyRepository(repo: Repository, options: VerifyOptions 
   return new Verifier(repo, options).run();
 }
 
-/** The plaintext of a bundle is at most this (the last blob may overshoot BUNDLE_SIZE); as in repository.ts. */
-const MAX_UNIT = BUNDLE_SIZE + BUNDLE_BELOW;
 /** [sealed header][u32 header length]["PBP1"]: a pack is at least this much longer than its last blob. */
 const TRAILER = 8;
 /** Decompressed bundles kept while walking trees: folders written together share bundles. */
 const UNIT_CACHE = 16;
 /** Trees kept for the second pass (only trees above damage are read again). */
 const TREE_CACHE = 10_000;
-
-interface DamageRecord {
-  object: string;
-  kind: Damage['kind'];
-  reason: string;
-  snapshots: Set<string>;
-  files: Set<string>;
-}
 
 interface Root {
   id: string;
@@ -97,12 +78,8 @@ interface Frame {
 
 class Verifier {
   private readonly codec: ObjectCodec;
-  private readonly damages = new Map<string, DamageRecord>();
-  /** Blob and tree ids that cannot be read, each with the damage that explains it (its own, or its pack's). */
-  private readonly bad = new Map<string, DamageRecord>();
-  private readonly index = new MemoryIndex();
-  /** Per pack, the raw index entries naming it (ENTRY_SIZE bytes each): 52 bytes a blob, not an object. */
-  private readonly packEntries = new Map<string, Buffer[]>();
+  private readonly ledger = new DamageLedger();
+  private readonly index: PackIndex;
   private readonly missingPacks = new Set<string>();
   private readonly roots: Root[] = [];
   private readonly visited = new Set<string>();
@@ -110,7 +87,6 @@ class Verifier {
   private readonly dirty = new Set<string>();
   private readonly unitCache = new Map<string, Buffer>();
   private snapshotCount = 0;
-  private blobCount = 0;
   private packsRead = 0;
   private bytesRead = 0;
 
@@ -119,6 +95,7 @@ class Verifier {
     private readonly options: VerifyOptions,
   ) {
     this.codec = repo.codec;
+    this.index = new PackIndex(repo.codec);
   }
 
   async run(): Promise<VerifyReport> {
@@ -133,7 +110,7 @@ class Verifier {
       const toRead = this.packsToRead();
       if (toRead.length > 0) await this.readPacks(toRead);
       await this.walkTrees();
-      if (this.bad.size > 0) await this.attribute();
+      if (this.ledger.anyUnreadable) await this.attribute();
       return this.report();
     } finally {
       this.unitCache.clear();
@@ -166,7 +143,7 @@ class Verifier {
         this.roots.push({ id, time: record.time, tree: record.tree });
       } catch (error) {
         if (!isBackupError(error, 'OBJECT_DAMAGED')) throw error;
-        this.damage(key, 'damaged', error.message).snapshots.add(id);
+        this.ledger.record(key, 'damaged', error.message).snapshots.add(id);
       }
     }
     this.progress(keys.length, keys.length, 'snapshots');
@@ -202,99 +179,53 @@ class Verifier {
       this.progress(keys.length, keys.length, 'index');
       if (!vanished) break;
     }
-    for (const at of this.index.all()) if (at.type === 'data') this.blobCount++;
   }
 
   private addIndexFile(key: string, sealed: Buffer): void {
-    const what = `Index file ${key}`;
-    const slices: Array<[string, Buffer]> = [];
     try {
-      const data = openIndex(sealed, this.codec, what);
-      // Walk once to validate and find each pack's run of entries; only a whole, valid file is used.
-      let pack = '';
-      let first = -1;
-      let last = -1;
-      const close = () => {
-        if (first >= 0) slices.push([pack, data.subarray(first, last + ENTRY_SIZE)]);
-        first = last = -1;
-      };
-      walkIndex(
-        data,
-        what,
-        (packId) => {
-          close();
-          pack = packId;
-        },
-        (at) => {
-          if (first < 0) first = at;
-          last = at;
-        },
-      );
-      close();
-      this.index.addIndexFile(data, what);
+      this.index.add(key, sealed);
     } catch (error) {
       if (!isBackupError(error, 'OBJECT_DAMAGED')) throw error;
       // Its blobs are then missing from the index; each one a snapshot needs is reported where it is used.
-      this.damage(key, 'damaged', error.message);
-      return;
+      this.ledger.record(key, 'damaged', error.message);
     }
-    for (const [pack, slice] of slices) {
-      let list = this.packEntries.get(pack);
-      if (!list) this.packEntries.set(pack, (list = []));
-      list.push(slice);
-    }
-  }
-
-  /**
-   * The index entries of one pack, decoded one at a time: a pack of bundled small files can hold a whole
-   * store's blobs, so they are never all held as objects. In writing order, hence by offset.
-   */
-  private *entriesOf(packId: string): Generator<PackEntry> {
-    for (const slice of this.packEntries.get(packId) ?? []) {
-      for (let at = 0; at < slice.length; at += ENTRY_SIZE) yield readEntry(slice, at, `The index of pack ${packId.slice(0, 12)}`);
-    }
-  }
-
-  /** Whether the index resolves `id` to this pack (a blob stored twice is read from its first location). */
-  private usedFrom(id: string, packId: string): boolean {
-    return this.index.get(id)?.packId === packId;
   }
 
   // ---- packs: present and long enough ------------------------------------------------------------------------
 
   private async checkPacks(): Promise<void> {
-    const packIds = [...this.packEntries.keys()].sort();
+    const packIds = this.index.packIds().sort();
     for (let i = 0; i < packIds.length; i++) {
       this.progress(i, packIds.length, 'packs');
       const packId = packIds[i];
       const key = packKey(packId);
       let end = 0;
-      for (const entry of this.entriesOf(packId)) end = Math.max(end, entry.offset + entry.length);
+      for (const entry of this.index.entriesOf(packId)) end = Math.max(end, entry.offset + entry.length);
       const size = await this.repo.backend.size(key);
       // The sentences are the ones a restore gives (LocalBackend.loadRange), so both name the same problem.
       if (size === undefined) {
         this.missingPacks.add(packId);
-        this.markBad(packId, this.damage(key, 'missing', `The store at ${this.repo.location} is missing ${key}.`), () => true);
+        this.markBad(packId, this.ledger.record(key, 'missing', `The store at ${this.repo.location} is missing ${key}.`), () => true);
       } else if (size < end) {
-        this.markBad(packId, this.damage(key, 'damaged', `${key} in the store at ${this.repo.location} is shorter than its index says (truncated).`), (e) => e.offset + e.length > size);
+        this.markBad(packId, this.ledger.record(key, 'damaged', `${key} in the store at ${this.repo.location} is shorter than its index says (truncated).`), (e) => e.offset + e.length > size);
       } else if (size < end + TRAILER) {
         // Every blob is still readable, but the pack no longer describes itself: a lost index could not be rebuilt from it.
-        this.damage(key, 'damaged', `${key} in the store at ${this.repo.location} has lost its header (truncated); the blobs it holds are intact.`);
+        this.ledger.record(key, 'damaged', `${key} in the store at ${this.repo.location} has lost its header (truncated); the blobs it holds are intact.`);
       }
     }
     this.progress(packIds.length, packIds.length, 'packs');
   }
 
   private markBad(packId: string, damage: DamageRecord, lost: (entry: PackEntry) => boolean): void {
-    for (const entry of this.entriesOf(packId)) {
-      if (lost(entry) && !this.bad.has(entry.id) && this.usedFrom(entry.id, packId)) this.bad.set(entry.id, damage);
+    for (const entry of this.index.entriesOf(packId)) {
+      if (lost(entry) && !this.ledger.isUnreadable(entry.id) && this.index.usedFrom(entry.id, packId)) this.ledger.markUnreadable(entry.id, damage);
     }
   }
 
   // ---- packs: read in full ----------------------------------------------------------------------------------
 
   private packsToRead(): string[] {
-    const candidates = [...this.packEntries.keys()].filter((id) => !this.missingPacks.has(id)).sort();
+    const candidates = this.index.packIds().filter((id) => !this.missingPacks.has(id)).sort();
     if (this.options.readData) return candidates;
     const percent = this.options.readDataSubset ?? 0;
     if (percent <= 0 || candidates.length === 0) return [];
@@ -325,7 +256,7 @@ class Verifier {
     } catch (error) {
       if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
       this.missingPacks.add(packId);
-      this.markBad(packId, this.damage(key, 'missing', `The store at ${this.repo.location} is missing ${key}.`), () => true);
+      this.markBad(packId, this.ledger.record(key, 'missing', `The store at ${this.repo.location} is missing ${key}.`), () => true);
       return;
     }
     this.packsRead++;
@@ -345,13 +276,13 @@ class Verifier {
     let count = 0;
     // A blob listed twice (an index file and its compaction, both present for a moment) is checked twice:
     // harmless, since each object's damage is recorded once, and cheaper than remembering every id.
-    for (const entry of this.entriesOf(packId)) {
+    for (const entry of this.index.entriesOf(packId)) {
       // Hashing a pack is a long synchronous stretch: let an abort (Ctrl-C) through now and then.
       if (++count % 1024 === 0) await new Promise((resolve) => setImmediate(resolve));
       this.checkCancelled();
-      const used = this.usedFrom(entry.id, packId);
+      const used = this.index.usedFrom(entry.id, packId);
       if (entry.offset + entry.length > data.length) continue; // the truncation is reported already
-      if (used && this.bad.has(entry.id)) continue;
+      if (used && this.ledger.isUnreadable(entry.id)) continue;
       // Blobs of one bundle are adjacent in writing order: decompress each bundle once, hold one at a time.
       if (entry.offset !== unitAt) {
         unitAt = entry.offset;
@@ -372,15 +303,15 @@ class Verifier {
       }
       if (reason === undefined) continue;
       if (used) {
-        this.bad.set(entry.id, this.damage(entry.id, 'damaged', reason));
+        this.ledger.markUnreadable(entry.id, this.ledger.record(entry.id, 'damaged', reason));
         damagedBlobs++;
       } else {
         problems.push(`an unused copy of object ${entry.id.slice(0, 12)} in it is damaged`);
       }
     }
     // Damaged blobs explain a changed hash; otherwise the damage is in bytes no blob needs (header, gaps).
-    if (problems.length > 0 && damagedBlobs === 0 && !this.damages.has(key)) {
-      this.damage(key, 'damaged', `Pack ${key}: ${problems.join('; ')}; every blob it holds still reads correctly.`);
+    if (problems.length > 0 && damagedBlobs === 0 && !this.ledger.has(key)) {
+      this.ledger.record(key, 'damaged', `Pack ${key}: ${problems.join('; ')}; every blob it holds still reads correctly.`);
     }
   }
 
@@ -411,7 +342,7 @@ class Verifier {
           // Ids are content hashes and every tree read is checked against its id, so there are no cycles:
           // a visited tree is finished, and its verdict is final.
           if (this.visited.has(entry.tree)) {
-            if (this.bad.has(entry.tree) || this.dirty.has(entry.tree)) top.dirty = true;
+            if (this.ledger.isUnreadable(entry.tree) || this.dirty.has(entry.tree)) top.dirty = true;
             continue;
           }
           const tree = await this.visit(entry.tree);
@@ -428,20 +359,20 @@ class Verifier {
     this.checkCancelled();
     this.visited.add(id);
     this.progress(this.visited.size - 1, this.visited.size, 'trees');
-    if (this.bad.has(id)) return undefined;
+    if (this.ledger.isUnreadable(id)) return undefined;
     try {
       return await this.loadTree(id);
     } catch (error) {
       if (!isBackupError(error, 'OBJECT_MISSING') && !isBackupError(error, 'OBJECT_DAMAGED')) throw error;
-      this.bad.set(id, this.damage(id, error.code === 'OBJECT_MISSING' ? 'missing' : 'damaged', error.message));
+      this.ledger.markUnreadable(id, this.ledger.record(id, error.code === 'OBJECT_MISSING' ? 'missing' : 'damaged', error.message));
       return undefined;
     }
   }
 
   private dataUsable(id: string): boolean {
-    if (this.bad.has(id)) return false;
+    if (this.ledger.isUnreadable(id)) return false;
     if (this.index.has(id)) return true;
-    this.bad.set(id, this.damage(id, 'missing', missingMessage(id, this.repo.location)));
+    this.ledger.markUnreadable(id, this.ledger.record(id, 'missing', missingMessage(id, this.repo.location)));
     return false;
   }
 
@@ -475,7 +406,7 @@ class Verifier {
       const root = this.roots[i];
       const prefix = root.id.slice(0, 8);
       const found: Array<[DamageRecord, string]> = [];
-      const rootDamage = this.bad.get(root.tree);
+      const rootDamage = this.ledger.explain(root.tree);
       if (rootDamage) found.push([rootDamage, '.']);
       const stack: Array<{ id: string; path: string }> = !rootDamage && this.dirty.has(root.tree) ? [{ id: root.tree, path: '' }] : [];
       while (stack.length > 0) {
@@ -490,11 +421,11 @@ class Verifier {
           const rel = path ? `${path}/${entry.name}` : entry.name;
           if (entry.type === 'file') {
             for (const blob of entry.content) {
-              const damage = this.bad.get(blob);
+              const damage = this.ledger.explain(blob);
               if (damage) found.push([damage, rel]);
             }
           } else if (entry.type === 'dir') {
-            const damage = this.bad.get(entry.tree);
+            const damage = this.ledger.explain(entry.tree);
             if (damage) found.push([damage, rel]);
             else if (this.dirty.has(entry.tree)) stack.push({ id: entry.tree, path: rel });
           }
@@ -511,30 +442,15 @@ class Verifier {
 
   // ---- bookkeeping ---------------------------------------------------------------------------------------------------
 
-  /** The one record of `object`: the first reason found stands, so each object is reported once. */
-  private damage(object: string, kind: Damage['kind'], reason: string): DamageRecord {
-    let record = this.damages.get(object);
-    if (!record) this.damages.set(object, (record = { object, kind, reason, snapshots: new Set(), files: new Set() }));
-    return record;
-  }
-
   private report(): VerifyReport {
     const order = new Map(this.roots.map((root, i) => [root.id, i]));
-    const damage = [...this.damages.values()].map(
-      (d): Damage => ({
-        object: d.object,
-        kind: d.kind,
-        reason: d.reason,
-        snapshots: [...d.snapshots].sort((a, b) => (order.get(a) ?? -1) - (order.get(b) ?? -1)),
-        files: [...d.files],
-      }),
-    );
+    const damage = this.ledger.list(order);
     return {
       ok: damage.length === 0,
       snapshots: this.snapshotCount,
       trees: this.visited.size,
-      blobs: this.blobCount,
-      packs: this.packEntries.size,
+      blobs: this.index.blobCount(),
+      packs: this.index.packCount,
       packsRead: this.packsRead,
       bytesRead: this.bytesRead,
       damage,
@@ -551,28 +467,3 @@ class Verifier {
   }
 }
 
-// ---- reading units: the same checks and sentences as Repository.loadBlob, so verify and restore agree ----------
-
-function missingMessage(id: string, location: string): string {
-  return `Object ${id.slice(0, 12)} is missing from the store at ${location}.`;
-}
-
-/** The plaintext of a stored unit (a blob, or a bundle of small blobs). Throws OBJECT_DAMAGED. */
-function openUnit(sealed: Buffer, at: PackEntry, packId: string, codec: ObjectCodec): Buffer {
-  try {
-    const expected = at.inner === undefined ? at.rawLength : MAX_UNIT;
-    return decompress(codec.open(sealed, `Object ${at.id.slice(0, 12)}`), at.compressed, expected);
-  } catch (error) {
-    if (isBackupError(error)) throw error;
-    throw new BackupError('OBJECT_DAMAGED', `Object ${at.id.slice(0, 12)} in pack ${packId.slice(0, 12)} cannot be decompressed; it is damaged.`, { id: at.id, pack: packId });
-  }
-}
-
-/** One blob's plaintext out of its unit, checked against its id. Throws OBJECT_DAMAGED. */
-function blobOf(unit: Buffer, at: PackEntry, packId: string, codec: ObjectCodec): Buffer {
-  const plain = at.inner === undefined ? unit : unit.subarray(at.inner, at.inner + at.rawLength);
-  if (plain.length !== at.rawLength || codec.id(plain) !== at.id) {
-    throw new BackupError('OBJECT_DAMAGED', `Object ${at.id.slice(0, 12)} in pack ${packId.slice(0, 12)} does not match its checksum; it is damaged.`, { id: at.id, pack: packId });
-  }
-  return plain;
-}

@@ -1,0 +1,90 @@
+// The index as verify reads it from disk (no caches): where each blob is, and for each pack the raw index
+// entries naming it (ENTRY_SIZE bytes each: 52 bytes a blob, not an object), decoded only when that pack
+// is checked. A damaged index file is refused whole, so its blobs count as missing where they are needed.
+
+import type { ObjectCodec } from '../repository/codec';
+import { openIndex, walkIndex } from '../repository/indexFile';
+import type { IndexLocation } from '../repository/memoryIndex';
+import { MemoryIndex } from '../repository/memoryIndex';
+import type { PackEntry } from '../repository/pack';
+import { ENTRY_SIZE, readEntry } from '../repository/pack';
+
+export class PackIndex {
+  private readonly index = new MemoryIndex();
+  private readonly packEntries = new Map<string, Buffer[]>();
+
+  constructor(private readonly codec: ObjectCodec) {}
+
+  /** Adds the index file stored at `key`. Throws OBJECT_DAMAGED, having added nothing, when it is damaged. */
+  add(key: string, sealed: Buffer): void {
+    const what = `Index file ${key}`;
+    const slices: Array<[string, Buffer]> = [];
+    const data = openIndex(sealed, this.codec, what);
+    // Walk once to validate and find each pack's run of entries; only a whole, valid file is used.
+    let pack = '';
+    let first = -1;
+    let last = -1;
+    const close = () => {
+      if (first >= 0) slices.push([pack, data.subarray(first, last + ENTRY_SIZE)]);
+      first = last = -1;
+    };
+    walkIndex(
+      data,
+      what,
+      (packId) => {
+        close();
+        pack = packId;
+      },
+      (at) => {
+        if (first < 0) first = at;
+        last = at;
+      },
+    );
+    close();
+    this.index.addIndexFile(data, what);
+    for (const [packId, slice] of slices) {
+      let list = this.packEntries.get(packId);
+      if (!list) this.packEntries.set(packId, (list = []));
+      list.push(slice);
+    }
+  }
+
+  get(id: string): IndexLocation | undefined {
+    return this.index.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.index.has(id);
+  }
+
+  /** Whether the index resolves `id` to this pack (a blob stored twice is read from its first location). */
+  usedFrom(id: string, packId: string): boolean {
+    return this.index.get(id)?.packId === packId;
+  }
+
+  /**
+   * The index entries of one pack, decoded one at a time: a pack of bundled small files can hold a whole
+   * store's blobs, so they are never all held as objects. In writing order, hence by offset.
+   */
+  *entriesOf(packId: string): Generator<PackEntry> {
+    for (const slice of this.packEntries.get(packId) ?? []) {
+      for (let at = 0; at < slice.length; at += ENTRY_SIZE) yield readEntry(slice, at, `The index of pack ${packId.slice(0, 12)}`);
+    }
+  }
+
+  /** The packs the index names. */
+  packIds(): string[] {
+    return [...this.packEntries.keys()];
+  }
+
+  get packCount(): number {
+    return this.packEntries.size;
+  }
+
+  /** Data blobs in the index (trees aside). */
+  blobCount(): number {
+    let count = 0;
+    for (const at of this.index.all()) if (at.type === 'data') count++;
+    return count;
+  }
+}
