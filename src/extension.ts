@@ -20,7 +20,9 @@ import { exportArchiveCommand } from './vscode/commands/exportArchive';
 import { searchHistory } from './vscode/commands/searchHistory';
 import { addDestination, removeDestination, replicateNow, setDestinationCredentials, useDestination, useLocalStore } from './vscode/commands/destinations';
 import { encryptStore, forgetPassphrase, unlockStore } from './vscode/commands/encryption';
+import { recreateStore } from './vscode/commands/missingStore';
 import { Keychain } from './vscode/keychain';
+import { KnownStores } from './vscode/knownStores';
 import { Maintenance } from './vscode/maintenance';
 import { Replicator } from './vscode/replication';
 import { HealthView } from './vscode/views/healthView';
@@ -65,6 +67,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   let prompter: Prompter = new WindowPrompter();
   const keychain = new Keychain(context.secrets, context.globalState, () => prompter);
   service.keychain = keychain;
+  service.knownStores = new KnownStores(context.globalState);
   const replicator = new Replicator(service, keychain, log, () => prompter);
   service.remoteOptions = (location) => replicator.remoteOptions(location, true);
   const healthView = new HealthView(service, log, (folder) => replicator.healthInputs(folder));
@@ -127,6 +130,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   register(Commands.encryptStore, (arg) => encryptStore(ctx, arg));
   register(Commands.unlockStore, (arg) => unlockStore(ctx, arg));
   register(Commands.forgetPassphrase, (arg) => forgetPassphrase(ctx, arg));
+  register(Commands.recreateStore, (arg) => recreateStore(ctx, arg));
   register(Commands.searchHistory, () => searchHistory(ctx));
   register(Commands.exportFullArchive, (arg) => exportArchiveCommand(ctx, 'full', arg));
   register(Commands.exportDifferentialArchive, (arg) => exportArchiveCommand(ctx, 'differential', arg));

@@ -21,6 +21,7 @@ import type { BackupSettings } from './configuration';
 import { SECTION, isInside, readSettings, resolveStorePath } from './configuration';
 import { Disposable } from './lifecycle';
 import type { Keychain } from './keychain';
+import type { KnownStores } from './knownStores';
 import type { Logger } from './logger';
 
 export interface FolderStatus {
@@ -67,6 +68,8 @@ export class BackupService extends Disposable {
 
   /** Passphrases and destination credentials; set by activation (tests of the engine room run without). */
   keychain: Keychain | undefined;
+  /** The local stores opened before (set by activation): one that has gone missing is not created again. */
+  knownStores: KnownStores | undefined;
   /** How to log in to a remote store (set by activation: credentials from the keychain). */
   remoteOptions: ((location: string) => Promise<RemoteOptions>) | undefined;
   /** Folders pointed at a destination instead of their local store ("Browse and Restore from a Destination"). */
@@ -188,6 +191,7 @@ export class BackupService extends Disposable {
 
   private async openStore(storePath: string, folder: vscode.WorkspaceFolder): Promise<Repository> {
     const remote = isRemoteLocation(storePath);
+    if (!remote && this.knownStores?.has(storePath) && !(await storeExists(storePath))) throw missingStoreError(storePath);
     if (!remote) {
       try {
         await fs.promises.mkdir(storePath, { recursive: true });
@@ -198,6 +202,7 @@ export class BackupService extends Disposable {
     // A remote store (a destination being browsed) is never created from here: only replication makes one.
     const repo = await this.openWithPassphrase(storePath, { create: !remote });
     this.log.info(`Store opened at ${storePath}${repo.codec.encrypted ? ' (encrypted)' : ''}.`);
+    if (!remote) await this.knownStores?.remember(storePath);
     if (isInside(storePath, folder.uri.fsPath) && !this.warnedStores.has(storePath)) {
       this.warnedStores.add(storePath);
       void this.warnStoreInside(storePath, folder);
@@ -319,8 +324,13 @@ export class BackupService extends Disposable {
         if (result.created) this.snapshotted.fire(folder);
         return result;
       } catch (error) {
-        this.noteFailure(folder, error);
-        throw error;
+        // The open store vanished under us (a drive unplugged): drop it, so the next use goes through the
+        // missing-store check instead of writing into whatever is left at its path; say what to do.
+        const missing = isBackupError(error, 'REPO_NOT_FOUND') && error.data.missingStore === true;
+        if (missing) this.forgetStore(state.storePath);
+        const reported = missing ? missingStoreError(state.storePath) : error;
+        this.noteFailure(folder, reported);
+        throw reported;
       } finally {
         state.status.busy = false;
         this.statusChanged.fire();
@@ -363,7 +373,9 @@ export class BackupService extends Disposable {
     if (this.errorShown || error instanceof BackupError && error.code === 'CANCELLED') return;
     this.errorShown = true;
     const message = error instanceof Error ? error.message : String(error);
-    const choice = await vscode.window.showErrorMessage(`Backup failed: ${message}`, 'Show Log', 'Open Settings');
+    const missing = isBackupError(error, 'REPO_NOT_FOUND') && error.data.missingStore === true;
+    const choice = await vscode.window.showErrorMessage(`Backup failed: ${message}`, ...(missing ? ['Start a New Store'] : []), 'Show Log', 'Open Settings');
+    if (choice === 'Start a New Store') await vscode.commands.executeCommand('backup.recreateStore');
     if (choice === 'Show Log') await vscode.commands.executeCommand('backup.showLog');
     if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', SECTION);
     // (Callers do not await this: a notification stays until the user acts on it.)
@@ -477,6 +489,23 @@ export class BackupService extends Disposable {
 }
 
 /** The store path from user settings only (untrusted workspaces must not choose where we write). */
+function missingStoreError(storePath: string): BackupError {
+  return new BackupError(
+    'REPO_NOT_FOUND',
+    `The backup store at ${storePath} is missing, though it held snapshots before: connect the drive or share it is on (or point projectBackup.storePath at where it is now); to start a new, empty store there instead, run "Backup: Start a New Store Where the Missing One Was".`,
+    { storePath, missingStore: true },
+  );
+}
+
+/** Whether a store (its config file) is at this local path. */
+export async function storeExists(storePath: string): Promise<boolean> {
+  try {
+    return (await fs.promises.stat(path.join(storePath, 'config'))).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function readUserStorePath(): string {
   const inspected = vscode.workspace.getConfiguration(SECTION).inspect<string>('storePath');
   return inspected?.globalValue ?? inspected?.defaultValue ?? '~/.project-backup/store';

@@ -37,6 +37,7 @@ export const Commands = {
   forgetPassphrase: 'backup.forgetPassphrase',
   useDestination: 'backup.useDestination',
   useLocalStore: 'backup.useLocalStore',
+  recreateStore: 'backup.recreateStore',
 } as const;
 
 export const Views = {

@@ -92,6 +92,31 @@ describe('Repository', () => {
       assert.equal(r2.code, 'REPO_NOT_FOUND', r2.message);
       assert.equal(fs.readFileSync(file, 'utf8'), 'x');
     });
+
+    it('an open store whose folder vanishes (a drive unplugged, its mount point left empty) is REPO_NOT_FOUND, and nothing is written there', async () => {
+      const dir = temp.fresh('store');
+      const ws = temp.make('ws');
+      writeTree(ws, { 'a.txt': 'one\n' });
+      const repo = await openRepo(dir);
+      await snapshotterFor(repo, ws).snapshot({ trigger: 'manual' });
+      fs.renameSync(dir, `${dir}-unplugged`);
+      fs.mkdirSync(dir);
+      writeTree(ws, { 'a.txt': 'two\n' });
+      const r = await rejectionCode(() => snapshotterFor(repo, ws).snapshot({ trigger: 'manual' }));
+      assert.equal(r.code, 'REPO_NOT_FOUND', r.message);
+      assert.match(r.message, /^The backup store at .* is gone \(its config file is no longer there\): was its drive disconnected, or the folder moved or deleted\? Nothing was written\.$/);
+      assert.deepEqual(fs.readdirSync(dir), []);
+    });
+
+    it('a layout folder removed by hand is made again on the next write (the store itself is there)', async () => {
+      const dir = temp.fresh('store');
+      const ws = temp.make('ws');
+      writeTree(ws, { 'a.txt': 'one\n' });
+      const repo = await openRepo(dir);
+      fs.rmSync(path.join(dir, 'snapshots'), { recursive: true });
+      const result = await snapshotterFor(repo, ws).snapshot({ trigger: 'manual' });
+      assert.ok(fs.existsSync(path.join(dir, 'snapshots', result.snapshot.id)));
+    });
   });
 
   describe('blobs', () => {

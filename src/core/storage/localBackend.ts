@@ -39,7 +39,15 @@ export class LocalBackend implements Backend {
       await writeFileAtomic(this.port, file, data, { durable: options.durable });
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') {
-        // A folder of the layout went missing (an older store or a user's cleanup): recreate it once.
+        // A folder of the layout went missing (an older store or a user's cleanup): recreate it once. But
+        // not when the store itself is gone (a drive unplugged, leaving its empty mount point; a folder
+        // moved or deleted): writing on would start a store without a config where the old one was.
+        if (key !== 'config' && (await this.size('config')) === undefined) {
+          throw new BackupError('REPO_NOT_FOUND', `The backup store at ${this.location} is gone (its config file is no longer there): was its drive disconnected, or the folder moved or deleted? Nothing was written.`, {
+            location: this.location,
+            missingStore: true,
+          });
+        }
         await this.port.mkdir(path.dirname(file), { recursive: true });
         try {
           await writeFileAtomic(this.port, file, data, { durable: options.durable });

@@ -1,0 +1,87 @@
+// A store that goes missing (its drive unplugged, its share unmounted, deleted by hand) is not silently
+// created again empty: snapshots fail with one sentence that says what to do, and nothing is written where
+// it was. Reconnected, it is used again with its history; "Start a New Store Where the Missing One Was"
+// starts an empty one when the user says so.
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ProjectBackupApi } from '../../src/extension';
+import { ScriptedPrompter, api, write } from './helpers/api';
+import { workspaceFolders, workspaceMode } from './helpers/environment';
+
+if (workspaceMode() === 'single-folder') {
+  describe('a store that goes missing (single folder)', function () {
+    this.timeout(90_000);
+    let a: ProjectBackupApi;
+    let prompter: ScriptedPrompter;
+    let folder: vscode.WorkspaceFolder;
+    let parent: string;
+    let store: string;
+    let unplugged: string;
+    const config = () => vscode.workspace.getConfiguration('projectBackup');
+    const loggedSince = (count: number) => a.log.recent.slice(count).join('\n');
+    const snapshotCount = async () => (await a.service.snapshots(folder, true)).length;
+
+    before(async () => {
+      a = await api();
+      prompter = new ScriptedPrompter();
+      a.setPrompter(prompter);
+      folder = workspaceFolders()[0];
+      parent = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-missing-'));
+      store = path.join(parent, 'drive', 'backups');
+      unplugged = path.join(parent, 'unplugged');
+      // The workspace's own store setting wins over the user's (and code-server's machine) value.
+      await config().update('storePath', store, vscode.ConfigurationTarget.Workspace);
+      prompter.texts = ['before the drive went away'];
+      await vscode.commands.executeCommand('backup.snapshotWorkspace');
+      assert.equal(await snapshotCount(), 1);
+    });
+
+    after(async () => {
+      await config().update('storePath', undefined, vscode.ConfigurationTarget.Workspace);
+      fs.rmSync(path.join(folder.uri.fsPath, 'notes', 'while-away.md'), { force: true });
+      fs.rmSync(parent, { recursive: true, force: true });
+    });
+
+    it('refuses to snapshot into an empty folder where a known store was, with one sentence, and writes nothing there', async () => {
+      // The drive goes away while the editor is open: its mount point stays as an empty folder.
+      fs.renameSync(store, unplugged);
+      fs.mkdirSync(store);
+      write(folder, 'notes/while-away.md', 'written while the drive was away\n');
+      const logged = a.log.recent.length;
+      prompter.texts = [''];
+      await vscode.commands.executeCommand('backup.snapshotWorkspace');
+      assert.match(loggedSince(logged), /The backup store at .* is missing, though it held snapshots before: connect the drive or share it is on/);
+      assert.deepEqual(fs.readdirSync(store), [], 'something was written where the missing store was');
+      const [health] = await a.healthView.refresh();
+      assert.match(health.error ?? '', /is missing, though it held snapshots before/);
+      assert.deepEqual(fs.readdirSync(store), [], 'drawing the health view wrote where the missing store was');
+    });
+
+    it('uses the store again, with its history, once it is back', async () => {
+      fs.rmdirSync(store);
+      fs.renameSync(unplugged, store);
+      prompter.texts = ['after the drive came back'];
+      await vscode.commands.executeCommand('backup.snapshotWorkspace');
+      const labels = (await a.service.snapshots(folder, true)).map((s) => s.label);
+      assert.deepEqual(labels, ['before the drive went away', 'after the drive came back']);
+    });
+
+    it('"Start a New Store Where the Missing One Was" asks, then starts an empty store there and snapshots into it', async () => {
+      fs.rmSync(store, { recursive: true });
+      prompter.confirmAnswer = false;
+      await vscode.commands.executeCommand('backup.recreateStore', folder.uri);
+      assert.ok(prompter.asked.at(-1)?.startsWith(`Start a new, empty store at ${store}?`), prompter.asked.at(-1));
+      assert.equal(fs.existsSync(store), false, 'a store was started although the user said no');
+
+      prompter.confirmAnswer = true;
+      await vscode.commands.executeCommand('backup.recreateStore', folder.uri);
+      assert.ok(fs.existsSync(path.join(store, 'config')), 'no new store');
+      const labels = (await a.service.snapshots(folder, true)).map((s) => s.label);
+      assert.deepEqual(labels, ['first snapshot in the new store']);
+    });
+  });
+}
