@@ -150,6 +150,8 @@ describe('backends', () => {
       const dir = path.join(dirs.make('local-backend'), 'store');
       const backend = await backendFor(dir, nodeFs);
       await backend.createLayout?.();
+      // A store has its config: without one, a missing folder means the store is gone, and is not made again.
+      await backend.save('config', Buffer.from('a store config\n'));
       return { backend, dir };
     },
   }));
