@@ -1,4 +1,4 @@
-// `project-backup copy --repo <dir> --to <destination> [--offsite] [--json]`: replicates the store to a folder
+// `project-backup copy --repo <dir> --to <destination> [--offsite] [--fresh] [--json]`: replicates the store to a folder
 // or an SFTP server, copying only what the destination lacks; a rerun after an interruption continues. The
 // destination is a complete store: every command opens it with --repo. Deletions are not propagated.
 
@@ -8,14 +8,15 @@ import type { Io } from './context';
 import { EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';
 import { REMOTE_HELP, explainRemote, remoteOptions } from './remote';
 
-export const COPY_USAGE = `Usage: project-backup copy --repo <dir> --to <folder | sftp://user@host[:port]/path> [--offsite] [--json]
+export const COPY_USAGE = `Usage: project-backup copy --repo <dir> --to <folder | sftp://user@host[:port]/path> [--offsite] [--fresh] [--json]
   Copies what the destination lacks (packs, then index, then snapshots: it is consistent at every moment).
   Snapshots forgotten here stay at the destination until forget/prune runs there. --offsite records that the
-  destination is in another place (for \`status\`).
+  destination is in another place (for \`status\`). A destination that held a copy before and holds no store
+  now (a drive not connected, a share not mounted) is refused; --fresh starts the copy there again.
   ${REMOTE_HELP}`;
 
 export async function copyCommand(args: string[], io: Io, signal: AbortSignal): Promise<number> {
-  const { values, positionals } = parse(args, { to: { type: 'string' }, offsite: { type: 'boolean' } }, COPY_USAGE);
+  const { values, positionals } = parse(args, { to: { type: 'string' }, offsite: { type: 'boolean' }, fresh: { type: 'boolean' } }, COPY_USAGE);
   if (values.help) return io.out(COPY_USAGE), EXIT_OK;
   needPositionals(positionals, 0, COPY_USAGE);
   const to = values.to as string | undefined;
@@ -24,6 +25,7 @@ export async function copyCommand(args: string[], io: Io, signal: AbortSignal): 
   const result = await replicate(repo, to, {
     remote: remoteOptions(values, io),
     offsite: values.offsite === true ? true : undefined,
+    fresh: values.fresh === true,
     signal,
     onStaleLock: (info) => io.err(`Removed a stale lock left by pid ${info.pid} on ${info.host} (${info.purpose}).`),
   }).catch(explainRemote);

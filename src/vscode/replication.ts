@@ -151,7 +151,7 @@ export class Replicator extends Disposable {
    * Copies the folder's store to each of its destinations, one after another. Resolves with one outcome per
    * destination; failures are recorded (and logged), not thrown.
    */
-  async replicateFolder(folder: vscode.WorkspaceFolder, options: { interactive: boolean; progress?: Progress; only?: string }): Promise<Array<{ destination: string; result?: ReplicationResult; error?: string }>> {
+  async replicateFolder(folder: vscode.WorkspaceFolder, options: { interactive: boolean; progress?: Progress; only?: string; fresh?: boolean }): Promise<Array<{ destination: string; result?: ReplicationResult; error?: string }>> {
     const outcomes: Array<{ destination: string; result?: ReplicationResult; error?: string }> = [];
     for (const d of this.destinations(folder)) {
       if (options.only && destinationKey(options.only) !== destinationKey(d.location)) continue;
@@ -166,7 +166,7 @@ export class Replicator extends Disposable {
     return outcomes;
   }
 
-  private replicateOne(folder: vscode.WorkspaceFolder, destination: DestinationSetting, options: { interactive: boolean; progress?: Progress }): Promise<ReplicationResult | undefined> {
+  private replicateOne(folder: vscode.WorkspaceFolder, destination: DestinationSetting, options: { interactive: boolean; progress?: Progress; fresh?: boolean }): Promise<ReplicationResult | undefined> {
     const store = this.service.localStorePath(folder);
     const key = this.key(store, destination.location);
     const attempt = this.attempts.get(key) ?? { running: false };
@@ -189,6 +189,7 @@ export class Replicator extends Disposable {
         const result = await replicate(repo, destination.location, {
           remote,
           offsite: destination.offsite,
+          fresh: options.fresh,
           signal: options.progress?.signal ? AbortSignal.any([options.progress.signal, this.stopping.signal]) : this.stopping.signal,
           onProgress: (p) => options.progress?.report(`${shown}: ${plural(p.objectsDone, 'object')} of ${p.objectsTotal.toLocaleString('en-US')}, ${formatBytes(p.bytesDone)}`),
         });

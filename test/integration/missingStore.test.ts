@@ -83,5 +83,33 @@ if (workspaceMode() === 'single-folder') {
       const labels = (await a.service.snapshots(folder, true)).map((s) => s.label);
       assert.deepEqual(labels, ['first snapshot in the new store']);
     });
+
+    it('a destination whose drive is unplugged is not written to by Replicate Now; adding it again starts a new copy', async () => {
+      const destination = path.join(parent, 'usb', 'copy');
+      await config().update('destinations', [{ location: destination, offsite: false, store }], vscode.ConfigurationTarget.Global);
+      try {
+        await vscode.commands.executeCommand('backup.replicateNow', folder.uri);
+        assert.ok(fs.existsSync(path.join(destination, 'config')), 'no first copy');
+        fs.renameSync(destination, `${destination}-unplugged`);
+        fs.mkdirSync(destination);
+
+        const logged = a.log.recent.length;
+        await vscode.commands.executeCommand('backup.replicateNow', folder.uri);
+        assert.match(loggedSince(logged), /held a copy of this store \(last copied .*\) but holds no store now: is its drive connected/);
+        assert.deepEqual(fs.readdirSync(destination), [], 'replication wrote into the empty mount point');
+        const [health] = await a.healthView.refresh();
+        const copy = health.report?.locations.find((l) => l.location === destination);
+        assert.equal(copy?.note, 'not reachable (drive not connected?)', JSON.stringify(copy));
+        assert.equal(copy?.counts, false);
+
+        prompter.picker = (items) => items.find((i) => i.label.includes('Folder'));
+        prompter.target = vscode.Uri.file(destination);
+        await vscode.commands.executeCommand('backup.addDestination', folder.uri, { offsite: false });
+        assert.ok(fs.existsSync(path.join(destination, 'config')), 'adding the destination again did not start a new copy');
+      } finally {
+        await config().update('destinations', undefined, vscode.ConfigurationTarget.Global);
+        prompter.picker = undefined;
+      }
+    });
   });
 }

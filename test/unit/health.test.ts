@@ -34,6 +34,13 @@ function input(dirs: { workspace: string; store: string }, extra: Partial<Health
 
 const gapIds = (report: HealthReport) => report.gaps.map((g) => g.id).sort();
 
+/** `dir` made to look like a destination that received a copy: health reads only that its config is there. */
+function holdingCopy(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config'), 'a store config\n');
+  return dir;
+}
+
 /** A folder on another device than the temp folder (tmpfs), when this machine has one. */
 function otherDeviceRoot(): string | undefined {
   for (const candidate of ['/dev/shm', '/run/shm']) {
@@ -76,7 +83,7 @@ describe('3-2-1 health', () => {
   it('a replicated destination on another device is a third copy on a second medium; marked offsite it completes 3-2-1', async function () {
     const root = otherDeviceRoot();
     if (!root) this.skip(); // every folder here is on one device
-    const destination = fs.mkdtempSync(path.join(root!, 'pb-health-'));
+    const destination = holdingCopy(fs.mkdtempSync(path.join(root!, 'pb-health-')));
     try {
       const replicated = new Date(NOW.getTime() - HOUR / 2).toISOString();
       const onsite = await assessHealth(input(dirs, { destinations: [{ location: destination, lastReplication: replicated }] }), nodeFs);
@@ -99,7 +106,7 @@ describe('3-2-1 health', () => {
   });
 
   it('an offsite destination is a medium of its own even on the local disk (a cloud-synced folder)', async () => {
-    const synced = temp.make('synced');
+    const synced = holdingCopy(temp.make('synced'));
     const report = await assessHealth(input(dirs, { destinations: [{ location: synced, offsite: true, lastReplication: NOW.toISOString() }] }), nodeFs);
     assert.equal(report.copies, 3);
     assert.equal(report.media, 2);
@@ -107,7 +114,7 @@ describe('3-2-1 health', () => {
   });
 
   it('a destination never replicated to, or behind the latest snapshot, is flagged with "replicate now"', async () => {
-    const never = temp.make('never');
+    const never = holdingCopy(temp.make('never'));
     const a = await assessHealth(input(dirs, { destinations: [{ location: never }] }), nodeFs);
     const dest = a.locations.find((l) => l.kind === 'destination')!;
     assert.equal(dest.counts, false);
@@ -121,7 +128,7 @@ describe('3-2-1 health', () => {
   });
 
   it('a destination last copied before this workspace\'s first snapshot holds none of it (stores are shared)', async () => {
-    const shared = temp.make('shared-dest');
+    const shared = holdingCopy(temp.make('shared-dest'));
     const firstSnapshot = new Date(NOW.getTime() - 2 * HOUR).toISOString();
     const before = await assessHealth(input(dirs, { firstSnapshot, destinations: [{ location: shared, lastReplication: new Date(NOW.getTime() - 3 * HOUR).toISOString() }] }), nodeFs);
     assert.equal(before.copies, 2);
@@ -135,6 +142,16 @@ describe('3-2-1 health', () => {
     const report = await assessHealth(input(dirs, { destinations: [{ location: gone, lastReplication: NOW.toISOString() }] }), nodeFs);
     assert.equal(report.copies, 2);
     assert.match(report.locations.find((l) => l.kind === 'destination')!.note!, /not reachable/);
+  });
+
+  it('a folder destination that received a copy and is empty now (an unplugged drive\'s mount point) does not count either', async () => {
+    const mountPoint = temp.make('media-usb');
+    const emptied = await assessHealth(input(dirs, { destinations: [{ location: mountPoint, lastReplication: NOW.toISOString() }] }), nodeFs);
+    assert.equal(emptied.copies, 2);
+    assert.equal(emptied.locations.find((l) => l.kind === 'destination')!.note, 'not reachable (drive not connected?)');
+    holdingCopy(mountPoint);
+    const back = await assessHealth(input(dirs, { destinations: [{ location: mountPoint, lastReplication: NOW.toISOString() }] }), nodeFs);
+    assert.equal(back.copies, 3);
   });
 
   it('an SFTP destination is offsite by default and its medium is its host; a failed last attempt is shown', async () => {

@@ -213,6 +213,33 @@ describe('replicate to a folder', function () {
     assert.equal(self.code, 'USAGE');
   });
 
+  it('a destination copied to before that holds no store now (a drive unplugged) is refused, writing nothing; --fresh copies again', async () => {
+    const { repo } = await sourceStore(temp);
+    const dest = temp.fresh('dest');
+    await replicate(repo, dest);
+    // The drive goes away: its mount point stays behind, empty.
+    fs.renameSync(dest, `${dest}-unplugged`);
+    fs.mkdirSync(dest);
+    const refused = await rejectionCode(() => replicate(repo, dest));
+    assert.equal(refused.code, 'REPO_NOT_FOUND');
+    assert.match(refused.message, /held a copy of this store \(last copied .*\) but holds no store now: is its drive connected, or its share mounted\? Nothing was written/);
+    assert.deepEqual(fs.readdirSync(dest), []);
+    // The folder gone altogether: refused as well, and not made.
+    fs.rmdirSync(dest);
+    assert.equal((await rejectionCode(() => replicate(repo, dest))).code, 'REPO_NOT_FOUND');
+    assert.equal(fs.existsSync(dest), false);
+
+    const cli = await runCliCaptured(['copy', '--repo', repo.location, '--to', dest]);
+    assert.equal(cli.code, 1);
+    assert.equal(cli.stderr.length, 1);
+    assert.match(cli.stderr[0], /^project-backup: .* holds no store now: .*copy with --fresh/);
+    const fresh = await runCliCaptured(['copy', '--repo', repo.location, '--to', dest, '--fresh']);
+    assert.equal(fresh.code, 0, fresh.stderr.join('\n'));
+    assert.match(fresh.stdout[0], /^Created the store at /);
+    const ids = (await repo.listSnapshots()).map((s) => s.id);
+    assert.deepEqual(await assertConsistent(dest, ids, 'after the fresh copy'), ids);
+  });
+
   it('one copy into a destination at a time: a second is refused while the first holds its claim', async () => {
     const { repo } = await sourceStore(temp);
     const dest = temp.fresh('dest');

@@ -111,10 +111,15 @@ function remoteHost(location: string): string {
 }
 
 /** A destination is a copy only while it can be reached: a folder on an unplugged drive (its root gone) is not. */
-async function destinationReachable(port: FsPort, location: string): Promise<boolean> {
-  if (isRemoteLocation(location)) return true; // known only by connecting; the last replication's outcome stands in
-  return port.stat(location).then(
-    (s) => s.isDirectory(),
+/**
+ * Whether a destination can be reached now. A remote one is known only by connecting (the last replication's
+ * outcome stands in). A folder must be there and, once it has received a copy, hold the store: an unplugged
+ * drive leaves its mount point behind, empty.
+ */
+async function destinationReachable(port: FsPort, location: string, copiedBefore: boolean): Promise<boolean> {
+  if (isRemoteLocation(location)) return true;
+  return port.stat(copiedBefore ? path.join(location, 'config') : location).then(
+    (s) => (copiedBefore ? s.isFile() : s.isDirectory()),
     () => false,
   );
 }
@@ -140,7 +145,7 @@ export async function assessHealth(input: HealthInput, port: FsPort): Promise<He
   for (const d of input.destinations) {
     const remote = isRemoteLocation(d.location);
     const offsite = d.offsite ?? remote;
-    const reachable = await destinationReachable(port, d.location);
+    const reachable = await destinationReachable(port, d.location, d.lastReplication !== undefined);
     // A store is shared by workspaces: a copy made before this workspace's first snapshot holds none of it.
     const replicated = d.lastReplication !== undefined && (!input.firstSnapshot || d.lastReplication >= input.firstSnapshot);
     const upToDate = replicated && lastSnapshotMs !== undefined && Date.parse(d.lastReplication!) >= lastSnapshotMs;

@@ -42,6 +42,12 @@ export interface ReplicateOptions {
   port?: FsPort;
   /** Record the destination as offsite (in another place) in the source's replica record. */
   offsite?: boolean;
+  /**
+   * Start a new copy at a destination that held one before and holds no store now. Without it that is
+   * refused (REPO_NOT_FOUND): an unplugged drive leaves an empty mount point, and a copy there would fill
+   * the disk under it and be hidden once the drive is back.
+   */
+  fresh?: boolean;
   signal?: AbortSignal;
   /** Called after each object copied (and once before the first, with the totals). */
   onProgress?: (progress: ReplicationProgress) => void;
@@ -77,7 +83,8 @@ const INDEX_RELISTS = 5;
  * Copies `source` to `destination`: a location (folder or sftp:// URL; its backend is opened with
  * `options.remote` and closed afterwards) or a Backend the caller owns. Records the copy in the source
  * (`loadReplicaRecords`). Throws STORE_MISMATCH (another store is there, nothing written), REPO_LOCKED
- * (another copy to that destination is running), CANCELLED, OBJECT_DAMAGED (a source pack does not match its
+ * (another copy to that destination is running), REPO_NOT_FOUND (it held a copy before and is empty now:
+ * see `fresh`; or a folder of other files), CANCELLED, OBJECT_DAMAGED (a source pack does not match its
  * name: nothing after the packs is copied), and the backends' errors (REMOTE_UNREACHABLE, AUTH_FAILED,
  * HOST_KEY_REJECTED, NO_SPACE, PERMISSION_DENIED, …).
  */
@@ -185,6 +192,7 @@ class Replication {
       this.refuseOther(decodeConfig(theirs, this.display).id, myId);
       return false;
     }
+    await this.refuseVanishedCopy();
     await this.refuseForeignFolder();
     await this.dest.createLayout?.();
     const stored = await this.dest.createOnce('config', mine);
@@ -198,6 +206,18 @@ class Replication {
       'STORE_MISMATCH',
       `${this.display} holds another backup store (id ${theirId.slice(0, 8)}, not ${myId.slice(0, 8)}); nothing was written, choose a new folder for this copy.`,
       { destination: this.display, id: theirId },
+    );
+  }
+
+  /** A destination this store was copied to before, holding no store now: missing, not new (see `fresh`). */
+  private async refuseVanishedCopy(): Promise<void> {
+    if (this.options.fresh) return;
+    const before = (await loadReplicaRecords(this.source)).find((r) => r.destination === this.display);
+    if (!before) return;
+    throw new BackupError(
+      'REPO_NOT_FOUND',
+      `${this.display} held a copy of this store (last copied ${before.time}) but holds no store now: is its drive connected, or its share mounted? Nothing was written; to start the copy there again from nothing, copy with --fresh (in the editor: add it as a destination again).`,
+      { destination: this.display, missingCopy: true },
     );
   }
 

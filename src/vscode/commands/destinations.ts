@@ -90,7 +90,9 @@ export function addDestination(ctx: CommandContext, arg?: unknown, presets?: { o
     list.push({ location, offsite, store });
     await saveDestinations(list);
     ctx.log.info(`Destination added for ${folder.name}: ${location} (${offsite ? 'offsite' : 'onsite'}).`);
-    await replicateWithProgress(ctx, folder, location);
+    // Adding it is the user saying this is where the copy goes: an empty folder that held a copy before
+    // gets a new one (a background copy would refuse it, as its drive may just be unplugged).
+    await replicateWithProgress(ctx, folder, location, { fresh: true });
   });
 }
 
@@ -134,13 +136,13 @@ async function askCredentials(ctx: CommandContext): Promise<DestinationCredentia
 }
 
 /** Replicates a folder's store to one destination (or all) in the foreground, with progress and a report. */
-async function replicateWithProgress(ctx: CommandContext, folder: vscode.WorkspaceFolder, only?: string): Promise<void> {
+async function replicateWithProgress(ctx: CommandContext, folder: vscode.WorkspaceFolder, only?: string, options: { fresh?: boolean } = {}): Promise<void> {
   const outcomes = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'Replicating backups', cancellable: true },
     async (progress, token) => {
       const controller = new AbortController();
       token.onCancellationRequested(() => controller.abort());
-      return ctx.replicator.replicateFolder(folder, { interactive: true, only, progress: { report: (message) => progress.report({ message }), signal: controller.signal } });
+      return ctx.replicator.replicateFolder(folder, { interactive: true, only, fresh: options.fresh, progress: { report: (message) => progress.report({ message }), signal: controller.signal } });
     },
   );
   void ctx.healthView.refresh();
