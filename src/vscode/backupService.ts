@@ -22,6 +22,7 @@ import { SECTION, isInside, readSettings, resolveStorePath } from './configurati
 import { Disposable } from './lifecycle';
 import type { Keychain } from './keychain';
 import type { KnownStores } from './knownStores';
+import { missingStoreError, openWithPassphrase, storeExists } from './storeAccess';
 import type { Logger } from './logger';
 
 export interface FolderStatus {
@@ -211,37 +212,9 @@ export class BackupService extends Disposable {
     return repo;
   }
 
-  /**
-   * Opens a store, asking for its passphrase only if it is encrypted: the remembered one first, then the
-   * user, up to three tries. A passphrase is remembered only once it opened the store, and one that no
-   * longer does is forgotten.
-   */
-  async openWithPassphrase(location: string, options: OpenOptions): Promise<Repository> {
-    const keychain = this.keychain;
-    if (!options.remote && isRemoteLocation(location)) options = { ...options, remote: await this.remoteOptions?.(location) };
-    for (let attempt = 0; ; attempt++) {
-      let given: string | undefined;
-      try {
-        const repo = await Repository.open(location, {
-          onStaleLock: (info) => this.log.info(`Removed a stale lock of pid ${info.pid} on ${info.host} (${info.purpose}).`),
-          ...options,
-          passphrase: keychain ? async () => (given = await keychain.passphrase(location, attempt)) : undefined,
-        });
-        if (keychain && given !== undefined && repo.codec.encrypted) await keychain.rememberPassphrase(location, given);
-        return repo;
-      } catch (error) {
-        if (isBackupError(error, 'PASSPHRASE_REQUIRED') && keychain) {
-          throw new BackupError('PASSPHRASE_REQUIRED', `The backup store ${location} is encrypted and no passphrase was given; run "Backup: Unlock Encrypted Store" to enter it.`, { location });
-        }
-        if (!isBackupError(error, 'WRONG_PASSPHRASE') || !keychain) throw error;
-        await keychain.forgetPassphrase(location);
-        this.log.warn(`The passphrase given for ${location} does not open it (attempt ${attempt + 1}).`);
-        if (attempt >= 2) {
-          keychain.decline(location); // three wrong ones: background snapshots stop asking until Unlock
-          throw error;
-        }
-      }
-    }
+  /** Opens a store, asking for its passphrase if it is encrypted (see storeAccess.ts). */
+  openWithPassphrase(location: string, options: OpenOptions): Promise<Repository> {
+    return openWithPassphrase(location, options, { keychain: this.keychain, log: this.log, remoteOptions: this.remoteOptions });
   }
 
   private async warnStoreInside(storePath: string, folder: vscode.WorkspaceFolder): Promise<void> {
@@ -489,23 +462,6 @@ export class BackupService extends Disposable {
 }
 
 /** The store path from user settings only (untrusted workspaces must not choose where we write). */
-function missingStoreError(storePath: string): BackupError {
-  return new BackupError(
-    'REPO_NOT_FOUND',
-    `The backup store at ${storePath} is missing, though it held snapshots before: connect the drive or share it is on (or point projectBackup.storePath at where it is now); to start a new, empty store there instead, run "Backup: Start a New Store Where the Missing One Was".`,
-    { storePath, missingStore: true },
-  );
-}
-
-/** Whether a store (its config file) is at this local path. */
-export async function storeExists(storePath: string): Promise<boolean> {
-  try {
-    return (await fs.promises.stat(path.join(storePath, 'config'))).isFile();
-  } catch {
-    return false;
-  }
-}
-
 function readUserStorePath(): string {
   const inspected = vscode.workspace.getConfiguration(SECTION).inspect<string>('storePath');
   return inspected?.globalValue ?? inspected?.defaultValue ?? '~/.project-backup/store';

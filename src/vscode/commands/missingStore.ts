@@ -2,7 +2,7 @@
 // missing (see knownStores.ts). Asks first, since the new store starts empty; then snapshots into it.
 
 import * as vscode from 'vscode';
-import { storeExists } from '../backupService';
+import { storeExists } from '../storeAccess';
 import type { CommandContext } from './shared';
 import { guarded, pickFolder, uriArg } from './shared';
 
