@@ -1,27 +1,73 @@
 #!/usr/bin/env node
-// `npm test`: every test, in order: unit tests in plain Node (after making sure the OpenSSH server the SFTP
-// tests start is installed), then the integration suite inside real VS Code
-// (single folder and multi-root), then the end-to-end UI tests in a real browser. Later stages still run
-// when an earlier one fails, so one run shows everything; the exit code is non-zero if anything failed.
-// The last line sums the stages' own closing lines: "total: N passed, N failed, N skipped".
+// `npm test`: every test. First the gates (bundle, compile and type-check the tests, lint, install the test
+// servers and the real VS Code host when missing), then the unit tests in Node (files in parallel) while
+// nothing else runs, then the integration suite inside real VS Code (single folder and multi-root), then the
+// end-to-end UI tests in a real browser. Later stages still run when an earlier test stage fails, so one run
+// shows everything; the exit code is non-zero if anything failed.
+//
+//   node scripts/test.js [--only <stage>,...] [--skip <stage>,...]
+//
+// Stages: build, compile, servers, unit, host, integration, integration-multi-root, e2e (and soak, which runs
+// only when asked: --only soak, or npm run test:soak). Each stage's time is printed, and a table of them at
+// the end; the last line sums the stages' own closing lines: "total: N passed, N failed, N skipped".
+//
+// Temp folders: the unit tests write thousands of small stores and fsync each write; on a tmpfs that costs
+// nothing, and what the tests prove (the order of writes, what a kill or a failed write leaves) does not
+// depend on the disk. So the test stages get a private TMPDIR under /dev/shm when it is a writable tmpfs
+// (PB_TEST_TMPDIR overrides; set it to a disk folder to run them on a disk), removed at the end.
+'use strict';
+
 const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const stages = [
-  { name: 'build', cmd: ['npm', 'run', 'build'], gate: true },
-  { name: 'compile tests', cmd: ['npm', 'run', 'compile-tests'], gate: true },
-  { name: 'test servers (sshd, S3)', cmd: ['node', 'scripts/ensureTestServers.js'], gate: true },
-  { name: 'unit', cmd: ['npx', 'mocha'] },
-  { name: 'real VS Code host', cmd: ['node', 'scripts/vscode/ensureHost.js'], gate: true },
+
+const STAGES = [
+  { name: 'build', cmd: ['node', 'esbuild.js'], gate: true },
+  // tsc type-checks src, test and bench while it compiles the tests: the build needs no second pass.
+  { name: 'compile', cmd: ['npx', 'tsc', '-p', '.', '--outDir', 'out'], gate: true, before: () => fs.rmSync(path.join(root, 'out'), { recursive: true, force: true }) },
+  { name: 'servers', cmd: ['node', 'scripts/ensureTestServers.js'], gate: true },
+  // Test files run in parallel, one more worker than cores: many tests wait on child processes and servers.
+  { name: 'unit', cmd: ['npx', 'mocha', '--parallel', '--jobs', String(os.cpus().length + 1)] },
+  { name: 'soak', cmd: ['npx', 'mocha', '--parallel', '--jobs', String(os.cpus().length + 1)], env: { PB_SOAK: '1' }, optional: true },
+  { name: 'host', cmd: ['node', 'scripts/vscode/ensureHost.js'], gate: true },
   { name: 'integration', cmd: ['node', 'scripts/vscode/runIntegration.js'] },
-  { name: 'integration (multi-root)', cmd: ['node', 'scripts/vscode/runIntegration.js', '--multi-root'] },
+  { name: 'integration-multi-root', cmd: ['node', 'scripts/vscode/runIntegration.js', '--multi-root'] },
   { name: 'e2e', cmd: ['node', 'scripts/vscode/runE2E.js'] },
 ];
 
-function run(stage) {
+function parseArgs(argv) {
+  const list = (value) => new Set(String(value || '').split(',').filter(Boolean));
+  const options = { only: undefined, skip: new Set() };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--only') options.only = list(argv[++i]);
+    else if (argv[i] === '--skip') options.skip = list(argv[++i]);
+    else throw new Error(`unknown argument ${argv[i]} (--only <stages>, --skip <stages>)`);
+  }
+  const known = new Set(STAGES.map((s) => s.name));
+  for (const name of [...(options.only || []), ...options.skip]) if (!known.has(name)) throw new Error(`no stage named ${name} (${[...known].join(', ')})`);
+  return options;
+}
+
+/** A private folder on a tmpfs for the tests' temp files, or undefined to use the OS temp dir. */
+function testTmpdir() {
+  const base = process.env.PB_TEST_TMPDIR || '/dev/shm';
+  try {
+    fs.accessSync(base, fs.constants.W_OK);
+    const dir = fs.mkdtempSync(path.join(base, 'pb-test-'));
+    // A TMPDIR as /tmp is: users made by the tests (the SFTP server's login user) reach their folders in it.
+    fs.chmodSync(dir, 0o1777);
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
+
+function run(stage, env) {
   return new Promise((resolve) => {
-    const child = spawn(stage.cmd[0], stage.cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(stage.cmd[0], stage.cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...env, ...stage.env } });
     let counts;
     let buffer = '';
     child.stdout.on('data', (data) => {
@@ -42,23 +88,50 @@ function run(stage) {
   });
 }
 
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
 (async () => {
+  let options;
+  try {
+    options = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error(`test: ${error.message}`);
+    process.exit(2);
+  }
+  const chosen = STAGES.filter((s) => (options.only ? options.only.has(s.name) : !s.optional) && !options.skip.has(s.name));
+  const tmp = testTmpdir();
+  const env = { ...process.env, ...(tmp ? { TMPDIR: tmp, PB_VSCODE_RUNS: path.join(tmp, 'vscode') } : {}) };
+  const started = Date.now();
   const total = { passed: 0, failed: 0, skipped: 0 };
   const failedStages = [];
-  for (const stage of stages) {
-    console.log(`\n=== ${stage.name}: ${stage.cmd.join(' ')}`);
-    const { code, counts } = await run(stage);
-    if (counts) {
-      total.passed += counts.passed;
-      total.failed += counts.failed;
-      total.skipped += counts.skipped;
+  const times = [];
+  console.log(`Test temp folders: ${tmp ? `${tmp} (tmpfs)` : os.tmpdir()}`);
+  try {
+    for (const stage of chosen) {
+      console.log(`\n=== ${stage.name}: ${stage.cmd.join(' ')}`);
+      const stageStarted = Date.now();
+      if (stage.before) stage.before();
+      const { code, counts } = await run(stage, env);
+      const ms = Date.now() - stageStarted;
+      times.push([stage.name, ms, code === 0 ? 'ok' : 'FAILED']);
+      console.log(`=== ${stage.name}: ${code === 0 ? 'ok' : `FAILED (exit ${code})`} in ${seconds(ms)}`);
+      if (counts) {
+        total.passed += counts.passed;
+        total.failed += counts.failed;
+        total.skipped += counts.skipped;
+      }
+      if (code !== 0) {
+        failedStages.push(stage.name);
+        if (!counts) total.failed += 1; // a stage that died without counting still counts as a failure
+        if (stage.gate) break;
+      }
     }
-    if (code !== 0) {
-      failedStages.push(stage.name);
-      if (!counts) total.failed += 1; // a stage that died without counting still counts as a failure
-      if (stage.gate) break;
-    }
+  } finally {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   }
+  console.log('\nStage times:');
+  for (const [name, ms, state] of times) console.log(`  ${name.padEnd(24)} ${seconds(ms).padStart(9)}  ${state}`);
+  console.log(`  ${'all'.padEnd(24)} ${seconds(Date.now() - started).padStart(9)}`);
   if (failedStages.length) console.log(`\nFailed: ${failedStages.join(', ')}`);
   console.log(`total: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
   process.exit(failedStages.length ? 1 : 0);

@@ -13,7 +13,10 @@
 // The extension: a .vsix named project-backup-<version>.vsix in the repo root that is newer than
 // dist/extension.js is installed (what users install); otherwise the repository itself is symlinked into
 // the server's extensions folder. Scenarios live in test/e2e/*.e2e.js (see test/e2e/scenario.js); each
-// gets a fresh copy of the fixture workspace in a new page. Screenshots: test-results/screenshots/.
+// gets a fresh copy of the fixture workspace in a new page. Screenshots: test-results/screenshots/ (emptied
+// at the start of each run, so it shows this run only). A failure prints the step it failed at, the
+// failure screenshot's path, and the tail of the extension's own log (its "Project Backup" output channel).
+// PB_E2E_TIMEOUT_SCALE multiplies every limit (see test/e2e/workbench.js).
 // Closing line: `e2e: N passed, N failed`; exits non-zero when any scenario failed.
 'use strict';
 
@@ -27,6 +30,9 @@ const { prepareWorkspace } = require('./workspace');
 const E2E_DIR = path.join(REPO_ROOT, 'test', 'e2e');
 const SCREENSHOTS = path.join(REPO_ROOT, 'test-results', 'screenshots');
 const EXTENSION_MAIN = path.join(REPO_ROOT, 'dist', 'extension.js');
+const SCALE = Math.max(1, Number(process.env.PB_E2E_TIMEOUT_SCALE) || 1);
+/** A scenario's limit when it names none: generous, since every wait inside ends as soon as its thing shows. */
+const SCENARIO_TIMEOUT = 180_000;
 
 function parseArgs(argv) {
   const options = { grep: undefined, vsix: undefined, fromRepo: false, keep: false };
@@ -79,6 +85,31 @@ function chooseVsix(options) {
   return candidate;
 }
 
+/**
+ * The last lines of the extension's output channel ("Project Backup") written since `since`, from the
+ * server's log folder: what the extension itself said when the scenario failed.
+ */
+function extensionLogTail(dataDir, since, lines = 40) {
+  const logs = [];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (/Project Backup\.log$/.test(entry.name) && fs.statSync(full).mtimeMs >= since) logs.push(full);
+    }
+  };
+  try {
+    walk(path.join(dataDir, 'logs'));
+  } catch {
+    // no log folder yet
+  }
+  if (logs.length === 0) return ['extension log: none written (did the extension activate?)'];
+  return logs.flatMap((file) => {
+    const text = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    return [`extension log (${file}), last ${Math.min(lines, text.length)} lines:`, ...text.slice(-lines).map((l) => `  | ${l}`)];
+  });
+}
+
 function withTimeout(promise, ms, what) {
   let timer;
   return Promise.race([
@@ -100,6 +131,7 @@ async function runE2E(options) {
   const runDir = makeRunDir('e2e');
   const storePath = path.join(runDir, 'store');
   fs.mkdirSync(storePath);
+  fs.rmSync(SCREENSHOTS, { recursive: true, force: true });
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   const v = codeServerVersions();
   console.log(`e2e scenarios in VS Code ${v.vscode} (code-server ${v.codeServer}), extension from ${vsix ? (vsix.startsWith(REPO_ROOT + path.sep) ? path.relative(REPO_ROOT, vsix) : vsix) : 'the repository (symlinked)'}`);
@@ -122,7 +154,11 @@ async function runE2E(options) {
       page.on('console', (msg) => consoleLog.write(`[${msg.type()}] ${msg.text()}\n`));
       page.on('pageerror', (error) => consoleLog.write(`[pageerror] ${error.stack || error}\n`));
       const notes = [];
+      let currentStep = 'opening the workbench';
       const context = {
+        step: (name) => {
+          currentStep = name;
+        },
         page,
         folders: workspace.folders,
         workspaceFile: workspace.workspaceFile,
@@ -137,12 +173,14 @@ async function runE2E(options) {
       };
       let error;
       try {
-        await page.goto(`${server.url}/?${workspace.openQuery}`, { waitUntil: 'domcontentloaded', timeout: 30_000 });
-        await withTimeout(scenario.run(context), scenario.timeout || 60_000, scenario.name);
+        await page.goto(`${server.url}/?${workspace.openQuery}`, { waitUntil: 'domcontentloaded', timeout: 120_000 * SCALE });
+        await withTimeout(scenario.run(context), (scenario.timeout || SCENARIO_TIMEOUT) * SCALE, scenario.name);
       } catch (e) {
         error = e;
+        notes.unshift(`failed at step: ${currentStep}`);
         const shot = path.join(SCREENSHOTS, `${scenario.name}-failure.png`);
-        await page.screenshot({ path: shot }).then(() => notes.push(`failure screenshot: ${path.relative(REPO_ROOT, shot)}`), () => {});
+        await page.screenshot({ path: shot }).then(() => notes.push(`failure screenshot: ${shot}`), (shotError) => notes.push(`no failure screenshot: ${shotError.message}`));
+        notes.push(...extensionLogTail(server.dirs.data, scenarioStarted));
       }
       await page.close().catch(() => {});
       await new Promise((resolve) => consoleLog.end(resolve));

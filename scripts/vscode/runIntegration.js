@@ -9,7 +9,7 @@
 //
 //   --multi-root  open a .code-workspace with two folders (fixtures/workspace + fixtures/library)
 //   --grep        run only the tests whose full title contains <text> (mocha grep)
-//   --timeout     give up after <s> seconds (default 120)
+//   --timeout     give up after <s> seconds (default 900: generous for a loaded machine; a passing run ends far sooner)
 //   --keep        keep the run folder (server, browser profile, workspace, store, logs); kept anyway on failure
 //   --verbose     also print the workbench's own log lines
 //
@@ -30,7 +30,7 @@ const SUITE_INDEX = path.join(REPO_ROOT, 'out', 'test', 'integration', 'index.js
 const EXTENSION_MAIN = path.join(REPO_ROOT, 'dist', 'extension.js');
 
 function parseArgs(argv) {
-  const options = { multiRoot: false, grep: undefined, timeout: 120, keep: false, verbose: false };
+  const options = { multiRoot: false, grep: undefined, timeout: 900, keep: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--multi-root') options.multiRoot = true;

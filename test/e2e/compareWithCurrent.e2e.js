@@ -9,8 +9,9 @@ const path = require('node:path');
 
 const {
   waitForWorkbench,
+  waitForLocator,
   runCommand,
-  answerPromptIfAsked,
+  answerInputBox,
   waitForNotification,
   waitForView,
   treeItem,
@@ -23,24 +24,29 @@ const {
   waitUntil,
 } = require('./workbench');
 
+/** Snapshot Workspace asks for an optional label before it snapshots. */
+const LABEL_PROMPT = /^Label for this snapshot/;
+
 const LABEL = 'before the change';
 
 /** @type {import('./scenario').Scenario} */
 module.exports = {
   name: 'compare-with-current',
   title: 'Compare with Current on a File History version opens a side-by-side diff against the file',
-  async run({ page, screenshot, log, folders }) {
+  async run({ page, step, screenshot, log, folders }) {
     const file = path.join(folders[0], 'src', 'index.js');
     const original = fs.readFileSync(file, 'utf8');
     await waitForWorkbench(page);
 
     // 1. Version one: a labelled snapshot of the workspace.
+    step('1. Version one');
     await runCommand(page, 'Backup: Snapshot Workspace');
-    await answerPromptIfAsked(page, { text: LABEL });
+    await answerInputBox(page, LABEL_PROMPT, { text: LABEL });
     const taken = await waitForNotification(page, /^Snapshot [0-9a-f]{8}\b/, { failOn: /^(Snapshot failed|Open a folder|Nothing changed)/ });
     log(`first snapshot: ${taken}`);
 
     // 2. Version two: the file changed outside the editor (one line changed, one added, one removed).
+    step('2. Version two');
     const changed = original
       .replace('const scores = [72, 88, 95, 64];', 'const scores = [72, 88, 95, 64, 100];')
       .replace("console.log(title('Scores'));\n", '')
@@ -49,14 +55,15 @@ module.exports = {
     fs.writeFileSync(file, changed);
 
     // 3. File History follows the active editor: open the file, then the Backups view.
+    step('3. File History follows the active editor');
     await openFile(page, 'src/index.js');
     await openViewContainer(page, 'Backups');
     await waitForView(page, 'File History');
     // The external-change snapshot lands after the watcher's debounce.
     const newest = treeItem(page, 'File History', /external change/).first();
-    await newest.waitFor({ state: 'visible', timeout: 20_000 });
+    await waitForLocator(newest, 'File History to list the external-change version');
     const older = treeItem(page, 'File History', new RegExp(LABEL)).first();
-    await older.waitFor({ state: 'visible', timeout: 5000 });
+    await waitForLocator(older, `File History to list the version labelled "${LABEL}"`);
     const rows = await page
       .locator('.pane', { has: page.locator('.pane-header', { hasText: 'File History' }) })
       .getByRole('treeitem')
@@ -65,10 +72,11 @@ module.exports = {
     if (rows.length < 2) throw new Error(`File History shows ${rows.length} version(s), expected at least 2`);
 
     // 4. The older version's inline "Compare with Current".
+    step('4. The older version\'s inline "Compare with Current"');
     await clickInlineAction(page, older, 'Compare with Current');
     const diff = await waitForDiffEditor(page);
-    await diff.locator('.line-insert, .char-insert').first().waitFor({ state: 'attached', timeout: 10_000 });
-    await diff.locator('.line-delete, .char-delete').first().waitFor({ state: 'attached', timeout: 10_000 });
+    await waitForLocator(diff.locator('.line-insert, .char-insert').first(), 'the diff to mark an insertion', { state: 'attached' });
+    await waitForLocator(diff.locator('.line-delete, .char-delete').first(), 'the diff to mark a deletion', { state: 'attached' });
     const sideBySide = await diff.evaluate((el) => el.classList.contains('side-by-side'));
     if (!sideBySide) throw new Error('the diff editor is not side by side');
 

@@ -11,6 +11,7 @@ const { spawnSync } = require('node:child_process');
 
 const {
   waitForWorkbench,
+  waitForLocator,
   runCommand,
   answerSaveDialog,
   waitForNotification,
@@ -25,7 +26,7 @@ const ARCHIVE = 'workspace-full.zip';
 module.exports = {
   name: 'export-archive',
   title: 'Backup: Export Full Archive from the palette writes a zip through the save dialog and reports it',
-  async run({ page, screenshot, log, folders }) {
+  async run({ page, step, screenshot, log, folders }) {
     const workspace = folders[0];
     // The run's temp folder for this scenario (beside the workspace copy, so the archive is not in the workspace).
     const target = path.join(path.dirname(workspace), ARCHIVE);
@@ -33,13 +34,15 @@ module.exports = {
     await waitForWorkbench(page);
 
     // 1. The command snapshots the workspace, then opens the save dialog.
+    step('1. The command snapshots the workspace, then opens the save dialog');
     await runCommand(page, 'Backup: Export Full Archive...');
-    const dialog = await answerSaveDialog(page, target, { timeout: 20_000 });
+    const dialog = await answerSaveDialog(page, target);
     log(`save dialog: "${dialog.title}", button "${dialog.button}", proposed ${dialog.proposed}${dialog.overwrite ? `; confirmed "${dialog.overwrite}"` : ''}${dialog.enterAgain ? '; Enter pressed twice' : ''}${dialog.relisted ? `; folder put in the box ${dialog.relisted + 1} times` : ''}${dialog.retyped ? `; path put in the box ${dialog.retyped + 1} times` : ''}`);
     if (!/^Export a full archive of workspace\b/.test(dialog.title)) throw new Error(`the save dialog's title is "${dialog.title}", expected "Export a full archive of workspace ..."`);
 
     // 2. The progress notification, then the report.
-    const text = await waitForNotification(page, /^Exported \d+/, { failOn: /failed|cancelled/i, timeout: 30_000 });
+    step('2. The progress notification, then the report');
+    const text = await waitForNotification(page, /^Exported \d+/, { failOn: /failed|cancelled/i });
     log(`notification: ${text}`);
     const reported = text.match(/^Exported (\d+) files? \(([^)]+)\) to (.+)\.$/);
     if (!reported) throw new Error(`the notification does not read "Exported N files (size) to name.": ${text}`);
@@ -50,6 +53,7 @@ module.exports = {
     );
 
     // 3. The archive on disk lists the workspace's files.
+    step('3. The archive on disk lists the workspace\'s files');
     if (!fs.existsSync(target)) throw new Error(`no archive at ${target}`);
     const entries = zipEntries(target);
     const names = entries.map((e) => e.name);
@@ -67,7 +71,7 @@ module.exports = {
 
     await moveMouseAway(page);
     await settleNotifications(page);
-    await page.locator('.notifications-toasts .notification-list-item-message', { hasText: /^\s*Exported \d+/ }).first().waitFor({ state: 'visible', timeout: 5000 });
+    await waitForLocator(page.locator('.notifications-toasts .notification-list-item-message', { hasText: /^\s*Exported \d+/ }).first(), 'the "Exported" notification');
     await screenshot('export-archive');
   },
 };

@@ -4,19 +4,25 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { waitForWorkbench, runCommand, answerPromptIfAsked, waitForNotification } = require('./workbench');
+const { waitForWorkbench, runCommand, answerInputBox, waitForNotification } = require('./workbench');
+
+/** Snapshot Workspace asks for an optional label before it snapshots. */
+const LABEL_PROMPT = /^Label for this snapshot/;
 
 /** @type {import('./scenario').Scenario[]} */
 module.exports = [
   {
     name: 'snapshot-workspace',
     title: 'Backup: Snapshot Workspace from the palette reports the snapshot',
-    async run({ page, screenshot, log, storePath, home }) {
+    async run({ page, step, screenshot, log, storePath, home }) {
+      step('the workbench to load');
       await waitForWorkbench(page);
+      step('Snapshot Workspace from the palette');
       await runCommand(page, 'Backup: Snapshot Workspace');
-      // The command may ask for an optional label first: accept the default, as most users do.
-      const prompt = await answerPromptIfAsked(page);
-      if (prompt) log(`answered: ${prompt}`);
+      // The command asks for an optional label first: accept the default, as most users do.
+      step('the label box');
+      log(`answered: ${await answerInputBox(page, LABEL_PROMPT)}`);
+      step('the snapshot notification');
       const text = await waitForNotification(page, /^(Snapshot [0-9a-f]{6,}\b|Nothing changed)/, {
         failOn: /^(Snapshot failed|Open a folder)/,
       });

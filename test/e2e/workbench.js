@@ -1,6 +1,11 @@
 // Helpers that drive the real VS Code workbench UI through playwright, the way a user does: palette,
 // notifications, views and trees, editors. Shared by every scenario in test/e2e/*.e2e.js.
-// Selectors follow VS Code 1.99 (code-server 4.99.4); see /work/shared/VSCODE_TESTING.md.
+// Selectors follow VS Code 1.99 (code-server 4.99.4).
+//
+// Every wait is for the thing the next step needs (a box, a row, a toast), never for a fixed time, and its
+// limit is generous: on a loaded machine the workbench can take many seconds to show what a quiet one shows
+// at once, and a wait returns as soon as the thing is there. PB_E2E_TIMEOUT_SCALE multiplies every limit.
+// A wait that gives up says what it was waiting for.
 'use strict';
 
 const fs = require('node:fs');
@@ -8,24 +13,44 @@ const path = require('node:path');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const SCALE = Math.max(1, Number(process.env.PB_E2E_TIMEOUT_SCALE) || 1);
+/** The limit for UI that must appear (a box, a row, a toast): generous, since waits end when it shows. */
+const UI_TIMEOUT = 60_000 * SCALE;
+/** The limit for the workbench itself to load (the slowest step on a loaded machine). */
+const LOAD_TIMEOUT = 120_000 * SCALE;
+/** Scales a scenario's own limit for something it knows to be slow. */
+const scaled = (ms) => ms * SCALE;
+
 /**
  * Waits for the workbench and the opened folder's files in the Explorer.
  * @param {import('playwright-core').Page} page
  */
-async function waitForWorkbench(page, { timeout = 30_000 } = {}) {
-  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout });
+async function waitForWorkbench(page, { timeout = LOAD_TIMEOUT } = {}) {
+  await waitForLocator(page.locator('.monaco-workbench'), 'the workbench to load', { timeout });
   // The Explorer lists the workspace once the remote file system is connected.
-  await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible', timeout });
+  await waitForLocator(page.locator('.explorer-folders-view .monaco-list-row').first(), 'the Explorer to list the workspace', { timeout });
+}
+
+/**
+ * Waits until `locator` is in `state`; on timeout the error says what was awaited (playwright's own names
+ * only the selector).
+ * @param {import('playwright-core').Locator} locator
+ */
+async function waitForLocator(locator, what, { timeout = UI_TIMEOUT, state = 'visible' } = {}) {
+  try {
+    await locator.waitFor({ state, timeout });
+  } catch (error) {
+    throw new Error(`timed out after ${timeout / 1000} s waiting for ${what}`, { cause: error });
+  }
+  return locator;
 }
 
 /**
  * Waits for a view contributed by the extension: its pane header, e.g. waitForView(page, 'Snapshots').
  * @param {import('playwright-core').Page} page
  */
-async function waitForView(page, title, { timeout = 20_000 } = {}) {
-  const header = page.locator('.pane-header', { hasText: title }).first();
-  await header.waitFor({ state: 'visible', timeout });
-  return header;
+async function waitForView(page, title, { timeout = UI_TIMEOUT } = {}) {
+  return waitForLocator(page.locator('.pane-header', { hasText: title }).first(), `the "${title}" view`, { timeout });
 }
 
 /**
@@ -33,18 +58,20 @@ async function waitForView(page, title, { timeout = 20_000 } = {}) {
  * list when it opens, so right after load it may not show the command yet: close it and try again.
  * @param {import('playwright-core').Page} page
  */
-async function runCommand(page, title, { attempts = 6 } = {}) {
+async function runCommand(page, title, { timeout = UI_TIMEOUT } = {}) {
   const widget = page.locator('.quick-input-widget');
   const input = widget.locator('input.input');
-  for (let attempt = 1; attempt <= attempts; attempt++) {
+  const deadline = Date.now() + timeout;
+  let offered = [];
+  for (let attempt = 1; ; attempt++) {
     await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible', timeout: 5000 });
+    await waitForLocator(input, 'the command palette to open', { timeout: Math.max(1000, deadline - Date.now()) });
     await input.fill(`>${title}`);
     const row = widget.locator('.quick-input-list .monaco-list-row').first();
     let label = '';
     try {
-      await row.waitFor({ state: 'visible', timeout: 3000 });
-      label = ((await row.locator('.label-name').first().textContent({ timeout: 1000 })) || '').replace(/\s+/g, ' ').trim();
+      await row.waitFor({ state: 'visible', timeout: Math.min(3000 * attempt, 15_000) });
+      label = ((await row.locator('.label-name').first().textContent({ timeout: 5000 })) || '').replace(/\s+/g, ' ').trim();
     } catch {
       // not listed yet
     }
@@ -53,30 +80,36 @@ async function runCommand(page, title, { attempts = 6 } = {}) {
       await page.keyboard.press('Enter');
       return;
     }
+    offered = label ? [label] : [];
     await page.keyboard.press('Escape');
-    await sleep(500 * attempt);
+    if (Date.now() > deadline) break;
+    await sleep(Math.min(500 * attempt, 3000));
   }
-  throw new Error(`the command palette never offered "${title}" (${attempts} attempts): is the extension installed?`);
+  throw new Error(`the command palette never offered "${title}" within ${timeout / 1000} s (its first row: ${offered.length ? JSON.stringify(offered[0]) : 'none'}): is the extension installed and activated?`);
 }
 
 /**
- * If the command just run asks for input (an input box or a pick, e.g. an optional label), answers it:
- * types `text` when given, then Enter. Returns the prompt it answered, or undefined when none appeared.
+ * Waits for the input box a command asks with (e.g. Snapshot Workspace's optional label), checks that its
+ * prompt or placeholder matches `prompt`, types `text` when given, and presses Enter. The box must come:
+ * a command that asks, asks every time, so a box that does not appear is a failure that says which box.
+ * Returns the prompt it answered.
  * @param {import('playwright-core').Page} page
+ * @param {RegExp} prompt
  */
-async function answerPromptIfAsked(page, { text, timeout = 3000 } = {}) {
+async function answerInputBox(page, prompt, { text, timeout = UI_TIMEOUT } = {}) {
   const widget = page.locator('.quick-input-widget');
-  try {
-    await widget.waitFor({ state: 'visible', timeout });
-  } catch {
-    return undefined;
-  }
-  const prompt = ((await widget.locator('.quick-input-message').textContent().catch(() => '')) || '').trim();
-  const placeholder = (await widget.locator('input.input').getAttribute('placeholder').catch(() => '')) || '';
+  const shownPrompt = async () => {
+    if (!(await widget.isVisible().catch(() => false))) return undefined;
+    const message = ((await widget.locator('.quick-input-message').textContent().catch(() => '')) || '').trim();
+    const placeholder = (await widget.locator('input.input').getAttribute('placeholder').catch(() => '')) || '';
+    const title = ((await widget.locator('.quick-input-title').textContent().catch(() => '')) || '').trim();
+    return [message, placeholder, title].find((t) => t && prompt.test(t));
+  };
+  const shown = await waitUntil(shownPrompt, `the input box ${prompt}`, { timeout });
   if (text !== undefined) await widget.locator('input.input').fill(text);
   await page.keyboard.press('Enter');
-  await widget.waitFor({ state: 'hidden', timeout: 5000 });
-  return prompt || placeholder || '(input)';
+  await waitForLocator(widget, `the input box ${prompt} to close after Enter`, { state: 'hidden' });
+  return shown;
 }
 
 /** Texts of the visible notification toasts. */
@@ -90,7 +123,7 @@ async function notificationTexts(page) {
  * @param {RegExp} pattern
  * @returns {Promise<string>} the notification's text
  */
-async function waitForNotification(page, pattern, { failOn, timeout = 30_000 } = {}) {
+async function waitForNotification(page, pattern, { failOn, timeout = UI_TIMEOUT } = {}) {
   const deadline = Date.now() + timeout;
   let texts = [];
   while (Date.now() < deadline) {
@@ -111,7 +144,7 @@ async function waitForNotification(page, pattern, { failOn, timeout = 30_000 } =
  * Lets the toasts come to rest before a screenshot: progress toasts (withProgress) closed, slide-in done.
  * @param {import('playwright-core').Page} page
  */
-async function settleNotifications(page, { timeout = 5000 } = {}) {
+async function settleNotifications(page, { timeout = scaled(10_000) } = {}) {
   await page
     .waitForFunction(() => !document.querySelector('.notifications-toasts .monaco-progress-container.active'), null, { timeout })
     .catch(() => {});
@@ -134,10 +167,10 @@ function treeItem(page, viewTitle, name) {
  * Waits for a diff editor with its changes rendered (before a screenshot of "Compare with Current").
  * @param {import('playwright-core').Page} page
  */
-async function waitForDiffEditor(page, { timeout = 20_000 } = {}) {
+async function waitForDiffEditor(page, { timeout = UI_TIMEOUT } = {}) {
   const diff = page.locator('.monaco-diff-editor').first();
-  await diff.waitFor({ state: 'visible', timeout });
-  await diff.locator('.line-insert, .char-insert, .line-delete, .char-delete').first().waitFor({ state: 'attached', timeout });
+  await waitForLocator(diff, 'a diff editor', { timeout });
+  await waitForLocator(diff.locator('.line-insert, .char-insert, .line-delete, .char-delete').first(), 'the diff editor to mark its changes', { timeout, state: 'attached' });
   return diff;
 }
 
@@ -145,11 +178,11 @@ async function waitForDiffEditor(page, { timeout = 20_000 } = {}) {
 async function openFile(page, relativePath) {
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor({ state: 'visible', timeout: 5000 });
+  await waitForLocator(input, 'Quick Open');
   await input.fill(relativePath);
-  await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ state: 'visible', timeout: 5000 });
+  await waitForLocator(page.locator('.quick-input-list .monaco-list-row').first(), `Quick Open to list ${relativePath}`);
   await page.keyboard.press('Enter');
-  await page.locator('.editor-instance .monaco-editor').first().waitFor({ state: 'visible', timeout: 10_000 });
+  await waitForLocator(page.locator('.editor-instance .monaco-editor').first(), `an editor on ${relativePath}`);
 }
 
 /**
@@ -157,9 +190,9 @@ async function openFile(page, relativePath) {
  * container that is already showing would close the side bar, so it is clicked only when not showing.
  * @param {import('playwright-core').Page} page
  */
-async function openViewContainer(page, title, { timeout = 10_000 } = {}) {
+async function openViewContainer(page, title, { timeout = UI_TIMEOUT } = {}) {
   const link = page.locator(`.part.activitybar .action-item a.action-label[aria-label^="${title}"]`).first();
-  await link.waitFor({ state: 'visible', timeout });
+  await waitForLocator(link, `the "${title}" icon in the activity bar`, { timeout });
   const item = link.locator('xpath=..');
   const showing = async () => (await item.getAttribute('class'))?.split(/\s+/).includes('checked');
   if (!(await showing())) await link.click();
@@ -168,7 +201,7 @@ async function openViewContainer(page, title, { timeout = 10_000 } = {}) {
     if (Date.now() > deadline) throw new Error(`the "${title}" view container did not open`);
     await sleep(100);
   }
-  await page.locator('.part.sidebar .composite.title', { hasText: title }).first().waitFor({ state: 'visible', timeout });
+  await waitForLocator(page.locator('.part.sidebar .composite.title', { hasText: title }).first(), `the "${title}" side bar`, { timeout });
 }
 
 /**
@@ -176,8 +209,8 @@ async function openViewContainer(page, title, { timeout = 10_000 } = {}) {
  * Only for items without a command of their own: a click on a file version runs its command.
  * @param {import('playwright-core').Locator} item  e.g. treeItem(page, 'Snapshots', /^Today/)
  */
-async function expandTreeItem(item, { timeout = 10_000 } = {}) {
-  await item.waitFor({ state: 'visible', timeout });
+async function expandTreeItem(item, { timeout = UI_TIMEOUT } = {}) {
+  await waitForLocator(item, `tree item ${item}`, { timeout });
   if ((await item.getAttribute('aria-expanded')) === 'true') return item;
   await item.locator('.monaco-tl-twistie').click();
   const deadline = Date.now() + timeout;
@@ -193,11 +226,11 @@ async function expandTreeItem(item, { timeout = 10_000 } = {}) {
  * @param {import('playwright-core').Page} page
  * @param {import('playwright-core').Locator} item
  */
-async function clickInlineAction(page, item, title, { timeout = 5000 } = {}) {
-  await item.waitFor({ state: 'visible', timeout });
+async function clickInlineAction(page, item, title, { timeout = UI_TIMEOUT } = {}) {
+  await waitForLocator(item, `tree item ${item}`, { timeout });
   await item.hover();
   const action = item.locator('.actions .action-label').and(page.locator(`[aria-label="${title}"]`)).first();
-  await action.waitFor({ state: 'visible', timeout });
+  await waitForLocator(action, `the inline action "${title}"`, { timeout });
   await action.click();
   await moveMouseAway(page);
 }
@@ -213,11 +246,11 @@ async function moveMouseAway(page) {
  * and accepts it with Enter. Returns what the pick showed: title, placeholder and rows.
  * @param {import('playwright-core').Page} page
  */
-async function acceptQuickPick(page, expectLabel, { timeout = 10_000 } = {}) {
+async function acceptQuickPick(page, expectLabel, { timeout = UI_TIMEOUT } = {}) {
   const widget = page.locator('.quick-input-widget');
-  await widget.waitFor({ state: 'visible', timeout });
+  await waitForLocator(widget, `a quick pick offering "${expectLabel}"`, { timeout });
   const focused = widget.locator('.quick-input-list .monaco-list-row.focused').first();
-  await focused.waitFor({ state: 'visible', timeout });
+  await waitForLocator(focused, `the quick pick's focused row ("${expectLabel}")`, { timeout });
   const clean = (t) => (t || '').replace(/\s+/g, ' ').trim();
   const shown = {
     title: clean(await widget.locator('.quick-input-title').textContent().catch(() => '')),
@@ -229,7 +262,7 @@ async function acceptQuickPick(page, expectLabel, { timeout = 10_000 } = {}) {
   };
   if (!shown.focused.startsWith(expectLabel)) throw new Error(`the quick pick's focused row is "${shown.focused}", expected "${expectLabel}" (rows: ${shown.rows.join(' | ')})`);
   await page.keyboard.press('Enter');
-  await widget.waitFor({ state: 'hidden', timeout: 5000 });
+  await waitForLocator(widget, `the quick pick to close after Enter on "${expectLabel}"`, { state: 'hidden', timeout });
   return shown;
 }
 
@@ -243,11 +276,11 @@ async function acceptQuickPick(page, expectLabel, { timeout = 10_000 } = {}) {
  * twice, and how often the folder (`relisted`) or the path (`retyped`) had to be put in the box again.
  * @param {import('playwright-core').Page} page
  */
-async function answerSaveDialog(page, filePath, { timeout = 10_000 } = {}) {
+async function answerSaveDialog(page, filePath, { timeout = UI_TIMEOUT } = {}) {
   const widget = page.locator('.quick-input-widget');
   const input = widget.locator('input.input');
-  await widget.waitFor({ state: 'visible', timeout });
-  await input.waitFor({ state: 'visible', timeout });
+  await waitForLocator(widget, 'the file dialog', { timeout });
+  await waitForLocator(input, "the file dialog's path box", { timeout });
   const clean = (t) => (t || '').replace(/\s+/g, ' ').trim();
   const titleOf = async () => clean(await widget.locator('.quick-input-title').textContent().catch(() => ''));
   const valueOf = () => input.inputValue().catch(() => '');
@@ -320,7 +353,7 @@ async function answerSaveDialog(page, filePath, { timeout = 10_000 } = {}) {
     return /already exists/i.test(title) ? title : undefined;
   };
   await page.keyboard.press('Enter');
-  let result = await waitUntil(outcome, 'the save dialog to close', { timeout: 3000 }).catch(() => undefined);
+  let result = await waitUntil(outcome, 'the save dialog to close', { timeout: scaled(5000) }).catch(() => undefined);
   if (!result && (await titleOf()) === shown.title && [filePath, filePath + path.sep].includes(await valueOf())) {
     shown.enterAgain = true;
     await page.keyboard.press('Enter');
@@ -338,7 +371,7 @@ async function answerSaveDialog(page, filePath, { timeout = 10_000 } = {}) {
 }
 
 /** Polls `probe` until it returns a truthy value; returns that value or throws `what` after `timeout`. */
-async function waitUntil(probe, what, { timeout = 10_000, interval = 100 } = {}) {
+async function waitUntil(probe, what, { timeout = UI_TIMEOUT, interval = 100 } = {}) {
   const deadline = Date.now() + timeout;
   for (;;) {
     const value = await probe();
@@ -349,11 +382,15 @@ async function waitUntil(probe, what, { timeout = 10_000, interval = 100 } = {})
 }
 
 module.exports = {
+  UI_TIMEOUT,
+  LOAD_TIMEOUT,
+  scaled,
   sleep,
+  waitForLocator,
+  answerInputBox,
   waitForWorkbench,
   waitForView,
   runCommand,
-  answerPromptIfAsked,
   notificationTexts,
   settleNotifications,
   waitForNotification,

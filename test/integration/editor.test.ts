@@ -41,7 +41,6 @@ async function textOf(uri: vscode.Uri): Promise<string> {
 
 if (workspaceMode() === 'single-folder') {
   describe('editor experience (single folder)', function () {
-    this.timeout(30_000);
     let a: ProjectBackupApi;
     let prompter: ScriptedPrompter;
     let folder: vscode.WorkspaceFolder;

@@ -35,7 +35,6 @@ function fingerprint(dir: string): Record<string, string> {
 
 if (workspaceMode() === 'single-folder') {
   describe('start an encrypted store from the health view (single folder)', function () {
-    this.timeout(120_000);
     let a: ProjectBackupApi;
     let prompter: ScriptedPrompter;
     let folder: vscode.WorkspaceFolder;

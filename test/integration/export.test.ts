@@ -20,7 +20,6 @@ function extract(archive: string): string {
 
 if (workspaceMode() === 'single-folder') {
   describe('archive export (single folder)', function () {
-    this.timeout(60_000);
     let a: ProjectBackupApi;
     let prompter: ScriptedPrompter;
     let folder: vscode.WorkspaceFolder;

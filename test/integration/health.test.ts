@@ -15,7 +15,6 @@ import { workspaceFolders, workspaceMode } from './helpers/environment';
 
 if (workspaceMode() === 'single-folder') {
   describe('backup health (single folder)', function () {
-    this.timeout(90_000);
     let a: ProjectBackupApi;
     let prompter: ScriptedPrompter;
     let folder: vscode.WorkspaceFolder;
@@ -165,7 +164,7 @@ if (workspaceMode() === 'single-folder') {
       await until('the background replication', async () => {
         await a.replicator.flush();
         return fs.readdirSync(path.join(destination, 'snapshots')).length > before;
-      }, 30_000);
+      }, 120_000);
       const [health] = await a.healthView.refresh();
       const dest = health.report!.locations.find((l) => l.kind === 'destination')!;
       assert.equal(dest.upToDate, true, dest.note);

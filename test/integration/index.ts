@@ -34,7 +34,8 @@ function findTestFiles(dir: string): string[] {
 export function run(): Promise<void> {
   const label = process.env.PB_TEST_LABEL || 'integration';
   Mocha.reporters.Base.consoleLog = emit;
-  const mocha = new Mocha({ ui: 'bdd', timeout: 20_000, color: false, reporter: 'spec' });
+  // Generous: on a loaded machine the extension host answers slowly, and a passing test ends far sooner.
+  const mocha = new Mocha({ ui: 'bdd', timeout: 120_000, color: false, reporter: 'spec' });
   if (process.env.PB_TEST_GREP) mocha.grep(process.env.PB_TEST_GREP);
   for (const file of findTestFiles(__dirname)) mocha.addFile(file);
 

@@ -9,7 +9,6 @@ import { workspaceFolders, workspaceMode } from './helpers/environment';
 
 if (workspaceMode() === 'single-folder') {
   describe('label and pin from the tree (single folder)', function () {
-    this.timeout(30_000);
     let a: ProjectBackupApi;
     let prompter: ScriptedPrompter;
     let folder: vscode.WorkspaceFolder;

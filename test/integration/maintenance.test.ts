@@ -11,7 +11,6 @@ import { configuredStorePath, workspaceFolders, workspaceMode } from './helpers/
 
 if (workspaceMode() === 'single-folder') {
   describe('maintenance (single folder)', function () {
-    this.timeout(60_000);
     let a: ProjectBackupApi;
     let folder: vscode.WorkspaceFolder;
 

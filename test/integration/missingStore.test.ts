@@ -14,7 +14,6 @@ import { workspaceFolders, workspaceMode } from './helpers/environment';
 
 if (workspaceMode() === 'single-folder') {
   describe('a store that goes missing (single folder)', function () {
-    this.timeout(90_000);
     let a: ProjectBackupApi;
     let prompter: ScriptedPrompter;
     let folder: vscode.WorkspaceFolder;

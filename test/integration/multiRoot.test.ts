@@ -10,7 +10,6 @@ import { workspaceFolders, workspaceMode } from './helpers/environment';
 
 if (workspaceMode() === 'multi-root') {
   describe('editor experience (multi-root)', function () {
-    this.timeout(30_000);
     let a: ProjectBackupApi;
     let prompter: ScriptedPrompter;
 

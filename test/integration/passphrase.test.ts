@@ -17,7 +17,6 @@ const WRONG = 'not-the-passphrase-0815';
 
 if (workspaceMode() === 'single-folder') {
   describe('encrypted store passphrase (single folder)', function () {
-    this.timeout(90_000);
     let a: ProjectBackupApi;
     let prompter: ScriptedPrompter;
     let folder: vscode.WorkspaceFolder;

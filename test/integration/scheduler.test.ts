@@ -9,7 +9,6 @@ import { workspaceFolders, workspaceMode } from './helpers/environment';
 
 if (workspaceMode() === 'single-folder') {
   describe('scheduled snapshots (single folder)', function () {
-    this.timeout(60_000);
     let a: ProjectBackupApi;
     let folder: vscode.WorkspaceFolder;
 

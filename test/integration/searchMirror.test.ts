@@ -12,7 +12,6 @@ import { workspaceFolders, workspaceMode } from './helpers/environment';
 
 if (workspaceMode() === 'single-folder') {
   describe('search history and mirror (single folder)', function () {
-    this.timeout(60_000);
     let a: ProjectBackupApi;
     let prompter: ScriptedPrompter;
     let folder: vscode.WorkspaceFolder;
@@ -76,7 +75,7 @@ if (workspaceMode() === 'single-folder') {
         await until('the mirror to be written', async () => {
           await a.maintenance.lastMirror;
           return fs.existsSync(path.join(mirrorDir, 'docs', 'mirrored.md'));
-        }, 15_000);
+        }, 120_000);
         assert.equal(fs.readFileSync(path.join(mirrorDir, 'docs', 'mirrored.md'), 'utf8'), 'in the mirror\n');
         assert.equal(fs.readFileSync(path.join(mirrorDir, 'src', 'index.js'), 'utf8'), read(folder, 'src/index.js'));
         // A file removed from the workspace leaves the mirror after the next snapshot.
@@ -86,7 +85,7 @@ if (workspaceMode() === 'single-folder') {
         await until('the mirror to drop the file', async () => {
           await a.maintenance.lastMirror;
           return !fs.existsSync(path.join(mirrorDir, 'docs', 'mirrored.md'));
-        }, 15_000);
+        }, 120_000);
       } finally {
         await config.update('mirrorFolder', undefined, vscode.ConfigurationTarget.Global);
       }

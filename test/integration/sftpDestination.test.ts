@@ -15,7 +15,6 @@ import { workspaceFolders, workspaceMode } from './helpers/environment';
 
 if (workspaceMode() === 'single-folder') {
   describe('SFTP destination (single folder, real sshd)', function () {
-    this.timeout(120_000);
     // The extension host's temp folder lies inside the launcher's private run folder, which the server's
     // test user cannot enter: serve from the system temp folder (set before the server starts).
     let savedTmp: string | undefined;
@@ -91,7 +90,7 @@ if (workspaceMode() === 'single-folder') {
       await until('the background copy to the server', async () => {
         await a.replicator.flush();
         return fs.readdirSync(path.join(remoteDir, 'snapshots')).length > before;
-      }, 60_000);
+      }, 120_000);
       assert.deepEqual(prompter.asked.slice(asked), ['Label for this snapshot (optional)'], 'a background copy asked something');
     });
 

@@ -43,7 +43,8 @@ function holdingCopy(dir: string): string {
 
 /** A folder on another device than the temp folder (tmpfs), when this machine has one. */
 function otherDeviceRoot(): string | undefined {
-  for (const candidate of ['/dev/shm', '/run/shm']) {
+  // The test temp dir may be a tmpfs (npm test puts it on /dev/shm) or a disk: look on both.
+  for (const candidate of ['/dev/shm', '/run/shm', '/var/tmp', '/tmp']) {
     try {
       if (fs.statSync(candidate).isDirectory() && fs.statSync(candidate).dev !== fs.statSync(os.tmpdir()).dev) return candidate;
     } catch {

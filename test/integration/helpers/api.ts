@@ -69,7 +69,11 @@ export class ScriptedPrompter implements Prompter {
   }
 }
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+/**
+ * Polls `probe` until it returns a value (watchers, debounced saves, background work). The limit is generous,
+ * since a loaded machine delays all of these and the wait ends as soon as the value is there.
+ */
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -23,6 +23,12 @@ export const MiB = 1024 * KiB;
 
 const TEMP_PREFIX = 'pb-test-';
 
+/**
+ * PB_SOAK=1 (`npm run test:soak`, which CI runs after `npm test`): long loops run their full count (more
+ * random kills, every fault in every variant). The normal run proves the same properties with fewer rounds.
+ */
+export const SOAK = process.env.PB_SOAK === '1';
+
 /** A fresh folder under os.tmpdir(); the caller removes it (see useTempDirs for automatic removal). */
 export function makeTempDir(label = 'dir'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}${label.replace(/[^a-zA-Z0-9_-]/g, '_')}-`));
