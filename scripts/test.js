@@ -127,7 +127,9 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
       }
     }
   } finally {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    // A failed stage's run folders (server and page logs) are worth keeping; a green run leaves nothing.
+    if (tmp && failedStages.length === 0) fs.rmSync(tmp, { recursive: true, force: true });
+    else if (tmp) console.log(`Test temp folders kept for the failure: ${tmp}`);
   }
   console.log('\nStage times:');
   for (const [name, ms, state] of times) console.log(`  ${name.padEnd(24)} ${seconds(ms).padStart(9)}  ${state}`);
