@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import type { Stats } from 'node:fs';
 import { errnoCode } from '../errors';
+import { yieldIfBusy } from '../eventLoop';
 import type { FsPort } from '../storage/fsPort';
 import type { GitignoreLayer, Rules } from './rules';
 import { parseGitignore } from './rules';
@@ -106,6 +107,10 @@ export class Scanner {
    * reported in `skipped` with an empty listing, so a walk always completes.
    */
   async list(relDir: string, parentLayers: readonly GitignoreLayer[]): Promise<DirListing> {
+    // Listing and lstat are synchronous (faster than their promise forms at 100,000 files): let the event
+    // loop turn between folders and within large ones, so a full scan never holds the editor.
+    let turn = yieldIfBusy();
+    if (turn) await turn;
     const abs = this.absolute(relDir);
     const skipped: Skip[] = [];
     let dirents;
@@ -122,6 +127,8 @@ export class Scanner {
     const max = this.options.maxFileSize ?? 0;
     const entries: ScannedEntry[] = [];
     for (const dirent of dirents) {
+      turn = yieldIfBusy();
+      if (turn) await turn;
       const name = dirent.name;
       const relPath = joinRel(relDir, name);
       let kind: EntryKind | undefined;
