@@ -56,7 +56,9 @@ function testTmpdir() {
   const base = process.env.PB_TEST_TMPDIR || '/dev/shm';
   try {
     fs.accessSync(base, fs.constants.W_OK);
-    const dir = fs.mkdtempSync(path.join(base, 'pb-test-'));
+    // Short: Chromium's singleton socket lives a few folders below the VS Code runs' folders, and a UNIX
+    // socket's path may not exceed 107 bytes.
+    const dir = fs.mkdtempSync(path.join(base, 'pbt-'));
     // A TMPDIR as /tmp is: users made by the tests (the SFTP server's login user) reach their folders in it.
     fs.chmodSync(dir, 0o1777);
     return dir;
@@ -100,7 +102,7 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
   }
   const chosen = STAGES.filter((s) => (options.only ? options.only.has(s.name) : !s.optional) && !options.skip.has(s.name));
   const tmp = testTmpdir();
-  const env = { ...process.env, ...(tmp ? { TMPDIR: tmp, PB_VSCODE_RUNS: path.join(tmp, 'vscode') } : {}) };
+  const env = { ...process.env, ...(tmp ? { TMPDIR: tmp, PB_VSCODE_RUNS: tmp } : {}) };
   const started = Date.now();
   const total = { passed: 0, failed: 0, skipped: 0 };
   const failedStages = [];
