@@ -115,7 +115,7 @@ async function main(): Promise<number> {
   const saves = opts.saves ?? (opts.quick ? 50 : 200);
   const rounds = opts.rounds ?? (opts.quick ? 5 : 20);
   fs.mkdirSync(dir, { recursive: true });
-  if (os.loadavg()[0] > 0.5) log(`warning: load average ${os.loadavg()[0].toFixed(2)} before starting: other work on this machine will skew the figures`);
+  if (os.loadavg()[0] > 0.5) log(`warning: load average ${os.loadavg()[0].toFixed(2)} before starting: other work on the machine will skew the figures`);
   log(`work folder ${dir}; ${opts.quick ? 'quick' : 'full'} run; GNU time ${hasGnuTime() ? 'found' : 'missing: polling /proc for RSS'}`);
 
   // Which tools can run at all. A missing one is reported, never silently dropped.

@@ -31,12 +31,22 @@ const STAGES = [
   { name: 'servers', cmd: ['node', 'scripts/ensureTestServers.js'], gate: true },
   // Test files run in parallel, one more worker than cores: many tests wait on child processes and servers.
   { name: 'unit', cmd: ['npx', 'mocha', '--parallel', '--jobs', String(os.cpus().length + 1)] },
-  { name: 'soak', cmd: ['npx', 'mocha', '--parallel', '--jobs', String(os.cpus().length + 1)], env: { PB_SOAK: '1' }, optional: true },
+  // The soak run: only the test files whose loops grow under PB_SOAK (they import SOAK from the fixtures).
+  { name: 'soak', cmd: () => ['npx', 'mocha', '--no-config', '--reporter', './test/reporter.js', '--reporter-option', 'label=soak', '--timeout', '600000', '--parallel', '--jobs', String(os.cpus().length + 1), ...soakFiles()], env: { PB_SOAK: '1' }, optional: true },
   { name: 'host', cmd: ['node', 'scripts/vscode/ensureHost.js'], gate: true },
   { name: 'integration', cmd: ['node', 'scripts/vscode/runIntegration.js'] },
   { name: 'integration-multi-root', cmd: ['node', 'scripts/vscode/runIntegration.js', '--multi-root'] },
   { name: 'e2e', cmd: ['node', 'scripts/vscode/runE2E.js'] },
 ];
+
+/** Compiled unit test files that use SOAK. */
+function soakFiles() {
+  const dir = path.join(root, 'out', 'test', 'unit');
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.test.js') && /\bSOAK\b/.test(fs.readFileSync(path.join(dir, f), 'utf8')))
+    .map((f) => path.join('out', 'test', 'unit', f));
+}
 
 function parseArgs(argv) {
   const list = (value) => new Set(String(value || '').split(',').filter(Boolean));
@@ -69,7 +79,8 @@ function testTmpdir() {
 
 function run(stage, env) {
   return new Promise((resolve) => {
-    const child = spawn(stage.cmd[0], stage.cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...env, ...stage.env } });
+    const cmd = typeof stage.cmd === 'function' ? stage.cmd() : stage.cmd;
+    const child = spawn(cmd[0], cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...env, ...stage.env } });
     let counts;
     let buffer = '';
     child.stdout.on('data', (data) => {
@@ -110,7 +121,7 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
   console.log(`Test temp folders: ${tmp ? `${tmp} (tmpfs)` : os.tmpdir()}`);
   try {
     for (const stage of chosen) {
-      console.log(`\n=== ${stage.name}: ${stage.cmd.join(' ')}`);
+      console.log(`\n=== ${stage.name}: ${typeof stage.cmd === 'function' ? `${stage.name} (see scripts/test.js)` : stage.cmd.join(' ')}`);
       const stageStarted = Date.now();
       if (stage.before) stage.before();
       const { code, counts } = await run(stage, env);

@@ -126,10 +126,24 @@ function acquireLock() {
   }
 }
 
+/**
+ * Runs npm with its output shown, less one line: code-server's postinstall refuses to run as root unless
+ * npm_config_unsafe_perm is "true", and npm 11, which no longer knows that setting, warns about it. The
+ * warning is about our own deliberate setting, so it is dropped rather than shown to every new user.
+ */
+function runQuietingUnsafePerm(command, args, options) {
+  const result = spawnSync(command, args, { ...options, stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.error) throw new HostError(`${command} could not start: ${result.error.message}`);
+  const shown = (result.stderr || '').split('\n').filter((line) => !/Unknown env config "unsafe-perm"/.test(line));
+  if (shown.join('').trim()) process.stderr.write(`${shown.join('\n')}\n`);
+  return result.status === 0;
+}
+
 function installNodeModules() {
-  const major = Number(process.versions.node.split('.')[0]);
-  if (major !== 20) {
-    throw new HostError(`code-server 4.99.4 needs Node 20 (this is Node ${process.versions.node}); run the tests with Node 20.`);
+  // The same range as package.json's engines.node: code-server 4.99.4 runs on Node 20 only.
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major !== 20 || minor < 19) {
+    throw new HostError(`Project Backup's tests need Node 20.19 or a later 20.x (code-server 4.99.4 runs on Node 20 only); this is Node ${process.versions.node}.`);
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-vscode-host-install-'));
   try {
@@ -153,7 +167,7 @@ function installNodeModules() {
       npm_config_update_notifier: 'false',
     };
     const started = Date.now();
-    if (!run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: HOST_DIR, env })) {
+    if (!runQuietingUnsafePerm('npm', ['ci', '--no-audit', '--no-fund'], { cwd: HOST_DIR, env })) {
       throw new HostError(
         'npm ci in test/vscode-host failed (see above). Common causes: no access to the npm registry, ' +
           'missing build tools or libkrb5-dev, or a @vscode/ripgrep version that no longer matches RIPGREP_* in this script.',

@@ -8,7 +8,7 @@ import type { Io } from './context';
 import { EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';
 import { REMOTE_HELP, explainRemote, remoteOptions } from './remote';
 
-export const COPY_USAGE = `Usage: project-backup copy --repo <dir> --to <folder | sftp://user@host[:port]/path> [--offsite] [--fresh] [--json]
+export const COPY_USAGE = `Usage: project-backup copy --repo <dir> --to <folder | sftp://user@host[:port]/path | s3://host[:port]/bucket/folder> [--offsite] [--fresh] [--ssh-key <file>] [--known-hosts <file>] [--host-key SHA256:…] [--password-file <file>] [--json]
   Copies what the destination lacks (packs, then index, then snapshots: it is consistent at every moment).
   Snapshots forgotten here stay at the destination until forget/prune runs there. --offsite records that the
   destination is in another place (for \`status\`). A destination that held a copy before and holds no store

@@ -1,6 +1,6 @@
 // Entry point of the integration suite inside the real VS Code extension host. Same contract as
 // @vscode/test-electron's `extensionTestsPath`: export run(), resolve when every test passed, reject
-// otherwise. Launchers: scripts/vscode/runIntegration.js (code-server + chromium, on this machine) and
+// otherwise. Launchers: scripts/vscode/runIntegration.js (code-server + chromium, where desktop VS Code cannot be downloaded) and
 // scripts/vscode/runDesktop.js (desktop VS Code, where it can be downloaded).
 //
 // Inside the extension host console.* cannot be reassigned and reaches the launcher unformatted, one

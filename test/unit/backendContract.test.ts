@@ -11,7 +11,7 @@ import { MiB, rejectionCode, seededBytes, useTempDirs } from './helpers/fixtures
 import { useSshd } from './helpers/sshd';
 
 interface Subject {
-  /** A backend on a new store folder, its layout created, and that folder's path on this machine. */
+  /** A backend on a new store folder, its layout created, and that folder's local path. */
   make(): Promise<{ backend: Backend; dir: string }>;
 }
 

@@ -41,7 +41,7 @@ function holdingCopy(dir: string): string {
   return dir;
 }
 
-/** A folder on another device than the temp folder (tmpfs), when this machine has one. */
+/** A folder on another device than the temp folder (tmpfs), when the machine has one. */
 function otherDeviceRoot(): string | undefined {
   // The test temp dir may be a tmpfs (npm test puts it on /dev/shm) or a disk: look on both.
   for (const candidate of ['/dev/shm', '/run/shm', '/var/tmp', '/tmp']) {

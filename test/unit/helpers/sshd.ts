@@ -36,7 +36,7 @@ export interface Sshd {
   readonly hostKeyFingerprint: string;
   /** The server key's `type base64` (for writing other known_hosts files). */
   readonly hostKeyLine: string;
-  /** A new empty folder the user owns; absolute path on this machine (which is the server). */
+  /** A new empty folder the user owns; absolute path on the local machine (which is the server). */
   folder(label?: string): string;
   /** sftp://user@127.0.0.1:port<absolute path> */
   url(absolutePath: string): string;
