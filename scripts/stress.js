@@ -10,14 +10,19 @@
 //   --busy    how many busy loops beside the tests (default 2: on a 2-core machine, every core is contended)
 //   --stages  which stages of scripts/test.js each round runs (default integration,integration-multi-root,e2e)
 //
+// Each round's whole output goes to test-results/stress/round-N.log, with copies of its failure screenshots.
 // Prints each round's result and time, then `stress: N passed, N failed` counting rounds; exits non-zero if
 // any round failed. The busy loops end with the script, whatever happens.
 'use strict';
 
 const { spawn } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
+/** Each round's whole output and failure screenshots (the e2e stage empties its screenshot folder each run). */
+const LOGS = path.join(root, 'test-results', 'stress');
+const SCREENSHOTS = path.join(root, 'test-results', 'screenshots');
 
 function parseArgs(argv) {
   const options = { runs: 5, busy: 2, stages: 'integration,integration-multi-root,e2e' };
@@ -56,6 +61,8 @@ function run(args, label) {
     console.log('stress: 0 passed, 1 failed');
     process.exit(1);
   }
+  fs.rmSync(LOGS, { recursive: true, force: true });
+  fs.mkdirSync(LOGS, { recursive: true });
   const busy = [];
   for (let i = 0; i < options.busy; i++) busy.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
   const stopBusy = () => busy.forEach((child) => child.kill('SIGKILL'));
@@ -67,9 +74,15 @@ function run(args, label) {
     const started = Date.now();
     const { code, out } = await run(['scripts/test.js', '--only', options.stages], `round ${round}`);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const log = path.join(LOGS, `round-${round}.log`);
+    fs.writeFileSync(log, out);
+    for (const shot of fs.existsSync(SCREENSHOTS) ? fs.readdirSync(SCREENSHOTS).filter((f) => f.endsWith('-failure.png')) : []) {
+      fs.copyFileSync(path.join(SCREENSHOTS, shot), path.join(LOGS, `round-${round}-${shot}`));
+    }
     const total = /total: (\d+) passed, (\d+) failed/.exec(out);
     const times = out.split('\n').filter((l) => /^=== [\w-]+: (ok|FAILED)/.test(l)).map((l) => l.replace(/^=== /, ''));
     console.log(`round ${round}: ${code === 0 ? 'green' : 'RED'} in ${seconds} s (${total ? `${total[1]} passed, ${total[2]} failed` : 'no count'}; ${times.join('; ')})`);
+    if (code !== 0) console.log(`  whole output: ${log}`);
     if (code !== 0) console.log(out.split('\n').filter((l) => /✖|failing|failed at step|screenshot|Error|timed out|^\s+\d+\) /.test(l)).slice(0, 40).join('\n'));
     results.push(code === 0);
   }

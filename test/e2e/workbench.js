@@ -262,7 +262,15 @@ async function acceptQuickPick(page, expectLabel, { timeout = UI_TIMEOUT } = {})
   };
   if (!shown.focused.startsWith(expectLabel)) throw new Error(`the quick pick's focused row is "${shown.focused}", expected "${expectLabel}" (rows: ${shown.rows.join(' | ')})`);
   await page.keyboard.press('Enter');
-  await waitForLocator(widget, `the quick pick to close after Enter on "${expectLabel}"`, { state: 'hidden', timeout });
+  // The pick is done when the widget closes, or when it shows the next question instead (a command that asks
+  // again, e.g. a folder dialog after "Folder", reuses the widget, and may never be seen hidden in between).
+  const gone = async () => {
+    if (!(await widget.isVisible().catch(() => false))) return true;
+    const title = clean(await widget.locator('.quick-input-title').textContent().catch(() => ''));
+    const placeholder = (await widget.locator('input.input').getAttribute('placeholder').catch(() => '')) || '';
+    return title !== shown.title || placeholder !== shown.placeholder;
+  };
+  await waitUntil(gone, `the quick pick to close after Enter on "${expectLabel}"`, { timeout });
   return shown;
 }
 

@@ -13,7 +13,7 @@ import { readWholeFile } from '../../src/core/query/browse';
 import { Repository } from '../../src/core/repository/repository';
 import type { SnapshotRecord } from '../../src/core/repository/snapshotRecord';
 import type { Node } from '../../src/vscode/views/nodes';
-import { ScriptedPrompter, api, children, closeAllEditors, read, until, write } from './helpers/api';
+import { ScriptedPrompter, api, saveAndFlush, children, closeAllEditors, read, until, write } from './helpers/api';
 import { configuredStorePath, workspaceFolders, workspaceMode } from './helpers/environment';
 import { emit } from './index';
 
@@ -86,8 +86,7 @@ if (workspaceMode() === 'single-folder') {
       const doc = await vscode.workspace.openTextDocument(uri);
       const editor = await vscode.window.showTextDocument(doc);
       await editor.edit((e) => e.insert(new vscode.Position(0, 0), '// edited in the editor\n'));
-      await doc.save();
-      await a.flush();
+      await saveAndFlush(a, doc);
       const saved = await latest();
       assert.equal(saved.trigger, 'save');
       assert.deepEqual(saved.paths, ['src/index.js']);
@@ -97,8 +96,7 @@ if (workspaceMode() === 'single-folder') {
       await editor.edit((e) => e.insert(new vscode.Position(0, 0), 'x'));
       await editor.edit((e) => e.delete(new vscode.Range(0, 0, 0, 1)));
       assert.equal(doc.isDirty, true);
-      await doc.save();
-      await a.flush();
+      await saveAndFlush(a, doc);
       assert.equal((await latest()).id, saved.id, 'an unchanged save made a new snapshot');
     });
 

@@ -1,6 +1,7 @@
 // The extension's API as the tests use it, a scripted Prompter that answers the questions a human would,
 // and small waits for things that happen in the background (watchers, debounced saves).
 
+import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -81,6 +82,26 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Saves a document and resolves once the extension has seen the save and finished the snapshots it queued.
+ * `doc.save()` can resolve before the save event reaches the extension host's listeners (seen on a loaded
+ * machine), so waiting for the event first is what makes the flush cover this save. Listeners run in the
+ * order they were added, and the extension's was added at activation, so when ours runs, it has queued it.
+ */
+export async function saveAndFlush(a: ProjectBackupApi, doc: vscode.TextDocument): Promise<void> {
+  let seen = false;
+  const subscription = vscode.workspace.onDidSaveTextDocument((saved) => {
+    if (saved.uri.toString() === doc.uri.toString()) seen = true;
+  });
+  try {
+    assert.equal(await doc.save(), true, `${doc.uri.fsPath} was not saved`);
+    await until(`the save event of ${doc.uri.fsPath}`, () => seen);
+  } finally {
+    subscription.dispose();
+  }
+  await a.flush();
 }
 
 export function write(folder: vscode.WorkspaceFolder, rel: string, content: string): string {
