@@ -418,35 +418,47 @@ export class Snapshotter {
     return current;
   }
 
-  private async applyPath(run: Run, root: Overlay, rel: string): Promise<void> {
+  /**
+   * The path an incremental snapshot must record for `rel`, as a full scan would see it: the first
+   * ancestor that is not a folder on disk (a symlink, a file, or nothing) stands for everything below it,
+   * since a scan never goes beyond it (so `link/passwd` with `link -> /etc` records `link`, a link), and
+   * so does the first folder the snapshot being built does not hold as a folder (scanned whole, as new).
+   */
+  private async effectivePath(root: Overlay, rel: string): Promise<string> {
+    const parts = rel.split('/');
+    let node = root;
+    for (let i = 0; i < parts.length - 1; i++) {
+      const prefix = parts.slice(0, i + 1).join('/');
+      const stat = await this.repo.port.lstat(this.scanner.absolute(prefix)).catch(() => undefined);
+      if (!stat?.isDirectory()) return prefix;
+      const child = await this.descend(node, [parts[i]], false);
+      if (!child) return prefix;
+      node = child;
+    }
+    return rel;
+  }
+
+  private async applyPath(run: Run, root: Overlay, requested: string): Promise<void> {
+    const rel = await this.effectivePath(root, requested);
     const parts = rel.split('/');
     const name = parts[parts.length - 1];
     const abs = this.scanner.absolute(rel);
-    const override = run.request.contents?.get(rel);
+    // Unsaved content is for the file the editor has open; beneath a symlink that file is not ours to store.
+    const override = rel === requested ? run.request.contents?.get(rel) : undefined;
     const stat = await this.repo.port.lstat(abs).catch(() => undefined);
     if (!stat && !override) {
-      // Gone: record the deletion at the highest folder that is gone too, so no empty shells linger.
-      let cut = parts.length - 1;
-      for (let i = 0; i < parts.length - 1; i++) {
-        if (!(await this.repo.port.lstat(this.scanner.absolute(parts.slice(0, i + 1).join('/'))).catch(() => undefined))) {
-          cut = i;
-          break;
-        }
-      }
-      // The holding folder may be new since the parent (created and emptied between two saves): record it,
-      // unless it is excluded (a deletion under node_modules must not create an empty node_modules).
-      const dirParts = parts.slice(0, cut);
-      if (dirParts.length && (await this.scanner.isExcludedPath(dirParts.join('/'), true))) return;
-      const holder = (await this.descend(root, dirParts, true)) as Overlay;
-      holder.entries.delete(parts[cut]);
-      holder.children.delete(parts[cut]);
+      // Gone (every folder above it is there: see effectivePath): record the deletion.
+      if (await this.scanner.isExcludedPath(rel, false)) return;
+      const holder = (await this.descend(root, parts.slice(0, -1), false)) as Overlay;
+      holder.entries.delete(name);
+      holder.children.delete(name);
       return;
     }
     const isDir = stat?.isDirectory() ?? false;
     if (await this.scanner.isExcludedPath(rel, isDir)) return;
     const holder = (await this.descend(root, parts.slice(0, -1), true)) as Overlay;
     holder.children.delete(name);
-    if (override) {
+    if (override && !stat?.isSymbolicLink()) {
       const id = override.length ? [await run.writer.add('data', override)] : [];
       holder.entries.set(name, { type: 'file', name, mode: stat?.isFile() ? stat.mode & 0o7777 : 0o644, size: override.length, content: id });
       return;
