@@ -14,6 +14,7 @@ import { isRemoteLocation } from '../core/storage/locate';
 import type { RemoteOptions } from '../core/storage/remote';
 import type { SnapshotRecord, Trigger } from '../core/repository/snapshotRecord';
 import { Rules } from '../core/scan/rules';
+import { annotatedText } from '../core/snapshot/annotate';
 import { Snapshotter } from '../core/snapshot/snapshotter';
 import type { SnapshotRequest, SnapshotResult } from '../core/snapshot/snapshotter';
 import { workspaceIdFor } from '../core/snapshot/workspace';
@@ -291,9 +292,16 @@ export class BackupService extends Disposable {
       this.statusChanged.fire();
       try {
         const snapshotter = await this.snapshotter(folder);
-        const result = await snapshotter.snapshot(request);
+        const onNotice = request.onNotice;
+        const result = await snapshotter.snapshot({
+          ...request,
+          onNotice: (message) => {
+            this.log.info(`${folder.name}: ${message}`);
+            onNotice?.(message);
+          },
+        });
         this.logResult(folder, result);
-        this.noteSuccess(folder, new Date(result.snapshot.time), result.created);
+        this.noteSuccess(folder, new Date(result.snapshot.time), result.created || result.annotated !== undefined);
         if (result.created) this.snapshotted.fire(folder);
         return result;
       } catch (error) {
@@ -315,7 +323,7 @@ export class BackupService extends Disposable {
     const s = result.snapshot;
     for (const skip of result.skipped) this.log.warn(`${folder.name}: skipped ${skip.path}: ${skip.reason}`);
     if (!result.created) {
-      this.log.info(`${folder.name}: nothing changed since snapshot ${shortId(s.id)}; no new snapshot.`);
+      this.log.info(`${folder.name}: nothing changed since snapshot ${shortId(s.id)}; no new snapshot${annotatedText(result.annotated)}.`);
       return;
     }
     const changed = s.stats.filesNew + s.stats.filesChanged + s.stats.filesDeleted;

@@ -22,6 +22,7 @@ import type { Skip } from '../scan/scanner';
 import { StatCache } from '../scan/statCache';
 import type { SubtreeTotals } from '../scan/statCache';
 import type { Stats } from 'node:fs';
+import { setLabel, setPinned } from './annotate';
 import { storeFile } from './fileReader';
 import { applyChanges, subtreeTotals } from './totals';
 import { GitInfoReader } from './gitInfo';
@@ -63,6 +64,8 @@ export interface SnapshotRequest {
   contents?: ReadonlyMap<string, Buffer>;
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
+  /** One sentence about a wait the user should know of (the store locked by another process), said once. */
+  onNotice?: (message: string) => void;
 }
 
 export interface SnapshotResult {
@@ -72,6 +75,11 @@ export interface SnapshotResult {
   /** What changed against the parent snapshot; empty for a first snapshot, where everything is new. */
   changes: Change[];
   skipped: Skip[];
+  /**
+   * Set when nothing changed but the request carried a label or a pin: they were applied to `snapshot`,
+   * the existing one that holds this state (`previousLabel` is the label it had, if another).
+   */
+  annotated?: { label?: string; previousLabel?: string; pinned?: boolean };
 }
 
 interface Overlay {
@@ -140,7 +148,7 @@ export class Snapshotter {
   async snapshot(request: SnapshotRequest = {}): Promise<SnapshotResult> {
     const identity = await this.workspace();
     // Snapshots only wait for an exclusive lock (prune), which can take minutes on a big store.
-    const lock = await this.repo.lock(false, `a snapshot of ${identity.path}`, 10 * 60_000);
+    const lock = await this.repo.lock(false, `a snapshot of ${identity.path}`, 10 * 60_000, request.onNotice);
     try {
       await this.repo.refreshIndex();
       const gitInfo = this.git ? this.git.read() : Promise.resolve(undefined);
@@ -168,7 +176,9 @@ export class Snapshotter {
       if (!incremental && cache.dirty) await this.repo.saveCache(cacheName, cache.encode()).catch(() => undefined);
 
       if (parent && parent.tree === tree) {
-        return { created: false, snapshot: parent, changes: [], skipped: run.skipped };
+        // A label or pin asked for this state goes to the snapshot that already holds it, never nowhere.
+        const { record, annotated } = await this.annotate(parent, request);
+        return { created: false, snapshot: record, changes: [], skipped: run.skipped, ...(annotated ? { annotated } : {}) };
       }
       // A first snapshot is all new: listing 100,000 "added" changes would only cost memory.
       const changes = parent ? await diffTrees(this.repo, parent.tree, tree) : [];
@@ -207,6 +217,21 @@ export class Snapshotter {
     } finally {
       await lock.release();
     }
+  }
+
+  private async annotate(parent: SnapshotRecord, request: SnapshotRequest): Promise<{ record: SnapshotRecord; annotated?: SnapshotResult['annotated'] }> {
+    const label = request.label?.trim();
+    const relabel = label !== undefined && label !== '' && parent.label !== label;
+    const pin = request.pinned === true && !parent.pinned;
+    if (!relabel && !pin) return { record: parent };
+    let record = parent;
+    if (relabel) record = await setLabel(this.repo, record.id, label);
+    if (pin) record = await setPinned(this.repo, record.id, true);
+    const annotated: NonNullable<SnapshotResult['annotated']> = {};
+    if (relabel) annotated.label = label;
+    if (relabel && parent.label) annotated.previousLabel = parent.label;
+    if (pin) annotated.pinned = true;
+    return { record, annotated };
   }
 
   /** Snapshot times order history; two saves in one millisecond must still come out in order. */
