@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BackupError } from '../errors';
+import { BackupError, isBackupError } from '../errors';
+import { formatBytes } from '../format';
 import { Limiter } from '../limiter';
 import { countChanges, diffTrees } from '../query/diff';
 import type { Change } from '../query/diff';
@@ -149,11 +150,12 @@ export class Snapshotter {
     const identity = await this.workspace();
     // Snapshots only wait for an exclusive lock (prune), which can take minutes on a big store.
     const lock = await this.repo.lock(false, `a snapshot of ${identity.path}`, 10 * 60_000, request.onNotice);
+    let writer: BlobWriter | undefined;
     try {
       await this.repo.refreshIndex();
       const gitInfo = this.git ? this.git.read() : Promise.resolve(undefined);
       const parent = await this.latest();
-      const writer = this.repo.newWriter();
+      writer = this.repo.newWriter();
       const started = this.repo.now();
       const cacheName = `stat-${identity.id}`;
       const incremental = request.paths !== undefined && parent !== undefined;
@@ -214,9 +216,28 @@ export class Snapshotter {
       // Full scans are the occasional, already-slow path: tidy the index there, never on save.
       if (!incremental) await this.repo.compactIndex();
       return { created: true, snapshot: record, changes, skipped: run.skipped };
+    } catch (error) {
+      throw await this.cleanUp(writer, error);
     } finally {
       await lock.release();
     }
+  }
+
+  /**
+   * A snapshot that failed removes the packs only it wrote (still under its lock, before any index names
+   * them), so a full disk is not left full of them for the next, smaller snapshot; the error says so.
+   */
+  private async cleanUp(writer: BlobWriter | undefined, error: unknown): Promise<unknown> {
+    if (!writer) return error;
+    const { removed, left } = await writer.abandon();
+    if ((!removed && !left) || isBackupError(error, 'CANCELLED')) return error;
+    const sentence = error instanceof Error ? error.message.replace(/\.$/, '') : String(error);
+    const what = left
+      ? `; it left ${formatBytes(left)} of data it could not remove, which prune removes`
+      : `; the ${formatBytes(removed)} this snapshot had written were removed`;
+    const code = isBackupError(error) ? error.code : 'IO_ERROR';
+    const data = isBackupError(error) ? error.data : {};
+    return new BackupError(code, `${sentence}${what}.`, { ...data, removedBytes: removed, leftBytes: left });
   }
 
   private async annotate(parent: SnapshotRecord, request: SnapshotRequest): Promise<{ record: SnapshotRecord; annotated?: SnapshotResult['annotated'] }> {
