@@ -76,11 +76,12 @@ export class Repository {
     return this.options.now?.() ?? new Date();
   }
 
-  lock(exclusive: boolean, purpose: string, waitMs?: number): Promise<Lock> {
+  /** `onWait` hears once, in one sentence, that the lock is held by another process and what is awaited. */
+  lock(exclusive: boolean, purpose: string, waitMs?: number, onWait?: (message: string) => void): Promise<Lock> {
     // Lock files are not sealed (other processes read them without the key), and a purpose names folders
     // such as "a snapshot of /home/ann/secret-project": an encrypted store keeps only its first words.
     const shown = this.codec.encrypted ? purpose.replace(/ (?:of|into|to) .*$/s, '') : purpose;
-    return Lock.acquire(this.backend, { exclusive, purpose: shown, waitMs, onStale: this.options.onStaleLock });
+    return Lock.acquire(this.backend, { exclusive, purpose: shown, waitMs, onStale: this.options.onStaleLock, onWait });
   }
 
   // ---- index ---------------------------------------------------------------------------------------
