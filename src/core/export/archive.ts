@@ -19,6 +19,7 @@ import type { FileEntry, TreeEntry } from '../repository/tree';
 import { unsafeNameReason } from '../restore/safePath';
 import { syncDir, tempPathFor, writeAll } from '../storage/atomic';
 import type { FileHandlePort, FsPort } from '../storage/fsPort';
+import { StoreFence } from '../storage/storeFence';
 import type { ArchiveFormat, ArchiveKind, ArchiveRecord } from './archiveRecord';
 import { listArchives, saveArchiveRecord } from './archiveRecord';
 
@@ -114,6 +115,8 @@ export async function exportArchive(repo: Repository, options: ExportOptions): P
   const format = options.format ?? formatOf(file);
   if (!format) throw new BackupError('USAGE', `Cannot tell which archive to write from the name ${file}: end it in .zip or .tar.gz.`, { file });
   checkCancelled(signal);
+  // An archive in the store's folder would be a file that verify and prune never account for.
+  await StoreFence.refuseInside(repo.port, repo.location, path.dirname(file), 'write an archive into');
   const lock = await repo.lock(false, `an archive export to ${file}`);
   try {
     const { kind, base } = await resolveBase(repo, snapshot, options.since);

@@ -16,6 +16,7 @@ import type { RestoreProblem } from '../restore/restorer';
 import { unsafeNameReason } from '../restore/safePath';
 import { writeFileAtomic } from '../storage/atomic';
 import type { FsPort } from '../storage/fsPort';
+import { StoreFence } from '../storage/storeFence';
 
 /** The mirror's own file, in the folder's root: which snapshot it holds and what each file looked like when written. */
 export const MIRROR_STATE = '.project-backup-mirror.json';
@@ -69,7 +70,10 @@ export async function mirror(repo: Repository, snapshot: SnapshotRecord, folder:
   const port = repo.port;
   const target = path.resolve(folder);
   await refuseOverlap(port, target, snapshot.workspace.path, 'workspace');
-  await refuseOverlap(port, target, repo.location, 'store');
+  const fence = await StoreFence.refuseInside(port, repo.location, target, 'mirror into');
+  if (fence.below) {
+    throw new BackupError('UNSAFE_PATH', `Refusing to mirror into ${target}: it holds the backup store ${repo.location}, which the mirror would delete; choose a folder outside the workspace and the store.`, { folder: target, store: repo.location });
+  }
   let state = await openFolder(port, target);
   if (!state) {
     // Mark the folder as a mirror before the first file lands in it, so an interrupted first run is
@@ -157,8 +161,8 @@ function isInside(outer: string, inner: string): boolean {
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
-/** A mirror inside the workspace would be snapshotted into itself; one holding the workspace or the store would delete them. */
-async function refuseOverlap(port: FsPort, target: string, other: string, what: 'workspace' | 'store'): Promise<void> {
+/** A mirror inside the workspace would be snapshotted into itself; one holding the workspace would delete it. (The store: StoreFence.) */
+async function refuseOverlap(port: FsPort, target: string, other: string, what: 'workspace'): Promise<void> {
   const mine = await realish(port, target);
   const theirs = await realish(port, other);
   if (isInside(theirs, mine)) {

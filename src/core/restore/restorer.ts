@@ -16,6 +16,7 @@ import { Rules } from '../scan/rules';
 import { Scanner } from '../scan/scanner';
 import { syncDir, tempPathFor } from '../storage/atomic';
 import type { FsPort } from '../storage/fsPort';
+import { StoreFence } from '../storage/storeFence';
 import { contentIdsOf } from '../snapshot/fileReader';
 import { safeJoin, splitUserPath, unsafeNameReason } from './safePath';
 
@@ -75,6 +76,8 @@ export class Restorer {
   private readonly limiter = new Limiter(16);
   /** Folders this restore created or checked to be real (not links): each is checked once, not per file. */
   private realDirs = new Set<string>();
+  /** Where the store lies relative to this restore's target: nothing is ever written into it. */
+  private fence: StoreFence | undefined;
 
   constructor(private readonly repo: Repository) {}
 
@@ -82,6 +85,9 @@ export class Restorer {
     const port = this.repo.port;
     const target = path.resolve(options.target);
     this.realDirs = new Set();
+    // The store's config is its key (an encrypted store's wrapped master key): a restore into the store,
+    // or of a snapshot holding a file of the same name above it, must never replace it.
+    this.fence = await StoreFence.refuseInside(port, this.repo.location, target, 'restore into');
     const targetStat = await port.stat(target).catch((error) => {
       if (errnoCode(error) === 'ENOTDIR') {
         throw new BackupError('RESTORE_CONFLICT', `The restore target ${target} lies below a file, not a folder.`, { target });
@@ -97,13 +103,13 @@ export class Restorer {
     const plan = await this.plan(items, target, options, problems);
     for (const rel of absent) {
       const abs = safeJoin(target, rel.split('/'));
-      if (this.inStore(abs)) continue;
+      if (this.inStore(rel)) continue;
       const existing = await port.lstat(abs).catch(() => undefined);
       if (!existing) continue;
       if (existing.isDirectory()) {
         const scanner = new Scanner(target, { rules: this.deleteRules(options) }, port);
         for await (const found of scanner.walk(rel)) {
-          if (!this.inStore(safeJoin(target, found.relPath.split('/')))) plan.changes.push({ path: found.relPath, action: 'delete', type: found.kind });
+          if (!this.inStore(found.relPath)) plan.changes.push({ path: found.relPath, action: 'delete', type: found.kind });
         }
       }
       plan.changes.push({ path: rel, action: 'delete', type: existing.isDirectory() ? 'dir' : existing.isSymbolicLink() ? 'symlink' : 'file' });
@@ -189,10 +195,9 @@ export class Restorer {
     return options.rules ?? new Rules({ excludeAbsolute: [this.repo.location] });
   }
 
-  /** The store may live inside the target (a store in the workspace): it is never deleted, whatever the rules say. */
-  private inStore(abs: string): boolean {
-    const store = path.resolve(this.repo.location);
-    return abs === store || abs.startsWith(store + path.sep);
+  /** The store may live inside the target (a store in the workspace): it is never written or deleted, whatever the rules or the snapshot say. */
+  private inStore(rel: string): boolean {
+    return this.fence?.covers(rel.split('/')) === true;
   }
 
   private checkCancelled(options: RestoreOptions): void {
@@ -269,6 +274,7 @@ export class Restorer {
     let unchanged = 0;
     const wanted = new Set(items.map((item) => item.parts.join('/')));
     const missing = new Set<string>();
+    const refused = new Set<string>();
     if (!port.lstatSync(target)) missing.add('');
     for (const item of items) {
       const rel = item.parts.join('/');
@@ -277,6 +283,12 @@ export class Restorer {
         abs = safeJoin(target, item.parts);
       } catch (error) {
         problems.push({ path: rel, reason: reasonOf(error) });
+        continue;
+      }
+      if (this.inStore(rel)) {
+        // One line for the topmost entry; what lies below it is refused with it.
+        if (!refused.has(item.parts.slice(0, -1).join('/'))) problems.push({ path: rel, reason: (this.fence as StoreFence).refusal });
+        refused.add(rel);
         continue;
       }
       const entry = item.entry;
@@ -312,7 +324,7 @@ export class Restorer {
         const stat = await port.lstat(abs).catch(() => undefined);
         if (!stat?.isDirectory()) continue;
         for await (const found of scanner.walk(dir)) {
-          if (!wanted.has(found.relPath) && !this.inStore(safeJoin(target, found.relPath.split('/')))) extra.push({ path: found.relPath, action: 'delete', type: found.kind });
+          if (!wanted.has(found.relPath) && !this.inStore(found.relPath)) extra.push({ path: found.relPath, action: 'delete', type: found.kind });
         }
       }
       changes.push(...extra);
