@@ -17,7 +17,7 @@ import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { FileEntry, TreeEntry } from '../repository/tree';
 import { unsafeNameReason } from '../restore/safePath';
-import { syncDir, tempPathFor, writeAll } from '../storage/atomic';
+import { sweepTemps, syncDir, tempPathFor, writeAll } from '../storage/atomic';
 import type { FileHandlePort, FsPort } from '../storage/fsPort';
 import { StoreFence } from '../storage/storeFence';
 import type { ArchiveFormat, ArchiveKind, ArchiveRecord } from './archiveRecord';
@@ -379,6 +379,8 @@ async function writeArchive(
   const { signal, onProgress } = options;
   const port = repo.port;
   const create = await loadArchiver();
+  // What a killed export left beside its archive goes now (#11.7); a running export's temp file stays.
+  await sweepTemps(port, path.dirname(file));
   const temp = tempPathFor(file);
   let handle: FileHandlePort;
   try {

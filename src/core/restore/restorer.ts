@@ -14,7 +14,7 @@ import type { Tree, TreeEntry } from '../repository/tree';
 import { findEntry } from '../repository/tree';
 import { Rules } from '../scan/rules';
 import { Scanner } from '../scan/scanner';
-import { syncDir, tempPathFor } from '../storage/atomic';
+import { sweepTemps, syncDir, tempPathFor } from '../storage/atomic';
 import type { FsPort } from '../storage/fsPort';
 import { StoreFence } from '../storage/storeFence';
 import { contentIdsOf } from '../snapshot/fileReader';
@@ -78,6 +78,8 @@ export class Restorer {
   private realDirs = new Set<string>();
   /** Where the store lies relative to this restore's target: nothing is ever written into it. */
   private fence: StoreFence | undefined;
+  /** Folders cleared of temp files a killed restore left (once each; folders this restore created need none). */
+  private swept = new Map<string, Promise<unknown>>();
 
   constructor(private readonly repo: Repository) {}
 
@@ -85,6 +87,7 @@ export class Restorer {
     const port = this.repo.port;
     const target = path.resolve(options.target);
     this.realDirs = new Set();
+    this.swept = new Map();
     // The store's config is its key (an encrypted store's wrapped master key): a restore into the store,
     // or of a snapshot holding a file of the same name above it, must never replace it.
     this.fence = await StoreFence.refuseInside(port, this.repo.location, target, 'restore into');
@@ -379,9 +382,12 @@ export class Restorer {
       } else if (stat) {
         throw new BackupError('RESTORE_CONFLICT', `Cannot restore the folder ${current}: a file is in the way.`, { path: current });
       }
-      await this.repo.port.mkdir(current).catch((error) => {
-        if (errnoCode(error) !== 'EEXIST') throw error;
-      });
+      await this.repo.port.mkdir(current).then(
+        () => this.swept.set(current, Promise.resolve()),
+        (error) => {
+          if (errnoCode(error) !== 'EEXIST') throw error;
+        },
+      );
       this.realDirs.add(current);
     }
   }
@@ -390,7 +396,7 @@ export class Restorer {
     const port = this.repo.port;
     const abs = safeJoin(target, parts);
     await this.assertRealParents(target, parts);
-    const temp = tempPathFor(abs);
+    const temp = await this.tempFor(target, abs);
     if (entry.size <= SYNC_WRITE_UP_TO) {
       // Small files: gather the content, then create, chmod and rename synchronously (see FsPort).
       const chunks: Buffer[] = [];
@@ -440,6 +446,20 @@ export class Restorer {
     }
   }
 
+  /** A temp path for `abs`, once its folder is clear of what a killed restore left there (#11.7). */
+  private async tempFor(target: string, abs: string): Promise<string> {
+    const temp = tempPathFor(abs, target);
+    await this.sweep(path.dirname(temp));
+    return temp;
+  }
+
+  /** The next restore into a folder removes the temp files a killed one left there (#11.7). */
+  private sweep(dir: string): Promise<unknown> {
+    let done = this.swept.get(dir);
+    if (!done) this.swept.set(dir, (done = sweepTemps(this.repo.port, dir)));
+    return done;
+  }
+
   /** A folder where a file or link goes may be removed only when empty: never a recursive delete. */
   private async clearEmptyDir(abs: string): Promise<void> {
     const existing = await this.repo.port.lstat(abs).catch(() => undefined);
@@ -455,7 +475,7 @@ export class Restorer {
     const port = this.repo.port;
     const abs = safeJoin(target, parts);
     await this.assertRealParents(target, parts);
-    const temp = tempPathFor(abs);
+    const temp = await this.tempFor(target, abs);
     await port.symlink(linkTarget, temp);
     try {
       await this.clearEmptyDir(abs);
