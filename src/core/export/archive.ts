@@ -16,7 +16,7 @@ import { diffTrees } from '../query/diff';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { FileEntry, TreeEntry } from '../repository/tree';
-import { unsafeNameReason } from '../restore/safePath';
+import { RESTORED_MODE_BITS, unsafeNameReason } from '../restore/safePath';
 import { sweepTemps, syncDir, tempPathFor, writeAll } from '../storage/atomic';
 import type { FileHandlePort, FsPort } from '../storage/fsPort';
 import { StoreFence } from '../storage/storeFence';
@@ -212,7 +212,7 @@ async function planArchive(repo: Repository, snapshot: SnapshotRecord, base: Sna
       else plan.removals.push(before.type === 'dir' ? `${change.path}/` : change.path);
     }
     if (!after) continue;
-    const problem = namesProblem(change.path) ?? archiveNameProblem(change.path) ?? (after.type === 'symlink' && after.target === '' ? 'it is a symlink without a target' : undefined);
+    const problem = namesProblem(change.path) ?? archiveNameProblem(change.path) ?? (after.type === 'symlink' && after.target === '' ? 'it is a symlink without a target' : undefined) ?? (after.type === 'symlink' && after.target.includes('\0') ? 'its symlink target contains a NUL character' : undefined);
     if (problem) {
       plan.skipped.push({ path: change.path, reason: problem });
       continue;
@@ -432,7 +432,7 @@ async function writeArchive(
         await feeder.addBuffer(Buffer.alloc(0), { name, type: 'symlink', linkname: entry.target, mode: SYMLINK_MODE, date });
         files++;
       } else {
-        const data: EntryData = { name, type: 'file', mode: entry.mode & 0o7777, date, stats: { size: entry.size } };
+        const data: EntryData = { name, type: 'file', mode: entry.mode & RESTORED_MODE_BITS, date, stats: { size: entry.size } };
         const content = fileContent(repo, p, entry, signal, progress);
         if (entry.size <= WHOLE_BELOW) {
           const parts: Buffer[] = [];

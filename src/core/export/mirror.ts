@@ -13,7 +13,7 @@ import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { FileEntry } from '../repository/tree';
 import { Restorer } from '../restore/restorer';
 import type { RestoreProblem } from '../restore/restorer';
-import { unsafeNameReason } from '../restore/safePath';
+import { RESTORED_MODE_BITS, entryProblem } from '../restore/safePath';
 import { writeFileAtomic } from '../storage/atomic';
 import type { FsPort } from '../storage/fsPort';
 import { StoreFence } from '../storage/storeFence';
@@ -258,7 +258,7 @@ function signature(entry: FileEntry, stat: Stats): MirroredFile {
 function unchangedFile(entry: FileEntry, stat: Stats, known: MirroredFile | undefined): boolean {
   if (!known || !stat.isFile()) return false;
   if (known.size !== entry.size || known.mode !== entry.mode || known.content !== contentDigest(entry)) return false;
-  if (stat.size !== entry.size || (process.platform !== 'win32' && (stat.mode & 0o7777) !== entry.mode)) return false;
+  if (stat.size !== entry.size || (process.platform !== 'win32' && (stat.mode & 0o7777) !== (entry.mode & RESTORED_MODE_BITS))) return false;
   return stat.mtimeMs === known.mtimeMs && stat.ctimeMs === known.ctimeMs && stat.ino === known.ino;
 }
 
@@ -302,9 +302,9 @@ async function comparePlan(repo: Repository, snapshot: SnapshotRecord, target: s
     const wanted = new Set<string>();
     for (const entry of entries) {
       const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-      const unsafe = unsafeNameReason(entry.name);
+      const unsafe = entryProblem(entry);
       if (unsafe) {
-        problems.push({ path: rel, reason: `refused: the name contains ${unsafe}` });
+        problems.push({ path: rel, reason: unsafe });
         continue;
       }
       if (!prefix && entry.name === MIRROR_STATE) {

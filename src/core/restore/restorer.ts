@@ -18,7 +18,8 @@ import { sweepTemps, syncDir, tempPathFor } from '../storage/atomic';
 import type { FsPort } from '../storage/fsPort';
 import { StoreFence } from '../storage/storeFence';
 import { contentIdsOf } from '../snapshot/fileReader';
-import { safeJoin, splitUserPath, unsafeNameReason } from './safePath';
+import { reasonOf } from './reasons';
+import { RESTORED_MODE_BITS, entryProblem, safeJoin, splitUserPath } from './safePath';
 
 export type PlanAction = 'create' | 'overwrite' | 'delete';
 
@@ -243,6 +244,11 @@ export class Restorer {
       if (!entry) {
         throw new BackupError('PATH_NOT_FOUND', `${key} is not in snapshot ${snapshot.id.slice(0, 8)}.`, { path: key, snapshot: snapshot.id });
       }
+      const refused = entryProblem(entry);
+      if (refused) {
+        problems.push({ path: key, reason: refused });
+        continue;
+      }
       // Parent folders of a selected path are created as needed, not listed as items.
       items.push({ parts, entry });
       if (entry.type === 'dir') await this.collect(entry.tree, parts, items, problems);
@@ -260,9 +266,9 @@ export class Restorer {
       return;
     }
     for (const entry of tree.entries) {
-      const reason = unsafeNameReason(entry.name);
+      const reason = entryProblem(entry);
       if (reason) {
-        problems.push({ path: [...prefix, entry.name].join('/'), reason: `refused: the name contains ${reason}` });
+        problems.push({ path: [...prefix, entry.name].join('/'), reason });
         continue;
       }
       const parts = [...prefix, entry.name];
@@ -342,7 +348,7 @@ export class Restorer {
       return (await this.repo.port.readlink(abs).catch(() => undefined)) === entry.target;
     }
     if (!existing.isFile() || existing.size !== entry.size) return false;
-    if ((existing.mode & 0o7777) !== entry.mode && process.platform !== 'win32') return false;
+    if ((existing.mode & 0o7777) !== (entry.mode & RESTORED_MODE_BITS) && process.platform !== 'win32') return false;
     try {
       const ids = await contentIdsOf(this.repo, this.repo.port, abs, existing.size);
       return ids.length === entry.content.length && ids.every((id, i) => id === entry.content[i]);
@@ -382,12 +388,10 @@ export class Restorer {
       } else if (stat) {
         throw new BackupError('RESTORE_CONFLICT', `Cannot restore the folder ${current}: a file is in the way.`, { path: current });
       }
-      await this.repo.port.mkdir(current).then(
-        () => this.swept.set(current, Promise.resolve()),
-        (error) => {
-          if (errnoCode(error) !== 'EEXIST') throw error;
-        },
-      );
+      // A folder this restore made holds no leftovers: no need to sweep it.
+      await this.repo.port.mkdir(current).then(() => this.swept.set(current, Promise.resolve()), (error) => {
+        if (errnoCode(error) !== 'EEXIST') throw error;
+      });
       this.realDirs.add(current);
     }
   }
@@ -407,7 +411,7 @@ export class Restorer {
       }
       try {
         port.writeNewFileSync(temp, chunks, 0o600, overwriting);
-        port.chmodSync(temp, entry.mode);
+        port.chmodSync(temp, entry.mode & RESTORED_MODE_BITS);
         if (overwriting) await this.clearEmptyDir(abs);
         port.renameSync(temp, abs);
       } catch (error) {
@@ -435,7 +439,7 @@ export class Restorer {
       // Replacing a user's existing file: make the new content durable before the old one is gone.
       if (overwriting) await handle.sync();
       await handle.close();
-      await port.chmod(temp, entry.mode);
+      await port.chmod(temp, entry.mode & RESTORED_MODE_BITS);
       if (overwriting) await this.clearEmptyDir(abs);
       await port.rename(temp, abs);
       if (overwriting) await syncDir(port, path.dirname(abs));
@@ -446,18 +450,13 @@ export class Restorer {
     }
   }
 
-  /** A temp path for `abs`, once its folder is clear of what a killed restore left there (#11.7). */
+  /** A temp path for `abs`, once its folder is clear of what a killed restore left there (#11.7; once per folder). */
   private async tempFor(target: string, abs: string): Promise<string> {
     const temp = tempPathFor(abs, target);
-    await this.sweep(path.dirname(temp));
+    const dir = path.dirname(temp);
+    if (!this.swept.has(dir)) this.swept.set(dir, sweepTemps(this.repo.port, dir));
+    await this.swept.get(dir);
     return temp;
-  }
-
-  /** The next restore into a folder removes the temp files a killed one left there (#11.7). */
-  private sweep(dir: string): Promise<unknown> {
-    let done = this.swept.get(dir);
-    if (!done) this.swept.set(dir, (done = sweepTemps(this.repo.port, dir)));
-    return done;
   }
 
   /** A folder where a file or link goes may be removed only when empty: never a recursive delete. */
@@ -498,11 +497,3 @@ function lstatOrUndefined(port: FsPort, abs: string): Stats | undefined {
 
 /** Files up to this size are restored with synchronous writes; larger ones stream chunk by chunk. */
 const SYNC_WRITE_UP_TO = 4 * 1024 * 1024;
-
-function reasonOf(error: unknown): string {
-  if (error instanceof BackupError) return error.message;
-  const code = errnoCode(error);
-  if (code === 'ENOSPC') return 'the disk is full';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  return error instanceof Error ? error.message : String(error);
-}
