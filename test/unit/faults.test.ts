@@ -16,7 +16,7 @@ import { entryAt } from '../../src/core/query/browse';
 import { Restorer } from '../../src/core/restore/restorer';
 import type { RestoreResult } from '../../src/core/restore/restorer';
 import type { Snapshotter } from '../../src/core/snapshot/snapshotter';
-import { TEMP_MARKER } from '../../src/core/storage/atomic';
+import { isTempName } from '../../src/core/storage/atomic';
 import type { FsPort } from '../../src/core/storage/fsPort';
 import { nodeFs } from '../../src/core/storage/fsPort';
 import { LocalBackend } from '../../src/core/storage/localBackend';
@@ -381,7 +381,7 @@ describe('faults', function () {
 
     /** Each path in the target is the old version or the new one, whole; nothing else and no temp file is there. */
     function assertOldOrNew(target: string, oldState: ReadTree, newState: ReadTree, context: string): void {
-      const temps = listAll(target).filter((p) => p.includes(TEMP_MARKER));
+      const temps = listAll(target).filter((p) => isTempName(path.posix.basename(p)));
       assert.deepEqual(temps, [], `${context}: temp files left in the target`);
       const now = readTree(target);
       for (const [rel, value] of Object.entries(now)) {

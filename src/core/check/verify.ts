@@ -14,6 +14,7 @@ import type { Tree, TreeEntry } from '../repository/tree';
 import type { Damage, DamageRecord } from './damage';
 import { DamageLedger } from './damage';
 import { PackIndex } from './packIndex';
+import { entryProblem } from '../restore/safePath';
 import { blobOf, missingMessage, openUnit } from './units';
 
 export type { Damage } from './damage';
@@ -85,6 +86,8 @@ class Verifier {
   private readonly visited = new Set<string>();
   /** Trees with damage somewhere below them: the only ones the second pass descends into. */
   private readonly dirty = new Set<string>();
+  /** Trees holding entries a restore refuses (hostile names, links without a target): their damage record. */
+  private readonly refused = new Map<string, DamageRecord>();
   private readonly unitCache = new Map<string, Buffer>();
   private snapshotCount = 0;
   private packsRead = 0;
@@ -110,7 +113,7 @@ class Verifier {
       const toRead = this.packsToRead();
       if (toRead.length > 0) await this.readPacks(toRead);
       await this.walkTrees();
-      if (this.ledger.anyUnreadable) await this.attribute();
+      if (this.ledger.anyUnreadable || this.refused.size > 0) await this.attribute();
       return this.report();
     } finally {
       this.unitCache.clear();
@@ -324,7 +327,7 @@ class Verifier {
       if (this.visited.has(root.tree)) continue;
       const rootTree = await this.visit(root.tree);
       if (!rootTree) continue;
-      const stack: Frame[] = [{ id: root.tree, entries: rootTree.entries, next: 0, dirty: false }];
+      const stack: Frame[] = [{ id: root.tree, entries: rootTree.entries, next: 0, dirty: this.refused.has(root.tree) }];
       while (stack.length > 0) {
         const top = stack[stack.length - 1];
         if (top.next === top.entries.length) {
@@ -346,7 +349,7 @@ class Verifier {
             continue;
           }
           const tree = await this.visit(entry.tree);
-          if (tree) stack.push({ id: entry.tree, entries: tree.entries, next: 0, dirty: false });
+          if (tree) stack.push({ id: entry.tree, entries: tree.entries, next: 0, dirty: this.refused.has(entry.tree) });
           else top.dirty = true;
         }
       }
@@ -361,7 +364,14 @@ class Verifier {
     this.progress(this.visited.size - 1, this.visited.size, 'trees');
     if (this.ledger.isUnreadable(id)) return undefined;
     try {
-      return await this.loadTree(id);
+      const tree = await this.loadTree(id);
+      // What restore refuses is damage too: the same rule (entryProblem) decides both.
+      const bad = tree.entries.filter((entry) => entryProblem(entry) !== undefined);
+      if (bad.length > 0) {
+        const named = bad.slice(0, 3).map((entry) => `${JSON.stringify(entry.name)} (${entryProblem(entry)})`).join(', ');
+        this.refused.set(id, this.ledger.record(id, 'damaged', `Tree ${id.slice(0, 12)} holds ${bad.length} entr${bad.length === 1 ? 'y' : 'ies'} restore refuses: ${named}${bad.length > 3 ? ', ...' : ''}.`));
+      }
+      return tree;
     } catch (error) {
       if (!isBackupError(error, 'OBJECT_MISSING') && !isBackupError(error, 'OBJECT_DAMAGED')) throw error;
       this.ledger.markUnreadable(id, this.ledger.record(id, error.code === 'OBJECT_MISSING' ? 'missing' : 'damaged', error.message));
@@ -417,8 +427,10 @@ class Verifier {
           tree = await this.loadTree(id); // read fine in the first pass; a failure now is a real error
           if (trees.size < TREE_CACHE) trees.set(id, tree);
         }
+        const refused = this.refused.get(id);
         for (const entry of tree.entries) {
           const rel = path ? `${path}/${entry.name}` : entry.name;
+          if (refused && entryProblem(entry)) found.push([refused, rel]);
           if (entry.type === 'file') {
             for (const blob of entry.content) {
               const damage = this.ledger.explain(blob);

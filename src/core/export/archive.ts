@@ -16,9 +16,10 @@ import { diffTrees } from '../query/diff';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { FileEntry, TreeEntry } from '../repository/tree';
-import { unsafeNameReason } from '../restore/safePath';
-import { syncDir, tempPathFor, writeAll } from '../storage/atomic';
+import { RESTORED_MODE_BITS, unsafeNameReason } from '../restore/safePath';
+import { sweepTemps, syncDir, tempPathFor, writeAll } from '../storage/atomic';
 import type { FileHandlePort, FsPort } from '../storage/fsPort';
+import { StoreFence } from '../storage/storeFence';
 import type { ArchiveFormat, ArchiveKind, ArchiveRecord } from './archiveRecord';
 import { listArchives, saveArchiveRecord } from './archiveRecord';
 
@@ -114,6 +115,8 @@ export async function exportArchive(repo: Repository, options: ExportOptions): P
   const format = options.format ?? formatOf(file);
   if (!format) throw new BackupError('USAGE', `Cannot tell which archive to write from the name ${file}: end it in .zip or .tar.gz.`, { file });
   checkCancelled(signal);
+  // An archive in the store's folder would be a file that verify and prune never account for.
+  await StoreFence.refuseInside(repo.port, repo.location, path.dirname(file), 'write an archive into');
   const lock = await repo.lock(false, `an archive export to ${file}`);
   try {
     const { kind, base } = await resolveBase(repo, snapshot, options.since);
@@ -209,7 +212,7 @@ async function planArchive(repo: Repository, snapshot: SnapshotRecord, base: Sna
       else plan.removals.push(before.type === 'dir' ? `${change.path}/` : change.path);
     }
     if (!after) continue;
-    const problem = namesProblem(change.path) ?? archiveNameProblem(change.path) ?? (after.type === 'symlink' && after.target === '' ? 'it is a symlink without a target' : undefined);
+    const problem = namesProblem(change.path) ?? archiveNameProblem(change.path) ?? (after.type === 'symlink' && after.target === '' ? 'it is a symlink without a target' : undefined) ?? (after.type === 'symlink' && after.target.includes('\0') ? 'its symlink target contains a NUL character' : undefined);
     if (problem) {
       plan.skipped.push({ path: change.path, reason: problem });
       continue;
@@ -376,6 +379,8 @@ async function writeArchive(
   const { signal, onProgress } = options;
   const port = repo.port;
   const create = await loadArchiver();
+  // What a killed export left beside its archive goes now (#11.7); a running export's temp file stays.
+  await sweepTemps(port, path.dirname(file));
   const temp = tempPathFor(file);
   let handle: FileHandlePort;
   try {
@@ -427,7 +432,7 @@ async function writeArchive(
         await feeder.addBuffer(Buffer.alloc(0), { name, type: 'symlink', linkname: entry.target, mode: SYMLINK_MODE, date });
         files++;
       } else {
-        const data: EntryData = { name, type: 'file', mode: entry.mode & 0o7777, date, stats: { size: entry.size } };
+        const data: EntryData = { name, type: 'file', mode: entry.mode & RESTORED_MODE_BITS, date, stats: { size: entry.size } };
         const content = fileContent(repo, p, entry, signal, progress);
         if (entry.size <= WHOLE_BELOW) {
           const parts: Buffer[] = [];

@@ -23,6 +23,7 @@ import type { Skip } from '../scan/scanner';
 import { StatCache } from '../scan/statCache';
 import type { SubtreeTotals } from '../scan/statCache';
 import type { Stats } from 'node:fs';
+import { StoreFence } from '../storage/storeFence';
 import { setLabel, setPinned } from './annotate';
 import { storeFile } from './fileReader';
 import { applyChanges, subtreeTotals } from './totals';
@@ -104,6 +105,7 @@ export class Snapshotter {
   private readonly limiter: Limiter;
   private readonly git: GitInfoReader | undefined;
   private identity: WorkspaceIdentity | undefined;
+  private storeChecked = false;
 
   constructor(
     private readonly repo: Repository,
@@ -148,6 +150,8 @@ export class Snapshotter {
 
   async snapshot(request: SnapshotRequest = {}): Promise<SnapshotResult> {
     const identity = await this.workspace();
+    // The scan leaves the store out below the workspace; a workspace that is the store has nothing else.
+    if (!this.storeChecked) this.storeChecked = !!(await StoreFence.refuseInside(this.repo.port, this.repo.location, identity.path, 'snapshot', 'a snapshot always leaves the store out; snapshot the folder you work in'));
     // Snapshots only wait for an exclusive lock (prune), which can take minutes on a big store.
     const lock = await this.repo.lock(false, `a snapshot of ${identity.path}`, 10 * 60_000, request.onNotice);
     let writer: BlobWriter | undefined;
