@@ -100,7 +100,7 @@ class Verifier {
 
   async run(): Promise<VerifyReport> {
     this.checkCancelled();
-    const lock = await this.repo.lock(false, 'verify');
+    const lock = await this.repo.readLock('verify');
     try {
       // Records before index files: a writer saves the index before the record, so every record we see
       // has its index on disk by the time we list index/ (a concurrent snapshot cannot look damaged).
@@ -114,7 +114,7 @@ class Verifier {
       return this.report();
     } finally {
       this.unitCache.clear();
-      await lock.release();
+      await lock?.release();
     }
   }
 
