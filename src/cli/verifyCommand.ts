@@ -49,6 +49,7 @@ function describeReport(report: VerifyReport): string[] {
   const verdict = report.ok ? 'no damage' : plural(report.damage.length, 'damaged object');
   const lines = [`Checked ${plural(report.snapshots, 'snapshot')}, ${plural(report.trees, 'tree')}, ${plural(report.blobs, 'blob')} in ${plural(report.packs, 'pack')}${read}: ${verdict}.`];
   for (const damage of report.damage) lines.push('', ...describeDamage(damage));
+  for (const note of report.notes) lines.push(`Note: ${note}`);
   return lines;
 }
 
