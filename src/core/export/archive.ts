@@ -82,6 +82,8 @@ export interface ArchiveResult {
   deleted: string[];
   /** The base snapshot's id; null for a full archive. */
   base: string | null;
+  /** False when the store could not be written (read without a lock): later archives do not build on this one. */
+  recorded: boolean;
   /** Entries that could not be put in the archive faithfully (hostile or unportable names). */
   skipped: SkippedEntry[];
 }
@@ -117,7 +119,7 @@ export async function exportArchive(repo: Repository, options: ExportOptions): P
   checkCancelled(signal);
   // An archive in the store's folder would be a file that verify and prune never account for.
   await StoreFence.refuseInside(repo.port, repo.location, path.dirname(file), 'write an archive into');
-  const lock = await repo.lock(false, `an archive export to ${file}`);
+  const lock = await repo.readLock(`an archive export to ${file}`);
   try {
     const { kind, base } = await resolveBase(repo, snapshot, options.since);
     if (base) await refuseManifestClash(repo, snapshot);
@@ -142,15 +144,17 @@ export async function exportArchive(repo: Repository, options: ExportOptions): P
       bytes: written.bytes,
       files: written.files,
     };
-    try {
+    // A store that cannot be written (read without a lock) cannot record it: the archive is whole, but
+    // later differential or incremental archives will not build on it.
+    if (!repo.readOnly) try {
       await saveArchiveRecord(repo, record);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new BackupError(isBackupError(error) ? error.code : 'IO_ERROR', `The archive ${file} is complete, but recording it in the store failed, so later archives will not build on it: ${reason}`, { file });
     }
-    return { id: record.id, kind, file, format, files: written.files, bytes: written.bytes, deleted: plan.removals, base: record.base, skipped: plan.skipped };
+    return { id: record.id, kind, file, format, files: written.files, bytes: written.bytes, deleted: plan.removals, base: record.base, skipped: plan.skipped, recorded: !repo.readOnly };
   } finally {
-    await lock.release();
+    await lock?.release();
   }
 }
 
