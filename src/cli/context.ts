@@ -65,11 +65,17 @@ export async function openRepo(values: Record<string, unknown>, io: Io, usage: s
     remote: remoteOptions(values, io),
     passphrase: passphraseSource(values, io, PASSPHRASE),
     onStaleLock: (info) => io.err(`Removed a stale lock left by pid ${info.pid} on ${info.host} (${info.purpose}).`),
+    onReadOnly: (error) => io.err(readOnlyLine(error)),
     onDamagedIndex: (key) => io.err(`Warning: ${key} is damaged and was skipped; run \`project-backup verify\` to see what depends on it.`),
   })
     .catch(explainPassphrase)
     .catch(explainRemote)
     .then((repo) => closeAfterCommand(io, repo));
+}
+
+/** The one line a reader prints when it reads a store it cannot write without a lock. */
+export function readOnlyLine(error: BackupError): string {
+  return error.code === 'NO_SPACE' ? 'The disk of the store is full: reading without a lock.' : 'The store is read-only: reading without a lock.';
 }
 
 /** Where the CLI finds a passphrase: a file option, then an environment variable, then the terminal. */

@@ -46,6 +46,7 @@ export async function exportCommand(args: string[], io: Io, signal: AbortSignal)
     io.out(`Wrote ${result.kind === 'incremental' ? 'an' : 'a'} ${result.kind} archive of snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}) to ${result.file}: ${what}, ${formatBytes(result.bytes)}.`);
     if (result.kind !== 'full') io.out(`To apply it: remove the paths listed in ${DELETED_FILE}, then extract it over the state of snapshot ${shortId(result.base ?? '')}.`);
   }
+  if (!result.recorded) io.err('The archive was not recorded in the store (it cannot be written), so later differential or incremental archives will not build on it.');
   for (const s of result.skipped) io.err(`not exported: ${s.path}: ${s.reason}`);
   return result.skipped.length > 0 ? EXIT_ERROR : EXIT_OK;
 }

@@ -17,7 +17,7 @@ export async function mirrorCommand(args: string[], io: Io, signal: AbortSignal)
   const repo = await openRepo(values, io, MIRROR_USAGE);
   const snapshot = await repo.resolveSnapshot(positionals[0]);
   // Shared: snapshots go on meanwhile, but prune cannot remove data this mirror is reading.
-  const lock = await repo.lock(false, `a mirror into ${positionals[1]}`);
+  const lock = await repo.readLock(`a mirror into ${positionals[1]}`);
   try {
     const result = await mirror(repo, snapshot, positionals[1], { signal });
     if (values.json) {
@@ -43,6 +43,6 @@ export async function mirrorCommand(args: string[], io: Io, signal: AbortSignal)
     }
     return result.problems.length > 0 ? EXIT_ERROR : EXIT_OK;
   } finally {
-    await lock.release();
+    await lock?.release();
   }
 }

@@ -3,6 +3,7 @@
 // `pre-restore`), so every restore can be undone by restoring that snapshot.
 
 import * as path from 'node:path';
+import { BackupError } from '../core/errors';
 import { formatTime, plural, shortId } from '../core/format';
 import { Restorer } from '../core/restore/restorer';
 import { DEFAULT_EXCLUDES, Rules } from '../core/scan/rules';
@@ -52,7 +53,7 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
   let undo: SnapshotRecord | undefined;
 
   const restorer = new Restorer(repo);
-  const lock = dryRun ? undefined : await repo.lock(false, `a restore into ${path.resolve(target)}`);
+  const lock = dryRun ? undefined : await repo.readLock(`a restore into ${path.resolve(target)}`);
   try {
     const result = await restorer.restore(snapshot, {
       target,
@@ -63,6 +64,9 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
       signal,
       beforeWrite: overWorkspace
         ? async () => {
+            if (repo.readOnly) {
+              throw new BackupError('PERMISSION_DENIED', `The store at ${repo.location} cannot be written, so the undo snapshot taken before restoring over the workspace cannot be made; nothing was changed. Restore into another folder (--target), or make the store writable.`, { location: repo.location });
+            }
             // A full snapshot (cheap with the stat cache), so undo puts back exactly what was there, even
             // changes never snapshotted. Locks are shared, so it runs while we hold ours.
             const snapshotter = new Snapshotter(repo, { workspace: snapshot.workspace.path, trigger: 'pre-restore' });

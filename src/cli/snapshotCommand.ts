@@ -3,6 +3,7 @@
 import { DEFAULT_EXCLUDES } from '../core/scan/rules';
 import { formatBytes, parseSize, plural, shortId, formatTime } from '../core/format';
 import { Snapshotter } from '../core/snapshot/snapshotter';
+import { annotatedText } from '../core/snapshot/annotate';
 import { identifyWorkspace } from '../core/snapshot/workspace';
 import { nodeFs } from '../core/storage/fsPort';
 import type { Trigger } from '../core/repository/snapshotRecord';
@@ -55,6 +56,7 @@ export async function snapshotCommand(args: string[], io: Io, signal: AbortSigna
     pinned: values.pin === true,
     trigger,
     signal,
+    onNotice: (message) => io.err(message),
   });
   const s = result.snapshot;
   if (values.json) {
@@ -74,13 +76,14 @@ export async function snapshotCommand(args: string[], io: Io, signal: AbortSigna
         filesDeleted: result.created ? s.stats.filesDeleted : 0,
         bytesAdded: result.created ? s.stats.bytesAdded : 0,
         skipped: result.skipped,
+        ...(result.annotated ? { annotated: result.annotated } : {}),
       }),
     );
     return EXIT_OK;
   }
   for (const skip of result.skipped) io.err(`skipped ${skip.path}: ${skip.reason}`);
   if (!result.created) {
-    io.out(`Nothing changed since snapshot ${shortId(s.id)} (${formatTime(s.time)}); no new snapshot was made.`);
+    io.out(`Nothing changed since snapshot ${shortId(s.id)} (${formatTime(s.time)}); no new snapshot was made${annotatedText(result.annotated)}.`);
     return EXIT_OK;
   }
   const changed = s.stats.filesNew + s.stats.filesChanged + s.stats.filesDeleted;
@@ -90,3 +93,4 @@ export async function snapshotCommand(args: string[], io: Io, signal: AbortSigna
   );
   return EXIT_OK;
 }
+

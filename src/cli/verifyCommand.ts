@@ -29,7 +29,7 @@ export async function verifyCommand(args: string[], io: Io, signal: AbortSignal)
   const report = await verifyRepository(repo, { readData, readDataSubset, signal });
   // Remembered in the store for `status` and the editor's health view (when it was last checked, and how).
   // A store we may only read (a mounted copy) is still verified: failing to remember it is only a warning.
-  await saveVerifyRecord(repo, { time: new Date().toISOString(), ok: report.ok, damaged: report.damage.length, snapshots: report.snapshots, readData: readData || (readDataSubset ?? false) }).catch((error: Error) =>
+  if (!repo.readOnly) await saveVerifyRecord(repo, { time: new Date().toISOString(), ok: report.ok, damaged: report.damage.length, snapshots: report.snapshots, readData: readData || (readDataSubset ?? false) }).catch((error: Error) =>
     io.err(`Warning: the verify result could not be recorded in the store (${error.message})`),
   );
   if (values.json) io.out(JSON.stringify(report));
@@ -49,6 +49,7 @@ function describeReport(report: VerifyReport): string[] {
   const verdict = report.ok ? 'no damage' : plural(report.damage.length, 'damaged object');
   const lines = [`Checked ${plural(report.snapshots, 'snapshot')}, ${plural(report.trees, 'tree')}, ${plural(report.blobs, 'blob')} in ${plural(report.packs, 'pack')}${read}: ${verdict}.`];
   for (const damage of report.damage) lines.push('', ...describeDamage(damage));
+  for (const note of report.notes) lines.push(`Note: ${note}`);
   return lines;
 }
 

@@ -10,10 +10,13 @@ import { BackupError, isBackupError } from '../core/errors';
 import { formatBytes, plural, shortId } from '../core/format';
 import { Repository } from '../core/repository/repository';
 import type { OpenOptions } from '../core/repository/repository';
+import { nodeFs } from '../core/storage/fsPort';
 import { isRemoteLocation } from '../core/storage/locate';
 import type { RemoteOptions } from '../core/storage/remote';
 import type { SnapshotRecord, Trigger } from '../core/repository/snapshotRecord';
 import { Rules } from '../core/scan/rules';
+import { annotatedText } from '../core/snapshot/annotate';
+import { SaveQueue } from '../core/snapshot/saveQueue';
 import { Snapshotter } from '../core/snapshot/snapshotter';
 import type { SnapshotRequest, SnapshotResult } from '../core/snapshot/snapshotter';
 import { workspaceIdFor } from '../core/snapshot/workspace';
@@ -36,16 +39,13 @@ interface FolderState {
   folder: vscode.WorkspaceFolder;
   storePath: string;
   snapshotter?: Snapshotter;
-  pending: Map<string, Trigger>;
-  timer?: NodeJS.Timeout;
-  firstQueued?: number;
+  /** The on-save and external-change queue (core/snapshot/saveQueue.ts). */
+  saves: SaveQueue;
   chain: Promise<unknown>;
   status: FolderStatus;
   workspaceId?: string;
 }
 
-/** Saves keep coming during a long burst (a formatter, Save All): never wait longer than this. */
-const MAX_WAIT_MS = 10_000;
 /** Our own writes and editor saves also reach the file watcher; ignore those echoes for this long. */
 const ECHO_MS = 3_000;
 
@@ -157,7 +157,16 @@ export class BackupService extends Disposable {
     const key = folder.uri.fsPath;
     let state = this.states.get(key);
     if (!state) {
-      state = { folder, storePath: this.localStorePath(folder), pending: new Map(), chain: Promise.resolve(), status: { folder, busy: false } };
+      const saves = new SaveQueue(folder.uri.fsPath, {
+        port: nodeFs,
+        snapshot: (batch) => this.snapshotFolder(folder, batch),
+        log: (message) => this.log.info(`${folder.name}: ${message}`),
+        onError: (error) => void this.reportBackgroundFailure(error),
+        debounceMs: () => this.settings(folder).saveDebounceMs,
+        // Captured content bypasses the size check of a read from disk: capture nothing the limit refuses.
+        captureBelow: Math.round(this.settings(folder).maxFileSizeMB * 1024 * 1024) || undefined,
+      });
+      state = { folder, storePath: this.localStorePath(folder), saves, chain: Promise.resolve(), status: { folder, busy: false } };
       this.states.set(key, state);
     }
     return state;
@@ -291,9 +300,16 @@ export class BackupService extends Disposable {
       this.statusChanged.fire();
       try {
         const snapshotter = await this.snapshotter(folder);
-        const result = await snapshotter.snapshot(request);
+        const onNotice = request.onNotice;
+        const result = await snapshotter.snapshot({
+          ...request,
+          onNotice: (message) => {
+            this.log.info(`${folder.name}: ${message}`);
+            onNotice?.(message);
+          },
+        });
         this.logResult(folder, result);
-        this.noteSuccess(folder, new Date(result.snapshot.time), result.created);
+        this.noteSuccess(folder, new Date(result.snapshot.time), result.created || result.annotated !== undefined);
         if (result.created) this.snapshotted.fire(folder);
         return result;
       } catch (error) {
@@ -315,7 +331,7 @@ export class BackupService extends Disposable {
     const s = result.snapshot;
     for (const skip of result.skipped) this.log.warn(`${folder.name}: skipped ${skip.path}: ${skip.reason}`);
     if (!result.created) {
-      this.log.info(`${folder.name}: nothing changed since snapshot ${shortId(s.id)}; no new snapshot.`);
+      this.log.info(`${folder.name}: nothing changed since snapshot ${shortId(s.id)}; no new snapshot${annotatedText(result.annotated)}.`);
       return;
     }
     const changed = s.stats.filesNew + s.stats.filesChanged + s.stats.filesDeleted;
@@ -362,33 +378,18 @@ export class BackupService extends Disposable {
     this.queue(folder, doc.uri.fsPath, 'save');
   }
 
-  /** Marks a path for the next incremental snapshot of its folder (debounced). */
+  /** Marks a path for the next incremental snapshot of its folder (debounced; a save's content is read now). */
   queue(folder: vscode.WorkspaceFolder, absPath: string, trigger: Trigger): void {
-    const state = this.state(folder);
     const rel = path.relative(folder.uri.fsPath, absPath).split(path.sep).join('/');
     if (!rel || !isInside(absPath, folder.uri.fsPath)) return;
-    if (state.pending.get(rel) !== 'save') state.pending.set(rel, trigger);
-    state.firstQueued ??= Date.now();
-    if (state.timer) clearTimeout(state.timer);
-    const debounce = this.settings(folder).saveDebounceMs;
-    const wait = Math.max(0, Math.min(debounce, state.firstQueued + MAX_WAIT_MS - Date.now()));
-    state.timer = setTimeout(() => void this.flushFolder(folder), wait);
+    this.state(folder).saves.add(rel, absPath, trigger);
   }
 
   /** Snapshots what is queued for a folder now. Resolves when that snapshot (if any) is done. */
-  flushFolder(folder: vscode.WorkspaceFolder): Promise<void> {
+  async flushFolder(folder: vscode.WorkspaceFolder): Promise<void> {
     const state = this.state(folder);
-    if (state.timer) clearTimeout(state.timer);
-    state.timer = undefined;
-    state.firstQueued = undefined;
-    if (state.pending.size === 0) return state.chain.then(() => undefined);
-    const pending = state.pending;
-    state.pending = new Map();
-    const trigger: Trigger = [...pending.values()].includes('save') ? 'save' : 'external';
-    return this.snapshotFolder(folder, { paths: [...pending.keys()], trigger }).then(
-      () => undefined,
-      (error) => void this.reportBackgroundFailure(error),
-    );
+    await state.saves.flush();
+    await state.chain;
   }
 
   /** Waits for every queued and running snapshot (tests, deactivation). */
@@ -453,7 +454,7 @@ export class BackupService extends Disposable {
     for (const w of this.folderWatchers.splice(0)) w.dispose();
     for (const w of this.storeWatchers.values()) w.close();
     this.storeWatchers.clear();
-    for (const state of this.states.values()) if (state.timer) clearTimeout(state.timer);
+    for (const state of this.states.values()) state.saves.dispose();
   }
 
   fireChanged(folder?: vscode.WorkspaceFolder): void {

@@ -179,7 +179,7 @@ function phaseOf(before: Set<string>, after: Set<string>, outcome: Outcome): str
   const has = (re: RegExp) => added.some((f) => re.test(f));
   if (has(/^snapshots\/[0-9a-f]{32}$/)) return 'after the record (compacting, releasing)';
   if (has(/^index\/[0-9a-f]{64}$/)) return 'after the index, before the record';
-  if (has(/^data\/.*\.tmp-/) || has(/^index\/.*\.tmp-/) || has(/^snapshots\/.*\.tmp-/)) return 'mid-write (temp file left)';
+  if (has(/^(data|index|snapshots)\/.*(\.tmp-|\.pb-tmp-)/)) return 'mid-write (temp file left)';
   if (has(/^data\/[0-9a-f]{2}\/[0-9a-f]{64}$/)) return 'after a pack, before the index';
   if (has(/^locks\//)) return 'holding the lock, reading the workspace';
   return 'starting up';

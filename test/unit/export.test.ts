@@ -445,7 +445,7 @@ describe('archive export', () => {
       const failingPort = spyPort({
         open: async (base, file, flags, mode) => {
           const handle = await base.open(file, flags, mode);
-          if (!file.includes('.zip.tmp-')) return handle;
+          if (path.dirname(file) !== out || !path.basename(file).startsWith('.pb-tmp-')) return handle;
           let writes = 0;
           const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
           const failing: FileHandlePort = {

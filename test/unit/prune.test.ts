@@ -491,7 +491,7 @@ describe('forget and prune', () => {
         let count = 0;
         const step = (target: string) => {
           const rel = path.relative(store, target).split(path.sep);
-          if (!['data', 'index'].includes(rel[0]) || target.includes('.tmp-')) return;
+          if (!['data', 'index'].includes(rel[0]) || target.includes('.tmp-') || path.basename(target).startsWith('.pb-tmp-')) return;
           if (++count === failAt) throw Object.assign(new Error(`EIO: injected at step ${failAt}`), { code: 'EIO' });
         };
         const port = spyPort({

@@ -146,7 +146,7 @@ describe('replicate to a folder', function () {
     const result = await replicate(repo, dest);
     assert.equal(result.objectsCopied, 1);
     assert.equal(result.tempsRemoved, 2);
-    assert.deepEqual(listAll(dest).filter((p) => p.includes('.tmp-')), []);
+    assert.deepEqual(listAll(dest).filter((p) => p.includes('.tmp-') || p.includes('.pb-tmp-')), []);
     await assertConsistent(dest, (await repo.listSnapshots()).map((s) => s.id), 'after the repair');
   });
 
@@ -167,7 +167,7 @@ describe('replicate to a folder', function () {
       const rerun = await replicate(repo, dest);
       assert.equal(rerun.snapshots, sourceIds.length);
       assert.deepEqual(await assertConsistent(dest, sourceIds, `rerun after a cut at ${failAt}`), sourceIds);
-      assert.deepEqual(listAll(dest).filter((p) => p.includes('.tmp-') || p.startsWith('locks/')), [], `cut at ${failAt}: no temp file or lock is left`);
+      assert.deepEqual(listAll(dest).filter((p) => p.includes('.tmp-') || p.includes('.pb-tmp-') || p.startsWith('locks/')), [], `cut at ${failAt}: no temp file or lock is left`);
     }
   });
 

@@ -573,7 +573,7 @@ describe('verify', () => {
       assert.equal(run.code, EXIT_DAMAGE);
       assert.equal(run.stdout.length, 1);
       const report = JSON.parse(run.stdout[0]) as VerifyReport;
-      assert.deepEqual(Object.keys(report), ['ok', 'snapshots', 'trees', 'blobs', 'packs', 'packsRead', 'bytesRead', 'damage']);
+      assert.deepEqual(Object.keys(report), ['ok', 'snapshots', 'trees', 'blobs', 'packs', 'packsRead', 'bytesRead', 'damage', 'notes']);
       assert.equal(report.ok, false);
       assert.deepEqual(report.damage.map((d) => Object.keys(d)), [['object', 'kind', 'reason', 'snapshots', 'files']]);
       assert.deepEqual(report.damage[0].files, [`${short(s1)}:wide`, `${short(s2)}:wide`]);

@@ -3,17 +3,21 @@
 // Invariant: memory grows with the damage found, not the store: paths are collected only below damaged folders.
 
 import { createHash } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
 import { BackupError, isBackupError } from '../errors';
+import { plural } from '../format';
+import { configChecksum } from '../repository/config';
 import type { ObjectCodec } from '../repository/codec';
 import type { PackEntry } from '../repository/pack';
 import { decodePack, packKey } from '../repository/pack';
 import type { Repository } from '../repository/repository';
-import { SNAPSHOT_ID_PATTERN, decodeSnapshot } from '../repository/snapshotRecord';
+import { SNAPSHOT_ID_PATTERN, decodeSnapshot, isUnchecksummed } from '../repository/snapshotRecord';
 import { decodeTree } from '../repository/tree';
 import type { Tree, TreeEntry } from '../repository/tree';
 import type { Damage, DamageRecord } from './damage';
 import { DamageLedger } from './damage';
 import { PackIndex } from './packIndex';
+import { entryProblem } from '../restore/safePath';
 import { blobOf, missingMessage, openUnit } from './units';
 
 export type { Damage } from './damage';
@@ -45,6 +49,11 @@ export interface VerifyReport {
   /** Bytes read from the store: records, index files, trees and packs. */
   bytesRead: number;
   damage: Damage[];
+  /**
+   * What is not damage but worth saying: records and a config written before they carried checksums (older
+   * format: nothing vouches for their bytes), stat caches that are damaged and will be discarded (harmless).
+   */
+  notes: string[];
 }
 
 /** Checks the store behind `repo`; see VerifyOptions. Throws CANCELLED, REPO_LOCKED, USAGE (bad subset) or I/O errors; damage is reported, never thrown. */
@@ -85,8 +94,12 @@ class Verifier {
   private readonly visited = new Set<string>();
   /** Trees with damage somewhere below them: the only ones the second pass descends into. */
   private readonly dirty = new Set<string>();
+  /** Trees holding entries a restore refuses (hostile names, links without a target): their damage record. */
+  private readonly refused = new Map<string, DamageRecord>();
   private readonly unitCache = new Map<string, Buffer>();
   private snapshotCount = 0;
+  private unchecksummed = 0;
+  private readonly notes: string[] = [];
   private packsRead = 0;
   private bytesRead = 0;
 
@@ -100,21 +113,45 @@ class Verifier {
 
   async run(): Promise<VerifyReport> {
     this.checkCancelled();
-    const lock = await this.repo.lock(false, 'verify');
+    const lock = await this.repo.readLock('verify');
     try {
       // Records before index files: a writer saves the index before the record, so every record we see
       // has its index on disk by the time we list index/ (a concurrent snapshot cannot look damaged).
+      await this.checkConfig();
       await this.checkSnapshots();
       await this.loadIndex();
       await this.checkPacks();
       const toRead = this.packsToRead();
       if (toRead.length > 0) await this.readPacks(toRead);
       await this.walkTrees();
-      if (this.ledger.anyUnreadable) await this.attribute();
+      await this.checkCaches();
+      if (this.ledger.anyUnreadable || this.refused.size > 0) await this.attribute();
       return this.report();
     } finally {
       this.unitCache.clear();
-      await lock.release();
+      await lock?.release();
+    }
+  }
+
+  // ---- config and caches ---------------------------------------------------------------------------------
+
+  private async checkConfig(): Promise<void> {
+    const data = await this.repo.backend.load('config');
+    this.bytesRead += data.length;
+    const state = configChecksum(data);
+    if (state === 'damaged') this.ledger.record('config', 'damaged', 'the config does not match its checksum; it is damaged (the store id or chunker parameters may be wrong).');
+    else if (state === 'absent') this.notes.push('The config is not checksummed (older format).');
+  }
+
+  /** Stat caches are disposable: a damaged one is discarded by the next snapshot, so it is a note, not damage. */
+  private async checkCaches(): Promise<void> {
+    for (const key of await this.repo.backend.list('cache')) {
+      try {
+        inflateRawSync(this.codec.open(await this.repo.backend.load(key), key));
+      } catch (error) {
+        if (isBackupError(error, 'OBJECT_MISSING')) continue; // replaced meanwhile
+        this.notes.push(`${key} is damaged and is discarded (harmless: the next snapshot rebuilds it).`);
+      }
     }
   }
 
@@ -141,12 +178,14 @@ class Verifier {
         const record = decodeSnapshot(this.codec.open(data, what), what);
         if (record.id !== id) throw new BackupError('OBJECT_DAMAGED', `Snapshot file ${id.slice(0, 8)} holds snapshot ${record.id.slice(0, 8)}; it is damaged.`, { id });
         this.roots.push({ id, time: record.time, tree: record.tree });
+        if (isUnchecksummed(record)) this.unchecksummed++;
       } catch (error) {
         if (!isBackupError(error, 'OBJECT_DAMAGED')) throw error;
         this.ledger.record(key, 'damaged', error.message).snapshots.add(id);
       }
     }
     this.progress(keys.length, keys.length, 'snapshots');
+    if (this.unchecksummed > 0) this.notes.push(`${plural(this.unchecksummed, 'snapshot record')} not checksummed (older format); a label or pin change adds a checksum.`);
     // Oldest first, like every snapshot list, so the report reads in history order.
     this.roots.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -324,7 +363,7 @@ class Verifier {
       if (this.visited.has(root.tree)) continue;
       const rootTree = await this.visit(root.tree);
       if (!rootTree) continue;
-      const stack: Frame[] = [{ id: root.tree, entries: rootTree.entries, next: 0, dirty: false }];
+      const stack: Frame[] = [{ id: root.tree, entries: rootTree.entries, next: 0, dirty: this.refused.has(root.tree) }];
       while (stack.length > 0) {
         const top = stack[stack.length - 1];
         if (top.next === top.entries.length) {
@@ -346,7 +385,7 @@ class Verifier {
             continue;
           }
           const tree = await this.visit(entry.tree);
-          if (tree) stack.push({ id: entry.tree, entries: tree.entries, next: 0, dirty: false });
+          if (tree) stack.push({ id: entry.tree, entries: tree.entries, next: 0, dirty: this.refused.has(entry.tree) });
           else top.dirty = true;
         }
       }
@@ -361,7 +400,14 @@ class Verifier {
     this.progress(this.visited.size - 1, this.visited.size, 'trees');
     if (this.ledger.isUnreadable(id)) return undefined;
     try {
-      return await this.loadTree(id);
+      const tree = await this.loadTree(id);
+      // What restore refuses is damage too: the same rule (entryProblem) decides both.
+      const bad = tree.entries.filter((entry) => entryProblem(entry) !== undefined);
+      if (bad.length > 0) {
+        const named = bad.slice(0, 3).map((entry) => `${JSON.stringify(entry.name)} (${entryProblem(entry)})`).join(', ');
+        this.refused.set(id, this.ledger.record(id, 'damaged', `Tree ${id.slice(0, 12)} holds ${bad.length} entr${bad.length === 1 ? 'y' : 'ies'} restore refuses: ${named}${bad.length > 3 ? ', ...' : ''}.`));
+      }
+      return tree;
     } catch (error) {
       if (!isBackupError(error, 'OBJECT_MISSING') && !isBackupError(error, 'OBJECT_DAMAGED')) throw error;
       this.ledger.markUnreadable(id, this.ledger.record(id, error.code === 'OBJECT_MISSING' ? 'missing' : 'damaged', error.message));
@@ -417,8 +463,10 @@ class Verifier {
           tree = await this.loadTree(id); // read fine in the first pass; a failure now is a real error
           if (trees.size < TREE_CACHE) trees.set(id, tree);
         }
+        const refused = this.refused.get(id);
         for (const entry of tree.entries) {
           const rel = path ? `${path}/${entry.name}` : entry.name;
+          if (refused && entryProblem(entry)) found.push([refused, rel]);
           if (entry.type === 'file') {
             for (const blob of entry.content) {
               const damage = this.ledger.explain(blob);
@@ -454,6 +502,7 @@ class Verifier {
       packsRead: this.packsRead,
       bytesRead: this.bytesRead,
       damage,
+      notes: this.notes,
     };
   }
 

@@ -16,9 +16,10 @@ import { diffTrees } from '../query/diff';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { FileEntry, TreeEntry } from '../repository/tree';
-import { unsafeNameReason } from '../restore/safePath';
-import { syncDir, tempPathFor, writeAll } from '../storage/atomic';
+import { RESTORED_MODE_BITS, unsafeNameReason } from '../restore/safePath';
+import { sweepTemps, syncDir, tempPathFor, writeAll } from '../storage/atomic';
 import type { FileHandlePort, FsPort } from '../storage/fsPort';
+import { StoreFence } from '../storage/storeFence';
 import type { ArchiveFormat, ArchiveKind, ArchiveRecord } from './archiveRecord';
 import { listArchives, saveArchiveRecord } from './archiveRecord';
 
@@ -81,6 +82,8 @@ export interface ArchiveResult {
   deleted: string[];
   /** The base snapshot's id; null for a full archive. */
   base: string | null;
+  /** False when the store could not be written (read without a lock): later archives do not build on this one. */
+  recorded: boolean;
   /** Entries that could not be put in the archive faithfully (hostile or unportable names). */
   skipped: SkippedEntry[];
 }
@@ -114,7 +117,9 @@ export async function exportArchive(repo: Repository, options: ExportOptions): P
   const format = options.format ?? formatOf(file);
   if (!format) throw new BackupError('USAGE', `Cannot tell which archive to write from the name ${file}: end it in .zip or .tar.gz.`, { file });
   checkCancelled(signal);
-  const lock = await repo.lock(false, `an archive export to ${file}`);
+  // An archive in the store's folder would be a file that verify and prune never account for.
+  await StoreFence.refuseInside(repo.port, repo.location, path.dirname(file), 'write an archive into');
+  const lock = await repo.readLock(`an archive export to ${file}`);
   try {
     const { kind, base } = await resolveBase(repo, snapshot, options.since);
     if (base) await refuseManifestClash(repo, snapshot);
@@ -139,15 +144,17 @@ export async function exportArchive(repo: Repository, options: ExportOptions): P
       bytes: written.bytes,
       files: written.files,
     };
-    try {
+    // A store that cannot be written (read without a lock) cannot record it: the archive is whole, but
+    // later differential or incremental archives will not build on it.
+    if (!repo.readOnly) try {
       await saveArchiveRecord(repo, record);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new BackupError(isBackupError(error) ? error.code : 'IO_ERROR', `The archive ${file} is complete, but recording it in the store failed, so later archives will not build on it: ${reason}`, { file });
     }
-    return { id: record.id, kind, file, format, files: written.files, bytes: written.bytes, deleted: plan.removals, base: record.base, skipped: plan.skipped };
+    return { id: record.id, kind, file, format, files: written.files, bytes: written.bytes, deleted: plan.removals, base: record.base, skipped: plan.skipped, recorded: !repo.readOnly };
   } finally {
-    await lock.release();
+    await lock?.release();
   }
 }
 
@@ -209,7 +216,7 @@ async function planArchive(repo: Repository, snapshot: SnapshotRecord, base: Sna
       else plan.removals.push(before.type === 'dir' ? `${change.path}/` : change.path);
     }
     if (!after) continue;
-    const problem = namesProblem(change.path) ?? archiveNameProblem(change.path) ?? (after.type === 'symlink' && after.target === '' ? 'it is a symlink without a target' : undefined);
+    const problem = namesProblem(change.path) ?? archiveNameProblem(change.path) ?? (after.type === 'symlink' && after.target === '' ? 'it is a symlink without a target' : undefined) ?? (after.type === 'symlink' && after.target.includes('\0') ? 'its symlink target contains a NUL character' : undefined);
     if (problem) {
       plan.skipped.push({ path: change.path, reason: problem });
       continue;
@@ -376,6 +383,8 @@ async function writeArchive(
   const { signal, onProgress } = options;
   const port = repo.port;
   const create = await loadArchiver();
+  // What a killed export left beside its archive goes now (#11.7); a running export's temp file stays.
+  await sweepTemps(port, path.dirname(file));
   const temp = tempPathFor(file);
   let handle: FileHandlePort;
   try {
@@ -427,7 +436,7 @@ async function writeArchive(
         await feeder.addBuffer(Buffer.alloc(0), { name, type: 'symlink', linkname: entry.target, mode: SYMLINK_MODE, date });
         files++;
       } else {
-        const data: EntryData = { name, type: 'file', mode: entry.mode & 0o7777, date, stats: { size: entry.size } };
+        const data: EntryData = { name, type: 'file', mode: entry.mode & RESTORED_MODE_BITS, date, stats: { size: entry.size } };
         const content = fileContent(repo, p, entry, signal, progress);
         if (entry.size <= WHOLE_BELOW) {
           const parts: Buffer[] = [];

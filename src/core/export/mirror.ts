@@ -13,9 +13,10 @@ import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { FileEntry } from '../repository/tree';
 import { Restorer } from '../restore/restorer';
 import type { RestoreProblem } from '../restore/restorer';
-import { unsafeNameReason } from '../restore/safePath';
+import { RESTORED_MODE_BITS, entryProblem } from '../restore/safePath';
 import { writeFileAtomic } from '../storage/atomic';
 import type { FsPort } from '../storage/fsPort';
+import { StoreFence } from '../storage/storeFence';
 
 /** The mirror's own file, in the folder's root: which snapshot it holds and what each file looked like when written. */
 export const MIRROR_STATE = '.project-backup-mirror.json';
@@ -69,7 +70,10 @@ export async function mirror(repo: Repository, snapshot: SnapshotRecord, folder:
   const port = repo.port;
   const target = path.resolve(folder);
   await refuseOverlap(port, target, snapshot.workspace.path, 'workspace');
-  await refuseOverlap(port, target, repo.location, 'store');
+  const fence = await StoreFence.refuseInside(port, repo.location, target, 'mirror into');
+  if (fence.below) {
+    throw new BackupError('UNSAFE_PATH', `Refusing to mirror into ${target}: it holds the backup store ${repo.location}, which the mirror would delete; choose a folder outside the workspace and the store.`, { folder: target, store: repo.location });
+  }
   let state = await openFolder(port, target);
   if (!state) {
     // Mark the folder as a mirror before the first file lands in it, so an interrupted first run is
@@ -157,8 +161,8 @@ function isInside(outer: string, inner: string): boolean {
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
-/** A mirror inside the workspace would be snapshotted into itself; one holding the workspace or the store would delete them. */
-async function refuseOverlap(port: FsPort, target: string, other: string, what: 'workspace' | 'store'): Promise<void> {
+/** A mirror inside the workspace would be snapshotted into itself; one holding the workspace would delete it. (The store: StoreFence.) */
+async function refuseOverlap(port: FsPort, target: string, other: string, what: 'workspace'): Promise<void> {
   const mine = await realish(port, target);
   const theirs = await realish(port, other);
   if (isInside(theirs, mine)) {
@@ -254,7 +258,7 @@ function signature(entry: FileEntry, stat: Stats): MirroredFile {
 function unchangedFile(entry: FileEntry, stat: Stats, known: MirroredFile | undefined): boolean {
   if (!known || !stat.isFile()) return false;
   if (known.size !== entry.size || known.mode !== entry.mode || known.content !== contentDigest(entry)) return false;
-  if (stat.size !== entry.size || (process.platform !== 'win32' && (stat.mode & 0o7777) !== entry.mode)) return false;
+  if (stat.size !== entry.size || (process.platform !== 'win32' && (stat.mode & 0o7777) !== (entry.mode & RESTORED_MODE_BITS))) return false;
   return stat.mtimeMs === known.mtimeMs && stat.ctimeMs === known.ctimeMs && stat.ino === known.ino;
 }
 
@@ -298,9 +302,9 @@ async function comparePlan(repo: Repository, snapshot: SnapshotRecord, target: s
     const wanted = new Set<string>();
     for (const entry of entries) {
       const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-      const unsafe = unsafeNameReason(entry.name);
+      const unsafe = entryProblem(entry);
       if (unsafe) {
-        problems.push({ path: rel, reason: `refused: the name contains ${unsafe}` });
+        problems.push({ path: rel, reason: unsafe });
         continue;
       }
       if (!prefix && entry.name === MIRROR_STATE) {

@@ -139,7 +139,7 @@ class Replication {
     const created = await this.ensureConfig();
     const purpose = `a copy to ${this.display}`;
     // Shared on the source: snapshots go on, but prune cannot delete a pack we are about to copy.
-    const sourceLock = await this.source.lock(false, purpose);
+    const sourceLock = await this.source.readLock(purpose);
     // Lock files are not sealed: in an encrypted store they do not name the destination either.
     const destPurpose = this.source.codec.encrypted ? 'a copy' : purpose;
     let claim: Lock | undefined;
@@ -160,7 +160,8 @@ class Replication {
       const result = await this.copyAll();
       const snapshots = result.snapshots;
       const offsite = this.options.offsite ?? this.previous?.offsite; // a copy without --offsite keeps the mark
-      await saveReplicaRecord(this.source, {
+      // A source that cannot be written (read without a lock) cannot remember the copy; the copy is whole.
+      if (!this.source.readOnly) await saveReplicaRecord(this.source, {
         destination: this.display,
         time: listedAt,
         snapshots,
@@ -173,7 +174,7 @@ class Replication {
     } finally {
       await destLock?.release().catch(() => undefined);
       await claim?.release().catch(() => undefined);
-      await sourceLock.release();
+      await sourceLock?.release();
     }
   }
 

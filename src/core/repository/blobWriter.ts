@@ -45,6 +45,8 @@ export class BlobWriter {
   private readonly writes: Promise<void>[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private readonly written: IndexedPack[] = [];
+  /** Every pack this writer began to save, with its size: what `abandon` removes (a failed save may leave it whole). */
+  private readonly started = new Map<string, number>();
   private failure: unknown;
   bytesAdded = 0;
   dataAdded = 0;
@@ -141,6 +143,7 @@ export class BlobWriter {
       const hash = createHash('sha256');
       for (const part of bytes) hash.update(part);
       const packId = hash.digest('hex');
+      this.started.set(packId, bytes.reduce((n, part) => n + part.length, 0));
       await this.repo.backend.save(packKey(packId), bytes);
       this.written.push({ packId, entries: pack.entries });
       for (const part of bytes) this.bytesAdded += part.length;
@@ -173,5 +176,36 @@ export class BlobWriter {
     this.bytesAdded += indexBytes.length;
     this.indexKey = indexKey;
     this.repo.registerPacks(this.written, indexKey);
+  }
+
+  /**
+   * After a failure before `finish` wrote the index: removes the packs this writer wrote, which no index
+   * names, so no other process can use them (a full disk must not stay full of a failed snapshot's data).
+   * A pack some index names after all (another writer stored the same bytes and indexed them) is kept.
+   * Never throws; returns the bytes removed and the bytes it could not remove. Idempotent.
+   */
+  async abandon(): Promise<{ removed: number; left: number }> {
+    const result = { removed: 0, left: 0 };
+    if (this.indexKey) return result;
+    this.bundle = { parts: [], members: [], size: 0 };
+    this.current = { parts: [], entries: [], size: 0 };
+    this.failure ??= new Error('abandoned');
+    await Promise.allSettled(this.writes);
+    if (this.started.size === 0) return result;
+    await this.repo.refreshIndex().catch(() => undefined);
+    const named = new Set<string>();
+    for (const at of this.repo.indexed()) if (this.started.has(at.packId)) named.add(at.packId);
+    for (const [packId, size] of this.started) {
+      if (named.has(packId)) continue;
+      try {
+        await this.repo.backend.remove(packKey(packId));
+        result.removed += size;
+      } catch {
+        result.left += size;
+      }
+    }
+    this.started.clear();
+    this.written.length = 0;
+    return result;
   }
 }

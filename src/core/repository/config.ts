@@ -2,7 +2,7 @@
 // wrapped master key (crypto.ts; its chunker seed is then "" and the real one is in the key).
 // Invariant: a store written by a newer format is refused before anything else is read or written.
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { BackupError } from '../errors';
 
 export const FORMAT_VERSION = 1;
@@ -39,8 +39,29 @@ export function newConfig(now: Date): RepoConfig {
   };
 }
 
+/**
+ * The config carries `checksum`, the SHA-256 of its compact JSON without it, so a changed byte (the store id,
+ * the chunker parameters) is found by verify. A config that fails it still opens: reading a store must not
+ * depend on it, and an encrypted store's key block is bound to the id by the cipher anyway. Configs written
+ * before checksums have none (verify says so); they are not rewritten just to add one.
+ */
 export function encodeConfig(config: RepoConfig): Buffer {
-  return Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8');
+  const { checksum: _old, ...rest } = config as RepoConfig & { checksum?: unknown };
+  const sum = createHash('sha256').update(JSON.stringify(rest), 'utf8').digest('hex');
+  return Buffer.from(JSON.stringify({ ...rest, checksum: sum }, null, 2) + '\n', 'utf8');
+}
+
+/** Whether the config's bytes are exactly as written with their checksum ('absent': an older config). */
+export function configChecksum(data: Buffer): 'ok' | 'absent' | 'damaged' {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data.toString('utf8'));
+  } catch {
+    return 'damaged';
+  }
+  if (typeof parsed !== 'object' || parsed === null) return 'damaged';
+  if (!('checksum' in parsed)) return 'absent';
+  return encodeConfig(parsed as unknown as RepoConfig).equals(data) ? 'ok' : 'damaged';
 }
 
 export function decodeConfig(data: Buffer, location: string): RepoConfig {
@@ -74,5 +95,6 @@ export function decodeConfig(data: Buffer, location: string): RepoConfig {
   if (!valid) {
     throw new BackupError('REPO_CORRUPT', `The config file of the store at ${location} is incomplete; the store may be damaged.`, { location });
   }
+  delete (config as { checksum?: unknown }).checksum;
   return config as RepoConfig;
 }

@@ -23,6 +23,8 @@ export interface OpenOptions {
   port?: FsPort;
   now?: () => Date;
   onStaleLock?: (info: LockInfo, key: string) => void;
+  /** A reader found the store cannot be written (read-only, full, not ours to write) and reads without a lock. */
+  onReadOnly?: (error: BackupError) => void;
   /** An index file that cannot be read; the store still opens without it. */
   onDamagedIndex?: (key: string, error: BackupError) => void;
   /**

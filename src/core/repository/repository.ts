@@ -35,6 +35,8 @@ const MAX_UNIT = BUNDLE_SIZE + BUNDLE_BELOW;
 /** Restore walks files in tree order, which follows bundle order closely but not exactly: keep a few. */
 const UNIT_CACHE = 32;
 const TREE_CACHE_LIMIT = 50_000;
+/** How many times a read looks for a blob again while the store's index changes under it (a prune mid-way). */
+const MOVED_RETRIES = 8;
 
 export class Repository {
   private index = new MemoryIndex();
@@ -43,6 +45,10 @@ export class Repository {
   private readonly treeCache = new Map<string, Tree>();
   private readonly snapshotCache = new Map<string, SnapshotRecord>();
   private readonly unitCache = new Map<string, Promise<Buffer>>();
+  /** The index listing under which a fresh index was found to lack a blob (see loadBlob). */
+  private settledListing: string | undefined;
+  /** Set when a reader found that the store cannot be written (see readLock): optional records are not written. */
+  readOnly = false;
 
   private constructor(
     readonly backend: Backend,
@@ -76,11 +82,32 @@ export class Repository {
     return this.options.now?.() ?? new Date();
   }
 
-  lock(exclusive: boolean, purpose: string, waitMs?: number): Promise<Lock> {
+  /** `onWait` hears once, in one sentence, that the lock is held by another process and what is awaited. */
+  lock(exclusive: boolean, purpose: string, waitMs?: number, onWait?: (message: string) => void): Promise<Lock> {
     // Lock files are not sealed (other processes read them without the key), and a purpose names folders
     // such as "a snapshot of /home/ann/secret-project": an encrypted store keeps only its first words.
     const shown = this.codec.encrypted ? purpose.replace(/ (?:of|into|to) .*$/s, '') : purpose;
-    return Lock.acquire(this.backend, { exclusive, purpose: shown, waitMs, onStale: this.options.onStaleLock });
+    return Lock.acquire(this.backend, { exclusive, purpose: shown, waitMs, onStale: this.options.onStaleLock, onWait });
+  }
+
+  /**
+   * A shared lock for a command that only reads (restore, mirror, export, verify, the source of a copy).
+   * A store that cannot be written (read-only media or mount, a full disk, a folder this user may only read)
+   * is read without one, so the data on it can always be got back: no prune can run through a store that
+   * cannot be written, and a prune through another path (another user, a read-write mount elsewhere) is
+   * survived by loadBlob's reload-and-retry. Returns undefined then, sets `readOnly`, and tells the front end
+   * once through `onReadOnly`. Throws REPO_LOCKED like `lock`.
+   */
+  async readLock(purpose: string, waitMs?: number): Promise<Lock | undefined> {
+    if (this.readOnly) return undefined;
+    try {
+      return await this.lock(false, purpose, waitMs);
+    } catch (error) {
+      if (!isBackupError(error) || (error.code !== 'PERMISSION_DENIED' && error.code !== 'NO_SPACE')) throw error;
+      this.readOnly = true;
+      this.options.onReadOnly?.(error);
+      return undefined;
+    }
   }
 
   // ---- index ---------------------------------------------------------------------------------------
@@ -185,22 +212,58 @@ export class Repository {
 
   // ---- reading ---------------------------------------------------------------------------------------
 
-  /** The plaintext of a blob, verified against its id. Throws OBJECT_MISSING or OBJECT_DAMAGED. */
+  /**
+   * The plaintext of a blob, verified against its id. Throws OBJECT_MISSING or OBJECT_DAMAGED.
+   * A blob that is not where our index says (or not in it) may have been moved by a prune or named by an
+   * index file written since we loaded ours: the index is loaded again and the read retried, for as long as
+   * the store's index keeps changing under us (a prune mid-way), so a reader never fails because a writer
+   * repacked. It is missing only when a fresh index still does not hold it where it can be read.
+   */
   async loadBlob(id: string): Promise<Buffer> {
-    const at = this.index.get(id);
-    if (!at) {
-      throw new BackupError('OBJECT_MISSING', `Object ${id.slice(0, 12)} is missing from the store at ${this.location}.`, { id });
+    let at = this.index.get(id);
+    let lastError: BackupError | undefined;
+    if (at) {
+      try {
+        return await this.loadBlobAt(at);
+      } catch (error) {
+        if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
+        lastError = error;
+      }
     }
-    try {
-      return await this.loadBlobAt(at);
-    } catch (error) {
-      if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
-      // Another process may have pruned and moved the blob since our index was read: look again, once.
-      await this.refreshIndex();
-      const moved = this.index.get(id);
-      if (!moved || (moved.packId === at.packId && moved.offset === at.offset)) throw error;
-      return this.loadBlobAt(moved);
+    let listing = await this.indexListing();
+    // The index was read afresh and nothing changed since: the blob is missing (damage), and looking again
+    // for every missing blob of a damaged snapshot would reload the index for each one.
+    if (listing !== this.settledListing) {
+      for (let attempt = 0; attempt < MOVED_RETRIES; attempt++) {
+        // First the cheap refresh (new index files only), then everything again: the files we kept may
+        // all name packs a prune has removed.
+        if (attempt === 0) await this.refreshIndex();
+        else await this.reloadIndex();
+        at = this.index.get(id);
+        if (at) {
+          try {
+            return await this.loadBlobAt(at);
+          } catch (error) {
+            if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
+            lastError = error;
+          }
+        }
+        const now = await this.indexListing();
+        if (attempt > 0 && now === listing) {
+          this.settledListing = now;
+          break;
+        }
+        listing = now;
+        // A prune removes old index files before old packs: give it a moment to get there.
+        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** Math.min(attempt, 5)));
+      }
     }
+    throw lastError ?? new BackupError('OBJECT_MISSING', `Object ${id.slice(0, 12)} is missing from the store at ${this.location}.`, { id });
+  }
+
+  /** The names of the store's index files, as one string to compare. */
+  private async indexListing(): Promise<string> {
+    return (await this.backend.list('index')).sort().join(',');
   }
 
   /**

@@ -2,6 +2,7 @@
 // needs a chain of increments) plus who, when, why and what changed.
 // Invariant: a record is written only after every blob and index it depends on is durable.
 
+import { createHash } from 'node:crypto';
 import { BackupError } from '../errors';
 import { ID_PATTERN } from './codec';
 import { isRecord } from './tree';
@@ -56,20 +57,46 @@ export function snapshotKey(id: string): string {
   return `snapshots/${id}`;
 }
 
+/**
+ * Records carry `checksum`: the SHA-256 of the record's JSON without it, so a plain store's records are
+ * verifiable like every other object (an encrypted store's are authenticated by the cipher as well). Labels
+ * and pins rewrite a record through here, which recomputes it. Records written before checksums have none:
+ * they still read, and verify lists them as not checksummed; the next rewrite adds one.
+ */
+function checksumOf(body: string): string {
+  return createHash('sha256').update(body, 'utf8').digest('hex');
+}
+
+const unchecked = new WeakSet<SnapshotRecord>();
+
+/** Whether a decoded record was written before records carried a checksum (so nothing vouches for its bytes). */
+export function isUnchecksummed(record: SnapshotRecord): boolean {
+  return unchecked.has(record);
+}
+
 export function encodeSnapshot(record: SnapshotRecord): Buffer {
-  return Buffer.from(JSON.stringify(record), 'utf8');
+  const { checksum: _old, ...rest } = record as SnapshotRecord & { checksum?: unknown };
+  const body = JSON.stringify(rest);
+  return Buffer.from(JSON.stringify({ ...rest, checksum: checksumOf(body) }), 'utf8');
 }
 
 export function decodeSnapshot(data: Buffer, what: string): SnapshotRecord {
   const damaged = (why: string) => new BackupError('OBJECT_DAMAGED', `${what} ${why}; it is damaged.`, { what });
   let parsed: unknown;
+  const text = data.toString('utf8');
   try {
-    parsed = JSON.parse(data.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     throw damaged('is not a valid snapshot record');
   }
   if (!isRecord(parsed) || parsed.v !== 1) throw damaged('is not a valid snapshot record');
-  const r = parsed;
+  const { checksum, ...r } = parsed;
+  if (checksum !== undefined) {
+    // The stored bytes must be exactly what we write: then any changed byte changes the body or the sum.
+    if (typeof checksum !== 'string' || checksumOf(JSON.stringify(r)) !== checksum || JSON.stringify(parsed) !== text) {
+      throw damaged('does not match its checksum');
+    }
+  }
   const ws = r.workspace;
   const stats = r.stats;
   if (
@@ -89,5 +116,7 @@ export function decodeSnapshot(data: Buffer, what: string): SnapshotRecord {
     const value = stats[key];
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw damaged(`has a malformed count "${key}"`);
   }
-  return r as unknown as SnapshotRecord;
+  const record = r as unknown as SnapshotRecord;
+  if (checksum === undefined) unchecked.add(record);
+  return record;
 }

@@ -14,10 +14,12 @@ import type { Tree, TreeEntry } from '../repository/tree';
 import { findEntry } from '../repository/tree';
 import { Rules } from '../scan/rules';
 import { Scanner } from '../scan/scanner';
-import { syncDir, tempPathFor } from '../storage/atomic';
+import { sweepTemps, syncDir, tempPathFor } from '../storage/atomic';
 import type { FsPort } from '../storage/fsPort';
+import { StoreFence } from '../storage/storeFence';
 import { contentIdsOf } from '../snapshot/fileReader';
-import { safeJoin, splitUserPath, unsafeNameReason } from './safePath';
+import { reasonOf } from './reasons';
+import { RESTORED_MODE_BITS, entryProblem, safeJoin, splitUserPath } from './safePath';
 
 export type PlanAction = 'create' | 'overwrite' | 'delete';
 
@@ -75,6 +77,10 @@ export class Restorer {
   private readonly limiter = new Limiter(16);
   /** Folders this restore created or checked to be real (not links): each is checked once, not per file. */
   private realDirs = new Set<string>();
+  /** Where the store lies relative to this restore's target: nothing is ever written into it. */
+  private fence: StoreFence | undefined;
+  /** Folders cleared of temp files a killed restore left (once each; folders this restore created need none). */
+  private swept = new Map<string, Promise<unknown>>();
 
   constructor(private readonly repo: Repository) {}
 
@@ -82,6 +88,10 @@ export class Restorer {
     const port = this.repo.port;
     const target = path.resolve(options.target);
     this.realDirs = new Set();
+    this.swept = new Map();
+    // The store's config is its key (an encrypted store's wrapped master key): a restore into the store,
+    // or of a snapshot holding a file of the same name above it, must never replace it.
+    this.fence = await StoreFence.refuseInside(port, this.repo.location, target, 'restore into');
     const targetStat = await port.stat(target).catch((error) => {
       if (errnoCode(error) === 'ENOTDIR') {
         throw new BackupError('RESTORE_CONFLICT', `The restore target ${target} lies below a file, not a folder.`, { target });
@@ -97,13 +107,13 @@ export class Restorer {
     const plan = await this.plan(items, target, options, problems);
     for (const rel of absent) {
       const abs = safeJoin(target, rel.split('/'));
-      if (this.inStore(abs)) continue;
+      if (this.inStore(rel)) continue;
       const existing = await port.lstat(abs).catch(() => undefined);
       if (!existing) continue;
       if (existing.isDirectory()) {
         const scanner = new Scanner(target, { rules: this.deleteRules(options) }, port);
         for await (const found of scanner.walk(rel)) {
-          if (!this.inStore(safeJoin(target, found.relPath.split('/')))) plan.changes.push({ path: found.relPath, action: 'delete', type: found.kind });
+          if (!this.inStore(found.relPath)) plan.changes.push({ path: found.relPath, action: 'delete', type: found.kind });
         }
       }
       plan.changes.push({ path: rel, action: 'delete', type: existing.isDirectory() ? 'dir' : existing.isSymbolicLink() ? 'symlink' : 'file' });
@@ -189,10 +199,9 @@ export class Restorer {
     return options.rules ?? new Rules({ excludeAbsolute: [this.repo.location] });
   }
 
-  /** The store may live inside the target (a store in the workspace): it is never deleted, whatever the rules say. */
-  private inStore(abs: string): boolean {
-    const store = path.resolve(this.repo.location);
-    return abs === store || abs.startsWith(store + path.sep);
+  /** The store may live inside the target (a store in the workspace): it is never written or deleted, whatever the rules or the snapshot say. */
+  private inStore(rel: string): boolean {
+    return this.fence?.covers(rel.split('/')) === true;
   }
 
   private checkCancelled(options: RestoreOptions): void {
@@ -235,6 +244,11 @@ export class Restorer {
       if (!entry) {
         throw new BackupError('PATH_NOT_FOUND', `${key} is not in snapshot ${snapshot.id.slice(0, 8)}.`, { path: key, snapshot: snapshot.id });
       }
+      const refused = entryProblem(entry);
+      if (refused) {
+        problems.push({ path: key, reason: refused });
+        continue;
+      }
       // Parent folders of a selected path are created as needed, not listed as items.
       items.push({ parts, entry });
       if (entry.type === 'dir') await this.collect(entry.tree, parts, items, problems);
@@ -252,9 +266,9 @@ export class Restorer {
       return;
     }
     for (const entry of tree.entries) {
-      const reason = unsafeNameReason(entry.name);
+      const reason = entryProblem(entry);
       if (reason) {
-        problems.push({ path: [...prefix, entry.name].join('/'), reason: `refused: the name contains ${reason}` });
+        problems.push({ path: [...prefix, entry.name].join('/'), reason });
         continue;
       }
       const parts = [...prefix, entry.name];
@@ -269,6 +283,7 @@ export class Restorer {
     let unchanged = 0;
     const wanted = new Set(items.map((item) => item.parts.join('/')));
     const missing = new Set<string>();
+    const refused = new Set<string>();
     if (!port.lstatSync(target)) missing.add('');
     for (const item of items) {
       const rel = item.parts.join('/');
@@ -277,6 +292,12 @@ export class Restorer {
         abs = safeJoin(target, item.parts);
       } catch (error) {
         problems.push({ path: rel, reason: reasonOf(error) });
+        continue;
+      }
+      if (this.inStore(rel)) {
+        // One line for the topmost entry; what lies below it is refused with it.
+        if (!refused.has(item.parts.slice(0, -1).join('/'))) problems.push({ path: rel, reason: (this.fence as StoreFence).refusal });
+        refused.add(rel);
         continue;
       }
       const entry = item.entry;
@@ -312,7 +333,7 @@ export class Restorer {
         const stat = await port.lstat(abs).catch(() => undefined);
         if (!stat?.isDirectory()) continue;
         for await (const found of scanner.walk(dir)) {
-          if (!wanted.has(found.relPath) && !this.inStore(safeJoin(target, found.relPath.split('/')))) extra.push({ path: found.relPath, action: 'delete', type: found.kind });
+          if (!wanted.has(found.relPath) && !this.inStore(found.relPath)) extra.push({ path: found.relPath, action: 'delete', type: found.kind });
         }
       }
       changes.push(...extra);
@@ -327,7 +348,7 @@ export class Restorer {
       return (await this.repo.port.readlink(abs).catch(() => undefined)) === entry.target;
     }
     if (!existing.isFile() || existing.size !== entry.size) return false;
-    if ((existing.mode & 0o7777) !== entry.mode && process.platform !== 'win32') return false;
+    if ((existing.mode & 0o7777) !== (entry.mode & RESTORED_MODE_BITS) && process.platform !== 'win32') return false;
     try {
       const ids = await contentIdsOf(this.repo, this.repo.port, abs, existing.size);
       return ids.length === entry.content.length && ids.every((id, i) => id === entry.content[i]);
@@ -367,7 +388,8 @@ export class Restorer {
       } else if (stat) {
         throw new BackupError('RESTORE_CONFLICT', `Cannot restore the folder ${current}: a file is in the way.`, { path: current });
       }
-      await this.repo.port.mkdir(current).catch((error) => {
+      // A folder this restore made holds no leftovers: no need to sweep it.
+      await this.repo.port.mkdir(current).then(() => this.swept.set(current, Promise.resolve()), (error) => {
         if (errnoCode(error) !== 'EEXIST') throw error;
       });
       this.realDirs.add(current);
@@ -378,7 +400,7 @@ export class Restorer {
     const port = this.repo.port;
     const abs = safeJoin(target, parts);
     await this.assertRealParents(target, parts);
-    const temp = tempPathFor(abs);
+    const temp = await this.tempFor(target, abs);
     if (entry.size <= SYNC_WRITE_UP_TO) {
       // Small files: gather the content, then create, chmod and rename synchronously (see FsPort).
       const chunks: Buffer[] = [];
@@ -389,7 +411,7 @@ export class Restorer {
       }
       try {
         port.writeNewFileSync(temp, chunks, 0o600, overwriting);
-        port.chmodSync(temp, entry.mode);
+        port.chmodSync(temp, entry.mode & RESTORED_MODE_BITS);
         if (overwriting) await this.clearEmptyDir(abs);
         port.renameSync(temp, abs);
       } catch (error) {
@@ -417,7 +439,7 @@ export class Restorer {
       // Replacing a user's existing file: make the new content durable before the old one is gone.
       if (overwriting) await handle.sync();
       await handle.close();
-      await port.chmod(temp, entry.mode);
+      await port.chmod(temp, entry.mode & RESTORED_MODE_BITS);
       if (overwriting) await this.clearEmptyDir(abs);
       await port.rename(temp, abs);
       if (overwriting) await syncDir(port, path.dirname(abs));
@@ -426,6 +448,15 @@ export class Restorer {
       await port.unlink(temp).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** A temp path for `abs`, once its folder is clear of what a killed restore left there (#11.7; once per folder). */
+  private async tempFor(target: string, abs: string): Promise<string> {
+    const temp = tempPathFor(abs, target);
+    const dir = path.dirname(temp);
+    if (!this.swept.has(dir)) this.swept.set(dir, sweepTemps(this.repo.port, dir));
+    await this.swept.get(dir);
+    return temp;
   }
 
   /** A folder where a file or link goes may be removed only when empty: never a recursive delete. */
@@ -443,7 +474,7 @@ export class Restorer {
     const port = this.repo.port;
     const abs = safeJoin(target, parts);
     await this.assertRealParents(target, parts);
-    const temp = tempPathFor(abs);
+    const temp = await this.tempFor(target, abs);
     await port.symlink(linkTarget, temp);
     try {
       await this.clearEmptyDir(abs);
@@ -466,11 +497,3 @@ function lstatOrUndefined(port: FsPort, abs: string): Stats | undefined {
 
 /** Files up to this size are restored with synchronous writes; larger ones stream chunk by chunk. */
 const SYNC_WRITE_UP_TO = 4 * 1024 * 1024;
-
-function reasonOf(error: unknown): string {
-  if (error instanceof BackupError) return error.message;
-  const code = errnoCode(error);
-  if (code === 'ENOSPC') return 'the disk is full';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  return error instanceof Error ? error.message : String(error);
-}

@@ -4,6 +4,7 @@
 
 import * as path from 'node:path';
 import { BackupError } from '../errors';
+import type { TreeEntry } from '../repository/tree';
 
 /** Why a single path component is unsafe to write, or undefined when it is fine. */
 export function unsafeNameReason(name: string, platform: NodeJS.Platform = process.platform): string | undefined {
@@ -18,6 +19,27 @@ export function unsafeNameReason(name: string, platform: NodeJS.Platform = proce
   }
   return undefined;
 }
+
+/**
+ * Why restore refuses a tree entry, or undefined when it restores. The one rule restore, mirror and verify
+ * share, so verify reports every entry a restore would refuse.
+ */
+export function entryProblem(entry: TreeEntry, platform: NodeJS.Platform = process.platform): string | undefined {
+  const reason = unsafeNameReason(entry.name, platform);
+  if (reason) return `refused: the name contains ${reason}`;
+  if (entry.type === 'symlink') {
+    if (entry.target === '') return 'refused: a symlink without a target';
+    if (entry.target.includes('\0')) return 'refused: a symlink whose target contains a NUL character';
+  }
+  return undefined;
+}
+
+/**
+ * The permission bits restore applies: read, write and execute for owner, group and others. A store's
+ * setuid, setgid and sticky bits (or bits beyond them) are never applied: a store is not trusted to make a
+ * file that runs as its owner.
+ */
+export const RESTORED_MODE_BITS = 0o777;
 
 /** Splits a snapshot-relative path given by a user (`src/a.ts`, `./src`, `/src`) into components. */
 export function splitUserPath(p: string): string[] {

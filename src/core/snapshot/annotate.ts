@@ -35,3 +35,15 @@ export async function removeSnapshot(repo: Repository, id: string): Promise<void
   if (record.pinned) throw new BackupError('USAGE', `Snapshot ${id.slice(0, 8)} is pinned; unpin it before deleting it.`, { id });
   await repo.removeSnapshot(id);
 }
+
+/**
+ * The end of the "nothing changed" sentence when a snapshot's label or pin went to the existing snapshot
+ * that holds this state (Snapshotter's `annotated`); empty when there was none.
+ */
+export function annotatedText(annotated: { label?: string; previousLabel?: string; pinned?: boolean } | undefined): string {
+  if (!annotated) return '';
+  const what: string[] = [];
+  if (annotated.label !== undefined) what.push(`labelled "${annotated.label}"${annotated.previousLabel ? ` (it was "${annotated.previousLabel}")` : ''}`);
+  if (annotated.pinned) what.push('pinned');
+  return what.length ? `; that snapshot is now ${what.join(' and ')}` : '';
+}

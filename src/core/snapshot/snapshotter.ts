@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BackupError } from '../errors';
+import { BackupError, isBackupError } from '../errors';
+import { formatBytes } from '../format';
 import { Limiter } from '../limiter';
 import { countChanges, diffTrees } from '../query/diff';
 import type { Change } from '../query/diff';
@@ -22,6 +23,8 @@ import type { Skip } from '../scan/scanner';
 import { StatCache } from '../scan/statCache';
 import type { SubtreeTotals } from '../scan/statCache';
 import type { Stats } from 'node:fs';
+import { StoreFence } from '../storage/storeFence';
+import { setLabel, setPinned } from './annotate';
 import { storeFile } from './fileReader';
 import { applyChanges, subtreeTotals } from './totals';
 import { GitInfoReader } from './gitInfo';
@@ -63,6 +66,8 @@ export interface SnapshotRequest {
   contents?: ReadonlyMap<string, Buffer>;
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
+  /** One sentence about a wait the user should know of (the store locked by another process), said once. */
+  onNotice?: (message: string) => void;
 }
 
 export interface SnapshotResult {
@@ -72,6 +77,11 @@ export interface SnapshotResult {
   /** What changed against the parent snapshot; empty for a first snapshot, where everything is new. */
   changes: Change[];
   skipped: Skip[];
+  /**
+   * Set when nothing changed but the request carried a label or a pin: they were applied to `snapshot`,
+   * the existing one that holds this state (`previousLabel` is the label it had, if another).
+   */
+  annotated?: { label?: string; previousLabel?: string; pinned?: boolean };
 }
 
 interface Overlay {
@@ -95,6 +105,7 @@ export class Snapshotter {
   private readonly limiter: Limiter;
   private readonly git: GitInfoReader | undefined;
   private identity: WorkspaceIdentity | undefined;
+  private storeChecked = false;
 
   constructor(
     private readonly repo: Repository,
@@ -139,13 +150,16 @@ export class Snapshotter {
 
   async snapshot(request: SnapshotRequest = {}): Promise<SnapshotResult> {
     const identity = await this.workspace();
+    // The scan leaves the store out below the workspace; a workspace that is the store has nothing else.
+    if (!this.storeChecked) this.storeChecked = !!(await StoreFence.refuseInside(this.repo.port, this.repo.location, identity.path, 'snapshot', 'a snapshot always leaves the store out; snapshot the folder you work in'));
     // Snapshots only wait for an exclusive lock (prune), which can take minutes on a big store.
-    const lock = await this.repo.lock(false, `a snapshot of ${identity.path}`, 10 * 60_000);
+    const lock = await this.repo.lock(false, `a snapshot of ${identity.path}`, 10 * 60_000, request.onNotice);
+    let writer: BlobWriter | undefined;
     try {
       await this.repo.refreshIndex();
       const gitInfo = this.git ? this.git.read() : Promise.resolve(undefined);
       const parent = await this.latest();
-      const writer = this.repo.newWriter();
+      writer = this.repo.newWriter();
       const started = this.repo.now();
       const cacheName = `stat-${identity.id}`;
       const incremental = request.paths !== undefined && parent !== undefined;
@@ -168,7 +182,9 @@ export class Snapshotter {
       if (!incremental && cache.dirty) await this.repo.saveCache(cacheName, cache.encode()).catch(() => undefined);
 
       if (parent && parent.tree === tree) {
-        return { created: false, snapshot: parent, changes: [], skipped: run.skipped };
+        // A label or pin asked for this state goes to the snapshot that already holds it, never nowhere.
+        const { record, annotated } = await this.annotate(parent, request);
+        return { created: false, snapshot: record, changes: [], skipped: run.skipped, ...(annotated ? { annotated } : {}) };
       }
       // A first snapshot is all new: listing 100,000 "added" changes would only cost memory.
       const changes = parent ? await diffTrees(this.repo, parent.tree, tree) : [];
@@ -204,9 +220,43 @@ export class Snapshotter {
       // Full scans are the occasional, already-slow path: tidy the index there, never on save.
       if (!incremental) await this.repo.compactIndex();
       return { created: true, snapshot: record, changes, skipped: run.skipped };
+    } catch (error) {
+      throw await this.cleanUp(writer, error);
     } finally {
       await lock.release();
     }
+  }
+
+  /**
+   * A snapshot that failed removes the packs only it wrote (still under its lock, before any index names
+   * them), so a full disk is not left full of them for the next, smaller snapshot; the error says so.
+   */
+  private async cleanUp(writer: BlobWriter | undefined, error: unknown): Promise<unknown> {
+    if (!writer) return error;
+    const { removed, left } = await writer.abandon();
+    if ((!removed && !left) || isBackupError(error, 'CANCELLED')) return error;
+    const sentence = error instanceof Error ? error.message.replace(/\.$/, '') : String(error);
+    const what = left
+      ? `; it left ${formatBytes(left)} of data it could not remove, which prune removes`
+      : `; the ${formatBytes(removed)} this snapshot had written were removed`;
+    const code = isBackupError(error) ? error.code : 'IO_ERROR';
+    const data = isBackupError(error) ? error.data : {};
+    return new BackupError(code, `${sentence}${what}.`, { ...data, removedBytes: removed, leftBytes: left });
+  }
+
+  private async annotate(parent: SnapshotRecord, request: SnapshotRequest): Promise<{ record: SnapshotRecord; annotated?: SnapshotResult['annotated'] }> {
+    const label = request.label?.trim();
+    const relabel = label !== undefined && label !== '' && parent.label !== label;
+    const pin = request.pinned === true && !parent.pinned;
+    if (!relabel && !pin) return { record: parent };
+    let record = parent;
+    if (relabel) record = await setLabel(this.repo, record.id, label);
+    if (pin) record = await setPinned(this.repo, record.id, true);
+    const annotated: NonNullable<SnapshotResult['annotated']> = {};
+    if (relabel) annotated.label = label;
+    if (relabel && parent.label) annotated.previousLabel = parent.label;
+    if (pin) annotated.pinned = true;
+    return { record, annotated };
   }
 
   /** Snapshot times order history; two saves in one millisecond must still come out in order. */
@@ -418,35 +468,47 @@ export class Snapshotter {
     return current;
   }
 
-  private async applyPath(run: Run, root: Overlay, rel: string): Promise<void> {
+  /**
+   * The path an incremental snapshot must record for `rel`, as a full scan would see it: the first
+   * ancestor that is not a folder on disk (a symlink, a file, or nothing) stands for everything below it,
+   * since a scan never goes beyond it (so `link/passwd` with `link -> /etc` records `link`, a link), and
+   * so does the first folder the snapshot being built does not hold as a folder (scanned whole, as new).
+   */
+  private async effectivePath(root: Overlay, rel: string): Promise<string> {
+    const parts = rel.split('/');
+    let node = root;
+    for (let i = 0; i < parts.length - 1; i++) {
+      const prefix = parts.slice(0, i + 1).join('/');
+      const stat = await this.repo.port.lstat(this.scanner.absolute(prefix)).catch(() => undefined);
+      if (!stat?.isDirectory()) return prefix;
+      const child = await this.descend(node, [parts[i]], false);
+      if (!child) return prefix;
+      node = child;
+    }
+    return rel;
+  }
+
+  private async applyPath(run: Run, root: Overlay, requested: string): Promise<void> {
+    const rel = await this.effectivePath(root, requested);
     const parts = rel.split('/');
     const name = parts[parts.length - 1];
     const abs = this.scanner.absolute(rel);
-    const override = run.request.contents?.get(rel);
+    // Unsaved content is for the file the editor has open; beneath a symlink that file is not ours to store.
+    const override = rel === requested ? run.request.contents?.get(rel) : undefined;
     const stat = await this.repo.port.lstat(abs).catch(() => undefined);
     if (!stat && !override) {
-      // Gone: record the deletion at the highest folder that is gone too, so no empty shells linger.
-      let cut = parts.length - 1;
-      for (let i = 0; i < parts.length - 1; i++) {
-        if (!(await this.repo.port.lstat(this.scanner.absolute(parts.slice(0, i + 1).join('/'))).catch(() => undefined))) {
-          cut = i;
-          break;
-        }
-      }
-      // The holding folder may be new since the parent (created and emptied between two saves): record it,
-      // unless it is excluded (a deletion under node_modules must not create an empty node_modules).
-      const dirParts = parts.slice(0, cut);
-      if (dirParts.length && (await this.scanner.isExcludedPath(dirParts.join('/'), true))) return;
-      const holder = (await this.descend(root, dirParts, true)) as Overlay;
-      holder.entries.delete(parts[cut]);
-      holder.children.delete(parts[cut]);
+      // Gone (every folder above it is there: see effectivePath): record the deletion.
+      if (await this.scanner.isExcludedPath(rel, false)) return;
+      const holder = (await this.descend(root, parts.slice(0, -1), false)) as Overlay;
+      holder.entries.delete(name);
+      holder.children.delete(name);
       return;
     }
     const isDir = stat?.isDirectory() ?? false;
     if (await this.scanner.isExcludedPath(rel, isDir)) return;
     const holder = (await this.descend(root, parts.slice(0, -1), true)) as Overlay;
     holder.children.delete(name);
-    if (override) {
+    if (override && !stat?.isSymbolicLink()) {
       const id = override.length ? [await run.writer.add('data', override)] : [];
       holder.entries.set(name, { type: 'file', name, mode: stat?.isFile() ? stat.mode & 0o7777 : 0o644, size: override.length, content: id });
       return;

@@ -25,6 +25,26 @@ export interface LockOptions {
   waitMs?: number;
   now?: () => number;
   onStale?: (info: LockInfo, key: string) => void;
+  /** Told once, in one sentence, when a conflicting lock makes us wait: whose it is and how long we wait. */
+  onWait?: (message: string) => void;
+}
+
+/**
+ * A holder refreshes its lock every REFRESH_MS; one not refreshed for twice that is not a live backup
+ * (a pid reused by an unrelated process, a hung one): waiting for it is bounded by this, not by `waitMs`.
+ */
+export const UNREFRESHED_WAIT_MS = 30_000;
+
+function holderOf(info: LockInfo): string {
+  return `${info.purpose} (pid ${info.pid} on ${info.host} since ${info.time})`;
+}
+
+function unrefreshed(info: LockInfo, now: number): boolean {
+  return now - Date.parse(info.time) > 2 * REFRESH_MS;
+}
+
+function seconds(ms: number): string {
+  return ms >= 120_000 ? `${Math.round(ms / 60_000)} minutes` : `${Math.round(ms / 1000)} s`;
 }
 
 function pidAlive(pid: number): boolean {
@@ -67,6 +87,8 @@ export class Lock {
     const deadline = now() + (options.waitMs ?? 30_000);
     const key = `locks/${randomBytes(16).toString('hex')}`;
     const info: LockInfo = { host: os.hostname(), pid: process.pid, time: new Date(now()).toISOString(), exclusive: options.exclusive, purpose: options.purpose };
+    const started = now();
+    let told = false;
     let delay = 20;
     for (;;) {
       // Write ours first, then look: two writers racing both see each other and one backs off, never neither.
@@ -78,12 +100,21 @@ export class Lock {
         return lock;
       }
       await backend.remove(key);
-      if (now() >= deadline) {
+      const quiet = unrefreshed(conflict, now());
+      const limit = quiet ? Math.min(deadline, started + UNREFRESHED_WAIT_MS) : deadline;
+      if (now() >= limit) {
+        const expires = new Date(Date.parse(conflict.time) + STALE_MS).toISOString();
         throw new BackupError(
           'REPO_LOCKED',
-          `The store at ${backend.location} is locked by ${conflict.purpose} (pid ${conflict.pid} on ${conflict.host} since ${conflict.time}); try again when it finishes.`,
-          { ...conflict },
+          quiet
+            ? `The store at ${backend.location} is locked by ${holderOf(conflict)}, but that lock has not been refreshed since, so its process may have ended and its pid been reused; it expires at ${expires}, try again then.`
+            : `The store at ${backend.location} is locked by ${holderOf(conflict)}; try again when it finishes.`,
+          { ...conflict, expires },
         );
+      }
+      if (!told) {
+        told = true;
+        options.onWait?.(`Waiting for the store at ${backend.location}: it is locked by ${holderOf(conflict)}; giving up after ${seconds(limit - started)}.`);
       }
       // Jitter: waiters that started together must not retry in lockstep (prune would starve behind saves).
       await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())));

@@ -2,6 +2,7 @@
 
 import * as vscode from 'vscode';
 import { formatBytes, plural, shortId } from '../../core/format';
+import { annotatedText } from '../../core/snapshot/annotate';
 import type { CommandContext } from './shared';
 import { guarded, pickFolder } from './shared';
 
@@ -29,6 +30,7 @@ export function snapshotWorkspace(ctx: CommandContext, arg?: unknown): Promise<v
           trigger: 'manual',
           signal: controller.signal,
           onProgress: (p) => progress.report({ message: `${folder.name}: ${plural(p.files, 'file')} read, ${formatBytes(p.bytes)}` }),
+          onNotice: (message) => progress.report({ message: `${folder.name}: ${message}` }),
         });
         const s = result.snapshot;
         const changed = s.stats.filesNew + s.stats.filesChanged + s.stats.filesDeleted;
@@ -36,7 +38,7 @@ export function snapshotWorkspace(ctx: CommandContext, arg?: unknown): Promise<v
         void vscode.window.showInformationMessage(
           result.created
             ? `Snapshot ${shortId(s.id)}${where}: ${plural(changed, 'file')} changed, ${formatBytes(s.stats.bytesAdded)} added`
-            : `Nothing changed since snapshot ${shortId(s.id)}${where}; no new snapshot was made.`,
+            : `Nothing changed since snapshot ${shortId(s.id)}${where}; no new snapshot was made${annotatedText(result.annotated)}.`,
         );
       }
     });
