@@ -16,7 +16,7 @@ import type { RestoreProblem } from '../restore/restorer';
 import { RESTORED_MODE_BITS, entryProblem } from '../restore/safePath';
 import { writeFileAtomic } from '../storage/atomic';
 import type { FsPort } from '../storage/fsPort';
-import { StoreFence } from '../storage/storeFence';
+import { StoreFence, isWithin, realish } from '../storage/storeFence';
 
 /** The mirror's own file, in the folder's root: which snapshot it holds and what each file looked like when written. */
 export const MIRROR_STATE = '.project-backup-mirror.json';
@@ -145,30 +145,14 @@ export async function mirror(repo: Repository, snapshot: SnapshotRecord, folder:
 
 // ---- the folder ------------------------------------------------------------------------------------------
 
-/** A path with symlinks resolved as far as it exists (the folder may not exist yet). */
-async function realish(port: FsPort, p: string): Promise<string> {
-  const abs = path.resolve(p);
-  try {
-    return await port.realpath(abs);
-  } catch {
-    const parent = path.dirname(abs);
-    return parent === abs ? abs : path.join(await realish(port, parent), path.basename(abs));
-  }
-}
-
-function isInside(outer: string, inner: string): boolean {
-  const rel = path.relative(outer, inner);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
-}
-
 /** A mirror inside the workspace would be snapshotted into itself; one holding the workspace would delete it. (The store: StoreFence.) */
 async function refuseOverlap(port: FsPort, target: string, other: string, what: 'workspace'): Promise<void> {
   const mine = await realish(port, target);
   const theirs = await realish(port, other);
-  if (isInside(theirs, mine)) {
+  if (isWithin(theirs, mine)) {
     throw new BackupError('UNSAFE_PATH', `Refusing to mirror into ${target}: it is inside the ${what} ${other}; choose a folder outside the workspace and the store.`, { folder: target, [what]: other });
   }
-  if (isInside(mine, theirs)) {
+  if (isWithin(mine, theirs)) {
     throw new BackupError('UNSAFE_PATH', `Refusing to mirror into ${target}: it holds the ${what} ${other}, which the mirror would delete; choose a folder outside the workspace and the store.`, { folder: target, [what]: other });
   }
 }

@@ -220,16 +220,21 @@ export class Repository {
    * repacked. It is missing only when a fresh index still does not hold it where it can be read.
    */
   async loadBlob(id: string): Promise<Buffer> {
-    let at = this.index.get(id);
     let lastError: BackupError | undefined;
-    if (at) {
+    /** The blob where the index now says it is; undefined when it is not there (a pack gone: look again). */
+    const tryIndexed = async (): Promise<Buffer | undefined> => {
+      const at = this.index.get(id);
+      if (!at) return undefined;
       try {
         return await this.loadBlobAt(at);
       } catch (error) {
         if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
         lastError = error;
+        return undefined;
       }
-    }
+    };
+    const found = await tryIndexed();
+    if (found) return found;
     let listing = await this.indexListing();
     // The index was read afresh and nothing changed since: the blob is missing (damage), and looking again
     // for every missing blob of a damaged snapshot would reload the index for each one.
@@ -239,15 +244,8 @@ export class Repository {
         // all name packs a prune has removed.
         if (attempt === 0) await this.refreshIndex();
         else await this.reloadIndex();
-        at = this.index.get(id);
-        if (at) {
-          try {
-            return await this.loadBlobAt(at);
-          } catch (error) {
-            if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
-            lastError = error;
-          }
-        }
+        const moved = await tryIndexed();
+        if (moved) return moved;
         const now = await this.indexListing();
         if (attempt > 0 && now === listing) {
           this.settledListing = now;

@@ -61,7 +61,7 @@ export class StoreFence {
 }
 
 /** A path with symlinks resolved as far as it exists (a target may not exist yet). */
-async function realish(port: FsPort, p: string): Promise<string> {
+export async function realish(port: FsPort, p: string): Promise<string> {
   const abs = path.resolve(p);
   try {
     return await port.realpath(abs);
@@ -72,7 +72,7 @@ async function realish(port: FsPort, p: string): Promise<string> {
 }
 
 /** Whether `inner` is `outer` or lies below it; case-insensitively where file systems are by default (Windows, macOS). */
-function isWithin(outer: string, inner: string): boolean {
+export function isWithin(outer: string, inner: string): boolean {
   const fold = process.platform === 'win32' || process.platform === 'darwin';
   const rel = fold ? path.relative(outer.toLowerCase(), inner.toLowerCase()) : path.relative(outer, inner);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
