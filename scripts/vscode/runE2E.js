@@ -209,7 +209,7 @@ async function runE2E(options) {
   return { code: failed > 0 ? 1 : 0, passed, failed };
 }
 
-module.exports = { runE2E, loadScenarios };
+module.exports = { runE2E, loadScenarios, extensionLogTail };
 
 if (require.main === module) {
   let options;
