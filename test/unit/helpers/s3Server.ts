@@ -53,6 +53,25 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Runs a `ceph` command against the new monitor, again until it answers: a monitor that has just started can
+ * refuse a command for a while ("EPERM: problem getting command descriptions from mon", seen on a loaded
+ * machine) although the cluster is fine. Both commands used here are idempotent (an OSD created with the
+ * same uuid is the same OSD; adding it to the CRUSH map again changes nothing).
+ */
+async function cephCommand(conf: string, args: string[]): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      await run('ceph', ['-c', conf, '--connect-timeout', '30', ...args]);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 export async function startS3Server(): Promise<S3TestServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-rgw-'));
   const [monPort, rgwPort] = [await freePort(), await freePort()];
@@ -126,9 +145,9 @@ rgw data = ${dir}/rgw
     await run('ceph-mon', ['-c', conf, '--mkfs', '-i', 'a', '--monmap', path.join(dir, 'monmap')]);
     daemon('ceph-mon', ['-i', 'a']);
     const osdUuid = randomUUID();
-    await run('ceph', ['-c', conf, '--connect-timeout', '30', 'osd', 'create', osdUuid]);
+    await cephCommand(conf, ['osd', 'create', osdUuid]);
     await run('ceph-osd', ['-c', conf, '-i', '0', '--mkfs', '--osd-uuid', osdUuid]);
-    await run('ceph', ['-c', conf, 'osd', 'crush', 'add', 'osd.0', '1', 'root=default']);
+    await cephCommand(conf, ['osd', 'crush', 'add', 'osd.0', '1', 'root=default']);
     daemon('ceph-osd', ['-i', '0']);
     daemon('radosgw', ['-n', 'client.rgw.a']);
     const deadline = Date.now() + 90_000;
