@@ -52,6 +52,20 @@ describe('Scanner', () => {
     );
   });
 
+  it("leaves out our own temp files (a snapshot during a restore into the workspace stored a restore's .pb-tmp- file)", async () => {
+    const ws = temp.make('ws');
+    writeTree(ws, {
+      'src/.pb-tmp-1a2b-x7y8z9': 'half of a file a restore is writing',
+      'src/.pb-tmp-notes.txt': 'a user file that only looks like one',
+      'src/a.txt': 'a',
+    });
+    const entries = await walkAll(ws, new Rules());
+    assert.deepEqual(
+      entries.map((e) => e.relPath),
+      ['src', 'src/.pb-tmp-notes.txt', 'src/a.txt'],
+    );
+  });
+
   it('never lists an excluded folder, however big (spy on every directory read and stat)', async () => {
     const ws = temp.make('ws');
     writeTree(ws, { 'src/a.ts': 'a', ...Object.fromEntries(Object.entries(hugeFolder(50)).map(([k, v]) => [`node_modules/${k}`, v])) });

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { Stats } from 'node:fs';
 import { errnoCode } from '../errors';
 import { yieldIfBusy } from '../eventLoop';
+import { TEMP_PREFIX, isTempName } from '../storage/atomic';
 import type { FsPort } from '../storage/fsPort';
 import type { GitignoreLayer, Rules } from './rules';
 import { parseGitignore } from './rules';
@@ -130,6 +131,8 @@ export class Scanner {
       turn = yieldIfBusy();
       if (turn) await turn;
       const name = dirent.name;
+      // Our own temp files (a restore or mirror writing into this folder right now) are never content.
+      if (name.startsWith(TEMP_PREFIX) && isTempName(name)) continue;
       const relPath = joinRel(relDir, name);
       let kind: EntryKind | undefined;
       if (dirent.isDirectory()) kind = 'dir';
