@@ -148,7 +148,7 @@ export async function diffCommand(args: string[], io: Io): Promise<number> {
   const repo = await openRepo(values, io, DIFF_USAGE);
   const a = await repo.resolveSnapshot(positionals[0]);
   const b = await repo.resolveSnapshot(positionals[1]);
-  const changes = await diffTrees(repo, a.tree, b.tree);
+  const changes = await diffTrees(repo, a.tree, b.tree, '', { a: `Snapshot ${a.id.slice(0, 8)}`, b: `Snapshot ${b.id.slice(0, 8)}` });
   if (values.json) {
     io.out(
       JSON.stringify(

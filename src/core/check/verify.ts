@@ -12,7 +12,7 @@ import type { PackEntry } from '../repository/pack';
 import { decodePack, packKey } from '../repository/pack';
 import type { Repository } from '../repository/repository';
 import { SNAPSHOT_ID_PATTERN, decodeSnapshot, isUnchecksummed } from '../repository/snapshotRecord';
-import { decodeTree } from '../repository/tree';
+import { MAX_TREE_DEPTH, decodeTree, tooDeep } from '../repository/tree';
 import type { Tree, TreeEntry } from '../repository/tree';
 import type { Damage, DamageRecord } from './damage';
 import { DamageLedger } from './damage';
@@ -83,6 +83,8 @@ interface Frame {
   entries: readonly TreeEntry[];
   next: number;
   dirty: boolean;
+  /** Components of the longest entry path below this tree, so far. */
+  height: number;
 }
 
 class Verifier {
@@ -356,18 +358,24 @@ class Verifier {
 
   // ---- trees -------------------------------------------------------------------------------------------------
 
-  /** Walks every distinct tree once, depth first, marking the trees that have damage below them. */
+  /**
+   * Walks every distinct tree once, depth first, marking the trees that have damage below them, and
+   * measuring each tree's height: a snapshot deeper than restore allows (MAX_TREE_DEPTH) is damage.
+   */
   private async walkTrees(): Promise<void> {
+    const heights = new Map<string, number>();
     for (const root of this.roots) {
       this.checkCancelled();
       if (this.visited.has(root.tree)) continue;
       const rootTree = await this.visit(root.tree);
       if (!rootTree) continue;
-      const stack: Frame[] = [{ id: root.tree, entries: rootTree.entries, next: 0, dirty: this.refused.has(root.tree) }];
+      const stack: Frame[] = [{ id: root.tree, entries: rootTree.entries, next: 0, dirty: this.refused.has(root.tree), height: 0 }];
       while (stack.length > 0) {
         const top = stack[stack.length - 1];
         if (top.next === top.entries.length) {
           stack.pop();
+          heights.set(top.id, top.height);
+          if (stack.length > 0) stack[stack.length - 1].height = Math.max(stack[stack.length - 1].height, top.height + 1);
           if (top.dirty) {
             this.dirty.add(top.id);
             if (stack.length > 0) stack[stack.length - 1].dirty = true;
@@ -375,22 +383,29 @@ class Verifier {
           continue;
         }
         const entry = top.entries[top.next++];
+        top.height = Math.max(top.height, 1);
         if (entry.type === 'file') {
           for (const id of entry.content) if (!this.dataUsable(id)) top.dirty = true;
         } else if (entry.type === 'dir') {
           // Ids are content hashes and every tree read is checked against its id, so there are no cycles:
           // a visited tree is finished, and its verdict is final.
           if (this.visited.has(entry.tree)) {
+            top.height = Math.max(top.height, (heights.get(entry.tree) ?? 0) + 1);
             if (this.ledger.isUnreadable(entry.tree) || this.dirty.has(entry.tree)) top.dirty = true;
             continue;
           }
           const tree = await this.visit(entry.tree);
-          if (tree) stack.push({ id: entry.tree, entries: tree.entries, next: 0, dirty: this.refused.has(entry.tree) });
+          if (tree) stack.push({ id: entry.tree, entries: tree.entries, next: 0, dirty: this.refused.has(entry.tree), height: 0 });
           else top.dirty = true;
         }
       }
     }
     this.progress(this.visited.size, this.visited.size, 'trees');
+    for (const root of this.roots) {
+      if ((heights.get(root.tree) ?? 0) <= MAX_TREE_DEPTH) continue;
+      const what = `Snapshot ${root.id.slice(0, 8)}`;
+      this.ledger.record(`snapshots/${root.id}`, 'damaged', tooDeep(what).message).snapshots.add(root.id);
+    }
   }
 
   /** Checks one tree (first visit only); undefined when it cannot be used, with the damage recorded. */

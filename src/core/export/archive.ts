@@ -204,7 +204,7 @@ interface Plan {
 
 async function planArchive(repo: Repository, snapshot: SnapshotRecord, base: SnapshotRecord | undefined): Promise<Plan> {
   // A full archive is the difference from an empty tree: every folder, file and symlink, folders first.
-  const changes = await diffTrees(repo, base?.tree, snapshot.tree);
+  const changes = await diffTrees(repo, base?.tree, snapshot.tree, '', { a: base && `Snapshot ${base.id.slice(0, 8)}`, b: `Snapshot ${snapshot.id.slice(0, 8)}` });
   const plan: Plan = { writes: [], removals: [], skipped: [], bytesTotal: 0 };
   for (const change of changes) {
     const { before, after } = change;

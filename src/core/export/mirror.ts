@@ -11,6 +11,7 @@ import { sha256Hex } from '../repository/codec';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { FileEntry } from '../repository/tree';
+import { MAX_TREE_DEPTH, tooDeep } from '../repository/tree';
 import { Restorer } from '../restore/restorer';
 import type { RestoreProblem } from '../restore/restorer';
 import { RESTORED_MODE_BITS, entryProblem } from '../restore/safePath';
@@ -274,7 +275,7 @@ async function comparePlan(repo: Repository, snapshot: SnapshotRecord, target: s
   const port = repo.port;
   const plan: Plan = { removals: [], writes: [], writeItems: 0, unchanged: 0, files: new Map() };
 
-  const walk = async (treeId: string, prefix: string, abs: string, onDisk: boolean): Promise<void> => {
+  const walk = async (treeId: string, prefix: string, abs: string, onDisk: boolean, depth: number): Promise<void> => {
     let entries;
     try {
       entries = (await repo.loadTree(treeId)).entries;
@@ -283,6 +284,7 @@ async function comparePlan(repo: Repository, snapshot: SnapshotRecord, target: s
       problems.push({ path: prefix || '.', reason: error.message });
       return; // what is on disk there stays: we cannot tell what the snapshot holds
     }
+    if (depth >= MAX_TREE_DEPTH && entries.length > 0) throw tooDeep(`Snapshot ${snapshot.id.slice(0, 8)}`, { snapshot: snapshot.id });
     const wanted = new Set<string>();
     for (const entry of entries) {
       const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
@@ -305,7 +307,7 @@ async function comparePlan(repo: Repository, snapshot: SnapshotRecord, target: s
           if (onDisk) plan.writes.push(rel);
           plan.writeItems++;
         }
-        await walk(entry.tree, rel, childAbs, present);
+        await walk(entry.tree, rel, childAbs, present, depth + 1);
         continue;
       }
       let same: boolean;
@@ -339,6 +341,6 @@ async function comparePlan(repo: Repository, snapshot: SnapshotRecord, target: s
     }
   };
 
-  await walk(snapshot.tree, '', target, true);
+  await walk(snapshot.tree, '', target, true, 0);
   return plan;
 }

@@ -5,7 +5,7 @@ import { BackupError } from '../errors';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { TreeEntry } from '../repository/tree';
-import { findEntry } from '../repository/tree';
+import { MAX_TREE_DEPTH, findEntry, tooDeep } from '../repository/tree';
 import { splitUserPath } from '../restore/safePath';
 
 /**
@@ -38,14 +38,16 @@ export async function listTree(repo: Repository, snapshot: SnapshotRecord, path 
   if (!at) throw new BackupError('PATH_NOT_FOUND', `${path} is not in snapshot ${snapshot.id.slice(0, 8)}.`, { path });
   if (at.type !== 'dir') return [{ path: base, entry: at }];
   const out: ListedEntry[] = [];
-  const walk = async (tree: string, prefix: string) => {
-    for (const entry of (await repo.loadTree(tree)).entries) {
+  const walk = async (tree: string, prefix: string, depth: number) => {
+    const { entries } = await repo.loadTree(tree);
+    if (depth >= MAX_TREE_DEPTH && entries.length > 0) throw tooDeep(`Snapshot ${snapshot.id.slice(0, 8)}`, { snapshot: snapshot.id });
+    for (const entry of entries) {
       const p = prefix ? `${prefix}/${entry.name}` : entry.name;
       out.push({ path: p, entry });
-      if (recursive && entry.type === 'dir') await walk(entry.tree, p);
+      if (recursive && entry.type === 'dir') await walk(entry.tree, p, depth + 1);
     }
   };
-  await walk(at.tree, base);
+  await walk(at.tree, base, base ? base.split('/').length : 0);
   return out;
 }
 

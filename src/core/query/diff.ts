@@ -4,7 +4,7 @@
 
 import type { Repository } from '../repository/repository';
 import type { TreeEntry } from '../repository/tree';
-import { compareNames } from '../repository/tree';
+import { MAX_TREE_DEPTH, compareNames, tooDeep } from '../repository/tree';
 
 export type ChangeKind = 'added' | 'modified' | 'deleted';
 
@@ -32,16 +32,35 @@ function sameLeaf(a: TreeEntry, b: TreeEntry): boolean {
  * deleted (the folder first, then everything in it).
  * Either side may be undefined, meaning an empty tree.
  */
-export async function diffTrees(repo: Repository, a: string | undefined, b: string | undefined, prefix = ''): Promise<Change[]> {
+export async function diffTrees(repo: Repository, a: string | undefined, b: string | undefined, prefix = '', names: Names = {}): Promise<Change[]> {
   const changes: Change[] = [];
-  await walkDiff(repo, a, b, prefix, changes);
+  await walkDiff(repo, a, b, prefix, changes, { names, depth: prefix ? prefix.split('/').length : 0 });
   return changes;
 }
 
-async function walkDiff(repo: Repository, a: string | undefined, b: string | undefined, dir: string, out: Change[]): Promise<void> {
+/** How each side is named in a sentence ("Snapshot 1a2b3c4d"); a tree too deep to walk is refused by name. */
+export interface Names {
+  a?: string;
+  b?: string;
+}
+
+interface Walk {
+  names: Names;
+  /** Components in `dir`. */
+  depth: number;
+}
+
+function refuseDepth(walk: Walk, side: 'a' | 'b', entries: readonly TreeEntry[]): void {
+  if (walk.depth >= MAX_TREE_DEPTH && entries.length > 0) throw tooDeep(walk.names[side] ?? 'A snapshot');
+}
+
+async function walkDiff(repo: Repository, a: string | undefined, b: string | undefined, dir: string, out: Change[], walk: Walk): Promise<void> {
   if (a === b) return;
   const left = a ? (await repo.loadTree(a)).entries : [];
   const right = b ? (await repo.loadTree(b)).entries : [];
+  refuseDepth(walk, 'a', left);
+  refuseDepth(walk, 'b', right);
+  const down = { names: walk.names, depth: walk.depth + 1 };
   let i = 0;
   let j = 0;
   while (i < left.length || j < right.length) {
@@ -49,17 +68,17 @@ async function walkDiff(repo: Repository, a: string | undefined, b: string | und
     const r = right[j];
     const cmp = !l ? 1 : !r ? -1 : compareNames(l.name, r.name);
     if (cmp < 0) {
-      await emitSide(repo, l, dir, 'deleted', out);
+      await emitSide(repo, l, dir, 'deleted', out, down);
       i++;
     } else if (cmp > 0) {
-      await emitSide(repo, r, dir, 'added', out);
+      await emitSide(repo, r, dir, 'added', out, down);
       j++;
     } else {
       const path = joinPath(dir, l.name);
-      if (l.type === 'dir' && r.type === 'dir') await walkDiff(repo, l.tree, r.tree, path, out);
+      if (l.type === 'dir' && r.type === 'dir') await walkDiff(repo, l.tree, r.tree, path, out, down);
       else if (l.type === 'dir' || r.type === 'dir') {
-        await emitSide(repo, l, dir, 'deleted', out);
-        await emitSide(repo, r, dir, 'added', out);
+        await emitSide(repo, l, dir, 'deleted', out, down);
+        await emitSide(repo, r, dir, 'added', out, down);
       } else if (l.type !== r.type || !sameLeaf(l, r)) out.push({ path, kind: 'modified', before: l, after: r });
       i++;
       j++;
@@ -67,11 +86,15 @@ async function walkDiff(repo: Repository, a: string | undefined, b: string | und
   }
 }
 
-async function emitSide(repo: Repository, entry: TreeEntry, dir: string, kind: 'added' | 'deleted', out: Change[]): Promise<void> {
+/** `walk.depth` counts the components of `path`, the entry's own path. */
+async function emitSide(repo: Repository, entry: TreeEntry, dir: string, kind: 'added' | 'deleted', out: Change[], walk: Walk): Promise<void> {
   const path = joinPath(dir, entry.name);
   out.push(kind === 'added' ? { path, kind, after: entry } : { path, kind, before: entry });
   if (entry.type !== 'dir') return;
-  for (const child of (await repo.loadTree(entry.tree)).entries) await emitSide(repo, child, path, kind, out);
+  const { entries } = await repo.loadTree(entry.tree);
+  refuseDepth(walk, kind === 'added' ? 'b' : 'a', entries);
+  const down = { names: walk.names, depth: walk.depth + 1 };
+  for (const child of entries) await emitSide(repo, child, path, kind, out, down);
 }
 
 export interface ChangeCounts {

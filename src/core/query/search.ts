@@ -10,6 +10,7 @@ import { compareSnapshots } from '../repository/repository';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { FileEntry, SymlinkEntry, Tree } from '../repository/tree';
+import { MAX_TREE_DEPTH, tooDeep } from '../repository/tree';
 
 export interface SearchOptions {
   signal?: AbortSignal;
@@ -126,7 +127,7 @@ async function collect(
     if (!node) level.set(s.tree, (node = { tree: s.tree, path: '', bits: new Uint32Array(words), mark: false }));
     node.bits[i >>> 5] |= 1 << (i & 31);
   });
-  while (level.size > 0) {
+  for (let depth = 0; level.size > 0; depth++) {
     if (options.signal?.aborted) throw new BackupError('CANCELLED', 'The search was cancelled.');
     const nodes = [...level.values()];
     const trees = await Promise.all(
@@ -146,6 +147,10 @@ async function collect(
     nodes.forEach((node, n) => {
       const tree = trees[n];
       if (!tree) return;
+      if (depth >= MAX_TREE_DEPTH && tree.entries.length > 0) {
+        const deep = snapshots[highestBit(node.bits)];
+        throw tooDeep(`Snapshot ${deep.id.slice(0, 8)}`, { snapshot: deep.id });
+      }
       for (const entry of tree.entries) {
         const path = node.path ? `${node.path}/${entry.name}` : entry.name;
         if (entry.type === 'dir') {

@@ -128,3 +128,20 @@ export function sameEntries(tree: Tree, entries: readonly TreeEntry[]): boolean 
   }
   return true;
 }
+
+/**
+ * The deepest entry path a snapshot may hold, in components. PATH_MAX is 4096 bytes on Linux (1024 on macOS),
+ * and a path of 4096 bytes holds at most 2048 one-character names ("a/" each): no file system can hold a
+ * deeper tree, so only a crafted or damaged store has one. Every tree walk refuses beyond it, which also
+ * bounds what a walk keeps per level.
+ */
+export const MAX_TREE_DEPTH = 2048;
+
+/** The one sentence for a tree deeper than MAX_TREE_DEPTH; `snapshot` names it ("Snapshot 1a2b3c4d"). */
+export function tooDeep(snapshot: string, data: Record<string, unknown> = {}): BackupError {
+  return new BackupError(
+    'UNSAFE_PATH',
+    `${snapshot} holds folders nested more than ${MAX_TREE_DEPTH} levels deep, deeper than any file system allows: the store is damaged or crafted, and the snapshot is refused.`,
+    { ...data, maxDepth: MAX_TREE_DEPTH },
+  );
+}

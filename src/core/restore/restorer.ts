@@ -11,7 +11,7 @@ import { Limiter } from '../limiter';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { Tree, TreeEntry } from '../repository/tree';
-import { findEntry } from '../repository/tree';
+import { MAX_TREE_DEPTH, findEntry, tooDeep } from '../repository/tree';
 import { Rules } from '../scan/rules';
 import { Scanner } from '../scan/scanner';
 import { sweepTemps, syncDir, tempPathFor } from '../storage/atomic';
@@ -221,7 +221,7 @@ export class Restorer {
       if (seen.has(key) || covered(key)) continue;
       seen.add(key);
       if (parts.length === 0) {
-        await this.collect(snapshot.tree, [], items, problems);
+        await this.collect(snapshot, snapshot.tree, [], items, problems);
         continue;
       }
       let tree: Tree = await this.repo.loadTree(snapshot.tree);
@@ -251,12 +251,12 @@ export class Restorer {
       }
       // Parent folders of a selected path are created as needed, not listed as items.
       items.push({ parts, entry });
-      if (entry.type === 'dir') await this.collect(entry.tree, parts, items, problems);
+      if (entry.type === 'dir') await this.collect(snapshot, entry.tree, parts, items, problems);
     }
     return items;
   }
 
-  private async collect(treeId: string, prefix: string[], out: Item[], problems: RestoreProblem[]): Promise<void> {
+  private async collect(snapshot: SnapshotRecord, treeId: string, prefix: string[], out: Item[], problems: RestoreProblem[]): Promise<void> {
     let tree: Tree;
     try {
       tree = await this.repo.loadTree(treeId);
@@ -265,6 +265,8 @@ export class Restorer {
       problems.push({ path: prefix.join('/') || '.', reason: error.message });
       return;
     }
+    // Each item holds its whole path: a crafted chain of folders would cost depth squared, so stop at the limit.
+    if (prefix.length >= MAX_TREE_DEPTH && tree.entries.length > 0) throw tooDeep(`Snapshot ${snapshot.id.slice(0, 8)}`, { snapshot: snapshot.id });
     for (const entry of tree.entries) {
       const reason = entryProblem(entry);
       if (reason) {
@@ -273,7 +275,7 @@ export class Restorer {
       }
       const parts = [...prefix, entry.name];
       out.push({ parts, entry });
-      if (entry.type === 'dir') await this.collect(entry.tree, parts, out, problems);
+      if (entry.type === 'dir') await this.collect(snapshot, entry.tree, parts, out, problems);
     }
   }
 
@@ -359,9 +361,10 @@ export class Restorer {
 
   /** Refuses to go through a symlink or a file on the way to `parts` (the target itself may be a link). */
   private async assertRealParents(target: string, parts: readonly string[]): Promise<void> {
-    let current = target;
-    for (const part of parts.slice(0, -1)) {
-      current = path.join(current, part);
+    const dirs = prefixPaths(target, parts.slice(0, -1));
+    // A folder enters realDirs only after its ancestors: a known parent vouches for the whole path.
+    if (dirs.length === 0 || this.realDirs.has(dirs[dirs.length - 1])) return;
+    for (const current of dirs) {
       if (this.realDirs.has(current)) continue;
       const stat = this.repo.port.lstatSync(current);
       if (!stat) return;
@@ -373,10 +376,13 @@ export class Restorer {
 
   /** Creates the folders of `parts` under target, replacing nothing: a symlink or file in the way is refused. */
   private async ensureDir(target: string, parts: readonly string[]): Promise<void> {
-    let current = target;
-    for (const part of parts) {
-      current = safeJoin(current, [part]);
-      if (this.realDirs.has(current)) continue;
+    safeJoin(target, parts); // validates every component once
+    const dirs = prefixPaths(target, parts);
+    // Start below the deepest folder already known to be real (usually the parent): re-checking every
+    // ancestor of every folder made a deep chain cost depth cubed.
+    let first = dirs.length;
+    while (first > 0 && !this.realDirs.has(dirs[first - 1])) first--;
+    for (const current of dirs.slice(first)) {
       const stat = this.repo.port.lstatSync(current);
       if (stat?.isDirectory()) {
         this.realDirs.add(current);
@@ -497,3 +503,14 @@ function lstatOrUndefined(port: FsPort, abs: string): Stats | undefined {
 
 /** Files up to this size are restored with synchronous writes; larger ones stream chunk by chunk. */
 const SYNC_WRITE_UP_TO = 4 * 1024 * 1024;
+
+/**
+ * The absolute path of each folder on the way down `parts` (validated names). Plain concatenation, not
+ * path.join, which re-normalises the whole path at each level and made deep trees cost depth squared.
+ */
+function prefixPaths(target: string, parts: readonly string[]): string[] {
+  const out: string[] = [];
+  let current = target.endsWith(path.sep) ? target.slice(0, -1) : target;
+  for (const part of parts) out.push((current = current + path.sep + part));
+  return out;
+}
