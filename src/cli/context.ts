@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import * as path from 'node:path';
 import { BackupError, describeFsError, isBackupError } from '../core/errors';
+import { summarizeProblems } from '../core/problemSummary';
+import type { EntryProblem } from '../core/problemSummary';
 import { Repository } from '../core/repository/repository';
 import { identifyWorkspace, workspaceIdFor } from '../core/snapshot/workspace';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
@@ -44,12 +46,25 @@ export const COMMON: Options = {
   ...REMOTE_OPTIONS,
 };
 
+/** Options where an empty value means something (`tag --label ''` removes the label); every other is refused. */
+const EMPTY_ALLOWED = new Set(['label']);
+
 export function parse(args: string[], options: Options, usage: string) {
+  let parsed;
   try {
-    return parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\n${usage}`);
   }
+  // An empty folder, store or destination (`--to ''`, often an unset shell variable) would resolve to the
+  // current folder or be silently ignored: refuse it before anything is read or written.
+  for (const [name, value] of Object.entries(parsed.values)) {
+    const values = Array.isArray(value) ? value : [value];
+    if (!EMPTY_ALLOWED.has(name) && values.some((v) => typeof v === 'string' && v.trim() === '')) {
+      throw new UsageError(`--${name} was given an empty value; give it a value or leave it out.\n${usage}`);
+    }
+  }
+  return parsed;
 }
 
 export function repoPath(values: Record<string, unknown>, io: Io, usage: string): string {
@@ -145,4 +160,13 @@ export async function filterWorkspace(all: SnapshotRecord[], workspace: string |
 export function needPositionals(positionals: string[], count: number, usage: string): void {
   if (positionals.length < count) throw new UsageError(`Missing arguments.\n${usage}`);
   if (positionals.length > count) throw new UsageError(`Unexpected argument "${positionals[count]}".\n${usage}`);
+}
+
+/**
+ * Prints the entries a restore, mirror or export could not write: each one when they are few, else a
+ * summary (how many, why, the first few) that says where the full list is, never hundreds of lines.
+ */
+export function printProblems(io: Io, problems: readonly EntryProblem[], verb: string, json: boolean): void {
+  const fullList = json ? 'Every one is listed in the JSON output above.' : 'To list every one, run the same command with --json.';
+  for (const line of summarizeProblems(problems, { verb, fullList }).lines) io.err(line);
 }

@@ -7,7 +7,7 @@ import { formatBytes, formatTime, plural, shortId } from '../core/format';
 import { DELETED_FILE, exportArchive, formatOf } from '../core/export/archive';
 import type { ExportOptions } from '../core/export/archive';
 import type { Io } from './context';
-import { EXIT_ERROR, EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';
+import { EXIT_ERROR, EXIT_OK, UsageError, needPositionals, openRepo, parse, printProblems } from './context';
 
 export const EXPORT_USAGE =
   'Usage: project-backup export <snapshot> <file.zip|file.tar.gz> --repo <dir> [--since <snapshot> | --since-full | --since-last] [--force] [--json]';
@@ -47,6 +47,6 @@ export async function exportCommand(args: string[], io: Io, signal: AbortSignal)
     if (result.kind !== 'full') io.out(`To apply it: remove the paths listed in ${DELETED_FILE}, then extract it over the state of snapshot ${shortId(result.base ?? '')}.`);
   }
   if (!result.recorded) io.err('The archive was not recorded in the store (it cannot be written), so later differential or incremental archives will not build on it.');
-  for (const s of result.skipped) io.err(`not exported: ${s.path}: ${s.reason}`);
+  printProblems(io, result.skipped, 'exported', values.json === true);
   return result.skipped.length > 0 ? EXIT_ERROR : EXIT_OK;
 }

@@ -5,7 +5,7 @@
 import { formatTime, plural, shortId } from '../core/format';
 import { mirror } from '../core/export/mirror';
 import type { Io } from './context';
-import { EXIT_ERROR, EXIT_OK, needPositionals, openRepo, parse } from './context';
+import { EXIT_ERROR, EXIT_OK, needPositionals, openRepo, parse, printProblems } from './context';
 
 export const MIRROR_USAGE = `Usage: project-backup mirror <snapshot> <folder> --repo <dir> [--json]
   The folder must be new, empty, or an earlier mirror; it may not be inside the workspace or the store.`;
@@ -39,7 +39,7 @@ export async function mirrorCommand(args: string[], io: Io, signal: AbortSignal)
         `Mirrored snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}) into ${result.folder}${from}: ` +
           `${plural(result.written, 'item')} written, ${result.deleted} deleted, ${result.unchanged} unchanged.`,
       );
-      for (const p of result.problems) io.err(`not mirrored: ${p.path}: ${p.reason}`);
+      printProblems(io, result.problems, 'mirrored', false);
     }
     return result.problems.length > 0 ? EXIT_ERROR : EXIT_OK;
   } finally {

@@ -3,7 +3,7 @@
 // PROJECT_BACKUP_NEW_PASSWORD or the terminal (asked twice). Neither is ever printed.
 // Invariant: only the config is rewritten (atomically); no data is touched, no lock taken.
 
-import { changePassphrase, verifyPassphrase } from '../core/repository/passphrase';
+import { assertEncrypted, changePassphrase, verifyPassphrase } from '../core/repository/passphrase';
 import type { Io } from './context';
 import { EXIT_OK, NEW_PASSPHRASE, PASSPHRASE, missingPassphrase, needPositionals, parse, passphraseSource, repoPath } from './context';
 import { explainRemote, remoteOptions } from './remote';
@@ -16,6 +16,8 @@ export async function passwdCommand(args: string[], io: Io): Promise<number> {
   needPositionals(positionals, 0, PASSWD_USAGE);
   const location = repoPath(values, io, PASSWD_USAGE);
   const options = { port: io.port, remote: remoteOptions(values, io) };
+  // A plain or missing store is said so before any passphrase is asked for (or found missing).
+  await assertEncrypted(location, options).catch(explainRemote);
   const current = await passphraseSource(values, io, PASSPHRASE)();
   if (current === undefined || current === '') throw missingPassphrase(PASSPHRASE, location);
   // Typing a new passphrase twice is wasted when the current one is wrong: check it first in that case.

@@ -1,6 +1,7 @@
 // The read-only commands: list, ls, cat, history, diff. None of them takes a lock or writes anything.
 
 import * as path from 'node:path';
+import { BackupError } from '../core/errors';
 import { formatBytes, formatTime, shortId } from '../core/format';
 import { entryAt, history, listTree, readFile } from '../core/query/browse';
 import { diffTrees } from '../core/query/diff';
@@ -103,6 +104,25 @@ export async function catCommand(args: string[], io: Io): Promise<number> {
   return EXIT_OK;
 }
 
+/**
+ * A path given to `history`: workspace-relative as given, or an absolute path inside the workspace (through
+ * symlinks too). An absolute path outside it is refused with one sentence, never turned into `../..`.
+ */
+async function workspacePath(given: string, workspace: string): Promise<string> {
+  if (!path.isAbsolute(given)) return given;
+  const inside = (rel: string) => rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+  let rel = path.relative(path.resolve(workspace), path.resolve(given));
+  if (!inside(rel)) {
+    const { realpath } = await import('node:fs/promises');
+    const real = (p: string) => realpath(p).catch(() => path.resolve(p));
+    rel = path.relative(await real(workspace), await real(given));
+  }
+  if (!inside(rel)) {
+    throw new BackupError('UNSAFE_PATH', `${given} is outside the workspace ${path.resolve(workspace)}; give a path inside it, or relative to it.`, { path: given });
+  }
+  return rel.split(path.sep).join('/');
+}
+
 export async function historyCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { workspace: { type: 'string', short: 'w' } }, HISTORY_USAGE);
   if (values.help) return io.out(HISTORY_USAGE), EXIT_OK;
@@ -111,8 +131,7 @@ export async function historyCommand(args: string[], io: Io): Promise<number> {
   if (!workspace) throw new UsageError(`history needs --workspace <dir>.\n${HISTORY_USAGE}`);
   const repo = await openRepo(values, io, HISTORY_USAGE);
   const snapshots = await filterWorkspace(await repo.listSnapshots(), workspace);
-  let rel = positionals[0];
-  if (path.isAbsolute(rel)) rel = path.relative(path.resolve(workspace), rel);
+  const rel = await workspacePath(positionals[0], workspace);
   const versions = await history(repo, snapshots, rel);
   if (values.json) {
     io.out(

@@ -10,7 +10,7 @@ import { DEFAULT_EXCLUDES, Rules } from '../core/scan/rules';
 import { Snapshotter } from '../core/snapshot/snapshotter';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
 import type { Io } from './context';
-import { EXIT_ERROR, EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';
+import { EXIT_ERROR, EXIT_OK, UsageError, needPositionals, openRepo, parse, printProblems } from './context';
 
 export const RESTORE_USAGE = 'Usage: project-backup restore <snapshot> --repo <dir> --target <dir> [--path <p>]... [--dry-run] [--delete] [--json]';
 
@@ -85,7 +85,7 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
         io.out(`Restored ${plural(result.restored, 'item')} and deleted ${result.deleted} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}) into ${path.resolve(target)}; ${result.plan.unchanged} already matched.`);
         if (undo) io.out(`To undo: project-backup restore ${shortId(undo.id)} --repo ${repo.location} --target ${snapshot.workspace.path} --delete`);
       }
-      for (const p of result.problems) io.err(`not restored: ${p.path}: ${p.reason}`);
+      printProblems(io, result.problems, 'restored', false);
     }
     return result.problems.length > 0 ? EXIT_ERROR : EXIT_OK;
   } finally {

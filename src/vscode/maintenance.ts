@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { formatBytes, plural } from '../core/format';
 import { verifyRepository } from '../core/check/verify';
 import { mirror } from '../core/export/mirror';
+import { summarizeProblems } from '../core/problemSummary';
 import type { VerifyReport } from '../core/check/verify';
 import { saveVerifyRecord } from '../core/health/records';
 import type { Repository } from '../core/repository/repository';
@@ -131,6 +132,7 @@ export class Maintenance extends Disposable {
       if (!latest) return;
       const result = await mirror(repo, latest, target);
       this.log.info(`Mirror ${target}: ${result.written} written, ${result.deleted} removed, ${result.unchanged} unchanged (snapshot ${latest.id.slice(0, 8)}).`);
+      if (result.problems.length) this.log.warn(`Mirror ${target}: ${summarizeProblems(result.problems, { verb: 'mirrored', fullList: '' }).headline}`);
       for (const p of result.problems) this.log.warn(`Mirror ${target}: ${p.path}: ${p.reason}`);
     } catch (error) {
       this.log.error(`Mirror of ${folder.name} to ${target} failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatTime, plural, shortId } from '../core/format';
+import { summarizeProblems } from '../core/problemSummary';
 import { Restorer } from '../core/restore/restorer';
 import type { RestoreResult } from '../core/restore/restorer';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
@@ -73,7 +74,7 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   const preview = await restorer.restore(snapshot, { ...options, dryRun: true });
   const changes = preview.plan.changes;
   if (changes.length === 0) {
-    const note = preview.problems.length ? ` ${plural(preview.problems.length, 'entry')} could not be restored (see the log).` : '';
+    const note = preview.problems.length ? ` ${summarizeProblems(preview.problems, { verb: 'restored', fullList: '' }).headline} Every one is listed in the log.` : '';
     for (const p of preview.problems) log.warn(`Not restorable: ${p.path}: ${p.reason}`);
     void vscode.window.showInformationMessage(`Nothing to restore: ${path.basename(target.fsPath)} already matches snapshot ${shortId(snapshot.id)}.${note}`);
     return undefined;
@@ -123,7 +124,8 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   service.fireChanged(folder);
   const summary = `Restored ${plural(result.restored + result.deleted, 'change')} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}).`;
   if (result.problems.length) {
-    void vscode.window.showWarningMessage(`${summary} ${plural(result.problems.length, 'item')} could not be restored.`, 'Show Log').then((c) => c && vscode.commands.executeCommand('backup.showLog'));
+    const problems = summarizeProblems(result.problems, { verb: 'restored', fullList: 'Every one is listed in the log.' });
+    void vscode.window.showWarningMessage(`${summary} ${problems.headline} Every one is listed in the log.`, 'Show Log').then((c) => c && vscode.commands.executeCommand('backup.showLog'));
   } else if (undo) {
     void vscode.window.showInformationMessage(summary, 'Undo').then((c) => c && vscode.commands.executeCommand('backup.undoLastRestore'));
   } else {

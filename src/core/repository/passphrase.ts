@@ -51,7 +51,28 @@ async function withConfig(location: string, passphrase: string, options: Passphr
   }
 }
 
+/**
+ * Resolves when the store at `location` exists and is encrypted; throws REPO_NOT_FOUND or USAGE (not
+ * encrypted) otherwise. Asking for a passphrase before this would tell the user a plain store is encrypted.
+ */
+export async function assertEncrypted(location: string, options: PassphraseOptions = {}): Promise<void> {
+  const backend = await backendFor(location, options.port ?? nodeFs, options.remote);
+  try {
+    await encryptedConfig(backend);
+  } finally {
+    await backend.close?.();
+  }
+}
+
 async function unlockConfig(backend: Backend, passphrase: string): Promise<[RepoConfig, MasterSecret]> {
+  const config = await encryptedConfig(backend);
+  if (passphrase === '') {
+    throw new BackupError('PASSPHRASE_REQUIRED', `The store at ${backend.location} is encrypted and needs a passphrase, and none was given.`, { location: backend.location, creating: false });
+  }
+  return [config, await unwrapSecret(config, passphrase, backend.location)];
+}
+
+async function encryptedConfig(backend: Backend): Promise<RepoConfig> {
   let bytes: Buffer;
   try {
     bytes = await backend.load('config');
@@ -63,8 +84,5 @@ async function unlockConfig(backend: Backend, passphrase: string): Promise<[Repo
   if (!config.encryption) {
     throw new BackupError('USAGE', `The store at ${backend.location} is not encrypted, so it has no passphrase.`, { location: backend.location });
   }
-  if (passphrase === '') {
-    throw new BackupError('PASSPHRASE_REQUIRED', `The store at ${backend.location} is encrypted and needs a passphrase, and none was given.`, { location: backend.location, creating: false });
-  }
-  return [config, await unwrapSecret(config, passphrase, backend.location)];
+  return config;
 }

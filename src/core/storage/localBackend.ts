@@ -188,8 +188,16 @@ export class LocalBackend implements Backend {
       return await this.port.readdir(this.location);
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return undefined;
+      if (errnoCode(error) === 'ENOTDIR') throw await this.notAFolder();
       throw describeFsError(error, 'listing', this.location);
     }
+  }
+
+  /** The location (or a folder on its path) is a file: one sentence that says which, not a raw ENOTDIR. */
+  private async notAFolder(): Promise<BackupError> {
+    const isFile = await this.port.stat(this.location).then((st) => !st.isDirectory(), () => false);
+    const what = isFile ? 'is a file, not a folder' : 'lies below a file, not a folder';
+    return new BackupError('USAGE', `${this.location} ${what}; give a new or empty folder for the store.`, { location: this.location });
   }
 
   async removeStaleTemps(olderThanMs: number): Promise<number> {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatBytes, formatTime, plural, shortId } from '../../core/format';
 import { exportArchive } from '../../core/export/archive';
+import { summarizeProblems } from '../../core/problemSummary';
 import type { SnapshotRecord } from '../../core/repository/snapshotRecord';
 import { SnapshotNode } from '../views/nodes';
 import type { CommandContext } from './shared';
@@ -52,7 +53,7 @@ export function exportArchiveCommand(ctx: CommandContext, kind: ArchiveKind, arg
     );
     const deleted = result.deleted.length ? `, ${plural(result.deleted.length, 'deletion')} listed` : '';
     for (const skip of result.skipped) ctx.log.warn(`Left out of ${path.basename(result.file)}: ${skip.path}: ${skip.reason}`);
-    const skipped = result.skipped.length ? `; ${plural(result.skipped.length, 'entry', 'entries')} left out (see the log)` : '';
+    const skipped = result.skipped.length ? `. ${summarizeProblems(result.skipped, { verb: 'exported', fullList: '' }).headline} Every one is listed in the log` : '';
     ctx.log.info(`Exported a ${result.kind} archive of ${folder.name} (snapshot ${shortId(chosen.id)}) to ${result.file}: ${plural(result.files, 'file')}, ${formatBytes(result.bytes)}${deleted}.`);
     void vscode.window.showInformationMessage(`Exported ${plural(result.files, 'file')} (${formatBytes(result.bytes)}${deleted}) to ${path.basename(result.file)}${skipped}.`, 'Reveal').then((choice) => {
       if (!choice) return;
