@@ -238,7 +238,7 @@ describe('round trip (property)', () => {
     const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
     await fc.assert(
       fc.asyncProperty(dirArb, fc.array(roundArb, { minLength: 1, maxLength: 2 }), (tree, rounds) => roundTrip(tree, rounds)),
-      { numRuns: 25, interruptAfterTimeLimit: 25_000, seed, endOnFailure: false },
+      { numRuns: 25, seed, endOnFailure: false }, // by count: a time limit proves less the busier the machine
     );
   });
 
