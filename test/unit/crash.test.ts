@@ -257,7 +257,8 @@ function forgetGone(history: History, listed: readonly string[]): void {
 }
 
 describe('crash: SIGKILL of the real CLI at random moments', function () {
-  this.timeout(120_000);
+  // Generous, and in proportion to the rounds: a loaded machine can take several seconds a kill.
+  this.timeout(KILLS * 10_000);
   const temp = useTempDirs();
 
   before(function () {
