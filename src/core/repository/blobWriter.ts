@@ -1,23 +1,30 @@
 // Collects the new blobs of one operation (a snapshot) into bundles and packs, dedups against the index
 // and against itself, and makes everything durable and visible at `finish`.
 // Invariants: packs are written before the index file that names them; memory stays bounded (one open
-// pack, at most MAX_PACKS_IN_FLIGHT being written) however fast files are read.
+// pack, at most MAX_PACKS_IN_FLIGHT being written) however fast files are read, and what it remembers of
+// the packs it wrote is a compact table (MemoryIndex), not an object and a string per blob.
 
 import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import type { BackendStream } from '../storage/backend';
 import { compress } from './compression';
 import type { Packed } from './compression';
-import { encodeIndex } from './indexFile';
+import { sealIndexPieces } from './indexFile';
 import type { IndexedPack } from './indexFile';
-import type { BlobType, PackEntry } from './pack';
-import { packKey, packTrailer } from './pack';
+import { MemoryIndex } from './memoryIndex';
+import type { BlobType } from './pack';
+import { packKey, packTrailerOf } from './pack';
 import type { Repository } from './repository';
-import { decodeTree, encodeTree } from './tree';
+import { canonicalBytes, canonicalTree } from './tree';
 import type { TreeEntry } from './tree';
-import { sha256Hex } from './codec';
 
 /** Target size of a pack: big enough that a first snapshot writes few files, small enough to rewrite in prune. */
 export const PACK_SIZE = 16 * 1024 * 1024;
 const MAX_PACKS_IN_FLIGHT = 1;
+/** A streaming pack hands its bytes to the backend in pieces of about this much... */
+const STREAM_PIECE = 1024 * 1024;
+/** ...and adding waits while more than this is queued for it (the disk is slower than reading). */
+const STREAM_QUEUED = 4 * 1024 * 1024;
 /** Blobs below this size are compressed together in bundles of about BUNDLE_SIZE. */
 export const BUNDLE_BELOW = 32 * 1024;
 export const BUNDLE_SIZE = 128 * 1024;
@@ -29,9 +36,28 @@ interface OpenBundle {
 }
 
 interface OpenPack {
+  /** Bytes appended and not yet handed to the stream (without a stream: every byte, until the pack is saved). */
   parts: Buffer[];
-  entries: PackEntry[];
+  /** Its number in the writer's table (reserved at the first append; named once its id is known)... */
+  number: number;
+  /** ...and its blobs, which are that table's slots [first, first + count): no object per blob. */
+  first: number;
+  count: number;
   size: number;
+  /** SHA-256 of every byte appended so far: the pack's id once its trailer is added. */
+  hash: Hash;
+  /** The backend's stream (opened at the first append when the backend has one); undefined after a failed open. */
+  stream?: Promise<BackendStream | undefined>;
+  /** The chain of stream writes, in order. */
+  writing: Promise<void>;
+  /** Bytes in `parts`. */
+  gathered: number;
+  /** Bytes handed to `writing` and not yet written. */
+  queued: number;
+}
+
+function newPack(): OpenPack {
+  return { parts: [], number: -1, first: 0, count: 0, size: 0, hash: createHash('sha256'), writing: Promise.resolve(), gathered: 0, queued: 0 };
 }
 
 /**
@@ -39,12 +65,19 @@ interface OpenPack {
  * identical files in one snapshot are stored once. `finish` makes everything durable and visible.
  */
 export class BlobWriter {
-  private current: OpenPack = { parts: [], entries: [], size: 0 };
+  private current: OpenPack = newPack();
+  /** Whether packs go to the backend as they are filled (a local folder) or are gathered first (remote). */
+  private readonly streams: boolean;
   private bundle: OpenBundle = { parts: [], members: [], size: 0 };
+  /** Ids added and not yet in a pack (the open bundle, blobs being compressed). */
   private readonly pending = new Set<string>();
   private readonly writes: Promise<void>[] = [];
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly written: IndexedPack[] = [];
+  /**
+   * Every blob put into a pack: the packs written and durable, the one being written, the open one (these
+   * two under reserved pack numbers until their ids are known). Dedup asks it; `finish` writes it out.
+   */
+  private written = new MemoryIndex();
   /** Every pack this writer began to save, with its size: what `abandon` removes (a failed save may leave it whole). */
   private readonly started = new Map<string, number>();
   private failure: unknown;
@@ -54,11 +87,26 @@ export class BlobWriter {
   /** The index file `finish` wrote, if it wrote one (prune replaces it with its own). */
   indexKey: string | undefined;
 
-  constructor(private readonly repo: Repository) {}
+  /** Whether `packs` is wanted after `finish` (prune); otherwise the table of written blobs is let go then. */
+  private readonly keepPacks: boolean;
 
-  /** The packs written and durable so far, with their entries (prune indexes them itself). */
+  constructor(
+    private readonly repo: Repository,
+    options: { keepPacks?: boolean } = {},
+  ) {
+    this.keepPacks = options.keepPacks === true;
+    this.streams = typeof repo.backend.openStream === 'function';
+  }
+
+  /** The packs written and durable so far, with their entries (prune indexes them itself); after `finish` only with keepPacks. */
   get packs(): readonly IndexedPack[] {
-    return this.written;
+    const byPack = new Map<string, IndexedPack>();
+    for (const { packId, ...entry } of this.written.all()) {
+      let pack = byPack.get(packId);
+      if (!pack) byPack.set(packId, (pack = { packId, entries: [] }));
+      pack.entries.push(entry);
+    }
+    return [...byPack.values()];
   }
 
   /**
@@ -67,7 +115,7 @@ export class BlobWriter {
    */
   async add(type: BlobType, plain: Buffer, options: { rewrite?: boolean } = {}): Promise<string> {
     const id = this.repo.codec.id(plain);
-    if ((!options.rewrite && this.repo.hasBlob(id)) || this.pending.has(id)) return id;
+    if ((!options.rewrite && this.repo.hasBlob(id)) || this.pending.has(id) || this.written.has(id)) return id;
     this.pending.add(id);
     this.dataAdded += plain.length;
     this.blobsAdded++;
@@ -103,50 +151,96 @@ export class BlobWriter {
     let sealed = this.repo.codec.seal(packed.data);
     // zlib hands back small results as views of larger chunks; holding the view would hold the chunk.
     if (sealed.byteLength * 2 < sealed.buffer.byteLength) sealed = Buffer.from(sealed);
-    const offset = this.current.size;
-    for (const m of members) {
-      this.current.entries.push({
-        type: m.type,
-        id: m.id,
-        offset,
-        length: sealed.length,
-        rawLength: m.rawLength,
-        compressed: packed.compressed,
-        ...(bundled ? { inner: m.inner ?? 0 } : {}),
-      });
+    const pack = this.current;
+    if (pack.number < 0) {
+      pack.number = this.written.reservePack();
+      pack.first = this.written.size;
     }
-    this.current.parts.push(sealed);
-    this.current.size += sealed.length;
-    if (this.current.size >= PACK_SIZE) this.flushPack();
+    for (const m of members) {
+      const added = this.written.addBlob(pack.number, m.id, m.type, pack.size, sealed.length, m.rawLength, packed.compressed, bundled ? (m.inner ?? 0) : undefined);
+      // A pack's blobs must be consecutive slots; `add` never lets the same id in twice.
+      if (!added || this.written.size !== pack.first + pack.count + 1) throw new Error(`Blob ${m.id.slice(0, 12)} was put into a pack twice.`);
+      pack.count++;
+      this.pending.delete(m.id);
+    }
+    pack.parts.push(sealed);
+    pack.gathered += sealed.length;
+    pack.size += sealed.length;
+    pack.hash.update(sealed);
+    if (this.streams) {
+      if (!pack.stream) {
+        pack.stream = this.repo.backend.openStream!('data').catch((error: unknown) => {
+          this.failure ??= error;
+          return undefined;
+        });
+      }
+      if (pack.gathered >= STREAM_PIECE) this.drain(pack);
+    }
+    if (pack.size >= PACK_SIZE) this.flushPack();
   }
 
-  /** Reading is faster than fsync, and every pack waiting to be written is 16 MiB held. */
+  /** Hands the pack's gathered bytes to its stream, after what was handed before. */
+  private drain(pack: OpenPack): void {
+    if (pack.parts.length === 0) return;
+    const parts = pack.parts;
+    const bytes = pack.gathered;
+    pack.parts = [];
+    pack.gathered = 0;
+    pack.queued += bytes;
+    pack.writing = pack.writing.then(async () => {
+      const stream = await pack.stream;
+      if (!stream) throw this.failure;
+      await stream.write(parts);
+      pack.queued -= bytes;
+    });
+    // The chain stays rejected for whoever awaits it; the failure is also the writer's.
+    pack.writing.catch((error: unknown) => {
+      this.failure ??= error;
+    });
+  }
+
+  /** Reading is faster than writing: hold at most a few MiB queued for the open pack, and one pack being committed (a gathered one is 16 MiB held). */
   private async backpressure(): Promise<void> {
+    while (this.current.queued > STREAM_QUEUED && !this.failure) await this.current.writing.catch(() => undefined);
     while (this.inFlight.size > MAX_PACKS_IN_FLIGHT) await Promise.race(this.inFlight);
   }
 
-  /** Stores a tree and remembers it parsed, since the snapshot's diff and the next save read it again. */
+  /** Stores a tree and remembers it, since the snapshot's diff and the next save read it again. */
   async addTree(entries: readonly TreeEntry[]): Promise<string> {
-    const bytes = encodeTree(entries);
-    const id = await this.add('tree', bytes);
-    this.repo.rememberTree(id, decodeTree(bytes, 'new tree'));
+    // The canonical entries are what decodeTree would give back for these bytes: remembered as they are.
+    const tree = canonicalTree(entries);
+    const id = await this.add('tree', canonicalBytes(tree));
+    this.repo.rememberTree(id, tree);
     return id;
   }
 
   private flushPack(): void {
     const pack = this.current;
-    this.current = { parts: [], entries: [], size: 0 };
-    if (pack.entries.length === 0) return;
+    this.current = newPack();
+    if (pack.count === 0) return;
     const write = (async () => {
-      const bytes = [...pack.parts, packTrailer(pack.entries, this.repo.codec)];
-      // Hash the parts in place: concatenating a 16 MiB pack just to hash it doubled peak memory.
-      const hash = createHash('sha256');
-      for (const part of bytes) hash.update(part);
-      const packId = hash.digest('hex');
-      this.started.set(packId, bytes.reduce((n, part) => n + part.length, 0));
-      await this.repo.backend.save(packKey(packId), bytes);
-      this.written.push({ packId, entries: pack.entries });
-      for (const part of bytes) this.bytesAdded += part.length;
+      const trailer = packTrailerOf(this.written.rawEntries(pack.first, pack.first + pack.count), this.repo.codec);
+      pack.hash.update(trailer);
+      const packId = pack.hash.digest('hex');
+      this.started.set(packId, pack.size + trailer.length);
+      if (pack.stream) {
+        pack.parts.push(trailer);
+        pack.gathered += trailer.length;
+        this.drain(pack);
+        try {
+          await pack.writing;
+          const stream = await pack.stream;
+          if (!stream) throw this.failure;
+          await stream.commit(packKey(packId));
+        } catch (error) {
+          await (await pack.stream)?.abort();
+          throw error;
+        }
+      } else {
+        await this.repo.backend.save(packKey(packId), [...pack.parts, trailer]);
+      }
+      this.written.namePack(pack.number, packId);
+      this.bytesAdded += pack.size + trailer.length;
     })();
     const tracked = write.then(
       () => {
@@ -169,13 +263,17 @@ export class BlobWriter {
     this.flushPack();
     await Promise.all(this.writes);
     if (this.failure) throw this.failure;
-    if (this.written.length === 0) return;
-    const indexBytes = encodeIndex(this.written, this.repo.codec);
-    const indexKey = `index/${sha256Hex(indexBytes)}`;
-    await this.repo.backend.save(indexKey, indexBytes);
-    this.bytesAdded += indexBytes.length;
+    if (this.written.size === 0) return;
+    const indexParts = await sealIndexPieces(this.written.rawPieces(), this.repo.codec);
+    const hash = createHash('sha256');
+    for (const part of indexParts) hash.update(part);
+    const indexKey = `index/${hash.digest('hex')}`;
+    await this.repo.backend.save(indexKey, indexParts);
+    for (const part of indexParts) this.bytesAdded += part.length;
     this.indexKey = indexKey;
-    this.repo.registerPacks(this.written, indexKey);
+    // The repository takes the table over when its own index is empty (a first snapshot), rather than copying it.
+    this.repo.registerPacks(this.written, indexKey, !this.keepPacks);
+    if (!this.keepPacks) this.written = new MemoryIndex();
   }
 
   /**
@@ -188,8 +286,12 @@ export class BlobWriter {
     const result = { removed: 0, left: 0 };
     if (this.indexKey) return result;
     this.bundle = { parts: [], members: [], size: 0 };
-    this.current = { parts: [], entries: [], size: 0 };
+    const open = this.current;
+    this.current = newPack();
     this.failure ??= new Error('abandoned');
+    // The open pack's temp file goes too (it was never committed under any key).
+    await open.writing.catch(() => undefined);
+    await (await open.stream)?.abort();
     await Promise.allSettled(this.writes);
     if (this.started.size === 0) return result;
     await this.repo.refreshIndex().catch(() => undefined);
@@ -205,7 +307,7 @@ export class BlobWriter {
       }
     }
     this.started.clear();
-    this.written.length = 0;
+    this.written = new MemoryIndex();
     return result;
   }
 }

@@ -2,7 +2,7 @@
 // not shrink (media, archives, random bytes) is kept raw and flagged so, and big blobs are sampled first
 // so we do not spend time compressing what will not compress.
 
-import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { createDeflateRaw, deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { promisify } from 'node:util';
 
 const deflateRawAsync = promisify(deflateRaw);
@@ -41,4 +41,25 @@ export async function compress(raw: Buffer): Promise<Packed> {
 export function decompress(data: Buffer, compressed: boolean, rawLength: number): Buffer {
   if (!compressed) return data;
   return inflateRawSync(data, { maxOutputLength: Math.max(rawLength, 1) });
+}
+
+/**
+ * Raw-deflates the concatenation of `pieces` as one stream, holding only the compressed output: for
+ * large structures written at the end of a snapshot (the index, the stat cache), which need never exist
+ * as one uncompressed buffer. Inflates to exactly the concatenated pieces.
+ */
+export async function deflatePieces(pieces: Iterable<Buffer>, level: number): Promise<Buffer[]> {
+  const z = createDeflateRaw({ level, chunkSize: 256 * 1024 });
+  const out: Buffer[] = [];
+  z.on('data', (chunk: Buffer) => out.push(chunk));
+  const done = new Promise<void>((resolve, reject) => {
+    z.on('end', resolve);
+    z.on('error', reject);
+  });
+  for (const piece of pieces) {
+    if (!z.write(piece)) await Promise.race([new Promise((resolve) => z.once('drain', resolve)), done]);
+  }
+  z.end();
+  await done;
+  return out;
 }

@@ -8,6 +8,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { BackupError } from '../errors';
 import type { ObjectCodec } from './codec';
 import type { PackEntry } from './pack';
+import { deflatePieces } from './compression';
 import { ENTRY_SIZE, readEntry, writeEntry } from './pack';
 
 export interface IndexedPack {
@@ -16,6 +17,22 @@ export interface IndexedPack {
 }
 
 const MAGIC = Buffer.from('PBI1', 'ascii');
+export const INDEX_MAGIC: Readonly<Buffer> = MAGIC;
+
+/** Deflates and seals the raw layout (magic, pack count, packs) into an index file's bytes. */
+export function sealIndex(raw: Buffer, codec: ObjectCodec): Buffer {
+  return codec.seal(deflateRawSync(raw, { level: 1 }));
+}
+
+/**
+ * An index file's bytes from its raw layout in pieces (MemoryIndex.rawPieces), as parts to save: the same
+ * format as sealIndex, without ever holding the raw layout whole. A plain store's seal is the identity, so
+ * its parts stay apart; an encrypted one seals them as one.
+ */
+export async function sealIndexPieces(pieces: Iterable<Buffer>, codec: ObjectCodec): Promise<Buffer[]> {
+  const deflated = await deflatePieces(pieces, 1);
+  return codec.encrypted ? [codec.seal(Buffer.concat(deflated))] : deflated;
+}
 
 export function encodeIndex(packs: readonly IndexedPack[], codec: ObjectCodec): Buffer {
   let size = 8;
@@ -33,7 +50,7 @@ export function encodeIndex(packs: readonly IndexedPack[], codec: ObjectCodec): 
       at += ENTRY_SIZE;
     }
   }
-  return codec.seal(deflateRawSync(out, { level: 1 }));
+  return sealIndex(out, codec);
 }
 
 /** Unseals and inflates an index file, checking its magic; the bytes are then walked without copying. */

@@ -1,36 +1,51 @@
-// The in-memory index: blob id -> pack, offset, lengths. Built for 100,000s of blobs: entries live in
-// typed arrays and a Map keyed by a 48-bit id prefix, not as one object and one 64-character string each,
-// so opening a store costs milliseconds and little memory. Invariant: a lookup answers only for the exact
-// full id (prefix collisions are resolved by comparing all 32 bytes).
+// The in-memory index: blob id -> pack, offset, lengths. Built for 100,000s of blobs: an entry is 32 bytes
+// of binary id and six 32-bit fields in typed arrays, found through an open-addressing table of slot
+// numbers (a Uint32Array), so no entry costs a JS object, a 64-character string or a Map node, and the
+// memory it takes can be read from its own buffers (`bytes`; about 70 bytes an entry).
+// Invariant: a lookup answers only for the exact full id (all 32 bytes are compared).
 
 import type { BlobType, PackEntry } from './pack';
-import { applyFlags, entryFlags } from './pack';
-import { walkIndex } from './indexFile';
+import { ENTRY_SIZE, applyFlags, entryFlags } from './pack';
+import { INDEX_MAGIC, walkIndex } from './indexFile';
 
 export interface IndexLocation extends PackEntry {
   packId: string;
 }
 
-const CHUNK_BITS = 16;
+const CHUNK_BITS = 14;
 const CHUNK = 1 << CHUNK_BITS;
 const FIELDS = 6; // pack number, offset, length, rawLength, type | flags << 1, inner
-
-function prefixOf(hex: string): number {
-  return parseInt(hex.slice(0, 12), 16);
-}
+const WORDS = 8; // an id is 8 32-bit words
+/** Probes before an id goes to the overflow map: only a crafted index (ids sharing their first bytes) gets there. */
+const MAX_PROBE = 64;
+const MIN_TABLE = 1 << 10;
 
 export class MemoryIndex {
   private readonly packIds: string[] = [];
   private readonly packNumbers = new Map<string, number>();
   private readonly fields: Uint32Array[] = [];
-  private readonly ids: Buffer[] = [];
-  private readonly byPrefix = new Map<number, number>();
-  /** Ids whose 48-bit prefix another id already holds (about one in 10^9 pairs at a million blobs). */
-  private readonly collisions = new Map<string, number>();
+  private readonly ids: Uint32Array[] = [];
+  /** The same memory as `ids`, as bytes (one view per chunk). */
+  private readonly idBytes: Buffer[] = [];
+  /** Open addressing: slot number + 1 at the position its id hashes to (or the next free one); 0 is empty. */
+  private table = new Uint32Array(MIN_TABLE);
+  /** Ids that found no free position within MAX_PROBE (a hostile index), by hex. */
+  private readonly overflow = new Map<string, number>();
   private count = 0;
+  /** The id being looked up or inserted, as words (and as bytes through `scratch`). */
+  private readonly scratchWords = new Uint32Array(WORDS);
+  private readonly scratch = Buffer.from(this.scratchWords.buffer);
 
   get size(): number {
     return this.count;
+  }
+
+  /** Bytes held by the index's own arrays (ids, fields, table): what it costs, whatever the number of blobs. */
+  get bytes(): number {
+    let total = this.table.byteLength;
+    for (const f of this.fields) total += f.byteLength;
+    for (const i of this.ids) total += i.byteLength;
+    return total;
   }
 
   private packNumber(packId: string): number {
@@ -43,35 +58,66 @@ export class MemoryIndex {
     return n;
   }
 
-  private slot(): number {
+  /** Whether slot `no` holds the id in scratchWords. */
+  private holdsScratch(no: number): boolean {
+    const words = this.ids[no >>> CHUNK_BITS];
+    const at = (no & (CHUNK - 1)) * WORDS;
+    const s = this.scratchWords;
+    return (
+      words[at] === s[0] && words[at + 1] === s[1] && words[at + 2] === s[2] && words[at + 3] === s[3] &&
+      words[at + 4] === s[4] && words[at + 5] === s[5] && words[at + 6] === s[6] && words[at + 7] === s[7]
+    );
+  }
+
+  /** The slot holding the id in scratchWords, or -1. */
+  private findScratch(): number {
+    const mask = this.table.length - 1;
+    let pos = this.scratchWords[0] & mask;
+    for (let probe = 0; probe < MAX_PROBE; probe++) {
+      const held = this.table[pos];
+      if (held === 0) return -1;
+      if (this.holdsScratch(held - 1)) return held - 1;
+      pos = (pos + 1) & mask;
+    }
+    if (this.overflow.size === 0) return -1;
+    return this.overflow.get(this.scratch.toString('hex')) ?? -1;
+  }
+
+  /** Puts slot `no` (its id already stored) into the table, or the overflow map when its run is full. */
+  private place(no: number): void {
+    const words = this.ids[no >>> CHUNK_BITS];
+    const at = (no & (CHUNK - 1)) * WORDS;
+    const mask = this.table.length - 1;
+    let pos = words[at] & mask;
+    for (let probe = 0; probe < MAX_PROBE; probe++) {
+      if (this.table[pos] === 0) {
+        this.table[pos] = no + 1;
+        return;
+      }
+      pos = (pos + 1) & mask;
+    }
+    this.overflow.set(this.idBytes[no >>> CHUNK_BITS].toString('hex', at * 4, at * 4 + 32), no);
+  }
+
+  /** Keeps the table at most half full (short probes), rebuilding it from the stored ids when it doubles. */
+  private grow(): void {
+    if ((this.count + 1) * 2 <= this.table.length) return;
+    this.table = new Uint32Array(this.table.length * 2);
+    this.overflow.clear();
+    for (let no = 0; no < this.count; no++) this.place(no);
+  }
+
+  /** Adds the blob whose id is in scratch unless it is known already (the first location wins; duplicates are harmless). */
+  private insertScratch(pack: number, offset: number, length: number, rawLength: number, typeFlags: number, inner: number): void {
+    if (this.findScratch() >= 0) return;
+    this.grow();
     const no = this.count++;
     if ((no & (CHUNK - 1)) === 0) {
       this.fields.push(new Uint32Array(CHUNK * FIELDS));
-      this.ids.push(Buffer.alloc(CHUNK * 32));
+      const words = new Uint32Array(CHUNK * WORDS);
+      this.ids.push(words);
+      this.idBytes.push(Buffer.from(words.buffer, words.byteOffset, words.byteLength));
     }
-    return no;
-  }
-
-  private idEquals(no: number, id: Buffer, idAt: number): boolean {
-    return this.ids[no >>> CHUNK_BITS].compare(id, idAt, idAt + 32, (no & (CHUNK - 1)) * 32, (no & (CHUNK - 1)) * 32 + 32) === 0;
-  }
-
-  /** Adds one blob unless its id is known already (the first location wins; duplicates are harmless). */
-  private insert(id: Buffer, idAt: number, pack: number, offset: number, length: number, rawLength: number, typeFlags: number, inner: number): void {
-    const prefix = id.readUIntBE(idAt, 6);
-    const existing = this.byPrefix.get(prefix);
-    if (existing !== undefined) {
-      if (this.idEquals(existing, id, idAt)) return;
-      const hex = id.toString('hex', idAt, idAt + 32);
-      if (this.collisions.has(hex)) return;
-      this.collisions.set(hex, this.store(id, idAt, pack, offset, length, rawLength, typeFlags, inner));
-      return;
-    }
-    this.byPrefix.set(prefix, this.store(id, idAt, pack, offset, length, rawLength, typeFlags, inner));
-  }
-
-  private store(id: Buffer, idAt: number, pack: number, offset: number, length: number, rawLength: number, typeFlags: number, inner: number): number {
-    const no = this.slot();
     const f = this.fields[no >>> CHUNK_BITS];
     const base = (no & (CHUNK - 1)) * FIELDS;
     f[base] = pack;
@@ -80,8 +126,8 @@ export class MemoryIndex {
     f[base + 3] = rawLength;
     f[base + 4] = typeFlags;
     f[base + 5] = inner;
-    id.copy(this.ids[no >>> CHUNK_BITS], (no & (CHUNK - 1)) * 32, idAt, idAt + 32);
-    return no;
+    this.ids[no >>> CHUNK_BITS].set(this.scratchWords, (no & (CHUNK - 1)) * WORDS);
+    this.place(no);
   }
 
   /** Adds every entry of an opened index file (see indexFile.openIndex). */
@@ -97,7 +143,8 @@ export class MemoryIndex {
       },
       (at) => {
         const typeFlags = data[at] | (data[at + 1] << 1);
-        this.insert(data, at + 2, pack, data.readUInt32LE(at + 34), data.readUInt32LE(at + 38), data.readUInt32LE(at + 42), typeFlags, data.readUInt32LE(at + 46));
+        data.copy(this.scratch, 0, at + 2, at + 34);
+        this.insertScratch(pack, data.readUInt32LE(at + 34), data.readUInt32LE(at + 38), data.readUInt32LE(at + 42), typeFlags, data.readUInt32LE(at + 46));
       },
     );
   }
@@ -105,26 +152,79 @@ export class MemoryIndex {
   addPack(packId: string, entries: readonly PackEntry[]): void {
     const pack = this.packNumber(packId);
     for (const e of entries) {
-      this.insert(Buffer.from(e.id, 'hex'), 0, pack, e.offset, e.length, e.rawLength, (e.type === 'tree' ? 1 : 0) | (entryFlags(e) << 1), e.inner ?? 0);
+      if (!this.toScratch(e.id)) continue;
+      this.insertScratch(pack, e.offset, e.length, e.rawLength, (e.type === 'tree' ? 1 : 0) | (entryFlags(e) << 1), e.inner ?? 0);
     }
   }
 
-  private find(id: string): number | undefined {
-    if (id.length !== 64) return undefined;
-    const no = this.byPrefix.get(prefixOf(id));
-    if (no === undefined) return undefined;
-    const bytes = Buffer.from(id, 'hex');
-    if (this.idEquals(no, bytes, 0)) return no;
-    return this.collisions.get(id);
+  /** A pack number for blobs added before the pack's id is known (a writer's open pack); see namePack. */
+  reservePack(): number {
+    this.packIds.push('');
+    return this.packIds.length - 1;
+  }
+
+  /** Gives a reserved pack its id, once it is known (the hash of the pack's bytes). */
+  namePack(pack: number, packId: string): void {
+    this.packIds[pack] = packId;
+    if (!this.packNumbers.has(packId)) this.packNumbers.set(packId, pack);
+  }
+
+  /** Adds one blob unless its id is known already; returns whether it was added (as the next slot, `size - 1`). */
+  addBlob(pack: number, id: string, type: BlobType, offset: number, length: number, rawLength: number, compressed: boolean, inner?: number): boolean {
+    if (!this.toScratch(id) || this.findScratch() >= 0) return false;
+    const flags = (compressed ? 1 : 0) | (inner !== undefined ? 2 : 0); // as pack.ts entryFlags
+    this.insertScratch(pack, offset, length, rawLength, (type === 'tree' ? 1 : 0) | (flags << 1), inner ?? 0);
+    return true;
+  }
+
+  /** Slots [from, to) in a pack header's binary layout (see pack.ts ENTRY_SIZE), in slot order. */
+  rawEntries(from: number, to: number): Buffer {
+    const out = Buffer.alloc((to - from) * ENTRY_SIZE);
+    for (let no = from; no < to; no++) this.writeRaw(no, out, (no - from) * ENTRY_SIZE);
+    return out;
+  }
+
+  private writeRaw(no: number, out: Buffer, at: number): void {
+    const f = this.fields[no >>> CHUNK_BITS];
+    const base = (no & (CHUNK - 1)) * FIELDS;
+    const idAt = (no & (CHUNK - 1)) * WORDS * 4;
+    out[at] = f[base + 4] & 1;
+    out[at + 1] = f[base + 4] >>> 1;
+    this.idBytes[no >>> CHUNK_BITS].copy(out, at + 2, idAt, idAt + 32);
+    out.writeUInt32LE(f[base + 1], at + 34);
+    out.writeUInt32LE(f[base + 2], at + 38);
+    out.writeUInt32LE(f[base + 3], at + 42);
+    out.writeUInt32LE(f[base + 5], at + 46);
+  }
+
+  /** Adds every entry of another index (a writer's, once its packs and index file are durable). */
+  addAll(other: MemoryIndex): void {
+    for (let no = 0; no < other.count; no++) {
+      const f = other.fields[no >>> CHUNK_BITS];
+      const base = (no & (CHUNK - 1)) * FIELDS;
+      const words = other.ids[no >>> CHUNK_BITS];
+      const at = (no & (CHUNK - 1)) * WORDS;
+      for (let w = 0; w < WORDS; w++) this.scratchWords[w] = words[at + w];
+      this.insertScratch(this.packNumber(other.packIds[f[base]]), f[base + 1], f[base + 2], f[base + 3], f[base + 4], f[base + 5]);
+    }
+  }
+
+  /** Writes a 64-character hex id into scratch; false for anything else (which no blob has). */
+  private toScratch(id: string): boolean {
+    return id.length === 64 && this.scratch.write(id, 0, 32, 'hex') === 32;
+  }
+
+  private find(id: string): number {
+    return this.toScratch(id) ? this.findScratch() : -1;
   }
 
   has(id: string): boolean {
-    return this.find(id) !== undefined;
+    return this.find(id) >= 0;
   }
 
   get(id: string): IndexLocation | undefined {
     const no = this.find(id);
-    return no === undefined ? undefined : this.at(no);
+    return no < 0 ? undefined : this.at(no);
   }
 
   private at(no: number): IndexLocation {
@@ -132,8 +232,9 @@ export class MemoryIndex {
     const base = (no & (CHUNK - 1)) * FIELDS;
     const typeFlags = f[base + 4];
     const type: BlobType = typeFlags & 1 ? 'tree' : 'data';
+    const at = (no & (CHUNK - 1)) * WORDS * 4;
     return {
-      id: this.ids[no >>> CHUNK_BITS].toString('hex', (no & (CHUNK - 1)) * 32, (no & (CHUNK - 1)) * 32 + 32),
+      id: this.idBytes[no >>> CHUNK_BITS].toString('hex', at, at + 32),
       packId: this.packIds[f[base]],
       offset: f[base + 1],
       length: f[base + 2],
@@ -143,7 +244,54 @@ export class MemoryIndex {
     };
   }
 
-  /** Every indexed blob, for verify and prune. */
+  /**
+   * The raw layout of an index file naming every blob held (see indexFile.ts; deflate and seal it with
+   * sealIndex), in pieces of at most about `pieceBytes`, written straight from the arrays: no entry becomes
+   * an object on the way, and the whole layout is never one buffer. Entries are grouped by pack (packs in
+   * the order first seen), in the order added within a pack.
+   */
+  *rawPieces(pieceBytes = 1 << 20): Generator<Buffer> {
+    const packs = this.packIds.length;
+    const perPack = new Uint32Array(packs);
+    for (let no = 0; no < this.count; no++) perPack[this.fields[no >>> CHUNK_BITS][(no & (CHUNK - 1)) * FIELDS]]++;
+    // Slot numbers sorted by pack (a counting sort): 4 bytes a blob, for the duration of the encoding.
+    const start = new Uint32Array(packs + 1);
+    for (let p = 0; p < packs; p++) start[p + 1] = start[p] + perPack[p];
+    const fill = start.slice(0, packs);
+    const order = new Uint32Array(this.count);
+    for (let no = 0; no < this.count; no++) order[fill[this.fields[no >>> CHUNK_BITS][(no & (CHUNK - 1)) * FIELDS]]++] = no;
+    const size = Math.max(pieceBytes, 36 + ENTRY_SIZE);
+    let piece = Buffer.alloc(size);
+    let at = 8;
+    INDEX_MAGIC.copy(piece, 0);
+    let used = 0;
+    for (let p = 0; p < packs; p++) if (perPack[p] > 0) used++;
+    piece.writeUInt32LE(used, 4);
+    for (let p = 0; p < packs; p++) {
+      if (perPack[p] === 0) continue;
+      if (this.packIds[p] === '') throw new Error('An index cannot name a pack whose id is not known yet.');
+      if (at + 36 + ENTRY_SIZE > size) {
+        yield piece.subarray(0, at);
+        piece = Buffer.alloc(size);
+        at = 0;
+      }
+      piece.write(this.packIds[p], at, 32, 'hex');
+      piece.writeUInt32LE(perPack[p], at + 32);
+      at += 36;
+      for (let i = start[p]; i < start[p + 1]; i++) {
+        if (at + ENTRY_SIZE > size) {
+          yield piece.subarray(0, at);
+          piece = Buffer.alloc(size);
+          at = 0;
+        }
+        this.writeRaw(order[i], piece, at);
+        at += ENTRY_SIZE;
+      }
+    }
+    yield piece.subarray(0, at);
+  }
+
+  /** Every indexed blob, in the order added (so a writer's blobs come pack by pack), for verify, prune and index files. */
   *all(): Generator<IndexLocation> {
     for (let no = 0; no < this.count; no++) yield this.at(no);
   }

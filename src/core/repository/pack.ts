@@ -75,7 +75,12 @@ export function encodePackHeader(entries: readonly PackEntry[]): Buffer {
 
 /** Builds the trailer that makes a pack self-describing, so a lost index can be rebuilt from the packs alone. */
 export function packTrailer(entries: readonly PackEntry[], codec: ObjectCodec): Buffer {
-  const sealed = codec.seal(encodePackHeader(entries));
+  return packTrailerOf(encodePackHeader(entries), codec);
+}
+
+/** The trailer for a header already in its binary layout (ENTRY_SIZE bytes an entry, in pack order). */
+export function packTrailerOf(header: Buffer, codec: ObjectCodec): Buffer {
+  const sealed = codec.seal(header);
   const tail = Buffer.alloc(8);
   tail.writeUInt32LE(sealed.length, 0);
   MAGIC.copy(tail, 4);

@@ -2,7 +2,8 @@
 // Invariants: an object's id is checked against its bytes every time it is read (no silent corruption);
 // data is written before the index that names it, and the index before any snapshot that uses it.
 
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
 import { BackupError, isBackupError } from '../errors';
 import type { Backend } from '../storage/backend';
 import type { FsPort } from '../storage/fsPort';
@@ -10,19 +11,16 @@ import { nodeFs } from '../storage/fsPort';
 import { backendFor } from '../storage/locate';
 import { Lock } from '../storage/lock';
 import type { ObjectCodec } from './codec';
-import { sha256Hex } from './codec';
-import { decompress } from './compression';
+import { decompress, deflatePieces } from './compression';
 import { BUNDLE_BELOW, BUNDLE_SIZE, BlobWriter } from './blobWriter';
 export { BlobWriter } from './blobWriter';
 import type { RepoConfig } from './config';
 import { openStoreConfig } from './openStore';
 import type { OpenOptions } from './openStore';
 export type { OpenOptions } from './openStore';
-import type { IndexedPack } from './indexFile';
-import { encodeIndex, openIndex } from './indexFile';
+import { openIndex, sealIndexPieces } from './indexFile';
 import { MemoryIndex } from './memoryIndex';
 import type { IndexLocation } from './memoryIndex';
-import type { PackEntry } from './pack';
 export type { IndexLocation } from './memoryIndex';
 import { packKey } from './pack';
 import type { SnapshotRecord } from './snapshotRecord';
@@ -34,7 +32,11 @@ import { decodeTree } from './tree';
 const MAX_UNIT = BUNDLE_SIZE + BUNDLE_BELOW;
 /** Restore walks files in tree order, which follows bundle order closely but not exactly: keep a few. */
 const UNIT_CACHE = 32;
-const TREE_CACHE_LIMIT = 50_000;
+/**
+ * Parsed trees kept, counted in entries (each a few hundred bytes as objects and strings), not in trees: a
+ * count of trees let a first snapshot of 200,000 files keep every tree it wrote, 40 MB of objects.
+ */
+export const TREE_CACHE_ENTRIES = 20_000;
 /** How many times a read looks for a blob again while the store's index changes under it (a prune mid-way). */
 const MOVED_RETRIES = 8;
 
@@ -43,6 +45,7 @@ export class Repository {
   private readonly loadedIndexFiles = new Set<string>();
   private readonly damagedIndexFiles = new Set<string>();
   private readonly treeCache = new Map<string, Tree>();
+  private treeCacheSize = 0;
   private readonly snapshotCache = new Map<string, SnapshotRecord>();
   private readonly unitCache = new Map<string, Promise<Buffer>>();
   /** The index listing under which a fresh index was found to lack a blob (see loadBlob). */
@@ -162,17 +165,11 @@ export class Repository {
     await this.refreshIndex();
     const replaced = (await this.backend.list('index')).filter((key) => this.loadedIndexFiles.has(key));
     if (replaced.length < threshold) return false;
-    const byPack = new Map<string, PackEntry[]>();
-    for (const location of this.index.all()) {
-      const { packId, ...entry } = location;
-      let list = byPack.get(packId);
-      if (!list) byPack.set(packId, (list = []));
-      list.push(entry);
-    }
-    const packs: IndexedPack[] = [...byPack].map(([packId, entries]) => ({ packId, entries }));
-    const bytes = encodeIndex(packs, this.codec);
-    const key = `index/${sha256Hex(bytes)}`;
-    await this.backend.save(key, bytes);
+    const parts = await sealIndexPieces(this.index.rawPieces(), this.codec);
+    const hash = createHash('sha256');
+    for (const part of parts) hash.update(part);
+    const key = `index/${hash.digest('hex')}`;
+    await this.backend.save(key, parts);
     this.loadedIndexFiles.add(key);
     for (const old of replaced) {
       if (old === key) continue;
@@ -317,30 +314,49 @@ export class Repository {
 
   async loadTree(id: string): Promise<Tree> {
     const cached = this.treeCache.get(id);
-    if (cached) return cached;
+    if (cached) {
+      // Most recently used last (Map iteration order is insertion order): the on-save path's trees stay.
+      this.treeCache.delete(id);
+      this.treeCache.set(id, cached);
+      return cached;
+    }
     const tree = decodeTree(await this.loadBlob(id), `Tree ${id.slice(0, 12)}`);
     this.rememberTree(id, tree);
     return tree;
   }
 
   rememberTree(id: string, tree: Tree): void {
-    if (this.treeCache.size >= TREE_CACHE_LIMIT) {
-      // Drop the oldest: Map iteration order is insertion order.
-      const oldest = this.treeCache.keys().next().value;
-      if (oldest !== undefined) this.treeCache.delete(oldest);
+    const old = this.treeCache.get(id);
+    if (old) {
+      this.treeCache.delete(id);
+      this.treeCacheSize -= old.entries.length + 1;
     }
     this.treeCache.set(id, tree);
+    this.treeCacheSize += tree.entries.length + 1;
+    // Drop the least recently used until the cache fits; the newest tree stays even when it alone is larger.
+    while (this.treeCacheSize > TREE_CACHE_ENTRIES && this.treeCache.size > 1) {
+      const [oldest, dropped] = this.treeCache.entries().next().value as [string, Tree];
+      this.treeCache.delete(oldest);
+      this.treeCacheSize -= dropped.entries.length + 1;
+    }
+  }
+
+  /** Entries (plus one per tree) of the parsed trees kept in memory; at most TREE_CACHE_ENTRIES but for one larger tree. */
+  get cachedTreeEntries(): number {
+    return this.treeCacheSize;
   }
 
   // ---- writing ---------------------------------------------------------------------------------------
 
-  newWriter(): BlobWriter {
-    return new BlobWriter(this);
+  /** `keepPacks`: the writer's `packs` stay readable after `finish` (prune); otherwise its table goes to the index. */
+  newWriter(options: { keepPacks?: boolean } = {}): BlobWriter {
+    return new BlobWriter(this, options);
   }
 
   /** Called by a finished writer: its packs are durable and its index is written. */
-  registerPacks(packs: readonly IndexedPack[], indexKey: string): void {
-    for (const pack of packs) this.index.addPack(pack.packId, pack.entries);
+  registerPacks(written: MemoryIndex, indexKey: string, adopt = false): void {
+    if (adopt && this.index.size === 0) this.index = written;
+    else this.index.addAll(written);
     this.loadedIndexFiles.add(indexKey);
   }
 
@@ -432,8 +448,11 @@ export class Repository {
     }
   }
 
-  async saveCache(name: string, data: Buffer): Promise<void> {
-    await this.backend.save(this.cacheKey(name), this.codec.seal(deflateRawSync(data, { level: 1 })), { durable: false });
+  /** Saves a cache given whole or in pieces (deflated as one stream, so it is never held whole uncompressed). */
+  async saveCache(name: string, data: Buffer | Iterable<Buffer>): Promise<void> {
+    const deflated = await deflatePieces(Buffer.isBuffer(data) ? [data] : data, 1);
+    const parts = this.codec.encrypted ? [this.codec.seal(Buffer.concat(deflated))] : deflated;
+    await this.backend.save(this.cacheKey(name), parts, { durable: false });
   }
 
   /**
@@ -447,6 +466,7 @@ export class Repository {
   /** Drops caches and ends a remote backend's connection; a remote store reconnects if used again. */
   async close(): Promise<void> {
     this.treeCache.clear();
+    this.treeCacheSize = 0;
     this.unitCache.clear();
     await this.backend.close?.();
   }

@@ -37,20 +37,31 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** A tree of exactly the fields that are stored, sorted by name: what decodeTree gives back for its bytes. */
+export function canonicalTree(entries: readonly TreeEntry[]): Tree {
+  const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
+  return {
+    entries: sorted.map((entry): TreeEntry => {
+      switch (entry.type) {
+        case 'file':
+          return { type: 'file', name: entry.name, mode: entry.mode, size: entry.size, content: entry.content };
+        case 'dir':
+          return { type: 'dir', name: entry.name, tree: entry.tree };
+        case 'symlink':
+          return { type: 'symlink', name: entry.name, target: entry.target };
+      }
+    }),
+  };
+}
+
+/** The stored bytes of a canonical tree (see canonicalTree). */
+export function canonicalBytes(tree: Tree): Buffer {
+  return Buffer.from(JSON.stringify({ v: 1, entries: tree.entries }), 'utf8');
+}
+
 /** Canonical bytes of a tree. Entries are sorted here, so callers may pass them in any order. */
 export function encodeTree(entries: readonly TreeEntry[]): Buffer {
-  const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
-  const canonical = sorted.map((entry) => {
-    switch (entry.type) {
-      case 'file':
-        return { type: 'file', name: entry.name, mode: entry.mode, size: entry.size, content: entry.content };
-      case 'dir':
-        return { type: 'dir', name: entry.name, tree: entry.tree };
-      case 'symlink':
-        return { type: 'symlink', name: entry.name, target: entry.target };
-    }
-  });
-  return Buffer.from(JSON.stringify({ v: 1, entries: canonical }), 'utf8');
+  return canonicalBytes(canonicalTree(entries));
 }
 
 /**

@@ -401,7 +401,7 @@ async function pruneLocked(repo: Repository, options: PruneOptions, dryRun: bool
   if (toCopy.length > 0) {
     progress(`copying ${plural(toCopy.length, 'still-used blob')} out of ${plural(rewritten.length, 'pack')}`);
     toCopy.sort((a, b) => (a.packId < b.packId ? -1 : a.packId > b.packId ? 1 : a.offset - b.offset));
-    const writer = repo.newWriter();
+    const writer = repo.newWriter({ keepPacks: true });
     let copied = 0;
     for (const at of toCopy) {
       if (++copied % 64 === 0) checkCancelled(signal);

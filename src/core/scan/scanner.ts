@@ -3,7 +3,6 @@
 // file content: deciding what to read is the snapshotter's job (with the stat cache).
 
 import * as path from 'node:path';
-import type { Stats } from 'node:fs';
 import { errnoCode } from '../errors';
 import { yieldIfBusy } from '../eventLoop';
 import { TEMP_PREFIX, isTempName } from '../storage/atomic';
@@ -13,12 +12,35 @@ import { parseGitignore } from './rules';
 
 export type EntryKind = 'file' | 'dir' | 'symlink';
 
+/**
+ * The parts of an lstat a snapshot uses. A Node 20 Stats object is about 840 bytes (four Date objects
+ * made eagerly): a listing keeps this instead, so the Stats dies young while the listing may live as long
+ * as its folder's walk. A Stats fits the shape too.
+ */
+export interface FileSig {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  /** Type and permission bits, as st_mode. */
+  mode: number;
+}
+
+export function sigOf(stat: FileSig): FileSig {
+  return { size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino, mode: stat.mode };
+}
+
+/** Whether a signature is a regular file's (S_IFREG). */
+export function isRegularFile(sig: FileSig): boolean {
+  return (sig.mode & 0o170000) === 0o100000;
+}
+
 export interface ScannedEntry {
   name: string;
   relPath: string;
   kind: EntryKind;
-  /** lstat of the entry; absent for folders (not needed to snapshot them). */
-  stat?: Stats;
+  /** lstat of the entry (the parts a snapshot uses); absent for folders (not needed to snapshot them). */
+  stat?: FileSig;
 }
 
 export interface Skip {
@@ -157,7 +179,7 @@ export class Scanner {
         skipped.push({ path: relPath, reason: `larger than the maximum file size (${stat.size} > ${max} bytes)` });
         continue;
       }
-      entries.push({ name, relPath, kind, stat });
+      entries.push({ name, relPath, kind, stat: sigOf(stat) });
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return { entries, skipped, layers };

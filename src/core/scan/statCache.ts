@@ -4,10 +4,12 @@
 // that recorded it is never trusted, because an edit in the same timestamp tick could leave size and mtime
 // unchanged (RACY_MS for whole-second stamps, FINE_MARGIN_MS otherwise).
 //
-// Built for 100,000 files: signatures live in one Float64Array (a view of the file, no per-file objects),
-// and folders are matched against their cached names by a merge walk over two sorted lists, not a map.
+// Built for 100,000 files: signatures live in Float64Arrays (the loaded cache's is a view of the file, a
+// recorded folder has its own), never as per-file objects or one growing JS array; a folder carried over
+// unchanged points at the loaded signatures instead of copying them; folders are matched against their
+// cached names by a merge walk over two sorted lists, not a map.
 
-import type { Stats } from 'node:fs';
+import type { FileSig } from './scanner';
 import { ID_PATTERN } from '../repository/codec';
 
 export const RACY_MS = 2000;
@@ -29,7 +31,9 @@ export interface CachedDir {
   count: number;
   /** Names of its files and symlinks, in listing order (sorted). */
   names: string[];
-  /** Where the first name's signature starts in the cache's signature array. */
+  /** The array holding its signatures (SIG numbers per name)... */
+  sigs: Float64Array;
+  /** ...and where the first name's signature starts in it. */
   base: number;
 }
 
@@ -42,7 +46,7 @@ interface Header {
   dirs: HeaderDir[];
 }
 
-function sameSig(sigs: Float64Array | number[], at: number, stat: Stats): boolean {
+function sameSig(sigs: Float64Array | number[], at: number, stat: FileSig): boolean {
   return sigs[at] === stat.size && sigs[at + 1] === stat.mtimeMs && sigs[at + 2] === stat.ctimeMs && sigs[at + 3] === stat.ino && sigs[at + 4] === stat.mode;
 }
 
@@ -55,15 +59,15 @@ export class DirCursor {
     readonly dir: CachedDir | undefined,
   ) {}
 
-  /** The signature slot of `name` in the previous cache if the file is unchanged and not racy, else -1. Call in listing order. */
-  trusted(name: string, stat: Stats): number {
+  /** The signature slot of `name` in the previous cache's signatures if the file is unchanged and not racy, else -1. Call in listing order. */
+  trusted(name: string, stat: FileSig): number {
     const dir = this.dir;
     if (!dir) return -1;
     const names = dir.names;
     while (this.j < names.length && names[this.j] < name) this.j++;
     if (this.j >= names.length || names[this.j] !== name) return -1;
     const at = dir.base + this.j * SIG;
-    if (!sameSig(this.cache.previousSigs, at, stat)) return -1;
+    if (!sameSig(dir.sigs, at, stat)) return -1;
     // A file written after the recording scan started has a later mtime on any file system with fine
     // timestamps; only whole-second stamps (ext3, HFS+, FAT's two seconds) need the wide margin.
     const margin = stat.mtimeMs % 1000 === 0 ? RACY_MS : FINE_MARGIN_MS;
@@ -78,7 +82,7 @@ export class DirRecorder {
 
   constructor(private readonly cache: StatCache) {}
 
-  add(name: string, stat: Stats): void {
+  add(name: string, stat: FileSig): void {
     this.names.push(name);
     this.values.push(stat.size, stat.mtimeMs, stat.ctimeMs, stat.ino, stat.mode);
   }
@@ -91,14 +95,11 @@ export class DirRecorder {
   }
 
   finish(relDir: string, tree: string, totals: SubtreeTotals, count: number): void {
-    const base = this.cache.nextSigs.length;
-    for (const value of this.values) this.cache.nextSigs.push(value);
-    this.cache.record(relDir, { tree, totals, count, names: this.names, base }, false);
+    this.cache.record(relDir, { tree, totals, count, names: this.names, sigs: Float64Array.from(this.values), base: 0 }, false);
   }
 }
 
 export class StatCache {
-  readonly nextSigs: number[] = [];
   private readonly next = new Map<string, CachedDir>();
   private changed = false;
 
@@ -124,9 +125,14 @@ export class StatCache {
       let sigStart = 8 + headerLength;
       sigStart += (8 - (sigStart % 8)) % 8;
       const bytes = data.length - sigStart;
-      // Copy into an aligned buffer: a Float64Array view needs 8-byte alignment of the underlying memory.
-      const sigs = new Float64Array(bytes / 8);
-      Buffer.from(sigs.buffer).set(data.subarray(sigStart));
+      if (bytes % 8 !== 0) return StatCache.empty(rulesFingerprint, scanStart);
+      // A view of the loaded bytes when they are 8-byte aligned (a Float64Array needs it), else an aligned copy.
+      let sigs: Float64Array;
+      if ((data.byteOffset + sigStart) % 8 === 0) sigs = new Float64Array(data.buffer, data.byteOffset + sigStart, bytes / 8);
+      else {
+        sigs = new Float64Array(bytes / 8);
+        Buffer.from(sigs.buffer).set(data.subarray(sigStart));
+      }
       const dirs = new Map<string, CachedDir>();
       let base = 0;
       const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -138,7 +144,7 @@ export class StatCache {
           return StatCache.empty(rulesFingerprint, scanStart);
         }
         if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) return StatCache.empty(rulesFingerprint, scanStart);
-        dirs.set(rel, { tree, count: entries, totals: { files, dirs: subdirs, symlinks, bytes: total }, names, base });
+        dirs.set(rel, { tree, count: entries, totals: { files, dirs: subdirs, symlinks, bytes: total }, names, sigs, base });
         base += names.length * SIG;
       }
       if (typeof header.scanStart !== 'number' || !Number.isFinite(header.scanStart)) return StatCache.empty(rulesFingerprint, scanStart);
@@ -163,10 +169,7 @@ export class StatCache {
 
   /** Carries a whole unchanged folder over to the next cache. */
   reuse(relDir: string, dir: CachedDir): void {
-    const base = this.nextSigs.length;
-    const end = dir.base + dir.names.length * SIG;
-    for (let i = dir.base; i < end; i++) this.nextSigs.push(this.previousSigs[i]);
-    this.next.set(relDir, { ...dir, base });
+    this.next.set(relDir, dir);
   }
 
   record(relDir: string, dir: CachedDir, reused: boolean): void {
@@ -180,17 +183,38 @@ export class StatCache {
   }
 
   encode(): Buffer {
+    return Buffer.concat([...this.encodeParts()]);
+  }
+
+  /**
+   * The saved form in pieces (header, then the signatures in header order, about a MiB a piece), for
+   * Repository.saveCache to deflate as they come: the cache is never one uncompressed buffer.
+   */
+  *encodeParts(pieceBytes = 1 << 20): Generator<Buffer> {
     const dirs: HeaderDir[] = [];
-    const sigs = new Float64Array(this.nextSigs.length);
-    let at = 0;
-    for (const [rel, dir] of this.next) {
-      dirs.push([rel, dir.tree, dir.count, dir.totals.files, dir.totals.dirs, dir.totals.symlinks, dir.totals.bytes, dir.names]);
-      for (let i = 0; i < dir.names.length * SIG; i++) sigs[at++] = this.nextSigs[dir.base + i];
-    }
+    for (const [rel, dir] of this.next) dirs.push([rel, dir.tree, dir.count, dir.totals.files, dir.totals.dirs, dir.totals.symlinks, dir.totals.bytes, dir.names]);
     const header = Buffer.from(JSON.stringify({ v: 2, rules: this.rulesFingerprint, scanStart: this.scanStart, dirs } satisfies Header), 'utf8');
     const lead = Buffer.alloc(8);
     lead.writeUInt32LE(header.length, 0);
-    const pad = Buffer.alloc((8 - ((8 + header.length) % 8)) % 8);
-    return Buffer.concat([lead, header, pad, Buffer.from(sigs.buffer, 0, at * 8)]);
+    yield lead;
+    yield header;
+    yield Buffer.alloc((8 - ((8 + header.length) % 8)) % 8);
+    let piece = Buffer.alloc(pieceBytes);
+    let at = 0;
+    for (const dir of this.next.values()) {
+      const bytes = Buffer.from(dir.sigs.buffer, dir.sigs.byteOffset + dir.base * 8, dir.names.length * SIG * 8);
+      let from = 0;
+      while (from < bytes.length) {
+        if (at === piece.length) {
+          yield piece;
+          piece = Buffer.alloc(pieceBytes);
+          at = 0;
+        }
+        const n = bytes.copy(piece, at, from);
+        at += n;
+        from += n;
+      }
+    }
+    if (at > 0) yield piece.subarray(0, at);
   }
 }

@@ -2,14 +2,15 @@
 // Invariant: what is stored is a consistent state of the file. The file is stat'ed before and after the
 // read; if it changed in between, it is read again, and after a few tries it is reported, never stored torn.
 
-import type { Stats } from 'node:fs';
 import { errnoCode, isBackupError } from '../errors';
+import type { FileSig } from '../scan/scanner';
+import { isRegularFile, sigOf } from '../scan/scanner';
 import type { FsPort } from '../storage/fsPort';
 import { StreamChunker } from '../repository/chunker';
 import type { BlobWriter, Repository } from '../repository/repository';
 
 export type ReadOutcome =
-  | { ok: true; content: string[]; size: number; stat: Stats }
+  | { ok: true; content: string[]; size: number; stat: FileSig }
   | { ok: false; reason: string };
 
 const TRIES = 3;
@@ -17,7 +18,7 @@ const READ_PIECE = 1024 * 1024;
 /** Below this size a synchronous read is cheaper than the four promise round trips of readFile. */
 const SYNC_READ_BELOW = 256 * 1024;
 
-function sameState(a: Stats, b: Stats): boolean {
+function sameState(a: FileSig, b: FileSig): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
 }
 
@@ -35,18 +36,18 @@ function describeReadError(error: unknown): string {
   }
 }
 
-export async function storeFile(repo: Repository, writer: BlobWriter, port: FsPort, absPath: string, before: Stats | undefined): Promise<ReadOutcome> {
+export async function storeFile(repo: Repository, writer: BlobWriter, port: FsPort, absPath: string, before: FileSig | undefined): Promise<ReadOutcome> {
   let stat = before;
   for (let attempt = 0; attempt < TRIES; attempt++) {
     try {
       stat ??= await port.lstat(absPath);
-      if (!stat.isFile()) return { ok: false, reason: 'is no longer a regular file' };
+      if (!isRegularFile(stat)) return { ok: false, reason: 'is no longer a regular file' };
       const small = stat.size < SYNC_READ_BELOW;
       const content = stat.size >= repo.config.chunkFrom ? await storeChunked(repo, writer, port, absPath) : await storeWhole(writer, port, absPath, small);
       const after = small ? port.lstatSync(absPath) : await port.lstat(absPath);
       if (!after) return { ok: false, reason: 'deleted while being read' };
-      if (sameState(stat, after) && after.size === content.size) return { ok: true, content: content.ids, size: content.size, stat: after };
-      stat = after;
+      if (sameState(stat, after) && after.size === content.size) return { ok: true, content: content.ids, size: content.size, stat: sigOf(after) };
+      stat = sigOf(after);
     } catch (error) {
       // Store-side failures (disk full while writing a pack) abort the snapshot; a workspace file that
       // cannot be read (gone, no permission, an I/O error) is skipped and named in the report.

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BackupError, isBackupError } from '../errors';
 import { formatBytes } from '../format';
-import { Limiter } from '../limiter';
+import { WorkPool } from '../workPool';
 import { countChanges, diffTrees } from '../query/diff';
 import type { Change } from '../query/diff';
 import type { BlobWriter, Repository } from '../repository/repository';
@@ -19,10 +19,9 @@ import { findEntry, sameEntries } from '../repository/tree';
 import { Rules } from '../scan/rules';
 import type { GitignoreLayer } from '../scan/rules';
 import { Scanner } from '../scan/scanner';
-import type { Skip } from '../scan/scanner';
+import type { FileSig, Skip } from '../scan/scanner';
 import { StatCache } from '../scan/statCache';
 import type { SubtreeTotals } from '../scan/statCache';
-import type { Stats } from 'node:fs';
 import { StoreFence } from '../storage/storeFence';
 import { setLabel, setPinned } from './annotate';
 import { storeFile } from './fileReader';
@@ -102,7 +101,7 @@ interface Run {
 export class Snapshotter {
   private rules: Rules;
   private scanner: Scanner;
-  private readonly limiter: Limiter;
+  private readonly pool: WorkPool;
   private readonly git: GitInfoReader | undefined;
   private identity: WorkspaceIdentity | undefined;
   private storeChecked = false;
@@ -119,7 +118,7 @@ export class Snapshotter {
       excludeAbsolute: [repo.location],
     });
     this.scanner = new Scanner(root, { rules: this.rules, maxFileSize: options.maxFileSize }, repo.port);
-    this.limiter = new Limiter(options.concurrency ?? 8);
+    this.pool = new WorkPool(options.concurrency ?? 8);
     this.git = options.git === false ? undefined : new GitInfoReader(root, repo.port);
   }
 
@@ -179,7 +178,7 @@ export class Snapshotter {
       this.checkCancelled(request);
       await writer.finish();
       // The cache only saves work next time: failing to write it must not fail the snapshot.
-      if (!incremental && cache.dirty) await this.repo.saveCache(cacheName, cache.encode()).catch(() => undefined);
+      if (!incremental && cache.dirty) await this.repo.saveCache(cacheName, cache.encodeParts()).catch(() => undefined);
 
       if (parent && parent.tree === tree) {
         // A label or pin asked for this state goes to the snapshot that already holds it, never nowhere.
@@ -321,10 +320,11 @@ export class Snapshotter {
     let reusable = cached !== undefined && cached.count === listing.entries.length && this.repo.hasBlob(cached.tree);
     const count = listing.entries.length;
     const entries: Array<TreeEntry | undefined> = new Array(count);
-    // Per entry: the trusted signature slot (>= 0), or the Stats to record, or undefined (not recorded).
-    const sigSource: Array<number | Stats | undefined> = new Array(count);
+    // Per entry: the trusted signature slot (>= 0), or the signature to record, or undefined (not recorded).
+    const sigSource: Array<number | FileSig | undefined> = new Array(count);
     const totals: SubtreeTotals = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
     const fromCache: number[] = [];
+    const toRead: number[] = [];
     const reads: Promise<void>[] = [];
 
     // Files first (reads start on the pool), folders after, one at a time: a depth-first walk keeps only
@@ -340,8 +340,8 @@ export class Snapshotter {
         continue;
       }
       reusable = false;
-      const abs = this.scanner.absolute(entry.relPath);
       if (entry.kind === 'symlink') {
+        const abs = this.scanner.absolute(entry.relPath);
         reads.push(
           this.repo.port.readlink(abs).then(
             (target) => {
@@ -355,20 +355,24 @@ export class Snapshotter {
         );
         continue;
       }
-      reads.push(
-        this.limiter.run(async () => {
-          this.checkCancelled(run.request);
-          const outcome = await storeFile(this.repo, run.writer, this.repo.port, abs, stat);
-          if (outcome.ok) {
-            entries[k] = { type: 'file', name: entry.name, mode: outcome.stat.mode & 0o7777, size: outcome.size, content: outcome.content };
-            sigSource[k] = outcome.stat;
-            this.report(run, entry.relPath, outcome.size);
-          } else {
-            run.skipped.push({ path: entry.relPath, reason: outcome.reason });
-          }
-        }),
-      );
+      toRead.push(k);
     }
+    // The folder's files are one batch on the pool: they are read while its sub-folders are walked.
+    const fileReads = this.pool.run(toRead.length, async (i) => {
+      const k = toRead[i];
+      const entry = listing.entries[k];
+      this.checkCancelled(run.request);
+      const outcome = await storeFile(this.repo, run.writer, this.repo.port, this.scanner.absolute(entry.relPath), entry.stat);
+      if (outcome.ok) {
+        entries[k] = { type: 'file', name: entry.name, mode: outcome.stat.mode & 0o7777, size: outcome.size, content: outcome.content };
+        sigSource[k] = outcome.stat;
+        this.report(run, entry.relPath, outcome.size);
+      } else {
+        run.skipped.push({ path: entry.relPath, reason: outcome.reason });
+      }
+    });
+    // A failure is awaited below, after the sub-folders; until then it must not count as unhandled.
+    fileReads.catch(() => undefined);
     for (let k = 0; k < count; k++) {
       const entry = listing.entries[k];
       if (entry.kind !== 'dir') continue;
@@ -380,7 +384,7 @@ export class Snapshotter {
       totals.bytes += sub.totals.bytes;
       if (run.cache.previousDir(entry.relPath)?.tree !== sub.tree) reusable = false;
     }
-    await Promise.all(reads);
+    await Promise.all([fileReads, ...reads]);
 
     if (reusable && cached) {
       run.cache.reuse(relDir, cached);

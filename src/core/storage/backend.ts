@@ -34,4 +34,19 @@ export interface Backend {
   removeStaleTemps?(olderThanMs: number): Promise<number>;
   /** Ends the connection of a remote backend (idempotent); a local one has nothing to close. */
   close?(): Promise<void>;
+  /**
+   * A value written in pieces and stored under a key chosen at the end (a pack, named by the hash of its
+   * bytes), so the writer holds none of it in memory. Without it, writers gather the pieces and `save` them.
+   */
+  openStream?(kind: KeyKind): Promise<BackendStream>;
+}
+
+/** See Backend.openStream. Nothing is visible under any key until `commit`, which is atomic like `save`. */
+export interface BackendStream {
+  /** Appends the pieces, in order; call one at a time. */
+  write(parts: readonly Buffer[]): Promise<void>;
+  /** Makes the value durable and stores it under `key` (like `save`); the stream is finished. */
+  commit(key: string): Promise<void>;
+  /** Drops what was written (never throws; idempotent); after a failed commit it removes the temp file only. */
+  abort(): Promise<void>;
 }

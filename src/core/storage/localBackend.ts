@@ -4,8 +4,8 @@
 
 import * as path from 'node:path';
 import { BackupError, describeFsError, errnoCode } from '../errors';
-import { isTempName, syncDir, writeFileAtomic, writeTemp } from './atomic';
-import type { Backend, KeyKind } from './backend';
+import { isTempName, syncDir, tempPathFor, writeAll, writeFileAtomic, writeTemp } from './atomic';
+import type { Backend, BackendStream, KeyKind } from './backend';
 import type { FsPort } from './fsPort';
 
 export const KINDS: readonly KeyKind[] = ['data', 'index', 'snapshots', 'locks', 'cache', 'meta'];
@@ -33,21 +33,27 @@ export class LocalBackend implements Backend {
     }
   }
 
+  /**
+   * A folder of the layout went missing (an older store or a user's cleanup): it may be recreated once. But
+   * not when the store itself is gone (a drive unplugged, leaving its empty mount point; a folder moved or
+   * deleted): writing on would start a store without a config where the old one was.
+   */
+  private async refuseIfGone(key: string): Promise<void> {
+    if (key !== 'config' && (await this.size('config')) === undefined) {
+      throw new BackupError('REPO_NOT_FOUND', `The backup store at ${this.location} is gone (its config file is no longer there): was its drive disconnected, or the folder moved or deleted? Nothing was written.`, {
+        location: this.location,
+        missingStore: true,
+      });
+    }
+  }
+
   async save(key: string, data: Buffer | readonly Buffer[], options: { durable?: boolean } = {}): Promise<void> {
     const file = this.file(key);
     try {
       await writeFileAtomic(this.port, file, data, { durable: options.durable });
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') {
-        // A folder of the layout went missing (an older store or a user's cleanup): recreate it once. But
-        // not when the store itself is gone (a drive unplugged, leaving its empty mount point; a folder
-        // moved or deleted): writing on would start a store without a config where the old one was.
-        if (key !== 'config' && (await this.size('config')) === undefined) {
-          throw new BackupError('REPO_NOT_FOUND', `The backup store at ${this.location} is gone (its config file is no longer there): was its drive disconnected, or the folder moved or deleted? Nothing was written.`, {
-            location: this.location,
-            missingStore: true,
-          });
-        }
+        await this.refuseIfGone(key);
         await this.port.mkdir(path.dirname(file), { recursive: true });
         try {
           await writeFileAtomic(this.port, file, data, { durable: options.durable });
@@ -58,6 +64,64 @@ export class LocalBackend implements Backend {
       }
       throw describeFsError(error, 'writing', file);
     }
+  }
+
+  /**
+   * A temp file in the kind's folder (`data/`, swept by prune like every temp file), written as the pieces
+   * come, fsync'd and renamed into its fan-out folder at commit: a pack never has to be held in memory.
+   */
+  async openStream(kind: KeyKind): Promise<BackendStream> {
+    const dir = path.join(this.location, kind);
+    const temp = tempPathFor(path.join(dir, 'pack'));
+    const open = () => this.port.open(temp, 'wx', 0o644);
+    let handle;
+    try {
+      handle = await open().catch(async (error: unknown) => {
+        if (errnoCode(error) !== 'ENOENT') throw error;
+        await this.refuseIfGone(kind);
+        await this.port.mkdir(dir, { recursive: true });
+        return open();
+      });
+    } catch (error) {
+      throw describeFsError(error, 'writing', temp);
+    }
+    const port = this.port;
+    const held = handle;
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      await held.close();
+    };
+    return {
+      write: async (parts) => {
+        try {
+          await writeAll(held, parts);
+        } catch (error) {
+          throw describeFsError(error, 'writing', temp);
+        }
+      },
+      commit: async (key) => {
+        const file = this.file(key);
+        try {
+          await held.sync();
+          await close();
+          await port.rename(temp, file).catch(async (error: unknown) => {
+            if (errnoCode(error) !== 'ENOENT') throw error;
+            await this.refuseIfGone(key);
+            await port.mkdir(path.dirname(file), { recursive: true });
+            await port.rename(temp, file);
+          });
+          await syncDir(port, path.dirname(file));
+        } catch (error) {
+          throw describeFsError(error, 'writing', file);
+        }
+      },
+      abort: async () => {
+        await close().catch(() => undefined);
+        await port.unlink(temp).catch(() => undefined);
+      },
+    };
   }
 
   /**
