@@ -62,6 +62,9 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
       deleteExtra: values.delete === true,
       rules: new Rules({ excludes: DEFAULT_EXCLUDES, excludeAbsolute: [repo.location] }),
       signal,
+      // --json lists every change; a dry run prints each as it is decided; otherwise only the counts.
+      keepChanges: values.json ? Infinity : 0,
+      onChange: dryRun && !values.json ? (c) => io.out(`would ${c.action.padEnd(9)} ${c.path}${c.type === 'dir' ? '/' : ''}`) : undefined,
       beforeWrite: overWorkspace
         ? async () => {
             if (repo.readOnly) {
@@ -74,13 +77,11 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
           }
         : undefined,
     });
-    const changes = result.plan.changes;
     if (values.json) {
-      io.out(JSON.stringify({ snapshot: snapshot.id, target: path.resolve(target), dryRun, changes, unchanged: result.plan.unchanged, restored: result.restored, deleted: result.deleted, problems: result.problems, undo: undo?.id ?? null }));
+      io.out(JSON.stringify({ snapshot: snapshot.id, target: path.resolve(target), dryRun, changes: result.plan.changes, unchanged: result.plan.unchanged, restored: result.restored, deleted: result.deleted, problems: result.problems, undo: undo?.id ?? null }));
     } else {
       if (dryRun) {
-        for (const c of changes) io.out(`would ${c.action.padEnd(9)} ${c.path}${c.type === 'dir' ? '/' : ''}`);
-        io.out(`Dry run: ${changes.length} to change, ${result.plan.unchanged} already as in snapshot ${shortId(snapshot.id)}; nothing was written.`);
+        io.out(`Dry run: ${result.plan.total} to change, ${result.plan.unchanged} already as in snapshot ${shortId(snapshot.id)}; nothing was written.`);
       } else {
         io.out(`Restored ${plural(result.restored, 'item')} and deleted ${result.deleted} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}) into ${path.resolve(target)}; ${result.plan.unchanged} already matched.`);
         if (undo) io.out(`To undo: project-backup restore ${shortId(undo.id)} --repo ${repo.location} --target ${snapshot.workspace.path} --delete`);

@@ -19,12 +19,28 @@ export class WorkPool {
   private active = 0;
   private waiting = 0;
   private running = 0;
+  private readonly idleWaiters: Array<{ max: number; resolve: () => void }> = [];
 
   constructor(private readonly workers: number) {}
 
   /** Tasks submitted and not finished (waiting or running): what a producer may bound itself by. */
   get pending(): number {
     return this.waiting + this.running;
+  }
+
+  /** Resolves once at most `max` tasks are pending: a producer waits here before submitting more. */
+  idle(max: number): Promise<void> {
+    if (this.pending <= max) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleWaiters.push({ max, resolve }));
+  }
+
+  private notifyIdle(): void {
+    for (let i = this.idleWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.idleWaiters[i];
+      if (this.pending > waiter.max) continue;
+      this.idleWaiters.splice(i, 1);
+      waiter.resolve();
+    }
   }
 
   /** Runs task(0) ... task(count - 1) after the batches submitted before; settles as described above. */
@@ -64,6 +80,7 @@ export class WorkPool {
         } finally {
           batch.running--;
           this.running--;
+          if (this.idleWaiters.length > 0) this.notifyIdle();
         }
         if (!batch.failed && batch.next >= batch.count && batch.running === 0) batch.resolve();
       }

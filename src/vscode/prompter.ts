@@ -2,11 +2,12 @@
 // quick picks and dialogs; integration tests answer through a scripted one (exported from activate).
 
 import * as vscode from 'vscode';
-import type { PlannedChange } from '../core/restore/restorer';
+import type { PlannedChange, RestorePlan } from '../core/restore/restorer';
 
 export interface Prompter {
   /** Shows what a restore will change and asks once. */
-  confirmRestore(title: string, changes: readonly PlannedChange[]): Promise<boolean>;
+  /** `plan` lists the first changes and counts them all (RestorePlan). */
+  confirmRestore(title: string, plan: RestorePlan): Promise<boolean>;
   /** A yes/no question with one action button; true when the action was chosen. */
   confirm(message: string, action: string): Promise<boolean>;
   /** An optional text (label); undefined when cancelled, '' when left empty. */
@@ -25,9 +26,8 @@ const ICONS: Record<PlannedChange['action'], string> = { create: '$(diff-added)'
 const WORDS: Record<PlannedChange['action'], string> = { create: 'create', overwrite: 'overwrite', delete: 'delete' };
 
 export class WindowPrompter implements Prompter {
-  async confirmRestore(title: string, changes: readonly PlannedChange[]): Promise<boolean> {
-    const counts = { create: 0, overwrite: 0, delete: 0 };
-    for (const c of changes) counts[c.action]++;
+  async confirmRestore(title: string, plan: RestorePlan): Promise<boolean> {
+    const { counts, changes, total } = plan;
     const summary = `${counts.overwrite} to overwrite, ${counts.create} to create, ${counts.delete} to delete`;
     const confirmItem: vscode.QuickPickItem = { label: '$(check) Restore', description: summary, alwaysShow: true };
     const items: vscode.QuickPickItem[] = [
@@ -35,7 +35,8 @@ export class WindowPrompter implements Prompter {
       { label: 'Changes', kind: vscode.QuickPickItemKind.Separator },
       ...changes.slice(0, 1000).map((c) => ({ label: `${ICONS[c.action]} ${c.path}${c.type === 'dir' ? '/' : ''}`, description: WORDS[c.action] })),
     ];
-    if (changes.length > 1000) items.push({ label: `…and ${changes.length - 1000} more` });
+    const shown = Math.min(changes.length, 1000);
+    if (total > shown) items.push({ label: `…and ${total - shown} more` });
     const picked = await vscode.window.showQuickPick(items, {
       title,
       placeHolder: `${summary}. Enter restores (a snapshot of the current state is taken first, so it can be undone); Esc cancels.`,

@@ -40,8 +40,13 @@ export interface UndoRecord {
   store: string;
   undoSnapshot: string;
   paths: string[];
+  /** Set when the restore changed more than UNDO_PATHS paths: `paths` are then the restored folders, put back whole (with delete). */
+  deleteExtra?: boolean;
   time: string;
 }
+
+/** Changed paths an undo record lists one by one; a bigger restore is undone folder by folder (see UndoRecord). */
+const UNDO_PATHS = 10_000;
 
 const UNDO_KEY = 'projectBackup.lastRestore';
 
@@ -71,22 +76,37 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     missingAsDelete: request.missingAsDelete,
     rules: service.rules(folder, repo),
   };
-  const preview = await restorer.restore(snapshot, { ...options, dryRun: true });
-  const changes = preview.plan.changes;
-  if (changes.length === 0) {
+  // Files with unsaved changes that the restore would replace: known from the preview, without keeping a
+  // list of every change (a restore of 200,000 files must not hold one in the extension host).
+  const relOf = (uri: vscode.Uri) => path.relative(folder.uri.fsPath, uri.fsPath).split(path.sep).join('/');
+  const dirtyDocs = overWorkspace ? vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file') : [];
+  const dirtyByRel = new Map(dirtyDocs.map((d) => [relOf(d.uri), d]));
+  const dirtySet = new Set<vscode.TextDocument>();
+  const changedPaths: string[] = [];
+  let tooMany = false;
+  const preview = await restorer.restore(snapshot, {
+    ...options,
+    dryRun: true,
+    onChange: (c) => {
+      if (c.action !== 'create') {
+        const doc = dirtyByRel.get(c.path);
+        if (doc) dirtySet.add(doc);
+      }
+      if (changedPaths.length < UNDO_PATHS) changedPaths.push(c.path);
+      else tooMany = true;
+    },
+  });
+  if (preview.plan.total === 0) {
     const note = preview.problems.length ? ` ${summarizeProblems(preview.problems, { verb: 'restored', fullList: '' }).headline} Every one is listed in the log.` : '';
     for (const p of preview.problems) log.warn(`Not restorable: ${p.path}: ${p.reason}`);
     void vscode.window.showInformationMessage(`Nothing to restore: ${path.basename(target.fsPath)} already matches snapshot ${shortId(snapshot.id)}.${note}`);
     return undefined;
   }
 
-  const touched = new Set(changes.filter((c) => c.action !== 'create').map((c) => c.path));
-  const dirty = overWorkspace
-    ? vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file' && touched.has(path.relative(folder.uri.fsPath, d.uri.fsPath).split(path.sep).join('/')))
-    : [];
+  const dirty = [...dirtySet];
   const dirtyNote = dirty.length ? ` ${plural(dirty.length, 'file')} with unsaved changes (kept in the undo snapshot)` : '';
   const where = overWorkspace ? folder.name : target.fsPath;
-  if (!(await prompter.confirmRestore(`${request.title} into ${where}?${dirtyNote}`, changes))) return undefined;
+  if (!(await prompter.confirmRestore(`${request.title} into ${where}?${dirtyNote}`, preview.plan))) return undefined;
 
   let undo: SnapshotRecord | undefined;
   if (intoWorkspace) {
@@ -94,10 +114,10 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     // brings back exactly what was there, including what was never saved.
     undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore' })).snapshot;
     if (dirty.length) {
-      const contents = new Map(dirty.map((d) => [path.relative(folder.uri.fsPath, d.uri.fsPath).split(path.sep).join('/'), Buffer.from(d.getText(), 'utf8')]));
+      const contents = new Map(dirty.map((d) => [relOf(d.uri), Buffer.from(d.getText(), 'utf8')]));
       undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore', paths: [...contents.keys()], contents, label: 'unsaved changes before restore' })).snapshot;
     }
-    service.noteOwnWrites(changes.map((c) => path.join(target.fsPath, ...c.path.split('/'))));
+    service.noteOwnWrites(changedPaths.map((rel) => path.join(target.fsPath, ...rel.split('/'))));
   }
 
   const lock = await repo.readLock(`a restore into ${target.fsPath}`);
@@ -117,7 +137,8 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
       folder: folder.uri.toString(),
       store: repo.location,
       undoSnapshot: undo.id,
-      paths: changes.map((c) => c.path),
+      // Past UNDO_PATHS changes the record names the restored folders instead, put back whole (with delete).
+      ...(tooMany ? { paths: request.paths, deleteExtra: true } : { paths: changedPaths }),
       time: new Date().toISOString(),
     });
   }

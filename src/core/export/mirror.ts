@@ -120,7 +120,7 @@ export async function mirror(repo: Repository, snapshot: SnapshotRecord, folder:
       if (isBackupError(error, 'CANCELLED')) throw cancelled();
       throw error;
     }
-    done += restored.plan.changes.length;
+    done += restored.plan.total;
     result.written += restored.restored;
     result.unchanged += restored.plan.unchanged;
     for (const problem of restored.problems) {

@@ -1,25 +1,28 @@
 // Restores a snapshot, a folder or single files into a target folder (the workspace or any other).
-// Invariants: it plans first (what will be created, overwritten, deleted) and a dry run stops there; a
-// file is written to a temp name and renamed into place, so the user's file is either the old or the
-// restored one; nothing is written outside the target or through a symlink; a damaged object fails only
-// the files that need it.
+// Invariants: it decides each change before making it (what will be created, overwritten, deleted) and a
+// dry run only reports; a file is written to a temp name and renamed into place, so the user's file is
+// either the old or the restored one; nothing is written outside the target or through a symlink; a damaged
+// object fails only the files that need it. It walks the snapshot folder by folder and writes as it goes,
+// so memory holds one path of trees and a bounded queue of writes, never the whole snapshot (#11.14: a
+// plan of 200,000 files held as objects, paths and promises took 520 MB).
 
 import * as path from 'node:path';
 import type { Stats } from 'node:fs';
 import { BackupError, describeFsError, errnoCode, isBackupError } from '../errors';
-import { Limiter } from '../limiter';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { Tree, TreeEntry } from '../repository/tree';
 import { MAX_TREE_DEPTH, findEntry, tooDeep } from '../repository/tree';
 import { Rules } from '../scan/rules';
+import type { GitignoreLayer } from '../scan/rules';
 import { Scanner } from '../scan/scanner';
-import { sweepTemps, syncDir, tempPathFor } from '../storage/atomic';
+import type { EntryKind } from '../scan/scanner';
 import type { FsPort } from '../storage/fsPort';
 import { StoreFence } from '../storage/storeFence';
-import { contentIdsOf } from '../snapshot/fileReader';
+import { WorkPool } from '../workPool';
 import { reasonOf } from './reasons';
-import { RESTORED_MODE_BITS, entryProblem, safeJoin, splitUserPath } from './safePath';
+import { entryProblem, safeJoin, splitUserPath } from './safePath';
+import { TargetWriter } from './targetWriter';
 
 export type PlanAction = 'create' | 'overwrite' | 'delete';
 
@@ -35,7 +38,12 @@ export interface RestoreProblem {
 }
 
 export interface RestorePlan {
+  /** The first changes, in the order they were decided (folders before what they hold); at most `keepChanges`. */
   changes: PlannedChange[];
+  /** Every change, by action (`changes` may hold only the first of them). */
+  counts: Record<PlanAction, number>;
+  /** Every change: the sum of `counts`. */
+  total: number;
   unchanged: number;
   /** Entries the store holds that cannot be restored safely or at all (unsafe names, damaged data). */
   problems: RestoreProblem[];
@@ -55,9 +63,14 @@ export interface RestoreOptions {
    * "make these paths exactly as they were", which is what undoing a restore needs.
    */
   missingAsDelete?: boolean;
-  /** Called with every path about to change, before anything is written, when not a dry run. */
-  beforeWrite?: (paths: string[]) => Promise<void>;
+  /** Called once, before the first change is written (not at all when nothing changes, nor in a dry run). */
+  beforeWrite?: () => Promise<void>;
+  /** Called with every change as it is decided, before it is made; a dry run's whole list comes here. */
+  onChange?: (change: PlannedChange) => void;
+  /** How many changes `plan.changes` keeps (default KEPT_CHANGES; Infinity keeps them all). */
+  keepChanges?: number;
   signal?: AbortSignal;
+  /** `total` is the number of changes decided so far: the walk decides as it goes. */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -68,27 +81,58 @@ export interface RestoreResult {
   problems: RestoreProblem[];
 }
 
-interface Item {
+/** The changes a plan lists by default: enough for a preview, never a list of every file of a big restore. */
+export const KEPT_CHANGES = 1000;
+/** Files and links written at once. */
+const WRITERS = 16;
+/** Writes decided and waiting for a writer before the walk waits too: what bounds a restore's memory. */
+const QUEUED_WRITES = 256;
+
+/** One requested root: a path into the snapshot (its entry), or the whole snapshot (`entry` absent). */
+interface Root {
   parts: string[];
-  entry: TreeEntry;
+  entry?: TreeEntry;
+}
+
+/** Where a folder's extras are looked for (deleteExtra): the .gitignore layers in force for its listing. */
+interface Extras {
+  layers: readonly GitignoreLayer[];
+}
+
+interface Run {
+  snapshot: SnapshotRecord;
+  options: RestoreOptions;
+  writer: TargetWriter;
+  pool: WorkPool;
+  plan: RestorePlan;
+  keep: number;
+  done: number;
+  restored: number;
+  deleted: number;
+  /** The first write's preparation (beforeWrite, the target folder), started once. */
+  begun?: Promise<void>;
+  /** A failure that ends the restore (cancelled, or a write batch that threw), raised at the next step. */
+  fatal?: unknown;
+  /** Lists target folders for deletions, under the delete rules (excluded paths are never listed, so never deleted). */
+  scanner: Scanner;
 }
 
 export class Restorer {
-  private readonly limiter = new Limiter(16);
-  /** Folders this restore created or checked to be real (not links): each is checked once, not per file. */
-  private realDirs = new Set<string>();
   /** Where the store lies relative to this restore's target: nothing is ever written into it. */
   private fence: StoreFence | undefined;
-  /** Folders cleared of temp files a killed restore left (once each; folders this restore created need none). */
-  private swept = new Map<string, Promise<unknown>>();
+  /** Writes in flight and queued; exposed so a test can see the restore stays bounded (#11.14). */
+  private pool: WorkPool | undefined;
 
   constructor(private readonly repo: Repository) {}
+
+  /** Writes queued or running right now (0 outside a restore). */
+  get pendingWrites(): number {
+    return this.pool?.pending ?? 0;
+  }
 
   async restore(snapshot: SnapshotRecord, options: RestoreOptions): Promise<RestoreResult> {
     const port = this.repo.port;
     const target = path.resolve(options.target);
-    this.realDirs = new Set();
-    this.swept = new Map();
     // The store's config is its key (an encrypted store's wrapped master key): a restore into the store,
     // or of a snapshot holding a file of the same name above it, must never replace it.
     this.fence = await StoreFence.refuseInside(port, this.repo.location, target, 'restore into');
@@ -102,96 +146,57 @@ export class Restorer {
       throw new BackupError('RESTORE_CONFLICT', `The restore target ${target} is a file, not a folder.`, { target });
     }
     const problems: RestoreProblem[] = [];
-    const absent: string[] = [];
-    const items = await this.select(snapshot, options.paths ?? [], problems, options.missingAsDelete ? absent : undefined);
-    const plan = await this.plan(items, target, options, problems);
-    for (const rel of absent) {
-      const abs = safeJoin(target, rel.split('/'));
-      if (this.inStore(rel)) continue;
-      const existing = await port.lstat(abs).catch(() => undefined);
-      if (!existing) continue;
-      if (existing.isDirectory()) {
-        const scanner = new Scanner(target, { rules: this.deleteRules(options) }, port);
-        for await (const found of scanner.walk(rel)) {
-          if (!this.inStore(found.relPath)) plan.changes.push({ path: found.relPath, action: 'delete', type: found.kind });
+    const pool = new WorkPool(WRITERS);
+    this.pool = pool;
+    const run: Run = {
+      snapshot,
+      options,
+      writer: new TargetWriter(this.repo, target),
+      pool,
+      plan: { changes: [], counts: { create: 0, overwrite: 0, delete: 0 }, total: 0, unchanged: 0, problems },
+      keep: options.keepChanges ?? KEPT_CHANGES,
+      done: 0,
+      restored: 0,
+      deleted: 0,
+      scanner: new Scanner(target, { rules: this.deleteRules(options) }, port),
+    };
+    try {
+      const absent: string[] = [];
+      const roots = await this.select(snapshot, options.paths ?? [], problems, options.missingAsDelete ? absent : undefined);
+      // Requested paths the snapshot lacks (undoing a restore): made absent, deepest first.
+      for (const rel of absent) {
+        const parts = rel.split('/');
+        safeJoin(target, parts);
+        if (this.inStore(rel)) continue;
+        const existing = lstatOrUndefined(port, path.join(target, ...parts));
+        if (!existing) continue;
+        if (existing.isDirectory()) await this.deleteContents(run, parts, await run.scanner.layersAbove(rel));
+        await this.deleteOne(run, parts, existing.isDirectory() ? 'dir' : existing.isSymbolicLink() ? 'symlink' : 'file');
+      }
+      const targetMissing = !port.lstatSync(target);
+      for (const root of roots) {
+        this.raiseFatal(run);
+        if (!root.entry) {
+          await this.walkDir(run, snapshot.tree, [], targetMissing, options.deleteExtra ? { layers: [] } : undefined);
+          continue;
         }
+        const rel = root.parts.join('/');
+        const extras = options.deleteExtra && root.entry.type === 'dir' ? { layers: await run.scanner.layersAbove(rel) } : undefined;
+        await this.visit(run, root.parts, root.entry, false, extras, root.parts.length === 1 && targetMissing);
       }
-      plan.changes.push({ path: rel, action: 'delete', type: existing.isDirectory() ? 'dir' : existing.isSymbolicLink() ? 'symlink' : 'file' });
+    } finally {
+      // Let queued writes finish (or fail fast once cancelled) before answering: nothing runs after restore returns.
+      await pool.idle(0);
+      this.pool = undefined;
     }
-    if (options.dryRun) return { plan, restored: 0, deleted: 0, problems };
-    if (plan.changes.length === 0) {
-      // An empty snapshot restored into a new folder still leaves that (empty) folder.
+    this.raiseFatal(run);
+    if (!options.dryRun && !run.begun) {
+      // Nothing to change: an empty snapshot restored into a new folder still leaves that (empty) folder.
       await port.mkdir(target, { recursive: true }).catch((error) => {
-      throw describeFsError(error, 'creating the restore target', target);
-    });
-      return { plan, restored: 0, deleted: 0, problems };
+        throw describeFsError(error, 'creating the restore target', target);
+      });
     }
-    await options.beforeWrite?.(plan.changes.map((c) => c.path));
-    await port.mkdir(target, { recursive: true }).catch((error) => {
-      throw describeFsError(error, 'creating the restore target', target);
-    });
-
-    let done = 0;
-    const total = plan.changes.length;
-    const tick = () => options.onProgress?.(++done, total);
-    const byPath = new Map(items.map((item) => [item.parts.join('/'), item.entry]));
-    let restored = 0;
-    let deleted = 0;
-
-    // Deletions first (deepest first), so a file can replace a folder of the same name and back.
-    const deletions = plan.changes.filter((c) => c.action === 'delete').sort((a, b) => b.path.length - a.path.length);
-    for (const change of deletions) {
-      this.checkCancelled(options);
-      try {
-        const abs = safeJoin(target, change.path.split('/'));
-        await this.assertRealParents(target, change.path.split('/'));
-        if (change.type === 'dir') await port.rmdir(abs).catch((error) => {
-          if (errnoCode(error) !== 'ENOTEMPTY' && errnoCode(error) !== 'ENOENT') throw error;
-        });
-        else await port.unlink(abs).catch((error) => {
-          if (errnoCode(error) !== 'ENOENT') throw error;
-        });
-        deleted++;
-      } catch (error) {
-        problems.push({ path: change.path, reason: reasonOf(error) });
-      }
-      tick();
-    }
-
-    const writes = plan.changes.filter((c) => c.action !== 'delete');
-    // Folders in order (parents before children), then files and links in parallel.
-    for (const change of writes.filter((c) => c.type === 'dir')) {
-      this.checkCancelled(options);
-      try {
-        await this.ensureDir(target, change.path.split('/'));
-        restored++;
-      } catch (error) {
-        problems.push({ path: change.path, reason: reasonOf(error) });
-      }
-      tick();
-    }
-    await Promise.all(
-      writes
-        .filter((c) => c.type !== 'dir')
-        .map((change) =>
-          this.limiter.run(async () => {
-            this.checkCancelled(options);
-            const entry = byPath.get(change.path);
-            try {
-              if (!entry || entry.type === 'dir') throw new Error('entry vanished from the plan');
-              const parts = change.path.split('/');
-              await this.ensureDir(target, parts.slice(0, -1));
-              if (entry.type === 'file') await this.writeFile(target, parts, entry, change.action === 'overwrite');
-              else await this.writeSymlink(target, parts, entry.target);
-              restored++;
-            } catch (error) {
-              problems.push({ path: change.path, reason: reasonOf(error) });
-            }
-            tick();
-          }),
-        ),
-    );
-    return { plan, restored, deleted, problems };
+    return { plan: run.plan, restored: run.restored, deleted: run.deleted, problems };
   }
 
   /** What deletions may touch: the caller's rules, or the default excludes plus the store itself. */
@@ -208,9 +213,14 @@ export class Restorer {
     if (options.signal?.aborted) throw new BackupError('CANCELLED', 'The restore was cancelled; files restored so far are complete, the rest untouched.');
   }
 
-  /** Resolves the requested paths to tree items: every entry below them, folders before their contents. */
-  private async select(snapshot: SnapshotRecord, paths: readonly string[], problems: RestoreProblem[], absent?: string[]): Promise<Item[]> {
-    const items: Item[] = [];
+  private raiseFatal(run: Run): void {
+    this.checkCancelled(run.options);
+    if (run.fatal !== undefined) throw run.fatal;
+  }
+
+  /** Resolves the requested paths to roots: the whole snapshot, or each path's entry (nothing below it is read yet). */
+  private async select(snapshot: SnapshotRecord, paths: readonly string[], problems: RestoreProblem[], absent?: string[]): Promise<Root[]> {
+    const out: Root[] = [];
     const roots = paths.length === 0 ? [[]] : paths.map((p) => splitUserPath(p));
     const keys = roots.map((parts) => parts.join('/'));
     // A path inside another requested one is restored with it: taking it again would plan it twice.
@@ -221,7 +231,7 @@ export class Restorer {
       if (seen.has(key) || covered(key)) continue;
       seen.add(key);
       if (parts.length === 0) {
-        await this.collect(snapshot, snapshot.tree, [], items, problems);
+        out.push({ parts });
         continue;
       }
       let tree: Tree = await this.repo.loadTree(snapshot.tree);
@@ -249,246 +259,228 @@ export class Restorer {
         problems.push({ path: key, reason: refused });
         continue;
       }
-      // Parent folders of a selected path are created as needed, not listed as items.
-      items.push({ parts, entry });
-      if (entry.type === 'dir') await this.collect(snapshot, entry.tree, parts, items, problems);
+      // Parent folders of a selected path are created as needed, not listed as changes.
+      out.push({ parts, entry });
     }
-    return items;
+    return out;
   }
 
-  private async collect(snapshot: SnapshotRecord, treeId: string, prefix: string[], out: Item[], problems: RestoreProblem[]): Promise<void> {
+  /** Records a change as decided: counted, kept while the list is short, told to the caller. */
+  private decide(run: Run, change: PlannedChange): void {
+    run.plan.counts[change.action]++;
+    run.plan.total++;
+    if (run.plan.changes.length < run.keep) run.plan.changes.push(change);
+    run.options.onChange?.(change);
+  }
+
+  private tick(run: Run): void {
+    run.options.onProgress?.(++run.done, run.plan.total);
+  }
+
+  /** Before the first write: the caller's preparation (an undo snapshot), then the target folder. */
+  private begin(run: Run): Promise<void> {
+    run.begun ??= (async () => {
+      await run.options.beforeWrite?.();
+      await this.repo.port.mkdir(run.writer.target, { recursive: true }).catch((error) => {
+        throw describeFsError(error, 'creating the restore target', run.writer.target);
+      });
+    })();
+    return run.begun;
+  }
+
+  private problem(run: Run, rel: string, reason: string): void {
+    run.plan.problems.push({ path: rel, reason });
+  }
+
+  /**
+   * Decides and makes the change for one entry; for a folder, then walks it. `parentMissing`: the target
+   * lacks the parent folder, so everything is new and the disk need not be asked (restore into an empty
+   * folder would otherwise stat every file).
+   */
+  private async visit(run: Run, parts: string[], entry: TreeEntry, parentMissing: boolean, extras: Extras | undefined, missingKnown = false): Promise<void> {
+    const rel = parts.join('/');
+    let abs: string;
+    try {
+      abs = safeJoin(run.writer.target, parts);
+    } catch (error) {
+      this.problem(run, rel, reasonOf(error));
+      return;
+    }
+    if (this.inStore(rel)) {
+      // One line for the topmost entry; nothing below it is looked at.
+      this.problem(run, rel, (this.fence as StoreFence).refusal);
+      return;
+    }
+    const existing = parentMissing || missingKnown ? undefined : lstatOrUndefined(this.repo.port, abs);
+    if (entry.type !== 'dir') {
+      const decided = await this.decideFile(run, parts, entry, existing, extras);
+      if (decided !== undefined) await this.queueWrites(run, parts.slice(0, -1), [entry], [decided]);
+      return;
+    }
+    if (existing && (await run.writer.matches(entry, existing, abs))) {
+      run.plan.unchanged++;
+      await this.walkDir(run, entry.tree, parts, false, extras);
+      return;
+    }
+    if (existing) {
+      // A file where the snapshot has a folder: with deleteExtra it goes first; without it, ensureDir
+      // reports the conflict and the user's file stays.
+      if (run.options.deleteExtra && !existing.isDirectory() && !existing.isSymbolicLink()) await this.deleteOne(run, parts, 'file');
+    }
+    this.decide(run, { path: rel, action: existing ? 'overwrite' : 'create', type: 'dir' });
+    // The folder is made by the first write inside it, or after its walk (an empty one): a chain of folders
+    // deeper than any file system is refused before any of it is written.
+    await this.walkDir(run, entry.tree, parts, !existing || !existing.isDirectory(), existing?.isDirectory() ? extras : undefined);
+    if (run.options.dryRun) return;
+    await this.begin(run);
+    this.raiseFatal(run);
+    try {
+      await run.writer.ensureDir(parts);
+      run.restored++;
+    } catch (error) {
+      this.problem(run, rel, reasonOf(error));
+    }
+    this.tick(run);
+  }
+
+  /**
+   * Decides a file or link: undefined when the target already has it, else whether it overwrites. A
+   * folder where it goes is emptied first with deleteExtra (and removed when it is written).
+   */
+  private async decideFile(run: Run, parts: string[], entry: Exclude<TreeEntry, { type: 'dir' }>, existing: Stats | undefined, extras: Extras | undefined): Promise<boolean | undefined> {
+    const rel = parts.join('/');
+    if (existing && (await run.writer.matches(entry, existing, safeJoin(run.writer.target, parts)))) {
+      run.plan.unchanged++;
+      return undefined;
+    }
+    if (existing?.isDirectory() && run.options.deleteExtra && extras) await this.deleteContents(run, parts, extras.layers);
+    this.decide(run, { path: rel, action: existing ? 'overwrite' : 'create', type: entry.type });
+    return existing !== undefined;
+  }
+
+  /**
+   * Walks one folder of the snapshot: deletes the target's extras in it (deleteExtra), decides its files
+   * and queues their writes as one batch, then visits its sub-folders one at a time.
+   */
+  private async walkDir(run: Run, treeId: string, parts: string[], dirMissing: boolean, extras: Extras | undefined): Promise<void> {
+    this.raiseFatal(run);
+    const rel = parts.join('/');
     let tree: Tree;
     try {
       tree = await this.repo.loadTree(treeId);
     } catch (error) {
       if (!isBackupError(error, 'OBJECT_MISSING') && !isBackupError(error, 'OBJECT_DAMAGED')) throw error;
-      problems.push({ path: prefix.join('/') || '.', reason: error.message });
+      this.problem(run, rel || '.', error.message);
       return;
     }
-    // Each item holds its whole path: a crafted chain of folders would cost depth squared, so stop at the limit.
-    if (prefix.length >= MAX_TREE_DEPTH && tree.entries.length > 0) throw tooDeep(`Snapshot ${snapshot.id.slice(0, 8)}`, { snapshot: snapshot.id });
+    // A crafted chain of folders deeper than any file system: refused with one sentence.
+    if (parts.length >= MAX_TREE_DEPTH && tree.entries.length > 0) throw tooDeep(`Snapshot ${run.snapshot.id.slice(0, 8)}`, { snapshot: run.snapshot.id });
+
+    // The target's own listing of this folder, for its extras and for which sub-folders are walked for theirs.
+    let listedDirs: Set<string> | undefined;
+    let childLayers: readonly GitignoreLayer[] = [];
+    if (extras && !dirMissing) {
+      const listing = await run.scanner.list(rel, extras.layers);
+      childLayers = listing.layers;
+      const wanted = new Set<string>();
+      for (const entry of tree.entries) if (!entryProblem(entry)) wanted.add(entry.name);
+      listedDirs = new Set();
+      for (const found of listing.entries) {
+        if (found.kind === 'dir') listedDirs.add(found.name);
+        if (wanted.has(found.name) || this.inStore(found.relPath)) continue;
+        const foundParts = [...parts, found.name];
+        if (found.kind === 'dir') await this.deleteContents(run, foundParts, listing.layers);
+        await this.deleteOne(run, foundParts, found.kind);
+      }
+    }
+    const childExtras = (name: string): Extras | undefined => (listedDirs?.has(name) ? { layers: childLayers } : undefined);
+
+    const files: Array<Exclude<TreeEntry, { type: 'dir' }>> = [];
+    const overwrite: boolean[] = [];
+    const dirs: TreeEntry[] = [];
     for (const entry of tree.entries) {
       const reason = entryProblem(entry);
       if (reason) {
-        problems.push({ path: [...prefix, entry.name].join('/'), reason });
+        this.problem(run, rel ? `${rel}/${entry.name}` : entry.name, reason);
         continue;
       }
-      const parts = [...prefix, entry.name];
-      out.push({ parts, entry });
-      if (entry.type === 'dir') await this.collect(snapshot, entry.tree, parts, out, problems);
-    }
-  }
-
-  private async plan(items: readonly Item[], target: string, options: RestoreOptions, problems: RestoreProblem[]): Promise<RestorePlan> {
-    const port = this.repo.port;
-    const changes: PlannedChange[] = [];
-    let unchanged = 0;
-    const wanted = new Set(items.map((item) => item.parts.join('/')));
-    const missing = new Set<string>();
-    const refused = new Set<string>();
-    if (!port.lstatSync(target)) missing.add('');
-    for (const item of items) {
-      const rel = item.parts.join('/');
-      let abs: string;
-      try {
-        abs = safeJoin(target, item.parts);
-      } catch (error) {
-        problems.push({ path: rel, reason: reasonOf(error) });
+      if (entry.type === 'dir') {
+        dirs.push(entry);
         continue;
       }
-      if (this.inStore(rel)) {
-        // One line for the topmost entry; what lies below it is refused with it.
-        if (!refused.has(item.parts.slice(0, -1).join('/'))) problems.push({ path: rel, reason: (this.fence as StoreFence).refusal });
-        refused.add(rel);
+      const childParts = [...parts, entry.name];
+      const childRel = childParts.join('/');
+      if (this.inStore(childRel)) {
+        this.problem(run, childRel, (this.fence as StoreFence).refusal);
         continue;
       }
-      const entry = item.entry;
-      // Below a folder the target lacks, everything is new: no need to ask the disk (restore into an
-      // empty folder would otherwise stat every file).
-      const parentRel = item.parts.slice(0, -1).join('/');
-      const existing = missing.has(parentRel) ? undefined : lstatOrUndefined(port, abs);
-      if (!existing) {
-        if (entry.type === 'dir') missing.add(rel);
-        changes.push({ path: rel, action: 'create', type: entry.type });
-        continue;
-      }
-      if (await this.matches(entry, existing, abs)) {
-        unchanged++;
-        continue;
-      }
-      // A file where the snapshot has a folder: with deleteExtra it goes first (deletions run before writes);
-      // without it, ensureDir reports the conflict and the user's file stays.
-      if (options.deleteExtra && entry.type === 'dir' && !existing.isDirectory() && !existing.isSymbolicLink()) {
-        changes.push({ path: rel, action: 'delete', type: 'file' });
-      }
-      changes.push({ path: rel, action: 'overwrite', type: entry.type });
-    }
-    if (options.deleteExtra) {
-      const rules = this.deleteRules(options);
-      const scanner = new Scanner(target, { rules }, port);
-      // Walk each restored folder once; the walk descends, so nested extras come with it.
-      const selected = options.paths ?? [];
-      const roots = selected.length === 0 ? [''] : items.filter((i) => i.entry.type === 'dir' && selected.some((p) => splitUserPath(p).join('/') === i.parts.join('/'))).map((i) => i.parts.join('/'));
-      const extra: PlannedChange[] = [];
-      for (const dir of roots) {
-        const abs = dir ? safeJoin(target, dir.split('/')) : target;
-        const stat = await port.lstat(abs).catch(() => undefined);
-        if (!stat?.isDirectory()) continue;
-        for await (const found of scanner.walk(dir)) {
-          if (!wanted.has(found.relPath) && !this.inStore(found.relPath)) extra.push({ path: found.relPath, action: 'delete', type: found.kind });
+      let existing: Stats | undefined;
+      if (!dirMissing) {
+        try {
+          existing = lstatOrUndefined(this.repo.port, safeJoin(run.writer.target, childParts));
+        } catch (error) {
+          this.problem(run, childRel, reasonOf(error));
+          continue;
         }
       }
-      changes.push(...extra);
+      const decided = await this.decideFile(run, childParts, entry, existing, childExtras(entry.name));
+      if (decided === undefined) continue;
+      files.push(entry);
+      overwrite.push(decided);
     }
-    return { changes, unchanged, problems };
+    await this.queueWrites(run, parts, files, overwrite);
+    for (const entry of dirs) await this.visit(run, [...parts, entry.name], entry, dirMissing, childExtras(entry.name));
   }
 
-  private async matches(entry: TreeEntry, existing: Stats, abs: string): Promise<boolean> {
-    if (entry.type === 'dir') return existing.isDirectory();
-    if (entry.type === 'symlink') {
-      if (!existing.isSymbolicLink()) return false;
-      return (await this.repo.port.readlink(abs).catch(() => undefined)) === entry.target;
-    }
-    if (!existing.isFile() || existing.size !== entry.size) return false;
-    if ((existing.mode & 0o7777) !== (entry.mode & RESTORED_MODE_BITS) && process.platform !== 'win32') return false;
-    try {
-      const ids = await contentIdsOf(this.repo, this.repo.port, abs, existing.size);
-      return ids.length === entry.content.length && ids.every((id, i) => id === entry.content[i]);
-    } catch {
-      return false;
-    }
-  }
-
-  /** Refuses to go through a symlink or a file on the way to `parts` (the target itself may be a link). */
-  private async assertRealParents(target: string, parts: readonly string[]): Promise<void> {
-    const dirs = prefixPaths(target, parts.slice(0, -1));
-    // A folder enters realDirs only after its ancestors: a known parent vouches for the whole path.
-    if (dirs.length === 0 || this.realDirs.has(dirs[dirs.length - 1])) return;
-    for (const current of dirs) {
-      if (this.realDirs.has(current)) continue;
-      const stat = this.repo.port.lstatSync(current);
-      if (!stat) return;
-      if (!stat.isDirectory()) {
-        throw new BackupError('UNSAFE_PATH', `Refusing to write below ${current}: it is ${stat.isSymbolicLink() ? 'a symlink' : 'not a folder'}.`, { path: current });
-      }
-    }
-  }
-
-  /** Creates the folders of `parts` under target, replacing nothing: a symlink or file in the way is refused. */
-  private async ensureDir(target: string, parts: readonly string[]): Promise<void> {
-    safeJoin(target, parts); // validates every component once
-    const dirs = prefixPaths(target, parts);
-    // Start below the deepest folder already known to be real (usually the parent): re-checking every
-    // ancestor of every folder made a deep chain cost depth cubed.
-    let first = dirs.length;
-    while (first > 0 && !this.realDirs.has(dirs[first - 1])) first--;
-    for (const current of dirs.slice(first)) {
-      const stat = this.repo.port.lstatSync(current);
-      if (stat?.isDirectory()) {
-        this.realDirs.add(current);
-        continue;
-      }
-      if (stat?.isSymbolicLink()) {
-        // A link where the snapshot has a folder: replace the link itself (never follow it).
-        await this.repo.port.unlink(current);
-      } else if (stat) {
-        throw new BackupError('RESTORE_CONFLICT', `Cannot restore the folder ${current}: a file is in the way.`, { path: current });
-      }
-      // A folder this restore made holds no leftovers: no need to sweep it.
-      await this.repo.port.mkdir(current).then(() => this.swept.set(current, Promise.resolve()), (error) => {
-        if (errnoCode(error) !== 'EEXIST') throw error;
-      });
-      this.realDirs.add(current);
-    }
-  }
-
-  private async writeFile(target: string, parts: readonly string[], entry: Extract<TreeEntry, { type: 'file' }>, overwriting: boolean): Promise<void> {
-    const port = this.repo.port;
-    const abs = safeJoin(target, parts);
-    await this.assertRealParents(target, parts);
-    const temp = await this.tempFor(target, abs);
-    if (entry.size <= SYNC_WRITE_UP_TO) {
-      // Small files: gather the content, then create, chmod and rename synchronously (see FsPort).
-      const chunks: Buffer[] = [];
-      for (const id of entry.content) chunks.push(await this.repo.loadBlob(id));
-      const size = chunks.reduce((sum, c) => sum + c.length, 0);
-      if (size !== entry.size) {
-        throw new BackupError('OBJECT_DAMAGED', `${parts.join('/')} restored to ${size} bytes, not the ${entry.size} its snapshot records.`, { path: parts.join('/') });
-      }
+  /** Queues the writes of files and links of one folder as one batch, once the queue has room. */
+  private async queueWrites(run: Run, parts: readonly string[], files: ReadonlyArray<Exclude<TreeEntry, { type: 'dir' }>>, overwrite: readonly boolean[]): Promise<void> {
+    if (files.length === 0 || run.options.dryRun) return;
+    await this.begin(run);
+    await run.pool.idle(QUEUED_WRITES);
+    this.raiseFatal(run);
+    const batch = run.pool.run(files.length, async (i) => {
+      this.checkCancelled(run.options);
+      const entry = files[i];
+      const childParts = [...parts, entry.name];
       try {
-        port.writeNewFileSync(temp, chunks, 0o600, overwriting);
-        port.chmodSync(temp, entry.mode & RESTORED_MODE_BITS);
-        if (overwriting) await this.clearEmptyDir(abs);
-        port.renameSync(temp, abs);
+        await run.writer.ensureDir(parts);
+        if (entry.type === 'file') await run.writer.writeFile(childParts, entry, overwrite[i]);
+        else await run.writer.writeSymlink(childParts, entry.target);
+        run.restored++;
       } catch (error) {
-        await port.unlink(temp).catch(() => undefined);
-        throw error;
+        this.problem(run, childParts.join('/'), reasonOf(error));
       }
-      if (overwriting) await syncDir(port, path.dirname(abs));
-      return;
+      this.tick(run);
+    });
+    batch.catch((error: unknown) => {
+      run.fatal ??= error;
+    });
+  }
+
+  /** Deletes what a target folder holds (deleteExtra, an absent path), deepest first; excluded paths and the store stay. */
+  private async deleteContents(run: Run, parts: string[], layers: readonly GitignoreLayer[]): Promise<void> {
+    this.raiseFatal(run);
+    const listing = await run.scanner.list(parts.join('/'), layers);
+    for (const found of listing.entries) {
+      if (this.inStore(found.relPath)) continue;
+      const foundParts = [...parts, found.name];
+      if (found.kind === 'dir') await this.deleteContents(run, foundParts, listing.layers);
+      await this.deleteOne(run, foundParts, found.kind);
     }
-    const handle = await port.open(temp, 'wx', 0o600);
-    let written = 0;
+  }
+
+  private async deleteOne(run: Run, parts: string[], type: EntryKind): Promise<void> {
+    this.decide(run, { path: parts.join('/'), action: 'delete', type });
+    if (run.options.dryRun) return;
+    await this.begin(run);
+    this.raiseFatal(run);
     try {
-      for (const id of entry.content) {
-        const data = await this.repo.loadBlob(id);
-        let offset = 0;
-        while (offset < data.length) {
-          const { bytesWritten } = await handle.write(data, offset, data.length - offset, null);
-          offset += bytesWritten;
-        }
-        written += data.length;
-      }
-      if (written !== entry.size) {
-        throw new BackupError('OBJECT_DAMAGED', `${parts.join('/')} restored to ${written} bytes, not the ${entry.size} its snapshot records.`, { path: parts.join('/') });
-      }
-      // Replacing a user's existing file: make the new content durable before the old one is gone.
-      if (overwriting) await handle.sync();
-      await handle.close();
-      await port.chmod(temp, entry.mode & RESTORED_MODE_BITS);
-      if (overwriting) await this.clearEmptyDir(abs);
-      await port.rename(temp, abs);
-      if (overwriting) await syncDir(port, path.dirname(abs));
+      await run.writer.remove(parts, type);
+      run.deleted++;
     } catch (error) {
-      await handle.close().catch(() => undefined);
-      await port.unlink(temp).catch(() => undefined);
-      throw error;
+      this.problem(run, parts.join('/'), reasonOf(error));
     }
-  }
-
-  /** A temp path for `abs`, once its folder is clear of what a killed restore left there (#11.7; once per folder). */
-  private async tempFor(target: string, abs: string): Promise<string> {
-    const temp = tempPathFor(abs, target);
-    const dir = path.dirname(temp);
-    if (!this.swept.has(dir)) this.swept.set(dir, sweepTemps(this.repo.port, dir));
-    await this.swept.get(dir);
-    return temp;
-  }
-
-  /** A folder where a file or link goes may be removed only when empty: never a recursive delete. */
-  private async clearEmptyDir(abs: string): Promise<void> {
-    const existing = await this.repo.port.lstat(abs).catch(() => undefined);
-    if (!existing?.isDirectory()) return;
-    try {
-      await this.repo.port.rmdir(abs);
-    } catch {
-      throw new BackupError('RESTORE_CONFLICT', `Cannot restore ${abs}: a folder with content is in the way (restore with delete to replace it).`, { path: abs });
-    }
-  }
-
-  private async writeSymlink(target: string, parts: readonly string[], linkTarget: string): Promise<void> {
-    const port = this.repo.port;
-    const abs = safeJoin(target, parts);
-    await this.assertRealParents(target, parts);
-    const temp = await this.tempFor(target, abs);
-    await port.symlink(linkTarget, temp);
-    try {
-      await this.clearEmptyDir(abs);
-      await port.rename(temp, abs);
-    } catch (error) {
-      await port.unlink(temp).catch(() => undefined);
-      throw error;
-    }
+    this.tick(run);
   }
 }
 
@@ -499,18 +491,4 @@ function lstatOrUndefined(port: FsPort, abs: string): Stats | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Files up to this size are restored with synchronous writes; larger ones stream chunk by chunk. */
-const SYNC_WRITE_UP_TO = 4 * 1024 * 1024;
-
-/**
- * The absolute path of each folder on the way down `parts` (validated names). Plain concatenation, not
- * path.join, which re-normalises the whole path at each level and made deep trees cost depth squared.
- */
-function prefixPaths(target: string, parts: readonly string[]): string[] {
-  const out: string[] = [];
-  let current = target.endsWith(path.sep) ? target.slice(0, -1) : target;
-  for (const part of parts) out.push((current = current + path.sep + part));
-  return out;
 }

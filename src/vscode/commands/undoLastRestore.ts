@@ -22,7 +22,7 @@ export function undoLastRestore(ctx: CommandContext): Promise<void> {
       folder,
       snapshot,
       paths: record.paths,
-      deleteExtra: false,
+      deleteExtra: record.deleteExtra === true,
       missingAsDelete: true,
       title: `Undo the restore (back to snapshot ${shortId(snapshot.id)})`,
     });

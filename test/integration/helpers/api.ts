@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ProjectBackupApi } from '../../../src/extension';
-import type { PlannedChange } from '../../../src/core/restore/restorer';
+import type { PlannedChange, RestorePlan } from '../../../src/core/restore/restorer';
 import type { Prompter } from '../../../src/vscode/prompter';
 import type { Node } from '../../../src/vscode/views/nodes';
 import { EXTENSION_ID } from './environment';
@@ -26,9 +26,9 @@ export class ScriptedPrompter implements Prompter {
   texts: Array<string | undefined> = [];
   target: vscode.Uri | undefined;
 
-  async confirmRestore(title: string, changes: readonly PlannedChange[]): Promise<boolean> {
+  async confirmRestore(title: string, plan: RestorePlan): Promise<boolean> {
     this.asked.push(title);
-    this.previews.push([...changes]);
+    this.previews.push([...plan.changes]);
     return this.confirmRestoreAnswer;
   }
   async confirm(message: string): Promise<boolean> {
