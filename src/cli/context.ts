@@ -73,9 +73,11 @@ export function repoPath(values: Record<string, unknown>, io: Io, usage: string)
   return normalizeLocation(repo);
 }
 
-export async function openRepo(values: Record<string, unknown>, io: Io, usage: string, create = false): Promise<Repository> {
+/** `index: false` for a command that never asks the store's own index (verify reads the store by its own means). */
+export async function openRepo(values: Record<string, unknown>, io: Io, usage: string, create = false, options: { index?: boolean } = {}): Promise<Repository> {
   return Repository.open(repoPath(values, io, usage), {
     create,
+    index: options.index,
     port: io.port,
     remote: remoteOptions(values, io),
     passphrase: passphraseSource(values, io, PASSPHRASE),

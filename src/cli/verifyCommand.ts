@@ -25,7 +25,8 @@ export async function verifyCommand(args: string[], io: Io, signal: AbortSignal)
   const subsetText = values['read-data-subset'] as string | undefined;
   if (readData && subsetText !== undefined) throw new UsageError(`--read-data reads every pack; give it or --read-data-subset, not both.\n${VERIFY_USAGE}`);
   const readDataSubset = subsetText === undefined ? undefined : parsePercent(subsetText);
-  const repo = await openRepo(values, io, VERIFY_USAGE);
+  // Verify builds its own index from the files on disk: the store's index in memory too would be a second copy.
+  const repo = await openRepo(values, io, VERIFY_USAGE, false, { index: false });
   const report = await verifyRepository(repo, { readData, readDataSubset, signal });
   // Remembered in the store for `status` and the editor's health view (when it was last checked, and how).
   // A store we may only read (a mounted copy) is still verified: failing to remember it is only a warning.

@@ -23,7 +23,7 @@ import type { SnapshotRecord, Trigger } from '../../src/core/repository/snapshot
 import { SNAPSHOT_ID_PATTERN, decodeSnapshot, encodeSnapshot } from '../../src/core/repository/snapshotRecord';
 import type { TreeEntry } from '../../src/core/repository/tree';
 import { compareNames, decodeTree, encodeTree } from '../../src/core/repository/tree';
-import { StatCache } from '../../src/core/scan/statCache';
+import { StatCache, namesOf } from '../../src/core/scan/statCache';
 import { SOAK } from './helpers/fixtures';
 
 const codec = new PlainCodec();
@@ -304,13 +304,13 @@ function checkStatCache(data: Buffer): void {
     if (typeof rel !== 'string') continue;
     const dir = cache.previousDir(rel);
     if (!dir) continue;
-    const context = `cached folder ${JSON.stringify(rel)}: ${JSON.stringify({ tree: dir.tree, count: dir.count, names: dir.names, totals: dir.totals })}`;
+    const context = `cached folder ${JSON.stringify(rel)}: ${JSON.stringify({ tree: dir.tree, count: dir.count, names: namesOf(dir), totals: dir.totals })}`;
     assert.ok(typeof dir.tree === 'string', `${context}: the tree id is a string`);
     assert.ok(Number.isInteger(dir.count), `${context}: the count is a number`);
-    assert.ok(Array.isArray(dir.names) && dir.names.every((n) => typeof n === 'string'), `${context}: the names are strings`);
+    assert.ok(namesOf(dir).every((n) => typeof n === 'string'), `${context}: the names are strings`);
     for (const key of ['files', 'dirs', 'symlinks', 'bytes'] as const) assert.ok(typeof dir.totals[key] === 'number', `${context}: totals.${key} is a number`);
     const cursor = cache.cursor(rel);
-    for (const name of dir.names) cursor.trusted(name, fakeStat({ size: 0, mtimeMs: 0, ino: 0, mode: 0 }));
+    for (const name of namesOf(dir)) cursor.trusted(name, fakeStat({ size: 0, mtimeMs: 0, ino: 0, mode: 0 }));
   }
 }
 
@@ -377,7 +377,7 @@ describe('fuzz: decoders of store content', function () {
             const names = dir.files.map((f) => f.name).sort(compareNames);
             const got = cache.previousDir(dir.rel);
             assert.ok(got, `folder ${JSON.stringify(dir.rel)} is in the decoded cache`);
-            assert.deepEqual({ tree: got.tree, count: got.count, names: got.names, totals: got.totals }, { tree: dir.tree, count: names.length, names, totals: dir.totals });
+            assert.deepEqual({ tree: got.tree, count: got.count, names: namesOf(got), totals: got.totals }, { tree: dir.tree, count: names.length, names, totals: dir.totals });
             // Every file recorded before the scan is trusted again with the same signature.
             const cursor = cache.cursor(dir.rel);
             for (const f of [...dir.files].sort((a, b) => compareNames(a.name, b.name))) assert.ok(cursor.trusted(f.name, fakeStat(f)) >= 0, `${f.name} trusted`);

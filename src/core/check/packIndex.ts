@@ -72,6 +72,15 @@ export class PackIndex {
     }
   }
 
+  /** Where the last blob the index places in a pack ends (offset + length): how long the pack must be. */
+  extentOf(packId: string): number {
+    let end = 0;
+    for (const slice of this.packEntries.get(packId) ?? []) {
+      for (let at = 0; at < slice.length; at += ENTRY_SIZE) end = Math.max(end, slice.readUInt32LE(at + 34) + slice.readUInt32LE(at + 38));
+    }
+    return end;
+  }
+
   /** The packs the index names. */
   packIds(): string[] {
     return [...this.packEntries.keys()];
@@ -83,8 +92,6 @@ export class PackIndex {
 
   /** Data blobs in the index (trees aside). */
   blobCount(): number {
-    let count = 0;
-    for (const at of this.index.all()) if (at.type === 'data') count++;
-    return count;
+    return this.index.dataCount();
   }
 }

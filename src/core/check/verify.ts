@@ -240,8 +240,7 @@ class Verifier {
       this.progress(i, packIds.length, 'packs');
       const packId = packIds[i];
       const key = packKey(packId);
-      let end = 0;
-      for (const entry of this.index.entriesOf(packId)) end = Math.max(end, entry.offset + entry.length);
+      const end = this.index.extentOf(packId);
       const size = await this.repo.backend.size(key);
       // The sentences are the ones a restore gives (LocalBackend.loadRange), so both name the same problem.
       if (size === undefined) {

@@ -9,7 +9,6 @@ import type { Hash } from 'node:crypto';
 import type { BackendStream } from '../storage/backend';
 import { compress } from './compression';
 import type { Packed } from './compression';
-import { sealIndexPieces } from './indexFile';
 import type { IndexedPack } from './indexFile';
 import { MemoryIndex } from './memoryIndex';
 import type { BlobType } from './pack';
@@ -56,6 +55,10 @@ interface OpenPack {
   queued: number;
 }
 
+function emptyBundle(): OpenBundle {
+  return { parts: [], members: [], size: 0 };
+}
+
 function newPack(): OpenPack {
   return { parts: [], number: -1, first: 0, count: 0, size: 0, hash: createHash('sha256'), writing: Promise.resolve(), gathered: 0, queued: 0 };
 }
@@ -68,7 +71,12 @@ export class BlobWriter {
   private current: OpenPack = newPack();
   /** Whether packs go to the backend as they are filled (a local folder) or are gathered first (remote). */
   private readonly streams: boolean;
-  private bundle: OpenBundle = { parts: [], members: [], size: 0 };
+  /**
+   * One open bundle per blob type: trees are bundled with trees, never between file data, so a walk of a
+   * snapshot's trees (restore, verify, diff) decompresses a few small bundles of trees, not a bundle of
+   * files for every folder.
+   */
+  private bundles: Record<BlobType, OpenBundle> = { data: emptyBundle(), tree: emptyBundle() };
   /** Ids added and not yet in a pack (the open bundle, blobs being compressed). */
   private readonly pending = new Set<string>();
   private readonly writes: Promise<void>[] = [];
@@ -120,12 +128,12 @@ export class BlobWriter {
     this.dataAdded += plain.length;
     this.blobsAdded++;
     if (plain.length < BUNDLE_BELOW) {
-      const bundle = this.bundle;
+      const bundle = this.bundles[type];
       bundle.members.push({ type, id, inner: bundle.size, rawLength: plain.length });
       bundle.parts.push(plain);
       bundle.size += plain.length;
       if (bundle.size >= BUNDLE_SIZE) {
-        this.bundle = { parts: [], members: [], size: 0 };
+        this.bundles[type] = emptyBundle();
         await this.storeBundle(bundle);
       }
     } else {
@@ -257,19 +265,16 @@ export class BlobWriter {
 
   /** Writes the last pack and the index. After this resolves, every blob added is durable and indexed. */
   async finish(): Promise<void> {
-    const bundle = this.bundle;
-    this.bundle = { parts: [], members: [], size: 0 };
-    await this.storeBundle(bundle);
+    const open = this.bundles;
+    this.bundles = { data: emptyBundle(), tree: emptyBundle() };
+    await this.storeBundle(open.data);
+    await this.storeBundle(open.tree);
     this.flushPack();
     await Promise.all(this.writes);
     if (this.failure) throw this.failure;
     if (this.written.size === 0) return;
-    const indexParts = await sealIndexPieces(this.written.rawPieces(), this.repo.codec);
-    const hash = createHash('sha256');
-    for (const part of indexParts) hash.update(part);
-    const indexKey = `index/${hash.digest('hex')}`;
-    await this.repo.backend.save(indexKey, indexParts);
-    for (const part of indexParts) this.bytesAdded += part.length;
+    const { key: indexKey, bytes } = await this.repo.saveDeflated('index', this.written.rawPieces(1 << 20, true), (sha256) => `index/${sha256}`);
+    this.bytesAdded += bytes;
     this.indexKey = indexKey;
     // The repository takes the table over when its own index is empty (a first snapshot), rather than copying it.
     this.repo.registerPacks(this.written, indexKey, !this.keepPacks);
@@ -285,7 +290,7 @@ export class BlobWriter {
   async abandon(): Promise<{ removed: number; left: number }> {
     const result = { removed: 0, left: 0 };
     if (this.indexKey) return result;
-    this.bundle = { parts: [], members: [], size: 0 };
+    this.bundles = { data: emptyBundle(), tree: emptyBundle() };
     const open = this.current;
     this.current = newPack();
     this.failure ??= new Error('abandoned');

@@ -38,28 +38,51 @@ export async function compress(raw: Buffer): Promise<Packed> {
   return worthIt(raw.length, packed.length) ? { data: packed, compressed: true } : { data: raw, compressed: false };
 }
 
+/**
+ * `rawLength`: the plaintext's length, or at most that for a bundle. The output goes into one buffer of that
+ * size (plus one byte, so an exact fit ends without another), not a list of 16 KiB pieces joined at the
+ * end: a restore or verify decompresses thousands of units, and every extra buffer is memory to collect.
+ */
 export function decompress(data: Buffer, compressed: boolean, rawLength: number): Buffer {
   if (!compressed) return data;
-  return inflateRawSync(data, { maxOutputLength: Math.max(rawLength, 1) });
+  return inflateRawSync(data, { maxOutputLength: Math.max(rawLength, 1), chunkSize: Math.max(rawLength + 1, 64) });
 }
 
 /**
- * Raw-deflates the concatenation of `pieces` as one stream, holding only the compressed output: for
- * large structures written at the end of a snapshot (the index, the stat cache), which need never exist
- * as one uncompressed buffer. Inflates to exactly the concatenated pieces.
+ * Raw-deflates the concatenation of `pieces` as one stream, handing the output to `sink` as it comes (after
+ * each piece): for large structures written at the end of a snapshot (the index, the stat cache), which
+ * need never exist whole, uncompressed or compressed. Inflates to exactly the concatenated pieces. Each
+ * piece is consumed before the next is asked for, so a producer may refill one buffer.
  */
-export async function deflatePieces(pieces: Iterable<Buffer>, level: number): Promise<Buffer[]> {
+export async function deflateInto(pieces: Iterable<Buffer>, level: number, sink: (chunks: Buffer[]) => Promise<void>): Promise<void> {
   const z = createDeflateRaw({ level, chunkSize: 256 * 1024 });
-  const out: Buffer[] = [];
+  let out: Buffer[] = [];
   z.on('data', (chunk: Buffer) => out.push(chunk));
   const done = new Promise<void>((resolve, reject) => {
     z.on('end', resolve);
     z.on('error', reject);
   });
+  done.catch(() => undefined);
+  const flush = async () => {
+    if (out.length === 0) return;
+    const chunks = out;
+    out = [];
+    await sink(chunks);
+  };
   for (const piece of pieces) {
-    if (!z.write(piece)) await Promise.race([new Promise((resolve) => z.once('drain', resolve)), done]);
+    await Promise.race([new Promise<void>((resolve, reject) => z.write(piece, (error) => (error ? reject(error) : resolve()))), done]);
+    await flush();
   }
   z.end();
   await done;
+  await flush();
+}
+
+/** deflateInto, keeping the output (small structures, or a backend that cannot take a stream). */
+export async function deflatePieces(pieces: Iterable<Buffer>, level: number): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  await deflateInto(pieces, level, async (chunks) => {
+    out.push(...chunks);
+  });
   return out;
 }

@@ -4,11 +4,11 @@
 // count, entries in the pack header's layout (pack.ts ENTRY_SIZE).
 // Invariant: an index file is written only after every pack it names is durable.
 
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { createInflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { BackupError } from '../errors';
 import type { ObjectCodec } from './codec';
 import type { PackEntry } from './pack';
-import { deflatePieces } from './compression';
 import { ENTRY_SIZE, readEntry, writeEntry } from './pack';
 
 export interface IndexedPack {
@@ -22,16 +22,6 @@ export const INDEX_MAGIC: Readonly<Buffer> = MAGIC;
 /** Deflates and seals the raw layout (magic, pack count, packs) into an index file's bytes. */
 export function sealIndex(raw: Buffer, codec: ObjectCodec): Buffer {
   return codec.seal(deflateRawSync(raw, { level: 1 }));
-}
-
-/**
- * An index file's bytes from its raw layout in pieces (MemoryIndex.rawPieces), as parts to save: the same
- * format as sealIndex, without ever holding the raw layout whole. A plain store's seal is the identity, so
- * its parts stay apart; an encrypted one seals them as one.
- */
-export async function sealIndexPieces(pieces: Iterable<Buffer>, codec: ObjectCodec): Promise<Buffer[]> {
-  const deflated = await deflatePieces(pieces, 1);
-  return codec.encrypted ? [codec.seal(Buffer.concat(deflated))] : deflated;
 }
 
 export function encodeIndex(packs: readonly IndexedPack[], codec: ObjectCodec): Buffer {
@@ -102,4 +92,72 @@ export function decodeIndex(sealed: Buffer, codec: ObjectCodec, what: string): I
     (at) => packs[packs.length - 1].entries.push(readEntry(data, at, what)),
   );
   return packs;
+}
+
+/**
+ * Walks a plain index file as its deflated bytes arrive in pieces, calling onPack and onEntry (with the
+ * inflated piece and the entry's offset in it) as walkIndex does: the file is never whole in memory,
+ * deflated or inflated. Throws OBJECT_DAMAGED as openIndex and walkIndex would, possibly after calling back
+ * for the entries before the damage (the caller undoes what it added).
+ */
+export async function walkIndexPieces(deflated: AsyncIterable<Buffer>, what: string, onPack: (packId: string) => void, onEntry: (data: Buffer, at: number) => void): Promise<void> {
+  const damaged = (why: string) => new BackupError('OBJECT_DAMAGED', `${what} ${why}; it is damaged.`, { what });
+  const source = Readable.from(deflated, { objectMode: false });
+  const inflater = createInflateRaw({ chunkSize: 256 * 1024 });
+  source.on('error', (error) => inflater.destroy(error));
+  source.pipe(inflater);
+  // What is expected next, and how many bytes it takes: the magic and pack count, a pack header, an entry.
+  type State = 'magic' | 'pack' | 'entry' | 'end';
+  // Changed inside `take`, which the compiler's narrowing does not follow: read through `now`.
+  let state = 'magic' as State;
+  const now = (): State => state;
+  let packsLeft = 0;
+  let entriesLeft = 0;
+  // A record split between two pieces is put together here.
+  const record = Buffer.alloc(Math.max(36, ENTRY_SIZE, 8));
+  let held = 0;
+  const sizeOf = () => (state === 'magic' ? 8 : state === 'pack' ? 36 : ENTRY_SIZE);
+  const take = (data: Buffer, at: number): void => {
+    if (state === 'magic') {
+      if (!data.subarray(at, at + 4).equals(MAGIC)) throw damaged('is not an index file');
+      packsLeft = data.readUInt32LE(at + 4);
+    } else if (state === 'pack') {
+      onPack(data.toString('hex', at, at + 32));
+      entriesLeft = data.readUInt32LE(at + 32);
+      packsLeft--;
+    } else {
+      if (data[at] > 1) throw damaged(`names an unknown blob type ${data[at]}`);
+      onEntry(data, at);
+      entriesLeft--;
+    }
+    state = entriesLeft > 0 ? 'entry' : packsLeft > 0 ? 'pack' : 'end';
+  };
+  try {
+    for await (const chunk of inflater as AsyncIterable<Buffer>) {
+      let at = 0;
+      while (at < chunk.length) {
+        if (now() === 'end') throw damaged('has trailing bytes');
+        const size = sizeOf();
+        if (held > 0 || chunk.length - at < size) {
+          const n = Math.min(size - held, chunk.length - at);
+          chunk.copy(record, held, at, at + n);
+          held += n;
+          at += n;
+          if (held < size) break;
+          held = 0;
+          take(record, 0);
+          continue;
+        }
+        take(chunk, at);
+        at += size;
+      }
+    }
+  } catch (error) {
+    if (error instanceof BackupError) throw error;
+    throw damaged('could not be decompressed');
+  } finally {
+    source.destroy();
+    inflater.destroy();
+  }
+  if (now() !== 'end' || held > 0) throw damaged(now() === 'magic' ? 'is not an index file' : 'is truncated');
 }

@@ -48,7 +48,8 @@ export class MemoryIndex {
     return total;
   }
 
-  private packNumber(packId: string): number {
+  /** The number of a pack (added on first use), for addEntryAt. */
+  packNumber(packId: string): number {
     let n = this.packNumbers.get(packId);
     if (n === undefined) {
       n = this.packIds.length;
@@ -130,6 +131,26 @@ export class MemoryIndex {
     this.place(no);
   }
 
+  /** Adds the entry at `at` of an index file's inflated bytes (see indexFile.walkIndexPieces) unless its id is known. */
+  addEntryAt(pack: number, data: Buffer, at: number): void {
+    const typeFlags = data[at] | (data[at + 1] << 1);
+    data.copy(this.scratch, 0, at + 2, at + 34);
+    this.insertScratch(pack, data.readUInt32LE(at + 34), data.readUInt32LE(at + 38), data.readUInt32LE(at + 42), typeFlags, data.readUInt32LE(at + 46));
+  }
+
+  /** Forgets every blob added after the first `size` (an index file found damaged halfway through adds nothing). */
+  truncate(size: number): void {
+    if (size >= this.count) return;
+    this.count = size;
+    const chunks = size === 0 ? 0 : ((size - 1) >>> CHUNK_BITS) + 1;
+    this.fields.length = chunks;
+    this.ids.length = chunks;
+    this.idBytes.length = chunks;
+    this.table.fill(0);
+    this.overflow.clear();
+    for (let no = 0; no < this.count; no++) this.place(no);
+  }
+
   /** Adds every entry of an opened index file (see indexFile.openIndex). */
   addIndexFile(data: Buffer, what: string): void {
     // Validate the whole file first, so a file damaged halfway adds nothing rather than half its entries.
@@ -141,11 +162,7 @@ export class MemoryIndex {
       (packId) => {
         pack = this.packNumber(packId);
       },
-      (at) => {
-        const typeFlags = data[at] | (data[at + 1] << 1);
-        data.copy(this.scratch, 0, at + 2, at + 34);
-        this.insertScratch(pack, data.readUInt32LE(at + 34), data.readUInt32LE(at + 38), data.readUInt32LE(at + 42), typeFlags, data.readUInt32LE(at + 46));
-      },
+      (at) => this.addEntryAt(pack, data, at),
     );
   }
 
@@ -155,6 +172,13 @@ export class MemoryIndex {
       if (!this.toScratch(e.id)) continue;
       this.insertScratch(pack, e.offset, e.length, e.rawLength, (e.type === 'tree' ? 1 : 0) | (entryFlags(e) << 1), e.inner ?? 0);
     }
+  }
+
+  /** How many data blobs (not trees) it holds. */
+  dataCount(): number {
+    let count = 0;
+    for (let no = 0; no < this.count; no++) if ((this.fields[no >>> CHUNK_BITS][(no & (CHUNK - 1)) * FIELDS + 4] & 1) === 0) count++;
+    return count;
   }
 
   /** A pack number for blobs added before the pack's id is known (a writer's open pack); see namePack. */
@@ -248,9 +272,10 @@ export class MemoryIndex {
    * The raw layout of an index file naming every blob held (see indexFile.ts; deflate and seal it with
    * sealIndex), in pieces of at most about `pieceBytes`, written straight from the arrays: no entry becomes
    * an object on the way, and the whole layout is never one buffer. Entries are grouped by pack (packs in
-   * the order first seen), in the order added within a pack.
+   * the order first seen), in the order added within a pack. With `reuse` every piece is the same buffer
+   * refilled: only for a consumer done with a piece before it asks for the next (compression.deflateInto).
    */
-  *rawPieces(pieceBytes = 1 << 20): Generator<Buffer> {
+  *rawPieces(pieceBytes = 1 << 20, reuse = false): Generator<Buffer> {
     const packs = this.packIds.length;
     const perPack = new Uint32Array(packs);
     for (let no = 0; no < this.count; no++) perPack[this.fields[no >>> CHUNK_BITS][(no & (CHUNK - 1)) * FIELDS]]++;
@@ -272,7 +297,7 @@ export class MemoryIndex {
       if (this.packIds[p] === '') throw new Error('An index cannot name a pack whose id is not known yet.');
       if (at + 36 + ENTRY_SIZE > size) {
         yield piece.subarray(0, at);
-        piece = Buffer.alloc(size);
+        if (!reuse) piece = Buffer.alloc(size);
         at = 0;
       }
       piece.write(this.packIds[p], at, 32, 'hex');
@@ -281,7 +306,7 @@ export class MemoryIndex {
       for (let i = start[p]; i < start[p + 1]; i++) {
         if (at + ENTRY_SIZE > size) {
           yield piece.subarray(0, at);
-          piece = Buffer.alloc(size);
+          if (!reuse) piece = Buffer.alloc(size);
           at = 0;
         }
         this.writeRaw(order[i], piece, at);

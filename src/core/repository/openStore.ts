@@ -36,6 +36,12 @@ export interface OpenOptions {
   encrypt?: boolean;
   /** Credentials and host-key trust for a remote (sftp://) location; a folder ignores them. */
   remote?: RemoteOptions;
+  /**
+   * Load the store's index at open (default true). A command that reads the store by its own means (verify
+   * builds its own index from disk) opens without it; a blob asked for later still loads it (loadBlob
+   * refreshes the index when it does not know a blob), but hasBlob answers false until then.
+   */
+  index?: boolean;
   /** Tests only: a lower scrypt cost N for a store created with `encrypt` (opening always uses the config's). */
   scryptN?: number;
 }

@@ -3,22 +3,23 @@
 // data is written before the index that names it, and the index before any snapshot that uses it.
 
 import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { BackupError, isBackupError } from '../errors';
-import type { Backend } from '../storage/backend';
+import type { Backend, KeyKind } from '../storage/backend';
 import type { FsPort } from '../storage/fsPort';
 import { nodeFs } from '../storage/fsPort';
 import { backendFor } from '../storage/locate';
 import { Lock } from '../storage/lock';
 import type { ObjectCodec } from './codec';
-import { decompress, deflatePieces } from './compression';
+import { decompress, deflateInto, deflatePieces } from './compression';
 import { BUNDLE_BELOW, BUNDLE_SIZE, BlobWriter } from './blobWriter';
 export { BlobWriter } from './blobWriter';
 import type { RepoConfig } from './config';
 import { openStoreConfig } from './openStore';
 import type { OpenOptions } from './openStore';
 export type { OpenOptions } from './openStore';
-import { openIndex, sealIndexPieces } from './indexFile';
+import { openIndex, walkIndexPieces } from './indexFile';
 import { MemoryIndex } from './memoryIndex';
 import type { IndexLocation } from './memoryIndex';
 export type { IndexLocation } from './memoryIndex';
@@ -37,6 +38,8 @@ const UNIT_CACHE = 32;
  * count of trees let a first snapshot of 200,000 files keep every tree it wrote, 40 MB of objects.
  */
 export const TREE_CACHE_ENTRIES = 20_000;
+/** Index files are read in pieces of this size (see addIndexFile). */
+const INDEX_PIECE = 1024 * 1024;
 /** How many times a read looks for a blob again while the store's index changes under it (a prune mid-way). */
 const MOVED_RETRIES = 8;
 
@@ -68,7 +71,7 @@ export class Repository {
     try {
       const { codec, config } = await openStoreConfig(backend, location, port, options);
       const repo = new Repository(backend, config, codec, port, options);
-      await repo.refreshIndex();
+      if (options.index !== false) await repo.refreshIndex();
       return repo;
     } catch (error) {
       // A store that cannot be opened must not leave its connection (an SFTP session) behind.
@@ -132,20 +135,19 @@ export class Repository {
       }
       for (const key of keys) {
         if (this.loadedIndexFiles.has(key)) continue;
-        let data: Buffer;
+        const what = `Index file ${key}`;
+        const before = this.index.size;
         try {
-          data = await this.backend.load(key);
+          await this.addIndexFile(key, what);
         } catch (error) {
-          if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
-          vanished = true;
-          continue;
-        }
-        try {
-          this.index.addIndexFile(openIndex(data, this.codec, `Index file ${key}`), `Index file ${key}`);
-        } catch (error) {
+          if (isBackupError(error, 'OBJECT_MISSING')) {
+            vanished = true;
+            continue;
+          }
           if (!isBackupError(error, 'OBJECT_DAMAGED')) throw error;
           // One damaged index file must not make the whole store unopenable: verify reports it, and the
-          // blobs it named show up as missing where they are needed.
+          // blobs it named show up as missing where they are needed. What it added before the damage goes.
+          this.index.truncate(before);
           if (!this.damagedIndexFiles.has(key)) this.options.onDamagedIndex?.(key, error);
           this.damagedIndexFiles.add(key);
           continue;
@@ -157,6 +159,39 @@ export class Repository {
   }
 
   /**
+   * Adds one index file to the index. A plain store's large file is read, inflated and added piece by
+   * piece, so opening a store of 200,000 blobs never holds its index file whole (8 MB deflated, 10 MB
+   * inflated) beside the index itself. Throws OBJECT_MISSING, or OBJECT_DAMAGED after adding part of it.
+   */
+  private async addIndexFile(key: string, what: string): Promise<void> {
+    if (this.codec.encrypted || !this.backend.loadPieces) {
+      this.index.addIndexFile(openIndex(await this.backend.load(key), this.codec, what), what);
+      return;
+    }
+    const pieces = this.backend.loadPieces(key, INDEX_PIECE)[Symbol.asyncIterator]();
+    const first = await pieces.next();
+    const firstPiece = first.done ? Buffer.alloc(0) : first.value;
+    if (firstPiece.length < INDEX_PIECE) {
+      // The whole file in one piece (the many small files of on-save snapshots): no stream needed.
+      this.index.addIndexFile(openIndex(firstPiece, this.codec, what), what);
+      return;
+    }
+    async function* all(): AsyncGenerator<Buffer> {
+      yield firstPiece;
+      for (let next = await pieces.next(); !next.done; next = await pieces.next()) yield next.value;
+    }
+    let pack = 0;
+    await walkIndexPieces(
+      all(),
+      what,
+      (packId) => {
+        pack = this.index.packNumber(packId);
+      },
+      (data, at) => this.index.addEntryAt(pack, data, at),
+    );
+  }
+
+  /**
    * Folds many small index files (one per on-save snapshot) into one, so opening the store stays one
    * read rather than thousands. Safe alongside other writers: the new file is durable before any old one
    * is removed, and it holds every entry of the files it replaces.
@@ -165,11 +200,7 @@ export class Repository {
     await this.refreshIndex();
     const replaced = (await this.backend.list('index')).filter((key) => this.loadedIndexFiles.has(key));
     if (replaced.length < threshold) return false;
-    const parts = await sealIndexPieces(this.index.rawPieces(), this.codec);
-    const hash = createHash('sha256');
-    for (const part of parts) hash.update(part);
-    const key = `index/${hash.digest('hex')}`;
-    await this.backend.save(key, parts);
+    const { key } = await this.saveDeflated('index', this.index.rawPieces(1 << 20, true), (sha256) => `index/${sha256}`);
     this.loadedIndexFiles.add(key);
     for (const old of replaced) {
       if (old === key) continue;
@@ -448,11 +479,48 @@ export class Repository {
     }
   }
 
-  /** Saves a cache given whole or in pieces (deflated as one stream, so it is never held whole uncompressed). */
+  /** Saves a cache given whole or in pieces (see saveDeflated: never held whole, uncompressed or not). */
   async saveCache(name: string, data: Buffer | Iterable<Buffer>): Promise<void> {
-    const deflated = await deflatePieces(Buffer.isBuffer(data) ? [data] : data, 1);
-    const parts = this.codec.encrypted ? [this.codec.seal(Buffer.concat(deflated))] : deflated;
-    await this.backend.save(this.cacheKey(name), parts, { durable: false });
+    await this.saveDeflated('cache', Buffer.isBuffer(data) ? [data] : data, this.cacheKey(name), { durable: false });
+  }
+
+  /**
+   * Deflates and seals `pieces` into one stored value under `key`, or under the key made from the SHA-256
+   * of the stored bytes (index files). A plain store on a backend that takes a stream gets the output as it
+   * is made, so neither form is ever whole in memory (an index of 200,000 blobs is 10 MB raw, 8 MB stored);
+   * an encrypted one seals the whole output at once. Returns the key and the bytes stored.
+   */
+  async saveDeflated(kind: KeyKind, pieces: Iterable<Buffer>, key: string | ((sha256: string) => string), options: { durable?: boolean } = {}): Promise<{ key: string; bytes: number }> {
+    const keyFor = (hash: Hash) => (typeof key === 'string' ? key : key(hash.digest('hex')));
+    const hash = createHash('sha256');
+    let bytes = 0;
+    if (this.codec.encrypted || !this.backend.openStream) {
+      const deflated = await deflatePieces(pieces, 1);
+      const parts = this.codec.encrypted ? [this.codec.seal(Buffer.concat(deflated))] : deflated;
+      for (const part of parts) {
+        hash.update(part);
+        bytes += part.length;
+      }
+      const stored = keyFor(hash);
+      await this.backend.save(stored, parts, options);
+      return { key: stored, bytes };
+    }
+    const stream = await this.backend.openStream(kind);
+    try {
+      await deflateInto(pieces, 1, async (chunks) => {
+        for (const chunk of chunks) {
+          hash.update(chunk);
+          bytes += chunk.length;
+        }
+        await stream.write(chunks);
+      });
+      const stored = keyFor(hash);
+      await stream.commit(stored, options);
+      return { key: stored, bytes };
+    } catch (error) {
+      await stream.abort();
+      throw error;
+    }
   }
 
   /**

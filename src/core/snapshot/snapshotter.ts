@@ -178,7 +178,7 @@ export class Snapshotter {
       this.checkCancelled(request);
       await writer.finish();
       // The cache only saves work next time: failing to write it must not fail the snapshot.
-      if (!incremental && cache.dirty) await this.repo.saveCache(cacheName, cache.encodeParts()).catch(() => undefined);
+      if (!incremental && cache.dirty) await this.repo.saveCache(cacheName, cache.encodeParts(1 << 20, true)).catch(() => undefined);
 
       if (parent && parent.tree === tree) {
         // A label or pin asked for this state goes to the snapshot that already holds it, never nowhere.

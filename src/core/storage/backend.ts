@@ -39,14 +39,19 @@ export interface Backend {
    * bytes), so the writer holds none of it in memory. Without it, writers gather the pieces and `save` them.
    */
   openStream?(kind: KeyKind): Promise<BackendStream>;
+  /**
+   * The value in pieces of about `pieceBytes`, read as they are consumed (a large index file need never be
+   * whole in memory); throws OBJECT_MISSING like `load`.
+   */
+  loadPieces?(key: string, pieceBytes: number): AsyncIterable<Buffer>;
 }
 
 /** See Backend.openStream. Nothing is visible under any key until `commit`, which is atomic like `save`. */
 export interface BackendStream {
   /** Appends the pieces, in order; call one at a time. */
   write(parts: readonly Buffer[]): Promise<void>;
-  /** Makes the value durable and stores it under `key` (like `save`); the stream is finished. */
-  commit(key: string): Promise<void>;
+  /** Stores the value under `key` (like `save`; durable unless `durable: false`); the stream is finished. */
+  commit(key: string, options?: { durable?: boolean }): Promise<void>;
   /** Drops what was written (never throws; idempotent); after a failed commit it removes the temp file only. */
   abort(): Promise<void>;
 }

@@ -67,8 +67,9 @@ export class LocalBackend implements Backend {
   }
 
   /**
-   * A temp file in the kind's folder (`data/`, swept by prune like every temp file), written as the pieces
-   * come, fsync'd and renamed into its fan-out folder at commit: a pack never has to be held in memory.
+   * A temp file in the kind's folder (swept by prune like every temp file), written as the pieces come,
+   * fsync'd and renamed into place at commit (for `data/`, into its fan-out folder): a pack, an index file
+   * or a cache never has to be held in memory whole.
    */
   async openStream(kind: KeyKind): Promise<BackendStream> {
     const dir = path.join(this.location, kind);
@@ -101,10 +102,11 @@ export class LocalBackend implements Backend {
           throw describeFsError(error, 'writing', temp);
         }
       },
-      commit: async (key) => {
+      commit: async (key, options = {}) => {
         const file = this.file(key);
+        const durable = options.durable !== false;
         try {
-          await held.sync();
+          if (durable) await held.sync();
           await close();
           await port.rename(temp, file).catch(async (error: unknown) => {
             if (errnoCode(error) !== 'ENOENT') throw error;
@@ -112,7 +114,7 @@ export class LocalBackend implements Backend {
             await port.mkdir(path.dirname(file), { recursive: true });
             await port.rename(temp, file);
           });
-          await syncDir(port, path.dirname(file));
+          if (durable) await syncDir(port, path.dirname(file));
         } catch (error) {
           throw describeFsError(error, 'writing', file);
         }
@@ -156,6 +158,36 @@ export class LocalBackend implements Backend {
         throw new BackupError('OBJECT_MISSING', `The store at ${this.location} is missing ${key}.`, { key });
       }
       throw describeFsError(error, 'reading', this.file(key));
+    }
+  }
+
+  async *loadPieces(key: string, pieceBytes: number): AsyncGenerator<Buffer> {
+    const file = this.file(key);
+    let handle;
+    try {
+      handle = await this.port.open(file, 'r');
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
+        throw new BackupError('OBJECT_MISSING', `The store at ${this.location} is missing ${key}.`, { key });
+      }
+      throw describeFsError(error, 'reading', file);
+    }
+    try {
+      for (;;) {
+        const piece = Buffer.allocUnsafe(pieceBytes);
+        let done = 0;
+        while (done < pieceBytes) {
+          const { bytesRead } = await handle.read(piece, done, pieceBytes - done, null).catch((error: unknown) => {
+            throw describeFsError(error, 'reading', file);
+          });
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        if (done > 0) yield done === pieceBytes ? piece : piece.subarray(0, done);
+        if (done < pieceBytes) return;
+      }
+    } finally {
+      await handle.close().catch(() => undefined);
     }
   }
 
