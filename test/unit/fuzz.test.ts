@@ -159,6 +159,14 @@ function fakeStat(f: { size: number; mtimeMs: number; ino: number; mode: number 
   return { size: f.size, mtimeMs: f.mtimeMs, ctimeMs: f.mtimeMs, ino: f.ino, mode: f.mode } as Stats;
 }
 
+/** The header of an encoded stat cache (v3: just before its 8-byte trailer), or '' when there is none. */
+function cacheHeaderText(data: Buffer): string {
+  if (data.length < 8) return '';
+  const length = data.readUInt32LE(data.length - 8);
+  const start = data.length - 8 - length;
+  return start < 0 ? '' : data.toString('utf8', start, start + length);
+}
+
 function buildCache(dirs: readonly CacheDirSpec[]): Buffer {
   const cache = StatCache.empty(RULES, SCAN_START);
   for (const dir of dirs) {
@@ -294,7 +302,7 @@ function checkStatCache(data: Buffer): void {
   // What the snapshotter then does with it must not throw either: look folders up and compare signatures.
   const header = (() => {
     try {
-      return JSON.parse(data.toString('utf8', 8, 8 + data.readUInt32LE(0))) as { dirs?: unknown };
+      return JSON.parse(cacheHeaderText(data)) as { dirs?: unknown };
     } catch {
       return undefined;
     }
@@ -466,15 +474,15 @@ describe('fuzz: decoders of store content', function () {
       fc.assert(
         fc.property(cacheArb.filter((dirs) => dirs.length > 0), jsonSwapArb, (dirs, { pick, value }) => {
           const valid = buildCache(dirs);
-          const headerLength = valid.readUInt32LE(0);
-          const header = JSON.parse(valid.toString('utf8', 8, 8 + headerLength)) as { dirs: unknown };
+          // v3: the body, the header, u32 header length and "PBC3".
+          const headerLength = valid.readUInt32LE(valid.length - 8);
+          const headerStart = valid.length - 8 - headerLength;
+          const header = JSON.parse(valid.toString('utf8', headerStart, headerStart + headerLength)) as { dirs: unknown };
           // Swap a value inside the folder list (that is where the types matter), keeping the layout intact.
           const swapped = Buffer.from(JSON.stringify({ ...(header as object), dirs: replaceSomewhere(header.dirs, pick, value) }), 'utf8');
-          const lead = Buffer.alloc(8);
-          lead.writeUInt32LE(swapped.length, 0);
-          const pad = Buffer.alloc((8 - ((8 + swapped.length) % 8)) % 8);
-          const sigStart = 8 + headerLength + ((8 - ((8 + headerLength) % 8)) % 8);
-          checkStatCache(Buffer.concat([lead, swapped, pad, valid.subarray(sigStart)]));
+          const trailer = Buffer.from(valid.subarray(valid.length - 8));
+          trailer.writeUInt32LE(swapped.length, 0);
+          checkStatCache(Buffer.concat([valid.subarray(0, headerStart), swapped, trailer]));
         }),
         { ...BOUNDS, numRuns: SOAK ? 4500 : 450 },
       );

@@ -213,12 +213,16 @@ export class BlobWriter {
     while (this.inFlight.size > MAX_PACKS_IN_FLIGHT) await Promise.race(this.inFlight);
   }
 
-  /** Stores a tree and remembers it, since the snapshot's diff and the next save read it again. */
-  async addTree(entries: readonly TreeEntry[]): Promise<string> {
+  /**
+   * Stores a tree and, with `remember` (the default), keeps it parsed, since the next save reads the trees
+   * on its paths again. A full scan does not: it writes every folder's tree, and keeping each for a while
+   * only made 200,000 entries' objects live long enough to fill the old generation with garbage.
+   */
+  async addTree(entries: readonly TreeEntry[], options: { remember?: boolean } = {}): Promise<string> {
     // The canonical entries are what decodeTree would give back for these bytes: remembered as they are.
     const tree = canonicalTree(entries);
     const id = await this.add('tree', canonicalBytes(tree));
-    this.repo.rememberTree(id, tree);
+    if (options.remember !== false) this.repo.rememberTree(id, tree);
     return id;
   }
 

@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
+import { createDeflateRaw, inflateRawSync } from 'node:zlib';
 import { BackupError, isBackupError } from '../errors';
 import type { Backend, KeyKind } from '../storage/backend';
 import type { FsPort } from '../storage/fsPort';
@@ -485,6 +485,62 @@ export class Repository {
   }
 
   /**
+   * A value written as it is made (the stat cache, written as a full scan goes): pieces given to `write`
+   * are deflated and, in a plain store on a backend that takes a stream, sent on as they come; `finish`
+   * stores the value under `key` (sealed whole in an encrypted store), `abort` drops it. Never throws from
+   * `write`; a failure is thrown by `finish`.
+   */
+  openDeflated(kind: KeyKind, key: string, options: { durable?: boolean } = {}): DeflatedWriter {
+    const z = createDeflateRaw({ level: 1, chunkSize: 256 * 1024 });
+    const streamed = !this.codec.encrypted && this.backend.openStream !== undefined;
+    const stream = streamed ? this.backend.openStream!(kind) : undefined;
+    stream?.catch(() => undefined);
+    const kept: Buffer[] = [];
+    let failure: unknown;
+    let writing = Promise.resolve();
+    z.on('data', (chunk: Buffer) => {
+      if (!stream) {
+        kept.push(chunk);
+        return;
+      }
+      writing = writing.then(async () => (await stream).write([chunk]));
+      writing.catch((error: unknown) => {
+        failure ??= error;
+      });
+    });
+    const ended = new Promise<void>((resolve, reject) => {
+      z.on('end', resolve);
+      z.on('error', reject);
+    });
+    ended.catch((error: unknown) => {
+      failure ??= error;
+    });
+    return {
+      write: (piece) => {
+        if (failure === undefined) z.write(piece);
+      },
+      finish: async () => {
+        z.end();
+        await ended;
+        await writing.catch(() => undefined);
+        if (failure !== undefined) throw failure;
+        if (stream) await (await stream).commit(key, options);
+        else await this.backend.save(key, this.codec.encrypted ? [this.codec.seal(Buffer.concat(kept))] : kept, options);
+      },
+      abort: async () => {
+        z.destroy();
+        await writing.catch(() => undefined);
+        await (await stream?.catch(() => undefined))?.abort();
+      },
+    };
+  }
+
+  /** The key a cache is stored under (see cacheKey). */
+  cacheKeyOf(name: string): string {
+    return this.cacheKey(name);
+  }
+
+  /**
    * Deflates and seals `pieces` into one stored value under `key`, or under the key made from the SHA-256
    * of the stored bytes (index files). A plain store on a backend that takes a stream gets the output as it
    * is made, so neither form is ever whole in memory (an index of 200,000 blobs is 10 MB raw, 8 MB stored);
@@ -538,6 +594,13 @@ export class Repository {
     this.unitCache.clear();
     await this.backend.close?.();
   }
+}
+
+/** See Repository.openDeflated. */
+export interface DeflatedWriter {
+  write(piece: Buffer): void;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
 }
 
 export function compareSnapshots(a: SnapshotRecord, b: SnapshotRecord): number {

@@ -4,14 +4,15 @@
 // that recorded it is never trusted, because an edit in the same timestamp tick could leave size and mtime
 // unchanged (RACY_MS for whole-second stamps, FINE_MARGIN_MS otherwise).
 //
-// Built for 200,000 files: signatures live in Float64Arrays and names in UTF-8 bytes (the loaded cache's
-// are views of the file, a recorded folder has its own), never as per-file objects, strings or one growing
-// JS array; a folder carried over unchanged points at the loaded bytes instead of copying them; a folder's
-// names become strings only while its listing is matched against them, by a merge walk over two sorted lists.
+// Built for 200,000 files: the loaded cache stays the bytes it was read as (signatures viewed as a
+// Float64Array, names as UTF-8), never per-file objects or strings; a folder's names become strings only
+// while its listing is matched against them, by a merge walk over two sorted lists. The next cache is
+// written as the scan goes (see streamWhenDirty): a first snapshot of 200,000 files held 12 MB of it.
 //
-// Layout (v3): u32 header length, u32 0, the header (JSON: rules, scan start, one row per folder), padding
-// to 8 bytes, every folder's signatures (SIG doubles a name, in header order), then every folder's names
-// (u16 byte length and UTF-8 bytes each). Version 2 kept the names in the header as JSON; it is still read.
+// Layout (v3): the body, one record per folder (its signatures, SIG doubles a name; then its names, u16
+// byte length and UTF-8 bytes each; padded to 8 bytes), then the header (JSON: rules, scan start, one row
+// per folder in body order), then u32 header length and "PBC3". Version 2 (header first, names in it as
+// JSON) is still read, and written again as v3.
 
 import type { FileSig } from './scanner';
 import { ID_PATTERN } from '../repository/codec';
@@ -20,6 +21,9 @@ export const RACY_MS = 2000;
 /** Allowance for clock differences between this process and the file system on fine-grained stamps. */
 export const FINE_MARGIN_MS = 20;
 const SIG = 5; // size, mtimeMs, ctimeMs, ino, mode
+const MAGIC = Buffer.from('PBC3', 'ascii');
+/** Bytes gathered before they go to the sink (the deflate stream): a few dozen writes, not one a folder. */
+const BATCH = 256 * 1024;
 
 export interface SubtreeTotals {
   files: number;
@@ -89,6 +93,8 @@ function wellFormedNames(data: Buffer, count: number): boolean {
   return at === data.length;
 }
 
+const pad8 = (n: number) => (8 - (n % 8)) % 8;
+
 function sameSig(sigs: Float64Array | number[], at: number, stat: FileSig): boolean {
   return sigs[at] === stat.size && sigs[at + 1] === stat.mtimeMs && sigs[at + 2] === stat.ctimeMs && sigs[at + 3] === stat.ino && sigs[at + 4] === stat.mode;
 }
@@ -140,13 +146,25 @@ export class DirRecorder {
   }
 
   finish(relDir: string, tree: string, totals: SubtreeTotals, count: number): void {
-    this.cache.record(relDir, { tree, totals, count, nameCount: this.names.length, nameData: encodeNames(this.names), sigs: Float64Array.from(this.values), base: 0 }, false);
+    const sigs = Float64Array.from(this.values);
+    this.cache.record(relDir, { tree, totals, count, nameCount: this.names.length, nameData: encodeNames(this.names), sigs, base: 0 }, false);
   }
 }
 
+/** A folder of the next cache: its header row and, until they are written, its record's bytes. */
+interface NextDir {
+  row: HeaderDir;
+  /** The record's parts (views of the loaded cache for a folder carried over); dropped once written. */
+  parts?: Buffer[];
+}
+
 export class StatCache {
-  private readonly next = new Map<string, CachedDir>();
+  private readonly next: NextDir[] = [];
   private changed = false;
+  private sink: ((piece: Buffer) => void) | undefined;
+  private openSink: (() => (piece: Buffer) => void) | undefined;
+  private batch = Buffer.alloc(0);
+  private batchUsed = 0;
 
   constructor(
     private readonly previous: Map<string, CachedDir>,
@@ -165,63 +183,66 @@ export class StatCache {
     const none = () => StatCache.empty(rulesFingerprint, scanStart);
     if (!data || data.length < 8) return none();
     try {
-      const headerLength = data.readUInt32LE(0);
-      const header = JSON.parse(data.toString('utf8', 8, 8 + headerLength)) as { v?: unknown; rules?: unknown; scanStart?: unknown; dirs?: unknown };
-      if ((header.v !== 2 && header.v !== 3) || header.rules !== rulesFingerprint || !Array.isArray(header.dirs)) return none();
+      const v3 = data.subarray(data.length - 4).equals(MAGIC);
+      const headerLength = v3 ? data.readUInt32LE(data.length - 8) : data.readUInt32LE(0);
+      const headerStart = v3 ? data.length - 8 - headerLength : 8;
+      if (headerStart < 0) return none();
+      const header = JSON.parse(data.toString('utf8', headerStart, headerStart + headerLength)) as { v?: unknown; rules?: unknown; scanStart?: unknown; dirs?: unknown };
+      if (header.v !== (v3 ? 3 : 2) || header.rules !== rulesFingerprint || !Array.isArray(header.dirs)) return none();
       if (typeof header.scanStart !== 'number' || !Number.isFinite(header.scanStart)) return none();
-      const sigStart = 8 + headerLength + ((8 - ((8 + headerLength) % 8)) % 8);
       const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-      // First the rows, checked: a cache is trusted to skip reading files, so anything malformed means no cache.
+      // The rows first, checked: a cache is trusted to skip reading files, so anything malformed means no cache.
       const rows: Array<{ rel: string; dir: Omit<CachedDir, 'sigs' | 'base' | 'nameData'>; names: string[] | number }> = [];
       let total = 0;
+      let bodyBytes = 0;
       for (const row of header.dirs as unknown[]) {
-        if (!Array.isArray(row) || row.length !== (header.v === 2 ? 8 : 9)) return none();
+        if (!Array.isArray(row) || row.length !== (v3 ? 9 : 8)) return none();
         const [rel, tree, entries, files, subdirs, symlinks, bytes, a, b] = row as unknown[];
         if (typeof rel !== 'string' || typeof tree !== 'string' || !ID_PATTERN.test(tree) || ![entries, files, subdirs, symlinks, bytes].every(count)) return none();
-        let nameCount: number;
         let names: string[] | number;
-        if (header.v === 2) {
-          if (!Array.isArray(a) || !a.every((n) => typeof n === 'string')) return none();
-          nameCount = a.length;
-          names = a as string[];
-        } else {
+        let nameCount: number;
+        if (v3) {
           if (!count(a) || !count(b)) return none();
           nameCount = a;
           names = b;
+          bodyBytes += a * SIG * 8 + b + pad8(b);
+        } else {
+          if (!Array.isArray(a) || !a.every((n) => typeof n === 'string')) return none();
+          nameCount = a.length;
+          names = a as string[];
         }
         const totals = { files: files as number, dirs: subdirs as number, symlinks: symlinks as number, bytes: bytes as number };
         rows.push({ rel, dir: { tree, count: entries as number, totals, nameCount }, names });
         total += nameCount;
       }
-      const sigEnd = sigStart + total * SIG * 8;
-      if (sigEnd > data.length || (header.v === 2 && sigEnd !== data.length)) return none();
-      // A view of the loaded bytes when they are 8-byte aligned (a Float64Array needs it), else an aligned copy.
-      let sigs: Float64Array;
-      if ((data.byteOffset + sigStart) % 8 === 0) sigs = new Float64Array(data.buffer, data.byteOffset + sigStart, total * SIG);
-      else {
-        sigs = new Float64Array(total * SIG);
-        Buffer.from(sigs.buffer).set(data.subarray(sigStart, sigEnd));
-      }
       const dirs = new Map<string, CachedDir>();
-      let base = 0;
-      let nameAt = sigEnd;
-      for (const { rel, dir, names } of rows) {
-        let nameData: Buffer;
-        if (typeof names === 'number') {
-          nameData = data.subarray(nameAt, nameAt + names);
-          nameAt += names;
-          if (nameData.length !== names || !wellFormedNames(nameData, dir.nameCount)) return none();
-        } else {
-          nameData = encodeNames(names);
+      if (!v3) {
+        // v2: every folder's signatures after the header, in header order; the names were in the header.
+        const sigStart = 8 + headerLength + pad8(8 + headerLength);
+        if (sigStart + total * SIG * 8 !== data.length) return none();
+        const sigs = float64View(data, sigStart, total * SIG);
+        let base = 0;
+        for (const { rel, dir, names } of rows) {
+          dirs.set(rel, { ...dir, nameData: encodeNames(names as string[]), sigs, base });
+          base += dir.nameCount * SIG;
         }
-        dirs.set(rel, { ...dir, nameData, sigs, base });
-        base += dir.nameCount * SIG;
+        const cache = new StatCache(dirs, sigs, header.scanStart, rulesFingerprint, scanStart);
+        cache.changed = true; // written again as v3 even when nothing changed
+        return cache;
       }
-      if (header.v === 3 && nameAt !== data.length) return none();
-      const cache = new StatCache(dirs, sigs, header.scanStart, rulesFingerprint, scanStart);
-      // An older layout is written again in the current one even when nothing changed.
-      if (header.v === 2) cache.changed = true;
-      return cache;
+      if (bodyBytes !== headerStart) return none();
+      // One view of the body's bytes as doubles (records are 8-byte aligned), so each folder's are a range of it.
+      const body = float64View(data, 0, headerStart / 8);
+      let at = 0;
+      for (const { rel, dir, names } of rows) {
+        const nameBytes = names as number;
+        const nameAt = at + dir.nameCount * SIG * 8;
+        const nameData = data.subarray(nameAt, nameAt + nameBytes);
+        if (!wellFormedNames(nameData, dir.nameCount)) return none();
+        dirs.set(rel, { ...dir, nameData, sigs: body, base: at / 8 });
+        at = nameAt + nameBytes + pad8(nameBytes);
+      }
+      return new StatCache(dirs, body, header.scanStart, rulesFingerprint, scanStart);
     } catch {
       return none();
     }
@@ -239,56 +260,98 @@ export class StatCache {
     return new DirRecorder(this);
   }
 
+  /**
+   * Writes the next cache as the scan goes, once there is anything to write: at the first folder that
+   * changed, `open` is called for a sink (a deflate stream into the store) and everything recorded so far,
+   * then each folder as it is recorded, goes to it in pieces; `finishStream` adds the header. Without it,
+   * the next cache is held until `encodeParts`.
+   */
+  streamWhenDirty(open: () => (piece: Buffer) => void): void {
+    this.openSink = open;
+  }
+
+  /** Whether the next cache is being written to a sink (see streamWhenDirty). */
+  get streaming(): boolean {
+    return this.sink !== undefined;
+  }
+
   /** Carries a whole unchanged folder over to the next cache. */
   reuse(relDir: string, dir: CachedDir): void {
-    this.next.set(relDir, dir);
+    this.record(relDir, dir, true);
   }
 
   record(relDir: string, dir: CachedDir, reused: boolean): void {
-    this.next.set(relDir, dir);
+    const sigBytes = Buffer.from(dir.sigs.buffer, dir.sigs.byteOffset + dir.base * 8, dir.nameCount * SIG * 8);
+    const parts = [sigBytes, dir.nameData, PADDING.subarray(0, pad8(dir.nameData.length))];
+    this.next.push({ row: [relDir, dir.tree, dir.count, dir.totals.files, dir.totals.dirs, dir.totals.symlinks, dir.totals.bytes, dir.nameCount, dir.nameData.length], parts });
     if (!reused) this.changed = true;
+    if (!this.sink && this.changed && this.openSink) {
+      this.sink = this.openSink();
+      for (const held of this.next) this.write(held);
+      return;
+    }
+    if (this.sink) this.write(this.next[this.next.length - 1]);
+  }
+
+  private write(dir: NextDir): void {
+    for (const part of dir.parts ?? []) this.put(part);
+    dir.parts = undefined;
+  }
+
+  private put(bytes: Buffer): void {
+    let from = 0;
+    while (from < bytes.length) {
+      if (this.batchUsed === this.batch.length) {
+        if (this.batchUsed > 0) this.sink!(this.batch);
+        this.batch = Buffer.alloc(BATCH);
+        this.batchUsed = 0;
+      }
+      const n = bytes.copy(this.batch, this.batchUsed, from);
+      this.batchUsed += n;
+      from += n;
+    }
   }
 
   /** Whether the scan produced anything the saved cache does not already say. */
   get dirty(): boolean {
-    return this.changed || this.next.size !== this.previous.size;
+    return this.changed || this.next.length !== this.previous.size;
+  }
+
+  /** Ends a streamed cache: what is gathered, then the header and the trailer, go to the sink. */
+  finishStream(): void {
+    if (!this.sink) throw new Error('The stat cache is not being streamed.');
+    for (const part of this.tail()) this.put(part);
+    if (this.batchUsed > 0) this.sink(this.batch.subarray(0, this.batchUsed));
+    this.batch = Buffer.alloc(0);
+    this.batchUsed = 0;
+  }
+
+  private tail(): Buffer[] {
+    const header = Buffer.from(JSON.stringify({ v: 3, rules: this.rulesFingerprint, scanStart: this.scanStart, dirs: this.next.map((d) => d.row) } satisfies Header), 'utf8');
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(header.length, 0);
+    MAGIC.copy(trailer, 4);
+    return [header, trailer];
   }
 
   encode(): Buffer {
     return Buffer.concat([...this.encodeParts()]);
   }
 
-  /**
-   * The saved form in pieces (header, then the signatures and the names in header order, about a MiB a
-   * piece), for Repository.saveCache to deflate as they come: the cache is never one uncompressed buffer.
-   * With `reuse` the pieces after the header are one buffer refilled (see MemoryIndex.rawPieces).
-   */
-  *encodeParts(pieceBytes = 1 << 20, reuse = false): Generator<Buffer> {
-    const dirs: HeaderDir[] = [];
-    for (const [rel, dir] of this.next) dirs.push([rel, dir.tree, dir.count, dir.totals.files, dir.totals.dirs, dir.totals.symlinks, dir.totals.bytes, dir.nameCount, dir.nameData.length]);
-    const header = Buffer.from(JSON.stringify({ v: 3, rules: this.rulesFingerprint, scanStart: this.scanStart, dirs } satisfies Header), 'utf8');
-    const lead = Buffer.alloc(8);
-    lead.writeUInt32LE(header.length, 0);
-    yield lead;
-    yield header;
-    yield Buffer.alloc((8 - ((8 + header.length) % 8)) % 8);
-    let piece = Buffer.alloc(pieceBytes);
-    let at = 0;
-    const put = function* (bytes: Buffer): Generator<Buffer> {
-      let from = 0;
-      while (from < bytes.length) {
-        if (at === piece.length) {
-          yield piece;
-          if (!reuse) piece = Buffer.alloc(pieceBytes);
-          at = 0;
-        }
-        const n = bytes.copy(piece, at, from);
-        at += n;
-        from += n;
-      }
-    };
-    for (const dir of this.next.values()) yield* put(Buffer.from(dir.sigs.buffer, dir.sigs.byteOffset + dir.base * 8, dir.nameCount * SIG * 8));
-    for (const dir of this.next.values()) yield* put(dir.nameData);
-    if (at > 0) yield piece.subarray(0, at);
+  /** The whole next cache in pieces, when it was not streamed (for Repository.saveCache). */
+  *encodeParts(): Generator<Buffer> {
+    if (this.sink) throw new Error('The stat cache was streamed.');
+    for (const dir of this.next) yield* dir.parts ?? [];
+    yield* this.tail();
   }
+}
+
+const PADDING = Buffer.alloc(8);
+
+/** `count` doubles at `byteOffset` of `data` as a Float64Array: a view when aligned, else an aligned copy. */
+function float64View(data: Buffer, byteOffset: number, count: number): Float64Array {
+  if ((data.byteOffset + byteOffset) % 8 === 0) return new Float64Array(data.buffer, data.byteOffset + byteOffset, count);
+  const copy = new Float64Array(count);
+  Buffer.from(copy.buffer).set(data.subarray(byteOffset, byteOffset + count * 8));
+  return copy;
 }

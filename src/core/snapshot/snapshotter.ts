@@ -11,7 +11,7 @@ import { formatBytes } from '../format';
 import { WorkPool } from '../workPool';
 import { countChanges, diffTrees } from '../query/diff';
 import type { Change } from '../query/diff';
-import type { BlobWriter, Repository } from '../repository/repository';
+import type { BlobWriter, DeflatedWriter, Repository } from '../repository/repository';
 import { entryAt } from '../query/browse';
 import type { SkippedPath, SnapshotRecord, SnapshotStats, Trigger } from '../repository/snapshotRecord';
 import type { TreeEntry } from '../repository/tree';
@@ -154,6 +154,7 @@ export class Snapshotter {
     // Snapshots only wait for an exclusive lock (prune), which can take minutes on a big store.
     const lock = await this.repo.lock(false, `a snapshot of ${identity.path}`, 10 * 60_000, request.onNotice);
     let writer: BlobWriter | undefined;
+    let cacheOut: DeflatedWriter | undefined;
     try {
       await this.repo.refreshIndex();
       const gitInfo = this.git ? this.git.read() : Promise.resolve(undefined);
@@ -164,6 +165,14 @@ export class Snapshotter {
       const incremental = request.paths !== undefined && parent !== undefined;
       // The on-save path reads only the paths it was given: it must not pay for loading the whole cache.
       const cache = incremental ? StatCache.empty(this.rules.fingerprint, started.getTime()) : StatCache.decode(await this.repo.loadCache(cacheName), this.rules.fingerprint, started.getTime());
+      // The next cache goes into the store as the scan records it (once anything changed), not held to the end.
+      if (!incremental) {
+        cache.streamWhenDirty(() => {
+          const out = this.repo.openDeflated('cache', this.repo.cacheKeyOf(cacheName), { durable: false });
+          cacheOut = out;
+          return (piece) => out.write(piece);
+        });
+      }
       const run: Run = { writer, cache, skipped: [], progress: { files: 0, bytes: 0 }, request, lastReport: 0, parentTree: parent?.tree };
 
       let tree: string;
@@ -177,8 +186,8 @@ export class Snapshotter {
       }
       this.checkCancelled(request);
       await writer.finish();
-      // The cache only saves work next time: failing to write it must not fail the snapshot.
-      if (!incremental && cache.dirty) await this.repo.saveCache(cacheName, cache.encodeParts(1 << 20, true)).catch(() => undefined);
+      if (!incremental && cache.dirty) await this.saveCache(cache, cacheName, cacheOut);
+      cacheOut = undefined;
 
       if (parent && parent.tree === tree) {
         // A label or pin asked for this state goes to the snapshot that already holds it, never nowhere.
@@ -220,10 +229,21 @@ export class Snapshotter {
       if (!incremental) await this.repo.compactIndex();
       return { created: true, snapshot: record, changes, skipped: run.skipped };
     } catch (error) {
+      await cacheOut?.abort();
       throw await this.cleanUp(writer, error);
     } finally {
       await lock.release();
     }
+  }
+
+  /** The cache only saves work next time: failing to write it must not fail the snapshot. */
+  private async saveCache(cache: StatCache, cacheName: string, streamed: DeflatedWriter | undefined): Promise<void> {
+    if (!streamed) {
+      await this.repo.saveCache(cacheName, cache.encodeParts()).catch(() => undefined);
+      return;
+    }
+    cache.finishStream();
+    await streamed.finish().catch(() => streamed.abort());
   }
 
   /**
@@ -430,7 +450,7 @@ export class Snapshotter {
       if (typeof source === 'number') recorder.addTrusted(entry.name, source);
       else if (source) recorder.add(entry.name, source);
     }
-    const tree = await run.writer.addTree(present);
+    const tree = await run.writer.addTree(present, { remember: false });
     recorder.finish(relDir, tree, totals, count);
     return { tree, totals };
   }
