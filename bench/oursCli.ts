@@ -18,7 +18,7 @@ export class OursCliTool implements Tool {
   ) {
     this.method =
       `node ${path.relative(process.cwd(), cliPath) || cliPath} snapshot WS --repo STORE --json; restore latest --target ` +
-      '(--path for one file); save: Snapshotter.snapshot({paths:[file]}) in process on a long-lived Repository';
+      '(--path for one file); verify --repo STORE; save: Snapshotter.snapshot({paths:[file]}) in process on a long-lived Repository';
     if (saverFactory) this.openSaver = saverFactory;
   }
 
@@ -38,9 +38,14 @@ export class OursCliTool implements Tool {
     return { ms: r.ms, peakRssBytes: r.peakRssBytes, detail: parseJson(r.stdout) };
   }
 
-  async restoreAll(target: string): Promise<Timed & { root: string }> {
-    const r = await runCommand(this.cli(['restore', 'latest', '--repo', this.ctx.store, '--target', target]));
-    return { ms: r.ms, root: target };
+  async restoreAll(target: string, options: { measureRss?: boolean } = {}): Promise<Timed & { root: string }> {
+    const r = await runCommand(this.cli(['restore', 'latest', '--repo', this.ctx.store, '--target', target]), options);
+    return { ms: r.ms, peakRssBytes: r.peakRssBytes, root: target };
+  }
+
+  async verify(options: { measureRss: boolean }): Promise<Timed> {
+    const r = await runCommand(this.cli(['verify', '--repo', this.ctx.store]), options);
+    return { ms: r.ms, peakRssBytes: r.peakRssBytes };
   }
 
   async restoreOne(relPath: string, target: string): Promise<Timed & { file: string }> {

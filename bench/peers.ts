@@ -36,7 +36,7 @@ export class GitTool implements Tool {
     'auto-gc would detach and run in the background after the commit returns); store size after the edit rounds is ' +
     'taken after an explicit git gc (timed, in details), i.e. git at its smallest; restore all: checkout -f HEAD -- . ' +
     'into the target with a throwaway index (0.6 s vs 1.1 s for git archive | tar -x on the 10k workspace); one ' +
-    'file: git show HEAD:path > file; save: git add <file> && git commit';
+    'file: git show HEAD:path > file; check: git fsck; save: git add <file> && git commit';
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(private readonly ctx: ToolContext) {
@@ -96,7 +96,7 @@ export class GitTool implements Tool {
     return { looseObjects, packs };
   }
 
-  async restoreAll(target: string): Promise<Timed & { root: string }> {
+  async restoreAll(target: string, options: { measureRss?: boolean } = {}): Promise<Timed & { root: string }> {
     fs.mkdirSync(target, { recursive: true });
     // A throwaway index: checking out with the shadow repo's own index would rewrite its stat data for
     // the target folder and make git's next `add -A` of the workspace rehash every file.
@@ -105,9 +105,15 @@ export class GitTool implements Tool {
       cwd: target,
       env: { ...this.env, GIT_INDEX_FILE: index },
     });
-    const r = await runCommand(spec);
+    const r = await runCommand(spec, options);
     fs.rmSync(index, { force: true });
-    return { ms: r.ms, root: target };
+    return { ms: r.ms, peakRssBytes: r.peakRssBytes, root: target };
+  }
+
+  /** git fsck: every object read and checked, and the history connected. */
+  async verify(options: { measureRss: boolean }): Promise<Timed> {
+    const r = await runCommand(this.git(['fsck', '--no-progress']), options);
+    return { ms: r.ms, peakRssBytes: r.peakRssBytes };
   }
 
   async restoreOne(relPath: string, target: string): Promise<Timed & { file: string }> {
@@ -142,7 +148,7 @@ export class ResticTool implements Tool {
   readonly maxSaves = 20;
   readonly method =
     'restic backup WS -q (repository format 2, compression auto, parent snapshot found by host+paths); restore: ' +
-    'restic restore latest --target; one file: --include; save: restic backup WS/<file> (a separate snapshot each)';
+    'restic restore latest --target; one file: --include; check: restic check; save: restic backup WS/<file> (a separate snapshot each)';
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(private readonly ctx: ToolContext) {
@@ -164,10 +170,16 @@ export class ResticTool implements Tool {
     return { ms: r.ms, peakRssBytes: r.peakRssBytes };
   }
 
-  async restoreAll(target: string): Promise<Timed & { root: string }> {
-    const r = await runCommand(this.restic(['restore', 'latest', '--target', target, '-q']));
+  async restoreAll(target: string, options: { measureRss?: boolean } = {}): Promise<Timed & { root: string }> {
+    const r = await runCommand(this.restic(['restore', 'latest', '--target', target, '-q']), options);
     // restic recreates the absolute source path under the target.
-    return { ms: r.ms, root: path.join(target, this.ctx.ws) };
+    return { ms: r.ms, peakRssBytes: r.peakRssBytes, root: path.join(target, this.ctx.ws) };
+  }
+
+  /** restic check: the repository's structure (no --read-data, like our verify). */
+  async verify(options: { measureRss: boolean }): Promise<Timed> {
+    const r = await runCommand(this.restic(['check', '-q']), options);
+    return { ms: r.ms, peakRssBytes: r.peakRssBytes };
   }
 
   async restoreOne(relPath: string, target: string): Promise<Timed & { file: string }> {
@@ -197,7 +209,7 @@ export class BorgTool implements Tool {
   readonly maxSaves = 20;
   readonly method =
     'borg init -e none; borg create STORE::sN WS (default lz4, files cache ctime,size,inode); restore: borg ' +
-    'extract in the target folder; one file: borg extract STORE::sN path; save: borg create of the one file';
+    'extract in the target folder; one file: borg extract STORE::sN path; check: borg check; save: borg create of the one file';
   private readonly env: NodeJS.ProcessEnv;
   private archives = 0;
   private saves = 0;
@@ -233,11 +245,17 @@ export class BorgTool implements Tool {
     return { ms: r.ms, peakRssBytes: r.peakRssBytes };
   }
 
-  async restoreAll(target: string): Promise<Timed & { root: string }> {
+  async restoreAll(target: string, options: { measureRss?: boolean } = {}): Promise<Timed & { root: string }> {
     fs.mkdirSync(target, { recursive: true });
     // borg stores the path without its leading slash and extracts relative to the current folder.
-    const r = await runCommand(this.borg(['extract', this.latest()], target));
-    return { ms: r.ms, root: path.join(target, this.ctx.ws) };
+    const r = await runCommand(this.borg(['extract', this.latest()], target), options);
+    return { ms: r.ms, peakRssBytes: r.peakRssBytes, root: path.join(target, this.ctx.ws) };
+  }
+
+  /** borg check: the repository and its archives (no --verify-data, like our verify). */
+  async verify(options: { measureRss: boolean }): Promise<Timed> {
+    const r = await runCommand(this.borg(['check', this.ctx.store]), options);
+    return { ms: r.ms, peakRssBytes: r.peakRssBytes };
   }
 
   async restoreOne(relPath: string, target: string): Promise<Timed & { file: string }> {
@@ -292,10 +310,10 @@ export class CopyTool implements Tool {
     return { ms: r.ms, peakRssBytes: r.peakRssBytes };
   }
 
-  async restoreAll(target: string): Promise<Timed & { root: string }> {
+  async restoreAll(target: string, options: { measureRss?: boolean } = {}): Promise<Timed & { root: string }> {
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    const r = await runCommand({ cmd: 'cp', args: ['-a', this.latest(), target] });
-    return { ms: r.ms, root: target };
+    const r = await runCommand({ cmd: 'cp', args: ['-a', this.latest(), target] }, options);
+    return { ms: r.ms, peakRssBytes: r.peakRssBytes, root: target };
   }
 
   async restoreOne(relPath: string, target: string): Promise<Timed & { file: string }> {

@@ -26,7 +26,9 @@ export interface Tool {
   /** Snapshots the whole workspace in its current state. */
   snapshot(options: { measureRss: boolean }): Promise<Timed>;
   /** Restores the latest snapshot whole into `target` (a folder that does not exist yet). */
-  restoreAll(target: string): Promise<Timed & { root: string }>;
+  restoreAll(target: string, options?: { measureRss?: boolean }): Promise<Timed & { root: string }>;
+  /** Checks the store the tool's own way (ours: verify; git: fsck; restic and borg: check); absent when it has none. */
+  verify?(options: { measureRss: boolean }): Promise<Timed>;
   /** Restores one file of the latest snapshot under `target`; `file` is where it landed. */
   restoreOne(relPath: string, target: string): Promise<Timed & { file: string }>;
   /** Store maintenance the tool would eventually run on its own (git's gc); timed apart from snapshots. */

@@ -147,7 +147,7 @@ function generate(root: string, params: WorkspaceParams, log: (line: string) => 
   assign('json', params.jsonFiles);
   for (; next < order.length; next++) {
     const r = rng.next();
-    // 'small' workspaces (the 100k one) hold only small text; 'mixed' ones have 5% larger sources.
+    // 'small' workspaces (the 200,000-file one) hold only small text; 'mixed' ones have 5% larger sources.
     kinds[order[next]] = params.kind === 'small' ? (r < 0.1 ? 'markdown' : 'small') : r < 0.05 ? 'medium' : r < 0.13 ? 'markdown' : 'small';
   }
 
