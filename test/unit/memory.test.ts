@@ -1,0 +1,115 @@
+// Memory that grows with the store, not with what it must (#11.14): at 200,000 files a first snapshot took
+// 326 MB, a no-change one 199 MB and restore-all 520 MB, inside the editor's shared extension host. These
+// tests prove the structures that bound it, at a scale the unit suite affords, from the structures' own
+// counters and sizes (never RSS or time: `npm run bench` measures those at 200,000 files).
+
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { MemoryIndex } from '../../src/core/repository/memoryIndex';
+import { TREE_CACHE_ENTRIES } from '../../src/core/repository/repository';
+import type { TreeEntry } from '../../src/core/repository/tree';
+import { Restorer } from '../../src/core/restore/restorer';
+import { forgeSnapshot, openRepo, useTempDirs } from './helpers/fixtures';
+
+const id = (n: number, salt = '') => createHash('sha256').update(`${salt}${n}`).digest('hex');
+
+/** Files and folders of the forged wide tree below. */
+const FOLDERS = 60;
+const FILES_PER_FOLDER = 100;
+
+describe('memory at scale (#11.14)', () => {
+  const temp = useTempDirs();
+
+  it('restore of a wide tree streams: changes decided and not yet made stay bounded, whatever the number of files (#11.14)', async function () {
+    this.timeout(120_000);
+    const repo = await openRepo(temp.fresh('store'));
+    const w = repo.newWriter();
+    const folders: TreeEntry[] = [];
+    for (let f = 0; f < FOLDERS; f++) {
+      const files: TreeEntry[] = [];
+      for (let i = 0; i < FILES_PER_FOLDER; i++) {
+        const content = Buffer.from(`folder ${f} file ${i}\n`);
+        files.push({ type: 'file', name: `f${i}.txt`, mode: 0o644, size: content.length, content: [await w.add('data', content)] });
+      }
+      folders.push({ type: 'dir', name: `d${f}`, tree: await w.addTree(files) });
+    }
+    const root = await w.addTree(folders);
+    await w.finish();
+    const snapshot = await forgeSnapshot(repo, root);
+    const changes = FOLDERS * (FILES_PER_FOLDER + 1);
+
+    // Before #11.14 the whole plan (every file as an object, a path and a promise) existed before the first
+    // write: at the first progress report all 6,060 changes were decided and none made.
+    let mostPending = 0;
+    const target = temp.fresh('target');
+    const result = await new Restorer(repo).restore(snapshot, {
+      target,
+      onProgress: (done, total) => {
+        mostPending = Math.max(mostPending, total - done);
+      },
+    });
+    assert.deepEqual(result.problems, []);
+    assert.equal(result.restored, changes);
+    assert.ok(mostPending <= 500, `at most 500 changes decided and not yet made at once (the queue, one folder, the folders on the way), not ${mostPending}`);
+
+    // The plan counts every change and lists the first ones only; a caller that wants all hears each one.
+    assert.equal(result.plan.total, changes);
+    assert.equal(result.plan.counts.create, changes);
+    assert.equal(result.plan.changes.length, 1000);
+    let heard = 0;
+    const dry = await new Restorer(repo).restore(snapshot, { target: temp.fresh('dry'), dryRun: true, onChange: () => heard++ });
+    assert.equal(heard, changes);
+    assert.equal(dry.plan.total, changes);
+
+    // Every file is there with its content.
+    let files = 0;
+    for (const folder of fs.readdirSync(target)) files += fs.readdirSync(path.join(target, folder)).length;
+    assert.equal(files, FOLDERS * FILES_PER_FOLDER);
+    assert.equal(fs.readFileSync(path.join(target, 'd59', 'f99.txt'), 'utf8'), 'folder 59 file 99\n');
+  });
+
+  it('the in-memory index answers for 100,000 blobs exactly, from arrays of about 70 bytes a blob (#11.14)', () => {
+    const index = new MemoryIndex();
+    const blobs = 100_000;
+    // Before #11.14 a blob cost a Map node keyed by a boxed 48-bit number; nothing could say what it took.
+    for (let p = 0; p < 10; p++) {
+      const entries = [];
+      for (let i = p * (blobs / 10); i < (p + 1) * (blobs / 10); i++) entries.push({ type: 'data' as const, id: id(i), offset: i * 10, length: 10, rawLength: 10 + i, compressed: i % 2 === 0 });
+      index.addPack(id(p, 'pack'), entries);
+    }
+    // Ids sharing their first 16 bytes (a crafted index): found exactly all the same.
+    const shared = id(0, 'shared').slice(0, 32);
+    const crafted = Array.from({ length: 300 }, (_, i) => `${shared}${i.toString(16).padStart(32, '0')}`);
+    index.addPack(id(99, 'pack'), crafted.map((craftedId, i) => ({ type: 'tree' as const, id: craftedId, offset: i, length: 1, rawLength: 1, compressed: false })));
+    assert.equal(index.size, blobs + crafted.length);
+    for (let i = 0; i < blobs; i += 7) {
+      const at = index.get(id(i));
+      assert.ok(at, `blob ${i} is found`);
+      assert.deepEqual(at, { type: 'data', id: id(i), packId: id(Math.floor(i / (blobs / 10)), 'pack'), offset: i * 10, length: 10, rawLength: 10 + i, compressed: i % 2 === 0 });
+    }
+    for (const craftedId of crafted) assert.equal(index.get(craftedId)?.id, craftedId);
+    for (let i = 0; i < 1000; i++) assert.equal(index.has(id(i, 'absent')), false);
+    assert.equal(index.has('not an id'), false);
+
+    const bytes = (index as unknown as { bytes?: number }).bytes;
+    assert.equal(typeof bytes, 'number', 'the index can say what its arrays take');
+    assert.ok((bytes as number) / index.size <= 80, `${((bytes as number) / index.size).toFixed(1)} bytes a blob`);
+  });
+
+  it('parsed trees kept in memory are bounded by their entries, not their number (#11.14)', async () => {
+    const repo = await openRepo(temp.fresh('store'));
+    const w = repo.newWriter();
+    // 40 folders of 1,000 entries: twice what may stay parsed.
+    for (let t = 0; t < 40; t++) {
+      const entries: TreeEntry[] = Array.from({ length: 1000 }, (_, i) => ({ type: 'symlink', name: `l${i}`, target: `t${t}` }));
+      await w.addTree(entries);
+    }
+    await w.finish();
+    const kept = (repo as unknown as { cachedTreeEntries?: number }).cachedTreeEntries;
+    assert.equal(typeof kept, 'number', 'the repository can say how many tree entries it keeps');
+    assert.ok((kept as number) <= TREE_CACHE_ENTRIES, `${kept} entries kept, at most ${TREE_CACHE_ENTRIES}`);
+    assert.ok((kept as number) >= TREE_CACHE_ENTRIES / 2, 'the most recent trees are kept');
+  });
+});
