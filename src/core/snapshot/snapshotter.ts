@@ -23,6 +23,7 @@ import type { Skip } from '../scan/scanner';
 import { StatCache } from '../scan/statCache';
 import type { SubtreeTotals } from '../scan/statCache';
 import type { Stats } from 'node:fs';
+import { removeInterruptedLeftovers } from '../retention/leftovers';
 import { StoreFence } from '../storage/storeFence';
 import { setLabel, setPinned } from './annotate';
 import { storeFile } from './fileReader';
@@ -153,7 +154,17 @@ export class Snapshotter {
     // The scan leaves the store out below the workspace; a workspace that is the store has nothing else.
     if (!this.storeChecked) this.storeChecked = !!(await StoreFence.refuseInside(this.repo.port, this.repo.location, identity.path, 'snapshot', 'a snapshot always leaves the store out; snapshot the folder you work in'));
     // Snapshots only wait for an exclusive lock (prune), which can take minutes on a big store.
-    const lock = await this.repo.lock(false, `a snapshot of ${identity.path}`, 10 * 60_000, request.onNotice);
+    const purpose = `a snapshot of ${identity.path}`;
+    let lock = await this.repo.lock(false, purpose, 10 * 60_000, request.onNotice);
+    if (lock.interrupted > 0) {
+      // A writer was killed: its packs may fill the disk this snapshot needs. Cleared when the store is free.
+      await lock.release();
+      const left = await removeInterruptedLeftovers(this.repo).catch(() => undefined);
+      if (left && (left.packsRemoved > 0 || left.tempsRemoved > 0)) {
+        request.onNotice?.(`Removed ${formatBytes(left.bytesRemoved)} that an interrupted backup had left in the store.`);
+      }
+      lock = await this.repo.lock(false, purpose, 10 * 60_000, request.onNotice);
+    }
     let writer: BlobWriter | undefined;
     try {
       await this.repo.refreshIndex();
