@@ -384,8 +384,11 @@ async function writeArchive(
   const port = repo.port;
   const create = await loadArchiver();
   // What a killed export left beside its archive goes now (#11.7); a running export's temp file stays.
+  // An archive whose short name ends a path at the OS limit has its temp file in the nearest folder above
+  // where it fits (the rename is atomic across folders of one file system): that folder is swept too.
+  const temp = tempPathFor(file, path.parse(file).root);
   await sweepTemps(port, path.dirname(file));
-  const temp = tempPathFor(file);
+  if (path.dirname(temp) !== path.dirname(file)) await sweepTemps(port, path.dirname(temp));
   let handle: FileHandlePort;
   try {
     handle = await port.open(temp, 'wx', 0o666);
