@@ -139,6 +139,8 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   register(Commands.openSettings, () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:project-backup.project-backup'));
 
   void vscode.commands.executeCommand('setContext', ContextKeys.canUndoRestore, lastUndo(context.workspaceState) !== undefined);
+  // The store opens after activation returns: until it has been read, the status bar says "loading".
+  setImmediate(() => void service.loadStatuses());
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms for ${service.folders().map((f) => f.name).join(', ') || 'no folder'}.`);
   return {

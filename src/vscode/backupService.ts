@@ -33,6 +33,10 @@ export interface FolderStatus {
   lastSnapshot?: Date;
   lastError?: string;
   busy: boolean;
+  /** The folder's history has been read once (until then the views and the status bar say "loading", never "not backed up"). */
+  loaded: boolean;
+  /** Why the history could not be read (a missing or locked store): one sentence. */
+  loadError?: string;
 }
 
 interface FolderState {
@@ -166,7 +170,7 @@ export class BackupService extends Disposable {
         // Captured content bypasses the size check of a read from disk: capture nothing the limit refuses.
         captureBelow: Math.round(this.settings(folder).maxFileSizeMB * 1024 * 1024) || undefined,
       });
-      state = { folder, storePath: this.localStorePath(folder), saves, chain: Promise.resolve(), status: { folder, busy: false } };
+      state = { folder, storePath: this.localStorePath(folder), saves, chain: Promise.resolve(), status: { folder, busy: false, loaded: false } };
       this.states.set(key, state);
     }
     return state;
@@ -273,13 +277,40 @@ export class BackupService extends Disposable {
 
   /** The folder's snapshots, oldest first. `reload` re-reads labels and pins changed elsewhere. */
   async snapshots(folder: vscode.WorkspaceFolder, reload = false): Promise<SnapshotRecord[]> {
-    const repo = await this.repository(folder);
-    const id = this.workspaceId(folder);
-    const all = await repo.listSnapshots({ reload, onDamaged: (key, error) => this.log.warn(`${key}: ${error.message}`) });
-    const mine = all.filter((s) => s.workspace.id === id);
+    let mine: SnapshotRecord[];
+    try {
+      const repo = await this.repository(folder);
+      const id = this.workspaceId(folder);
+      const all = await repo.listSnapshots({ reload, onDamaged: (key, error) => this.log.warn(`${key}: ${error.message}`) });
+      mine = all.filter((s) => s.workspace.id === id);
+    } catch (error) {
+      this.noteLoaded(folder, error instanceof Error ? error.message : String(error));
+      throw error;
+    }
     const latest = mine[mine.length - 1];
+    this.noteLoaded(folder, undefined);
     if (latest) this.noteSuccess(folder, new Date(latest.time), false);
     return mine;
+  }
+
+  /** Reads every folder's history once, in the background, so the status bar knows what to say. */
+  async loadStatuses(): Promise<void> {
+    await Promise.all(
+      this.folders().map(async (folder) => {
+        const store = this.storePathFor(folder);
+        // A store that was never made is not made just to say so (one that went missing is an error to show).
+        if (!isRemoteLocation(store) && !this.knownStores?.has(store) && !(await storeExists(store))) return this.noteLoaded(folder, undefined);
+        await this.snapshots(folder).catch(() => undefined);
+      }),
+    );
+  }
+
+  private noteLoaded(folder: vscode.WorkspaceFolder, loadError: string | undefined): void {
+    const status = this.state(folder).status;
+    if (status.loaded && status.loadError === loadError) return;
+    status.loaded = true;
+    status.loadError = loadError;
+    this.statusChanged.fire();
   }
 
   // ---- taking snapshots ------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ export interface BackupSettings {
   };
   verifySchedule: 'off' | 'daily' | 'weekly';
   schedule: { everyMinutes: number; dailyAt: string; catchUpAfterHours: number };
+  /** At start-up, snapshot what changed while the editor was closed (a full scan with the stat cache). */
+  scanOnStartup: boolean;
   reminderAfterHours: number;
   mirrorFolder: string;
   destinations: DestinationSetting[];
@@ -90,6 +92,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings 
       dailyAt: c.get<string>('schedule.dailyAt', '') ?? '',
       catchUpAfterHours: number('schedule.catchUpAfterHours', 24),
     },
+    scanOnStartup: c.get<boolean>('scanOnStartup', true),
     reminderAfterHours: number('reminderAfterHours', 72),
     // Untrusted workspaces must not choose where we write: only the user's own value counts there.
     mirrorFolder: (vscode.workspace.isTrusted ? c.get<string>('mirrorFolder', '') : c.inspect<string>('mirrorFolder')?.globalValue) ?? '',

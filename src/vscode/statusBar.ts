@@ -40,6 +40,11 @@ export class StatusBar extends Disposable {
     this.update();
   }
 
+  /** The item's text, as shown. */
+  text(): string {
+    return this.item.text;
+  }
+
   /** The tooltip as text (tests read what a user would see on hover). */
   tooltipText(): string {
     const tooltip = this.item.tooltip;
@@ -62,19 +67,25 @@ export class StatusBar extends Disposable {
     const warnHours = this.service.settings().warnAfterHours;
     const stale = warnHours > 0 && (!oldest || now.getTime() - oldest.getTime() > warnHours * 3_600_000);
 
+    const loading = statuses.some((s) => !s.loaded);
+    const unreadable = statuses.filter((s) => s.loadError);
     if (busy) this.item.text = '$(sync~spin) Backing up…';
     else if (this.replicator?.busy) this.item.text = '$(sync~spin) Replicating…';
     else if (failed.length) this.item.text = '$(warning) Backup failed';
+    else if (unreadable.length) this.item.text = '$(warning) Backups unavailable';
     else if (newest) this.item.text = `$(history) Backed up ${ago(newest, now)}`;
+    // Until the store has been read, "not backed up" could be a lie about a well-backed-up workspace.
+    else if (loading) this.item.text = '$(loading~spin) Loading backups…';
     else this.item.text = '$(history) Not backed up yet';
-    const warn = !busy && (failed.length > 0 || stale);
+    const warn = !busy && !loading && (failed.length > 0 || unreadable.length > 0 || stale);
     this.item.backgroundColor = warn ? new vscode.ThemeColor(failed.length ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;
 
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown('**Project Backup**\n\n');
     for (const s of statuses) {
-      const when = s.lastSnapshot ? `${formatTime(s.lastSnapshot.toISOString())} (${ago(s.lastSnapshot, now)})` : 'no snapshot yet';
+      const when = s.lastSnapshot ? `${formatTime(s.lastSnapshot.toISOString())} (${ago(s.lastSnapshot, now)})` : s.loaded ? 'no snapshot yet' : 'loading…';
       md.appendMarkdown(`- ${s.folder.name}: ${s.busy ? 'backing up… ' : ''}last snapshot ${when}${s.lastError ? ` · **failed:** ${s.lastError.replace(/[*_`]/g, '')}` : ''}\n`);
+      if (s.loadError && !s.lastError) md.appendMarkdown(`  - **cannot read the backups:** ${s.loadError.replace(/[*_`[\]]/g, '')}\n`);
       const browsing = this.service.browsing(s.folder);
       if (browsing) md.appendMarkdown(`  - browsing the destination ${browsing.replace(/[*_`[\]]/g, '')}\n`);
       const health = this.health?.cached(s.folder);

@@ -97,7 +97,7 @@ export function describeTrigger(s: SnapshotRecord): string {
     case 'schedule':
       return 'scheduled';
     case 'startup':
-      return 'catch-up';
+      return 'at start-up';
     default:
       return s.trigger;
   }
