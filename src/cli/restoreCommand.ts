@@ -11,8 +11,9 @@ import { Snapshotter } from '../core/snapshot/snapshotter';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
 import type { Io } from './context';
 import { EXIT_ERROR, EXIT_OK, UsageError, needPositionals, openRepo, parse, printProblems } from './context';
+import { resolveInWorkspace } from './workspaceOption';
 
-export const RESTORE_USAGE = 'Usage: project-backup restore <snapshot> --repo <dir> --target <dir> [--path <p>]... [--dry-run] [--delete] [--json]';
+export const RESTORE_USAGE = 'Usage: project-backup restore [<snapshot>] --repo <dir> --target <dir> [--workspace <name|id|path>] [--path <p>]... [--dry-run] [--delete] [--json]\n  Without --workspace, "latest" is the newest snapshot in the store; with it, that workspace\'s (the default <snapshot> then).';
 
 /** Whether `target` is the workspace or a folder inside it (so the restore changes the workspace). */
 async function insideWorkspace(target: string, workspace: string): Promise<boolean> {
@@ -39,15 +40,19 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
       path: { type: 'string', multiple: true },
       'dry-run': { type: 'boolean', short: 'n' },
       delete: { type: 'boolean' },
+      workspace: { type: 'string', short: 'w' },
     },
     RESTORE_USAGE,
   );
   if (values.help) return io.out(RESTORE_USAGE), EXIT_OK;
+  const workspace = values.workspace as string | undefined;
+  // With a workspace named, the snapshot defaults to its latest: "get that project back" in one line.
+  if (workspace !== undefined && positionals.length === 0) positionals.push('latest');
   needPositionals(positionals, 1, RESTORE_USAGE);
   const target = values.target as string | undefined;
   if (!target) throw new UsageError(`restore needs --target <dir> (the workspace itself, or another folder).\n${RESTORE_USAGE}`);
   const repo = await openRepo(values, io, RESTORE_USAGE);
-  const snapshot = await repo.resolveSnapshot(positionals[0]);
+  const snapshot = await resolveInWorkspace(repo, positionals[0], workspace);
   const dryRun = values['dry-run'] === true;
   const overWorkspace = await insideWorkspace(target, snapshot.workspace.path);
   let undo: SnapshotRecord | undefined;

@@ -45,7 +45,11 @@ export interface SnapshotRecord {
   stats: SnapshotStats;
   /** The first few paths left out of this snapshot and why (too large, unreadable, kept changing). */
   skipped?: SkippedPath[];
-  git?: { branch?: string; head?: string };
+  /**
+   * The workspace as a git repository, when it is one: branch and HEAD, and what identifies the project
+   * across moves and clones: the origin remote's URL (credentials stripped) and the root commit.
+   */
+  git?: { branch?: string; head?: string; remote?: string; rootCommit?: string };
   /** The `paths` of an incremental snapshot, when it was one (capped). */
   paths?: string[];
   tool: string;
