@@ -21,6 +21,8 @@ import { searchHistory } from './vscode/commands/searchHistory';
 import { addDestination, removeDestination, replicateNow, setDestinationCredentials, useDestination, useLocalStore } from './vscode/commands/destinations';
 import { encryptStore, forgetPassphrase, unlockStore } from './vscode/commands/encryption';
 import { recreateStore } from './vscode/commands/missingStore';
+import { openStore, restoreProject } from './vscode/commands/restoreProject';
+import { guarded } from './vscode/commands/shared';
 import { Keychain } from './vscode/keychain';
 import { KnownStores } from './vscode/knownStores';
 import { Maintenance } from './vscode/maintenance';
@@ -131,6 +133,8 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   register(Commands.unlockStore, (arg) => unlockStore(ctx, arg));
   register(Commands.forgetPassphrase, (arg) => forgetPassphrase(ctx, arg));
   register(Commands.recreateStore, (arg) => recreateStore(ctx, arg));
+  register(Commands.restoreProject, () => guarded(ctx, 'Restore a Project', () => restoreProject(ctx)));
+  register(Commands.openStore, (arg) => guarded(ctx, 'Open a Store', () => openStore(ctx, typeof arg === 'string' ? arg : undefined)));
   register(Commands.searchHistory, () => searchHistory(ctx));
   register(Commands.exportFullArchive, (arg) => exportArchiveCommand(ctx, 'full', arg));
   register(Commands.exportDifferentialArchive, (arg) => exportArchiveCommand(ctx, 'differential', arg));

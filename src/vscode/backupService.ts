@@ -128,6 +128,12 @@ export class BackupService extends Disposable {
     return resolveStorePath(raw, folder.uri.fsPath);
   }
 
+  /** The user's store without a folder (a window with none); undefined when it is spelled per folder. */
+  defaultStorePath(): string | undefined {
+    const raw = readUserStorePath();
+    return /\$\{workspaceFolder/.test(raw) ? undefined : resolveStorePath(raw, undefined);
+  }
+
   /** The destination a folder is pointed at instead of its local store, if any. */
   browsing(folder: vscode.WorkspaceFolder): string | undefined {
     return this.overrides.get(folder.uri.toString());

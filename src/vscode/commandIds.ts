@@ -38,6 +38,8 @@ export const Commands = {
   useDestination: 'backup.useDestination',
   useLocalStore: 'backup.useLocalStore',
   recreateStore: 'backup.recreateStore',
+  restoreProject: 'backup.restoreProject',
+  openStore: 'backup.openStore',
 } as const;
 
 export const Views = {
@@ -50,6 +52,8 @@ export const Views = {
 export const ContextKeys = {
   canUndoRestore: 'projectBackup.canUndoRestore',
   hasCompareSelection: 'projectBackup.hasCompareSelection',
+  /** The Snapshots view is empty for this folder, but its store holds other workspaces (welcome content). */
+  otherWorkspaces: 'projectBackup.otherWorkspaces',
 } as const;
 
 export const SCHEME = 'backup-snapshot';

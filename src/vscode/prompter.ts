@@ -5,8 +5,8 @@ import * as vscode from 'vscode';
 import type { PlannedChange } from '../core/restore/restorer';
 
 export interface Prompter {
-  /** Shows what a restore will change and asks once. */
-  confirmRestore(title: string, changes: readonly PlannedChange[]): Promise<boolean>;
+  /** Shows what a restore will change and asks once; `note` replaces the default line on undo. */
+  confirmRestore(title: string, changes: readonly PlannedChange[], note?: string): Promise<boolean>;
   /** A yes/no question with one action button; true when the action was chosen. */
   confirm(message: string, action: string): Promise<boolean>;
   /** An optional text (label); undefined when cancelled, '' when left empty. */
@@ -25,7 +25,7 @@ const ICONS: Record<PlannedChange['action'], string> = { create: '$(diff-added)'
 const WORDS: Record<PlannedChange['action'], string> = { create: 'create', overwrite: 'overwrite', delete: 'delete' };
 
 export class WindowPrompter implements Prompter {
-  async confirmRestore(title: string, changes: readonly PlannedChange[]): Promise<boolean> {
+  async confirmRestore(title: string, changes: readonly PlannedChange[], note?: string): Promise<boolean> {
     const counts = { create: 0, overwrite: 0, delete: 0 };
     for (const c of changes) counts[c.action]++;
     const summary = `${counts.overwrite} to overwrite, ${counts.create} to create, ${counts.delete} to delete`;
@@ -38,7 +38,7 @@ export class WindowPrompter implements Prompter {
     if (changes.length > 1000) items.push({ label: `…and ${changes.length - 1000} more` });
     const picked = await vscode.window.showQuickPick(items, {
       title,
-      placeHolder: `${summary}. Enter restores (a snapshot of the current state is taken first, so it can be undone); Esc cancels.`,
+      placeHolder: `${summary}. ${note ?? 'Enter restores (a snapshot of the current state is taken first, so it can be undone); Esc cancels.'}`,
       ignoreFocusOut: true,
     });
     return picked !== undefined && picked !== items[1];

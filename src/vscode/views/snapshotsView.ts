@@ -9,6 +9,7 @@ import { listTree } from '../../core/query/browse';
 import { diffTrees } from '../../core/query/diff';
 import type { SnapshotRecord } from '../../core/repository/snapshotRecord';
 import type { BackupService } from '../backupService';
+import { ContextKeys } from '../commandIds';
 import { Disposable } from '../lifecycle';
 import type { Logger } from '../logger';
 import type { Node } from './nodes';
@@ -89,6 +90,7 @@ export class SnapshotsView extends Disposable implements vscode.TreeDataProvider
 
   private async days(folder: vscode.WorkspaceFolder): Promise<Node[]> {
     const snapshots = await this.service.snapshots(folder, this.takeReload());
+    if (snapshots.length === 0) await this.noteOtherWorkspaces(folder);
     const now = new Date();
     const groups = new Map<string, SnapshotRecord[]>();
     for (const s of snapshots) {
@@ -100,6 +102,13 @@ export class SnapshotsView extends Disposable implements vscode.TreeDataProvider
     const days = [...groups].map(([label, list]) => ({ label, list, newest: list[list.length - 1].time }));
     days.sort((a, b) => (a.newest < b.newest ? 1 : -1));
     return days.map((d, i) => new DayNode(folder, d.label, d.list, i === 0));
+  }
+
+  /** The welcome content says so when the store holds other workspaces (a project to restore here, perhaps). */
+  private async noteOtherWorkspaces(folder: vscode.WorkspaceFolder): Promise<void> {
+    const all = await (await this.service.repository(folder)).listSnapshots({ onDamaged: () => undefined });
+    const id = this.service.workspaceId(folder);
+    await vscode.commands.executeCommand('setContext', ContextKeys.otherWorkspaces, all.some((s) => s.workspace.id !== id));
   }
 
   private async changes(node: SnapshotNode): Promise<Node[]> {
