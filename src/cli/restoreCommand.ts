@@ -13,7 +13,7 @@ import type { Io } from './context';
 import { EXIT_ERROR, EXIT_OK, UsageError, needPositionals, openRepo, parse, printProblems } from './context';
 import { resolveInWorkspace } from './workspaceOption';
 
-export const RESTORE_USAGE = 'Usage: project-backup restore [<snapshot>] --repo <dir> --target <dir> [--workspace <name|id|path>] [--path <p>]... [--dry-run] [--delete] [--json]\n  Without --workspace, "latest" is the newest snapshot in the store; with it, that workspace\'s (the default <snapshot> then).';
+export const RESTORE_USAGE = 'Usage: project-backup restore [<snapshot>] --repo <dir> --target <dir> [--workspace <name|id|path>] [--path <p>]... [--dry-run] [--delete] [--replace-git] [--json]\n  Without --workspace, "latest" is the newest snapshot in the store; with it, that workspace\'s (the default <snapshot> then).\n  A target that has its own .git keeps it as it is; --replace-git restores the snapshot\'s .git over it.';
 
 /** Whether `target` is the workspace or a folder inside it (so the restore changes the workspace). */
 async function insideWorkspace(target: string, workspace: string): Promise<boolean> {
@@ -41,6 +41,7 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
       'dry-run': { type: 'boolean', short: 'n' },
       delete: { type: 'boolean' },
       workspace: { type: 'string', short: 'w' },
+      'replace-git': { type: 'boolean' },
     },
     RESTORE_USAGE,
   );
@@ -65,6 +66,7 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
       paths: values.path as string[] | undefined,
       dryRun,
       deleteExtra: values.delete === true,
+      replaceGit: values['replace-git'] === true,
       rules: new Rules({ excludes: DEFAULT_EXCLUDES, excludeAbsolute: [repo.location] }),
       signal,
       beforeWrite: overWorkspace
@@ -81,15 +83,16 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
     });
     const changes = result.plan.changes;
     if (values.json) {
-      io.out(JSON.stringify({ snapshot: snapshot.id, target: path.resolve(target), dryRun, changes, unchanged: result.plan.unchanged, restored: result.restored, deleted: result.deleted, problems: result.problems, undo: undo?.id ?? null }));
+      io.out(JSON.stringify({ snapshot: snapshot.id, target: path.resolve(target), dryRun, changes, unchanged: result.plan.unchanged, gitLeft: result.plan.gitLeft === true, restored: result.restored, deleted: result.deleted, problems: result.problems, undo: undo?.id ?? null }));
     } else {
       if (dryRun) {
         for (const c of changes) io.out(`would ${c.action.padEnd(9)} ${c.path}${c.type === 'dir' ? '/' : ''}`);
         io.out(`Dry run: ${changes.length} to change, ${result.plan.unchanged} already as in snapshot ${shortId(snapshot.id)}; nothing was written.`);
       } else {
         io.out(`Restored ${plural(result.restored, 'item')} and deleted ${result.deleted} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}) into ${path.resolve(target)}; ${result.plan.unchanged} already matched.`);
-        if (undo) io.out(`To undo: project-backup restore ${shortId(undo.id)} --repo ${repo.location} --target ${snapshot.workspace.path} --delete`);
+        if (undo) io.out(`To undo: project-backup restore ${shortId(undo.id)} --repo ${repo.location} --target ${snapshot.workspace.path} --delete${values['replace-git'] ? ' --replace-git' : ''}`);
       }
+      if (result.plan.gitLeft) io.out(`.git left as it is: ${path.resolve(target)} has its own (restore with --replace-git to put the snapshot's in its place).`);
       printProblems(io, result.problems, 'restored', false);
     }
     return result.problems.length > 0 ? EXIT_ERROR : EXIT_OK;

@@ -12,7 +12,7 @@ import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { Tree, TreeEntry } from '../repository/tree';
 import { MAX_TREE_DEPTH, findEntry, tooDeep } from '../repository/tree';
-import { Rules } from '../scan/rules';
+import { Rules, isGitPath } from '../scan/rules';
 import { Scanner } from '../scan/scanner';
 import { sweepTemps, syncDir, tempPathFor } from '../storage/atomic';
 import type { FsPort } from '../storage/fsPort';
@@ -37,6 +37,11 @@ export interface RestoreProblem {
 export interface RestorePlan {
   changes: PlannedChange[];
   unchanged: number;
+  /**
+   * The snapshot's `.git` was left out because the target has its own (a live repository, whose newer
+   * commits an older `.git` would lose): nothing under the target's `.git` changes. See `replaceGit`.
+   */
+  gitLeft?: boolean;
   /** Entries the store holds that cannot be restored safely or at all (unsafe names, damaged data). */
   problems: RestoreProblem[];
 }
@@ -50,6 +55,12 @@ export interface RestoreOptions {
   deleteExtra?: boolean;
   /** Rules for what `deleteExtra` may touch; defaults to the default excludes. The store itself is never touched. */
   rules?: Rules;
+  /**
+   * Restore the snapshot's `.git` over a target that has its own (replacing files there and, with
+   * `deleteExtra`, deleting what the snapshot's lacks). Without it, a target's `.git` is never written or
+   * deleted; a target without one gets the snapshot's.
+   */
+  replaceGit?: boolean;
   /**
    * A requested path the snapshot does not have is deleted from the target instead of being an error:
    * "make these paths exactly as they were", which is what undoing a restore needs.
@@ -103,15 +114,20 @@ export class Restorer {
     }
     const problems: RestoreProblem[] = [];
     const absent: string[] = [];
-    const items = await this.select(snapshot, options.paths ?? [], problems, options.missingAsDelete ? absent : undefined);
-    const plan = await this.plan(items, target, options, problems);
+    // A target with its own .git is a live repository (or another project's): its .git stays as it is.
+    const keepGit = !options.replaceGit && lstatOrUndefined(port, path.join(target, '.git')) !== undefined;
+    const selected = await this.select(snapshot, options.paths ?? [], problems, options.missingAsDelete ? absent : undefined);
+    const items = keepGit ? selected.filter((item) => !isGitPath(item.parts.join('/'))) : selected;
+    const deleteRules = this.deleteRules(options).withGit(!keepGit);
+    const plan = await this.plan(items, target, options, deleteRules, problems);
+    if (items.length < selected.length || (keepGit && absent.some(isGitPath))) plan.gitLeft = true;
     for (const rel of absent) {
       const abs = safeJoin(target, rel.split('/'));
-      if (this.inStore(rel)) continue;
+      if (this.inStore(rel) || (keepGit && isGitPath(rel))) continue;
       const existing = await port.lstat(abs).catch(() => undefined);
       if (!existing) continue;
       if (existing.isDirectory()) {
-        const scanner = new Scanner(target, { rules: this.deleteRules(options) }, port);
+        const scanner = new Scanner(target, { rules: deleteRules }, port);
         for await (const found of scanner.walk(rel)) {
           if (!this.inStore(found.relPath)) plan.changes.push({ path: found.relPath, action: 'delete', type: found.kind });
         }
@@ -279,7 +295,7 @@ export class Restorer {
     }
   }
 
-  private async plan(items: readonly Item[], target: string, options: RestoreOptions, problems: RestoreProblem[]): Promise<RestorePlan> {
+  private async plan(items: readonly Item[], target: string, options: RestoreOptions, deleteRules: Rules, problems: RestoreProblem[]): Promise<RestorePlan> {
     const port = this.repo.port;
     const changes: PlannedChange[] = [];
     let unchanged = 0;
@@ -324,8 +340,7 @@ export class Restorer {
       changes.push({ path: rel, action: 'overwrite', type: entry.type });
     }
     if (options.deleteExtra) {
-      const rules = this.deleteRules(options);
-      const scanner = new Scanner(target, { rules }, port);
+      const scanner = new Scanner(target, { rules: deleteRules }, port);
       // Walk each restored folder once; the walk descends, so nested extras come with it.
       const selected = options.paths ?? [];
       const roots = selected.length === 0 ? [''] : items.filter((i) => i.entry.type === 'dir' && selected.some((p) => splitUserPath(p).join('/') === i.parts.join('/'))).map((i) => i.parts.join('/'));

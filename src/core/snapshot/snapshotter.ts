@@ -16,7 +16,7 @@ import { entryAt } from '../query/browse';
 import type { SkippedPath, SnapshotRecord, SnapshotStats, Trigger } from '../repository/snapshotRecord';
 import type { TreeEntry } from '../repository/tree';
 import { findEntry, sameEntries } from '../repository/tree';
-import { Rules } from '../scan/rules';
+import { Rules, isGitPath } from '../scan/rules';
 import type { GitignoreLayer } from '../scan/rules';
 import { Scanner } from '../scan/scanner';
 import type { Skip } from '../scan/scanner';
@@ -47,6 +47,12 @@ export interface SnapshotterOptions {
   maxFileSize?: number;
   /** Read branch and HEAD with git when the workspace is a repository (default true). */
   git?: boolean;
+  /**
+   * Full snapshots include the workspace's `.git` whole (default true), so a restored project is a working
+   * repository with its unpushed commits, branches and stashes; incremental (on-save) snapshots never scan
+   * it and carry the last full snapshot's `.git` forward. See Rules.includeGit.
+   */
+  includeGit?: boolean;
   /** How many files are read at once. */
   concurrency?: number;
 }
@@ -118,6 +124,7 @@ export class Snapshotter {
       includes: options.includes,
       gitignore: options.gitignore,
       excludeAbsolute: [repo.location],
+      includeGit: options.includeGit ?? true,
     });
     this.scanner = new Scanner(root, { rules: this.rules, maxFileSize: options.maxFileSize }, repo.port);
     this.limiter = new Limiter(options.concurrency ?? 8);
@@ -135,6 +142,7 @@ export class Snapshotter {
         includes: this.options.includes,
         gitignore: this.options.gitignore,
         excludeAbsolute: [this.repo.location, realStore],
+        includeGit: this.options.includeGit ?? true,
       });
       this.scanner = new Scanner(this.identity.path, { rules: this.rules, maxFileSize: this.options.maxFileSize }, this.repo.port);
     }
@@ -446,7 +454,9 @@ export class Snapshotter {
 
   private async incremental(run: Run, parent: SnapshotRecord, requested: readonly string[]): Promise<string> {
     const root: Overlay = await this.overlayOf(parent.tree);
-    const rels = [...new Set(requested.map((p) => this.relative(p)))].sort();
+    // Saves never scan .git (git rewrites its index on every status): the parent's .git is carried forward
+    // until the next full snapshot takes it whole.
+    const rels = [...new Set(requested.map((p) => this.relative(p)))].filter((rel) => !isGitPath(rel)).sort();
     // A path below another requested path is covered by it.
     const paths = rels.filter((rel, i) => !rels.slice(0, i).some((other) => rel.startsWith(`${other}/`)));
     for (const rel of paths) {
