@@ -2,6 +2,7 @@
 // quick picks and dialogs; integration tests answer through a scripted one (exported from activate).
 
 import * as vscode from 'vscode';
+import { plural } from '../core/format';
 import type { PlannedChange } from '../core/restore/restorer';
 
 export interface Prompter {
@@ -26,9 +27,10 @@ const WORDS: Record<PlannedChange['action'], string> = { create: 'create', overw
 
 export class WindowPrompter implements Prompter {
   async confirmRestore(title: string, changes: readonly PlannedChange[], note?: string): Promise<boolean> {
+    // Files, not folders: "80 to create" for 46 files reads like a miscount.
     const counts = { create: 0, overwrite: 0, delete: 0 };
-    for (const c of changes) counts[c.action]++;
-    const summary = `${counts.overwrite} to overwrite, ${counts.create} to create, ${counts.delete} to delete`;
+    for (const c of changes) if (c.type !== 'dir') counts[c.action]++;
+    const summary = `${plural(counts.overwrite, 'file')} to overwrite, ${counts.create} to create, ${counts.delete} to delete`;
     const confirmItem: vscode.QuickPickItem = { label: '$(check) Restore', description: summary, alwaysShow: true };
     const items: vscode.QuickPickItem[] = [
       confirmItem,

@@ -25,8 +25,13 @@ const scaled = (ms) => ms * SCALE;
  * Waits for the workbench and the opened folder's files in the Explorer.
  * @param {import('playwright-core').Page} page
  */
-async function waitForWorkbench(page, { timeout = LOAD_TIMEOUT } = {}) {
+async function waitForWorkbench(page, { timeout = LOAD_TIMEOUT, emptyFolder = false } = {}) {
   await waitForLocator(page.locator('.monaco-workbench'), 'the workbench to load', { timeout });
+  if (emptyFolder) {
+    // An empty folder lists nothing: its Explorer says so once the remote file system is connected.
+    await waitForLocator(page.locator('.explorer-folders-view, .explorer-viewlet .welcome-view').first(), 'the Explorer of the empty folder', { timeout, state: 'attached' });
+    return;
+  }
   // The Explorer lists the workspace once the remote file system is connected.
   await waitForLocator(page.locator('.explorer-folders-view .monaco-list-row').first(), 'the Explorer to list the workspace', { timeout });
 }

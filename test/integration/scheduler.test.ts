@@ -43,7 +43,7 @@ if (workspaceMode() === 'single-folder') {
         const before = (await a.service.snapshots(folder, true)).length;
         // Changed by another tool while no watcher saw it, as while the editor was closed.
         write(folder, 'generated/while-closed.txt', `written while the editor was closed ${Date.now()}\n`);
-        await a.scheduler.startupScan();
+        await a.scheduler.startupScan(true);
         const snapshots = await a.service.snapshots(folder, true);
         assert.equal(snapshots.length, before + 1);
         const last = snapshots[snapshots.length - 1];
@@ -51,7 +51,7 @@ if (workspaceMode() === 'single-folder') {
         assert.equal(last.paths, undefined, 'a start-up scan is a full scan');
         assert.ok(last.stats.filesNew >= 1);
         // Nothing changed since: a second scan writes nothing.
-        await a.scheduler.startupScan();
+        await a.scheduler.startupScan(true);
         assert.equal((await a.service.snapshots(folder, true)).length, before + 1);
       } finally {
         await config.update('watchExternalChanges', true, vscode.ConfigurationTarget.Global);

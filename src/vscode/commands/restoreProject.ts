@@ -157,7 +157,10 @@ export async function restoreProject(ctx: CommandContext, sources: readonly Stor
   const options = { target, paths: [] as string[], deleteExtra: false };
   const preview = await restorer.restore(picked.snapshot, { ...options, dryRun: true });
   const title = `Restore ${chosen.summary.name} as of ${formatTime(picked.snapshot.time)} into ${target}?`;
-  if (!(await ctx.prompter.confirmRestore(title, preview.plan.changes, 'Enter restores every file of this snapshot into the empty folder; Esc cancels.'))) return undefined;
+  // The project's own files first; its .git (restored whole, so the repository works) after them.
+  const inGit = (p: string) => p === '.git' || p.startsWith('.git/');
+  const shown = [...preview.plan.changes.filter((c) => !inGit(c.path)), ...preview.plan.changes.filter((c) => inGit(c.path))];
+  if (!(await ctx.prompter.confirmRestore(title, shown, 'Enter restores them into the empty folder.'))) return undefined;
 
   await fs.promises.mkdir(target, { recursive: true });
   const lock = await chosen.repo.readLock(`a restore into ${target}`);
