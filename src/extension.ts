@@ -70,6 +70,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   const keychain = new Keychain(context.secrets, context.globalState, () => prompter);
   service.keychain = keychain;
   service.knownStores = new KnownStores(context.globalState);
+  service.decisions = context.globalState;
   const replicator = new Replicator(service, keychain, log, () => prompter);
   service.remoteOptions = (location) => replicator.remoteOptions(location, true);
   const healthView = new HealthView(service, log, (folder) => replicator.healthInputs(folder));
@@ -133,6 +134,15 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   register(Commands.unlockStore, (arg) => unlockStore(ctx, arg));
   register(Commands.forgetPassphrase, (arg) => forgetPassphrase(ctx, arg));
   register(Commands.recreateStore, (arg) => recreateStore(ctx, arg));
+  register(Commands.includeGitFolder, (arg) =>
+    guarded(ctx, 'Back up the git history', async () => {
+      const folder = service.folders().find((f) => arg instanceof vscode.Uri && f.uri.toString() === arg.toString()) ?? (await prompter.pickFolder(service.folders(), 'Back up the git history of which folder?'));
+      if (!folder) return;
+      const result = await service.includeGitFolder(folder);
+      healthView.refreshSoon();
+      void vscode.window.showInformationMessage(`The git history of ${folder.name} is backed up from now on (snapshot ${result.snapshot.id.slice(0, 8)}).`);
+    }),
+  );
   register(Commands.restoreProject, () => guarded(ctx, 'Restore a Project', () => restoreProject(ctx)));
   register(Commands.openStore, (arg) => guarded(ctx, 'Open a Store', () => openStore(ctx, typeof arg === 'string' ? arg : undefined)));
   register(Commands.searchHistory, () => searchHistory(ctx));

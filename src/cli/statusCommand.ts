@@ -90,5 +90,7 @@ function fixHint(fix: HealthReport['gaps'][number]['fix'], report: HealthReport)
       return `project-backup verify --repo ${repo}`;
     case 'encryptStore':
       return `project-backup init --repo <new folder> --encrypt, then snapshot into it`;
+    case 'includeGit':
+      return `project-backup snapshot ${JSON.stringify(report.workspace)} --repo ${repo} (without --no-git)`;
   }
 }

@@ -19,6 +19,7 @@ import { annotatedText } from '../core/snapshot/annotate';
 import { SaveQueue } from '../core/snapshot/saveQueue';
 import { Snapshotter } from '../core/snapshot/snapshotter';
 import type { SnapshotRequest, SnapshotResult } from '../core/snapshot/snapshotter';
+import { LARGE_GIT_FOLDER_BYTES, gitFolderSize } from '../core/snapshot/gitFolder';
 import { workspaceIdFor } from '../core/snapshot/workspace';
 import type { BackupSettings } from './configuration';
 import { SECTION, isInside, readSettings, resolveStorePath } from './configuration';
@@ -77,6 +78,9 @@ export class BackupService extends Disposable {
   knownStores: KnownStores | undefined;
   /** How to log in to a remote store (set by activation: credentials from the keychain). */
   remoteOptions: ((location: string) => Promise<RemoteOptions>) | undefined;
+  /** Where answers asked once are kept (set by activation: global state); tests of the engine room run without. */
+  decisions: vscode.Memento | undefined;
+  private readonly askedLargeGit = new Set<string>();
   /** Folders pointed at a destination instead of their local store ("Browse and Restore from a Destination"). */
   private readonly overrides = new Map<string, string>();
 
@@ -254,12 +258,54 @@ export class BackupService extends Disposable {
         workspace: folder.uri.fsPath,
         excludes: settings.exclude,
         gitignore: settings.useGitignore,
+        includeGit: await this.includesGit(folder, true),
         maxFileSize: Math.round(settings.maxFileSizeMB * 1024 * 1024),
         // A repository's config can run programs (fsmonitor, hooks): only read git in trusted folders.
         git: vscode.workspace.isTrusted,
       });
     }
     return state.snapshotter;
+  }
+
+  /**
+   * Whether full snapshots of this folder take its `.git`: the setting, and for a `.git` over
+   * LARGE_GIT_FOLDER_BYTES the user's answer, asked once per folder (`ask`) and kept in `decisions`; until
+   * answered a large one is left out, so nobody's disk fills before they say so.
+   */
+  async includesGit(folder: vscode.WorkspaceFolder, ask = false): Promise<boolean> {
+    if (!this.settings(folder).includeGitFolder) return false;
+    const key = `projectBackup.largeGit:${folder.uri.toString()}`;
+    const decided = this.decisions?.get<boolean>(key);
+    if (decided !== undefined) return decided;
+    const size = await gitFolderSize(nodeFs, folder.uri.fsPath);
+    if (!size || size.bytes < LARGE_GIT_FOLDER_BYTES) return true;
+    if (ask && !this.askedLargeGit.has(key)) {
+      this.askedLargeGit.add(key);
+      this.log.info(`${folder.name}: .git is ${formatBytes(size.bytes)}; it is left out of snapshots until you say whether to include it.`);
+      void vscode.window
+        .showWarningMessage(`The git repository of ${folder.name} is ${formatBytes(size.bytes)}. Include it in full snapshots, so a restored project comes back with its whole history? The store grows by about that much.`, 'Include .git', 'Leave It Out')
+        .then(async (choice) => {
+          if (!choice) return;
+          await this.decisions?.update(key, choice === 'Include .git');
+          this.state(folder).snapshotter = undefined;
+          this.log.info(`${folder.name}: .git ${choice === 'Include .git' ? 'is included in' : 'is left out of'} full snapshots from now on.`);
+        });
+    }
+    return false;
+  }
+
+  /** "Back up the git history": full snapshots take `.git` from now on (a large one included), and one is taken now. */
+  async includeGitFolder(folder: vscode.WorkspaceFolder): Promise<SnapshotResult> {
+    const config = vscode.workspace.getConfiguration(SECTION, folder.uri);
+    if (!config.get<boolean>('includeGitFolder', true)) {
+      const inspected = config.inspect<boolean>('includeGitFolder');
+      const target = inspected?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder : inspected?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+      await config.update('includeGitFolder', true, target);
+    }
+    await this.decisions?.update(`projectBackup.largeGit:${folder.uri.toString()}`, true);
+    this.settingsCache.clear();
+    this.state(folder).snapshotter = undefined;
+    return this.snapshotFolder(folder, { trigger: 'manual' });
   }
 
   rules(folder: vscode.WorkspaceFolder, repo: Repository): Rules {

@@ -16,6 +16,8 @@ export interface BackupSettings {
   watchExternalChanges: boolean;
   exclude: string[];
   useGitignore: boolean;
+  /** Full snapshots take `.git` whole (core Rules.includeGit). */
+  includeGitFolder: boolean;
   maxFileSizeMB: number;
   warnAfterHours: number;
   retention: {
@@ -75,6 +77,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings 
     watchExternalChanges: c.get<boolean>('watchExternalChanges', true),
     exclude: Array.isArray(exclude) ? exclude.filter((e): e is string => typeof e === 'string') : [...DEFAULT_EXCLUDES],
     useGitignore: c.get<boolean>('useGitignore', false),
+    includeGitFolder: c.get<boolean>('includeGitFolder', true),
     maxFileSizeMB: number('maxFileSizeMB', 50),
     warnAfterHours: number('warnAfterHours', 24),
     retention: {

@@ -20,6 +20,7 @@ export interface GatherOptions {
   now?: Date;
   staleAfterHours?: number;
   verifyEveryDays?: number;
+  git?: HealthInput['git'];
 }
 
 /** The key a destination is known by (the replica records' own): credentials and trailing slashes do not make another destination. */
@@ -57,6 +58,7 @@ export async function gatherHealth(repo: Repository, port: FsPort, options: Gath
     now: options.now ?? new Date(),
     staleAfterHours: options.staleAfterHours,
     verifyEveryDays: options.verifyEveryDays,
+    git: options.git,
   };
   return assessHealth(input, port);
 }

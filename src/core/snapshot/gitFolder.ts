@@ -4,6 +4,7 @@
 // event loop a turn while it walks.
 
 import * as path from 'node:path';
+import type { LocalGitHistory } from '../health/health';
 import { yieldIfBusy } from '../eventLoop';
 import type { FsPort } from '../storage/fsPort';
 
@@ -60,4 +61,23 @@ export async function gitFolderSize(port: FsPort, workspace: string): Promise<Gi
     }
   }
   return total;
+}
+
+/**
+ * What of the workspace's git history exists only on this machine: whether it has a remote, and how many
+ * commits on local branches no remote-tracking branch holds. Undefined without git or outside a repository.
+ * Two git processes: for the health view, never for a snapshot.
+ */
+export async function localGitHistory(workspace: string): Promise<LocalGitHistory | undefined> {
+  try {
+    const { simpleGit } = await import('simple-git');
+    const git = simpleGit({ baseDir: workspace, timeout: { block: 10_000 } });
+    const top = (await git.raw(['rev-parse', '--show-toplevel'])).trim();
+    if (path.resolve(top) !== path.resolve(workspace)) return undefined; // a folder inside another repository
+    const remotes = (await git.raw(['remote'])).trim();
+    const count = Number((await git.raw(['rev-list', '--count', '--branches', '--not', '--remotes'])).trim());
+    return { hasRemote: remotes.length > 0, localOnlyCommits: Number.isFinite(count) ? count : 0 };
+  } catch {
+    return undefined;
+  }
 }

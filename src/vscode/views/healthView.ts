@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatTime, plural } from '../../core/format';
 import { gatherHealth } from '../../core/health/gather';
-import type { CopyStatus, DestinationInput, FixId, Gap, HealthReport } from '../../core/health/health';
+import type { CopyStatus, DestinationInput, FixId, Gap, HealthInput, HealthReport } from '../../core/health/health';
+import { localGitHistory } from '../../core/snapshot/gitFolder';
 import { healthSummary } from '../../core/health/health';
 import { nodeFs } from '../../core/storage/fsPort';
 import { isRemoteLocation } from '../../core/storage/locate';
@@ -42,6 +43,8 @@ export function fixCommand(fix: FixId, folder: vscode.WorkspaceFolder): { comman
       return { command: Commands.verifyBackups, arguments: [folder.uri] };
     case 'encryptStore':
       return { command: Commands.encryptStore, arguments: [folder.uri] };
+    case 'includeGit':
+      return { command: Commands.includeGitFolder, arguments: [folder.uri] };
   }
 }
 
@@ -119,6 +122,7 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
         onlyGiven: true,
         staleAfterHours: settings.warnAfterHours,
         verifyEveryDays: settings.verifySchedule === 'daily' ? 2 : settings.verifySchedule === 'weekly' ? 8 : 30,
+        git: await this.gitHistory(folder),
       });
       return { folder, report };
     } catch (error) {
@@ -126,6 +130,13 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
       this.log.warn(`Backup health of ${folder.name}: ${message}`);
       return { folder, error: message, locked: (error as { code?: string }).code === 'PASSPHRASE_REQUIRED' || (error as { code?: string }).code === 'WRONG_PASSPHRASE' };
     }
+  }
+
+  /** The git facts for the "history only on this machine" gap: asked of git only when full snapshots leave `.git` out. */
+  private async gitHistory(folder: vscode.WorkspaceFolder): Promise<HealthInput['git']> {
+    if (await this.service.includesGit(folder)) return undefined;
+    const local = await localGitHistory(folder.uri.fsPath);
+    return local && { ...local, included: false };
   }
 
   // ---- tree --------------------------------------------------------------------------------------
