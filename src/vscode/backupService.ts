@@ -349,12 +349,17 @@ export class BackupService extends Disposable {
   async loadStatuses(): Promise<void> {
     await Promise.all(
       this.folders().map(async (folder) => {
-        const store = this.storePathFor(folder);
         // A store that was never made is not made just to say so (one that went missing is an error to show).
-        if (!isRemoteLocation(store) && !this.knownStores?.has(store) && !(await storeExists(store))) return this.noteLoaded(folder, undefined);
+        if (!(await this.storeMade(folder))) return this.noteLoaded(folder, undefined);
         await this.snapshots(folder).catch(() => undefined);
       }),
     );
+  }
+
+  /** Whether the folder's store exists or existed (known, or remote): reading it then never creates one. */
+  async storeMade(folder: vscode.WorkspaceFolder): Promise<boolean> {
+    const store = this.storePathFor(folder);
+    return isRemoteLocation(store) || this.knownStores?.has(store) === true || (await storeExists(store));
   }
 
   private noteLoaded(folder: vscode.WorkspaceFolder, loadError: string | undefined): void {

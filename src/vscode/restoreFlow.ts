@@ -6,7 +6,8 @@ import * as vscode from 'vscode';
 import { formatTime, plural, shortId } from '../core/format';
 import { summarizeProblems } from '../core/problemSummary';
 import { Restorer } from '../core/restore/restorer';
-import type { RestoreResult } from '../core/restore/restorer';
+import type { PlannedChange, RestoreResult } from '../core/restore/restorer';
+import { entryAt } from '../core/query/browse';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
 import type { BackupService } from './backupService';
 import { ContextKeys } from './commandIds';
@@ -72,7 +73,21 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     rules: service.rules(folder, repo),
   };
   const preview = await restorer.restore(snapshot, { ...options, dryRun: true });
-  const changes = preview.plan.changes;
+  const relOf = (doc: vscode.TextDocument) => path.relative(folder.uri.fsPath, doc.uri.fsPath).split(path.sep).join('/');
+  // The plan compares with the disk; an editor may hold unsaved text over a file the disk already has as the
+  // snapshot does. Restoring must still put that version in the editor (the unsaved text goes into the undo
+  // snapshot first), so such files join the plan as overwrites of what the editor shows.
+  const planned = new Set(preview.plan.changes.map((c) => c.path));
+  const inScope = (rel: string) => request.paths.length === 0 || request.paths.some((p) => rel === p || rel.startsWith(`${p}/`));
+  const unsavedOnly: PlannedChange[] = [];
+  if (overWorkspace) {
+    for (const doc of vscode.workspace.textDocuments) {
+      const rel = relOf(doc);
+      if (!doc.isDirty || doc.uri.scheme !== 'file' || !isInside(doc.uri.fsPath, folder.uri.fsPath) || planned.has(rel) || !inScope(rel)) continue;
+      if ((await entryAt(repo, snapshot.tree, rel))?.type === 'file') unsavedOnly.push({ path: rel, action: 'overwrite', type: 'file' });
+    }
+  }
+  const changes = [...preview.plan.changes, ...unsavedOnly];
   if (changes.length === 0) {
     const note = preview.problems.length ? ` ${summarizeProblems(preview.problems, { verb: 'restored', fullList: '' }).headline} Every one is listed in the log.` : '';
     for (const p of preview.problems) log.warn(`Not restorable: ${p.path}: ${p.reason}`);
@@ -81,9 +96,7 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   }
 
   const touched = new Set(changes.filter((c) => c.action !== 'create').map((c) => c.path));
-  const dirty = overWorkspace
-    ? vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file' && touched.has(path.relative(folder.uri.fsPath, d.uri.fsPath).split(path.sep).join('/')))
-    : [];
+  const dirty = overWorkspace ? vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file' && touched.has(relOf(d))) : [];
   const dirtyNote = dirty.length ? ` ${plural(dirty.length, 'file')} with unsaved changes (kept in the undo snapshot)` : '';
   const where = overWorkspace ? folder.name : target.fsPath;
   if (!(await prompter.confirmRestore(`${request.title} into ${where}?${dirtyNote}`, changes))) return undefined;
@@ -122,7 +135,7 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     });
   }
   service.fireChanged(folder);
-  const summary = `Restored ${plural(result.restored + result.deleted, 'change')} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}).`;
+  const summary = `Restored ${plural(result.restored + result.deleted + unsavedOnly.length, 'change')} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}).`;
   if (result.problems.length) {
     const problems = summarizeProblems(result.problems, { verb: 'restored', fullList: 'Every one is listed in the log.' });
     void vscode.window.showWarningMessage(`${summary} ${problems.headline} Every one is listed in the log.`, 'Show Log').then((c) => c && vscode.commands.executeCommand('backup.showLog'));

@@ -78,7 +78,8 @@ export class Scheduler extends Disposable {
     for (const folder of this.service.folders()) {
       const settings = this.service.settings(folder);
       try {
-        const snapshots = await this.service.snapshots(folder);
+        // No store yet: no snapshots, and looking must not create one.
+        const snapshots = (await this.service.storeMade(folder)) ? await this.service.snapshots(folder) : [];
         const last = snapshots.length ? new Date(snapshots[snapshots.length - 1].time) : undefined;
         const due = last
           ? settings.scanOnStartup || catchUpDue(this.now(), last, settings.schedule.catchUpAfterHours)

@@ -219,6 +219,30 @@ if (workspaceMode() === 'single-folder') {
       assert.match(read(folder, 'src/lib/math.js') ?? '', /^\/\/ UNSAVED WORK/, 'the unsaved buffer was lost');
     });
 
+    it('restoring the version the disk already has still replaces unsaved text in the editor, after keeping it for undo (#12)', async () => {
+      const uri = vscode.Uri.joinPath(folder.uri, 'src/lib/math.js');
+      await a.flush();
+      await a.service.snapshotFolder(folder, { trigger: 'manual' });
+      const onDisk = read(folder, 'src/lib/math.js');
+      await a.historyView.follow(uri);
+      const versions = await until('math.js versions', async () => {
+        const list = await children(a.historyView);
+        return list.length ? list : undefined;
+      });
+      // The newest version is what the disk holds: the only difference is the editor's unsaved text.
+      const doc = await vscode.workspace.openTextDocument(uri);
+      const editor = await vscode.window.showTextDocument(doc);
+      await editor.edit((e) => e.insert(new vscode.Position(0, 0), '// UNSAVED, SAME FILE ON DISK\n'));
+      assert.equal(doc.isDirty, true);
+      const shown = prompter.previews.length;
+      await vscode.commands.executeCommand('backup.restoreFile', versions[0]);
+      assert.equal(prompter.previews.length, shown + 1, 'it asked to restore instead of saying there was nothing to restore');
+      assert.deepEqual(prompter.previews[shown].map((c) => `${c.action} ${c.path}`), ['overwrite src/lib/math.js']);
+      await until('the editor to show the restored version', () => !doc.isDirty && doc.getText() === onDisk);
+      await vscode.commands.executeCommand('backup.undoLastRestore');
+      assert.match(read(folder, 'src/lib/math.js') ?? '', /^\/\/ UNSAVED, SAME FILE ON DISK/, 'the unsaved text was kept for undo');
+    });
+
     it('restores a deleted file from the snapshot that deleted it', async () => {
       const original = read(folder, 'docs/notes.md');
       assert.ok(original);
