@@ -147,8 +147,8 @@ export function missingPassphrase(spec: SecretSpec, location: string, creating =
  * Keeps the snapshots of the workspace `--workspace` names: a folder path (works even when the folder is
  * gone), or the name or id of a workspace the store holds (see workspaceOption.ts).
  */
-export function filterWorkspace(all: SnapshotRecord[], workspace: string | undefined): Promise<SnapshotRecord[]> {
-  return workspaceSnapshots(all, workspace);
+export function filterWorkspace(repo: Repository, all: SnapshotRecord[], workspace: string | undefined): Promise<SnapshotRecord[]> {
+  return workspaceSnapshots(repo, all, workspace);
 }
 
 export function needPositionals(positionals: string[], count: number, usage: string): void {

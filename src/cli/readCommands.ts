@@ -43,7 +43,7 @@ export async function listCommand(args: string[], io: Io): Promise<number> {
   if (values.help) return io.out(LIST_USAGE), EXIT_OK;
   needPositionals(positionals, 0, LIST_USAGE);
   const repo = await openRepo(values, io, LIST_USAGE);
-  const snapshots = await filterWorkspace(await repo.listSnapshots({ reload: true, onDamaged: (key, error) => io.err(`${key}: ${error.message}`) }), values.workspace as string | undefined);
+  const snapshots = await filterWorkspace(repo, await repo.listSnapshots({ reload: true, onDamaged: (key, error) => io.err(`${key}: ${error.message}`) }), values.workspace as string | undefined);
   if (values.json) {
     io.out(
       JSON.stringify(
@@ -131,7 +131,7 @@ export async function historyCommand(args: string[], io: Io): Promise<number> {
   const workspace = values.workspace as string | undefined;
   if (!workspace) throw new UsageError(`history needs --workspace <dir>.\n${HISTORY_USAGE}`);
   const repo = await openRepo(values, io, HISTORY_USAGE);
-  const snapshots = await filterWorkspace(await repo.listSnapshots(), workspace);
+  const snapshots = await filterWorkspace(repo, await repo.listSnapshots(), workspace);
   const rel = await workspacePath(positionals[0], workspace);
   const versions = await history(repo, snapshots, rel);
   if (values.json) {

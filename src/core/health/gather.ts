@@ -5,6 +5,7 @@
 
 import type { FsPort } from '../storage/fsPort';
 import type { Repository } from '../repository/repository';
+import { historyIdsFrom, loadLineageRecords } from '../query/lineageRecords';
 import { loadReplicaRecords, replicaDestination } from '../replicate/replicaRecord';
 import type { DestinationInput, HealthInput, HealthReport } from './health';
 import { assessHealth } from './health';
@@ -29,7 +30,9 @@ export function destinationKey(location: string): string {
 }
 
 export async function gatherHealth(repo: Repository, port: FsPort, options: GatherOptions): Promise<HealthReport> {
-  const snapshots = (await repo.listSnapshots({ onDamaged: () => undefined })).filter((s) => s.workspace.id === options.workspaceId);
+  // The workspace's whole history: a moved project's old snapshots are its copies too (query/lineage.ts).
+  const ids = new Set(historyIdsFrom(await loadLineageRecords(repo), options.workspaceId));
+  const snapshots = (await repo.listSnapshots({ onDamaged: () => undefined })).filter((s) => ids.has(s.workspace.id));
   const latest = snapshots[snapshots.length - 1];
   const verify = await loadVerifyRecord(repo);
   const records = await loadReplicaRecords(repo);

@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { BackupError } from '../errors';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
+import { historyIdsFrom, loadLineageRecords } from './lineageRecords';
+import type { LineageRecord, LineageStore } from './lineageRecords';
 
 export interface WorkspaceSummary {
   id: string;
@@ -24,12 +26,20 @@ export interface WorkspaceSummary {
   /** Whether `lastPath` is a folder on this machine now. */
   folderExists: boolean;
   git?: { branch?: string; remote?: string; rootCommit?: string };
+  /**
+   * Workspaces whose history this one continues (a project moved or renamed: see lineage.ts), nearest
+   * first; their snapshots are counted here and they are not listed on their own.
+   */
+  previousIds?: string[];
 }
 
 /** What listing needs of a store: its snapshot records (any Backend, plain or encrypted). */
 export interface SnapshotSource {
   listSnapshots(options?: { reload?: boolean; onDamaged?: (key: string, error: BackupError) => void }): Promise<SnapshotRecord[]>;
 }
+
+/** A store with its lineage records (a Repository is one). */
+export type WorkspaceStore = SnapshotSource & LineageStore;
 
 export interface ListWorkspacesOptions {
   /** Whether a folder exists (default: a folder on this machine's file system). */
@@ -53,8 +63,11 @@ export function workspaceName(folder: string): string {
   return name || folder;
 }
 
-/** Summaries of records already read, oldest first (the order `listSnapshots` gives); newest workspace first. */
-export async function summarize(records: readonly SnapshotRecord[], exists: (path: string) => Promise<boolean> = folderExists): Promise<WorkspaceSummary[]> {
+/**
+ * Summaries of records already read, newest workspace first. With `links` (lineage records), a workspace
+ * that another listed one continues is folded into it: counted there, not listed on its own.
+ */
+export async function summarize(records: readonly SnapshotRecord[], exists: (path: string) => Promise<boolean> = folderExists, links: readonly LineageRecord[] = []): Promise<WorkspaceSummary[]> {
   const byId = new Map<string, { latest: SnapshotRecord; count: number }>();
   for (const record of records) {
     const seen = byId.get(record.workspace.id);
@@ -64,17 +77,29 @@ export async function summarize(records: readonly SnapshotRecord[], exists: (pat
       if (record.time >= seen.latest.time) seen.latest = record;
     }
   }
+  const lines = new Map([...byId.keys()].map((id) => [id, historyIdsFrom(links, id).filter((other) => byId.has(other))]));
+  // Hidden: continued by another listed workspace that does not itself continue it (a cycle lists both).
+  const hidden = new Set<string>();
+  for (const [id, line] of lines) for (const previous of line.slice(1)) if (!lines.get(previous)?.includes(id)) hidden.add(previous);
   const summaries = await Promise.all(
-    [...byId].map(async ([id, { latest, count }]): Promise<WorkspaceSummary> => {
+    [...byId].filter(([id]) => !hidden.has(id)).map(async ([id, own]): Promise<WorkspaceSummary> => {
+      const line = lines.get(id) ?? [id];
+      let latest = own.latest;
+      let count = 0;
+      for (const member of line) {
+        const group = byId.get(member) as { latest: SnapshotRecord; count: number };
+        count += group.count;
+        if (group.latest.time > latest.time) latest = group.latest;
+      }
       const summary: WorkspaceSummary = {
         id,
-        name: workspaceName(latest.workspace.path),
-        lastPath: latest.workspace.path,
+        name: workspaceName(own.latest.workspace.path),
+        lastPath: own.latest.workspace.path,
         lastTime: latest.time,
         snapshots: count,
         bytes: latest.stats.bytes,
         latestSnapshotId: latest.id,
-        folderExists: await exists(latest.workspace.path).catch(() => false),
+        folderExists: await exists(own.latest.workspace.path).catch(() => false),
       };
       if (latest.label) summary.latestLabel = latest.label;
       const git = latest.git;
@@ -84,6 +109,7 @@ export async function summarize(records: readonly SnapshotRecord[], exists: (pat
         if (git.remote) summary.git.remote = git.remote;
         if (git.rootCommit) summary.git.rootCommit = git.rootCommit;
       }
+      if (line.length > 1) summary.previousIds = line.slice(1);
       return summary;
     }),
   );
@@ -91,9 +117,10 @@ export async function summarize(records: readonly SnapshotRecord[], exists: (pat
 }
 
 /** Every workspace the store holds snapshots of, newest first. Takes no lock and writes nothing. */
-export async function listWorkspaces(repo: SnapshotSource, opts: ListWorkspacesOptions = {}): Promise<WorkspaceSummary[]> {
-  const records = await repo.listSnapshots({ reload: true, onDamaged: opts.onDamaged ?? (() => undefined) });
-  return summarize(records, opts.exists);
+export async function listWorkspaces(repo: WorkspaceStore, opts: ListWorkspacesOptions = {}): Promise<WorkspaceSummary[]> {
+  const onDamaged = opts.onDamaged ?? (() => undefined);
+  const records = await repo.listSnapshots({ reload: true, onDamaged });
+  return summarize(records, opts.exists, await loadLineageRecords(repo, { onDamaged }));
 }
 
 function describe(summary: WorkspaceSummary): string {
@@ -117,7 +144,7 @@ export function resolveWorkspace(summaries: readonly WorkspaceSummary[], nameOrI
   if (summaries.length === 0) {
     throw new BackupError('WORKSPACE_UNKNOWN', `No workspace "${given}": the store holds no snapshots yet.`, { given });
   }
-  const exact = summaries.filter((s) => s.id === given.toLowerCase());
+  const exact = summaries.filter((s) => s.id === given.toLowerCase() || s.previousIds?.includes(given.toLowerCase()));
   if (exact.length === 1) return exact[0];
   const byPath = summaries.filter((s) => samePath(s.lastPath, given) || samePath(s.lastPath, path.resolve(given)));
   if (byPath.length === 1) return byPath[0];

@@ -13,6 +13,7 @@ import { countChanges, diffTrees } from '../query/diff';
 import type { Change } from '../query/diff';
 import type { BlobWriter, Repository } from '../repository/repository';
 import { entryAt } from '../query/browse';
+import { historyIdsFrom, loadLineageRecords } from '../query/lineageRecords';
 import type { SkippedPath, SnapshotRecord, SnapshotStats, Trigger } from '../repository/snapshotRecord';
 import type { TreeEntry } from '../repository/tree';
 import { findEntry, sameEntries } from '../repository/tree';
@@ -149,11 +150,18 @@ export class Snapshotter {
     return this.identity;
   }
 
-  /** The newest snapshot of this workspace, from any writer. */
+  /**
+   * The newest snapshot of this workspace, from any writer; for a workspace without snapshots of its own
+   * that continues another's history (query/lineage.ts), the newest of that history, so its first snapshot
+   * continues the same line. Only that first snapshot reads the lineage records: saves stay O(paths).
+   */
   async latest(): Promise<SnapshotRecord | undefined> {
     const { id } = await this.workspace();
     const all = await this.repo.listSnapshots({ onDamaged: () => undefined });
     for (let i = all.length - 1; i >= 0; i--) if (all[i].workspace.id === id) return all[i];
+    const history = new Set(historyIdsFrom(await loadLineageRecords(this.repo), id).slice(1));
+    if (history.size === 0) return undefined;
+    for (let i = all.length - 1; i >= 0; i--) if (history.has(all[i].workspace.id)) return all[i];
     return undefined;
   }
 
@@ -181,7 +189,8 @@ export class Snapshotter {
       writer = this.repo.newWriter();
       const started = this.repo.now();
       const cacheName = `stat-${identity.id}`;
-      const incremental = request.paths !== undefined && parent !== undefined;
+      // A parent from the history this workspace continues describes another folder: scan this one whole.
+      const incremental = request.paths !== undefined && parent !== undefined && parent.workspace.id === identity.id;
       // The on-save path reads only the paths it was given: it must not pay for loading the whole cache.
       const cache = incremental ? StatCache.empty(this.rules.fingerprint, started.getTime()) : StatCache.decode(await this.repo.loadCache(cacheName), this.rules.fingerprint, started.getTime());
       const run: Run = { writer, cache, skipped: [], progress: { files: 0, bytes: 0 }, request, lastReport: 0, parentTree: parent?.tree };
@@ -189,7 +198,7 @@ export class Snapshotter {
       let tree: string;
       let totals: SubtreeTotals | undefined;
       if (incremental) {
-        tree = await this.incremental(run, parent, request.paths ?? []);
+        tree = await this.incremental(run, parent as SnapshotRecord, request.paths ?? []);
       } else {
         const built = await this.buildDir(run, '', []);
         tree = built.tree;
@@ -200,7 +209,9 @@ export class Snapshotter {
       // The cache only saves work next time: failing to write it must not fail the snapshot.
       if (!incremental && cache.dirty) await this.repo.saveCache(cacheName, cache.encode()).catch(() => undefined);
 
-      if (parent && parent.tree === tree) {
+      // (A parent from a history this workspace continues is another folder's: the first snapshot here is
+      // made even when its files are the same, so the workspace has its own line from then on.)
+      if (parent && parent.tree === tree && parent.workspace.id === identity.id) {
         // A label or pin asked for this state goes to the snapshot that already holds it, never nowhere.
         const { record, annotated } = await this.annotate(parent, request);
         return { created: false, snapshot: record, changes: [], skipped: run.skipped, ...(annotated ? { annotated } : {}) };
