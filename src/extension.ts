@@ -24,6 +24,7 @@ import { recreateStore } from './vscode/commands/missingStore';
 import { openStore, restoreProject } from './vscode/commands/restoreProject';
 import { guarded } from './vscode/commands/shared';
 import { Keychain } from './vscode/keychain';
+import { offerContinuedHistory } from './vscode/lineageOffer';
 import { KnownStores } from './vscode/knownStores';
 import { Maintenance } from './vscode/maintenance';
 import { Replicator } from './vscode/replication';
@@ -155,6 +156,13 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   void vscode.commands.executeCommand('setContext', ContextKeys.canUndoRestore, lastUndo(context.workspaceState) !== undefined);
   // The store opens after activation returns: until it has been read, the status bar says "loading".
   setImmediate(() => void service.loadStatuses());
+  // A folder without backups that is very likely a moved or renamed workspace is offered its history, once.
+  const offerTimer = setTimeout(() => {
+    for (const folder of service.folders()) {
+      offerContinuedHistory(service, prompter, log, context.globalState, folder).catch((error) => log.warn(`${folder.name}: could not look for an earlier history: ${error instanceof Error ? error.message : String(error)}`));
+    }
+  }, 2_000);
+  context.subscriptions.push({ dispose: () => clearTimeout(offerTimer) });
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms for ${service.folders().map((f) => f.name).join(', ') || 'no folder'}.`);
   return {

@@ -14,6 +14,7 @@ import { nodeFs } from '../core/storage/fsPort';
 import { isRemoteLocation } from '../core/storage/locate';
 import type { RemoteOptions } from '../core/storage/remote';
 import type { SnapshotRecord, Trigger } from '../core/repository/snapshotRecord';
+import { workspaceSnapshots } from '../core/query/lineage';
 import { Rules } from '../core/scan/rules';
 import { annotatedText } from '../core/snapshot/annotate';
 import { SaveQueue } from '../core/snapshot/saveQueue';
@@ -332,9 +333,8 @@ export class BackupService extends Disposable {
     let mine: SnapshotRecord[];
     try {
       const repo = await this.repository(folder);
-      const id = this.workspaceId(folder);
-      const all = await repo.listSnapshots({ reload, onDamaged: (key, error) => this.log.warn(`${key}: ${error.message}`) });
-      mine = all.filter((s) => s.workspace.id === id);
+      // Its own snapshots and those of the workspaces it continues (a moved or renamed project).
+      mine = await workspaceSnapshots(repo, this.workspaceId(folder), { reload, onDamaged: (key, error) => this.log.warn(`${key}: ${error.message}`) });
     } catch (error) {
       this.noteLoaded(folder, error instanceof Error ? error.message : String(error));
       throw error;

@@ -10,6 +10,8 @@ export interface Prompter {
   confirmRestore(title: string, changes: readonly PlannedChange[], note?: string): Promise<boolean>;
   /** A yes/no question with one action button; true when the action was chosen. */
   confirm(message: string, action: string): Promise<boolean>;
+  /** An offer that does not interrupt (a notification, not a modal dialog); true when the action was chosen. */
+  offer(message: string, action: string): Promise<boolean>;
   /** An optional text (label); undefined when cancelled, '' when left empty. */
   askText(prompt: string, placeHolder: string, value?: string): Promise<string | undefined>;
   pickFolder(folders: readonly vscode.WorkspaceFolder[], purpose: string): Promise<vscode.WorkspaceFolder | undefined>;
@@ -48,6 +50,10 @@ export class WindowPrompter implements Prompter {
 
   async confirm(message: string, action: string): Promise<boolean> {
     return (await vscode.window.showWarningMessage(message, { modal: true }, action)) === action;
+  }
+
+  async offer(message: string, action: string): Promise<boolean> {
+    return (await vscode.window.showInformationMessage(message, action, 'Not Now')) === action;
   }
 
   askText(prompt: string, placeHolder: string, value?: string): Promise<string | undefined> {

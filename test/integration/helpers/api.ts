@@ -35,6 +35,11 @@ export class ScriptedPrompter implements Prompter {
     this.asked.push(message);
     return this.confirmAnswer;
   }
+  offerAnswer = true;
+  async offer(message: string): Promise<boolean> {
+    this.asked.push(message);
+    return this.offerAnswer;
+  }
   async askText(prompt: string): Promise<string | undefined> {
     this.asked.push(prompt);
     return this.texts.length ? this.texts.shift() : '';
