@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { ProjectBackupApi } from '../../src/extension';
 import { BackupService } from '../../src/vscode/backupService';
 import { StatusBar } from '../../src/vscode/statusBar';
-import { ScriptedPrompter, api } from './helpers/api';
+import { ScriptedPrompter, api, until, write } from './helpers/api';
 import { workspaceFolders, workspaceMode } from './helpers/environment';
 
 if (workspaceMode() === 'single-folder') {
@@ -38,6 +38,14 @@ if (workspaceMode() === 'single-folder') {
         bar.dispose();
         fresh.dispose();
       }
+    });
+
+    it('Backup Health refreshes after every snapshot, automatic ones included (#12)', async () => {
+      await a.healthView.refresh();
+      write(folder, 'notes/after-health.txt', `a change ${Date.now()}\n`);
+      const result = await a.service.snapshotFolder(folder, { trigger: 'external', paths: ['notes/after-health.txt'] });
+      assert.ok(result.created);
+      await until('the health view to show the new snapshot', () => a.healthView.cached(folder)?.report?.lastSnapshot === result.snapshot.time);
     });
 
     it('a store that was never created is not created just to draw the status bar, and then reads "Not backed up yet" (#12)', async () => {
