@@ -6,7 +6,6 @@ import * as path from 'node:path';
 import { BackupError } from '../core/errors';
 import { formatTime, plural, shortId } from '../core/format';
 import { Restorer } from '../core/restore/restorer';
-import { DEFAULT_EXCLUDES, Rules } from '../core/scan/rules';
 import { Snapshotter } from '../core/snapshot/snapshotter';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
 import type { Io } from './context';
@@ -58,16 +57,15 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
   const overWorkspace = await insideWorkspace(target, snapshot.workspace.path);
   let undo: SnapshotRecord | undefined;
 
+  // The restore takes its own lock, and leaves alone what the snapshot's own rules exclude.
   const restorer = new Restorer(repo);
-  const lock = dryRun ? undefined : await repo.readLock(`a restore into ${path.resolve(target)}`);
-  try {
+  {
     const result = await restorer.restore(snapshot, {
       target,
       paths: values.path as string[] | undefined,
       dryRun,
       deleteExtra: values.delete === true,
       replaceGit: values['replace-git'] === true,
-      rules: new Rules({ excludes: DEFAULT_EXCLUDES, excludeAbsolute: [repo.location] }),
       signal,
       beforeWrite: overWorkspace
         ? async () => {
@@ -96,7 +94,5 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
       printProblems(io, result.problems, 'restored', false);
     }
     return result.problems.length > 0 ? EXIT_ERROR : EXIT_OK;
-  } finally {
-    await lock?.release();
   }
 }

@@ -113,13 +113,8 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     service.noteOwnWrites(changes.map((c) => path.join(target.fsPath, ...c.path.split('/'))));
   }
 
-  const lock = await repo.readLock(`a restore into ${target.fsPath}`);
-  let result: RestoreResult;
-  try {
-    result = await restorer.restore(snapshot, options);
-  } finally {
-    await lock?.release();
-  }
+  // The restore takes its own lock (core/restore/restorer.ts).
+  const result = await restorer.restore(snapshot, options);
   // Editors showing restored files must show the restored content, not keep a stale buffer.
   for (const doc of dirty) await vscode.commands.executeCommand('workbench.action.files.revert', doc.uri);
 

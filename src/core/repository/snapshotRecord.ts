@@ -26,6 +26,12 @@ export interface SnapshotStats {
   skipped: number;
 }
 
+export interface SnapshotRules {
+  excludes?: string[];
+  includes?: string[];
+  gitignore?: true;
+}
+
 export interface SkippedPath {
   path: string;
   reason: string;
@@ -52,6 +58,13 @@ export interface SnapshotRecord {
   git?: { branch?: string; head?: string; remote?: string; rootCommit?: string };
   /** The `paths` of an incremental snapshot, when it was one (capped). */
   paths?: string[];
+  /**
+   * The exclude rules the snapshot was taken with, when they are not the defaults (absent: the defaults).
+   * A restore with deletions leaves what they exclude alone, whichever front restores (#13): the CLI knows
+   * nothing of the editor's settings, and `node_modules` or a user's excluded `data/` must never be deleted
+   * because the snapshot does not hold them.
+   */
+  rules?: SnapshotRules;
   tool: string;
 }
 

@@ -96,6 +96,18 @@ export class Restorer {
   constructor(private readonly repo: Repository) {}
 
   async restore(snapshot: SnapshotRecord, options: RestoreOptions): Promise<RestoreResult> {
+    // The job takes its own lock (#13): a shared one, so prune waits for it; none on a store that cannot
+    // be written (Repository.readLock) and none for a dry run, which only reads.
+    if (options.dryRun) return this.restoreLocked(snapshot, options);
+    const lock = await this.repo.readLock(`a restore into ${path.resolve(options.target)}`);
+    try {
+      return await this.restoreLocked(snapshot, options);
+    } finally {
+      await lock?.release();
+    }
+  }
+
+  private async restoreLocked(snapshot: SnapshotRecord, options: RestoreOptions): Promise<RestoreResult> {
     const port = this.repo.port;
     const target = path.resolve(options.target);
     this.realDirs = new Set();
@@ -118,7 +130,7 @@ export class Restorer {
     const keepGit = !options.replaceGit && lstatOrUndefined(port, path.join(target, '.git')) !== undefined;
     const selected = await this.select(snapshot, options.paths ?? [], problems, options.missingAsDelete ? absent : undefined);
     const items = keepGit ? selected.filter((item) => !isGitPath(item.parts.join('/'))) : selected;
-    const deleteRules = this.deleteRules(options).withGit(!keepGit);
+    const deleteRules = this.deleteRules(options, snapshot).withGit(!keepGit);
     const plan = await this.plan(items, target, options, deleteRules, problems);
     if (items.length < selected.length || (keepGit && absent.some(isGitPath))) plan.gitLeft = true;
     for (const rel of absent) {
@@ -210,9 +222,15 @@ export class Restorer {
     return { plan, restored, deleted, problems };
   }
 
-  /** What deletions may touch: the caller's rules, or the default excludes plus the store itself. */
-  private deleteRules(options: RestoreOptions): Rules {
-    return options.rules ?? new Rules({ excludeAbsolute: [this.repo.location] });
+  /**
+   * What deletions may touch: the caller's rules, else the rules the snapshot was taken with (the defaults
+   * when it records none), plus the store itself: what a snapshot left out on purpose is never deleted
+   * because the snapshot lacks it.
+   */
+  private deleteRules(options: RestoreOptions, snapshot: SnapshotRecord): Rules {
+    if (options.rules) return options.rules;
+    const recorded = snapshot.rules;
+    return new Rules({ excludes: recorded?.excludes, includes: recorded?.includes, gitignore: recorded?.gitignore === true, excludeAbsolute: [this.repo.location] });
   }
 
   /** The store may live inside the target (a store in the workspace): it is never written or deleted, whatever the rules or the snapshot say. */

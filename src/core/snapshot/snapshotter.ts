@@ -14,10 +14,10 @@ import type { Change } from '../query/diff';
 import type { BlobWriter, Repository } from '../repository/repository';
 import { entryAt } from '../query/browse';
 import { historyIdsFrom, loadLineageRecords } from '../query/lineageRecords';
-import type { SkippedPath, SnapshotRecord, SnapshotStats, Trigger } from '../repository/snapshotRecord';
+import type { SkippedPath, SnapshotRecord, SnapshotRules, SnapshotStats, Trigger } from '../repository/snapshotRecord';
 import type { TreeEntry } from '../repository/tree';
 import { findEntry, sameEntries } from '../repository/tree';
-import { Rules, isGitPath } from '../scan/rules';
+import { DEFAULT_EXCLUDES, Rules, isGitPath } from '../scan/rules';
 import type { GitignoreLayer } from '../scan/rules';
 import { Scanner } from '../scan/scanner';
 import type { Skip } from '../scan/scanner';
@@ -105,6 +105,16 @@ interface Run {
   request: SnapshotRequest;
   lastReport: number;
   parentTree?: string;
+}
+
+/** The rules to record with a snapshot: only what differs from the defaults, so most records carry none. */
+function recordedRules(options: { excludes?: readonly string[]; includes?: readonly string[]; gitignore?: boolean }): SnapshotRules | undefined {
+  const rules: SnapshotRules = {};
+  const excludes = options.excludes ?? DEFAULT_EXCLUDES;
+  if (excludes.length !== DEFAULT_EXCLUDES.length || excludes.some((e, i) => e !== DEFAULT_EXCLUDES[i])) rules.excludes = [...excludes];
+  if (options.includes?.length) rules.includes = [...options.includes];
+  if (options.gitignore) rules.gitignore = true;
+  return Object.keys(rules).length ? rules : undefined;
 }
 
 export class Snapshotter {
@@ -244,6 +254,8 @@ export class Snapshotter {
       if (parent) record.parent = parent.id;
       if (run.skipped.length) record.skipped = run.skipped.slice(0, SKIPPED_KEPT).map((s): SkippedPath => ({ path: s.path, reason: s.reason }));
       if (incremental) record.paths = (request.paths ?? []).slice(0, PATHS_KEPT).map((p) => this.relative(p));
+      const rules = recordedRules(this.options);
+      if (rules) record.rules = rules;
       const git = await gitInfo;
       if (git && (git.branch || git.head)) record.git = git;
       await this.repo.saveSnapshot(record);

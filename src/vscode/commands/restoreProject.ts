@@ -163,13 +163,8 @@ export async function restoreProject(ctx: CommandContext, sources: readonly Stor
   if (!(await ctx.prompter.confirmRestore(title, shown, 'Enter restores them into the empty folder.'))) return undefined;
 
   await fs.promises.mkdir(target, { recursive: true });
-  const lock = await chosen.repo.readLock(`a restore into ${target}`);
-  let result: RestoreResult;
-  try {
-    result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Restoring ${chosen.summary.name}…` }, () => restorer.restore(picked.snapshot, options));
-  } finally {
-    await lock?.release();
-  }
+  // The restore takes its own lock (core/restore/restorer.ts).
+  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Restoring ${chosen.summary.name}…` }, () => restorer.restore(picked.snapshot, options));
   for (const p of result.problems) ctx.log.warn(`Not restored: ${p.path}: ${p.reason}`);
   ctx.log.info(`Restored project ${chosen.summary.name} from snapshot ${shortId(picked.snapshot.id)} of ${chosen.source.location} into ${target}: ${plural(result.restored, 'item')}.`);
   const files = plural(picked.snapshot.stats.files, 'file');
