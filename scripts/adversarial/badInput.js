@@ -113,6 +113,8 @@ async function run({ loop, rand, scale, scratch }) {
     const ls = await h.cli(['ls', 'latest', '--repo', S, '--recursive']);
     loop.check(!/\bconfig\b|\bdata\//.test(ls.stdout), 'snapshot of the store into itself leaves the store out', h.oneLine(ls.stdout), self);
   } else loop.expect(h.sentenceProblem(self, { about: /store/i }), 'snapshot of the store into itself', self);
+  await intoTheStore(loop, scratch, S);
+  await pathThroughLink(loop, scratch, S);
 
   // Random argument lists: never a crash, every failure a sentence of ours.
   const fuzzCwd = path.join(scratch, 'cwd');
@@ -153,6 +155,49 @@ async function run({ loop, rand, scale, scratch }) {
   const back = path.join(scratch, 'back');
   const restore = await h.cli(['restore', first?.id ?? 'latest', '--repo', S, '--target', back]);
   if (loop.expect(h.successProblem(restore), 'the first snapshot still restores', restore)) loop.expect(h.digestDiff(h.digestTree(back), wsDigest), 'the first snapshot restores byte for byte', restore);
+}
+
+/**
+ * The store reached through a symlink is the store all the same, and a snapshot holding files named like the
+ * store's own (`store/config`) restored into the folder above the store writes none of them there (#11.1).
+ */
+async function intoTheStore(loop, scratch, S) {
+  const link = path.join(scratch, 'link-to-store');
+  fs.symlinkSync(S, link);
+  const config = fs.readFileSync(path.join(S, 'config'));
+  for (const args of [['restore', 'latest', '--target', link], ['restore', 'latest', '--target', path.join(link, 'data')], ['mirror', 'latest', path.join(link, 'm')], ['export', 'latest', path.join(link, 'a.zip')]]) {
+    const r = await h.cli([...args, '--repo', S], { cwd: scratch });
+    loop.expect(h.sentenceProblem(r, { about: /store/i }), `a target that is the store through a link: ${args[0]}`, r);
+  }
+  const evil = path.join(scratch, 'evil-ws');
+  const name = path.basename(S);
+  h.writeFiles(evil, { [`${name}/config`]: 'not a config\n', [`${name}/snapshots/${'ab'.repeat(16)}`]: '{}', 'harmless.txt': 'fine\n' });
+  const snap = await h.cli(['snapshot', evil, '--repo', S, '--json']);
+  if (!loop.expect(h.successProblem(snap), 'setup: a workspace holding files named like the store', snap)) return;
+  const above = await h.cli(['restore', JSON.parse(snap.stdout).id, '--repo', S, '--target', scratch]);
+  loop.expect(h.sentenceProblem(above, { about: /store/i, lines: 3 }), 'a restore above the store refuses what would land in it', above);
+  loop.check(fs.readFileSync(path.join(S, 'config')).equals(config), "a restore above the store leaves the store's config alone", 'the config changed', above);
+  loop.check(!fs.existsSync(path.join(S, 'snapshots', 'ab'.repeat(16))), 'a restore above the store writes no record into it', 'a forged record appeared', above);
+  loop.check(fs.existsSync(path.join(scratch, 'harmless.txt')), 'a restore above the store restores the rest', 'harmless.txt is missing', above);
+  fs.rmSync(path.join(scratch, 'harmless.txt'), { force: true });
+}
+
+/** `snapshot --path link/passwd` with link -> /etc stores the link, never /etc/passwd (#11.2). */
+async function pathThroughLink(loop, scratch, S) {
+  const ws = path.join(scratch, 'link-ws');
+  h.writeFiles(ws, { 'a.txt': 'a\n' });
+  fs.symlinkSync('/etc', path.join(ws, 'etc-link'));
+  const full = await h.cli(['snapshot', ws, '--repo', S]);
+  if (!loop.expect(h.successProblem(full), 'setup: a workspace with a link to /etc', full)) return;
+  fs.writeFileSync(path.join(ws, 'a.txt'), 'changed\n');
+  const inc = await h.cli(['snapshot', ws, '--repo', S, '--path', 'etc-link/passwd', '--path', 'a.txt', '--json']);
+  if (inc.code !== 0) return void loop.expect(h.sentenceProblem(inc), 'snapshot --path beneath a link to /etc', inc);
+  const id = JSON.parse(inc.stdout).id;
+  const cat = await h.cli(['cat', id, 'etc-link/passwd', '--repo', S]);
+  loop.check(cat.code !== 0 && !/root:/.test(cat.stdout), 'snapshot --path beneath a link never stores what lies beyond it', `cat printed ${h.oneLine(cat.stdout, 80)}`, inc);
+  const ls = await h.cli(['ls', id, '--json', '--repo', S]);
+  const entry = ls.code === 0 ? JSON.parse(ls.stdout).find((e) => e.name === 'etc-link') : undefined;
+  loop.check(entry?.type === 'symlink' && entry.target === '/etc', 'the link is stored as a link', JSON.stringify(entry), ls);
 }
 
 module.exports = { run, defaultRounds: 4 };

@@ -1,5 +1,5 @@
 // Crash: snapshot, restore, export, mirror and forget --prune are killed with SIGKILL at a random moment
-// (seeded; the moment is drawn from the time the same command took last, so most kills land mid-run). After
+// (seeded: half at a moment within the time the same command took last, half just after its first write). After
 // each kill: every snapshot that finished before is still listed (forget may only drop what its policy lets
 // go) and restores byte for byte, a snapshot the killed run committed holds exactly the workspace it saw, the
 // same command run again succeeds, leaves no temp file in the user's folder (target, mirror, archive folder)
@@ -48,16 +48,21 @@ async function run({ loop, rand, rounds, scratch }) {
       mirror: ['mirror', source, mirror, '--repo', store],
       prune: ['forget', '--keep-last', String(KEEP), '--prune', '--repo', store],
     }[op];
-    const killAt = rand.int(20, Math.round(estimates[op] * 1.2) + 20);
-    const killed = await h.cli(args, { killAfterMs: killAt });
+    // Half the kills at a moment within the time the command took last, half a few milliseconds after its
+    // first write (packs, files, the archive's temp file), where an interruption does the most harm.
+    const anchored = rand.chance(0.5);
+    const killAt = anchored ? rand.int(0, 40) : rand.int(20, Math.round(estimates[op] * 1.2) + 20);
+    const watchDir = { snapshot: path.join(store, 'data'), prune: path.join(store, 'data'), restore: target, mirror, export: archives }[op];
+    fs.mkdirSync(watchDir, { recursive: true });
+    const killed = await h.cli(args, { killAfterMs: killAt, killWatch: anchored ? { dir: watchDir, recursive: op !== 'export' } : undefined });
     const tally = (kills[op] ??= { mid: 0, done: 0 });
     if (killed.killed) tally.mid++;
     else {
       tally.done++;
-      loop.expect(h.successProblem(killed), `${op} (finished before its kill at ${killAt} ms)`, killed);
+      loop.expect(h.successProblem(killed), `${op} (finished before its kill)`, killed);
       if (op === 'snapshot' && killed.code === 0) committed.set(JSON.parse(killed.stdout).id, wsDigest);
     }
-    const repro = `${killed.cmd}   # SIGKILL after ${killAt} ms`;
+    const repro = `${killed.cmd}   # SIGKILL ${killAt} ms after ${anchored ? `its first write in ${watchDir}` : 'starting'}`;
 
     // What the store lists now: nothing that finished is lost; a committed record holds what the run saw.
     const list = await h.cli(['list', '--repo', store, '--json']);

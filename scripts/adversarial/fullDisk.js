@@ -44,7 +44,7 @@ function fill(filler, leave) {
 async function run({ loop, rand, rounds, scratch }) {
   const diskStore = path.join(scratch, 'disk-store');
   const diskTarget = path.join(scratch, 'disk-target');
-  const why = h.mountTmpfs(diskStore, 16 * MiB) ?? h.mountTmpfs(diskTarget, 8 * MiB);
+  const why = h.mountTmpfs(diskStore, 16 * MiB) ?? h.mountTmpfs(diskTarget, 12 * MiB);
   if (why) {
     loop.skip('a full tmpfs as store and as target', why);
     return;
@@ -111,28 +111,40 @@ async function targetRounds(loop, rand, rounds, scratch, disk) {
   const ws = path.join(scratch, 'ws-big');
   const store = path.join(scratch, 'store-big');
   h.makeWorkspace(ws, rand, { small: 30, big: [MiB, MiB, MiB, MiB, MiB, MiB] });
-  const snap = await h.cli(['snapshot', ws, '--repo', store]);
-  if (!loop.expect(h.successProblem(snap), 'setup: a snapshot of 6 MiB', snap)) return;
-  const expected = h.digestTree(ws);
+  const versions = [];
+  for (let v = 0; v < 2; v++) {
+    // The second version rewrites three of the six big files (and some small ones).
+    if (v) for (let i = 0; i < 3; i++) h.mutateWorkspace(ws, rand, { bigSize: MiB });
+    const snap = await h.cli(['snapshot', ws, '--repo', store, '--json']);
+    if (!loop.expect(h.successProblem(snap), 'setup: a snapshot of 6 MiB', snap)) return;
+    versions.push({ id: JSON.parse(snap.stdout).id, digest: h.digestTree(ws) });
+  }
+  const [older, newer] = versions;
   const filler = path.join(disk, 'filler');
   for (let round = 1; round <= rounds; round++) {
     loop.round = ++loop.rounds;
     const kind = rand.pick(['restore', 'export', 'mirror']);
-    const exact = rand.chance(0.3);
-    // Never room for the whole snapshot: between nothing and 5.5 MiB free.
-    fill(filler, exact ? 0 : rand.int(0, 5.5 * MiB));
-    const label = `${kind} into a disk ${exact ? 'full to the last byte' : `with ${Math.round(freeBytes(disk) / 1024)} KiB free`}`;
     const out = path.join(disk, kind === 'export' ? 'a.tar.gz' : kind);
-    const args = kind === 'restore' ? ['restore', 'latest', '--target', out] : kind === 'export' ? ['export', 'latest', out, '--force'] : ['mirror', 'latest', out];
+    const args = kind === 'restore' ? ['restore', newer.id, '--target', out] : kind === 'export' ? ['export', newer.id, out, '--force'] : ['mirror', newer.id, out];
+    // Over an older restore or mirror that fills most of the disk, or into an empty folder.
+    const over = kind !== 'export' && rand.chance(0.5);
+    if (over) {
+      const first = await h.cli([...args.slice(0, 1), older.id, ...args.slice(2), '--repo', store]);
+      if (!loop.expect(h.successProblem(first), `${kind} of the older snapshot while the disk has room`, first)) continue;
+    }
+    const exact = rand.chance(0.3);
+    // Never room for the whole snapshot (6 MiB), nor for one of the files that changed (1 MiB each).
+    fill(filler, exact ? 0 : rand.int(0, over ? 900 * 1024 : 5.5 * MiB));
+    const label = `${kind}${over ? ' over an older one' : ''} into a disk ${exact ? 'full to the last byte' : `with ${Math.round(freeBytes(disk) / 1024)} KiB free`}`;
     const r = await h.cli([...args, '--repo', store]);
     loop.expect(h.sentenceProblem(r, { about: FULL, lines: 8 }), `${label}: fails with a short summary`, r);
     const temps = h.findTemps(disk);
     loop.check(temps.length === 0, `${label}: no temp file left`, temps.join(', '), r);
     if (kind === 'export') loop.check(!fs.existsSync(out), `${label}: no partial archive`, out, r);
     else {
-      // No torn files: whatever is there is complete and as snapshotted.
+      // No torn files: whatever is there is complete, as in the newer snapshot or (over an older one) as before.
       const got = kind === 'mirror' ? h.mirrorTree(out) : h.digestTree(out);
-      const torn = [...got].filter(([rel, d]) => expected.get(rel) !== d);
+      const torn = [...got].filter(([rel, d]) => newer.digest.get(rel) !== d && !(over && older.digest.get(rel) === d));
       loop.check(torn.length === 0, `${label}: every file it left is complete`, torn.map(([rel]) => rel).slice(0, 5).join(', '), r);
     }
     fs.rmSync(filler);
@@ -143,9 +155,14 @@ async function targetRounds(loop, rand, rounds, scratch, disk) {
         fs.mkdirSync(x);
         const tar = spawnSync('tar', ['-xzf', out, '-C', x], { encoding: 'utf8' });
         const files = (d) => new Map([...d].filter(([, v]) => !v.startsWith('d')));
-        loop.expect(tar.status !== 0 ? `tar: ${tar.stderr}` : h.digestDiff(files(h.digestTree(x)), files(expected)), `${kind}: the archive holds the snapshot`, again);
+        loop.expect(tar.status !== 0 ? `tar: ${tar.stderr}` : h.digestDiff(files(h.digestTree(x)), files(newer.digest)), `${kind}: the archive holds the snapshot`, again);
         fs.rmSync(x, { recursive: true, force: true });
-      } else loop.expect(h.digestDiff(kind === 'mirror' ? h.mirrorTree(out) : h.digestTree(out), expected), `${kind}: the rerun is byte-identical`, again);
+      } else {
+        // A restore without --delete keeps files the older snapshot had and the newer one lacks.
+        const got = kind === 'mirror' ? h.mirrorTree(out) : h.digestTree(out);
+        const want = kind === 'restore' && over ? new Map([...older.digest].filter(([rel]) => !newer.digest.has(rel)).concat([...newer.digest])) : newer.digest;
+        loop.expect(h.digestDiff(got, want), `${kind}: the rerun is byte-identical`, again);
+      }
       loop.check(h.findTemps(disk).length === 0, `${kind}: no temp file after the rerun`, h.findTemps(disk).join(', '), again);
     }
     for (const name of fs.readdirSync(disk)) fs.rmSync(path.join(disk, name), { recursive: true, force: true });

@@ -65,10 +65,11 @@ function commandLine(args, { env = {}, prefix = [] } = {}) {
 }
 
 /**
- * Runs dist/cli.js. `killAfterMs`: SIGKILL that long after spawning (unless it ended first). `timeoutMs`: a run
- * still going then is killed and reported as hung. `prefix`: e.g. setpriv to run as another user.
+ * Runs dist/cli.js. `killAfterMs`: SIGKILL that long after spawning (unless it ended first); with `killWatch`
+ * ({dir, recursive}) that long after the first change in `dir` instead, so the kill lands while the run writes.
+ * `timeoutMs`: a run still going then is killed and reported as hung. `prefix`: e.g. setpriv to run as another user.
  */
-function cli(args, { env = {}, prefix = [], killAfterMs, timeoutMs = 120_000, cwd = ROOT } = {}) {
+function cli(args, { env = {}, prefix = [], killAfterMs, killWatch, timeoutMs = 120_000, cwd = ROOT } = {}) {
   return new Promise((resolve) => {
     const fullEnv = { ...process.env };
     for (const key of Object.keys(fullEnv)) if (key.startsWith('PROJECT_BACKUP_')) delete fullEnv[key];
@@ -83,9 +84,19 @@ function cli(args, { env = {}, prefix = [], killAfterMs, timeoutMs = 120_000, cw
     let timedOut = false;
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const killer = killAfterMs === undefined ? undefined : setTimeout(() => ((killed = true), child.kill('SIGKILL')), killAfterMs);
+    const kill = () => ((killed = true), child.kill('SIGKILL'));
+    let killer;
+    let watcher;
+    if (killAfterMs !== undefined && killWatch) {
+      watcher = fs.watch(killWatch.dir, { recursive: killWatch.recursive === true }, () => {
+        watcher?.close();
+        watcher = undefined;
+        killer = setTimeout(kill, killAfterMs);
+      });
+    } else if (killAfterMs !== undefined) killer = setTimeout(kill, killAfterMs);
     const limit = setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs);
     child.on('close', (code, signal) => {
+      watcher?.close();
       clearTimeout(killer);
       clearTimeout(limit);
       children.delete(child);
@@ -166,7 +177,9 @@ function sentenceProblem(run, { codes = [1], about, lines = 1 } = {}) {
   if (!/^(project-backup|not (restored|mirrored|exported): |\d[\d,]* items? (was|were) not )/.test(first)) return `stderr does not start with a sentence of ours: "${first.slice(0, 200)}"`;
   // Lines of a many-entries summary ("not restored: <path>: <reason>", "… The first 5:") have their own form.
   if (first.startsWith('project-backup') && !/[.!?)"]$/.test(first.trim())) return `not a whole sentence (no full stop): "${first.slice(0, 240)}"`;
-  if (first.length > 700) return `a sentence of ${first.length} characters`;
+  // A long name the user gave may be quoted back in full; the rest of the sentence must stay short.
+  const measured = (run.args ?? []).filter((a) => a.length > 60).reduce((line, a) => line.split(a).join('<argument>'), first);
+  if (measured.length > 700) return `a sentence of ${measured.length} characters`;
   if (about && !about.test(run.stderr)) return `the sentence does not say ${about}: "${first.slice(0, 240)}"`;
   return undefined;
 }
