@@ -2,7 +2,8 @@
 // write it. list, ls, cat, find, diff, restore, verify --read-data, export, mirror and copy work (byte-compared
 // with the workspace as snapshotted) and say at most once that they read without a lock; snapshot, forget,
 // prune, tag and a restore over the workspace refuse with one sentence and change nothing. Each round adds a
-// snapshot through the writable path first, so readers must see the store as it is now.
+// snapshot through the writable path first, so readers must see the store as it is now. Run by a user who is
+// not root (no mount, no other user), a copy without write bits stands in for both.
 'use strict';
 
 const { spawnSync } = require('node:child_process');
@@ -28,7 +29,8 @@ async function run({ loop, rand, rounds, scratch }) {
   if (whyNoMount) loop.skip('read-only bind mount', whyNoMount);
   const nobody = h.asNobody();
   if (nobody.why) loop.skip('a user who may only read (nobody)', nobody.why);
-  if (whyNoMount && nobody.why) return;
+  // Not root: permission bits hold for this user, so a copy without write bits is a store it may only read.
+  const selfReadOnly = nobody.why && process.getuid?.() !== 0;
 
   for (let round = 1; round <= rounds; round++) {
     loop.round = ++loop.rounds;
@@ -44,6 +46,16 @@ async function run({ loop, rand, rounds, scratch }) {
       fs.mkdirSync(dir, { recursive: true });
       fs.chownSync(dir, 65534, 65534);
       await readers(loop, rand, { repo: copy, dir, ws, digests, label: 'as nobody', prefix: nobody.prefix });
+    }
+    if (selfReadOnly) {
+      const copy = path.join(scratch, `no-write-bits-${round}`);
+      fs.cpSync(store, copy, { recursive: true });
+      spawnSync('chmod', ['-R', 'a-w', copy]);
+      try {
+        await readers(loop, rand, { repo: copy, dir: path.join(scratch, `self-${round}`), ws, digests, label: 'without write bits', prefix: [] });
+      } finally {
+        spawnSync('chmod', ['-R', 'u+w', copy]);
+      }
     }
   }
   if (!whyNoMount) h.unmount(ro);
