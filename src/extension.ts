@@ -1,6 +1,7 @@
 // Activation: wire the pieces and hand every disposable to VS Code. No scan and no store access happen
 // here; the store opens on the first snapshot or when a view is shown.
 
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackupService } from './vscode/backupService';
 import { Commands, ContextKeys, SCHEME, Views } from './vscode/commandIds';
@@ -22,7 +23,8 @@ import { addDestination, removeDestination, replicateNow, setDestinationCredenti
 import { encryptStore, forgetPassphrase, unlockStore } from './vscode/commands/encryption';
 import { recreateStore } from './vscode/commands/missingStore';
 import { openStore, restoreProject } from './vscode/commands/restoreProject';
-import { guarded } from './vscode/commands/shared';
+import { guarded, resolveSnapshot } from './vscode/commands/shared';
+import { SnapshotFolders } from './vscode/snapshotFolders';
 import { Keychain } from './vscode/keychain';
 import { offerContinuedHistory } from './vscode/lineageOffer';
 import { KnownStores } from './vscode/knownStores';
@@ -52,6 +54,7 @@ export interface ProjectBackupApi {
   replicator: Replicator;
   keychain: Keychain;
   statusBar: StatusBar;
+  snapshotFolders: SnapshotFolders;
   log: ChannelLogger;
   /** Replaces how the extension asks questions (integration tests answer through this). */
   setPrompter(prompter: Prompter): void;
@@ -62,7 +65,8 @@ export interface ProjectBackupApi {
 export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   const started = performance.now();
   const log = new ChannelLogger();
-  const service = new BackupService(log);
+  const snapshotFolders = new SnapshotFolders(path.join(context.globalStorageUri.fsPath, 'opened-snapshots'), log);
+  const service = new BackupService(log, (uri) => snapshotFolders.owns(uri));
   const snapshotsView = new SnapshotsView(service, log);
   const historyView = new FileHistoryView(service, log);
   const maintenance = new Maintenance(service, log, context.globalState);
@@ -81,6 +85,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   );
   const statusBar = new StatusBar(service, healthView, replicator);
   context.subscriptions.push(scheduler);
+  context.subscriptions.push(snapshotFolders);
   context.subscriptions.push(log, service, snapshotsView, historyView, statusBar, maintenance, replicator, healthView);
 
   const ctx: CommandContext = { service, prompter, log, state: context.workspaceState, snapshotsView, historyView, healthView, keychain, replicator };
@@ -144,6 +149,13 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
       void vscode.window.showInformationMessage(`The git history of ${folder.name} is backed up from now on (snapshot ${result.snapshot.id.slice(0, 8)}).`);
     }),
   );
+  register(Commands.openSnapshotAsFolder, (arg) =>
+    guarded(ctx, 'Open Snapshot as Folder', async () => {
+      const node = await resolveSnapshot(ctx, arg, 'Open which snapshot as a folder?');
+      if (!node) return;
+      await snapshotFolders.open(await service.repository(node.folder), node.snapshot, node.folder.name);
+    }),
+  );
   register(Commands.restoreProject, () => guarded(ctx, 'Restore a Project', () => restoreProject(ctx)));
   register(Commands.openStore, (arg) => guarded(ctx, 'Open a Store', () => openStore(ctx, typeof arg === 'string' ? arg : undefined)));
   register(Commands.searchHistory, () => searchHistory(ctx));
@@ -156,6 +168,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   void vscode.commands.executeCommand('setContext', ContextKeys.canUndoRestore, lastUndo(context.workspaceState) !== undefined);
   // The store opens after activation returns: until it has been read, the status bar says "loading".
   setImmediate(() => void service.loadStatuses());
+  setImmediate(() => void snapshotFolders.sweep());
   // A folder without backups that is very likely a moved or renamed workspace is offered its history, once.
   const offerTimer = setTimeout(() => {
     for (const folder of service.folders()) {
@@ -176,6 +189,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
     replicator,
     keychain,
     statusBar,
+    snapshotFolders,
     log,
     setPrompter: (next) => {
       prompter = next;

@@ -85,7 +85,11 @@ export class BackupService extends Disposable {
   /** Folders pointed at a destination instead of their local store ("Browse and Restore from a Destination"). */
   private readonly overrides = new Map<string, string>();
 
-  constructor(private readonly log: Logger) {
+  constructor(
+    private readonly log: Logger,
+    /** Folders that are never backed up (snapshots opened as folders: snapshotFolders.ts). */
+    private readonly ignoreFolder: (uri: vscode.Uri) => boolean = () => false,
+  ) {
     super();
     this.register(vscode.workspace.onDidSaveTextDocument((doc) => this.onSaved(doc)));
     this.register(
@@ -109,7 +113,7 @@ export class BackupService extends Disposable {
   // ---- folders, settings, stores ---------------------------------------------------------------------
 
   folders(): readonly vscode.WorkspaceFolder[] {
-    return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file');
+    return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file' && !this.ignoreFolder(f.uri));
   }
 
   settings(folder?: vscode.WorkspaceFolder): BackupSettings {

@@ -39,6 +39,7 @@ export const Commands = {
   useLocalStore: 'backup.useLocalStore',
   recreateStore: 'backup.recreateStore',
   restoreProject: 'backup.restoreProject',
+  openSnapshotAsFolder: 'backup.openSnapshotAsFolder',
   includeGitFolder: 'backup.includeGitFolder',
   openStore: 'backup.openStore',
 } as const;
