@@ -25,6 +25,8 @@ import { recreateStore } from './vscode/commands/missingStore';
 import { openStore, restoreProject } from './vscode/commands/restoreProject';
 import { guarded, resolveSnapshot } from './vscode/commands/shared';
 import { SnapshotFolders } from './vscode/snapshotFolders';
+import { createApiV1 } from './vscode/publicApi';
+import type { ProjectBackupApiV1 } from './vscode/publicApi';
 import { Keychain } from './vscode/keychain';
 import { offerContinuedHistory } from './vscode/lineageOffer';
 import { KnownStores } from './vscode/knownStores';
@@ -42,8 +44,12 @@ import { StatusBar } from './vscode/statusBar';
 import { FileHistoryView } from './vscode/views/fileHistoryView';
 import { SnapshotsView } from './vscode/views/snapshotsView';
 
-/** What activate returns: used by the integration tests, and by other extensions that want to trigger a backup. */
+/**
+ * What activate returns. `v1` is the documented, versioned API for other extensions (vscode/publicApi.ts,
+ * README "API for other extensions"); the rest is for this extension's own integration tests and may change.
+ */
 export interface ProjectBackupApi {
+  v1: ProjectBackupApiV1;
   activationMs: number;
   service: BackupService;
   snapshotsView: SnapshotsView;
@@ -179,6 +185,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms for ${service.folders().map((f) => f.name).join(', ') || 'no folder'}.`);
   return {
+    v1: createApiV1(service, log, context.workspaceState, () => prompter),
     activationMs,
     service,
     snapshotsView,

@@ -7,7 +7,8 @@ import { BackupError } from '../errors';
 import { ID_PATTERN } from './codec';
 import { isRecord } from './tree';
 
-export type Trigger = 'manual' | 'save' | 'external' | 'schedule' | 'pre-restore' | 'startup' | 'cli';
+/** `api`: a checkpoint another extension took through the editor's API (vscode/publicApi.ts). */
+export type Trigger = 'manual' | 'save' | 'external' | 'schedule' | 'pre-restore' | 'startup' | 'cli' | 'api';
 
 export interface SnapshotStats {
   files: number;

@@ -98,6 +98,8 @@ export function describeTrigger(s: SnapshotRecord): string {
       return 'scheduled';
     case 'startup':
       return 'at start-up';
+    case 'api':
+      return 'checkpoint';
     default:
       return s.trigger;
   }
