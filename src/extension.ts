@@ -25,6 +25,7 @@ import { recreateStore } from './vscode/commands/missingStore';
 import { openStore, restoreProject } from './vscode/commands/restoreProject';
 import { guarded, resolveSnapshot } from './vscode/commands/shared';
 import { SnapshotFolders } from './vscode/snapshotFolders';
+import { restoreSelection, showSelectionHistory } from './vscode/commands/selectionHistory';
 import { createApiV1 } from './vscode/publicApi';
 import type { ProjectBackupApiV1 } from './vscode/publicApi';
 import { Keychain } from './vscode/keychain';
@@ -155,6 +156,8 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
       void vscode.window.showInformationMessage(`The git history of ${folder.name} is backed up from now on (snapshot ${result.snapshot.id.slice(0, 8)}).`);
     }),
   );
+  register(Commands.showSelectionHistory, () => showSelectionHistory(ctx));
+  register(Commands.restoreSelection, () => restoreSelection(ctx));
   register(Commands.openSnapshotAsFolder, (arg) =>
     guarded(ctx, 'Open Snapshot as Folder', async () => {
       const node = await resolveSnapshot(ctx, arg, 'Open which snapshot as a folder?');

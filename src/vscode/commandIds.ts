@@ -40,6 +40,8 @@ export const Commands = {
   recreateStore: 'backup.recreateStore',
   restoreProject: 'backup.restoreProject',
   openSnapshotAsFolder: 'backup.openSnapshotAsFolder',
+  showSelectionHistory: 'backup.showSelectionHistory',
+  restoreSelection: 'backup.restoreSelection',
   includeGitFolder: 'backup.includeGitFolder',
   openStore: 'backup.openStore',
 } as const;
