@@ -4,6 +4,8 @@
 // with Undo); and Compare with Current's right side is the live file, editable, so a block can be taken over.
 
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ProjectBackupApi } from '../../src/extension';
 import { ScriptedPrompter, api, closeAllEditors, until, write } from './helpers/api';
@@ -76,6 +78,20 @@ if (workspaceMode() === 'single-folder') {
       await vscode.commands.executeCommand('undo');
       assert.equal(editor.document.getText(), before);
       await vscode.commands.executeCommand('workbench.action.files.revert');
+    });
+
+    it('File History continues across a rename, showing the old name on the older rows (#15)', async () => {
+      write(folder, 'ren/old-name.txt', 'first words\nsecond line\nthird line\n');
+      await a.service.snapshotFolder(folder, { trigger: 'manual' });
+      write(folder, 'ren/old-name.txt', 'first words, edited\nsecond line\nthird line\n');
+      await a.service.snapshotFolder(folder, { trigger: 'manual' });
+      fs.renameSync(path.join(folder.uri.fsPath, 'ren', 'old-name.txt'), path.join(folder.uri.fsPath, 'ren', 'new-name.txt'));
+      await a.service.snapshotFolder(folder, { trigger: 'manual' });
+      await a.historyView.follow(vscode.Uri.joinPath(folder.uri, 'ren/new-name.txt'));
+      const rows = (await a.historyView.getChildren()) as Array<{ kind: string; relPath?: string }>;
+      assert.deepEqual(rows.map((r) => r.relPath), ['ren/new-name.txt', 'ren/old-name.txt', 'ren/old-name.txt']);
+      const older = a.historyView.getTreeItem(rows[1] as never);
+      assert.match(`${typeof older.label === 'string' ? older.label : older.label?.label} ${older.description ?? ''}`, /old-name\.txt/, 'the row says the old name');
     });
 
     it('Compare with Current shows the live file on the right, editable: a block taken from the old version lands in the file (#15)', async () => {

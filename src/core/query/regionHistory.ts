@@ -6,11 +6,14 @@
 
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
-import { history, readWholeFile } from './browse';
+import { readWholeFile } from './browse';
+import { historyFollowingRenames } from './renames';
 import { lineDiff, mapRangeBack, splitLines } from './lineDiff';
 
 export interface RegionVersion {
   snapshot: SnapshotRecord;
+  /** The file's path in this version (an earlier name, before a rename). */
+  path: string;
   /** Where the region was in this version (0-based lines, [start, end)). */
   start: number;
   end: number;
@@ -36,17 +39,18 @@ export async function regionHistory(repo: Repository, snapshots: readonly Snapsh
   let range = { start, end: Math.max(start, end) };
   let refText = refLines.slice(range.start, range.end).join('\n');
   const found: RegionVersion[] = [];
-  const versions = (await history(repo, snapshots, path)).slice(0, MAX_VERSIONS);
+  // Across renames and moves: an older version is read at the path it had then.
+  const versions = (await historyFollowingRenames(repo, snapshots, path)).slice(0, MAX_VERSIONS);
   for (const version of versions) {
     if (!version.entry || version.entry.type !== 'file') continue; // deleted there: the next older one holds it
     if (version.entry.size > MAX_BYTES) break;
-    const data = await readWholeFile(repo, version.snapshot, path);
+    const data = await readWholeFile(repo, version.snapshot, version.path);
     if (!isText(data)) break;
     const lines = splitLines(data.toString('utf8'));
     const mapped = mapRangeBack(lineDiff(lines, refLines), range.start, range.end);
     if (mapped.end <= mapped.start && range.end > range.start) break; // the region did not exist yet
     const text = lines.slice(mapped.start, mapped.end).join('\n');
-    if (text !== refText) found.push({ snapshot: version.snapshot, start: mapped.start, end: mapped.end, text });
+    if (text !== refText) found.push({ snapshot: version.snapshot, path: version.path, start: mapped.start, end: mapped.end, text });
     refLines = lines;
     range = mapped;
     refText = text;

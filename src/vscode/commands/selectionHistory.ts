@@ -48,7 +48,7 @@ async function pickRegionVersion(ctx: CommandContext, purpose: string): Promise<
   }
   const items: RegionItem[] = versions.map((version) => ({
     label: `${formatTime(version.snapshot.time)}${version.snapshot.label ? ` · ${version.snapshot.label}` : ''}`,
-    description: `${describeTrigger(version.snapshot)} · lines ${version.start + 1}-${version.end}`,
+    description: `${describeTrigger(version.snapshot)} · lines ${version.start + 1}-${version.end}${version.path !== rel ? ` · was ${version.path}` : ''}`,
     detail: version.text.split('\n').find((l) => l.trim())?.trim().slice(0, 120) ?? '(empty)',
     version,
   }));
@@ -61,7 +61,7 @@ export function showSelectionHistory(ctx: CommandContext): Promise<void> {
     const chosen = await pickRegionVersion(ctx, 'History of the selection');
     if (!chosen) return;
     const { editor, folder, rel, version, lines } = chosen;
-    const left = toSnapshotUri({ store: ctx.service.storePathFor(folder), snapshot: version.snapshot.id, path: rel });
+    const left = toSnapshotUri({ store: ctx.service.storePathFor(folder), snapshot: version.snapshot.id, path: version.path });
     const name = rel.split('/').pop();
     await openDiff(left, editor.document.uri, `${name} lines ${version.start + 1}-${version.end} (${formatTime(version.snapshot.time)}) ↔ current`, new vscode.Range(lines.start, 0, Math.max(lines.start, lines.end - 1), 0));
   });
