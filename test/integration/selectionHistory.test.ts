@@ -54,7 +54,7 @@ if (workspaceMode() === 'single-folder') {
       let listed: readonly vscode.QuickPickItem[] = [];
       prompter.picker = (items) => ((listed = items), items[0]);
       await vscode.commands.executeCommand('backup.showSelectionHistory');
-      assert.deepEqual(listed.map((i) => i.detail), ['export function area(r) {', 'export function area(r) {']);
+      assert.deepEqual(listed.map((i) => i.detail), ['return Math.PI * r * r;', 'return 3 * r * r;'], 'each row shows what that version had instead');
       assert.deepEqual(listed.map((i) => /lines (\d+)-(\d+)/.exec(i.description ?? '')?.[0]), ['lines 3-5', 'lines 1-3'], 'followed through the lines added above');
       const tab = await until('the diff editor', () => {
         const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;

@@ -46,10 +46,13 @@ async function pickRegionVersion(ctx: CommandContext, purpose: string): Promise<
     void vscode.window.showInformationMessage(`No earlier version of ${where} differs from what the editor shows.`);
     return undefined;
   }
+  // Each row shows the first line that differs from the selection now: what that version had instead.
+  const now = new Set(editor.document.getText(new vscode.Range(lines.start, 0, lines.end, 0)).split(/\r?\n/).map((l) => l.trim()));
+  const telling = (text: string) => text.split('\n').map((l) => l.trim()).find((l) => l && !now.has(l)) ?? text.split('\n').find((l) => l.trim())?.trim() ?? '(empty)';
   const items: RegionItem[] = versions.map((version) => ({
     label: `${formatTime(version.snapshot.time)}${version.snapshot.label ? ` · ${version.snapshot.label}` : ''}`,
     description: `${describeTrigger(version.snapshot)} · lines ${version.start + 1}-${version.end}${version.path !== rel ? ` · was ${version.path}` : ''}`,
-    detail: version.text.split('\n').find((l) => l.trim())?.trim().slice(0, 120) ?? '(empty)',
+    detail: telling(version.text).slice(0, 120),
     version,
   }));
   const picked = await ctx.prompter.pick(items, `${purpose}: ${plural(versions.length, 'earlier version')} of ${where}, newest first`);
