@@ -4,8 +4,8 @@
 
 import * as path from 'node:path';
 import { BackupError, isBackupError } from '../core/errors';
-import { historyIdsFrom, loadLineageRecords } from '../core/query/lineageRecords';
-import type { LineageStore } from '../core/query/lineageRecords';
+import { historyIdsFrom, loadLineageRecords } from '../core/records/lineageRecords';
+import type { LineageStore } from '../core/records/lineageRecords';
 import { resolveWorkspace, summarize } from '../core/query/workspaces';
 import type { WorkspaceSummary } from '../core/query/workspaces';
 import type { Repository } from '../core/repository/repository';

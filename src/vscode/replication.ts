@@ -11,7 +11,7 @@ import { destinationKey } from '../core/health/gather';
 import type { ReplicationResult } from '../core/replicate/replicate';
 import { replicate } from '../core/replicate/replicate';
 import { isBackupError } from '../core/errors';
-import { loadReplicaRecords } from '../core/replicate/replicaRecord';
+import { loadReplicaRecords } from '../core/records/replicaRecord';
 import { isRemoteLocation } from '../core/storage/locate';
 import { redactLocation } from '../core/storage/remote';
 import type { RemoteOptions } from '../core/storage/remote';

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { assessHealth, healthSummary, mediumOf } from '../../src/core/health/health';
 import type { HealthInput, HealthReport } from '../../src/core/health/health';
 import { destinationKey } from '../../src/core/health/gather';
-import { VERIFY_RECORD_KEY, loadVerifyRecord, saveVerifyRecord } from '../../src/core/health/records';
+import { VERIFY_RECORD_KEY, loadVerifyRecord, saveVerifyRecord } from '../../src/core/records/verifyRecord';
 import { replicate } from '../../src/core/replicate/replicate';
 import { nodeFs } from '../../src/core/storage/fsPort';
 import { openRepo, runCliCaptured, snapshotterFor, useTempDirs, writeTree } from './helpers/fixtures';

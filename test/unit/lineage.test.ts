@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gatherHealth } from '../../src/core/health/gather';
 import { continueHistory, findLikelyPredecessor, workspaceHistoryIds, workspaceSnapshots } from '../../src/core/query/lineage';
-import { LINEAGE_PREFIX } from '../../src/core/query/lineageRecords';
+import { LINEAGE_PREFIX } from '../../src/core/records/lineageRecords';
 import { listWorkspaces, resolveWorkspace } from '../../src/core/query/workspaces';
 import { replicate } from '../../src/core/replicate/replicate';
 import { Repository } from '../../src/core/repository/repository';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { verifyRepository } from '../../src/core/check/verify';
-import { loadReplicaRecords } from '../../src/core/replicate/replicaRecord';
+import { loadReplicaRecords } from '../../src/core/records/replicaRecord';
 import { replicate } from '../../src/core/replicate/replicate';
 import { Repository } from '../../src/core/repository/repository';
 import { nodeFs } from '../../src/core/storage/fsPort';

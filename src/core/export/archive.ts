@@ -20,11 +20,11 @@ import { RESTORED_MODE_BITS, unsafeNameReason } from '../restore/safePath';
 import { sweepTemps, syncDir, tempPathFor, writeAll } from '../storage/atomic';
 import type { FileHandlePort, FsPort } from '../storage/fsPort';
 import { StoreFence } from '../storage/storeFence';
-import type { ArchiveFormat, ArchiveKind, ArchiveRecord } from './archiveRecord';
-import { listArchives, saveArchiveRecord } from './archiveRecord';
+import type { ArchiveFormat, ArchiveKind, ArchiveRecord } from '../records/archiveRecord';
+import { listArchives, saveArchiveRecord } from '../records/archiveRecord';
 
-export type { ArchiveFormat, ArchiveKind, ArchiveRecord } from './archiveRecord';
-export { listArchives } from './archiveRecord';
+export type { ArchiveFormat, ArchiveKind, ArchiveRecord } from '../records/archiveRecord';
+export { listArchives } from '../records/archiveRecord';
 
 /** Where a differential or incremental archive keeps its manifest; never part of a full archive. */
 export const MANIFEST_DIR = '.project-backup';

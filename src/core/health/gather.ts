@@ -5,11 +5,11 @@
 
 import type { FsPort } from '../storage/fsPort';
 import type { Repository } from '../repository/repository';
-import { historyIdsFrom, loadLineageRecords } from '../query/lineageRecords';
-import { loadReplicaRecords, replicaDestination } from '../replicate/replicaRecord';
+import { historyIdsFrom, loadLineageRecords } from '../records/lineageRecords';
+import { loadReplicaRecords, replicaDestination } from '../records/replicaRecord';
 import type { DestinationInput, HealthInput, HealthReport } from './health';
 import { assessHealth } from './health';
-import { loadVerifyRecord } from './records';
+import { loadVerifyRecord } from '../records/verifyRecord';
 
 export interface GatherOptions {
   workspace: string;

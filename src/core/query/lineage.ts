@@ -15,8 +15,8 @@ import { GitInfoReader, comparableRemote } from '../snapshot/gitInfo';
 import { identifyWorkspace } from '../snapshot/workspace';
 import type { WorkspaceIdentity } from '../snapshot/workspace';
 import type { FsPort } from '../storage/fsPort';
-import { historyIdsFrom, loadLineageRecords, saveLineageRecord } from './lineageRecords';
-import type { LineageRecord, LineageStore } from './lineageRecords';
+import { historyIdsFrom, loadLineageRecords, saveLineageRecord } from '../records/lineageRecords';
+import type { LineageRecord, LineageStore } from '../records/lineageRecords';
 import { summarize } from './workspaces';
 import type { WorkspaceSummary } from './workspaces';
 

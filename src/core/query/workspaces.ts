@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { BackupError } from '../errors';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
-import { historyIdsFrom, loadLineageRecords } from './lineageRecords';
-import type { LineageRecord, LineageStore } from './lineageRecords';
+import { historyIdsFrom, loadLineageRecords } from '../records/lineageRecords';
+import type { LineageRecord, LineageStore } from '../records/lineageRecords';
 
 export interface WorkspaceSummary {
   id: string;

@@ -9,7 +9,7 @@
 
 import * as path from 'node:path';
 import { BackupError, isBackupError } from '../errors';
-import { VERIFY_RECORD_KEY } from '../health/records';
+import { VERIFY_RECORD_KEY } from '../records/verifyRecord';
 import { Limiter } from '../limiter';
 import { sha256Hex } from '../repository/codec';
 import { decodeConfig } from '../repository/config';
@@ -23,8 +23,8 @@ import { Lock } from '../storage/lock';
 import type { LockInfo } from '../storage/lock';
 import type { RemoteOptions } from '../storage/remote';
 import { TEMP_MARKER } from '../storage/atomic';
-import { REPLICA_PREFIX, loadReplicaRecords, replicaDestination, saveReplicaRecord } from './replicaRecord';
-import type { ReplicaRecord } from './replicaRecord';
+import { REPLICA_PREFIX, loadReplicaRecords, replicaDestination, saveReplicaRecord } from '../records/replicaRecord';
+import type { ReplicaRecord } from '../records/replicaRecord';
 
 export interface ReplicationProgress {
   /** What is being copied now; phases run in this order. */

@@ -3,7 +3,7 @@
 // set elsewhere while we decide is honoured (each record is read again just before it is removed).
 
 import { BackupError, isBackupError } from '../errors';
-import { listArchives } from '../export/archiveRecord';
+import { listArchives } from '../records/archiveRecord';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { Decision, RetentionPolicy } from './policy';

@@ -13,7 +13,7 @@ import { countChanges, diffTrees } from '../query/diff';
 import type { Change } from '../query/diff';
 import type { BlobWriter, Repository } from '../repository/repository';
 import { entryAt } from '../query/browse';
-import { historyIdsFrom, loadLineageRecords } from '../query/lineageRecords';
+import { historyIdsFrom, loadLineageRecords } from '../records/lineageRecords';
 import type { SkippedPath, SnapshotRecord, SnapshotRules, SnapshotStats, Trigger } from '../repository/snapshotRecord';
 import type { TreeEntry } from '../repository/tree';
 import { findEntry, sameEntries } from '../repository/tree';

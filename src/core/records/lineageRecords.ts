@@ -4,9 +4,9 @@
 // gathers a workspace's history (see lineage.ts: workspaceHistoryIds).
 // Invariant: a damaged or unreadable record is passed over (it only joins histories, never holds data).
 
-import { BackupError, isBackupError } from '../errors';
-import type { ObjectCodec } from '../repository/codec';
-import type { Backend } from '../storage/backend';
+import type { BackupError } from '../errors';
+import { loadAllMeta, saveMeta } from './metaStore';
+import type { MetaStore } from './metaStore';
 
 export const LINEAGE_PREFIX = 'meta/lineage/';
 
@@ -20,11 +20,8 @@ export interface LineageRecord {
   time: string;
 }
 
-/** What reading and writing lineage records needs of a store. */
-export interface LineageStore {
-  readonly backend: Pick<Backend, 'list' | 'load' | 'save'>;
-  readonly codec: Pick<ObjectCodec, 'id' | 'seal' | 'open' | 'encrypted'>;
-}
+/** What reading and writing lineage records needs of a store (meta/'s one door: metaStore.ts). */
+export type LineageStore = MetaStore;
 
 /** One key per (from, to): by a keyed hash in an encrypted store, so the key does not confirm a guessed path's id. */
 export function lineageKey(store: LineageStore, from: string, to: string): string {
@@ -34,40 +31,19 @@ export function lineageKey(store: LineageStore, from: string, to: string): strin
 export async function saveLineageRecord(store: LineageStore, record: LineageRecord): Promise<void> {
   // `save`, not createOnce: it makes the meta/lineage folder a store may not have yet, and a second writer of
   // the same key writes the same link.
-  await store.backend.save(lineageKey(store, record.from, record.to), store.codec.seal(Buffer.from(JSON.stringify(record), 'utf8')));
+  await saveMeta(store, lineageKey(store, record.from, record.to), record);
 }
 
-function decode(data: Buffer, key: string): LineageRecord {
-  let parsed: Partial<LineageRecord> | null;
-  try {
-    parsed = JSON.parse(data.toString('utf8')) as Partial<LineageRecord> | null;
-  } catch {
-    parsed = null;
-  }
-  const id = (value: unknown) => typeof value === 'string' && /^[0-9a-f]{16}$/.test(value);
-  if (!parsed || parsed.v !== 1 || !id(parsed.from) || !id(parsed.to) || typeof parsed.toPath !== 'string' || typeof parsed.time !== 'string') {
-    throw new BackupError('OBJECT_DAMAGED', `Lineage record ${key} has missing or malformed fields; it is damaged.`, { key });
-  }
+function validate(value: unknown): LineageRecord | undefined {
+  const parsed = value as Partial<LineageRecord> | null;
+  const id = (v: unknown) => typeof v === 'string' && /^[0-9a-f]{16}$/.test(v);
+  if (!parsed || parsed.v !== 1 || !id(parsed.from) || !id(parsed.to) || typeof parsed.toPath !== 'string' || typeof parsed.time !== 'string') return undefined;
   return parsed as LineageRecord;
 }
 
 /** Every link in the store. Damaged ones are reported through `onDamaged` and left out. */
 export async function loadLineageRecords(store: LineageStore, options: { onDamaged?: (key: string, error: BackupError) => void } = {}): Promise<LineageRecord[]> {
-  const records: LineageRecord[] = [];
-  for (const key of await store.backend.list('meta')) {
-    if (!key.startsWith(LINEAGE_PREFIX)) continue;
-    try {
-      records.push(decode(store.codec.open(await store.backend.load(key), `Lineage record ${key}`), key));
-    } catch (error) {
-      if (isBackupError(error, 'OBJECT_MISSING')) continue;
-      if (isBackupError(error, 'OBJECT_DAMAGED')) {
-        options.onDamaged?.(key, error);
-        continue;
-      }
-      throw error;
-    }
-  }
-  return records;
+  return (await loadAllMeta(store, LINEAGE_PREFIX, (key) => `Lineage record ${key}`, validate, { onDamaged: options.onDamaged })).map((r) => r.value);
 }
 
 /** `id` and every workspace whose history it continues, directly or through others, nearest first. */
