@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { verifyRepository } from '../../src/core/check/verify';
+import { probeCopy } from '../../src/core/health/copies';
 import { bringBack, planBringBack } from '../../src/core/replicate/bringBack';
 import { loadReplicaRecords } from '../../src/core/replicate/replicaRecord';
 import { replicate } from '../../src/core/replicate/replicate';
@@ -125,6 +126,16 @@ describe('bringing a lost store back from a destination (#12)', function () {
     const remote = await rejectionCode(() => planBringBack(source, 'sftp://me@example.org/backups'));
     assert.equal(remote.code, 'USAGE');
     await source.close();
+  });
+
+  it('tells which destinations hold the lost store and how many snapshots, from config and listing alone', async () => {
+    const { copy, id } = await lostStore();
+    assert.deepEqual(await probeCopy(copy, nodeFs), { location: copy, holdsStore: true, storeId: id, encrypted: false, snapshots: 2 });
+    const empty = temp.make('empty-mount-point');
+    assert.deepEqual(await probeCopy(empty, nodeFs), { location: empty, holdsStore: false });
+    const unreachable = await probeCopy('sftp://me@127.0.0.1:1/backups', nodeFs, { agent: false, password: 'x', timeoutSeconds: 5 });
+    assert.equal(unreachable.holdsStore, false);
+    assert.match(unreachable.error ?? '', /^Cannot reach 127\.0\.0\.1:1: the connection was refused/);
   });
 
   describe('from an SFTP destination (a real OpenSSH server)', () => {
