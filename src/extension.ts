@@ -21,6 +21,9 @@ import { searchHistory } from './vscode/commands/searchHistory';
 import { addDestination, removeDestination, replicateNow, setDestinationCredentials, useDestination, useLocalStore } from './vscode/commands/destinations';
 import { encryptStore, forgetPassphrase, unlockStore } from './vscode/commands/encryption';
 import { recreateStore } from './vscode/commands/missingStore';
+import { bringBackStore } from './vscode/commands/bringBackStore';
+import { markOffsite } from './vscode/commands/markOffsite';
+import { copyProber } from './vscode/lostStore';
 import { Keychain } from './vscode/keychain';
 import { KnownStores } from './vscode/knownStores';
 import { Maintenance } from './vscode/maintenance';
@@ -70,7 +73,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   service.knownStores = new KnownStores(context.globalState);
   const replicator = new Replicator(service, keychain, log, () => prompter);
   service.remoteOptions = (location) => replicator.remoteOptions(location, true);
-  const healthView = new HealthView(service, log, (folder) => replicator.healthInputs(folder));
+  const healthView = new HealthView(service, log, (folder) => replicator.healthInputs(folder), copyProber(service, replicator));
   context.subscriptions.push(
     replicator.onDidChange(() => !replicator.busy && healthView.refreshSoon()),
     maintenance.onDidVerify(() => healthView.refreshSoon()),
@@ -125,12 +128,15 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   register(Commands.removeDestination, (arg) => removeDestination(ctx, arg));
   register(Commands.replicateNow, (arg) => replicateNow(ctx, arg));
   register(Commands.setDestinationCredentials, (arg) => setDestinationCredentials(ctx, arg));
-  register(Commands.useDestination, (arg) => useDestination(ctx, arg));
+  register(Commands.useDestination, (arg, location) => useDestination(ctx, arg, location));
   register(Commands.useLocalStore, (arg) => useLocalStore(ctx, arg));
   register(Commands.encryptStore, (arg) => encryptStore(ctx, arg));
   register(Commands.unlockStore, (arg) => unlockStore(ctx, arg));
   register(Commands.forgetPassphrase, (arg) => forgetPassphrase(ctx, arg));
   register(Commands.recreateStore, (arg) => recreateStore(ctx, arg));
+  register(Commands.bringBackStore, (arg, location) => bringBackStore(ctx, arg, location));
+  register(Commands.markOffsite, (arg) => markOffsite(ctx, arg, true));
+  register(Commands.markOnsite, (arg) => markOffsite(ctx, arg, false));
   register(Commands.searchHistory, () => searchHistory(ctx));
   register(Commands.exportFullArchive, (arg) => exportArchiveCommand(ctx, 'full', arg));
   register(Commands.exportDifferentialArchive, (arg) => exportArchiveCommand(ctx, 'differential', arg));

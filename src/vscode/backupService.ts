@@ -25,7 +25,8 @@ import { SECTION, isInside, readSettings, resolveStorePath } from './configurati
 import { Disposable } from './lifecycle';
 import type { Keychain } from './keychain';
 import type { KnownStores } from './knownStores';
-import { missingStoreError, openWithPassphrase, storeExists } from './storeAccess';
+import { missingStoreError, openWithPassphrase, storeExists, storeProblemOf } from './storeAccess';
+import type { StoreProblem } from './storeAccess';
 import type { Logger } from './logger';
 
 export interface FolderStatus {
@@ -33,6 +34,8 @@ export interface FolderStatus {
   lastSnapshot?: Date;
   lastError?: string;
   busy: boolean;
+  /** The folder's store could not be opened because it is missing or locked (the views explain it). */
+  store?: StoreProblem;
 }
 
 interface FolderState {
@@ -194,14 +197,50 @@ export class BackupService extends Disposable {
     if (!repo) {
       repo = this.openStore(storePath, folder);
       this.repos.set(storePath, repo);
-      repo.catch(() => this.repos.delete(storePath));
+      repo.then(
+        () => this.storeOpened(storePath),
+        (error: unknown) => {
+          this.repos.delete(storePath);
+          this.storeFailed(storePath, error);
+        },
+      );
     }
     return repo;
   }
 
+  /** Whether a folder's local store is missing: this editor opened it before, and its config is gone (knownStores.ts). */
+  localStoreMissing(folder: vscode.WorkspaceFolder): Promise<boolean> {
+    return this.isMissing(this.localStorePath(folder));
+  }
+
+  private async isMissing(storePath: string): Promise<boolean> {
+    return !isRemoteLocation(storePath) && this.knownStores?.has(storePath) === true && !(await storeExists(storePath));
+  }
+
+  /** A local store opened: the views stop saying it is missing or locked, and saves kept meanwhile are snapshotted. */
+  private storeOpened(storePath: string): void {
+    for (const state of this.states.values()) {
+      if (state.storePath !== storePath) continue;
+      if (state.status.store) {
+        state.status.store = undefined;
+        this.statusChanged.fire();
+      }
+      if (state.saves.kept) void state.saves.flush();
+    }
+  }
+
+  private storeFailed(storePath: string, error: unknown): void {
+    const problem = storeProblemOf(error);
+    for (const state of this.states.values()) {
+      if (state.storePath !== storePath || state.status.store === problem) continue;
+      state.status.store = problem;
+      this.statusChanged.fire();
+    }
+  }
+
   private async openStore(storePath: string, folder: vscode.WorkspaceFolder): Promise<Repository> {
     const remote = isRemoteLocation(storePath);
-    if (!remote && this.knownStores?.has(storePath) && !(await storeExists(storePath))) throw missingStoreError(storePath);
+    if (await this.isMissing(storePath)) throw missingStoreError(storePath);
     if (!remote) {
       try {
         await fs.promises.mkdir(storePath, { recursive: true });
@@ -362,9 +401,12 @@ export class BackupService extends Disposable {
     if (this.errorShown || error instanceof BackupError && error.code === 'CANCELLED') return;
     this.errorShown = true;
     const message = error instanceof Error ? error.message : String(error);
-    const missing = isBackupError(error, 'REPO_NOT_FOUND') && error.data.missingStore === true;
-    const choice = await vscode.window.showErrorMessage(`Backup failed: ${message}`, ...(missing ? ['Start a New Store'] : []), 'Show Log', 'Open Settings');
+    const problem = storeProblemOf(error);
+    const fixes = problem === 'missing' ? ['Bring the Store Back', 'Start a New Store'] : problem === 'locked' ? ['Unlock'] : [];
+    const choice = await vscode.window.showErrorMessage(`Backup failed: ${message}`, ...fixes, 'Show Log', 'Open Settings');
+    if (choice === 'Bring the Store Back') await vscode.commands.executeCommand('backup.bringBackStore');
     if (choice === 'Start a New Store') await vscode.commands.executeCommand('backup.recreateStore');
+    if (choice === 'Unlock') await vscode.commands.executeCommand('backup.unlockStore');
     if (choice === 'Show Log') await vscode.commands.executeCommand('backup.showLog');
     if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', SECTION);
     // (Callers do not await this: a notification stays until the user acts on it.)

@@ -38,6 +38,9 @@ export const Commands = {
   useDestination: 'backup.useDestination',
   useLocalStore: 'backup.useLocalStore',
   recreateStore: 'backup.recreateStore',
+  bringBackStore: 'backup.bringBackStore',
+  markOffsite: 'backup.markOffsite',
+  markOnsite: 'backup.markOnsite',
 } as const;
 
 export const Views = {

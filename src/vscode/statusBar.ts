@@ -9,6 +9,7 @@ import { healthSummary } from '../core/health/health';
 import type { Replicator } from './replication';
 import type { HealthView } from './views/healthView';
 import { Disposable } from './lifecycle';
+import { STATUS_BAR_COMMANDS, statusBarLine, statusBarText } from './lostStore';
 
 export function ago(then: Date, now: Date): string {
   const seconds = Math.max(0, Math.round((now.getTime() - then.getTime()) / 1000));
@@ -40,6 +41,11 @@ export class StatusBar extends Disposable {
     this.update();
   }
 
+  /** The item's text (tests read what a user sees). */
+  text(): string {
+    return this.item.text;
+  }
+
   /** The tooltip as text (tests read what a user would see on hover). */
   tooltipText(): string {
     const tooltip = this.item.tooltip;
@@ -61,18 +67,26 @@ export class StatusBar extends Disposable {
     const newest = times.length ? new Date(Math.max(...times.map((t) => t.getTime()))) : undefined;
     const warnHours = this.service.settings().warnAfterHours;
     const stale = warnHours > 0 && (!oldest || now.getTime() - oldest.getTime() > warnHours * 3_600_000);
+    // A missing or locked store is said as such, never "Not backed up yet" (lostStore.ts).
+    const problem = statusBarText(statuses.map((s) => s.store));
 
     if (busy) this.item.text = '$(sync~spin) Backing up…';
+    else if (problem) this.item.text = problem;
     else if (this.replicator?.busy) this.item.text = '$(sync~spin) Replicating…';
     else if (failed.length) this.item.text = '$(warning) Backup failed';
     else if (newest) this.item.text = `$(history) Backed up ${ago(newest, now)}`;
     else this.item.text = '$(history) Not backed up yet';
-    const warn = !busy && (failed.length > 0 || stale);
-    this.item.backgroundColor = warn ? new vscode.ThemeColor(failed.length ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;
+    const missing = statuses.some((s) => s.store === 'missing');
+    const warn = !busy && (failed.length > 0 || stale || problem !== undefined);
+    this.item.backgroundColor = warn ? new vscode.ThemeColor(failed.length || missing ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;
 
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown('**Project Backup**\n\n');
     for (const s of statuses) {
+      if (s.store) {
+        md.appendMarkdown(statusBarLine(s.folder, s.store, this.service.localStorePath(s.folder)));
+        continue;
+      }
       const when = s.lastSnapshot ? `${formatTime(s.lastSnapshot.toISOString())} (${ago(s.lastSnapshot, now)})` : 'no snapshot yet';
       md.appendMarkdown(`- ${s.folder.name}: ${s.busy ? 'backing up… ' : ''}last snapshot ${when}${s.lastError ? ` · **failed:** ${s.lastError.replace(/[*_`]/g, '')}` : ''}\n`);
       const browsing = this.service.browsing(s.folder);
@@ -87,7 +101,7 @@ export class StatusBar extends Disposable {
     }
     if (this.replicator?.busy) md.appendMarkdown('\nReplicating to the destinations…\n');
     md.appendMarkdown(`\nClick to open the Backups view · [Backup Health](command:${Commands.showHealth})`);
-    md.isTrusted = { enabledCommands: [Commands.showHealth] };
+    md.isTrusted = { enabledCommands: [Commands.showHealth, ...STATUS_BAR_COMMANDS] };
     this.item.tooltip = md;
     this.item.show();
   }

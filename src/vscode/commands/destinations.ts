@@ -154,7 +154,11 @@ async function replicateWithProgress(ctx: CommandContext, folder: vscode.Workspa
   const copied = outcomes.reduce((sum, o) => sum + (o.result?.objectsCopied ?? 0), 0);
   const bytes = outcomes.reduce((sum, o) => sum + (o.result?.bytesCopied ?? 0), 0);
   if (failed.length === 0) {
-    void vscode.window.showInformationMessage(`Replicated to ${plural(outcomes.length, 'destination')}: ${plural(copied, 'object')} copied (${formatBytes(bytes)}).`);
+    // What this copy did itself, and (for one destination) what the destination holds now.
+    const there = outcomes.length === 1 && outcomes[0].result ? `; ${plural(outcomes[0].result.snapshots, 'snapshot')} there now` : '';
+    const message = `Replicated to ${plural(outcomes.length, 'destination')}: ${plural(copied, 'object')} copied (${formatBytes(bytes)})${there}.`;
+    ctx.log.info(message);
+    void vscode.window.showInformationMessage(message);
   } else {
     void vscode.window.showErrorMessage(`Replication to ${failed[0].destination} failed: ${failed[0].error}`, 'Show Log').then((c) => c && vscode.commands.executeCommand('backup.showLog'));
   }
@@ -210,21 +214,29 @@ export function setDestinationCredentials(ctx: CommandContext, arg?: unknown): P
 }
 
 /** Points the views (and restores) at a destination: for when the local store is lost or unreachable. */
-export function useDestination(ctx: CommandContext, arg?: unknown): Promise<void> {
+export function useDestination(ctx: CommandContext, arg?: unknown, location?: unknown): Promise<void> {
   return guarded(ctx, 'Use destination', async () => {
     const folder = await pickFolder(ctx, 'Browse the backups of which folder?', uriArg(arg));
     if (!folder) return;
     const destinations = ctx.replicator.destinations(folder);
-    const picked = await ctx.prompter.pick(
-      destinations.map((d) => ({ label: d.location, description: d.offsite ? 'offsite' : 'onsite' })),
-      'Browse and restore from which destination?',
-    );
+    if (destinations.length === 0 && typeof location !== 'string') {
+      void vscode.window.showInformationMessage(`${folder.name} has no backup destination to browse; add one with "Backup: Add Backup Destination...".`);
+      return;
+    }
+    const picked =
+      typeof location === 'string'
+        ? { label: location }
+        : await ctx.prompter.pick(
+            destinations.map((d) => ({ label: d.location, description: d.offsite ? 'offsite' : 'onsite' })),
+            'Browse and restore from which destination?',
+          );
     if (!picked) return;
     const previous = ctx.service.browsing(folder);
     ctx.service.useStore(folder, picked.label);
     try {
       const snapshots = await ctx.service.snapshots(folder, true);
-      void vscode.window.showInformationMessage(`Now showing ${plural(snapshots.length, 'snapshot')} of ${folder.name} from ${picked.label}; restore from the Snapshots view. Run "Backup: Use the Local Store Again" when done.`);
+      const missing = (await ctx.service.localStoreMissing(folder)) ? ' The local store is missing: a restore into the workspace first brings it back from there, so it can be undone and backups go on.' : '';
+      void vscode.window.showInformationMessage(`Now showing ${plural(snapshots.length, 'snapshot')} of ${folder.name} from ${picked.label}; restore from the Snapshots view. Run "Backup: Use the Local Store Again" when done.${missing}`);
     } catch (error) {
       ctx.service.useStore(folder, previous);
       throw error;

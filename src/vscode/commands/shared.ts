@@ -46,9 +46,10 @@ export async function guarded(ctx: CommandContext, what: string, body: () => Pro
     ctx.log.error(`${what} failed: ${message}`, error);
     const missingStore = error instanceof BackupError && error.data.missingStore === true;
     const actions = error instanceof BackupError && ['PERMISSION_DENIED', 'REPO_NOT_FOUND', 'NO_SPACE'].includes(error.code) ? ['Open Settings', 'Show Log'] : ['Show Log'];
-    if (missingStore) actions.unshift('Start a New Store');
+    if (missingStore) actions.unshift('Bring the Store Back', 'Start a New Store');
     // Not awaited: a notification with buttons stays until dismissed, and the command must finish now.
     void vscode.window.showErrorMessage(`${what} failed: ${message}`, ...actions).then((choice) => {
+      if (choice === 'Bring the Store Back') void vscode.commands.executeCommand('backup.bringBackStore');
       if (choice === 'Start a New Store') void vscode.commands.executeCommand('backup.recreateStore');
       if (choice === 'Show Log') void vscode.commands.executeCommand('backup.showLog');
       if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'projectBackup');

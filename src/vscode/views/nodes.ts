@@ -83,6 +83,8 @@ export class MessageNode {
   constructor(
     readonly text: string,
     readonly icon = 'info',
+    /** A message that offers a way out: what a click runs, and more words beside or over it. */
+    readonly extra: { command?: vscode.Command; description?: string; tooltip?: string } = {},
   ) {}
 }
 
@@ -174,6 +176,9 @@ export function toTreeItem(node: Node): vscode.TreeItem {
       const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
       item.iconPath = new vscode.ThemeIcon(node.icon);
       item.contextValue = 'message';
+      item.command = node.extra.command;
+      item.description = node.extra.description;
+      item.tooltip = node.extra.tooltip;
       return item;
     }
   }
