@@ -54,6 +54,8 @@ const ECHO_MS = 3_000;
 
 export class BackupService extends Disposable {
   private readonly repos = new Map<string, Promise<Repository>>();
+  /** Stores in `repos` that have finished opening. */
+  private readonly opened = new Set<string>();
   private readonly states = new Map<string, FolderState>();
   private readonly storeWatchers = new Map<string, fs.FSWatcher>();
   private readonly recentWrites = new Map<string, number>();
@@ -152,6 +154,7 @@ export class BackupService extends Disposable {
   forgetStore(storePath: string): void {
     const open = this.repos.get(storePath);
     this.repos.delete(storePath);
+    this.opened.delete(storePath);
     void open?.then((repo) => repo.close()).catch(() => undefined);
     for (const state of this.states.values()) if (state.storePath === storePath) state.snapshotter = undefined;
   }
@@ -194,13 +197,22 @@ export class BackupService extends Disposable {
 
   private async open(storePath: string, folder: vscode.WorkspaceFolder): Promise<Repository> {
     let repo = this.repos.get(storePath);
+    // An open store whose folder was deleted (or whose drive went) would list no snapshots, and the views
+    // would show an empty history: drop it, so the missing-store check below says what happened.
+    if (repo && this.opened.has(storePath) && !isRemoteLocation(storePath) && !(await storeExists(storePath)) && this.repos.get(storePath) === repo) {
+      this.forgetStore(storePath);
+      repo = undefined;
+    }
     if (!repo) {
-      repo = this.openStore(storePath, folder);
-      this.repos.set(storePath, repo);
-      repo.then(
-        () => this.storeOpened(storePath),
+      const opening = (repo = this.openStore(storePath, folder));
+      this.repos.set(storePath, opening);
+      opening.then(
+        () => {
+          if (this.repos.get(storePath) === opening) this.opened.add(storePath);
+          this.storeOpened(storePath);
+        },
         (error: unknown) => {
-          this.repos.delete(storePath);
+          if (this.repos.get(storePath) === opening) this.repos.delete(storePath);
           this.storeFailed(storePath, error);
         },
       );
