@@ -162,6 +162,8 @@ export function healthRowItem(row: HealthRow): vscode.TreeItem {
   item.iconPath = new vscode.ThemeIcon(row.icon, row.color ? new vscode.ThemeColor(row.color) : undefined);
   item.command = row.command;
   item.contextValue = row.contextValue ?? 'healthRow';
+  // Read as shown, then the whole sentence (a string tooltip would otherwise replace the label).
+  if (row.tooltip) item.accessibilityInformation = { label: [row.label, row.description, row.tooltip].filter(Boolean).join('. '), role: 'treeitem' };
   return item;
 }
 

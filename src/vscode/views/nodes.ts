@@ -179,6 +179,8 @@ export function toTreeItem(node: Node): vscode.TreeItem {
       item.command = node.extra.command;
       item.description = node.extra.description;
       item.tooltip = node.extra.tooltip;
+      // Read as shown, then the whole sentence (a string tooltip would otherwise replace the label).
+      if (node.extra.tooltip) item.accessibilityInformation = { label: [node.text, node.extra.description, node.extra.tooltip].filter(Boolean).join('. '), role: 'treeitem' };
       return item;
     }
   }
