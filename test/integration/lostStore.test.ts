@@ -258,6 +258,12 @@ if (workspaceMode() === 'single-folder') {
       await running;
       const said = a.log.recent.slice(logged).join('\n');
       assert.match(said, /Replicated to 1 destination: [1-9]\d* objects? copied \([^)]+\); \d+ snapshots there now\./);
+      // Once more: everything is there already (the first SFTP copy once said "0 objects copied (0 B)" for that).
+      await a.flush();
+      await a.replicator.flush();
+      const again = a.log.recent.length;
+      await vscode.commands.executeCommand('backup.replicateNow', folder.uri);
+      assert.match(a.log.recent.slice(again).join('\n'), /Replicated to 1 destination: nothing new to copy; \d+ snapshots there now\./);
     });
 
     it('a destination is marked offsite or onsite in place; an offsite folder on the store\'s own disk is warned about', async () => {

@@ -156,7 +156,9 @@ async function replicateWithProgress(ctx: CommandContext, folder: vscode.Workspa
   if (failed.length === 0) {
     // What this copy did itself, and (for one destination) what the destination holds now.
     const there = outcomes.length === 1 && outcomes[0].result ? `; ${plural(outcomes[0].result.snapshots, 'snapshot')} there now` : '';
-    const message = `Replicated to ${plural(outcomes.length, 'destination')}: ${plural(copied, 'object')} copied (${formatBytes(bytes)})${there}.`;
+    // A copy that finds everything there already (another run got there first) says so, not "0 objects copied".
+    const what = copied === 0 ? 'nothing new to copy' : `${plural(copied, 'object')} copied (${formatBytes(bytes)})`;
+    const message = `Replicated to ${plural(outcomes.length, 'destination')}: ${what}${there}.`;
     ctx.log.info(message);
     void vscode.window.showInformationMessage(message);
   } else {
