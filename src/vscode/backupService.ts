@@ -25,7 +25,7 @@ import { SECTION, isInside, readSettings, resolveStorePath } from './configurati
 import { Disposable } from './lifecycle';
 import type { Keychain } from './keychain';
 import type { KnownStores } from './knownStores';
-import { missingStoreError, openWithPassphrase, storeExists, storeProblemOf } from './storeAccess';
+import { knownStoreMissing, missingStoreError, openWithPassphrase, storeExists, storeFixes, storeProblemOf } from './storeAccess';
 import type { StoreProblem } from './storeAccess';
 import type { Logger } from './logger';
 
@@ -206,53 +206,37 @@ export class BackupService extends Disposable {
     if (!repo) {
       const opening = (repo = this.openStore(storePath, folder));
       this.repos.set(storePath, opening);
+      const current = () => this.repos.get(storePath) === opening;
       opening.then(
         () => {
-          if (this.repos.get(storePath) === opening) this.opened.add(storePath);
-          this.storeOpened(storePath);
+          if (current()) this.opened.add(storePath);
+          this.noteStore(storePath);
         },
         (error: unknown) => {
-          if (this.repos.get(storePath) === opening) this.repos.delete(storePath);
-          this.storeFailed(storePath, error);
+          if (current()) this.repos.delete(storePath);
+          this.noteStore(storePath, error);
         },
       );
     }
     return repo;
   }
 
-  /** Whether a folder's local store is missing: this editor opened it before, and its config is gone (knownStores.ts). */
-  localStoreMissing(folder: vscode.WorkspaceFolder): Promise<boolean> {
-    return this.isMissing(this.localStorePath(folder));
-  }
-
-  private async isMissing(storePath: string): Promise<boolean> {
-    return !isRemoteLocation(storePath) && this.knownStores?.has(storePath) === true && !(await storeExists(storePath));
-  }
-
-  /** A local store opened: the views stop saying it is missing or locked, and saves kept meanwhile are snapshotted. */
-  private storeOpened(storePath: string): void {
+  /** A store opened (no error) or failed: the views say whether it is missing or locked; saves kept meanwhile go once it opens. */
+  private noteStore(storePath: string, error?: unknown): void {
+    const problem = error === undefined ? undefined : storeProblemOf(error);
     for (const state of this.states.values()) {
       if (state.storePath !== storePath) continue;
-      if (state.status.store) {
-        state.status.store = undefined;
+      if (state.status.store !== problem) {
+        state.status.store = problem;
         this.statusChanged.fire();
       }
-      if (state.saves.kept) void state.saves.flush();
-    }
-  }
-
-  private storeFailed(storePath: string, error: unknown): void {
-    const problem = storeProblemOf(error);
-    for (const state of this.states.values()) {
-      if (state.storePath !== storePath || state.status.store === problem) continue;
-      state.status.store = problem;
-      this.statusChanged.fire();
+      if (error === undefined && state.saves.kept) void state.saves.flush();
     }
   }
 
   private async openStore(storePath: string, folder: vscode.WorkspaceFolder): Promise<Repository> {
     const remote = isRemoteLocation(storePath);
-    if (await this.isMissing(storePath)) throw missingStoreError(storePath);
+    if (await knownStoreMissing(storePath, this.knownStores)) throw missingStoreError(storePath);
     if (!remote) {
       try {
         await fs.promises.mkdir(storePath, { recursive: true });
@@ -413,12 +397,10 @@ export class BackupService extends Disposable {
     if (this.errorShown || error instanceof BackupError && error.code === 'CANCELLED') return;
     this.errorShown = true;
     const message = error instanceof Error ? error.message : String(error);
-    const problem = storeProblemOf(error);
-    const fixes = problem === 'missing' ? ['Bring the Store Back', 'Start a New Store'] : problem === 'locked' ? ['Unlock'] : [];
-    const choice = await vscode.window.showErrorMessage(`Backup failed: ${message}`, ...fixes, 'Show Log', 'Open Settings');
-    if (choice === 'Bring the Store Back') await vscode.commands.executeCommand('backup.bringBackStore');
-    if (choice === 'Start a New Store') await vscode.commands.executeCommand('backup.recreateStore');
-    if (choice === 'Unlock') await vscode.commands.executeCommand('backup.unlockStore');
+    const fixes = storeFixes(error);
+    const choice = await vscode.window.showErrorMessage(`Backup failed: ${message}`, ...fixes.map((f) => f.title), 'Show Log', 'Open Settings');
+    const fix = fixes.find((f) => f.title === choice);
+    if (fix) await vscode.commands.executeCommand(fix.command);
     if (choice === 'Show Log') await vscode.commands.executeCommand('backup.showLog');
     if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', SECTION);
     // (Callers do not await this: a notification stays until the user acts on it.)

@@ -19,7 +19,7 @@ import type { Logger } from '../logger';
 import type { Prompter } from '../prompter';
 import type { Replicator } from '../replication';
 import { destinationsOf } from '../replication';
-import { missingStoreError } from '../storeAccess';
+import { knownStoreMissing, missingStoreError } from '../storeAccess';
 import type { HealthView } from '../views/healthView';
 import type { CommandContext } from './shared';
 import { guarded, pickFolder, uriArg } from './shared';
@@ -49,7 +49,7 @@ export function bringBackStore(ctx: CommandContext, arg?: unknown, location?: un
  * store is there (now), false when the user declined (nothing was changed).
  */
 export async function bringBackBeforeRestore(ctx: BringBackContext, folder: vscode.WorkspaceFolder): Promise<boolean> {
-  if (!(await ctx.service.localStoreMissing(folder))) return true;
+  if (!(await knownStoreMissing(ctx.service.localStorePath(folder), ctx.service.knownStores))) return true;
   const store = ctx.service.localStorePath(folder);
   const from = ctx.service.browsing(folder) ?? (await pickCopy(ctx, folder, `The backup store at ${store} is missing: bring it back from which destination?`));
   if (!from) return false;

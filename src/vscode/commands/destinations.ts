@@ -14,6 +14,7 @@ import { isRemoteLocation, isS3Location } from '../../core/storage/locate';
 import { parseSftpLocation, privateKeyIsEncrypted, redactLocation } from '../../core/storage/remote';
 import { parseS3Location } from '../../core/storage/s3Backend';
 import { SECTION, isInside } from '../configuration';
+import { knownStoreMissing } from '../storeAccess';
 import type { DestinationSetting } from '../configuration';
 import type { DestinationCredentials } from '../keychain';
 import type { CommandContext } from './shared';
@@ -237,7 +238,7 @@ export function useDestination(ctx: CommandContext, arg?: unknown, location?: un
     ctx.service.useStore(folder, picked.label);
     try {
       const snapshots = await ctx.service.snapshots(folder, true);
-      const missing = (await ctx.service.localStoreMissing(folder)) ? ' The local store is missing: a restore into the workspace first brings it back from there, so it can be undone and backups go on.' : '';
+      const missing = (await knownStoreMissing(ctx.service.localStorePath(folder), ctx.service.knownStores)) ? ' The local store is missing: a restore into the workspace first brings it back from there, so it can be undone and backups go on.' : '';
       void vscode.window.showInformationMessage(`Now showing ${plural(snapshots.length, 'snapshot')} of ${folder.name} from ${picked.label}; restore from the Snapshots view. Run "Backup: Use the Local Store Again" when done.${missing}`);
     } catch (error) {
       ctx.service.useStore(folder, previous);
