@@ -328,3 +328,37 @@ if (workspaceMode() === 'single-folder') {
     });
   });
 }
+
+if (workspaceMode() === 'multi-root') {
+  describe('when the store is lost in a multi-root workspace (#12)', function () {
+    let a: ProjectBackupApi;
+    let store: string;
+    // The .code-workspace file's own setting: outside both folders, so no watcher sees it change.
+    const config = () => vscode.workspace.getConfiguration('projectBackup');
+
+    before(async () => {
+      a = await api();
+      a.setPrompter(new ScriptedPrompter());
+      store = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pb-lost-multi-')), 'store');
+      await config().update('storePath', store, vscode.ConfigurationTarget.Workspace);
+      for (const folder of workspaceFolders()) await a.service.snapshotFolder(folder, { trigger: 'manual' });
+      assert.ok(fs.existsSync(path.join(store, 'config')));
+    });
+
+    after(async () => {
+      await config().update('storePath', undefined, vscode.ConfigurationTarget.Workspace);
+      fs.rmSync(path.dirname(store), { recursive: true, force: true });
+    });
+
+    it('the Snapshots view keeps each folder whose store is missing, and says so under it', async () => {
+      fs.rmSync(store, { recursive: true });
+      a.snapshotsView.refresh(true);
+      const roots = await children(a.snapshotsView);
+      assert.deepEqual(roots.map((n) => (n.kind === 'folder' ? n.folder.name : n.kind)), workspaceFolders().map((f) => f.name));
+      for (const root of roots) {
+        const rows = (await children(a.snapshotsView, root)).map((n) => rowText(a.snapshotsView.getTreeItem(n)));
+        assert.equal(rows[0], `The backup store is missing · ${store}`);
+      }
+    });
+  });
+}
