@@ -28,6 +28,9 @@ import { SnapshotFolders } from './vscode/snapshotFolders';
 import { restoreSelection, showSelectionHistory } from './vscode/commands/selectionHistory';
 import { createApiV1 } from './vscode/publicApi';
 import type { ProjectBackupApiV1 } from './vscode/publicApi';
+import { bringBackStore } from './vscode/commands/bringBackStore';
+import { markOffsite } from './vscode/commands/markOffsite';
+import { copyProber } from './vscode/lostStore';
 import { Keychain } from './vscode/keychain';
 import { offerContinuedHistory } from './vscode/lineageOffer';
 import { KnownStores } from './vscode/knownStores';
@@ -85,7 +88,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   service.decisions = context.globalState;
   const replicator = new Replicator(service, keychain, log, () => prompter);
   service.remoteOptions = (location) => replicator.remoteOptions(location, true);
-  const healthView = new HealthView(service, log, (folder) => replicator.healthInputs(folder));
+  const healthView = new HealthView(service, log, (folder) => replicator.healthInputs(folder), copyProber(service, replicator));
   context.subscriptions.push(
     replicator.onDidChange(() => !replicator.busy && healthView.refreshSoon()),
     maintenance.onDidVerify(() => healthView.refreshSoon()),
@@ -141,7 +144,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   register(Commands.removeDestination, (arg) => removeDestination(ctx, arg));
   register(Commands.replicateNow, (arg) => replicateNow(ctx, arg));
   register(Commands.setDestinationCredentials, (arg) => setDestinationCredentials(ctx, arg));
-  register(Commands.useDestination, (arg) => useDestination(ctx, arg));
+  register(Commands.useDestination, (arg, location) => useDestination(ctx, arg, location));
   register(Commands.useLocalStore, (arg) => useLocalStore(ctx, arg));
   register(Commands.encryptStore, (arg) => encryptStore(ctx, arg));
   register(Commands.unlockStore, (arg) => unlockStore(ctx, arg));
@@ -167,6 +170,9 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   );
   register(Commands.restoreProject, () => guarded(ctx, 'Restore a Project', () => restoreProject(ctx)));
   register(Commands.openStore, (arg) => guarded(ctx, 'Open a Store', () => openStore(ctx, typeof arg === 'string' ? arg : undefined)));
+  register(Commands.bringBackStore, (arg, location) => bringBackStore(ctx, arg, location));
+  register(Commands.markOffsite, (arg) => markOffsite(ctx, arg, true));
+  register(Commands.markOnsite, (arg) => markOffsite(ctx, arg, false));
   register(Commands.searchHistory, () => searchHistory(ctx));
   register(Commands.exportFullArchive, (arg) => exportArchiveCommand(ctx, 'full', arg));
   register(Commands.exportDifferentialArchive, (arg) => exportArchiveCommand(ctx, 'differential', arg));

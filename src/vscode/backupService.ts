@@ -27,7 +27,8 @@ import { SECTION, isInside, readSettings, resolveStorePath } from './configurati
 import { Disposable } from './lifecycle';
 import type { Keychain } from './keychain';
 import type { KnownStores } from './knownStores';
-import { missingStoreError, openWithPassphrase, storeExists } from './storeAccess';
+import { knownStoreMissing, missingStoreError, openWithPassphrase, storeExists, storeFixes, storeProblemOf } from './storeAccess';
+import type { StoreProblem } from './storeAccess';
 import type { Logger } from './logger';
 
 export interface FolderStatus {
@@ -39,6 +40,8 @@ export interface FolderStatus {
   loaded: boolean;
   /** Why the history could not be read (a missing or locked store): one sentence. */
   loadError?: string;
+  /** The folder's store could not be opened because it is missing or locked (the views explain it). */
+  store?: StoreProblem;
 }
 
 interface FolderState {
@@ -57,6 +60,8 @@ const ECHO_MS = 3_000;
 
 export class BackupService extends Disposable {
   private readonly repos = new Map<string, Promise<Repository>>();
+  /** Stores in `repos` that have finished opening. */
+  private readonly opened = new Set<string>();
   private readonly states = new Map<string, FolderState>();
   private readonly storeWatchers = new Map<string, fs.FSWatcher>();
   private readonly recentWrites = new Map<string, number>();
@@ -168,6 +173,7 @@ export class BackupService extends Disposable {
   forgetStore(storePath: string): void {
     const open = this.repos.get(storePath);
     this.repos.delete(storePath);
+    this.opened.delete(storePath);
     void open?.then((repo) => repo.close()).catch(() => undefined);
     for (const state of this.states.values()) if (state.storePath === storePath) state.snapshotter = undefined;
   }
@@ -210,17 +216,46 @@ export class BackupService extends Disposable {
 
   private async open(storePath: string, folder: vscode.WorkspaceFolder): Promise<Repository> {
     let repo = this.repos.get(storePath);
+    // An open store whose folder was deleted (or whose drive went) would list no snapshots, and the views
+    // would show an empty history: drop it, so the missing-store check below says what happened.
+    if (repo && this.opened.has(storePath) && !isRemoteLocation(storePath) && !(await storeExists(storePath)) && this.repos.get(storePath) === repo) {
+      this.forgetStore(storePath);
+      repo = undefined;
+    }
     if (!repo) {
-      repo = this.openStore(storePath, folder);
-      this.repos.set(storePath, repo);
-      repo.catch(() => this.repos.delete(storePath));
+      const opening = (repo = this.openStore(storePath, folder));
+      this.repos.set(storePath, opening);
+      const current = () => this.repos.get(storePath) === opening;
+      opening.then(
+        () => {
+          if (current()) this.opened.add(storePath);
+          this.noteStore(storePath);
+        },
+        (error: unknown) => {
+          if (current()) this.repos.delete(storePath);
+          this.noteStore(storePath, error);
+        },
+      );
     }
     return repo;
   }
 
+  /** A store opened (no error) or failed: the views say whether it is missing or locked; saves kept meanwhile go once it opens. */
+  private noteStore(storePath: string, error?: unknown): void {
+    const problem = error === undefined ? undefined : storeProblemOf(error);
+    for (const state of this.states.values()) {
+      if (state.storePath !== storePath) continue;
+      if (state.status.store !== problem) {
+        state.status.store = problem;
+        this.statusChanged.fire();
+      }
+      if (error === undefined && state.saves.kept) void state.saves.flush();
+    }
+  }
+
   private async openStore(storePath: string, folder: vscode.WorkspaceFolder): Promise<Repository> {
     const remote = isRemoteLocation(storePath);
-    if (!remote && this.knownStores?.has(storePath) && !(await storeExists(storePath))) throw missingStoreError(storePath);
+    if (await knownStoreMissing(storePath, this.knownStores)) throw missingStoreError(storePath);
     if (!remote) {
       try {
         await fs.promises.mkdir(storePath, { recursive: true });
@@ -454,9 +489,10 @@ export class BackupService extends Disposable {
     if (this.errorShown || error instanceof BackupError && error.code === 'CANCELLED') return;
     this.errorShown = true;
     const message = error instanceof Error ? error.message : String(error);
-    const missing = isBackupError(error, 'REPO_NOT_FOUND') && error.data.missingStore === true;
-    const choice = await vscode.window.showErrorMessage(`Backup failed: ${message}`, ...(missing ? ['Start a New Store'] : []), 'Show Log', 'Open Settings');
-    if (choice === 'Start a New Store') await vscode.commands.executeCommand('backup.recreateStore');
+    const fixes = storeFixes(error);
+    const choice = await vscode.window.showErrorMessage(`Backup failed: ${message}`, ...fixes.map((f) => f.title), 'Show Log', 'Open Settings');
+    const fix = fixes.find((f) => f.title === choice);
+    if (fix) await vscode.commands.executeCommand(fix.command);
     if (choice === 'Show Log') await vscode.commands.executeCommand('backup.showLog');
     if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', SECTION);
     // (Callers do not await this: a notification stays until the user acts on it.)

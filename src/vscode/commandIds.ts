@@ -44,6 +44,9 @@ export const Commands = {
   restoreSelection: 'backup.restoreSelection',
   includeGitFolder: 'backup.includeGitFolder',
   openStore: 'backup.openStore',
+  bringBackStore: 'backup.bringBackStore',
+  markOffsite: 'backup.markOffsite',
+  markOnsite: 'backup.markOnsite',
 } as const;
 
 export const Views = {

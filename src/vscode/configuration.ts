@@ -125,3 +125,15 @@ export function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
+
+/**
+ * Where to change a folder's store path so the new value wins: where it is set now (a folder's own value
+ * over the workspace's over the user's); only the user's in an untrusted workspace.
+ */
+export function storePathLevel(folder: vscode.WorkspaceFolder): vscode.ConfigurationTarget {
+  const info = vscode.workspace.getConfiguration(SECTION, folder.uri).inspect<string>('storePath');
+  if (!vscode.workspace.isTrusted) return vscode.ConfigurationTarget.Global;
+  if (info?.workspaceFolderValue !== undefined) return vscode.ConfigurationTarget.WorkspaceFolder;
+  if (info?.workspaceValue !== undefined) return vscode.ConfigurationTarget.Workspace;
+  return vscode.ConfigurationTarget.Global;
+}

@@ -10,6 +10,7 @@ import type { PlannedChange, RestoreResult } from '../core/restore/restorer';
 import { entryAt } from '../core/query/browse';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
 import type { BackupService } from './backupService';
+import { bringBackBeforeRestore } from './commands/bringBackStore';
 import { ContextKeys } from './commandIds';
 import { isInside } from './configuration';
 import type { Logger } from './logger';
@@ -59,12 +60,14 @@ export async function setUndo(state: vscode.Memento, record: UndoRecord | undefi
 export async function runRestore(ctx: RestoreContext, request: RestoreRequest): Promise<RestoreResult | undefined> {
   const { service, prompter, log } = ctx;
   const { folder, snapshot } = request;
-  const repo = await service.repository(folder);
-  const restorer = new Restorer(repo);
   const target = request.target ?? folder.uri;
   const overWorkspace = isInside(target.fsPath, folder.uri.fsPath) && isInside(folder.uri.fsPath, target.fsPath);
   // Restoring into a folder inside the workspace also changes the workspace: make that undoable too.
   const intoWorkspace = isInside(target.fsPath, folder.uri.fsPath);
+  // The undo snapshot needs the local store: a missing one is brought back from a destination first.
+  if (intoWorkspace && !(await bringBackBeforeRestore(ctx, folder))) return undefined;
+  const repo = await service.repository(folder);
+  const restorer = new Restorer(repo);
   const options = {
     target: target.fsPath,
     paths: request.paths,

@@ -9,6 +9,7 @@ import { healthSummary } from '../core/health/health';
 import type { Replicator } from './replication';
 import type { HealthView } from './views/healthView';
 import { Disposable } from './lifecycle';
+import { STATUS_BAR_COMMANDS, statusBarLine, statusBarText } from './lostStore';
 
 export function ago(then: Date, now: Date): string {
   const seconds = Math.max(0, Math.round((now.getTime() - then.getTime()) / 1000));
@@ -40,7 +41,7 @@ export class StatusBar extends Disposable {
     this.update();
   }
 
-  /** The item's text, as shown. */
+  /** The item's text (tests read what a user sees). */
   text(): string {
     return this.item.text;
   }
@@ -66,10 +67,13 @@ export class StatusBar extends Disposable {
     const newest = times.length ? new Date(Math.max(...times.map((t) => t.getTime()))) : undefined;
     const warnHours = this.service.settings().warnAfterHours;
     const stale = warnHours > 0 && (!oldest || now.getTime() - oldest.getTime() > warnHours * 3_600_000);
+    // A missing or locked store is said as such, never "Not backed up yet" (lostStore.ts).
+    const problem = statusBarText(statuses.map((s) => s.store));
 
     const loading = statuses.some((s) => !s.loaded);
     const unreadable = statuses.filter((s) => s.loadError);
     if (busy) this.item.text = '$(sync~spin) Backing up…';
+    else if (problem) this.item.text = problem;
     else if (this.replicator?.busy) this.item.text = '$(sync~spin) Replicating…';
     else if (failed.length) this.item.text = '$(warning) Backup failed';
     else if (unreadable.length) this.item.text = '$(warning) Backups unavailable';
@@ -77,12 +81,17 @@ export class StatusBar extends Disposable {
     // Until the store has been read, "not backed up" could be a lie about a well-backed-up workspace.
     else if (loading) this.item.text = '$(loading~spin) Loading backups…';
     else this.item.text = '$(history) Not backed up yet';
-    const warn = !busy && !loading && (failed.length > 0 || unreadable.length > 0 || stale);
-    this.item.backgroundColor = warn ? new vscode.ThemeColor(failed.length ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;
+    const missing = statuses.some((s) => s.store === 'missing');
+    const warn = !busy && (problem !== undefined || (!loading && (failed.length > 0 || unreadable.length > 0 || stale)));
+    this.item.backgroundColor = warn ? new vscode.ThemeColor(failed.length || missing ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;
 
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown('**Project Backup**\n\n');
     for (const s of statuses) {
+      if (s.store) {
+        md.appendMarkdown(statusBarLine(s.folder, s.store, this.service.localStorePath(s.folder)));
+        continue;
+      }
       const when = s.lastSnapshot ? `${formatTime(s.lastSnapshot.toISOString())} (${ago(s.lastSnapshot, now)})` : s.loaded ? 'no snapshot yet' : 'loading…';
       md.appendMarkdown(`- ${s.folder.name}: ${s.busy ? 'backing up… ' : ''}last snapshot ${when}${s.lastError ? ` · **failed:** ${s.lastError.replace(/[*_`]/g, '')}` : ''}\n`);
       if (s.loadError && !s.lastError) md.appendMarkdown(`  - **cannot read the backups:** ${s.loadError.replace(/[*_`[\]]/g, '')}\n`);
@@ -98,7 +107,7 @@ export class StatusBar extends Disposable {
     }
     if (this.replicator?.busy) md.appendMarkdown('\nReplicating to the destinations…\n');
     md.appendMarkdown(`\nClick to open the Backups view · [Backup Health](command:${Commands.showHealth})`);
-    md.isTrusted = { enabledCommands: [Commands.showHealth] };
+    md.isTrusted = { enabledCommands: [Commands.showHealth, ...STATUS_BAR_COMMANDS] };
     this.item.tooltip = md;
     this.item.show();
   }

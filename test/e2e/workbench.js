@@ -113,7 +113,8 @@ async function answerInputBox(page, prompt, { text, timeout = UI_TIMEOUT } = {})
   const shown = await waitUntil(shownPrompt, `the input box ${prompt}`, { timeout });
   if (text !== undefined) await widget.locator('input.input').fill(text);
   await page.keyboard.press('Enter');
-  await waitForLocator(widget, `the input box ${prompt} to close after Enter`, { state: 'hidden' });
+  // Closed, or showing the command's next question already (the widget is reused and may never be seen hidden).
+  await waitUntil(async () => !(await shownPrompt()), `the input box ${prompt} to close after Enter`, { timeout });
   return shown;
 }
 
@@ -360,10 +361,12 @@ async function answerSaveDialog(page, filePath, { timeout = UI_TIMEOUT } = {}) {
   // Either the dialog closes, or it asks before replacing the file: a quick pick titled with the question.
   // An Enter that only moved the listing (into the typed folder, in a folder dialog, which then holds the
   // path with a trailing separator) leaves the dialog open with the same title: press it once more.
+  // A command that asks its next question right away reuses the widget: another title is closed too.
   const outcome = async () => {
     if (!(await widget.isVisible())) return 'closed';
     const title = await titleOf();
-    return /already exists/i.test(title) ? title : undefined;
+    if (/already exists/i.test(title)) return title;
+    return title !== shown.title ? 'closed' : undefined;
   };
   await page.keyboard.press('Enter');
   let result = await waitUntil(outcome, 'the save dialog to close', { timeout: scaled(5000) }).catch(() => undefined);

@@ -63,6 +63,11 @@ export interface CopyStatus {
   /** Holds the latest snapshot (false when a replication is due). */
   upToDate: boolean;
   note?: string;
+  /**
+   * Something the user should check although the copy counts: a folder marked offsite that is on the store's
+   * own disk (right for a cloud-synced folder, wrong for a plain one).
+   */
+  warning?: string;
 }
 
 export type FixId = 'snapshotNow' | 'addDestination' | 'addOffsiteDestination' | 'replicateNow' | 'verifyNow' | 'encryptStore' | 'includeGit';
@@ -164,6 +169,9 @@ export async function assessHealth(input: HealthInput, port: FsPort): Promise<He
     else if (d.lastError) note = `last replication failed: ${d.lastError}`;
     else if (!replicated) note = d.lastReplication ? 'holds no snapshot of this workspace yet' : 'never replicated';
     else if (!upToDate) note = 'behind the latest snapshot';
+    // An offsite folder counts as a medium of its own (a synced folder's copy is elsewhere), but the mark is
+    // only the user's word: on the store's own disk it deserves a second look.
+    const onStoreDisk = !remote && offsite && reachable && (await mediumOf(port, d.location)) === locations[1].medium;
     locations.push({
       kind: 'destination',
       location: d.location,
@@ -175,6 +183,7 @@ export async function assessHealth(input: HealthInput, port: FsPort): Promise<He
       lastUpdate: d.lastReplication,
       upToDate,
       note,
+      ...(onStoreDisk ? { warning: 'marked offsite, but on the same disk as the store: right for a cloud-synced folder, not for a plain one' } : {}),
     });
   }
 

@@ -3,22 +3,27 @@
 // the status bar tooltip. Invariants: the view only reads (nothing is written to a store to draw it); a
 // report that cannot be made (a locked encrypted store, an unreadable store) says why and how to fix it.
 
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatTime, plural } from '../../core/format';
+import type { CopyProbe } from '../../core/health/copies';
 import { gatherHealth } from '../../core/health/gather';
 import type { CopyStatus, DestinationInput, FixId, Gap, HealthInput, HealthReport } from '../../core/health/health';
 import { localGitHistory } from '../../core/snapshot/gitFolder';
 import { healthSummary } from '../../core/health/health';
 import { nodeFs } from '../../core/storage/fsPort';
-import { isRemoteLocation } from '../../core/storage/locate';
 import type { BackupService } from '../backupService';
 import { Commands } from '../commandIds';
 import { Disposable } from '../lifecycle';
 import type { Logger } from '../logger';
+import { destinationName, healthRowItem, missingStoreRows, problemSummary } from '../lostStore';
+import type { HealthRow } from '../lostStore';
 import { ago } from '../statusBar';
+import { storeProblemOf } from '../storeAccess';
+import type { StoreProblem } from '../storeAccess';
 
-export type FolderHealth = { folder: vscode.WorkspaceFolder; report: HealthReport; error?: undefined } | { folder: vscode.WorkspaceFolder; report?: undefined; error: string; locked: boolean };
+export type FolderHealth =
+  | { folder: vscode.WorkspaceFolder; report: HealthReport; error?: undefined }
+  | { folder: vscode.WorkspaceFolder; report?: undefined; error: string; locked: boolean; problem?: StoreProblem; copies?: CopyProbe[] };
 
 export type HealthNode =
   | { kind: 'folder'; health: FolderHealth }
@@ -26,7 +31,8 @@ export type HealthNode =
   | { kind: 'section'; health: FolderHealth & { report: HealthReport }; section: 'copies' | 'status' | 'gaps' }
   | { kind: 'copy'; copy: CopyStatus }
   | { kind: 'fact'; label: string; description: string; icon: string; tooltip?: string; good: boolean }
-  | { kind: 'gap'; folder: vscode.WorkspaceFolder; gap: Gap };
+  | { kind: 'gap'; folder: vscode.WorkspaceFolder; gap: Gap }
+  | HealthRow;
 
 /** The command and arguments that close each kind of gap. */
 export function fixCommand(fix: FixId, folder: vscode.WorkspaceFolder): { command: string; arguments: unknown[] } {
@@ -66,6 +72,8 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
     private readonly log: Logger,
     /** The destinations configured for a folder, with what this window knows of their last attempt. */
     private readonly destinations: (folder: vscode.WorkspaceFolder) => DestinationInput[],
+    /** What each destination holds, asked only while the folder's store is missing (lostStore.ts). */
+    private readonly probe?: (folder: vscode.WorkspaceFolder) => Promise<CopyProbe[]>,
   ) {
     super();
     this.register(service.onDidChange(() => this.refreshSoon()));
@@ -128,7 +136,9 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.log.warn(`Backup health of ${folder.name}: ${message}`);
-      return { folder, error: message, locked: (error as { code?: string }).code === 'PASSPHRASE_REQUIRED' || (error as { code?: string }).code === 'WRONG_PASSPHRASE' };
+      const problem = storeProblemOf(error);
+      const copies = problem === 'missing' ? await this.probe?.(folder) : undefined;
+      return { folder, error: message, locked: problem === 'locked', problem, copies };
     }
   }
 
@@ -156,6 +166,7 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
   }
 
   private folderChildren(health: FolderHealth): HealthNode[] {
+    if (!health.report && health.problem) return [problemSummary(health.folder, health.problem, health.copies, health.error), ...missingStoreRows(health.folder, health.copies ?? [])];
     if (!health.report) return [{ kind: 'summary', health }];
     const withReport = health as FolderHealth & { report: HealthReport };
     const nodes: HealthNode[] = [{ kind: 'summary', health }];
@@ -168,7 +179,7 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
     switch (node.kind) {
       case 'folder': {
         const item = new vscode.TreeItem(node.health.folder.name, vscode.TreeItemCollapsibleState.Expanded);
-        item.description = node.health.report ? healthSummary(node.health.report) : 'unavailable';
+        item.description = node.health.report ? healthSummary(node.health.report) : node.health.problem === 'missing' ? 'store missing' : node.health.problem === 'locked' ? 'store locked' : 'unavailable';
         item.iconPath = new vscode.ThemeIcon('root-folder');
         return item;
       }
@@ -191,6 +202,8 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
         item.iconPath = new vscode.ThemeIcon(node.icon, new vscode.ThemeColor(node.good ? 'testing.iconPassed' : 'problemsWarningIcon.foreground'));
         return item;
       }
+      case 'row':
+        return healthRowItem(node);
       case 'gap': {
         const item = new vscode.TreeItem(node.gap.title);
         item.description = node.gap.fixLabel;
@@ -228,34 +241,25 @@ function summaryItem(health: FolderHealth): vscode.TreeItem {
 }
 
 function copyItem(copy: CopyStatus): vscode.TreeItem {
-  const item = new vscode.TreeItem(copy.kind === 'destination' ? shortName(copy.location) : KIND_LABEL[copy.kind]);
+  const item = new vscode.TreeItem(copy.kind === 'destination' ? destinationName(copy.location) : KIND_LABEL[copy.kind]);
   const tags = [copy.kind === 'destination' ? (copy.offsite ? 'offsite' : 'onsite') : copy.location];
   if (copy.kind === 'destination') tags.push(copy.lastUpdate ? `copied ${ago(new Date(copy.lastUpdate), new Date())}` : 'never copied');
   if (copy.note) tags.push(copy.note);
+  if (copy.warning) tags.push(copy.warning);
   if (copy.kind === 'destination') tags.push(copy.location);
   item.description = tags.join(' · ');
   item.tooltip = new vscode.MarkdownString(
     `**${KIND_LABEL[copy.kind]}** ${copy.location}\n\n` +
       `- counts as a copy: ${copy.counts ? 'yes' : 'no'}\n- medium: ${copy.medium ?? 'unknown'}\n- offsite: ${copy.offsite ? 'yes' : 'no'}` +
       (copy.lastUpdate ? `\n- last update: ${formatTime(copy.lastUpdate)}` : '') +
-      (copy.note ? `\n- ${copy.note}` : ''),
+      (copy.note ? `\n- ${copy.note}` : '') +
+      (copy.warning ? `\n- $(warning) ${copy.warning}` : ''),
   );
-  const icon = copy.kind === 'workspace' ? 'folder-library' : copy.kind === 'store' ? 'database' : copy.offsite ? 'cloud' : 'server';
-  item.iconPath = new vscode.ThemeIcon(icon, copy.counts && copy.upToDate ? new vscode.ThemeColor('testing.iconPassed') : new vscode.ThemeColor('problemsWarningIcon.foreground'));
-  item.contextValue = copy.kind === 'destination' ? 'healthDestination' : 'healthCopy';
+  const icon = copy.warning ? 'warning' : copy.kind === 'workspace' ? 'folder-library' : copy.kind === 'store' ? 'database' : copy.offsite ? 'cloud' : 'server';
+  item.iconPath = new vscode.ThemeIcon(icon, copy.counts && copy.upToDate && !copy.warning ? new vscode.ThemeColor('testing.iconPassed') : new vscode.ThemeColor('problemsWarningIcon.foreground'));
+  // The mark decides which of "Mark as Offsite" and "Mark as Onsite" its context menu offers.
+  item.contextValue = copy.kind === 'destination' ? `healthDestination.${copy.offsite ? 'offsite' : 'onsite'}` : 'healthCopy';
   return item;
-}
-
-/** A destination's name in a row: the host of a server, the last folder of a path. */
-function shortName(location: string): string {
-  if (isRemoteLocation(location)) {
-    try {
-      return new URL(location).hostname || location;
-    } catch {
-      return location;
-    }
-  }
-  return path.basename(location) || location;
 }
 
 function statusFacts(r: HealthReport): HealthNode[] {

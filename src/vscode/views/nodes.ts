@@ -83,6 +83,8 @@ export class MessageNode {
   constructor(
     readonly text: string,
     readonly icon = 'info',
+    /** A message that offers a way out: what a click runs, and more words beside or over it. */
+    readonly extra: { command?: vscode.Command; description?: string; tooltip?: string } = {},
   ) {}
 }
 
@@ -176,6 +178,11 @@ export function toTreeItem(node: Node): vscode.TreeItem {
       const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
       item.iconPath = new vscode.ThemeIcon(node.icon);
       item.contextValue = 'message';
+      item.command = node.extra.command;
+      item.description = node.extra.description;
+      item.tooltip = node.extra.tooltip;
+      // Read as shown, then the whole sentence (a string tooltip would otherwise replace the label).
+      if (node.extra.tooltip) item.accessibilityInformation = { label: [node.text, node.extra.description, node.extra.tooltip].filter(Boolean).join('. '), role: 'treeitem' };
       return item;
     }
   }

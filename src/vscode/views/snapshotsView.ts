@@ -10,6 +10,7 @@ import { diffTrees } from '../../core/query/diff';
 import type { SnapshotRecord } from '../../core/repository/snapshotRecord';
 import type { BackupService } from '../backupService';
 import { ContextKeys } from '../commandIds';
+import { folderShown, snapshotsViewRows } from '../lostStore';
 import { Disposable } from '../lifecycle';
 import type { Logger } from '../logger';
 import type { Node } from './nodes';
@@ -63,7 +64,7 @@ export class SnapshotsView extends Disposable implements vscode.TreeDataProvider
       if (folders.length === 1) return this.days(folders[0]);
       // An empty list shows the welcome content (with its "take the first snapshot" button).
       const withSnapshots: Node[] = [];
-      for (const folder of folders) if ((await this.service.snapshots(folder, this.takeReload())).length) withSnapshots.push(new FolderNode(folder));
+      for (const folder of folders) if (await folderShown(this.service, folder, this.takeReload())) withSnapshots.push(new FolderNode(folder));
       return withSnapshots.length ? folders.map((f) => new FolderNode(f)) : [];
     }
     switch (node.kind) {
@@ -89,7 +90,15 @@ export class SnapshotsView extends Disposable implements vscode.TreeDataProvider
   }
 
   private async days(folder: vscode.WorkspaceFolder): Promise<Node[]> {
-    const snapshots = await this.service.snapshots(folder, this.takeReload());
+    let snapshots: SnapshotRecord[];
+    try {
+      snapshots = await this.service.snapshots(folder, this.takeReload());
+    } catch (error) {
+      // A missing or locked store is a state with a way out, not an error and never an empty history.
+      const rows = snapshotsViewRows(this.service, folder, error);
+      if (rows) return rows;
+      throw error;
+    }
     if (snapshots.length === 0) await this.noteOtherWorkspaces(folder);
     const now = new Date();
     const groups = new Map<string, SnapshotRecord[]>();
