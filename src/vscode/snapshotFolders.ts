@@ -24,8 +24,10 @@ import { isInside } from './configuration';
 import { Disposable } from './lifecycle';
 import type { Logger } from './logger';
 
-/** A finished folder carries this marker (an interrupted one is made again). */
+/** A finished folder carries this marker (an interrupted one is made again); its time is the lease. */
 const COMPLETE = '.project-backup-snapshot';
+/** How long an opened snapshot outlives the last window that renewed it. */
+const LEASE_MS = 24 * 3_600_000;
 
 export class SnapshotFolders extends Disposable {
   constructor(
@@ -34,6 +36,8 @@ export class SnapshotFolders extends Disposable {
     private readonly log: Logger,
   ) {
     super();
+    const renew = setInterval(() => void this.sweep(), 3_600_000);
+    this.register({ dispose: () => clearInterval(renew) });
     this.register(
       vscode.workspace.onDidChangeWorkspaceFolders((e) => {
         for (const removed of e.removed) if (this.owns(removed.uri)) void this.remove(removed.uri.fsPath);
@@ -46,8 +50,12 @@ export class SnapshotFolders extends Disposable {
     return uri.scheme === 'file' && isInside(uri.fsPath, this.root) && path.resolve(uri.fsPath) !== path.resolve(this.root);
   }
 
-  /** Deletes opened snapshots that are no longer in the workspace (closed while the window was gone). */
-  async sweep(): Promise<void> {
+  /**
+   * Deletes opened snapshots no window uses any more. Another window may have one open, so a folder not open
+   * here goes only when its lease (the marker's time, renewed hourly by each window that shows it) is older
+   * than LEASE_MS; this window's own are renewed now.
+   */
+  async sweep(now = Date.now()): Promise<void> {
     const open = new Set((vscode.workspace.workspaceFolders ?? []).filter((f) => this.owns(f.uri)).map((f) => path.resolve(f.uri.fsPath)));
     let names: string[] = [];
     try {
@@ -57,7 +65,13 @@ export class SnapshotFolders extends Disposable {
     }
     for (const name of names) {
       const dir = path.join(this.root, name);
-      if (!open.has(dir)) await this.remove(dir);
+      const marker = path.join(dir, COMPLETE);
+      if (open.has(dir)) {
+        await fs.promises.utimes(marker, new Date(now), new Date(now)).catch(() => undefined);
+        continue;
+      }
+      const leased = await fs.promises.stat(marker).then((s) => now - s.mtimeMs < LEASE_MS, () => false);
+      if (!leased) await this.remove(dir);
     }
   }
 

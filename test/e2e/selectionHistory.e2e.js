@@ -61,14 +61,15 @@ module.exports = {
     await screenshot('selection-history-2-diff');
 
     step('Restore Selection from This Version: the oldest');
+    // Back to a plain editor of the file (the diff's halves would take the click).
+    await runCommand(page, 'View: Close All Editors');
     await selectFunction(page, 3);
     await runCommand(page, 'Backup: Restore Selection from This Version');
     await waitUntil(async () => /Restore the selection from/.test((await page.locator('.quick-input-widget input.input').getAttribute('placeholder').catch(() => '')) || ''), 'the list of versions to restore from');
     await page.keyboard.press('ArrowDown');
     await acceptQuickPick(page, '');
-    // The edit lands in the active editor of geo.js (the diff's right side is the live file itself).
     const shown = async () => (await page.locator('.editor-instance .monaco-editor .view-lines').allTextContents()).map((t) => t.replace(/\u00a0/g, ' '));
-    await waitUntil(async () => (await shown()).some((t) => t.includes('// helpers') && t.includes('return 3 * r * r;')), 'the restored block in the editor of the live file');
+    await waitUntil(async () => (await shown()).some((t) => t.includes('// helpers') && t.includes('return 3 * r * r;')), 'the restored block in the editor');
     await screenshot('selection-history-3-restored-block');
     log(`the oldest lines are in the editor of the live file; on disk: ${fs.readFileSync(geo, 'utf8').includes('3 * r * r') ? 'saved' : 'not saved yet'}`);
   },

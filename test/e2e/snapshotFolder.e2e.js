@@ -14,6 +14,10 @@ const MARKER = 'OLD_ONLY_IN_THE_SNAPSHOT_4217';
 module.exports = {
   name: 'snapshot-folder',
   title: 'A snapshot opened as a read-only folder is searched like the workspace',
+  // A workspace of folders already: the snapshot is added without the window turning into one (in a
+  // single-folder window VS Code reloads it into an untitled workspace, a transition code-server races
+  // under load; the integration suite covers the folder being added, the multi-root run).
+  multiRoot: true,
   async run({ page, step, screenshot, log, folders }) {
     const file = path.join(folders[0], 'src', 'index.js');
     const original = fs.readFileSync(file, 'utf8');
@@ -29,8 +33,16 @@ module.exports = {
 
     step('Backup: Open Snapshot as Folder');
     await runCommand(page, 'Backup: Open Snapshot as Folder');
-    const picked = await acceptQuickPick(page, '');
-    log(`snapshot: ${picked.focused}`);
+    // In a workspace of folders it first asks which folder (the first holds the marker), then which snapshot.
+    const first = await acceptQuickPick(page, '');
+    let picked = first.focused;
+    if (!/with the marker/.test(first.focused)) {
+      const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'with the marker' }).first();
+      await waitForLocator(row, 'the snapshot row in the list of snapshots');
+      picked = ((await row.textContent()) || '').replace(/\s+/g, ' ').trim();
+      await row.click();
+    }
+    log(`folder: ${first.focused}; snapshot: ${picked}`);
     const header = page.locator('.explorer-folders-view .monaco-list-row', { hasText: '(read-only)' }).first();
     await waitForLocator(header, 'the opened snapshot in the Explorer', { timeout: 120_000 });
     log(`explorer: ${((await header.textContent()) || '').trim()}`);
@@ -50,11 +62,10 @@ module.exports = {
     if (!rows.some((r) => r.includes(MARKER))) throw new Error(`the marker is not in the results: ${rows.join(' | ')}`);
     if (!rows.some((r) => /read-only/.test(r) || /index\.js/.test(r))) throw new Error(`no result in the opened snapshot: ${rows.join(' | ')}`);
 
-    // Adding a folder turns the window into a multi-root workspace (VS Code restarts the extensions): the
-    // backups carry on for the real folder, and the status bar says so again.
-    step('the extension back, backing up the real folder');
+    // The backups carry on for the real folders, and the opened snapshot is not one of them.
+    step('the status bar still backing up the real folders');
     const status = page.locator('.statusbar-item', { hasText: /Backed up|Loading backups/ }).first();
-    await waitForLocator(status, 'the Project Backup status bar item after the window became a workspace', { timeout: 120_000 });
+    await waitForLocator(status, 'the Project Backup status bar item', { timeout: 120_000 });
     log(`status bar: ${((await status.textContent()) || '').trim()}`);
     await screenshot('snapshot-folder-3-after');
   },
