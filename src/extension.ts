@@ -26,6 +26,7 @@ import { guarded } from './vscode/commands/shared';
 import { Keychain } from './vscode/keychain';
 import { offerContinuedHistory } from './vscode/lineageOffer';
 import { KnownStores } from './vscode/knownStores';
+import { NotableMoments } from './vscode/notableMoments';
 import { Maintenance } from './vscode/maintenance';
 import { Replicator } from './vscode/replication';
 import { HealthView } from './vscode/views/healthView';
@@ -52,6 +53,8 @@ export interface ProjectBackupApi {
   replicator: Replicator;
   keychain: Keychain;
   statusBar: StatusBar;
+  /** Mass deletions and rewrites outside the editor, and automatic labels of notable moments. */
+  moments: NotableMoments;
   log: ChannelLogger;
   /** Replaces how the extension asks questions (integration tests answer through this). */
   setPrompter(prompter: Prompter): void;
@@ -84,6 +87,8 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   context.subscriptions.push(log, service, snapshotsView, historyView, statusBar, maintenance, replicator, healthView);
 
   const ctx: CommandContext = { service, prompter, log, state: context.workspaceState, snapshotsView, historyView, healthView, keychain, replicator };
+  const moments = new NotableMoments(service, log, ctx);
+  context.subscriptions.push(moments);
   const snapshotsTree = vscode.window.createTreeView(Views.snapshots, { treeDataProvider: snapshotsView, showCollapseAll: true });
   const historyTree = vscode.window.createTreeView(Views.fileHistory, { treeDataProvider: historyView });
   const healthTree = vscode.window.createTreeView(Views.health, { treeDataProvider: healthView });
@@ -176,6 +181,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
     replicator,
     keychain,
     statusBar,
+    moments,
     log,
     setPrompter: (next) => {
       prompter = next;

@@ -22,7 +22,12 @@ if (workspaceMode() === 'single-folder') {
     const config = () => vscode.workspace.getConfiguration('projectBackup');
 
     const nodes = async (node?: HealthNode) => ((await a.healthView.getChildren(node)) ?? []) as HealthNode[];
-    const section = async (name: 'gaps' | 'copies' | 'status') => (await nodes()).find((n) => n.kind === 'section' && n.section === name);
+    // All well, the sections are folded under the one-line summary (#14); with gaps they are at the top.
+    const section = async (name: 'gaps' | 'copies' | 'status') => {
+      const top = await nodes();
+      const under = top[0]?.kind === 'summary' ? await nodes(top[0]) : [];
+      return [...top, ...under].find((n) => n.kind === 'section' && n.section === name);
+    };
     const label = (node: HealthNode) => {
       const item = a.healthView.getTreeItem(node);
       return typeof item.label === 'string' ? item.label : item.label?.label ?? '';

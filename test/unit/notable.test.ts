@@ -107,10 +107,18 @@ describe('mass deletion and rewrite bursts (#14)', () => {
     assert.deepEqual(bursts[0].restorePaths(), ['build', ...names(5, 'docs/'), 'empty']);
   });
 
+  it("the 10% is of the workspace's own files, not its .git objects", () => {
+    const t0 = Date.parse('2024-05-15T10:00:00Z');
+    const before = rec(t0, { files: 5000 });
+    const step = { before, after: rec(t0 + 1000), changes: names(30).map(deleted) };
+    assert.deepEqual(new BurstTracker().add(step).bursts, [], '30 of 5,000 files');
+    assert.equal(new BurstTracker().add({ ...step, workspaceFiles: 150 }).bursts.length, 1, '30 of 150 files (4,850 are .git objects)');
+  });
+
   it('ignores what was saved, deleted or restored in the editor', () => {
     const t0 = Date.parse('2024-05-15T10:00:00Z');
     const mine = new Set(names(5));
-    const { bursts } = new BurstTracker().add({ before: rec(t0), after: rec(t0 + 1000), changes: names(22).map(deleted) }, (p) => mine.has(p));
+    const { bursts } = new BurstTracker().add({ before: rec(t0), after: rec(t0 + 1000), changes: names(22).map(deleted) }, (c) => mine.has(c.path));
     assert.deepEqual(bursts, [], '22 deleted, 5 of them in the editor: 17 outside it');
   });
 

@@ -31,6 +31,11 @@ export interface Step {
   after: SnapshotRecord;
   /** What changed from `before` to `after` (diffTrees). */
   changes: readonly Change[];
+  /**
+   * The workspace's own files in `before` (without its `.git`, whose objects would make 10% of a small
+   * project unreachable): the base of BURST_SHARE. `before.stats.files` when absent.
+   */
+  workspaceFiles?: number;
 }
 
 export type BurstKind = 'deleted' | 'rewritten';
@@ -60,6 +65,8 @@ export interface GitMove {
 
 interface Open {
   started: number;
+  /** The base of the threshold: the workspace's files when the burst began. */
+  files: number;
   before: SnapshotRecord;
   last: SnapshotRecord;
   deleted: Map<string, 'file' | 'dir'>;
@@ -79,20 +86,21 @@ export interface StepOutcome {
 
 /**
  * Follows the watcher's snapshots and tells when they add up to a burst. Feed every snapshot the editor
- * takes for saves and external changes, in order; `ignore` says which paths the user or the extension
- * changed itself (saved, deleted in the editor, restored).
+ * takes for saves and external changes, in order; `ignore` says which changes the user or the extension
+ * made itself (saved, deleted in the editor, restored). `reflog` (gitInfo.ts lastHeadMove) names what moved
+ * HEAD, for the label.
  */
 export class BurstTracker {
   private open: Open | undefined;
 
   constructor(private readonly windowMs = BURST_WINDOW_MS) {}
 
-  add(step: Step, ignore: (path: string) => boolean = () => false, reflog?: string): StepOutcome {
+  add(step: Step, ignore: (change: Change) => boolean = () => false, reflog?: string): StepOutcome {
     const time = Date.parse(step.after.time);
     const o = this.continueOrStart(step, time);
     o.last = step.after;
     for (const change of step.changes) {
-      if (ignore(change.path)) continue;
+      if (ignore(change)) continue;
       const entry = change.after ?? change.before;
       const type = entry?.type === 'dir' ? 'dir' : 'file';
       if (change.kind === 'deleted') {
@@ -113,7 +121,7 @@ export class BurstTracker {
         }
       }
     }
-    if (gitMoved(o.before, step.after)) o.gitMoved = true;
+    if (movedHead(o.before, step.after)) o.gitMoved = true;
     const outcome: StepOutcome = { bursts: [] };
     if (o.gitMoved) {
       // Git changed the work tree on purpose (checkout, pull, rebase): git has those files, so no alarm;
@@ -127,7 +135,7 @@ export class BurstTracker {
       }
       return outcome;
     }
-    const threshold = burstThreshold(o.before.stats.files);
+    const threshold = burstThreshold(o.files);
     const lost = this.lostFiles(o);
     const deleted = o.reported.deleted;
     if (deleted) this.update(deleted, o, lost);
@@ -145,6 +153,7 @@ export class BurstTracker {
     // The window starts with this step: its changes happened since the snapshot before, within the debounce.
     this.open = {
       started: time,
+      files: step.workspaceFiles ?? step.before.stats.files,
       before: step.before,
       last: step.before,
       deleted: new Map(),
@@ -203,7 +212,8 @@ function coverOf(deleted: ReadonlyMap<string, 'file' | 'dir'>, emptied: Readonly
   return [...out, ...emptied].sort();
 }
 
-function gitMoved(before: SnapshotRecord, after: SnapshotRecord): boolean {
+/** Whether git moved HEAD (another branch or commit) between two snapshots, as their records tell. */
+export function movedHead(before: SnapshotRecord, after: SnapshotRecord): boolean {
   const a = before.git;
   const b = after.git;
   if (!a?.head || !b?.head) return a?.branch !== undefined && b?.branch !== undefined && a.branch !== b.branch;

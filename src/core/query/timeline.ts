@@ -158,6 +158,13 @@ function clock(iso: string, seconds = true): string {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ''}`;
 }
 
+/** A time in a label: "10:02:33" on the day of `now`, else "2024-05-14 17:00". */
+export function shortTime(iso: string, now: Date): string {
+  const d = new Date(iso);
+  if (dayKey(d) === dayKey(now)) return clock(iso);
+  return `${dayKey(d)} ${clock(iso, false)}`;
+}
+
 /** "10:02:33  before switching to main" / "3 files · on save". */
 export function snapshotRowText(s: SnapshotRecord): RowText {
   const files = s.parent === undefined ? `first snapshot, ${plural(s.stats.files, 'file')}` : plural(changedFiles(s), 'file');

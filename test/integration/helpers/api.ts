@@ -67,6 +67,28 @@ export class ScriptedPrompter implements Prompter {
     this.asked.push(title);
     return this.saveTo;
   }
+  /** Every notification shown through `notify`, with its buttons, in order. */
+  readonly notifications: Array<{ message: string; actions: readonly string[] }> = [];
+  /** Which button each notification gets (none, as a user who does not click, when absent). */
+  notifyAnswer: ((message: string, actions: readonly string[]) => string | undefined) | undefined;
+  async notify(message: string, actions: readonly string[]): Promise<string | undefined> {
+    this.notifications.push({ message, actions });
+    return this.notifyAnswer?.(message, actions);
+  }
+  /** Answers for `pickMany`: the items kept checked (all of them when absent). */
+  pickManyAnswer: (<T extends vscode.QuickPickItem>(items: readonly T[]) => T[] | undefined) | undefined;
+  async pickMany<T extends vscode.QuickPickItem>(items: readonly T[], title: string): Promise<T[] | undefined> {
+    this.asked.push(title);
+    return this.pickManyAnswer ? this.pickManyAnswer(items) : [...items];
+  }
+  /** Answers for `pickOrType`, in order: text to type (turned into an item as the real pick does), or a chooser. */
+  typed: Array<string | ((items: readonly vscode.QuickPickItem[]) => vscode.QuickPickItem | undefined)> = [];
+  async pickOrType<T extends vscode.QuickPickItem>(items: readonly T[], placeHolder: string, fromText: (text: string) => T | undefined): Promise<T | undefined> {
+    this.asked.push(placeHolder);
+    const answer = this.typed.shift();
+    if (answer === undefined) return items[0];
+    return typeof answer === 'string' ? fromText(answer) : (answer(items) as T | undefined);
+  }
   /** Answers for `askSecret`, in order; undefined (cancel) when they run out. */
   secrets: Array<string | undefined> = [];
   async askSecret(prompt: string): Promise<string | undefined> {
