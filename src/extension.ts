@@ -23,6 +23,8 @@ import { encryptStore, forgetPassphrase, unlockStore } from './vscode/commands/e
 import { recreateStore } from './vscode/commands/missingStore';
 import { openStore, restoreProject } from './vscode/commands/restoreProject';
 import { guarded } from './vscode/commands/shared';
+import { filterSnapshots } from './vscode/commands/filterSnapshots';
+import { goToTime } from './vscode/commands/goToTime';
 import { Keychain } from './vscode/keychain';
 import { offerContinuedHistory } from './vscode/lineageOffer';
 import { KnownStores } from './vscode/knownStores';
@@ -94,6 +96,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   const healthTree = vscode.window.createTreeView(Views.health, { treeDataProvider: healthView });
   context.subscriptions.push(healthTree);
   historyView.view = historyTree;
+  snapshotsView.view = snapshotsTree;
   const provider = new SnapshotContentProvider((store) => {
     const folder = service.folders().find((f) => service.storePathFor(f) === store);
     if (folder) return service.repository(folder);
@@ -152,6 +155,9 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   register(Commands.restoreProject, () => guarded(ctx, 'Restore a Project', () => restoreProject(ctx)));
   register(Commands.openStore, (arg) => guarded(ctx, 'Open a Store', () => openStore(ctx, typeof arg === 'string' ? arg : undefined)));
   register(Commands.searchHistory, () => searchHistory(ctx));
+  register(Commands.goToTime, (arg) => goToTime(ctx, arg));
+  register(Commands.filterSnapshots, (arg) => filterSnapshots(ctx, arg));
+  register(Commands.clearSnapshotFilter, () => snapshotsView.setFilter(undefined));
   register(Commands.exportFullArchive, (arg) => exportArchiveCommand(ctx, 'full', arg));
   register(Commands.exportDifferentialArchive, (arg) => exportArchiveCommand(ctx, 'differential', arg));
   register(Commands.exportIncrementalArchive, (arg) => exportArchiveCommand(ctx, 'incremental', arg));

@@ -41,6 +41,9 @@ export const Commands = {
   restoreProject: 'backup.restoreProject',
   includeGitFolder: 'backup.includeGitFolder',
   openStore: 'backup.openStore',
+  filterSnapshots: 'backup.filterSnapshots',
+  clearSnapshotFilter: 'backup.clearSnapshotFilter',
+  goToTime: 'backup.goToTime',
 } as const;
 
 export const Views = {
@@ -55,6 +58,8 @@ export const ContextKeys = {
   hasCompareSelection: 'projectBackup.hasCompareSelection',
   /** The Snapshots view is empty for this folder, but its store holds other workspaces (welcome content). */
   otherWorkspaces: 'projectBackup.otherWorkspaces',
+  /** The Snapshots view shows a filtered timeline (its title bar offers to clear it). */
+  filtered: 'projectBackup.filtered',
 } as const;
 
 export const SCHEME = 'backup-snapshot';

@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import { plural, shortId } from '../core/format';
 import { BurstTracker, burstLabel, burstSentence, gitMoveLabel, movedHead } from '../core/query/notable';
 import type { Burst } from '../core/query/notable';
+import { entryAt } from '../core/query/browse';
 import { countChanges } from '../core/query/diff';
 import { shortTime } from '../core/query/timeline';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
@@ -140,10 +141,14 @@ export class NotableMoments extends Disposable {
   }
 
   /** Puts back `paths` as they were just before the burst: one click, undoable like every restore. */
-  async restore(folder: vscode.WorkspaceFolder, burst: Burst, paths: string[], files: number): Promise<void> {
-    if (paths.length === 0) return;
+  async restore(folder: vscode.WorkspaceFolder, burst: Burst, wanted: string[], files: number): Promise<void> {
     // What the watcher has queued goes first, so the undo point is the state as it is now.
     await this.service.flushFolder(folder);
+    // A file made and deleted within the burst is not in the snapshot before it: nothing to bring back.
+    const repo = await this.service.localRepository(folder);
+    const paths: string[] = [];
+    for (const rel of wanted) if (await entryAt(repo, burst.before.tree, rel)) paths.push(rel);
+    if (paths.length === 0) return;
     const result = await runRestore(this.ctx, {
       folder,
       snapshot: burst.before,

@@ -135,6 +135,11 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   const result = await restorer.restore(snapshot, options);
   // Editors showing restored files must show the restored content, not keep a stale buffer.
   for (const doc of dirty) await vscode.commands.executeCommand('workbench.action.files.revert', doc.uri);
+  if (overWorkspace && result.restored + result.deleted > 0) {
+    // The restored state is a moment of its own in the timeline ("restored · 30 files"), recorded now: our
+    // writes are not echoed by the watcher, so otherwise the next full scan would take it for its own change.
+    await service.snapshotFolder(folder, { trigger: 'restore', paths: changes.map((c) => c.path) }).catch((error: unknown) => log.warn(`The state after the restore was not snapshotted yet (the next snapshot takes it): ${error instanceof Error ? error.message : String(error)}`));
+  }
 
   for (const p of result.problems) log.warn(`Not restored: ${p.path}: ${p.reason}`);
   log.info(`Restored ${plural(result.restored, 'item')}, deleted ${result.deleted} from snapshot ${shortId(snapshot.id)} into ${target.fsPath}${undo ? `; undo snapshot ${shortId(undo.id)}` : ''}.`);

@@ -96,6 +96,16 @@ describe('mass deletion and rewrite bursts (#14)', () => {
     assert.deepEqual(broken.add({ before: rec(t0 + 3000), after: s2, changes: names(8, 'g').map(deleted) }).bursts, [], 'another snapshot in between starts over');
   });
 
+  it('"just before" is the snapshot before the deletions began, not an unrelated change a moment earlier', () => {
+    const t0 = Date.parse('2024-05-15T10:00:00Z');
+    const s0 = rec(t0, { files: 60 });
+    const s1 = rec(t0 + 2000);
+    const tracker = new BurstTracker();
+    tracker.add({ before: s0, after: s1, changes: [rewritten('notes.md')] });
+    const { bursts } = tracker.add({ before: s1, after: rec(t0 + 4000), changes: names(25).map(deleted) });
+    assert.equal(bursts[0].before, s1, 'notes.md as rewritten a moment before stays as it is');
+  });
+
   it('counts files, not folders; restores a deleted folder once; emptied files count as lost', () => {
     const t0 = Date.parse('2024-05-15T10:00:00Z');
     const changes = [deletedDir('build'), ...names(15, 'build/').map(deleted), ...names(5, 'docs/').map(emptied), deletedDir('empty')];

@@ -60,6 +60,11 @@ describe('timeline (#14)', () => {
     ]);
   });
 
+  it('a first snapshot stands alone: in a session its whole content would count as changed files', () => {
+    const [today] = buildTimeline([snap(at(15, 9, 0), { first: true }), snap(at(15, 9, 1)), snap(at(15, 9, 2))], NOW);
+    assert.deepEqual(shape(today.items), ['session 09:01–09:02 ×2', 'snapshot 09:00:00']);
+  });
+
   it('a gap of more than 15 minutes starts a new session; one snapshot alone is a row of its own', () => {
     const list = [snap(at(15, 10, 0)), snap(at(15, 10, 15)), snap(at(15, 10, 31)), snap(at(15, 12, 0))];
     const [today] = buildTimeline(list, NOW);
@@ -112,6 +117,7 @@ describe('timeline (#14)', () => {
     assert.deepEqual(applyFilter(all, { label: 'SWITCHING' }), [b]);
     assert.deepEqual(applyFilter(all, { ids: new Set([a.id, c.id]) }), [a, c]);
     assert.deepEqual(applyFilter(all, { triggers: ['pre-restore'], label: 'switch' }), []);
+    assert.deepEqual(applyFilter(all, { notable: true }), [b, c]);
     assert.deepEqual(applyFilter(all, {}), all);
   });
 });

@@ -68,6 +68,9 @@ interface Open {
   /** The base of the threshold: the workspace's files when the burst began. */
   files: number;
   before: SnapshotRecord;
+  /** The snapshot before the first step that lost files (deleted or emptied), and before the first that rewrote one. */
+  lossBefore?: SnapshotRecord;
+  rewriteBefore?: SnapshotRecord;
   last: SnapshotRecord;
   deleted: Map<string, 'file' | 'dir'>;
   emptied: Set<string>;
@@ -99,6 +102,8 @@ export class BurstTracker {
     const time = Date.parse(step.after.time);
     const o = this.continueOrStart(step, time);
     o.last = step.after;
+    const lost = o.deleted.size + o.emptied.size;
+    const rewrites = o.rewritten.size;
     for (const change of step.changes) {
       if (ignore(change)) continue;
       const entry = change.after ?? change.before;
@@ -121,6 +126,10 @@ export class BurstTracker {
         }
       }
     }
+    // "Just before" is the snapshot before the step where the loss (or rewrite) began, not the burst's first
+    // step, which may hold an unrelated change made a moment earlier.
+    if (!o.lossBefore && o.deleted.size + o.emptied.size > lost) o.lossBefore = step.before;
+    if (!o.rewriteBefore && o.rewritten.size > rewrites) o.rewriteBefore = step.before;
     if (movedHead(o.before, step.after)) o.gitMoved = true;
     const outcome: StepOutcome = { bursts: [] };
     if (o.gitMoved) {
@@ -136,10 +145,10 @@ export class BurstTracker {
       return outcome;
     }
     const threshold = burstThreshold(o.files);
-    const lost = this.lostFiles(o);
+    const lostFiles = this.lostFiles(o);
     const deleted = o.reported.deleted;
-    if (deleted) this.update(deleted, o, lost);
-    else if (lost.length >= threshold) outcome.bursts.push((o.reported.deleted = this.burst('deleted', o, lost)));
+    if (deleted) this.update(deleted, o, lostFiles);
+    else if (lostFiles.length >= threshold) outcome.bursts.push((o.reported.deleted = this.burst('deleted', o, lostFiles)));
     const rewritten = [...o.rewritten];
     const rewrite = o.reported.rewritten;
     if (rewrite) this.update(rewrite, o, rewritten);
@@ -180,7 +189,7 @@ export class BurstTracker {
   private burst(kind: BurstKind, o: Open, files: string[]): Burst {
     const burst: Burst = {
       kind,
-      before: o.before,
+      before: (kind === 'deleted' ? o.lossBefore : o.rewriteBefore) ?? o.before,
       after: o.last,
       files,
       emptied: kind === 'deleted' ? [...o.emptied] : [],

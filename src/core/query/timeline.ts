@@ -71,7 +71,7 @@ export function dayLabel(time: Date, now: Date): string {
 /**
  * The timeline of `snapshots` (oldest first, as listed): days newest first, each with its sessions and
  * notable snapshots newest first. Within a day, consecutive unmarked snapshots with gaps of at most `gapMs`
- * form a session; a notable snapshot stands alone and ends the session before it; a session of one
+ * form a session; a notable snapshot (or a first one) stands alone and ends the session before it; a session of one
  * snapshot is shown as that snapshot.
  */
 export function buildTimeline(snapshots: readonly SnapshotRecord[], now: Date, gapMs = SESSION_GAP_MS): TimelineDay[] {
@@ -85,7 +85,8 @@ export function buildTimeline(snapshots: readonly SnapshotRecord[], now: Date, g
     let day = days.get(key);
     if (!day) days.set(key, (day = { first: time, items: [], count: 0 }));
     day.count++;
-    if (isNotable(s)) {
+    // A first snapshot stands alone too: in a session, its whole content would count as the session's files.
+    if (isNotable(s) || s.parent === undefined) {
       day.items.push({ kind: 'snapshot', snapshot: s });
       open = undefined;
       continue;
@@ -120,6 +121,8 @@ export function triggerPhrase(trigger: Trigger): string {
       return 'external change';
     case 'pre-restore':
       return 'before restore';
+    case 'restore':
+      return 'restored';
     case 'schedule':
       return 'scheduled';
     case 'startup':
@@ -134,6 +137,7 @@ export function triggerPhrase(trigger: Trigger): string {
 /** What a label already says about a trigger, so the trigger is not said again after it. */
 const SAID_BY_LABEL: Partial<Record<Trigger, RegExp>> = {
   'pre-restore': /restor/i,
+  restore: /restor/i,
   external: /outside the editor|external/i,
   save: /\bsav(e|ed|ing)\b/i,
   startup: /start-?up/i,
@@ -204,6 +208,8 @@ export interface TimelineFilter {
   triggers?: readonly Trigger[];
   /** Only snapshots whose label contains this text (any case). */
   label?: string;
+  /** Only labelled or pinned snapshots (the notable moments). */
+  notable?: boolean;
   /** Only these snapshots (those that changed a path, found by the caller with query/browse.ts history). */
   ids?: ReadonlySet<string>;
 }
@@ -215,6 +221,7 @@ export function applyFilter(snapshots: readonly SnapshotRecord[], filter: Timeli
     (s) =>
       (!filter.triggers?.length || filter.triggers.includes(s.trigger)) &&
       (!label || (s.label ?? '').toLowerCase().includes(label)) &&
+      (!filter.notable || isNotable(s)) &&
       (!filter.ids || filter.ids.has(s.id)),
   );
 }

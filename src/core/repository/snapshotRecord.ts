@@ -7,7 +7,8 @@ import { BackupError } from '../errors';
 import { ID_PATTERN } from './codec';
 import { isRecord } from './tree';
 
-export type Trigger = 'manual' | 'save' | 'external' | 'schedule' | 'pre-restore' | 'startup' | 'cli';
+/** Why a snapshot was taken. `restore`: the workspace just after the editor restored into it (the state before is a `pre-restore`). */
+export type Trigger = 'manual' | 'save' | 'external' | 'schedule' | 'pre-restore' | 'restore' | 'startup' | 'cli';
 
 export interface SnapshotStats {
   files: number;

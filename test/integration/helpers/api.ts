@@ -159,3 +159,17 @@ export async function closeAllEditors(): Promise<void> {
 export async function children(provider: vscode.TreeDataProvider<Node>, node?: Node): Promise<Node[]> {
   return ((await provider.getChildren(node)) ?? []) as Node[];
 }
+
+/**
+ * The snapshot rows under a day of the Snapshots view, newest first, with the work sessions opened (#14: a
+ * day holds sessions and notable snapshots; a session expands to its snapshots).
+ */
+export async function snapshotRows(provider: vscode.TreeDataProvider<Node>, day: Node): Promise<Node[]> {
+  const rows: Node[] = [];
+  for (const node of await children(provider, day)) {
+    if (node.kind === 'session') rows.push(...(await children(provider, node)));
+    else rows.push(node);
+  }
+  const time = (n: Node) => (n.kind === 'snapshot' ? n.snapshot.time : '');
+  return rows.sort((x, y) => (time(x) < time(y) ? 1 : time(x) > time(y) ? -1 : 0));
+}
