@@ -8,18 +8,13 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 
-const { waitForWorkbench, waitForView, openViewContainer, waitForNotification, waitForLocator, settleNotifications, moveMouseAway, treeItem, expandTreeItem, waitUntil } = require('./workbench');
+const { waitForWorkbench, waitForView, openViewContainer, waitForNotification, waitForLocator, settleNotifications, moveMouseAway, treeItem, expandTreeItem } = require('./workbench');
+const { CLI, waitForWatcher } = require('./backups');
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 const GENERATED = 30;
 
 function git(cwd, ...args) {
   return execFileSync('git', ['-c', 'user.name=Ann', '-c', 'user.email=ann@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' }).trim();
-}
-
-function cli(...args) {
-  return JSON.parse(execFileSync(process.execPath, [CLI, ...args, '--json'], { encoding: 'utf8' }));
 }
 
 /** The generated files and their bytes. */
@@ -55,30 +50,9 @@ module.exports = {
     await openViewContainer(page, 'Backups');
     await waitForView(page, 'Snapshots');
 
-    // VS Code's file watcher takes a few seconds to start: change a tracked file until a snapshot of the
-    // watcher's ("external") holds the change, so the deletion below is seen as it happens.
+    // VS Code's file watcher takes a few seconds to start: the deletion must come once it runs.
     step('the file watcher to be running');
-    let round = 0;
-    await waitUntil(
-      async () => {
-        round++;
-        const text = `probe ${round}\n`;
-        fs.writeFileSync(path.join(folder, 'watcher-probe.txt'), text);
-        const deadline = Date.now() + 4000;
-        while (Date.now() < deadline) {
-          const list = cli('list', '--repo', storePath, '--workspace', folder);
-          const newest = list[list.length - 1];
-          if (newest && newest.trigger === 'external') {
-            const content = execFileSync(process.execPath, [CLI, 'cat', newest.id, 'watcher-probe.txt', '--repo', storePath], { encoding: 'utf8' });
-            if (content === text) return true;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-        return false;
-      },
-      'an external-change snapshot of the probe',
-      { timeout: 120_000 },
-    );
+    const round = await waitForWatcher(folder, storePath);
     log(`watcher running after ${round} probe write(s)`);
 
     step('git clean -fdx in a terminal');

@@ -158,6 +158,16 @@ describe('mass deletion and rewrite bursts (#14)', () => {
     assert.equal(outcome.gitMove?.label, 'before switching to main');
   });
 
+  it('labels the snapshot just before the switch, not an unrelated one a moment earlier', () => {
+    const t0 = Date.parse('2024-05-15T10:00:00Z');
+    const s0 = rec(t0, { git: { branch: 'feature', head: 'a'.repeat(40) } });
+    const s1 = rec(t0 + 2000, { git: { branch: 'feature', head: 'a'.repeat(40) } });
+    const tracker = new BurstTracker();
+    assert.equal(tracker.add({ before: s0, after: s1, changes: [rewritten('notes.md')] }).gitMove, undefined);
+    const outcome = tracker.add({ before: s1, after: rec(t0 + 4000, { git: { branch: 'main', head: 'b'.repeat(40) } }), changes: names(3).map(rewritten) });
+    assert.equal(outcome.gitMove?.before, s1);
+  });
+
   it('labels a pull or rebase that changed many files, and not a commit', () => {
     const t0 = Date.parse('2024-05-15T10:00:00Z');
     const before = rec(t0, { git: { branch: 'main', head: 'a'.repeat(40) } });

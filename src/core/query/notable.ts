@@ -71,6 +71,8 @@ interface Open {
   /** The snapshot before the first step that lost files (deleted or emptied), and before the first that rewrote one. */
   lossBefore?: SnapshotRecord;
   rewriteBefore?: SnapshotRecord;
+  /** The snapshot before the step in which git moved HEAD. */
+  gitBefore?: SnapshotRecord;
   last: SnapshotRecord;
   deleted: Map<string, 'file' | 'dir'>;
   emptied: Set<string>;
@@ -130,16 +132,18 @@ export class BurstTracker {
     // step, which may hold an unrelated change made a moment earlier.
     if (!o.lossBefore && o.deleted.size + o.emptied.size > lost) o.lossBefore = step.before;
     if (!o.rewriteBefore && o.rewritten.size > rewrites) o.rewriteBefore = step.before;
+    if (!o.gitBefore && movedHead(step.before, step.after)) o.gitBefore = step.before;
     if (movedHead(o.before, step.after)) o.gitMoved = true;
     const outcome: StepOutcome = { bursts: [] };
     if (o.gitMoved) {
       // Git changed the work tree on purpose (checkout, pull, rebase): git has those files, so no alarm;
       // the moment before is labelled instead.
       if (!o.gitReported) {
-        const label = gitMoveLabel(o.before, step.after, this.changedFiles(o), reflog);
+        const before = o.gitBefore ?? o.before;
+        const label = gitMoveLabel(before, step.after, this.changedFiles(o), reflog);
         if (label) {
           o.gitReported = true;
-          outcome.gitMove = { before: o.before, after: step.after, label };
+          outcome.gitMove = { before, after: step.after, label };
         }
       }
       return outcome;
