@@ -180,7 +180,8 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
       case 'section': {
         const r = node.health.report;
         const titles = { gaps: `Gaps (${r.gaps.length})`, copies: `Copies (${r.copies} of 3)`, status: 'Status' };
-        const item = new vscode.TreeItem(titles[node.section], vscode.TreeItemCollapsibleState.Expanded);
+        // The gaps are what to act on; copies and status are details, folded until asked for (#14).
+        const item = new vscode.TreeItem(titles[node.section], node.section === 'gaps' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `${node.health.folder.uri.toString()}#${node.section}`;
         item.contextValue = `healthSection-${node.section}`;
         return item;
