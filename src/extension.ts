@@ -31,9 +31,12 @@ import type { ProjectBackupApiV1 } from './vscode/publicApi';
 import { bringBackStore } from './vscode/commands/bringBackStore';
 import { markOffsite } from './vscode/commands/markOffsite';
 import { copyProber } from './vscode/lostStore';
+import { filterSnapshots } from './vscode/commands/filterSnapshots';
+import { goToTime } from './vscode/commands/goToTime';
 import { Keychain } from './vscode/keychain';
 import { offerContinuedHistory } from './vscode/lineageOffer';
 import { KnownStores } from './vscode/knownStores';
+import { NotableMoments } from './vscode/notableMoments';
 import { Maintenance } from './vscode/maintenance';
 import { Replicator } from './vscode/replication';
 import { HealthView } from './vscode/views/healthView';
@@ -65,6 +68,8 @@ export interface ProjectBackupApi {
   keychain: Keychain;
   statusBar: StatusBar;
   snapshotFolders: SnapshotFolders;
+  /** Mass deletions and rewrites outside the editor, and automatic labels of notable moments. */
+  moments: NotableMoments;
   log: ChannelLogger;
   /** Replaces how the extension asks questions (integration tests answer through this). */
   setPrompter(prompter: Prompter): void;
@@ -99,11 +104,14 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   context.subscriptions.push(log, service, snapshotsView, historyView, statusBar, maintenance, replicator, healthView);
 
   const ctx: CommandContext = { service, prompter, log, state: context.workspaceState, snapshotsView, historyView, healthView, keychain, replicator };
+  const moments = new NotableMoments(service, log, ctx);
+  context.subscriptions.push(moments);
   const snapshotsTree = vscode.window.createTreeView(Views.snapshots, { treeDataProvider: snapshotsView, showCollapseAll: true });
   const historyTree = vscode.window.createTreeView(Views.fileHistory, { treeDataProvider: historyView });
   const healthTree = vscode.window.createTreeView(Views.health, { treeDataProvider: healthView });
   context.subscriptions.push(healthTree);
   historyView.view = historyTree;
+  snapshotsView.view = snapshotsTree;
   const provider = new SnapshotContentProvider((store) => {
     const folder = service.folders().find((f) => service.storePathFor(f) === store);
     if (folder) return service.repository(folder);
@@ -174,6 +182,9 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   register(Commands.markOffsite, (arg) => markOffsite(ctx, arg, true));
   register(Commands.markOnsite, (arg) => markOffsite(ctx, arg, false));
   register(Commands.searchHistory, () => searchHistory(ctx));
+  register(Commands.goToTime, (arg) => goToTime(ctx, arg));
+  register(Commands.filterSnapshots, (arg) => filterSnapshots(ctx, arg));
+  register(Commands.clearSnapshotFilter, () => snapshotsView.setFilter(undefined));
   register(Commands.exportFullArchive, (arg) => exportArchiveCommand(ctx, 'full', arg));
   register(Commands.exportDifferentialArchive, (arg) => exportArchiveCommand(ctx, 'differential', arg));
   register(Commands.exportIncrementalArchive, (arg) => exportArchiveCommand(ctx, 'incremental', arg));
@@ -206,6 +217,7 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
     keychain,
     statusBar,
     snapshotFolders,
+    moments,
     log,
     setPrompter: (next) => {
       prompter = next;

@@ -2,7 +2,8 @@
 // End-to-end scenarios: playwright drives the real VS Code workbench UI (code-server + Debian's chromium)
 // with the extension installed as a user has it, not through the extension host's test API.
 //
-//   node esbuild.js                                   (build first: dist/extension.js)
+//   node esbuild.js && npx tsc -p . --outDir out      (build first: dist/extension.js; out/ for scenarios that
+//                                                     set the stage with the compiled core, e.g. timeline.e2e.js)
 //   node scripts/vscode/runE2E.js [--grep <text>] [--vsix <file> | --from-repo] [--keep]
 //
 //   --grep       run only the scenarios whose name or title contains <text>

@@ -30,6 +30,7 @@ import type { KnownStores } from './knownStores';
 import { knownStoreMissing, missingStoreError, openWithPassphrase, storeExists, storeFixes, storeProblemOf } from './storeAccess';
 import type { StoreProblem } from './storeAccess';
 import type { Logger } from './logger';
+import { OwnChanges } from './ownChanges';
 
 export interface FolderStatus {
   folder: vscode.WorkspaceFolder;
@@ -55,8 +56,12 @@ interface FolderState {
   workspaceId?: string;
 }
 
-/** Our own writes and editor saves also reach the file watcher; ignore those echoes for this long. */
-const ECHO_MS = 3_000;
+
+/** A snapshot this window recorded, with what it changed: what notableMoments.ts reads. */
+export interface Recorded {
+  folder: vscode.WorkspaceFolder;
+  result: SnapshotResult;
+}
 
 export class BackupService extends Disposable {
   private readonly repos = new Map<string, Promise<Repository>>();
@@ -64,7 +69,7 @@ export class BackupService extends Disposable {
   private readonly opened = new Set<string>();
   private readonly states = new Map<string, FolderState>();
   private readonly storeWatchers = new Map<string, fs.FSWatcher>();
-  private readonly recentWrites = new Map<string, number>();
+  private readonly ownWrites = new OwnChanges();
   private settingsCache = new Map<string, BackupSettings>();
   private warnedStores = new Set<string>();
   private errorShown = false;
@@ -77,6 +82,9 @@ export class BackupService extends Disposable {
   private readonly snapshotted = this.register(new vscode.EventEmitter<vscode.WorkspaceFolder>());
   /** A new snapshot of this folder was recorded by this window. */
   readonly onDidSnapshot = this.snapshotted.event;
+  private readonly recorded = this.register(new vscode.EventEmitter<Recorded>());
+  /** The same, with the snapshot's result (its changes and the snapshot before it). */
+  readonly onDidRecord = this.recorded.event;
 
   /** Passphrases and destination credentials; set by activation (tests of the engine room run without). */
   keychain: Keychain | undefined;
@@ -111,6 +119,8 @@ export class BackupService extends Disposable {
       }),
     );
     this.register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.setupWatchers()));
+    // Deleted in the Explorer (or by another extension's workspace edit): not a deletion outside the editor.
+    this.register(vscode.workspace.onWillDeleteFiles((e) => this.noteOwnWrites(e.files.filter((f) => f.scheme === 'file').map((f) => f.fsPath))));
     this.register({ dispose: () => this.disposeWatchers() });
     this.setupWatchers();
   }
@@ -437,7 +447,10 @@ export class BackupService extends Disposable {
         });
         this.logResult(folder, result);
         this.noteSuccess(folder, new Date(result.snapshot.time), result.created || result.annotated !== undefined);
-        if (result.created) this.snapshotted.fire(folder);
+        if (result.created) {
+          this.snapshotted.fire(folder);
+          this.recorded.fire({ folder, result });
+        }
         return result;
       } catch (error) {
         // The open store vanished under us (a drive unplugged): drop it, so the next use goes through the
@@ -502,7 +515,7 @@ export class BackupService extends Disposable {
     if (doc.uri.scheme !== 'file') return;
     const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
     if (!folder || !this.settings(folder).snapshotOnSave) return;
-    this.recentWrites.set(doc.uri.fsPath, Date.now());
+    this.ownWrites.saved(doc.uri.fsPath);
     this.queue(folder, doc.uri.fsPath, 'save');
   }
 
@@ -527,8 +540,12 @@ export class BackupService extends Disposable {
 
   /** Tells the watcher that we are about to write these files ourselves (restore), so it does not echo them. */
   noteOwnWrites(paths: readonly string[]): void {
-    const now = Date.now();
-    for (const p of paths) this.recentWrites.set(p, now);
+    this.ownWrites.wrote(paths);
+  }
+
+  /** Whether the editor made this change itself (saved, restored, deleted in the Explorer): see ownChanges.ts. */
+  isOwnChange(folder: vscode.WorkspaceFolder, rel: string, deleted: boolean): boolean {
+    return this.ownWrites.isOwn(folder.uri.fsPath, path.join(folder.uri.fsPath, ...rel.split('/')), deleted);
   }
 
   // ---- watchers --------------------------------------------------------------------------------------
@@ -551,8 +568,7 @@ export class BackupService extends Disposable {
   private onExternal(folder: vscode.WorkspaceFolder, uri: vscode.Uri): void {
     if (uri.scheme !== 'file') return;
     const p = uri.fsPath;
-    const at = this.recentWrites.get(p);
-    if (at !== undefined && Date.now() - at < ECHO_MS) return;
+    if (this.ownWrites.isEcho(p)) return;
     const state = this.state(folder);
     if (isInside(p, state.storePath)) return;
     // Cheap name checks here; the snapshotter applies the full rules (globs, .gitignore) to what is queued.

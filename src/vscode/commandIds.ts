@@ -47,6 +47,9 @@ export const Commands = {
   bringBackStore: 'backup.bringBackStore',
   markOffsite: 'backup.markOffsite',
   markOnsite: 'backup.markOnsite',
+  filterSnapshots: 'backup.filterSnapshots',
+  clearSnapshotFilter: 'backup.clearSnapshotFilter',
+  goToTime: 'backup.goToTime',
 } as const;
 
 export const Views = {
@@ -61,6 +64,8 @@ export const ContextKeys = {
   hasCompareSelection: 'projectBackup.hasCompareSelection',
   /** The Snapshots view is empty for this folder, but its store holds other workspaces (welcome content). */
   otherWorkspaces: 'projectBackup.otherWorkspaces',
+  /** The Snapshots view shows a filtered timeline (its title bar offers to clear it). */
+  filtered: 'projectBackup.filtered',
 } as const;
 
 export const SCHEME = 'backup-snapshot';

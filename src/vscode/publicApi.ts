@@ -107,26 +107,12 @@ export function createApiV1(service: BackupService, log: Logger, state: vscode.M
       const snapshot = await find(folder, id);
       const asker = prompter();
       // Without a preview the caller has decided; the restore is still undoable.
-      const decided: Prompter = options.showPreview ? asker : { ...bind(asker), confirmRestore: async () => true };
+      // Every other question still goes to the real prompter (its methods found through the prototype).
+      const decided: Prompter = options.showPreview ? asker : Object.assign(Object.create(asker) as Prompter, { confirmRestore: async () => true });
       const result = await runRestore({ service, prompter: decided, log, state }, { folder, snapshot, paths: options.paths ?? [], deleteExtra: true, title: `Restore checkpoint ${snapshot.label ?? snapshot.id.slice(0, 8)}` });
       if (!result) return undefined;
       const undo = lastUndo(state);
       return { restored: result.restored, deleted: result.deleted, ...(undo?.undoSnapshot ? { undoId: undo.undoSnapshot } : {}) };
     },
-  };
-}
-
-/** The prompter's methods bound to it, so an object spread of it keeps working. */
-function bind(prompter: Prompter): Prompter {
-  return {
-    confirmRestore: prompter.confirmRestore.bind(prompter),
-    confirm: prompter.confirm.bind(prompter),
-    offer: prompter.offer.bind(prompter),
-    askText: prompter.askText.bind(prompter),
-    pickFolder: prompter.pickFolder.bind(prompter),
-    pickTargetFolder: prompter.pickTargetFolder.bind(prompter),
-    pick: prompter.pick.bind(prompter),
-    pickSaveFile: prompter.pickSaveFile.bind(prompter),
-    askSecret: prompter.askSecret.bind(prompter),
   };
 }

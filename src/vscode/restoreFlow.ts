@@ -9,6 +9,8 @@ import { Restorer } from '../core/restore/restorer';
 import type { PlannedChange, RestoreResult } from '../core/restore/restorer';
 import { entryAt } from '../core/query/browse';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
+import { restoreLabel } from '../core/query/notable';
+import { shortTime } from '../core/query/timeline';
 import type { BackupService } from './backupService';
 import { bringBackBeforeRestore } from './commands/bringBackStore';
 import { ContextKeys } from './commandIds';
@@ -35,6 +37,13 @@ export interface RestoreRequest {
   /** Paths the snapshot lacks are deleted (undo). */
   missingAsDelete?: boolean;
   title: string;
+  /**
+   * The user has already said yes (a one-click "Restore Them" on a notification that named what): no
+   * preview is asked. The undo snapshot is taken all the same.
+   */
+  confirmed?: boolean;
+  /** What the restore brings back, for the automatic label of the undo point ("48 files"; default: from `paths`). */
+  what?: string;
 }
 
 export interface UndoRecord {
@@ -57,6 +66,13 @@ export async function setUndo(state: vscode.Memento, record: UndoRecord | undefi
 }
 
 /** Runs a restore; resolves to the result, or undefined when the user cancelled or nothing needed doing. */
+/** "src/lib", "3 paths", "everything": what a restore of `paths` brings back, in a label. */
+function whatOf(paths: readonly string[]): string {
+  if (paths.length === 0) return 'everything';
+  if (paths.length === 1) return paths[0];
+  return plural(paths.length, 'path');
+}
+
 export async function runRestore(ctx: RestoreContext, request: RestoreRequest): Promise<RestoreResult | undefined> {
   const { service, prompter, log } = ctx;
   const { folder, snapshot } = request;
@@ -102,16 +118,18 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   const dirty = overWorkspace ? vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file' && touched.has(relOf(d))) : [];
   const dirtyNote = dirty.length ? ` ${plural(dirty.length, 'file')} with unsaved changes (kept in the undo snapshot)` : '';
   const where = overWorkspace ? folder.name : target.fsPath;
-  if (!(await prompter.confirmRestore(`${request.title} into ${where}?${dirtyNote}`, changes))) return undefined;
+  if (!request.confirmed && !(await prompter.confirmRestore(`${request.title} into ${where}?${dirtyNote}`, changes))) return undefined;
 
   let undo: SnapshotRecord | undefined;
   if (intoWorkspace) {
     // A full snapshot first (cheap with the stat cache), then the unsaved buffers on top of it, so undo
-    // brings back exactly what was there, including what was never saved.
-    undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore' })).snapshot;
+    // brings back exactly what was there, including what was never saved. The undo point is a notable
+    // moment: it carries an automatic label (never over a label of the user's; retention keeps it 30 days).
+    const label = restoreLabel(request.what ?? whatOf(request.paths), shortTime(snapshot.time, new Date()));
+    undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore', ...(dirty.length ? {} : { autoLabel: label }) })).snapshot;
     if (dirty.length) {
       const contents = new Map(dirty.map((d) => [path.relative(folder.uri.fsPath, d.uri.fsPath).split(path.sep).join('/'), Buffer.from(d.getText(), 'utf8')]));
-      undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore', paths: [...contents.keys()], contents, label: 'unsaved changes before restore' })).snapshot;
+      undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore', paths: [...contents.keys()], contents, autoLabel: `unsaved changes ${label}` })).snapshot;
     }
     service.noteOwnWrites(changes.map((c) => path.join(target.fsPath, ...c.path.split('/'))));
   }
@@ -120,6 +138,11 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   const result = await restorer.restore(snapshot, options);
   // Editors showing restored files must show the restored content, not keep a stale buffer.
   for (const doc of dirty) await vscode.commands.executeCommand('workbench.action.files.revert', doc.uri);
+  if (overWorkspace && result.restored + result.deleted > 0) {
+    // The restored state is a moment of its own in the timeline ("restored · 30 files"), recorded now: our
+    // writes are not echoed by the watcher, so otherwise the next full scan would take it for its own change.
+    await service.snapshotFolder(folder, { trigger: 'restore', paths: changes.map((c) => c.path) }).catch((error: unknown) => log.warn(`The state after the restore was not snapshotted yet (the next snapshot takes it): ${error instanceof Error ? error.message : String(error)}`));
+  }
 
   for (const p of result.problems) log.warn(`Not restored: ${p.path}: ${p.reason}`);
   log.info(`Restored ${plural(result.restored, 'item')}, deleted ${result.deleted} from snapshot ${shortId(snapshot.id)} into ${target.fsPath}${undo ? `; undo snapshot ${shortId(undo.id)}` : ''}.`);
@@ -133,7 +156,10 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     });
   }
   service.fireChanged(folder);
-  const summary = `Restored ${plural(result.restored + result.deleted + unsavedOnly.length, 'change')} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}).`;
+  // Files, not folders: "Restored 805 changes" for 705 files read like a miscount.
+  const failed = new Set(result.problems.map((p) => p.path));
+  const files = changes.filter((c) => c.type !== 'dir' && !failed.has(c.path)).length;
+  const summary = `Restored ${plural(files, 'file')} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}).`;
   if (result.problems.length) {
     const problems = summarizeProblems(result.problems, { verb: 'restored', fullList: 'Every one is listed in the log.' });
     void vscode.window.showWarningMessage(`${summary} ${problems.headline} Every one is listed in the log.`, 'Show Log').then((c) => c && vscode.commands.executeCommand('backup.showLog'));

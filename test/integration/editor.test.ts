@@ -13,7 +13,7 @@ import { readWholeFile } from '../../src/core/query/browse';
 import { Repository } from '../../src/core/repository/repository';
 import type { SnapshotRecord } from '../../src/core/repository/snapshotRecord';
 import type { Node } from '../../src/vscode/views/nodes';
-import { ScriptedPrompter, api, saveAndFlush, children, closeAllEditors, read, until, write } from './helpers/api';
+import { ScriptedPrompter, api, saveAndFlush, children, closeAllEditors, read, snapshotRows, until, write } from './helpers/api';
 import { configuredStorePath, workspaceFolders, workspaceMode } from './helpers/environment';
 import { emit } from './index';
 
@@ -114,7 +114,7 @@ if (workspaceMode() === 'single-folder') {
       const view = a.snapshotsView;
       const days = await children(view);
       assert.equal(label(view, days[0]), 'Today');
-      const snapshots = await children(view, days[0]);
+      const snapshots = await snapshotRows(view, days[0]);
       assert.ok(snapshots.length >= 3);
       assert.equal(snapshots[0].kind, 'snapshot');
       // Newest first: the external change, then the save, then the labelled one.
@@ -251,7 +251,7 @@ if (workspaceMode() === 'single-folder') {
       await vscode.commands.executeCommand('backup.snapshotWorkspace');
       const view = a.snapshotsView;
       const [today] = await children(view);
-      const [newest] = await children(view, today);
+      const [newest] = await snapshotRows(view, today);
       const deleted = (await children(view, newest)).find((n) => n.kind === 'version' && n.relPath === 'docs/notes.md');
       assert.ok(deleted && deleted.kind === 'version' && deleted.change === 'deleted', 'the deletion is not shown');
       assert.equal((view.getTreeItem(deleted) as vscode.TreeItem).contextValue, 'version.deleted');
@@ -264,7 +264,7 @@ if (workspaceMode() === 'single-folder') {
       write(folder, 'src/lib/format.js', 'changed\n');
       const view = a.snapshotsView;
       const [today] = await children(view);
-      const first = (await children(view, today)).find((n) => n.kind === 'snapshot' && n.snapshot.id === firstSnapshot.id);
+      const first = (await snapshotRows(view, today)).find((n) => n.kind === 'snapshot' && n.snapshot.id === firstSnapshot.id);
       assert.ok(first);
       const browse = (await children(view, first)).find((n) => n.kind === 'browse');
       assert.ok(browse);
@@ -283,7 +283,7 @@ if (workspaceMode() === 'single-folder') {
       const before = read(folder, 'src/index.js');
       const view = a.snapshotsView;
       const [today] = await children(view);
-      const first = (await children(view, today)).find((n) => n.kind === 'snapshot' && n.snapshot.id === firstSnapshot.id);
+      const first = (await snapshotRows(view, today)).find((n) => n.kind === 'snapshot' && n.snapshot.id === firstSnapshot.id);
       await vscode.commands.executeCommand('backup.restoreSnapshot', first);
       assert.equal(read(folder, 'src/index.js'), originalIndex());
       assert.equal(read(folder, 'src/generated.js'), undefined, 'a file created after the snapshot survived a full restore');
@@ -330,7 +330,7 @@ if (workspaceMode() === 'single-folder') {
         subscription.dispose();
         const view = a.snapshotsView;
         const [today] = await children(view);
-        const [newest] = await children(view, today);
+        const [newest] = await snapshotRows(view, today);
         assert.ok(newest.kind === 'snapshot' && newest.snapshot.label === 'from the CLI', 'the CLI snapshot is not at the top of the view');
       } finally {
         await config.update('watchExternalChanges', true, vscode.ConfigurationTarget.Global);

@@ -7,8 +7,11 @@ import { BackupError } from '../errors';
 import { ID_PATTERN } from './codec';
 import { isRecord } from './tree';
 
-/** `api`: a checkpoint another extension took through the editor's API (vscode/publicApi.ts). */
-export type Trigger = 'manual' | 'save' | 'external' | 'schedule' | 'pre-restore' | 'startup' | 'cli' | 'api';
+/**
+ * Why a snapshot was taken. `restore`: the workspace just after the editor restored into it (the state before
+ * is a `pre-restore`). `api`: a checkpoint another extension took through the editor's API (vscode/publicApi.ts).
+ */
+export type Trigger = 'manual' | 'save' | 'external' | 'schedule' | 'pre-restore' | 'restore' | 'startup' | 'cli' | 'api';
 
 export interface SnapshotStats {
   files: number;
@@ -46,6 +49,12 @@ export interface SnapshotRecord {
   host: string;
   trigger: Trigger;
   label?: string;
+  /**
+   * The label was given by Project Backup to a notable moment ("before switching to main", "before 48 files
+   * deleted outside the editor"), not typed by a user: retention keeps it for a set time (policy.ts
+   * AUTO_LABEL_KEEP_MS), not forever. A label the user sets clears it.
+   */
+  autoLabel?: true;
   pinned?: boolean;
   parent?: string;
   tree: string;
@@ -126,6 +135,7 @@ export function decodeSnapshot(data: Buffer, what: string): SnapshotRecord {
     !isRecord(stats) ||
     (r.parent !== undefined && (typeof r.parent !== 'string' || !SNAPSHOT_ID_PATTERN.test(r.parent))) ||
     (r.label !== undefined && typeof r.label !== 'string') ||
+    (r.autoLabel !== undefined && r.autoLabel !== true) ||
     (r.pinned !== undefined && typeof r.pinned !== 'boolean')
   ) {
     throw damaged('has missing or malformed fields');

@@ -21,8 +21,27 @@ async function relabel(repo: Repository, id: string, trimmed: string): Promise<S
   const updated: SnapshotRecord = { ...record };
   if (trimmed) updated.label = trimmed;
   else delete updated.label;
+  // A label the user set (or cleared) is theirs: retention keeps it for good, not for the automatic label's time.
+  delete updated.autoLabel;
   await repo.saveSnapshot(updated);
   return updated;
+}
+
+/**
+ * Marks a notable moment with an automatic label ("before switching to main"), unless the snapshot already
+ * has a label: a user's label is never replaced, and labels never stack. Returns the record when it was
+ * labelled, undefined when it kept its own.
+ */
+export async function setAutoLabel(repo: Repository, id: string, label: string): Promise<SnapshotRecord | undefined> {
+  const trimmed = label.trim().slice(0, MAX_LABEL);
+  if (!trimmed) return undefined;
+  return locked(repo, `labelling snapshot ${id.slice(0, 8)}`, async () => {
+    const record = await repo.loadSnapshot(id);
+    if (record.label) return undefined;
+    const updated: SnapshotRecord = { ...record, label: trimmed, autoLabel: true };
+    await repo.saveSnapshot(updated);
+    return updated;
+  });
 }
 
 /** Pins (retention always keeps it) or unpins a snapshot; returns the updated record. */

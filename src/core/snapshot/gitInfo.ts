@@ -124,3 +124,27 @@ export class GitInfoReader {
     return parts.join('|');
   }
 }
+
+/**
+ * The message of the newest entry of the workspace's `.git/logs/HEAD` ("checkout: moving from main to fix",
+ * "pull: Fast-forward"), which says what moved HEAD; undefined without one (no repository, a `.git` file of
+ * a worktree, reflogs off). Reads only the file's last 4 KiB, whatever its length.
+ */
+export async function lastHeadMove(port: FsPort, workspace: string): Promise<string | undefined> {
+  const file = path.join(workspace, '.git', 'logs', 'HEAD');
+  let handle;
+  try {
+    handle = await port.open(file, 'r');
+    const size = (await handle.stat()).size;
+    const length = Math.min(size, 4096);
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, size - length);
+    const lines = buffer.subarray(0, bytesRead).toString('utf8').split('\n').filter((line) => line.includes('\t'));
+    const last = lines[lines.length - 1];
+    return last ? last.slice(last.indexOf('\t') + 1).trim() : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}

@@ -26,7 +26,7 @@ import type { SubtreeTotals } from '../scan/statCache';
 import type { Stats } from 'node:fs';
 import { removeInterruptedLeftovers } from '../retention/leftovers';
 import { StoreFence } from '../storage/storeFence';
-import { setLabel, setPinned } from './annotate';
+import { setAutoLabel, setLabel, setPinned } from './annotate';
 import { storeFile } from './fileReader';
 import { applyChanges, subtreeTotals } from './totals';
 import { GitInfoReader } from './gitInfo';
@@ -68,6 +68,12 @@ export interface SnapshotRequest {
   /** Only these paths (workspace-relative or absolute); a path that no longer exists becomes a deletion. */
   paths?: readonly string[];
   label?: string;
+  /**
+   * A label for a notable moment, given automatically (the record's `autoLabel`; see annotate.ts
+   * setAutoLabel): ignored when `label` is given, and when nothing changed it goes to the existing snapshot
+   * only if that one has no label.
+   */
+  autoLabel?: string;
   pinned?: boolean;
   trigger?: Trigger;
   /** Content to store instead of what is on disk (unsaved editor buffers), by workspace-relative path. */
@@ -90,6 +96,8 @@ export interface SnapshotResult {
    * the existing one that holds this state (`previousLabel` is the label it had, if another).
    */
   annotated?: { label?: string; previousLabel?: string; pinned?: boolean };
+  /** The snapshot this one was compared with (its parent), when there is one: what "just before" was. */
+  parent?: SnapshotRecord;
 }
 
 interface Overlay {
@@ -250,6 +258,10 @@ export class Snapshotter {
         tool: TOOL_VERSION,
       };
       if (request.label) record.label = request.label;
+      else if (request.autoLabel?.trim()) {
+        record.label = request.autoLabel.trim();
+        record.autoLabel = true;
+      }
       if (request.pinned) record.pinned = true;
       if (parent) record.parent = parent.id;
       if (run.skipped.length) record.skipped = run.skipped.slice(0, SKIPPED_KEPT).map((s): SkippedPath => ({ path: s.path, reason: s.reason }));
@@ -261,7 +273,7 @@ export class Snapshotter {
       await this.repo.saveSnapshot(record);
       // Full scans are the occasional, already-slow path: tidy the index there, never on save.
       if (!incremental) await this.repo.compactIndex();
-      return { created: true, snapshot: record, changes, skipped: run.skipped };
+      return { created: true, snapshot: record, changes, skipped: run.skipped, ...(parent ? { parent } : {}) };
     } catch (error) {
       throw await this.cleanUp(writer, error);
     } finally {
@@ -287,6 +299,11 @@ export class Snapshotter {
   }
 
   private async annotate(parent: SnapshotRecord, request: SnapshotRequest): Promise<{ record: SnapshotRecord; annotated?: SnapshotResult['annotated'] }> {
+    const auto = request.label === undefined ? request.autoLabel?.trim() : undefined;
+    if (auto && !parent.label && !request.pinned) {
+      const labelled = await setAutoLabel(this.repo, parent.id, auto);
+      return labelled ? { record: labelled, annotated: { label: auto } } : { record: parent };
+    }
     const label = request.label?.trim();
     const relabel = label !== undefined && label !== '' && parent.label !== label;
     const pin = request.pinned === true && !parent.pinned;

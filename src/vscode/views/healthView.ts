@@ -158,6 +158,7 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
       return all.map((health) => ({ kind: 'folder', health }));
     }
     if (node.kind === 'folder') return this.folderChildren(node.health);
+    if (node.kind === 'summary' && allWell(node.health)) return sectionsOf(node.health as FolderHealth & { report: HealthReport }, ['copies', 'status']);
     if (node.kind !== 'section') return [];
     const { report, folder } = node.health;
     if (node.section === 'copies') return report.locations.map((copy) => ({ kind: 'copy', copy }));
@@ -168,6 +169,8 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
   private folderChildren(health: FolderHealth): HealthNode[] {
     if (!health.report && health.problem) return [problemSummary(health.folder, health.problem, health.copies, health.error), ...missingStoreRows(health.folder, health.copies ?? [])];
     if (!health.report) return [{ kind: 'summary', health }];
+    // All well: one line, the copies and status folded under it (#14); gaps open the view up.
+    if (allWell(health)) return [{ kind: 'summary', health }];
     const withReport = health as FolderHealth & { report: HealthReport };
     const nodes: HealthNode[] = [{ kind: 'summary', health }];
     if (health.report.gaps.length) nodes.push({ kind: 'section', health: withReport, section: 'gaps' });
@@ -188,7 +191,8 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
       case 'section': {
         const r = node.health.report;
         const titles = { gaps: `Gaps (${r.gaps.length})`, copies: `Copies (${r.copies} of 3)`, status: 'Status' };
-        const item = new vscode.TreeItem(titles[node.section], vscode.TreeItemCollapsibleState.Expanded);
+        // The gaps are what to act on; copies and status are details, folded until asked for (#14).
+        const item = new vscode.TreeItem(titles[node.section], node.section === 'gaps' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `${node.health.folder.uri.toString()}#${node.section}`;
         item.contextValue = `healthSection-${node.section}`;
         return item;
@@ -218,6 +222,15 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
   }
 }
 
+/** No gap to show: the view stays one line. */
+function allWell(health: FolderHealth): boolean {
+  return health.report !== undefined && health.report.gaps.length === 0;
+}
+
+function sectionsOf(health: FolderHealth & { report: HealthReport }, sections: Array<'copies' | 'status'>): HealthNode[] {
+  return sections.map((section) => ({ kind: 'section', health, section }));
+}
+
 function summaryItem(health: FolderHealth): vscode.TreeItem {
   if (!health.report) {
     const item = new vscode.TreeItem(health.locked ? 'Store locked: enter its passphrase' : 'The store cannot be read');
@@ -229,7 +242,7 @@ function summaryItem(health: FolderHealth): vscode.TreeItem {
     return item;
   }
   const r = health.report;
-  const item = new vscode.TreeItem(r.meets321 ? '3-2-1 rule met' : '3-2-1 rule not met');
+  const item = new vscode.TreeItem(r.meets321 ? '3-2-1 rule met' : '3-2-1 rule not met', allWell(health) ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.description = `${r.copies} of 3 copies · ${r.media} of 2 media · ${r.offsite ? 'offsite' : 'no offsite'}`;
   item.tooltip = new vscode.MarkdownString(
     'The 3-2-1 rule: **3** copies of your data, on **2** different media, **1** of them offsite.\n\n' +

@@ -67,6 +67,28 @@ export class ScriptedPrompter implements Prompter {
     this.asked.push(title);
     return this.saveTo;
   }
+  /** Every notification shown through `notify`, with its buttons, in order. */
+  readonly notifications: Array<{ message: string; actions: readonly string[] }> = [];
+  /** Which button each notification gets (none, as a user who does not click, when absent). */
+  notifyAnswer: ((message: string, actions: readonly string[]) => string | undefined) | undefined;
+  async notify(message: string, actions: readonly string[]): Promise<string | undefined> {
+    this.notifications.push({ message, actions });
+    return this.notifyAnswer?.(message, actions);
+  }
+  /** Answers for `pickMany`: the items kept checked (all of them when absent). */
+  pickManyAnswer: (<T extends vscode.QuickPickItem>(items: readonly T[]) => T[] | undefined) | undefined;
+  async pickMany<T extends vscode.QuickPickItem>(items: readonly T[], title: string): Promise<T[] | undefined> {
+    this.asked.push(title);
+    return this.pickManyAnswer ? this.pickManyAnswer(items) : [...items];
+  }
+  /** Answers for `pickOrType`, in order: text to type (turned into an item as the real pick does), or a chooser. */
+  typed: Array<string | ((items: readonly vscode.QuickPickItem[]) => vscode.QuickPickItem | undefined)> = [];
+  async pickOrType<T extends vscode.QuickPickItem>(items: readonly T[], placeHolder: string, fromText: (text: string) => T | undefined): Promise<T | undefined> {
+    this.asked.push(placeHolder);
+    const answer = this.typed.shift();
+    if (answer === undefined) return items[0];
+    return typeof answer === 'string' ? fromText(answer) : (answer(items) as T | undefined);
+  }
   /** Answers for `askSecret`, in order; undefined (cancel) when they run out. */
   secrets: Array<string | undefined> = [];
   async askSecret(prompt: string): Promise<string | undefined> {
@@ -136,4 +158,18 @@ export async function closeAllEditors(): Promise<void> {
 /** The children of a node of one of the extension's tree views (the roots when `node` is absent). */
 export async function children(provider: vscode.TreeDataProvider<Node>, node?: Node): Promise<Node[]> {
   return ((await provider.getChildren(node)) ?? []) as Node[];
+}
+
+/**
+ * The snapshot rows under a day of the Snapshots view, newest first, with the work sessions opened (#14: a
+ * day holds sessions and notable snapshots; a session expands to its snapshots).
+ */
+export async function snapshotRows(provider: vscode.TreeDataProvider<Node>, day: Node): Promise<Node[]> {
+  const rows: Node[] = [];
+  for (const node of await children(provider, day)) {
+    if (node.kind === 'session') rows.push(...(await children(provider, node)));
+    else rows.push(node);
+  }
+  const time = (n: Node) => (n.kind === 'snapshot' ? n.snapshot.time : '');
+  return rows.sort((x, y) => (time(x) < time(y) ? 1 : time(x) > time(y) ? -1 : 0));
 }
