@@ -130,7 +130,8 @@ export async function resolveVersion(ctx: CommandContext, arg: unknown, purpose:
 /** A snapshot to act on: the node, or a quick pick over the folder's snapshots. */
 export async function resolveSnapshot(ctx: CommandContext, arg: unknown, purpose: string): Promise<SnapshotNode | undefined> {
   if (arg instanceof SnapshotNode) return arg;
-  const folder = await pickFolder(ctx, purpose);
+  // Two questions, two different lines: the folder first (in a workspace of several), then the snapshot.
+  const folder = await pickFolder(ctx, `Which folder? (${purpose.replace(/\?$/, '')})`);
   if (!folder) return undefined;
   const snapshots = await ctx.service.snapshots(folder, true);
   if (snapshots.length === 0) {
