@@ -178,7 +178,7 @@ async function main(): Promise<number> {
     'MB in targets is 10^6 bytes; table sizes are binary (KiB/MiB/GiB).',
     'Each figure is one run (on-save: percentiles of many saves). The load average at start and end is in results.json; on a busy machine, rerun before reading much into small differences.',
   ];
-  let manifest: WorkspaceManifest | undefined;
+  let manifest: WorkspaceManifest | undefined; // eslint-disable-line prefer-const -- assigned in a phase below
   let smallWorkspace: WorkspaceManifest | undefined;
   const resultsFile = path.join(dir, 'results.json');
   const writeResults = (phase: string): void => {

@@ -7,7 +7,7 @@
 //
 //   node scripts/test.js [--only <stage>,...] [--skip <stage>,...]
 //
-// Stages: build, compile, servers, unit, host, integration, integration-multi-root, e2e (and soak, which runs
+// Stages: build, compile, lint, servers, unit, host, integration, integration-multi-root, e2e (and soak, which runs
 // only when asked: --only soak, or npm run test:soak). Each stage's time is printed, and a table of them at
 // the end; the last line sums the stages' own closing lines: "total: N passed, N failed, N skipped".
 //
@@ -28,6 +28,9 @@ const STAGES = [
   { name: 'build', cmd: ['node', 'esbuild.js'], gate: true },
   // tsc type-checks src, test and bench while it compiles the tests: the build needs no second pass.
   { name: 'compile', cmd: ['npx', 'tsc', '-p', '.', '--outDir', 'out'], gate: true, before: () => fs.rmSync(path.join(root, 'out'), { recursive: true, force: true }) },
+  // The layering rules (core never imports vscode or the fronts; the fronts not each other) and the rest of
+  // eslint.config.mjs: a failure makes the run red, the tests still run.
+  { name: 'lint', cmd: ['npx', 'eslint', '.'] },
   { name: 'servers', cmd: ['node', 'scripts/ensureTestServers.js'], gate: true },
   // Test files run in parallel, one more worker than cores: many tests wait on child processes and servers.
   { name: 'unit', cmd: ['npx', 'mocha', '--parallel', '--jobs', String(os.cpus().length + 1)] },

@@ -21,6 +21,7 @@ import { snapshotCommand } from './cli/snapshotCommand';
 import { statusCommand } from './cli/statusCommand';
 import { tagCommand } from './cli/tagCommand';
 import { verifyCommand } from './cli/verifyCommand';
+import { workspacesCommand } from './cli/workspacesCommand';
 
 export const USAGE = `Project Backup: incremental, deduplicated snapshots of a workspace.
 
@@ -28,12 +29,13 @@ Usage: project-backup <command> [options]
 
 Commands:
   snapshot <workspace>          take a snapshot (--path <p> for only those paths)
-  list                          list snapshots (--workspace <dir> for one workspace)
-  ls <snapshot> [<path>]        list the files of a snapshot
+  workspaces                    the workspaces the store holds (name, last path, last snapshot, size)
+  list                          list snapshots (--workspace <name|id|path> for one workspace)
+  ls <snapshot> [<path>]        list the files of a snapshot (--workspace: "latest" is that workspace's)
   cat <snapshot> <path>         print a file as it was in a snapshot
   history <path>                the versions of one file (--workspace <dir>)
   diff <snapshot> <snapshot>    what changed between two snapshots
-  restore <snapshot>            restore into --target <dir> (--path, --dry-run, --delete)
+  restore <snapshot>            restore into --target <dir> (--path, --dry-run, --delete, --workspace)
   verify                        check the store (--read-data re-reads everything); exit 3 on damage
   forget                        remove snapshots by a retention policy (--keep-daily N ..., --prune)
   prune                         remove data no snapshot needs, and leftovers of crashed runs
@@ -50,13 +52,14 @@ Commands:
 Every command takes --repo <dir> (or PROJECT_BACKUP_REPO) and most take --json.
 An encrypted store's passphrase: PROJECT_BACKUP_PASSWORD, --password-file <file>, or the terminal.
 --repo may be sftp://user@host/path too (--ssh-key, --known-hosts, --host-key: see copy --help).
-<snapshot> is an id, a unique prefix of one, or "latest".
+<snapshot> is an id, a unique prefix of one, or "latest" (the store's newest; with --workspace, that workspace's).
 Exit codes: 0 done, 1 error, 2 usage, 3 damage found by verify.`;
 
 type Command = (args: string[], io: Io, signal: AbortSignal) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   snapshot: snapshotCommand,
+  workspaces: workspacesCommand,
   list: listCommand,
   ls: lsCommand,
   cat: catCommand,

@@ -2,7 +2,8 @@
 // End-to-end scenarios: playwright drives the real VS Code workbench UI (code-server + Debian's chromium)
 // with the extension installed as a user has it, not through the extension host's test API.
 //
-//   node esbuild.js                                   (build first: dist/extension.js)
+//   node esbuild.js && npx tsc -p . --outDir out      (build first: dist/extension.js; out/ for scenarios that
+//                                                     set the stage with the compiled core, e.g. timeline.e2e.js)
 //   node scripts/vscode/runE2E.js [--grep <text>] [--vsix <file> | --from-repo] [--keep]
 //
 //   --grep       run only the scenarios whose name or title contains <text>
@@ -25,7 +26,7 @@ const path = require('node:path');
 const { usageOf, ensureHost, codeServerVersions, HostError, REPO_ROOT } = require('./ensureHost');
 const { makeRunDir, startCodeServer, linkExtension, installVsix } = require('./codeServer');
 const { launchBrowser } = require('./browser');
-const { prepareWorkspace } = require('./workspace');
+const { prepareWorkspace, queryPath } = require('./workspace');
 
 const E2E_DIR = path.join(REPO_ROOT, 'test', 'e2e');
 const SCREENSHOTS = path.join(REPO_ROOT, 'test-results', 'screenshots');
@@ -173,7 +174,19 @@ async function runE2E(options) {
       };
       let error;
       try {
-        await page.goto(`${server.url}/?${workspace.openQuery}`, { waitUntil: 'domcontentloaded', timeout: 120_000 * SCALE });
+        // A scenario may set the stage before the window opens (a store with history, a project deleted)
+        // and open another folder than the fixture copy (an empty one, to restore a project into).
+        let openQuery = workspace.openQuery;
+        if (scenario.prepare) {
+          currentStep = 'preparing (before the window opens)';
+          const stage = await scenario.prepare({ ...context, scratch: path.join(runDir, `stage-${scenario.name}`) });
+          if (stage && stage.open) {
+            context.folders = [stage.open];
+            openQuery = `folder=${queryPath(stage.open)}`;
+          }
+          currentStep = 'opening the workbench';
+        }
+        await page.goto(`${server.url}/?${openQuery}`, { waitUntil: 'domcontentloaded', timeout: 120_000 * SCALE });
         await withTimeout(scenario.run(context), (scenario.timeout || SCENARIO_TIMEOUT) * SCALE, scenario.name);
       } catch (e) {
         error = e;

@@ -8,11 +8,11 @@ import { BackupError, describeFsError, isBackupError } from '../core/errors';
 import { summarizeProblems } from '../core/problemSummary';
 import type { EntryProblem } from '../core/problemSummary';
 import { Repository } from '../core/repository/repository';
-import { identifyWorkspace, workspaceIdFor } from '../core/snapshot/workspace';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
 import type { FsPort } from '../core/storage/fsPort';
 import { nodeFs } from '../core/storage/fsPort';
 import { normalizeLocation } from '../core/storage/locate';
+import { workspaceSnapshots } from './workspaceOption';
 import { REMOTE_OPTIONS, closeAfterCommand, explainRemote, remoteOptions } from './remote';
 
 export const EXIT_OK = 0;
@@ -145,18 +145,12 @@ export function missingPassphrase(spec: SecretSpec, location: string, creating =
   return new BackupError('PASSPHRASE_REQUIRED', `${what}: set ${spec.envName} or pass --${spec.fileOption} <file>.`, { location, creating });
 }
 
-/** Keeps the snapshots of one workspace; works even when the workspace folder is gone (recovery). */
-export async function filterWorkspace(all: SnapshotRecord[], workspace: string | undefined): Promise<SnapshotRecord[]> {
-  if (!workspace) return all;
-  const abs = path.resolve(workspace);
-  let id: string;
-  try {
-    id = (await identifyWorkspace((await import('../core/storage/fsPort')).nodeFs, abs)).id;
-  } catch (error) {
-    if (!(error instanceof BackupError)) throw error;
-    id = workspaceIdFor(abs);
-  }
-  return all.filter((s) => s.workspace.id === id || s.workspace.path === abs);
+/**
+ * Keeps the snapshots of the workspace `--workspace` names: a folder path (works even when the folder is
+ * gone), or the name or id of a workspace the store holds (see workspaceOption.ts).
+ */
+export function filterWorkspace(repo: Repository, all: SnapshotRecord[], workspace: string | undefined): Promise<SnapshotRecord[]> {
+  return workspaceSnapshots(repo, all, workspace);
 }
 
 export function needPositionals(positionals: string[], count: number, usage: string): void {

@@ -16,7 +16,7 @@ export async function findCommand(args: string[], io: Io, signal: AbortSignal): 
   if (values.help) return io.out(FIND_USAGE), EXIT_OK;
   needPositionals(positionals, 1, FIND_USAGE);
   const repo = await openRepo(values, io, FIND_USAGE);
-  const snapshots = await filterWorkspace(await repo.listSnapshots({ onDamaged: (key, error) => io.err(`${key}: ${error.message}`) }), values.workspace as string | undefined);
+  const snapshots = await filterWorkspace(repo, await repo.listSnapshots({ onDamaged: (key, error) => io.err(`${key}: ${error.message}`) }), values.workspace as string | undefined);
   const found = await findPaths(repo, snapshots, positionals[0], { signal, onProblem: (p, reason) => io.err(`not searched: ${printable(p)}: ${reason}`) });
   if (values.json) {
     io.out(

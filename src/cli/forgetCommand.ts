@@ -57,7 +57,7 @@ async function workspaceIdOf(repo: Repository, workspace: string): Promise<strin
     if (!(error instanceof BackupError)) throw error;
     id = workspaceIdFor(abs);
   }
-  const matched = await filterWorkspace(await repo.listSnapshots(), workspace);
+  const matched = await filterWorkspace(repo, await repo.listSnapshots(), workspace);
   return matched.some((s) => s.workspace.id === id) || matched.length === 0 ? id : matched[matched.length - 1].workspace.id;
 }
 

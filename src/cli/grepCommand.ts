@@ -24,7 +24,7 @@ export async function grepCommand(args: string[], io: Io, signal: AbortSignal): 
   if (values.help) return io.out(GREP_USAGE), EXIT_OK;
   needPositionals(positionals, 1, GREP_USAGE);
   const repo = await openRepo(values, io, GREP_USAGE);
-  const snapshots = await filterWorkspace(await repo.listSnapshots({ onDamaged: (key, error) => io.err(`${key}: ${error.message}`) }), values.workspace as string | undefined);
+  const snapshots = await filterWorkspace(repo, await repo.listSnapshots({ onDamaged: (key, error) => io.err(`${key}: ${error.message}`) }), values.workspace as string | undefined);
   const result = await grepContent(repo, snapshots, positionals[0], {
     ignoreCase: values['ignore-case'] === true,
     signal,

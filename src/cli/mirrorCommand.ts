@@ -16,9 +16,8 @@ export async function mirrorCommand(args: string[], io: Io, signal: AbortSignal)
   needPositionals(positionals, 2, MIRROR_USAGE);
   const repo = await openRepo(values, io, MIRROR_USAGE);
   const snapshot = await repo.resolveSnapshot(positionals[0]);
-  // Shared: snapshots go on meanwhile, but prune cannot remove data this mirror is reading.
-  const lock = await repo.readLock(`a mirror into ${positionals[1]}`);
-  try {
+  // The mirror takes its own (shared) lock: snapshots go on meanwhile, prune waits.
+  {
     const result = await mirror(repo, snapshot, positionals[1], { signal });
     if (values.json) {
       io.out(
@@ -42,7 +41,5 @@ export async function mirrorCommand(args: string[], io: Io, signal: AbortSignal)
       printProblems(io, result.problems, 'mirrored', false);
     }
     return result.problems.length > 0 ? EXIT_ERROR : EXIT_OK;
-  } finally {
-    await lock?.release();
   }
 }

@@ -8,9 +8,10 @@ import { diffTrees } from '../core/query/diff';
 import type { TreeEntry } from '../core/repository/tree';
 import type { Io } from './context';
 import { EXIT_OK, UsageError, filterWorkspace, needPositionals, openRepo, parse } from './context';
+import { resolveInWorkspace } from './workspaceOption';
 
-export const LIST_USAGE = 'Usage: project-backup list --repo <dir> [--workspace <dir>] [--json]';
-export const LS_USAGE = 'Usage: project-backup ls <snapshot> [<path>] --repo <dir> [--recursive] [--json]';
+export const LIST_USAGE = 'Usage: project-backup list --repo <dir> [--workspace <name|id|path>] [--json]';
+export const LS_USAGE = 'Usage: project-backup ls <snapshot> [<path>] --repo <dir> [--workspace <name|id|path>] [--recursive] [--json]';
 export const CAT_USAGE = 'Usage: project-backup cat <snapshot> <path> --repo <dir>';
 export const HISTORY_USAGE = 'Usage: project-backup history <path> --repo <dir> --workspace <dir> [--json]';
 export const DIFF_USAGE = 'Usage: project-backup diff <snapshot> <snapshot> --repo <dir> [--json]';
@@ -42,7 +43,7 @@ export async function listCommand(args: string[], io: Io): Promise<number> {
   if (values.help) return io.out(LIST_USAGE), EXIT_OK;
   needPositionals(positionals, 0, LIST_USAGE);
   const repo = await openRepo(values, io, LIST_USAGE);
-  const snapshots = await filterWorkspace(await repo.listSnapshots({ reload: true, onDamaged: (key, error) => io.err(`${key}: ${error.message}`) }), values.workspace as string | undefined);
+  const snapshots = await filterWorkspace(repo, await repo.listSnapshots({ reload: true, onDamaged: (key, error) => io.err(`${key}: ${error.message}`) }), values.workspace as string | undefined);
   if (values.json) {
     io.out(
       JSON.stringify(
@@ -77,11 +78,11 @@ export async function listCommand(args: string[], io: Io): Promise<number> {
 }
 
 export async function lsCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { recursive: { type: 'boolean', short: 'R' } }, LS_USAGE);
+  const { values, positionals } = parse(args, { recursive: { type: 'boolean', short: 'R' }, workspace: { type: 'string', short: 'w' } }, LS_USAGE);
   if (values.help) return io.out(LS_USAGE), EXIT_OK;
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError(`ls takes a snapshot and an optional path.\n${LS_USAGE}`);
   const repo = await openRepo(values, io, LS_USAGE);
-  const snapshot = await repo.resolveSnapshot(positionals[0]);
+  const snapshot = await resolveInWorkspace(repo, positionals[0], values.workspace as string | undefined);
   const entries = await listTree(repo, snapshot, positionals[1] ?? '', values.recursive === true);
   if (values.json) {
     io.out(JSON.stringify(entries.map((e) => ({ path: e.path, name: e.entry.name, ...entryJson(e.entry) }))));
@@ -130,7 +131,7 @@ export async function historyCommand(args: string[], io: Io): Promise<number> {
   const workspace = values.workspace as string | undefined;
   if (!workspace) throw new UsageError(`history needs --workspace <dir>.\n${HISTORY_USAGE}`);
   const repo = await openRepo(values, io, HISTORY_USAGE);
-  const snapshots = await filterWorkspace(await repo.listSnapshots(), workspace);
+  const snapshots = await filterWorkspace(repo, await repo.listSnapshots(), workspace);
   const rel = await workspacePath(positionals[0], workspace);
   const versions = await history(repo, snapshots, rel);
   if (values.json) {

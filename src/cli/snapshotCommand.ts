@@ -10,7 +10,8 @@ import type { Trigger } from '../core/repository/snapshotRecord';
 import type { Io } from './context';
 import { EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';
 
-export const SNAPSHOT_USAGE = `Usage: project-backup snapshot <workspace> --repo <dir> [--label <text>] [--path <p>]... [--exclude <glob>]... [--gitignore] [--max-file-size <size>] [--json]`;
+export const SNAPSHOT_USAGE = `Usage: project-backup snapshot <workspace> --repo <dir> [--label <text>] [--path <p>]... [--exclude <glob>]... [--gitignore] [--max-file-size <size>] [--no-git] [--json]
+  A full snapshot includes the workspace's .git whole (no size cap inside it); --no-git leaves it out. --path snapshots never scan .git.`;
 
 const TRIGGERS: readonly Trigger[] = ['manual', 'save', 'external', 'schedule', 'pre-restore', 'startup', 'cli'];
 
@@ -23,6 +24,7 @@ export async function snapshotCommand(args: string[], io: Io, signal: AbortSigna
       exclude: { type: 'string', multiple: true },
       gitignore: { type: 'boolean' },
       'max-file-size': { type: 'string' },
+      'no-git': { type: 'boolean' },
       trigger: { type: 'string' },
       pin: { type: 'boolean' },
     },
@@ -49,6 +51,7 @@ export async function snapshotCommand(args: string[], io: Io, signal: AbortSigna
     excludes: [...DEFAULT_EXCLUDES, ...((values.exclude as string[] | undefined) ?? [])],
     gitignore: values.gitignore === true,
     maxFileSize,
+    includeGit: values['no-git'] !== true,
   });
   const result = await snapshotter.snapshot({
     paths: values.path as string[] | undefined,

@@ -64,7 +64,7 @@ export function describeHealth(report: HealthReport): string[] {
   for (const l of report.locations) {
     const flags = [l.counts ? 'counts' : 'does not count', l.offsite ? 'offsite' : 'onsite', l.medium ?? 'medium unknown'];
     if (l.kind === 'destination') flags.push(`last copy ${when(l.lastUpdate)}`);
-    lines.push(`  ${KIND_LABEL[l.kind].padEnd(12)} ${l.location}  [${flags.join(', ')}]${l.note ? ` ${l.note}` : ''}`);
+    lines.push(`  ${KIND_LABEL[l.kind].padEnd(12)} ${l.location}  [${flags.join(', ')}]${l.note ? ` ${l.note}` : ''}${l.warning ? ` (check: ${l.warning})` : ''}`);
   }
   if (report.gaps.length) {
     lines.push('', 'Gaps:');
@@ -90,5 +90,7 @@ function fixHint(fix: HealthReport['gaps'][number]['fix'], report: HealthReport)
       return `project-backup verify --repo ${repo}`;
     case 'encryptStore':
       return `project-backup init --repo <new folder> --encrypt, then snapshot into it`;
+    case 'includeGit':
+      return `project-backup snapshot ${JSON.stringify(report.workspace)} --repo ${repo} (without --no-git)`;
   }
 }

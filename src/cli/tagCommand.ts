@@ -19,17 +19,10 @@ export async function tagCommand(args: string[], io: Io): Promise<number> {
   if (label === undefined && !values.pin && !values.unpin) throw new UsageError(`tag needs --label <text>, --pin or --unpin.\n${TAG_USAGE}`);
   const repo = await openRepo(values, io, TAG_USAGE);
   const found = await repo.resolveSnapshot(positionals[0]);
-  // Shared, like every writer but prune: another window may label a snapshot at the same time, and the
-  // last write wins, which is what the user did last.
-  const lock = await repo.lock(false, `tagging snapshot ${shortId(found.id)}`);
-  let record: SnapshotRecord;
-  try {
-    record = found;
-    if (label !== undefined) record = await setLabel(repo, record.id, label);
-    if (values.pin || values.unpin) record = await setPinned(repo, record.id, values.pin === true);
-  } finally {
-    await lock.release();
-  }
+  // Each annotation takes its own shared lock (core/snapshot/annotate.ts); the last write wins.
+  let record: SnapshotRecord = found;
+  if (label !== undefined) record = await setLabel(repo, record.id, label);
+  if (values.pin || values.unpin) record = await setPinned(repo, record.id, values.pin === true);
   if (values.json) {
     io.out(JSON.stringify({ id: record.id, time: record.time, label: record.label ?? null, pinned: record.pinned ?? false }));
     return EXIT_OK;

@@ -4,7 +4,7 @@
 
 import { formatBytes, plural } from '../core/format';
 import { verifyRepository } from '../core/check/verify';
-import { saveVerifyRecord } from '../core/health/records';
+import { saveVerifyRecord } from '../core/records/verifyRecord';
 import type { Damage, VerifyReport } from '../core/check/verify';
 import type { Io } from './context';
 import { EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';

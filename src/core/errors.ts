@@ -17,6 +17,8 @@ export type BackupErrorCode =
   | 'UNSAFE_PATH'
   | 'WORKSPACE_NOT_FOUND'
   | 'WORKSPACE_NOT_DIRECTORY'
+  | 'WORKSPACE_UNKNOWN'
+  | 'WORKSPACE_AMBIGUOUS'
   | 'RESTORE_CONFLICT'
   | 'NO_SPACE'
   | 'PERMISSION_DENIED'
@@ -68,9 +70,19 @@ export function describeFsError(error: unknown, doing: string, where: string): E
       return new BackupError('PERMISSION_DENIED', `Permission denied while ${doing} ${where}.`, { path: where });
     case 'ENOENT':
       return new BackupError('PATH_NOT_FOUND', `${where} does not exist (while ${doing}).`, { path: where });
+    case 'ENOTDIR':
+      return new BackupError('PATH_NOT_FOUND', `${where} cannot exist: a file is in the way of a folder on its path (while ${doing}).`, { path: where });
+    case 'ENAMETOOLONG':
+      return new BackupError('PATH_NOT_FOUND', `${where} is longer than this file system allows for a name or a path (while ${doing}).`, { path: where });
+    case 'ELOOP':
+      return new BackupError('PATH_NOT_FOUND', `${where} cannot be reached: its path runs through a loop of symlinks (while ${doing}).`, { path: where });
+    case 'EISDIR':
+      return new BackupError('IO_ERROR', `${where} is a folder where a file was expected (while ${doing}).`, { path: where });
     default: {
-      const detail = error instanceof Error ? error.message : String(error);
-      return new BackupError('IO_ERROR', `Input/output error while ${doing} ${where}: ${detail}`, { path: where });
+      // Node's own text ("EIO: i/o error, read") is not a sentence for a user: name the system's code only.
+      const code = errnoCode(error);
+      const detail = code && /^E[A-Z0-9]+$/.test(code) ? ` (${code})` : error instanceof Error && !code ? `: ${error.message.replace(/\.$/, '')}` : '';
+      return new BackupError('IO_ERROR', `Input/output error while ${doing} ${where}${detail}.`, { path: where });
     }
   }
 }

@@ -14,25 +14,35 @@ import { nodeFs } from '../core/storage/fsPort';
 import { isRemoteLocation } from '../core/storage/locate';
 import type { RemoteOptions } from '../core/storage/remote';
 import type { SnapshotRecord, Trigger } from '../core/repository/snapshotRecord';
+import { workspaceSnapshots } from '../core/query/lineage';
 import { Rules } from '../core/scan/rules';
 import { annotatedText } from '../core/snapshot/annotate';
 import { SaveQueue } from '../core/snapshot/saveQueue';
 import { Snapshotter } from '../core/snapshot/snapshotter';
 import type { SnapshotRequest, SnapshotResult } from '../core/snapshot/snapshotter';
+import { LARGE_GIT_FOLDER_BYTES, gitFolderSize } from '../core/snapshot/gitFolder';
 import { workspaceIdFor } from '../core/snapshot/workspace';
 import type { BackupSettings } from './configuration';
 import { SECTION, isInside, readSettings, resolveStorePath } from './configuration';
 import { Disposable } from './lifecycle';
 import type { Keychain } from './keychain';
 import type { KnownStores } from './knownStores';
-import { missingStoreError, openWithPassphrase, storeExists } from './storeAccess';
+import { knownStoreMissing, missingStoreError, openWithPassphrase, storeExists, storeFixes, storeProblemOf } from './storeAccess';
+import type { StoreProblem } from './storeAccess';
 import type { Logger } from './logger';
+import { OwnChanges } from './ownChanges';
 
 export interface FolderStatus {
   folder: vscode.WorkspaceFolder;
   lastSnapshot?: Date;
   lastError?: string;
   busy: boolean;
+  /** The folder's history has been read once (until then the views and the status bar say "loading", never "not backed up"). */
+  loaded: boolean;
+  /** Why the history could not be read (a missing or locked store): one sentence. */
+  loadError?: string;
+  /** The folder's store could not be opened because it is missing or locked (the views explain it). */
+  store?: StoreProblem;
 }
 
 interface FolderState {
@@ -46,14 +56,20 @@ interface FolderState {
   workspaceId?: string;
 }
 
-/** Our own writes and editor saves also reach the file watcher; ignore those echoes for this long. */
-const ECHO_MS = 3_000;
+
+/** A snapshot this window recorded, with what it changed: what notableMoments.ts reads. */
+export interface Recorded {
+  folder: vscode.WorkspaceFolder;
+  result: SnapshotResult;
+}
 
 export class BackupService extends Disposable {
   private readonly repos = new Map<string, Promise<Repository>>();
+  /** Stores in `repos` that have finished opening. */
+  private readonly opened = new Set<string>();
   private readonly states = new Map<string, FolderState>();
   private readonly storeWatchers = new Map<string, fs.FSWatcher>();
-  private readonly recentWrites = new Map<string, number>();
+  private readonly ownWrites = new OwnChanges();
   private settingsCache = new Map<string, BackupSettings>();
   private warnedStores = new Set<string>();
   private errorShown = false;
@@ -66,6 +82,9 @@ export class BackupService extends Disposable {
   private readonly snapshotted = this.register(new vscode.EventEmitter<vscode.WorkspaceFolder>());
   /** A new snapshot of this folder was recorded by this window. */
   readonly onDidSnapshot = this.snapshotted.event;
+  private readonly recorded = this.register(new vscode.EventEmitter<Recorded>());
+  /** The same, with the snapshot's result (its changes and the snapshot before it). */
+  readonly onDidRecord = this.recorded.event;
 
   /** Passphrases and destination credentials; set by activation (tests of the engine room run without). */
   keychain: Keychain | undefined;
@@ -73,10 +92,17 @@ export class BackupService extends Disposable {
   knownStores: KnownStores | undefined;
   /** How to log in to a remote store (set by activation: credentials from the keychain). */
   remoteOptions: ((location: string) => Promise<RemoteOptions>) | undefined;
+  /** Where answers asked once are kept (set by activation: global state); tests of the engine room run without. */
+  decisions: vscode.Memento | undefined;
+  private readonly askedLargeGit = new Set<string>();
   /** Folders pointed at a destination instead of their local store ("Browse and Restore from a Destination"). */
   private readonly overrides = new Map<string, string>();
 
-  constructor(private readonly log: Logger) {
+  constructor(
+    private readonly log: Logger,
+    /** Folders that are never backed up (snapshots opened as folders: snapshotFolders.ts). */
+    private readonly ignoreFolder: (uri: vscode.Uri) => boolean = () => false,
+  ) {
     super();
     this.register(vscode.workspace.onDidSaveTextDocument((doc) => this.onSaved(doc)));
     this.register(
@@ -93,6 +119,8 @@ export class BackupService extends Disposable {
       }),
     );
     this.register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.setupWatchers()));
+    // Deleted in the Explorer (or by another extension's workspace edit): not a deletion outside the editor.
+    this.register(vscode.workspace.onWillDeleteFiles((e) => this.noteOwnWrites(e.files.filter((f) => f.scheme === 'file').map((f) => f.fsPath))));
     this.register({ dispose: () => this.disposeWatchers() });
     this.setupWatchers();
   }
@@ -100,7 +128,7 @@ export class BackupService extends Disposable {
   // ---- folders, settings, stores ---------------------------------------------------------------------
 
   folders(): readonly vscode.WorkspaceFolder[] {
-    return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file');
+    return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file' && !this.ignoreFolder(f.uri));
   }
 
   settings(folder?: vscode.WorkspaceFolder): BackupSettings {
@@ -122,6 +150,12 @@ export class BackupService extends Disposable {
   localStorePath(folder: vscode.WorkspaceFolder): string {
     const raw = vscode.workspace.isTrusted ? this.settings(folder).storePath : readUserStorePath();
     return resolveStorePath(raw, folder.uri.fsPath);
+  }
+
+  /** The user's store without a folder (a window with none); undefined when it is spelled per folder. */
+  defaultStorePath(): string | undefined {
+    const raw = readUserStorePath();
+    return /\$\{workspaceFolder/.test(raw) ? undefined : resolveStorePath(raw, undefined);
   }
 
   /** The destination a folder is pointed at instead of its local store, if any. */
@@ -149,6 +183,7 @@ export class BackupService extends Disposable {
   forgetStore(storePath: string): void {
     const open = this.repos.get(storePath);
     this.repos.delete(storePath);
+    this.opened.delete(storePath);
     void open?.then((repo) => repo.close()).catch(() => undefined);
     for (const state of this.states.values()) if (state.storePath === storePath) state.snapshotter = undefined;
   }
@@ -166,7 +201,7 @@ export class BackupService extends Disposable {
         // Captured content bypasses the size check of a read from disk: capture nothing the limit refuses.
         captureBelow: Math.round(this.settings(folder).maxFileSizeMB * 1024 * 1024) || undefined,
       });
-      state = { folder, storePath: this.localStorePath(folder), saves, chain: Promise.resolve(), status: { folder, busy: false } };
+      state = { folder, storePath: this.localStorePath(folder), saves, chain: Promise.resolve(), status: { folder, busy: false, loaded: false } };
       this.states.set(key, state);
     }
     return state;
@@ -191,17 +226,46 @@ export class BackupService extends Disposable {
 
   private async open(storePath: string, folder: vscode.WorkspaceFolder): Promise<Repository> {
     let repo = this.repos.get(storePath);
+    // An open store whose folder was deleted (or whose drive went) would list no snapshots, and the views
+    // would show an empty history: drop it, so the missing-store check below says what happened.
+    if (repo && this.opened.has(storePath) && !isRemoteLocation(storePath) && !(await storeExists(storePath)) && this.repos.get(storePath) === repo) {
+      this.forgetStore(storePath);
+      repo = undefined;
+    }
     if (!repo) {
-      repo = this.openStore(storePath, folder);
-      this.repos.set(storePath, repo);
-      repo.catch(() => this.repos.delete(storePath));
+      const opening = (repo = this.openStore(storePath, folder));
+      this.repos.set(storePath, opening);
+      const current = () => this.repos.get(storePath) === opening;
+      opening.then(
+        () => {
+          if (current()) this.opened.add(storePath);
+          this.noteStore(storePath);
+        },
+        (error: unknown) => {
+          if (current()) this.repos.delete(storePath);
+          this.noteStore(storePath, error);
+        },
+      );
     }
     return repo;
   }
 
+  /** A store opened (no error) or failed: the views say whether it is missing or locked; saves kept meanwhile go once it opens. */
+  private noteStore(storePath: string, error?: unknown): void {
+    const problem = error === undefined ? undefined : storeProblemOf(error);
+    for (const state of this.states.values()) {
+      if (state.storePath !== storePath) continue;
+      if (state.status.store !== problem) {
+        state.status.store = problem;
+        this.statusChanged.fire();
+      }
+      if (error === undefined && state.saves.kept) void state.saves.flush();
+    }
+  }
+
   private async openStore(storePath: string, folder: vscode.WorkspaceFolder): Promise<Repository> {
     const remote = isRemoteLocation(storePath);
-    if (!remote && this.knownStores?.has(storePath) && !(await storeExists(storePath))) throw missingStoreError(storePath);
+    if (await knownStoreMissing(storePath, this.knownStores)) throw missingStoreError(storePath);
     if (!remote) {
       try {
         await fs.promises.mkdir(storePath, { recursive: true });
@@ -244,12 +308,54 @@ export class BackupService extends Disposable {
         workspace: folder.uri.fsPath,
         excludes: settings.exclude,
         gitignore: settings.useGitignore,
+        includeGit: await this.includesGit(folder, true),
         maxFileSize: Math.round(settings.maxFileSizeMB * 1024 * 1024),
         // A repository's config can run programs (fsmonitor, hooks): only read git in trusted folders.
         git: vscode.workspace.isTrusted,
       });
     }
     return state.snapshotter;
+  }
+
+  /**
+   * Whether full snapshots of this folder take its `.git`: the setting, and for a `.git` over
+   * LARGE_GIT_FOLDER_BYTES the user's answer, asked once per folder (`ask`) and kept in `decisions`; until
+   * answered a large one is left out, so nobody's disk fills before they say so.
+   */
+  async includesGit(folder: vscode.WorkspaceFolder, ask = false): Promise<boolean> {
+    if (!this.settings(folder).includeGitFolder) return false;
+    const key = `projectBackup.largeGit:${folder.uri.toString()}`;
+    const decided = this.decisions?.get<boolean>(key);
+    if (decided !== undefined) return decided;
+    const size = await gitFolderSize(nodeFs, folder.uri.fsPath);
+    if (!size || size.bytes < LARGE_GIT_FOLDER_BYTES) return true;
+    if (ask && !this.askedLargeGit.has(key)) {
+      this.askedLargeGit.add(key);
+      this.log.info(`${folder.name}: .git is ${formatBytes(size.bytes)}; it is left out of snapshots until you say whether to include it.`);
+      void vscode.window
+        .showWarningMessage(`The git repository of ${folder.name} is ${formatBytes(size.bytes)}. Include it in full snapshots, so a restored project comes back with its whole history? The store grows by about that much.`, 'Include .git', 'Leave It Out')
+        .then(async (choice) => {
+          if (!choice) return;
+          await this.decisions?.update(key, choice === 'Include .git');
+          this.state(folder).snapshotter = undefined;
+          this.log.info(`${folder.name}: .git ${choice === 'Include .git' ? 'is included in' : 'is left out of'} full snapshots from now on.`);
+        });
+    }
+    return false;
+  }
+
+  /** "Back up the git history": full snapshots take `.git` from now on (a large one included), and one is taken now. */
+  async includeGitFolder(folder: vscode.WorkspaceFolder): Promise<SnapshotResult> {
+    const config = vscode.workspace.getConfiguration(SECTION, folder.uri);
+    if (!config.get<boolean>('includeGitFolder', true)) {
+      const inspected = config.inspect<boolean>('includeGitFolder');
+      const target = inspected?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder : inspected?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+      await config.update('includeGitFolder', true, target);
+    }
+    await this.decisions?.update(`projectBackup.largeGit:${folder.uri.toString()}`, true);
+    this.settingsCache.clear();
+    this.state(folder).snapshotter = undefined;
+    return this.snapshotFolder(folder, { trigger: 'manual' });
   }
 
   rules(folder: vscode.WorkspaceFolder, repo: Repository): Rules {
@@ -273,13 +379,44 @@ export class BackupService extends Disposable {
 
   /** The folder's snapshots, oldest first. `reload` re-reads labels and pins changed elsewhere. */
   async snapshots(folder: vscode.WorkspaceFolder, reload = false): Promise<SnapshotRecord[]> {
-    const repo = await this.repository(folder);
-    const id = this.workspaceId(folder);
-    const all = await repo.listSnapshots({ reload, onDamaged: (key, error) => this.log.warn(`${key}: ${error.message}`) });
-    const mine = all.filter((s) => s.workspace.id === id);
+    let mine: SnapshotRecord[];
+    try {
+      const repo = await this.repository(folder);
+      // Its own snapshots and those of the workspaces it continues (a moved or renamed project).
+      mine = await workspaceSnapshots(repo, this.workspaceId(folder), { reload, onDamaged: (key, error) => this.log.warn(`${key}: ${error.message}`) });
+    } catch (error) {
+      this.noteLoaded(folder, error instanceof Error ? error.message : String(error));
+      throw error;
+    }
     const latest = mine[mine.length - 1];
+    this.noteLoaded(folder, undefined);
     if (latest) this.noteSuccess(folder, new Date(latest.time), false);
     return mine;
+  }
+
+  /** Reads every folder's history once, in the background, so the status bar knows what to say. */
+  async loadStatuses(): Promise<void> {
+    await Promise.all(
+      this.folders().map(async (folder) => {
+        // A store that was never made is not made just to say so (one that went missing is an error to show).
+        if (!(await this.storeMade(folder))) return this.noteLoaded(folder, undefined);
+        await this.snapshots(folder).catch(() => undefined);
+      }),
+    );
+  }
+
+  /** Whether the folder's store exists or existed (known, or remote): reading it then never creates one. */
+  async storeMade(folder: vscode.WorkspaceFolder): Promise<boolean> {
+    const store = this.storePathFor(folder);
+    return isRemoteLocation(store) || this.knownStores?.has(store) === true || (await storeExists(store));
+  }
+
+  private noteLoaded(folder: vscode.WorkspaceFolder, loadError: string | undefined): void {
+    const status = this.state(folder).status;
+    if (status.loaded && status.loadError === loadError) return;
+    status.loaded = true;
+    status.loadError = loadError;
+    this.statusChanged.fire();
   }
 
   // ---- taking snapshots ------------------------------------------------------------------------------
@@ -310,7 +447,10 @@ export class BackupService extends Disposable {
         });
         this.logResult(folder, result);
         this.noteSuccess(folder, new Date(result.snapshot.time), result.created || result.annotated !== undefined);
-        if (result.created) this.snapshotted.fire(folder);
+        if (result.created) {
+          this.snapshotted.fire(folder);
+          this.recorded.fire({ folder, result });
+        }
         return result;
       } catch (error) {
         // The open store vanished under us (a drive unplugged): drop it, so the next use goes through the
@@ -362,9 +502,10 @@ export class BackupService extends Disposable {
     if (this.errorShown || error instanceof BackupError && error.code === 'CANCELLED') return;
     this.errorShown = true;
     const message = error instanceof Error ? error.message : String(error);
-    const missing = isBackupError(error, 'REPO_NOT_FOUND') && error.data.missingStore === true;
-    const choice = await vscode.window.showErrorMessage(`Backup failed: ${message}`, ...(missing ? ['Start a New Store'] : []), 'Show Log', 'Open Settings');
-    if (choice === 'Start a New Store') await vscode.commands.executeCommand('backup.recreateStore');
+    const fixes = storeFixes(error);
+    const choice = await vscode.window.showErrorMessage(`Backup failed: ${message}`, ...fixes.map((f) => f.title), 'Show Log', 'Open Settings');
+    const fix = fixes.find((f) => f.title === choice);
+    if (fix) await vscode.commands.executeCommand(fix.command);
     if (choice === 'Show Log') await vscode.commands.executeCommand('backup.showLog');
     if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', SECTION);
     // (Callers do not await this: a notification stays until the user acts on it.)
@@ -374,7 +515,7 @@ export class BackupService extends Disposable {
     if (doc.uri.scheme !== 'file') return;
     const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
     if (!folder || !this.settings(folder).snapshotOnSave) return;
-    this.recentWrites.set(doc.uri.fsPath, Date.now());
+    this.ownWrites.saved(doc.uri.fsPath);
     this.queue(folder, doc.uri.fsPath, 'save');
   }
 
@@ -399,8 +540,12 @@ export class BackupService extends Disposable {
 
   /** Tells the watcher that we are about to write these files ourselves (restore), so it does not echo them. */
   noteOwnWrites(paths: readonly string[]): void {
-    const now = Date.now();
-    for (const p of paths) this.recentWrites.set(p, now);
+    this.ownWrites.wrote(paths);
+  }
+
+  /** Whether the editor made this change itself (saved, restored, deleted in the Explorer): see ownChanges.ts. */
+  isOwnChange(folder: vscode.WorkspaceFolder, rel: string, deleted: boolean): boolean {
+    return this.ownWrites.isOwn(folder.uri.fsPath, path.join(folder.uri.fsPath, ...rel.split('/')), deleted);
   }
 
   // ---- watchers --------------------------------------------------------------------------------------
@@ -423,8 +568,7 @@ export class BackupService extends Disposable {
   private onExternal(folder: vscode.WorkspaceFolder, uri: vscode.Uri): void {
     if (uri.scheme !== 'file') return;
     const p = uri.fsPath;
-    const at = this.recentWrites.get(p);
-    if (at !== undefined && Date.now() - at < ECHO_MS) return;
+    if (this.ownWrites.isEcho(p)) return;
     const state = this.state(folder);
     if (isInside(p, state.storePath)) return;
     // Cheap name checks here; the snapshotter applies the full rules (globs, .gitignore) to what is queued.

@@ -38,6 +38,18 @@ export const Commands = {
   useDestination: 'backup.useDestination',
   useLocalStore: 'backup.useLocalStore',
   recreateStore: 'backup.recreateStore',
+  restoreProject: 'backup.restoreProject',
+  openSnapshotAsFolder: 'backup.openSnapshotAsFolder',
+  showSelectionHistory: 'backup.showSelectionHistory',
+  restoreSelection: 'backup.restoreSelection',
+  includeGitFolder: 'backup.includeGitFolder',
+  openStore: 'backup.openStore',
+  bringBackStore: 'backup.bringBackStore',
+  markOffsite: 'backup.markOffsite',
+  markOnsite: 'backup.markOnsite',
+  filterSnapshots: 'backup.filterSnapshots',
+  clearSnapshotFilter: 'backup.clearSnapshotFilter',
+  goToTime: 'backup.goToTime',
 } as const;
 
 export const Views = {
@@ -50,6 +62,10 @@ export const Views = {
 export const ContextKeys = {
   canUndoRestore: 'projectBackup.canUndoRestore',
   hasCompareSelection: 'projectBackup.hasCompareSelection',
+  /** The Snapshots view is empty for this folder, but its store holds other workspaces (welcome content). */
+  otherWorkspaces: 'projectBackup.otherWorkspaces',
+  /** The Snapshots view shows a filtered timeline (its title bar offers to clear it). */
+  filtered: 'projectBackup.filtered',
 } as const;
 
 export const SCHEME = 'backup-snapshot';

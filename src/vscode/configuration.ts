@@ -16,6 +16,8 @@ export interface BackupSettings {
   watchExternalChanges: boolean;
   exclude: string[];
   useGitignore: boolean;
+  /** Full snapshots take `.git` whole (core Rules.includeGit). */
+  includeGitFolder: boolean;
   maxFileSizeMB: number;
   warnAfterHours: number;
   retention: {
@@ -29,6 +31,8 @@ export interface BackupSettings {
   };
   verifySchedule: 'off' | 'daily' | 'weekly';
   schedule: { everyMinutes: number; dailyAt: string; catchUpAfterHours: number };
+  /** At start-up, snapshot what changed while the editor was closed (a full scan with the stat cache). */
+  scanOnStartup: boolean;
   reminderAfterHours: number;
   mirrorFolder: string;
   destinations: DestinationSetting[];
@@ -73,6 +77,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings 
     watchExternalChanges: c.get<boolean>('watchExternalChanges', true),
     exclude: Array.isArray(exclude) ? exclude.filter((e): e is string => typeof e === 'string') : [...DEFAULT_EXCLUDES],
     useGitignore: c.get<boolean>('useGitignore', false),
+    includeGitFolder: c.get<boolean>('includeGitFolder', true),
     maxFileSizeMB: number('maxFileSizeMB', 50),
     warnAfterHours: number('warnAfterHours', 24),
     retention: {
@@ -90,6 +95,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings 
       dailyAt: c.get<string>('schedule.dailyAt', '') ?? '',
       catchUpAfterHours: number('schedule.catchUpAfterHours', 24),
     },
+    scanOnStartup: c.get<boolean>('scanOnStartup', true),
     reminderAfterHours: number('reminderAfterHours', 72),
     // Untrusted workspaces must not choose where we write: only the user's own value counts there.
     mirrorFolder: (vscode.workspace.isTrusted ? c.get<string>('mirrorFolder', '') : c.inspect<string>('mirrorFolder')?.globalValue) ?? '',
@@ -118,4 +124,16 @@ export function resolveStorePath(raw: string, folder: string | undefined): strin
 export function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}
+
+/**
+ * Where to change a folder's store path so the new value wins: where it is set now (a folder's own value
+ * over the workspace's over the user's); only the user's in an untrusted workspace.
+ */
+export function storePathLevel(folder: vscode.WorkspaceFolder): vscode.ConfigurationTarget {
+  const info = vscode.workspace.getConfiguration(SECTION, folder.uri).inspect<string>('storePath');
+  if (!vscode.workspace.isTrusted) return vscode.ConfigurationTarget.Global;
+  if (info?.workspaceFolderValue !== undefined) return vscode.ConfigurationTarget.WorkspaceFolder;
+  if (info?.workspaceValue !== undefined) return vscode.ConfigurationTarget.Workspace;
+  return vscode.ConfigurationTarget.Global;
 }

@@ -27,6 +27,11 @@ export class KnownStores {
     if (list.includes(location)) await this.memento.update(KEY, list.filter((l) => l !== location));
   }
 
+  /** Every known store, oldest first. */
+  all(): string[] {
+    return this.list();
+  }
+
   private list(): string[] {
     const value = this.memento.get<unknown>(KEY);
     return Array.isArray(value) ? value.filter((l): l is string => typeof l === 'string') : [];

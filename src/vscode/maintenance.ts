@@ -9,7 +9,7 @@ import { verifyRepository } from '../core/check/verify';
 import { mirror } from '../core/export/mirror';
 import { summarizeProblems } from '../core/problemSummary';
 import type { VerifyReport } from '../core/check/verify';
-import { saveVerifyRecord } from '../core/health/records';
+import { saveVerifyRecord } from '../core/records/verifyRecord';
 import type { Repository } from '../core/repository/repository';
 import { forget } from '../core/retention/forget';
 import { prune } from '../core/retention/prune';

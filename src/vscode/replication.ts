@@ -11,7 +11,7 @@ import { destinationKey } from '../core/health/gather';
 import type { ReplicationResult } from '../core/replicate/replicate';
 import { replicate } from '../core/replicate/replicate';
 import { isBackupError } from '../core/errors';
-import { loadReplicaRecords } from '../core/replicate/replicaRecord';
+import { loadReplicaRecords } from '../core/records/replicaRecord';
 import { isRemoteLocation } from '../core/storage/locate';
 import { redactLocation } from '../core/storage/remote';
 import type { RemoteOptions } from '../core/storage/remote';
@@ -38,6 +38,20 @@ interface Attempt {
 export interface Progress {
   report(message: string): void;
   signal?: AbortSignal;
+}
+
+/** A folder's destinations from its settings, resolved (variables, `~`) for folders. */
+export function destinationsOf(service: BackupService, folder: vscode.WorkspaceFolder): DestinationSetting[] {
+  // A destination holds one store: one added for another store (another workspace's, or the store used
+  // before "Start an Encrypted Store") is not this folder's, and copying to it would only be refused.
+  const store = service.localStorePath(folder);
+  return service
+    .settings(folder)
+    .destinations.filter((d) => !d.store || resolveStorePath(d.store, folder.uri.fsPath) === store)
+    .map((d) => ({
+      ...d,
+      location: isRemoteLocation(d.location) ? d.location : resolveStorePath(d.location, folder.uri.fsPath),
+    }));
 }
 
 export class Replicator extends Disposable {
@@ -67,15 +81,7 @@ export class Replicator extends Disposable {
 
   /** A folder's destinations from its settings, resolved (variables, `~`) for folders. */
   destinations(folder: vscode.WorkspaceFolder): DestinationSetting[] {
-    // A destination holds one store: one added for another store (another workspace's, or the store used
-    // before "Start an Encrypted Store") is not this folder's, and copying to it would only be refused.
-    const store = this.service.localStorePath(folder);
-    return this.service.settings(folder)
-      .destinations.filter((d) => !d.store || resolveStorePath(d.store, folder.uri.fsPath) === store)
-      .map((d) => ({
-        ...d,
-        location: isRemoteLocation(d.location) ? d.location : resolveStorePath(d.location, folder.uri.fsPath),
-      }));
+    return destinationsOf(this.service, folder);
   }
 
   /** What the health view shows for a folder's destinations: the settings plus this window's last attempts. */
@@ -186,13 +192,18 @@ export class Replicator extends Disposable {
       try {
         const repo = await this.service.localRepository(folder);
         const remote = isRemoteLocation(destination.location) ? await this.remoteOptions(destination.location, options.interactive) : undefined;
-        const result = await replicate(repo, destination.location, {
-          remote,
-          offsite: destination.offsite,
-          fresh: options.fresh,
-          signal: options.progress?.signal ? AbortSignal.any([options.progress.signal, this.stopping.signal]) : this.stopping.signal,
-          onProgress: (p) => options.progress?.report(`${shown}: ${plural(p.objectsDone, 'object')} of ${p.objectsTotal.toLocaleString('en-US')}, ${formatBytes(p.bytesDone)}`),
-        });
+        const signal = options.progress?.signal ? AbortSignal.any([options.progress.signal, this.stopping.signal]) : this.stopping.signal;
+        const copy = () =>
+          replicate(repo, destination.location, {
+            remote,
+            offsite: destination.offsite,
+            fresh: options.fresh,
+            signal,
+            onProgress: (p) => options.progress?.report(`${shown}: ${plural(p.objectsDone, 'object')} of ${p.objectsTotal.toLocaleString('en-US')}, ${formatBytes(p.bytesDone)}`),
+          });
+        // A copy the user asked for waits for one under way there (another window, the CLI) and then runs:
+        // it reports what it copied itself, never another copy's work as "0 objects copied".
+        const result = options.interactive ? await this.afterOtherCopies(copy, `${store} to ${shown}`, signal, options.progress) : await copy();
         attempt.lastError = undefined;
         attempt.lastSuccess = startedAt;
         this.log.info(`Replicated ${store} to ${shown}: ${plural(result.objectsCopied, 'object')} copied (${formatBytes(result.bytesCopied)}), ${plural(result.snapshots, 'snapshot')} there.`);
@@ -219,6 +230,29 @@ export class Replicator extends Disposable {
     })();
     this.runs.set(key, run);
     return run;
+  }
+
+  private async afterOtherCopies<T>(copy: () => Promise<T>, what: string, signal: AbortSignal, progress?: Progress): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await copy();
+      } catch (error) {
+        if (!isBackupError(error, 'REPO_LOCKED') || signal.aborted) throw error;
+        if (attempt === 0) {
+          this.log.info(`Replication of ${what} waits for another copy there (another window or process) to finish.`);
+          progress?.report('waiting for another copy there to finish');
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, Math.min(250 * 2 ** attempt, 5000));
+          function done(): void {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+          }
+          signal.addEventListener('abort', done);
+        });
+      }
+    }
   }
 
   /** Credentials from the keychain and host-key trust: known_hosts, then the keys this user trusted here. */

@@ -6,9 +6,13 @@ import * as vscode from 'vscode';
 import { formatTime, plural, shortId } from '../core/format';
 import { summarizeProblems } from '../core/problemSummary';
 import { Restorer } from '../core/restore/restorer';
-import type { RestoreResult } from '../core/restore/restorer';
+import type { PlannedChange, RestorePlan, RestoreResult } from '../core/restore/restorer';
+import { entryAt } from '../core/query/browse';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
+import { restoreLabel } from '../core/query/notable';
+import { shortTime } from '../core/query/timeline';
 import type { BackupService } from './backupService';
+import { bringBackBeforeRestore } from './commands/bringBackStore';
 import { ContextKeys } from './commandIds';
 import { isInside } from './configuration';
 import type { Logger } from './logger';
@@ -33,6 +37,13 @@ export interface RestoreRequest {
   /** Paths the snapshot lacks are deleted (undo). */
   missingAsDelete?: boolean;
   title: string;
+  /**
+   * The user has already said yes (a one-click "Restore Them" on a notification that named what): no
+   * preview is asked. The undo snapshot is taken all the same.
+   */
+  confirmed?: boolean;
+  /** What the restore brings back, for the automatic label of the undo point ("48 files"; default: from `paths`). */
+  what?: string;
 }
 
 export interface UndoRecord {
@@ -60,15 +71,24 @@ export async function setUndo(state: vscode.Memento, record: UndoRecord | undefi
 }
 
 /** Runs a restore; resolves to the result, or undefined when the user cancelled or nothing needed doing. */
+/** "src/lib", "3 paths", "everything": what a restore of `paths` brings back, in a label. */
+function whatOf(paths: readonly string[]): string {
+  if (paths.length === 0) return 'everything';
+  if (paths.length === 1) return paths[0];
+  return plural(paths.length, 'path');
+}
+
 export async function runRestore(ctx: RestoreContext, request: RestoreRequest): Promise<RestoreResult | undefined> {
   const { service, prompter, log } = ctx;
   const { folder, snapshot } = request;
-  const repo = await service.repository(folder);
-  const restorer = new Restorer(repo);
   const target = request.target ?? folder.uri;
   const overWorkspace = isInside(target.fsPath, folder.uri.fsPath) && isInside(folder.uri.fsPath, target.fsPath);
   // Restoring into a folder inside the workspace also changes the workspace: make that undoable too.
   const intoWorkspace = isInside(target.fsPath, folder.uri.fsPath);
+  // The undo snapshot needs the local store: a missing one is brought back from a destination first.
+  if (intoWorkspace && !(await bringBackBeforeRestore(ctx, folder))) return undefined;
+  const repo = await service.repository(folder);
+  const restorer = new Restorer(repo);
   const options = {
     target: target.fsPath,
     paths: request.paths,
@@ -76,27 +96,51 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     missingAsDelete: request.missingAsDelete,
     rules: service.rules(folder, repo),
   };
-  // Files with unsaved changes that the restore would replace: known from the preview, without keeping a
-  // list of every change (a restore of 200,000 files must not hold one in the extension host).
-  const relOf = (uri: vscode.Uri) => path.relative(folder.uri.fsPath, uri.fsPath).split(path.sep).join('/');
-  const dirtyDocs = overWorkspace ? vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file') : [];
-  const dirtyByRel = new Map(dirtyDocs.map((d) => [relOf(d.uri), d]));
+  // Files with unsaved changes that the restore would replace, and the paths it changes (for the undo
+  // record): picked from the preview as each change is decided, never a list of every change (a restore
+  // of 200,000 files must not hold one in the extension host).
+  const relOf = (doc: vscode.TextDocument) => path.relative(folder.uri.fsPath, doc.uri.fsPath).split(path.sep).join('/');
+  const dirtyDocs = overWorkspace ? vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file' && isInside(d.uri.fsPath, folder.uri.fsPath)) : [];
+  const dirtyByRel = new Map(dirtyDocs.map((d) => [relOf(d), d]));
   const dirtySet = new Set<vscode.TextDocument>();
+  const planned = new Set<string>();
   const changedPaths: string[] = [];
   let tooMany = false;
+  const remember = (rel: string) => {
+    if (changedPaths.length < UNDO_PATHS) changedPaths.push(rel);
+    else tooMany = true;
+  };
   const preview = await restorer.restore(snapshot, {
     ...options,
     dryRun: true,
     onChange: (c) => {
-      if (c.action !== 'create') {
-        const doc = dirtyByRel.get(c.path);
-        if (doc) dirtySet.add(doc);
+      const doc = dirtyByRel.get(c.path);
+      if (doc) {
+        planned.add(c.path);
+        if (c.action !== 'create') dirtySet.add(doc);
       }
-      if (changedPaths.length < UNDO_PATHS) changedPaths.push(c.path);
-      else tooMany = true;
+      remember(c.path);
     },
   });
-  if (preview.plan.total === 0) {
+  // The plan compares with the disk; an editor may hold unsaved text over a file the disk already has as the
+  // snapshot does. Restoring must still put that version in the editor (the unsaved text goes into the undo
+  // snapshot first), so such files join the plan as overwrites of what the editor shows.
+  const inScope = (rel: string) => request.paths.length === 0 || request.paths.some((p) => rel === p || rel.startsWith(`${p}/`));
+  const unsavedOnly: PlannedChange[] = [];
+  for (const [rel, doc] of dirtyByRel) {
+    if (planned.has(rel) || !inScope(rel)) continue;
+    if ((await entryAt(repo, snapshot.tree, rel))?.type !== 'file') continue;
+    unsavedOnly.push({ path: rel, action: 'overwrite', type: 'file' });
+    dirtySet.add(doc);
+    remember(rel);
+  }
+  const shown: RestorePlan = {
+    ...preview.plan,
+    changes: [...preview.plan.changes, ...unsavedOnly],
+    counts: { ...preview.plan.counts, overwrite: preview.plan.counts.overwrite + unsavedOnly.length },
+    total: preview.plan.total + unsavedOnly.length,
+  };
+  if (shown.total === 0) {
     const note = preview.problems.length ? ` ${summarizeProblems(preview.problems, { verb: 'restored', fullList: '' }).headline} Every one is listed in the log.` : '';
     for (const p of preview.problems) log.warn(`Not restorable: ${p.path}: ${p.reason}`);
     void vscode.window.showInformationMessage(`Nothing to restore: ${path.basename(target.fsPath)} already matches snapshot ${shortId(snapshot.id)}.${note}`);
@@ -106,29 +150,32 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   const dirty = [...dirtySet];
   const dirtyNote = dirty.length ? ` ${plural(dirty.length, 'file')} with unsaved changes (kept in the undo snapshot)` : '';
   const where = overWorkspace ? folder.name : target.fsPath;
-  if (!(await prompter.confirmRestore(`${request.title} into ${where}?${dirtyNote}`, preview.plan))) return undefined;
+  if (!request.confirmed && !(await prompter.confirmRestore(`${request.title} into ${where}?${dirtyNote}`, shown))) return undefined;
 
   let undo: SnapshotRecord | undefined;
   if (intoWorkspace) {
     // A full snapshot first (cheap with the stat cache), then the unsaved buffers on top of it, so undo
-    // brings back exactly what was there, including what was never saved.
-    undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore' })).snapshot;
+    // brings back exactly what was there, including what was never saved. The undo point is a notable
+    // moment: it carries an automatic label (never over a label of the user's; retention keeps it 30 days).
+    const label = restoreLabel(request.what ?? whatOf(request.paths), shortTime(snapshot.time, new Date()));
+    undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore', ...(dirty.length ? {} : { autoLabel: label }) })).snapshot;
     if (dirty.length) {
-      const contents = new Map(dirty.map((d) => [relOf(d.uri), Buffer.from(d.getText(), 'utf8')]));
-      undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore', paths: [...contents.keys()], contents, label: 'unsaved changes before restore' })).snapshot;
+      const contents = new Map(dirty.map((d) => [relOf(d), Buffer.from(d.getText(), 'utf8')]));
+      undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore', paths: [...contents.keys()], contents, autoLabel: `unsaved changes ${label}` })).snapshot;
     }
     service.noteOwnWrites(changedPaths.map((rel) => path.join(target.fsPath, ...rel.split('/'))));
   }
 
-  const lock = await repo.readLock(`a restore into ${target.fsPath}`);
-  let result: RestoreResult;
-  try {
-    result = await restorer.restore(snapshot, options);
-  } finally {
-    await lock?.release();
-  }
+  // The restore takes its own lock (core/restore/restorer.ts).
+  const result = await restorer.restore(snapshot, options);
   // Editors showing restored files must show the restored content, not keep a stale buffer.
   for (const doc of dirty) await vscode.commands.executeCommand('workbench.action.files.revert', doc.uri);
+  if (overWorkspace && result.restored + result.deleted > 0) {
+    // The restored state is a moment of its own in the timeline ("restored · 30 files"), recorded now: our
+    // writes are not echoed by the watcher, so otherwise the next full scan would take it for its own change.
+    // Past UNDO_PATHS changes a full scan (cheap with the stat cache) records it, not a list of every path.
+    await service.snapshotFolder(folder, { trigger: 'restore', ...(tooMany ? {} : { paths: changedPaths }) }).catch((error: unknown) => log.warn(`The state after the restore was not snapshotted yet (the next snapshot takes it): ${error instanceof Error ? error.message : String(error)}`));
+  }
 
   for (const p of result.problems) log.warn(`Not restored: ${p.path}: ${p.reason}`);
   log.info(`Restored ${plural(result.restored, 'item')}, deleted ${result.deleted} from snapshot ${shortId(snapshot.id)} into ${target.fsPath}${undo ? `; undo snapshot ${shortId(undo.id)}` : ''}.`);
@@ -143,7 +190,9 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     });
   }
   service.fireChanged(folder);
-  const summary = `Restored ${plural(result.restored + result.deleted, 'change')} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}).`;
+  // Files, not folders: "Restored 805 changes" for 705 files read like a miscount.
+  const files = result.files + unsavedOnly.length;
+  const summary = `Restored ${plural(files, 'file')} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}).`;
   if (result.problems.length) {
     const problems = summarizeProblems(result.problems, { verb: 'restored', fullList: 'Every one is listed in the log.' });
     void vscode.window.showWarningMessage(`${summary} ${problems.headline} Every one is listed in the log.`, 'Show Log').then((c) => c && vscode.commands.executeCommand('backup.showLog'));

@@ -1,8 +1,9 @@
-// Automatic full snapshots: every N minutes, daily at a time, a catch-up at start-up, and a reminder when a
+// Automatic full snapshots: every N minutes, daily at a time, a start-up scan, and a reminder when a
 // workspace has gone too long without a backup. Invariants: never two scheduled runs of one workspace at
 // once, in this window (a running set) or across windows and machines (a claim file in the store); a run
 // skipped because another is going is logged, not an error.
 
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { plural } from '../core/format';
 import type { Trigger } from '../core/repository/snapshotRecord';
@@ -13,10 +14,27 @@ import { Commands } from './commandIds';
 import { Disposable } from './lifecycle';
 import type { Logger } from './logger';
 
-const STARTUP_DELAY_MS = 15_000;
+/**
+ * The start-up scan runs this soon after activation (the window's own start-up comes first; the scan yields
+ * to the event loop, so it never blocks the host), and once more at SETTLE_MS: VS Code's file watcher takes
+ * a few seconds to start, and a change made in that blind window would otherwise wait for the next full
+ * snapshot. Both are full scans with the stat cache: a few milliseconds per thousand unchanged files, and
+ * nothing is written when nothing changed. A folder never backed up gets its first snapshot (catch-up) only
+ * at SETTLE_MS, so a user who opens a folder to look, or to restore a project into, acts first.
+ */
+const STARTUP_DELAY_MS = 500;
+const SETTLE_MS = 15_000;
 const REMINDER_CHECK_MS = 30 * 60_000;
 /** setTimeout's limit; longer waits re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+async function isEmptyFolder(dir: string): Promise<boolean> {
+  try {
+    return (await fs.promises.readdir(dir)).length === 0;
+  } catch {
+    return true;
+  }
+}
 
 export type RunOutcome = 'done' | 'skipped-here' | 'skipped-elsewhere' | 'failed';
 
@@ -31,9 +49,10 @@ export class Scheduler extends Disposable {
     private readonly now: () => Date = () => new Date(),
   ) {
     super();
-    const startup = setTimeout(() => void this.startup(), STARTUP_DELAY_MS);
+    const early = setTimeout(() => void this.startupScan(false), STARTUP_DELAY_MS);
+    const startup = setTimeout(() => void this.startup(), SETTLE_MS);
     const reminders = setInterval(() => void this.remind(), REMINDER_CHECK_MS);
-    this.register({ dispose: () => (clearTimeout(startup), clearInterval(reminders)) });
+    this.register({ dispose: () => (clearTimeout(early), clearTimeout(startup), clearInterval(reminders)) });
     this.register(vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('projectBackup.schedule') && this.armAll()));
     this.register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.armAll()));
     this.register({ dispose: () => this.timers.forEach((t) => clearTimeout(t)) });
@@ -44,19 +63,32 @@ export class Scheduler extends Disposable {
   }
 
   private async startup(): Promise<void> {
-    for (const folder of this.service.folders()) {
-      const hours = this.service.settings(folder).schedule.catchUpAfterHours;
-      if (hours <= 0) continue;
-      try {
-        const snapshots = await this.service.snapshots(folder);
-        const last = snapshots.length ? new Date(snapshots[snapshots.length - 1].time) : undefined;
-        if (catchUpDue(this.now(), last, hours)) await this.run(folder, 'startup');
-      } catch (error) {
-        this.log.error(`Catch-up snapshot of ${folder.name} failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
+    await this.startupScan(true);
     this.armAll();
     await this.remind();
+  }
+
+  /**
+   * What changed while the editor was closed (edits, a `git pull` in a terminal) is snapshotted now, with
+   * trigger `startup`: a folder with snapshots is scanned (`scanOnStartup`); with `firstSnapshots`, one
+   * without gets its first snapshot as the catch-up rule says, never while it is empty (a folder opened to
+   * restore a project into must not become a workspace of its own).
+   */
+  async startupScan(firstSnapshots: boolean): Promise<void> {
+    for (const folder of this.service.folders()) {
+      const settings = this.service.settings(folder);
+      try {
+        // No store yet: no snapshots, and looking must not create one.
+        const snapshots = (await this.service.storeMade(folder)) ? await this.service.snapshots(folder) : [];
+        const last = snapshots.length ? new Date(snapshots[snapshots.length - 1].time) : undefined;
+        const due = last
+          ? settings.scanOnStartup || catchUpDue(this.now(), last, settings.schedule.catchUpAfterHours)
+          : firstSnapshots && catchUpDue(this.now(), undefined, settings.schedule.catchUpAfterHours) && !(await isEmptyFolder(folder.uri.fsPath));
+        if (due) await this.run(folder, 'startup');
+      } catch (error) {
+        this.log.error(`Start-up scan of ${folder.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
   }
 
   armAll(): void {

@@ -9,6 +9,7 @@ import { healthSummary } from '../core/health/health';
 import type { Replicator } from './replication';
 import type { HealthView } from './views/healthView';
 import { Disposable } from './lifecycle';
+import { STATUS_BAR_COMMANDS, statusBarLine, statusBarText } from './lostStore';
 
 export function ago(then: Date, now: Date): string {
   const seconds = Math.max(0, Math.round((now.getTime() - then.getTime()) / 1000));
@@ -40,6 +41,11 @@ export class StatusBar extends Disposable {
     this.update();
   }
 
+  /** The item's text (tests read what a user sees). */
+  text(): string {
+    return this.item.text;
+  }
+
   /** The tooltip as text (tests read what a user would see on hover). */
   tooltipText(): string {
     const tooltip = this.item.tooltip;
@@ -61,20 +67,34 @@ export class StatusBar extends Disposable {
     const newest = times.length ? new Date(Math.max(...times.map((t) => t.getTime()))) : undefined;
     const warnHours = this.service.settings().warnAfterHours;
     const stale = warnHours > 0 && (!oldest || now.getTime() - oldest.getTime() > warnHours * 3_600_000);
+    // A missing or locked store is said as such, never "Not backed up yet" (lostStore.ts).
+    const problem = statusBarText(statuses.map((s) => s.store));
 
+    const loading = statuses.some((s) => !s.loaded);
+    const unreadable = statuses.filter((s) => s.loadError);
     if (busy) this.item.text = '$(sync~spin) Backing up…';
+    else if (problem) this.item.text = problem;
     else if (this.replicator?.busy) this.item.text = '$(sync~spin) Replicating…';
     else if (failed.length) this.item.text = '$(warning) Backup failed';
+    else if (unreadable.length) this.item.text = '$(warning) Backups unavailable';
     else if (newest) this.item.text = `$(history) Backed up ${ago(newest, now)}`;
+    // Until the store has been read, "not backed up" could be a lie about a well-backed-up workspace.
+    else if (loading) this.item.text = '$(loading~spin) Loading backups…';
     else this.item.text = '$(history) Not backed up yet';
-    const warn = !busy && (failed.length > 0 || stale);
-    this.item.backgroundColor = warn ? new vscode.ThemeColor(failed.length ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;
+    const missing = statuses.some((s) => s.store === 'missing');
+    const warn = !busy && (problem !== undefined || (!loading && (failed.length > 0 || unreadable.length > 0 || stale)));
+    this.item.backgroundColor = warn ? new vscode.ThemeColor(failed.length || missing ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;
 
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown('**Project Backup**\n\n');
     for (const s of statuses) {
-      const when = s.lastSnapshot ? `${formatTime(s.lastSnapshot.toISOString())} (${ago(s.lastSnapshot, now)})` : 'no snapshot yet';
+      if (s.store) {
+        md.appendMarkdown(statusBarLine(s.folder, s.store, this.service.localStorePath(s.folder)));
+        continue;
+      }
+      const when = s.lastSnapshot ? `${formatTime(s.lastSnapshot.toISOString())} (${ago(s.lastSnapshot, now)})` : s.loaded ? 'no snapshot yet' : 'loading…';
       md.appendMarkdown(`- ${s.folder.name}: ${s.busy ? 'backing up… ' : ''}last snapshot ${when}${s.lastError ? ` · **failed:** ${s.lastError.replace(/[*_`]/g, '')}` : ''}\n`);
+      if (s.loadError && !s.lastError) md.appendMarkdown(`  - **cannot read the backups:** ${s.loadError.replace(/[*_`[\]]/g, '')}\n`);
       const browsing = this.service.browsing(s.folder);
       if (browsing) md.appendMarkdown(`  - browsing the destination ${browsing.replace(/[*_`[\]]/g, '')}\n`);
       const health = this.health?.cached(s.folder);
@@ -87,7 +107,7 @@ export class StatusBar extends Disposable {
     }
     if (this.replicator?.busy) md.appendMarkdown('\nReplicating to the destinations…\n');
     md.appendMarkdown(`\nClick to open the Backups view · [Backup Health](command:${Commands.showHealth})`);
-    md.isTrusted = { enabledCommands: [Commands.showHealth] };
+    md.isTrusted = { enabledCommands: [Commands.showHealth, ...STATUS_BAR_COMMANDS] };
     this.item.tooltip = md;
     this.item.show();
   }

@@ -9,6 +9,7 @@ import type { OpenOptions } from '../core/repository/repository';
 import { isRemoteLocation } from '../core/storage/locate';
 import type { RemoteOptions } from '../core/storage/remote';
 import type { Keychain } from './keychain';
+import type { KnownStores } from './knownStores';
 import type { Logger } from './logger';
 
 export interface StoreAccess {
@@ -55,9 +56,30 @@ export async function openWithPassphrase(location: string, options: OpenOptions,
 export function missingStoreError(storePath: string): BackupError {
   return new BackupError(
     'REPO_NOT_FOUND',
-    `The backup store at ${storePath} is missing, though it held snapshots before: connect the drive or share it is on (or point projectBackup.storePath at where it is now); to start a new, empty store there instead, run "Backup: Start a New Store Where the Missing One Was".`,
+    `The backup store at ${storePath} is missing, though it held snapshots before: connect the drive or share it is on (or point projectBackup.storePath at where it is now); to get it back, history and all, from a destination that holds a copy, run "Backup: Bring the Store Back from a Destination..."; to start a new, empty store there instead, run "Backup: Start a New Store Where the Missing One Was".`,
     { storePath, missingStore: true },
   );
+}
+
+/** Why a store cannot be used now, when it is one of the two states the views explain rather than report. */
+export type StoreProblem = 'missing' | 'locked';
+
+/** Whether a local store this editor opened before (knownStores.ts) has no config at its path now. */
+export async function knownStoreMissing(storePath: string, knownStores: KnownStores | undefined): Promise<boolean> {
+  return !isRemoteLocation(storePath) && knownStores?.has(storePath) === true && !(await storeExists(storePath));
+}
+
+/** The buttons a failure's notification offers for a missing or locked store, and the command each runs. */
+export function storeFixes(error: unknown): Array<{ title: string; command: string }> {
+  const problem = storeProblemOf(error);
+  if (problem === 'missing') return [{ title: 'Bring the Store Back', command: 'backup.bringBackStore' }, { title: 'Start a New Store', command: 'backup.recreateStore' }];
+  return problem === 'locked' ? [{ title: 'Unlock', command: 'backup.unlockStore' }] : [];
+}
+
+export function storeProblemOf(error: unknown): StoreProblem | undefined {
+  if (isBackupError(error, 'REPO_NOT_FOUND') && error.data.missingStore === true) return 'missing';
+  if (isBackupError(error, 'PASSPHRASE_REQUIRED') || isBackupError(error, 'WRONG_PASSPHRASE')) return 'locked';
+  return undefined;
 }
 
 /** Whether a store (its config file) is at this local path. */

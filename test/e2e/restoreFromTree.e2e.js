@@ -84,9 +84,9 @@ module.exports = {
     if (!/index\.js/.test(preview.title)) throw new Error(`the preview's title does not name index.js: ${preview.title}`);
     if (!preview.rows.some((r) => /src\/index\.js/.test(r) && /overwrite/.test(r))) throw new Error(`the preview does not list src/index.js to overwrite: ${preview.rows.join(' | ')}`);
 
-    const restored = await waitForNotification(page, /^Restored \d+ changes? from snapshot/, { failOn: /failed|could not be restored/ });
+    const restored = await waitForNotification(page, /^Restored \d+ files? from snapshot/, { failOn: /failed|could not be restored/ });
     log(`notification: ${restored}`);
-    if (!restored.startsWith(`Restored 1 change from snapshot ${snapshotId}`)) throw new Error(`expected "Restored 1 change from snapshot ${snapshotId} ...", got "${restored}"`);
+    if (!restored.startsWith(`Restored 1 file from snapshot ${snapshotId}`)) throw new Error(`expected "Restored 1 file from snapshot ${snapshotId} ...", got "${restored}"`);
 
     // 5. The old content is back on disk, and the open editor shows it.
     step('5. The old content is back on disk, and the open editor shows it');

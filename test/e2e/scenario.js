@@ -22,6 +22,9 @@
  * @property {string} title      what it proves, printed with the result
  * @property {boolean} [multiRoot]  open a two-folder .code-workspace instead of one folder
  * @property {number} [timeout]  per-scenario limit in ms (default 60 s)
+ * @property {(context: ScenarioContext & { scratch: string }) => Promise<{ open?: string } | void>} [prepare]
+ *   runs before the window opens (scratch: a fresh folder path of its own, not yet created); returning
+ *   `open` opens that folder instead of the fixture copy
  * @property {(context: ScenarioContext) => Promise<void>} run
  */
 

@@ -25,8 +25,13 @@ const scaled = (ms) => ms * SCALE;
  * Waits for the workbench and the opened folder's files in the Explorer.
  * @param {import('playwright-core').Page} page
  */
-async function waitForWorkbench(page, { timeout = LOAD_TIMEOUT } = {}) {
+async function waitForWorkbench(page, { timeout = LOAD_TIMEOUT, emptyFolder = false } = {}) {
   await waitForLocator(page.locator('.monaco-workbench'), 'the workbench to load', { timeout });
+  if (emptyFolder) {
+    // An empty folder lists nothing: its Explorer says so once the remote file system is connected.
+    await waitForLocator(page.locator('.explorer-folders-view, .explorer-viewlet .welcome-view').first(), 'the Explorer of the empty folder', { timeout, state: 'attached' });
+    return;
+  }
   // The Explorer lists the workspace once the remote file system is connected.
   await waitForLocator(page.locator('.explorer-folders-view .monaco-list-row').first(), 'the Explorer to list the workspace', { timeout });
 }
@@ -108,7 +113,8 @@ async function answerInputBox(page, prompt, { text, timeout = UI_TIMEOUT } = {})
   const shown = await waitUntil(shownPrompt, `the input box ${prompt}`, { timeout });
   if (text !== undefined) await widget.locator('input.input').fill(text);
   await page.keyboard.press('Enter');
-  await waitForLocator(widget, `the input box ${prompt} to close after Enter`, { state: 'hidden' });
+  // Closed, or showing the command's next question already (the widget is reused and may never be seen hidden).
+  await waitUntil(async () => !(await shownPrompt()), `the input box ${prompt} to close after Enter`, { timeout });
   return shown;
 }
 
@@ -355,10 +361,12 @@ async function answerSaveDialog(page, filePath, { timeout = UI_TIMEOUT } = {}) {
   // Either the dialog closes, or it asks before replacing the file: a quick pick titled with the question.
   // An Enter that only moved the listing (into the typed folder, in a folder dialog, which then holds the
   // path with a trailing separator) leaves the dialog open with the same title: press it once more.
+  // A command that asks its next question right away reuses the widget: another title is closed too.
   const outcome = async () => {
     if (!(await widget.isVisible())) return 'closed';
     const title = await titleOf();
-    return /already exists/i.test(title) ? title : undefined;
+    if (/already exists/i.test(title)) return title;
+    return title !== shown.title ? 'closed' : undefined;
   };
   await page.keyboard.press('Enter');
   let result = await waitUntil(outcome, 'the save dialog to close', { timeout: scaled(5000) }).catch(() => undefined);

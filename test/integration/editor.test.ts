@@ -13,7 +13,7 @@ import { readWholeFile } from '../../src/core/query/browse';
 import { Repository } from '../../src/core/repository/repository';
 import type { SnapshotRecord } from '../../src/core/repository/snapshotRecord';
 import type { Node } from '../../src/vscode/views/nodes';
-import { ScriptedPrompter, api, saveAndFlush, children, closeAllEditors, read, until, write } from './helpers/api';
+import { ScriptedPrompter, api, saveAndFlush, children, closeAllEditors, read, snapshotRows, until, write } from './helpers/api';
 import { configuredStorePath, workspaceFolders, workspaceMode } from './helpers/environment';
 import { emit } from './index';
 
@@ -114,7 +114,7 @@ if (workspaceMode() === 'single-folder') {
       const view = a.snapshotsView;
       const days = await children(view);
       assert.equal(label(view, days[0]), 'Today');
-      const snapshots = await children(view, days[0]);
+      const snapshots = await snapshotRows(view, days[0]);
       assert.ok(snapshots.length >= 3);
       assert.equal(snapshots[0].kind, 'snapshot');
       // Newest first: the external change, then the save, then the labelled one.
@@ -219,6 +219,30 @@ if (workspaceMode() === 'single-folder') {
       assert.match(read(folder, 'src/lib/math.js') ?? '', /^\/\/ UNSAVED WORK/, 'the unsaved buffer was lost');
     });
 
+    it('restoring the version the disk already has still replaces unsaved text in the editor, after keeping it for undo (#12)', async () => {
+      const uri = vscode.Uri.joinPath(folder.uri, 'src/lib/math.js');
+      await a.flush();
+      await a.service.snapshotFolder(folder, { trigger: 'manual' });
+      const onDisk = read(folder, 'src/lib/math.js');
+      await a.historyView.follow(uri);
+      const versions = await until('math.js versions', async () => {
+        const list = await children(a.historyView);
+        return list.length ? list : undefined;
+      });
+      // The newest version is what the disk holds: the only difference is the editor's unsaved text.
+      const doc = await vscode.workspace.openTextDocument(uri);
+      const editor = await vscode.window.showTextDocument(doc);
+      await editor.edit((e) => e.insert(new vscode.Position(0, 0), '// UNSAVED, SAME FILE ON DISK\n'));
+      assert.equal(doc.isDirty, true);
+      const shown = prompter.previews.length;
+      await vscode.commands.executeCommand('backup.restoreFile', versions[0]);
+      assert.equal(prompter.previews.length, shown + 1, 'it asked to restore instead of saying there was nothing to restore');
+      assert.deepEqual(prompter.previews[shown].map((c) => `${c.action} ${c.path}`), ['overwrite src/lib/math.js']);
+      await until('the editor to show the restored version', () => !doc.isDirty && doc.getText() === onDisk);
+      await vscode.commands.executeCommand('backup.undoLastRestore');
+      assert.match(read(folder, 'src/lib/math.js') ?? '', /^\/\/ UNSAVED, SAME FILE ON DISK/, 'the unsaved text was kept for undo');
+    });
+
     it('restores a deleted file from the snapshot that deleted it', async () => {
       const original = read(folder, 'docs/notes.md');
       assert.ok(original);
@@ -227,7 +251,7 @@ if (workspaceMode() === 'single-folder') {
       await vscode.commands.executeCommand('backup.snapshotWorkspace');
       const view = a.snapshotsView;
       const [today] = await children(view);
-      const [newest] = await children(view, today);
+      const [newest] = await snapshotRows(view, today);
       const deleted = (await children(view, newest)).find((n) => n.kind === 'version' && n.relPath === 'docs/notes.md');
       assert.ok(deleted && deleted.kind === 'version' && deleted.change === 'deleted', 'the deletion is not shown');
       assert.equal((view.getTreeItem(deleted) as vscode.TreeItem).contextValue, 'version.deleted');
@@ -240,7 +264,7 @@ if (workspaceMode() === 'single-folder') {
       write(folder, 'src/lib/format.js', 'changed\n');
       const view = a.snapshotsView;
       const [today] = await children(view);
-      const first = (await children(view, today)).find((n) => n.kind === 'snapshot' && n.snapshot.id === firstSnapshot.id);
+      const first = (await snapshotRows(view, today)).find((n) => n.kind === 'snapshot' && n.snapshot.id === firstSnapshot.id);
       assert.ok(first);
       const browse = (await children(view, first)).find((n) => n.kind === 'browse');
       assert.ok(browse);
@@ -259,7 +283,7 @@ if (workspaceMode() === 'single-folder') {
       const before = read(folder, 'src/index.js');
       const view = a.snapshotsView;
       const [today] = await children(view);
-      const first = (await children(view, today)).find((n) => n.kind === 'snapshot' && n.snapshot.id === firstSnapshot.id);
+      const first = (await snapshotRows(view, today)).find((n) => n.kind === 'snapshot' && n.snapshot.id === firstSnapshot.id);
       await vscode.commands.executeCommand('backup.restoreSnapshot', first);
       assert.equal(read(folder, 'src/index.js'), originalIndex());
       assert.equal(read(folder, 'src/generated.js'), undefined, 'a file created after the snapshot survived a full restore');
@@ -306,7 +330,7 @@ if (workspaceMode() === 'single-folder') {
         subscription.dispose();
         const view = a.snapshotsView;
         const [today] = await children(view);
-        const [newest] = await children(view, today);
+        const [newest] = await snapshotRows(view, today);
         assert.ok(newest.kind === 'snapshot' && newest.snapshot.label === 'from the CLI', 'the CLI snapshot is not at the top of the view');
       } finally {
         await config.update('watchExternalChanges', true, vscode.ConfigurationTarget.Global);

@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { ProjectBackupApi } from '../../src/extension';
-import { ScriptedPrompter, api, children, write } from './helpers/api';
+import { ScriptedPrompter, api, children, snapshotRows, write } from './helpers/api';
 import { workspaceFolders, workspaceMode } from './helpers/environment';
 
 if (workspaceMode() === 'single-folder') {
@@ -25,13 +25,13 @@ if (workspaceMode() === 'single-folder') {
       prompter.texts = [''];
       await vscode.commands.executeCommand('backup.snapshotWorkspace');
       const [today] = await children(a.snapshotsView);
-      const [newest] = await children(a.snapshotsView, today);
+      const [newest] = await snapshotRows(a.snapshotsView, today);
       assert.equal(newest.kind, 'snapshot');
       prompter.texts = ['before the big refactor (tree)'];
       await vscode.commands.executeCommand('backup.labelSnapshot', newest);
       await vscode.commands.executeCommand('backup.pinSnapshot', newest);
       const [today2] = await children(a.snapshotsView);
-      const [again] = await children(a.snapshotsView, today2);
+      const [again] = await snapshotRows(a.snapshotsView, today2);
       const item = a.snapshotsView.getTreeItem(again) as vscode.TreeItem;
       assert.match(String(typeof item.label === 'string' ? item.label : item.label?.label), /before the big refactor \(tree\)/);
       assert.equal(item.contextValue, 'snapshot.pinned');
@@ -45,7 +45,7 @@ if (workspaceMode() === 'single-folder') {
 
     it('refuses to delete a pinned snapshot, and deletes it once unpinned', async () => {
       const [today] = await children(a.snapshotsView);
-      const pinned = (await children(a.snapshotsView, today)).find((n) => n.kind === 'snapshot' && n.snapshot.pinned);
+      const pinned = (await snapshotRows(a.snapshotsView, today)).find((n) => n.kind === 'snapshot' && n.snapshot.pinned);
       assert.ok(pinned && pinned.kind === 'snapshot');
       prompter.confirmAnswer = true;
       await vscode.commands.executeCommand('backup.deleteSnapshot', pinned);

@@ -34,6 +34,31 @@ if (workspaceMode() === 'single-folder') {
       }
     });
 
+    it('the start-up scan snapshots what changed while the editor was closed, with trigger "startup" (#12)', async () => {
+      const config = vscode.workspace.getConfiguration('projectBackup');
+      await config.update('watchExternalChanges', false, vscode.ConfigurationTarget.Global);
+      await config.update('scanOnStartup', true, vscode.ConfigurationTarget.Global);
+      try {
+        await a.service.snapshotFolder(folder, { trigger: 'manual' });
+        const before = (await a.service.snapshots(folder, true)).length;
+        // Changed by another tool while no watcher saw it, as while the editor was closed.
+        write(folder, 'generated/while-closed.txt', `written while the editor was closed ${Date.now()}\n`);
+        await a.scheduler.startupScan(true);
+        const snapshots = await a.service.snapshots(folder, true);
+        assert.equal(snapshots.length, before + 1);
+        const last = snapshots[snapshots.length - 1];
+        assert.equal(last.trigger, 'startup');
+        assert.equal(last.paths, undefined, 'a start-up scan is a full scan');
+        assert.ok(last.stats.filesNew >= 1);
+        // Nothing changed since: a second scan writes nothing.
+        await a.scheduler.startupScan(true);
+        assert.equal((await a.service.snapshots(folder, true)).length, before + 1);
+      } finally {
+        await config.update('watchExternalChanges', true, vscode.ConfigurationTarget.Global);
+        await config.update('scanOnStartup', false, vscode.ConfigurationTarget.Global);
+      }
+    });
+
     it('never runs two scheduled snapshots of one workspace at once: the second is skipped, not an error', async () => {
       write(folder, 'generated/output.txt', `changed again ${Date.now()}\n`);
       const outcomes = await Promise.all([a.scheduler.run(folder, 'schedule'), a.scheduler.run(folder, 'schedule')]);

@@ -264,7 +264,7 @@ describe('archive export', () => {
         results.push(await exportTo(repo, s0, files[0]));
         /** Archives applied in order onto an empty folder, for each step: which ones build that state. */
         const chains: number[][] = [[0]];
-        let lastFull = 0;
+        const lastFull = 0;
         for (const [i, step] of STEPS.entries()) {
           step.edit(ws);
           const s = await snap();

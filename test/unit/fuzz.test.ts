@@ -222,7 +222,12 @@ function replaceSomewhere(doc: unknown, pick: number, value: unknown): unknown {
   const slots: Array<{ holder: Record<string, unknown> | unknown[]; key: string | number }> = [];
   const walk = (node: unknown) => {
     if (Array.isArray(node)) node.forEach((child, i) => (slots.push({ holder: node, key: i }), walk(child)));
-    else if (node && typeof node === 'object') for (const [k, child] of Object.entries(node)) slots.push({ holder: node as Record<string, unknown>, key: k }), walk(child);
+    else if (node && typeof node === 'object') {
+      for (const [k, child] of Object.entries(node)) {
+        slots.push({ holder: node as Record<string, unknown>, key: k });
+        walk(child);
+      }
+    }
   };
   const copy = JSON.parse(JSON.stringify(doc)) as unknown;
   walk(copy);

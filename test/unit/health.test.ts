@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { assessHealth, healthSummary, mediumOf } from '../../src/core/health/health';
 import type { HealthInput, HealthReport } from '../../src/core/health/health';
 import { destinationKey } from '../../src/core/health/gather';
-import { VERIFY_RECORD_KEY, loadVerifyRecord, saveVerifyRecord } from '../../src/core/health/records';
+import { VERIFY_RECORD_KEY, loadVerifyRecord, saveVerifyRecord } from '../../src/core/records/verifyRecord';
 import { replicate } from '../../src/core/replicate/replicate';
 import { nodeFs } from '../../src/core/storage/fsPort';
 import { openRepo, runCliCaptured, snapshotterFor, useTempDirs, writeTree } from './helpers/fixtures';
@@ -112,6 +112,25 @@ describe('3-2-1 health', () => {
     assert.equal(report.copies, 3);
     assert.equal(report.media, 2);
     assert.equal(report.offsite, true);
+  });
+
+  it('a folder marked offsite on the store\'s own disk is warned about, though it still counts (#12); one on another device is not', async function () {
+    const sameDisk = holdingCopy(temp.make('not-really-offsite'));
+    const report = await assessHealth(input(dirs, { destinations: [{ location: sameDisk, offsite: true, lastReplication: NOW.toISOString() }] }), nodeFs);
+    const dest = report.locations.find((l) => l.kind === 'destination')!;
+    assert.equal(dest.warning, 'marked offsite, but on the same disk as the store: right for a cloud-synced folder, not for a plain one');
+    assert.equal(dest.counts, true);
+    const onsite = await assessHealth(input(dirs, { destinations: [{ location: sameDisk, offsite: false, lastReplication: NOW.toISOString() }] }), nodeFs);
+    assert.equal(onsite.locations.find((l) => l.kind === 'destination')!.warning, undefined, 'an onsite folder on the same disk is no surprise');
+    const root = otherDeviceRoot();
+    if (!root) this.skip(); // one device only: nothing to compare with
+    const elsewhere = holdingCopy(fs.mkdtempSync(path.join(root, 'pb-offsite-')));
+    try {
+      const far = await assessHealth(input(dirs, { destinations: [{ location: elsewhere, offsite: true, lastReplication: NOW.toISOString() }] }), nodeFs);
+      assert.equal(far.locations.find((l) => l.kind === 'destination')!.warning, undefined);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it('a destination never replicated to, or behind the latest snapshot, is flagged with "replicate now"', async () => {

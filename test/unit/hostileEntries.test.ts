@@ -92,4 +92,16 @@ describe('hostile tree entries: one sentence each, no special bits, verify agree
     const run = await runCliCaptured(['verify', '--repo', store]);
     assert.equal(run.code, 3);
   });
+
+  it('verify reports a file whose content does not add up to the size its tree records (1 PB in 7 bytes), which restore refuses (#11.9, found by test:adversarial)', async () => {
+    const { store, repo, snapshot } = await forge((d) => [{ ...file(d, 'huge.bin'), size: 2 ** 50 }, { ...file(d, 'short.bin'), size: 3 }, file(d, 'ok.txt')]);
+    const refusedByRestore = (await new Restorer(repo).restore(snapshot, { target: temp.make('t') })).problems.map((p) => p.path).sort();
+    assert.deepEqual(refusedByRestore, ['huge.bin', 'short.bin']);
+    const report = await verifyRepository(repo);
+    assert.equal(report.ok, false, 'verify finds damage');
+    const reported = report.damage.flatMap((d) => d.files).map((f) => f.slice(f.indexOf(':') + 1)).sort();
+    assert.deepEqual(reported, refusedByRestore, 'verify reports exactly what restore refuses');
+    assert.match(report.damage[0].reason, /huge\.bin.*7 bytes where the tree says 1125899906842624/);
+    assert.equal((await runCliCaptured(['verify', '--read-data', '--repo', store])).code, 3);
+  });
 });

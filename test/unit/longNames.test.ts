@@ -45,6 +45,8 @@ const SPEC: TreeSpec = {
   [`dir/${ASCII_255}`]: 'nested\n',
   [deepPath(ROOT, ASCII_255, 'a')]: 'deep with a long name\n',
   [deepPath(ROOT, 'short-name.txt', 'b')]: 'deep with a short name\n',
+  // Shorter than a temp name: its temp file cannot go beside it at the limit (#11.3, the last 21 bytes).
+  [deepPath(ROOT, 'z', 'f')]: 'deep with a one-byte name\n',
 };
 
 describe('names at the limits: 255-byte names and 4095-byte paths (#11.3)', () => {
@@ -89,9 +91,13 @@ describe('names at the limits: 255-byte names and 4095-byte paths (#11.3)', () =
     const folder = temp.make('archives');
     const long = path.join(folder, `${'z'.repeat(NAME_MAX - '.tar.gz'.length)}.tar.gz`);
     const deep = path.join(folder, deepPath(Buffer.byteLength(folder), `${'y'.repeat(40)}.zip`, 'c'));
-    fs.mkdirSync(path.dirname(deep), { recursive: true });
-    assert.equal(Buffer.byteLength(deep), PATH_MAX);
-    for (const file of [long, deep]) {
+    // A name shorter than a temp name at the limit: the temp file cannot go beside it (#11.3, the last 21 bytes).
+    const deepShort = path.join(folder, deepPath(Buffer.byteLength(folder), 'a.zip', 'e'));
+    for (const file of [deep, deepShort]) {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      assert.equal(Buffer.byteLength(file), PATH_MAX);
+    }
+    for (const file of [long, deep, deepShort]) {
       const run = await runCliCaptured(['export', snapshot.id, file, '--repo', store]);
       assert.equal(run.code, 0, run.stderr.join('\n'));
       assert.ok(fs.statSync(file).size > 0, file);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BackupError } from '../../src/core/errors';
-import { REPLICA_PREFIX, loadReplicaRecords } from '../../src/core/replicate/replicaRecord';
+import { REPLICA_PREFIX, loadReplicaRecords } from '../../src/core/records/replicaRecord';
 import { replicate } from '../../src/core/replicate/replicate';
 import { setLabel, setPinned } from '../../src/core/snapshot/annotate';
 import type { ReplicationProgress } from '../../src/core/replicate/replicate';

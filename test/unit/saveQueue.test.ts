@@ -142,9 +142,11 @@ describe('the save queue with several windows and the CLI on one store (#11.13)'
     });
     fs.writeFileSync(path.join(ws, 'doc.txt'), 'saved while the store failed');
     queue.add('doc.txt', path.join(ws, 'doc.txt'), 'save');
+    assert.equal(queue.kept, false, 'a save waiting for its debounce is not kept after a failure');
     await queue.flush();
     assert.equal(errors.length, 1);
     assert.deepEqual(log, ['A save is kept for the next snapshot after a failure.']);
+    assert.equal(queue.kept, true, 'the editor cannot tell that saves wait for the store to open');
     fs.writeFileSync(path.join(ws, 'doc.txt'), 'a later save');
     queue.add('doc.txt', path.join(ws, 'doc.txt'), 'save');
     fail = false;
@@ -153,5 +155,36 @@ describe('the save queue with several windows and the CLI on one store (#11.13)'
     for (const s of await (await openRepo(store)).listSnapshots()) contents.add((await readWholeFile(repo, s, 'doc.txt')).toString('utf8'));
     assert.ok(contents.has('saved while the store failed'));
     assert.ok(contents.has('a later save'));
+    assert.equal(queue.kept, false);
+  });
+
+  it('a save kept while the store was locked lands with its saved content once the store opens, with no later save (#12)', async () => {
+    const store = temp.fresh('store');
+    const ws = temp.make('ws');
+    writeTree(ws, { 'doc.txt': 'version 0' });
+    const repo = await openRepo(store);
+    const snapshotter = snapshotterFor(repo, ws);
+    await snapshotter.snapshot();
+    let locked = true;
+    const queue = new SaveQueue(ws, {
+      port: nodeFs,
+      snapshot: async (batch) => {
+        if (locked) throw new Error('The backup store is encrypted and no passphrase was given.');
+        return snapshotter.snapshot(batch);
+      },
+      log: () => undefined,
+      debounceMs: () => 3600_000,
+    });
+    fs.writeFileSync(path.join(ws, 'doc.txt'), 'saved while locked');
+    queue.add('doc.txt', path.join(ws, 'doc.txt'), 'save');
+    await queue.flush();
+    // Edited on disk afterwards without a save (another tool): the kept save still holds what was saved.
+    fs.writeFileSync(path.join(ws, 'doc.txt'), 'changed later, never saved in the editor');
+    locked = false; // Unlock: the editor flushes what is kept
+    assert.equal(queue.kept, true);
+    await queue.flush();
+    const latest = (await repo.listSnapshots()).at(-1)!;
+    assert.equal((await readWholeFile(repo, latest, 'doc.txt')).toString('utf8'), 'saved while locked');
+    assert.equal(latest.trigger, 'save');
   });
 });

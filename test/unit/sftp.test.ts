@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { verifyRepository } from '../../src/core/check/verify';
-import { loadReplicaRecords } from '../../src/core/replicate/replicaRecord';
+import { loadReplicaRecords } from '../../src/core/records/replicaRecord';
 import { replicate } from '../../src/core/replicate/replicate';
 import { Repository } from '../../src/core/repository/repository';
 import { nodeFs } from '../../src/core/storage/fsPort';
@@ -273,6 +273,37 @@ describe('SFTP (a real OpenSSH server)', function () {
       const { code, message } = await rejectionCode(() => declining.list('snapshots'));
       assert.equal(code, 'HOST_KEY_REJECTED');
       assert.match(message, /was not accepted/);
+    });
+
+    it('the handshake time limit stands still while the user decides whether to trust the host key (#12: the Trust dialog raced a 20 s timeout)', async () => {
+      const { url } = destination();
+      const empty = path.join(temp.make('kh'), 'known_hosts');
+      fs.writeFileSync(empty, '');
+      // A user who reads the fingerprint for twice as long as the whole handshake may take.
+      const slowTrust = async () => {
+        await new Promise((resolve) => setTimeout(resolve, 10_000));
+        return true;
+      };
+      const backend = await backendFor(url, nodeFs, sshd().remote({ knownHostsFile: empty, verifyHostKey: slowTrust, timeoutSeconds: 5 }));
+      try {
+        assert.deepEqual(await backend.list('snapshots'), []);
+      } finally {
+        await backend.close?.();
+      }
+    });
+
+    it('a server that never completes the handshake still times out, in one sentence', async () => {
+      const silent = net.createServer((socket) => socket.on('error', () => undefined)); // accepts, never speaks
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      try {
+        const { port } = silent.address() as net.AddressInfo;
+        const backend = await backendFor(`sftp://someone@127.0.0.1:${port}/store`, nodeFs, sshd().remote({ timeoutSeconds: 1 }));
+        const { code, message } = await rejectionCode(() => backend.list('snapshots'));
+        assert.equal(code, 'REMOTE_UNREACHABLE');
+        assert.equal(message, `127.0.0.1:${port} did not complete an SSH handshake within 1 s; is it an SSH server?`);
+      } finally {
+        silent.close();
+      }
     });
   });
 

@@ -67,4 +67,15 @@ describe('smaller wrong answers (#11.12)', function () {
     assert.equal(inside.code, 0, inside.stderr.join('\n'));
     assert.equal(inside.stdout.filter((l) => l !== '').length, 1, inside.stdout.join('\n'));
   });
+
+  it('a path longer than the file system allows, or below a file, is one sentence of ours, never a raw ENAMETOOLONG or ENOTDIR (found by test:adversarial)', async () => {
+    const { store } = await plainStore();
+    const long = path.join(temp.make('long'), 'x'.repeat(5000));
+    const tooLong = assertOneLine(await runCliCaptured(['list', '--repo', long]), 1, /longer than this file system allows/, 'list, a 5,000-byte store name');
+    const file = path.join(temp.make('f'), 'a-file.txt');
+    fs.writeFileSync(file, 'not a folder\n');
+    const below = assertOneLine(await runCliCaptured(['export', 'latest', path.join(file, 'c.zip'), '--repo', store]), 1, /a file is in the way of a folder/, 'export below a file');
+    for (const text of [tooLong, below]) assert.doesNotMatch(text, /E[A-Z]{3,}: |ENAMETOOLONG|lstat|open '/, text);
+    assert.equal(fs.readFileSync(file, 'utf8'), 'not a folder\n');
+  });
 });

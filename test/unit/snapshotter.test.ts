@@ -319,13 +319,15 @@ describe('Snapshotter', () => {
       git(ws, 'commit', '-q', '-m', 'first');
       const head = git(ws, 'rev-parse', 'HEAD');
       const first = (await snapshotterFor(repo, ws, { git: true }).snapshot()).snapshot;
-      assert.deepEqual(first.git, { branch: 'main', head });
-      assert.ok(!(await paths(repo, first)).some((p) => p.startsWith('.git')));
+      // Since #12 also the root commit (and the origin remote, when there is one: see lineage.test.ts).
+      assert.deepEqual(first.git, { branch: 'main', head, rootCommit: head });
+      // Since #12 a full snapshot takes the workspace's .git whole (it used to be left out).
+      assert.ok((await paths(repo, first)).includes('.git/HEAD'));
       git(ws, 'checkout', '-q', '-b', 'feature');
       fs.writeFileSync(path.join(ws, 'a.txt'), 'b');
       git(ws, 'commit', '-q', '-am', 'second');
       const second = (await snapshotterFor(repo, ws, { git: true }).snapshot()).snapshot;
-      assert.deepEqual(second.git, { branch: 'feature', head: git(ws, 'rev-parse', 'HEAD') });
+      assert.deepEqual(second.git, { branch: 'feature', head: git(ws, 'rev-parse', 'HEAD'), rootCommit: head });
       assert.notEqual(second.git?.head, head);
     });
 

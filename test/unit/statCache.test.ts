@@ -117,8 +117,8 @@ describe('StatCache', () => {
     await snapshotter.snapshot();
     const saved = await repo.loadCache(`stat-${(await snapshotter.workspace()).id}`);
     assert.ok(saved && saved.length > 0, 'a full snapshot saves a stat cache');
-    // The snapshotter's rules: default excludes plus the store itself.
-    const rules = new Rules({ excludeAbsolute: [repo.location] });
+    // The snapshotter's rules: default excludes plus the store itself, the workspace's .git included (#12).
+    const rules = new Rules({ excludeAbsolute: [repo.location], includeGit: true });
     const same = StatCache.decode(saved, rules.fingerprint, Date.now());
     assert.ok(same.previousDir('') !== undefined && same.previousDir('src/deep') !== undefined);
     const deep = await entryAt(repo, (await repo.resolveSnapshot('latest')).tree, 'src/deep');
@@ -126,6 +126,8 @@ describe('StatCache', () => {
     assert.equal(same.previousDir('src/deep')?.tree, deep?.type === 'dir' ? deep.tree : 'no tree', 'the cache names the tree the snapshot holds');
     const other = StatCache.decode(saved, new Rules({ excludes: ['x'], excludeAbsolute: [repo.location] }).fingerprint, Date.now());
     assert.equal(other.previousDir(''), undefined);
+    const withoutGit = StatCache.decode(saved, rules.withGit(false).fingerprint, Date.now());
+    assert.equal(withoutGit.previousDir(''), undefined, 'a cache made with .git is not trusted once .git is left out');
     for (const garbage of [Buffer.alloc(0), Buffer.from('{'), Buffer.from('{"v":99}'), Buffer.alloc(64, 0xff), saved.subarray(0, Math.floor(saved.length / 2))]) {
       assert.equal(StatCache.decode(garbage, rules.fingerprint, Date.now()).previousDir(''), undefined);
     }

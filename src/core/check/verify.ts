@@ -415,10 +415,10 @@ class Verifier {
     if (this.ledger.isUnreadable(id)) return undefined;
     try {
       const tree = await this.loadTree(id);
-      // What restore refuses is damage too: the same rule (entryProblem) decides both.
-      const bad = tree.entries.filter((entry) => entryProblem(entry) !== undefined);
+      // What restore refuses is damage too: the same rules decide both.
+      const bad = tree.entries.filter((entry) => this.refusal(entry) !== undefined);
       if (bad.length > 0) {
-        const named = bad.slice(0, 3).map((entry) => `${JSON.stringify(entry.name)} (${entryProblem(entry)})`).join(', ');
+        const named = bad.slice(0, 3).map((entry) => `${JSON.stringify(entry.name)} (${this.refusal(entry)})`).join(', ');
         this.refused.set(id, this.ledger.record(id, 'damaged', `Tree ${id.slice(0, 12)} holds ${bad.length} entr${bad.length === 1 ? 'y' : 'ies'} restore refuses: ${named}${bad.length > 3 ? ', ...' : ''}.`));
       }
       return tree;
@@ -427,6 +427,23 @@ class Verifier {
       this.ledger.markUnreadable(id, this.ledger.record(id, error.code === 'OBJECT_MISSING' ? 'missing' : 'damaged', error.message));
       return undefined;
     }
+  }
+
+  /**
+   * Why restore refuses an entry, or undefined: its name or link target (entryProblem), or a file whose blobs,
+   * as the index sizes them, do not add up to the size its tree records (restore writes them, then refuses
+   * the file). A blob missing from the index is reported where it is used, not here.
+   */
+  private refusal(entry: TreeEntry): string | undefined {
+    const problem = entryProblem(entry);
+    if (problem !== undefined || entry.type !== 'file') return problem;
+    let size = 0;
+    for (const id of entry.content) {
+      const at = this.index.get(id);
+      if (!at) return undefined;
+      size += at.rawLength;
+    }
+    return size === entry.size ? undefined : `its content is ${size} bytes where the tree says ${entry.size}`;
   }
 
   private dataUsable(id: string): boolean {
@@ -480,7 +497,7 @@ class Verifier {
         const refused = this.refused.get(id);
         for (const entry of tree.entries) {
           const rel = path ? `${path}/${entry.name}` : entry.name;
-          if (refused && entryProblem(entry)) found.push([refused, rel]);
+          if (refused && this.refusal(entry)) found.push([refused, rel]);
           if (entry.type === 'file') {
             for (const blob of entry.content) {
               const damage = this.ledger.explain(blob);

@@ -20,11 +20,11 @@ import { RESTORED_MODE_BITS, unsafeNameReason } from '../restore/safePath';
 import { sweepTemps, syncDir, tempPathFor, writeAll } from '../storage/atomic';
 import type { FileHandlePort, FsPort } from '../storage/fsPort';
 import { StoreFence } from '../storage/storeFence';
-import type { ArchiveFormat, ArchiveKind, ArchiveRecord } from './archiveRecord';
-import { listArchives, saveArchiveRecord } from './archiveRecord';
+import type { ArchiveFormat, ArchiveKind, ArchiveRecord } from '../records/archiveRecord';
+import { listArchives, saveArchiveRecord } from '../records/archiveRecord';
 
-export type { ArchiveFormat, ArchiveKind, ArchiveRecord } from './archiveRecord';
-export { listArchives } from './archiveRecord';
+export type { ArchiveFormat, ArchiveKind, ArchiveRecord } from '../records/archiveRecord';
+export { listArchives } from '../records/archiveRecord';
 
 /** Where a differential or incremental archive keeps its manifest; never part of a full archive. */
 export const MANIFEST_DIR = '.project-backup';
@@ -384,8 +384,11 @@ async function writeArchive(
   const port = repo.port;
   const create = await loadArchiver();
   // What a killed export left beside its archive goes now (#11.7); a running export's temp file stays.
+  // An archive whose short name ends a path at the OS limit has its temp file in the nearest folder above
+  // where it fits (the rename is atomic across folders of one file system): that folder is swept too.
+  const temp = tempPathFor(file, path.parse(file).root);
   await sweepTemps(port, path.dirname(file));
-  const temp = tempPathFor(file);
+  if (path.dirname(temp) !== path.dirname(file)) await sweepTemps(port, path.dirname(temp));
   let handle: FileHandlePort;
   try {
     handle = await port.open(temp, 'wx', 0o666);

@@ -68,6 +68,16 @@ interface MirrorState {
  * the signal fires; failures of single entries are returned as problems.
  */
 export async function mirror(repo: Repository, snapshot: SnapshotRecord, folder: string, options: MirrorOptions = {}): Promise<MirrorResult> {
+  // The job takes its own lock (#13): shared, so prune waits for it (none on a store that cannot be written).
+  const lock = await repo.readLock(`a mirror into ${path.resolve(folder)}`);
+  try {
+    return await mirrorLocked(repo, snapshot, folder, options);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function mirrorLocked(repo: Repository, snapshot: SnapshotRecord, folder: string, options: MirrorOptions): Promise<MirrorResult> {
   const port = repo.port;
   const target = path.resolve(folder);
   await refuseOverlap(port, target, snapshot.workspace.path, 'workspace');

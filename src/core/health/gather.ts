@@ -5,10 +5,11 @@
 
 import type { FsPort } from '../storage/fsPort';
 import type { Repository } from '../repository/repository';
-import { loadReplicaRecords, replicaDestination } from '../replicate/replicaRecord';
+import { historyIdsFrom, loadLineageRecords } from '../records/lineageRecords';
+import { loadReplicaRecords, replicaDestination } from '../records/replicaRecord';
 import type { DestinationInput, HealthInput, HealthReport } from './health';
 import { assessHealth } from './health';
-import { loadVerifyRecord } from './records';
+import { loadVerifyRecord } from '../records/verifyRecord';
 
 export interface GatherOptions {
   workspace: string;
@@ -20,6 +21,7 @@ export interface GatherOptions {
   now?: Date;
   staleAfterHours?: number;
   verifyEveryDays?: number;
+  git?: HealthInput['git'];
 }
 
 /** The key a destination is known by (the replica records' own): credentials and trailing slashes do not make another destination. */
@@ -28,7 +30,9 @@ export function destinationKey(location: string): string {
 }
 
 export async function gatherHealth(repo: Repository, port: FsPort, options: GatherOptions): Promise<HealthReport> {
-  const snapshots = (await repo.listSnapshots({ onDamaged: () => undefined })).filter((s) => s.workspace.id === options.workspaceId);
+  // The workspace's whole history: a moved project's old snapshots are its copies too (query/lineage.ts).
+  const ids = new Set(historyIdsFrom(await loadLineageRecords(repo), options.workspaceId));
+  const snapshots = (await repo.listSnapshots({ onDamaged: () => undefined })).filter((s) => ids.has(s.workspace.id));
   const latest = snapshots[snapshots.length - 1];
   const verify = await loadVerifyRecord(repo);
   const records = await loadReplicaRecords(repo);
@@ -57,6 +61,7 @@ export async function gatherHealth(repo: Repository, port: FsPort, options: Gath
     now: options.now ?? new Date(),
     staleAfterHours: options.staleAfterHours,
     verifyEveryDays: options.verifyEveryDays,
+    git: options.git,
   };
   return assessHealth(input, port);
 }

@@ -37,6 +37,15 @@ export interface HealthInput {
   staleAfterHours?: number;
   /** A verify older than this many days makes a gap. */
   verifyEveryDays?: number;
+  /** The workspace's git repository, when it has one whose `.git` full snapshots leave out (see gitFolder.ts). */
+  git?: LocalGitHistory & { included: boolean };
+}
+
+/** What of a repository's history exists only on this machine. */
+export interface LocalGitHistory {
+  hasRemote: boolean;
+  /** Commits on local branches that no remote-tracking branch holds. */
+  localOnlyCommits: number;
 }
 
 export type CopyKind = 'workspace' | 'store' | 'destination';
@@ -54,12 +63,17 @@ export interface CopyStatus {
   /** Holds the latest snapshot (false when a replication is due). */
   upToDate: boolean;
   note?: string;
+  /**
+   * Something the user should check although the copy counts: a folder marked offsite that is on the store's
+   * own disk (right for a cloud-synced folder, wrong for a plain one).
+   */
+  warning?: string;
 }
 
-export type FixId = 'snapshotNow' | 'addDestination' | 'addOffsiteDestination' | 'replicateNow' | 'verifyNow' | 'encryptStore';
+export type FixId = 'snapshotNow' | 'addDestination' | 'addOffsiteDestination' | 'replicateNow' | 'verifyNow' | 'encryptStore' | 'includeGit';
 
 export interface Gap {
-  id: 'noSnapshot' | 'staleSnapshot' | 'copies' | 'media' | 'offsite' | 'replication' | 'verify' | 'encryption';
+  id: 'noSnapshot' | 'staleSnapshot' | 'copies' | 'media' | 'offsite' | 'replication' | 'verify' | 'encryption' | 'gitHistory';
   /** A few words for a tree row: "No offsite copy". */
   title: string;
   /** The whole sentence, with why it matters. */
@@ -155,6 +169,9 @@ export async function assessHealth(input: HealthInput, port: FsPort): Promise<He
     else if (d.lastError) note = `last replication failed: ${d.lastError}`;
     else if (!replicated) note = d.lastReplication ? 'holds no snapshot of this workspace yet' : 'never replicated';
     else if (!upToDate) note = 'behind the latest snapshot';
+    // An offsite folder counts as a medium of its own (a synced folder's copy is elsewhere), but the mark is
+    // only the user's word: on the store's own disk it deserves a second look.
+    const onStoreDisk = !remote && offsite && reachable && (await mediumOf(port, d.location)) === locations[1].medium;
     locations.push({
       kind: 'destination',
       location: d.location,
@@ -166,6 +183,7 @@ export async function assessHealth(input: HealthInput, port: FsPort): Promise<He
       lastUpdate: d.lastReplication,
       upToDate,
       note,
+      ...(onStoreDisk ? { warning: 'marked offsite, but on the same disk as the store: right for a cloud-synced folder, not for a plain one' } : {}),
     });
   }
 
@@ -194,6 +212,17 @@ export async function assessHealth(input: HealthInput, port: FsPort): Promise<He
 function findGaps(input: HealthInput, locations: readonly CopyStatus[], totals: { copies: number; media: number; offsite: boolean }): Gap[] {
   const gaps: Gap[] = [];
   const now = input.now.getTime();
+  const git = input.git;
+  if (git && !git.included && (!git.hasRemote || git.localOnlyCommits > 0)) {
+    const what = git.hasRemote ? `${git.localOnlyCommits === 1 ? '1 commit is' : `${git.localOnlyCommits} commits are`} on no remote` : 'the repository has no remote';
+    gaps.push({
+      id: 'gitHistory',
+      title: 'Git history only on this machine',
+      message: `The git history is not backed up and ${what}: losing this folder loses ${git.hasRemote ? 'them' : 'every commit'}. Include .git in full snapshots.`,
+      fix: 'includeGit',
+      fixLabel: 'Back up the git history',
+    });
+  }
   if (input.snapshotCount === 0) {
     gaps.push({ id: 'noSnapshot', title: 'No snapshot yet', message: 'This workspace has no snapshot yet.', fix: 'snapshotNow', fixLabel: 'Snapshot now' });
   } else if (input.staleAfterHours && input.lastSnapshot && now - Date.parse(input.lastSnapshot) > input.staleAfterHours * 3_600_000) {

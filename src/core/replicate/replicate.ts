@@ -9,7 +9,7 @@
 
 import * as path from 'node:path';
 import { BackupError, isBackupError } from '../errors';
-import { VERIFY_RECORD_KEY } from '../health/records';
+import { VERIFY_RECORD_KEY } from '../records/verifyRecord';
 import { Limiter } from '../limiter';
 import { sha256Hex } from '../repository/codec';
 import { decodeConfig } from '../repository/config';
@@ -23,8 +23,8 @@ import { Lock } from '../storage/lock';
 import type { LockInfo } from '../storage/lock';
 import type { RemoteOptions } from '../storage/remote';
 import { TEMP_MARKER } from '../storage/atomic';
-import { REPLICA_PREFIX, loadReplicaRecords, replicaDestination, saveReplicaRecord } from './replicaRecord';
-import type { ReplicaRecord } from './replicaRecord';
+import { REPLICA_PREFIX, loadReplicaRecords, replicaDestination, saveReplicaRecord } from '../records/replicaRecord';
+import type { ReplicaRecord } from '../records/replicaRecord';
 
 export interface ReplicationProgress {
   /** What is being copied now; phases run in this order. */
@@ -48,6 +48,11 @@ export interface ReplicateOptions {
    * the disk under it and be hidden once the drive is back.
    */
   fresh?: boolean;
+  /**
+   * Remember the copy in the source's replica records (the default). Off when the source is itself a copy
+   * being read back into a lost store (bringBack.ts): nothing but a reader's lock is written into it then.
+   */
+  record?: boolean;
   signal?: AbortSignal;
   /** Called after each object copied (and once before the first, with the totals). */
   onProgress?: (progress: ReplicationProgress) => void;
@@ -161,7 +166,7 @@ class Replication {
       const snapshots = result.snapshots;
       const offsite = this.options.offsite ?? this.previous?.offsite; // a copy without --offsite keeps the mark
       // A source that cannot be written (read without a lock) cannot remember the copy; the copy is whole.
-      if (!this.source.readOnly) await saveReplicaRecord(this.source, {
+      if (!this.source.readOnly && this.options.record !== false) await saveReplicaRecord(this.source, {
         destination: this.display,
         time: listedAt,
         snapshots,
@@ -425,7 +430,7 @@ function recordDigest(bytes: Buffer): string {
 }
 
 /** Keys of a kind with their sizes: one listing where the backend can, else a size per key. */
-async function sizesOf(backend: Backend, kind: KeyKind): Promise<Map<string, number>> {
+export async function sizesOf(backend: Backend, kind: KeyKind): Promise<Map<string, number>> {
   if (backend.sizes) return backend.sizes(kind);
   const keys = await backend.list(kind);
   const limiter = new Limiter(8);

@@ -450,13 +450,17 @@ export class Repository {
     return records.sort(compareSnapshots);
   }
 
-  /** Resolves an id, a unique id prefix, or `latest` (optionally the latest of one workspace). */
-  async resolveSnapshot(ref: string, workspaceId?: string): Promise<SnapshotRecord> {
+  /**
+   * Resolves an id, a unique id prefix, or `latest`, optionally among the snapshots of one workspace (its
+   * id, or every id of its history: see query/lineage.ts).
+   */
+  async resolveSnapshot(ref: string, workspaceId?: string | readonly string[]): Promise<SnapshotRecord> {
     // A full id is read directly; otherwise damaged records are passed over, so one bad record does not
     // stop restore, ls or cat of every other snapshot (verify reports it).
     if (SNAPSHOT_ID_PATTERN.test(ref.toLowerCase())) return this.loadSnapshot(ref.toLowerCase());
     const all = await this.listSnapshots({ onDamaged: () => undefined });
-    const pool = workspaceId ? all.filter((s) => s.workspace.id === workspaceId) : all;
+    const ids = workspaceId === undefined ? undefined : typeof workspaceId === 'string' ? [workspaceId] : workspaceId;
+    const pool = ids ? all.filter((s) => ids.includes(s.workspace.id)) : all;
     if (ref === 'latest') {
       const latest = pool[pool.length - 1];
       if (!latest) throw new BackupError('SNAPSHOT_NOT_FOUND', `The store at ${this.location} has no snapshots${workspaceId ? ' of this workspace' : ''} yet.`, { ref });

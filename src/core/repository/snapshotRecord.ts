@@ -7,7 +7,11 @@ import { BackupError } from '../errors';
 import { ID_PATTERN } from './codec';
 import { isRecord } from './tree';
 
-export type Trigger = 'manual' | 'save' | 'external' | 'schedule' | 'pre-restore' | 'startup' | 'cli';
+/**
+ * Why a snapshot was taken. `restore`: the workspace just after the editor restored into it (the state before
+ * is a `pre-restore`). `api`: a checkpoint another extension took through the editor's API (vscode/publicApi.ts).
+ */
+export type Trigger = 'manual' | 'save' | 'external' | 'schedule' | 'pre-restore' | 'restore' | 'startup' | 'cli' | 'api';
 
 export interface SnapshotStats {
   files: number;
@@ -26,6 +30,12 @@ export interface SnapshotStats {
   skipped: number;
 }
 
+export interface SnapshotRules {
+  excludes?: string[];
+  includes?: string[];
+  gitignore?: true;
+}
+
 export interface SkippedPath {
   path: string;
   reason: string;
@@ -39,15 +49,32 @@ export interface SnapshotRecord {
   host: string;
   trigger: Trigger;
   label?: string;
+  /**
+   * The label was given by Project Backup to a notable moment ("before switching to main", "before 48 files
+   * deleted outside the editor"), not typed by a user: retention keeps it for a set time (policy.ts
+   * AUTO_LABEL_KEEP_MS), not forever. A label the user sets clears it.
+   */
+  autoLabel?: true;
   pinned?: boolean;
   parent?: string;
   tree: string;
   stats: SnapshotStats;
   /** The first few paths left out of this snapshot and why (too large, unreadable, kept changing). */
   skipped?: SkippedPath[];
-  git?: { branch?: string; head?: string };
+  /**
+   * The workspace as a git repository, when it is one: branch and HEAD, and what identifies the project
+   * across moves and clones: the origin remote's URL (credentials stripped) and the root commit.
+   */
+  git?: { branch?: string; head?: string; remote?: string; rootCommit?: string };
   /** The `paths` of an incremental snapshot, when it was one (capped). */
   paths?: string[];
+  /**
+   * The exclude rules the snapshot was taken with, when they are not the defaults (absent: the defaults).
+   * A restore with deletions leaves what they exclude alone, whichever front restores (#13): the CLI knows
+   * nothing of the editor's settings, and `node_modules` or a user's excluded `data/` must never be deleted
+   * because the snapshot does not hold them.
+   */
+  rules?: SnapshotRules;
   tool: string;
 }
 
@@ -108,6 +135,7 @@ export function decodeSnapshot(data: Buffer, what: string): SnapshotRecord {
     !isRecord(stats) ||
     (r.parent !== undefined && (typeof r.parent !== 'string' || !SNAPSHOT_ID_PATTERN.test(r.parent))) ||
     (r.label !== undefined && typeof r.label !== 'string') ||
+    (r.autoLabel !== undefined && r.autoLabel !== true) ||
     (r.pinned !== undefined && typeof r.pinned !== 'boolean')
   ) {
     throw damaged('has missing or malformed fields');

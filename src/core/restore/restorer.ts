@@ -13,7 +13,7 @@ import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { Tree, TreeEntry } from '../repository/tree';
 import { MAX_TREE_DEPTH, findEntry, tooDeep } from '../repository/tree';
-import { Rules } from '../scan/rules';
+import { Rules, isGitPath } from '../scan/rules';
 import type { GitignoreLayer } from '../scan/rules';
 import { Scanner } from '../scan/scanner';
 import type { EntryKind } from '../scan/scanner';
@@ -40,11 +40,19 @@ export interface RestoreProblem {
 export interface RestorePlan {
   /** The first changes, in the order they were decided (folders before what they hold); at most `keepChanges`. */
   changes: PlannedChange[];
-  /** Every change, by action (`changes` may hold only the first of them). */
+  /**
+   * Every file and link to change, by action (`changes` may hold only the first of them). Folders are not
+   * counted: "80 to create" for 46 files reads like a miscount.
+   */
   counts: Record<PlanAction, number>;
-  /** Every change: the sum of `counts`. */
+  /** Every change, folders included. */
   total: number;
   unchanged: number;
+  /**
+   * The snapshot's `.git` was left out because the target has its own (a live repository, whose newer
+   * commits an older `.git` would lose): nothing under the target's `.git` changes. See `replaceGit`.
+   */
+  gitLeft?: boolean;
   /** Entries the store holds that cannot be restored safely or at all (unsafe names, damaged data). */
   problems: RestoreProblem[];
 }
@@ -58,6 +66,12 @@ export interface RestoreOptions {
   deleteExtra?: boolean;
   /** Rules for what `deleteExtra` may touch; defaults to the default excludes. The store itself is never touched. */
   rules?: Rules;
+  /**
+   * Restore the snapshot's `.git` over a target that has its own (replacing files there and, with
+   * `deleteExtra`, deleting what the snapshot's lacks). Without it, a target's `.git` is never written or
+   * deleted; a target without one gets the snapshot's.
+   */
+  replaceGit?: boolean;
   /**
    * A requested path the snapshot does not have is deleted from the target instead of being an error:
    * "make these paths exactly as they were", which is what undoing a restore needs.
@@ -76,8 +90,11 @@ export interface RestoreOptions {
 
 export interface RestoreResult {
   plan: RestorePlan;
+  /** Files, links and folders written. */
   restored: number;
   deleted: number;
+  /** Files and links written or deleted (folders aside). */
+  files: number;
   problems: RestoreProblem[];
 }
 
@@ -109,6 +126,9 @@ interface Run {
   done: number;
   restored: number;
   deleted: number;
+  files: number;
+  /** The target has its own `.git` and `replaceGit` is not set: nothing under it is written or deleted. */
+  keepGit: boolean;
   /** The first write's preparation (beforeWrite, the target folder), started once. */
   begun?: Promise<void>;
   /** A failure that ends the restore (cancelled, or a write batch that threw), raised at the next step. */
@@ -131,6 +151,18 @@ export class Restorer {
   }
 
   async restore(snapshot: SnapshotRecord, options: RestoreOptions): Promise<RestoreResult> {
+    // The job takes its own lock (#13): a shared one, so prune waits for it; none on a store that cannot
+    // be written (Repository.readLock) and none for a dry run, which only reads.
+    if (options.dryRun) return this.restoreLocked(snapshot, options);
+    const lock = await this.repo.readLock(`a restore into ${path.resolve(options.target)}`);
+    try {
+      return await this.restoreLocked(snapshot, options);
+    } finally {
+      await lock?.release();
+    }
+  }
+
+  private async restoreLocked(snapshot: SnapshotRecord, options: RestoreOptions): Promise<RestoreResult> {
     const port = this.repo.port;
     const target = path.resolve(options.target);
     // The store's config is its key (an encrypted store's wrapped master key): a restore into the store,
@@ -146,6 +178,8 @@ export class Restorer {
       throw new BackupError('RESTORE_CONFLICT', `The restore target ${target} is a file, not a folder.`, { target });
     }
     const problems: RestoreProblem[] = [];
+    // A target with its own .git is a live repository (or another project's): its .git stays as it is.
+    const keepGit = !options.replaceGit && lstatOrUndefined(port, path.join(target, '.git')) !== undefined;
     const pool = new WorkPool(WRITERS);
     this.pool = pool;
     const run: Run = {
@@ -158,16 +192,20 @@ export class Restorer {
       done: 0,
       restored: 0,
       deleted: 0,
-      scanner: new Scanner(target, { rules: this.deleteRules(options) }, port),
+      files: 0,
+      keepGit,
+      scanner: new Scanner(target, { rules: this.deleteRules(options, snapshot).withGit(!keepGit) }, port),
     };
     try {
       const absent: string[] = [];
-      const roots = await this.select(snapshot, options.paths ?? [], problems, options.missingAsDelete ? absent : undefined);
+      const selected = await this.select(snapshot, options.paths ?? [], problems, options.missingAsDelete ? absent : undefined);
+      const roots = keepGit ? selected.filter((root) => !isGitPath(root.parts.join('/'))) : selected;
+      if (roots.length < selected.length || (keepGit && absent.some(isGitPath))) run.plan.gitLeft = true;
       // Requested paths the snapshot lacks (undoing a restore): made absent, deepest first.
       for (const rel of absent) {
         const parts = rel.split('/');
         safeJoin(target, parts);
-        if (this.inStore(rel)) continue;
+        if (this.inStore(rel) || (keepGit && isGitPath(rel))) continue;
         const existing = lstatOrUndefined(port, path.join(target, ...parts));
         if (!existing) continue;
         if (existing.isDirectory()) await this.deleteContents(run, parts, await run.scanner.layersAbove(rel));
@@ -196,12 +234,18 @@ export class Restorer {
         throw describeFsError(error, 'creating the restore target', target);
       });
     }
-    return { plan: run.plan, restored: run.restored, deleted: run.deleted, problems };
+    return { plan: run.plan, restored: run.restored, deleted: run.deleted, files: run.files, problems };
   }
 
-  /** What deletions may touch: the caller's rules, or the default excludes plus the store itself. */
-  private deleteRules(options: RestoreOptions): Rules {
-    return options.rules ?? new Rules({ excludeAbsolute: [this.repo.location] });
+  /**
+   * What deletions may touch: the caller's rules, else the rules the snapshot was taken with (the defaults
+   * when it records none), plus the store itself: what a snapshot left out on purpose is never deleted
+   * because the snapshot lacks it.
+   */
+  private deleteRules(options: RestoreOptions, snapshot: SnapshotRecord): Rules {
+    if (options.rules) return options.rules;
+    const recorded = snapshot.rules;
+    return new Rules({ excludes: recorded?.excludes, includes: recorded?.includes, gitignore: recorded?.gitignore === true, excludeAbsolute: [this.repo.location] });
   }
 
   /** The store may live inside the target (a store in the workspace): it is never written or deleted, whatever the rules or the snapshot say. */
@@ -267,7 +311,7 @@ export class Restorer {
 
   /** Records a change as decided: counted, kept while the list is short, told to the caller. */
   private decide(run: Run, change: PlannedChange): void {
-    run.plan.counts[change.action]++;
+    if (change.type !== 'dir') run.plan.counts[change.action]++;
     run.plan.total++;
     if (run.plan.changes.length < run.keep) run.plan.changes.push(change);
     run.options.onChange?.(change);
@@ -404,6 +448,11 @@ export class Restorer {
         this.problem(run, rel ? `${rel}/${entry.name}` : entry.name, reason);
         continue;
       }
+      if (run.keepGit && parts.length === 0 && entry.name === '.git') {
+        // The target's own repository stays as it is (see keepGit); the plan says so.
+        run.plan.gitLeft = true;
+        continue;
+      }
       if (entry.type === 'dir') {
         dirs.push(entry);
         continue;
@@ -447,6 +496,7 @@ export class Restorer {
         if (entry.type === 'file') await run.writer.writeFile(childParts, entry, overwrite[i]);
         else await run.writer.writeSymlink(childParts, entry.target);
         run.restored++;
+        run.files++;
       } catch (error) {
         this.problem(run, childParts.join('/'), reasonOf(error));
       }
@@ -477,6 +527,7 @@ export class Restorer {
     try {
       await run.writer.remove(parts, type);
       run.deleted++;
+      if (type !== 'dir') run.files++;
     } catch (error) {
       this.problem(run, parts.join('/'), reasonOf(error));
     }

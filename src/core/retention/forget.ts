@@ -1,13 +1,14 @@
 // Forget: removes the snapshot records a retention policy (and a size budget) let go; prune frees their data.
-// Invariant: pinned and labelled snapshots and the newest of each workspace are never removed, and a pin or label
-// set elsewhere while we decide is honoured (each record is read again just before it is removed).
+// Invariant: pinned and labelled snapshots (automatically labelled ones while their label keeps them, policy.ts)
+// and the newest of each workspace are never removed, and a pin or label set elsewhere while we decide is
+// honoured (each record is read again just before it is removed).
 
 import { BackupError, isBackupError } from '../errors';
-import { listArchives } from '../export/archiveRecord';
+import { listArchives } from '../records/archiveRecord';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { Decision, RetentionPolicy } from './policy';
-import { applyPolicy } from './policy';
+import { applyPolicy, labelKeeps } from './policy';
 import { blobCosts, keySizes, markReachable } from './prune';
 
 export interface ForgetOptions {
@@ -19,7 +20,7 @@ export interface ForgetOptions {
   now: Date;
   /**
    * Bytes: when the store would still be over this after pruning what the policy removes, also remove the
-   * oldest unpinned, unlabelled snapshots (never the newest of a workspace) until the data only they hold
+   * oldest unpinned snapshots without a user's label (never the newest of a workspace) until the data only they hold
    * brings it under, or none is left to remove. Estimated with the index.
    */
   maxSize?: number;
@@ -102,11 +103,13 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
           if (isBackupError(error, 'SNAPSHOT_NOT_FOUND')) return undefined; // removed by someone else meanwhile
           throw error;
         });
-        if (fresh && (fresh.pinned || fresh.label)) {
+        // (An automatic label past its time keeps nothing, here as in the policy.)
+        const labelled = fresh !== undefined && labelKeeps(fresh, options.now, options.policy.keepAutoLabelled);
+        if (fresh && (fresh.pinned || labelled)) {
           // Pinned or labelled since we listed: it stays after all.
           const decision = byId.get(snapshot.id) as Decision;
           decision.keep = true;
-          decision.reasons = [...(fresh.pinned ? ['pinned'] : []), ...(fresh.label ? ['labelled'] : [])];
+          decision.reasons = [...(fresh.pinned ? ['pinned'] : []), ...(labelled ? [fresh.autoLabel ? 'auto-labelled' : 'labelled'] : [])];
           continue;
         }
         if (fresh) await repo.removeSnapshot(snapshot.id);

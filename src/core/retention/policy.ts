@@ -1,6 +1,7 @@
 // Retention policy: which snapshots to keep and why, as a pure function of their times (kopia's retention_policy.go).
-// Invariants: never reads the clock; pinned and labelled snapshots and the newest of each workspace are always
-// kept; a policy without a single rule keeps everything, so a blank setting never deletes a whole history.
+// Invariants: never reads the clock; pinned and user-labelled snapshots and the newest of each workspace are always
+// kept, automatically labelled ones for AUTO_LABEL_KEEP_MS; a policy without a single rule keeps everything, so a
+// blank setting never deletes a whole history.
 
 import { BackupError } from '../errors';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
@@ -20,12 +21,35 @@ export interface RetentionPolicy {
   keepYearly?: number;
   /** ms: every snapshot at most this old (relative to `now`; future ones too). */
   keepWithin?: number;
+  /**
+   * ms: how long a snapshot labelled automatically (a notable moment: a branch switch, a restore, a mass
+   * deletion; `autoLabel`) is kept for its label; AUTO_LABEL_KEEP_MS when absent. After that it is kept only
+   * if another rule keeps it. A label typed by the user is kept forever.
+   */
+  keepAutoLabelled?: number;
+}
+
+/**
+ * Automatic labels mark moments worth going back to while they are recent (the state before a branch switch,
+ * a pull, a restore, a mass deletion). 30 days: long enough to notice a loss after a holiday, short enough
+ * that a busy repository's many branch switches do not pin its history down forever.
+ */
+export const AUTO_LABEL_KEEP_MS = 30 * 86_400_000;
+
+/**
+ * Whether a snapshot's label keeps it: a user's label always, an automatic one while younger than
+ * `keepAutoLabelled` (default AUTO_LABEL_KEEP_MS) at `now`.
+ */
+export function labelKeeps(snapshot: SnapshotRecord, now: Date, keepAutoLabelled = AUTO_LABEL_KEEP_MS): boolean {
+  if (!snapshot.label) return false;
+  if (!snapshot.autoLabel) return true;
+  return now.getTime() - Date.parse(snapshot.time) <= keepAutoLabelled;
 }
 
 export interface Decision {
   snapshot: SnapshotRecord;
   keep: boolean;
-  /** Why it is kept, e.g. "latest", "last-1", "daily-2", "within", "pinned", "labelled"; empty when it goes. */
+  /** Why it is kept, e.g. "latest", "last-1", "daily-2", "within", "pinned", "labelled", "auto-labelled"; empty when it goes. */
   reasons: string[];
 }
 
@@ -63,9 +87,11 @@ function validate(policy: RetentionPolicy): void {
       throw new BackupError('USAGE', `The retention rule ${rule} must be a whole number of 0 or more (got ${String(value)}).`, { rule, value });
     }
   }
-  const within = policy.keepWithin;
-  if (within !== undefined && !(Number.isFinite(within) && within >= 0)) {
-    throw new BackupError('USAGE', `The retention rule keepWithin must be a duration of 0 or more (got ${String(within)}).`, { rule: 'keepWithin', value: within });
+  for (const rule of ['keepWithin', 'keepAutoLabelled'] as const) {
+    const value = policy[rule];
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      throw new BackupError('USAGE', `The retention rule ${rule} must be a duration of 0 or more (got ${String(value)}).`, { rule, value });
+    }
   }
 }
 
@@ -124,7 +150,8 @@ export function applyPolicy(snapshots: readonly SnapshotRecord[], policy: Retent
     }
     for (const s of sorted) {
       if (s.pinned) why(s).push('pinned');
-      if (s.label) why(s).push('labelled');
+      if (s.label && !s.autoLabel) why(s).push('labelled');
+      else if (labelKeeps(s, now, policy.keepAutoLabelled)) why(s).push('auto-labelled');
     }
   }
   return snapshots.map((snapshot) => {

@@ -13,6 +13,7 @@ import { ENTRY_SIZE, packKey } from '../repository/pack';
 import type { PackEntry } from '../repository/pack';
 import type { IndexLocation, Repository } from '../repository/repository';
 import { LocalBackend } from '../storage/localBackend';
+import { INTERRUPTED_PREFIX } from '../storage/lock';
 
 export interface PruneOptions {
   /** Work out and report what would go; change nothing (takes no lock). */
@@ -258,7 +259,12 @@ export async function prune(repo: Repository, options: PruneOptions = {}): Promi
   checkCancelled(options.signal);
   const lock = dryRun ? undefined : await repo.lock(true, 'prune', options.lockWaitMs ?? LOCK_WAIT_MS);
   try {
-    return await pruneLocked(repo, options, dryRun);
+    // Markers of interrupted writers (storage/lock.ts): prune removes every pack no index names, so what
+    // they point at is gone once it finishes; those seen under our lock can go then.
+    const markers = lock ? (await repo.backend.list('locks')).filter((key) => key.startsWith(INTERRUPTED_PREFIX)) : [];
+    const report = await pruneLocked(repo, options, dryRun);
+    for (const key of markers) await repo.backend.remove(key);
+    return report;
   } finally {
     await lock?.release();
   }

@@ -35,6 +35,18 @@ export interface RulesOptions {
   gitignore?: boolean;
   /** Absolute paths never to enter (the store, when it lives inside the workspace). */
   excludeAbsolute?: readonly string[];
+  /**
+   * The workspace's own `.git` (at its root): included whole when true, left out when false (the default
+   * here; the snapshotter's default is true). Exclude globs, .gitignore files and the size cap never apply
+   * inside it, since one missing object or pack breaks the repository. A `.git` deeper down (a nested
+   * repository) follows the excludes like any other folder.
+   */
+  includeGit?: boolean;
+}
+
+/** Whether a workspace-relative path is the workspace's own `.git` or inside it. */
+export function isGitPath(relPath: string): boolean {
+  return relPath === '.git' || relPath.startsWith('.git/');
 }
 
 interface CompiledGlobs {
@@ -94,16 +106,23 @@ export class Rules {
   private readonly includes: CompiledGlobs;
   readonly gitignore: boolean;
   private readonly excludeAbsolute: Set<string>;
+  readonly includeGit: boolean;
   /** A fingerprint of the options, so a stat cache built under other rules is not trusted. */
   readonly fingerprint: string;
 
-  constructor(options: RulesOptions = {}) {
+  constructor(private readonly options: RulesOptions = {}) {
     const excludes = options.excludes ?? DEFAULT_EXCLUDES;
     this.excludes = compileGlobs(excludes);
     this.includes = compileGlobs(options.includes ?? []);
     this.gitignore = options.gitignore ?? false;
+    this.includeGit = options.includeGit ?? false;
     this.excludeAbsolute = new Set((options.excludeAbsolute ?? []).map((p) => path.resolve(p)));
-    this.fingerprint = JSON.stringify([excludes, options.includes ?? [], this.gitignore, [...this.excludeAbsolute].sort()]);
+    this.fingerprint = JSON.stringify([excludes, options.includes ?? [], this.gitignore, [...this.excludeAbsolute].sort(), ...(this.includeGit ? ['git'] : [])]);
+  }
+
+  /** The same rules with the workspace's `.git` included or left out (restore decides per target). */
+  withGit(includeGit: boolean): Rules {
+    return includeGit === this.includeGit ? this : new Rules({ ...this.options, includeGit });
   }
 
   isExcludedAbsolute(absPath: string): boolean {
@@ -115,6 +134,7 @@ export class Rules {
    * `relPath` uses forward slashes and has no leading slash.
    */
   excluded(relPath: string, name: string, isDir: boolean, layers: readonly GitignoreLayer[] = []): boolean {
+    if (isGitPath(relPath)) return !this.includeGit;
     if (matches(this.excludes, relPath, name, isDir) && !matches(this.includes, relPath, name, isDir)) return true;
     if (this.gitignore) {
       // Deepest file first: a nested .gitignore overrides its parents, as in git.

@@ -8,7 +8,7 @@ import { yieldIfBusy } from '../eventLoop';
 import { TEMP_PREFIX, isTempName } from '../storage/atomic';
 import type { FsPort } from '../storage/fsPort';
 import type { GitignoreLayer, Rules } from './rules';
-import { parseGitignore } from './rules';
+import { isGitPath, parseGitignore } from './rules';
 
 export type EntryKind = 'file' | 'dir' | 'symlink';
 
@@ -175,7 +175,8 @@ export class Scanner {
         skipped.push({ path: relPath, reason: 'deleted while being scanned' });
         continue;
       }
-      if (kind === 'file' && max > 0 && stat.size > max) {
+      // Never inside .git: a skipped pack file would break the repository (see Rules.includeGit).
+      if (kind === 'file' && max > 0 && stat.size > max && !isGitPath(relPath)) {
         skipped.push({ path: relPath, reason: `larger than the maximum file size (${stat.size} > ${max} bytes)` });
         continue;
       }

@@ -56,11 +56,20 @@ export class SaveQueue {
   private timer: NodeJS.Timeout | undefined;
   private firstQueued: number | undefined;
   private running: Promise<void> = Promise.resolve();
+  private failed = false;
 
   constructor(
     private readonly workspace: string,
     private readonly options: SaveQueueOptions,
   ) {}
+
+  /**
+   * Saves whose snapshot failed are waiting (the store was locked, missing or failing): the editor flushes
+   * them as soon as the store opens again, since no new save may come to carry them.
+   */
+  get kept(): boolean {
+    return this.failed && this.batches.length > 0;
+  }
 
   /** Saves not yet recorded (pending and waiting batches). */
   get size(): number {
@@ -148,6 +157,7 @@ export class SaveQueue {
       try {
         await this.options.snapshot({ paths: [...merged.keys()], trigger, contents });
       } catch (error) {
+        this.failed = true;
         this.options.log(`${merged.size === 1 ? 'A save is' : `${merged.size} saves are`} kept for the next snapshot after a failure.`);
         this.options.onError?.(error);
         return; // kept at the front; the next flush (the next save, or the editor closing) tries again
@@ -160,6 +170,7 @@ export class SaveQueue {
           this.options.log(`${rel} changed again after it was saved, before its snapshot was recorded; that save may be merged into the later version (by design).`);
         }
       }
+      this.failed = false;
       this.batches.splice(0, take.length);
       for (const entry of merged.values()) this.release(entry);
     }

@@ -13,17 +13,19 @@ import { countChanges, diffTrees } from '../query/diff';
 import type { Change } from '../query/diff';
 import type { BlobWriter, DeflatedWriter, Repository } from '../repository/repository';
 import { entryAt } from '../query/browse';
-import type { SkippedPath, SnapshotRecord, SnapshotStats, Trigger } from '../repository/snapshotRecord';
+import { historyIdsFrom, loadLineageRecords } from '../records/lineageRecords';
+import type { SkippedPath, SnapshotRecord, SnapshotRules, SnapshotStats, Trigger } from '../repository/snapshotRecord';
 import type { TreeEntry } from '../repository/tree';
 import { findEntry, sameEntries } from '../repository/tree';
-import { Rules } from '../scan/rules';
+import { DEFAULT_EXCLUDES, Rules, isGitPath } from '../scan/rules';
 import type { GitignoreLayer } from '../scan/rules';
 import { Scanner } from '../scan/scanner';
 import type { FileSig, Skip } from '../scan/scanner';
 import { StatCache } from '../scan/statCache';
 import type { SubtreeTotals } from '../scan/statCache';
+import { removeInterruptedLeftovers } from '../retention/leftovers';
 import { StoreFence } from '../storage/storeFence';
-import { setLabel, setPinned } from './annotate';
+import { setAutoLabel, setLabel, setPinned } from './annotate';
 import { storeFile } from './fileReader';
 import { applyChanges, subtreeTotals } from './totals';
 import { GitInfoReader } from './gitInfo';
@@ -45,6 +47,12 @@ export interface SnapshotterOptions {
   maxFileSize?: number;
   /** Read branch and HEAD with git when the workspace is a repository (default true). */
   git?: boolean;
+  /**
+   * Full snapshots include the workspace's `.git` whole (default true), so a restored project is a working
+   * repository with its unpushed commits, branches and stashes; incremental (on-save) snapshots never scan
+   * it and carry the last full snapshot's `.git` forward. See Rules.includeGit.
+   */
+  includeGit?: boolean;
   /** How many files are read at once. */
   concurrency?: number;
 }
@@ -59,6 +67,12 @@ export interface SnapshotRequest {
   /** Only these paths (workspace-relative or absolute); a path that no longer exists becomes a deletion. */
   paths?: readonly string[];
   label?: string;
+  /**
+   * A label for a notable moment, given automatically (the record's `autoLabel`; see annotate.ts
+   * setAutoLabel): ignored when `label` is given, and when nothing changed it goes to the existing snapshot
+   * only if that one has no label.
+   */
+  autoLabel?: string;
   pinned?: boolean;
   trigger?: Trigger;
   /** Content to store instead of what is on disk (unsaved editor buffers), by workspace-relative path. */
@@ -81,6 +95,8 @@ export interface SnapshotResult {
    * the existing one that holds this state (`previousLabel` is the label it had, if another).
    */
   annotated?: { label?: string; previousLabel?: string; pinned?: boolean };
+  /** The snapshot this one was compared with (its parent), when there is one: what "just before" was. */
+  parent?: SnapshotRecord;
 }
 
 interface Overlay {
@@ -96,6 +112,16 @@ interface Run {
   request: SnapshotRequest;
   lastReport: number;
   parentTree?: string;
+}
+
+/** The rules to record with a snapshot: only what differs from the defaults, so most records carry none. */
+function recordedRules(options: { excludes?: readonly string[]; includes?: readonly string[]; gitignore?: boolean }): SnapshotRules | undefined {
+  const rules: SnapshotRules = {};
+  const excludes = options.excludes ?? DEFAULT_EXCLUDES;
+  if (excludes.length !== DEFAULT_EXCLUDES.length || excludes.some((e, i) => e !== DEFAULT_EXCLUDES[i])) rules.excludes = [...excludes];
+  if (options.includes?.length) rules.includes = [...options.includes];
+  if (options.gitignore) rules.gitignore = true;
+  return Object.keys(rules).length ? rules : undefined;
 }
 
 export class Snapshotter {
@@ -116,6 +142,7 @@ export class Snapshotter {
       includes: options.includes,
       gitignore: options.gitignore,
       excludeAbsolute: [repo.location],
+      includeGit: options.includeGit ?? true,
     });
     this.scanner = new Scanner(root, { rules: this.rules, maxFileSize: options.maxFileSize }, repo.port);
     this.pool = new WorkPool(options.concurrency ?? 8);
@@ -133,17 +160,25 @@ export class Snapshotter {
         includes: this.options.includes,
         gitignore: this.options.gitignore,
         excludeAbsolute: [this.repo.location, realStore],
+        includeGit: this.options.includeGit ?? true,
       });
       this.scanner = new Scanner(this.identity.path, { rules: this.rules, maxFileSize: this.options.maxFileSize }, this.repo.port);
     }
     return this.identity;
   }
 
-  /** The newest snapshot of this workspace, from any writer. */
+  /**
+   * The newest snapshot of this workspace, from any writer; for a workspace without snapshots of its own
+   * that continues another's history (query/lineage.ts), the newest of that history, so its first snapshot
+   * continues the same line. Only that first snapshot reads the lineage records: saves stay O(paths).
+   */
   async latest(): Promise<SnapshotRecord | undefined> {
     const { id } = await this.workspace();
     const all = await this.repo.listSnapshots({ onDamaged: () => undefined });
     for (let i = all.length - 1; i >= 0; i--) if (all[i].workspace.id === id) return all[i];
+    const history = new Set(historyIdsFrom(await loadLineageRecords(this.repo), id).slice(1));
+    if (history.size === 0) return undefined;
+    for (let i = all.length - 1; i >= 0; i--) if (history.has(all[i].workspace.id)) return all[i];
     return undefined;
   }
 
@@ -152,7 +187,17 @@ export class Snapshotter {
     // The scan leaves the store out below the workspace; a workspace that is the store has nothing else.
     if (!this.storeChecked) this.storeChecked = !!(await StoreFence.refuseInside(this.repo.port, this.repo.location, identity.path, 'snapshot', 'a snapshot always leaves the store out; snapshot the folder you work in'));
     // Snapshots only wait for an exclusive lock (prune), which can take minutes on a big store.
-    const lock = await this.repo.lock(false, `a snapshot of ${identity.path}`, 10 * 60_000, request.onNotice);
+    const purpose = `a snapshot of ${identity.path}`;
+    let lock = await this.repo.lock(false, purpose, 10 * 60_000, request.onNotice);
+    if (lock.interrupted > 0) {
+      // A writer was killed: its packs may fill the disk this snapshot needs. Cleared when the store is free.
+      await lock.release();
+      const left = await removeInterruptedLeftovers(this.repo).catch(() => undefined);
+      if (left && (left.packsRemoved > 0 || left.tempsRemoved > 0)) {
+        request.onNotice?.(`Removed ${formatBytes(left.bytesRemoved)} that an interrupted backup had left in the store.`);
+      }
+      lock = await this.repo.lock(false, purpose, 10 * 60_000, request.onNotice);
+    }
     let writer: BlobWriter | undefined;
     let cacheOut: DeflatedWriter | undefined;
     try {
@@ -162,7 +207,8 @@ export class Snapshotter {
       writer = this.repo.newWriter();
       const started = this.repo.now();
       const cacheName = `stat-${identity.id}`;
-      const incremental = request.paths !== undefined && parent !== undefined;
+      // A parent from the history this workspace continues describes another folder: scan this one whole.
+      const incremental = request.paths !== undefined && parent !== undefined && parent.workspace.id === identity.id;
       // The on-save path reads only the paths it was given: it must not pay for loading the whole cache.
       const cache = incremental ? StatCache.empty(this.rules.fingerprint, started.getTime()) : StatCache.decode(await this.repo.loadCache(cacheName), this.rules.fingerprint, started.getTime());
       // The next cache goes into the store as the scan records it (once anything changed), not held to the end.
@@ -178,7 +224,7 @@ export class Snapshotter {
       let tree: string;
       let totals: SubtreeTotals | undefined;
       if (incremental) {
-        tree = await this.incremental(run, parent, request.paths ?? []);
+        tree = await this.incremental(run, parent as SnapshotRecord, request.paths ?? []);
       } else {
         const built = await this.buildDir(run, '', []);
         tree = built.tree;
@@ -189,7 +235,9 @@ export class Snapshotter {
       if (!incremental && cache.dirty) await this.saveCache(cache, cacheName, cacheOut);
       cacheOut = undefined;
 
-      if (parent && parent.tree === tree) {
+      // (A parent from a history this workspace continues is another folder's: the first snapshot here is
+      // made even when its files are the same, so the workspace has its own line from then on.)
+      if (parent && parent.tree === tree && parent.workspace.id === identity.id) {
         // A label or pin asked for this state goes to the snapshot that already holds it, never nowhere.
         const { record, annotated } = await this.annotate(parent, request);
         return { created: false, snapshot: record, changes: [], skipped: run.skipped, ...(annotated ? { annotated } : {}) };
@@ -218,16 +266,22 @@ export class Snapshotter {
         tool: TOOL_VERSION,
       };
       if (request.label) record.label = request.label;
+      else if (request.autoLabel?.trim()) {
+        record.label = request.autoLabel.trim();
+        record.autoLabel = true;
+      }
       if (request.pinned) record.pinned = true;
       if (parent) record.parent = parent.id;
       if (run.skipped.length) record.skipped = run.skipped.slice(0, SKIPPED_KEPT).map((s): SkippedPath => ({ path: s.path, reason: s.reason }));
       if (incremental) record.paths = (request.paths ?? []).slice(0, PATHS_KEPT).map((p) => this.relative(p));
+      const rules = recordedRules(this.options);
+      if (rules) record.rules = rules;
       const git = await gitInfo;
       if (git && (git.branch || git.head)) record.git = git;
       await this.repo.saveSnapshot(record);
       // Full scans are the occasional, already-slow path: tidy the index there, never on save.
       if (!incremental) await this.repo.compactIndex();
-      return { created: true, snapshot: record, changes, skipped: run.skipped };
+      return { created: true, snapshot: record, changes, skipped: run.skipped, ...(parent ? { parent } : {}) };
     } catch (error) {
       await cacheOut?.abort();
       throw await this.cleanUp(writer, error);
@@ -264,6 +318,11 @@ export class Snapshotter {
   }
 
   private async annotate(parent: SnapshotRecord, request: SnapshotRequest): Promise<{ record: SnapshotRecord; annotated?: SnapshotResult['annotated'] }> {
+    const auto = request.label === undefined ? request.autoLabel?.trim() : undefined;
+    if (auto && !parent.label && !request.pinned) {
+      const labelled = await setAutoLabel(this.repo, parent.id, auto);
+      return labelled ? { record: labelled, annotated: { label: auto } } : { record: parent };
+    }
     const label = request.label?.trim();
     const relabel = label !== undefined && label !== '' && parent.label !== label;
     const pin = request.pinned === true && !parent.pinned;
@@ -459,7 +518,9 @@ export class Snapshotter {
 
   private async incremental(run: Run, parent: SnapshotRecord, requested: readonly string[]): Promise<string> {
     const root: Overlay = await this.overlayOf(parent.tree);
-    const rels = [...new Set(requested.map((p) => this.relative(p)))].sort();
+    // Saves never scan .git (git rewrites its index on every status): the parent's .git is carried forward
+    // until the next full snapshot takes it whole.
+    const rels = [...new Set(requested.map((p) => this.relative(p)))].filter((rel) => !isGitPath(rel)).sort();
     // A path below another requested path is covered by it.
     const paths = rels.filter((rel, i) => !rels.slice(0, i).some((other) => rel.startsWith(`${other}/`)));
     for (const rel of paths) {

@@ -62,6 +62,36 @@ export function isStale(info: LockInfo, now: number, host = os.hostname()): bool
   return info.host === host && !pidAlive(info.pid);
 }
 
+/**
+ * Who removes a stale lock leaves this marker in its place (`locks/interrupted-<random>`): the holder may
+ * have been a writer killed between saving packs and the index that names them, and those packs are
+ * garbage only it could have named. The next snapshot sees the marker in the lock listing it does anyway
+ * and clears them (retention/leftovers.ts), so a killed snapshot costs nothing until someone runs prune.
+ * `certain`: the holder's death is proven (a dead pid on this host); a lock that merely went unrefreshed
+ * may belong to a writer that is suspended, not dead, so only prune (which the user runs) acts on that.
+ */
+export const INTERRUPTED_PREFIX = 'locks/interrupted-';
+
+export interface InterruptedMarker {
+  interrupted: LockInfo;
+  certain: boolean;
+}
+
+export function parseInterrupted(data: Buffer): InterruptedMarker | undefined {
+  try {
+    const parsed = JSON.parse(data.toString('utf8')) as InterruptedMarker;
+    if (parsed && typeof parsed.certain === 'boolean' && parsed.interrupted && typeof parsed.interrupted.pid === 'number') return parsed;
+  } catch {
+    // unreadable: treated as uncertain
+  }
+  return undefined;
+}
+
+async function markInterrupted(backend: Backend, info: LockInfo): Promise<void> {
+  const marker: InterruptedMarker = { interrupted: info, certain: info.host === os.hostname() && !pidAlive(info.pid) };
+  await backend.save(`${INTERRUPTED_PREFIX}${randomBytes(8).toString('hex')}`, Buffer.from(JSON.stringify(marker)), { durable: false }).catch(() => undefined);
+}
+
 function parseLock(data: Buffer): LockInfo | undefined {
   try {
     const parsed = JSON.parse(data.toString('utf8')) as LockInfo;
@@ -75,6 +105,9 @@ function parseLock(data: Buffer): LockInfo | undefined {
 export class Lock {
   private timer: NodeJS.Timeout | undefined;
   private released = false;
+
+  /** Interrupted-writer markers seen in the lock listing when this lock was taken (see INTERRUPTED_PREFIX). */
+  interrupted = 0;
 
   private constructor(
     private readonly backend: Backend,
@@ -93,9 +126,11 @@ export class Lock {
     for (;;) {
       // Write ours first, then look: two writers racing both see each other and one backs off, never neither.
       await backend.save(key, Buffer.from(JSON.stringify(info)), { durable: false });
-      const conflict = await Lock.findConflict(backend, key, options);
+      const seen = { interrupted: 0 };
+      const conflict = await Lock.findConflict(backend, key, options, seen);
       if (!conflict) {
         const lock = new Lock(backend, key, info);
+        lock.interrupted = seen.interrupted;
         lock.startRefresh();
         return lock;
       }
@@ -122,10 +157,14 @@ export class Lock {
     }
   }
 
-  private static async findConflict(backend: Backend, ownKey: string, options: LockOptions): Promise<LockInfo | undefined> {
+  private static async findConflict(backend: Backend, ownKey: string, options: LockOptions, seen: { interrupted: number }): Promise<LockInfo | undefined> {
     const now = (options.now ?? Date.now)();
     for (const key of await backend.list('locks')) {
       if (key === ownKey) continue;
+      if (key.startsWith(INTERRUPTED_PREFIX)) {
+        seen.interrupted++;
+        continue;
+      }
       let data: Buffer;
       try {
         data = await backend.load(key);
@@ -135,6 +174,10 @@ export class Lock {
       }
       const info = parseLock(data);
       if (!info || isStale(info, now)) {
+        if (info) {
+          await markInterrupted(backend, info);
+          seen.interrupted++;
+        }
         await backend.remove(key);
         if (info) options.onStale?.(info, key);
         continue;

@@ -157,8 +157,13 @@ export class SftpConnector {
     const { SftpClient, ssh2 } = await import('./ssh2Vendor');
     const timeoutMs = (this.options.timeoutSeconds ?? 20) * 1000;
     const auth = await this.authMethods(ssh2.utils.parseKey);
-    const trust = await this.hostKeyCheck();
+    // Our own handshake limit instead of ssh2's readyTimeout: it stands still while the user decides whether
+    // to trust the server's key (reading a fingerprint takes longer than any handshake should).
+    let expire = () => undefined as void;
+    const clock = new HandshakeClock(timeoutMs, () => expire());
+    const trust = await this.hostKeyCheck(clock);
     const socket = await this.openSocket(timeoutMs);
+    expire = () => socket.destroy();
     let lost: (error: Error) => void = () => undefined;
     const client = new SftpClient(`pb-${this.target.host}`, {
       // ssh2-sftp-client prints these by default; we turn them into a dead session instead.
@@ -169,17 +174,20 @@ export class SftpConnector {
     const config: ConnectConfig = {
       sock: socket,
       username: this.target.user,
-      readyTimeout: timeoutMs,
+      readyTimeout: 0,
       hostVerifier: trust.verifier,
       authHandler: auth.methods,
       algorithms: trust.algorithms ? ({ serverHostKey: trust.algorithms } as ConnectConfig['algorithms']) : undefined,
     };
     let sftp: SFTPWrapper;
+    clock.start();
     try {
       sftp = await client.connect(config);
     } catch (error) {
       socket.destroy();
-      throw this.connectError(error, trust.problem(), auth.tried, timeoutMs);
+      throw this.connectError(clock.expired ? new Error('Timed out while waiting for handshake') : error, trust.problem(), auth.tried, timeoutMs);
+    } finally {
+      clock.stop();
     }
     const s: Session = {
       client,
@@ -314,7 +322,7 @@ export class SftpConnector {
    * The host-key check, decided before any credential is sent: an expected fingerprint if one was given,
    * else known_hosts, else (for a host known_hosts does not name) the caller's trust-on-first-use callback.
    */
-  private async hostKeyCheck(): Promise<{ verifier: NonNullable<ConnectConfig['hostVerifier']>; algorithms?: string[]; problem: () => BackupError | undefined }> {
+  private async hostKeyCheck(clock: HandshakeClock): Promise<{ verifier: NonNullable<ConnectConfig['hostVerifier']>; algorithms?: string[]; problem: () => BackupError | undefined }> {
     const expected = this.options.hostKey === undefined ? undefined : normalizeFingerprint(this.options.hostKey);
     if (this.options.hostKey !== undefined && !expected) {
       throw new BackupError('USAGE', `"${this.options.hostKey}" is not a host key fingerprint; give it as ssh-keygen -l prints it (SHA256:…).`, { location: this.location });
@@ -355,7 +363,8 @@ export class SftpConnector {
         );
       }
       if (this.options.verifyHostKey) {
-        const accepted = await this.options.verifyHostKey(hostId, fingerprint).catch(() => false);
+        clock.pause();
+        const accepted = await this.options.verifyHostKey(hostId, fingerprint).catch(() => false).finally(() => clock.resume());
         if (accepted === true) return true;
         return refuse(`The key of ${this.server} (${fingerprint}) was not accepted; nothing was sent to it.`, fingerprint, 'declined');
       }
@@ -365,10 +374,19 @@ export class SftpConnector {
         'unknown',
       );
     };
+    // A connection that timed out or closed while the user decided is gone: its answer goes nowhere.
+    const answer = (verify: (valid: boolean) => void, valid: boolean) => {
+      if (clock.expired) return;
+      try {
+        verify(valid);
+      } catch {
+        // the connection ended meanwhile; client.connect reports it
+      }
+    };
     const verifier = (key: Buffer, verify: (valid: boolean) => void): void => {
-      decide(key).then(verify, (error: unknown) => {
+      decide(key).then((valid) => answer(verify, valid), (error: unknown) => {
         problem = new BackupError('HOST_KEY_REJECTED', `The key of ${this.server} could not be checked: ${(error as Error).message}.`, { location: this.location });
-        verify(false);
+        answer(verify, false);
       });
     };
     const preferred = knownHosts ? preferredHostKeyAlgorithms(knownHosts, hostId) : undefined;
@@ -390,5 +408,59 @@ export class SftpConnector {
       return new BackupError('REMOTE_UNREACHABLE', `${this.server} accepted the login but offers no SFTP (${message.replace(/^[\w.-]+: /, '')}).`, { location: this.location });
     }
     return new BackupError('REMOTE_UNREACHABLE', `The SSH connection to ${this.server} failed: ${message.replace(/^[\w.-]+: /, '')}.`, { location: this.location });
+  }
+}
+
+/**
+ * The time an SSH handshake may take, not counting the time a person spends deciding whether to trust the
+ * server's key: paused while that question is open, then running on with what was left. Expiring ends the
+ * connection (`onExpire`), which fails the pending connect.
+ */
+export class HandshakeClock {
+  expired = false;
+  private left: number;
+  private since = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private started = false;
+  private stopped = false;
+  private pauses = 0;
+
+  constructor(
+    limitMs: number,
+    private readonly onExpire: () => void,
+  ) {
+    this.left = limitMs;
+  }
+
+  start(): void {
+    this.started = true;
+    if (this.pauses === 0) this.run();
+  }
+
+  pause(): void {
+    if (this.pauses++ > 0 || !this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.left -= Date.now() - this.since;
+  }
+
+  resume(): void {
+    if (--this.pauses === 0 && this.started && !this.stopped && !this.expired) this.run();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private run(): void {
+    if (this.stopped || this.timer) return;
+    this.since = Date.now();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.expired = true;
+      this.onExpire();
+    }, Math.max(0, this.left));
   }
 }

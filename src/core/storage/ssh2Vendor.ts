@@ -20,5 +20,7 @@ export type SftpClientConstructor = new (
 ) => SftpClientLike;
 
 // require, not import: ssh2-sftp-client ships no types, and esbuild bundles a static require all the same.
+/* eslint-disable @typescript-eslint/no-require-imports */
 export const SftpClient = require('ssh2-sftp-client') as SftpClientConstructor;
 export const ssh2 = require('ssh2') as typeof Ssh2;
+/* eslint-enable @typescript-eslint/no-require-imports */

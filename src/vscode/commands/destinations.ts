@@ -14,6 +14,7 @@ import { isRemoteLocation, isS3Location } from '../../core/storage/locate';
 import { parseSftpLocation, privateKeyIsEncrypted, redactLocation } from '../../core/storage/remote';
 import { parseS3Location } from '../../core/storage/s3Backend';
 import { SECTION, isInside } from '../configuration';
+import { knownStoreMissing } from '../storeAccess';
 import type { DestinationSetting } from '../configuration';
 import type { DestinationCredentials } from '../keychain';
 import type { CommandContext } from './shared';
@@ -154,7 +155,13 @@ async function replicateWithProgress(ctx: CommandContext, folder: vscode.Workspa
   const copied = outcomes.reduce((sum, o) => sum + (o.result?.objectsCopied ?? 0), 0);
   const bytes = outcomes.reduce((sum, o) => sum + (o.result?.bytesCopied ?? 0), 0);
   if (failed.length === 0) {
-    void vscode.window.showInformationMessage(`Replicated to ${plural(outcomes.length, 'destination')}: ${plural(copied, 'object')} copied (${formatBytes(bytes)}).`);
+    // What this copy did itself, and (for one destination) what the destination holds now.
+    const there = outcomes.length === 1 && outcomes[0].result ? `; ${plural(outcomes[0].result.snapshots, 'snapshot')} there now` : '';
+    // A copy that finds everything there already (another run got there first) says so, not "0 objects copied".
+    const what = copied === 0 ? 'nothing new to copy' : `${plural(copied, 'object')} copied (${formatBytes(bytes)})`;
+    const message = `Replicated to ${plural(outcomes.length, 'destination')}: ${what}${there}.`;
+    ctx.log.info(message);
+    void vscode.window.showInformationMessage(message);
   } else {
     void vscode.window.showErrorMessage(`Replication to ${failed[0].destination} failed: ${failed[0].error}`, 'Show Log').then((c) => c && vscode.commands.executeCommand('backup.showLog'));
   }
@@ -210,21 +217,29 @@ export function setDestinationCredentials(ctx: CommandContext, arg?: unknown): P
 }
 
 /** Points the views (and restores) at a destination: for when the local store is lost or unreachable. */
-export function useDestination(ctx: CommandContext, arg?: unknown): Promise<void> {
+export function useDestination(ctx: CommandContext, arg?: unknown, location?: unknown): Promise<void> {
   return guarded(ctx, 'Use destination', async () => {
     const folder = await pickFolder(ctx, 'Browse the backups of which folder?', uriArg(arg));
     if (!folder) return;
     const destinations = ctx.replicator.destinations(folder);
-    const picked = await ctx.prompter.pick(
-      destinations.map((d) => ({ label: d.location, description: d.offsite ? 'offsite' : 'onsite' })),
-      'Browse and restore from which destination?',
-    );
+    if (destinations.length === 0 && typeof location !== 'string') {
+      void vscode.window.showInformationMessage(`${folder.name} has no backup destination to browse; add one with "Backup: Add Backup Destination...".`);
+      return;
+    }
+    const picked =
+      typeof location === 'string'
+        ? { label: location }
+        : await ctx.prompter.pick(
+            destinations.map((d) => ({ label: d.location, description: d.offsite ? 'offsite' : 'onsite' })),
+            'Browse and restore from which destination?',
+          );
     if (!picked) return;
     const previous = ctx.service.browsing(folder);
     ctx.service.useStore(folder, picked.label);
     try {
       const snapshots = await ctx.service.snapshots(folder, true);
-      void vscode.window.showInformationMessage(`Now showing ${plural(snapshots.length, 'snapshot')} of ${folder.name} from ${picked.label}; restore from the Snapshots view. Run "Backup: Use the Local Store Again" when done.`);
+      const missing = (await knownStoreMissing(ctx.service.localStorePath(folder), ctx.service.knownStores)) ? ' The local store is missing: a restore into the workspace first brings it back from there, so it can be undone and backups go on.' : '';
+      void vscode.window.showInformationMessage(`Now showing ${plural(snapshots.length, 'snapshot')} of ${folder.name} from ${picked.label}; restore from the Snapshots view. Run "Backup: Use the Local Store Again" when done.${missing}`);
     } catch (error) {
       ctx.service.useStore(folder, previous);
       throw error;

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { BackupError } from '../../core/errors';
 import { Repository } from '../../core/repository/repository';
-import { SECTION } from '../configuration';
+import { SECTION, storePathLevel } from '../configuration';
 import type { CommandContext } from './shared';
 import { guarded, pickFolder, uriArg } from './shared';
 
@@ -28,14 +28,7 @@ export function encryptStore(ctx: CommandContext, arg?: unknown): Promise<void> 
     if (again !== passphrase) throw new BackupError('USAGE', 'The two passphrases differ; nothing was created.');
     // The setting is changed where it is set now, so the new value wins (a folder's own value over the user's).
     const config = vscode.workspace.getConfiguration(SECTION, folder.uri);
-    const info = config.inspect<string>('storePath');
-    const level = !vscode.workspace.isTrusted
-      ? vscode.ConfigurationTarget.Global
-      : info?.workspaceFolderValue !== undefined
-        ? vscode.ConfigurationTarget.WorkspaceFolder
-        : info?.workspaceValue !== undefined
-          ? vscode.ConfigurationTarget.Workspace
-          : vscode.ConfigurationTarget.Global;
+    const level = storePathLevel(folder);
     const scope = level === vscode.ConfigurationTarget.Global ? 'of every workspace that uses your default store' : `of ${folder.name}`;
     const understood = await ctx.prompter.confirm(
       `Create an encrypted store at ${location}? New snapshots ${scope} go there; the store at ${current} is kept as it is. If the passphrase is lost, the encrypted backups cannot be recovered: keep it in a password manager.`,

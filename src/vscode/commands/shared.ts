@@ -8,6 +8,7 @@ import { formatBytes, formatTime, shortId } from '../../core/format';
 import { history } from '../../core/query/browse';
 import type { BackupService } from '../backupService';
 import { SCHEME } from '../commandIds';
+import { storeFixes } from '../storeAccess';
 import type { Logger } from '../logger';
 import type { Prompter } from '../prompter';
 import { fromSnapshotUri } from '../snapshotUri';
@@ -44,12 +45,12 @@ export async function guarded(ctx: CommandContext, what: string, body: () => Pro
     }
     const message = error instanceof Error ? error.message : String(error);
     ctx.log.error(`${what} failed: ${message}`, error);
-    const missingStore = error instanceof BackupError && error.data.missingStore === true;
+    const fixes = storeFixes(error);
     const actions = error instanceof BackupError && ['PERMISSION_DENIED', 'REPO_NOT_FOUND', 'NO_SPACE'].includes(error.code) ? ['Open Settings', 'Show Log'] : ['Show Log'];
-    if (missingStore) actions.unshift('Start a New Store');
     // Not awaited: a notification with buttons stays until dismissed, and the command must finish now.
-    void vscode.window.showErrorMessage(`${what} failed: ${message}`, ...actions).then((choice) => {
-      if (choice === 'Start a New Store') void vscode.commands.executeCommand('backup.recreateStore');
+    void vscode.window.showErrorMessage(`${what} failed: ${message}`, ...fixes.map((f) => f.title), ...actions).then((choice) => {
+      const fix = fixes.find((f) => f.title === choice);
+      if (fix) void vscode.commands.executeCommand(fix.command);
       if (choice === 'Show Log') void vscode.commands.executeCommand('backup.showLog');
       if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'projectBackup');
     });
@@ -129,7 +130,8 @@ export async function resolveVersion(ctx: CommandContext, arg: unknown, purpose:
 /** A snapshot to act on: the node, or a quick pick over the folder's snapshots. */
 export async function resolveSnapshot(ctx: CommandContext, arg: unknown, purpose: string): Promise<SnapshotNode | undefined> {
   if (arg instanceof SnapshotNode) return arg;
-  const folder = await pickFolder(ctx, purpose);
+  // Two questions, two different lines: the folder first (in a workspace of several), then the snapshot.
+  const folder = await pickFolder(ctx, `Which folder? (${purpose.replace(/\?$/, '')})`);
   if (!folder) return undefined;
   const snapshots = await ctx.service.snapshots(folder, true);
   if (snapshots.length === 0) {

@@ -38,6 +38,7 @@ export function versionTitle(node: VersionNode): string {
   return `${path.posix.basename(node.relPath)} (${formatTime(node.snapshot.time)})`;
 }
 
-export async function openDiff(left: vscode.Uri, right: vscode.Uri, title: string): Promise<void> {
-  await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: true });
+/** The version on the left, read-only; the right side, when it is the live file, is editable (a block can be taken across). `selection`: where to show on the right. */
+export async function openDiff(left: vscode.Uri, right: vscode.Uri, title: string, selection?: vscode.Range): Promise<void> {
+  await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: true, ...(selection ? { selection } : {}) });
 }

@@ -2,7 +2,7 @@
 // the active editor. A deletion shows as its own entry, restorable like any other version.
 
 import * as vscode from 'vscode';
-import { history } from '../../core/query/browse';
+import { historyFollowingRenames } from '../../core/query/renames';
 import type { BackupService } from '../backupService';
 import { SCHEME } from '../commandIds';
 import { fromSnapshotUri } from '../snapshotUri';
@@ -60,14 +60,15 @@ export class FileHistoryView extends Disposable implements vscode.TreeDataProvid
       const repo = await this.service.repository(folder);
       const rel = relativeTo(folder, this.target);
       const snapshots = await this.service.snapshots(folder);
-      const versions = await history(repo, snapshots, rel);
+      // Across renames and moves: a version from before one carries its old path, which the row shows.
+      const versions = await historyFollowingRenames(repo, snapshots, rel);
       if (versions.length === 0) return [new MessageNode(`${rel} is in no snapshot yet`)];
       const store = this.service.storePathFor(folder);
       return versions.map((v, i) => {
-        if (v.entry) return new VersionNode(folder, store, v.snapshot, rel, v.entry, undefined, undefined, false);
+        if (v.entry) return new VersionNode(folder, store, v.snapshot, v.path, v.entry, undefined, undefined, v.path !== rel);
         // A deletion: point at the version before it, so Restore brings the file back.
         const before = versions[i + 1];
-        return new VersionNode(folder, store, before?.snapshot ?? v.snapshot, rel, before?.entry, 'deleted', v.snapshot, false);
+        return new VersionNode(folder, store, before?.snapshot ?? v.snapshot, before?.path ?? v.path, before?.entry, 'deleted', v.snapshot, (before?.path ?? v.path) !== rel);
       });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

@@ -3,21 +3,27 @@
 // the status bar tooltip. Invariants: the view only reads (nothing is written to a store to draw it); a
 // report that cannot be made (a locked encrypted store, an unreadable store) says why and how to fix it.
 
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatTime, plural } from '../../core/format';
+import type { CopyProbe } from '../../core/health/copies';
 import { gatherHealth } from '../../core/health/gather';
-import type { CopyStatus, DestinationInput, FixId, Gap, HealthReport } from '../../core/health/health';
+import type { CopyStatus, DestinationInput, FixId, Gap, HealthInput, HealthReport } from '../../core/health/health';
+import { localGitHistory } from '../../core/snapshot/gitFolder';
 import { healthSummary } from '../../core/health/health';
 import { nodeFs } from '../../core/storage/fsPort';
-import { isRemoteLocation } from '../../core/storage/locate';
 import type { BackupService } from '../backupService';
 import { Commands } from '../commandIds';
 import { Disposable } from '../lifecycle';
 import type { Logger } from '../logger';
+import { destinationName, healthRowItem, missingStoreRows, problemSummary } from '../lostStore';
+import type { HealthRow } from '../lostStore';
 import { ago } from '../statusBar';
+import { storeProblemOf } from '../storeAccess';
+import type { StoreProblem } from '../storeAccess';
 
-export type FolderHealth = { folder: vscode.WorkspaceFolder; report: HealthReport; error?: undefined } | { folder: vscode.WorkspaceFolder; report?: undefined; error: string; locked: boolean };
+export type FolderHealth =
+  | { folder: vscode.WorkspaceFolder; report: HealthReport; error?: undefined }
+  | { folder: vscode.WorkspaceFolder; report?: undefined; error: string; locked: boolean; problem?: StoreProblem; copies?: CopyProbe[] };
 
 export type HealthNode =
   | { kind: 'folder'; health: FolderHealth }
@@ -25,7 +31,8 @@ export type HealthNode =
   | { kind: 'section'; health: FolderHealth & { report: HealthReport }; section: 'copies' | 'status' | 'gaps' }
   | { kind: 'copy'; copy: CopyStatus }
   | { kind: 'fact'; label: string; description: string; icon: string; tooltip?: string; good: boolean }
-  | { kind: 'gap'; folder: vscode.WorkspaceFolder; gap: Gap };
+  | { kind: 'gap'; folder: vscode.WorkspaceFolder; gap: Gap }
+  | HealthRow;
 
 /** The command and arguments that close each kind of gap. */
 export function fixCommand(fix: FixId, folder: vscode.WorkspaceFolder): { command: string; arguments: unknown[] } {
@@ -42,6 +49,8 @@ export function fixCommand(fix: FixId, folder: vscode.WorkspaceFolder): { comman
       return { command: Commands.verifyBackups, arguments: [folder.uri] };
     case 'encryptStore':
       return { command: Commands.encryptStore, arguments: [folder.uri] };
+    case 'includeGit':
+      return { command: Commands.includeGitFolder, arguments: [folder.uri] };
   }
 }
 
@@ -63,6 +72,8 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
     private readonly log: Logger,
     /** The destinations configured for a folder, with what this window knows of their last attempt. */
     private readonly destinations: (folder: vscode.WorkspaceFolder) => DestinationInput[],
+    /** What each destination holds, asked only while the folder's store is missing (lostStore.ts). */
+    private readonly probe?: (folder: vscode.WorkspaceFolder) => Promise<CopyProbe[]>,
   ) {
     super();
     this.register(service.onDidChange(() => this.refreshSoon()));
@@ -119,13 +130,23 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
         onlyGiven: true,
         staleAfterHours: settings.warnAfterHours,
         verifyEveryDays: settings.verifySchedule === 'daily' ? 2 : settings.verifySchedule === 'weekly' ? 8 : 30,
+        git: await this.gitHistory(folder),
       });
       return { folder, report };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.log.warn(`Backup health of ${folder.name}: ${message}`);
-      return { folder, error: message, locked: (error as { code?: string }).code === 'PASSPHRASE_REQUIRED' || (error as { code?: string }).code === 'WRONG_PASSPHRASE' };
+      const problem = storeProblemOf(error);
+      const copies = problem === 'missing' ? await this.probe?.(folder) : undefined;
+      return { folder, error: message, locked: problem === 'locked', problem, copies };
     }
+  }
+
+  /** The git facts for the "history only on this machine" gap: asked of git only when full snapshots leave `.git` out. */
+  private async gitHistory(folder: vscode.WorkspaceFolder): Promise<HealthInput['git']> {
+    if (await this.service.includesGit(folder)) return undefined;
+    const local = await localGitHistory(folder.uri.fsPath);
+    return local && { ...local, included: false };
   }
 
   // ---- tree --------------------------------------------------------------------------------------
@@ -137,6 +158,7 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
       return all.map((health) => ({ kind: 'folder', health }));
     }
     if (node.kind === 'folder') return this.folderChildren(node.health);
+    if (node.kind === 'summary' && allWell(node.health)) return sectionsOf(node.health as FolderHealth & { report: HealthReport }, ['copies', 'status']);
     if (node.kind !== 'section') return [];
     const { report, folder } = node.health;
     if (node.section === 'copies') return report.locations.map((copy) => ({ kind: 'copy', copy }));
@@ -145,7 +167,10 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
   }
 
   private folderChildren(health: FolderHealth): HealthNode[] {
+    if (!health.report && health.problem) return [problemSummary(health.folder, health.problem, health.copies, health.error), ...missingStoreRows(health.folder, health.copies ?? [])];
     if (!health.report) return [{ kind: 'summary', health }];
+    // All well: one line, the copies and status folded under it (#14); gaps open the view up.
+    if (allWell(health)) return [{ kind: 'summary', health }];
     const withReport = health as FolderHealth & { report: HealthReport };
     const nodes: HealthNode[] = [{ kind: 'summary', health }];
     if (health.report.gaps.length) nodes.push({ kind: 'section', health: withReport, section: 'gaps' });
@@ -157,7 +182,7 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
     switch (node.kind) {
       case 'folder': {
         const item = new vscode.TreeItem(node.health.folder.name, vscode.TreeItemCollapsibleState.Expanded);
-        item.description = node.health.report ? healthSummary(node.health.report) : 'unavailable';
+        item.description = node.health.report ? healthSummary(node.health.report) : node.health.problem === 'missing' ? 'store missing' : node.health.problem === 'locked' ? 'store locked' : 'unavailable';
         item.iconPath = new vscode.ThemeIcon('root-folder');
         return item;
       }
@@ -166,7 +191,8 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
       case 'section': {
         const r = node.health.report;
         const titles = { gaps: `Gaps (${r.gaps.length})`, copies: `Copies (${r.copies} of 3)`, status: 'Status' };
-        const item = new vscode.TreeItem(titles[node.section], vscode.TreeItemCollapsibleState.Expanded);
+        // The gaps are what to act on; copies and status are details, folded until asked for (#14).
+        const item = new vscode.TreeItem(titles[node.section], node.section === 'gaps' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `${node.health.folder.uri.toString()}#${node.section}`;
         item.contextValue = `healthSection-${node.section}`;
         return item;
@@ -180,6 +206,8 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
         item.iconPath = new vscode.ThemeIcon(node.icon, new vscode.ThemeColor(node.good ? 'testing.iconPassed' : 'problemsWarningIcon.foreground'));
         return item;
       }
+      case 'row':
+        return healthRowItem(node);
       case 'gap': {
         const item = new vscode.TreeItem(node.gap.title);
         item.description = node.gap.fixLabel;
@@ -194,6 +222,15 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
   }
 }
 
+/** No gap to show: the view stays one line. */
+function allWell(health: FolderHealth): boolean {
+  return health.report !== undefined && health.report.gaps.length === 0;
+}
+
+function sectionsOf(health: FolderHealth & { report: HealthReport }, sections: Array<'copies' | 'status'>): HealthNode[] {
+  return sections.map((section) => ({ kind: 'section', health, section }));
+}
+
 function summaryItem(health: FolderHealth): vscode.TreeItem {
   if (!health.report) {
     const item = new vscode.TreeItem(health.locked ? 'Store locked: enter its passphrase' : 'The store cannot be read');
@@ -205,7 +242,7 @@ function summaryItem(health: FolderHealth): vscode.TreeItem {
     return item;
   }
   const r = health.report;
-  const item = new vscode.TreeItem(r.meets321 ? '3-2-1 rule met' : '3-2-1 rule not met');
+  const item = new vscode.TreeItem(r.meets321 ? '3-2-1 rule met' : '3-2-1 rule not met', allWell(health) ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.description = `${r.copies} of 3 copies · ${r.media} of 2 media · ${r.offsite ? 'offsite' : 'no offsite'}`;
   item.tooltip = new vscode.MarkdownString(
     'The 3-2-1 rule: **3** copies of your data, on **2** different media, **1** of them offsite.\n\n' +
@@ -217,34 +254,25 @@ function summaryItem(health: FolderHealth): vscode.TreeItem {
 }
 
 function copyItem(copy: CopyStatus): vscode.TreeItem {
-  const item = new vscode.TreeItem(copy.kind === 'destination' ? shortName(copy.location) : KIND_LABEL[copy.kind]);
+  const item = new vscode.TreeItem(copy.kind === 'destination' ? destinationName(copy.location) : KIND_LABEL[copy.kind]);
   const tags = [copy.kind === 'destination' ? (copy.offsite ? 'offsite' : 'onsite') : copy.location];
   if (copy.kind === 'destination') tags.push(copy.lastUpdate ? `copied ${ago(new Date(copy.lastUpdate), new Date())}` : 'never copied');
   if (copy.note) tags.push(copy.note);
+  if (copy.warning) tags.push(copy.warning);
   if (copy.kind === 'destination') tags.push(copy.location);
   item.description = tags.join(' · ');
   item.tooltip = new vscode.MarkdownString(
     `**${KIND_LABEL[copy.kind]}** ${copy.location}\n\n` +
       `- counts as a copy: ${copy.counts ? 'yes' : 'no'}\n- medium: ${copy.medium ?? 'unknown'}\n- offsite: ${copy.offsite ? 'yes' : 'no'}` +
       (copy.lastUpdate ? `\n- last update: ${formatTime(copy.lastUpdate)}` : '') +
-      (copy.note ? `\n- ${copy.note}` : ''),
+      (copy.note ? `\n- ${copy.note}` : '') +
+      (copy.warning ? `\n- $(warning) ${copy.warning}` : ''),
   );
-  const icon = copy.kind === 'workspace' ? 'folder-library' : copy.kind === 'store' ? 'database' : copy.offsite ? 'cloud' : 'server';
-  item.iconPath = new vscode.ThemeIcon(icon, copy.counts && copy.upToDate ? new vscode.ThemeColor('testing.iconPassed') : new vscode.ThemeColor('problemsWarningIcon.foreground'));
-  item.contextValue = copy.kind === 'destination' ? 'healthDestination' : 'healthCopy';
+  const icon = copy.warning ? 'warning' : copy.kind === 'workspace' ? 'folder-library' : copy.kind === 'store' ? 'database' : copy.offsite ? 'cloud' : 'server';
+  item.iconPath = new vscode.ThemeIcon(icon, copy.counts && copy.upToDate && !copy.warning ? new vscode.ThemeColor('testing.iconPassed') : new vscode.ThemeColor('problemsWarningIcon.foreground'));
+  // The mark decides which of "Mark as Offsite" and "Mark as Onsite" its context menu offers.
+  item.contextValue = copy.kind === 'destination' ? `healthDestination.${copy.offsite ? 'offsite' : 'onsite'}` : 'healthCopy';
   return item;
-}
-
-/** A destination's name in a row: the host of a server, the last folder of a path. */
-function shortName(location: string): string {
-  if (isRemoteLocation(location)) {
-    try {
-      return new URL(location).hostname || location;
-    } catch {
-      return location;
-    }
-  }
-  return path.basename(location) || location;
 }
 
 function statusFacts(r: HealthReport): HealthNode[] {

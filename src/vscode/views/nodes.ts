@@ -5,25 +5,42 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatBytes, formatTime, plural, shortId } from '../../core/format';
 import type { ChangeKind } from '../../core/query/diff';
+import type { DayItem, SessionRow } from '../../core/query/timeline';
+import { changedFiles, sessionRowText, sessionSummary, snapshotRowText, triggerPhrase, triggerUnlessSaid } from '../../core/query/timeline';
 import type { SnapshotRecord } from '../../core/repository/snapshotRecord';
 import type { TreeEntry } from '../../core/repository/tree';
 import { Commands } from '../commandIds';
 import { toSnapshotUri } from '../snapshotUri';
 
-export type Node = FolderNode | DayNode | SnapshotNode | BrowseNode | FolderVersionNode | VersionNode | MessageNode;
+export type Node = FolderNode | DayNode | SessionNode | SnapshotNode | BrowseNode | FolderVersionNode | VersionNode | MessageNode;
 
 export class FolderNode {
   readonly kind = 'folder';
   constructor(readonly folder: vscode.WorkspaceFolder) {}
 }
 
+/** One day of the timeline: its sessions and notable snapshots (core/query/timeline.ts). */
 export class DayNode {
   readonly kind = 'day';
   constructor(
     readonly folder: vscode.WorkspaceFolder,
     readonly label: string,
-    readonly snapshots: SnapshotRecord[],
+    readonly items: DayItem[],
+    /** Snapshots in the day's rows. */
+    readonly count: number,
     readonly expanded: boolean,
+  ) {}
+}
+
+/** A work session: a burst of snapshots with short gaps, summarised in one row; expands to its snapshots. */
+export class SessionNode {
+  readonly kind = 'session';
+  constructor(
+    readonly folder: vscode.WorkspaceFolder,
+    readonly store: string,
+    readonly session: SessionRow,
+    /** Files the session changed from its start to its end, when known. */
+    readonly files: number | undefined,
   ) {}
 }
 
@@ -83,40 +100,31 @@ export class MessageNode {
   constructor(
     readonly text: string,
     readonly icon = 'info',
+    /** A message that offers a way out: what a click runs, and more words beside or over it. */
+    readonly extra: { command?: vscode.Command; description?: string; tooltip?: string } = {},
   ) {}
 }
 
 export function describeTrigger(s: SnapshotRecord): string {
-  switch (s.trigger) {
-    case 'save':
-      return 'on save';
-    case 'external':
-      return 'external change';
-    case 'pre-restore':
-      return 'before restore';
-    case 'schedule':
-      return 'scheduled';
-    case 'startup':
-      return 'catch-up';
-    default:
-      return s.trigger;
-  }
-}
-
-function changedCount(s: SnapshotRecord): number {
-  return s.stats.filesNew + s.stats.filesChanged + s.stats.filesDeleted;
+  return triggerPhrase(s.trigger);
 }
 
 export function snapshotTooltip(s: SnapshotRecord): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**Snapshot ${shortId(s.id)}** · ${formatTime(s.time)}\n\n`);
-  if (s.label) md.appendMarkdown(`$(tag) ${escape(s.label)}\n\n`);
-  md.appendMarkdown(`${describeTrigger(s)} · ${s.stats.filesNew} new, ${s.stats.filesChanged} modified, ${s.stats.filesDeleted} deleted · ${formatBytes(s.stats.bytesAdded)} added\n\n`);
+  if (s.label) md.appendMarkdown(`$(tag) ${escape(s.label)}${s.autoLabel ? ' (labelled automatically; kept 30 days)' : ''}\n\n`);
+  const trigger = triggerUnlessSaid(s);
+  const files = s.parent === undefined ? `first snapshot: ${plural(s.stats.files, 'file')}` : `${plural(changedFiles(s), 'file')} changed: ${s.stats.filesNew} new, ${s.stats.filesChanged} modified, ${s.stats.filesDeleted} deleted`;
+  md.appendMarkdown(`${trigger ? `${trigger} · ` : ''}${files} · ${formatBytes(s.stats.bytesAdded)} added\n\n`);
   md.appendMarkdown(`${plural(s.stats.files, 'file')}, ${formatBytes(s.stats.bytes)} in all`);
   if (s.git?.branch || s.git?.head) md.appendMarkdown(`\n\n$(git-branch) ${escape(s.git.branch ?? 'detached')}${s.git.head ? ` @ ${s.git.head.slice(0, 8)}` : ''}`);
   if (s.pinned) md.appendMarkdown('\n\n$(pinned) pinned: retention keeps it');
   if (s.skipped?.length) md.appendMarkdown(`\n\n$(warning) ${plural(s.stats.skipped, 'path')} skipped (see the log)`);
   return md;
+}
+
+function firstTime(item: DayItem): string {
+  return item.kind === 'session' ? item.snapshots[0].time : item.snapshot.time;
 }
 
 function escape(text: string): string {
@@ -134,20 +142,36 @@ export function toTreeItem(node: Node): vscode.TreeItem {
     }
     case 'day': {
       const item = new vscode.TreeItem(node.label, node.expanded ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
-      item.description = plural(node.snapshots.length, 'snapshot');
+      const sessions = node.items.filter((i) => i.kind === 'session').length;
+      const alone = node.items.length - sessions;
+      item.description = plural(node.count, 'snapshot');
+      item.tooltip = `${node.label}: ${plural(node.count, 'snapshot')}${sessions ? ` in ${plural(sessions, 'work session')}${alone ? ` and ${plural(alone, 'snapshot')} on ${alone === 1 ? 'its' : 'their'} own (labelled, pinned or alone)` : ''}` : ''}.`;
+      item.accessibilityInformation = { label: `${node.label}, ${item.description}`, role: 'treeitem' };
       item.iconPath = new vscode.ThemeIcon('calendar');
-      item.id = `day:${node.folder.uri.toString()}:${node.label}`;
+      // By the day's date, not its label: "Today" becomes "Yesterday" at midnight.
+      item.id = `day:${node.folder.uri.toString()}:${node.items.length ? new Date(firstTime(node.items[node.items.length - 1])).toDateString() : node.label}`;
       item.contextValue = 'day';
+      return item;
+    }
+    case 'session': {
+      const text = sessionRowText(node.session, node.files);
+      const item = new vscode.TreeItem(text.label, vscode.TreeItemCollapsibleState.Collapsed);
+      item.description = text.description;
+      item.tooltip = sessionSummary(node.session, node.files);
+      item.accessibilityInformation = { label: `${text.label}, ${text.description}`, role: 'treeitem' };
+      item.iconPath = new vscode.ThemeIcon('layers');
+      // By its first snapshot: it keeps its place (and its expansion) while new saves join it.
+      item.id = `session:${node.session.snapshots[0].id}`;
+      item.contextValue = 'session';
       return item;
     }
     case 'snapshot': {
       const s = node.snapshot;
-      const time = new Date(s.time);
-      const clock = `${String(time.getHours()).padStart(2, '0')}:${String(time.getMinutes()).padStart(2, '0')}:${String(time.getSeconds()).padStart(2, '0')}`;
-      const item = new vscode.TreeItem(s.label ? `${clock}  ${s.label}` : clock, vscode.TreeItemCollapsibleState.Collapsed);
-      item.description = `${describeTrigger(s)} · ${plural(changedCount(s), 'change')}`;
+      const text = snapshotRowText(s);
+      const item = new vscode.TreeItem(text.label, vscode.TreeItemCollapsibleState.Collapsed);
+      item.description = text.description;
       item.tooltip = snapshotTooltip(s);
-      item.iconPath = new vscode.ThemeIcon(s.pinned ? 'pinned' : s.label ? 'tag' : s.trigger === 'pre-restore' ? 'debug-step-back' : 'circle-outline');
+      item.iconPath = new vscode.ThemeIcon(s.pinned ? 'pinned' : s.trigger === 'pre-restore' ? 'debug-step-back' : s.trigger === 'restore' ? 'discard' : s.autoLabel ? 'bookmark' : s.label ? 'tag' : 'circle-outline');
       item.id = `snapshot:${s.id}`;
       item.contextValue = s.pinned ? 'snapshot.pinned' : 'snapshot';
       return item;
@@ -174,6 +198,11 @@ export function toTreeItem(node: Node): vscode.TreeItem {
       const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
       item.iconPath = new vscode.ThemeIcon(node.icon);
       item.contextValue = 'message';
+      item.command = node.extra.command;
+      item.description = node.extra.description;
+      item.tooltip = node.extra.tooltip;
+      // Read as shown, then the whole sentence (a string tooltip would otherwise replace the label).
+      if (node.extra.tooltip) item.accessibilityInformation = { label: [node.text, node.extra.description, node.extra.tooltip].filter(Boolean).join('. '), role: 'treeitem' };
       return item;
     }
   }

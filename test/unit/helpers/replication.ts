@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { verifyRepository } from '../../../src/core/check/verify';
 import { BackupError } from '../../../src/core/errors';
-import { REPLICA_PREFIX } from '../../../src/core/replicate/replicaRecord';
+import { REPLICA_PREFIX } from '../../../src/core/records/replicaRecord';
 import { Repository } from '../../../src/core/repository/repository';
 import type { Backend, KeyKind } from '../../../src/core/storage/backend';
 import { nodeFs } from '../../../src/core/storage/fsPort';

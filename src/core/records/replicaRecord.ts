@@ -3,8 +3,9 @@
 // Invariant: records sit directly under meta/ (`meta/replica-<hash>`, never in a sub-folder) and a damaged
 // one is skipped, never fatal: it only describes the past.
 
-import { BackupError, isBackupError } from '../errors';
-import type { Repository } from '../repository/repository';
+import type { BackupError } from '../errors';
+import { loadAllMeta, saveMeta } from './metaStore';
+import type { MetaStore } from './metaStore';
 import { isRemoteLocation, normalizeLocation } from '../storage/locate';
 import { redactLocation } from '../storage/remote';
 
@@ -39,22 +40,16 @@ export function replicaDestination(location: string): string {
  * The record's key: a hash of the destination, so one destination keeps one record. The store's id hash (a
  * keyed one in an encrypted store) keeps the key from confirming a guessed destination to an outsider.
  */
-export function replicaKey(repo: Repository, destination: string): string {
+export function replicaKey(repo: MetaStore, destination: string): string {
   return `${REPLICA_PREFIX}${repo.codec.id(Buffer.from(replicaDestination(destination), 'utf8')).slice(0, 16)}`;
 }
 
-export async function saveReplicaRecord(repo: Repository, record: Omit<ReplicaRecord, 'v'>): Promise<void> {
+export async function saveReplicaRecord(repo: MetaStore, record: Omit<ReplicaRecord, 'v'>): Promise<void> {
   const full: ReplicaRecord = { v: 1, ...record, destination: replicaDestination(record.destination) };
-  await repo.backend.save(replicaKey(repo, full.destination), repo.codec.seal(Buffer.from(JSON.stringify(full), 'utf8')));
+  await saveMeta(repo, replicaKey(repo, full.destination), full);
 }
 
-function decodeReplicaRecord(data: Buffer, key: string): ReplicaRecord {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data.toString('utf8'));
-  } catch {
-    throw new BackupError('OBJECT_DAMAGED', `Replica record ${key} is not valid JSON; it is damaged.`, { key });
-  }
+function validate(parsed: unknown): ReplicaRecord | undefined {
   const r = parsed as Partial<ReplicaRecord> | null;
   const count = (value: unknown) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
   if (
@@ -62,7 +57,7 @@ function decodeReplicaRecord(data: Buffer, key: string): ReplicaRecord {
     !count(r.snapshots) || !count(r.objectsCopied) || !count(r.bytesCopied) || (r.offsite !== undefined && typeof r.offsite !== 'boolean') ||
     (r.records !== undefined && (typeof r.records !== 'object' || r.records === null || Object.values(r.records).some((v) => typeof v !== 'string')))
   ) {
-    throw new BackupError('OBJECT_DAMAGED', `Replica record ${key} has missing or malformed fields; it is damaged.`, { key });
+    return undefined;
   }
   return r as ReplicaRecord;
 }
@@ -71,20 +66,8 @@ function decodeReplicaRecord(data: Buffer, key: string): ReplicaRecord {
  * Every destination this store was copied to, with its latest successful copy, oldest first. Damaged or
  * unreadable records are left out (and reported through `onDamaged`).
  */
-export async function loadReplicaRecords(repo: Repository, options: { onDamaged?: (key: string, error: BackupError) => void } = {}): Promise<ReplicaRecord[]> {
-  const records: ReplicaRecord[] = [];
-  for (const key of await repo.backend.list('meta')) {
-    if (!key.startsWith(REPLICA_PREFIX) || key.includes('/', REPLICA_PREFIX.length)) continue;
-    try {
-      records.push(decodeReplicaRecord(repo.codec.open(await repo.backend.load(key), `Replica record ${key}`), key));
-    } catch (error) {
-      if (isBackupError(error, 'OBJECT_MISSING')) continue; // rewritten meanwhile
-      if (isBackupError(error, 'OBJECT_DAMAGED')) {
-        options.onDamaged?.(key, error);
-        continue;
-      }
-      throw error;
-    }
-  }
+export async function loadReplicaRecords(repo: MetaStore, options: { onDamaged?: (key: string, error: BackupError) => void } = {}): Promise<ReplicaRecord[]> {
+  // Directly under meta/ only: a copy's own sub-folders are not replica records.
+  const records = (await loadAllMeta(repo, REPLICA_PREFIX, (key) => `Replica record ${key}`, validate, { flat: true, onDamaged: options.onDamaged })).map((r) => r.value);
   return records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }

@@ -4,12 +4,11 @@
 // never names an archive that does not exist (at worst an archive is missing from the chain, and the
 // next one is then relative to an earlier archive: larger, never wrong).
 
-import * as path from 'node:path';
-import { BackupError, describeFsError, errnoCode, isBackupError } from '../errors';
-import type { Repository } from '../repository/repository';
+import { BackupError } from '../errors';
 import { SNAPSHOT_ID_PATTERN } from '../repository/snapshotRecord';
 import { isRecord } from '../repository/tree';
-import { isTempName } from '../storage/atomic';
+import { listMeta, loadMeta, saveMeta } from './metaStore';
+import type { MetaStore } from './metaStore';
 
 export type ArchiveFormat = 'zip' | 'tar.gz';
 export type ArchiveKind = 'full' | 'differential' | 'incremental';
@@ -50,13 +49,18 @@ export function encodeArchiveRecord(record: ArchiveRecord): Buffer {
 }
 
 export function decodeArchiveRecord(data: Buffer, what: string): ArchiveRecord {
-  const damaged = (why: string) => new BackupError('OBJECT_DAMAGED', `${what} ${why}; it is damaged.`, { what });
   let parsed: unknown;
   try {
     parsed = JSON.parse(data.toString('utf8'));
   } catch {
-    throw damaged('is not a valid archive record');
+    throw new BackupError('OBJECT_DAMAGED', `${what} is not a valid archive record; it is damaged.`, { what });
   }
+  return validateArchiveRecord(parsed, what);
+}
+
+/** The record's fields checked; OBJECT_DAMAGED (one sentence naming `what`) when one is missing or malformed. */
+export function validateArchiveRecord(parsed: unknown, what: string): ArchiveRecord {
+  const damaged = (why: string) => new BackupError('OBJECT_DAMAGED', `${what} ${why}; it is damaged.`, { what });
   if (!isRecord(parsed) || parsed.v !== 1) throw damaged('is not a valid archive record');
   const r = parsed;
   const ws = r.workspace;
@@ -78,8 +82,8 @@ export function decodeArchiveRecord(data: Buffer, what: string): ArchiveRecord {
   return r as unknown as ArchiveRecord;
 }
 
-export async function saveArchiveRecord(repo: Repository, record: ArchiveRecord): Promise<void> {
-  await repo.backend.save(archiveKey(record.id), repo.codec.seal(encodeArchiveRecord(record)));
+export async function saveArchiveRecord(repo: MetaStore, record: ArchiveRecord): Promise<void> {
+  await saveMeta(repo, archiveKey(record.id), record);
 }
 
 /**
@@ -87,50 +91,26 @@ export async function saveArchiveRecord(repo: Repository, record: ArchiveRecord)
  * first. A damaged record is reported through `onDamaged` and left out; without `onDamaged` it is an
  * error, since a chain computed without it could name the wrong base.
  */
-export async function listArchives(repo: Repository, workspaceId?: string, options: { onDamaged?: (key: string, error: BackupError) => void } = {}): Promise<ArchiveRecord[]> {
+export async function listArchives(repo: MetaStore, workspaceId?: string, options: { onDamaged?: (key: string, error: BackupError) => void } = {}): Promise<ArchiveRecord[]> {
+  const onDamaged =
+    options.onDamaged ??
+    ((key: string) => {
+      throw new BackupError('OBJECT_DAMAGED', `Archive record ${key} is damaged; the archive chain cannot be worked out without it.`, { key });
+    });
   const records: ArchiveRecord[] = [];
-  for (const key of await archiveKeys(repo)) {
+  for (const key of await listMeta(repo, `${ARCHIVES_PREFIX}/`)) {
     const id = key.slice(ARCHIVES_PREFIX.length + 1);
     if (!ARCHIVE_ID_PATTERN.test(id)) continue;
-    let record: ArchiveRecord;
-    try {
-      const data = await repo.backend.load(key);
-      record = decodeArchiveRecord(repo.codec.open(data, `Archive record ${id.slice(0, 8)}`), `Archive record ${key}`);
-      if (record.id !== id) throw new BackupError('OBJECT_DAMAGED', `Archive record ${key} holds record ${record.id.slice(0, 8)}; it is damaged.`, { key });
-    } catch (error) {
-      if (isBackupError(error, 'OBJECT_MISSING')) continue; // removed meanwhile
-      if (isBackupError(error, 'OBJECT_DAMAGED') && options.onDamaged) {
-        options.onDamaged(key, error);
-        continue;
+    const what = `Archive record ${key}`;
+    const record = await loadMeta(repo, key, `Archive record ${id.slice(0, 8)}`, (value) => {
+      try {
+        const r = validateArchiveRecord(value, what);
+        return r.id === id ? r : undefined; // a record under another's key is damage too
+      } catch {
+        return undefined;
       }
-      throw error;
-    }
-    if (workspaceId === undefined || record.workspace.id === workspaceId) records.push(record);
+    }, onDamaged);
+    if (record && (workspaceId === undefined || record.workspace.id === workspaceId)) records.push(record);
   }
   return records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
-/**
- * Keys under `meta/archives/`. A backend that lists nested keys (an object store) returns them directly;
- * LocalBackend lists only the names directly under `meta/`, so its `meta/archives` folder is read through
- * the store's port until Backend.list learns nested keys.
- */
-async function archiveKeys(repo: Repository): Promise<string[]> {
-  const listed = await repo.backend.list('meta');
-  const keys = listed.filter((key) => key.startsWith(`${ARCHIVES_PREFIX}/`));
-  if (!listed.includes(ARCHIVES_PREFIX)) return keys;
-  const dir = path.join(repo.location, ...ARCHIVES_PREFIX.split('/'));
-  let names: string[];
-  try {
-    names = await repo.port.readdir(dir);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return keys;
-    throw describeFsError(error, 'listing', dir);
-  }
-  const seen = new Set(keys);
-  for (const name of names) {
-    const key = `${ARCHIVES_PREFIX}/${name}`;
-    if (!isTempName(name) && !seen.has(key)) keys.push(key);
-  }
-  return keys;
 }
