@@ -3,7 +3,7 @@
 // is checked. A damaged index file is refused whole, so its blobs count as missing where they are needed.
 
 import type { ObjectCodec } from '../repository/codec';
-import { openIndex, walkIndex } from '../repository/indexFile';
+import { openIndex, walkIndex, walkIndexPieces } from '../repository/indexFile';
 import type { IndexLocation } from '../repository/memoryIndex';
 import { MemoryIndex } from '../repository/memoryIndex';
 import type { PackEntry } from '../repository/pack';
@@ -46,6 +46,56 @@ export class PackIndex {
       let list = this.packEntries.get(packId);
       if (!list) this.packEntries.set(packId, (list = []));
       list.push(slice);
+    }
+  }
+
+  /**
+   * Adds the plain index file whose deflated bytes come as `pieces` (read as they are consumed): the file is
+   * never whole in memory, only each pack's run of entries is kept, copied out as it is inflated. Throws
+   * OBJECT_DAMAGED, having added nothing, when it is damaged.
+   */
+  async addPieces(key: string, pieces: AsyncIterable<Buffer>): Promise<void> {
+    const what = `Index file ${key}`;
+    const before = this.index.size;
+    const runs: Array<[string, Buffer[]]> = [];
+    let run: Buffer[] = [];
+    let buffer = Buffer.alloc(0);
+    let used = 0;
+    const keep = () => {
+      if (used > 0) run.push(buffer.subarray(0, used));
+      buffer = Buffer.alloc(0);
+      used = 0;
+    };
+    let pack = 0;
+    try {
+      await walkIndexPieces(
+        pieces,
+        what,
+        (packId) => {
+          keep();
+          run = [];
+          runs.push([packId, run]);
+          pack = this.index.packNumber(packId);
+        },
+        (data, at) => {
+          if (used + ENTRY_SIZE > buffer.length) {
+            keep();
+            buffer = Buffer.alloc(ENTRY_SIZE * 8192);
+          }
+          data.copy(buffer, used, at, at + ENTRY_SIZE);
+          used += ENTRY_SIZE;
+          this.index.addEntryAt(pack, data, at);
+        },
+      );
+      keep();
+    } catch (error) {
+      this.index.truncate(before);
+      throw error;
+    }
+    for (const [packId, slices] of runs) {
+      let list = this.packEntries.get(packId);
+      if (!list) this.packEntries.set(packId, (list = []));
+      list.push(...slices);
     }
   }
 

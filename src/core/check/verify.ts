@@ -205,27 +205,39 @@ class Verifier {
         const key = keys[i];
         if (loaded.has(key)) continue;
         this.progress(i, keys.length, 'index');
-        let data: Buffer;
         try {
-          data = await this.repo.backend.load(key);
+          await this.addIndexFile(key);
         } catch (error) {
           if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
           vanished = true;
           continue;
         }
         loaded.add(key);
-        this.bytesRead += data.length;
-        this.addIndexFile(key, data);
       }
       this.progress(keys.length, keys.length, 'index');
       if (!vanished) break;
     }
   }
 
-  private addIndexFile(key: string, sealed: Buffer): void {
+  /** Reads and adds one index file (in pieces in a plain store: never whole in memory); throws OBJECT_MISSING. */
+  private async addIndexFile(key: string): Promise<void> {
+    const backend = this.repo.backend;
     try {
-      this.index.add(key, sealed);
+      if (this.codec.encrypted || !backend.loadPieces) {
+        const data = await backend.load(key);
+        this.bytesRead += data.length;
+        this.index.add(key, data);
+        return;
+      }
+      const counted = async function* (pieces: AsyncIterable<Buffer>, count: (n: number) => void): AsyncGenerator<Buffer> {
+        for await (const piece of pieces) {
+          count(piece.length);
+          yield piece;
+        }
+      };
+      await this.index.addPieces(key, counted(backend.loadPieces(key, 1 << 20), (n) => (this.bytesRead += n)));
     } catch (error) {
+      if (isBackupError(error, 'OBJECT_MISSING')) throw error;
       if (!isBackupError(error, 'OBJECT_DAMAGED')) throw error;
       // Its blobs are then missing from the index; each one a snapshot needs is reported where it is used.
       this.ledger.record(key, 'damaged', error.message);
