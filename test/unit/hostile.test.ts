@@ -290,21 +290,22 @@ describe('hostile and damaged stores', () => {
       const name = fs.readdirSync(path.join(store, 'cache'))[0];
       const data = await repo.loadCache(name);
       assert.ok(data);
-      const headerLength = data.readUInt32LE(0);
-      const header = JSON.parse(data.toString('utf8', 8, 8 + headerLength)) as { dirs: unknown[][] };
-      const sigStart = 8 + headerLength + ((8 - ((8 + headerLength) % 8)) % 8);
+      // Layout v3 (statCache.ts): the folders' records, the header, its length and "PBC3".
+      const headerLength = data.readUInt32LE(data.length - 8);
+      const headerStart = data.length - 8 - headerLength;
+      const header = JSON.parse(data.toString('utf8', headerStart, headerStart + headerLength)) as { dirs: unknown[][] };
       const failures: string[] = [];
       for (const [what, change] of [
         ['a null tree id', (d: unknown[]) => (d[1] = null)],
-        ['a number for a name list', (d: unknown[]) => (d[7] = 42)],
+        ['a string for a name count', (d: unknown[]) => (d[7] = 'two')],
         ['a string for a count', (d: unknown[]) => (d[2] = 'two')],
       ] as const) {
         const dirs = header.dirs.map((d) => [...d]);
         for (const d of dirs) change(d);
         const json = Buffer.from(JSON.stringify({ ...header, dirs }), 'utf8');
-        const lead = Buffer.alloc(8);
-        lead.writeUInt32LE(json.length, 0);
-        await repo.saveCache(name, Buffer.concat([lead, json, Buffer.alloc((8 - ((8 + json.length) % 8)) % 8), data.subarray(sigStart)]));
+        const trailer = Buffer.from(data.subarray(data.length - 8));
+        trailer.writeUInt32LE(json.length, 0);
+        await repo.saveCache(name, Buffer.concat([data.subarray(0, headerStart), json, trailer]));
         writeTree(ws, { [`changed-${what.length}.txt`]: what });
         const run = await cli('snapshot', ws, '--json');
         if (run.code !== 0) {

@@ -172,7 +172,9 @@ export class Repository {
     const first = await pieces.next();
     const firstPiece = first.done ? Buffer.alloc(0) : first.value;
     if (firstPiece.length < INDEX_PIECE) {
-      // The whole file in one piece (the many small files of on-save snapshots): no stream needed.
+      // The whole file in one piece (the many small files of on-save snapshots): no stream needed. The
+      // reader is ended first, so its file is closed now, not when the collector gets to it.
+      await pieces.return?.(undefined);
       this.index.addIndexFile(openIndex(firstPiece, this.codec, what), what);
       return;
     }

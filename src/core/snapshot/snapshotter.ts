@@ -112,6 +112,11 @@ interface Run {
   request: SnapshotRequest;
   lastReport: number;
   parentTree?: string;
+  /**
+   * Keep the trees written parsed: an incremental snapshot reads a folder it has just scanned again (a
+   * second path into it) before its writer's index exists. A full scan never does, so it keeps none.
+   */
+  rememberTrees: boolean;
 }
 
 /** The rules to record with a snapshot: only what differs from the defaults, so most records carry none. */
@@ -219,7 +224,7 @@ export class Snapshotter {
           return (piece) => out.write(piece);
         });
       }
-      const run: Run = { writer, cache, skipped: [], progress: { files: 0, bytes: 0 }, request, lastReport: 0, parentTree: parent?.tree };
+      const run: Run = { writer, cache, skipped: [], progress: { files: 0, bytes: 0 }, request, lastReport: 0, parentTree: parent?.tree, rememberTrees: incremental };
 
       let tree: string;
       let totals: SubtreeTotals | undefined;
@@ -509,7 +514,7 @@ export class Snapshotter {
       if (typeof source === 'number') recorder.addTrusted(entry.name, source);
       else if (source) recorder.add(entry.name, source);
     }
-    const tree = await run.writer.addTree(present, { remember: false });
+    const tree = await run.writer.addTree(present, { remember: run.rememberTrees });
     recorder.finish(relDir, tree, totals, count);
     return { tree, totals };
   }
