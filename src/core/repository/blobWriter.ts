@@ -140,8 +140,23 @@ export class BlobWriter {
       this.append([{ type, id, rawLength: plain.length }], await compress(plain), false);
     }
     await this.backpressure();
-    if (this.failure) throw this.failure;
+    if (this.failure) {
+      await this.dropOpenPack();
+      throw this.failure;
+    }
     return id;
+  }
+
+  /**
+   * Once the writer has failed nothing can be committed: the open pack's temp file is closed and removed
+   * now, since a caller that stops at the error without `abandon` (prune) must not leave it behind.
+   */
+  private async dropOpenPack(): Promise<void> {
+    const open = this.current;
+    if (!open.stream) return;
+    this.current = newPack();
+    await open.writing.catch(() => undefined);
+    await (await open.stream)?.abort();
   }
 
   private async storeBundle(bundle: OpenBundle): Promise<void> {
