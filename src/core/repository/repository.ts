@@ -2,9 +2,7 @@
 // Invariants: an object's id is checked against its bytes every time it is read (no silent corruption);
 // data is written before the index that names it, and the index before any snapshot that uses it.
 
-import { createHash } from 'node:crypto';
-import type { Hash } from 'node:crypto';
-import { createDeflateRaw, inflateRawSync } from 'node:zlib';
+import { inflateRawSync } from 'node:zlib';
 import { BackupError, isBackupError } from '../errors';
 import type { Backend, KeyKind } from '../storage/backend';
 import type { FsPort } from '../storage/fsPort';
@@ -12,14 +10,16 @@ import { nodeFs } from '../storage/fsPort';
 import { backendFor } from '../storage/locate';
 import { Lock } from '../storage/lock';
 import type { ObjectCodec } from './codec';
-import { decompress, deflateInto, deflatePieces } from './compression';
+import { decompress } from './compression';
 import { BUNDLE_BELOW, BUNDLE_SIZE, BlobWriter } from './blobWriter';
 export { BlobWriter } from './blobWriter';
 import type { RepoConfig } from './config';
 import { openStoreConfig } from './openStore';
 import type { OpenOptions } from './openStore';
 export type { OpenOptions } from './openStore';
-import { openIndex, walkIndexPieces } from './indexFile';
+import { addIndexFile, openDeflated, saveDeflated } from './storedPieces';
+import type { DeflatedWriter } from './storedPieces';
+export type { DeflatedWriter } from './storedPieces';
 import { MemoryIndex } from './memoryIndex';
 import type { IndexLocation } from './memoryIndex';
 export type { IndexLocation } from './memoryIndex';
@@ -38,8 +38,6 @@ const UNIT_CACHE = 32;
  * count of trees let a first snapshot of 200,000 files keep every tree it wrote, 40 MB of objects.
  */
 export const TREE_CACHE_ENTRIES = 20_000;
-/** Index files are read in pieces of this size (see addIndexFile). */
-const INDEX_PIECE = 1024 * 1024;
 /** How many times a read looks for a blob again while the store's index changes under it (a prune mid-way). */
 const MOVED_RETRIES = 8;
 
@@ -158,39 +156,9 @@ export class Repository {
     }
   }
 
-  /**
-   * Adds one index file to the index. A plain store's large file is read, inflated and added piece by
-   * piece, so opening a store of 200,000 blobs never holds its index file whole (8 MB deflated, 10 MB
-   * inflated) beside the index itself. Throws OBJECT_MISSING, or OBJECT_DAMAGED after adding part of it.
-   */
-  private async addIndexFile(key: string, what: string): Promise<void> {
-    if (this.codec.encrypted || !this.backend.loadPieces) {
-      this.index.addIndexFile(openIndex(await this.backend.load(key), this.codec, what), what);
-      return;
-    }
-    const pieces = this.backend.loadPieces(key, INDEX_PIECE)[Symbol.asyncIterator]();
-    const first = await pieces.next();
-    const firstPiece = first.done ? Buffer.alloc(0) : first.value;
-    if (firstPiece.length < INDEX_PIECE) {
-      // The whole file in one piece (the many small files of on-save snapshots): no stream needed. The
-      // reader is ended first, so its file is closed now, not when the collector gets to it.
-      await pieces.return?.(undefined);
-      this.index.addIndexFile(openIndex(firstPiece, this.codec, what), what);
-      return;
-    }
-    async function* all(): AsyncGenerator<Buffer> {
-      yield firstPiece;
-      for (let next = await pieces.next(); !next.done; next = await pieces.next()) yield next.value;
-    }
-    let pack = 0;
-    await walkIndexPieces(
-      all(),
-      what,
-      (packId) => {
-        pack = this.index.packNumber(packId);
-      },
-      (data, at) => this.index.addEntryAt(pack, data, at),
-    );
+  /** Adds one index file to the index, read in pieces where it can be (see storedPieces.addIndexFile). */
+  private addIndexFile(key: string, what: string): Promise<void> {
+    return addIndexFile(this.backend, this.codec, this.index, key, what);
   }
 
   /**
@@ -490,99 +458,19 @@ export class Repository {
     await this.saveDeflated('cache', Buffer.isBuffer(data) ? [data] : data, this.cacheKey(name), { durable: false });
   }
 
-  /**
-   * A value written as it is made (the stat cache, written as a full scan goes): pieces given to `write`
-   * are deflated and, in a plain store on a backend that takes a stream, sent on as they come; `finish`
-   * stores the value under `key` (sealed whole in an encrypted store), `abort` drops it. Never throws from
-   * `write`; a failure is thrown by `finish`.
-   */
+  /** See storedPieces.openDeflated: a value written as it is made (the stat cache of a full scan). */
   openDeflated(kind: KeyKind, key: string, options: { durable?: boolean } = {}): DeflatedWriter {
-    const z = createDeflateRaw({ level: 1, chunkSize: 256 * 1024 });
-    const streamed = !this.codec.encrypted && this.backend.openStream !== undefined;
-    const stream = streamed ? this.backend.openStream!(kind) : undefined;
-    stream?.catch(() => undefined);
-    const kept: Buffer[] = [];
-    let failure: unknown;
-    let writing = Promise.resolve();
-    z.on('data', (chunk: Buffer) => {
-      if (!stream) {
-        kept.push(chunk);
-        return;
-      }
-      writing = writing.then(async () => (await stream).write([chunk]));
-      writing.catch((error: unknown) => {
-        failure ??= error;
-      });
-    });
-    const ended = new Promise<void>((resolve, reject) => {
-      z.on('end', resolve);
-      z.on('error', reject);
-    });
-    ended.catch((error: unknown) => {
-      failure ??= error;
-    });
-    return {
-      write: (piece) => {
-        if (failure === undefined) z.write(piece);
-      },
-      finish: async () => {
-        z.end();
-        await ended;
-        await writing.catch(() => undefined);
-        if (failure !== undefined) throw failure;
-        if (stream) await (await stream).commit(key, options);
-        else await this.backend.save(key, this.codec.encrypted ? [this.codec.seal(Buffer.concat(kept))] : kept, options);
-      },
-      abort: async () => {
-        z.destroy();
-        await writing.catch(() => undefined);
-        await (await stream?.catch(() => undefined))?.abort();
-      },
-    };
+    return openDeflated(this.backend, this.codec, kind, key, options);
+  }
+
+  /** See storedPieces.saveDeflated: pieces deflated into one stored value, never whole in memory. */
+  saveDeflated(kind: KeyKind, pieces: Iterable<Buffer>, key: string | ((sha256: string) => string), options: { durable?: boolean } = {}): Promise<{ key: string; bytes: number }> {
+    return saveDeflated(this.backend, this.codec, kind, pieces, key, options);
   }
 
   /** The key a cache is stored under (see cacheKey). */
   cacheKeyOf(name: string): string {
     return this.cacheKey(name);
-  }
-
-  /**
-   * Deflates and seals `pieces` into one stored value under `key`, or under the key made from the SHA-256
-   * of the stored bytes (index files). A plain store on a backend that takes a stream gets the output as it
-   * is made, so neither form is ever whole in memory (an index of 200,000 blobs is 10 MB raw, 8 MB stored);
-   * an encrypted one seals the whole output at once. Returns the key and the bytes stored.
-   */
-  async saveDeflated(kind: KeyKind, pieces: Iterable<Buffer>, key: string | ((sha256: string) => string), options: { durable?: boolean } = {}): Promise<{ key: string; bytes: number }> {
-    const keyFor = (hash: Hash) => (typeof key === 'string' ? key : key(hash.digest('hex')));
-    const hash = createHash('sha256');
-    let bytes = 0;
-    if (this.codec.encrypted || !this.backend.openStream) {
-      const deflated = await deflatePieces(pieces, 1);
-      const parts = this.codec.encrypted ? [this.codec.seal(Buffer.concat(deflated))] : deflated;
-      for (const part of parts) {
-        hash.update(part);
-        bytes += part.length;
-      }
-      const stored = keyFor(hash);
-      await this.backend.save(stored, parts, options);
-      return { key: stored, bytes };
-    }
-    const stream = await this.backend.openStream(kind);
-    try {
-      await deflateInto(pieces, 1, async (chunks) => {
-        for (const chunk of chunks) {
-          hash.update(chunk);
-          bytes += chunk.length;
-        }
-        await stream.write(chunks);
-      });
-      const stored = keyFor(hash);
-      await stream.commit(stored, options);
-      return { key: stored, bytes };
-    } catch (error) {
-      await stream.abort();
-      throw error;
-    }
   }
 
   /**
@@ -600,13 +488,6 @@ export class Repository {
     this.unitCache.clear();
     await this.backend.close?.();
   }
-}
-
-/** See Repository.openDeflated. */
-export interface DeflatedWriter {
-  write(piece: Buffer): void;
-  finish(): Promise<void>;
-  abort(): Promise<void>;
 }
 
 export function compareSnapshots(a: SnapshotRecord, b: SnapshotRecord): number {

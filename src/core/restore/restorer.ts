@@ -140,15 +140,8 @@ interface Run {
 export class Restorer {
   /** Where the store lies relative to this restore's target: nothing is ever written into it. */
   private fence: StoreFence | undefined;
-  /** Writes in flight and queued; exposed so a test can see the restore stays bounded (#11.14). */
-  private pool: WorkPool | undefined;
 
   constructor(private readonly repo: Repository) {}
-
-  /** Writes queued or running right now (0 outside a restore). */
-  get pendingWrites(): number {
-    return this.pool?.pending ?? 0;
-  }
 
   async restore(snapshot: SnapshotRecord, options: RestoreOptions): Promise<RestoreResult> {
     // The job takes its own lock (#13): a shared one, so prune waits for it; none on a store that cannot
@@ -181,7 +174,6 @@ export class Restorer {
     // A target with its own .git is a live repository (or another project's): its .git stays as it is.
     const keepGit = !options.replaceGit && lstatOrUndefined(port, path.join(target, '.git')) !== undefined;
     const pool = new WorkPool(WRITERS);
-    this.pool = pool;
     const run: Run = {
       snapshot,
       options,
@@ -225,7 +217,6 @@ export class Restorer {
     } finally {
       // Let queued writes finish (or fail fast once cancelled) before answering: nothing runs after restore returns.
       await pool.idle(0);
-      this.pool = undefined;
     }
     this.raiseFatal(run);
     if (!options.dryRun && !run.begun) {
