@@ -117,6 +117,10 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
   const chosen = STAGES.filter((s) => (options.only ? options.only.has(s.name) : !s.optional) && !options.skip.has(s.name));
   const tmp = testTmpdir();
   const env = { ...process.env, ...(tmp ? { TMPDIR: tmp, PB_VSCODE_RUNS: tmp } : {}) };
+  // The tests run system tools from sbin (useradd, mount, sshd); a minimal environment (env -i, cron) leaves it out.
+  const parts = (env.PATH || '').split(path.delimiter);
+  for (const dir of ['/usr/local/sbin', '/usr/sbin', '/sbin']) if (process.platform !== 'win32' && !parts.includes(dir)) parts.push(dir);
+  env.PATH = parts.filter(Boolean).join(path.delimiter);
   const started = Date.now();
   const total = { passed: 0, failed: 0, skipped: 0 };
   const failedStages = [];

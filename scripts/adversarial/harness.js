@@ -135,6 +135,8 @@ const NOTICE = [
   /^The store is read-only: reading without a lock\.$/,
   /^The disk of the store is full: reading without a lock\.$/,
   /^Removed a stale lock left by pid \d+/,
+  // The next snapshot after a killed one clears what it left (#11.6) and says so.
+  /^Removed .+ that an interrupted backup had left in the store\.$/,
   /^Warning: /,
   /^The archive was not recorded in the store/,
   /^Waiting for /,

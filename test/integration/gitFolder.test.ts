@@ -13,24 +13,11 @@ import * as vscode from 'vscode';
 import type { ProjectBackupApi } from '../../src/extension';
 import { listTree } from '../../src/core/query/browse';
 import { runRestore } from '../../src/vscode/restoreFlow';
-import { ScriptedPrompter, api } from './helpers/api';
+import { MemoryMemento, ScriptedPrompter, api } from './helpers/api';
 import { workspaceMode } from './helpers/environment';
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' }).trim();
-}
-
-class MemoryMemento implements vscode.Memento {
-  private readonly values = new Map<string, unknown>();
-  keys(): readonly string[] {
-    return [...this.values.keys()];
-  }
-  get<T>(key: string, fallback?: T): T | undefined {
-    return (this.values.has(key) ? this.values.get(key) : fallback) as T | undefined;
-  }
-  async update(key: string, value: unknown): Promise<void> {
-    this.values.set(key, value);
-  }
 }
 
 if (workspaceMode() === 'single-folder') {

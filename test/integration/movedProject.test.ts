@@ -11,21 +11,8 @@ import type { ProjectBackupApi } from '../../src/extension';
 import { Repository } from '../../src/core/repository/repository';
 import { Snapshotter } from '../../src/core/snapshot/snapshotter';
 import { offerContinuedHistory } from '../../src/vscode/lineageOffer';
-import { ScriptedPrompter, api } from './helpers/api';
+import { MemoryMemento, ScriptedPrompter, api } from './helpers/api';
 import { workspaceFolders, workspaceMode } from './helpers/environment';
-
-class MemoryMemento implements vscode.Memento {
-  private readonly values = new Map<string, unknown>();
-  keys(): readonly string[] {
-    return [...this.values.keys()];
-  }
-  get<T>(key: string, fallback?: T): T | undefined {
-    return (this.values.has(key) ? this.values.get(key) : fallback) as T | undefined;
-  }
-  async update(key: string, value: unknown): Promise<void> {
-    this.values.set(key, value);
-  }
-}
 
 if (workspaceMode() === 'single-folder') {
   describe('a moved project keeps its history (single folder)', function () {

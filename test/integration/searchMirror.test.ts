@@ -64,6 +64,26 @@ if (workspaceMode() === 'single-folder') {
       assert.equal(read(folder, 'docs/secret.md'), 'nothing to see here\n');
     });
 
+    it('a text match in a file deleted since says so (#14)', async () => {
+      await closeAllEditors();
+      write(folder, 'docs/gone-soon.md', 'the word marmalade lives here\n');
+      prompter.texts = [''];
+      await vscode.commands.executeCommand('backup.snapshotWorkspace');
+      fs.rmSync(path.join(folder.uri.fsPath, 'docs', 'gone-soon.md'));
+      prompter.texts = ['marmalade'];
+      let offered: readonly vscode.QuickPickItem[] = [];
+      prompter.picker = (items) => {
+        offered = items;
+        return undefined;
+      };
+      await vscode.commands.executeCommand('backup.searchHistory');
+      const hit = offered.find((i) => i.label.startsWith('$(search) docs/gone-soon.md:1'));
+      assert.ok(hit, offered.map((i) => i.label).join(' | '));
+      assert.match(hit.detail ?? '', /in a file deleted since/);
+      const live = offered.find((i) => i.label.startsWith('$(search)') && !i.label.includes('gone-soon'));
+      if (live) assert.doesNotMatch(live.detail ?? '', /deleted since/);
+    });
+
     it('keeps the mirror folder an exact copy of the latest snapshot after each snapshot', async () => {
       const mirrorDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pb-mirror-')), 'mirror');
       const config = vscode.workspace.getConfiguration('projectBackup');

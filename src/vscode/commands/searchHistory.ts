@@ -48,7 +48,8 @@ export function searchHistory(ctx: CommandContext): Promise<void> {
       items.push({
         label: `$(search) ${match.path}:${match.line}`,
         description: match.text.trim(),
-        detail: `${plural(match.snapshots.length, 'snapshot')}, newest ${formatTime(newest.time)}`,
+        // A match in a file deleted since says so, as the name matches do.
+        detail: `${plural(match.snapshots.length, 'snapshot')}, newest ${formatTime(newest.time)}${fs.existsSync(vscode.Uri.joinPath(folder.uri, match.path).fsPath) ? '' : ' · in a file deleted since'}`,
         node: new VersionNode(folder, store, newest, match.path, undefined, undefined, undefined, false),
       });
     }

@@ -173,3 +173,17 @@ export async function snapshotRows(provider: vscode.TreeDataProvider<Node>, day:
   const time = (n: Node) => (n.kind === 'snapshot' ? n.snapshot.time : '');
   return rows.sort((x, y) => (time(x) < time(y) ? 1 : time(x) > time(y) ? -1 : 0));
 }
+
+/** A workspace state of its own for a test (what asks once remembers here, not in the window's state). */
+export class MemoryMemento implements vscode.Memento {
+  private readonly values = new Map<string, unknown>();
+  keys(): readonly string[] {
+    return [...this.values.keys()];
+  }
+  get<T>(key: string, fallback?: T): T | undefined {
+    return (this.values.has(key) ? this.values.get(key) : fallback) as T | undefined;
+  }
+  async update(key: string, value: unknown): Promise<void> {
+    this.values.set(key, value);
+  }
+}
