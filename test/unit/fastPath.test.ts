@@ -1,0 +1,178 @@
+// The fixed cost of a snapshot run (#16): a run that changes nothing reads neither the store's index nor
+// runs git, and git's answers read from .git's own files equal git's own, layout by layout.
+
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { verifyRepository } from '../../src/core/check/verify';
+import { readWholeFile } from '../../src/core/query/browse';
+import { Repository } from '../../src/core/repository/repository';
+import { prune } from '../../src/core/retention/prune';
+import { GitInfoReader, originUrl } from '../../src/core/snapshot/gitInfo';
+import { nodeFs } from '../../src/core/storage/fsPort';
+import { thousands } from '../../src/core/format';
+import { git, snapshotterFor, useTempDirs, writeTree } from './helpers/fixtures';
+
+/** Runs `fn` with no git on PATH: anything that would spawn git finds none. */
+async function withoutGit<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.PATH;
+  process.env.PATH = '/nonexistent';
+  try {
+    return await fn();
+  } finally {
+    process.env.PATH = saved;
+  }
+}
+
+function gitSays(dir: string): { branch?: string; head?: string; remote?: string } {
+  const out: { branch?: string; head?: string; remote?: string } = {};
+  const branch = (() => {
+    try {
+      return git(dir, 'symbolic-ref', '-q', '--short', 'HEAD');
+    } catch {
+      return '';
+    }
+  })();
+  if (branch) out.branch = branch;
+  try {
+    out.head = git(dir, 'rev-parse', '--verify', '-q', 'HEAD');
+  } catch {
+    /* no commit yet */
+  }
+  try {
+    out.remote = git(dir, 'config', '--get', 'remote.origin.url');
+  } catch {
+    /* no remote */
+  }
+  return out;
+}
+
+describe('the fixed cost of a snapshot run (#16)', () => {
+  const temp = useTempDirs();
+
+  describe('a full snapshot that changes nothing', () => {
+    it('a no-change full snapshot never reads the store index (#16)', async () => {
+      const ws = temp.make('ws');
+      writeTree(ws, { 'a/x.txt': 'x', 'a/y.txt': 'y', 'b/c/z.txt': 'z', 'top.txt': 't' });
+      const store = temp.fresh('store');
+      const first = await snapshotterFor(await Repository.open(store, { create: true }), ws).snapshot();
+      assert.equal(first.created, true);
+      const again = await Repository.open(store, { index: false });
+      const none = await snapshotterFor(again, ws).snapshot();
+      assert.equal(none.created, false);
+      assert.equal(again.indexSize(), 0, 'the index was read');
+      // The first change makes it read the index, and stores only what changed.
+      writeTree(ws, { 'b/c/z.txt': 'zz' });
+      const changed = await Repository.open(store, { index: false });
+      const result = await snapshotterFor(changed, ws).snapshot();
+      assert.equal(result.created, true);
+      assert.ok(changed.indexSize() > 0);
+      assert.deepEqual(result.changes.map((c) => `${c.kind} ${c.path}`), ['modified b/c/z.txt']);
+    });
+
+    it('a stat cache that names a tree prune has removed since is not trusted without the index: the run starts over and the snapshot is whole (#16)', async () => {
+      const ws = temp.make('ws');
+      writeTree(ws, { 'a/x.txt': 'x', 'b/y.txt': 'y' });
+      const store = temp.fresh('store');
+      const repo = await Repository.open(store, { create: true });
+      const s1 = (await snapshotterFor(repo, ws).snapshot()).snapshot;
+      // Keep the cache as S1 left it: it names S1's tree of a/ and trusts a/x.txt.
+      const cacheDir = path.join(store, 'cache');
+      const saved = new Map(fs.readdirSync(cacheDir).map((f) => [f, fs.readFileSync(path.join(cacheDir, f))]));
+      writeTree(ws, { 'a/new.txt': 'n' });
+      await snapshotterFor(repo, ws).snapshot();
+      fs.rmSync(path.join(ws, 'a', 'new.txt'));
+      // S1 goes, and prune removes S1's tree of a/ (no kept snapshot has a/ with x.txt alone).
+      const aTree = (await repo.loadTree(s1.tree)).entries.find((e) => e.name === 'a');
+      assert.ok(aTree && aTree.type === 'dir');
+      await repo.removeSnapshot(s1.id);
+      await prune(repo);
+      assert.equal((await Repository.open(store)).hasBlob(aTree.tree), false, 'precondition: prune removed the tree the old cache names');
+      for (const [f, bytes] of saved) fs.writeFileSync(path.join(cacheDir, f), bytes);
+      const fresh = await Repository.open(store, { index: false });
+      const s3 = await snapshotterFor(fresh, ws).snapshot();
+      assert.equal(s3.created, true);
+      assert.deepEqual(s3.changes.map((c) => `${c.kind} ${c.path}`), ['deleted a/new.txt']);
+      const check = await verifyRepository(await Repository.open(store), { readData: true });
+      assert.equal(check.ok, true, JSON.stringify(check));
+      assert.equal((await readWholeFile(fresh, s3.snapshot, 'a/x.txt')).toString(), 'x');
+    });
+  });
+
+  describe('git answers read from .git', () => {
+    async function direct(dir: string, known?: { rootCommit?: string }) {
+      return withoutGit(() => new GitInfoReader(dir, nodeFs).read(known));
+    }
+
+    it('branch, HEAD and origin come from .git without a git process, equal to what git says (#16)', async function () {
+      this.timeout(30_000);
+      const ws = temp.make('ws');
+      writeTree(ws, { 'a.txt': 'a', 'sub/b.txt': 'b' });
+      git(ws, 'init', '-q', '-b', 'main');
+      git(ws, 'remote', 'add', 'origin', 'https://tok@example.com/team/app.git');
+      git(ws, 'add', '.');
+      git(ws, 'commit', '-q', '-m', 'first');
+      const root = git(ws, 'rev-parse', 'HEAD');
+      const expect = (dir: string) => ({ ...gitSays(dir), remote: 'https://example.com/team/app.git', rootCommit: root });
+      assert.deepEqual(await direct(ws, { rootCommit: root }), expect(ws));
+      // From a sub-folder of the repository, as git finds it.
+      assert.deepEqual(await direct(path.join(ws, 'sub'), { rootCommit: root }), expect(ws));
+      // A branch switch, then refs packed (no loose ref file left).
+      git(ws, 'checkout', '-q', '-b', 'feature/x');
+      fs.writeFileSync(path.join(ws, 'a.txt'), 'a2');
+      git(ws, 'commit', '-q', '-am', 'second');
+      git(ws, 'pack-refs', '--all');
+      assert.ok(!fs.existsSync(path.join(ws, '.git', 'refs', 'heads', 'feature', 'x')));
+      assert.deepEqual(await direct(ws, { rootCommit: root }), expect(ws));
+      // Detached HEAD: no branch.
+      git(ws, 'checkout', '-q', '--detach');
+      const detached = await direct(ws, { rootCommit: root });
+      assert.equal(detached?.branch, undefined);
+      assert.equal(detached?.head, git(ws, 'rev-parse', 'HEAD'));
+      git(ws, 'checkout', '-q', 'main');
+      // A linked worktree: a .git file, its own HEAD, refs and config in the common dir.
+      const linked = path.join(temp.make('wt'), 'linked');
+      git(ws, 'worktree', 'add', '-q', '-b', 'side', linked);
+      assert.deepEqual(await direct(linked, { rootCommit: root }), expect(linked));
+      assert.equal((await direct(linked, { rootCommit: root }))?.branch, 'side');
+    });
+
+    it('a fresh repository without commits names its branch to be; no repository answers undefined (#16)', async () => {
+      const ws = temp.make('ws');
+      git(ws, 'init', '-q', '-b', 'trunk');
+      assert.deepEqual(await direct(ws), { branch: 'trunk' });
+      const plain = temp.make('plain');
+      const outside = fs.mkdtempSync('/dev/shm/pbt-nogit-');
+      try {
+        assert.equal(await direct(outside), undefined);
+      } finally {
+        fs.rmSync(outside, { recursive: true, force: true });
+      }
+      void plain;
+    });
+
+    it('without an earlier root commit it asks git once, and the answer equals git rev-list (#16)', async () => {
+      const ws = temp.make('ws');
+      writeTree(ws, { 'a.txt': 'a' });
+      git(ws, 'init', '-q', '-b', 'main');
+      git(ws, 'add', '.');
+      git(ws, 'commit', '-q', '-m', 'first');
+      const root = git(ws, 'rev-list', '--max-parents=0', 'HEAD');
+      assert.equal((await new GitInfoReader(ws, nodeFs).read())?.rootCommit, root);
+    });
+
+    it('reads remote.origin.url as git does: any case, quotes, comments, last value wins; includes are left to git (#16)', () => {
+      assert.equal(originUrl('[core]\n\tbare = false\n[remote "origin"]\n\turl = https://a/b.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n'), 'https://a/b.git');
+      assert.equal(originUrl('[Remote "origin"]\n  URL = "git@h:x y.git" ; comment\n'), 'git@h:x y.git');
+      assert.equal(originUrl('[remote "origin"]\nurl = one\n[remote "upstream"]\nurl = two\n[remote "origin"]\nurl = three # later\n'), 'three');
+      assert.equal(originUrl('[remote "Origin"]\nurl = other\n'), undefined);
+      assert.equal(originUrl('[remote.origin]\nurl = old-style\n'), 'old-style');
+      assert.equal(originUrl('[include]\npath = other.cfg\n'), 'unusual');
+      assert.equal(originUrl(''), undefined);
+    });
+  });
+
+  it('counts are written as en-US writes them without loading locale data (#16)', () => {
+    for (const n of [0, 1, 999, 1000, 12345, 1234567, -4200, 1.5, 1234.25, 987654321012]) assert.equal(thousands(n), n.toLocaleString('en-US'), String(n));
+  });
+});
