@@ -11,7 +11,8 @@ import { prune } from '../../src/core/retention/prune';
 import { GitInfoReader, originUrl } from '../../src/core/snapshot/gitInfo';
 import { nodeFs } from '../../src/core/storage/fsPort';
 import { thousands } from '../../src/core/format';
-import { git, snapshotterFor, useTempDirs, writeTree } from './helpers/fixtures';
+import { git, snapshotterFor, spyPort, useTempDirs, writeTree } from './helpers/fixtures';
+import { setLabel } from '../../src/core/snapshot/annotate';
 
 /** Runs `fn` with no git on PATH: anything that would spawn git finds none. */
 async function withoutGit<T>(fn: () => Promise<T>): Promise<T> {
@@ -96,6 +97,85 @@ describe('the fixed cost of a snapshot run (#16)', () => {
       const check = await verifyRepository(await Repository.open(store), { readData: true });
       assert.equal(check.ok, true, JSON.stringify(check));
       assert.equal((await readWholeFile(fresh, s3.snapshot, 'a/x.txt')).toString(), 'x');
+    });
+  });
+
+  describe('the parent of a snapshot, at any length of history', () => {
+    async function history(store: string, rounds: number): Promise<{ a: string; b: string; wsA: string; wsB: string }> {
+      const wsA = temp.make('a');
+      const wsB = temp.make('b');
+      const repo = await Repository.open(store, { create: true });
+      for (let i = 0; i < rounds; i++) {
+        writeTree(wsA, { 'f.txt': `a${i}` });
+        writeTree(wsB, { 'f.txt': `b${i}` });
+        await snapshotterFor(repo, wsA).snapshot();
+        await snapshotterFor(repo, wsB).snapshot();
+      }
+      return { a: (await snapshotterFor(repo, wsA).workspace()).id, b: (await snapshotterFor(repo, wsB).workspace()).id, wsA, wsB };
+    }
+
+    async function newestByListing(store: string, id: string) {
+      const all = await (await Repository.open(store, { index: false })).listSnapshots({ onDamaged: () => undefined });
+      return all.filter((s) => s.workspace.id === id).pop();
+    }
+
+    function recordReads(spy: ReturnType<typeof spyPort>, store: string): number {
+      return spy.callsUnder(path.join(store, 'snapshots'), 'readFile', 'readFileSync', 'open').length;
+    }
+
+    it('a run reads a bounded number of snapshot records, not every one in the store, and answers as the full listing does (#16)', async function () {
+      this.timeout(60_000);
+      const store = temp.fresh('store');
+      const { a, b, wsA } = await history(store, 25);
+      const cold = spyPort();
+      const first = await (await Repository.open(store, { port: cold, index: false })).newestSnapshot(new Set([a]));
+      assert.deepEqual(first, await newestByListing(store, a));
+      assert.ok(recordReads(cold, store) >= 50, 'the first run reads them all and stamps them');
+      const warm = spyPort();
+      const again = await (await Repository.open(store, { port: warm, index: false })).newestSnapshot(new Set([b]));
+      assert.deepEqual(again, await newestByListing(store, b));
+      assert.equal(recordReads(warm, store), 1, 'a later run reads only the record it answers with');
+      // Three more snapshots: read as they come, the stamps are not rewritten for a few.
+      const repo = await Repository.open(store);
+      for (let i = 0; i < 3; i++) {
+        writeTree(wsA, { 'f.txt': `more${i}` });
+        await snapshotterFor(repo, wsA).snapshot();
+      }
+      const later = spyPort();
+      assert.deepEqual(await (await Repository.open(store, { port: later, index: false })).newestSnapshot(new Set([a])), await newestByListing(store, a));
+      assert.equal(recordReads(later, store), 4);
+      // A snapshot through the CLI-like path (a cold process) gets the same parent as before.
+      const expected = (await newestByListing(store, a))!.id;
+      writeTree(wsA, { 'f.txt': 'last' });
+      const made = await snapshotterFor(await Repository.open(store, { index: false }), wsA).snapshot();
+      assert.equal(made.snapshot.parent, expected);
+    });
+
+    it('the record it answers with is read fresh: a label set by another process shows; a damaged newest record is passed over like the listing does (#16)', async function () {
+      this.timeout(60_000);
+      const store = temp.fresh('store');
+      const { a } = await history(store, 3);
+      const newest = (await newestByListing(store, a))!;
+      const first = await (await Repository.open(store, { index: false })).newestSnapshot(new Set([a]));
+      assert.equal(first?.id, newest.id);
+      await setLabel(await Repository.open(store), newest.id, 'release');
+      assert.equal((await (await Repository.open(store, { index: false })).newestSnapshot(new Set([a])))?.label, 'release');
+      fs.writeFileSync(path.join(store, 'snapshots', newest.id), 'not a record');
+      const after = await (await Repository.open(store, { index: false })).newestSnapshot(new Set([a]));
+      assert.ok(after && after.id !== newest.id);
+      assert.deepEqual(after, await newestByListing(store, a));
+    });
+
+    it('stamps that a record contradicts are not believed: the answer comes from every record (#16)', async function () {
+      this.timeout(60_000);
+      const store = temp.fresh('store');
+      const { a } = await history(store, 3);
+      const all = (await (await Repository.open(store)).listSnapshots()).filter((s) => s.workspace.id === a);
+      const oldest = all[0];
+      const repo = await Repository.open(store);
+      // A crafted cache that makes the oldest look newest.
+      await repo.saveCache('snapshot-stamps', Buffer.from(JSON.stringify(all.map((s) => [s.id, s.id === oldest.id ? '2999-01-01T00:00:00.000Z' : s.time, a]))));
+      assert.equal((await (await Repository.open(store, { index: false })).newestSnapshot(new Set([a])))?.id, all[all.length - 1].id);
     });
   });
 

@@ -190,12 +190,11 @@ export class Snapshotter {
    */
   async latest(): Promise<SnapshotRecord | undefined> {
     const { id } = await this.workspace();
-    const all = await this.repo.listSnapshots({ onDamaged: () => undefined });
-    for (let i = all.length - 1; i >= 0; i--) if (all[i].workspace.id === id) return all[i];
+    const own = await this.repo.newestSnapshot(new Set([id]));
+    if (own) return own;
     const history = new Set(historyIdsFrom(await loadLineageRecords(this.repo), id).slice(1));
     if (history.size === 0) return undefined;
-    for (let i = all.length - 1; i >= 0; i--) if (history.has(all[i].workspace.id)) return all[i];
-    return undefined;
+    return this.repo.newestSnapshot(history);
   }
 
   async snapshot(request: SnapshotRequest = {}): Promise<SnapshotResult> {
@@ -263,16 +262,30 @@ export class Snapshotter {
       }
       this.checkCancelled(request);
       // A tree other than the parent's becomes a new snapshot: every tree the cache gave must be in the store.
-      if (!(parent && parent.tree === tree && parent.workspace.id === identity.id)) await this.ensureIndex(run);
+      // The parent's own tree is trusted only against the index the cache was checked with: a damaged or
+      // replaced index file must make the next snapshot store what it lost again.
+      const unchanged = parent !== undefined && parent.tree === tree && parent.workspace.id === identity.id;
+      const tokenName = `index-seen-${identity.id}`;
+      if (!unchanged || !run.indexReady) {
+        const seen = unchanged ? (await this.repo.loadCache(tokenName))?.toString('utf8') : undefined;
+        if (!unchanged || seen === undefined || seen !== (await this.repo.indexToken())) await this.ensureIndex(run);
+      }
       await writer.finish();
       if (!incremental && cache.dirty) await this.saveCache(cache, cacheName, cacheOut);
       cacheOut = undefined;
+      const remember = async () => {
+        // The index this full scan checked its cached trees against (see indexToken): the next one may trust it.
+        if (incremental || !run.indexReady) return;
+        const token = await this.repo.indexToken().catch(() => undefined);
+        if (token) await this.repo.saveCache(tokenName, Buffer.from(token, 'utf8')).catch(() => undefined);
+      };
 
       // (A parent from a history this workspace continues is another folder's: the first snapshot here is
       // made even when its files are the same, so the workspace has its own line from then on.)
       if (parent && parent.tree === tree && parent.workspace.id === identity.id) {
         // A label or pin asked for this state goes to the snapshot that already holds it, never nowhere.
         const { record, annotated } = await this.annotate(parent, request);
+        await remember();
         return { created: false, snapshot: record, changes: [], skipped: run.skipped, ...(annotated ? { annotated } : {}) };
       }
       // A first snapshot is all new: listing 100,000 "added" changes would only cost memory.
@@ -314,6 +327,7 @@ export class Snapshotter {
       await this.repo.saveSnapshot(record);
       // Full scans are the occasional, already-slow path: tidy the index there, never on save.
       if (!incremental) await this.repo.compactIndex();
+      await remember();
       return { created: true, snapshot: record, changes, skipped: run.skipped, ...(parent ? { parent } : {}) };
     } catch (error) {
       await cacheOut?.abort();
