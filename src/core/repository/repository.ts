@@ -444,7 +444,17 @@ export class Repository {
     return newestSnapshot(
       {
         listIds: async () => (await this.backend.list('snapshots')).map((key) => key.slice('snapshots/'.length)).filter((id) => SNAPSHOT_ID_PATTERN.test(id)),
-        load: (id) => this.loadSnapshot(id),
+        load: async (id) => {
+          // Read fresh (another process may have labelled it), but keep the object already handed out when
+          // nothing changed: callers compare records they were given before.
+          const before = this.snapshotCache.get(id);
+          const record = await this.loadSnapshot(id);
+          if (before && JSON.stringify(before) === JSON.stringify(record)) {
+            this.snapshotCache.set(id, before);
+            return before;
+          }
+          return record;
+        },
         known: (id) => {
           const record = this.snapshotCache.get(id);
           return record && { time: record.time, workspace: record.workspace.id };

@@ -275,6 +275,8 @@ export class Snapshotter {
       cacheOut = undefined;
       const remember = async () => {
         // The index this full scan checked its cached trees against (see indexToken): the next one may trust it.
+        // Only a run that made no snapshot writes it: nothing may be written after a snapshot's record, whose
+        // failure would have to fail a snapshot that exists. A change's run reads the index anyway.
         if (incremental || !run.indexReady) return;
         const token = await this.repo.indexToken().catch(() => undefined);
         if (token) await this.repo.saveCache(tokenName, Buffer.from(token, 'utf8')).catch(() => undefined);
@@ -327,7 +329,6 @@ export class Snapshotter {
       await this.repo.saveSnapshot(record);
       // Full scans are the occasional, already-slow path: tidy the index there, never on save.
       if (!incremental) await this.repo.compactIndex();
-      await remember();
       return { created: true, snapshot: record, changes, skipped: run.skipped, ...(parent ? { parent } : {}) };
     } catch (error) {
       await cacheOut?.abort();
