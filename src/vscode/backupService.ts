@@ -1,6 +1,7 @@
 // The editor's engine room, as one object the commands, views and tests talk to. It is a thin facade (kept
 // because ~200 call sites and the integration tests say `service.x`): each call goes to the part that owns
-// it, and this class only builds the parts and tells them all when the configuration changes.
+// it; createBackupService builds the parts, each with its dependencies, and the facade only tells them all
+// when the configuration changes.
 //   workspaceSettings.ts  the folders and their settings (cached until the configuration changes)
 //   folderStatus.ts       per-folder status and the events the views and the status bar listen to
 //   stores.ts             the open stores, passphrases, known stores, browsing a destination
