@@ -106,3 +106,11 @@ describe('editor layering: no import cycles in src/vscode and src/extension.ts (
     assert.deepEqual(cycles(folderGraph(folderCycle)).map(rel), ['vscode <-> vscode/views']);
   });
 });
+
+describe('editor composition root (#13)', () => {
+  it('activate assigns nothing to a service after building it (every dependency goes through a constructor)', () => {
+    const text = fs.readFileSync(path.join(SRC, 'extension.ts'), 'utf8');
+    const assignments = [...text.matchAll(/^\s*([\w.]+\.\w+)\s*=[^=>]/gm)].map((m) => m[1]);
+    assert.deepEqual(assignments, []);
+  });
+});
