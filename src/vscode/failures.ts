@@ -9,7 +9,7 @@ import { BackupError } from '../core/errors';
 import { Commands } from './commandIds';
 import { SECTION } from './configuration';
 import type { Logger } from './logger';
-import { storeFixes } from './storeAccess';
+import { storeProblemOf } from './storeAccess';
 
 /** Codes whose usual cure is another store path or permissions: the notification offers the settings. */
 const SETTINGS_CODES: readonly string[] = ['PERMISSION_DENIED', 'REPO_NOT_FOUND', 'NO_SPACE'];
@@ -24,6 +24,13 @@ export interface FailureReport {
    * 'background' (a snapshot nobody asked for just now: Show Log and the settings always), 'log' (Show Log only).
    */
   kind?: 'command' | 'background' | 'log';
+}
+
+/** The buttons for a missing or locked store (REPO_NOT_FOUND of a known store; PASSPHRASE_REQUIRED, WRONG_PASSPHRASE). */
+function storeFixes(error: unknown): Array<{ title: string; command: string }> {
+  const problem = storeProblemOf(error);
+  if (problem === 'missing') return [{ title: 'Bring the Store Back', command: Commands.bringBackStore }, { title: 'Start a New Store', command: Commands.recreateStore }];
+  return problem === 'locked' ? [{ title: 'Unlock', command: Commands.unlockStore }] : [];
 }
 
 interface Action {
