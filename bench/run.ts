@@ -15,65 +15,14 @@ import { OursCliTool } from './oursCli';
 import { BorgTool, CopyTool, GitTool, ResticTool, type ToolContext } from './peers';
 import { evaluateTargets, measureDefs, renderMemory, renderTable, type MeasureKey, type MeasureValue, type ToolResult } from './report';
 import { toolLabels, type Saver, type Tool, type ToolName } from './tool';
+import { UsageError, parseArgs } from './options';
+import { runEditorPath, blocksAtScale, type BlockRow, type EditorPathFigures } from './editorPath';
+import { runReplay, replayUnavailable, type ReplayFigures } from './replay';
+import { cliVerdicts, renderBlocks, renderEditorPath, renderReplay, renderScale, renderVerdicts, type Verdict } from './sections';
+import { alternatingOrder, median } from './stats';
+import { runStoreScale, type ScalePoint } from './storeScale';
 import { WorkspaceEditor, ensureWorkspace, formatMiB, listFiles, mixedParams, smallParams, type WorkspaceManifest } from './workspace';
 import { Prng } from './prng';
-
-const allTools: ToolName[] = ['ours', 'git', 'restic', 'borg', 'cp'];
-
-interface Options {
-  quick: boolean;
-  /** Skip the small-files step (200,000 files; 10,000 with --quick). */
-  skipSmall: boolean;
-  dir?: string;
-  cli?: string;
-  tools: ToolName[];
-  rounds?: number;
-  saves?: number;
-}
-
-const usage = `usage: node dist/bench.js [--quick] [--skip-200k] [--dir PATH] [--cli PATH] [--tools ours,git,restic,borg,cp]
-                          [--rounds N] [--saves N]
-  --quick      1,000 files, 8 MiB big file, 10,000 small files, 50 saves, 5 edit rounds (smoke test)
-  --skip-200k  skip the 200,000-small-file step (time and peak RSS of first snapshot, no-change, restore all,
-               verify); --skip-100k is the same flag under its older name
-  --dir        work folder (default: .bench/ in the repository); results go to DIR/results.json
-  --cli        Project Backup CLI to run (default: dist/cli.js in the repository)`;
-
-/** A mistake on the command line: printed without a stack trace. */
-class UsageError extends Error {}
-
-function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, skipSmall: false, tools: [...allTools] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value\n${usage}`);
-      return v;
-    };
-    const count = (): number => {
-      const n = Number(value());
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`${a} needs a positive integer`);
-      return n;
-    };
-    if (a === '--quick') o.quick = true;
-    else if (a === '--skip-200k' || a === '--skip-100k') o.skipSmall = true;
-    else if (a === '--dir') o.dir = value();
-    else if (a === '--cli') o.cli = value();
-    else if (a === '--rounds') o.rounds = count();
-    else if (a === '--saves') o.saves = count();
-    else if (a === '--tools') {
-      const names = value().split(',').map((s) => s.trim());
-      const bad = names.filter((n) => !allTools.includes(n as ToolName));
-      if (bad.length > 0) throw new UsageError(`unknown tool(s): ${bad.join(', ')}; known: ${allTools.join(', ')}`);
-      o.tools = allTools.filter((t) => names.includes(t));
-    } else if (a === '--help' || a === '-h') {
-      process.stdout.write(usage + '\n');
-      process.exit(0);
-    } else throw new UsageError(`unknown argument ${a}\n${usage}`);
-  }
-  return o;
-}
 
 /** The repository root: the nearest folder above this script whose package.json is ours (dist/ or bench/ alike). */
 function findRepoRoot(): string {
@@ -94,6 +43,20 @@ const startedAt = performance.now();
 function log(line: string): void {
   process.stderr.write(`[bench ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
 }
+
+/** What the sections beyond the CLI table measured (results.json `sections`). */
+interface Sections {
+  editorPath?: EditorPathFigures;
+  blocksAtScale?: BlockRow[];
+  storeScale?: ScalePoint[];
+  replay?: ReplayFigures;
+  /** Why a section has no figures: skipped by a flag, not possible here, or failed. */
+  skipped: Record<string, string>;
+}
+
+const ACTIVATION_NOTE =
+  'not measured here: activating the extension needs VS Code\'s extension host (the `vscode` module and its ' +
+  'context); the time to load dist/extension.js is not activation. The integration suite reports activationMs.';
 
 function errorText(e: unknown): string {
   if (e instanceof CommandFailed) return e.message;
@@ -116,6 +79,8 @@ async function main(): Promise<number> {
   const smallFiles = opts.quick ? 10_000 : 200_000;
   const saves = opts.saves ?? (opts.quick ? 50 : 200);
   const rounds = opts.rounds ?? (opts.quick ? 5 : 20);
+  const pairs = opts.pairs ?? (opts.quick ? 1 : 3);
+  const commits = opts.commits ?? (opts.quick ? 10 : 50);
   fs.mkdirSync(dir, { recursive: true });
   if (os.loadavg()[0] > 0.5) log(`warning: load average ${os.loadavg()[0].toFixed(2)} before starting: other work on the machine will skew the figures`);
   log(`work folder ${dir}; ${opts.quick ? 'quick' : 'full'} run; GNU time ${hasGnuTime() ? 'found' : 'missing: polling /proc for RSS'}`);
@@ -180,7 +145,8 @@ async function main(): Promise<number> {
   ];
   let manifest: WorkspaceManifest | undefined; // eslint-disable-line prefer-const -- assigned in a phase below
   let smallWorkspace: WorkspaceManifest | undefined;
-  const resultsFile = path.join(dir, 'results.json');
+  const resultsFile = path.resolve(opts.json ?? path.join(dir, 'results.json'));
+  const sections: Sections = { skipped: {} };
   const writeResults = (phase: string): void => {
     const verdicts = evaluateTargets(results);
     const out = {
@@ -188,17 +154,45 @@ async function main(): Promise<number> {
       mode: opts.quick ? 'quick' : 'full',
       durationS: Math.round((performance.now() - startedAt) / 100) / 10,
       date: new Date().toISOString(),
-      parameters: { files, bigFileBytes: bigBytes, smallFiles: opts.skipSmall ? 0 : smallFiles, rounds, saves },
+      parameters: { files, bigFileBytes: bigBytes, smallFiles: opts.skipSmall ? 0 : smallFiles, rounds, saves, pairs, commits, skipped: [...opts.skip] },
       environment: { ...environment, loadAverageNow: os.loadavg().map((l) => Math.round(l * 100) / 100) },
       workspace: manifest,
       smallWorkspace,
       notes,
       tools: results,
       targets: verdicts,
+      sections,
+      verdicts: report().verdicts,
       failures,
     };
     fs.writeFileSync(resultsFile, JSON.stringify(out, null, 2) + '\n');
   };
+
+  /** Every section's table and every target's verdict, from what has been measured so far. */
+  function report(): { text: string; verdicts: Verdict[] } {
+    const defs = measureDefs({ files, rounds, bigMiB: bigBytes / (1 << 20), smallFiles, saves });
+    const verdicts = cliVerdicts(evaluateTargets(results), new Map(defs.map((d) => [d.key, d.label])));
+    const parts: string[] = [];
+    const skippedLine = (name: string) => (sections.skipped[name] ? `(${sections.skipped[name]})` : undefined);
+    if (!opts.skip.has('cli')) {
+      parts.push(`CLI, every tool (first snapshot and restore all: median of ${pairs} alternating repetitions; ratios pair by pair, median (min-max)):\n\n` + renderTable(defs, results, order, evaluateTargets(results)));
+      if (!opts.skipSmall) parts.push(renderMemory(results, order, smallWorkspace?.fileCount ?? smallFiles));
+    }
+    if (sections.editorPath) {
+      parts.push(renderEditorPath(sections.editorPath, verdicts));
+      parts.push(renderBlocks(`longest event-loop block, in process (${files.toLocaleString('en-US')} files)`, sections.editorPath.blocks, verdicts, 'event loop'));
+    } else parts.push(`editor path, in process: ${skippedLine('editor') ?? '(not run)'}`);
+    if (sections.blocksAtScale) parts.push(renderBlocks(`longest event-loop block, in process (${smallWorkspace?.fileCount.toLocaleString('en-US') ?? smallFiles} files)`, sections.blocksAtScale, verdicts, 'event loop at scale'));
+    else parts.push(`longest event-loop block at ${smallFiles.toLocaleString('en-US')} files: ${skippedLine('blocksAtScale') ?? '(not run)'}`);
+    if (sections.storeScale) parts.push(renderScale(sections.storeScale, verdicts));
+    else parts.push(`CLI cost against the number of snapshots: ${skippedLine('scale') ?? '(not run)'}`);
+    if (sections.replay) parts.push(renderReplay(sections.replay));
+    else parts.push(`replay of real commits: ${skippedLine('replay') ?? '(not run)'}`);
+    parts.push(`activation: ${ACTIVATION_NOTE}`);
+    verdicts.push({ section: 'activation', what: 'activation', target: '< 50 ms, opens nothing', measured: 'not measurable outside VS Code (the integration suite reports activationMs)', verdict: 'n/a' });
+    parts.push('targets (#16):\n\n' + renderVerdicts(verdicts));
+    return { text: parts.join('\n\n'), verdicts };
+  }
 
   // ---- Phase A: the mixed workspace --------------------------------------------------------------------
   const pristine = path.join(dir, `ws-mixed-${files}`);
@@ -239,7 +233,7 @@ async function main(): Promise<number> {
   ];
   const tools = new Map<ToolName, Tool>();
   for (const name of order) {
-    if (!results[name]!.available) continue;
+    if (!results[name]!.available || opts.skip.has('cli')) continue;
     const tool = makeTool(name, context('mixed', name, ws), true);
     results[name]!.method = tool.method;
     const init = await attempt(name, 'init', phaseAKeys, () => tool.init());
@@ -257,15 +251,45 @@ async function main(): Promise<number> {
     }
   };
 
-  await each('first snapshot', async (tool) => {
-    const t = await attempt(tool.name, 'first snapshot', ['firstSnapshotMs', 'firstSnapshotPeakRssBytes'], () => tool.snapshot({ measureRss: true }));
-    if (!t) return;
-    record(tool.name, 'firstSnapshotMs', { value: t.ms });
-    record(tool.name, 'firstSnapshotPeakRssBytes', t.peakRssBytes !== undefined ? { value: t.peakRssBytes } : { skipped: 'RSS not measurable' });
-    results[tool.name]!.details.storeBytesAfterFirst = storeBytes(tool);
-    if (t.detail) results[tool.name]!.details.firstSnapshotOutput = t.detail;
-    log(`${toolLabels[tool.name]}: first snapshot ${(t.ms / 1000).toFixed(2)} s, store ${formatMiB(storeBytes(tool))}`);
-  });
+  // First snapshots depend on the disk's state (what the previous tool left to write back): `pairs`
+  // repetitions, the tools' order alternating, each into a fresh store; the last repetition's store is
+  // the one the run goes on with. The table gives medians and the ratios pair by pair.
+  const firstRuns = new Map<ToolName, { ms: number[]; rss: number[] }>();
+  const firstFailed = new Set<ToolName>();
+  for (let rep = 0; rep < pairs; rep++) {
+    const last = rep === pairs - 1;
+    for (const name of alternatingOrder([...tools.keys()], rep)) {
+      if (firstFailed.has(name)) continue;
+      const tool = last ? tools.get(name)! : makeTool(name, context(`first-${rep}`, name, ws), false);
+      const keys: MeasureKey[] = ['firstSnapshotMs', 'firstSnapshotPeakRssBytes'];
+      if (!last && !(await attempt(name, `init (first snapshot #${rep + 1})`, keys, () => tool.init()))) {
+        firstFailed.add(name);
+        continue;
+      }
+      log(`${toolLabels[name]}: first snapshot (#${rep + 1} of ${pairs})`);
+      settleDisk();
+      const t = await attempt(name, `first snapshot #${rep + 1}`, keys, () => tool.snapshot({ measureRss: true }));
+      if (!last) for (const d of [...tool.storeDirs(), ...tool.cacheDirs()]) fs.rmSync(d, { recursive: true, force: true });
+      if (!t) {
+        firstFailed.add(name);
+        continue;
+      }
+      const runs = firstRuns.get(name) ?? { ms: [], rss: [] };
+      runs.ms.push(t.ms);
+      if (t.peakRssBytes !== undefined) runs.rss.push(t.peakRssBytes);
+      firstRuns.set(name, runs);
+      if (last) {
+        results[name]!.details.storeBytesAfterFirst = storeBytes(tool);
+        if (t.detail) results[name]!.details.firstSnapshotOutput = t.detail;
+      }
+      log(`${toolLabels[name]}: first snapshot ${(t.ms / 1000).toFixed(2)} s`);
+    }
+  }
+  for (const [name, runs] of firstRuns) {
+    if (firstFailed.has(name)) continue;
+    record(name, 'firstSnapshotMs', { value: median(runs.ms), samples: runs.ms });
+    record(name, 'firstSnapshotPeakRssBytes', runs.rss.length === runs.ms.length ? { value: median(runs.rss), samples: runs.rss } : { skipped: 'RSS not measurable' });
+  }
 
   await each('no-change snapshot', async (tool) => {
     const t = await attempt(tool.name, 'no-change snapshot', ['noChangeMs'], () => tool.snapshot({ measureRss: true }));
@@ -336,20 +360,42 @@ async function main(): Promise<number> {
   const current = listFiles(ws);
   const sampleRng = new Prng('restore-sample');
   const sample = [...new Set([manifest.bigFile!, manifest.restoreOneFile, ...Array.from({ length: 40 }, () => sampleRng.pick(current))])];
-  await each('restore all', async (tool) => {
-    const target = path.join(runDir, 'restore', tool.name, 'all');
-    const t = await attempt(tool.name, 'restore all', ['restoreAllMs'], () => tool.restoreAll(target));
-    if (!t) return;
-    const problem = verifyTree(t.root, ws, current.length, sample);
-    if (problem) {
-      const text = `restore all produced a wrong tree at ${t.root}: ${problem}`;
-      failures.push(`${toolLabels[tool.name]}: ${text}`);
-      log(`${toolLabels[tool.name]}: ${text}`);
-      record(tool.name, 'restoreAllMs', { error: text });
-      return;
+  // Restores depend on the disk's state too: `pairs` repetitions in alternating order, each into a fresh folder.
+  const restoreRuns = new Map<ToolName, { ms: number[]; rss: number[] }>();
+  const restoreFailed = new Set<ToolName>();
+  for (let rep = 0; rep < pairs; rep++) {
+    for (const name of alternatingOrder([...tools.keys()], rep)) {
+      if (restoreFailed.has(name)) continue;
+      const tool = tools.get(name)!;
+      const target = path.join(runDir, 'restore', name, `all-${rep}`);
+      log(`${toolLabels[name]}: restore all (#${rep + 1} of ${pairs})`);
+      settleDisk();
+      const t = await attempt(name, `restore all #${rep + 1}`, ['restoreAllMs', 'restoreAllPeakRssBytes'], () => tool.restoreAll(target, { measureRss: true }));
+      const problem = t ? verifyTree(t.root, ws, current.length, sample) : undefined;
+      fs.rmSync(target, { recursive: true, force: true });
+      if (!t) {
+        restoreFailed.add(name);
+        continue;
+      }
+      if (problem) {
+        const text = `restore all produced a wrong tree at ${t.root}: ${problem}`;
+        failures.push(`${toolLabels[name]}: ${text}`);
+        log(`${toolLabels[name]}: ${text}`);
+        record(name, 'restoreAllMs', { error: text });
+        restoreFailed.add(name);
+        continue;
+      }
+      const runs = restoreRuns.get(name) ?? { ms: [], rss: [] };
+      runs.ms.push(t.ms);
+      if (t.peakRssBytes !== undefined) runs.rss.push(t.peakRssBytes);
+      restoreRuns.set(name, runs);
     }
-    record(tool.name, 'restoreAllMs', { value: t.ms });
-  });
+  }
+  for (const [name, runs] of restoreRuns) {
+    if (restoreFailed.has(name)) continue;
+    record(name, 'restoreAllMs', { value: median(runs.ms), samples: runs.ms });
+    record(name, 'restoreAllPeakRssBytes', runs.rss.length === runs.ms.length ? { value: median(runs.rss), samples: runs.rss } : { skipped: 'RSS not measurable' });
+  }
   await each('restore one file', async (tool) => {
     const target = path.join(runDir, 'restore', tool.name, 'one');
     const t = await attempt(tool.name, 'restore one file', ['restoreOneMs'], () => tool.restoreOne(manifest.restoreOneFile, target));
@@ -408,6 +454,49 @@ async function main(): Promise<number> {
   if (results.cp?.available) results.cp.details.note = 'store size counts every full copy; on-save copies are made after the store was measured';
   writeResults('after on-save');
 
+  // ---- The editor's path in process, CLI cost against the store's size, real commits replayed ----------
+  const section = async (name: string, fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn();
+    } catch (e) {
+      const text = errorText(e);
+      failures.push(`${name}: ${text}`);
+      sections.skipped[name] = `FAILED: ${text}`;
+      log(`${name} FAILED: ${text}${e instanceof Error && e.stack ? `\n${e.stack}` : ''}`);
+    }
+    writeResults(`after ${name}`);
+  };
+  if (opts.skip.has('editor')) sections.skipped.editor = 'skipped (--skip editor)';
+  else {
+    await section('editor', async () => {
+      const edDir = path.join(runDir, 'editor');
+      const edWs = path.join(edDir, 'ws');
+      fs.mkdirSync(edDir, { recursive: true });
+      await runCommand({ cmd: 'cp', args: ['-a', pristine, edWs] });
+      log('editor path: in process (src/core) against a git shadow repository');
+      sections.editorPath = await runEditorPath({ ws: edWs, dir: edDir, editor: new WorkspaceEditor(edWs, manifest!), restoreOneFile: manifest!.restoreOneFile, saves, pairs, log });
+      fs.rmSync(edDir, { recursive: true, force: true });
+    });
+  }
+  if (opts.skip.has('scale')) sections.skipped.scale = 'skipped (--skip scale)';
+  else if (!OursCliTool.exists(cliPath)) sections.skipped.scale = `${cliPath} does not exist: build it first`;
+  else {
+    const counts = opts.quick ? [10, 200] : [10, 1_000, 5_000];
+    await section('scale', async () => {
+      sections.storeScale = await runStoreScale({ dir: path.join(runDir, 'scale'), cliPath, counts, runs: opts.quick ? 3 : 5, log });
+    });
+  }
+  const noReplay = replayUnavailable(repoRoot, commits);
+  if (opts.skip.has('replay')) sections.skipped.replay = 'skipped (--skip replay)';
+  else if (noReplay) sections.skipped.replay = `skipped: ${noReplay}`;
+  else if (!OursCliTool.exists(cliPath)) sections.skipped.replay = `${cliPath} does not exist: build it first`;
+  else {
+    await section('replay', async () => {
+      log(`replay: the last ${commits} commits of ${repoRoot}`);
+      sections.replay = await runReplay({ repoRoot, dir: path.join(runDir, 'replay'), cliPath, commits, log });
+    });
+  }
+
   // ---- Phase B: 200,000 small files: time and peak memory of every operation ---------------------------
   // The editor runs these in its extension host, beside every other extension: each must stay under the
   // peak-RSS target (report.ts PEAK_RSS_TARGET), and the table says MET or MISS.
@@ -418,13 +507,14 @@ async function main(): Promise<number> {
   const rssValue = (t: { peakRssBytes?: number }): MeasureValue => (t.peakRssBytes !== undefined ? { value: t.peakRssBytes } : { skipped: 'RSS not measurable' });
   if (opts.skipSmall) {
     for (const name of order) if (results[name]!.available) for (const key of phaseBKeys) record(name, key, { skipped: 'skipped (--skip-200k)' });
+    sections.skipped.blocksAtScale = `skipped (--skip-200k)`;
   } else {
     const smallDir = path.join(dir, `ws-small-${smallFiles}`);
     smallWorkspace = ensureWorkspace(smallDir, smallParams(smallFiles), log);
     const smallCount = smallWorkspace.fileCount;
     // This workspace is only read (no edits), so the generated folder itself is backed up.
     for (const name of order) {
-      if (!results[name]!.available) continue;
+      if (!results[name]!.available || opts.skip.has('cli')) continue;
       const tool = makeTool(name, context('small', name, smallDir), false);
       const init = await attempt(name, `init (${smallFiles} files)`, phaseBKeys, () => tool.init());
       if (!init) continue;
@@ -479,14 +569,19 @@ async function main(): Promise<number> {
       }
       writeResults(`after the ${smallFiles}-file step of ${toolLabels[name]}`);
     }
+    if (opts.skip.has('editor')) sections.skipped.blocksAtScale = 'skipped (--skip editor)';
+    else {
+      await section('blocksAtScale', async () => {
+        sections.blocksAtScale = await blocksAtScale(smallDir, path.join(runDir, 'blocks-small'), log);
+      });
+    }
   }
 
   writeResults('done');
-  const defs = measureDefs({ files, rounds, bigMiB: bigBytes / (1 << 20), smallFiles, saves });
   process.stdout.write(`\nProject Backup benchmark (${opts.quick ? 'quick' : 'full'}): ${manifest.fileCount} files / ${formatMiB(manifest.totalBytes)}` +
-    ` workspace, ${os.cpus().length} CPUs, node ${process.version}\n\n`);
-  process.stdout.write(renderTable(defs, results, order, evaluateTargets(results)) + '\n\n');
-  if (!opts.skipSmall) process.stdout.write(renderMemory(results, order, smallWorkspace?.fileCount ?? smallFiles) + '\n\n');
+    ` workspace, ${os.cpus().length} CPUs, node ${process.version}, load average ${environment.loadAverageAtStart.join(' ')} at start, ` +
+    `${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at end\n\n`);
+  process.stdout.write(report().text + '\n\n');
   for (const name of order) {
     const r = results[name]!;
     if (r.method) process.stdout.write(`${r.label}: ${r.method}\n`);
