@@ -19,8 +19,8 @@ import { UsageError, parseArgs } from './options';
 import { runEditorPath, blocksAtScale, type BlockRow, type EditorPathFigures } from './editorPath';
 import { runReplay, replayUnavailable, type ReplayFigures } from './replay';
 import { cliVerdicts, renderBlocks, renderEditorPath, renderReplay, renderScale, renderVerdicts, type Verdict } from './sections';
-import { alternatingOrder, median } from './stats';
 import { runStoreScale, type ScalePoint } from './storeScale';
+import { fairFirstSnapshots, fairRestoreAll, smallFilesStep, type StepEnv } from './steps';
 import { WorkspaceEditor, ensureWorkspace, formatMiB, listFiles, mixedParams, smallParams, type WorkspaceManifest } from './workspace';
 import { Prng } from './prng';
 
@@ -121,6 +121,7 @@ async function main(): Promise<number> {
     }
   };
 
+  const env: StepEnv = { results, record, attempt, failures, log };
   const environment = {
     node: process.version,
     platform: `${os.type()} ${os.release()} ${os.arch()}`,
@@ -136,12 +137,14 @@ async function main(): Promise<number> {
   };
   const notes = [
     'All stores, restores and the workspace are on the same disk; the OS page cache is not dropped between tools (that needs root), so every tool reads a warm workspace.',
-    'Tools run one after another on the same workspace state, in the column order, for every step; `sync` runs (untimed) before each measured step so one tool\'s pending writeback does not slow the next.',
+    'Tools run one after another on the same workspace state for every step; `sync` runs (untimed) before each measured step so one tool\'s pending writeback does not slow the next.',
+    `Steps whose time depends on the disk\'s state (first snapshots, restores of everything; in the editor path every compared step) run ${pairs} time(s), the tools\' order alternating (A B, B A, ...); cells give the median and ratios are the median of the per-pair ratios, with their spread (min-max).`,
+    'The editor path runs in this process through src/core as the extension does (SaveQueue on save, the schedule claim and a full scan, a fresh open + history + full scan at start-up, preview then restore); the longest event-loop block is the longest gap between ticks of a 2 ms timer beside the work, less 2 ms.',
     'Store size = apparent size (sum of file sizes) of the store folder; restic/borg caches live outside it and are listed in details, not counted.',
     'Times are wall-clock times of the whole command including process start-up, except on-save for Project Backup (in process, as in the editor) and plain copy (fs.copyFile in process).',
     'On-save for restic and borg runs at most 20 saves (5 with --quick): each is a separate whole snapshot command of one file.',
     'MB in targets is 10^6 bytes; table sizes are binary (KiB/MiB/GiB).',
-    'Each figure is one run (on-save: percentiles of many saves). The load average at start and end is in results.json; on a busy machine, rerun before reading much into small differences.',
+    'Other figures are one run (on-save: percentiles of many saves). The load average at start and end is printed and in results.json; on a busy machine, rerun before reading much into small differences.',
   ];
   let manifest: WorkspaceManifest | undefined; // eslint-disable-line prefer-const -- assigned in a phase below
   let smallWorkspace: WorkspaceManifest | undefined;
@@ -251,45 +254,7 @@ async function main(): Promise<number> {
     }
   };
 
-  // First snapshots depend on the disk's state (what the previous tool left to write back): `pairs`
-  // repetitions, the tools' order alternating, each into a fresh store; the last repetition's store is
-  // the one the run goes on with. The table gives medians and the ratios pair by pair.
-  const firstRuns = new Map<ToolName, { ms: number[]; rss: number[] }>();
-  const firstFailed = new Set<ToolName>();
-  for (let rep = 0; rep < pairs; rep++) {
-    const last = rep === pairs - 1;
-    for (const name of alternatingOrder([...tools.keys()], rep)) {
-      if (firstFailed.has(name)) continue;
-      const tool = last ? tools.get(name)! : makeTool(name, context(`first-${rep}`, name, ws), false);
-      const keys: MeasureKey[] = ['firstSnapshotMs', 'firstSnapshotPeakRssBytes'];
-      if (!last && !(await attempt(name, `init (first snapshot #${rep + 1})`, keys, () => tool.init()))) {
-        firstFailed.add(name);
-        continue;
-      }
-      log(`${toolLabels[name]}: first snapshot (#${rep + 1} of ${pairs})`);
-      settleDisk();
-      const t = await attempt(name, `first snapshot #${rep + 1}`, keys, () => tool.snapshot({ measureRss: true }));
-      if (!last) for (const d of [...tool.storeDirs(), ...tool.cacheDirs()]) fs.rmSync(d, { recursive: true, force: true });
-      if (!t) {
-        firstFailed.add(name);
-        continue;
-      }
-      const runs = firstRuns.get(name) ?? { ms: [], rss: [] };
-      runs.ms.push(t.ms);
-      if (t.peakRssBytes !== undefined) runs.rss.push(t.peakRssBytes);
-      firstRuns.set(name, runs);
-      if (last) {
-        results[name]!.details.storeBytesAfterFirst = storeBytes(tool);
-        if (t.detail) results[name]!.details.firstSnapshotOutput = t.detail;
-      }
-      log(`${toolLabels[name]}: first snapshot ${(t.ms / 1000).toFixed(2)} s`);
-    }
-  }
-  for (const [name, runs] of firstRuns) {
-    if (firstFailed.has(name)) continue;
-    record(name, 'firstSnapshotMs', { value: median(runs.ms), samples: runs.ms });
-    record(name, 'firstSnapshotPeakRssBytes', runs.rss.length === runs.ms.length ? { value: median(runs.rss), samples: runs.rss } : { skipped: 'RSS not measurable' });
-  }
+  await fairFirstSnapshots(env, tools, pairs, (name, rep) => makeTool(name, context(`first-${rep}`, name, ws), false));
 
   await each('no-change snapshot', async (tool) => {
     const t = await attempt(tool.name, 'no-change snapshot', ['noChangeMs'], () => tool.snapshot({ measureRss: true }));
@@ -360,42 +325,7 @@ async function main(): Promise<number> {
   const current = listFiles(ws);
   const sampleRng = new Prng('restore-sample');
   const sample = [...new Set([manifest.bigFile!, manifest.restoreOneFile, ...Array.from({ length: 40 }, () => sampleRng.pick(current))])];
-  // Restores depend on the disk's state too: `pairs` repetitions in alternating order, each into a fresh folder.
-  const restoreRuns = new Map<ToolName, { ms: number[]; rss: number[] }>();
-  const restoreFailed = new Set<ToolName>();
-  for (let rep = 0; rep < pairs; rep++) {
-    for (const name of alternatingOrder([...tools.keys()], rep)) {
-      if (restoreFailed.has(name)) continue;
-      const tool = tools.get(name)!;
-      const target = path.join(runDir, 'restore', name, `all-${rep}`);
-      log(`${toolLabels[name]}: restore all (#${rep + 1} of ${pairs})`);
-      settleDisk();
-      const t = await attempt(name, `restore all #${rep + 1}`, ['restoreAllMs', 'restoreAllPeakRssBytes'], () => tool.restoreAll(target, { measureRss: true }));
-      const problem = t ? verifyTree(t.root, ws, current.length, sample) : undefined;
-      fs.rmSync(target, { recursive: true, force: true });
-      if (!t) {
-        restoreFailed.add(name);
-        continue;
-      }
-      if (problem) {
-        const text = `restore all produced a wrong tree at ${t.root}: ${problem}`;
-        failures.push(`${toolLabels[name]}: ${text}`);
-        log(`${toolLabels[name]}: ${text}`);
-        record(name, 'restoreAllMs', { error: text });
-        restoreFailed.add(name);
-        continue;
-      }
-      const runs = restoreRuns.get(name) ?? { ms: [], rss: [] };
-      runs.ms.push(t.ms);
-      if (t.peakRssBytes !== undefined) runs.rss.push(t.peakRssBytes);
-      restoreRuns.set(name, runs);
-    }
-  }
-  for (const [name, runs] of restoreRuns) {
-    if (restoreFailed.has(name)) continue;
-    record(name, 'restoreAllMs', { value: median(runs.ms), samples: runs.ms });
-    record(name, 'restoreAllPeakRssBytes', runs.rss.length === runs.ms.length ? { value: median(runs.rss), samples: runs.rss } : { skipped: 'RSS not measurable' });
-  }
+  await fairRestoreAll(env, tools, pairs, (name, rep) => path.join(runDir, 'restore', name, `all-${rep}`), (root) => verifyTree(root, ws, current.length, sample));
   await each('restore one file', async (tool) => {
     const target = path.join(runDir, 'restore', tool.name, 'one');
     const t = await attempt(tool.name, 'restore one file', ['restoreOneMs'], () => tool.restoreOne(manifest.restoreOneFile, target));
@@ -504,7 +434,6 @@ async function main(): Promise<number> {
     'firstSmallMs', 'noChangeSmallMs', 'restoreSmallMs', 'verifySmallMs',
     'peakRssSmallFirstBytes', 'peakRssSmallNoChangeBytes', 'peakRssSmallRestoreBytes', 'peakRssSmallVerifyBytes',
   ];
-  const rssValue = (t: { peakRssBytes?: number }): MeasureValue => (t.peakRssBytes !== undefined ? { value: t.peakRssBytes } : { skipped: 'RSS not measurable' });
   if (opts.skipSmall) {
     for (const name of order) if (results[name]!.available) for (const key of phaseBKeys) record(name, key, { skipped: 'skipped (--skip-200k)' });
     sections.skipped.blocksAtScale = `skipped (--skip-200k)`;
@@ -515,58 +444,7 @@ async function main(): Promise<number> {
     // This workspace is only read (no edits), so the generated folder itself is backed up.
     for (const name of order) {
       if (!results[name]!.available || opts.skip.has('cli')) continue;
-      const tool = makeTool(name, context('small', name, smallDir), false);
-      const init = await attempt(name, `init (${smallFiles} files)`, phaseBKeys, () => tool.init());
-      if (!init) continue;
-      log(`${toolLabels[name]}: first snapshot of ${smallFiles} files`);
-      settleDisk();
-      const first = await attempt(name, `first snapshot (${smallFiles} files)`, ['firstSmallMs', 'peakRssSmallFirstBytes'], () => tool.snapshot({ measureRss: true }));
-      if (first) {
-        record(name, 'firstSmallMs', { value: first.ms });
-        record(name, 'peakRssSmallFirstBytes', rssValue(first));
-        if (first.detail) results[name]!.details.firstSmallOutput = first.detail;
-      }
-      log(`${toolLabels[name]}: no-change snapshot of ${smallFiles} files`);
-      settleDisk();
-      const again = await attempt(name, `no-change snapshot (${smallFiles} files)`, ['noChangeSmallMs', 'peakRssSmallNoChangeBytes'], () => tool.snapshot({ measureRss: true }));
-      if (again) {
-        record(name, 'noChangeSmallMs', { value: again.ms });
-        record(name, 'peakRssSmallNoChangeBytes', rssValue(again));
-        if (again.detail) results[name]!.details.noChangeSmallOutput = again.detail;
-      }
-      results[name]!.details.storeBytesSmall = tool.storeDirs().reduce((s, d) => s + dirSize(d), 0);
-      log(`${toolLabels[name]}: restore all of ${smallFiles} files`);
-      const target = path.join(runDir, 'restore-small', name);
-      settleDisk();
-      const restored = first ? await attempt(name, `restore all (${smallFiles} files)`, ['restoreSmallMs', 'peakRssSmallRestoreBytes'], () => tool.restoreAll(target, { measureRss: true })) : undefined;
-      if (restored) {
-        // Counted, not compared byte by byte: the mixed step checks contents; here a short restore must not pass.
-        const count = fs.existsSync(restored.root) ? listFiles(restored.root).length : 0;
-        if (count !== smallCount) {
-          const text = `restore all (${smallFiles} files) produced ${count} files, the workspace has ${smallCount}`;
-          failures.push(`${toolLabels[name]}: ${text}`);
-          log(`${toolLabels[name]}: ${text}`);
-          record(name, 'restoreSmallMs', { error: text });
-          record(name, 'peakRssSmallRestoreBytes', { error: text });
-        } else {
-          record(name, 'restoreSmallMs', { value: restored.ms });
-          record(name, 'peakRssSmallRestoreBytes', rssValue(restored));
-        }
-      } else if (!first) {
-        for (const key of ['restoreSmallMs', 'peakRssSmallRestoreBytes'] as const) record(name, key, { error: 'not measured: the first snapshot of this tool failed' });
-      }
-      fs.rmSync(target, { recursive: true, force: true });
-      if (!tool.verify) {
-        for (const key of ['verifySmallMs', 'peakRssSmallVerifyBytes'] as const) record(name, key, { skipped: 'n/a' });
-      } else {
-        log(`${toolLabels[name]}: verify of ${smallFiles} files`);
-        settleDisk();
-        const checked = await attempt(name, `verify (${smallFiles} files)`, ['verifySmallMs', 'peakRssSmallVerifyBytes'], () => tool.verify!({ measureRss: true }));
-        if (checked) {
-          record(name, 'verifySmallMs', { value: checked.ms });
-          record(name, 'peakRssSmallVerifyBytes', rssValue(checked));
-        }
-      }
+      await smallFilesStep(env, name, makeTool(name, context('small', name, smallDir), false), { smallFiles, smallCount, target: path.join(runDir, 'restore-small', name) });
       writeResults(`after the ${smallFiles}-file step of ${toolLabels[name]}`);
     }
     if (opts.skip.has('editor')) sections.skipped.blocksAtScale = 'skipped (--skip editor)';
