@@ -131,13 +131,13 @@ export async function runEditorPath(p: EditorPathParams): Promise<EditorPathFigu
     reps: number,
     ours: (rep: number) => Promise<void>,
     theirs: (rep: number) => Promise<number>,
-    before?: (rep: number) => void,
+    before?: (rep: number) => void | Promise<void>,
   ): Promise<CompareRow> => {
     const o: number[] = [];
     const g: number[] = [];
     let maxBlock = 0;
     for (let rep = 0; rep < reps; rep++) {
-      before?.(rep);
+      await before?.(rep);
       for (const tool of alternatingOrder(['ours', 'git'] as const, rep)) {
         settleDisk();
         if (tool === 'ours') {
@@ -156,8 +156,31 @@ export async function runEditorPath(p: EditorPathParams): Promise<EditorPathFigu
     return row;
   };
 
-  // The first full snapshot (the catch-up of a folder never backed up): one of each, ours first.
-  await compare('first', 'first full snapshot', 1, () => snapshotter.snapshot({ trigger: 'manual' }).then(() => undefined), async () => (await git.snapshot({ measureRss: false })).ms);
+  // The first full snapshot (the catch-up of a folder never backed up) depends on the disk's state too:
+  // `pairs` repetitions in alternating order, the earlier ones into throwaway stores (opened before the
+  // timing, as the editor opens its store before it snapshots), the last into the stores used from then on.
+  let spare: { repo: Repository; git: GitTool; dir: string } | undefined;
+  const lastRep = p.pairs - 1;
+  await compare(
+    'first',
+    'first full snapshot',
+    p.pairs,
+    async (rep) => {
+      await (rep === lastRep ? snapshotter : folderSnapshotter(spare!.repo, p.ws)).snapshot({ trigger: 'manual' });
+    },
+    async (rep) => (await (rep === lastRep ? git : spare!.git).snapshot({ measureRss: false })).ms,
+    async (rep) => {
+      if (spare) {
+        await spare.repo.close();
+        fs.rmSync(spare.dir, { recursive: true, force: true });
+        spare = undefined;
+      }
+      if (rep === lastRep) return;
+      const dir = path.join(p.dir, `first-${rep}`);
+      spare = { dir, repo: await Repository.open(path.join(dir, 'ours'), { create: true }), git: new GitTool({ ws: p.ws, store: path.join(dir, 'git'), scratch }) };
+      await spare.git.init();
+    },
+  );
   await compare('noChange', 'full snapshot, nothing changed (scheduled)', Math.max(3, p.pairs), () => scheduledSnapshot(repo, snapshotter, p.ws), async () => (await git.snapshot({ measureRss: false })).ms);
   await compare(
     'edit',

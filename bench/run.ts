@@ -178,7 +178,9 @@ async function main(): Promise<number> {
     const parts: string[] = [];
     const skippedLine = (name: string) => (sections.skipped[name] ? `(${sections.skipped[name]})` : undefined);
     if (!opts.skip.has('cli')) {
-      parts.push(`CLI, every tool (first snapshot and restore all: median of ${pairs} alternating repetitions; ratios pair by pair, median (min-max)):\n\n` + renderTable(defs, results, order, evaluateTargets(results)));
+      const shown = opts.skipSmall ? defs.filter((d) => !/Small/.test(d.key)) : defs;
+      parts.push(`CLI, every tool (first snapshot and restore all: median of ${pairs} alternating repetitions; ratios pair by pair, median (min-max)):\n\n` + renderTable(shown, results, order, evaluateTargets(results)));
+      if (opts.skipSmall) parts.push(`the ${smallFiles.toLocaleString('en-US')}-file step (time and peak RSS of first snapshot, no change, restore all, verify): skipped (--skip-200k)`);
       if (!opts.skipSmall) parts.push(renderMemory(results, order, smallWorkspace?.fileCount ?? smallFiles));
     }
     if (sections.editorPath) {
