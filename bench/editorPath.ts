@@ -70,6 +70,14 @@ export interface EditorPathParams {
   log: (line: string) => void;
 }
 
+/** What the timer sees with no work at all: on a loaded machine the process also waits for a CPU, and that counts as a gap too. */
+export const IDLE_OP = 'idle: the timer alone for 2 s (machine baseline, no target)';
+
+async function idleBaseline(): Promise<BlockRow> {
+  const b = await withLoopMonitor(() => new Promise<void>((resolve) => setTimeout(resolve, 2000)));
+  return { op: IDLE_OP, ms: b.ms, maxBlockMs: b.maxBlockMs, blocksOver20: b.blocksOver20 };
+}
+
 /** The editor's snapshotter for one folder, as BackupService.snapshotter builds it. */
 function folderSnapshotter(repo: Repository, ws: string): Snapshotter {
   return new Snapshotter(repo, { workspace: ws, ...EXTENSION_DEFAULTS });
@@ -119,7 +127,7 @@ export async function runEditorPath(p: EditorPathParams): Promise<EditorPathFigu
   const repo = await Repository.open(store, { create: true });
   const snapshotter = folderSnapshotter(repo, p.ws);
   const rows: CompareRow[] = [];
-  const blocks: BlockRow[] = [];
+  const blocks: BlockRow[] = [await idleBaseline()];
   const block = (op: string, b: Blocked<unknown>, detail?: string): void => {
     blocks.push({ op, ms: b.ms, maxBlockMs: b.maxBlockMs, blocksOver20: b.blocksOver20, detail });
   };
@@ -300,7 +308,7 @@ export async function blocksAtScale(ws: string, dir: string, log: (line: string)
   fs.mkdirSync(scratch, { recursive: true });
   const repo = await Repository.open(store, { create: true });
   const snapshotter = folderSnapshotter(repo, ws);
-  const out: BlockRow[] = [];
+  const out: BlockRow[] = [await idleBaseline()];
   const step = async (op: string, work: () => Promise<unknown>): Promise<void> => {
     settleDisk();
     log(`in process at scale: ${op}`);

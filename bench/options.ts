@@ -17,17 +17,17 @@ export interface Options {
   pairs?: number;
   /** Where the JSON of every figure goes (default DIR/results.json). */
   json?: string;
-  /** Sections left out (cli, editor, scale, replay). */
+  /** Sections left out (cli, editor, blocks, scale, replay). */
   skip: Set<Section>;
   /** Commits replayed by the replay step. */
   commits?: number;
 }
 
-export type Section = 'cli' | 'editor' | 'scale' | 'replay';
-const sections: Section[] = ['cli', 'editor', 'scale', 'replay'];
+export type Section = 'cli' | 'editor' | 'blocks' | 'scale' | 'replay';
+const sections: Section[] = ['cli', 'editor', 'blocks', 'scale', 'replay'];
 
 const usage = `usage: node dist/bench.js [--quick] [--skip-200k] [--dir PATH] [--cli PATH] [--tools ours,git,restic,borg,cp]
-                          [--rounds N] [--saves N] [--pairs N] [--commits N] [--json FILE] [--skip cli,editor,scale,replay]
+                          [--rounds N] [--saves N] [--pairs N] [--commits N] [--json FILE] [--skip cli,editor,blocks,scale,replay]
   --quick      1,000 files, 8 MiB big file, 10,000 small files, 50 saves, 5 edit rounds (smoke test)
   --skip-200k  skip the 200,000-small-file step (time and peak RSS of first snapshot, no-change, restore all,
                verify); --skip-100k is the same flag under its older name
@@ -37,7 +37,8 @@ const usage = `usage: node dist/bench.js [--quick] [--skip-200k] [--dir PATH] [-
   --commits    commits of this repository's history replayed as edits (default 50; 10 with --quick)
   --json       where every figure is written as JSON (default DIR/results.json)
   --skip       leave sections out: cli (the tools' CLI table), editor (the editor's path in process),
-               scale (CLI cost against the number of snapshots), replay (real commits replayed)`;
+               blocks (event-loop blocks in process at the 200k step), scale (CLI cost against the number of
+               snapshots), replay (real commits replayed)`;
 
 /** A mistake on the command line: printed without a stack trace. */
 export class UsageError extends Error {}

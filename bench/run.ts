@@ -449,7 +449,7 @@ async function main(): Promise<number> {
       await smallFilesStep(env, name, makeTool(name, context('small', name, smallDir), false), { smallFiles, smallCount, target: path.join(runDir, 'restore-small', name) });
       writeResults(`after the ${smallFiles}-file step of ${toolLabels[name]}`);
     }
-    if (opts.skip.has('editor')) sections.skipped.blocksAtScale = 'skipped (--skip editor)';
+    if (opts.skip.has('blocks')) sections.skipped.blocksAtScale = 'skipped (--skip blocks)';
     else {
       await section('blocksAtScale', async () => {
         sections.blocksAtScale = await blocksAtScale(smallDir, path.join(runDir, 'blocks-small'), log);
