@@ -123,6 +123,19 @@ export class GitTool implements Tool {
     return { ms: r.ms, file };
   }
 
+  /**
+   * One file the way checkpoint extensions restore it: `git checkout <commit> -- path` into a work tree, with
+   * a throwaway index so the shadow repository's own index (the workspace's stat data) is left alone.
+   */
+  async checkoutOne(relPath: string, target: string): Promise<Timed & { file: string }> {
+    fs.mkdirSync(target, { recursive: true });
+    const index = path.join(this.ctx.scratch, `restore-one-index-${Date.now()}`);
+    const spec = this.git([`--work-tree=${target}`, 'checkout', 'HEAD', '--', relPath], { cwd: target, env: { ...this.env, GIT_INDEX_FILE: index } });
+    const r = await runCommand(spec);
+    fs.rmSync(index, { force: true });
+    return { ms: r.ms, file: path.join(target, relPath) };
+  }
+
   storeDirs(): string[] {
     return [this.ctx.store];
   }

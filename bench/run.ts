@@ -15,65 +15,14 @@ import { OursCliTool } from './oursCli';
 import { BorgTool, CopyTool, GitTool, ResticTool, type ToolContext } from './peers';
 import { evaluateTargets, measureDefs, renderMemory, renderTable, type MeasureKey, type MeasureValue, type ToolResult } from './report';
 import { toolLabels, type Saver, type Tool, type ToolName } from './tool';
+import { UsageError, parseArgs } from './options';
+import { runEditorPath, blocksAtScale, type BlockRow, type EditorPathFigures } from './editorPath';
+import { runReplay, replayUnavailable, type ReplayFigures } from './replay';
+import { cliVerdicts, renderBlocks, renderEditorPath, renderReplay, renderScale, renderVerdicts, type Verdict } from './sections';
+import { runStoreScale, type ScalePoint } from './storeScale';
+import { fairFirstSnapshots, fairRestoreAll, smallFilesStep, type StepEnv } from './steps';
 import { WorkspaceEditor, ensureWorkspace, formatMiB, listFiles, mixedParams, smallParams, type WorkspaceManifest } from './workspace';
 import { Prng } from './prng';
-
-const allTools: ToolName[] = ['ours', 'git', 'restic', 'borg', 'cp'];
-
-interface Options {
-  quick: boolean;
-  /** Skip the small-files step (200,000 files; 10,000 with --quick). */
-  skipSmall: boolean;
-  dir?: string;
-  cli?: string;
-  tools: ToolName[];
-  rounds?: number;
-  saves?: number;
-}
-
-const usage = `usage: node dist/bench.js [--quick] [--skip-200k] [--dir PATH] [--cli PATH] [--tools ours,git,restic,borg,cp]
-                          [--rounds N] [--saves N]
-  --quick      1,000 files, 8 MiB big file, 10,000 small files, 50 saves, 5 edit rounds (smoke test)
-  --skip-200k  skip the 200,000-small-file step (time and peak RSS of first snapshot, no-change, restore all,
-               verify); --skip-100k is the same flag under its older name
-  --dir        work folder (default: .bench/ in the repository); results go to DIR/results.json
-  --cli        Project Backup CLI to run (default: dist/cli.js in the repository)`;
-
-/** A mistake on the command line: printed without a stack trace. */
-class UsageError extends Error {}
-
-function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, skipSmall: false, tools: [...allTools] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value\n${usage}`);
-      return v;
-    };
-    const count = (): number => {
-      const n = Number(value());
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`${a} needs a positive integer`);
-      return n;
-    };
-    if (a === '--quick') o.quick = true;
-    else if (a === '--skip-200k' || a === '--skip-100k') o.skipSmall = true;
-    else if (a === '--dir') o.dir = value();
-    else if (a === '--cli') o.cli = value();
-    else if (a === '--rounds') o.rounds = count();
-    else if (a === '--saves') o.saves = count();
-    else if (a === '--tools') {
-      const names = value().split(',').map((s) => s.trim());
-      const bad = names.filter((n) => !allTools.includes(n as ToolName));
-      if (bad.length > 0) throw new UsageError(`unknown tool(s): ${bad.join(', ')}; known: ${allTools.join(', ')}`);
-      o.tools = allTools.filter((t) => names.includes(t));
-    } else if (a === '--help' || a === '-h') {
-      process.stdout.write(usage + '\n');
-      process.exit(0);
-    } else throw new UsageError(`unknown argument ${a}\n${usage}`);
-  }
-  return o;
-}
 
 /** The repository root: the nearest folder above this script whose package.json is ours (dist/ or bench/ alike). */
 function findRepoRoot(): string {
@@ -94,6 +43,20 @@ const startedAt = performance.now();
 function log(line: string): void {
   process.stderr.write(`[bench ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
 }
+
+/** What the sections beyond the CLI table measured (results.json `sections`). */
+interface Sections {
+  editorPath?: EditorPathFigures;
+  blocksAtScale?: BlockRow[];
+  storeScale?: ScalePoint[];
+  replay?: ReplayFigures;
+  /** Why a section has no figures: skipped by a flag, not possible here, or failed. */
+  skipped: Record<string, string>;
+}
+
+const ACTIVATION_NOTE =
+  'not measured here: activating the extension needs VS Code\'s extension host (the `vscode` module and its ' +
+  'context); the time to load dist/extension.js is not activation. The integration suite reports activationMs.';
 
 function errorText(e: unknown): string {
   if (e instanceof CommandFailed) return e.message;
@@ -116,6 +79,8 @@ async function main(): Promise<number> {
   const smallFiles = opts.quick ? 10_000 : 200_000;
   const saves = opts.saves ?? (opts.quick ? 50 : 200);
   const rounds = opts.rounds ?? (opts.quick ? 5 : 20);
+  const pairs = opts.pairs ?? (opts.quick ? 1 : 3);
+  const commits = opts.commits ?? (opts.quick ? 10 : 50);
   fs.mkdirSync(dir, { recursive: true });
   if (os.loadavg()[0] > 0.5) log(`warning: load average ${os.loadavg()[0].toFixed(2)} before starting: other work on the machine will skew the figures`);
   log(`work folder ${dir}; ${opts.quick ? 'quick' : 'full'} run; GNU time ${hasGnuTime() ? 'found' : 'missing: polling /proc for RSS'}`);
@@ -156,6 +121,7 @@ async function main(): Promise<number> {
     }
   };
 
+  const env: StepEnv = { results, record, attempt, failures, log };
   const environment = {
     node: process.version,
     platform: `${os.type()} ${os.release()} ${os.arch()}`,
@@ -171,16 +137,19 @@ async function main(): Promise<number> {
   };
   const notes = [
     'All stores, restores and the workspace are on the same disk; the OS page cache is not dropped between tools (that needs root), so every tool reads a warm workspace.',
-    'Tools run one after another on the same workspace state, in the column order, for every step; `sync` runs (untimed) before each measured step so one tool\'s pending writeback does not slow the next.',
+    'Tools run one after another on the same workspace state for every step; `sync` runs (untimed) before each measured step so one tool\'s pending writeback does not slow the next.',
+    `Steps whose time depends on the disk\'s state (first snapshots, restores of everything; in the editor path every compared step) run ${pairs} time(s), the tools\' order alternating (A B, B A, ...); cells give the median and ratios are the median of the per-pair ratios, with their spread (min-max).`,
+    'The editor path runs in this process through src/core as the extension does (SaveQueue on save, the schedule claim and a full scan, a fresh open + history + full scan at start-up, preview then restore); the longest event-loop block is the longest gap between ticks of a 2 ms timer beside the work, less 2 ms.',
     'Store size = apparent size (sum of file sizes) of the store folder; restic/borg caches live outside it and are listed in details, not counted.',
     'Times are wall-clock times of the whole command including process start-up, except on-save for Project Backup (in process, as in the editor) and plain copy (fs.copyFile in process).',
     'On-save for restic and borg runs at most 20 saves (5 with --quick): each is a separate whole snapshot command of one file.',
     'MB in targets is 10^6 bytes; table sizes are binary (KiB/MiB/GiB).',
-    'Each figure is one run (on-save: percentiles of many saves). The load average at start and end is in results.json; on a busy machine, rerun before reading much into small differences.',
+    'Other figures are one run (on-save: percentiles of many saves). The load average at start and end is printed and in results.json; on a busy machine, rerun before reading much into small differences.',
   ];
   let manifest: WorkspaceManifest | undefined; // eslint-disable-line prefer-const -- assigned in a phase below
   let smallWorkspace: WorkspaceManifest | undefined;
-  const resultsFile = path.join(dir, 'results.json');
+  const resultsFile = path.resolve(opts.json ?? path.join(dir, 'results.json'));
+  const sections: Sections = { skipped: {} };
   const writeResults = (phase: string): void => {
     const verdicts = evaluateTargets(results);
     const out = {
@@ -188,17 +157,47 @@ async function main(): Promise<number> {
       mode: opts.quick ? 'quick' : 'full',
       durationS: Math.round((performance.now() - startedAt) / 100) / 10,
       date: new Date().toISOString(),
-      parameters: { files, bigFileBytes: bigBytes, smallFiles: opts.skipSmall ? 0 : smallFiles, rounds, saves },
+      parameters: { files, bigFileBytes: bigBytes, smallFiles: opts.skipSmall ? 0 : smallFiles, rounds, saves, pairs, commits, skipped: [...opts.skip] },
       environment: { ...environment, loadAverageNow: os.loadavg().map((l) => Math.round(l * 100) / 100) },
       workspace: manifest,
       smallWorkspace,
       notes,
       tools: results,
       targets: verdicts,
+      sections,
+      verdicts: report().verdicts,
       failures,
     };
     fs.writeFileSync(resultsFile, JSON.stringify(out, null, 2) + '\n');
   };
+
+  /** Every section's table and every target's verdict, from what has been measured so far. */
+  function report(): { text: string; verdicts: Verdict[] } {
+    const defs = measureDefs({ files, rounds, bigMiB: bigBytes / (1 << 20), smallFiles, saves });
+    const verdicts = cliVerdicts(evaluateTargets(results), new Map(defs.map((d) => [d.key, d.label])));
+    const parts: string[] = [];
+    const skippedLine = (name: string) => (sections.skipped[name] ? `(${sections.skipped[name]})` : undefined);
+    if (!opts.skip.has('cli')) {
+      const shown = opts.skipSmall ? defs.filter((d) => !/Small/.test(d.key)) : defs;
+      parts.push(`CLI, every tool (first snapshot and restore all: median of ${pairs} alternating repetitions; ratios pair by pair, median (min-max)):\n\n` + renderTable(shown, results, order, evaluateTargets(results)));
+      if (opts.skipSmall) parts.push(`the ${smallFiles.toLocaleString('en-US')}-file step (time and peak RSS of first snapshot, no change, restore all, verify): skipped (--skip-200k)`);
+      if (!opts.skipSmall) parts.push(renderMemory(results, order, smallWorkspace?.fileCount ?? smallFiles));
+    }
+    if (sections.editorPath) {
+      parts.push(renderEditorPath(sections.editorPath, verdicts));
+      parts.push(renderBlocks(`longest event-loop block, in process (${files.toLocaleString('en-US')} files)`, sections.editorPath.blocks, verdicts, 'event loop'));
+    } else parts.push(`editor path, in process: ${skippedLine('editor') ?? '(not run)'}`);
+    if (sections.blocksAtScale) parts.push(renderBlocks(`longest event-loop block, in process (${smallWorkspace?.fileCount.toLocaleString('en-US') ?? smallFiles} files)`, sections.blocksAtScale, verdicts, 'event loop at scale'));
+    else parts.push(`longest event-loop block at ${smallFiles.toLocaleString('en-US')} files: ${skippedLine('blocksAtScale') ?? '(not run)'}`);
+    if (sections.storeScale) parts.push(renderScale(sections.storeScale, verdicts));
+    else parts.push(`CLI cost against the number of snapshots: ${skippedLine('scale') ?? '(not run)'}`);
+    if (sections.replay) parts.push(renderReplay(sections.replay));
+    else parts.push(`replay of real commits: ${skippedLine('replay') ?? '(not run)'}`);
+    parts.push(`activation: ${ACTIVATION_NOTE}`);
+    verdicts.push({ section: 'activation', what: 'activation', target: '< 50 ms, opens nothing', measured: 'not measurable outside VS Code (the integration suite reports activationMs)', verdict: 'n/a' });
+    parts.push('targets (#16):\n\n' + renderVerdicts(verdicts));
+    return { text: parts.join('\n\n'), verdicts };
+  }
 
   // ---- Phase A: the mixed workspace --------------------------------------------------------------------
   const pristine = path.join(dir, `ws-mixed-${files}`);
@@ -239,7 +238,7 @@ async function main(): Promise<number> {
   ];
   const tools = new Map<ToolName, Tool>();
   for (const name of order) {
-    if (!results[name]!.available) continue;
+    if (!results[name]!.available || opts.skip.has('cli')) continue;
     const tool = makeTool(name, context('mixed', name, ws), true);
     results[name]!.method = tool.method;
     const init = await attempt(name, 'init', phaseAKeys, () => tool.init());
@@ -257,15 +256,7 @@ async function main(): Promise<number> {
     }
   };
 
-  await each('first snapshot', async (tool) => {
-    const t = await attempt(tool.name, 'first snapshot', ['firstSnapshotMs', 'firstSnapshotPeakRssBytes'], () => tool.snapshot({ measureRss: true }));
-    if (!t) return;
-    record(tool.name, 'firstSnapshotMs', { value: t.ms });
-    record(tool.name, 'firstSnapshotPeakRssBytes', t.peakRssBytes !== undefined ? { value: t.peakRssBytes } : { skipped: 'RSS not measurable' });
-    results[tool.name]!.details.storeBytesAfterFirst = storeBytes(tool);
-    if (t.detail) results[tool.name]!.details.firstSnapshotOutput = t.detail;
-    log(`${toolLabels[tool.name]}: first snapshot ${(t.ms / 1000).toFixed(2)} s, store ${formatMiB(storeBytes(tool))}`);
-  });
+  await fairFirstSnapshots(env, tools, pairs, (name, rep) => makeTool(name, context(`first-${rep}`, name, ws), false));
 
   await each('no-change snapshot', async (tool) => {
     const t = await attempt(tool.name, 'no-change snapshot', ['noChangeMs'], () => tool.snapshot({ measureRss: true }));
@@ -336,20 +327,7 @@ async function main(): Promise<number> {
   const current = listFiles(ws);
   const sampleRng = new Prng('restore-sample');
   const sample = [...new Set([manifest.bigFile!, manifest.restoreOneFile, ...Array.from({ length: 40 }, () => sampleRng.pick(current))])];
-  await each('restore all', async (tool) => {
-    const target = path.join(runDir, 'restore', tool.name, 'all');
-    const t = await attempt(tool.name, 'restore all', ['restoreAllMs'], () => tool.restoreAll(target));
-    if (!t) return;
-    const problem = verifyTree(t.root, ws, current.length, sample);
-    if (problem) {
-      const text = `restore all produced a wrong tree at ${t.root}: ${problem}`;
-      failures.push(`${toolLabels[tool.name]}: ${text}`);
-      log(`${toolLabels[tool.name]}: ${text}`);
-      record(tool.name, 'restoreAllMs', { error: text });
-      return;
-    }
-    record(tool.name, 'restoreAllMs', { value: t.ms });
-  });
+  await fairRestoreAll(env, tools, pairs, (name, rep) => path.join(runDir, 'restore', name, `all-${rep}`), (root) => verifyTree(root, ws, current.length, sample));
   await each('restore one file', async (tool) => {
     const target = path.join(runDir, 'restore', tool.name, 'one');
     const t = await attempt(tool.name, 'restore one file', ['restoreOneMs'], () => tool.restoreOne(manifest.restoreOneFile, target));
@@ -408,6 +386,49 @@ async function main(): Promise<number> {
   if (results.cp?.available) results.cp.details.note = 'store size counts every full copy; on-save copies are made after the store was measured';
   writeResults('after on-save');
 
+  // ---- The editor's path in process, CLI cost against the store's size, real commits replayed ----------
+  const section = async (name: string, fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn();
+    } catch (e) {
+      const text = errorText(e);
+      failures.push(`${name}: ${text}`);
+      sections.skipped[name] = `FAILED: ${text}`;
+      log(`${name} FAILED: ${text}${e instanceof Error && e.stack ? `\n${e.stack}` : ''}`);
+    }
+    writeResults(`after ${name}`);
+  };
+  if (opts.skip.has('editor')) sections.skipped.editor = 'skipped (--skip editor)';
+  else {
+    await section('editor', async () => {
+      const edDir = path.join(runDir, 'editor');
+      const edWs = path.join(edDir, 'ws');
+      fs.mkdirSync(edDir, { recursive: true });
+      await runCommand({ cmd: 'cp', args: ['-a', pristine, edWs] });
+      log('editor path: in process (src/core) against a git shadow repository');
+      sections.editorPath = await runEditorPath({ ws: edWs, dir: edDir, editor: new WorkspaceEditor(edWs, manifest!), restoreOneFile: manifest!.restoreOneFile, saves, pairs, log });
+      fs.rmSync(edDir, { recursive: true, force: true });
+    });
+  }
+  if (opts.skip.has('scale')) sections.skipped.scale = 'skipped (--skip scale)';
+  else if (!OursCliTool.exists(cliPath)) sections.skipped.scale = `${cliPath} does not exist: build it first`;
+  else {
+    const counts = opts.quick ? [10, 200] : [10, 1_000, 5_000];
+    await section('scale', async () => {
+      sections.storeScale = await runStoreScale({ dir: path.join(runDir, 'scale'), cliPath, counts, runs: opts.quick ? 3 : 5, log });
+    });
+  }
+  const noReplay = replayUnavailable(repoRoot, commits);
+  if (opts.skip.has('replay')) sections.skipped.replay = 'skipped (--skip replay)';
+  else if (noReplay) sections.skipped.replay = `skipped: ${noReplay}`;
+  else if (!OursCliTool.exists(cliPath)) sections.skipped.replay = `${cliPath} does not exist: build it first`;
+  else {
+    await section('replay', async () => {
+      log(`replay: the last ${commits} commits of ${repoRoot}`);
+      sections.replay = await runReplay({ repoRoot, dir: path.join(runDir, 'replay'), cliPath, commits, log });
+    });
+  }
+
   // ---- Phase B: 200,000 small files: time and peak memory of every operation ---------------------------
   // The editor runs these in its extension host, beside every other extension: each must stay under the
   // peak-RSS target (report.ts PEAK_RSS_TARGET), and the table says MET or MISS.
@@ -415,78 +436,32 @@ async function main(): Promise<number> {
     'firstSmallMs', 'noChangeSmallMs', 'restoreSmallMs', 'verifySmallMs',
     'peakRssSmallFirstBytes', 'peakRssSmallNoChangeBytes', 'peakRssSmallRestoreBytes', 'peakRssSmallVerifyBytes',
   ];
-  const rssValue = (t: { peakRssBytes?: number }): MeasureValue => (t.peakRssBytes !== undefined ? { value: t.peakRssBytes } : { skipped: 'RSS not measurable' });
   if (opts.skipSmall) {
     for (const name of order) if (results[name]!.available) for (const key of phaseBKeys) record(name, key, { skipped: 'skipped (--skip-200k)' });
+    sections.skipped.blocksAtScale = `skipped (--skip-200k)`;
   } else {
     const smallDir = path.join(dir, `ws-small-${smallFiles}`);
     smallWorkspace = ensureWorkspace(smallDir, smallParams(smallFiles), log);
     const smallCount = smallWorkspace.fileCount;
     // This workspace is only read (no edits), so the generated folder itself is backed up.
     for (const name of order) {
-      if (!results[name]!.available) continue;
-      const tool = makeTool(name, context('small', name, smallDir), false);
-      const init = await attempt(name, `init (${smallFiles} files)`, phaseBKeys, () => tool.init());
-      if (!init) continue;
-      log(`${toolLabels[name]}: first snapshot of ${smallFiles} files`);
-      settleDisk();
-      const first = await attempt(name, `first snapshot (${smallFiles} files)`, ['firstSmallMs', 'peakRssSmallFirstBytes'], () => tool.snapshot({ measureRss: true }));
-      if (first) {
-        record(name, 'firstSmallMs', { value: first.ms });
-        record(name, 'peakRssSmallFirstBytes', rssValue(first));
-        if (first.detail) results[name]!.details.firstSmallOutput = first.detail;
-      }
-      log(`${toolLabels[name]}: no-change snapshot of ${smallFiles} files`);
-      settleDisk();
-      const again = await attempt(name, `no-change snapshot (${smallFiles} files)`, ['noChangeSmallMs', 'peakRssSmallNoChangeBytes'], () => tool.snapshot({ measureRss: true }));
-      if (again) {
-        record(name, 'noChangeSmallMs', { value: again.ms });
-        record(name, 'peakRssSmallNoChangeBytes', rssValue(again));
-        if (again.detail) results[name]!.details.noChangeSmallOutput = again.detail;
-      }
-      results[name]!.details.storeBytesSmall = tool.storeDirs().reduce((s, d) => s + dirSize(d), 0);
-      log(`${toolLabels[name]}: restore all of ${smallFiles} files`);
-      const target = path.join(runDir, 'restore-small', name);
-      settleDisk();
-      const restored = first ? await attempt(name, `restore all (${smallFiles} files)`, ['restoreSmallMs', 'peakRssSmallRestoreBytes'], () => tool.restoreAll(target, { measureRss: true })) : undefined;
-      if (restored) {
-        // Counted, not compared byte by byte: the mixed step checks contents; here a short restore must not pass.
-        const count = fs.existsSync(restored.root) ? listFiles(restored.root).length : 0;
-        if (count !== smallCount) {
-          const text = `restore all (${smallFiles} files) produced ${count} files, the workspace has ${smallCount}`;
-          failures.push(`${toolLabels[name]}: ${text}`);
-          log(`${toolLabels[name]}: ${text}`);
-          record(name, 'restoreSmallMs', { error: text });
-          record(name, 'peakRssSmallRestoreBytes', { error: text });
-        } else {
-          record(name, 'restoreSmallMs', { value: restored.ms });
-          record(name, 'peakRssSmallRestoreBytes', rssValue(restored));
-        }
-      } else if (!first) {
-        for (const key of ['restoreSmallMs', 'peakRssSmallRestoreBytes'] as const) record(name, key, { error: 'not measured: the first snapshot of this tool failed' });
-      }
-      fs.rmSync(target, { recursive: true, force: true });
-      if (!tool.verify) {
-        for (const key of ['verifySmallMs', 'peakRssSmallVerifyBytes'] as const) record(name, key, { skipped: 'n/a' });
-      } else {
-        log(`${toolLabels[name]}: verify of ${smallFiles} files`);
-        settleDisk();
-        const checked = await attempt(name, `verify (${smallFiles} files)`, ['verifySmallMs', 'peakRssSmallVerifyBytes'], () => tool.verify!({ measureRss: true }));
-        if (checked) {
-          record(name, 'verifySmallMs', { value: checked.ms });
-          record(name, 'peakRssSmallVerifyBytes', rssValue(checked));
-        }
-      }
+      if (!results[name]!.available || opts.skip.has('cli')) continue;
+      await smallFilesStep(env, name, makeTool(name, context('small', name, smallDir), false), { smallFiles, smallCount, target: path.join(runDir, 'restore-small', name) });
       writeResults(`after the ${smallFiles}-file step of ${toolLabels[name]}`);
+    }
+    if (opts.skip.has('blocks')) sections.skipped.blocksAtScale = 'skipped (--skip blocks)';
+    else {
+      await section('blocksAtScale', async () => {
+        sections.blocksAtScale = await blocksAtScale(smallDir, path.join(runDir, 'blocks-small'), log);
+      });
     }
   }
 
   writeResults('done');
-  const defs = measureDefs({ files, rounds, bigMiB: bigBytes / (1 << 20), smallFiles, saves });
   process.stdout.write(`\nProject Backup benchmark (${opts.quick ? 'quick' : 'full'}): ${manifest.fileCount} files / ${formatMiB(manifest.totalBytes)}` +
-    ` workspace, ${os.cpus().length} CPUs, node ${process.version}\n\n`);
-  process.stdout.write(renderTable(defs, results, order, evaluateTargets(results)) + '\n\n');
-  if (!opts.skipSmall) process.stdout.write(renderMemory(results, order, smallWorkspace?.fileCount ?? smallFiles) + '\n\n');
+    ` workspace, ${os.cpus().length} CPUs, node ${process.version}, load average ${environment.loadAverageAtStart.join(' ')} at start, ` +
+    `${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at end\n\n`);
+  process.stdout.write(report().text + '\n\n');
   for (const name of order) {
     const r = results[name]!;
     if (r.method) process.stdout.write(`${r.label}: ${r.method}\n`);
