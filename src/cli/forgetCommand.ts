@@ -11,7 +11,7 @@ import type { RetentionPolicy } from '../core/retention/policy';
 import { prune } from '../core/retention/prune';
 import type { PruneReport } from '../core/retention/prune';
 import type { Repository } from '../core/repository/repository';
-import { identifyWorkspace, workspaceIdFor } from '../core/snapshot/workspace';
+import { identifyWorkspace, workspaceIdFor } from '../core/workspace/workspace';
 import { nodeFs } from '../core/storage/fsPort';
 import type { Io } from './context';
 import { EXIT_OK, UsageError, filterWorkspace, needPositionals, openRepo, parse } from './context';

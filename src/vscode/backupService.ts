@@ -21,7 +21,7 @@ import { SaveQueue } from '../core/snapshot/saveQueue';
 import { Snapshotter } from '../core/snapshot/snapshotter';
 import type { SnapshotRequest, SnapshotResult } from '../core/snapshot/snapshotter';
 import { LARGE_GIT_FOLDER_BYTES, gitFolderSize } from '../core/snapshot/gitFolder';
-import { workspaceIdFor } from '../core/snapshot/workspace';
+import { workspaceIdFor } from '../core/workspace/workspace';
 import type { BackupSettings } from './configuration';
 import { SECTION, isInside, readSettings, resolveStorePath } from './configuration';
 import { Disposable } from './lifecycle';

@@ -17,7 +17,7 @@ import type { Tree, TreeEntry } from '../repository/tree';
 import type { Damage, DamageRecord } from './damage';
 import { DamageLedger } from './damage';
 import { PackIndex } from './packIndex';
-import { entryProblem } from '../restore/safePath';
+import { entryProblem } from '../repository/safePath';
 import { blobOf, missingMessage, openUnit } from './units';
 
 export type { Damage } from './damage';

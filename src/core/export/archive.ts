@@ -16,7 +16,7 @@ import { diffTrees } from '../query/diff';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { FileEntry, TreeEntry } from '../repository/tree';
-import { RESTORED_MODE_BITS, unsafeNameReason } from '../restore/safePath';
+import { RESTORED_MODE_BITS, unsafeNameReason } from '../repository/safePath';
 import { sweepTemps, syncDir, tempPathFor, writeAll } from '../storage/atomic';
 import type { FileHandlePort, FsPort } from '../storage/fsPort';
 import { StoreFence } from '../storage/storeFence';

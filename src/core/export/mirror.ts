@@ -14,7 +14,7 @@ import type { FileEntry } from '../repository/tree';
 import { MAX_TREE_DEPTH, tooDeep } from '../repository/tree';
 import { Restorer } from '../restore/restorer';
 import type { RestoreProblem } from '../restore/restorer';
-import { RESTORED_MODE_BITS, entryProblem } from '../restore/safePath';
+import { RESTORED_MODE_BITS, entryProblem } from '../repository/safePath';
 import { writeFileAtomic } from '../storage/atomic';
 import type { FsPort } from '../storage/fsPort';
 import { StoreFence, isWithin, realish } from '../storage/storeFence';

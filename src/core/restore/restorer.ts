@@ -21,7 +21,7 @@ import type { FsPort } from '../storage/fsPort';
 import { StoreFence } from '../storage/storeFence';
 import { WorkPool } from '../workPool';
 import { reasonOf } from './reasons';
-import { entryProblem, safeJoin, splitUserPath } from './safePath';
+import { entryProblem, safeJoin, splitUserPath } from '../repository/safePath';
 import { TargetWriter } from './targetWriter';
 
 export type PlanAction = 'create' | 'overwrite' | 'delete';

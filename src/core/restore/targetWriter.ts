@@ -11,7 +11,7 @@ import type { Repository } from '../repository/repository';
 import type { TreeEntry } from '../repository/tree';
 import { sweepTemps, syncDir, tempPathFor } from '../storage/atomic';
 import { contentIdsOf } from '../snapshot/fileReader';
-import { RESTORED_MODE_BITS, safeJoin } from './safePath';
+import { RESTORED_MODE_BITS, safeJoin } from '../repository/safePath';
 
 /** Files up to this size are restored with synchronous writes; larger ones stream chunk by chunk. */
 const SYNC_WRITE_UP_TO = 4 * 1024 * 1024;
