@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { mirror } from '../../src/core/export/mirror';
 import type { Repository } from '../../src/core/repository/repository';
 import { Restorer } from '../../src/core/restore/restorer';
+import { applyVerify, planVerify } from '../../src/core/check/verifyJob';
+import { applyRestore, planRestore } from '../../src/core/restore/restoreJob';
 import { prune } from '../../src/core/retention/prune';
 import { removeSnapshot, setLabel, setPinned } from '../../src/core/snapshot/annotate';
 import { openRepo, rejectionCode, runCliCaptured, snapshotterFor, useTempDirs, writeTree } from './helpers/fixtures';
@@ -79,6 +81,52 @@ describe('each job takes its own lock: a concurrent prune waits for it (#13)', (
       await prune(await openRepo(store), { lockWaitMs: 30_000 });
     });
   }
+
+  it('restore through its door: planning takes no lock, apply holds a shared lock, so prune waits for it (#13)', async () => {
+    const { store, repo, snapshot } = await setup();
+    const target = path.join(temp.make('out'), 'target');
+    const plan = await planRestore(repo, snapshot, { target });
+    // Planned and not applied (a front asking the user): the store is free, prune runs.
+    await prune(await openRepo(store), { lockWaitMs: 30_000 });
+    const gates = [gate(repo, 'loadBlob'), gate(repo, 'loadBlobAt')];
+    const running = applyRestore(plan);
+    await Promise.race(gates.map((g) => g.entered));
+    try {
+      await pruneIsRefused(store);
+    } finally {
+      for (const g of gates) g.open();
+    }
+    await running;
+    assert.equal(fs.readFileSync(path.join(target, 'a.txt'), 'utf8'), 'a\n');
+    await prune(await openRepo(store), { lockWaitMs: 30_000 });
+  });
+
+  it('verify through its door holds a shared lock while it reads, so prune waits for it (#13)', async () => {
+    const { store, repo } = await setup();
+    // Verify reads the store as it is on disk, past the repository: gate the backend's listing of snapshots.
+    const backend = repo.backend as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const list = backend.list.bind(repo.backend);
+    let open!: () => void;
+    let entered!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const reached = new Promise<void>((resolve) => (entered = resolve));
+    backend.list = async (...args: unknown[]) => {
+      if (args[0] === 'snapshots') {
+        entered();
+        await opened;
+      }
+      return list(...args);
+    };
+    const running = applyVerify(repo, planVerify(repo));
+    await reached;
+    try {
+      await pruneIsRefused(store);
+    } finally {
+      open();
+    }
+    assert.equal((await running).report.ok, true);
+    await prune(await openRepo(store), { lockWaitMs: 30_000 });
+  });
 
   it('a CLI restore with --delete leaves alone what the snapshot\'s own rules exclude (#13)', async () => {
     const ws = temp.make('ws');

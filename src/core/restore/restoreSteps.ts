@@ -13,14 +13,10 @@ import type { EntryKind } from '../scan/scanner';
 import type { FsPort } from '../storage/fsPort';
 import { WorkPool } from '../workPool';
 import { reasonOf } from './reasons';
+import type { RestoreProblem } from './restorePlan';
 import type { TargetWriter } from './targetWriter';
 
 export type FileEntry = Exclude<TreeEntry, { type: 'dir' }>;
-
-export interface RestoreProblem {
-  path: string;
-  reason: string;
-}
 
 /** One decided step. `files` names entries of the snapshot tree `tree` (the folder `parts`, or a requested file's parent). */
 export type RestoreStep =

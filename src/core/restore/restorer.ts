@@ -22,83 +22,17 @@ import { StoreFence } from '../storage/storeFence';
 import { reasonOf } from './reasons';
 import { entryProblem, safeJoin, splitUserPath } from '../repository/safePath';
 import { StepRecorder, StepRunner } from './restoreSteps';
-import type { FileEntry, RestoreProblem, RestoreStep, StepSink } from './restoreSteps';
+import type { FileEntry, RestoreStep, StepSink } from './restoreSteps';
+import type { RestoreProblem } from './restorePlan';
 import { TargetWriter } from './targetWriter';
 import type { TargetRepo } from './targetWriter';
 
-export type { RestoreProblem } from './restoreSteps';
+import type { PlannedChange, RestoreOptions, RestorePlan, RestoreResult } from './restorePlan';
+import { KEPT_CHANGES } from './restorePlan';
 
-export type PlanAction = 'create' | 'overwrite' | 'delete';
+export type { PlanAction, PlannedChange, RestoreOptions, RestorePlan, RestoreProblem, RestoreResult } from './restorePlan';
+export { KEPT_CHANGES } from './restorePlan';
 
-export interface PlannedChange {
-  path: string;
-  action: PlanAction;
-  type: 'file' | 'dir' | 'symlink';
-}
-
-export interface RestorePlan {
-  /** The first changes, in the order they were decided (folders before what they hold); at most `keepChanges`. */
-  changes: PlannedChange[];
-  /**
-   * Every file and link to change, by action (`changes` may hold only the first of them). Folders are not
-   * counted: "80 to create" for 46 files reads like a miscount.
-   */
-  counts: Record<PlanAction, number>;
-  /** Every change, folders included. */
-  total: number;
-  unchanged: number;
-  /**
-   * The snapshot's `.git` was left out because the target has its own (a live repository, whose newer
-   * commits an older `.git` would lose): nothing under the target's `.git` changes. See `replaceGit`.
-   */
-  gitLeft?: boolean;
-  /** Entries the store holds that cannot be restored safely or at all (unsafe names, damaged data). */
-  problems: RestoreProblem[];
-}
-
-export interface RestoreOptions {
-  target: string;
-  /** Snapshot-relative paths (files or folders) to restore; the whole snapshot when absent or empty. */
-  paths?: readonly string[];
-  dryRun?: boolean;
-  /** Also delete what the target has, inside the restored folders, that the snapshot does not (excluded paths are left alone). */
-  deleteExtra?: boolean;
-  /** Rules for what `deleteExtra` may touch; defaults to the default excludes. The store itself is never touched. */
-  rules?: Rules;
-  /**
-   * Restore the snapshot's `.git` over a target that has its own (replacing files there and, with
-   * `deleteExtra`, deleting what the snapshot's lacks). Without it, a target's `.git` is never written or
-   * deleted; a target without one gets the snapshot's.
-   */
-  replaceGit?: boolean;
-  /**
-   * A requested path the snapshot does not have is deleted from the target instead of being an error:
-   * "make these paths exactly as they were", which is what undoing a restore needs.
-   */
-  missingAsDelete?: boolean;
-  /** Called once, before the first change is written (not at all when nothing changes, nor in a dry run). */
-  beforeWrite?: () => Promise<void>;
-  /** Called with every change as it is decided, before it is made; a dry run's whole list comes here. */
-  onChange?: (change: PlannedChange) => void;
-  /** How many changes `plan.changes` keeps (default KEPT_CHANGES; Infinity keeps them all). */
-  keepChanges?: number;
-  signal?: AbortSignal;
-  /** `total` is the number of changes decided so far: the walk decides as it goes. */
-  onProgress?: (done: number, total: number) => void;
-}
-
-export interface RestoreResult {
-  plan: RestorePlan;
-  /** Files, links and folders written. */
-  restored: number;
-  deleted: number;
-  /** Files and links written or deleted (folders aside). */
-  files: number;
-  problems: RestoreProblem[];
-}
-
-/** The changes a plan lists by default: enough for a preview, never a list of every file of a big restore. */
-export const KEPT_CHANGES = 1000;
 /** What a restore needs of the store: its trees and blobs, its shared lock, where it lies (never written into). */
 export type RestoreRepo = TargetRepo & Pick<Repository, 'loadTree' | 'readLock' | 'location' | 'port'>;
 
@@ -139,6 +73,15 @@ interface Run {
 export interface RestorerOptions {
   /** The target's file system (the workspace's); by default the store's port (the same disk, the same process). */
   fs?: FsPort;
+}
+
+/** How steps decided by `Restorer.plan` are carried out. */
+export interface ApplyOptions {
+  target: string;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+  /** Called once under the lock, before the first step (the undo snapshot). */
+  prepare?: () => Promise<void>;
 }
 
 export class Restorer {
@@ -195,14 +138,15 @@ export class Restorer {
    * the trees are read for the entries the steps name, the target is not walked. Problems of the plan are
    * in the result's beside those of the writes.
    */
-  async apply(snapshot: SnapshotRecord, decided: DecidedRestore, options: { target: string; signal?: AbortSignal; onProgress?: (done: number, total: number) => void; beforeWrite?: () => Promise<void> }): Promise<RestoreResult> {
+  async apply(snapshot: SnapshotRecord, decided: DecidedRestore, options: ApplyOptions): Promise<RestoreResult> {
     const { plan, steps } = decided;
     const lock = await this.repo.readLock(`a restore into ${path.resolve(options.target)}`);
     try {
+      await options.prepare?.();
       const target = path.resolve(options.target);
       this.fence = await StoreFence.refuseInside(this.fs, this.repo.location, target, 'restore into');
       const problems: RestoreProblem[] = [...plan.problems];
-      const runner = this.runner(target, problems, options.signal, () => plan.total, options.onProgress, options.beforeWrite);
+      const runner = this.runner(target, problems, options.signal, () => plan.total, options.onProgress);
       try {
         for (const step of steps) {
           runner.check();
@@ -230,7 +174,7 @@ export class Restorer {
     });
   }
 
-  private runner(target: string, problems: RestoreProblem[], signal: AbortSignal | undefined, total: () => number, onProgress: RestoreOptions['onProgress'], beforeWrite: RestoreOptions['beforeWrite']): StepRunner {
+  private runner(target: string, problems: RestoreProblem[], signal: AbortSignal | undefined, total: () => number, onProgress: RestoreOptions['onProgress'], beforeWrite?: RestoreOptions['beforeWrite']): StepRunner {
     return new StepRunner({ writer: new TargetWriter(this.repo, this.fs, path.resolve(target)), fs: this.fs, signal, problems, total, onProgress, beforeWrite });
   }
 
