@@ -28,7 +28,7 @@ export async function verifyCommand(args: string[], io: Io, signal: AbortSignal)
   const repo = await openRepo(values, io, VERIFY_USAGE, false, { index: false });
   // The job remembers its result in the store (for `status` and the editor's health view); a store we may
   // only read (a mounted copy) is still verified, and failing to remember it is only a warning.
-  const { report, recordError } = await applyVerify(repo, planVerify(repo, { readData, readDataSubset }), { signal });
+  const { report, recordError } = await applyVerify(planVerify(repo, { readData, readDataSubset }), { signal });
   if (recordError) io.err(`Warning: the verify result could not be recorded in the store (${recordError})`);
   if (values.json) io.out(JSON.stringify(report));
   else for (const line of describeReport(report)) io.out(line);

@@ -155,8 +155,8 @@ export class Maintenance extends Disposable {
   }
 
   /** Verifies through the job, which records the result in the store (Backup Health and `status` show it); failing to record is only logged. */
-  async verify(repo: Repository, request: { readData?: boolean }, options: Parameters<typeof applyVerify>[2] = {}): Promise<VerifyOutcome> {
-    const outcome = await applyVerify(repo, planVerify(repo, request), options);
+  async verify(repo: Repository, request: { readData?: boolean }, options: Parameters<typeof applyVerify>[1] = {}): Promise<VerifyOutcome> {
+    const outcome = await applyVerify(planVerify(repo, request), options);
     if (outcome.recordError) this.log.warn(`The verify result could not be recorded in ${repo.location}: ${outcome.recordError}`);
     this.verified.fire();
     return outcome;

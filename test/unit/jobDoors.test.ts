@@ -4,11 +4,15 @@
 // folders, and what changed in the target after planning is not decided again), the undo snapshot is taken
 // by apply when the plan names one, before anything is written, and a plan is applied at most once.
 // Verify: planVerify refuses a bad request before reading, applyVerify writes the last-verify record.
+// Tag: label and pin in one plan are one write of the record; a pinned snapshot is refused before asking.
+// Mirror: the plan counts what will change and writes nothing, not even the folder.
 
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { applyVerify, planVerify } from '../../src/core/check/verifyJob';
+import { MIRROR_STATE, applyMirror, planMirror } from '../../src/core/export/mirror';
+import { applyTag, planTag } from '../../src/core/snapshot/tagJob';
 import { loadVerifyRecord } from '../../src/core/records/verifyRecord';
 import { applyRestore, planRestore } from '../../src/core/restore/restoreJob';
 import { contentReadsUnder, openRepo, rejectionCode, snapshotterFor, spyPort, useTempDirs, writeTree } from './helpers/fixtures';
@@ -131,7 +135,7 @@ describe('one door per use case: plan, then apply (#13)', () => {
       assert.equal(await loadVerifyRecord(repo), undefined);
       const plan = planVerify(repo, { readDataSubset: 50 });
       assert.deepEqual({ readData: plan.readData, lock: plan.lock, record: plan.record }, { readData: 50, lock: 'shared', record: 'meta/last-verify' });
-      const { report, record, recordError } = await applyVerify(repo, plan, { now: () => new Date('2026-01-02T03:04:05Z') });
+      const { report, record, recordError } = await applyVerify(plan, { now: () => new Date('2026-01-02T03:04:05Z') });
       assert.equal(recordError, undefined);
       assert.equal(report.ok, true);
       const stored = await loadVerifyRecord(await openRepo(store));
@@ -143,6 +147,55 @@ describe('one door per use case: plan, then apply (#13)', () => {
       const { repo } = await setup();
       assert.throws(() => planVerify(repo, { readDataSubset: 101 }), (e: { code?: string }) => e.code === 'USAGE');
       assert.throws(() => planVerify(repo, { readData: true, readDataSubset: 5 }), (e: { code?: string }) => e.code === 'USAGE');
+    });
+  });
+
+  describe('tag', () => {
+    it('label and pin in one plan: what the plan shows is one write of the record (#13)', async () => {
+      const { repo, snapshot } = await setup();
+      const plan = planTag(repo, snapshot, { label: ' before the refactor ', pinned: true });
+      assert.deepEqual({ label: plan.label, pinned: plan.pinned, remove: plan.remove, lock: plan.lock }, { label: { from: undefined, to: 'before the refactor' }, pinned: { from: false, to: true }, remove: false, lock: 'shared' });
+      let saves = 0;
+      const save = repo.saveSnapshot.bind(repo);
+      repo.saveSnapshot = async (record) => {
+        saves++;
+        return save(record);
+      };
+      const { record } = await applyTag(plan);
+      assert.equal(saves, 1);
+      const stored = await repo.loadSnapshot(snapshot.id);
+      assert.equal(stored.label, 'before the refactor');
+      assert.equal(stored.pinned, true);
+      assert.deepEqual(record, stored);
+    });
+
+    it('deleting a pinned snapshot is refused when planned, before anyone is asked; unpin and delete in one plan works (#13)', async () => {
+      const { repo, snapshot } = await setup();
+      await applyTag(planTag(repo, snapshot, { pinned: true }));
+      const pinned = await repo.loadSnapshot(snapshot.id);
+      assert.throws(() => planTag(repo, pinned, { remove: true }), (e: { code?: string }) => e.code === 'USAGE');
+      assert.throws(() => planTag(repo, pinned, {}), (e: { code?: string }) => e.code === 'USAGE');
+      const { removed } = await applyTag(planTag(repo, pinned, { remove: true, pinned: false }));
+      assert.equal(removed, true);
+      assert.deepEqual(await repo.listSnapshots({ reload: true }), []);
+    });
+  });
+
+  describe('mirror', () => {
+    it('the plan counts what will change and writes nothing; apply mirrors and records its state (#13)', async () => {
+      const { repo, snapshot } = await setup();
+      const folder = path.join(temp.make('out'), 'mirror');
+      const plan = await planMirror(repo, snapshot, folder);
+      assert.deepEqual({ removals: plan.removals, writes: plan.writes, previous: plan.previous, lock: plan.lock }, { removals: 0, writes: 4, previous: undefined, lock: 'shared' });
+      assert.ok(!fs.existsSync(folder), 'planning created the folder');
+      const result = await applyMirror(plan);
+      assert.deepEqual(result.problems, []);
+      assert.equal(result.written, 4);
+      assert.equal(fs.readFileSync(path.join(folder, 'dir', 'c.txt'), 'utf8'), 'c1\n');
+      assert.ok(fs.existsSync(path.join(folder, MIRROR_STATE)));
+      assert.equal((await rejectionCode(() => applyMirror(plan))).code, 'USAGE', 'a plan is applied once');
+      const again = await planMirror(repo, snapshot, folder);
+      assert.deepEqual({ writes: again.writes, removals: again.removals, previous: again.previous }, { writes: 0, removals: 0, previous: snapshot.id });
     });
   });
 });

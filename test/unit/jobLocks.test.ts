@@ -14,6 +14,8 @@ import { applyVerify, planVerify } from '../../src/core/check/verifyJob';
 import { applyRestore, planRestore } from '../../src/core/restore/restoreJob';
 import { prune } from '../../src/core/retention/prune';
 import { removeSnapshot, setLabel, setPinned } from '../../src/core/snapshot/annotate';
+import { applyTag, planTag } from '../../src/core/snapshot/tagJob';
+import { applyMirror, planMirror } from '../../src/core/export/mirror';
 import { openRepo, rejectionCode, runCliCaptured, snapshotterFor, useTempDirs, writeTree } from './helpers/fixtures';
 
 /** Pauses the first call of `method` on `repo` until `open()`; `entered` resolves when the job got there. */
@@ -59,6 +61,9 @@ describe('each job takes its own lock: a concurrent prune waits for it (#13)', (
     { name: 'label', method: 'saveSnapshot', run: (repo, id) => setLabel(repo, id, 'kept') },
     { name: 'pin', method: 'saveSnapshot', run: (repo, id) => setPinned(repo, id, true) },
     { name: 'delete', method: 'removeSnapshot', run: (repo, id) => removeSnapshot(repo, id) },
+    // The doors the editor's Label, Pin and Delete and the CLI's tag call (#13).
+    { name: 'tag: label and pin through the door', method: 'saveSnapshot', run: async (repo, id) => applyTag(planTag(repo, await repo.loadSnapshot(id), { label: 'kept', pinned: true })) },
+    { name: 'tag: delete through the door', method: 'removeSnapshot', run: async (repo, id) => applyTag(planTag(repo, await repo.loadSnapshot(id), { remove: true })) },
     { name: 'mirror', method: 'loadBlob', run: async (repo, id, dirs) => mirror(repo, await repo.loadSnapshot(id), dirs.target) },
     { name: 'restore', method: 'loadBlob', run: async (repo, id, dirs) => new Restorer(repo).restore(await repo.loadSnapshot(id), { target: dirs.target }) },
   ];
@@ -101,6 +106,21 @@ describe('each job takes its own lock: a concurrent prune waits for it (#13)', (
     await prune(await openRepo(store), { lockWaitMs: 30_000 });
   });
 
+  it('mirror through its door: planning takes no lock, apply holds a shared lock, so prune waits for it (#13)', async () => {
+    const { store, repo, snapshot } = await setup();
+    const plan = await planMirror(repo, snapshot, path.join(temp.make('out'), 'mirror'));
+    await prune(await openRepo(store), { lockWaitMs: 30_000 });
+    const gates = [gate(repo, 'loadBlob'), gate(repo, 'loadBlobAt')];
+    const running = applyMirror(plan);
+    await Promise.race(gates.map((g) => g.entered));
+    try {
+      await pruneIsRefused(store);
+    } finally {
+      for (const g of gates) g.open();
+    }
+    assert.deepEqual((await running).problems, []);
+  });
+
   it('verify through its door holds a shared lock while it reads, so prune waits for it (#13)', async () => {
     const { store, repo } = await setup();
     // Verify reads the store as it is on disk, past the repository: gate the backend's listing of snapshots.
@@ -117,7 +137,7 @@ describe('each job takes its own lock: a concurrent prune waits for it (#13)', (
       }
       return list(...args);
     };
-    const running = applyVerify(repo, planVerify(repo));
+    const running = applyVerify(planVerify(repo));
     await reached;
     try {
       await pruneIsRefused(store);
