@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { applyVerify, planVerify } from '../../src/core/check/verifyJob';
 import { MIRROR_STATE, applyMirror, planMirror } from '../../src/core/export/mirror';
 import { applyTag, planTag } from '../../src/core/snapshot/tagJob';
+import { applyForget, applyPrune, planForget, planPrune } from '../../src/core/retention/retentionJobs';
 import { loadVerifyRecord } from '../../src/core/records/verifyRecord';
 import { applyRestore, planRestore } from '../../src/core/restore/restoreJob';
 import { contentReadsUnder, openRepo, rejectionCode, snapshotterFor, spyPort, useTempDirs, writeTree } from './helpers/fixtures';
@@ -196,6 +197,29 @@ describe('one door per use case: plan, then apply (#13)', () => {
       assert.equal((await rejectionCode(() => applyMirror(plan))).code, 'USAGE', 'a plan is applied once');
       const again = await planMirror(repo, snapshot, folder);
       assert.deepEqual({ writes: again.writes, removals: again.removals, previous: again.previous }, { writes: 0, removals: 0, previous: snapshot.id });
+    });
+  });
+
+  describe('forget and prune', () => {
+    it('forget with prune: the plan shows what goes and frees, changes nothing; apply removes it and prunes (#13)', async () => {
+      const { ws, repo } = await setup();
+      fs.writeFileSync(path.join(ws, 'a.txt'), `${'x'.repeat(5000)}\n`);
+      await snapshotterFor(repo, ws).snapshot();
+      fs.writeFileSync(path.join(ws, 'a.txt'), 'a3\n');
+      await snapshotterFor(repo, ws).snapshot();
+      const plan = await planForget(repo, { policy: { keepLast: 1 }, now: new Date(), prune: true });
+      assert.deepEqual(plan.locks, ['shared', 'exclusive']);
+      assert.equal(plan.forget?.removed.length, 2);
+      assert.ok((plan.prune?.blobsRemoved ?? 0) > 0, 'the plan counts what prune would free');
+      assert.equal((await repo.listSnapshots({ reload: true })).length, 3, 'planning removed nothing');
+      const result = await applyForget(plan);
+      assert.equal(result.forget.removed.length, 2);
+      assert.equal(result.prune?.blobsRemoved, plan.prune?.blobsRemoved);
+      assert.equal((await repo.listSnapshots({ reload: true })).length, 1);
+      const again = await planPrune(repo);
+      assert.equal(again.lock, 'exclusive');
+      assert.equal(again.report?.blobsRemoved, 0);
+      assert.equal((await applyPrune(again)).blobsRemoved, 0);
     });
   });
 });
