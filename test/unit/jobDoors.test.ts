@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { applyVerify, planVerify } from '../../src/core/check/verifyJob';
 import { MIRROR_STATE, applyMirror, planMirror } from '../../src/core/export/mirror';
+import { applyExport, listArchives, planExport } from '../../src/core/export/archive';
 import { applyTag, planTag } from '../../src/core/snapshot/tagJob';
 import { applyForget, applyPrune, planForget, planPrune } from '../../src/core/retention/retentionJobs';
 import { loadVerifyRecord } from '../../src/core/records/verifyRecord';
@@ -220,6 +221,22 @@ describe('one door per use case: plan, then apply (#13)', () => {
       assert.equal(again.lock, 'exclusive');
       assert.equal(again.report?.blobsRemoved, 0);
       assert.equal((await applyPrune(again)).blobsRemoved, 0);
+    });
+  });
+
+  describe('export', () => {
+    it('the plan says what the archive holds and writes nothing; apply writes it and records it (#13)', async () => {
+      const { repo, snapshot } = await setup();
+      const file = path.join(temp.make('out'), 'ws.zip');
+      const plan = await planExport(repo, { snapshot, file });
+      assert.deepEqual({ kind: plan.kind, format: plan.format, entries: plan.entries, bytes: plan.bytes, lock: plan.lock }, { kind: 'full', format: 'zip', entries: 4, bytes: 9, lock: 'shared' });
+      assert.ok(!fs.existsSync(file));
+      assert.deepEqual(await listArchives(repo, snapshot.workspace.id), []);
+      const result = await applyExport(plan);
+      assert.equal(result.files, 3);
+      assert.ok(fs.existsSync(file));
+      assert.deepEqual((await listArchives(repo, snapshot.workspace.id)).map((a) => a.id), [result.id]);
+      assert.equal((await rejectionCode(() => applyExport(plan))).code, 'USAGE', 'a plan is applied once');
     });
   });
 });
