@@ -7,11 +7,13 @@
 // its removals held in the same job, so no front sequences forget and prune itself.
 
 import { BackupError } from '../errors';
-import type { Repository } from '../repository/repository';
 import { forget } from './forget';
-import type { ForgetOptions, ForgetReport } from './forget';
+import type { ForgetOptions, ForgetReport, ForgetRepo } from './forget';
 import { prune } from './prune';
-import type { PruneOptions, PruneReport } from './prune';
+import type { PruneOptions, PruneReport, PruneRepo } from './prune';
+
+/** What forget, then prune, need of the store. */
+export type RetentionRepo = ForgetRepo & PruneRepo;
 
 export interface ForgetRequest extends Omit<ForgetOptions, 'dryRun' | 'signal'> {
   /** Then prune (under its exclusive lock) to free what only the removed snapshots held. */
@@ -44,11 +46,11 @@ export interface PrunePlan {
   lock: 'exclusive';
 }
 
-const forgetRequests = new WeakMap<ForgetPlan, { repo: Repository; request: ForgetRequest }>();
-const pruneRequests = new WeakMap<PrunePlan, { repo: Repository; options: Omit<PruneOptions, 'dryRun' | 'signal' | 'onProgress' | 'assumeForgotten'> }>();
+const forgetRequests = new WeakMap<ForgetPlan, { repo: RetentionRepo; request: ForgetRequest }>();
+const pruneRequests = new WeakMap<PrunePlan, { repo: PruneRepo; options: Omit<PruneOptions, 'dryRun' | 'signal' | 'onProgress' | 'assumeForgotten'> }>();
 
 /** What forget (and, asked, the prune after it) would remove now; changes nothing and takes no lock. */
-export async function planForget(repo: Repository, request: ForgetRequest, options: PlanOptions = {}): Promise<ForgetPlan> {
+export async function planForget(repo: RetentionRepo, request: ForgetRequest, options: PlanOptions = {}): Promise<ForgetPlan> {
   const { prune: thenPrune, ...forgetOptions } = request;
   if (forgetOptions.maxSize !== undefined && !(Number.isFinite(forgetOptions.maxSize) && forgetOptions.maxSize >= 0)) {
     throw new BackupError('USAGE', `The size budget must be a number of bytes of 0 or more (got ${String(forgetOptions.maxSize)}).`);
@@ -75,7 +77,7 @@ export async function applyForget(plan: ForgetPlan, options: { signal?: AbortSig
 }
 
 /** What prune would remove now; changes nothing and takes no lock. */
-export async function planPrune(repo: Repository, options: Omit<PruneOptions, 'dryRun' | 'onProgress' | 'signal' | 'assumeForgotten'> & PlanOptions = {}): Promise<PrunePlan> {
+export async function planPrune(repo: PruneRepo, options: Omit<PruneOptions, 'dryRun' | 'onProgress' | 'signal' | 'assumeForgotten'> & PlanOptions = {}): Promise<PrunePlan> {
   const { signal, preview, ...rest } = options;
   const plan: PrunePlan = { lock: 'exclusive', ...(preview !== false ? { report: await prune(repo, { ...rest, dryRun: true, signal }) } : {}) };
   pruneRequests.set(plan, { repo, options: rest });
