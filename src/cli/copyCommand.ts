@@ -2,7 +2,7 @@
 // or an SFTP server, copying only what the destination lacks; a rerun after an interruption continues. The
 // destination is a complete store: every command opens it with --repo. Deletions are not propagated.
 
-import { formatBytes, plural } from '../core/format';
+import { formatBytes, plural, thousands } from '../core/format';
 import { replicate } from '../core/replicate/replicate';
 import type { Io } from './context';
 import { EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';
@@ -36,7 +36,7 @@ export async function copyCommand(args: string[], io: Io, signal: AbortSignal): 
   const what = result.objectsCopied === 0 ? 'nothing new to copy' : `${plural(result.objectsCopied, 'object')} copied (${formatBytes(result.bytesCopied)})`;
   const cleaned = result.tempsRemoved > 0 ? `, ${plural(result.tempsRemoved, 'leftover temp file')} removed` : '';
   io.out(
-    `${result.created ? 'Created the store at' : 'Copied to'} ${result.destination}: ${what}, ${result.objectsSkipped.toLocaleString('en-US')} already there${cleaned}; ` +
+    `${result.created ? 'Created the store at' : 'Copied to'} ${result.destination}: ${what}, ${thousands(result.objectsSkipped)} already there${cleaned}; ` +
       `${plural(result.snapshots, 'snapshot')} there now.`,
   );
   return EXIT_OK;

@@ -45,7 +45,8 @@ export async function snapshotCommand(args: string[], io: Io, signal: AbortSigna
 
   // Check the workspace before creating a store, so a mistyped folder leaves no empty store behind.
   await identifyWorkspace(nodeFs, positionals[0]);
-  const repo = await openRepo(values, io, SNAPSHOT_USAGE, true);
+  // The snapshot reads the index only once it has something to store (#16): a no-change run never does.
+  const repo = await openRepo(values, io, SNAPSHOT_USAGE, true, { index: false });
   const snapshotter = new Snapshotter(repo, {
     workspace: positionals[0],
     excludes: [...DEFAULT_EXCLUDES, ...((values.exclude as string[] | undefined) ?? [])],

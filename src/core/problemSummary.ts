@@ -2,7 +2,7 @@
 // reasons, counted), how many, the first few paths, and where the full list is. Shared by the CLI and the
 // editor so both say it the same way; a target that cannot be written must not print one line per file.
 
-import { plural } from './format';
+import { plural, thousands } from './format';
 
 export interface EntryProblem {
   path: string;
@@ -35,9 +35,9 @@ export function summarizeProblems(problems: readonly EntryProblem[], options: Pr
   const counts = new Map<string, number>();
   for (const p of problems) counts.set(p.reason, (counts.get(p.reason) ?? 0) + 1);
   const ranked = [...counts].sort((a, b) => b[1] - a[1]);
-  const named = ranked.slice(0, REASONS_NAMED).map(([reason, n]) => `${reason} (${n.toLocaleString('en-US')})`);
+  const named = ranked.slice(0, REASONS_NAMED).map(([reason, n]) => `${reason} (${thousands(n)})`);
   const others = ranked.slice(REASONS_NAMED).reduce((sum, [, n]) => sum + n, 0);
-  if (others > 0) named.push(`other reasons (${others.toLocaleString('en-US')})`);
+  if (others > 0) named.push(`other reasons (${thousands(others)})`);
   const many = problems.length === 1 ? 'was' : 'were';
   const headline = problems.length === 0 ? '' : `${plural(problems.length, 'item')} ${many} not ${options.verb}: ${named.join('; ')}.`;
   const line = (p: EntryProblem) => `not ${options.verb}: ${p.path}: ${p.reason}`;

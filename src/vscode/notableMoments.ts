@@ -21,6 +21,7 @@ import { subtreeTotals } from '../core/snapshot/totals';
 import { lastHeadMove } from '../core/workspace/gitInfo';
 import { nodeFs } from '../core/storage/fsPort';
 import type { BackupService, Recorded } from './backupService';
+import { reportFailure } from './failures';
 import { Disposable } from './lifecycle';
 import type { Logger } from './logger';
 import type { RestoreContext } from './restoreFlow';
@@ -135,7 +136,7 @@ export class NotableMoments extends Disposable {
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         this.log.error(`${folder.name}: ${choice}: ${message}`, error);
-        void vscode.window.showErrorMessage(`${choice} failed: ${message}`, 'Show Log').then((c) => c && vscode.commands.executeCommand('backup.showLog'));
+        void reportFailure(error, { what: String(choice), kind: 'log' });
       }
     });
   }

@@ -18,10 +18,9 @@ import type { RemoteOptions } from '../core/storage/remote';
 import type { BackupService } from './backupService';
 import type { DestinationSetting } from './configuration';
 import { resolveStorePath } from './configuration';
-import type { Keychain } from './keychain';
 import { Disposable } from './lifecycle';
 import type { Logger } from './logger';
-import type { Prompter } from './prompter';
+import type { RemoteLogin } from './remoteLogin';
 
 /** How often the schedule looks for destinations that are due (the schedule itself is in hours). */
 const CHECK_EVERY_MS = 10 * 60_000;
@@ -67,9 +66,9 @@ export class Replicator extends Disposable {
 
   constructor(
     private readonly service: BackupService,
-    private readonly keychain: Keychain,
     private readonly log: Logger,
-    private readonly prompter: () => Prompter,
+    /** How to log in to a destination (remoteLogin.ts). */
+    private readonly login: RemoteLogin,
   ) {
     super();
     this.register(service.onDidSnapshot((folder) => this.afterSnapshot(folder)));
@@ -255,24 +254,8 @@ export class Replicator extends Disposable {
     }
   }
 
-  /** Credentials from the keychain and host-key trust: known_hosts, then the keys this user trusted here. */
-  async remoteOptions(location: string, interactive: boolean): Promise<RemoteOptions> {
-    const credentials = await this.keychain.credentials(destinationKey(location));
-    return {
-      privateKey: credentials?.privateKey,
-      passphrase: credentials?.keyPassphrase,
-      password: credentials?.password,
-      s3Credentials: credentials?.accessKeyId && credentials.secretAccessKey ? { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } : undefined,
-      verifyHostKey: async (host, fingerprint) => {
-        if (this.keychain.trustedHostKey(host) === fingerprint) return true;
-        if (!interactive) return false; // a background run never asks: "Replicate Now" will
-        const trusted = await this.prompter().confirm(
-          `The SFTP server ${host} is not known yet. Its host key fingerprint is ${fingerprint}. Trust it for backups? Compare it with the one your server administrator gives you.`,
-          'Trust',
-        );
-        if (trusted) await this.keychain.trustHostKey(host, fingerprint);
-        return trusted;
-      },
-    };
+  /** How to log in to a destination (remoteLogin.ts). */
+  remoteOptions(location: string, interactive: boolean): Promise<RemoteOptions> {
+    return this.login(location, interactive);
   }
 }

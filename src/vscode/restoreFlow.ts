@@ -12,7 +12,7 @@ import type { SnapshotRecord } from '../core/repository/snapshotRecord';
 import { restoreLabel } from '../core/query/notable';
 import { shortTime } from '../core/query/timeline';
 import type { BackupService } from './backupService';
-import { bringBackBeforeRestore } from './commands/bringBackStore';
+import { bringBackBeforeRestore } from './bringBackFlow';
 import { ContextKeys } from './commandIds';
 import { isInside } from './configuration';
 import type { Logger } from './logger';

@@ -69,13 +69,6 @@ export async function knownStoreMissing(storePath: string, knownStores: KnownSto
   return !isRemoteLocation(storePath) && knownStores?.has(storePath) === true && !(await storeExists(storePath));
 }
 
-/** The buttons a failure's notification offers for a missing or locked store, and the command each runs. */
-export function storeFixes(error: unknown): Array<{ title: string; command: string }> {
-  const problem = storeProblemOf(error);
-  if (problem === 'missing') return [{ title: 'Bring the Store Back', command: 'backup.bringBackStore' }, { title: 'Start a New Store', command: 'backup.recreateStore' }];
-  return problem === 'locked' ? [{ title: 'Unlock', command: 'backup.unlockStore' }] : [];
-}
-
 export function storeProblemOf(error: unknown): StoreProblem | undefined {
   if (isBackupError(error, 'REPO_NOT_FOUND') && error.data.missingStore === true) return 'missing';
   if (isBackupError(error, 'PASSPHRASE_REQUIRED') || isBackupError(error, 'WRONG_PASSPHRASE')) return 'locked';

@@ -6,8 +6,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { ProjectBackupApi } from '../../src/extension';
-import { BackupService } from '../../src/vscode/backupService';
-import { StatusBar } from '../../src/vscode/statusBar';
+import { createBackupService } from '../../src/vscode/backupService';
+import { StatusBar } from '../../src/vscode/views/statusBar';
 import { ScriptedPrompter, api, until, write } from './helpers/api';
 import { workspaceFolders, workspaceMode } from './helpers/environment';
 
@@ -24,7 +24,7 @@ if (workspaceMode() === 'single-folder') {
     });
 
     it('until the store is read the status bar says "Loading backups…", never "Not backed up yet"; then when it was backed up (#12)', async () => {
-      const fresh = new BackupService(a.log);
+      const fresh = createBackupService({ log: a.log });
       const bar = new StatusBar(fresh);
       try {
         assert.equal(fresh.status(folder).loaded, false);
@@ -53,7 +53,7 @@ if (workspaceMode() === 'single-folder') {
       const previous = config.inspect<string>('storePath')?.workspaceValue;
       const nowhere = `${a.service.localStorePath(folder)}-never-made-${Date.now()}`;
       await config.update('storePath', nowhere, vscode.ConfigurationTarget.Workspace);
-      const fresh = new BackupService(a.log);
+      const fresh = createBackupService({ log: a.log });
       const bar = new StatusBar(fresh);
       try {
         await fresh.loadStatuses();

@@ -287,7 +287,8 @@ describe('hostile and damaged stores', () => {
       // full snapshot failed with "unexpected error: Cannot read properties of null (reading 'length')",
       // the cache never being rewritten because the snapshot failed first.
       const { ws, store, repo, cli } = await setup();
-      const name = fs.readdirSync(path.join(store, 'cache'))[0];
+      // The stat cache (the store's cache/ also holds small ones: snapshot stamps, the index a scan checked).
+      const name = fs.readdirSync(path.join(store, 'cache')).find((n) => n.startsWith('stat-')) as string;
       const data = await repo.loadCache(name);
       assert.ok(data);
       // Layout v3 (statCache.ts): the folders' records, the header, its length and "PBC3".

@@ -2,6 +2,7 @@
 // Invariants: an object's id is checked against its bytes every time it is read (no silent corruption);
 // data is written before the index that names it, and the index before any snapshot that uses it.
 
+import { createHash } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { BackupError, isBackupError } from '../errors';
 import type { Backend, KeyKind } from '../storage/backend';
@@ -27,6 +28,8 @@ export type { IndexLocation } from './memoryIndex';
 import { packKey } from './pack';
 import type { SnapshotRecord } from './snapshotRecord';
 import { SNAPSHOT_ID_PATTERN, decodeSnapshot, encodeSnapshot, snapshotKey } from './snapshotRecord';
+import { newestSnapshot } from './snapshotStamps';
+import type { Stamp } from './snapshotStamps';
 import type { Tree } from './tree';
 import { decodeTree } from './tree';
 
@@ -49,6 +52,7 @@ export class Repository {
   private readonly treeCache = new Map<string, Tree>();
   private treeCacheSize = 0;
   private readonly snapshotCache = new Map<string, SnapshotRecord>();
+  private readonly stampMemo: { stamps?: Map<string, Stamp> } = {};
   private readonly unitCache = new Map<string, Promise<Buffer>>();
   /** The index listing under which a fresh index was found to lack a blob (see loadBlob). */
   private settledListing: string | undefined;
@@ -160,6 +164,18 @@ export class Repository {
       }
       if (!vanished) return;
     }
+  }
+
+  /**
+   * A token for the store's index files as they are now (their names and versions), when the backend can
+   * give one cheaply (a local folder) and every index file this process read was whole; undefined otherwise.
+   * Equal tokens mean the same index: a snapshot that checked its trees against it need not read it again.
+   */
+  async indexToken(): Promise<string | undefined> {
+    if (!this.backend.versions || this.damagedIndexFiles.size > 0) return undefined;
+    const versions = await this.backend.versions('index');
+    const parts = [...versions].map(([key, version]) => `${key}=${version}`).sort();
+    return createHash('sha256').update(`${this.location}\n${parts.join('\n')}`).digest('hex');
   }
 
   /** Adds one index file to the index, read in pieces where it can be (see storedPieces.addIndexFile). */
@@ -424,6 +440,38 @@ export class Repository {
     }
     for (const id of [...this.snapshotCache.keys()]) if (!present.has(id)) this.snapshotCache.delete(id);
     return records.sort(compareSnapshots);
+  }
+
+  /**
+   * The newest snapshot of any of these workspaces, reading only the records this store has not stamped yet
+   * (see snapshotStamps.ts): what a snapshot asks for its parent, at a cost that does not grow with history.
+   */
+  newestSnapshot(workspaceIds: ReadonlySet<string>): Promise<SnapshotRecord | undefined> {
+    return newestSnapshot(
+      {
+        listIds: async () => (await this.backend.list('snapshots')).map((key) => key.slice('snapshots/'.length)).filter((id) => SNAPSHOT_ID_PATTERN.test(id)),
+        load: async (id) => {
+          // Read fresh (another process may have labelled it), but keep the object already handed out when
+          // nothing changed: callers compare records they were given before.
+          const before = this.snapshotCache.get(id);
+          const record = await this.loadSnapshot(id);
+          if (before && JSON.stringify(before) === JSON.stringify(record)) {
+            this.snapshotCache.set(id, before);
+            return before;
+          }
+          return record;
+        },
+        known: (id) => {
+          const record = this.snapshotCache.get(id);
+          return record && { time: record.time, workspace: record.workspace.id };
+        },
+        loadCache: (name) => this.loadCache(name),
+        saveCache: (name, data) => this.saveCache(name, data),
+        listAll: (onDamaged) => this.listSnapshots({ onDamaged }),
+        memo: this.stampMemo,
+      },
+      workspaceIds,
+    );
   }
 
   /**

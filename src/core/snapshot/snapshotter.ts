@@ -117,7 +117,18 @@ interface Run {
    * second path into it) before its writer's index exists. A full scan never does, so it keeps none.
    */
   rememberTrees: boolean;
+  /**
+   * Whether this run has read the store's index. A full scan defers it until it first needs it (a file to
+   * store, a folder whose tree changed): a run that changes nothing never reads it, which keeps a no-change
+   * snapshot from paying for the whole index (#16). Until then, cached trees are presumed present.
+   */
+  indexReady: boolean;
+  /** Trees the stat cache gave before the index was read: checked as soon as it is. */
+  presumed: string[];
 }
+
+/** The stat cache named a tree the store no longer has (pruned since): the run starts over with the index. */
+class PresumedTreeMissing extends Error {}
 
 /** The rules to record with a snapshot: only what differs from the defaults, so most records carry none. */
 function recordedRules(options: { excludes?: readonly string[]; includes?: readonly string[]; gitignore?: boolean }): SnapshotRules | undefined {
@@ -179,12 +190,11 @@ export class Snapshotter {
    */
   async latest(): Promise<SnapshotRecord | undefined> {
     const { id } = await this.workspace();
-    const all = await this.repo.listSnapshots({ onDamaged: () => undefined });
-    for (let i = all.length - 1; i >= 0; i--) if (all[i].workspace.id === id) return all[i];
+    const own = await this.repo.newestSnapshot(new Set([id]));
+    if (own) return own;
     const history = new Set(historyIdsFrom(await loadLineageRecords(this.repo), id).slice(1));
     if (history.size === 0) return undefined;
-    for (let i = all.length - 1; i >= 0; i--) if (history.has(all[i].workspace.id)) return all[i];
-    return undefined;
+    return this.repo.newestSnapshot(history);
   }
 
   async snapshot(request: SnapshotRequest = {}): Promise<SnapshotResult> {
@@ -203,12 +213,25 @@ export class Snapshotter {
       }
       lock = await this.repo.lock(false, purpose, 10 * 60_000, request.onNotice);
     }
+    try {
+      for (let preload = false; ; preload = true) {
+        try {
+          return await this.take(identity, request, preload);
+        } catch (error) {
+          if (!(error instanceof PresumedTreeMissing) || preload) throw error;
+        }
+      }
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async take(identity: WorkspaceIdentity, request: SnapshotRequest, preload: boolean): Promise<SnapshotResult> {
     let writer: BlobWriter | undefined;
     let cacheOut: DeflatedWriter | undefined;
     try {
-      await this.repo.refreshIndex();
-      const gitInfo = this.git ? this.git.read() : Promise.resolve(undefined);
       const parent = await this.latest();
+      const gitInfo = this.git ? this.git.read(parent?.git) : Promise.resolve(undefined);
       writer = this.repo.newWriter();
       const started = this.repo.now();
       const cacheName = `stat-${identity.id}`;
@@ -224,7 +247,9 @@ export class Snapshotter {
           return (piece) => out.write(piece);
         });
       }
-      const run: Run = { writer, cache, skipped: [], progress: { files: 0, bytes: 0 }, request, lastReport: 0, parentTree: parent?.tree, rememberTrees: incremental };
+      const run: Run = { writer, cache, skipped: [], progress: { files: 0, bytes: 0 }, request, lastReport: 0, parentTree: parent?.tree, rememberTrees: incremental, indexReady: false, presumed: [] };
+      // The on-save path looks up the trees along its paths at once; so does a retry after a pruned tree.
+      if (incremental || preload) await this.ensureIndex(run);
 
       let tree: string;
       let totals: SubtreeTotals | undefined;
@@ -236,15 +261,33 @@ export class Snapshotter {
         totals = built.totals;
       }
       this.checkCancelled(request);
+      // A tree other than the parent's becomes a new snapshot: every tree the cache gave must be in the store.
+      // The parent's own tree is trusted only against the index the cache was checked with: a damaged or
+      // replaced index file must make the next snapshot store what it lost again.
+      const unchanged = parent !== undefined && parent.tree === tree && parent.workspace.id === identity.id;
+      const tokenName = `index-seen-${identity.id}`;
+      if (!unchanged || !run.indexReady) {
+        const seen = unchanged ? (await this.repo.loadCache(tokenName))?.toString('utf8') : undefined;
+        if (!unchanged || seen === undefined || seen !== (await this.repo.indexToken())) await this.ensureIndex(run);
+      }
       await writer.finish();
       if (!incremental && cache.dirty) await this.saveCache(cache, cacheName, cacheOut);
       cacheOut = undefined;
+      const remember = async () => {
+        // The index this full scan checked its cached trees against (see indexToken): the next one may trust it.
+        // Only a run that made no snapshot writes it: nothing may be written after a snapshot's record, whose
+        // failure would have to fail a snapshot that exists. A change's run reads the index anyway.
+        if (incremental || !run.indexReady) return;
+        const token = await this.repo.indexToken().catch(() => undefined);
+        if (token) await this.repo.saveCache(tokenName, Buffer.from(token, 'utf8')).catch(() => undefined);
+      };
 
       // (A parent from a history this workspace continues is another folder's: the first snapshot here is
       // made even when its files are the same, so the workspace has its own line from then on.)
       if (parent && parent.tree === tree && parent.workspace.id === identity.id) {
         // A label or pin asked for this state goes to the snapshot that already holds it, never nowhere.
         const { record, annotated } = await this.annotate(parent, request);
+        await remember();
         return { created: false, snapshot: record, changes: [], skipped: run.skipped, ...(annotated ? { annotated } : {}) };
       }
       // A first snapshot is all new: listing 100,000 "added" changes would only cost memory.
@@ -290,9 +333,27 @@ export class Snapshotter {
     } catch (error) {
       await cacheOut?.abort();
       throw await this.cleanUp(writer, error);
-    } finally {
-      await lock.release();
     }
+  }
+
+  /**
+   * Reads the store's index for this run (once), then checks the trees the stat cache was trusted for before
+   * it: a tree that prune removed since the cache was written makes the run start over with the index read.
+   * A run that ends on its parent's tree never needs it: every tree it reused is part of that kept snapshot.
+   */
+  private async ensureIndex(run: Run): Promise<void> {
+    if (run.indexReady) return;
+    await this.repo.refreshIndex();
+    run.indexReady = true;
+    if (run.presumed.some((id) => !this.repo.hasBlob(id))) throw new PresumedTreeMissing();
+    run.presumed = [];
+  }
+
+  /** Whether a tree the stat cache names can be reused: known to the index, or presumed until it is read. */
+  private treeKnown(run: Run, id: string): boolean {
+    if (run.indexReady) return this.repo.hasBlob(id);
+    run.presumed.push(id);
+    return true;
   }
 
   /** The cache only saves work next time: failing to write it must not fail the snapshot. */
@@ -391,17 +452,18 @@ export class Snapshotter {
     const cached = cursor.dir;
     if (listing.unreadable) {
       // A folder we cannot list keeps its previous version, rather than every file in it showing as deleted.
-      if (cached && this.repo.hasBlob(cached.tree)) {
+      if (cached && this.treeKnown(run, cached.tree)) {
         run.cache.reuse(relDir, cached);
         return { tree: cached.tree, totals: cached.totals };
       }
+      await this.ensureIndex(run);
       const before = run.parentTree ? await entryAt(this.repo, run.parentTree, relDir).catch(() => undefined) : undefined;
       if (before?.type === 'dir') {
         const kept = await subtreeTotals(this.repo, before.tree);
         return { tree: before.tree, totals: kept };
       }
     }
-    let reusable = cached !== undefined && cached.count === listing.entries.length && this.repo.hasBlob(cached.tree);
+    let reusable = cached !== undefined && cached.count === listing.entries.length && this.treeKnown(run, cached.tree);
     const count = listing.entries.length;
     const entries: Array<TreeEntry | undefined> = new Array(count);
     // Per entry: the trusted signature slot (>= 0), or the signature to record, or undefined (not recorded).
@@ -441,6 +503,8 @@ export class Snapshotter {
       }
       toRead.push(k);
     }
+    // Storing a file asks the index whether its blobs are new.
+    if (toRead.length > 0) await this.ensureIndex(run);
     // The folder's files are one batch on the pool: they are read while its sub-folders are walked.
     const fileReads = this.pool.run(toRead.length, async (i) => {
       const k = toRead[i];
@@ -474,6 +538,7 @@ export class Snapshotter {
       run.cache.reuse(relDir, cached);
       return { tree: cached.tree, totals: cached.totals };
     }
+    await this.ensureIndex(run);
     const previous = cached && this.repo.hasBlob(cached.tree) ? await this.repo.loadTree(cached.tree) : undefined;
     for (const k of fromCache) {
       const entry = listing.entries[k];

@@ -26,6 +26,11 @@ export interface Backend {
 
   /** Every key under a kind with its size, as one listing (a remote listing carries sizes for free). */
   sizes?(kind: KeyKind): Promise<Map<string, number>>;
+  /**
+   * Every key under a kind with a token that changes whenever its file is written or replaced (size, mtime and
+   * inode locally): lets a snapshot tell that the index is as it last read it without reading it (#16).
+   */
+  versions?(kind: KeyKind): Promise<Map<string, string>>;
   /** Names directly in the store's folder, or undefined when the folder does not exist (for "is this an empty folder?"). */
   rootEntries?(): Promise<string[] | undefined>;
   /** Creates the store's folder layout; idempotent. A remote folder is created only inside one that exists. */

@@ -279,6 +279,15 @@ export class LocalBackend implements Backend {
     return sizes;
   }
 
+  async versions(kind: KeyKind): Promise<Map<string, string>> {
+    const versions = new Map<string, string>();
+    for (const key of await this.list(kind)) {
+      const stat = this.port.lstatSync(this.file(key));
+      if (stat) versions.set(key, `${stat.size}:${stat.mtimeMs}:${stat.ino}`);
+    }
+    return versions;
+  }
+
   async rootEntries(): Promise<string[] | undefined> {
     try {
       return await this.port.readdir(this.location);

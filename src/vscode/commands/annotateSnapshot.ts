@@ -4,7 +4,8 @@ import * as vscode from 'vscode';
 import { formatTime, shortId } from '../../core/format';
 import { applyTag, planTag } from '../../core/snapshot/tagJob';
 import { BackupError } from '../../core/errors';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, resolveSnapshot } from './shared';
 
 /** A browsed destination is read only: its history is changed only by commands run against it on purpose. */
@@ -55,3 +56,10 @@ export function deleteSnapshot(ctx: CommandContext, arg: unknown): Promise<void>
     void vscode.window.showInformationMessage(`Snapshot ${shortId(node.snapshot.id)} deleted.`);
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.labelSnapshot, run: (ctx, arg) => labelSnapshot(ctx, arg) },
+  { id: Commands.pinSnapshot, run: (ctx, arg) => pinSnapshot(ctx, arg, true) },
+  { id: Commands.unpinSnapshot, run: (ctx, arg) => pinSnapshot(ctx, arg, false) },
+  { id: Commands.deleteSnapshot, run: (ctx, arg) => deleteSnapshot(ctx, arg) },
+];

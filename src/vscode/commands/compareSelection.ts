@@ -1,8 +1,8 @@
 // "Select for Compare" remembers a version; "Compare with Selected" diffs another one against it.
 
 import * as vscode from 'vscode';
-import { ContextKeys } from '../commandIds';
-import type { CommandContext } from './shared';
+import { Commands, ContextKeys } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, resolveVersion } from './shared';
 import { ensureTextual, openDiff, versionTitle } from './versionContent';
 
@@ -28,3 +28,8 @@ export function compareWithSelected(ctx: CommandContext, arg: unknown): Promise<
     await openDiff(selected.uri, node.uri, `${versionTitle(selected)} ↔ ${versionTitle(node)}`);
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.selectForCompare, run: (ctx, arg) => selectForCompare(ctx, arg) },
+  { id: Commands.compareWithSelected, run: (ctx, arg) => compareWithSelected(ctx, arg) },
+];

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { Commands } from '../commandIds';
-import type { CommandContext } from './shared';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, resolveVersion } from './shared';
 import { ensureTextual, openDiff, versionTitle } from './versionContent';
 
@@ -22,3 +22,7 @@ export function compareWithCurrent(ctx: CommandContext, arg: unknown): Promise<v
     await openDiff(node.uri, current, `${versionTitle(node)} ↔ ${name} (current)`);
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.compareWithCurrent, run: (ctx, arg) => compareWithCurrent(ctx, arg) },
+];

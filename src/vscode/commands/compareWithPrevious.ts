@@ -4,7 +4,8 @@ import * as vscode from 'vscode';
 import { history } from '../../core/query/browse';
 import { toSnapshotUri } from '../snapshotUri';
 import { VersionNode } from '../views/nodes';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, resolveVersion } from './shared';
 import { ensureTextual, openDiff, versionTitle } from './versionContent';
 
@@ -28,3 +29,7 @@ export function compareWithPrevious(ctx: CommandContext, arg: unknown): Promise<
     await openDiff(left, node.uri, `${versionTitle(prevNode)} ↔ ${versionTitle(node)}`);
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.compareWithPrevious, run: (ctx, arg) => compareWithPrevious(ctx, arg) },
+];

@@ -2,7 +2,8 @@
 
 import * as vscode from 'vscode';
 import { FolderVersionNode, VersionNode } from '../views/nodes';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded } from './shared';
 
 export function copyPath(ctx: CommandContext, arg: unknown): Promise<void> {
@@ -11,3 +12,7 @@ export function copyPath(ctx: CommandContext, arg: unknown): Promise<void> {
     await vscode.env.clipboard.writeText(vscode.Uri.joinPath(arg.folder.uri, arg.relPath).fsPath);
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.copyPath, run: (ctx, arg) => copyPath(ctx, arg) },
+];

@@ -14,10 +14,12 @@ import { isRemoteLocation, isS3Location } from '../../core/storage/locate';
 import { parseSftpLocation, privateKeyIsEncrypted, redactLocation } from '../../core/storage/remote';
 import { parseS3Location } from '../../core/storage/s3Backend';
 import { SECTION, isInside } from '../configuration';
+import { reportFailure } from '../failures';
 import { knownStoreMissing } from '../storeAccess';
 import type { DestinationSetting } from '../configuration';
 import type { DestinationCredentials } from '../keychain';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, pickFolder, uriArg } from './shared';
 
 /** The destination a health-view node or an argument names. */
@@ -163,7 +165,7 @@ async function replicateWithProgress(ctx: CommandContext, folder: vscode.Workspa
     ctx.log.info(message);
     void vscode.window.showInformationMessage(message);
   } else {
-    void vscode.window.showErrorMessage(`Replication to ${failed[0].destination} failed: ${failed[0].error}`, 'Show Log').then((c) => c && vscode.commands.executeCommand('backup.showLog'));
+    void reportFailure(failed[0].error, { what: `Replication to ${failed[0].destination}`, kind: 'log' });
   }
 }
 
@@ -257,3 +259,12 @@ export function useLocalStore(ctx: CommandContext, arg?: unknown): Promise<void>
     void ctx.healthView.refresh();
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.addDestination, run: (ctx, arg, presets) => addDestination(ctx, arg, presets as { offsite?: boolean } | undefined) },
+  { id: Commands.removeDestination, run: (ctx, arg) => removeDestination(ctx, arg) },
+  { id: Commands.replicateNow, run: (ctx, arg) => replicateNow(ctx, arg) },
+  { id: Commands.setDestinationCredentials, run: (ctx, arg) => setDestinationCredentials(ctx, arg) },
+  { id: Commands.useDestination, run: (ctx, arg, location) => useDestination(ctx, arg, location) },
+  { id: Commands.useLocalStore, run: (ctx, arg) => useLocalStore(ctx, arg) },
+];

@@ -7,7 +7,8 @@ import * as vscode from 'vscode';
 import { BackupError } from '../../core/errors';
 import { Repository } from '../../core/repository/repository';
 import { SECTION, storePathLevel } from '../configuration';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, pickFolder, uriArg } from './shared';
 
 export function encryptStore(ctx: CommandContext, arg?: unknown): Promise<void> {
@@ -77,3 +78,9 @@ export function forgetPassphrase(ctx: CommandContext, arg?: unknown): Promise<vo
     void vscode.window.showInformationMessage(`The passphrase of ${store} is no longer kept; it will be asked for when the store is next opened.`);
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.encryptStore, run: (ctx, arg) => encryptStore(ctx, arg) },
+  { id: Commands.unlockStore, run: (ctx, arg) => unlockStore(ctx, arg) },
+  { id: Commands.forgetPassphrase, run: (ctx, arg) => forgetPassphrase(ctx, arg) },
+];

@@ -9,7 +9,8 @@ import { exportArchive } from '../../core/export/archive';
 import { summarizeProblems } from '../../core/problemSummary';
 import type { SnapshotRecord } from '../../core/repository/snapshotRecord';
 import { SnapshotNode } from '../views/nodes';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, pickFolder } from './shared';
 
 export type ArchiveKind = 'full' | 'differential' | 'incremental';
@@ -64,3 +65,9 @@ export function exportArchiveCommand(ctx: CommandContext, kind: ArchiveKind, arg
     });
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.exportFullArchive, run: (ctx, arg) => exportArchiveCommand(ctx, 'full', arg) },
+  { id: Commands.exportDifferentialArchive, run: (ctx, arg) => exportArchiveCommand(ctx, 'differential', arg) },
+  { id: Commands.exportIncrementalArchive, run: (ctx, arg) => exportArchiveCommand(ctx, 'incremental', arg) },
+];

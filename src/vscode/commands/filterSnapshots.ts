@@ -5,7 +5,8 @@ import * as vscode from 'vscode';
 import { triggerPhrase } from '../../core/query/timeline';
 import type { SnapshotFilter } from '../views/snapshotFilter';
 import { FILTER_TRIGGERS } from '../views/snapshotFilter';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { fileOf, guarded, relPath } from './shared';
 
 type Choice = vscode.QuickPickItem & { by: 'path' | 'label' | 'notable' | 'trigger' | 'clear' };
@@ -49,3 +50,8 @@ export function filterSnapshots(ctx: CommandContext, arg?: unknown): Promise<voi
     await ctx.snapshotsView.setFilter(filter);
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.filterSnapshots, run: (ctx, arg) => filterSnapshots(ctx, arg) },
+  { id: Commands.clearSnapshotFilter, run: (ctx) => ctx.snapshotsView.setFilter(undefined) },
+];

@@ -15,7 +15,8 @@ import { Restorer } from '../../core/restore/restorer';
 import { runRestore } from '../restoreFlow';
 import { toSnapshotUri } from '../snapshotUri';
 import { SnapshotNode } from '../views/nodes';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, pickFolder, uriArg } from './shared';
 
 type MomentItem = vscode.QuickPickItem & { snapshot?: SnapshotRecord };
@@ -153,3 +154,7 @@ async function browse(ctx: CommandContext, folder: vscode.WorkspaceFolder, snaps
   );
   if (picked) await vscode.window.showTextDocument(toSnapshotUri({ store, snapshot: snapshot.id, path: picked.rel }), { preview: true });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.goToTime, run: (ctx, arg) => goToTime(ctx, arg) },
+];

@@ -7,7 +7,8 @@ import * as vscode from 'vscode';
 import { destinationKey } from '../../core/health/gather';
 import { SECTION } from '../configuration';
 import type { DestinationSetting } from '../configuration';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded } from './shared';
 
 /** The destination a health-view node or an argument names. */
@@ -41,3 +42,8 @@ export function markOffsite(ctx: CommandContext, arg: unknown, offsite: boolean)
     await ctx.healthView.refresh();
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.markOffsite, run: (ctx, arg) => markOffsite(ctx, arg, true) },
+  { id: Commands.markOnsite, run: (ctx, arg) => markOffsite(ctx, arg, false) },
+];

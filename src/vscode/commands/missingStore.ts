@@ -6,7 +6,7 @@ import { plural } from '../../core/format';
 import { Commands } from '../commandIds';
 import { destinationsOf } from '../replication';
 import { storeExists } from '../storeAccess';
-import type { CommandContext } from './shared';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, pickFolder, uriArg } from './shared';
 
 export function recreateStore(ctx: CommandContext, arg?: unknown): Promise<void> {
@@ -48,3 +48,7 @@ export function recreateStore(ctx: CommandContext, arg?: unknown): Promise<void>
     void vscode.window.showInformationMessage(`New store started at ${store}: snapshot ${result.snapshot.id.slice(0, 8)} holds ${folder.name} as it is now.`);
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.recreateStore, run: (ctx, arg) => recreateStore(ctx, arg) },
+];

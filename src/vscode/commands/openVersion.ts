@@ -1,7 +1,8 @@
 // "Open This Version": the version read-only in an editor (syntax colouring and search work on it).
 
 import * as vscode from 'vscode';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, resolveVersion } from './shared';
 import { ensureTextual } from './versionContent';
 
@@ -12,3 +13,7 @@ export function openVersion(ctx: CommandContext, arg: unknown): Promise<void> {
     await vscode.window.showTextDocument(node.uri, { preview: true });
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.openVersion, run: (ctx, arg) => openVersion(ctx, arg) },
+];

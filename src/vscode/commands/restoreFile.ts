@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { shortId } from '../../core/format';
 import { runRestore } from '../restoreFlow';
 import { FolderVersionNode, SnapshotNode } from '../views/nodes';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, resolveVersion } from './shared';
 
 export function restoreFile(ctx: CommandContext, arg: unknown): Promise<void> {
@@ -39,3 +40,8 @@ export function restoreFileTo(ctx: CommandContext, arg: unknown): Promise<void> 
     await runRestore(ctx, { ...request, target, deleteExtra: false });
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.restoreFile, run: (ctx, arg) => restoreFile(ctx, arg) },
+  { id: Commands.restoreFileTo, run: (ctx, arg) => restoreFileTo(ctx, arg) },
+];

@@ -18,9 +18,11 @@ import type { SnapshotRecord } from '../../core/repository/snapshotRecord';
 import { KEPT_CHANGES, Restorer } from '../../core/restore/restorer';
 import type { PlannedChange, RestoreResult } from '../../core/restore/restorer';
 import { isRemoteLocation } from '../../core/storage/locate';
-import { ago } from '../statusBar';
+import { ago } from '../timeAgo';
 import { storeExists } from '../storeAccess';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
+import { guarded } from './shared';
 import { describeTrigger } from '../views/nodes';
 
 /** One store to look in, and how it is named to the user. */
@@ -210,3 +212,8 @@ export async function openStore(ctx: CommandContext, location?: string): Promise
   }
   return restoreProject(ctx, [{ location: chosen, label: 'opened store' }]);
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.restoreProject, run: (ctx) => guarded(ctx, 'Restore a Project', () => restoreProject(ctx)) },
+  { id: Commands.openStore, run: (ctx, arg) => guarded(ctx, 'Open a Store', () => openStore(ctx, typeof arg === 'string' ? arg : undefined)) },
+];

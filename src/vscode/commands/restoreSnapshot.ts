@@ -4,7 +4,8 @@
 import { formatTime, shortId } from '../../core/format';
 import { runRestore } from '../restoreFlow';
 import { FolderVersionNode } from '../views/nodes';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, resolveSnapshot } from './shared';
 
 export function restoreSnapshot(ctx: CommandContext, arg: unknown): Promise<void> {
@@ -33,3 +34,8 @@ export function restoreFolder(ctx: CommandContext, arg: unknown): Promise<void> 
     });
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.restoreSnapshot, run: (ctx, arg) => restoreSnapshot(ctx, arg) },
+  { id: Commands.restoreFolder, run: (ctx, arg) => restoreFolder(ctx, arg) },
+];

@@ -7,7 +7,7 @@ import { formatTime, plural } from '../../core/format';
 import { findPaths, grepContent } from '../../core/query/search';
 import { Commands } from '../commandIds';
 import { VersionNode } from '../views/nodes';
-import type { CommandContext } from './shared';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, pickFolder } from './shared';
 
 interface ResultItem extends vscode.QuickPickItem {
@@ -64,3 +64,7 @@ export function searchHistory(ctx: CommandContext): Promise<void> {
     await vscode.commands.executeCommand(exists ? Commands.compareWithCurrent : Commands.openVersion, picked.node);
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.searchHistory, run: (ctx) => searchHistory(ctx) },
+];

@@ -10,7 +10,8 @@ import { regionHistory } from '../../core/query/regionHistory';
 import type { RegionVersion } from '../../core/query/regionHistory';
 import { toSnapshotUri } from '../snapshotUri';
 import { describeTrigger } from '../views/nodes';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, relPath } from './shared';
 import { openDiff } from './versionContent';
 
@@ -86,3 +87,8 @@ export function restoreSelection(ctx: CommandContext): Promise<void> {
     ctx.log.info(`Restored lines ${lines.start + 1}-${lines.end} of ${doc.uri.fsPath} from snapshot ${version.snapshot.id.slice(0, 8)} (in the editor, not saved).`);
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.showSelectionHistory, run: (ctx) => showSelectionHistory(ctx) },
+  { id: Commands.restoreSelection, run: (ctx) => restoreSelection(ctx) },
+];

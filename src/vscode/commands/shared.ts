@@ -3,19 +3,20 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupError } from '../../core/errors';
 import { formatBytes, formatTime, shortId } from '../../core/format';
 import { history } from '../../core/query/browse';
 import type { BackupService } from '../backupService';
 import { SCHEME } from '../commandIds';
-import { storeFixes } from '../storeAccess';
+import { reportFailure } from '../failures';
 import type { Logger } from '../logger';
 import type { Prompter } from '../prompter';
 import { fromSnapshotUri } from '../snapshotUri';
 import type { FileHistoryView } from '../views/fileHistoryView';
 import type { HealthView } from '../views/healthView';
 import type { Keychain } from '../keychain';
+import type { Maintenance } from '../maintenance';
 import type { Replicator } from '../replication';
+import type { SnapshotFolders } from '../snapshotFolders';
 import type { SnapshotsView } from '../views/snapshotsView';
 import type { Node } from '../views/nodes';
 import { SnapshotNode, VersionNode, describeTrigger } from '../views/nodes';
@@ -24,36 +25,36 @@ export interface CommandContext {
   service: BackupService;
   prompter: Prompter;
   log: Logger;
+  /** Opens the log (the "Show Log" command and buttons). */
+  showLog(): void;
   state: vscode.Memento;
   snapshotsView: SnapshotsView;
   historyView: FileHistoryView;
   healthView: HealthView;
   keychain: Keychain;
   replicator: Replicator;
+  maintenance: Maintenance;
+  snapshotFolders: SnapshotFolders;
   /** Select for Compare remembers its version here. */
   selection?: VersionNode;
 }
 
-/** Runs a command body, turning any failure into one notification with the actions that help. */
+/**
+ * A command as its file declares it: its id (commandIds.ts, as in package.json) and what it does with the
+ * services and the arguments VS Code passes. commands/registry.ts registers every file's list.
+ */
+export interface CommandSpec {
+  id: string;
+  run: (ctx: CommandContext, ...args: unknown[]) => unknown;
+}
+
+/** Runs a command body, turning any failure into one notification with the actions that help (failures.ts). */
 export async function guarded(ctx: CommandContext, what: string, body: () => Promise<unknown>): Promise<void> {
   try {
     await body();
   } catch (error) {
-    if (error instanceof BackupError && error.code === 'CANCELLED') {
-      void vscode.window.showInformationMessage(error.message);
-      return;
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    ctx.log.error(`${what} failed: ${message}`, error);
-    const fixes = storeFixes(error);
-    const actions = error instanceof BackupError && ['PERMISSION_DENIED', 'REPO_NOT_FOUND', 'NO_SPACE'].includes(error.code) ? ['Open Settings', 'Show Log'] : ['Show Log'];
     // Not awaited: a notification with buttons stays until dismissed, and the command must finish now.
-    void vscode.window.showErrorMessage(`${what} failed: ${message}`, ...fixes.map((f) => f.title), ...actions).then((choice) => {
-      const fix = fixes.find((f) => f.title === choice);
-      if (fix) void vscode.commands.executeCommand(fix.command);
-      if (choice === 'Show Log') void vscode.commands.executeCommand('backup.showLog');
-      if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'projectBackup');
-    });
+    void reportFailure(error, { what, log: ctx.log });
   }
 }
 

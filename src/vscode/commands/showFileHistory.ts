@@ -1,8 +1,8 @@
 // "Backup: Show File History": focuses the File History view on a file (explorer, editor title or active editor).
 
 import * as vscode from 'vscode';
-import { Views } from '../commandIds';
-import type { CommandContext } from './shared';
+import { Commands, Views } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { fileOf, guarded } from './shared';
 
 export function showFileHistory(ctx: CommandContext, arg: unknown): Promise<void> {
@@ -16,3 +16,7 @@ export function showFileHistory(ctx: CommandContext, arg: unknown): Promise<void
     await vscode.commands.executeCommand(`${Views.fileHistory}.focus`);
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.showFileHistory, run: (ctx, arg) => showFileHistory(ctx, arg) },
+];

@@ -3,7 +3,8 @@
 import * as vscode from 'vscode';
 import { formatBytes, plural, shortId } from '../../core/format';
 import { annotatedText } from '../../core/snapshot/annotate';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, pickFolder } from './shared';
 
 export function snapshotWorkspace(ctx: CommandContext, arg?: unknown): Promise<void> {
@@ -44,3 +45,7 @@ export function snapshotWorkspace(ctx: CommandContext, arg?: unknown): Promise<v
     });
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.snapshotWorkspace, run: (ctx, arg) => snapshotWorkspace(ctx, arg) },
+];

@@ -4,7 +4,8 @@
 import * as vscode from 'vscode';
 import { shortId } from '../../core/format';
 import { lastUndo, runRestore, setUndo } from '../restoreFlow';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded } from './shared';
 
 export function undoLastRestore(ctx: CommandContext): Promise<void> {
@@ -29,3 +30,7 @@ export function undoLastRestore(ctx: CommandContext): Promise<void> {
     if (result) ctx.log.info(`Undid the restore of ${record.time}.`);
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.undoLastRestore, run: (ctx) => undoLastRestore(ctx) },
+];

@@ -3,7 +3,8 @@
 
 import * as vscode from 'vscode';
 import type { Maintenance } from '../maintenance';
-import type { CommandContext } from './shared';
+import { Commands } from '../commandIds';
+import type { CommandContext, CommandSpec } from './shared';
 import { guarded, pickFolder } from './shared';
 
 export function verifyBackups(ctx: CommandContext, maintenance: Maintenance, arg?: unknown): Promise<void> {
@@ -24,3 +25,7 @@ export function verifyBackups(ctx: CommandContext, maintenance: Maintenance, arg
     });
   });
 }
+
+export const commands: CommandSpec[] = [
+  { id: Commands.verifyBackups, run: (ctx, arg) => verifyBackups(ctx, ctx.maintenance, arg) },
+];

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { historyFollowingRenames } from '../../core/query/renames';
 import type { BackupService } from '../backupService';
-import { SCHEME } from '../commandIds';
+import { SCHEME, Views } from '../commandIds';
 import { fromSnapshotUri } from '../snapshotUri';
 import { Disposable } from '../lifecycle';
 import type { Logger } from '../logger';
@@ -16,13 +16,15 @@ export class FileHistoryView extends Disposable implements vscode.TreeDataProvid
   private readonly changed = this.register(new vscode.EventEmitter<void>());
   readonly onDidChangeTreeData = this.changed.event;
   private target: vscode.Uri | undefined;
-  view: vscode.TreeView<Node> | undefined;
+  /** The tree view showing this provider: its description names the file. */
+  private readonly view: vscode.TreeView<Node>;
 
   constructor(
     private readonly service: BackupService,
     private readonly log: Logger,
   ) {
     super();
+    this.view = this.register(vscode.window.createTreeView(Views.fileHistory, { treeDataProvider: this }));
     this.register(vscode.window.onDidChangeActiveTextEditor((editor) => this.follow(editor?.document.uri)));
     this.register(service.onDidChange(() => this.changed.fire()));
     this.follow(vscode.window.activeTextEditor?.document.uri);
@@ -40,7 +42,7 @@ export class FileHistoryView extends Disposable implements vscode.TreeDataProvid
     if (fileUri.scheme !== 'file' || !vscode.workspace.getWorkspaceFolder(fileUri)) return;
     if (this.target?.toString() === fileUri.toString()) return;
     this.target = fileUri;
-    if (this.view) this.view.description = vscode.workspace.asRelativePath(fileUri, false);
+    this.view.description = vscode.workspace.asRelativePath(fileUri, false);
     this.changed.fire();
   }
 

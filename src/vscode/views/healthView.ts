@@ -12,12 +12,12 @@ import { localGitHistory } from '../../core/snapshot/gitFolder';
 import { healthSummary } from '../../core/health/health';
 import { nodeFs } from '../../core/storage/fsPort';
 import type { BackupService } from '../backupService';
-import { Commands } from '../commandIds';
+import { Commands, Views } from '../commandIds';
 import { Disposable } from '../lifecycle';
 import type { Logger } from '../logger';
-import { destinationName, healthRowItem, missingStoreRows, problemSummary } from '../lostStore';
-import type { HealthRow } from '../lostStore';
-import { ago } from '../statusBar';
+import { destinationName, healthRowItem, missingStoreRows, problemSummary } from './lostStore';
+import type { HealthRow } from './lostStore';
+import { ago } from '../timeAgo';
 import { storeProblemOf } from '../storeAccess';
 import type { StoreProblem } from '../storeAccess';
 
@@ -76,6 +76,7 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
     private readonly probe?: (folder: vscode.WorkspaceFolder) => Promise<CopyProbe[]>,
   ) {
     super();
+    this.register(vscode.window.createTreeView(Views.health, { treeDataProvider: this }));
     this.register(service.onDidChange(() => this.refreshSoon()));
     this.register(vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('projectBackup') && this.refreshSoon()));
     this.register({ dispose: () => this.timer && clearTimeout(this.timer) });

@@ -13,8 +13,8 @@ import type { DayItem, SessionRow } from '../../core/query/timeline';
 import type { SnapshotRecord } from '../../core/repository/snapshotRecord';
 import { Limiter } from '../../core/limiter';
 import type { BackupService } from '../backupService';
-import { ContextKeys } from '../commandIds';
-import { folderShown, snapshotsViewRows } from '../lostStore';
+import { ContextKeys, Views } from '../commandIds';
+import { folderShown, snapshotsViewRows } from './lostStore';
 import { Disposable } from '../lifecycle';
 import type { Logger } from '../logger';
 import type { Node } from './nodes';
@@ -34,14 +34,15 @@ export class SnapshotsView extends Disposable implements vscode.TreeDataProvider
   /** Files a session changed (its first snapshot's parent against its last), by the two trees: diffs are not redone on refresh. */
   private readonly sessionFiles = new Map<string, number>();
   private readonly diffs = new Limiter(4);
-  /** The tree view showing this provider (set by activation): its description names the filter. */
-  view: vscode.TreeView<Node> | undefined;
+  /** The tree view showing this provider: its description names the filter. */
+  private readonly view: vscode.TreeView<Node>;
 
   constructor(
     private readonly service: BackupService,
     private readonly log: Logger,
   ) {
     super();
+    this.view = this.register(vscode.window.createTreeView(Views.snapshots, { treeDataProvider: this, showCollapseAll: true }));
     this.register(service.onDidChange(() => this.refresh(true)));
   }
 
@@ -53,7 +54,7 @@ export class SnapshotsView extends Disposable implements vscode.TreeDataProvider
   /** Narrows the view (undefined: everything again); the view's title says what it shows. */
   async setFilter(filter: SnapshotFilter | undefined): Promise<void> {
     this.filter = filter;
-    if (this.view) this.view.description = filter ? describeFilter(filter) : undefined;
+    this.view.description = filter ? describeFilter(filter) : undefined;
     await vscode.commands.executeCommand('setContext', ContextKeys.filtered, filter !== undefined);
     this.refresh();
   }

@@ -6,19 +6,19 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { plural } from '../core/format';
-import type { CopyProbe } from '../core/health/copies';
-import { probeCopy } from '../core/health/copies';
-import { nodeFs } from '../core/storage/fsPort';
-import { isRemoteLocation } from '../core/storage/locate';
-import type { BackupService } from './backupService';
-import { Commands } from './commandIds';
-import type { Replicator } from './replication';
-import { destinationsOf } from './replication';
-import type { StoreProblem } from './storeAccess';
-import { storeProblemOf } from './storeAccess';
-import type { Node } from './views/nodes';
-import { MessageNode } from './views/nodes';
+import { plural } from '../../core/format';
+import type { CopyProbe } from '../../core/health/copies';
+import { probeCopy } from '../../core/health/copies';
+import { nodeFs } from '../../core/storage/fsPort';
+import { isRemoteLocation } from '../../core/storage/locate';
+import type { BackupService } from '../backupService';
+import { Commands } from '../commandIds';
+import type { Replicator } from '../replication';
+import { destinationsOf } from '../replication';
+import type { StoreProblem } from '../storeAccess';
+import { storeProblemOf } from '../storeAccess';
+import type { Node } from './nodes';
+import { MessageNode } from './nodes';
 
 /** A destination's name in a row: the host of a server, the last folder of a path. */
 export function destinationName(location: string): string {

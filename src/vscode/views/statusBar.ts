@@ -2,24 +2,15 @@
 // warning colour when a snapshot failed or none succeeded for too long. Clicking opens the Backups view.
 
 import * as vscode from 'vscode';
-import { formatTime } from '../core/format';
-import type { BackupService } from './backupService';
-import { Commands, Views } from './commandIds';
-import { healthSummary } from '../core/health/health';
-import type { Replicator } from './replication';
-import type { HealthView } from './views/healthView';
-import { Disposable } from './lifecycle';
+import { formatTime } from '../../core/format';
+import type { BackupService } from '../backupService';
+import { Commands, Views } from '../commandIds';
+import { healthSummary } from '../../core/health/health';
+import type { Replicator } from '../replication';
+import type { HealthView } from './healthView';
+import { Disposable } from '../lifecycle';
 import { STATUS_BAR_COMMANDS, statusBarLine, statusBarText } from './lostStore';
-
-export function ago(then: Date, now: Date): string {
-  const seconds = Math.max(0, Math.round((now.getTime() - then.getTime()) / 1000));
-  if (seconds < 45) return 'just now';
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `${minutes} min ago`;
-  const hours = Math.round(minutes / 60);
-  if (hours < 48) return `${hours} h ago`;
-  return `${Math.round(hours / 24)} days ago`;
-}
+import { ago } from '../timeAgo';
 
 export class StatusBar extends Disposable {
   private readonly item: vscode.StatusBarItem;
