@@ -19,7 +19,7 @@ export async function tagCommand(args: string[], io: Io): Promise<number> {
   const repo = await openRepo(values, io, TAG_USAGE);
   const found = await repo.resolveSnapshot(positionals[0]);
   // The job makes both changes under one shared lock of its own, in one write of the record.
-  const { record = found } = await applyTag(planTag(repo, found, { label, pinned: values.pin || values.unpin ? values.pin === true : undefined }));
+  const { record = found } = await applyTag(await planTag(repo, found, { label, pinned: values.pin || values.unpin ? values.pin === true : undefined }));
   if (values.json) {
     io.out(JSON.stringify({ id: record.id, time: record.time, label: record.label ?? null, pinned: record.pinned ?? false }));
     return EXIT_OK;

@@ -155,7 +155,7 @@ describe('one door per use case: plan, then apply (#13)', () => {
   describe('tag', () => {
     it('label and pin in one plan: what the plan shows is one write of the record (#13)', async () => {
       const { repo, snapshot } = await setup();
-      const plan = planTag(repo, snapshot, { label: ' before the refactor ', pinned: true });
+      const plan = await planTag(repo, snapshot, { label: ' before the refactor ', pinned: true });
       assert.deepEqual({ label: plan.label, pinned: plan.pinned, remove: plan.remove, lock: plan.lock }, { label: { from: undefined, to: 'before the refactor' }, pinned: { from: false, to: true }, remove: false, lock: 'shared' });
       let saves = 0;
       const save = repo.saveSnapshot.bind(repo);
@@ -173,11 +173,22 @@ describe('one door per use case: plan, then apply (#13)', () => {
 
     it('deleting a pinned snapshot is refused when planned, before anyone is asked; unpin and delete in one plan works (#13)', async () => {
       const { repo, snapshot } = await setup();
-      await applyTag(planTag(repo, snapshot, { pinned: true }));
+      await applyTag(await planTag(repo, snapshot, { pinned: true }));
       const pinned = await repo.loadSnapshot(snapshot.id);
-      assert.throws(() => planTag(repo, pinned, { remove: true }), (e: { code?: string }) => e.code === 'USAGE');
-      assert.throws(() => planTag(repo, pinned, {}), (e: { code?: string }) => e.code === 'USAGE');
-      const { removed } = await applyTag(planTag(repo, pinned, { remove: true, pinned: false }));
+      assert.equal((await rejectionCode(() => planTag(repo, pinned, { remove: true }))).code, 'USAGE');
+      assert.equal((await rejectionCode(() => planTag(repo, pinned, {}))).code, 'USAGE');
+      const { removed } = await applyTag(await planTag(repo, pinned, { remove: true, pinned: false }));
+      assert.equal(removed, true);
+      assert.deepEqual(await repo.listSnapshots({ reload: true }), []);
+    });
+
+    it('a plan judges the record as the store has it now: a stale pinned record deletes once unpinned (the editor\'s tree node, #13)', async () => {
+      const { repo, snapshot } = await setup();
+      await applyTag(await planTag(repo, snapshot, { pinned: true }));
+      // What a tree node holds: the record as it was when the view was drawn, pinned.
+      const stale = await repo.loadSnapshot(snapshot.id);
+      await applyTag(await planTag(repo, stale, { pinned: false }));
+      const { removed } = await applyTag(await planTag(repo, stale, { remove: true }));
       assert.equal(removed, true);
       assert.deepEqual(await repo.listSnapshots({ reload: true }), []);
     });

@@ -62,8 +62,8 @@ describe('each job takes its own lock: a concurrent prune waits for it (#13)', (
     { name: 'pin', method: 'saveSnapshot', run: (repo, id) => setPinned(repo, id, true) },
     { name: 'delete', method: 'removeSnapshot', run: (repo, id) => removeSnapshot(repo, id) },
     // The doors the editor's Label, Pin and Delete and the CLI's tag call (#13).
-    { name: 'tag: label and pin through the door', method: 'saveSnapshot', run: async (repo, id) => applyTag(planTag(repo, await repo.loadSnapshot(id), { label: 'kept', pinned: true })) },
-    { name: 'tag: delete through the door', method: 'removeSnapshot', run: async (repo, id) => applyTag(planTag(repo, await repo.loadSnapshot(id), { remove: true })) },
+    { name: 'tag: label and pin through the door', method: 'saveSnapshot', run: async (repo, id) => applyTag(await planTag(repo, id, { label: 'kept', pinned: true })) },
+    { name: 'tag: delete through the door', method: 'removeSnapshot', run: async (repo, id) => applyTag(await planTag(repo, id, { remove: true })) },
     { name: 'mirror', method: 'loadBlob', run: async (repo, id, dirs) => mirror(repo, await repo.loadSnapshot(id), dirs.target) },
     { name: 'restore', method: 'loadBlob', run: async (repo, id, dirs) => new Restorer(repo).restore(await repo.loadSnapshot(id), { target: dirs.target }) },
   ];

@@ -41,8 +41,13 @@ export interface TagResult {
 
 const stores = new WeakMap<TagPlan, TagRepo>();
 
-/** Checks the request (USAGE: a label too long, nothing asked, deleting and labelling at once, deleting a pinned snapshot). */
-export function planTag(repo: TagRepo, snapshot: SnapshotRecord, request: TagRequest): TagPlan {
+/**
+ * Checks the request against the record as the store has it now, not as the caller last saw it (a tree
+ * node's record predates an unpin made since): USAGE for a label too long, nothing asked, deleting and
+ * labelling at once, deleting a pinned snapshot.
+ */
+export async function planTag(repo: TagRepo, snapshotOrId: SnapshotRecord | string, request: TagRequest): Promise<TagPlan> {
+  const snapshot = await repo.loadSnapshot(typeof snapshotOrId === 'string' ? snapshotOrId : snapshotOrId.id);
   const remove = request.remove === true;
   if (request.label === undefined && request.pinned === undefined && !remove) throw new BackupError('USAGE', 'Give a label, a pin or unpin, or delete.');
   if (remove && request.label !== undefined) throw new BackupError('USAGE', 'A snapshot is deleted or labelled, not both.');

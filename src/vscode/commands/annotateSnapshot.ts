@@ -23,7 +23,7 @@ export function labelSnapshot(ctx: CommandContext, arg: unknown): Promise<void> 
     refuseWhileBrowsing(ctx, node.folder);
     const label = await ctx.prompter.askText(`Label for snapshot ${shortId(node.snapshot.id)} (empty removes it)`, 'e.g. before the big refactor', node.snapshot.label);
     if (label === undefined) return;
-    await applyTag(planTag(await ctx.service.repository(node.folder), node.snapshot, { label }));
+    await applyTag(await planTag(await ctx.service.repository(node.folder), node.snapshot, { label }));
     ctx.service.fireChanged(node.folder);
   });
 }
@@ -33,7 +33,7 @@ export function pinSnapshot(ctx: CommandContext, arg: unknown, pinned: boolean):
     const node = await resolveSnapshot(ctx, arg, pinned ? 'Pin which snapshot?' : 'Unpin which snapshot?');
     if (!node) return;
     refuseWhileBrowsing(ctx, node.folder);
-    await applyTag(planTag(await ctx.service.repository(node.folder), node.snapshot, { pinned }));
+    await applyTag(await planTag(await ctx.service.repository(node.folder), node.snapshot, { pinned }));
     ctx.service.fireChanged(node.folder);
   });
 }
@@ -44,7 +44,7 @@ export function deleteSnapshot(ctx: CommandContext, arg: unknown): Promise<void>
     if (!node) return;
     refuseWhileBrowsing(ctx, node.folder);
     // Planned first: a pinned snapshot is refused before the user is asked.
-    const plan = planTag(await ctx.service.repository(node.folder), node.snapshot, { remove: true });
+    const plan = await planTag(await ctx.service.repository(node.folder), node.snapshot, { remove: true });
     const ok = await ctx.prompter.confirm(
       `Delete snapshot ${shortId(node.snapshot.id)} of ${formatTime(node.snapshot.time)}? Versions that exist only in it can no longer be restored.`,
       'Delete',
