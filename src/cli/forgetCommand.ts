@@ -5,13 +5,11 @@
 import * as path from 'node:path';
 import { BackupError } from '../core/errors';
 import { formatBytes, formatTime, parseSize, plural, shortId } from '../core/format';
-import { forget } from '../core/retention/forget';
 import { parseDuration } from '../core/retention/policy';
 import type { RetentionPolicy } from '../core/retention/policy';
-import { prune } from '../core/retention/prune';
-import type { PruneReport } from '../core/retention/prune';
+import { applyForget, planForget } from '../core/retention/retentionJobs';
 import type { Repository } from '../core/repository/repository';
-import { identifyWorkspace, workspaceIdFor } from '../core/snapshot/workspace';
+import { identifyWorkspace, workspaceIdFor } from '../core/workspace/workspace';
 import { nodeFs } from '../core/storage/fsPort';
 import type { Io } from './context';
 import { EXIT_OK, UsageError, filterWorkspace, needPositionals, openRepo, parse } from './context';
@@ -90,10 +88,10 @@ export async function forgetCommand(args: string[], io: Io, signal: AbortSignal)
   const workspace = values.workspace as string | undefined;
   const workspaceId = workspace ? await workspaceIdOf(repo, workspace) : undefined;
 
-  const report = await forget(repo, { policy, workspaceId, dryRun, now: new Date(), maxSize, signal });
+  // A dry run is the plan; otherwise the job decides under its lock, then prunes when asked.
+  const plan = await planForget(repo, { policy, workspaceId, now: new Date(), maxSize, prune: values.prune === true }, { signal, preview: dryRun });
+  const { forget: report, prune: pruned } = plan.forget ? { forget: plan.forget, prune: plan.prune } : await applyForget(plan, { signal });
   const goingIds = [...report.removed, ...report.removedForSize].map((s) => s.id);
-  let pruned: PruneReport | undefined;
-  if (values.prune) pruned = await prune(repo, { dryRun, signal, ...(dryRun ? { assumeForgotten: goingIds } : {}) });
 
   const forSize = new Set(report.removedForSize.map((s) => s.id));
   if (values.json) {

@@ -2,8 +2,8 @@
 // Waits for snapshots in flight (it needs the store alone), and can be interrupted safely at any moment.
 
 import { formatBytes, plural } from '../core/format';
-import { prune } from '../core/retention/prune';
 import type { PruneReport } from '../core/retention/prune';
+import { applyPrune, planPrune } from '../core/retention/retentionJobs';
 import type { Io } from './context';
 import { EXIT_OK, needPositionals, openRepo, parse } from './context';
 
@@ -34,7 +34,10 @@ export async function pruneCommand(args: string[], io: Io, signal: AbortSignal):
   if (values.help) return io.out(PRUNE_USAGE), EXIT_OK;
   needPositionals(positionals, 0, PRUNE_USAGE);
   const repo = await openRepo(values, io, PRUNE_USAGE);
-  const report = await prune(repo, { dryRun: values['dry-run'] === true, signal });
+  // A dry run is the plan; otherwise the job decides once it holds the store alone.
+  const dryRun = values['dry-run'] === true;
+  const plan = await planPrune(repo, { signal, preview: dryRun });
+  const report = plan.report ?? (await applyPrune(plan, { signal }));
   for (const line of pruneWarnings(report)) io.err(line);
   io.out(values.json ? JSON.stringify(report) : describePrune(report));
   return EXIT_OK;

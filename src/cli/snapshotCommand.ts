@@ -4,7 +4,7 @@ import { DEFAULT_EXCLUDES } from '../core/scan/rules';
 import { formatBytes, parseSize, plural, shortId, formatTime } from '../core/format';
 import { Snapshotter } from '../core/snapshot/snapshotter';
 import { annotatedText } from '../core/snapshot/annotate';
-import { identifyWorkspace } from '../core/snapshot/workspace';
+import { identifyWorkspace } from '../core/workspace/workspace';
 import { nodeFs } from '../core/storage/fsPort';
 import type { Trigger } from '../core/repository/snapshotRecord';
 import type { Io } from './context';

@@ -8,7 +8,7 @@ import { formatTime, plural } from '../core/format';
 import { gatherHealth } from '../core/health/gather';
 import type { CopyStatus, HealthReport } from '../core/health/health';
 import { healthSummary } from '../core/health/health';
-import { identifyWorkspace, workspaceIdFor } from '../core/snapshot/workspace';
+import { identifyWorkspace, workspaceIdFor } from '../core/workspace/workspace';
 import { nodeFs } from '../core/storage/fsPort';
 import type { Io } from './context';
 import { EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';

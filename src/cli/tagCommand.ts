@@ -2,8 +2,7 @@
 // a snapshot (retention always keeps pinned and labelled ones). Only the record is rewritten, atomically.
 
 import { formatTime, shortId } from '../core/format';
-import { setLabel, setPinned } from '../core/snapshot/annotate';
-import type { SnapshotRecord } from '../core/repository/snapshotRecord';
+import { applyTag, planTag } from '../core/snapshot/tagJob';
 import type { Io } from './context';
 import { EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';
 
@@ -19,10 +18,8 @@ export async function tagCommand(args: string[], io: Io): Promise<number> {
   if (label === undefined && !values.pin && !values.unpin) throw new UsageError(`tag needs --label <text>, --pin or --unpin.\n${TAG_USAGE}`);
   const repo = await openRepo(values, io, TAG_USAGE);
   const found = await repo.resolveSnapshot(positionals[0]);
-  // Each annotation takes its own shared lock (core/snapshot/annotate.ts); the last write wins.
-  let record: SnapshotRecord = found;
-  if (label !== undefined) record = await setLabel(repo, record.id, label);
-  if (values.pin || values.unpin) record = await setPinned(repo, record.id, values.pin === true);
+  // The job makes both changes under one shared lock of its own, in one write of the record.
+  const { record = found } = await applyTag(await planTag(repo, found, { label, pinned: values.pin || values.unpin ? values.pin === true : undefined }));
   if (values.json) {
     io.out(JSON.stringify({ id: record.id, time: record.time, label: record.label ?? null, pinned: record.pinned ?? false }));
     return EXIT_OK;

@@ -3,9 +3,8 @@
 // or missing, so a script can tell "the store is damaged" from "verify could not run" (1).
 
 import { formatBytes, plural } from '../core/format';
-import { verifyRepository } from '../core/check/verify';
-import { saveVerifyRecord } from '../core/records/verifyRecord';
 import type { Damage, VerifyReport } from '../core/check/verify';
+import { applyVerify, planVerify } from '../core/check/verifyJob';
 import type { Io } from './context';
 import { EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';
 
@@ -27,12 +26,10 @@ export async function verifyCommand(args: string[], io: Io, signal: AbortSignal)
   const readDataSubset = subsetText === undefined ? undefined : parsePercent(subsetText);
   // Verify builds its own index from the files on disk: the store's index in memory too would be a second copy.
   const repo = await openRepo(values, io, VERIFY_USAGE, false, { index: false });
-  const report = await verifyRepository(repo, { readData, readDataSubset, signal });
-  // Remembered in the store for `status` and the editor's health view (when it was last checked, and how).
-  // A store we may only read (a mounted copy) is still verified: failing to remember it is only a warning.
-  if (!repo.readOnly) await saveVerifyRecord(repo, { time: new Date().toISOString(), ok: report.ok, damaged: report.damage.length, snapshots: report.snapshots, readData: readData || (readDataSubset ?? false) }).catch((error: Error) =>
-    io.err(`Warning: the verify result could not be recorded in the store (${error.message})`),
-  );
+  // The job remembers its result in the store (for `status` and the editor's health view); a store we may
+  // only read (a mounted copy) is still verified, and failing to remember it is only a warning.
+  const { report, recordError } = await applyVerify(planVerify(repo, { readData, readDataSubset }), { signal });
+  if (recordError) io.err(`Warning: the verify result could not be recorded in the store (${recordError})`);
   if (values.json) io.out(JSON.stringify(report));
   else for (const line of describeReport(report)) io.out(line);
   return report.ok ? EXIT_OK : EXIT_DAMAGE;

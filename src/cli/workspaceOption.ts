@@ -10,7 +10,7 @@ import { resolveWorkspace, summarize } from '../core/query/workspaces';
 import type { WorkspaceSummary } from '../core/query/workspaces';
 import type { Repository } from '../core/repository/repository';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
-import { identifyWorkspace, workspaceIdFor } from '../core/snapshot/workspace';
+import { identifyWorkspace, workspaceIdFor } from '../core/workspace/workspace';
 import { nodeFs } from '../core/storage/fsPort';
 
 export interface SelectedWorkspace {

@@ -7,7 +7,7 @@ import { workspaceSnapshots } from '../core/query/lineage';
 import type { Repository } from '../core/repository/repository';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
 import { Rules } from '../core/scan/rules';
-import { workspaceIdFor } from '../core/snapshot/workspace';
+import { workspaceIdFor } from '../core/workspace/workspace';
 import { isRemoteLocation } from '../core/storage/locate';
 import type { FolderStatuses } from './folderStatus';
 import type { Logger } from './logger';

@@ -5,11 +5,11 @@
 
 import * as vscode from 'vscode';
 import { formatBytes, plural } from '../core/format';
-import { verifyRepository } from '../core/check/verify';
 import { mirror } from '../core/export/mirror';
 import { summarizeProblems } from '../core/problemSummary';
 import type { VerifyReport } from '../core/check/verify';
-import { saveVerifyRecord } from '../core/records/verifyRecord';
+import { applyVerify, planVerify } from '../core/check/verifyJob';
+import type { VerifyOutcome } from '../core/check/verifyJob';
 import type { Repository } from '../core/repository/repository';
 import { forget } from '../core/retention/forget';
 import { prune } from '../core/retention/prune';
@@ -147,23 +147,19 @@ export class Maintenance extends Disposable {
       if (!(await this.claim('verify', store, schedule === 'daily' ? 24 * HOUR : 7 * 24 * HOUR))) continue;
       try {
         const repo = await this.service.localRepository(folder);
-        const report = await verifyRepository(repo);
-        await this.recordVerify(repo, report, false);
-        this.reportVerify(store, report, false);
+        this.reportVerify(store, (await this.verify(repo, {})).report, false);
       } catch (error) {
         this.log.error(`Scheduled verify of ${store} failed: ${error instanceof Error ? error.message : String(error)}`, error);
       }
     }
   }
 
-  /** Remembers a verify in the store (Backup Health and `status` show it); failing to is only logged. */
-  async recordVerify(repo: Repository, report: VerifyReport, readData: boolean): Promise<void> {
-    try {
-      await saveVerifyRecord(repo, { time: new Date().toISOString(), ok: report.ok, damaged: report.damage.length, snapshots: report.snapshots, readData });
-    } catch (error) {
-      this.log.warn(`The verify result could not be recorded in ${repo.location}: ${error instanceof Error ? error.message : String(error)}`);
-    }
+  /** Verifies through the job, which records the result in the store (Backup Health and `status` show it); failing to record is only logged. */
+  async verify(repo: Repository, request: { readData?: boolean }, options: Parameters<typeof applyVerify>[1] = {}): Promise<VerifyOutcome> {
+    const outcome = await applyVerify(planVerify(repo, request), options);
+    if (outcome.recordError) this.log.warn(`The verify result could not be recorded in ${repo.location}: ${outcome.recordError}`);
     this.verified.fire();
+    return outcome;
   }
 
   private readonly verified = this.register(new vscode.EventEmitter<void>());

@@ -18,7 +18,7 @@ import type { SnapshotRecord } from '../core/repository/snapshotRecord';
 import { findEntry } from '../core/repository/tree';
 import { setAutoLabel } from '../core/snapshot/annotate';
 import { subtreeTotals } from '../core/snapshot/totals';
-import { lastHeadMove } from '../core/snapshot/gitInfo';
+import { lastHeadMove } from '../core/workspace/gitInfo';
 import { nodeFs } from '../core/storage/fsPort';
 import type { BackupService, Recorded } from './backupService';
 import { reportFailure } from './failures';

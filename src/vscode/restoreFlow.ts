@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatTime, plural, shortId } from '../core/format';
 import { summarizeProblems } from '../core/problemSummary';
-import { Restorer } from '../core/restore/restorer';
+import { applyRestore, planRestore } from '../core/restore/restoreJob';
 import type { PlannedChange, RestorePlan, RestoreResult } from '../core/restore/restorer';
 import { entryAt } from '../core/query/browse';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
@@ -88,14 +88,6 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   // The undo snapshot needs the local store: a missing one is brought back from a destination first.
   if (intoWorkspace && !(await bringBackBeforeRestore(ctx, folder))) return undefined;
   const repo = await service.repository(folder);
-  const restorer = new Restorer(repo);
-  const options = {
-    target: target.fsPath,
-    paths: request.paths,
-    deleteExtra: request.deleteExtra,
-    missingAsDelete: request.missingAsDelete,
-    rules: service.rules(folder, repo),
-  };
   // Files with unsaved changes that the restore would replace, and the paths it changes (for the undo
   // record): picked from the preview as each change is decided, never a list of every change (a restore
   // of 200,000 files must not hold one in the extension host).
@@ -110,9 +102,16 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     if (changedPaths.length < UNDO_PATHS) changedPaths.push(rel);
     else tooMany = true;
   };
-  const preview = await restorer.restore(snapshot, {
-    ...options,
-    dryRun: true,
+  // The plan is decided once: what the user confirms is what is applied. Restoring into the workspace first
+  // takes an undo snapshot (the job takes it, under its lock, before the first write).
+  const label = restoreLabel(request.what ?? whatOf(request.paths), shortTime(snapshot.time, new Date()));
+  const plan = await planRestore(repo, snapshot, {
+    target: target.fsPath,
+    paths: request.paths,
+    deleteExtra: request.deleteExtra,
+    missingAsDelete: request.missingAsDelete,
+    rules: service.rules(folder, repo),
+    undo: intoWorkspace ? { workspace: folder.uri.fsPath, autoLabel: label, evenIfUnchanged: dirtyDocs.length > 0 } : undefined,
     onChange: (c) => {
       const doc = dirtyByRel.get(c.path);
       if (doc) {
@@ -135,14 +134,14 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     remember(rel);
   }
   const shown: RestorePlan = {
-    ...preview.plan,
-    changes: [...preview.plan.changes, ...unsavedOnly],
-    counts: { ...preview.plan.counts, overwrite: preview.plan.counts.overwrite + unsavedOnly.length },
-    total: preview.plan.total + unsavedOnly.length,
+    ...plan,
+    changes: [...plan.changes, ...unsavedOnly],
+    counts: { ...plan.counts, overwrite: plan.counts.overwrite + unsavedOnly.length },
+    total: plan.total + unsavedOnly.length,
   };
   if (shown.total === 0) {
-    const note = preview.problems.length ? ` ${summarizeProblems(preview.problems, { verb: 'restored', fullList: '' }).headline} Every one is listed in the log.` : '';
-    for (const p of preview.problems) log.warn(`Not restorable: ${p.path}: ${p.reason}`);
+    const note = plan.problems.length ? ` ${summarizeProblems(plan.problems, { verb: 'restored', fullList: '' }).headline} Every one is listed in the log.` : '';
+    for (const p of plan.problems) log.warn(`Not restorable: ${p.path}: ${p.reason}`);
     void vscode.window.showInformationMessage(`Nothing to restore: ${path.basename(target.fsPath)} already matches snapshot ${shortId(snapshot.id)}.${note}`);
     return undefined;
   }
@@ -152,22 +151,21 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   const where = overWorkspace ? folder.name : target.fsPath;
   if (!request.confirmed && !(await prompter.confirmRestore(`${request.title} into ${where}?${dirtyNote}`, shown))) return undefined;
 
-  let undo: SnapshotRecord | undefined;
-  if (intoWorkspace) {
+  const result = await applyRestore(plan, {
     // A full snapshot first (cheap with the stat cache), then the unsaved buffers on top of it, so undo
     // brings back exactly what was there, including what was never saved. The undo point is a notable
     // moment: it carries an automatic label (never over a label of the user's; retention keeps it 30 days).
-    const label = restoreLabel(request.what ?? whatOf(request.paths), shortTime(snapshot.time, new Date()));
-    undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore', ...(dirty.length ? {} : { autoLabel: label }) })).snapshot;
-    if (dirty.length) {
-      const contents = new Map(dirty.map((d) => [relOf(d), Buffer.from(d.getText(), 'utf8')]));
-      undo = (await service.snapshotFolder(folder, { trigger: 'pre-restore', paths: [...contents.keys()], contents, autoLabel: `unsaved changes ${label}` })).snapshot;
-    }
-    service.noteOwnWrites(changedPaths.map((rel) => path.join(target.fsPath, ...rel.split('/'))));
-  }
-
-  // The restore takes its own lock (core/restore/restorer.ts).
-  const result = await restorer.restore(snapshot, options);
+    takeUndo: async () => {
+      let taken = (await service.snapshotFolder(folder, { trigger: 'pre-restore', ...(dirty.length ? {} : { autoLabel: label }) })).snapshot;
+      if (dirty.length) {
+        const contents = new Map(dirty.map((d) => [relOf(d), Buffer.from(d.getText(), 'utf8')]));
+        taken = (await service.snapshotFolder(folder, { trigger: 'pre-restore', paths: [...contents.keys()], contents, autoLabel: `unsaved changes ${label}` })).snapshot;
+      }
+      service.noteOwnWrites(changedPaths.map((rel) => path.join(target.fsPath, ...rel.split('/'))));
+      return taken;
+    },
+  });
+  const undo: SnapshotRecord | undefined = result.undo;
   // Editors showing restored files must show the restored content, not keep a stale buffer.
   for (const doc of dirty) await vscode.commands.executeCommand('workbench.action.files.revert', doc.uri);
   if (overWorkspace && result.restored + result.deleted > 0) {

@@ -16,7 +16,7 @@ import type { OpenOptions } from '../../src/core/repository/repository';
 import type { FileEntry } from '../../src/core/repository/tree';
 import { Restorer } from '../../src/core/restore/restorer';
 import { prune } from '../../src/core/retention/prune';
-import { workspaceIdFor } from '../../src/core/snapshot/workspace';
+import { workspaceIdFor } from '../../src/core/workspace/workspace';
 import {
   DIST_CLI,
   KiB,

@@ -8,7 +8,7 @@ import { verifyRepository } from '../../src/core/check/verify';
 import { readWholeFile } from '../../src/core/query/browse';
 import { Repository } from '../../src/core/repository/repository';
 import { prune } from '../../src/core/retention/prune';
-import { GitInfoReader, originUrl } from '../../src/core/snapshot/gitInfo';
+import { GitInfoReader, originUrl } from '../../src/core/workspace/gitInfo';
 import { nodeFs } from '../../src/core/storage/fsPort';
 import { thousands } from '../../src/core/format';
 import { git, snapshotterFor, spyPort, useTempDirs, writeTree } from './helpers/fixtures';

@@ -10,8 +10,12 @@ import * as path from 'node:path';
 import { mirror } from '../../src/core/export/mirror';
 import type { Repository } from '../../src/core/repository/repository';
 import { Restorer } from '../../src/core/restore/restorer';
+import { applyVerify, planVerify } from '../../src/core/check/verifyJob';
+import { applyRestore, planRestore } from '../../src/core/restore/restoreJob';
 import { prune } from '../../src/core/retention/prune';
 import { removeSnapshot, setLabel, setPinned } from '../../src/core/snapshot/annotate';
+import { applyTag, planTag } from '../../src/core/snapshot/tagJob';
+import { applyMirror, planMirror } from '../../src/core/export/mirror';
 import { openRepo, rejectionCode, runCliCaptured, snapshotterFor, useTempDirs, writeTree } from './helpers/fixtures';
 
 /** Pauses the first call of `method` on `repo` until `open()`; `entered` resolves when the job got there. */
@@ -57,6 +61,9 @@ describe('each job takes its own lock: a concurrent prune waits for it (#13)', (
     { name: 'label', method: 'saveSnapshot', run: (repo, id) => setLabel(repo, id, 'kept') },
     { name: 'pin', method: 'saveSnapshot', run: (repo, id) => setPinned(repo, id, true) },
     { name: 'delete', method: 'removeSnapshot', run: (repo, id) => removeSnapshot(repo, id) },
+    // The doors the editor's Label, Pin and Delete and the CLI's tag call (#13).
+    { name: 'tag: label and pin through the door', method: 'saveSnapshot', run: async (repo, id) => applyTag(await planTag(repo, id, { label: 'kept', pinned: true })) },
+    { name: 'tag: delete through the door', method: 'removeSnapshot', run: async (repo, id) => applyTag(await planTag(repo, id, { remove: true })) },
     { name: 'mirror', method: 'loadBlob', run: async (repo, id, dirs) => mirror(repo, await repo.loadSnapshot(id), dirs.target) },
     { name: 'restore', method: 'loadBlob', run: async (repo, id, dirs) => new Restorer(repo).restore(await repo.loadSnapshot(id), { target: dirs.target }) },
   ];
@@ -79,6 +86,67 @@ describe('each job takes its own lock: a concurrent prune waits for it (#13)', (
       await prune(await openRepo(store), { lockWaitMs: 30_000 });
     });
   }
+
+  it('restore through its door: planning takes no lock, apply holds a shared lock, so prune waits for it (#13)', async () => {
+    const { store, repo, snapshot } = await setup();
+    const target = path.join(temp.make('out'), 'target');
+    const plan = await planRestore(repo, snapshot, { target });
+    // Planned and not applied (a front asking the user): the store is free, prune runs.
+    await prune(await openRepo(store), { lockWaitMs: 30_000 });
+    const gates = [gate(repo, 'loadBlob'), gate(repo, 'loadBlobAt')];
+    const running = applyRestore(plan);
+    await Promise.race(gates.map((g) => g.entered));
+    try {
+      await pruneIsRefused(store);
+    } finally {
+      for (const g of gates) g.open();
+    }
+    await running;
+    assert.equal(fs.readFileSync(path.join(target, 'a.txt'), 'utf8'), 'a\n');
+    await prune(await openRepo(store), { lockWaitMs: 30_000 });
+  });
+
+  it('mirror through its door: planning takes no lock, apply holds a shared lock, so prune waits for it (#13)', async () => {
+    const { store, repo, snapshot } = await setup();
+    const plan = await planMirror(repo, snapshot, path.join(temp.make('out'), 'mirror'));
+    await prune(await openRepo(store), { lockWaitMs: 30_000 });
+    const gates = [gate(repo, 'loadBlob'), gate(repo, 'loadBlobAt')];
+    const running = applyMirror(plan);
+    await Promise.race(gates.map((g) => g.entered));
+    try {
+      await pruneIsRefused(store);
+    } finally {
+      for (const g of gates) g.open();
+    }
+    assert.deepEqual((await running).problems, []);
+  });
+
+  it('verify through its door holds a shared lock while it reads, so prune waits for it (#13)', async () => {
+    const { store, repo } = await setup();
+    // Verify reads the store as it is on disk, past the repository: gate the backend's listing of snapshots.
+    const backend = repo.backend as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const list = backend.list.bind(repo.backend);
+    let open!: () => void;
+    let entered!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const reached = new Promise<void>((resolve) => (entered = resolve));
+    backend.list = async (...args: unknown[]) => {
+      if (args[0] === 'snapshots') {
+        entered();
+        await opened;
+      }
+      return list(...args);
+    };
+    const running = applyVerify(planVerify(repo));
+    await reached;
+    try {
+      await pruneIsRefused(store);
+    } finally {
+      open();
+    }
+    assert.equal((await running).report.ok, true);
+    await prune(await openRepo(store), { lockWaitMs: 30_000 });
+  });
 
   it('a CLI restore with --delete leaves alone what the snapshot\'s own rules exclude (#13)', async () => {
     const ws = temp.make('ws');

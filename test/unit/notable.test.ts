@@ -13,7 +13,7 @@ import { decodeSnapshot, encodeSnapshot } from '../../src/core/repository/snapsh
 import { AUTO_LABEL_KEEP_MS, applyPolicy } from '../../src/core/retention/policy';
 import { forget } from '../../src/core/retention/forget';
 import { setAutoLabel, setLabel } from '../../src/core/snapshot/annotate';
-import { lastHeadMove } from '../../src/core/snapshot/gitInfo';
+import { lastHeadMove } from '../../src/core/workspace/gitInfo';
 import { nodeFs } from '../../src/core/storage/fsPort';
 import { git, openRepo, rejectionCode, snapshotterFor, useTempDirs, writeTree } from './helpers/fixtures';
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { isBackupError } from '../../src/core/errors';
-import { safeJoin, splitUserPath, unsafeNameReason } from '../../src/core/restore/safePath';
+import { safeJoin, splitUserPath, unsafeNameReason } from '../../src/core/repository/safePath';
 
 const unsafe = (e: unknown) => isBackupError(e, 'UNSAFE_PATH');
 

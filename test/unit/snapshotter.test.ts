@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { listTree, readWholeFile } from '../../src/core/query/browse';
 import { Repository } from '../../src/core/repository/repository';
 import type { SnapshotRecord } from '../../src/core/repository/snapshotRecord';
-import { workspaceIdFor } from '../../src/core/snapshot/workspace';
+import { workspaceIdFor } from '../../src/core/workspace/workspace';
 import { KiB, MiB, ageTree, git, openRepo, rejectionCode, seededBytes, snapshotterFor, spyPort, useTempDirs, writeTree } from './helpers/fixtures';
 import type { TreeSpec } from './helpers/fixtures';
 

@@ -17,7 +17,7 @@ import type { Tree, TreeEntry } from '../repository/tree';
 import type { Damage, DamageRecord } from './damage';
 import { DamageLedger } from './damage';
 import { PackIndex } from './packIndex';
-import { entryProblem } from '../restore/safePath';
+import { entryProblem } from '../repository/safePath';
 import { blobOf, missingMessage, openUnit } from './units';
 
 export type { Damage } from './damage';
@@ -56,8 +56,11 @@ export interface VerifyReport {
   notes: string[];
 }
 
+/** What verify reads of a store: its objects as they are on disk (it trusts no cache or index in memory), and its shared lock. */
+export type VerifyRepo = Pick<Repository, 'backend' | 'codec' | 'location' | 'readLock' | 'readOnly'>;
+
 /** Checks the store behind `repo`; see VerifyOptions. Throws CANCELLED, REPO_LOCKED, USAGE (bad subset) or I/O errors; damage is reported, never thrown. */
-export async function verifyRepository(repo: Repository, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyRepository(repo: VerifyRepo, options: VerifyOptions = {}): Promise<VerifyReport> {
   const subset = options.readDataSubset;
   if (subset !== undefined && !(Number.isFinite(subset) && subset >= 0 && subset <= 100)) {
     throw new BackupError('USAGE', `The share of packs to read must be a percentage from 0 to 100, not ${subset}.`, { readDataSubset: subset });
@@ -106,7 +109,7 @@ class Verifier {
   private bytesRead = 0;
 
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: VerifyRepo,
     private readonly options: VerifyOptions,
   ) {
     this.codec = repo.codec;

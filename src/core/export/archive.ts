@@ -7,42 +7,22 @@
 
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { Readable, Writable } from 'node:stream';
-import type { Transform } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { BackupError, describeFsError, errnoCode, isBackupError } from '../errors';
 import { entryAt } from '../query/browse';
 import { diffTrees } from '../query/diff';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
-import type { FileEntry, TreeEntry } from '../repository/tree';
-import { RESTORED_MODE_BITS, unsafeNameReason } from '../restore/safePath';
-import { sweepTemps, syncDir, tempPathFor, writeAll } from '../storage/atomic';
-import type { FileHandlePort, FsPort } from '../storage/fsPort';
+import { unsafeNameReason } from '../repository/safePath';
+import type { FsPort } from '../storage/fsPort';
 import { StoreFence } from '../storage/storeFence';
 import type { ArchiveFormat, ArchiveKind, ArchiveRecord } from '../records/archiveRecord';
 import { listArchives, saveArchiveRecord } from '../records/archiveRecord';
+import { APPLY_INSTRUCTIONS, DELETED_FILE, MANIFEST_DIR, MANIFEST_FILE, checkCancelled, writeArchive } from './archiveWriter';
+import type { Plan } from './archiveWriter';
 
 export type { ArchiveFormat, ArchiveKind, ArchiveRecord } from '../records/archiveRecord';
 export { listArchives } from '../records/archiveRecord';
-
-/** Where a differential or incremental archive keeps its manifest; never part of a full archive. */
-export const MANIFEST_DIR = '.project-backup';
-export const MANIFEST_FILE = `${MANIFEST_DIR}/manifest.json`;
-export const DELETED_FILE = `${MANIFEST_DIR}/deleted.txt`;
-
-/** How an archive with a manifest is applied, stated in the manifest so no Project Backup is needed. */
-export const APPLY_INSTRUCTIONS =
-  `Start from the state of the base snapshot. Remove every path listed in ${DELETED_FILE} (one per line, ` +
-  'children before their folder, folders end with "/"), then extract this archive over it, then remove ' +
-  `${MANIFEST_FILE} and ${DELETED_FILE} (and ${MANIFEST_DIR}/ if that leaves it empty).`;
-
-/** Files up to this size are read whole and handed over as one buffer: a stream per small file costs more. */
-const WHOLE_BELOW = 1024 * 1024;
-/** Small files queued in the archiver at most (their buffers are held until written). */
-const QUEUE_BYTES = 8 * 1024 * 1024;
-const DIR_MODE = 0o755;
-const SYMLINK_MODE = 0o777;
+export { APPLY_INSTRUCTIONS, DELETED_FILE, MANIFEST_DIR, MANIFEST_FILE } from './archiveWriter';
 
 export interface ExportOptions {
   snapshot: SnapshotRecord;
@@ -111,7 +91,38 @@ export function formatOf(file: string): ArchiveFormat | undefined {
   return undefined;
 }
 
-export async function exportArchive(repo: Repository, options: ExportOptions): Promise<ArchiveResult> {
+/** What an export will write, to show before it runs (#13). */
+export interface ExportPlan {
+  snapshot: SnapshotRecord;
+  file: string;
+  format: ArchiveFormat;
+  kind: ArchiveKind;
+  /** The snapshot a differential or incremental archive builds on. */
+  base?: SnapshotRecord;
+  /** Files, folders and links the archive holds. */
+  entries: number;
+  /** Bytes of file content to write. */
+  bytes: number;
+  /** Paths the manifest lists for removal before extracting. */
+  removals: number;
+  /** Entries left out, each with why. */
+  skipped: SkippedEntry[];
+  /** Held while the archive is written: shared, so snapshots go on and prune waits. */
+  lock: 'shared';
+  /** Where the archive is recorded once it is in place (later archives build on it). */
+  record: 'meta/archives/';
+}
+
+interface Held {
+  repo: Repository;
+  contents: Plan;
+  overwrite: boolean;
+}
+
+const held = new WeakMap<ExportPlan, Held>();
+
+/** Works out what the archive holds and checks where it goes; writes nothing and takes no lock. */
+export async function planExport(repo: Repository, options: Omit<ExportOptions, 'onProgress'>): Promise<ExportPlan> {
   const { snapshot, signal } = options;
   const file = path.resolve(options.file);
   const format = options.format ?? formatOf(file);
@@ -119,43 +130,75 @@ export async function exportArchive(repo: Repository, options: ExportOptions): P
   checkCancelled(signal);
   // An archive in the store's folder would be a file that verify and prune never account for.
   await StoreFence.refuseInside(repo.port, repo.location, path.dirname(file), 'write an archive into');
-  const lock = await repo.readLock(`an archive export to ${file}`);
+  const { kind, base } = await resolveBase(repo, snapshot, options.since);
+  if (base) await refuseManifestClash(repo, snapshot);
+  const contents = await planArchive(repo, snapshot, base);
+  await checkTarget(repo.port, file, options.overwrite === true);
+  checkCancelled(signal);
+  const plan: ExportPlan = { snapshot, file, format, kind, ...(base ? { base } : {}), entries: contents.writes.length, bytes: contents.bytesTotal, removals: contents.removals.length, skipped: contents.skipped, lock: 'shared', record: 'meta/archives/' };
+  held.set(plan, { repo, contents, overwrite: options.overwrite === true });
+  return plan;
+}
+
+/** Writes the archive the plan describes under the store's shared lock, then records it in the store. */
+export async function applyExport(plan: ExportPlan, options: Pick<ExportOptions, 'signal' | 'onProgress'> = {}): Promise<ArchiveResult> {
+  const job = held.get(plan);
+  if (!job) throw new BackupError('USAGE', 'This export plan was not made by planExport.');
+  held.delete(plan);
+  const lock = await job.repo.readLock(`an archive export to ${plan.file}`);
   try {
-    const { kind, base } = await resolveBase(repo, snapshot, options.since);
-    if (base) await refuseManifestClash(repo, snapshot);
-    const plan = await planArchive(repo, snapshot, base);
-    await checkTarget(repo.port, file, options.overwrite === true);
-    checkCancelled(signal);
-    const time = repo.now().toISOString();
-    const manifest: ArchiveManifest | undefined = base && kind !== 'full'
-      ? { v: 1, kind, snapshot: snapshot.id, snapshotTime: snapshot.time, base: base.id, baseTime: base.time, time, workspace: snapshot.workspace, deleted: plan.removals.length, apply: APPLY_INSTRUCTIONS }
-      : undefined;
-    const written = await writeArchive(repo, file, format, snapshot, plan, manifest, options);
-    const record: ArchiveRecord = {
-      v: 1,
-      id: randomBytes(16).toString('hex'),
-      time,
-      workspace: { path: snapshot.workspace.path, id: snapshot.workspace.id },
-      snapshot: snapshot.id,
-      kind,
-      base: base?.id ?? null,
-      file,
-      format,
-      bytes: written.bytes,
-      files: written.files,
-    };
-    // A store that cannot be written (read without a lock) cannot record it: the archive is whole, but
-    // later differential or incremental archives will not build on it.
-    if (!repo.readOnly) try {
-      await saveArchiveRecord(repo, record);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new BackupError(isBackupError(error) ? error.code : 'IO_ERROR', `The archive ${file} is complete, but recording it in the store failed, so later archives will not build on it: ${reason}`, { file });
-    }
-    return { id: record.id, kind, file, format, files: written.files, bytes: written.bytes, deleted: plan.removals, base: record.base, skipped: plan.skipped, recorded: !repo.readOnly };
+    // The target may have appeared since the plan was shown.
+    await checkTarget(job.repo.port, plan.file, job.overwrite);
+    return await writeAndRecord(job, plan, options);
   } finally {
     await lock?.release();
   }
+}
+
+/** planExport and applyExport under one lock: an archive made without asking (see them for what is thrown). */
+export async function exportArchive(repo: Repository, options: ExportOptions): Promise<ArchiveResult> {
+  const lock = await repo.readLock(`an archive export to ${path.resolve(options.file)}`);
+  try {
+    const plan = await planExport(repo, options);
+    const job = held.get(plan) as Held;
+    held.delete(plan);
+    return await writeAndRecord(job, plan, options);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function writeAndRecord(job: Held, plan: ExportPlan, options: Pick<ExportOptions, 'signal' | 'onProgress'>): Promise<ArchiveResult> {
+  const { repo, contents } = job;
+  const { snapshot, file, format, kind, base } = plan;
+  checkCancelled(options.signal);
+  const time = repo.now().toISOString();
+  const manifest: ArchiveManifest | undefined = base && kind !== 'full'
+    ? { v: 1, kind, snapshot: snapshot.id, snapshotTime: snapshot.time, base: base.id, baseTime: base.time, time, workspace: snapshot.workspace, deleted: contents.removals.length, apply: APPLY_INSTRUCTIONS }
+    : undefined;
+  const written = await writeArchive(repo, file, format, snapshot, contents, manifest, options);
+  const record: ArchiveRecord = {
+    v: 1,
+    id: randomBytes(16).toString('hex'),
+    time,
+    workspace: { path: snapshot.workspace.path, id: snapshot.workspace.id },
+    snapshot: snapshot.id,
+    kind,
+    base: base?.id ?? null,
+    file,
+    format,
+    bytes: written.bytes,
+    files: written.files,
+  };
+  // A store that cannot be written (read without a lock) cannot record it: the archive is whole, but
+  // later differential or incremental archives will not build on it.
+  if (!repo.readOnly) try {
+    await saveArchiveRecord(repo, record);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new BackupError(isBackupError(error) ? error.code : 'IO_ERROR', `The archive ${file} is complete, but recording it in the store failed, so later archives will not build on it: ${reason}`, { file });
+  }
+  return { id: record.id, kind, file, format, files: written.files, bytes: written.bytes, deleted: contents.removals, base: record.base, skipped: contents.skipped, recorded: !repo.readOnly };
 }
 
 // ---- what goes in ---------------------------------------------------------------------------------------
@@ -186,20 +229,6 @@ async function refuseManifestClash(repo: Repository, snapshot: SnapshotRecord): 
   if (clash) {
     throw new BackupError('USAGE', `The workspace has its own ${clash}, which the manifest of a differential or incremental archive would overwrite; rename it, or make a full archive.`, { path: clash });
   }
-}
-
-interface Item {
-  path: string;
-  entry: TreeEntry;
-}
-
-interface Plan {
-  /** In tree order: a folder before what it holds. */
-  writes: Item[];
-  /** Paths to remove before extracting: children before their folder; folders end with "/". */
-  removals: string[];
-  skipped: SkippedEntry[];
-  bytesTotal: number;
 }
 
 async function planArchive(repo: Repository, snapshot: SnapshotRecord, base: SnapshotRecord | undefined): Promise<Plan> {
@@ -244,15 +273,6 @@ function archiveNameProblem(p: string): string | undefined {
   return undefined;
 }
 
-/**
- * The name an entry gets in the archive. archiver drops a leading `word:` (a Windows drive, to it), which
- * would turn a top-level `notes:draft.md` into `draft.md`; `./` in front keeps the name whole, and every
- * extractor reads `./x` as `x`.
- */
-function archiveName(p: string): string {
-  return /^\w+:/.test(p) ? `./${p}` : p;
-}
-
 async function checkTarget(port: FsPort, file: string, overwrite: boolean): Promise<void> {
   let stat;
   try {
@@ -263,237 +283,4 @@ async function checkTarget(port: FsPort, file: string, overwrite: boolean): Prom
   }
   if (stat.isDirectory()) throw new BackupError('USAGE', `${file} is a folder; give the archive a file name ending in .zip or .tar.gz.`, { file });
   if (!overwrite) throw new BackupError('USAGE', `${file} already exists; choose another name or remove it first.`, { file });
-}
-
-function checkCancelled(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw cancelled();
-}
-
-function cancelled(): BackupError {
-  return new BackupError('CANCELLED', 'The export was cancelled; no archive was written.');
-}
-
-// ---- writing ----------------------------------------------------------------------------------------------
-
-/** The part of archiver 7 we use (its CommonJS export is a function; @types/archiver 8 describes v8's classes). */
-interface EntryData {
-  name: string;
-  type: 'file' | 'directory' | 'symlink';
-  date: Date;
-  mode: number;
-  linkname?: string;
-  /** Only the size is read: it lets the tar writer stream an entry instead of buffering it whole. */
-  stats?: { size: number };
-}
-
-interface ArchiverStream extends Transform {
-  append(source: Buffer | Readable, data: EntryData): this;
-  finalize(): Promise<void>;
-  abort(): this;
-}
-
-type ArchiverFactory = (format: 'zip' | 'tar', options: Record<string, unknown>) => ArchiverStream;
-
-/** Loaded on first export, so the extension does not load archiver at activation. */
-async function loadArchiver(): Promise<ArchiverFactory> {
-  const loaded = (await import('archiver')) as unknown as { default: ArchiverFactory };
-  return loaded.default;
-}
-
-/** Writes to a file handle of the port, so archive writes meet the same fault injection as the store's. */
-class HandleWritable extends Writable {
-  written = 0;
-
-  constructor(private readonly handle: FileHandlePort) {
-    super({ highWaterMark: 1024 * 1024 });
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this._writev([{ chunk }], callback);
-  }
-
-  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    const buffers = chunks.map((c) => c.chunk);
-    writeAll(this.handle, buffers).then(
-      () => {
-        for (const b of buffers) this.written += b.length;
-        callback();
-      },
-      (error: Error) => callback(error),
-    );
-  }
-}
-
-/**
- * Hands entries to archiver in order, never more than one stream and QUEUE_BYTES of small files ahead of
- * what it has written: archiver queues whatever it is given, so this is where memory stays bounded.
- */
-class Feeder {
-  private readonly queued: number[] = [];
-  private queuedBytes = 0;
-  private wake: (() => void) | undefined;
-
-  constructor(
-    private readonly archive: ArchiverStream,
-    private readonly failed: Promise<never>,
-  ) {
-    archive.on('entry', () => {
-      this.queuedBytes -= this.queued.shift() ?? 0;
-      this.wake?.();
-    });
-  }
-
-  async addBuffer(data: Buffer, entry: EntryData): Promise<void> {
-    const weight = data.length + 512;
-    this.queued.push(weight);
-    this.queuedBytes += weight;
-    this.archive.append(data, entry);
-    await this.until(() => this.queuedBytes <= QUEUE_BYTES);
-  }
-
-  /** Resolves once the stream's content is in the archive. */
-  async addStream(source: Readable, entry: EntryData): Promise<void> {
-    const sourceFailed = new Promise<never>((_, reject) => source.once('error', reject));
-    this.queued.push(0);
-    this.archive.append(source, entry);
-    await this.until(() => this.queued.length === 0, sourceFailed);
-  }
-
-  drain(): Promise<void> {
-    return this.until(() => this.queued.length === 0);
-  }
-
-  private async until(ready: () => boolean, also?: Promise<never>): Promise<void> {
-    while (!ready()) {
-      const woken = new Promise<void>((resolve) => (this.wake = resolve));
-      await Promise.race(also ? [woken, this.failed, also] : [woken, this.failed]);
-    }
-  }
-}
-
-async function writeArchive(
-  repo: Repository,
-  file: string,
-  format: ArchiveFormat,
-  snapshot: SnapshotRecord,
-  plan: Plan,
-  manifest: ArchiveManifest | undefined,
-  options: ExportOptions,
-): Promise<{ bytes: number; files: number }> {
-  const { signal, onProgress } = options;
-  const port = repo.port;
-  const create = await loadArchiver();
-  // What a killed export left beside its archive goes now (#11.7); a running export's temp file stays.
-  // An archive whose short name ends a path at the OS limit has its temp file in the nearest folder above
-  // where it fits (the rename is atomic across folders of one file system): that folder is swept too.
-  const temp = tempPathFor(file, path.parse(file).root);
-  await sweepTemps(port, path.dirname(file));
-  if (path.dirname(temp) !== path.dirname(file)) await sweepTemps(port, path.dirname(temp));
-  let handle: FileHandlePort;
-  try {
-    handle = await port.open(temp, 'wx', 0o666);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
-      throw new BackupError('PATH_NOT_FOUND', `The folder ${path.dirname(file)} does not exist; create it, or choose another place for the archive.`, { path: path.dirname(file) });
-    }
-    throw describeFsError(error, 'creating the archive', file);
-  }
-  let fail: (error: unknown) => void = () => undefined;
-  const failed = new Promise<never>((_, reject) => (fail = reject));
-  failed.catch(() => undefined);
-  const onAbort = () => fail(cancelled());
-  signal?.addEventListener('abort', onAbort, { once: true });
-
-  const sink = new HandleWritable(handle);
-  const sinkDone = finished(sink);
-  sinkDone.catch(() => undefined);
-  const archive = create(format === 'zip' ? 'zip' : 'tar', format === 'zip' ? { zlib: { level: 6 }, forceLocalTime: true } : { gzip: true, gzipOptions: { level: 6 } });
-  archive.on('error', fail);
-  archive.on('warning', fail);
-  sink.on('error', fail);
-  archive.pipe(sink);
-  const feeder = new Feeder(archive, failed);
-
-  const date = new Date(snapshot.time);
-  let current: Readable | undefined;
-  let closed = false;
-  let files = 0;
-  let bytesDone = 0;
-  const progress = (n: number) => {
-    bytesDone += n;
-    onProgress?.(bytesDone, plan.bytesTotal);
-  };
-  try {
-    if (manifest) {
-      // First, so a reader streaming the archive learns what to remove before anything else.
-      await feeder.addBuffer(Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8'), { name: MANIFEST_FILE, type: 'file', mode: 0o644, date });
-      await feeder.addBuffer(Buffer.from(plan.removals.map((p) => `${p}\n`).join(''), 'utf8'), { name: DELETED_FILE, type: 'file', mode: 0o644, date });
-    }
-    onProgress?.(0, plan.bytesTotal);
-    for (const { path: p, entry } of plan.writes) {
-      checkCancelled(signal);
-      const name = archiveName(p);
-      if (entry.type === 'dir') {
-        await feeder.addBuffer(Buffer.alloc(0), { name, type: 'directory', mode: DIR_MODE, date });
-      } else if (entry.type === 'symlink') {
-        await feeder.addBuffer(Buffer.alloc(0), { name, type: 'symlink', linkname: entry.target, mode: SYMLINK_MODE, date });
-        files++;
-      } else {
-        const data: EntryData = { name, type: 'file', mode: entry.mode & RESTORED_MODE_BITS, date, stats: { size: entry.size } };
-        const content = fileContent(repo, p, entry, signal, progress);
-        if (entry.size <= WHOLE_BELOW) {
-          const parts: Buffer[] = [];
-          for await (const part of content) parts.push(part);
-          await feeder.addBuffer(parts.length === 1 ? parts[0] : Buffer.concat(parts), data);
-        } else {
-          // objectMode off: the stream holds about one blob ahead of the archiver, whatever the file's size.
-          current = Readable.from(content, { objectMode: false, highWaterMark: 64 * 1024 });
-          await feeder.addStream(current, data);
-          current = undefined;
-        }
-        files++;
-      }
-    }
-    await feeder.drain();
-    checkCancelled(signal);
-    await Promise.race([archive.finalize(), failed]);
-    await Promise.race([sinkDone, failed]);
-    await handle.sync();
-    closed = true;
-    await handle.close();
-    checkCancelled(signal);
-    await port.rename(temp, file);
-    await syncDir(port, path.dirname(file));
-    return { bytes: sink.written, files };
-  } catch (error) {
-    archive.abort();
-    current?.destroy();
-    sink.destroy();
-    if (!closed) await handle.close().catch(() => undefined);
-    await port.unlink(temp).catch(() => undefined);
-    throw describeFsError(error, 'writing the archive', file);
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
-}
-
-/** A file's content blob by blob, checked against the size its tree records. */
-async function* fileContent(repo: Repository, p: string, entry: FileEntry, signal: AbortSignal | undefined, progress: (n: number) => void): AsyncGenerator<Buffer> {
-  let seen = 0;
-  for (const id of entry.content) {
-    checkCancelled(signal);
-    let blob: Buffer;
-    try {
-      blob = await repo.loadBlob(id);
-    } catch (error) {
-      if (!isBackupError(error)) throw error;
-      throw new BackupError(error.code, `${p} cannot be exported: ${error.message}`, { ...error.data, path: p });
-    }
-    seen += blob.length;
-    progress(blob.length);
-    yield blob;
-  }
-  if (seen !== entry.size) {
-    throw new BackupError('OBJECT_DAMAGED', `${p} cannot be exported: its content is ${seen} bytes where its folder's tree says ${entry.size}; the tree is damaged.`, { path: p });
-  }
 }

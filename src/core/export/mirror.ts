@@ -14,7 +14,7 @@ import type { FileEntry } from '../repository/tree';
 import { MAX_TREE_DEPTH, tooDeep } from '../repository/tree';
 import { Restorer } from '../restore/restorer';
 import type { RestoreProblem } from '../restore/restorer';
-import { RESTORED_MODE_BITS, entryProblem } from '../restore/safePath';
+import { RESTORED_MODE_BITS, entryProblem } from '../repository/safePath';
 import { writeFileAtomic } from '../storage/atomic';
 import type { FsPort } from '../storage/fsPort';
 import { StoreFence, isWithin, realish } from '../storage/storeFence';
@@ -62,22 +62,41 @@ interface MirrorState {
   files: Map<string, MirroredFile>;
 }
 
-/**
- * Makes `folder` an exact copy of `snapshot`. Throws UNSAFE_PATH when the folder overlaps the workspace or
- * the store, RESTORE_CONFLICT when it is a file or a non-empty folder that is not a mirror, CANCELLED when
- * the signal fires; failures of single entries are returned as problems.
- */
-export async function mirror(repo: Repository, snapshot: SnapshotRecord, folder: string, options: MirrorOptions = {}): Promise<MirrorResult> {
-  // The job takes its own lock (#13): shared, so prune waits for it (none on a store that cannot be written).
-  const lock = await repo.readLock(`a mirror into ${path.resolve(folder)}`);
-  try {
-    return await mirrorLocked(repo, snapshot, folder, options);
-  } finally {
-    await lock?.release();
-  }
+/** What a mirror needs of the store: its trees and blobs (through the restorer), its shared lock, where it lies. */
+export type MirrorRepo = Pick<Repository, 'port' | 'location' | 'readLock' | 'loadTree'> & ConstructorParameters<typeof Restorer>[0];
+
+/** What a mirror run will do, to show before it runs (#13): counts, the folder's previous snapshot, the lock. */
+export interface MirrorPlan {
+  snapshot: SnapshotRecord;
+  folder: string;
+  /** The snapshot the folder mirrors now; undefined for a new mirror. */
+  previous?: string;
+  /** Paths removed (what the snapshot no longer has, or what stands where an entry of another type goes). */
+  removals: number;
+  /** Files, links and folders to write. */
+  writes: number;
+  unchanged: number;
+  /** Entries that cannot be mirrored (unsafe names, damaged data). */
+  problems: RestoreProblem[];
+  /** Held while the plan is applied: shared, so snapshots go on and prune waits. */
+  lock: 'shared';
+  /** The state file in the folder, rewritten when done. */
+  record: typeof MIRROR_STATE;
 }
 
-async function mirrorLocked(repo: Repository, snapshot: SnapshotRecord, folder: string, options: MirrorOptions): Promise<MirrorResult> {
+interface Held {
+  repo: MirrorRepo;
+  state: MirrorState | undefined;
+  compared: Plan;
+}
+
+const held = new WeakMap<MirrorPlan, Held>();
+
+/**
+ * Compares `folder` with `snapshot`; writes nothing. Throws UNSAFE_PATH when the folder overlaps the
+ * workspace or the store, RESTORE_CONFLICT when it is a file or a non-empty folder that is not a mirror.
+ */
+export async function planMirror(repo: MirrorRepo, snapshot: SnapshotRecord, folder: string): Promise<MirrorPlan> {
   const port = repo.port;
   const target = path.resolve(folder);
   await refuseOverlap(port, target, snapshot.workspace.path, 'workspace');
@@ -85,17 +104,67 @@ async function mirrorLocked(repo: Repository, snapshot: SnapshotRecord, folder: 
   if (fence.below) {
     throw new BackupError('UNSAFE_PATH', `Refusing to mirror into ${target}: it holds the backup store ${repo.location}, which the mirror would delete; choose a folder outside the workspace and the store.`, { folder: target, store: repo.location });
   }
-  let state = await openFolder(port, target);
-  if (!state) {
+  const state = await openFolder(port, target);
+  const problems: RestoreProblem[] = [];
+  const exists = lstatOrUndefined(port, target)?.isDirectory() === true;
+  const compared = await comparePlan(repo, snapshot, target, state?.files ?? new Map(), problems, exists);
+  const plan: MirrorPlan = {
+    snapshot,
+    folder: target,
+    ...(state?.snapshot ? { previous: state.snapshot } : {}),
+    removals: compared.removals.length,
+    writes: compared.writeItems,
+    unchanged: compared.unchanged,
+    problems,
+    lock: 'shared',
+    record: MIRROR_STATE,
+  };
+  held.set(plan, { repo, state, compared });
+  return plan;
+}
+
+/** Carries out a plan from planMirror under the store's shared lock. CANCELLED when the signal fires; failures of single entries are returned as problems. */
+export async function applyMirror(plan: MirrorPlan, options: MirrorOptions = {}): Promise<MirrorResult> {
+  const job = held.get(plan);
+  if (!job) throw new BackupError('USAGE', 'This mirror plan was not made by planMirror.');
+  held.delete(plan);
+  const lock = await job.repo.readLock(`a mirror into ${plan.folder}`);
+  try {
+    return await applyLocked(job, plan, options);
+  } finally {
+    await lock?.release();
+  }
+}
+
+/** Makes `folder` an exact copy of `snapshot`: planMirror and applyMirror under one lock (see them for what is thrown). */
+export async function mirror(repo: MirrorRepo, snapshot: SnapshotRecord, folder: string, options: MirrorOptions = {}): Promise<MirrorResult> {
+  // The job takes its own lock (#13): shared, so prune waits for it (none on a store that cannot be written).
+  const lock = await repo.readLock(`a mirror into ${path.resolve(folder)}`);
+  try {
+    const plan = await planMirror(repo, snapshot, folder);
+    const job = held.get(plan) as Held;
+    held.delete(plan);
+    return await applyLocked(job, plan, options);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function applyLocked(job: Held, mirrorPlan: MirrorPlan, options: MirrorOptions): Promise<MirrorResult> {
+  const { repo, compared: plan } = job;
+  const port = repo.port;
+  const target = mirrorPlan.folder;
+  const snapshot = mirrorPlan.snapshot;
+  if (!job.state) {
     // Mark the folder as a mirror before the first file lands in it, so an interrupted first run is
     // carried on by the next one rather than refused as someone's non-empty folder.
-    state = { snapshot: '', files: new Map() };
-    await saveState(port, target, state);
+    await port.mkdir(target, { recursive: true }).catch((error) => {
+      throw describeFsError(error, 'creating the mirror folder', target);
+    });
+    await saveState(port, target, { snapshot: '', files: new Map() });
   }
-  const result: MirrorResult = { snapshot: snapshot.id, folder: target, written: 0, deleted: 0, unchanged: 0, problems: [] };
-  if (state.snapshot) result.previous = state.snapshot;
-
-  const plan = await comparePlan(repo, snapshot, target, state.files, result.problems);
+  const result: MirrorResult = { snapshot: snapshot.id, folder: target, written: 0, deleted: 0, unchanged: 0, problems: [...mirrorPlan.problems] };
+  if (mirrorPlan.previous) result.previous = mirrorPlan.previous;
   result.unchanged = plan.unchanged;
   const total = plan.removals.length + plan.writeItems;
   let done = 0;
@@ -169,7 +238,7 @@ async function refuseOverlap(port: FsPort, target: string, other: string, what: 
 }
 
 /**
- * Creates the folder when missing and reads its mirror state. A non-empty folder without a state file is
+ * Reads the folder's mirror state (undefined for a missing or empty folder). A non-empty folder without a state file is
  * someone's folder, and the mirror would delete what it holds: refused. A state file that cannot be read
  * still marks the folder as a mirror; every file is then compared by content instead.
  */
@@ -182,12 +251,7 @@ async function openFolder(port: FsPort, target: string): Promise<MirrorState | u
     if (errnoCode(error) !== 'ENOENT') throw describeFsError(error, 'opening the mirror folder', target);
   }
   if (stat && !stat.isDirectory()) throw new BackupError('RESTORE_CONFLICT', `Cannot mirror into ${target}: it is a file, not a folder.`, { folder: target });
-  if (!stat) {
-    await port.mkdir(target, { recursive: true }).catch((error) => {
-      throw describeFsError(error, 'creating the mirror folder', target);
-    });
-    return undefined;
-  }
+  if (!stat) return undefined;
   const names = await port.readdir(target).catch((error) => {
     throw describeFsError(error, 'listing the mirror folder', target);
   });
@@ -281,7 +345,8 @@ interface Plan {
  * Walks the snapshot and the folder side by side. Unchanged files cost one lstat (never a read); a folder
  * missing on disk is not listed. Trees come from the repository's cache, so each is decoded once.
  */
-async function comparePlan(repo: Repository, snapshot: SnapshotRecord, target: string, known: ReadonlyMap<string, MirroredFile>, problems: RestoreProblem[]): Promise<Plan> {
+/** `exists`: the folder is there (planning never creates it; a missing one has nothing to list). */
+async function comparePlan(repo: MirrorRepo, snapshot: SnapshotRecord, target: string, known: ReadonlyMap<string, MirroredFile>, problems: RestoreProblem[], exists = true): Promise<Plan> {
   const port = repo.port;
   const plan: Plan = { removals: [], writes: [], writeItems: 0, unchanged: 0, files: new Map() };
 
@@ -337,7 +402,7 @@ async function comparePlan(repo: Repository, snapshot: SnapshotRecord, target: s
       if (onDisk) plan.writes.push(rel);
       plan.writeItems++;
     }
-    if (!onDisk) return;
+    if (!onDisk || (!prefix && !exists)) return;
     let names: string[];
     try {
       names = port.readdirSync(abs).map((d) => d.name);

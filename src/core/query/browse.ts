@@ -6,7 +6,7 @@ import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { TreeEntry } from '../repository/tree';
 import { MAX_TREE_DEPTH, findEntry, tooDeep } from '../repository/tree';
-import { splitUserPath } from '../restore/safePath';
+import { splitUserPath } from '../repository/safePath';
 
 /**
  * The entry at `path` in a tree (the root folder itself for an empty path), or undefined. `memo`, shared

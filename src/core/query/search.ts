@@ -12,6 +12,9 @@ import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { FileEntry, SymlinkEntry, Tree } from '../repository/tree';
 import { MAX_TREE_DEPTH, tooDeep } from '../repository/tree';
 
+/** What search reads of a store (#13): trees and file contents, nothing else; it takes no lock and writes nothing. */
+export type SearchRepo = Pick<Repository, 'loadTree' | 'loadBlob'>;
+
 export interface SearchOptions {
   signal?: AbortSignal;
   /** A tree or content that cannot be read (missing, damaged); the search goes on without it. */
@@ -112,7 +115,7 @@ function ordered(snapshots: readonly SnapshotRecord[]): SnapshotRecord[] {
  * before it is visited). Returns one group per distinct (path, content) of the leaves `keep` accepts.
  */
 async function collect(
-  repo: Repository,
+  repo: SearchRepo,
   snapshots: readonly SnapshotRecord[],
   options: SearchOptions,
   markDir: (path: string, name: string) => boolean,
@@ -187,7 +190,7 @@ function compileGlob(glob: string): RegExp {
  * it, newest first (results are ordered by their newest snapshot, then by path). Throws USAGE for a glob
  * that cannot be compiled, CANCELLED when the signal fires.
  */
-export async function findPaths(repo: Repository, snapshots: readonly SnapshotRecord[], glob: string, options: SearchOptions = {}): Promise<PathMatch[]> {
+export async function findPaths(repo: SearchRepo, snapshots: readonly SnapshotRecord[], glob: string, options: SearchOptions = {}): Promise<PathMatch[]> {
   const re = compileGlob(glob);
   const matches = (path: string, name: string) => re.test(path) || re.test(name);
   const list = ordered(snapshots);
@@ -223,7 +226,7 @@ interface Found {
  * (binary ones only up to the first chunk, too large ones not at all). Throws USAGE for empty text,
  * CANCELLED when the signal fires.
  */
-export async function grepContent(repo: Repository, snapshots: readonly SnapshotRecord[], text: string, options: GrepOptions = {}): Promise<GrepResult> {
+export async function grepContent(repo: SearchRepo, snapshots: readonly SnapshotRecord[], text: string, options: GrepOptions = {}): Promise<GrepResult> {
   if (text.length === 0) throw new BackupError('USAGE', 'Give the text to search for.');
   const maxSize = options.maxFileSize ?? GREP_MAX_FILE_SIZE;
   const max = options.maxResults ?? Infinity;
@@ -284,7 +287,7 @@ export async function grepContent(repo: Repository, snapshots: readonly Snapshot
 }
 
 /** A content's bytes, 'binary' (then only its first chunk was read) or undefined when it cannot be read. */
-async function readText(repo: Repository, content: Content, options: GrepOptions): Promise<Buffer | 'binary' | undefined> {
+async function readText(repo: SearchRepo, content: Content, options: GrepOptions): Promise<Buffer | 'binary' | undefined> {
   const chunks: Buffer[] = [];
   try {
     for (const id of content.ids) {

@@ -11,6 +11,7 @@ import { nodeFs } from '../storage/fsPort';
 import { backendFor } from '../storage/locate';
 import { Lock } from '../storage/lock';
 import type { ObjectCodec } from './codec';
+import { StoreFiles } from './storeFiles';
 import { decompress } from './compression';
 import { BUNDLE_BELOW, BUNDLE_SIZE, BlobWriter } from './blobWriter';
 export { BlobWriter } from './blobWriter';
@@ -65,7 +66,12 @@ export class Repository {
     readonly codec: ObjectCodec,
     readonly port: FsPort,
     private readonly options: OpenOptions,
-  ) {}
+  ) {
+    this.files = new StoreFiles(backend, codec, port);
+  }
+
+  /** The store's files below the index (packs, index files, temp files), for prune and forget. */
+  readonly files: StoreFiles;
 
   static async open(location: string, options: OpenOptions = {}): Promise<Repository> {
     const port = options.port ?? nodeFs;

@@ -8,7 +8,7 @@
 
 import * as path from 'node:path';
 import type { Stats } from 'node:fs';
-import { BackupError, describeFsError, errnoCode, isBackupError } from '../errors';
+import { BackupError, errnoCode, isBackupError } from '../errors';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { Tree, TreeEntry } from '../repository/tree';
@@ -19,96 +19,35 @@ import { Scanner } from '../scan/scanner';
 import type { EntryKind } from '../scan/scanner';
 import type { FsPort } from '../storage/fsPort';
 import { StoreFence } from '../storage/storeFence';
-import { WorkPool } from '../workPool';
 import { reasonOf } from './reasons';
-import { entryProblem, safeJoin, splitUserPath } from './safePath';
+import { entryProblem, safeJoin, splitUserPath } from '../repository/safePath';
+import { StepRecorder, StepRunner } from './restoreSteps';
+import type { FileEntry, RestoreStep, StepSink } from './restoreSteps';
+import type { RestoreProblem } from './restorePlan';
 import { TargetWriter } from './targetWriter';
+import type { TargetRepo } from './targetWriter';
 
-export type PlanAction = 'create' | 'overwrite' | 'delete';
+import type { PlannedChange, RestoreOptions, RestorePlan, RestoreResult } from './restorePlan';
+import { KEPT_CHANGES } from './restorePlan';
 
-export interface PlannedChange {
-  path: string;
-  action: PlanAction;
-  type: 'file' | 'dir' | 'symlink';
-}
+export type { PlanAction, PlannedChange, RestoreOptions, RestorePlan, RestoreProblem, RestoreResult } from './restorePlan';
+export { KEPT_CHANGES } from './restorePlan';
 
-export interface RestoreProblem {
-  path: string;
-  reason: string;
-}
+/** What a restore needs of the store: its trees and blobs, its shared lock, where it lies (never written into). */
+export type RestoreRepo = TargetRepo & Pick<Repository, 'loadTree' | 'readLock' | 'location' | 'port'>;
 
-export interface RestorePlan {
-  /** The first changes, in the order they were decided (folders before what they hold); at most `keepChanges`. */
-  changes: PlannedChange[];
-  /**
-   * Every file and link to change, by action (`changes` may hold only the first of them). Folders are not
-   * counted: "80 to create" for 46 files reads like a miscount.
-   */
-  counts: Record<PlanAction, number>;
-  /** Every change, folders included. */
-  total: number;
-  unchanged: number;
-  /**
-   * The snapshot's `.git` was left out because the target has its own (a live repository, whose newer
-   * commits an older `.git` would lose): nothing under the target's `.git` changes. See `replaceGit`.
-   */
-  gitLeft?: boolean;
-  /** Entries the store holds that cannot be restored safely or at all (unsafe names, damaged data). */
-  problems: RestoreProblem[];
-}
-
-export interface RestoreOptions {
-  target: string;
-  /** Snapshot-relative paths (files or folders) to restore; the whole snapshot when absent or empty. */
-  paths?: readonly string[];
-  dryRun?: boolean;
-  /** Also delete what the target has, inside the restored folders, that the snapshot does not (excluded paths are left alone). */
-  deleteExtra?: boolean;
-  /** Rules for what `deleteExtra` may touch; defaults to the default excludes. The store itself is never touched. */
-  rules?: Rules;
-  /**
-   * Restore the snapshot's `.git` over a target that has its own (replacing files there and, with
-   * `deleteExtra`, deleting what the snapshot's lacks). Without it, a target's `.git` is never written or
-   * deleted; a target without one gets the snapshot's.
-   */
-  replaceGit?: boolean;
-  /**
-   * A requested path the snapshot does not have is deleted from the target instead of being an error:
-   * "make these paths exactly as they were", which is what undoing a restore needs.
-   */
-  missingAsDelete?: boolean;
-  /** Called once, before the first change is written (not at all when nothing changes, nor in a dry run). */
-  beforeWrite?: () => Promise<void>;
-  /** Called with every change as it is decided, before it is made; a dry run's whole list comes here. */
-  onChange?: (change: PlannedChange) => void;
-  /** How many changes `plan.changes` keeps (default KEPT_CHANGES; Infinity keeps them all). */
-  keepChanges?: number;
-  signal?: AbortSignal;
-  /** `total` is the number of changes decided so far: the walk decides as it goes. */
-  onProgress?: (done: number, total: number) => void;
-}
-
-export interface RestoreResult {
+/** A plan with the steps that carry it out, in the order they were decided. */
+export interface DecidedRestore {
   plan: RestorePlan;
-  /** Files, links and folders written. */
-  restored: number;
-  deleted: number;
-  /** Files and links written or deleted (folders aside). */
-  files: number;
-  problems: RestoreProblem[];
+  steps: RestoreStep[];
 }
-
-/** The changes a plan lists by default: enough for a preview, never a list of every file of a big restore. */
-export const KEPT_CHANGES = 1000;
-/** Files and links written at once. */
-const WRITERS = 16;
-/** Writes decided and waiting for a writer before the walk waits too: what bounds a restore's memory. */
-const QUEUED_WRITES = 256;
 
 /** One requested root: a path into the snapshot (its entry), or the whole snapshot (`entry` absent). */
 interface Root {
   parts: string[];
   entry?: TreeEntry;
+  /** The tree that holds `entry` (a requested file is written from it). */
+  parent?: string;
 }
 
 /** Where a folder's extras are looked for (deleteExtra): the .gitignore layers in force for its listing. */
@@ -119,44 +58,129 @@ interface Extras {
 interface Run {
   snapshot: SnapshotRecord;
   options: RestoreOptions;
+  /** Compares what the target has with the snapshot (the sink writes). */
   writer: TargetWriter;
-  pool: WorkPool;
+  /** Where decided steps go: written at once (a streaming restore) or kept (a dry run, a plan). */
+  sink: StepSink;
   plan: RestorePlan;
   keep: number;
-  done: number;
-  restored: number;
-  deleted: number;
-  files: number;
   /** The target has its own `.git` and `replaceGit` is not set: nothing under it is written or deleted. */
   keepGit: boolean;
-  /** The first write's preparation (beforeWrite, the target folder), started once. */
-  begun?: Promise<void>;
-  /** A failure that ends the restore (cancelled, or a write batch that threw), raised at the next step. */
-  fatal?: unknown;
   /** Lists target folders for deletions, under the delete rules (excluded paths are never listed, so never deleted). */
   scanner: Scanner;
+}
+
+export interface RestorerOptions {
+  /** The target's file system (the workspace's); by default the store's port (the same disk, the same process). */
+  fs?: FsPort;
+}
+
+/** How steps decided by `Restorer.plan` are carried out. */
+export interface ApplyOptions {
+  target: string;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+  /** Called once under the lock, before the first step (the undo snapshot). */
+  prepare?: () => Promise<void>;
 }
 
 export class Restorer {
   /** Where the store lies relative to this restore's target: nothing is ever written into it. */
   private fence: StoreFence | undefined;
+  private readonly fs: FsPort;
 
-  constructor(private readonly repo: Repository) {}
+  constructor(
+    private readonly repo: RestoreRepo,
+    options: RestorerOptions = {},
+  ) {
+    this.fs = options.fs ?? repo.port;
+  }
 
+  /**
+   * Decides and makes each change as it goes (memory holds one path of trees and a bounded queue of
+   * writes), or only decides (`dryRun`). To show a plan, ask, then carry out exactly it, use `plan` and
+   * `apply` (restoreJob.ts) instead.
+   */
   async restore(snapshot: SnapshotRecord, options: RestoreOptions): Promise<RestoreResult> {
+    if (options.dryRun) {
+      const { plan } = await this.walk(snapshot, options, new StepRecorder(options.signal, false));
+      return { plan, restored: 0, deleted: 0, files: 0, problems: plan.problems };
+    }
     // The job takes its own lock (#13): a shared one, so prune waits for it; none on a store that cannot
-    // be written (Repository.readLock) and none for a dry run, which only reads.
-    if (options.dryRun) return this.restoreLocked(snapshot, options);
+    // be written (Repository.readLock).
     const lock = await this.repo.readLock(`a restore into ${path.resolve(options.target)}`);
     try {
-      return await this.restoreLocked(snapshot, options);
+      const problems: RestoreProblem[] = [];
+      let plan: RestorePlan | undefined;
+      const runner = this.runner(options.target, problems, options.signal, () => plan?.total ?? 0, options.onProgress, options.beforeWrite);
+      try {
+        plan = { changes: [], counts: { create: 0, overwrite: 0, delete: 0 }, total: 0, unchanged: 0, problems };
+        ({ plan } = await this.walk(snapshot, options, runner, plan));
+      } finally {
+        await runner.idle();
+      }
+      await runner.finish();
+      return { plan, restored: runner.restored, deleted: runner.deleted, files: runner.files, problems };
     } finally {
       await lock?.release();
     }
   }
 
-  private async restoreLocked(snapshot: SnapshotRecord, options: RestoreOptions): Promise<RestoreResult> {
-    const port = this.repo.port;
+  /** Decides every change (like a dry run) and keeps the steps that make them, to apply later. Reads only; takes no lock. */
+  async plan(snapshot: SnapshotRecord, options: Omit<RestoreOptions, 'dryRun' | 'beforeWrite' | 'onProgress'>): Promise<DecidedRestore> {
+    const recorder = new StepRecorder(options.signal);
+    const { plan } = await this.walk(snapshot, { ...options, dryRun: true }, recorder);
+    return { plan, steps: recorder.steps };
+  }
+
+  /**
+   * Carries out steps decided by `plan`, in order, under the store's shared lock, without deciding again:
+   * the trees are read for the entries the steps name, the target is not walked. Problems of the plan are
+   * in the result's beside those of the writes.
+   */
+  async apply(snapshot: SnapshotRecord, decided: DecidedRestore, options: ApplyOptions): Promise<RestoreResult> {
+    const { plan, steps } = decided;
+    const lock = await this.repo.readLock(`a restore into ${path.resolve(options.target)}`);
+    try {
+      await options.prepare?.();
+      const target = path.resolve(options.target);
+      this.fence = await StoreFence.refuseInside(this.fs, this.repo.location, target, 'restore into');
+      const problems: RestoreProblem[] = [...plan.problems];
+      const runner = this.runner(target, problems, options.signal, () => plan.total, options.onProgress);
+      try {
+        for (const step of steps) {
+          runner.check();
+          if (step.op === 'remove') await runner.remove(step.parts, step.kind);
+          else if (step.op === 'dir') await runner.dir(step.parts);
+          else await runner.write(step.parts, step.tree, await this.entriesOf(snapshot, step.tree, step.names), step.overwrite);
+        }
+      } finally {
+        await runner.idle();
+      }
+      await runner.finish();
+      return { plan, restored: runner.restored, deleted: runner.deleted, files: runner.files, problems };
+    } finally {
+      await lock?.release();
+    }
+  }
+
+  /** The entries named by a step, from the tree it came from (cached by the repository while steps in one folder follow). */
+  private async entriesOf(snapshot: SnapshotRecord, treeId: string, names: readonly string[]): Promise<FileEntry[]> {
+    const tree = await this.repo.loadTree(treeId);
+    return names.map((name) => {
+      const entry = findEntry(tree, name);
+      if (!entry || entry.type === 'dir') throw new BackupError('REPO_CORRUPT', `Snapshot ${snapshot.id.slice(0, 8)} changed while it was restored: ${name} is no longer in its tree.`, { snapshot: snapshot.id });
+      return entry;
+    });
+  }
+
+  private runner(target: string, problems: RestoreProblem[], signal: AbortSignal | undefined, total: () => number, onProgress: RestoreOptions['onProgress'], beforeWrite?: RestoreOptions['beforeWrite']): StepRunner {
+    return new StepRunner({ writer: new TargetWriter(this.repo, this.fs, path.resolve(target)), fs: this.fs, signal, problems, total, onProgress, beforeWrite });
+  }
+
+  /** Walks the snapshot beside the target and sends every decided step to `sink`. */
+  private async walk(snapshot: SnapshotRecord, options: RestoreOptions, sink: StepSink, startPlan?: RestorePlan): Promise<{ plan: RestorePlan }> {
+    const port = this.fs;
     const target = path.resolve(options.target);
     // The store's config is its key (an encrypted store's wrapped master key): a restore into the store,
     // or of a snapshot holding a file of the same name above it, must never replace it.
@@ -170,62 +194,47 @@ export class Restorer {
     if (targetStat && !targetStat.isDirectory()) {
       throw new BackupError('RESTORE_CONFLICT', `The restore target ${target} is a file, not a folder.`, { target });
     }
-    const problems: RestoreProblem[] = [];
+    const plan = startPlan ?? { changes: [], counts: { create: 0, overwrite: 0, delete: 0 }, total: 0, unchanged: 0, problems: [] };
+    const problems = plan.problems;
     // A target with its own .git is a live repository (or another project's): its .git stays as it is.
     const keepGit = !options.replaceGit && lstatOrUndefined(port, path.join(target, '.git')) !== undefined;
-    const pool = new WorkPool(WRITERS);
     const run: Run = {
       snapshot,
       options,
-      writer: new TargetWriter(this.repo, target),
-      pool,
-      plan: { changes: [], counts: { create: 0, overwrite: 0, delete: 0 }, total: 0, unchanged: 0, problems },
+      writer: new TargetWriter(this.repo, port, target),
+      sink,
+      plan,
       keep: options.keepChanges ?? KEPT_CHANGES,
-      done: 0,
-      restored: 0,
-      deleted: 0,
-      files: 0,
       keepGit,
       scanner: new Scanner(target, { rules: this.deleteRules(options, snapshot).withGit(!keepGit) }, port),
     };
-    try {
-      const absent: string[] = [];
-      const selected = await this.select(snapshot, options.paths ?? [], problems, options.missingAsDelete ? absent : undefined);
-      const roots = keepGit ? selected.filter((root) => !isGitPath(root.parts.join('/'))) : selected;
-      if (roots.length < selected.length || (keepGit && absent.some(isGitPath))) run.plan.gitLeft = true;
-      // Requested paths the snapshot lacks (undoing a restore): made absent, deepest first.
-      for (const rel of absent) {
-        const parts = rel.split('/');
-        safeJoin(target, parts);
-        if (this.inStore(rel) || (keepGit && isGitPath(rel))) continue;
-        const existing = lstatOrUndefined(port, path.join(target, ...parts));
-        if (!existing) continue;
-        if (existing.isDirectory()) await this.deleteContents(run, parts, await run.scanner.layersAbove(rel));
-        await this.deleteOne(run, parts, existing.isDirectory() ? 'dir' : existing.isSymbolicLink() ? 'symlink' : 'file');
-      }
-      const targetMissing = !port.lstatSync(target);
-      for (const root of roots) {
-        this.raiseFatal(run);
-        if (!root.entry) {
-          await this.walkDir(run, snapshot.tree, [], targetMissing, options.deleteExtra ? { layers: [] } : undefined);
-          continue;
-        }
-        const rel = root.parts.join('/');
-        const extras = options.deleteExtra && root.entry.type === 'dir' ? { layers: await run.scanner.layersAbove(rel) } : undefined;
-        await this.visit(run, root.parts, root.entry, false, extras, root.parts.length === 1 && targetMissing);
-      }
-    } finally {
-      // Let queued writes finish (or fail fast once cancelled) before answering: nothing runs after restore returns.
-      await pool.idle(0);
+    const absent: string[] = [];
+    const selected = await this.select(snapshot, options.paths ?? [], problems, options.missingAsDelete ? absent : undefined);
+    const roots = keepGit ? selected.filter((root) => !isGitPath(root.parts.join('/'))) : selected;
+    if (roots.length < selected.length || (keepGit && absent.some(isGitPath))) run.plan.gitLeft = true;
+    // Requested paths the snapshot lacks (undoing a restore): made absent, deepest first.
+    for (const rel of absent) {
+      const parts = rel.split('/');
+      safeJoin(target, parts);
+      if (this.inStore(rel) || (keepGit && isGitPath(rel))) continue;
+      const existing = lstatOrUndefined(port, path.join(target, ...parts));
+      if (!existing) continue;
+      if (existing.isDirectory()) await this.deleteContents(run, parts, await run.scanner.layersAbove(rel));
+      await this.deleteOne(run, parts, existing.isDirectory() ? 'dir' : existing.isSymbolicLink() ? 'symlink' : 'file');
     }
-    this.raiseFatal(run);
-    if (!options.dryRun && !run.begun) {
-      // Nothing to change: an empty snapshot restored into a new folder still leaves that (empty) folder.
-      await port.mkdir(target, { recursive: true }).catch((error) => {
-        throw describeFsError(error, 'creating the restore target', target);
-      });
+    const targetMissing = !port.lstatSync(target);
+    for (const root of roots) {
+      run.sink.check();
+      if (!root.entry) {
+        await this.walkDir(run, snapshot.tree, [], targetMissing, options.deleteExtra ? { layers: [] } : undefined);
+        continue;
+      }
+      const rel = root.parts.join('/');
+      const extras = options.deleteExtra && root.entry.type === 'dir' ? { layers: await run.scanner.layersAbove(rel) } : undefined;
+      await this.visit(run, root.parts, root.entry, false, extras, root.parts.length === 1 && targetMissing, root.parent);
     }
-    return { plan: run.plan, restored: run.restored, deleted: run.deleted, files: run.files, problems };
+    run.sink.check();
+    return { plan };
   }
 
   /**
@@ -244,15 +253,6 @@ export class Restorer {
     return this.fence?.covers(rel.split('/')) === true;
   }
 
-  private checkCancelled(options: RestoreOptions): void {
-    if (options.signal?.aborted) throw new BackupError('CANCELLED', 'The restore was cancelled; files restored so far are complete, the rest untouched.');
-  }
-
-  private raiseFatal(run: Run): void {
-    this.checkCancelled(run.options);
-    if (run.fatal !== undefined) throw run.fatal;
-  }
-
   /** Resolves the requested paths to roots: the whole snapshot, or each path's entry (nothing below it is read yet). */
   private async select(snapshot: SnapshotRecord, paths: readonly string[], problems: RestoreProblem[], absent?: string[]): Promise<Root[]> {
     const out: Root[] = [];
@@ -269,7 +269,8 @@ export class Restorer {
         out.push({ parts });
         continue;
       }
-      let tree: Tree = await this.repo.loadTree(snapshot.tree);
+      let parent = snapshot.tree;
+      let tree: Tree = await this.repo.loadTree(parent);
       let entry: TreeEntry | undefined;
       for (let i = 0; i < parts.length; i++) {
         entry = findEntry(tree, parts[i]);
@@ -279,7 +280,8 @@ export class Restorer {
             entry = undefined;
             break;
           }
-          tree = await this.repo.loadTree(entry.tree);
+          parent = entry.tree;
+          tree = await this.repo.loadTree(parent);
         }
       }
       if (!entry && absent) {
@@ -295,7 +297,7 @@ export class Restorer {
         continue;
       }
       // Parent folders of a selected path are created as needed, not listed as changes.
-      out.push({ parts, entry });
+      out.push({ parts, entry, parent });
     }
     return out;
   }
@@ -308,21 +310,6 @@ export class Restorer {
     run.options.onChange?.(change);
   }
 
-  private tick(run: Run): void {
-    run.options.onProgress?.(++run.done, run.plan.total);
-  }
-
-  /** Before the first write: the caller's preparation (an undo snapshot), then the target folder. */
-  private begin(run: Run): Promise<void> {
-    run.begun ??= (async () => {
-      await run.options.beforeWrite?.();
-      await this.repo.port.mkdir(run.writer.target, { recursive: true }).catch((error) => {
-        throw describeFsError(error, 'creating the restore target', run.writer.target);
-      });
-    })();
-    return run.begun;
-  }
-
   private problem(run: Run, rel: string, reason: string): void {
     run.plan.problems.push({ path: rel, reason });
   }
@@ -332,7 +319,7 @@ export class Restorer {
    * lacks the parent folder, so everything is new and the disk need not be asked (restore into an empty
    * folder would otherwise stat every file).
    */
-  private async visit(run: Run, parts: string[], entry: TreeEntry, parentMissing: boolean, extras: Extras | undefined, missingKnown = false): Promise<void> {
+  private async visit(run: Run, parts: string[], entry: TreeEntry, parentMissing: boolean, extras: Extras | undefined, missingKnown = false, parentTree?: string): Promise<void> {
     const rel = parts.join('/');
     let abs: string;
     try {
@@ -346,10 +333,11 @@ export class Restorer {
       this.problem(run, rel, (this.fence as StoreFence).refusal);
       return;
     }
-    const existing = parentMissing || missingKnown ? undefined : lstatOrUndefined(this.repo.port, abs);
+    const existing = parentMissing || missingKnown ? undefined : lstatOrUndefined(this.fs, abs);
     if (entry.type !== 'dir') {
+      // Only a requested path reaches here as a file: walkDir decides the files of a folder itself.
       const decided = await this.decideFile(run, parts, entry, existing, extras);
-      if (decided !== undefined) await this.queueWrites(run, parts.slice(0, -1), [entry], [decided]);
+      if (decided !== undefined) await run.sink.write(parts.slice(0, -1), parentTree as string, [entry], [decided]);
       return;
     }
     if (existing && (await run.writer.matches(entry, existing, abs))) {
@@ -366,16 +354,7 @@ export class Restorer {
     // The folder is made by the first write inside it, or after its walk (an empty one): a chain of folders
     // deeper than any file system is refused before any of it is written.
     await this.walkDir(run, entry.tree, parts, !existing || !existing.isDirectory(), existing?.isDirectory() ? extras : undefined);
-    if (run.options.dryRun) return;
-    await this.begin(run);
-    this.raiseFatal(run);
-    try {
-      await run.writer.ensureDir(parts);
-      run.restored++;
-    } catch (error) {
-      this.problem(run, rel, reasonOf(error));
-    }
-    this.tick(run);
+    await run.sink.dir(parts);
   }
 
   /**
@@ -398,7 +377,7 @@ export class Restorer {
    * and queues their writes as one batch, then visits its sub-folders one at a time.
    */
   private async walkDir(run: Run, treeId: string, parts: string[], dirMissing: boolean, extras: Extras | undefined): Promise<void> {
-    this.raiseFatal(run);
+    run.sink.check();
     const rel = parts.join('/');
     let tree: Tree;
     try {
@@ -430,7 +409,7 @@ export class Restorer {
     }
     const childExtras = (name: string): Extras | undefined => (listedDirs?.has(name) ? { layers: childLayers } : undefined);
 
-    const files: Array<Exclude<TreeEntry, { type: 'dir' }>> = [];
+    const files: FileEntry[] = [];
     const overwrite: boolean[] = [];
     const dirs: TreeEntry[] = [];
     for (const entry of tree.entries) {
@@ -457,7 +436,7 @@ export class Restorer {
       let existing: Stats | undefined;
       if (!dirMissing) {
         try {
-          existing = lstatOrUndefined(this.repo.port, safeJoin(run.writer.target, childParts));
+          existing = lstatOrUndefined(this.fs, safeJoin(run.writer.target, childParts));
         } catch (error) {
           this.problem(run, childRel, reasonOf(error));
           continue;
@@ -468,39 +447,13 @@ export class Restorer {
       files.push(entry);
       overwrite.push(decided);
     }
-    await this.queueWrites(run, parts, files, overwrite);
+    await run.sink.write(parts, treeId, files, overwrite);
     for (const entry of dirs) await this.visit(run, [...parts, entry.name], entry, dirMissing, childExtras(entry.name));
-  }
-
-  /** Queues the writes of files and links of one folder as one batch, once the queue has room. */
-  private async queueWrites(run: Run, parts: readonly string[], files: ReadonlyArray<Exclude<TreeEntry, { type: 'dir' }>>, overwrite: readonly boolean[]): Promise<void> {
-    if (files.length === 0 || run.options.dryRun) return;
-    await this.begin(run);
-    await run.pool.idle(QUEUED_WRITES);
-    this.raiseFatal(run);
-    const batch = run.pool.run(files.length, async (i) => {
-      this.checkCancelled(run.options);
-      const entry = files[i];
-      const childParts = [...parts, entry.name];
-      try {
-        await run.writer.ensureDir(parts);
-        if (entry.type === 'file') await run.writer.writeFile(childParts, entry, overwrite[i]);
-        else await run.writer.writeSymlink(childParts, entry.target);
-        run.restored++;
-        run.files++;
-      } catch (error) {
-        this.problem(run, childParts.join('/'), reasonOf(error));
-      }
-      this.tick(run);
-    });
-    batch.catch((error: unknown) => {
-      run.fatal ??= error;
-    });
   }
 
   /** Deletes what a target folder holds (deleteExtra, an absent path), deepest first; excluded paths and the store stay. */
   private async deleteContents(run: Run, parts: string[], layers: readonly GitignoreLayer[]): Promise<void> {
-    this.raiseFatal(run);
+    run.sink.check();
     const listing = await run.scanner.list(parts.join('/'), layers);
     for (const found of listing.entries) {
       if (this.inStore(found.relPath)) continue;
@@ -512,17 +465,7 @@ export class Restorer {
 
   private async deleteOne(run: Run, parts: string[], type: EntryKind): Promise<void> {
     this.decide(run, { path: parts.join('/'), action: 'delete', type });
-    if (run.options.dryRun) return;
-    await this.begin(run);
-    this.raiseFatal(run);
-    try {
-      await run.writer.remove(parts, type);
-      run.deleted++;
-      if (type !== 'dir') run.files++;
-    } catch (error) {
-      this.problem(run, parts.join('/'), reasonOf(error));
-    }
-    this.tick(run);
+    await run.sink.remove(parts, type);
   }
 }
 

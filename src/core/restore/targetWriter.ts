@@ -8,13 +8,17 @@ import * as path from 'node:path';
 import type { Stats } from 'node:fs';
 import { BackupError, errnoCode } from '../errors';
 import type { Repository } from '../repository/repository';
+import type { FsPort } from '../storage/fsPort';
 import type { TreeEntry } from '../repository/tree';
 import { sweepTemps, syncDir, tempPathFor } from '../storage/atomic';
 import { contentIdsOf } from '../snapshot/fileReader';
-import { RESTORED_MODE_BITS, safeJoin } from './safePath';
+import { RESTORED_MODE_BITS, safeJoin } from '../repository/safePath';
 
 /** Files up to this size are restored with synchronous writes; larger ones stream chunk by chunk. */
 const SYNC_WRITE_UP_TO = 4 * 1024 * 1024;
+
+/** What writing a target needs of the store: its blobs, and what content ids are made of (to compare a file on disk). */
+export type TargetRepo = Pick<Repository, 'loadBlob' | 'config' | 'codec'>;
 
 export class TargetWriter {
   /** Folders this restore created or checked to be real (not links): each is checked once, not per file. */
@@ -24,8 +28,10 @@ export class TargetWriter {
   /** Folders being made right now, so parallel writes into one new folder make it once. */
   private readonly making = new Map<string, Promise<void>>();
 
+  /** `fs` is the target's file system (the workspace's), not the store's. */
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: TargetRepo,
+    private readonly fs: FsPort,
     readonly target: string,
   ) {}
 
@@ -34,12 +40,12 @@ export class TargetWriter {
     if (entry.type === 'dir') return existing.isDirectory();
     if (entry.type === 'symlink') {
       if (!existing.isSymbolicLink()) return false;
-      return (await this.repo.port.readlink(abs).catch(() => undefined)) === entry.target;
+      return (await this.fs.readlink(abs).catch(() => undefined)) === entry.target;
     }
     if (!existing.isFile() || existing.size !== entry.size) return false;
     if ((existing.mode & 0o7777) !== (entry.mode & RESTORED_MODE_BITS) && process.platform !== 'win32') return false;
     try {
-      const ids = await contentIdsOf(this.repo, this.repo.port, abs, existing.size);
+      const ids = await contentIdsOf(this.repo, this.fs, abs, existing.size);
       return ids.length === entry.content.length && ids.every((id, i) => id === entry.content[i]);
     } catch {
       return false;
@@ -48,7 +54,7 @@ export class TargetWriter {
 
   /** Removes a file, link or (empty) folder the restore deletes; a folder still holding something excluded stays. */
   async remove(parts: readonly string[], type: 'file' | 'dir' | 'symlink'): Promise<void> {
-    const port = this.repo.port;
+    const port = this.fs;
     const abs = safeJoin(this.target, parts);
     await this.assertRealParents(parts);
     if (type === 'dir') {
@@ -69,7 +75,7 @@ export class TargetWriter {
     if (dirs.length === 0 || this.realDirs.has(dirs[dirs.length - 1])) return;
     for (const current of dirs) {
       if (this.realDirs.has(current)) continue;
-      const stat = this.repo.port.lstatSync(current);
+      const stat = this.fs.lstatSync(current);
       if (!stat) return;
       if (!stat.isDirectory()) {
         throw new BackupError('UNSAFE_PATH', `Refusing to write below ${current}: it is ${stat.isSymbolicLink() ? 'a symlink' : 'not a folder'}.`, { path: current });
@@ -98,26 +104,26 @@ export class TargetWriter {
   }
 
   private async makeDir(current: string): Promise<void> {
-    const stat = this.repo.port.lstatSync(current);
+    const stat = this.fs.lstatSync(current);
     if (stat?.isDirectory()) {
       this.realDirs.add(current);
       return;
     }
     if (stat?.isSymbolicLink()) {
       // A link where the snapshot has a folder: replace the link itself (never follow it).
-      await this.repo.port.unlink(current);
+      await this.fs.unlink(current);
     } else if (stat) {
       throw new BackupError('RESTORE_CONFLICT', `Cannot restore the folder ${current}: a file is in the way.`, { path: current });
     }
     // A folder this restore made holds no leftovers: no need to sweep it.
-    await this.repo.port.mkdir(current).then(() => this.swept.set(current, Promise.resolve()), (error) => {
+    await this.fs.mkdir(current).then(() => this.swept.set(current, Promise.resolve()), (error) => {
       if (errnoCode(error) !== 'EEXIST') throw error;
     });
     this.realDirs.add(current);
   }
 
   async writeFile(parts: readonly string[], entry: Extract<TreeEntry, { type: 'file' }>, overwriting: boolean): Promise<void> {
-    const port = this.repo.port;
+    const port = this.fs;
     const abs = safeJoin(this.target, parts);
     await this.assertRealParents(parts);
     const temp = await this.tempFor(abs);
@@ -171,7 +177,7 @@ export class TargetWriter {
   }
 
   async writeSymlink(parts: readonly string[], linkTarget: string): Promise<void> {
-    const port = this.repo.port;
+    const port = this.fs;
     const abs = safeJoin(this.target, parts);
     await this.assertRealParents(parts);
     const temp = await this.tempFor(abs);
@@ -189,17 +195,17 @@ export class TargetWriter {
   private async tempFor(abs: string): Promise<string> {
     const temp = tempPathFor(abs, this.target);
     const dir = path.dirname(temp);
-    if (!this.swept.has(dir)) this.swept.set(dir, sweepTemps(this.repo.port, dir));
+    if (!this.swept.has(dir)) this.swept.set(dir, sweepTemps(this.fs, dir));
     await this.swept.get(dir);
     return temp;
   }
 
   /** A folder where a file or link goes may be removed only when empty: never a recursive delete. */
   private async clearEmptyDir(abs: string): Promise<void> {
-    const existing = await this.repo.port.lstat(abs).catch(() => undefined);
+    const existing = await this.fs.lstat(abs).catch(() => undefined);
     if (!existing?.isDirectory()) return;
     try {
-      await this.repo.port.rmdir(abs);
+      await this.fs.rmdir(abs);
     } catch {
       throw new BackupError('RESTORE_CONFLICT', `Cannot restore ${abs}: a folder with content is in the way (restore with delete to replace it).`, { path: abs });
     }

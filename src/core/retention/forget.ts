@@ -5,11 +5,15 @@
 
 import { BackupError, isBackupError } from '../errors';
 import { listArchives } from '../records/archiveRecord';
+import type { MetaStore } from '../records/metaStore';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { Decision, RetentionPolicy } from './policy';
 import { applyPolicy, labelKeeps } from './policy';
 import { blobCosts, keySizes, markReachable } from './prune';
+
+/** What forget needs of the store (#13): its records, the index and trees (the size budget), its lock, the archive records (what they build on is kept). */
+export type ForgetRepo = Pick<Repository, 'files' | 'indexed' | 'locate' | 'loadTree' | 'listSnapshots' | 'loadSnapshot' | 'removeSnapshot' | 'lock' | 'refreshIndex'> & MetaStore;
 
 export interface ForgetOptions {
   policy: RetentionPolicy;
@@ -48,7 +52,7 @@ function isProtected(decision: Decision): boolean {
  * Removes the snapshot records the policy (and the size budget) let go; takes a shared lock, so snapshots go
  * on meanwhile. Throws USAGE for a malformed policy or budget, REPO_LOCKED when prune holds the store.
  */
-export async function forget(repo: Repository, options: ForgetOptions): Promise<ForgetReport> {
+export async function forget(repo: ForgetRepo, options: ForgetOptions): Promise<ForgetReport> {
   if (options.maxSize !== undefined && !(Number.isFinite(options.maxSize) && options.maxSize >= 0)) {
     throw new BackupError('USAGE', `The size budget must be a number of bytes of 0 or more (got ${String(options.maxSize)}).`);
   }
@@ -77,7 +81,7 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
     const removed = decisions.filter((d) => !d.keep).map((d) => d.snapshot);
 
     await repo.refreshIndex();
-    const storeKeys = [...(await repo.backend.list('data')), ...(await repo.backend.list('index')), ...(await repo.backend.list('snapshots'))];
+    const storeKeys = [...(await repo.files.keys('data')), ...(await repo.files.keys('index')), ...(await repo.files.keys('snapshots'))];
     const storeBytes = [...(await keySizes(repo, storeKeys)).values()].reduce((a, b) => a + b, 0);
 
     let removedForSize: SnapshotRecord[] = [];
@@ -135,7 +139,7 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
  * candidate down to the oldest, so every tree is read once whatever the number of snapshots.
  */
 async function sizeBudget(
-  repo: Repository,
+  repo: ForgetRepo,
   all: readonly SnapshotRecord[],
   decisions: readonly Decision[],
   storeBytes: number,

@@ -4,16 +4,11 @@
 
 import { BackupError, isBackupError } from '../errors';
 import { formatBytes, plural } from '../format';
-import { Limiter } from '../limiter';
 import { PACK_SIZE } from '../repository/blobWriter';
-import { sha256Hex } from '../repository/codec';
-import { decodeIndex, encodeIndex } from '../repository/indexFile';
 import type { IndexedPack } from '../repository/indexFile';
 import { ENTRY_SIZE, packKey } from '../repository/pack';
 import type { PackEntry } from '../repository/pack';
 import type { IndexLocation, Repository } from '../repository/repository';
-import { LocalBackend } from '../storage/localBackend';
-import { INTERRUPTED_PREFIX } from '../storage/lock';
 
 export interface PruneOptions {
   /** Work out and report what would go; change nothing (takes no lock). */
@@ -49,6 +44,12 @@ export interface PruneReport {
   missingBlobs: number;
 }
 
+/**
+ * What prune needs of the store (#13): its snapshots and trees (what is live), its index, a writer for the
+ * copies, the exclusive lock, and its files below the index (`files`: packs, index files, temp files).
+ */
+export type PruneRepo = Pick<Repository, 'files' | 'indexed' | 'listSnapshots' | 'loadBlobAt' | 'loadTree' | 'locate' | 'lock' | 'newWriter' | 'now' | 'refreshIndex' | 'reloadIndex'>;
+
 const HOUR = 3_600_000;
 const LOCK_WAIT_MS = 10 * 60_000;
 /** A pack is rewritten when more than this share of it is unused... */
@@ -72,7 +73,7 @@ export interface MarkOptions {
  * file contents. Each tree is read once, however many snapshots share it; trees already in `marked` are
  * taken as walked. Throws CANCELLED when `signal` aborts.
  */
-export async function markReachable(repo: Repository, roots: Iterable<string>, marked: Set<string>, options: MarkOptions = {}): Promise<void> {
+export async function markReachable(repo: Pick<Repository, 'loadTree'>, roots: Iterable<string>, marked: Set<string>, options: MarkOptions = {}): Promise<void> {
   const mark = (id: string): boolean => {
     if (marked.has(id)) return false;
     marked.add(id);
@@ -104,7 +105,7 @@ export async function markReachable(repo: Repository, roots: Iterable<string>, m
  * What keeping a blob costs in its pack: a unit of its own costs its stored length, a blob in a bundle its
  * share of the bundle by plaintext size. Built from the repository's in-memory index.
  */
-export function blobCosts(repo: Repository): (id: string) => number {
+export function blobCosts(repo: Pick<Repository, 'indexed' | 'locate'>): (id: string) => number {
   const unitRaw = new Map<string, number>();
   for (const at of repo.indexed()) {
     if (at.inner === undefined) continue;
@@ -121,18 +122,8 @@ export function blobCosts(repo: Repository): (id: string) => number {
 }
 
 /** Sizes of the given keys (absent ones left out), a few stats at a time. */
-export async function keySizes(repo: Repository, keys: readonly string[]): Promise<Map<string, number>> {
-  const limiter = new Limiter(16);
-  const sizes = new Map<string, number>();
-  await Promise.all(
-    keys.map((key) =>
-      limiter.run(async () => {
-        const size = await repo.backend.size(key);
-        if (size !== undefined) sizes.set(key, size);
-      }),
-    ),
-  );
-  return sizes;
+export function keySizes(repo: Pick<Repository, 'files'>, keys: readonly string[]): Promise<Map<string, number>> {
+  return repo.files.sizes(keys);
 }
 
 function checkCancelled(signal: AbortSignal | undefined): void {
@@ -154,15 +145,16 @@ interface IndexState {
 }
 
 /** Every entry of every index file, duplicates included (the in-memory index keeps one location per blob). */
-async function readIndexFiles(repo: Repository): Promise<IndexState> {
+async function readIndexFiles(repo: PruneRepo): Promise<IndexState> {
   for (let attempt = 0; ; attempt++) {
-    const keys = await repo.backend.list('index');
+    const keys = await repo.files.keys('index');
     const packs = new Map<string, Map<string, PackEntry>>();
     let vanished = false;
     for (const key of keys) {
-      let data: Buffer;
+      let decoded: IndexedPack[];
       try {
-        data = await repo.backend.load(key);
+        // One that cannot be read: the packs it names would look unused, and deleting them could destroy snapshots.
+        decoded = await repo.files.readIndex(key, (error) => new BackupError('REPO_CORRUPT', `Prune stopped before changing anything: ${error.message} Run verify.`, { key }));
       } catch (error) {
         // Only a dry run (no lock) can see a snapshot compact the index meanwhile: list again.
         if (isBackupError(error, 'OBJECT_MISSING') && attempt < 4) {
@@ -170,14 +162,6 @@ async function readIndexFiles(repo: Repository): Promise<IndexState> {
           break;
         }
         throw error;
-      }
-      let decoded: IndexedPack[];
-      try {
-        decoded = decodeIndex(data, repo.codec, `Index file ${key}`);
-      } catch (error) {
-        // The packs it names would look unused: deleting them could destroy snapshots.
-        if (!isBackupError(error)) throw error;
-        throw new BackupError('REPO_CORRUPT', `Prune stopped before changing anything: ${error.message} Run verify.`, { key });
       }
       for (const pack of decoded) {
         let entries = packs.get(pack.packId);
@@ -211,10 +195,10 @@ function liveBytes(entries: Iterable<PackEntry>, live: ReadonlySet<string>): num
 }
 
 /** Bytes of a pack's trailer (header and tail), or undefined when the pack does not end like a pack. */
-async function trailerBytes(repo: Repository, packId: string, size: number): Promise<number | undefined> {
+async function trailerBytes(repo: PruneRepo, packId: string, size: number): Promise<number | undefined> {
   if (size < TRAILER_TAIL) return undefined;
   try {
-    const tail = await repo.backend.loadRange(packKey(packId), size - TRAILER_TAIL, TRAILER_TAIL);
+    const tail = await repo.files.packTail(packId, size, TRAILER_TAIL);
     if (tail.toString('ascii', 4, 8) !== 'PBP1') return undefined;
     const header = tail.readUInt32LE(0);
     return header + TRAILER_TAIL <= size ? header + TRAILER_TAIL : undefined;
@@ -230,15 +214,8 @@ interface TempFile {
   old: boolean;
 }
 
-async function tempFiles(repo: Repository, now: number, olderThanMs: number): Promise<TempFile[]> {
-  if (!(repo.backend instanceof LocalBackend)) return [];
-  const found: TempFile[] = [];
-  for (const file of await repo.backend.listTemp()) {
-    const stat = await repo.port.stat(file).catch(() => undefined);
-    if (!stat) continue; // renamed into place or removed meanwhile
-    found.push({ file, size: stat.size, old: now - stat.mtimeMs > olderThanMs });
-  }
-  return found;
+async function tempFiles(repo: PruneRepo, now: number, olderThanMs: number): Promise<TempFile[]> {
+  return (await repo.files.temps()).map((t) => ({ file: t.file, size: t.size, old: now - t.mtimeMs > olderThanMs }));
 }
 
 // ---- prune ---------------------------------------------------------------------------------------------------
@@ -251,7 +228,7 @@ type Fate = 'keep' | 'rewrite' | 'delete';
  * Throws REPO_LOCKED when snapshots keep the store busy beyond `lockWaitMs`, REPO_CORRUPT (before changing
  * anything) when a snapshot record, tree or index file cannot be read, CANCELLED when `signal` aborts first.
  */
-export async function prune(repo: Repository, options: PruneOptions = {}): Promise<PruneReport> {
+export async function prune(repo: PruneRepo, options: PruneOptions = {}): Promise<PruneReport> {
   const dryRun = options.dryRun === true;
   if (options.assumeForgotten?.length && !dryRun) {
     throw new BackupError('USAGE', 'Prune can assume snapshots forgotten only in a dry run.');
@@ -261,16 +238,16 @@ export async function prune(repo: Repository, options: PruneOptions = {}): Promi
   try {
     // Markers of interrupted writers (storage/lock.ts): prune removes every pack no index names, so what
     // they point at is gone once it finishes; those seen under our lock can go then.
-    const markers = lock ? (await repo.backend.list('locks')).filter((key) => key.startsWith(INTERRUPTED_PREFIX)) : [];
+    const markers = lock ? await repo.files.interruptedMarkers() : [];
     const report = await pruneLocked(repo, options, dryRun);
-    for (const key of markers) await repo.backend.remove(key);
+    for (const key of markers) await repo.files.remove(key);
     return report;
   } finally {
     await lock?.release();
   }
 }
 
-async function pruneLocked(repo: Repository, options: PruneOptions, dryRun: boolean): Promise<PruneReport> {
+async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boolean): Promise<PruneReport> {
   const progress = options.onProgress ?? (() => undefined);
   const signal = options.signal;
   await repo.refreshIndex();
@@ -295,7 +272,7 @@ async function pruneLocked(repo: Repository, options: PruneOptions, dryRun: bool
 
   // 2. Where everything is: every index file, every pack on disk, their sizes, temp files.
   const index = await readIndexFiles(repo);
-  const packKeys = await repo.backend.list('data');
+  const packKeys = await repo.files.keys('data');
   const onDisk = new Map(packKeys.map((key) => [packIdOf(key), key]));
   const sizes = await keySizes(repo, [...packKeys, ...index.keys]);
   const packSize = (packId: string) => sizes.get(packKey(packId)) ?? 0;
@@ -395,7 +372,7 @@ async function pruneLocked(repo: Repository, options: PruneOptions, dryRun: bool
     const copied = sum(rewritten.map((packId) => liveBytes(index.packs.get(packId)?.values() ?? [], live)));
     const newPackBytes = toCopy.length ? copied + toCopy.length * ENTRY_SIZE + TRAILER_TAIL : 0;
     const placeholder = toCopy.length ? [{ packId: '0'.repeat(64), entries: toCopy }] : [];
-    const newIndexBytes = encodeIndex([...keptPacks(), ...placeholder, ...unheldPacks()], repo.codec).length;
+    const newIndexBytes = repo.files.indexBytes([...keptPacks(), ...placeholder, ...unheldPacks()]);
     const oldIndexBytes = sum(index.keys.map((key) => sizes.get(key) ?? 0));
     const after = bytesBefore - removedPackBytes + newPackBytes - oldIndexBytes + newIndexBytes - sum(oldTemps.map((t) => t.size));
     return report(Math.max(0, Math.round(after)), oldTemps.length);
@@ -428,31 +405,23 @@ async function pruneLocked(repo: Repository, options: PruneOptions, dryRun: bool
 
   // 6. One index naming exactly the live blobs, durable before anything old goes.
   const survivors = [...keptPacks(), ...newPacks, ...unheldPacks()];
-  const indexBytes = encodeIndex(survivors, repo.codec);
-  const indexKey = `index/${sha256Hex(indexBytes)}`;
-  if (!index.keys.includes(indexKey)) await repo.backend.save(indexKey, indexBytes);
+  const indexKey = await repo.files.saveIndex(survivors, index.keys);
 
   // 7. Delete old: index files first (nothing may name a pack that is gone), then packs, then temp files.
   const oldIndexes = [...index.keys, ...(writerIndex ? [writerIndex] : [])].filter((key) => key !== indexKey);
-  for (const key of oldIndexes) await repo.backend.remove(key);
+  for (const key of oldIndexes) await repo.files.remove(key);
   // A copy can come out byte-identical to a pack an interrupted prune wrote but never indexed (an "orphan"
   // above): packs are named by content, so it is the same file. Never delete what the new index names.
   const named = new Set(survivors.map((p) => p.packId));
   const doomed = [...deleted, ...rewritten, ...orphans].filter((packId) => !named.has(packId));
   progress(`removing ${plural(doomed.length, 'pack')} (${formatBytes(removedPackBytes)})`);
-  for (const packId of doomed) await repo.backend.remove(packKey(packId));
+  for (const packId of doomed) await repo.files.remove(packKey(packId));
   let tempFilesRemoved = 0;
-  for (const temp of oldTemps) {
-    try {
-      await repo.port.unlink(temp.file);
-      tempFilesRemoved++;
-    } catch {
-      // Renamed into place or removed by someone else meanwhile: nothing to do.
-    }
-  }
+  // One renamed into place or removed by someone else meanwhile: nothing to do.
+  for (const temp of oldTemps) if (await repo.files.removeTemp(temp.file)) tempFilesRemoved++;
   await repo.reloadIndex();
 
-  const afterKeys = [...(await repo.backend.list('data')), ...(await repo.backend.list('index'))];
+  const afterKeys = [...(await repo.files.keys('data')), ...(await repo.files.keys('index'))];
   const remainingTemps = await tempFiles(repo, 0, Number.POSITIVE_INFINITY);
   const bytesAfter = sum((await keySizes(repo, afterKeys)).values()) + sum(remainingTemps.map((t) => t.size));
   return report(bytesAfter, tempFilesRemoved, orphans.filter((packId) => !named.has(packId)).length);

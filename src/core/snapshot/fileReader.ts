@@ -85,7 +85,7 @@ async function storeChunked(repo: Repository, writer: BlobWriter, port: FsPort, 
 }
 
 /** The content ids a file would get if stored now, without storing anything (restore compares with it). */
-export async function contentIdsOf(repo: Repository, port: FsPort, absPath: string, size: number): Promise<string[]> {
+export async function contentIdsOf(repo: Pick<Repository, 'config' | 'codec'>, port: FsPort, absPath: string, size: number): Promise<string[]> {
   if (size < repo.config.chunkFrom) {
     const data = await port.readFile(absPath);
     return data.length === 0 ? [] : [repo.codec.id(data)];

@@ -28,9 +28,9 @@ import { StoreFence } from '../storage/storeFence';
 import { setAutoLabel, setLabel, setPinned } from './annotate';
 import { storeFile } from './fileReader';
 import { applyChanges, subtreeTotals } from './totals';
-import { GitInfoReader } from './gitInfo';
-import { identifyWorkspace } from './workspace';
-import type { WorkspaceIdentity } from './workspace';
+import { GitInfoReader } from '../workspace/gitInfo';
+import { identifyWorkspace } from '../workspace/workspace';
+import type { WorkspaceIdentity } from '../workspace/workspace';
 
 export const TOOL_VERSION = 'project-backup/0.1.0';
 const SKIPPED_KEPT = 100;

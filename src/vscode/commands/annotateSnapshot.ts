@@ -2,7 +2,7 @@
 
 import * as vscode from 'vscode';
 import { formatTime, shortId } from '../../core/format';
-import { removeSnapshot, setLabel, setPinned } from '../../core/snapshot/annotate';
+import { applyTag, planTag } from '../../core/snapshot/tagJob';
 import { BackupError } from '../../core/errors';
 import { Commands } from '../commandIds';
 import type { CommandContext, CommandSpec } from './shared';
@@ -23,7 +23,7 @@ export function labelSnapshot(ctx: CommandContext, arg: unknown): Promise<void> 
     refuseWhileBrowsing(ctx, node.folder);
     const label = await ctx.prompter.askText(`Label for snapshot ${shortId(node.snapshot.id)} (empty removes it)`, 'e.g. before the big refactor', node.snapshot.label);
     if (label === undefined) return;
-    await setLabel(await ctx.service.repository(node.folder), node.snapshot.id, label);
+    await applyTag(await planTag(await ctx.service.repository(node.folder), node.snapshot, { label }));
     ctx.service.fireChanged(node.folder);
   });
 }
@@ -33,7 +33,7 @@ export function pinSnapshot(ctx: CommandContext, arg: unknown, pinned: boolean):
     const node = await resolveSnapshot(ctx, arg, pinned ? 'Pin which snapshot?' : 'Unpin which snapshot?');
     if (!node) return;
     refuseWhileBrowsing(ctx, node.folder);
-    await setPinned(await ctx.service.repository(node.folder), node.snapshot.id, pinned);
+    await applyTag(await planTag(await ctx.service.repository(node.folder), node.snapshot, { pinned }));
     ctx.service.fireChanged(node.folder);
   });
 }
@@ -43,12 +43,14 @@ export function deleteSnapshot(ctx: CommandContext, arg: unknown): Promise<void>
     const node = await resolveSnapshot(ctx, arg, 'Delete which snapshot?');
     if (!node) return;
     refuseWhileBrowsing(ctx, node.folder);
+    // Planned first: a pinned snapshot is refused before the user is asked.
+    const plan = await planTag(await ctx.service.repository(node.folder), node.snapshot, { remove: true });
     const ok = await ctx.prompter.confirm(
       `Delete snapshot ${shortId(node.snapshot.id)} of ${formatTime(node.snapshot.time)}? Versions that exist only in it can no longer be restored.`,
       'Delete',
     );
     if (!ok) return;
-    await removeSnapshot(await ctx.service.repository(node.folder), node.snapshot.id);
+    await applyTag(plan);
     ctx.log.info(`Deleted snapshot ${shortId(node.snapshot.id)}.`);
     ctx.service.fireChanged(node.folder);
     void vscode.window.showInformationMessage(`Snapshot ${shortId(node.snapshot.id)} deleted.`);

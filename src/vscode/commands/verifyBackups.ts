@@ -2,7 +2,6 @@
 // and cancel; the result goes to a notification and the log.
 
 import * as vscode from 'vscode';
-import { verifyRepository } from '../../core/check/verify';
 import type { Maintenance } from '../maintenance';
 import { Commands } from '../commandIds';
 import type { CommandContext, CommandSpec } from './shared';
@@ -17,12 +16,10 @@ export function verifyBackups(ctx: CommandContext, maintenance: Maintenance, arg
       const controller = new AbortController();
       token.onCancellationRequested(() => controller.abort());
       // Phases restart their counts and the tree total grows as folders are found: show words, not a bar.
-      const report = await verifyRepository(repo, {
-        readData: true,
+      const { report } = await maintenance.verify(repo, { readData: true }, {
         signal: controller.signal,
         onProgress: (done, total, phase) => progress.report({ message: `${phase}: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}` }),
       });
-      await maintenance.recordVerify(repo, report, true);
       maintenance.reportVerify(repo.location, report, true);
       void ctx.healthView.refresh();
     });
