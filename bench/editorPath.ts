@@ -20,7 +20,7 @@ import { Restorer } from '../src/core/restore/restorer';
 import { prune } from '../src/core/retention/prune';
 import { SaveQueue } from '../src/core/snapshot/saveQueue';
 import { Snapshotter } from '../src/core/snapshot/snapshotter';
-import { workspaceIdFor } from '../src/core/snapshot/workspace';
+import { workspaceIdFor } from '../src/core/workspace/workspace';
 import { Lock } from '../src/core/storage/lock';
 import { nodeFs } from '../src/core/storage/fsPort';
 import { withLoopMonitor, type Blocked } from './loopBlock';
