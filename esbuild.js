@@ -53,7 +53,12 @@ const withoutNative = {
   },
 };
 
-const ssh2Bundle = { ...common, entryPoints: ['src/core/storage/ssh2Vendor.ts'], outfile: 'dist/vendor/ssh2.js', plugins: [withoutNative] };
+const ssh2Bundle = {
+  ...common,
+  entryPoints: ['src/core/storage/ssh2Vendor.ts'],
+  outfile: 'dist/vendor/ssh2.js',
+  plugins: [withoutNative],
+};
 
 async function main() {
   const builds = process.argv.includes('--bench')
@@ -61,14 +66,37 @@ async function main() {
         // The benchmark drives the engine in process (the on-save measure) and the CLI as a user would.
         { ...common, entryPoints: ['bench/run.ts'], outfile: 'dist/bench.js', plugins: [lazyArchiver, lazySsh2] },
         { ...common, entryPoints: ['bench/offsite.ts'], outfile: 'dist/bench-offsite.js' },
-        { ...common, entryPoints: ['bench/gitCost.ts'], outfile: 'dist/bench-git.js', plugins: [lazyArchiver, lazySsh2] },
-        { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, plugins: [lazyArchiver, lazySsh2] },
+        {
+          ...common,
+          entryPoints: ['bench/gitCost.ts'],
+          outfile: 'dist/bench-git.js',
+          plugins: [lazyArchiver, lazySsh2],
+        },
+        {
+          ...common,
+          entryPoints: ['src/cli.ts'],
+          outfile: 'dist/cli.js',
+          banner: { js: '#!/usr/bin/env node' },
+          plugins: [lazyArchiver, lazySsh2],
+        },
         { ...common, entryPoints: ['archiver'], outfile: 'dist/vendor/archiver.js' },
         ssh2Bundle,
       ]
     : [
-        { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'], plugins: [lazyArchiver, lazySsh2] },
-        { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, plugins: [lazyArchiver, lazySsh2] },
+        {
+          ...common,
+          entryPoints: ['src/extension.ts'],
+          outfile: 'dist/extension.js',
+          external: ['vscode'],
+          plugins: [lazyArchiver, lazySsh2],
+        },
+        {
+          ...common,
+          entryPoints: ['src/cli.ts'],
+          outfile: 'dist/cli.js',
+          banner: { js: '#!/usr/bin/env node' },
+          plugins: [lazyArchiver, lazySsh2],
+        },
         { ...common, entryPoints: ['archiver'], outfile: 'dist/vendor/archiver.js' },
         ssh2Bundle,
       ];

@@ -54,7 +54,11 @@ export interface BlockRow {
 
 export interface EditorPathFigures {
   rows: CompareRow[];
-  onSave: { saves: number; ours: { p50: number; p99: number; max: number; maxBlockMs: number }; git: { p50: number; p99: number; max: number } };
+  onSave: {
+    saves: number;
+    ours: { p50: number; p99: number; max: number; maxBlockMs: number };
+    git: { p50: number; p99: number; max: number };
+  };
   blocks: BlockRow[];
 }
 
@@ -85,7 +89,11 @@ function folderSnapshotter(repo: Repository, ws: string): Snapshotter {
 
 /** Scheduler.run: the store's schedule claim, then the full snapshot, then the claim released. */
 async function scheduledSnapshot(repo: Repository, snapshotter: Snapshotter, ws: string): Promise<void> {
-  const claim = await Lock.tryClaim(repo.backend, `schedule-${workspaceIdFor(fs.realpathSync(ws))}`, `the scheduled snapshot of ${ws}`);
+  const claim = await Lock.tryClaim(
+    repo.backend,
+    `schedule-${workspaceIdFor(fs.realpathSync(ws))}`,
+    `the scheduled snapshot of ${ws}`,
+  );
   if (!claim) throw new Error('the schedule claim was refused: another process holds it');
   try {
     await snapshotter.snapshot({ trigger: 'schedule' });
@@ -107,11 +115,19 @@ async function startupScan(store: string, ws: string): Promise<void> {
 }
 
 /** runRestore into a folder outside the workspace: the preview (dry run) first, then the restore itself. */
-async function restoreAsEditor(repo: Repository, snapshot: SnapshotRecord, target: string, paths: string[]): Promise<void> {
+async function restoreAsEditor(
+  repo: Repository,
+  snapshot: SnapshotRecord,
+  target: string,
+  paths: string[],
+): Promise<void> {
   const restorer = new Restorer(repo);
   await restorer.restore(snapshot, { target, paths, dryRun: true, onChange: () => undefined });
   const result = await restorer.restore(snapshot, { target, paths });
-  if (result.problems.length) throw new Error(`restore reported ${result.problems.length} problem(s), first: ${result.problems[0].path}: ${result.problems[0].reason}`);
+  if (result.problems.length)
+    throw new Error(
+      `restore reported ${result.problems.length} problem(s), first: ${result.problems[0].path}: ${result.problems[0].reason}`,
+    );
 }
 
 function checkSame(a: string, b: string): void {
@@ -158,9 +174,20 @@ export async function runEditorPath(p: EditorPathParams): Promise<EditorPathFigu
         }
       }
     }
-    const row: CompareRow = { key, label, ours: o, git: g, oursMedianMs: median(o), gitMedianMs: median(g), ratio: pairedRatio(o, g), maxBlockMs: maxBlock };
+    const row: CompareRow = {
+      key,
+      label,
+      ours: o,
+      git: g,
+      oursMedianMs: median(o),
+      gitMedianMs: median(g),
+      ratio: pairedRatio(o, g),
+      maxBlockMs: maxBlock,
+    };
     rows.push(row);
-    p.log(`editor path: ${label}: ours ${row.oursMedianMs.toFixed(1)} ms, git ${row.gitMedianMs.toFixed(1)} ms (medians of ${reps})`);
+    p.log(
+      `editor path: ${label}: ours ${row.oursMedianMs.toFixed(1)} ms, git ${row.gitMedianMs.toFixed(1)} ms (medians of ${reps})`,
+    );
     return row;
   };
 
@@ -185,11 +212,21 @@ export async function runEditorPath(p: EditorPathParams): Promise<EditorPathFigu
       }
       if (rep === lastRep) return;
       const dir = path.join(p.dir, `first-${rep}`);
-      spare = { dir, repo: await Repository.open(path.join(dir, 'ours'), { create: true }), git: new GitTool({ ws: p.ws, store: path.join(dir, 'git'), scratch }) };
+      spare = {
+        dir,
+        repo: await Repository.open(path.join(dir, 'ours'), { create: true }),
+        git: new GitTool({ ws: p.ws, store: path.join(dir, 'git'), scratch }),
+      };
       await spare.git.init();
     },
   );
-  await compare('noChange', 'full snapshot, nothing changed (scheduled)', Math.max(3, p.pairs), () => scheduledSnapshot(repo, snapshotter, p.ws), async () => (await git.snapshot({ measureRss: false })).ms);
+  await compare(
+    'noChange',
+    'full snapshot, nothing changed (scheduled)',
+    Math.max(3, p.pairs),
+    () => scheduledSnapshot(repo, snapshotter, p.ws),
+    async () => (await git.snapshot({ measureRss: false })).ms,
+  );
   await compare(
     'edit',
     'full snapshot after 1% edits',
@@ -202,7 +239,13 @@ export async function runEditorPath(p: EditorPathParams): Promise<EditorPathFigu
     },
   );
   // git has no start-up step of its own: a checkpoint extension's start-up is its add -A + commit.
-  await compare('startup', 'start-up scan (open, history, full scan)', p.pairs, () => startupScan(store, p.ws), async () => (await git.snapshot({ measureRss: false })).ms);
+  await compare(
+    'startup',
+    'start-up scan (open, history, full scan)',
+    p.pairs,
+    () => startupScan(store, p.ws),
+    async () => (await git.snapshot({ measureRss: false })).ms,
+  );
 
   // On-save: the same saved file goes to both, alternating which goes first.
   p.log(`editor path: ${p.saves} saves through the SaveQueue (ours) and git add + commit`);
@@ -233,8 +276,15 @@ export async function runEditorPath(p: EditorPathParams): Promise<EditorPathFigu
   queue.dispose();
   const stat = (v: number[]) => ({ p50: percentile(v, 50), p99: percentile(v, 99), max: Math.max(...v) });
   const onSave = { saves: p.saves, ours: { ...stat(saveMs.ours), maxBlockMs: saveBlock }, git: stat(saveMs.git) };
-  blocks.push({ op: `on-save snapshot (worst of ${p.saves})`, ms: onSave.ours.max, maxBlockMs: saveBlock, blocksOver20: 0 });
-  p.log(`editor path: on-save p50/p99 ours ${onSave.ours.p50.toFixed(1)}/${onSave.ours.p99.toFixed(1)} ms, git ${onSave.git.p50.toFixed(1)}/${onSave.git.p99.toFixed(1)} ms`);
+  blocks.push({
+    op: `on-save snapshot (worst of ${p.saves})`,
+    ms: onSave.ours.max,
+    maxBlockMs: saveBlock,
+    blocksOver20: 0,
+  });
+  p.log(
+    `editor path: on-save p50/p99 ours ${onSave.ours.p50.toFixed(1)}/${onSave.ours.p99.toFixed(1)} ms, git ${onSave.git.p50.toFixed(1)}/${onSave.git.p99.toFixed(1)} ms`,
+  );
 
   // Both stores now hold the same final state: a full snapshot each, then restores of it.
   await scheduledSnapshot(repo, snapshotter, p.ws);
@@ -270,7 +320,12 @@ export async function runEditorPath(p: EditorPathParams): Promise<EditorPathFigu
 }
 
 /** Verify, prune, search (paths and content) and export, ours only: time and longest event-loop block. */
-export async function maintenanceBlocks(repo: Repository, latest: SnapshotRecord, scratch: string, log: (line: string) => void): Promise<BlockRow[]> {
+export async function maintenanceBlocks(
+  repo: Repository,
+  latest: SnapshotRecord,
+  scratch: string,
+  log: (line: string) => void,
+): Promise<BlockRow[]> {
   const out: BlockRow[] = [];
   const run = async (op: string, work: () => Promise<string | undefined>): Promise<void> => {
     settleDisk();
@@ -283,7 +338,10 @@ export async function maintenanceBlocks(repo: Repository, latest: SnapshotRecord
     const r = await verifyRepository(repo);
     return JSON.stringify(r).slice(0, 200);
   });
-  await run(`search paths (*.json, ${all.length} snapshots)`, async () => `${(await findPaths(repo, all, '**/*.json')).length} matches`);
+  await run(
+    `search paths (*.json, ${all.length} snapshots)`,
+    async () => `${(await findPaths(repo, all, '**/*.json')).length} matches`,
+  );
   await run(`search content (no match: every content read, ${all.length} snapshots)`, async () => {
     const r = await grepContent(repo, all, 'zq-bench-no-such-text');
     return `${r.contentsRead} contents read`;

@@ -28,18 +28,31 @@ function arg(name: string): string | undefined {
 }
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  return execFileSync(
+    'git',
+    ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', '-c', 'commit.gpgsign=false', ...args],
+    { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  ).trim();
 }
 
 /** Bytes a store holds for its content (packs, index, records, config), not its disposable caches. */
 function storeSize(dir: string): number {
-  return ['data', 'index', 'snapshots'].reduce((sum, kind) => sum + dirSize(path.join(dir, kind)), fs.statSync(path.join(dir, 'config')).size);
+  return ['data', 'index', 'snapshots'].reduce(
+    (sum, kind) => sum + dirSize(path.join(dir, kind)),
+    fs.statSync(path.join(dir, 'config')).size,
+  );
 }
 
-async function snapshot(store: string, workspace: string, includeGit: boolean): Promise<{ ms: number; bytes: number; files: number }> {
+async function snapshot(
+  store: string,
+  workspace: string,
+  includeGit: boolean,
+): Promise<{ ms: number; bytes: number; files: number }> {
   const repo = await Repository.open(store, { create: true });
   const started = performance.now();
-  const result = await new Snapshotter(repo, { workspace, includeGit, maxFileSize: 50 * 1024 * 1024 }).snapshot({ trigger: 'manual' });
+  const result = await new Snapshotter(repo, { workspace, includeGit, maxFileSize: 50 * 1024 * 1024 }).snapshot({
+    trigger: 'manual',
+  });
   const ms = performance.now() - started;
   await repo.close();
   return { ms, bytes: storeSize(store), files: result.snapshot.stats.files };
@@ -60,11 +73,20 @@ async function main(): Promise<void> {
   git(project, 'reset', '-q', '--hard');
   const size = await gitFolderSize(nodeFs, project);
   const workingFiles = git(project, 'ls-files').split('\n').length;
-  console.log(`${source}: ${workingFiles} tracked files, .git ${formatMiB(size?.bytes ?? 0)} in ${size?.files ?? 0} files, ${git(project, 'rev-list', '--count', 'HEAD')} commits`);
+  console.log(
+    `${source}: ${workingFiles} tracked files, .git ${formatMiB(size?.bytes ?? 0)} in ${size?.files ?? 0} files, ${git(project, 'rev-list', '--count', 'HEAD')} commits`,
+  );
 
-  const first = { without: await snapshot(path.join(dir, 'store-without'), project, false), with: await snapshot(path.join(dir, 'store-with'), project, true) };
-  console.log(`first full snapshot without .git: ${first.without.ms.toFixed(0)} ms, store ${formatMiB(first.without.bytes)} (${first.without.files} files)`);
-  console.log(`first full snapshot with .git:    ${first.with.ms.toFixed(0)} ms, store ${formatMiB(first.with.bytes)} (${first.with.files} files)`);
+  const first = {
+    without: await snapshot(path.join(dir, 'store-without'), project, false),
+    with: await snapshot(path.join(dir, 'store-with'), project, true),
+  };
+  console.log(
+    `first full snapshot without .git: ${first.without.ms.toFixed(0)} ms, store ${formatMiB(first.without.bytes)} (${first.without.files} files)`,
+  );
+  console.log(
+    `first full snapshot with .git:    ${first.with.ms.toFixed(0)} ms, store ${formatMiB(first.with.bytes)} (${first.with.files} files)`,
+  );
 
   // A day of commits: take the last N (first-parent) commits out of the copy entirely, then bring them back
   // one at a time from a second copy (fetch + fast-forward: a small fetch is unpacked into loose objects, as
@@ -75,7 +97,8 @@ async function main(): Promise<void> {
   const replay = git(project, 'rev-list', '--first-parent', '--reverse', `--max-count=${commits}`, tip).split('\n');
   replay.forEach((sha, i) => git(donor, 'update-ref', `refs/replay/${i}`, sha));
   git(project, 'checkout', '-q', '--detach', `${replay[0]}~1`);
-  for (const ref of git(project, 'for-each-ref', '--format=%(refname)').split('\n').filter(Boolean)) git(project, 'update-ref', '-d', ref);
+  for (const ref of git(project, 'for-each-ref', '--format=%(refname)').split('\n').filter(Boolean))
+    git(project, 'update-ref', '-d', ref);
   git(project, 'checkout', '-q', '-b', 'main');
   git(project, 'reflog', 'expire', '--expire=now', '--all');
   git(project, 'gc', '-q', '--prune=now');
@@ -92,10 +115,23 @@ async function main(): Promise<void> {
   const end = { without: storeSize(day.without), with: storeSize(day.with) };
   const growth = { without: end.without - base.without.bytes, with: end.with - base.with.bytes };
   const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? 0;
-  console.log(`a day of ${replay.length} commits, a full snapshot after each: the store grew ${formatMiB(growth.without)} without .git, ${formatMiB(growth.with)} with it (+${formatMiB(growth.with - growth.without)}); median snapshot with .git ${median.toFixed(0)} ms`);
+  console.log(
+    `a day of ${replay.length} commits, a full snapshot after each: the store grew ${formatMiB(growth.without)} without .git, ${formatMiB(growth.with)} with it (+${formatMiB(growth.with - growth.without)}); median snapshot with .git ${median.toFixed(0)} ms`,
+  );
   fs.writeFileSync(
     path.join(dir, 'git-cost.json'),
-    JSON.stringify({ source, workingFiles, gitBytes: size?.bytes ?? 0, gitFiles: size?.files ?? 0, first, day: { commits: replay.length, base, growth, medianSnapshotMs: median } }, null, 2),
+    JSON.stringify(
+      {
+        source,
+        workingFiles,
+        gitBytes: size?.bytes ?? 0,
+        gitFiles: size?.files ?? 0,
+        first,
+        day: { commits: replay.length, base, growth, medianSnapshotMs: median },
+      },
+      null,
+      2,
+    ),
   );
 }
 

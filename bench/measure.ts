@@ -74,33 +74,35 @@ export async function runCommand(spec: CommandSpec, options: { measureRss?: bool
   let stderr = '';
   const started = performance.now();
   try {
-    const { code, signal, polledPeak } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; polledPeak: number }>(
-      (resolve, reject) => {
-        const child = spawn(cmd, args, {
-          cwd: spec.cwd,
-          env: spec.env ?? process.env,
-          stdio: ['ignore', outFd ?? 'pipe', 'pipe'],
-        });
-        child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-        child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-          stderr += d;
-          if (stderr.length > 1 << 20) stderr = stderr.slice(-(1 << 19)); // keep the tail only
-        });
-        let peak = 0;
-        const poller =
-          options.measureRss === true && !useTime && child.pid !== undefined
-            ? setInterval(() => (peak = Math.max(peak, treeRss(child.pid!))), 20)
-            : undefined;
-        child.on('error', (e) => {
-          if (poller) clearInterval(poller);
-          reject(e);
-        });
-        child.on('close', (c, s) => {
-          if (poller) clearInterval(poller);
-          resolve({ code: c, signal: s, polledPeak: peak });
-        });
-      },
-    );
+    const { code, signal, polledPeak } = await new Promise<{
+      code: number | null;
+      signal: NodeJS.Signals | null;
+      polledPeak: number;
+    }>((resolve, reject) => {
+      const child = spawn(cmd, args, {
+        cwd: spec.cwd,
+        env: spec.env ?? process.env,
+        stdio: ['ignore', outFd ?? 'pipe', 'pipe'],
+      });
+      child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        if (stderr.length > 1 << 20) stderr = stderr.slice(-(1 << 19)); // keep the tail only
+      });
+      let peak = 0;
+      const poller =
+        options.measureRss === true && !useTime && child.pid !== undefined
+          ? setInterval(() => (peak = Math.max(peak, treeRss(child.pid!))), 20)
+          : undefined;
+      child.on('error', (e) => {
+        if (poller) clearInterval(poller);
+        reject(e);
+      });
+      child.on('close', (c, s) => {
+        if (poller) clearInterval(poller);
+        resolve({ code: c, signal: s, polledPeak: peak });
+      });
+    });
     const ms = performance.now() - started;
     let peakRssBytes: number | undefined;
     if (rssFile) {

@@ -63,9 +63,24 @@ async function main(): Promise<number> {
   rows.push({
     measure: `first snapshot, ${files.toLocaleString('en-US')} files (${formatMiB(manifest.totalBytes)})`,
     figures: [
-      ['ours plain', await attempt('ours plain snapshot', () => timed('node', [cli, 'snapshot', ws, '--repo', at('plain')]))],
-      ['ours encrypted', await attempt('ours encrypted snapshot', () => timed('node', [cli, 'snapshot', ws, '--repo', at('enc')], secret))],
-      ['restic', restic ? await attempt('restic backup', () => timed('restic', ['backup', '--repo', at('restic'), '--quiet', ws], secret)) : undefined],
+      [
+        'ours plain',
+        await attempt('ours plain snapshot', () => timed('node', [cli, 'snapshot', ws, '--repo', at('plain')])),
+      ],
+      [
+        'ours encrypted',
+        await attempt('ours encrypted snapshot', () =>
+          timed('node', [cli, 'snapshot', ws, '--repo', at('enc')], secret),
+        ),
+      ],
+      [
+        'restic',
+        restic
+          ? await attempt('restic backup', () =>
+              timed('restic', ['backup', '--repo', at('restic'), '--quiet', ws], secret),
+            )
+          : undefined,
+      ],
     ],
   });
 
@@ -73,15 +88,38 @@ async function main(): Promise<number> {
   const copies = async (label: string, first: boolean): Promise<Row> => ({
     measure: label,
     figures: [
-      ['ours copy', await attempt(`ours copy (${label})`, () => timed('node', [cli, 'copy', '--repo', at('enc'), '--to', at('enc-copy')], secret))],
-      ['rsync -a', rsync ? await attempt(`rsync (${label})`, () => timed('rsync', ['-a', '--delete', `${at('enc')}/`, `${at('rsync-copy')}/`])) : undefined],
-      ['cp -a', first ? await attempt(`cp -a (${label})`, () => timed('cp', ['-a', at('enc'), at('cp-copy')])) : undefined],
+      [
+        'ours copy',
+        await attempt(`ours copy (${label})`, () =>
+          timed('node', [cli, 'copy', '--repo', at('enc'), '--to', at('enc-copy')], secret),
+        ),
+      ],
+      [
+        'rsync -a',
+        rsync
+          ? await attempt(`rsync (${label})`, () =>
+              timed('rsync', ['-a', '--delete', `${at('enc')}/`, `${at('rsync-copy')}/`]),
+            )
+          : undefined,
+      ],
+      [
+        'cp -a',
+        first ? await attempt(`cp -a (${label})`, () => timed('cp', ['-a', at('enc'), at('cp-copy')])) : undefined,
+      ],
       [
         'restic copy',
         restic
           ? await attempt(`restic copy (${label})`, async () => {
-              if (first) await timed('restic', ['init', '--repo', at('restic-copy'), '--from-repo', at('restic'), '--copy-chunker-params'], { ...secret, RESTIC_FROM_PASSWORD: PASSWORD });
-              return timed('restic', ['copy', '--repo', at('restic-copy'), '--from-repo', at('restic'), '--quiet'], { ...secret, RESTIC_FROM_PASSWORD: PASSWORD });
+              if (first)
+                await timed(
+                  'restic',
+                  ['init', '--repo', at('restic-copy'), '--from-repo', at('restic'), '--copy-chunker-params'],
+                  { ...secret, RESTIC_FROM_PASSWORD: PASSWORD },
+                );
+              return timed('restic', ['copy', '--repo', at('restic-copy'), '--from-repo', at('restic'), '--quiet'], {
+                ...secret,
+                RESTIC_FROM_PASSWORD: PASSWORD,
+              });
             })
           : undefined,
       ],
@@ -90,8 +128,13 @@ async function main(): Promise<number> {
   rows.push(await copies('first copy of the store to a folder', true));
   const editor = new WorkspaceEditor(ws, manifest);
   editor.editRound(1);
-  await attempt('ours encrypted snapshot after edits', () => timed('node', [cli, 'snapshot', ws, '--repo', at('enc')], secret));
-  if (restic) await attempt('restic backup after edits', () => timed('restic', ['backup', '--repo', at('restic'), '--quiet', ws], secret));
+  await attempt('ours encrypted snapshot after edits', () =>
+    timed('node', [cli, 'snapshot', ws, '--repo', at('enc')], secret),
+  );
+  if (restic)
+    await attempt('restic backup after edits', () =>
+      timed('restic', ['backup', '--repo', at('restic'), '--quiet', ws], secret),
+    );
   rows.push(await copies('copy after one edit round (1% of files)', false));
 
   // Report: each figure, and its ratio to ours.
@@ -102,12 +145,19 @@ async function main(): Promise<number> {
     const base = row.figures[0][1];
     const cells = row.figures
       .filter(([, ms]) => ms !== undefined)
-      .map(([tool, ms]) => `${tool} ${(ms! / 1000).toFixed(2)} s${base && tool !== row.figures[0][0] ? ` (${(ms! / base).toFixed(2)}x)` : ''}`);
+      .map(
+        ([tool, ms]) =>
+          `${tool} ${(ms! / 1000).toFixed(2)} s${base && tool !== row.figures[0][0] ? ` (${(ms! / base).toFixed(2)}x)` : ''}`,
+      );
     console.log(`| ${row.measure} | ${cells.join(' · ')} |`);
   }
   const size = (n: string) => (fs.existsSync(at(n)) ? formatMiB(dirSize(at(n))) : 'n/a');
-  console.log(`\nstore sizes: ours plain ${size('plain')} (first snapshot only); after the edit round: ours encrypted ${size('enc')}, restic ${size('restic')}`);
-  console.log('ours copy checks every pack against its SHA-256 name and fsyncs each file and folder before the next phase; rsync and cp do neither.');
+  console.log(
+    `\nstore sizes: ours plain ${size('plain')} (first snapshot only); after the edit round: ours encrypted ${size('enc')}, restic ${size('restic')}`,
+  );
+  console.log(
+    'ours copy checks every pack against its SHA-256 name and fsyncs each file and folder before the next phase; rsync and cp do neither.',
+  );
   if (!restic) console.log('restic is not installed: its columns are missing (apt-get install restic)');
   if (!rsync) console.log('rsync is not installed: its column is missing (apt-get install rsync)');
   if (failures.length) console.log(`\nFAILED:\n${failures.join('\n')}`);

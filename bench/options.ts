@@ -67,13 +67,16 @@ export function parseArgs(argv: string[]): Options {
     else if (a === '--commits') o.commits = count();
     else if (a === '--json') o.json = value();
     else if (a === '--skip') {
-      const names = value().split(',').map((s) => s.trim());
+      const names = value()
+        .split(',')
+        .map((s) => s.trim());
       const bad = names.filter((n) => !sections.includes(n as Section));
       if (bad.length > 0) throw new UsageError(`unknown section(s): ${bad.join(', ')}; known: ${sections.join(', ')}`);
       for (const n of names) o.skip.add(n as Section);
-    }
-    else if (a === '--tools') {
-      const names = value().split(',').map((s) => s.trim());
+    } else if (a === '--tools') {
+      const names = value()
+        .split(',')
+        .map((s) => s.trim());
       const bad = names.filter((n) => !allTools.includes(n as ToolName));
       if (bad.length > 0) throw new UsageError(`unknown tool(s): ${bad.join(', ')}; known: ${allTools.join(', ')}`);
       o.tools = allTools.filter((t) => names.includes(t));
@@ -84,4 +87,3 @@ export function parseArgs(argv: string[]): Options {
   }
   return o;
 }
-

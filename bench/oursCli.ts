@@ -49,7 +49,9 @@ export class OursCliTool implements Tool {
   }
 
   async restoreOne(relPath: string, target: string): Promise<Timed & { file: string }> {
-    const r = await runCommand(this.cli(['restore', 'latest', '--repo', this.ctx.store, '--target', target, '--path', relPath]));
+    const r = await runCommand(
+      this.cli(['restore', 'latest', '--repo', this.ctx.store, '--target', target, '--path', relPath]),
+    );
     return { ms: r.ms, file: path.join(target, relPath) };
   }
 

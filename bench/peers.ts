@@ -32,7 +32,7 @@ async function sequence(specs: CommandSpec[], measureRss: boolean): Promise<Time
 export class GitTool implements Tool {
   readonly name: ToolName = 'git';
   readonly method =
-    'git --git-dir=STORE --work-tree=WS add -A && git commit -q --allow-empty -m m, with gc.auto=0 (git\'s default ' +
+    "git --git-dir=STORE --work-tree=WS add -A && git commit -q --allow-empty -m m, with gc.auto=0 (git's default " +
     'auto-gc would detach and run in the background after the commit returns); store size after the edit rounds is ' +
     'taken after an explicit git gc (timed, in details), i.e. git at its smallest; restore all: checkout -f HEAD -- . ' +
     'into the target with a throwaway index (0.6 s vs 1.1 s for git archive | tar -x on the 10k workspace); one ' +
@@ -49,12 +49,19 @@ export class GitTool implements Tool {
     return {
       cmd: 'git',
       args: [
-        '-c', 'user.name=bench', '-c', 'user.email=bench@example.invalid', '-c', 'commit.gpgsign=false',
-        '-c', 'core.hooksPath=/dev/null',
+        '-c',
+        'user.name=bench',
+        '-c',
+        'user.email=bench@example.invalid',
+        '-c',
+        'commit.gpgsign=false',
+        '-c',
+        'core.hooksPath=/dev/null',
         // By default a commit past 6,700 loose objects starts a gc that detaches and repacks in the
         // background: it would run during the other tools' measurements and change the store after we
         // measured it. Off here; compact() runs the same gc explicitly, at a fixed point.
-        '-c', 'gc.auto=0',
+        '-c',
+        'gc.auto=0',
         `--git-dir=${this.ctx.store}`,
         ...args,
       ],
@@ -75,7 +82,10 @@ export class GitTool implements Tool {
     const commit = await sequence([this.git([wt, 'commit', '-q', '--allow-empty', '-m', 'm'])], options.measureRss);
     return {
       ms: add.ms + commit.ms,
-      peakRssBytes: add.peakRssBytes === undefined && commit.peakRssBytes === undefined ? undefined : Math.max(add.peakRssBytes ?? 0, commit.peakRssBytes ?? 0),
+      peakRssBytes:
+        add.peakRssBytes === undefined && commit.peakRssBytes === undefined
+          ? undefined
+          : Math.max(add.peakRssBytes ?? 0, commit.peakRssBytes ?? 0),
       // The split shows when the commit's automatic gc (repacking) is what made a snapshot slow.
       detail: { addMs: round1(add.ms), commitMs: round1(commit.ms), ...this.objectCounts() },
     };
@@ -91,7 +101,8 @@ export class GitTool implements Tool {
   private objectCounts(): { looseObjects: number; packs: number } {
     const objects = path.join(this.ctx.store, 'objects');
     let looseObjects = 0;
-    for (const d of fs.readdirSync(objects)) if (/^[0-9a-f]{2}$/.test(d)) looseObjects += fs.readdirSync(path.join(objects, d)).length;
+    for (const d of fs.readdirSync(objects))
+      if (/^[0-9a-f]{2}$/.test(d)) looseObjects += fs.readdirSync(path.join(objects, d)).length;
     const packs = fs.readdirSync(path.join(objects, 'pack')).filter((f) => f.endsWith('.pack')).length;
     return { looseObjects, packs };
   }
@@ -130,7 +141,10 @@ export class GitTool implements Tool {
   async checkoutOne(relPath: string, target: string): Promise<Timed & { file: string }> {
     fs.mkdirSync(target, { recursive: true });
     const index = path.join(this.ctx.scratch, `restore-one-index-${Date.now()}`);
-    const spec = this.git([`--work-tree=${target}`, 'checkout', 'HEAD', '--', relPath], { cwd: target, env: { ...this.env, GIT_INDEX_FILE: index } });
+    const spec = this.git([`--work-tree=${target}`, 'checkout', 'HEAD', '--', relPath], {
+      cwd: target,
+      env: { ...this.env, GIT_INDEX_FILE: index },
+    });
     const r = await runCommand(spec);
     fs.rmSync(index, { force: true });
     return { ms: r.ms, file: path.join(target, relPath) };
@@ -148,7 +162,10 @@ export class GitTool implements Tool {
     const wt = `--work-tree=${this.ctx.ws}`;
     return {
       save: async (relPath) => {
-        const t = await sequence([this.git([wt, 'add', '--', relPath]), this.git([wt, 'commit', '-q', '--allow-empty', '-m', 'm'])], false);
+        const t = await sequence(
+          [this.git([wt, 'add', '--', relPath]), this.git([wt, 'commit', '-q', '--allow-empty', '-m', 'm'])],
+          false,
+        );
         return t.ms;
       },
       close: async () => undefined,
@@ -211,7 +228,8 @@ export class ResticTool implements Tool {
 
   async openSaver(): Promise<Saver> {
     return {
-      save: async (relPath) => (await runCommand(this.restic(['backup', path.join(this.ctx.ws, relPath), '-q', '--host', 'bench']))).ms,
+      save: async (relPath) =>
+        (await runCommand(this.restic(['backup', path.join(this.ctx.ws, relPath), '-q', '--host', 'bench']))).ms,
       close: async () => undefined,
     };
   }

@@ -14,13 +14,20 @@ import { GitTool } from './peers';
 import { alternatingOrder, median, pairedRatio, type PairedRatio } from './stats';
 
 export type ReplayTool = 'oursCli' | 'oursInProcess' | 'git';
-export const replayLabels: Record<ReplayTool, string> = { oursCli: 'ours (CLI)', oursInProcess: 'ours (in process)', git: 'git shadow repo' };
+export const replayLabels: Record<ReplayTool, string> = {
+  oursCli: 'ours (CLI)',
+  oursInProcess: 'ours (in process)',
+  git: 'git shadow repo',
+};
 
 export interface ReplayFigures {
   source: string;
   commits: number;
   files: { first: number; last: number };
-  tools: Record<ReplayTool, { ms: number[]; totalMs: number; medianMs: number; growthBytes: number; storeBytes: number }>;
+  tools: Record<
+    ReplayTool,
+    { ms: number[]; totalMs: number; medianMs: number; growthBytes: number; storeBytes: number }
+  >;
   /** git's store after `git gc` at the end (its growth counted again from its size after the first commit). */
   gitGrowthAfterGcBytes: number;
   ratios: { oursCliToGit?: PairedRatio; oursInProcessToGit?: PairedRatio };
@@ -35,32 +42,66 @@ function git(args: string[], env?: NodeJS.ProcessEnv): string {
 /** Why the replay cannot run here (not a git checkout, too short a history), or undefined when it can. */
 export function replayUnavailable(repoRoot: string, commits: number): string | undefined {
   const inside = spawnSync('git', ['-C', repoRoot, 'rev-parse', '--is-inside-work-tree'], { encoding: 'utf8' });
-  if (inside.status !== 0 || inside.stdout.trim() !== 'true') return `${repoRoot} is not a git checkout: no history to replay`;
-  const count = Number(spawnSync('git', ['-C', repoRoot, 'rev-list', '--count', '--first-parent', 'HEAD'], { encoding: 'utf8' }).stdout.trim());
+  if (inside.status !== 0 || inside.stdout.trim() !== 'true')
+    return `${repoRoot} is not a git checkout: no history to replay`;
+  const count = Number(
+    spawnSync('git', ['-C', repoRoot, 'rev-list', '--count', '--first-parent', 'HEAD'], {
+      encoding: 'utf8',
+    }).stdout.trim(),
+  );
   if (!(count >= 2)) return `${repoRoot} has ${count} commit(s): too short a history to replay`;
   void commits; // a shorter history than asked is replayed whole
   return undefined;
 }
 
-export async function runReplay(p: { repoRoot: string; dir: string; cliPath: string; commits: number; log: (line: string) => void }): Promise<ReplayFigures> {
+export async function runReplay(p: {
+  repoRoot: string;
+  dir: string;
+  cliPath: string;
+  commits: number;
+  log: (line: string) => void;
+}): Promise<ReplayFigures> {
   fs.rmSync(p.dir, { recursive: true, force: true });
   const ws = path.join(p.dir, 'ws');
   const scratch = path.join(p.dir, 'scratch');
   fs.mkdirSync(ws, { recursive: true });
   fs.mkdirSync(scratch, { recursive: true });
-  const shas = git(['-C', p.repoRoot, 'rev-list', '--first-parent', '--reverse', `--max-count=${p.commits + 1}`, 'HEAD']).split('\n').filter(Boolean);
+  const shas = git([
+    '-C',
+    p.repoRoot,
+    'rev-list',
+    '--first-parent',
+    '--reverse',
+    `--max-count=${p.commits + 1}`,
+    'HEAD',
+  ])
+    .split('\n')
+    .filter(Boolean);
   // A private index tracks what the workspace holds, so each step writes only what differs between commits.
   const env = { ...process.env, GIT_INDEX_FILE: path.join(scratch, 'replay.index') };
-  const checkout = (sha: string) => git(['-C', p.repoRoot, `--work-tree=${ws}`, 'read-tree', '--reset', '-u', sha], env);
-  const count = (sha: string) => git(['-C', p.repoRoot, 'ls-tree', '-r', '--name-only', sha]).split('\n').filter(Boolean).length;
+  const checkout = (sha: string) =>
+    git(['-C', p.repoRoot, `--work-tree=${ws}`, 'read-tree', '--reset', '-u', sha], env);
+  const count = (sha: string) =>
+    git(['-C', p.repoRoot, 'ls-tree', '-r', '--name-only', sha]).split('\n').filter(Boolean).length;
 
-  const stores: Record<ReplayTool, string> = { oursCli: path.join(p.dir, 'store-cli'), oursInProcess: path.join(p.dir, 'store-inproc'), git: path.join(p.dir, 'store-git') };
+  const stores: Record<ReplayTool, string> = {
+    oursCli: path.join(p.dir, 'store-cli'),
+    oursInProcess: path.join(p.dir, 'store-inproc'),
+    git: path.join(p.dir, 'store-git'),
+  };
   const gitTool = new GitTool({ ws, store: stores.git, scratch });
   await gitTool.init();
   const repo = await Repository.open(stores.oursInProcess, { create: true });
   const snapshotter = new Snapshotter(repo, { workspace: ws, gitignore: false, maxFileSize: 50 * 1024 * 1024 });
   const snap: Record<ReplayTool, () => Promise<number>> = {
-    oursCli: async () => (await runCommand({ cmd: process.execPath, args: [p.cliPath, 'snapshot', ws, '--repo', stores.oursCli, '--json'], cwd: ws })).ms,
+    oursCli: async () =>
+      (
+        await runCommand({
+          cmd: process.execPath,
+          args: [p.cliPath, 'snapshot', ws, '--repo', stores.oursCli, '--json'],
+          cwd: ws,
+        })
+      ).ms,
     oursInProcess: async () => {
       const started = performance.now();
       await snapshotter.snapshot({ trigger: 'schedule' });
@@ -92,7 +133,13 @@ export async function runReplay(p: { repoRoot: string; dir: string; cliPath: str
   const out = {} as ReplayFigures['tools'];
   for (const tool of tools) {
     const storeBytes = dirSize(stores[tool]);
-    out[tool] = { ms: ms[tool], totalMs: ms[tool].reduce((a, b) => a + b, 0), medianMs: median(ms[tool]), growthBytes: storeBytes - (base[tool] ?? 0), storeBytes };
+    out[tool] = {
+      ms: ms[tool],
+      totalMs: ms[tool].reduce((a, b) => a + b, 0),
+      medianMs: median(ms[tool]),
+      growthBytes: storeBytes - (base[tool] ?? 0),
+      storeBytes,
+    };
   }
   await gitTool.compact();
   const gitGrowthAfterGcBytes = dirSize(stores.git) - (base.git ?? 0);
@@ -102,7 +149,10 @@ export async function runReplay(p: { repoRoot: string; dir: string; cliPath: str
     files,
     tools: out,
     gitGrowthAfterGcBytes,
-    ratios: { oursCliToGit: pairedRatio(ms.oursCli, ms.git), oursInProcessToGit: pairedRatio(ms.oursInProcess, ms.git) },
+    ratios: {
+      oursCliToGit: pairedRatio(ms.oursCli, ms.git),
+      oursInProcessToGit: pairedRatio(ms.oursInProcess, ms.git),
+    },
   };
   fs.rmSync(p.dir, { recursive: true, force: true });
   return figures;

@@ -55,7 +55,13 @@ export interface MeasureDef {
   unit: 'ms' | 'bytes';
 }
 
-export function measureDefs(p: { files: number; rounds: number; bigMiB: number; smallFiles: number; saves: number }): MeasureDef[] {
+export function measureDefs(p: {
+  files: number;
+  rounds: number;
+  bigMiB: number;
+  smallFiles: number;
+  saves: number;
+}): MeasureDef[] {
   const k = (n: number): string => (n >= 1000 ? `${n / 1000}k` : `${n}`);
   return [
     { key: 'firstSnapshotMs', label: `first snapshot (${k(p.files)} files)`, unit: 'ms' },
@@ -128,11 +134,16 @@ export interface TargetResult {
  * Ours against a peer: the median of the per-pair ratios when both were repeated the same number of times
  * (measured in alternating order), else the ratio of the two single figures.
  */
-export function peerRatio(tools: Partial<Record<ToolName, ToolResult>>, peer: ToolName, key: MeasureKey): PairedRatio | undefined {
+export function peerRatio(
+  tools: Partial<Record<ToolName, ToolResult>>,
+  peer: ToolName,
+  key: MeasureKey,
+): PairedRatio | undefined {
   const a = tools.ours?.measures[key];
   const b = tools[peer]?.measures[key];
   if (a?.value === undefined || b?.value === undefined || b.value === 0) return undefined;
-  if (a.samples && b.samples && a.samples.length === b.samples.length && a.samples.length > 1) return pairedRatio(a.samples, b.samples);
+  if (a.samples && b.samples && a.samples.length === b.samples.length && a.samples.length > 1)
+    return pairedRatio(a.samples, b.samples);
   const r = a.value / b.value;
   return { median: r, min: r, max: r, ratios: [r] };
 }
@@ -140,11 +151,13 @@ export function peerRatio(tools: Partial<Record<ToolName, ToolResult>>, peer: To
 export function evaluateTargets(tools: Partial<Record<ToolName, ToolResult>>): TargetResult[] {
   return targets.map((t) => {
     const ours = tools.ours?.measures[t.key];
-    if (ours?.value === undefined) return { key: t.key, target: t.text, verdict: 'n/a', why: `ours: ${cellReason(tools.ours, t.key)}` };
+    if (ours?.value === undefined)
+      return { key: t.key, target: t.text, verdict: 'n/a', why: `ours: ${cellReason(tools.ours, t.key)}` };
     const unit = t.key.endsWith('Bytes') ? 'bytes' : 'ms';
     if (t.peer) {
       const r = peerRatio(tools, t.peer, t.key);
-      if (!r) return { key: t.key, target: t.text, verdict: 'n/a', why: `${t.peer}: ${cellReason(tools[t.peer], t.key)}` };
+      if (!r)
+        return { key: t.key, target: t.text, verdict: 'n/a', why: `${t.peer}: ${cellReason(tools[t.peer], t.key)}` };
       const factor = t.factor ?? 1;
       const ok = t.strict ? r.median < factor : r.median <= factor;
       return { key: t.key, target: `${t.text}`, verdict: ok ? 'MET' : 'MISS', measured: `${formatRatio(r)} ${t.peer}` };
@@ -164,7 +177,11 @@ function cellReason(tool: ToolResult | undefined, key: MeasureKey): string {
 }
 
 /** The memory step: each operation's peak RSS at the small-files step, ours against the target and the peers. */
-export function renderMemory(tools: Partial<Record<ToolName, ToolResult>>, order: ToolName[], smallFiles: number): string {
+export function renderMemory(
+  tools: Partial<Record<ToolName, ToolResult>>,
+  order: ToolName[],
+  smallFiles: number,
+): string {
   const ops: Array<[MeasureKey, string]> = [
     ['peakRssSmallFirstBytes', 'first snapshot'],
     ['peakRssSmallNoChangeBytes', 'no-change snapshot'],
@@ -174,10 +191,28 @@ export function renderMemory(tools: Partial<Record<ToolName, ToolResult>>, order
   const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
   const rows = ops.map(([key, what]) => {
     const ours = tools.ours?.measures[key];
-    const verdict = ours?.value === undefined ? `n/a (${cellReason(tools.ours, key)})` : ours.value < PEAK_RSS_TARGET ? 'MET' : 'MISS';
-    return [what, ...order.map((name) => (tools[name]?.measures[key]?.value !== undefined ? mb(tools[name]!.measures[key]!.value!) : '-')), verdict];
+    const verdict =
+      ours?.value === undefined
+        ? `n/a (${cellReason(tools.ours, key)})`
+        : ours.value < PEAK_RSS_TARGET
+          ? 'MET'
+          : 'MISS';
+    return [
+      what,
+      ...order.map((name) =>
+        tools[name]?.measures[key]?.value !== undefined ? mb(tools[name]!.measures[key]!.value!) : '-',
+      ),
+      verdict,
+    ];
   });
-  return markdownTable([`peak RSS at ${smallFiles.toLocaleString('en-US')} small files`, ...order.map((t) => toolLabels[t]), `ours < ${mb(PEAK_RSS_TARGET)}`], rows);
+  return markdownTable(
+    [
+      `peak RSS at ${smallFiles.toLocaleString('en-US')} small files`,
+      ...order.map((t) => toolLabels[t]),
+      `ours < ${mb(PEAK_RSS_TARGET)}`,
+    ],
+    rows,
+  );
 }
 
 /** A markdown table (as the README's), columns padded so it also reads as plain text. */
@@ -203,13 +238,26 @@ function cell(tool: ToolResult | undefined, def: MeasureDef): string {
   if (!tool.available) return tool.unavailableReason ?? 'n/a';
   const m = tool.measures[def.key];
   if (!m) return '-';
-  if (m.value !== undefined) return formatValue(m.value, def.unit) + (m.samples && m.samples.length > 1 ? ` (med of ${m.samples.length})` : '');
+  if (m.value !== undefined)
+    return formatValue(m.value, def.unit) + (m.samples && m.samples.length > 1 ? ` (med of ${m.samples.length})` : '');
   if (m.error !== undefined) return 'FAILED';
   return m.skipped ?? '-';
 }
 
-export function renderTable(defs: MeasureDef[], tools: Partial<Record<ToolName, ToolResult>>, order: ToolName[], verdicts: TargetResult[]): string {
-  const header = ['measure (CLI unless said)', ...order.map((t) => toolLabels[t]), 'ours/git', 'ours/restic', 'target', 'ours'];
+export function renderTable(
+  defs: MeasureDef[],
+  tools: Partial<Record<ToolName, ToolResult>>,
+  order: ToolName[],
+  verdicts: TargetResult[],
+): string {
+  const header = [
+    'measure (CLI unless said)',
+    ...order.map((t) => toolLabels[t]),
+    'ours/git',
+    'ours/restic',
+    'target',
+    'ours',
+  ];
   const rows = defs.map((def) => {
     const mine = verdicts.filter((v) => v.key === def.key);
     return [

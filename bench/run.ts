@@ -13,15 +13,39 @@ import { spawnSync } from 'child_process';
 import { CommandFailed, dirAllocated, dirSize, hasGnuTime, percentile, runCommand, settleDisk, which } from './measure';
 import { OursCliTool } from './oursCli';
 import { BorgTool, CopyTool, GitTool, ResticTool, type ToolContext } from './peers';
-import { evaluateTargets, measureDefs, renderMemory, renderTable, type MeasureKey, type MeasureValue, type ToolResult } from './report';
+import {
+  evaluateTargets,
+  measureDefs,
+  renderMemory,
+  renderTable,
+  type MeasureKey,
+  type MeasureValue,
+  type ToolResult,
+} from './report';
 import { toolLabels, type Saver, type Tool, type ToolName } from './tool';
 import { UsageError, parseArgs } from './options';
 import { runEditorPath, blocksAtScale, type BlockRow, type EditorPathFigures } from './editorPath';
 import { runReplay, replayUnavailable, type ReplayFigures } from './replay';
-import { cliVerdicts, renderBlocks, renderEditorPath, renderReplay, renderScale, renderVerdicts, type Verdict } from './sections';
+import {
+  cliVerdicts,
+  renderBlocks,
+  renderEditorPath,
+  renderReplay,
+  renderScale,
+  renderVerdicts,
+  type Verdict,
+} from './sections';
 import { runStoreScale, type ScalePoint } from './storeScale';
 import { fairFirstSnapshots, fairRestoreAll, smallFilesStep, type StepEnv } from './steps';
-import { WorkspaceEditor, ensureWorkspace, formatMiB, listFiles, mixedParams, smallParams, type WorkspaceManifest } from './workspace';
+import {
+  WorkspaceEditor,
+  ensureWorkspace,
+  formatMiB,
+  listFiles,
+  mixedParams,
+  smallParams,
+  type WorkspaceManifest,
+} from './workspace';
 import { Prng } from './prng';
 
 /** The repository root: the nearest folder above this script whose package.json is ours (dist/ or bench/ alike). */
@@ -55,7 +79,7 @@ interface Sections {
 }
 
 const ACTIVATION_NOTE =
-  'not measured here: activating the extension needs VS Code\'s extension host (the `vscode` module and its ' +
+  "not measured here: activating the extension needs VS Code's extension host (the `vscode` module and its " +
   'context); the time to load dist/extension.js is not activation. The integration suite reports activationMs.';
 
 function errorText(e: unknown): string {
@@ -82,8 +106,13 @@ async function main(): Promise<number> {
   const pairs = opts.pairs ?? (opts.quick ? 1 : 3);
   const commits = opts.commits ?? (opts.quick ? 10 : 50);
   fs.mkdirSync(dir, { recursive: true });
-  if (os.loadavg()[0] > 0.5) log(`warning: load average ${os.loadavg()[0].toFixed(2)} before starting: other work on the machine will skew the figures`);
-  log(`work folder ${dir}; ${opts.quick ? 'quick' : 'full'} run; GNU time ${hasGnuTime() ? 'found' : 'missing: polling /proc for RSS'}`);
+  if (os.loadavg()[0] > 0.5)
+    log(
+      `warning: load average ${os.loadavg()[0].toFixed(2)} before starting: other work on the machine will skew the figures`,
+    );
+  log(
+    `work folder ${dir}; ${opts.quick ? 'quick' : 'full'} run; GNU time ${hasGnuTime() ? 'found' : 'missing: polling /proc for RSS'}`,
+  );
 
   // Which tools can run at all. A missing one is reported, never silently dropped.
   const results: Partial<Record<ToolName, ToolResult>> = {};
@@ -97,7 +126,14 @@ async function main(): Promise<number> {
       reason = which(name) ? undefined : 'not installed';
       detail = `${name} is not on PATH`;
     }
-    results[name] = { name, label: toolLabels[name], available: reason === undefined, unavailableReason: reason, measures: {}, details: {} };
+    results[name] = {
+      name,
+      label: toolLabels[name],
+      available: reason === undefined,
+      unavailableReason: reason,
+      measures: {},
+      details: {},
+    };
     if (reason) {
       results[name]!.details.unavailable = detail;
       log(`${toolLabels[name]}: ${reason}: ${detail}`);
@@ -109,7 +145,12 @@ async function main(): Promise<number> {
     results[tool]!.measures[key] = value;
   };
   /** Runs one measured step for one tool; a failure is recorded against that figure and the run goes on. */
-  const attempt = async <T>(tool: ToolName, what: string, keys: MeasureKey[], fn: () => Promise<T>): Promise<T | undefined> => {
+  const attempt = async <T>(
+    tool: ToolName,
+    what: string,
+    keys: MeasureKey[],
+    fn: () => Promise<T>,
+  ): Promise<T | undefined> => {
     try {
       return await fn();
     } catch (e) {
@@ -133,11 +174,13 @@ async function main(): Promise<number> {
     borg: which('borg') ? version('borg', ['--version']) : 'not installed',
     // Other work on the machine skews every figure; the load average at start and end says how much.
     loadAverageAtStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
-    rssMethod: hasGnuTime() ? '/usr/bin/time -f %M (ru_maxrss of the process and its waited-for children)' : 'polled /proc VmHWM/VmRSS every 20 ms',
+    rssMethod: hasGnuTime()
+      ? '/usr/bin/time -f %M (ru_maxrss of the process and its waited-for children)'
+      : 'polled /proc VmHWM/VmRSS every 20 ms',
   };
   const notes = [
     'All stores, restores and the workspace are on the same disk; the OS page cache is not dropped between tools (that needs root), so every tool reads a warm workspace.',
-    'Tools run one after another on the same workspace state for every step; `sync` runs (untimed) before each measured step so one tool\'s pending writeback does not slow the next.',
+    "Tools run one after another on the same workspace state for every step; `sync` runs (untimed) before each measured step so one tool's pending writeback does not slow the next.",
     `Steps whose time depends on the disk\'s state (first snapshots, restores of everything; in the editor path every compared step) run ${pairs} time(s), the tools\' order alternating (A B, B A, ...); cells give the median and ratios are the median of the per-pair ratios, with their spread (min-max).`,
     'The editor path runs in this process through src/core as the extension does (SaveQueue on save, the schedule claim and a full scan, a fresh open + history + full scan at start-up, preview then restore); the longest event-loop block is the longest gap between ticks of a 2 ms timer beside the work, less 2 ms.',
     'Store size = apparent size (sum of file sizes) of the store folder; restic/borg caches live outside it and are listed in details, not counted.',
@@ -157,7 +200,16 @@ async function main(): Promise<number> {
       mode: opts.quick ? 'quick' : 'full',
       durationS: Math.round((performance.now() - startedAt) / 100) / 10,
       date: new Date().toISOString(),
-      parameters: { files, bigFileBytes: bigBytes, smallFiles: opts.skipSmall ? 0 : smallFiles, rounds, saves, pairs, commits, skipped: [...opts.skip] },
+      parameters: {
+        files,
+        bigFileBytes: bigBytes,
+        smallFiles: opts.skipSmall ? 0 : smallFiles,
+        rounds,
+        saves,
+        pairs,
+        commits,
+        skipped: [...opts.skip],
+      },
       environment: { ...environment, loadAverageNow: os.loadavg().map((l) => Math.round(l * 100) / 100) },
       workspace: manifest,
       smallWorkspace,
@@ -179,22 +231,52 @@ async function main(): Promise<number> {
     const skippedLine = (name: string) => (sections.skipped[name] ? `(${sections.skipped[name]})` : undefined);
     if (!opts.skip.has('cli')) {
       const shown = opts.skipSmall ? defs.filter((d) => !/Small/.test(d.key)) : defs;
-      parts.push(`CLI, every tool (first snapshot and restore all: median of ${pairs} alternating repetitions; ratios pair by pair, median (min-max)):\n\n` + renderTable(shown, results, order, evaluateTargets(results)));
-      if (opts.skipSmall) parts.push(`the ${smallFiles.toLocaleString('en-US')}-file step (time and peak RSS of first snapshot, no change, restore all, verify): skipped (--skip-200k)`);
+      parts.push(
+        `CLI, every tool (first snapshot and restore all: median of ${pairs} alternating repetitions; ratios pair by pair, median (min-max)):\n\n` +
+          renderTable(shown, results, order, evaluateTargets(results)),
+      );
+      if (opts.skipSmall)
+        parts.push(
+          `the ${smallFiles.toLocaleString('en-US')}-file step (time and peak RSS of first snapshot, no change, restore all, verify): skipped (--skip-200k)`,
+        );
       if (!opts.skipSmall) parts.push(renderMemory(results, order, smallWorkspace?.fileCount ?? smallFiles));
     }
     if (sections.editorPath) {
       parts.push(renderEditorPath(sections.editorPath, verdicts));
-      parts.push(renderBlocks(`longest event-loop block, in process (${files.toLocaleString('en-US')} files)`, sections.editorPath.blocks, verdicts, 'event loop'));
+      parts.push(
+        renderBlocks(
+          `longest event-loop block, in process (${files.toLocaleString('en-US')} files)`,
+          sections.editorPath.blocks,
+          verdicts,
+          'event loop',
+        ),
+      );
     } else parts.push(`editor path, in process: ${skippedLine('editor') ?? '(not run)'}`);
-    if (sections.blocksAtScale) parts.push(renderBlocks(`longest event-loop block, in process (${smallWorkspace?.fileCount.toLocaleString('en-US') ?? smallFiles} files)`, sections.blocksAtScale, verdicts, 'event loop at scale'));
-    else parts.push(`longest event-loop block at ${smallFiles.toLocaleString('en-US')} files: ${skippedLine('blocksAtScale') ?? '(not run)'}`);
+    if (sections.blocksAtScale)
+      parts.push(
+        renderBlocks(
+          `longest event-loop block, in process (${smallWorkspace?.fileCount.toLocaleString('en-US') ?? smallFiles} files)`,
+          sections.blocksAtScale,
+          verdicts,
+          'event loop at scale',
+        ),
+      );
+    else
+      parts.push(
+        `longest event-loop block at ${smallFiles.toLocaleString('en-US')} files: ${skippedLine('blocksAtScale') ?? '(not run)'}`,
+      );
     if (sections.storeScale) parts.push(renderScale(sections.storeScale, verdicts));
     else parts.push(`CLI cost against the number of snapshots: ${skippedLine('scale') ?? '(not run)'}`);
     if (sections.replay) parts.push(renderReplay(sections.replay));
     else parts.push(`replay of real commits: ${skippedLine('replay') ?? '(not run)'}`);
     parts.push(`activation: ${ACTIVATION_NOTE}`);
-    verdicts.push({ section: 'activation', what: 'activation', target: '< 50 ms, opens nothing', measured: 'not measurable outside VS Code (the integration suite reports activationMs)', verdict: 'n/a' });
+    verdicts.push({
+      section: 'activation',
+      what: 'activation',
+      target: '< 50 ms, opens nothing',
+      measured: 'not measurable outside VS Code (the integration suite reports activationMs)',
+      verdict: 'n/a',
+    });
     parts.push('targets (#16):\n\n' + renderVerdicts(verdicts));
     return { text: parts.join('\n\n'), verdicts };
   }
@@ -215,7 +297,11 @@ async function main(): Promise<number> {
     switch (name) {
       case 'ours':
         // Loaded on first use: if the engine cannot load, only the on-save figure fails, not the whole run.
-        return new OursCliTool(ctx, cliPath, withSaver ? async () => (await import('./ours')).openEngineSaver(ctx.store, ctx.ws) : undefined);
+        return new OursCliTool(
+          ctx,
+          cliPath,
+          withSaver ? async () => (await import('./ours')).openEngineSaver(ctx.store, ctx.ws) : undefined,
+        );
       case 'git':
         return new GitTool(ctx);
       case 'restic':
@@ -233,8 +319,17 @@ async function main(): Promise<number> {
   };
 
   const phaseAKeys: MeasureKey[] = [
-    'firstSnapshotMs', 'firstSnapshotPeakRssBytes', 'noChangeMs', 'editRoundsMs', 'bigEditMs', 'bigEditGrowthBytes',
-    'restoreAllMs', 'restoreOneMs', 'storeBytesAfterEdits', 'onSaveP50Ms', 'onSaveP99Ms',
+    'firstSnapshotMs',
+    'firstSnapshotPeakRssBytes',
+    'noChangeMs',
+    'editRoundsMs',
+    'bigEditMs',
+    'bigEditGrowthBytes',
+    'restoreAllMs',
+    'restoreOneMs',
+    'storeBytesAfterEdits',
+    'onSaveP50Ms',
+    'onSaveP99Ms',
   ];
   const tools = new Map<ToolName, Tool>();
   for (const name of order) {
@@ -276,7 +371,9 @@ async function main(): Promise<number> {
     for (const [name, tool] of tools) {
       if (roundFailed.has(name)) continue;
       settleDisk();
-      const t = await attempt(name, `edit round ${round} snapshot`, ['editRoundsMs'], () => tool.snapshot({ measureRss: false }));
+      const t = await attempt(name, `edit round ${round} snapshot`, ['editRoundsMs'], () =>
+        tool.snapshot({ measureRss: false }),
+      );
       if (!t) {
         roundFailed.add(name);
         continue;
@@ -314,25 +411,48 @@ async function main(): Promise<number> {
   log(`4 KiB written at offset ${bigEdit.offset} of ${manifest.bigFile}`);
   await each('snapshot after the big-file edit', async (tool) => {
     const before = storeBytes(tool);
-    const t = await attempt(tool.name, 'big-file edit snapshot', ['bigEditMs', 'bigEditGrowthBytes'], () => tool.snapshot({ measureRss: false }));
+    const t = await attempt(tool.name, 'big-file edit snapshot', ['bigEditMs', 'bigEditGrowthBytes'], () =>
+      tool.snapshot({ measureRss: false }),
+    );
     if (!t) return;
     record(tool.name, 'bigEditMs', { value: t.ms });
     const intact = !roundFailed.has(tool.name) && results[tool.name]!.measures.firstSnapshotMs?.value !== undefined;
     // After a failed snapshot the store lacks the unchanged data, so the growth would count it as new.
-    record(tool.name, 'bigEditGrowthBytes', intact ? { value: storeBytes(tool) - before } : { error: 'not measured: an earlier snapshot of this tool failed' });
+    record(
+      tool.name,
+      'bigEditGrowthBytes',
+      intact
+        ? { value: storeBytes(tool) - before }
+        : { error: 'not measured: an earlier snapshot of this tool failed' },
+    );
     if (t.detail) results[tool.name]!.details.bigEditOutput = t.detail;
   });
 
   // Restores are checked after timing: a fast restore of the wrong bytes must not count.
   const current = listFiles(ws);
   const sampleRng = new Prng('restore-sample');
-  const sample = [...new Set([manifest.bigFile!, manifest.restoreOneFile, ...Array.from({ length: 40 }, () => sampleRng.pick(current))])];
-  await fairRestoreAll(env, tools, pairs, (name, rep) => path.join(runDir, 'restore', name, `all-${rep}`), (root) => verifyTree(root, ws, current.length, sample));
+  const sample = [
+    ...new Set([
+      manifest.bigFile!,
+      manifest.restoreOneFile,
+      ...Array.from({ length: 40 }, () => sampleRng.pick(current)),
+    ]),
+  ];
+  await fairRestoreAll(
+    env,
+    tools,
+    pairs,
+    (name, rep) => path.join(runDir, 'restore', name, `all-${rep}`),
+    (root) => verifyTree(root, ws, current.length, sample),
+  );
   await each('restore one file', async (tool) => {
     const target = path.join(runDir, 'restore', tool.name, 'one');
-    const t = await attempt(tool.name, 'restore one file', ['restoreOneMs'], () => tool.restoreOne(manifest.restoreOneFile, target));
+    const t = await attempt(tool.name, 'restore one file', ['restoreOneMs'], () =>
+      tool.restoreOne(manifest.restoreOneFile, target),
+    );
     if (!t) return;
-    const ok = fs.existsSync(t.file) && fs.readFileSync(t.file).equals(fs.readFileSync(path.join(ws, manifest.restoreOneFile)));
+    const ok =
+      fs.existsSync(t.file) && fs.readFileSync(t.file).equals(fs.readFileSync(path.join(ws, manifest.restoreOneFile)));
     if (!ok) {
       const text = `restore one file: ${t.file} is missing or differs from the workspace's ${manifest.restoreOneFile}`;
       failures.push(`${toolLabels[tool.name]}: ${text}`);
@@ -358,7 +478,9 @@ async function main(): Promise<number> {
       record(name, 'onSaveP99Ms', { error });
       continue;
     }
-    const saver = await attempt(name, 'open on-save snapshotter', ['onSaveP50Ms', 'onSaveP99Ms'], () => tool.openSaver!());
+    const saver = await attempt(name, 'open on-save snapshotter', ['onSaveP50Ms', 'onSaveP99Ms'], () =>
+      tool.openSaver!(),
+    );
     // restic and borg pay a whole snapshot command per save; --quick caps them further to stay quick.
     const cap = tool.maxSaves === undefined ? saves : opts.quick ? Math.min(5, tool.maxSaves) : tool.maxSaves;
     if (saver) savers.set(name, { saver, times: [], max: Math.min(saves, cap) });
@@ -369,7 +491,9 @@ async function main(): Promise<number> {
     const rel = editor.saveEdit(i);
     for (const [name, s] of savers) {
       if (i >= s.max || saveFailed.has(name)) continue;
-      const ms = await attempt(name, `save ${i + 1} of ${rel}`, ['onSaveP50Ms', 'onSaveP99Ms'], () => s.saver.save(rel));
+      const ms = await attempt(name, `save ${i + 1} of ${rel}`, ['onSaveP50Ms', 'onSaveP99Ms'], () =>
+        s.saver.save(rel),
+      );
       if (ms === undefined) saveFailed.add(name);
       else s.times.push(ms);
     }
@@ -383,7 +507,8 @@ async function main(): Promise<number> {
     record(name, 'onSaveP99Ms', { value: percentile(s.times, 99) });
     results[name]!.details.onSaveCount = s.times.length;
   }
-  if (results.cp?.available) results.cp.details.note = 'store size counts every full copy; on-save copies are made after the store was measured';
+  if (results.cp?.available)
+    results.cp.details.note = 'store size counts every full copy; on-save copies are made after the store was measured';
   writeResults('after on-save');
 
   // ---- The editor's path in process, CLI cost against the store's size, real commits replayed ----------
@@ -406,7 +531,15 @@ async function main(): Promise<number> {
       fs.mkdirSync(edDir, { recursive: true });
       await runCommand({ cmd: 'cp', args: ['-a', pristine, edWs] });
       log('editor path: in process (src/core) against a git shadow repository');
-      sections.editorPath = await runEditorPath({ ws: edWs, dir: edDir, editor: new WorkspaceEditor(edWs, manifest!), restoreOneFile: manifest!.restoreOneFile, saves, pairs, log });
+      sections.editorPath = await runEditorPath({
+        ws: edWs,
+        dir: edDir,
+        editor: new WorkspaceEditor(edWs, manifest!),
+        restoreOneFile: manifest!.restoreOneFile,
+        saves,
+        pairs,
+        log,
+      });
       fs.rmSync(edDir, { recursive: true, force: true });
     });
   }
@@ -415,7 +548,13 @@ async function main(): Promise<number> {
   else {
     const counts = opts.quick ? [10, 200] : [10, 1_000, 5_000];
     await section('scale', async () => {
-      sections.storeScale = await runStoreScale({ dir: path.join(runDir, 'scale'), cliPath, counts, runs: opts.quick ? 3 : 5, log });
+      sections.storeScale = await runStoreScale({
+        dir: path.join(runDir, 'scale'),
+        cliPath,
+        counts,
+        runs: opts.quick ? 3 : 5,
+        log,
+      });
     });
   }
   const noReplay = replayUnavailable(repoRoot, commits);
@@ -433,11 +572,19 @@ async function main(): Promise<number> {
   // The editor runs these in its extension host, beside every other extension: each must stay under the
   // peak-RSS target (report.ts PEAK_RSS_TARGET), and the table says MET or MISS.
   const phaseBKeys: MeasureKey[] = [
-    'firstSmallMs', 'noChangeSmallMs', 'restoreSmallMs', 'verifySmallMs',
-    'peakRssSmallFirstBytes', 'peakRssSmallNoChangeBytes', 'peakRssSmallRestoreBytes', 'peakRssSmallVerifyBytes',
+    'firstSmallMs',
+    'noChangeSmallMs',
+    'restoreSmallMs',
+    'verifySmallMs',
+    'peakRssSmallFirstBytes',
+    'peakRssSmallNoChangeBytes',
+    'peakRssSmallRestoreBytes',
+    'peakRssSmallVerifyBytes',
   ];
   if (opts.skipSmall) {
-    for (const name of order) if (results[name]!.available) for (const key of phaseBKeys) record(name, key, { skipped: 'skipped (--skip-200k)' });
+    for (const name of order)
+      if (results[name]!.available)
+        for (const key of phaseBKeys) record(name, key, { skipped: 'skipped (--skip-200k)' });
     sections.skipped.blocksAtScale = `skipped (--skip-200k)`;
   } else {
     const smallDir = path.join(dir, `ws-small-${smallFiles}`);
@@ -446,7 +593,11 @@ async function main(): Promise<number> {
     // This workspace is only read (no edits), so the generated folder itself is backed up.
     for (const name of order) {
       if (!results[name]!.available || opts.skip.has('cli')) continue;
-      await smallFilesStep(env, name, makeTool(name, context('small', name, smallDir), false), { smallFiles, smallCount, target: path.join(runDir, 'restore-small', name) });
+      await smallFilesStep(env, name, makeTool(name, context('small', name, smallDir), false), {
+        smallFiles,
+        smallCount,
+        target: path.join(runDir, 'restore-small', name),
+      });
       writeResults(`after the ${smallFiles}-file step of ${toolLabels[name]}`);
     }
     if (opts.skip.has('blocks')) sections.skipped.blocksAtScale = 'skipped (--skip blocks)';
@@ -458,14 +609,20 @@ async function main(): Promise<number> {
   }
 
   writeResults('done');
-  process.stdout.write(`\nProject Backup benchmark (${opts.quick ? 'quick' : 'full'}): ${manifest.fileCount} files / ${formatMiB(manifest.totalBytes)}` +
-    ` workspace, ${os.cpus().length} CPUs, node ${process.version}, load average ${environment.loadAverageAtStart.join(' ')} at start, ` +
-    `${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at end\n\n`);
+  process.stdout.write(
+    `\nProject Backup benchmark (${opts.quick ? 'quick' : 'full'}): ${manifest.fileCount} files / ${formatMiB(manifest.totalBytes)}` +
+      ` workspace, ${os.cpus().length} CPUs, node ${process.version}, load average ${environment.loadAverageAtStart.join(' ')} at start, ` +
+      `${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} at end\n\n`,
+  );
   process.stdout.write(report().text + '\n\n');
   for (const name of order) {
     const r = results[name]!;
     if (r.method) process.stdout.write(`${r.label}: ${r.method}\n`);
-    else if (r.details.unavailable) process.stdout.write(`${r.label}: ${r.unavailableReason}: ${String(r.details.unavailable)}\n`);
+    else if (r.details.unavailable)
+      process.stdout.write(`${r.label}: ${r.unavailableReason}: ${String(r.details.unavailable)}\n`);
   }
   process.stdout.write('\n' + notes.map((n) => `note: ${n}`).join('\n') + '\n');
   if (failures.length > 0) {
@@ -493,7 +650,10 @@ main().then(
   (code) => process.exit(code),
   (e: unknown) => {
     if (e instanceof UsageError) process.stderr.write(`bench: ${e.message}\n`);
-    else process.stderr.write(`bench: ${errorText(e)}\n${e instanceof Error && !(e instanceof CommandFailed) ? (e.stack ?? '') : ''}\n`);
+    else
+      process.stderr.write(
+        `bench: ${errorText(e)}\n${e instanceof Error && !(e instanceof CommandFailed) ? (e.stack ?? '') : ''}\n`,
+      );
     process.exit(2);
   },
 );

@@ -62,8 +62,17 @@ export function renderEditorPath(f: EditorPathFigures, verdicts: Verdict[]): str
   };
   target('noChange', 0.5, '<= 0.5x git add -A + commit');
   target('edit', 0.5, '<= 0.5x git add -A + commit');
-  verdicts.push({ section: 'editor path', what: 'on-save snapshot p99', target: '< 15 ms', measured: ms(f.onSave.ours.p99), verdict: f.onSave.ours.p99 < 15 ? 'MET' : 'MISS' });
-  return markdownTable(['editor path, in process', 'ours', 'git shadow repo', 'ours/git (per pair)', 'ours: longest loop block'], rows);
+  verdicts.push({
+    section: 'editor path',
+    what: 'on-save snapshot p99',
+    target: '< 15 ms',
+    measured: ms(f.onSave.ours.p99),
+    verdict: f.onSave.ours.p99 < 15 ? 'MET' : 'MISS',
+  });
+  return markdownTable(
+    ['editor path, in process', 'ours', 'git shadow repo', 'ours/git (per pair)', 'ours: longest loop block'],
+    rows,
+  );
 }
 
 export function renderBlocks(title: string, blocks: BlockRow[], verdicts: Verdict[], section: string): string {
@@ -80,11 +89,21 @@ export function renderBlocks(title: string, blocks: BlockRow[], verdicts: Verdic
   const rows = [...folded].map(([op, f]) => {
     const verdict = f.max < BLOCK_TARGET_MS ? 'MET' : 'MISS';
     if (op === IDLE_OP) return [op, ms(f.ms[0]), ms(f.max), String(f.over), '-'];
-    verdicts.push({ section, what: `longest event-loop block: ${op}`, target: `< ${BLOCK_TARGET_MS} ms`, measured: ms(f.max), verdict });
-    const time = f.ms.length > 1 ? `${ms(Math.min(...f.ms))}-${ms(Math.max(...f.ms))} (${f.ms.length} runs)` : ms(f.ms[0]);
+    verdicts.push({
+      section,
+      what: `longest event-loop block: ${op}`,
+      target: `< ${BLOCK_TARGET_MS} ms`,
+      measured: ms(f.max),
+      verdict,
+    });
+    const time =
+      f.ms.length > 1 ? `${ms(Math.min(...f.ms))}-${ms(Math.max(...f.ms))} (${f.ms.length} runs)` : ms(f.ms[0]);
     return [op, time, ms(f.max), String(f.over), verdict];
   });
-  return markdownTable([title, 'time', 'longest block', `blocks > ${BLOCK_TARGET_MS} ms`, `< ${BLOCK_TARGET_MS} ms`], rows);
+  return markdownTable(
+    [title, 'time', 'longest block', `blocks > ${BLOCK_TARGET_MS} ms`, `< ${BLOCK_TARGET_MS} ms`],
+    rows,
+  );
 }
 
 export function renderScale(points: ScalePoint[], verdicts: Verdict[]): string {
@@ -107,18 +126,42 @@ export function renderScale(points: ScalePoint[], verdicts: Verdict[]): string {
       verdict: r <= SCALE_TOLERANCE ? 'MET' : 'MISS',
     });
   }
-  return markdownTable(['snapshots in the store', 'no-change CLI snapshot (median)', 'runs (ms)', `vs ${first?.snapshots ?? '-'}`, 'files in the store'], rows);
+  return markdownTable(
+    [
+      'snapshots in the store',
+      'no-change CLI snapshot (median)',
+      'runs (ms)',
+      `vs ${first?.snapshots ?? '-'}`,
+      'files in the store',
+    ],
+    rows,
+  );
 }
 
 export function renderReplay(f: ReplayFigures): string {
   const tools: ReplayTool[] = ['oursCli', 'oursInProcess', 'git'];
-  const ratio = (t: ReplayTool) => (t === 'oursCli' ? formatRatio(f.ratios.oursCliToGit) : t === 'oursInProcess' ? formatRatio(f.ratios.oursInProcessToGit) : '1x');
+  const ratio = (t: ReplayTool) =>
+    t === 'oursCli'
+      ? formatRatio(f.ratios.oursCliToGit)
+      : t === 'oursInProcess'
+        ? formatRatio(f.ratios.oursInProcessToGit)
+        : '1x';
   const rows = tools.map((t) => {
     const x = f.tools[t];
-    const growth = t === 'git' ? `${bytes(x.growthBytes)} (${bytes(f.gitGrowthAfterGcBytes)} after gc)` : bytes(x.growthBytes);
+    const growth =
+      t === 'git' ? `${bytes(x.growthBytes)} (${bytes(f.gitGrowthAfterGcBytes)} after gc)` : bytes(x.growthBytes);
     return [replayLabels[t], ms(x.totalMs), ms(x.medianMs), ratio(t), growth];
   });
-  return markdownTable([`replay of ${f.commits} commits (${f.files.first}-${f.files.last} files)`, 'total', 'per commit (median)', 'vs git (per commit)', 'store growth'], rows);
+  return markdownTable(
+    [
+      `replay of ${f.commits} commits (${f.files.first}-${f.files.last} files)`,
+      'total',
+      'per commit (median)',
+      'vs git (per commit)',
+      'store growth',
+    ],
+    rows,
+  );
 }
 
 export function renderVerdicts(verdicts: Verdict[]): string {

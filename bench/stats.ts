@@ -24,7 +24,10 @@ export interface PairedRatio {
  * Ratios of `a` to `b` pair by pair (a[i] and b[i] were measured in the same repetition). Pairs where
  * either side is missing (undefined, NaN) or `b` is 0 are left out; undefined when no pair is left.
  */
-export function pairedRatio(a: ReadonlyArray<number | undefined>, b: ReadonlyArray<number | undefined>): PairedRatio | undefined {
+export function pairedRatio(
+  a: ReadonlyArray<number | undefined>,
+  b: ReadonlyArray<number | undefined>,
+): PairedRatio | undefined {
   const ratios: number[] = [];
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
     const x = a[i];

@@ -23,7 +23,12 @@ export interface StepEnv {
  * after); the last repetition uses the run's own tools, whose stores the rest of the run goes on with.
  * Records the median and every sample; the table's ratios are then taken pair by pair.
  */
-export async function fairFirstSnapshots(env: StepEnv, tools: Map<ToolName, Tool>, pairs: number, throwaway: (name: ToolName, rep: number) => Tool): Promise<void> {
+export async function fairFirstSnapshots(
+  env: StepEnv,
+  tools: Map<ToolName, Tool>,
+  pairs: number,
+  throwaway: (name: ToolName, rep: number) => Tool,
+): Promise<void> {
   const { results, record, attempt, log } = env;
   // First snapshots depend on the disk's state (what the previous tool left to write back): `pairs`
   // repetitions, the tools' order alternating, each into a fresh store; the last repetition's store is
@@ -43,7 +48,8 @@ export async function fairFirstSnapshots(env: StepEnv, tools: Map<ToolName, Tool
       log(`${toolLabels[name]}: first snapshot (#${rep + 1} of ${pairs})`);
       settleDisk();
       const t = await attempt(name, `first snapshot #${rep + 1}`, keys, () => tool.snapshot({ measureRss: true }));
-      if (!last) for (const d of [...tool.storeDirs(), ...tool.cacheDirs()]) fs.rmSync(d, { recursive: true, force: true });
+      if (!last)
+        for (const d of [...tool.storeDirs(), ...tool.cacheDirs()]) fs.rmSync(d, { recursive: true, force: true });
       if (!t) {
         firstFailed.add(name);
         continue;
@@ -62,13 +68,24 @@ export async function fairFirstSnapshots(env: StepEnv, tools: Map<ToolName, Tool
   for (const [name, runs] of firstRuns) {
     if (firstFailed.has(name)) continue;
     record(name, 'firstSnapshotMs', { value: median(runs.ms), samples: runs.ms });
-    record(name, 'firstSnapshotPeakRssBytes', runs.rss.length === runs.ms.length ? { value: median(runs.rss), samples: runs.rss } : { skipped: 'RSS not measurable' });
+    record(
+      name,
+      'firstSnapshotPeakRssBytes',
+      runs.rss.length === runs.ms.length
+        ? { value: median(runs.rss), samples: runs.rss }
+        : { skipped: 'RSS not measurable' },
+    );
   }
-
 }
 
 /** Restores of everything: `pairs` repetitions in alternating order, each into a fresh folder, checked, then removed. */
-export async function fairRestoreAll(env: StepEnv, tools: Map<ToolName, Tool>, pairs: number, targetOf: (name: ToolName, rep: number) => string, check: (root: string) => string | undefined): Promise<void> {
+export async function fairRestoreAll(
+  env: StepEnv,
+  tools: Map<ToolName, Tool>,
+  pairs: number,
+  targetOf: (name: ToolName, rep: number) => string,
+  check: (root: string) => string | undefined,
+): Promise<void> {
   const { failures, record, attempt, log } = env;
   // Restores depend on the disk's state too: `pairs` repetitions in alternating order, each into a fresh folder.
   const restoreRuns = new Map<ToolName, { ms: number[]; rss: number[] }>();
@@ -80,7 +97,9 @@ export async function fairRestoreAll(env: StepEnv, tools: Map<ToolName, Tool>, p
       const target = targetOf(name, rep);
       log(`${toolLabels[name]}: restore all (#${rep + 1} of ${pairs})`);
       settleDisk();
-      const t = await attempt(name, `restore all #${rep + 1}`, ['restoreAllMs', 'restoreAllPeakRssBytes'], () => tool.restoreAll(target, { measureRss: true }));
+      const t = await attempt(name, `restore all #${rep + 1}`, ['restoreAllMs', 'restoreAllPeakRssBytes'], () =>
+        tool.restoreAll(target, { measureRss: true }),
+      );
       const problem = t ? check(t.root) : undefined;
       fs.rmSync(target, { recursive: true, force: true });
       if (!t) {
@@ -104,25 +123,48 @@ export async function fairRestoreAll(env: StepEnv, tools: Map<ToolName, Tool>, p
   for (const [name, runs] of restoreRuns) {
     if (restoreFailed.has(name)) continue;
     record(name, 'restoreAllMs', { value: median(runs.ms), samples: runs.ms });
-    record(name, 'restoreAllPeakRssBytes', runs.rss.length === runs.ms.length ? { value: median(runs.rss), samples: runs.rss } : { skipped: 'RSS not measurable' });
+    record(
+      name,
+      'restoreAllPeakRssBytes',
+      runs.rss.length === runs.ms.length
+        ? { value: median(runs.rss), samples: runs.rss }
+        : { skipped: 'RSS not measurable' },
+    );
   }
 }
 
-const rssValue = (t: { peakRssBytes?: number }): MeasureValue => (t.peakRssBytes !== undefined ? { value: t.peakRssBytes } : { skipped: 'RSS not measurable' });
+const rssValue = (t: { peakRssBytes?: number }): MeasureValue =>
+  t.peakRssBytes !== undefined ? { value: t.peakRssBytes } : { skipped: 'RSS not measurable' };
 
 /** One tool's small-files step: first snapshot, no change, restore all (file count checked), verify. */
-export async function smallFilesStep(env: StepEnv, name: ToolName, tool: Tool, p: { smallFiles: number; smallCount: number; target: string }): Promise<void> {
+export async function smallFilesStep(
+  env: StepEnv,
+  name: ToolName,
+  tool: Tool,
+  p: { smallFiles: number; smallCount: number; target: string },
+): Promise<void> {
   const { results, record, attempt, failures, log } = env;
   const { smallFiles, smallCount, target } = p;
   const phaseBKeys: MeasureKey[] = [
-    'firstSmallMs', 'noChangeSmallMs', 'restoreSmallMs', 'verifySmallMs',
-    'peakRssSmallFirstBytes', 'peakRssSmallNoChangeBytes', 'peakRssSmallRestoreBytes', 'peakRssSmallVerifyBytes',
+    'firstSmallMs',
+    'noChangeSmallMs',
+    'restoreSmallMs',
+    'verifySmallMs',
+    'peakRssSmallFirstBytes',
+    'peakRssSmallNoChangeBytes',
+    'peakRssSmallRestoreBytes',
+    'peakRssSmallVerifyBytes',
   ];
   const init = await attempt(name, `init (${smallFiles} files)`, phaseBKeys, () => tool.init());
   if (!init) return;
   log(`${toolLabels[name]}: first snapshot of ${smallFiles} files`);
   settleDisk();
-  const first = await attempt(name, `first snapshot (${smallFiles} files)`, ['firstSmallMs', 'peakRssSmallFirstBytes'], () => tool.snapshot({ measureRss: true }));
+  const first = await attempt(
+    name,
+    `first snapshot (${smallFiles} files)`,
+    ['firstSmallMs', 'peakRssSmallFirstBytes'],
+    () => tool.snapshot({ measureRss: true }),
+  );
   if (first) {
     record(name, 'firstSmallMs', { value: first.ms });
     record(name, 'peakRssSmallFirstBytes', rssValue(first));
@@ -130,7 +172,12 @@ export async function smallFilesStep(env: StepEnv, name: ToolName, tool: Tool, p
   }
   log(`${toolLabels[name]}: no-change snapshot of ${smallFiles} files`);
   settleDisk();
-  const again = await attempt(name, `no-change snapshot (${smallFiles} files)`, ['noChangeSmallMs', 'peakRssSmallNoChangeBytes'], () => tool.snapshot({ measureRss: true }));
+  const again = await attempt(
+    name,
+    `no-change snapshot (${smallFiles} files)`,
+    ['noChangeSmallMs', 'peakRssSmallNoChangeBytes'],
+    () => tool.snapshot({ measureRss: true }),
+  );
   if (again) {
     record(name, 'noChangeSmallMs', { value: again.ms });
     record(name, 'peakRssSmallNoChangeBytes', rssValue(again));
@@ -139,7 +186,11 @@ export async function smallFilesStep(env: StepEnv, name: ToolName, tool: Tool, p
   results[name]!.details.storeBytesSmall = tool.storeDirs().reduce((s, d) => s + dirSize(d), 0);
   log(`${toolLabels[name]}: restore all of ${smallFiles} files`);
   settleDisk();
-  const restored = first ? await attempt(name, `restore all (${smallFiles} files)`, ['restoreSmallMs', 'peakRssSmallRestoreBytes'], () => tool.restoreAll(target, { measureRss: true })) : undefined;
+  const restored = first
+    ? await attempt(name, `restore all (${smallFiles} files)`, ['restoreSmallMs', 'peakRssSmallRestoreBytes'], () =>
+        tool.restoreAll(target, { measureRss: true }),
+      )
+    : undefined;
   if (restored) {
     // Counted, not compared byte by byte: the mixed step checks contents; here a short restore must not pass.
     const count = fs.existsSync(restored.root) ? listFiles(restored.root).length : 0;
@@ -154,7 +205,8 @@ export async function smallFilesStep(env: StepEnv, name: ToolName, tool: Tool, p
       record(name, 'peakRssSmallRestoreBytes', rssValue(restored));
     }
   } else if (!first) {
-    for (const key of ['restoreSmallMs', 'peakRssSmallRestoreBytes'] as const) record(name, key, { error: 'not measured: the first snapshot of this tool failed' });
+    for (const key of ['restoreSmallMs', 'peakRssSmallRestoreBytes'] as const)
+      record(name, key, { error: 'not measured: the first snapshot of this tool failed' });
   }
   fs.rmSync(target, { recursive: true, force: true });
   if (!tool.verify) {
@@ -162,7 +214,12 @@ export async function smallFilesStep(env: StepEnv, name: ToolName, tool: Tool, p
   } else {
     log(`${toolLabels[name]}: verify of ${smallFiles} files`);
     settleDisk();
-    const checked = await attempt(name, `verify (${smallFiles} files)`, ['verifySmallMs', 'peakRssSmallVerifyBytes'], () => tool.verify!({ measureRss: true }));
+    const checked = await attempt(
+      name,
+      `verify (${smallFiles} files)`,
+      ['verifySmallMs', 'peakRssSmallVerifyBytes'],
+      () => tool.verify!({ measureRss: true }),
+    );
     if (checked) {
       record(name, 'verifySmallMs', { value: checked.ms });
       record(name, 'peakRssSmallVerifyBytes', rssValue(checked));

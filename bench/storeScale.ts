@@ -25,16 +25,24 @@ const FILES = 40;
 
 function countFiles(dir: string): number {
   let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? countFiles(path.join(dir, e.name)) : 1;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }))
+    n += e.isDirectory() ? countFiles(path.join(dir, e.name)) : 1;
   return n;
 }
 
-export async function runStoreScale(p: { dir: string; cliPath: string; counts: number[]; runs: number; log: (line: string) => void }): Promise<ScalePoint[]> {
+export async function runStoreScale(p: {
+  dir: string;
+  cliPath: string;
+  counts: number[];
+  runs: number;
+  log: (line: string) => void;
+}): Promise<ScalePoint[]> {
   fs.rmSync(p.dir, { recursive: true, force: true });
   const ws = path.join(p.dir, 'ws');
   const store = path.join(p.dir, 'store');
   fs.mkdirSync(path.join(ws, 'src'), { recursive: true });
-  for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(ws, 'src', `f${i}.ts`), `export const v${i} = ${i};\n`.repeat(20));
+  for (let i = 0; i < FILES; i++)
+    fs.writeFileSync(path.join(ws, 'src', `f${i}.ts`), `export const v${i} = ${i};\n`.repeat(20));
   const repo = await Repository.open(store, { create: true });
   const snapshotter = new Snapshotter(repo, { workspace: ws });
   await snapshotter.snapshot({ trigger: 'manual' });
@@ -60,7 +68,9 @@ export async function runStoreScale(p: { dir: string; cliPath: string; counts: n
       for (let i = 0; i < p.runs; i++) samples.push((await runCommand(cli)).ms);
       const point = { snapshots: count, noChangeMs: median(samples), samples, fillMs, storeFiles: countFiles(store) };
       points.push(point);
-      p.log(`store scale: ${count} snapshots: no-change CLI snapshot ${point.noChangeMs.toFixed(1)} ms (median of ${p.runs})`);
+      p.log(
+        `store scale: ${count} snapshots: no-change CLI snapshot ${point.noChangeMs.toFixed(1)} ms (median of ${p.runs})`,
+      );
     }
   } finally {
     await repo.close();

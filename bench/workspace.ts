@@ -66,8 +66,28 @@ export function smallParams(files: number): WorkspaceParams {
 }
 
 const folderWords = [
-  'src', 'lib', 'components', 'utils', 'services', 'models', 'views', 'api', 'core', 'tests', 'helpers',
-  'features', 'hooks', 'store', 'config', 'types', 'assets', 'docs', 'scripts', 'internal', 'common', 'shared',
+  'src',
+  'lib',
+  'components',
+  'utils',
+  'services',
+  'models',
+  'views',
+  'api',
+  'core',
+  'tests',
+  'helpers',
+  'features',
+  'hooks',
+  'store',
+  'config',
+  'types',
+  'assets',
+  'docs',
+  'scripts',
+  'internal',
+  'common',
+  'shared',
 ];
 
 /** Where each file goes: a random folder tree of depth <= 5 with 20-60 files per folder. */
@@ -122,7 +142,9 @@ export function ensureWorkspace(root: string, params: WorkspaceParams, log: (lin
   const manifest = generate(root, params, log);
   manifest.generatedInMs = performance.now() - started;
   fs.writeFileSync(marker, JSON.stringify(manifest, null, 2) + '\n');
-  log(`workspace ${root}: ${manifest.fileCount} files, ${formatMiB(manifest.totalBytes)} in ${(manifest.generatedInMs / 1000).toFixed(1)} s`);
+  log(
+    `workspace ${root}: ${manifest.fileCount} files, ${formatMiB(manifest.totalBytes)} in ${(manifest.generatedInMs / 1000).toFixed(1)} s`,
+  );
   return manifest;
 }
 
@@ -148,7 +170,16 @@ function generate(root: string, params: WorkspaceParams, log: (line: string) => 
   for (; next < order.length; next++) {
     const r = rng.next();
     // 'small' workspaces (the 200,000-file one) hold only small text; 'mixed' ones have 5% larger sources.
-    kinds[order[next]] = params.kind === 'small' ? (r < 0.1 ? 'markdown' : 'small') : r < 0.05 ? 'medium' : r < 0.13 ? 'markdown' : 'small';
+    kinds[order[next]] =
+      params.kind === 'small'
+        ? r < 0.1
+          ? 'markdown'
+          : 'small'
+        : r < 0.05
+          ? 'medium'
+          : r < 0.13
+            ? 'markdown'
+            : 'small';
   }
 
   let totalBytes = 0;
@@ -206,7 +237,7 @@ function generate(root: string, params: WorkspaceParams, log: (line: string) => 
       // Write in 8 MiB slices so a 64 MiB file never needs one 64 MiB allocation.
       const fd = fs.openSync(abs, 'w');
       try {
-        for (let written = 0; written < params.bigFileBytes; ) {
+        for (let written = 0; written < params.bigFileBytes;) {
           const slice = rng.bytes(Math.min(8 << 20, params.bigFileBytes - written));
           fs.writeSync(fd, slice);
           written += slice.length;

@@ -48,13 +48,20 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--seed') options.seed = Number(argv[++i]);
     else if (argv[i] === '--rounds-scale') options.scale = Number(argv[++i]);
-    else if (argv[i] === '--only') options.only = new Set(String(argv[++i] ?? '').split(',').filter(Boolean));
+    else if (argv[i] === '--only')
+      options.only = new Set(
+        String(argv[++i] ?? '')
+          .split(',')
+          .filter(Boolean),
+      );
     else if (argv[i] === '--keep') options.keep = true;
     else throw new Error(`unknown argument ${argv[i]} (--seed N, --rounds-scale X, --only <loops>, --keep)`);
   }
   if (!Number.isSafeInteger(options.seed) || options.seed < 0) throw new Error('--seed takes a whole number');
   if (!(options.scale > 0)) throw new Error('--rounds-scale takes a number above 0');
-  for (const name of options.only ?? []) if (!LOOPS.some((l) => l.name === name)) throw new Error(`no loop named ${name} (${LOOPS.map((l) => l.name).join(', ')})`);
+  for (const name of options.only ?? [])
+    if (!LOOPS.some((l) => l.name === name))
+      throw new Error(`no loop named ${name} (${LOOPS.map((l) => l.name).join(', ')})`);
   return options;
 }
 
@@ -66,7 +73,11 @@ function ensureBuilt() {
     return Math.max(0, ...fs.readdirSync(p).map((n) => newest(path.join(p, n))));
   };
   const built = fs.existsSync(h.CLI) ? fs.statSync(h.CLI).mtimeMs : 0;
-  const sources = Math.max(newest(path.join(h.ROOT, 'src')), newest(path.join(h.ROOT, 'esbuild.js')), newest(path.join(h.ROOT, 'package.json')));
+  const sources = Math.max(
+    newest(path.join(h.ROOT, 'src')),
+    newest(path.join(h.ROOT, 'esbuild.js')),
+    newest(path.join(h.ROOT, 'package.json')),
+  );
   if (built >= sources) return;
   console.log('adversarial: dist/cli.js is missing or older than src/: node esbuild.js');
   const r = spawnSync(process.execPath, ['esbuild.js'], { cwd: h.ROOT, stdio: 'inherit' });
@@ -99,9 +110,26 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 function printSummary(loops, totalMs, seed, scale) {
   const rows = [['loop', 'rounds', 'checks', 'passed', 'failed', 'skipped', 'time']];
-  for (const l of loops) rows.push([l.name, String(l.rounds), String(l.checks), String(l.passed), String(l.failures.length), String(l.skipped.length), seconds(l.ms)]);
+  for (const l of loops)
+    rows.push([
+      l.name,
+      String(l.rounds),
+      String(l.checks),
+      String(l.passed),
+      String(l.failures.length),
+      String(l.skipped.length),
+      seconds(l.ms),
+    ]);
   const sum = (k) => loops.reduce((n, l) => n + (Array.isArray(l[k]) ? l[k].length : l[k]), 0);
-  rows.push(['all', String(sum('rounds')), String(sum('checks')), String(sum('passed')), String(sum('failures')), String(sum('skipped')), seconds(totalMs)]);
+  rows.push([
+    'all',
+    String(sum('rounds')),
+    String(sum('checks')),
+    String(sum('passed')),
+    String(sum('failures')),
+    String(sum('skipped')),
+    seconds(totalMs),
+  ]);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   console.log(`\nAdversarial summary (seed ${seed}, rounds scale ${scale}):`);
   rows.forEach((r, i) => {
@@ -117,9 +145,13 @@ function printSummary(loops, totalMs, seed, scale) {
     console.log(`\n${l.name}: ${l.failures.length} failure(s) (rerun: ${l.rerun})`);
     for (const f of l.failures.slice(0, 25)) {
       console.log(`  round ${f.round}: ${f.what}${f.detail ? `: ${f.detail}` : ''}`);
-      if (f.command) console.log(`    command: ${f.command.length > 600 ? `${f.command.slice(0, 600)}… (in full in summary.json)` : f.command}`);
+      if (f.command)
+        console.log(
+          `    command: ${f.command.length > 600 ? `${f.command.slice(0, 600)}… (in full in summary.json)` : f.command}`,
+        );
     }
-    if (l.failures.length > 25) console.log(`  …and ${l.failures.length - 25} more in test-results/adversarial/summary.json`);
+    if (l.failures.length > 25)
+      console.log(`  …and ${l.failures.length - 25} more in test-results/adversarial/summary.json`);
   }
 }
 
@@ -148,7 +180,9 @@ function printSummary(loops, totalMs, seed, scale) {
     });
   }
   const chosen = LOOPS.filter((l) => !options.only || options.only.has(l.name));
-  console.log(`adversarial: seed ${options.seed}, rounds scale ${options.scale}, loops ${chosen.map((l) => l.name).join(', ')}; scratch ${scratch}`);
+  console.log(
+    `adversarial: seed ${options.seed}, rounds scale ${options.scale}, loops ${chosen.map((l) => l.name).join(', ')}; scratch ${scratch}`,
+  );
   const started = Date.now();
   const loops = [];
   try {
@@ -163,7 +197,13 @@ function printSummary(loops, totalMs, seed, scale) {
       const loopStarted = Date.now();
       process.stdout.write(`${spec.name}: `);
       try {
-        await mod.run({ loop, rand: h.prng(seed), scale: options.scale, scratch: dir, rounds: Math.max(1, Math.round(mod.defaultRounds * options.scale)) });
+        await mod.run({
+          loop,
+          rand: h.prng(seed),
+          scale: options.scale,
+          scratch: dir,
+          rounds: Math.max(1, Math.round(mod.defaultRounds * options.scale)),
+        });
       } catch (error) {
         loop.check(false, 'the loop itself failed', error.stack ?? String(error));
       } finally {
@@ -173,13 +213,22 @@ function printSummary(loops, totalMs, seed, scale) {
       }
       loop.ms = Date.now() - loopStarted;
       loops.push(loop);
-      console.log(`${loop.rounds} rounds, ${loop.passed}/${loop.checks} checks passed${loop.failures.length ? `, ${loop.failures.length} FAILED` : ''}${loop.skipped.length ? `, ${loop.skipped.length} skipped` : ''} in ${seconds(loop.ms)}`);
+      console.log(
+        `${loop.rounds} rounds, ${loop.passed}/${loop.checks} checks passed${loop.failures.length ? `, ${loop.failures.length} FAILED` : ''}${loop.skipped.length ? `, ${loop.skipped.length} skipped` : ''} in ${seconds(loop.ms)}`,
+      );
     }
   } finally {
     finish();
   }
   const left = h.mountsUnder(scratch);
-  if (left.length) loops.push(Object.assign(new h.Loop('cleanup', { seed: options.seed, rerun: '' }), { ms: 0, checks: 1, failures: [{ round: 0, what: 'mounts left behind', detail: left.join('; '), command: '' }] }));
+  if (left.length)
+    loops.push(
+      Object.assign(new h.Loop('cleanup', { seed: options.seed, rerun: '' }), {
+        ms: 0,
+        checks: 1,
+        failures: [{ round: 0, what: 'mounts left behind', detail: left.join('; '), command: '' }],
+      }),
+    );
   const totalMs = Date.now() - started;
   printSummary(loops, totalMs, options.seed, options.scale);
   fs.mkdirSync(RESULTS, { recursive: true });
@@ -187,13 +236,27 @@ function printSummary(loops, totalMs, seed, scale) {
     seed: options.seed,
     roundsScale: options.scale,
     totalMs,
-    loops: loops.map((l) => ({ name: l.name, seed: l.seed, rounds: l.rounds, checks: l.checks, passed: l.passed, failed: l.failures.length, skipped: l.skipped, notes: l.notes, ms: l.ms, rerun: l.rerun, failures: l.failures })),
+    loops: loops.map((l) => ({
+      name: l.name,
+      seed: l.seed,
+      rounds: l.rounds,
+      checks: l.checks,
+      passed: l.passed,
+      failed: l.failures.length,
+      skipped: l.skipped,
+      notes: l.notes,
+      ms: l.ms,
+      rerun: l.rerun,
+      failures: l.failures,
+    })),
   };
   fs.writeFileSync(path.join(RESULTS, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   const failed = loops.reduce((n, l) => n + l.failures.length, 0);
   const passed = loops.reduce((n, l) => n + l.passed, 0);
   const skipped = loops.reduce((n, l) => n + l.skipped.length, 0);
-  console.log(`\nSummary written to ${path.relative(process.cwd(), path.join(RESULTS, 'summary.json'))}; total ${seconds(totalMs)}.`);
+  console.log(
+    `\nSummary written to ${path.relative(process.cwd(), path.join(RESULTS, 'summary.json'))}; total ${seconds(totalMs)}.`,
+  );
   console.log(`adversarial: ${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exit(failed ? 1 : 0);
 })();

@@ -13,7 +13,10 @@ const path = require('node:path');
 
 const POLICY_RC_D = '/usr/sbin/policy-rc.d';
 /** Where an enabled service is a symlink: systemd's unit links and aliases, and SysV init's rc folders. */
-const SERVICE_LINK_FOLDERS = ['/etc/systemd/system', ...['0', '1', '2', '3', '4', '5', '6', 'S'].map((level) => `/etc/rc${level}.d`)];
+const SERVICE_LINK_FOLDERS = [
+  '/etc/systemd/system',
+  ...['0', '1', '2', '3', '4', '5', '6', 'S'].map((level) => `/etc/rc${level}.d`),
+];
 const SSH_HOST_KEYS = '/etc/ssh';
 
 class DebianPackagesError extends Error {}
@@ -67,7 +70,12 @@ function withServicesLeftAlone(install) {
   const linksBefore = enabledUnitLinks();
   const keysBefore = sshHostKeys();
   const ownPolicy = !fs.existsSync(POLICY_RC_D);
-  if (ownPolicy) fs.writeFileSync(POLICY_RC_D, '#!/bin/sh\n# Written by Project Backup\'s test setup while it installs packages: start no service.\nexit 101\n', { mode: 0o755 });
+  if (ownPolicy)
+    fs.writeFileSync(
+      POLICY_RC_D,
+      "#!/bin/sh\n# Written by Project Backup's test setup while it installs packages: start no service.\nexit 101\n",
+      { mode: 0o755 },
+    );
   try {
     return install();
   } finally {
@@ -99,7 +107,9 @@ function ensureDebianPackages(needs, { purpose, log, hint = '' }) {
   const command = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot || !fs.existsSync('/usr/bin/apt-get')) {
-    throw new DebianPackagesError(`${purpose} needs these Debian packages: ${missing.join(', ')}.\nInstall them first, e.g.:  sudo ${command}\n${hint}`);
+    throw new DebianPackagesError(
+      `${purpose} needs these Debian packages: ${missing.join(', ')}.\nInstall them first, e.g.:  sudo ${command}\n${hint}`,
+    );
   }
   log(`installing Debian packages: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -107,12 +117,16 @@ function ensureDebianPackages(needs, { purpose, log, hint = '' }) {
   withServicesLeftAlone(() => {
     if (!run('apt-get', ['install', '-y', '--no-install-recommends', ...quiet, ...missing], { env })) {
       log('apt-get install failed; refreshing the package lists and retrying');
-      if (!run('apt-get', ['update', '-qq'], { env }) || !run('apt-get', ['install', '-y', '--no-install-recommends', ...quiet, ...missing], { env })) {
+      if (
+        !run('apt-get', ['update', '-qq'], { env }) ||
+        !run('apt-get', ['install', '-y', '--no-install-recommends', ...quiet, ...missing], { env })
+      ) {
         throw new DebianPackagesError(`apt-get could not install ${missing.join(' ')}`);
       }
     }
   });
-  if (module.exports.lastUndone.length) log(`left the machine's services as they were: ${module.exports.lastUndone.join(', ')}`);
+  if (module.exports.lastUndone.length)
+    log(`left the machine's services as they were: ${module.exports.lastUndone.join(', ')}`);
   const still = missingDebianPackages(needs);
   if (still.length > 0) throw new DebianPackagesError(`still missing after apt-get: ${still.join(', ')}`);
 }

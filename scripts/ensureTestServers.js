@@ -22,7 +22,10 @@ const NEEDS = [
 ];
 
 try {
-  ensureDebianPackages(NEEDS, { purpose: 'the SFTP and S3 tests', log: (message) => process.stderr.write(`[test servers] ${message}\n`) });
+  ensureDebianPackages(NEEDS, {
+    purpose: 'the SFTP and S3 tests',
+    log: (message) => process.stderr.write(`[test servers] ${message}\n`),
+  });
   const sshd = spawnSync('/usr/sbin/sshd', ['-V'], { encoding: 'utf8' });
   const rgw = spawnSync('/usr/bin/radosgw', ['--version'], { encoding: 'utf8' });
   console.log(`SFTP test server ready: /usr/sbin/sshd (${(sshd.stderr || sshd.stdout || '').trim().split(',')[0]})`);

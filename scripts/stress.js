@@ -54,7 +54,9 @@ function run(args, label) {
     console.error(`stress: ${error.message}`);
     process.exit(2);
   }
-  console.log(`stress: build once, then ${options.runs} rounds of ${options.stages} beside ${options.busy} busy loop(s)`);
+  console.log(
+    `stress: build once, then ${options.runs} rounds of ${options.stages} beside ${options.busy} busy loop(s)`,
+  );
   const built = await run(['scripts/test.js', '--only', 'build,compile,host'], 'build');
   if (built.code !== 0) {
     console.log(built.out);
@@ -76,14 +78,28 @@ function run(args, label) {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const log = path.join(LOGS, `round-${round}.log`);
     fs.writeFileSync(log, out);
-    for (const shot of fs.existsSync(SCREENSHOTS) ? fs.readdirSync(SCREENSHOTS).filter((f) => f.endsWith('-failure.png')) : []) {
+    for (const shot of fs.existsSync(SCREENSHOTS)
+      ? fs.readdirSync(SCREENSHOTS).filter((f) => f.endsWith('-failure.png'))
+      : []) {
       fs.copyFileSync(path.join(SCREENSHOTS, shot), path.join(LOGS, `round-${round}-${shot}`));
     }
     const total = /total: (\d+) passed, (\d+) failed/.exec(out);
-    const times = out.split('\n').filter((l) => /^=== [\w-]+: (ok|FAILED)/.test(l)).map((l) => l.replace(/^=== /, ''));
-    console.log(`round ${round}: ${code === 0 ? 'green' : 'RED'} in ${seconds} s (${total ? `${total[1]} passed, ${total[2]} failed` : 'no count'}; ${times.join('; ')})`);
+    const times = out
+      .split('\n')
+      .filter((l) => /^=== [\w-]+: (ok|FAILED)/.test(l))
+      .map((l) => l.replace(/^=== /, ''));
+    console.log(
+      `round ${round}: ${code === 0 ? 'green' : 'RED'} in ${seconds} s (${total ? `${total[1]} passed, ${total[2]} failed` : 'no count'}; ${times.join('; ')})`,
+    );
     if (code !== 0) console.log(`  whole output: ${log}`);
-    if (code !== 0) console.log(out.split('\n').filter((l) => /✖|failing|failed at step|screenshot|Error|timed out|^\s+\d+\) /.test(l)).slice(0, 40).join('\n'));
+    if (code !== 0)
+      console.log(
+        out
+          .split('\n')
+          .filter((l) => /✖|failing|failed at step|screenshot|Error|timed out|^\s+\d+\) /.test(l))
+          .slice(0, 40)
+          .join('\n'),
+      );
     results.push(code === 0);
   }
   stopBusy();

@@ -27,15 +27,39 @@ const root = path.join(__dirname, '..');
 const STAGES = [
   { name: 'build', cmd: ['node', 'esbuild.js'], gate: true },
   // tsc type-checks src, test and bench while it compiles the tests: the build needs no second pass.
-  { name: 'compile', cmd: ['npx', 'tsc', '-p', '.', '--outDir', 'out'], gate: true, before: () => fs.rmSync(path.join(root, 'out'), { recursive: true, force: true }) },
+  {
+    name: 'compile',
+    cmd: ['npx', 'tsc', '-p', '.', '--outDir', 'out'],
+    gate: true,
+    before: () => fs.rmSync(path.join(root, 'out'), { recursive: true, force: true }),
+  },
   // The layering rules (core never imports vscode or the fronts; the fronts not each other) and the rest of
   // eslint.config.mjs: a failure makes the run red, the tests still run.
-  { name: 'lint', cmd: ['npx', 'eslint', '.'] },
+  { name: 'lint', cmd: ['npm', 'run', '--silent', 'lint'] },
   { name: 'servers', cmd: ['node', 'scripts/ensureTestServers.js'], gate: true },
   // Test files run in parallel, one more worker than cores: many tests wait on child processes and servers.
   { name: 'unit', cmd: ['npx', 'mocha', '--parallel', '--jobs', String(os.cpus().length + 1)] },
   // The soak run: only the test files whose loops grow under PB_SOAK (they import SOAK from the fixtures).
-  { name: 'soak', cmd: () => ['npx', 'mocha', '--no-config', '--reporter', './test/reporter.js', '--reporter-option', 'label=soak', '--timeout', '600000', '--parallel', '--jobs', String(os.cpus().length + 1), ...soakFiles()], env: { PB_SOAK: '1' }, optional: true },
+  {
+    name: 'soak',
+    cmd: () => [
+      'npx',
+      'mocha',
+      '--no-config',
+      '--reporter',
+      './test/reporter.js',
+      '--reporter-option',
+      'label=soak',
+      '--timeout',
+      '600000',
+      '--parallel',
+      '--jobs',
+      String(os.cpus().length + 1),
+      ...soakFiles(),
+    ],
+    env: { PB_SOAK: '1' },
+    optional: true,
+  },
   { name: 'host', cmd: ['node', 'scripts/vscode/ensureHost.js'], gate: true },
   { name: 'integration', cmd: ['node', 'scripts/vscode/runIntegration.js'] },
   { name: 'integration-multi-root', cmd: ['node', 'scripts/vscode/runIntegration.js', '--multi-root'] },
@@ -52,7 +76,12 @@ function soakFiles() {
 }
 
 function parseArgs(argv) {
-  const list = (value) => new Set(String(value || '').split(',').filter(Boolean));
+  const list = (value) =>
+    new Set(
+      String(value || '')
+        .split(',')
+        .filter(Boolean),
+    );
   const options = { only: undefined, skip: new Set() };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--only') options.only = list(argv[++i]);
@@ -60,7 +89,8 @@ function parseArgs(argv) {
     else throw new Error(`unknown argument ${argv[i]} (--only <stages>, --skip <stages>)`);
   }
   const known = new Set(STAGES.map((s) => s.name));
-  for (const name of [...(options.only || []), ...options.skip]) if (!known.has(name)) throw new Error(`no stage named ${name} (${[...known].join(', ')})`);
+  for (const name of [...(options.only || []), ...options.skip])
+    if (!known.has(name)) throw new Error(`no stage named ${name} (${[...known].join(', ')})`);
   return options;
 }
 
@@ -83,7 +113,11 @@ function testTmpdir() {
 function run(stage, env) {
   return new Promise((resolve) => {
     const cmd = typeof stage.cmd === 'function' ? stage.cmd() : stage.cmd;
-    const child = spawn(cmd[0], cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...env, ...stage.env } });
+    const child = spawn(cmd[0], cmd.slice(1), {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...env, ...stage.env },
+    });
     let counts;
     let buffer = '';
     child.stdout.on('data', (data) => {
@@ -114,12 +148,15 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
     console.error(`test: ${error.message}`);
     process.exit(2);
   }
-  const chosen = STAGES.filter((s) => (options.only ? options.only.has(s.name) : !s.optional) && !options.skip.has(s.name));
+  const chosen = STAGES.filter(
+    (s) => (options.only ? options.only.has(s.name) : !s.optional) && !options.skip.has(s.name),
+  );
   const tmp = testTmpdir();
   const env = { ...process.env, ...(tmp ? { TMPDIR: tmp, PB_VSCODE_RUNS: tmp } : {}) };
   // The tests run system tools from sbin (useradd, mount, sshd); a minimal environment (env -i, cron) leaves it out.
   const parts = (env.PATH || '').split(path.delimiter);
-  for (const dir of ['/usr/local/sbin', '/usr/sbin', '/sbin']) if (process.platform !== 'win32' && !parts.includes(dir)) parts.push(dir);
+  for (const dir of ['/usr/local/sbin', '/usr/sbin', '/sbin'])
+    if (process.platform !== 'win32' && !parts.includes(dir)) parts.push(dir);
   env.PATH = parts.filter(Boolean).join(path.delimiter);
   const started = Date.now();
   const total = { passed: 0, failed: 0, skipped: 0 };
@@ -128,7 +165,9 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
   console.log(`Test temp folders: ${tmp ? `${tmp} (tmpfs)` : os.tmpdir()}`);
   try {
     for (const stage of chosen) {
-      console.log(`\n=== ${stage.name}: ${typeof stage.cmd === 'function' ? `${stage.name} (see scripts/test.js)` : stage.cmd.join(' ')}`);
+      console.log(
+        `\n=== ${stage.name}: ${typeof stage.cmd === 'function' ? `${stage.name} (see scripts/test.js)` : stage.cmd.join(' ')}`,
+      );
       const stageStarted = Date.now();
       if (stage.before) stage.before();
       const { code, counts } = await run(stage, env);

@@ -80,7 +80,11 @@ const COMMANDS: Record<string, Command> = {
   status: statusCommand,
 };
 
-export async function runCli(argv: string[], io: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: Io,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     // Asked for: usage on stdout, exit 0. No command at all is a usage error: stderr, exit 2.

@@ -86,7 +86,9 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   const scheduler = own(new Scheduler(service, log, globalState));
   const snapshotsView = own(new SnapshotsView(service, log));
   const historyView = own(new FileHistoryView(service, log));
-  const healthView = own(new HealthView(service, log, (folder) => replicator.healthInputs(folder), copyProber(service, replicator)));
+  const healthView = own(
+    new HealthView(service, log, (folder) => replicator.healthInputs(folder), copyProber(service, replicator)),
+  );
   own(replicator.onDidChange(() => !replicator.busy && healthView.refreshSoon()));
   own(maintenance.onDidVerify(() => healthView.refreshSoon()));
   const statusBar = own(new StatusBar(service, healthView, replicator));
@@ -128,12 +130,23 @@ export function activate(context: vscode.ExtensionContext): ProjectBackupApi {
   // A folder without backups that is very likely a moved or renamed workspace is offered its history, once.
   const offerTimer = setTimeout(() => {
     for (const folder of service.folders()) {
-      offerContinuedHistory(service, prompter, log, globalState, folder).catch((error) => log.warn(`${folder.name}: could not look for an earlier history: ${error instanceof Error ? error.message : String(error)}`));
+      offerContinuedHistory(service, prompter, log, globalState, folder).catch((error) =>
+        log.warn(
+          `${folder.name}: could not look for an earlier history: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
     }
   }, 2_000);
   own({ dispose: () => clearTimeout(offerTimer) });
   const activationMs = performance.now() - started;
-  log.info(`Activated in ${activationMs.toFixed(1)} ms for ${service.folders().map((f) => f.name).join(', ') || 'no folder'}.`);
+  log.info(
+    `Activated in ${activationMs.toFixed(1)} ms for ${
+      service
+        .folders()
+        .map((f) => f.name)
+        .join(', ') || 'no folder'
+    }.`,
+  );
   return {
     v1: createApiV1(service, log, workspaceState, currentPrompter),
     activationMs,

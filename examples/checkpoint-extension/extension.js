@@ -20,7 +20,9 @@ function activate(context) {
     vscode.commands.registerCommand('checkpointExample.checkpoint', async () => {
       const api = await backupApi();
       last = await api.checkpoint({ label: 'before the example changes files' });
-      vscode.window.showInformationMessage(`Checkpoint ${last.id.slice(0, 8)} (${last.files} files)${last.created ? '' : ': nothing had changed'}.`);
+      vscode.window.showInformationMessage(
+        `Checkpoint ${last.id.slice(0, 8)} (${last.files} files)${last.created ? '' : ': nothing had changed'}.`,
+      );
       return last;
     }),
     vscode.commands.registerCommand('checkpointExample.rollBack', async () => {
@@ -30,7 +32,10 @@ function activate(context) {
       const changes = (await api.list({ limit: 1 }))[0];
       const diff = changes && changes.id !== target.id ? await api.diff(target.id, changes.id) : [];
       const result = await api.restore(target.id, { showPreview: true });
-      if (result) vscode.window.showInformationMessage(`Rolled back ${result.restored + result.deleted} changes (${diff.length} files differed in the latest snapshot); Backup: Undo Last Restore puts them back.`);
+      if (result)
+        vscode.window.showInformationMessage(
+          `Rolled back ${result.restored + result.deleted} changes (${diff.length} files differed in the latest snapshot); Backup: Undo Last Restore puts them back.`,
+        );
       return result;
     }),
   );

@@ -51,7 +51,11 @@ async function run({ loop, rand, rounds, scratch }) {
           h.mutateWorkspace(churn, own, { bigSize: 500_000 });
           const snap = await h.cli(['snapshot', churn, '--repo', store]);
           const forgetChurn = await h.cli(['forget', '--keep-last', '1', '--workspace', churn, '--repo', store]);
-          loop.expect(h.successProblem(snap) ?? h.successProblem(forgetChurn), 'snapshot and forget of another workspace beside the round', snap.code ? snap : forgetChurn);
+          loop.expect(
+            h.successProblem(snap) ?? h.successProblem(forgetChurn),
+            'snapshot and forget of another workspace beside the round',
+            snap.code ? snap : forgetChurn,
+          );
         }
         const r = await h.cli(['prune', '--repo', store]);
         loop.expect(h.successProblem(r), 'prune beside writers and readers', r);
@@ -64,15 +68,35 @@ async function run({ loop, rand, rounds, scratch }) {
         readerRuns++;
         const id = own.pick(readable);
         const dir = path.join(scratch, `read-${round}-${kind}-${n}`);
-        const args = kind === 'restore' ? ['restore', id, '--target', `${dir}-${i}`] : kind === 'mirror' ? ['mirror', id, dir] : ['verify'];
+        const args =
+          kind === 'restore'
+            ? ['restore', id, '--target', `${dir}-${i}`]
+            : kind === 'mirror'
+              ? ['mirror', id, dir]
+              : ['verify'];
         const r = await h.cli([...args, '--repo', store]);
         if (!loop.expect(h.successProblem(r), `${kind} beside writers and prune`, r)) continue;
-        if (kind === 'restore') loop.expect(h.digestDiff(h.digestTree(`${dir}-${i}`), reported.get(id)), 'a restore beside writers and prune is byte-identical', r);
-        if (kind === 'mirror') loop.expect(h.digestDiff(h.mirrorTree(dir), reported.get(id)), 'a mirror beside writers and prune is byte-identical', r);
+        if (kind === 'restore')
+          loop.expect(
+            h.digestDiff(h.digestTree(`${dir}-${i}`), reported.get(id)),
+            'a restore beside writers and prune is byte-identical',
+            r,
+          );
+        if (kind === 'mirror')
+          loop.expect(
+            h.digestDiff(h.mirrorTree(dir), reported.get(id)),
+            'a mirror beside writers and prune is byte-identical',
+            r,
+          );
         if (kind === 'restore') fs.rmSync(`${dir}-${i}`, { recursive: true, force: true });
       }
     };
-    const readers = [['restore', 1], ['restore', 2], ['mirror', 1], ['verify', 1]].map(([kind, n]) => reader(kind, n, h.prng(rand.int(0, 2 ** 32 - 1))));
+    const readers = [
+      ['restore', 1],
+      ['restore', 2],
+      ['mirror', 1],
+      ['verify', 1],
+    ].map(([kind, n]) => reader(kind, n, h.prng(rand.int(0, 2 ** 32 - 1))));
     await Promise.all(writers);
     writing = false;
     await Promise.all([pruner, ...readers]);
@@ -86,10 +110,17 @@ async function run({ loop, rand, rounds, scratch }) {
       const dir = path.join(scratch, 'check');
       fs.rmSync(dir, { recursive: true, force: true });
       const r = await h.cli(['restore', id, '--repo', store, '--target', dir]);
-      if (loop.expect(h.successProblem(r), 'a snapshot that reported success restores', r)) loop.expect(h.digestDiff(h.digestTree(dir), reported.get(id)), 'a snapshot that reported success restores byte for byte', r);
+      if (loop.expect(h.successProblem(r), 'a snapshot that reported success restores', r))
+        loop.expect(
+          h.digestDiff(h.digestTree(dir), reported.get(id)),
+          'a snapshot that reported success restores byte for byte',
+          r,
+        );
     }
   }
-  loop.note(`${rounds * WRITERS * SNAPSHOTS_PER_WRITER} snapshots by ${WRITERS} writers at once, ${rounds * 2} prunes (${prunesThatWorked} deleted or repacked packs), ${readerRuns} reader runs beside them`);
+  loop.note(
+    `${rounds * WRITERS * SNAPSHOTS_PER_WRITER} snapshots by ${WRITERS} writers at once, ${rounds * 2} prunes (${prunesThatWorked} deleted or repacked packs), ${readerRuns} reader runs beside them`,
+  );
 }
 
 /** One workspace's writer: change it, snapshot it, remember what the snapshot must hold. */
@@ -100,7 +131,12 @@ async function writer(loop, rand, ws, store, reported, w) {
     const r = await h.cli(['snapshot', ws, '--repo', store, '--json']);
     if (!loop.expect(h.successProblem(r), `writer ${w + 1}: a snapshot beside other writers and prune`, r)) continue;
     const result = JSON.parse(r.stdout);
-    loop.check(result.created, `writer ${w + 1}: a changed workspace makes a new snapshot`, 'nothing changed, it said', r);
+    loop.check(
+      result.created,
+      `writer ${w + 1}: a changed workspace makes a new snapshot`,
+      'nothing changed, it said',
+      r,
+    );
     reported.set(result.id, digest);
   }
 }

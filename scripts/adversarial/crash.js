@@ -52,9 +52,18 @@ async function run({ loop, rand, rounds, scratch }) {
     // first write (packs, files, the archive's temp file), where an interruption does the most harm.
     const anchored = rand.chance(0.5);
     const killAt = anchored ? rand.int(0, 40) : rand.int(20, Math.round(estimates[op] * 1.2) + 20);
-    const watchDir = { snapshot: path.join(store, 'data'), prune: path.join(store, 'data'), restore: target, mirror, export: archives }[op];
+    const watchDir = {
+      snapshot: path.join(store, 'data'),
+      prune: path.join(store, 'data'),
+      restore: target,
+      mirror,
+      export: archives,
+    }[op];
     fs.mkdirSync(watchDir, { recursive: true });
-    const killed = await h.cli(args, { killAfterMs: killAt, killWatch: anchored ? { dir: watchDir, recursive: op !== 'export' } : undefined });
+    const killed = await h.cli(args, {
+      killAfterMs: killAt,
+      killWatch: anchored ? { dir: watchDir, recursive: op !== 'export' } : undefined,
+    });
     const tally = (kills[op] ??= { mid: 0, done: 0 });
     if (killed.killed) tally.mid++;
     else {
@@ -72,11 +81,24 @@ async function run({ loop, rand, rounds, scratch }) {
     for (const id of committed.keys()) {
       if (listed.includes(id)) continue;
       const mayGo = op === 'prune' && !newest.includes(id);
-      loop.check(mayGo, `after a killed ${op}: snapshot ${id.slice(0, 8)} that finished is still there`, 'it is gone from the list', repro);
+      loop.check(
+        mayGo,
+        `after a killed ${op}: snapshot ${id.slice(0, 8)} that finished is still there`,
+        'it is gone from the list',
+        repro,
+      );
       committed.delete(id);
     }
     for (const id of listed.filter((i) => !committed.has(i))) {
-      if (loop.check(op === 'snapshot', `after a killed ${op}: no snapshot appears from nowhere`, `new snapshot ${id.slice(0, 8)}`, repro)) committed.set(id, wsDigest);
+      if (
+        loop.check(
+          op === 'snapshot',
+          `after a killed ${op}: no snapshot appears from nowhere`,
+          `new snapshot ${id.slice(0, 8)}`,
+          repro,
+        )
+      )
+        committed.set(id, wsDigest);
     }
 
     // The same command again: it succeeds, cleans what the killed run left, and its result is exact.
@@ -88,16 +110,35 @@ async function run({ loop, rand, rounds, scratch }) {
     if (op === 'snapshot') {
       const result = JSON.parse(again.stdout);
       if (result.created) committed.set(result.id, wsDigest);
-      else loop.expect(h.digestDiff(committed.get(result.id) ?? new Map([['?', 'not committed']]), wsDigest), 'a snapshot with nothing changed names one that holds the workspace', again);
+      else
+        loop.expect(
+          h.digestDiff(committed.get(result.id) ?? new Map([['?', 'not committed']]), wsDigest),
+          'a snapshot with nothing changed names one that holds the workspace',
+          again,
+        );
     } else if (op === 'prune') {
       const kept = JSON.parse((await h.cli(['list', '--repo', store, '--json'])).stdout).map((s) => s.id);
       for (const id of [...committed.keys()]) if (!kept.includes(id)) committed.delete(id);
-      loop.check(newest.every((id) => kept.includes(id)), `forget --keep-last ${KEEP} keeps the ${KEEP} newest`, newest.filter((id) => !kept.includes(id)).join(', '), again);
+      loop.check(
+        newest.every((id) => kept.includes(id)),
+        `forget --keep-last ${KEEP} keeps the ${KEEP} newest`,
+        newest.filter((id) => !kept.includes(id)).join(', '),
+        again,
+      );
     } else {
       const where = op === 'export' ? archives : op === 'mirror' ? mirror : target;
       const temps = h.findTemps(where);
-      loop.check(temps.length === 0, `the ${op} rerun leaves no temp file in the user's folder`, temps.join(', '), again);
-      loop.expect(resultProblem(op, { target, mirror, archive, scratch }, committed.get(source)), `the ${op} rerun is byte-identical to snapshot ${source.slice(0, 8)}`, again);
+      loop.check(
+        temps.length === 0,
+        `the ${op} rerun leaves no temp file in the user's folder`,
+        temps.join(', '),
+        again,
+      );
+      loop.expect(
+        resultProblem(op, { target, mirror, archive, scratch }, committed.get(source)),
+        `the ${op} rerun is byte-identical to snapshot ${source.slice(0, 8)}`,
+        again,
+      );
     }
     const verify = await h.cli(['verify', '--read-data', '--repo', store]);
     loop.expect(h.successProblem(verify), `after a killed ${op}: verify --read-data is clean`, verify);
@@ -107,13 +148,22 @@ async function run({ loop, rand, rounds, scratch }) {
   for (const id of committed.keys()) await restoresExactly(loop, id, store, committed, path.join(scratch, 'check'));
   const prune = await h.cli(['prune', '--repo', store]);
   loop.expect(h.successProblem(prune), 'a last prune clears what the kills left', prune);
-  loop.note(`kills: ${Object.entries(kills).map(([op, t]) => `${op} ${t.mid} mid-run/${t.mid + t.done}`).join(', ')}; ${leftTemps} killed runs left temp files in a user's folder, each removed by the rerun`);
+  loop.note(
+    `kills: ${Object.entries(kills)
+      .map(([op, t]) => `${op} ${t.mid} mid-run/${t.mid + t.done}`)
+      .join(', ')}; ${leftTemps} killed runs left temp files in a user's folder, each removed by the rerun`,
+  );
 }
 
 async function restoresExactly(loop, id, store, committed, dir) {
   fs.rmSync(dir, { recursive: true, force: true });
   const r = await h.cli(['restore', id, '--repo', store, '--target', dir]);
-  if (loop.expect(h.successProblem(r), `snapshot ${id.slice(0, 8)} restores`, r)) loop.expect(h.digestDiff(h.digestTree(dir), committed.get(id)), `snapshot ${id.slice(0, 8)} restores byte for byte`, r);
+  if (loop.expect(h.successProblem(r), `snapshot ${id.slice(0, 8)} restores`, r))
+    loop.expect(
+      h.digestDiff(h.digestTree(dir), committed.get(id)),
+      `snapshot ${id.slice(0, 8)} restores byte for byte`,
+      r,
+    );
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

@@ -40,7 +40,13 @@ class Forger {
   /** A data blob; `claim` overrides what the pack header says of it ({rawLength, compressed, stored}). */
   blob(data, claim = {}) {
     const id = claim.id ?? sha256(data);
-    this.units.push({ type: 0, id, stored: claim.stored ?? data, rawLength: claim.rawLength ?? data.length, compressed: claim.compressed ?? false });
+    this.units.push({
+      type: 0,
+      id,
+      stored: claim.stored ?? data,
+      rawLength: claim.rawLength ?? data.length,
+      compressed: claim.compressed ?? false,
+    });
     return id;
   }
 
@@ -59,7 +65,9 @@ class Forger {
 
   /** A chain of `depth` folders named `d`, the last holding one file; returns the top tree's id. */
   chain(depth, leafFile) {
-    let id = this.tree([{ type: 'file', name: 'leaf.txt', mode: 0o644, size: leafFile.length, content: [this.blob(leafFile)] }]);
+    let id = this.tree([
+      { type: 'file', name: 'leaf.txt', mode: 0o644, size: leafFile.length, content: [this.blob(leafFile)] },
+    ]);
     for (let i = 1; i < depth; i++) id = this.tree([{ type: 'dir', name: 'd', tree: id }]);
     return id;
   }
@@ -133,7 +141,19 @@ function forgeSnapshot(store, tree, id, fields = {}) {
     host: 'forger',
     trigger: 'manual',
     tree,
-    stats: { files: 0, dirs: 0, symlinks: 0, bytes: 0, filesNew: 0, filesChanged: 0, filesDeleted: 0, bytesAdded: 0, dataAdded: 0, blobsAdded: 0, skipped: 0 },
+    stats: {
+      files: 0,
+      dirs: 0,
+      symlinks: 0,
+      bytes: 0,
+      filesNew: 0,
+      filesChanged: 0,
+      filesDeleted: 0,
+      bytesAdded: 0,
+      dataAdded: 0,
+      blobsAdded: 0,
+      skipped: 0,
+    },
     tool: 'forger',
     ...fields,
   };

@@ -66,7 +66,10 @@ async function storeRounds(loop, rand, rounds, scratch, disk) {
   const first = await h.cli(['snapshot', ws, '--repo', store]);
   if (!loop.expect(h.successProblem(first), 'setup: a first snapshot on the small disk', first)) return;
   let refused = 0;
-  const objects = () => ['data', 'index', 'snapshots'].flatMap((sub) => h.listFiles(path.join(store, sub)).map((f) => `${sub}/${f}`)).filter((f) => !f.endsWith('/'));
+  const objects = () =>
+    ['data', 'index', 'snapshots']
+      .flatMap((sub) => h.listFiles(path.join(store, sub)).map((f) => `${sub}/${f}`))
+      .filter((f) => !f.endsWith('/'));
   for (let round = 1; round <= rounds; round++) {
     loop.round = ++loop.rounds;
     h.mutateWorkspace(ws, rand, { bigSize: rand.int(1, 5) * MiB + rand.int(0, MiB) });
@@ -81,8 +84,18 @@ async function storeRounds(loop, rand, rounds, scratch, disk) {
       loop.expect(h.sentenceProblem(snap, { about: FULL }), `${label}: the snapshot fails with one sentence`, snap);
       const after = objects();
       const left = after.filter((f) => !before.includes(f));
-      loop.check(left.length === 0, `${label}: the failed snapshot leaves no pack, index or record`, left.join(', '), snap);
-      loop.check(before.every((f) => after.includes(f)), `${label}: nothing the store held is gone`, before.filter((f) => !after.includes(f)).join(', '), snap);
+      loop.check(
+        left.length === 0,
+        `${label}: the failed snapshot leaves no pack, index or record`,
+        left.join(', '),
+        snap,
+      );
+      loop.check(
+        before.every((f) => after.includes(f)),
+        `${label}: nothing the store held is gone`,
+        before.filter((f) => !after.includes(f)).join(', '),
+        snap,
+      );
     } else loop.expect(h.successProblem(snap), `${label}: a snapshot that fits`, snap);
     const temps = h.findTemps(store);
     loop.check(temps.length === 0, `${label}: no temp file left in the store`, temps.join(', '), snap);
@@ -98,7 +111,12 @@ async function storeRounds(loop, rand, rounds, scratch, disk) {
     }
     const target = path.join(scratch, `restored-${round}`);
     const restore = await h.cli(['restore', 'latest', '--repo', store, '--target', target]);
-    if (loop.expect(h.successProblem(restore), 'the latest snapshot restores', restore)) loop.expect(h.digestDiff(h.digestTree(target), h.digestTree(ws)), 'the latest snapshot restores byte for byte', restore);
+    if (loop.expect(h.successProblem(restore), 'the latest snapshot restores', restore))
+      loop.expect(
+        h.digestDiff(h.digestTree(target), h.digestTree(ws)),
+        'the latest snapshot restores byte for byte',
+        restore,
+      );
     fs.rmSync(target, { recursive: true, force: true });
     // Keep the small disk from filling with history: only the newest snapshot stays.
     const prune = await h.cli(['forget', '--keep-last', '1', '--prune', '--repo', store]);
@@ -125,12 +143,18 @@ async function targetRounds(loop, rand, rounds, scratch, disk) {
     loop.round = ++loop.rounds;
     const kind = rand.pick(['restore', 'export', 'mirror']);
     const out = path.join(disk, kind === 'export' ? 'a.tar.gz' : kind);
-    const args = kind === 'restore' ? ['restore', newer.id, '--target', out] : kind === 'export' ? ['export', newer.id, out, '--force'] : ['mirror', newer.id, out];
+    const args =
+      kind === 'restore'
+        ? ['restore', newer.id, '--target', out]
+        : kind === 'export'
+          ? ['export', newer.id, out, '--force']
+          : ['mirror', newer.id, out];
     // Over an older restore or mirror that fills most of the disk, or into an empty folder.
     const over = kind !== 'export' && rand.chance(0.5);
     if (over) {
       const first = await h.cli([...args.slice(0, 1), older.id, ...args.slice(2), '--repo', store]);
-      if (!loop.expect(h.successProblem(first), `${kind} of the older snapshot while the disk has room`, first)) continue;
+      if (!loop.expect(h.successProblem(first), `${kind} of the older snapshot while the disk has room`, first))
+        continue;
     }
     const exact = rand.chance(0.3);
     // Never room for the whole snapshot (6 MiB), nor for one of the files that changed (1 MiB each).
@@ -145,7 +169,15 @@ async function targetRounds(loop, rand, rounds, scratch, disk) {
       // No torn files: whatever is there is complete, as in the newer snapshot or (over an older one) as before.
       const got = kind === 'mirror' ? h.mirrorTree(out) : h.digestTree(out);
       const torn = [...got].filter(([rel, d]) => newer.digest.get(rel) !== d && !(over && older.digest.get(rel) === d));
-      loop.check(torn.length === 0, `${label}: every file it left is complete`, torn.map(([rel]) => rel).slice(0, 5).join(', '), r);
+      loop.check(
+        torn.length === 0,
+        `${label}: every file it left is complete`,
+        torn
+          .map(([rel]) => rel)
+          .slice(0, 5)
+          .join(', '),
+        r,
+      );
     }
     fs.rmSync(filler);
     const again = await h.cli([...args, '--repo', store]);
@@ -155,15 +187,27 @@ async function targetRounds(loop, rand, rounds, scratch, disk) {
         fs.mkdirSync(x);
         const tar = spawnSync('tar', ['-xzf', out, '-C', x], { encoding: 'utf8' });
         const files = (d) => new Map([...d].filter(([, v]) => !v.startsWith('d')));
-        loop.expect(tar.status !== 0 ? `tar: ${tar.stderr}` : h.digestDiff(files(h.digestTree(x)), files(newer.digest)), `${kind}: the archive holds the snapshot`, again);
+        loop.expect(
+          tar.status !== 0 ? `tar: ${tar.stderr}` : h.digestDiff(files(h.digestTree(x)), files(newer.digest)),
+          `${kind}: the archive holds the snapshot`,
+          again,
+        );
         fs.rmSync(x, { recursive: true, force: true });
       } else {
         // A restore without --delete keeps files the older snapshot had and the newer one lacks.
         const got = kind === 'mirror' ? h.mirrorTree(out) : h.digestTree(out);
-        const want = kind === 'restore' && over ? new Map([...older.digest].filter(([rel]) => !newer.digest.has(rel)).concat([...newer.digest])) : newer.digest;
+        const want =
+          kind === 'restore' && over
+            ? new Map([...older.digest].filter(([rel]) => !newer.digest.has(rel)).concat([...newer.digest]))
+            : newer.digest;
         loop.expect(h.digestDiff(got, want), `${kind}: the rerun is byte-identical`, again);
       }
-      loop.check(h.findTemps(disk).length === 0, `${kind}: no temp file after the rerun`, h.findTemps(disk).join(', '), again);
+      loop.check(
+        h.findTemps(disk).length === 0,
+        `${kind}: no temp file after the rerun`,
+        h.findTemps(disk).join(', '),
+        again,
+      );
     }
     for (const name of fs.readdirSync(disk)) fs.rmSync(path.join(disk, name), { recursive: true, force: true });
   }

@@ -40,7 +40,23 @@ function prng(seed) {
     },
     /** Text that compresses like source code. */
     text: (n) => {
-      const words = ['const', 'value', 'return', 'function', 'backup', 'store', '=', '{', '}', ';', '\n', 'if', 'else', '42', 'name'];
+      const words = [
+        'const',
+        'value',
+        'return',
+        'function',
+        'backup',
+        'store',
+        '=',
+        '{',
+        '}',
+        ';',
+        '\n',
+        'if',
+        'else',
+        '42',
+        'name',
+      ];
       let out = '';
       while (out.length < n) out += words[int(0, words.length - 1)] + ' ';
       return out.slice(0, n);
@@ -60,7 +76,9 @@ const children = new Set();
 /** A command line a human can paste (single-quoted where needed), with the env it needs. */
 function commandLine(args, { env = {}, prefix = [] } = {}) {
   const q = (s) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${String(s).replace(/'/g, `'\\''`)}'`);
-  const envText = Object.entries(env).map(([k, v]) => `${k}=${q(v)} `).join('');
+  const envText = Object.entries(env)
+    .map(([k, v]) => `${k}=${q(v)} `)
+    .join('');
   return `${envText}${[...prefix, 'node', path.relative(process.cwd(), CLI) || CLI, ...args].map(q).join(' ')}`;
 }
 
@@ -169,18 +187,25 @@ function errorLines(run) {
 function sentenceProblem(run, { codes = [1], about, lines = 1 } = {}) {
   const raw = rawProblem(run);
   if (raw) return raw;
-  if (!codes.includes(run.code)) return `exit ${run.code}, expected ${codes.join(' or ')}${run.stderr ? ` (stderr: ${oneLine(run.stderr)})` : ''}`;
+  if (!codes.includes(run.code))
+    return `exit ${run.code}, expected ${codes.join(' or ')}${run.stderr ? ` (stderr: ${oneLine(run.stderr)})` : ''}`;
   const errors = errorLines(run);
   if (errors.length === 0) return 'no sentence on stderr';
   const counted = run.code === 2 ? errors.slice(0, 1) : errors;
-  if (run.code === 2 && !/^Usage: /m.test(run.stderr) && errors.length > 1) return `usage error without the usage text: ${oneLine(run.stderr)}`;
-  if (counted.length > lines) return `${counted.length} lines on stderr, expected at most ${lines}: ${oneLine(run.stderr)}`;
+  if (run.code === 2 && !/^Usage: /m.test(run.stderr) && errors.length > 1)
+    return `usage error without the usage text: ${oneLine(run.stderr)}`;
+  if (counted.length > lines)
+    return `${counted.length} lines on stderr, expected at most ${lines}: ${oneLine(run.stderr)}`;
   const first = counted[0];
-  if (!/^(project-backup|not (restored|mirrored|exported): |\d[\d,]* items? (was|were) not )/.test(first)) return `stderr does not start with a sentence of ours: "${first.slice(0, 200)}"`;
+  if (!/^(project-backup|not (restored|mirrored|exported): |\d[\d,]* items? (was|were) not )/.test(first))
+    return `stderr does not start with a sentence of ours: "${first.slice(0, 200)}"`;
   // Lines of a many-entries summary ("not restored: <path>: <reason>", "… The first 5:") have their own form.
-  if (first.startsWith('project-backup') && !/[.!?)"]$/.test(first.trim())) return `not a whole sentence (no full stop): "${first.slice(0, 240)}"`;
+  if (first.startsWith('project-backup') && !/[.!?)"]$/.test(first.trim()))
+    return `not a whole sentence (no full stop): "${first.slice(0, 240)}"`;
   // A long name the user gave may be quoted back in full; the rest of the sentence must stay short.
-  const measured = (run.args ?? []).filter((a) => a.length > 60).reduce((line, a) => line.split(a).join('<argument>'), first);
+  const measured = (run.args ?? [])
+    .filter((a) => a.length > 60)
+    .reduce((line, a) => line.split(a).join('<argument>'), first);
   if (measured.length > 700) return `a sentence of ${measured.length} characters`;
   if (about && !about.test(run.stderr)) return `the sentence does not say ${about}: "${first.slice(0, 240)}"`;
   return undefined;
@@ -197,7 +222,9 @@ function successProblem(run, { allowLines = 0 } = {}) {
 }
 
 function oneLine(text, max = 400) {
-  const flat = String(text).trim().replace(/\s*\n\s*/g, ' | ');
+  const flat = String(text)
+    .trim()
+    .replace(/\s*\n\s*/g, ' | ');
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
@@ -223,7 +250,11 @@ function digestTree(root, { skip = () => false } = {}) {
         out.set(rel, 'd');
         walk(abs, rel);
       } else if (st.isSymbolicLink()) out.set(rel, `l:${fs.readlinkSync(abs)}`);
-      else if (st.isFile()) out.set(rel, `f:${(st.mode & 0o7777).toString(8)}:${crypto.createHash('sha256').update(fs.readFileSync(abs)).digest('hex')}`);
+      else if (st.isFile())
+        out.set(
+          rel,
+          `f:${(st.mode & 0o7777).toString(8)}:${crypto.createHash('sha256').update(fs.readFileSync(abs)).digest('hex')}`,
+        );
       else out.set(rel, `other:${st.mode.toString(8)}`);
     }
   };
@@ -293,7 +324,8 @@ function writeFiles(root, files) {
 function makeWorkspace(root, rand, { small = 20, big = [] } = {}) {
   fs.mkdirSync(root, { recursive: true });
   const files = {};
-  for (let i = 0; i < small; i++) files[`${['src', 'docs', 'src/lib', ''][i % 4]}/f${i}.txt`.replace(/^\//, '')] = rand.text(rand.int(10, 4000));
+  for (let i = 0; i < small; i++)
+    files[`${['src', 'docs', 'src/lib', ''][i % 4]}/f${i}.txt`.replace(/^\//, '')] = rand.text(rand.int(10, 4000));
   big.forEach((size, i) => (files[`data/big${i}.bin`] = rand.bytes(size)));
   writeFiles(root, files);
   fs.mkdirSync(path.join(root, 'empty'), { recursive: true });
@@ -303,7 +335,9 @@ function makeWorkspace(root, rand, { small = 20, big = [] } = {}) {
 
 /** Changes a workspace a little: a few text files edited, one added, one deleted; `bigSize`: one big file rewritten. */
 function mutateWorkspace(root, rand, { bigSize } = {}) {
-  const texts = [...digestTree(root).entries()].filter(([rel, d]) => d.startsWith('f:') && rel.endsWith('.txt')).map(([rel]) => rel);
+  const texts = [...digestTree(root).entries()]
+    .filter(([rel, d]) => d.startsWith('f:') && rel.endsWith('.txt'))
+    .map(([rel]) => rel);
   const files = {};
   for (let i = 0; i < 3 && texts.length; i++) files[rand.pick(texts)] = rand.text(rand.int(10, 4000));
   files[`src/new-${rand.hex(4)}.txt`] = rand.text(rand.int(10, 2000));
@@ -373,7 +407,8 @@ function asNobody() {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return { why: 'not root (switching user needs it)' };
   const prefix = ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'];
   const probe = spawnSync(prefix[0], [...prefix.slice(1), 'id', '-u'], { encoding: 'utf8' });
-  if (probe.status !== 0 || probe.stdout.trim() !== '65534') return { why: `setpriv cannot switch to uid 65534 (${oneLine(probe.stderr || probe.error?.message || '')})` };
+  if (probe.status !== 0 || probe.stdout.trim() !== '65534')
+    return { why: `setpriv cannot switch to uid 65534 (${oneLine(probe.stderr || probe.error?.message || '')})` };
   return { prefix };
 }
 
@@ -403,7 +438,14 @@ class Loop {
   check(ok, what, detail, run) {
     this.checks++;
     if (ok) this.passed++;
-    else this.failures.push({ round: this.round, what, detail: detail ? oneLine(detail, 600) : '', command: run?.cmd ?? run ?? '', rerun: this.rerun });
+    else
+      this.failures.push({
+        round: this.round,
+        what,
+        detail: detail ? oneLine(detail, 600) : '',
+        command: run?.cmd ?? run ?? '',
+        rerun: this.rerun,
+      });
     return ok;
   }
 

@@ -53,11 +53,25 @@ const CASES = [
       const f = new Forger(store);
       const d = f.blob(PAYLOAD);
       const inner = f.tree([file(d, 'through-the-link.txt')]);
-      const first = f.tree([{ type: 'symlink', name: 'x', target: outside }, { type: 'symlink', name: 'up', target: '../../../../etc' }, file(d, 'ok.txt')]);
-      const second = f.tree([{ type: 'dir', name: 'x', tree: inner }, { type: 'dir', name: 'up', tree: inner }, file(d, 'ok.txt')]);
+      const first = f.tree([
+        { type: 'symlink', name: 'x', target: outside },
+        { type: 'symlink', name: 'up', target: '../../../../etc' },
+        file(d, 'ok.txt'),
+      ]);
+      const second = f.tree([
+        { type: 'dir', name: 'x', tree: inner },
+        { type: 'dir', name: 'up', tree: inner },
+        file(d, 'ok.txt'),
+      ]);
       f.write();
       forgeSnapshot(store, first, 'b1'.repeat(16), { time: '2030-01-01T00:00:00.000Z' });
-      return { snapshot: forgeSnapshot(store, second, 'b2'.repeat(16)), before: 'b1'.repeat(16), verify: [0], restore: [0], target: () => undefined };
+      return {
+        snapshot: forgeSnapshot(store, second, 'b2'.repeat(16)),
+        before: 'b1'.repeat(16),
+        verify: [0],
+        restore: [0],
+        target: () => undefined,
+      };
     },
   },
   {
@@ -65,9 +79,20 @@ const CASES = [
     build(store) {
       const f = new Forger(store);
       const d = f.blob(PAYLOAD);
-      const root = f.tree([file(d, 'suid', 0o4755), file(d, 'sgid', 0o2755), file(d, 'both', 0o6755), file(d, 'sticky', 0o1777), file(d, 'all', 0o7777)]);
+      const root = f.tree([
+        file(d, 'suid', 0o4755),
+        file(d, 'sgid', 0o2755),
+        file(d, 'both', 0o6755),
+        file(d, 'sticky', 0o1777),
+        file(d, 'all', 0o7777),
+      ]);
       f.write();
-      return { snapshot: forgeSnapshot(store, root, 'c1'.repeat(16)), verify: [0], restore: [0], target: (dir) => modesAre(dir, { suid: 0o755, sgid: 0o755, both: 0o755, sticky: 0o777, all: 0o777 }) };
+      return {
+        snapshot: forgeSnapshot(store, root, 'c1'.repeat(16)),
+        verify: [0],
+        restore: [0],
+        target: (dir) => modesAre(dir, { suid: 0o755, sgid: 0o755, both: 0o755, sticky: 0o777, all: 0o777 }),
+      };
     },
   },
   {
@@ -76,9 +101,22 @@ const CASES = [
     build(store) {
       const f = new Forger(store);
       const d = f.blob(PAYLOAD);
-      const root = f.tree([file(d, 'huge-mode', 2 ** 40 + 0o644), file(d, 'big-mode', 0o777777), { type: 'symlink', name: 'empty-link', target: '' }, { type: 'symlink', name: 'nul-link', target: 'a\u0000b' }, file(d, 'ok.txt')]);
+      const root = f.tree([
+        file(d, 'huge-mode', 2 ** 40 + 0o644),
+        file(d, 'big-mode', 0o777777),
+        { type: 'symlink', name: 'empty-link', target: '' },
+        { type: 'symlink', name: 'nul-link', target: 'a\u0000b' },
+        file(d, 'ok.txt'),
+      ]);
       f.write();
-      return { snapshot: forgeSnapshot(store, root, 'c2'.repeat(16)), verify: [3], restore: [1], about: /not restored/, lines: 6, target: (dir) => expectOnly(dir, ['ok.txt', 'big-mode', 'huge-mode']) };
+      return {
+        snapshot: forgeSnapshot(store, root, 'c2'.repeat(16)),
+        verify: [3],
+        restore: [1],
+        about: /not restored/,
+        lines: 6,
+        target: (dir) => expectOnly(dir, ['ok.txt', 'big-mode', 'huge-mode']),
+      };
     },
   },
   ...[3000, 30000].map((depth) => ({
@@ -87,7 +125,13 @@ const CASES = [
       const f = new Forger(store);
       const root = f.chain(depth, PAYLOAD);
       f.write();
-      return { snapshot: forgeSnapshot(store, root, `d${depth}`.padEnd(32, '0')), verify: [3], restore: [1], about: /nested|deep/, target: (dir) => expectOnly(dir, []) };
+      return {
+        snapshot: forgeSnapshot(store, root, `d${depth}`.padEnd(32, '0')),
+        verify: [3],
+        restore: [1],
+        about: /nested|deep/,
+        target: (dir) => expectOnly(dir, []),
+      };
     },
   })),
   {
@@ -97,7 +141,12 @@ const CASES = [
       const id = 'e'.repeat(64);
       f.rawTree(Buffer.from(JSON.stringify({ v: 1, entries: [{ type: 'dir', name: 'loop', tree: id }] })), id);
       f.write();
-      return { snapshot: forgeSnapshot(store, id, 'e1'.repeat(16)), verify: [3], restore: [1], target: (dir) => expectOnly(dir, [], null) };
+      return {
+        snapshot: forgeSnapshot(store, id, 'e1'.repeat(16)),
+        verify: [3],
+        restore: [1],
+        target: (dir) => expectOnly(dir, [], null),
+      };
     },
   },
   {
@@ -107,7 +156,13 @@ const CASES = [
       const d = f.blob(PAYLOAD);
       const root = f.tree([file(d, 'huge.bin', 0o644, 2 ** 50), file(d, 'ok.txt')]);
       f.write();
-      return { snapshot: forgeSnapshot(store, root, 'f1'.repeat(16)), verify: [3], restore: [1], about: /huge\.bin/, target: (dir) => expectOnly(dir, ['ok.txt']) };
+      return {
+        snapshot: forgeSnapshot(store, root, 'f1'.repeat(16)),
+        verify: [3],
+        restore: [1],
+        about: /huge\.bin/,
+        target: (dir) => expectOnly(dir, ['ok.txt']),
+      };
     },
   },
   {
@@ -119,7 +174,13 @@ const CASES = [
       const ok = f.blob(PAYLOAD);
       const root = f.tree([file(d, 'bomb.bin', 0o644, 8), file(ok, 'ok.txt')]);
       f.write();
-      return { snapshot: forgeSnapshot(store, root, 'f2'.repeat(16)), verify: [3], restore: [1], about: /bomb\.bin/, target: (dir) => expectOnly(dir, ['ok.txt']) };
+      return {
+        snapshot: forgeSnapshot(store, root, 'f2'.repeat(16)),
+        verify: [3],
+        restore: [1],
+        about: /bomb\.bin/,
+        target: (dir) => expectOnly(dir, ['ok.txt']),
+      };
     },
   },
   {
@@ -129,7 +190,12 @@ const CASES = [
       const d = f.blob(PAYLOAD, { stored: zlib.deflateRawSync(PAYLOAD), compressed: true, rawLength: 0xffffffff });
       const root = f.tree([file(d, 'liar.bin'), file(f.blob(Buffer.from('fine\n')), 'ok.txt', 0o644, 5)]);
       f.write();
-      return { snapshot: forgeSnapshot(store, root, 'f3'.repeat(16)), verify: [0, 3], restore: [0, 1], target: () => undefined };
+      return {
+        snapshot: forgeSnapshot(store, root, 'f3'.repeat(16)),
+        verify: [0, 3],
+        restore: [0, 1],
+        target: () => undefined,
+      };
     },
   },
   {
@@ -140,9 +206,22 @@ const CASES = [
       const t = f.tree([file(f.blob(PAYLOAD), 'inner.txt')]);
       const junk = f.rawTree(Buffer.from('{"v":1,"entries":[{"type":"file","name":"x","mode":-1}'));
       const unsorted = f.tree([file(d, 'b'), file(d, 'a'), file(d, 'a')], { sorted: false });
-      const root = f.tree([file(t, 'file-is-tree', 0o644, 10), { type: 'dir', name: 'dir-is-data', tree: d }, { type: 'dir', name: 'junk', tree: junk }, { type: 'dir', name: 'unsorted', tree: unsorted }, { type: 'weird', name: 'weird' }, file(f.blob(PAYLOAD), 'ok.txt')]);
+      const root = f.tree([
+        file(t, 'file-is-tree', 0o644, 10),
+        { type: 'dir', name: 'dir-is-data', tree: d },
+        { type: 'dir', name: 'junk', tree: junk },
+        { type: 'dir', name: 'unsorted', tree: unsorted },
+        { type: 'weird', name: 'weird' },
+        file(f.blob(PAYLOAD), 'ok.txt'),
+      ]);
       f.write();
-      return { snapshot: forgeSnapshot(store, root, 'f4'.repeat(16)), verify: [3], restore: [1], lines: 8, target: () => undefined };
+      return {
+        snapshot: forgeSnapshot(store, root, 'f4'.repeat(16)),
+        verify: [3],
+        restore: [1],
+        lines: 8,
+        target: () => undefined,
+      };
     },
   },
   {
@@ -153,7 +232,13 @@ const CASES = [
       const root = f.tree([file(d, 'far.txt'), { type: 'dir', name: 'gone', tree: '7'.repeat(64) }]);
       f.write({ indexEntries: (entries) => entries.map((e) => (e.type === 0 ? { ...e, offset: 0xfffff000 } : e)) });
       forgeSnapshot(store, '9'.repeat(64), 'f6'.repeat(16), { time: '2030-01-01T00:00:00.000Z' });
-      return { snapshot: forgeSnapshot(store, root, 'f5'.repeat(16)), verify: [3], restore: [1], lines: 8, target: () => undefined };
+      return {
+        snapshot: forgeSnapshot(store, root, 'f5'.repeat(16)),
+        verify: [3],
+        restore: [1],
+        lines: 8,
+        target: () => undefined,
+      };
     },
   },
   {
@@ -162,13 +247,43 @@ const CASES = [
       const f = new Forger(store);
       const root = f.tree([file(f.blob(PAYLOAD), 'ok.txt')]);
       f.write();
-      const stats = { files: 1e300, dirs: 0, symlinks: 0, bytes: Number.MAX_SAFE_INTEGER, filesNew: 0, filesChanged: 0, filesDeleted: 0, bytesAdded: 0, dataAdded: 0, blobsAdded: 0, skipped: 0 };
+      const stats = {
+        files: 1e300,
+        dirs: 0,
+        symlinks: 0,
+        bytes: Number.MAX_SAFE_INTEGER,
+        filesNew: 0,
+        filesChanged: 0,
+        filesDeleted: 0,
+        bytesAdded: 0,
+        dataAdded: 0,
+        blobsAdded: 0,
+        skipped: 0,
+      };
       fs.mkdirSync(path.join(store, 'locks'), { recursive: true });
       fs.writeFileSync(path.join(store, 'locks', 'garbage'), 'not json at all');
-      fs.writeFileSync(path.join(store, 'locks', 'dead'), JSON.stringify({ host: require('node:os').hostname(), pid: 2 ** 22 + 7, time: new Date().toISOString(), exclusive: true, purpose: 'prune' }));
+      fs.writeFileSync(
+        path.join(store, 'locks', 'dead'),
+        JSON.stringify({
+          host: require('node:os').hostname(),
+          pid: 2 ** 22 + 7,
+          time: new Date().toISOString(),
+          exclusive: true,
+          purpose: 'prune',
+        }),
+      );
       fs.writeFileSync(path.join(store, 'snapshots', 'not-a-record'), 'garbage');
       fs.writeFileSync(path.join(store, 'snapshots', '00'.repeat(16)), recordBytes({ v: 2, id: '00'.repeat(16) }));
-      return { snapshot: forgeSnapshot(store, root, 'f7'.repeat(16), { label: 'ok\u001b[2J\u0007\nsecond line', workspace: { path: '../../etc', id: '../..' }, stats }), verify: [3], restore: [0], target: (dir) => expectOnly(dir, ['ok.txt']) };
+      return {
+        snapshot: forgeSnapshot(store, root, 'f7'.repeat(16), {
+          label: 'ok\u001b[2J\u0007\nsecond line',
+          workspace: { path: '../../etc', id: '../..' },
+          stats,
+        }),
+        verify: [3],
+        restore: [0],
+        target: (dir) => expectOnly(dir, ['ok.txt']),
+      };
     },
   },
 ];
@@ -178,8 +293,24 @@ const CONFIGS = [
   ['a newer format', (c) => ({ ...c, format: 99 }), /newer|format/],
   ['not JSON', () => '{"format":1,', /config|damaged/],
   ['no chunker', (c) => ({ ...c, chunker: null }), /config|incomplete|damaged/],
-  ['a chunker of 1 TiB chunks', (c) => ({ ...c, chunker: { ...c.chunker, minSize: 1, avgSize: 2 ** 30, maxSize: 2 ** 40 }, chunkFrom: 1 }), null],
-  ['an encryption block asking for 2^40 scrypt work', (c) => ({ ...c, encryption: { version: 1, cipher: 'aes-256-gcm', kdf: { name: 'scrypt', N: 2 ** 40, r: 8, p: 1, salt: 'AAAA' }, masterKey: 'AAAA' } }), /passphrase|encrypt|config|damaged/],
+  [
+    'a chunker of 1 TiB chunks',
+    (c) => ({ ...c, chunker: { ...c.chunker, minSize: 1, avgSize: 2 ** 30, maxSize: 2 ** 40 }, chunkFrom: 1 }),
+    null,
+  ],
+  [
+    'an encryption block asking for 2^40 scrypt work',
+    (c) => ({
+      ...c,
+      encryption: {
+        version: 1,
+        cipher: 'aes-256-gcm',
+        kdf: { name: 'scrypt', N: 2 ** 40, r: 8, p: 1, salt: 'AAAA' },
+        masterKey: 'AAAA',
+      },
+    }),
+    /passphrase|encrypt|config|damaged/,
+  ],
 ];
 
 /** Only these entries (and no others) may be in dir; `files` of them must hold the payload. */
@@ -197,7 +328,8 @@ function modesAre(dir, modes) {
   for (const [name, mode] of Object.entries(modes)) {
     const st = fs.statSync(path.join(dir, name), { throwIfNoEntry: false });
     if (!st) return `${name} was not restored`;
-    if ((st.mode & 0o7777) !== mode) return `${name} has mode ${(st.mode & 0o7777).toString(8)}, expected ${mode.toString(8)}`;
+    if ((st.mode & 0o7777) !== mode)
+      return `${name} has mode ${(st.mode & 0o7777).toString(8)}, expected ${mode.toString(8)}`;
   }
   return undefined;
 }

@@ -36,7 +36,15 @@ async function run({ loop, rand, rounds, scratch }) {
     loop.round = ++loop.rounds;
     h.mutateWorkspace(ws, rand, { bigSize: rand.int(100_000, 1_500_000) });
     if (!(await snapshot())) return;
-    if (!whyNoMount) await readers(loop, rand, { repo: ro, dir: path.join(scratch, `mount-${round}`), ws, digests, label: 'read-only mount', prefix: [] });
+    if (!whyNoMount)
+      await readers(loop, rand, {
+        repo: ro,
+        dir: path.join(scratch, `mount-${round}`),
+        ws,
+        digests,
+        label: 'read-only mount',
+        prefix: [],
+      });
     if (!nobody.why) {
       // A copy owned by root, readable by all: nobody may read every file and folder but write none.
       const copy = path.join(scratch, `readable-${round}`);
@@ -52,7 +60,14 @@ async function run({ loop, rand, rounds, scratch }) {
       fs.cpSync(store, copy, { recursive: true });
       spawnSync('chmod', ['-R', 'a-w', copy]);
       try {
-        await readers(loop, rand, { repo: copy, dir: path.join(scratch, `self-${round}`), ws, digests, label: 'without write bits', prefix: [] });
+        await readers(loop, rand, {
+          repo: copy,
+          dir: path.join(scratch, `self-${round}`),
+          ws,
+          digests,
+          label: 'without write bits',
+          prefix: [],
+        });
       } finally {
         spawnSync('chmod', ['-R', 'u+w', copy]);
       }
@@ -73,19 +88,46 @@ async function readers(loop, rand, { repo, dir, ws, digests, label, prefix }) {
   /** Works, with at most the one "reading without a lock" notice (and export's "not recorded" one). */
   const works = (r, cmd) => {
     const notices = r.stderr.split('\n').filter((l) => /reading without a lock/.test(l)).length;
-    return loop.expect(h.successProblem(r) ?? (notices > 1 ? `said ${notices} times that it reads without a lock` : undefined), what(cmd), r);
+    return loop.expect(
+      h.successProblem(r) ?? (notices > 1 ? `said ${notices} times that it reads without a lock` : undefined),
+      what(cmd),
+      r,
+    );
   };
 
-  for (const cmd of [['list'], ['ls', newest, '--recursive'], ['find', '*.txt'], ['diff', older, newest], ['verify', '--read-data']]) works(await run(cmd), cmd[0]);
+  for (const cmd of [
+    ['list'],
+    ['ls', newest, '--recursive'],
+    ['find', '*.txt'],
+    ['diff', older, newest],
+    ['verify', '--read-data'],
+  ])
+    works(await run(cmd), cmd[0]);
   const text = [...digests.get(older).entries()].find(([rel, d]) => d.startsWith('f:') && rel.endsWith('.txt'));
   if (text) {
     const cat = await run(['cat', older, text[0]]);
-    if (works(cat, 'cat')) loop.check(text[1].endsWith(require('node:crypto').createHash('sha256').update(cat.stdout).digest('hex')), what('cat prints the file as snapshotted'), text[0], cat);
+    if (works(cat, 'cat'))
+      loop.check(
+        text[1].endsWith(require('node:crypto').createHash('sha256').update(cat.stdout).digest('hex')),
+        what('cat prints the file as snapshotted'),
+        text[0],
+        cat,
+      );
   }
   const restore = await run(['restore', older, '--target', at('restored')]);
-  if (works(restore, 'restore')) loop.expect(h.digestDiff(h.digestTree(at('restored')), digests.get(older)), what('restore is byte-identical'), restore);
+  if (works(restore, 'restore'))
+    loop.expect(
+      h.digestDiff(h.digestTree(at('restored')), digests.get(older)),
+      what('restore is byte-identical'),
+      restore,
+    );
   const mirror = await run(['mirror', newest, at('mirror')]);
-  if (works(mirror, 'mirror')) loop.expect(h.digestDiff(h.mirrorTree(at('mirror')), digests.get(newest)), what('mirror is byte-identical'), mirror);
+  if (works(mirror, 'mirror'))
+    loop.expect(
+      h.digestDiff(h.mirrorTree(at('mirror')), digests.get(newest)),
+      what('mirror is byte-identical'),
+      mirror,
+    );
   const archive = at('a.tar.gz');
   const exp = await run(['export', newest, archive]);
   if (works(exp, 'export')) {
@@ -93,7 +135,13 @@ async function readers(loop, rand, { repo, dir, ws, digests, label, prefix }) {
     fs.mkdirSync(x);
     const tar = spawnSync('tar', ['-xzf', archive, '-C', x], { encoding: 'utf8' });
     const filesOnly = (d) => new Map([...d].filter(([, v]) => !v.startsWith('d')));
-    loop.expect(tar.status !== 0 ? `tar -xzf failed: ${tar.stderr}` : h.digestDiff(filesOnly(h.digestTree(x)), filesOnly(digests.get(newest))), what('the exported archive holds the snapshot'), exp);
+    loop.expect(
+      tar.status !== 0
+        ? `tar -xzf failed: ${tar.stderr}`
+        : h.digestDiff(filesOnly(h.digestTree(x)), filesOnly(digests.get(newest))),
+      what('the exported archive holds the snapshot'),
+      exp,
+    );
   }
   const copy = await run(['copy', '--to', at('copy')]);
   if (works(copy, 'copy')) {
@@ -103,14 +151,24 @@ async function readers(loop, rand, { repo, dir, ws, digests, label, prefix }) {
 
   // Writes refuse with one sentence.
   const refuse = /read-only|cannot be written|permission denied|not permitted/i;
-  for (const cmd of [['snapshot', ws], ['forget', '--keep-last', '1'], ['prune'], ['tag', newest, '--label', 'x'], ['tag', newest, '--pin']]) {
+  for (const cmd of [
+    ['snapshot', ws],
+    ['forget', '--keep-last', '1'],
+    ['prune'],
+    ['tag', newest, '--label', 'x'],
+    ['tag', newest, '--pin'],
+  ]) {
     const r = await run(cmd);
     loop.expect(h.sentenceProblem(r, { about: refuse }), what(`${cmd[0]} refuses`), r);
   }
   // Over the workspace: the undo snapshot cannot be written, so nothing may change there.
   const wsBefore = h.digestTree(ws);
   const over = await run(['restore', older, '--target', ws]);
-  loop.expect(h.sentenceProblem(over, { about: refuse }), what('restore over the workspace refuses (no undo snapshot possible)'), over);
+  loop.expect(
+    h.sentenceProblem(over, { about: refuse }),
+    what('restore over the workspace refuses (no undo snapshot possible)'),
+    over,
+  );
   loop.expect(h.digestDiff(h.digestTree(ws), wsBefore), what('the workspace is unchanged'), over);
   loop.expect(h.digestDiff(h.digestTree(repo), storeBefore), what('the store is unchanged'));
   const temps = h.findTemps(dir);

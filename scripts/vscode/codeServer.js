@@ -154,7 +154,16 @@ function installVsix(runDir, vsix) {
   const dirs = serverDirs(runDir);
   const result = spawnSync(
     process.execPath,
-    [codeServerEntry, '--user-data-dir', dirs.data, '--extensions-dir', dirs.extensions, '--install-extension', path.resolve(vsix), '--force'],
+    [
+      codeServerEntry,
+      '--user-data-dir',
+      dirs.data,
+      '--extensions-dir',
+      dirs.extensions,
+      '--install-extension',
+      path.resolve(vsix),
+      '--force',
+    ],
     { env: serverEnv(dirs), encoding: 'utf8', timeout: 120_000 },
   );
   if (result.status !== 0) {
@@ -220,17 +229,23 @@ async function startOnce(codeServerEntry, dirs, port, options) {
   fs.writeFileSync(dirs.config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const args = [
     codeServerEntry,
-    '--bind-addr', `127.0.0.1:${port}`,
-    '--auth', 'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--auth',
+    'none',
     '--disable-telemetry',
     '--disable-update-check',
     '--disable-workspace-trust',
     '--disable-getting-started-override',
     '--ignore-last-opened',
-    '--locale', 'en',
-    '--config', dirs.config,
-    '--user-data-dir', dirs.data,
-    '--extensions-dir', dirs.extensions,
+    '--locale',
+    'en',
+    '--config',
+    dirs.config,
+    '--user-data-dir',
+    dirs.data,
+    '--extensions-dir',
+    dirs.extensions,
     ...(options.args || []),
   ];
   const isolate = options.isolateHome !== false;
@@ -241,7 +256,9 @@ async function startOnce(codeServerEntry, dirs, port, options) {
   const child = spawn(process.execPath, args, { cwd: dirs.root, env, detached: true, stdio: ['ignore', logFd, logFd] });
   fs.closeSync(logFd);
   let exited = null;
-  const exitedPromise = new Promise((resolve) => child.once('exit', (code, signal) => resolve((exited = { code, signal }))));
+  const exitedPromise = new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve((exited = { code, signal }))),
+  );
   const killGroup = (signal) => {
     try {
       process.kill(-child.pid, signal);
@@ -270,7 +287,9 @@ async function startOnce(codeServerEntry, dirs, port, options) {
   for (;;) {
     if (exited) {
       await stop();
-      throw new HostError(`code-server exited (${exited.code ?? exited.signal}) before it was healthy:\n${tail(dirs.log)}`);
+      throw new HostError(
+        `code-server exited (${exited.code ?? exited.signal}) before it was healthy:\n${tail(dirs.log)}`,
+      );
     }
     if ((await get(`${url}/healthz`, 1000)) === 200) break;
     if (Date.now() > deadline) {

@@ -15,7 +15,11 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { DebianPackagesError, ensureDebianPackages: installDebianPackages, missingDebianPackages } = require('../debianPackages');
+const {
+  DebianPackagesError,
+  ensureDebianPackages: installDebianPackages,
+  missingDebianPackages,
+} = require('../debianPackages');
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const HOST_DIR = path.join(REPO_ROOT, 'test', 'vscode-host');
@@ -84,7 +88,9 @@ function ensureDebianPackages() {
     installDebianPackages(DEBIAN_NEEDS, {
       purpose: 'the VS Code test host',
       log,
-      hint: missingDebianPackages(DEBIAN_NEEDS).includes('chromium') ? '(or point PB_CHROMIUM at another Chromium binary)\n' : '',
+      hint: missingDebianPackages(DEBIAN_NEEDS).includes('chromium')
+        ? '(or point PB_CHROMIUM at another Chromium binary)\n'
+        : '',
     });
   } catch (error) {
     throw error instanceof DebianPackagesError ? new HostError(error.message) : error;
@@ -113,13 +119,16 @@ function acquireLock() {
       process.kill(pid, 0);
     } catch (error) {
       // No pid file yet (just created) is not stale; a dead owner is.
-      stale = error.code === 'ESRCH' || (error.code === 'ENOENT' && Date.now() - fs.statSync(LOCK_DIR, { throwIfNoEntry: false })?.mtimeMs > 10_000);
+      stale =
+        error.code === 'ESRCH' ||
+        (error.code === 'ENOENT' && Date.now() - fs.statSync(LOCK_DIR, { throwIfNoEntry: false })?.mtimeMs > 10_000);
     }
     if (stale) {
       fs.rmSync(LOCK_DIR, { recursive: true, force: true });
       continue;
     }
-    if (Date.now() > deadline) throw new HostError(`another install holds ${LOCK_DIR}; remove it if no install is running`);
+    if (Date.now() > deadline)
+      throw new HostError(`another install holds ${LOCK_DIR}; remove it if no install is running`);
     if (!announced) log('another process is installing the host; waiting for it');
     announced = true;
     sleep(1000);
@@ -132,7 +141,12 @@ function acquireLock() {
  * warning is about our own deliberate setting, so it is dropped rather than shown to every new user.
  */
 function runQuietingUnsafePerm(command, args, options) {
-  const result = spawnSync(command, args, { ...options, stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(command, args, {
+    ...options,
+    stdio: ['ignore', 'inherit', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (result.error) throw new HostError(`${command} could not start: ${result.error.message}`);
   const shown = (result.stderr || '').split('\n').filter((line) => !/Unknown env config "unsafe-perm"/.test(line));
   if (shown.join('').trim()) process.stderr.write(`${shown.join('\n')}\n`);
@@ -143,7 +157,9 @@ function installNodeModules() {
   // The same range as package.json's engines.node: code-server 4.99.4 runs on Node 20 only.
   const [major, minor] = process.versions.node.split('.').map(Number);
   if (major !== 20 || minor < 19) {
-    throw new HostError(`Project Backup's tests need Node 20.19 or a later 20.x (code-server 4.99.4 runs on Node 20 only); this is Node ${process.versions.node}.`);
+    throw new HostError(
+      `Project Backup's tests need Node 20.19 or a later 20.x (code-server 4.99.4 runs on Node 20 only); this is Node ${process.versions.node}.`,
+    );
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-vscode-host-install-'));
   try {
@@ -176,7 +192,10 @@ function installNodeModules() {
     for (const file of [CODE_SERVER_ENTRY, BUNDLED_RG]) {
       if (!fs.existsSync(file)) throw new HostError(`npm ci finished but ${path.relative(REPO_ROOT, file)} is missing`);
     }
-    fs.writeFileSync(MARKER, JSON.stringify({ fingerprint: fingerprint(), installedAt: new Date().toISOString() }, null, 2));
+    fs.writeFileSync(
+      MARKER,
+      JSON.stringify({ fingerprint: fingerprint(), installedAt: new Date().toISOString() }, null, 2),
+    );
     log(`installed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -237,7 +256,9 @@ if (require.main === module) {
     const paths = ensureHost({ force: process.argv.includes('--force') });
     const v = codeServerVersions();
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    console.log(`VS Code host ready: code-server ${v.codeServer} (VS Code ${v.vscode}) in ${path.relative(process.cwd(), paths.hostDir) || '.'}, chromium ${paths.chromium} [${ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(1)} s`}]`);
+    console.log(
+      `VS Code host ready: code-server ${v.codeServer} (VS Code ${v.vscode}) in ${path.relative(process.cwd(), paths.hostDir) || '.'}, chromium ${paths.chromium} [${ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(1)} s`}]`,
+    );
   } catch (error) {
     console.error(`[vscode-host] ${error instanceof HostError ? error.message : error.stack}`);
     process.exit(1);

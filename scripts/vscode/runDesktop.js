@@ -62,7 +62,9 @@ async function main() {
   const options = parseArgs(process.argv.slice(2));
   const missing = [EXTENSION_MAIN, SUITE_INDEX].filter((f) => !fs.existsSync(f));
   if (missing.length > 0) {
-    console.error(`runDesktop: ${missing.map((f) => path.relative(REPO_ROOT, f)).join(' and ')} missing: build first with\n  node esbuild.js && npx tsc -p . --outDir out`);
+    console.error(
+      `runDesktop: ${missing.map((f) => path.relative(REPO_ROOT, f)).join(' and ')} missing: build first with\n  node esbuild.js && npx tsc -p . --outDir out`,
+    );
     process.exit(1);
   }
   const { runTests } = loadTestElectron();

@@ -54,10 +54,14 @@ function parseArgs(argv) {
 /** Every scenario in test/e2e/*.e2e.js, in file order. */
 function loadScenarios(grep) {
   const scenarios = [];
-  for (const file of fs.readdirSync(E2E_DIR).filter((f) => f.endsWith('.e2e.js')).sort()) {
+  for (const file of fs
+    .readdirSync(E2E_DIR)
+    .filter((f) => f.endsWith('.e2e.js'))
+    .sort()) {
     const exported = require(path.join(E2E_DIR, file));
     for (const scenario of Array.isArray(exported) ? exported : [exported]) {
-      if (!scenario || typeof scenario.run !== 'function' || !scenario.name) throw new Error(`${file}: a scenario needs a name and a run function`);
+      if (!scenario || typeof scenario.run !== 'function' || !scenario.name)
+        throw new Error(`${file}: a scenario needs a name and a run function`);
       scenarios.push({ ...scenario, file });
     }
   }
@@ -80,7 +84,9 @@ function chooseVsix(options) {
   const candidate = path.join(REPO_ROOT, `${manifest.name}-${manifest.version}.vsix`);
   if (!fs.existsSync(candidate)) return undefined;
   if (fs.existsSync(EXTENSION_MAIN) && fs.statSync(candidate).mtimeMs < fs.statSync(EXTENSION_MAIN).mtimeMs) {
-    console.log(`(${path.basename(candidate)} is older than dist/extension.js: using the repository instead; pass --vsix to force it)`);
+    console.log(
+      `(${path.basename(candidate)} is older than dist/extension.js: using the repository instead; pass --vsix to force it)`,
+    );
     return undefined;
   }
   return candidate;
@@ -107,7 +113,10 @@ function extensionLogTail(dataDir, since, lines = 40) {
   if (logs.length === 0) return ['extension log: none written (did the extension activate?)'];
   return logs.flatMap((file) => {
     const text = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
-    return [`extension log (${file}), last ${Math.min(lines, text.length)} lines:`, ...text.slice(-lines).map((l) => `  | ${l}`)];
+    return [
+      `extension log (${file}), last ${Math.min(lines, text.length)} lines:`,
+      ...text.slice(-lines).map((l) => `  | ${l}`),
+    ];
   });
 }
 
@@ -127,7 +136,8 @@ async function runE2E(options) {
   const scenarios = loadScenarios(options.grep);
   if (scenarios.length === 0) throw new HostError(`no scenario matches ${options.grep}`);
   const vsix = chooseVsix(options);
-  if (!vsix && !fs.existsSync(EXTENSION_MAIN)) throw new HostError('dist/extension.js missing: build first with  node esbuild.js');
+  if (!vsix && !fs.existsSync(EXTENSION_MAIN))
+    throw new HostError('dist/extension.js missing: build first with  node esbuild.js');
 
   const runDir = makeRunDir('e2e');
   const storePath = path.join(runDir, 'store');
@@ -135,7 +145,9 @@ async function runE2E(options) {
   fs.rmSync(SCREENSHOTS, { recursive: true, force: true });
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   const v = codeServerVersions();
-  console.log(`e2e scenarios in VS Code ${v.vscode} (code-server ${v.codeServer}), extension from ${vsix ? (vsix.startsWith(REPO_ROOT + path.sep) ? path.relative(REPO_ROOT, vsix) : vsix) : 'the repository (symlinked)'}`);
+  console.log(
+    `e2e scenarios in VS Code ${v.vscode} (code-server ${v.codeServer}), extension from ${vsix ? (vsix.startsWith(REPO_ROOT + path.sep) ? path.relative(REPO_ROOT, vsix) : vsix) : 'the repository (symlinked)'}`,
+  );
 
   let server;
   let browser;
@@ -192,14 +204,22 @@ async function runE2E(options) {
         error = e;
         notes.unshift(`failed at step: ${currentStep}`);
         const shot = path.join(SCREENSHOTS, `${scenario.name}-failure.png`);
-        await page.screenshot({ path: shot }).then(() => notes.push(`failure screenshot: ${shot}`), (shotError) => notes.push(`no failure screenshot: ${shotError.message}`));
+        await page.screenshot({ path: shot }).then(
+          () => notes.push(`failure screenshot: ${shot}`),
+          (shotError) => notes.push(`no failure screenshot: ${shotError.message}`),
+        );
         notes.push(...extensionLogTail(server.dirs.data, scenarioStarted));
       }
       await page.close().catch(() => {});
       await new Promise((resolve) => consoleLog.end(resolve));
       const seconds = ((Date.now() - scenarioStarted) / 1000).toFixed(1);
       console.log(`  ${error ? '✖' : '✔'} ${scenario.name}: ${scenario.title} (${seconds} s)`);
-      if (error) console.log(`      ${String(error.message || error).split('\n').join('\n      ')}`);
+      if (error)
+        console.log(
+          `      ${String(error.message || error)
+            .split('\n')
+            .join('\n      ')}`,
+        );
       for (const note of notes) console.log(`      ${note}`);
       results.push({ name: scenario.name, ok: !error });
     }

@@ -98,13 +98,19 @@ async function runIntegration(options) {
 
   try {
     const v = codeServerVersions();
-    console.log(`Integration suite in VS Code ${v.vscode} (code-server ${v.codeServer}), workspace ${workspace.description}`);
+    console.log(
+      `Integration suite in VS Code ${v.vscode} (code-server ${v.codeServer}), workspace ${workspace.description}`,
+    );
     server = await startCodeServer({
       runDir,
       // The suite's tests run in one window and expect the store to change only when they act: the start-up
       // scan and first-snapshot catch-up would write into it at moments of their own. They are tested by
       // calling the scheduler (test/integration/startupScan.test.ts) and, as a user meets them, in e2e.
-      settings: { 'projectBackup.storePath': store, 'projectBackup.scanOnStartup': false, 'projectBackup.schedule.catchUpAfterHours': 0 },
+      settings: {
+        'projectBackup.storePath': store,
+        'projectBackup.scanOnStartup': false,
+        'projectBackup.schedule.catchUpAfterHours': 0,
+      },
       env: {
         PB_TEST_LABEL: 'integration',
         ...(options.grep ? { PB_TEST_GREP: options.grep } : {}),
@@ -124,7 +130,10 @@ async function runIntegration(options) {
     page.on('crash', () => finish({ code: 1, reason: 'the browser page crashed' }));
     browser.on('close', () => finish({ code: 1, reason: 'the browser closed' }));
     server.exited.then((e) => finish({ code: 1, reason: `code-server exited (${e.code ?? e.signal})` }));
-    const timer = setTimeout(() => finish({ code: 1, reason: `timed out after ${options.timeout} s` }), options.timeout * 1000);
+    const timer = setTimeout(
+      () => finish({ code: 1, reason: `timed out after ${options.timeout} s` }),
+      options.timeout * 1000,
+    );
 
     const payload = [
       ['extensionDevelopmentPath', remoteUri(server.port, REPO_ROOT)],
@@ -138,7 +147,9 @@ async function runIntegration(options) {
     code = result.code;
     if (result.reason) console.error(`${label}: ${result.reason}`);
     if (!summary) {
-      console.error(`${label}: the suite reported no result${lines.length === 0 && !result.reason ? ' (it printed nothing: did it load?)' : ''}; workbench log: ${workbenchLog}`);
+      console.error(
+        `${label}: the suite reported no result${lines.length === 0 && !result.reason ? ' (it printed nothing: did it load?)' : ''}; workbench log: ${workbenchLog}`,
+      );
       code = code || 1;
     }
   } catch (error) {

@@ -33,8 +33,10 @@ function parseArgs(argv) {
       process.exit(0);
     } else throw new HostError(`unknown argument ${arg} (try --help)`);
   }
-  if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) throw new HostError('--port needs a port number');
-  if (options.folder && !fs.statSync(options.folder, { throwIfNoEntry: false })?.isDirectory()) throw new HostError(`--folder ${options.folder}: not a folder`);
+  if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)
+    throw new HostError('--port needs a port number');
+  if (options.folder && !fs.statSync(options.folder, { throwIfNoEntry: false })?.isDirectory())
+    throw new HostError(`--folder ${options.folder}: not a folder`);
   return options;
 }
 
@@ -88,7 +90,9 @@ async function main() {
   console.log(`  Store      ${store} (projectBackup.storePath)`);
   console.log(`  Log        ${server.dirs.log}`);
   console.log('');
-  console.log('Ctrl+C to stop. After `npm run build`, reload the page (or run "Developer: Restart Extension Host") to pick up changes.');
+  console.log(
+    'Ctrl+C to stop. After `npm run build`, reload the page (or run "Developer: Restart Extension Host") to pick up changes.',
+  );
 }
 
 main().catch((error) => {

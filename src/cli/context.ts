@@ -74,7 +74,13 @@ export function repoPath(values: Record<string, unknown>, io: Io, usage: string)
 }
 
 /** `index: false` for a command that never asks the store's own index (verify reads the store by its own means). */
-export async function openRepo(values: Record<string, unknown>, io: Io, usage: string, create = false, options: { index?: boolean } = {}): Promise<Repository> {
+export async function openRepo(
+  values: Record<string, unknown>,
+  io: Io,
+  usage: string,
+  create = false,
+  options: { index?: boolean } = {},
+): Promise<Repository> {
   return Repository.open(repoPath(values, io, usage), {
     create,
     index: options.index,
@@ -83,7 +89,8 @@ export async function openRepo(values: Record<string, unknown>, io: Io, usage: s
     passphrase: passphraseSource(values, io, PASSPHRASE),
     onStaleLock: (info) => io.err(`Removed a stale lock left by pid ${info.pid} on ${info.host} (${info.purpose}).`),
     onReadOnly: (error) => io.err(readOnlyLine(error)),
-    onDamagedIndex: (key) => io.err(`Warning: ${key} is damaged and was skipped; run \`project-backup verify\` to see what depends on it.`),
+    onDamagedIndex: (key) =>
+      io.err(`Warning: ${key} is damaged and was skipped; run \`project-backup verify\` to see what depends on it.`),
   })
     .catch(explainPassphrase)
     .catch(explainRemote)
@@ -92,7 +99,9 @@ export async function openRepo(values: Record<string, unknown>, io: Io, usage: s
 
 /** The one line a reader prints when it reads a store it cannot write without a lock. */
 export function readOnlyLine(error: BackupError): string {
-  return error.code === 'NO_SPACE' ? 'The disk of the store is full: reading without a lock.' : 'The store is read-only: reading without a lock.';
+  return error.code === 'NO_SPACE'
+    ? 'The disk of the store is full: reading without a lock.'
+    : 'The store is read-only: reading without a lock.';
 }
 
 /** Where the CLI finds a passphrase: a file option, then an environment variable, then the terminal. */
@@ -104,14 +113,27 @@ export interface SecretSpec {
   confirm?: boolean;
 }
 
-export const PASSPHRASE: SecretSpec = { fileOption: 'password-file', envName: 'PROJECT_BACKUP_PASSWORD', prompt: 'Passphrase: ' };
-export const NEW_PASSPHRASE: SecretSpec = { fileOption: 'new-password-file', envName: 'PROJECT_BACKUP_NEW_PASSWORD', prompt: 'New passphrase: ', confirm: true };
+export const PASSPHRASE: SecretSpec = {
+  fileOption: 'password-file',
+  envName: 'PROJECT_BACKUP_PASSWORD',
+  prompt: 'Passphrase: ',
+};
+export const NEW_PASSPHRASE: SecretSpec = {
+  fileOption: 'new-password-file',
+  envName: 'PROJECT_BACKUP_NEW_PASSWORD',
+  prompt: 'New passphrase: ',
+  confirm: true,
+};
 
 /**
  * A passphrase source for the core: asked only when a store turns out to be encrypted. A file loses one
  * trailing line break (echo and editors add one); undefined means none was given anywhere.
  */
-export function passphraseSource(values: Record<string, unknown>, io: Io, spec: SecretSpec): () => Promise<string | undefined> {
+export function passphraseSource(
+  values: Record<string, unknown>,
+  io: Io,
+  spec: SecretSpec,
+): () => Promise<string | undefined> {
   return async () => {
     const file = values[spec.fileOption] as string | undefined;
     if (file !== undefined) {
@@ -129,27 +151,41 @@ export function passphraseSource(values: Record<string, unknown>, io: Io, spec: 
     if (!io.readSecret) return undefined;
     const typed = await io.readSecret(spec.prompt);
     if (typed === undefined || !spec.confirm) return typed;
-    if ((await io.readSecret('Repeat it: ')) !== typed) throw new BackupError('USAGE', 'The two passphrases typed differ; nothing was changed.');
+    if ((await io.readSecret('Repeat it: ')) !== typed)
+      throw new BackupError('USAGE', 'The two passphrases typed differ; nothing was changed.');
     return typed;
   };
 }
 
 /** The core cannot know our options: a missing passphrase gets a sentence that says how to give one here. */
 export function explainPassphrase(error: unknown): never {
-  if (isBackupError(error, 'PASSPHRASE_REQUIRED')) throw missingPassphrase(PASSPHRASE, String(error.data.location), error.data.creating === true);
+  if (isBackupError(error, 'PASSPHRASE_REQUIRED'))
+    throw missingPassphrase(PASSPHRASE, String(error.data.location), error.data.creating === true);
   throw error;
 }
 
 export function missingPassphrase(spec: SecretSpec, location: string, creating = false): BackupError {
-  const what = spec === NEW_PASSPHRASE ? 'The new passphrase is missing' : creating ? 'Creating an encrypted store needs a passphrase' : `The store at ${location} is encrypted`;
-  return new BackupError('PASSPHRASE_REQUIRED', `${what}: set ${spec.envName} or pass --${spec.fileOption} <file>.`, { location, creating });
+  const what =
+    spec === NEW_PASSPHRASE
+      ? 'The new passphrase is missing'
+      : creating
+        ? 'Creating an encrypted store needs a passphrase'
+        : `The store at ${location} is encrypted`;
+  return new BackupError('PASSPHRASE_REQUIRED', `${what}: set ${spec.envName} or pass --${spec.fileOption} <file>.`, {
+    location,
+    creating,
+  });
 }
 
 /**
  * Keeps the snapshots of the workspace `--workspace` names: a folder path (works even when the folder is
  * gone), or the name or id of a workspace the store holds (see workspaceOption.ts).
  */
-export function filterWorkspace(repo: Repository, all: SnapshotRecord[], workspace: string | undefined): Promise<SnapshotRecord[]> {
+export function filterWorkspace(
+  repo: Repository,
+  all: SnapshotRecord[],
+  workspace: string | undefined,
+): Promise<SnapshotRecord[]> {
   return workspaceSnapshots(repo, all, workspace);
 }
 
@@ -163,6 +199,8 @@ export function needPositionals(positionals: string[], count: number, usage: str
  * summary (how many, why, the first few) that says where the full list is, never hundreds of lines.
  */
 export function printProblems(io: Io, problems: readonly EntryProblem[], verb: string, json: boolean): void {
-  const fullList = json ? 'Every one is listed in the JSON output above.' : 'To list every one, run the same command with --json.';
+  const fullList = json
+    ? 'Every one is listed in the JSON output above.'
+    : 'To list every one, run the same command with --json.';
   for (const line of summarizeProblems(problems, { verb, fullList }).lines) io.err(line);
 }

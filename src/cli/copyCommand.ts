@@ -16,8 +16,12 @@ export const COPY_USAGE = `Usage: project-backup copy --repo <dir> --to <folder 
   ${REMOTE_HELP}`;
 
 export async function copyCommand(args: string[], io: Io, signal: AbortSignal): Promise<number> {
-  const { values, positionals } = parse(args, { to: { type: 'string' }, offsite: { type: 'boolean' }, fresh: { type: 'boolean' } }, COPY_USAGE);
-  if (values.help) return io.out(COPY_USAGE), EXIT_OK;
+  const { values, positionals } = parse(
+    args,
+    { to: { type: 'string' }, offsite: { type: 'boolean' }, fresh: { type: 'boolean' } },
+    COPY_USAGE,
+  );
+  if (values.help) return (io.out(COPY_USAGE), EXIT_OK);
   needPositionals(positionals, 0, COPY_USAGE);
   const to = values.to as string | undefined;
   if (!to) throw new UsageError(`Where to? Pass --to <folder or sftp://user@host/path>.\n${COPY_USAGE}`);
@@ -33,7 +37,10 @@ export async function copyCommand(args: string[], io: Io, signal: AbortSignal): 
     io.out(JSON.stringify({ ...result, offsite: values.offsite === true }));
     return EXIT_OK;
   }
-  const what = result.objectsCopied === 0 ? 'nothing new to copy' : `${plural(result.objectsCopied, 'object')} copied (${formatBytes(result.bytesCopied)})`;
+  const what =
+    result.objectsCopied === 0
+      ? 'nothing new to copy'
+      : `${plural(result.objectsCopied, 'object')} copied (${formatBytes(result.bytesCopied)})`;
   const cleaned = result.tempsRemoved > 0 ? `, ${plural(result.tempsRemoved, 'leftover temp file')} removed` : '';
   io.out(
     `${result.created ? 'Created the store at' : 'Copied to'} ${result.destination}: ${what}, ${thousands(result.objectsSkipped)} already there${cleaned}; ` +

@@ -23,12 +23,17 @@ export async function exportCommand(args: string[], io: Io, signal: AbortSignal)
     },
     EXPORT_USAGE,
   );
-  if (values.help) return io.out(EXPORT_USAGE), EXIT_OK;
+  if (values.help) return (io.out(EXPORT_USAGE), EXIT_OK);
   needPositionals(positionals, 2, EXPORT_USAGE);
   const file = path.resolve(positionals[1]);
   const format = formatOf(file);
-  if (!format) throw new UsageError(`The archive's name must end in .zip or .tar.gz (or .tgz): ${positionals[1]}.\n${EXPORT_USAGE}`);
-  const bases = [values.since !== undefined, values['since-full'] === true, values['since-last'] === true].filter(Boolean).length;
+  if (!format)
+    throw new UsageError(
+      `The archive's name must end in .zip or .tar.gz (or .tgz): ${positionals[1]}.\n${EXPORT_USAGE}`,
+    );
+  const bases = [values.since !== undefined, values['since-full'] === true, values['since-last'] === true].filter(
+    Boolean,
+  ).length;
   if (bases > 1) throw new UsageError(`Give at most one of --since, --since-full and --since-last.\n${EXPORT_USAGE}`);
 
   const repo = await openRepo(values, io, EXPORT_USAGE);
@@ -40,13 +45,37 @@ export async function exportCommand(args: string[], io: Io, signal: AbortSignal)
 
   const result = await exportArchive(repo, { snapshot, file, format, since, overwrite: values.force === true, signal });
   if (values.json) {
-    io.out(JSON.stringify({ id: result.id, kind: result.kind, file: result.file, format: result.format, snapshot: snapshot.id, base: result.base, files: result.files, bytes: result.bytes, deleted: result.deleted, skipped: result.skipped }));
+    io.out(
+      JSON.stringify({
+        id: result.id,
+        kind: result.kind,
+        file: result.file,
+        format: result.format,
+        snapshot: snapshot.id,
+        base: result.base,
+        files: result.files,
+        bytes: result.bytes,
+        deleted: result.deleted,
+        skipped: result.skipped,
+      }),
+    );
   } else {
-    const what = result.kind === 'full' ? plural(result.files, 'file') : `${plural(result.files, 'file')} changed since snapshot ${shortId(result.base ?? '')}, ${result.deleted.length} to remove`;
-    io.out(`Wrote ${result.kind === 'incremental' ? 'an' : 'a'} ${result.kind} archive of snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}) to ${result.file}: ${what}, ${formatBytes(result.bytes)}.`);
-    if (result.kind !== 'full') io.out(`To apply it: remove the paths listed in ${DELETED_FILE}, then extract it over the state of snapshot ${shortId(result.base ?? '')}.`);
+    const what =
+      result.kind === 'full'
+        ? plural(result.files, 'file')
+        : `${plural(result.files, 'file')} changed since snapshot ${shortId(result.base ?? '')}, ${result.deleted.length} to remove`;
+    io.out(
+      `Wrote ${result.kind === 'incremental' ? 'an' : 'a'} ${result.kind} archive of snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}) to ${result.file}: ${what}, ${formatBytes(result.bytes)}.`,
+    );
+    if (result.kind !== 'full')
+      io.out(
+        `To apply it: remove the paths listed in ${DELETED_FILE}, then extract it over the state of snapshot ${shortId(result.base ?? '')}.`,
+      );
   }
-  if (!result.recorded) io.err('The archive was not recorded in the store (it cannot be written), so later differential or incremental archives will not build on it.');
+  if (!result.recorded)
+    io.err(
+      'The archive was not recorded in the store (it cannot be written), so later differential or incremental archives will not build on it.',
+    );
   printProblems(io, result.skipped, 'exported', values.json === true);
   return result.skipped.length > 0 ? EXIT_ERROR : EXIT_OK;
 }

@@ -13,11 +13,18 @@ export const FIND_USAGE = `Usage: project-backup find <glob> --repo <dir> [--wor
 
 export async function findCommand(args: string[], io: Io, signal: AbortSignal): Promise<number> {
   const { values, positionals } = parse(args, { workspace: { type: 'string', short: 'w' } }, FIND_USAGE);
-  if (values.help) return io.out(FIND_USAGE), EXIT_OK;
+  if (values.help) return (io.out(FIND_USAGE), EXIT_OK);
   needPositionals(positionals, 1, FIND_USAGE);
   const repo = await openRepo(values, io, FIND_USAGE);
-  const snapshots = await filterWorkspace(repo, await repo.listSnapshots({ onDamaged: (key, error) => io.err(`${key}: ${error.message}`) }), values.workspace as string | undefined);
-  const found = await findPaths(repo, snapshots, positionals[0], { signal, onProblem: (p, reason) => io.err(`not searched: ${printable(p)}: ${reason}`) });
+  const snapshots = await filterWorkspace(
+    repo,
+    await repo.listSnapshots({ onDamaged: (key, error) => io.err(`${key}: ${error.message}`) }),
+    values.workspace as string | undefined,
+  );
+  const found = await findPaths(repo, snapshots, positionals[0], {
+    signal,
+    onProblem: (p, reason) => io.err(`not searched: ${printable(p)}: ${reason}`),
+  });
   if (values.json) {
     io.out(
       JSON.stringify(
@@ -41,6 +48,8 @@ export async function findCommand(args: string[], io: Io, signal: AbortSignal): 
     const link = m.entry.type === 'symlink' ? ` -> ${printable(m.entry.target)}` : '';
     io.out(`${shortId(newest.id)}  ${formatTime(newest.time)}  ${printable(m.path)}${link}${older}`);
   }
-  io.out(`${plural(found.length, 'version')} of ${plural(new Set(found.map((m) => m.path)).size, 'path')} in ${plural(snapshots.length, 'snapshot')}.`);
+  io.out(
+    `${plural(found.length, 'version')} of ${plural(new Set(found.map((m) => m.path)).size, 'path')} in ${plural(snapshots.length, 'snapshot')}.`,
+  );
   return EXIT_OK;
 }

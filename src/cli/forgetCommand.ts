@@ -39,7 +39,8 @@ function policyFrom(values: Record<string, unknown>): RetentionPolicy {
   const within = values['keep-within'] as string | undefined;
   if (within !== undefined) {
     const ms = parseDuration(within);
-    if (ms === undefined) throw new UsageError(`--keep-within takes a duration such as 30m, 12h, 1d12h, 2w or 1y.\n${FORGET_USAGE}`);
+    if (ms === undefined)
+      throw new UsageError(`--keep-within takes a duration such as 30m, 12h, 1d12h, 2w or 1y.\n${FORGET_USAGE}`);
     policy.keepWithin = ms;
   }
   return policy;
@@ -56,7 +57,9 @@ async function workspaceIdOf(repo: Repository, workspace: string): Promise<strin
     id = workspaceIdFor(abs);
   }
   const matched = await filterWorkspace(repo, await repo.listSnapshots(), workspace);
-  return matched.some((s) => s.workspace.id === id) || matched.length === 0 ? id : matched[matched.length - 1].workspace.id;
+  return matched.some((s) => s.workspace.id === id) || matched.length === 0
+    ? id
+    : matched[matched.length - 1].workspace.id;
 }
 
 export async function forgetCommand(args: string[], io: Io, signal: AbortSignal): Promise<number> {
@@ -72,16 +75,19 @@ export async function forgetCommand(args: string[], io: Io, signal: AbortSignal)
     },
     FORGET_USAGE,
   );
-  if (values.help) return io.out(FORGET_USAGE), EXIT_OK;
+  if (values.help) return (io.out(FORGET_USAGE), EXIT_OK);
   needPositionals(positionals, 0, FORGET_USAGE);
   const policy = policyFrom(values);
   let maxSize: number | undefined;
   if (values['max-size'] !== undefined) {
     maxSize = parseSize(values['max-size'] as string);
-    if (maxSize === undefined) throw new UsageError(`--max-size takes a size such as 500M, 2G or 1073741824.\n${FORGET_USAGE}`);
+    if (maxSize === undefined)
+      throw new UsageError(`--max-size takes a size such as 500M, 2G or 1073741824.\n${FORGET_USAGE}`);
   }
   if (!Object.values(policy).some((v) => v) && maxSize === undefined) {
-    throw new UsageError(`forget needs at least one rule (--keep-last, --keep-daily, … or --max-size); without one it would keep everything.\n${FORGET_USAGE}`);
+    throw new UsageError(
+      `forget needs at least one rule (--keep-last, --keep-daily, … or --max-size); without one it would keep everything.\n${FORGET_USAGE}`,
+    );
   }
   const dryRun = values['dry-run'] === true;
   const repo = await openRepo(values, io, FORGET_USAGE);
@@ -89,8 +95,14 @@ export async function forgetCommand(args: string[], io: Io, signal: AbortSignal)
   const workspaceId = workspace ? await workspaceIdOf(repo, workspace) : undefined;
 
   // A dry run is the plan; otherwise the job decides under its lock, then prunes when asked.
-  const plan = await planForget(repo, { policy, workspaceId, now: new Date(), maxSize, prune: values.prune === true }, { signal, preview: dryRun });
-  const { forget: report, prune: pruned } = plan.forget ? { forget: plan.forget, prune: plan.prune } : await applyForget(plan, { signal });
+  const plan = await planForget(
+    repo,
+    { policy, workspaceId, now: new Date(), maxSize, prune: values.prune === true },
+    { signal, preview: dryRun },
+  );
+  const { forget: report, prune: pruned } = plan.forget
+    ? { forget: plan.forget, prune: plan.prune }
+    : await applyForget(plan, { signal });
   const goingIds = [...report.removed, ...report.removedForSize].map((s) => s.id);
 
   const forSize = new Set(report.removedForSize.map((s) => s.id));
@@ -127,8 +139,16 @@ export async function forgetCommand(args: string[], io: Io, signal: AbortSignal)
     const width = Math.max(4, going.length);
     for (const d of report.decisions) {
       const s = d.snapshot;
-      const why = d.keep ? d.reasons.join(', ') : forSize.has(s.id) ? `(over --max-size ${formatBytes(maxSize ?? 0)})` : '';
-      io.out([(d.keep ? 'keep' : going).padEnd(width), shortId(s.id), formatTime(s.time), s.workspace.path, why].join('  ').trimEnd());
+      const why = d.keep
+        ? d.reasons.join(', ')
+        : forSize.has(s.id)
+          ? `(over --max-size ${formatBytes(maxSize ?? 0)})`
+          : '';
+      io.out(
+        [(d.keep ? 'keep' : going).padEnd(width), shortId(s.id), formatTime(s.time), s.workspace.path, why]
+          .join('  ')
+          .trimEnd(),
+      );
     }
     const count = goingIds.length;
     const sizeNote = report.removedForSize.length ? ` (${report.removedForSize.length} for --max-size)` : '';
@@ -142,8 +162,13 @@ export async function forgetCommand(args: string[], io: Io, signal: AbortSignal)
     );
   }
   if (maxSize !== undefined && report.projectedBytes !== undefined) {
-    const over = report.projectedBytes > maxSize ? '; still over it: the rest is pinned, labelled or the newest of its workspace' : '';
-    io.out(`Store: ${formatBytes(report.storeBytes)} now, about ${formatBytes(report.projectedBytes)} after prune (budget ${formatBytes(maxSize)}${over}).`);
+    const over =
+      report.projectedBytes > maxSize
+        ? '; still over it: the rest is pinned, labelled or the newest of its workspace'
+        : '';
+    io.out(
+      `Store: ${formatBytes(report.storeBytes)} now, about ${formatBytes(report.projectedBytes)} after prune (budget ${formatBytes(maxSize)}${over}).`,
+    );
   }
   if (pruned) {
     for (const line of pruneWarnings(pruned)) io.err(line);

@@ -10,7 +10,7 @@ export const INIT_USAGE = 'Usage: project-backup init --repo <dir> [--encrypt] [
 
 export async function initCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { encrypt: { type: 'boolean' } }, INIT_USAGE);
-  if (values.help) return io.out(INIT_USAGE), EXIT_OK;
+  if (values.help) return (io.out(INIT_USAGE), EXIT_OK);
   needPositionals(positionals, 0, INIT_USAGE);
   const location = repoPath(values, io, INIT_USAGE);
   const encrypt = values.encrypt === true;

@@ -12,7 +12,7 @@ export const MIRROR_USAGE = `Usage: project-backup mirror <snapshot> <folder> --
 
 export async function mirrorCommand(args: string[], io: Io, signal: AbortSignal): Promise<number> {
   const { values, positionals } = parse(args, {}, MIRROR_USAGE);
-  if (values.help) return io.out(MIRROR_USAGE), EXIT_OK;
+  if (values.help) return (io.out(MIRROR_USAGE), EXIT_OK);
   needPositionals(positionals, 2, MIRROR_USAGE);
   const repo = await openRepo(values, io, MIRROR_USAGE);
   const snapshot = await repo.resolveSnapshot(positionals[0]);

@@ -5,14 +5,24 @@
 
 import { assertEncrypted, changePassphrase, verifyPassphrase } from '../core/repository/passphrase';
 import type { Io } from './context';
-import { EXIT_OK, NEW_PASSPHRASE, PASSPHRASE, missingPassphrase, needPositionals, parse, passphraseSource, repoPath } from './context';
+import {
+  EXIT_OK,
+  NEW_PASSPHRASE,
+  PASSPHRASE,
+  missingPassphrase,
+  needPositionals,
+  parse,
+  passphraseSource,
+  repoPath,
+} from './context';
 import { explainRemote, remoteOptions } from './remote';
 
-export const PASSWD_USAGE = 'Usage: project-backup passwd --repo <dir> [--password-file <file>] [--new-password-file <file>] [--json]';
+export const PASSWD_USAGE =
+  'Usage: project-backup passwd --repo <dir> [--password-file <file>] [--new-password-file <file>] [--json]';
 
 export async function passwdCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { 'new-password-file': { type: 'string' } }, PASSWD_USAGE);
-  if (values.help) return io.out(PASSWD_USAGE), EXIT_OK;
+  if (values.help) return (io.out(PASSWD_USAGE), EXIT_OK);
   needPositionals(positionals, 0, PASSWD_USAGE);
   const location = repoPath(values, io, PASSWD_USAGE);
   const options = { port: io.port, remote: remoteOptions(values, io) };
@@ -21,7 +31,8 @@ export async function passwdCommand(args: string[], io: Io): Promise<number> {
   const current = await passphraseSource(values, io, PASSPHRASE)();
   if (current === undefined || current === '') throw missingPassphrase(PASSPHRASE, location);
   // Typing a new passphrase twice is wasted when the current one is wrong: check it first in that case.
-  const newTyped = values['new-password-file'] === undefined && !io.env[NEW_PASSPHRASE.envName] && io.readSecret !== undefined;
+  const newTyped =
+    values['new-password-file'] === undefined && !io.env[NEW_PASSPHRASE.envName] && io.readSecret !== undefined;
   if (newTyped) await verifyPassphrase(location, current, options).catch(explainRemote);
   const next = await passphraseSource(values, io, NEW_PASSPHRASE)();
   if (next === undefined) throw missingPassphrase(NEW_PASSPHRASE, location);

@@ -38,13 +38,28 @@ export function remoteOptions(values: Record<string, unknown>, io: Io): RemoteOp
 /** The core cannot know our options: a sentence that says which option or variable would help. */
 export function explainRemote(error: unknown): never {
   if (isBackupError(error, 'AUTH_FAILED') && error.data.need === 'passphrase') {
-    throw new BackupError('AUTH_FAILED', `${error.message.replace(/\.$/, '')}: set PROJECT_BACKUP_SSH_KEY_PASSPHRASE.`, error.data);
+    throw new BackupError(
+      'AUTH_FAILED',
+      `${error.message.replace(/\.$/, '')}: set PROJECT_BACKUP_SSH_KEY_PASSPHRASE.`,
+      error.data,
+    );
   }
   if (isBackupError(error, 'AUTH_FAILED') && error.data.need === 'credentials') {
-    throw new BackupError('AUTH_FAILED', `${error.message.replace(/\.$/, '')}: pass --ssh-key <file>, set PROJECT_BACKUP_SSH_PASSWORD, or start ssh-agent.`, error.data);
+    throw new BackupError(
+      'AUTH_FAILED',
+      `${error.message.replace(/\.$/, '')}: pass --ssh-key <file>, set PROJECT_BACKUP_SSH_PASSWORD, or start ssh-agent.`,
+      error.data,
+    );
   }
   if (isBackupError(error, 'HOST_KEY_REJECTED') && error.data.reason === 'unknown') {
-    throw new BackupError('HOST_KEY_REJECTED', error.message.replace(/or give it as the expected host key\.$/, `or pass --host-key ${String(error.data.fingerprint)}.`), error.data);
+    throw new BackupError(
+      'HOST_KEY_REJECTED',
+      error.message.replace(
+        /or give it as the expected host key\.$/,
+        `or pass --host-key ${String(error.data.fingerprint)}.`,
+      ),
+      error.data,
+    );
   }
   throw error;
 }

@@ -8,7 +8,8 @@ import type { Io } from './context';
 import { EXIT_ERROR, EXIT_OK, UsageError, needPositionals, openRepo, parse, printProblems } from './context';
 import { resolveInWorkspace } from './workspaceOption';
 
-export const RESTORE_USAGE = 'Usage: project-backup restore [<snapshot>] --repo <dir> --target <dir> [--workspace <name|id|path>] [--path <p>]... [--dry-run] [--delete] [--replace-git] [--json]\n  Without --workspace, "latest" is the newest snapshot in the store; with it, that workspace\'s (the default <snapshot> then).\n  A target that has its own .git keeps it as it is; --replace-git restores the snapshot\'s .git over it.';
+export const RESTORE_USAGE =
+  'Usage: project-backup restore [<snapshot>] --repo <dir> --target <dir> [--workspace <name|id|path>] [--path <p>]... [--dry-run] [--delete] [--replace-git] [--json]\n  Without --workspace, "latest" is the newest snapshot in the store; with it, that workspace\'s (the default <snapshot> then).\n  A target that has its own .git keeps it as it is; --replace-git restores the snapshot\'s .git over it.';
 
 export async function restoreCommand(args: string[], io: Io, signal: AbortSignal): Promise<number> {
   const { values, positionals } = parse(
@@ -23,13 +24,14 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
     },
     RESTORE_USAGE,
   );
-  if (values.help) return io.out(RESTORE_USAGE), EXIT_OK;
+  if (values.help) return (io.out(RESTORE_USAGE), EXIT_OK);
   const workspace = values.workspace as string | undefined;
   // With a workspace named, the snapshot defaults to its latest: "get that project back" in one line.
   if (workspace !== undefined && positionals.length === 0) positionals.push('latest');
   needPositionals(positionals, 1, RESTORE_USAGE);
   const target = values.target as string | undefined;
-  if (!target) throw new UsageError(`restore needs --target <dir> (the workspace itself, or another folder).\n${RESTORE_USAGE}`);
+  if (!target)
+    throw new UsageError(`restore needs --target <dir> (the workspace itself, or another folder).\n${RESTORE_USAGE}`);
   const repo = await openRepo(values, io, RESTORE_USAGE);
   const snapshot = await resolveInWorkspace(repo, positionals[0], workspace);
   const dryRun = values['dry-run'] === true;
@@ -44,20 +46,48 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
     signal,
     // --json lists every change; a dry run prints each as it is decided; otherwise only the counts.
     keepChanges: values.json ? Infinity : 0,
-    onChange: dryRun && !values.json ? (c) => io.out(`would ${c.action.padEnd(9)} ${c.path}${c.type === 'dir' ? '/' : ''}`) : undefined,
+    onChange:
+      dryRun && !values.json
+        ? (c) => io.out(`would ${c.action.padEnd(9)} ${c.path}${c.type === 'dir' ? '/' : ''}`)
+        : undefined,
   });
-  const result = dryRun ? { restored: 0, deleted: 0, problems: plan.problems, undo: undefined } : await applyRestore(plan, { signal });
+  const result = dryRun
+    ? { restored: 0, deleted: 0, problems: plan.problems, undo: undefined }
+    : await applyRestore(plan, { signal });
   const undo = result.undo;
   if (values.json) {
-    io.out(JSON.stringify({ snapshot: snapshot.id, target: plan.target, dryRun, changes: plan.changes, unchanged: plan.unchanged, gitLeft: plan.gitLeft === true, restored: result.restored, deleted: result.deleted, problems: result.problems, undo: undo?.id ?? null }));
+    io.out(
+      JSON.stringify({
+        snapshot: snapshot.id,
+        target: plan.target,
+        dryRun,
+        changes: plan.changes,
+        unchanged: plan.unchanged,
+        gitLeft: plan.gitLeft === true,
+        restored: result.restored,
+        deleted: result.deleted,
+        problems: result.problems,
+        undo: undo?.id ?? null,
+      }),
+    );
   } else {
     if (dryRun) {
-      io.out(`Dry run: ${plan.total} to change, ${plan.unchanged} already as in snapshot ${shortId(snapshot.id)}; nothing was written.`);
+      io.out(
+        `Dry run: ${plan.total} to change, ${plan.unchanged} already as in snapshot ${shortId(snapshot.id)}; nothing was written.`,
+      );
     } else {
-      io.out(`Restored ${plural(result.restored, 'item')} and deleted ${result.deleted} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}) into ${plan.target}; ${plan.unchanged} already matched.`);
-      if (undo) io.out(`To undo: project-backup restore ${shortId(undo.id)} --repo ${repo.location} --target ${snapshot.workspace.path} --delete${values['replace-git'] ? ' --replace-git' : ''}`);
+      io.out(
+        `Restored ${plural(result.restored, 'item')} and deleted ${result.deleted} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}) into ${plan.target}; ${plan.unchanged} already matched.`,
+      );
+      if (undo)
+        io.out(
+          `To undo: project-backup restore ${shortId(undo.id)} --repo ${repo.location} --target ${snapshot.workspace.path} --delete${values['replace-git'] ? ' --replace-git' : ''}`,
+        );
     }
-    if (plan.gitLeft) io.out(`.git left as it is: ${plan.target} has its own (restore with --replace-git to put the snapshot's in its place).`);
+    if (plan.gitLeft)
+      io.out(
+        `.git left as it is: ${plan.target} has its own (restore with --replace-git to put the snapshot's in its place).`,
+      );
     printProblems(io, result.problems, 'restored', false);
   }
   return result.problems.length > 0 ? EXIT_ERROR : EXIT_OK;

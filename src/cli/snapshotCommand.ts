@@ -38,10 +38,12 @@ export async function snapshotCommand(args: string[], io: Io, signal: AbortSigna
   let maxFileSize: number | undefined;
   if (values['max-file-size'] !== undefined) {
     maxFileSize = parseSize(values['max-file-size'] as string);
-    if (maxFileSize === undefined) throw new UsageError(`--max-file-size takes a size such as 50M or 1048576.\n${SNAPSHOT_USAGE}`);
+    if (maxFileSize === undefined)
+      throw new UsageError(`--max-file-size takes a size such as 50M or 1048576.\n${SNAPSHOT_USAGE}`);
   }
   const trigger = (values.trigger as Trigger | undefined) ?? 'manual';
-  if (!TRIGGERS.includes(trigger)) throw new UsageError(`--trigger is one of ${TRIGGERS.join(', ')}.\n${SNAPSHOT_USAGE}`);
+  if (!TRIGGERS.includes(trigger))
+    throw new UsageError(`--trigger is one of ${TRIGGERS.join(', ')}.\n${SNAPSHOT_USAGE}`);
 
   // Check the workspace before creating a store, so a mistyped folder leaves no empty store behind.
   await identifyWorkspace(nodeFs, positionals[0]);
@@ -87,7 +89,9 @@ export async function snapshotCommand(args: string[], io: Io, signal: AbortSigna
   }
   for (const skip of result.skipped) io.err(`skipped ${skip.path}: ${skip.reason}`);
   if (!result.created) {
-    io.out(`Nothing changed since snapshot ${shortId(s.id)} (${formatTime(s.time)}); no new snapshot was made${annotatedText(result.annotated)}.`);
+    io.out(
+      `Nothing changed since snapshot ${shortId(s.id)} (${formatTime(s.time)}); no new snapshot was made${annotatedText(result.annotated)}.`,
+    );
     return EXIT_OK;
   }
   const changed = s.stats.filesNew + s.stats.filesChanged + s.stats.filesDeleted;
@@ -97,4 +101,3 @@ export async function snapshotCommand(args: string[], io: Io, signal: AbortSigna
   );
   return EXIT_OK;
 }
-

@@ -13,7 +13,8 @@ import { nodeFs } from '../core/storage/fsPort';
 import type { Io } from './context';
 import { EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';
 
-export const STATUS_USAGE = 'Usage: project-backup status --repo <dir> --workspace <dir> [--to <destination>]… [--offsite: the --to destinations are offsite] [--json]';
+export const STATUS_USAGE =
+  'Usage: project-backup status --repo <dir> --workspace <dir> [--to <destination>]… [--offsite: the --to destinations are offsite] [--json]';
 
 export async function statusCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(
@@ -21,7 +22,7 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     { workspace: { type: 'string', short: 'w' }, to: { type: 'string', multiple: true }, offsite: { type: 'boolean' } },
     STATUS_USAGE,
   );
-  if (values.help) return io.out(STATUS_USAGE), EXIT_OK;
+  if (values.help) return (io.out(STATUS_USAGE), EXIT_OK);
   needPositionals(positionals, 0, STATUS_USAGE);
   const workspaceArg = values.workspace as string | undefined;
   if (!workspaceArg) throw new UsageError(`Name the workspace with --workspace <dir>.\n${STATUS_USAGE}`);
@@ -35,7 +36,10 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     workspaceId = workspaceIdFor(workspace); // a lost workspace still has its backups' health
   }
   const repo = await openRepo(values, io, STATUS_USAGE);
-  const given = ((values.to as string[] | undefined) ?? []).map((location) => ({ location, offsite: values.offsite === true ? true : undefined }));
+  const given = ((values.to as string[] | undefined) ?? []).map((location) => ({
+    location,
+    offsite: values.offsite === true ? true : undefined,
+  }));
   const report = await gatherHealth(repo, port, { workspace, workspaceId, destinations: given });
   if (values.json) io.out(JSON.stringify(report, null, 2));
   else for (const line of describeHealth(report)) io.out(line);
@@ -46,7 +50,11 @@ function when(iso: string | undefined): string {
   return iso ? formatTime(iso) : 'never';
 }
 
-const KIND_LABEL: Record<CopyStatus['kind'], string> = { workspace: 'workspace', store: 'local store', destination: 'destination' };
+const KIND_LABEL: Record<CopyStatus['kind'], string> = {
+  workspace: 'workspace',
+  store: 'local store',
+  destination: 'destination',
+};
 
 export function describeHealth(report: HealthReport): string[] {
   const lines = [
@@ -62,9 +70,15 @@ export function describeHealth(report: HealthReport): string[] {
     'Copies:',
   ];
   for (const l of report.locations) {
-    const flags = [l.counts ? 'counts' : 'does not count', l.offsite ? 'offsite' : 'onsite', l.medium ?? 'medium unknown'];
+    const flags = [
+      l.counts ? 'counts' : 'does not count',
+      l.offsite ? 'offsite' : 'onsite',
+      l.medium ?? 'medium unknown',
+    ];
     if (l.kind === 'destination') flags.push(`last copy ${when(l.lastUpdate)}`);
-    lines.push(`  ${KIND_LABEL[l.kind].padEnd(12)} ${l.location}  [${flags.join(', ')}]${l.note ? ` ${l.note}` : ''}${l.warning ? ` (check: ${l.warning})` : ''}`);
+    lines.push(
+      `  ${KIND_LABEL[l.kind].padEnd(12)} ${l.location}  [${flags.join(', ')}]${l.note ? ` ${l.note}` : ''}${l.warning ? ` (check: ${l.warning})` : ''}`,
+    );
   }
   if (report.gaps.length) {
     lines.push('', 'Gaps:');

@@ -8,7 +8,8 @@ import { applyVerify, planVerify } from '../core/check/verifyJob';
 import type { Io } from './context';
 import { EXIT_OK, UsageError, needPositionals, openRepo, parse } from './context';
 
-export const VERIFY_USAGE = 'Usage: project-backup verify --repo <dir> [--read-data | --read-data-subset <percent>] [--json]';
+export const VERIFY_USAGE =
+  'Usage: project-backup verify --repo <dir> [--read-data | --read-data-subset <percent>] [--json]';
 
 /** Verify found damaged or missing objects (the report says which, and what depends on them). */
 export const EXIT_DAMAGE = 3;
@@ -17,12 +18,17 @@ export const EXIT_DAMAGE = 3;
 const LIST_LIMIT = 20;
 
 export async function verifyCommand(args: string[], io: Io, signal: AbortSignal): Promise<number> {
-  const { values, positionals } = parse(args, { 'read-data': { type: 'boolean' }, 'read-data-subset': { type: 'string' } }, VERIFY_USAGE);
-  if (values.help) return io.out(VERIFY_USAGE), EXIT_OK;
+  const { values, positionals } = parse(
+    args,
+    { 'read-data': { type: 'boolean' }, 'read-data-subset': { type: 'string' } },
+    VERIFY_USAGE,
+  );
+  if (values.help) return (io.out(VERIFY_USAGE), EXIT_OK);
   needPositionals(positionals, 0, VERIFY_USAGE);
   const readData = values['read-data'] === true;
   const subsetText = values['read-data-subset'] as string | undefined;
-  if (readData && subsetText !== undefined) throw new UsageError(`--read-data reads every pack; give it or --read-data-subset, not both.\n${VERIFY_USAGE}`);
+  if (readData && subsetText !== undefined)
+    throw new UsageError(`--read-data reads every pack; give it or --read-data-subset, not both.\n${VERIFY_USAGE}`);
   const readDataSubset = subsetText === undefined ? undefined : parsePercent(subsetText);
   // Verify builds its own index from the files on disk: the store's index in memory too would be a second copy.
   const repo = await openRepo(values, io, VERIFY_USAGE, false, { index: false });
@@ -38,14 +44,18 @@ export async function verifyCommand(args: string[], io: Io, signal: AbortSignal)
 function parsePercent(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
   const value = match ? Number(match[1]) : NaN;
-  if (!(value >= 0 && value <= 100)) throw new UsageError(`--read-data-subset takes a percentage from 0 to 100, not "${text}".\n${VERIFY_USAGE}`);
+  if (!(value >= 0 && value <= 100))
+    throw new UsageError(`--read-data-subset takes a percentage from 0 to 100, not "${text}".\n${VERIFY_USAGE}`);
   return value;
 }
 
 function describeReport(report: VerifyReport): string[] {
-  const read = report.packsRead > 0 ? ` (read ${plural(report.packsRead, 'pack')}, ${formatBytes(report.bytesRead)})` : '';
+  const read =
+    report.packsRead > 0 ? ` (read ${plural(report.packsRead, 'pack')}, ${formatBytes(report.bytesRead)})` : '';
   const verdict = report.ok ? 'no damage' : plural(report.damage.length, 'damaged object');
-  const lines = [`Checked ${plural(report.snapshots, 'snapshot')}, ${plural(report.trees, 'tree')}, ${plural(report.blobs, 'blob')} in ${plural(report.packs, 'pack')}${read}: ${verdict}.`];
+  const lines = [
+    `Checked ${plural(report.snapshots, 'snapshot')}, ${plural(report.trees, 'tree')}, ${plural(report.blobs, 'blob')} in ${plural(report.packs, 'pack')}${read}: ${verdict}.`,
+  ];
   for (const damage of report.damage) lines.push('', ...describeDamage(damage));
   for (const note of report.notes) lines.push(`Note: ${note}`);
   return lines;
@@ -59,7 +69,9 @@ function describeDamage(damage: Damage): string[] {
   }
   const shown = damage.snapshots.slice(0, 10).map((id) => id.slice(0, 8));
   const moreSnapshots = damage.snapshots.length - shown.length;
-  lines.push(`  ${plural(damage.snapshots.length, 'snapshot')} depend${damage.snapshots.length === 1 ? 's' : ''} on it: ${shown.join(', ')}${moreSnapshots > 0 ? ` …and ${moreSnapshots} more` : ''}`);
+  lines.push(
+    `  ${plural(damage.snapshots.length, 'snapshot')} depend${damage.snapshots.length === 1 ? 's' : ''} on it: ${shown.join(', ')}${moreSnapshots > 0 ? ` …and ${moreSnapshots} more` : ''}`,
+  );
   // Exactly LIST_LIMIT paths print in full; only a longer list is cut (to LIST_LIMIT - 1 and a count).
   const files = damage.files.length > LIST_LIMIT ? damage.files.slice(0, LIST_LIMIT - 1) : damage.files;
   for (const file of files) lines.push(`  ${file}`);

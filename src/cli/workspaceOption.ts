@@ -35,13 +35,20 @@ async function idOfFolder(abs: string): Promise<string> {
  * (a moved project: query/lineage.ts). `strict` refuses a folder path that has no snapshots (restore, ls:
  * they need one); otherwise it selects nothing but that folder's own id (list answers "No snapshots yet").
  */
-export async function selectWorkspace(store: LineageStore, all: readonly SnapshotRecord[], given: string, strict: boolean): Promise<SelectedWorkspace> {
+export async function selectWorkspace(
+  store: LineageStore,
+  all: readonly SnapshotRecord[],
+  given: string,
+  strict: boolean,
+): Promise<SelectedWorkspace> {
   const links = await loadLineageRecords(store);
   const summaries = await summarize(all, undefined, links);
   const withHistory = (ids: string[]) => [...new Set(ids.flatMap((id) => historyIdsFrom(links, id)))];
   const abs = path.resolve(given);
   const id = await idOfFolder(abs);
-  const byFolder = new Set(all.filter((s) => s.workspace.id === id || s.workspace.path === abs).map((s) => s.workspace.id));
+  const byFolder = new Set(
+    all.filter((s) => s.workspace.id === id || s.workspace.path === abs).map((s) => s.workspace.id),
+  );
   if (byFolder.size > 0 || links.some((link) => link.to === id)) {
     const ids = byFolder.size > 0 ? [...byFolder] : [id];
     const main = byFolder.has(id) || byFolder.size === 0 ? id : ids[0];
@@ -51,14 +58,26 @@ export async function selectWorkspace(store: LineageStore, all: readonly Snapsho
     const summary = resolveWorkspace(summaries, given);
     return { ids: withHistory([summary.id]), summary };
   } catch (error) {
-    const looksLikePath = given.includes('/') || given.includes(path.sep) || given === '.' || given === '..' || (await nodeFs.stat(abs).then((s) => s.isDirectory(), () => false));
+    const looksLikePath =
+      given.includes('/') ||
+      given.includes(path.sep) ||
+      given === '.' ||
+      given === '..' ||
+      (await nodeFs.stat(abs).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ));
     if (!strict && looksLikePath && isBackupError(error, 'WORKSPACE_UNKNOWN')) return { ids: [id] };
     throw error;
   }
 }
 
 /** The snapshots of the workspace `given` names, its whole history (all of them when it is undefined), oldest first. */
-export async function workspaceSnapshots(store: LineageStore, all: SnapshotRecord[], given: string | undefined): Promise<SnapshotRecord[]> {
+export async function workspaceSnapshots(
+  store: LineageStore,
+  all: SnapshotRecord[],
+  given: string | undefined,
+): Promise<SnapshotRecord[]> {
   if (given === undefined) return all;
   const { ids } = await selectWorkspace(store, all, given, false);
   return all.filter((s) => ids.includes(s.workspace.id));
@@ -69,7 +88,11 @@ export async function workspaceSnapshots(store: LineageStore, all: SnapshotRecor
  * workspace `given` names (its whole history) when there is one (a full id is always that snapshot), else
  * among the whole store's.
  */
-export async function resolveInWorkspace(repo: Repository, ref: string, given: string | undefined): Promise<SnapshotRecord> {
+export async function resolveInWorkspace(
+  repo: Repository,
+  ref: string,
+  given: string | undefined,
+): Promise<SnapshotRecord> {
   if (given === undefined) return repo.resolveSnapshot(ref);
   const { ids } = await selectWorkspace(repo, await repo.listSnapshots({ onDamaged: () => undefined }), given, true);
   return repo.resolveSnapshot(ref, ids);

@@ -63,7 +63,11 @@ export function describeFsError(error: unknown, doing: string, where: string): E
   switch (errnoCode(error)) {
     case 'ENOSPC':
     case 'EDQUOT':
-      return new BackupError('NO_SPACE', `The disk is full while ${doing} ${where}; nothing was lost, free some space and try again.`, { path: where });
+      return new BackupError(
+        'NO_SPACE',
+        `The disk is full while ${doing} ${where}; nothing was lost, free some space and try again.`,
+        { path: where },
+      );
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':
@@ -71,17 +75,36 @@ export function describeFsError(error: unknown, doing: string, where: string): E
     case 'ENOENT':
       return new BackupError('PATH_NOT_FOUND', `${where} does not exist (while ${doing}).`, { path: where });
     case 'ENOTDIR':
-      return new BackupError('PATH_NOT_FOUND', `${where} cannot exist: a file is in the way of a folder on its path (while ${doing}).`, { path: where });
+      return new BackupError(
+        'PATH_NOT_FOUND',
+        `${where} cannot exist: a file is in the way of a folder on its path (while ${doing}).`,
+        { path: where },
+      );
     case 'ENAMETOOLONG':
-      return new BackupError('PATH_NOT_FOUND', `${where} is longer than this file system allows for a name or a path (while ${doing}).`, { path: where });
+      return new BackupError(
+        'PATH_NOT_FOUND',
+        `${where} is longer than this file system allows for a name or a path (while ${doing}).`,
+        { path: where },
+      );
     case 'ELOOP':
-      return new BackupError('PATH_NOT_FOUND', `${where} cannot be reached: its path runs through a loop of symlinks (while ${doing}).`, { path: where });
+      return new BackupError(
+        'PATH_NOT_FOUND',
+        `${where} cannot be reached: its path runs through a loop of symlinks (while ${doing}).`,
+        { path: where },
+      );
     case 'EISDIR':
-      return new BackupError('IO_ERROR', `${where} is a folder where a file was expected (while ${doing}).`, { path: where });
+      return new BackupError('IO_ERROR', `${where} is a folder where a file was expected (while ${doing}).`, {
+        path: where,
+      });
     default: {
       // Node's own text ("EIO: i/o error, read") is not a sentence for a user: name the system's code only.
       const code = errnoCode(error);
-      const detail = code && /^E[A-Z0-9]+$/.test(code) ? ` (${code})` : error instanceof Error && !code ? `: ${error.message.replace(/\.$/, '')}` : '';
+      const detail =
+        code && /^E[A-Z0-9]+$/.test(code)
+          ? ` (${code})`
+          : error instanceof Error && !code
+            ? `: ${error.message.replace(/\.$/, '')}`
+            : '';
       return new BackupError('IO_ERROR', `Input/output error while ${doing} ${where}${detail}.`, { path: where });
     }
   }

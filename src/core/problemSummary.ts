@@ -39,7 +39,8 @@ export function summarizeProblems(problems: readonly EntryProblem[], options: Pr
   const others = ranked.slice(REASONS_NAMED).reduce((sum, [, n]) => sum + n, 0);
   if (others > 0) named.push(`other reasons (${thousands(others)})`);
   const many = problems.length === 1 ? 'was' : 'were';
-  const headline = problems.length === 0 ? '' : `${plural(problems.length, 'item')} ${many} not ${options.verb}: ${named.join('; ')}.`;
+  const headline =
+    problems.length === 0 ? '' : `${plural(problems.length, 'item')} ${many} not ${options.verb}: ${named.join('; ')}.`;
   const line = (p: EntryProblem) => `not ${options.verb}: ${p.path}: ${p.reason}`;
   if (problems.length <= first) return { headline, lines: problems.map(line) };
   return {

@@ -61,7 +61,14 @@ export function createBackupService(options: BackupServiceOptions): BackupServic
   const { log } = options;
   const settings = new WorkspaceSettings(options.ignoreFolder);
   const statuses = new FolderStatuses(log);
-  const stores = new Stores({ settings, statuses, log, keychain: options.keychain, knownStores: options.knownStores, remoteOptions: options.remoteOptions });
+  const stores = new Stores({
+    settings,
+    statuses,
+    log,
+    keychain: options.keychain,
+    knownStores: options.knownStores,
+    remoteOptions: options.remoteOptions,
+  });
   const history = new FolderHistory(settings, stores, statuses, log);
   const git = new GitFolderChoice(settings, log, options.decisions);
   const saves = new SnapshotQueue(settings, stores, statuses, git, log);

@@ -38,7 +38,9 @@ export interface BringBackContext {
 export async function bringBackBeforeRestore(ctx: BringBackContext, folder: vscode.WorkspaceFolder): Promise<boolean> {
   if (!(await knownStoreMissing(ctx.service.localStorePath(folder), ctx.service.knownStores))) return true;
   const store = ctx.service.localStorePath(folder);
-  const from = ctx.service.browsing(folder) ?? (await pickCopy(ctx, folder, `The backup store at ${store} is missing: bring it back from which destination?`));
+  const from =
+    ctx.service.browsing(folder) ??
+    (await pickCopy(ctx, folder, `The backup store at ${store} is missing: bring it back from which destination?`));
   if (!from) return false;
   const choices = [
     {
@@ -54,11 +56,16 @@ export async function bringBackBeforeRestore(ctx: BringBackContext, folder: vsco
       into: 'other' as const,
     },
   ];
-  const picked = await ctx.prompter.pick(choices, `The backup store at ${store} is missing; the restore needs it for its undo snapshot.`);
+  const picked = await ctx.prompter.pick(
+    choices,
+    `The backup store at ${store} is missing; the restore needs it for its undo snapshot.`,
+  );
   if (!picked) return false;
   let target: string | undefined;
   if (picked.into === 'other') {
-    target = (await ctx.prompter.pickTargetFolder('Choose an empty folder for the backup store', 'Bring the Store Back Here'))?.fsPath;
+    target = (
+      await ctx.prompter.pickTargetFolder('Choose an empty folder for the backup store', 'Bring the Store Back Here')
+    )?.fsPath;
     if (!target) return false;
   }
   await bringBackFrom(ctx, folder, from, { confirm: false, target });
@@ -66,21 +73,38 @@ export async function bringBackBeforeRestore(ctx: BringBackContext, folder: vsco
 }
 
 /** The destination to bring the store back from: the one being browsed, the only one, or the user's pick. */
-export async function pickCopy(ctx: BringBackContext, folder: vscode.WorkspaceFolder, question: string): Promise<string | undefined> {
+export async function pickCopy(
+  ctx: BringBackContext,
+  folder: vscode.WorkspaceFolder,
+  question: string,
+): Promise<string | undefined> {
   const browsing = ctx.service.browsing(folder);
   const destinations = destinationsOf(ctx.service, folder);
   if (destinations.length === 0 && !browsing) throw missingStoreError(ctx.service.localStorePath(folder));
   const locations = [...new Set([...(browsing ? [browsing] : []), ...destinations.map((d) => d.location)])];
   if (locations.length === 1) return locations[0];
   const picked = await ctx.prompter.pick(
-    locations.map((location) => ({ label: location, description: location === browsing ? 'being browsed' : destinations.find((d) => d.location === location)?.offsite ? 'offsite' : 'onsite' })),
+    locations.map((location) => ({
+      label: location,
+      description:
+        location === browsing
+          ? 'being browsed'
+          : destinations.find((d) => d.location === location)?.offsite
+            ? 'offsite'
+            : 'onsite',
+    })),
     question,
   );
   return picked?.label;
 }
 
 /** Brings the store back from `from` into its folder (or `target`), then carries on with it. */
-export async function bringBackFrom(ctx: BringBackContext, folder: vscode.WorkspaceFolder, from: string, options: { confirm: boolean; target?: string }): Promise<void> {
+export async function bringBackFrom(
+  ctx: BringBackContext,
+  folder: vscode.WorkspaceFolder,
+  from: string,
+  options: { confirm: boolean; target?: string },
+): Promise<void> {
   const { service } = ctx;
   const local = service.localStorePath(folder);
   const browsing = service.browsing(folder);
@@ -100,11 +124,21 @@ export async function bringBackFrom(ctx: BringBackContext, folder: vscode.Worksp
       if (!sure) return;
     }
     copied = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Bringing the backup store back from ${from}`, cancellable: true },
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Bringing the backup store back from ${from}`,
+        cancellable: true,
+      },
       (progress, token) => {
         const controller = new AbortController();
         token.onCancellationRequested(() => controller.abort());
-        return bringBack(copy, plan, { signal: controller.signal, onProgress: (p) => progress.report({ message: `${plural(p.objectsDone, 'object')} of ${p.objectsTotal.toLocaleString('en-US')}, ${formatBytes(p.bytesDone)}` }) });
+        return bringBack(copy, plan, {
+          signal: controller.signal,
+          onProgress: (p) =>
+            progress.report({
+              message: `${plural(p.objectsDone, 'object')} of ${p.objectsTotal.toLocaleString('en-US')}, ${formatBytes(p.bytesDone)}`,
+            }),
+        });
       },
     );
   } finally {
@@ -112,17 +146,27 @@ export async function bringBackFrom(ctx: BringBackContext, folder: vscode.Worksp
   }
   if (plan.to !== local) await moveStore(folder, local, plan.to);
   if (service.localStorePath(folder) !== plan.to) {
-    throw new BackupError('USAGE', `The store is back at ${plan.to}, but ${folder.name} still uses ${service.localStorePath(folder)} (a setting elsewhere wins); set projectBackup.storePath to ${plan.to}.`);
+    throw new BackupError(
+      'USAGE',
+      `The store is back at ${plan.to}, but ${folder.name} still uses ${service.localStorePath(folder)} (a setting elsewhere wins); set projectBackup.storePath to ${plan.to}.`,
+    );
   }
-  ctx.log.info(`The store is back at ${plan.to} from ${from}: ${plural(copied.objectsCopied, 'object')} copied (${formatBytes(copied.bytesCopied)}), ${plural(copied.snapshots, 'snapshot')}.`);
+  ctx.log.info(
+    `The store is back at ${plan.to} from ${from}: ${plural(copied.objectsCopied, 'object')} copied (${formatBytes(copied.bytesCopied)}), ${plural(copied.snapshots, 'snapshot')}.`,
+  );
   service.forgetStore(plan.to);
   if (browsing) service.useStore(folder, undefined);
   await service.localRepository(folder); // opening it snapshots the saves kept while it was missing
   service.fireChanged(folder);
   void ctx.healthView?.refresh();
   // The next copy finds nothing to send, and the store remembers it: Backup Health counts the destination again.
-  if (ctx.replicator && destinationsOf(service, folder).some((d) => destinationKey(d.location) === destinationKey(from))) {
-    void ctx.replicator.replicateFolder(folder, { interactive: false, only: from }).then(() => ctx.healthView?.refresh());
+  if (
+    ctx.replicator &&
+    destinationsOf(service, folder).some((d) => destinationKey(d.location) === destinationKey(from))
+  ) {
+    void ctx.replicator
+      .replicateFolder(folder, { interactive: false, only: from })
+      .then(() => ctx.healthView?.refresh());
   }
   void vscode.window.showInformationMessage(
     `The backup store is back at ${plan.to} with ${plural(copied.snapshots, 'snapshot')} (${plural(copied.objectsCopied, 'object')}, ${formatBytes(copied.bytesCopied)} copied from ${from}). Backups go on with the whole history.`,
@@ -135,6 +179,8 @@ async function moveStore(folder: vscode.WorkspaceFolder, from: string, to: strin
   const config = vscode.workspace.getConfiguration(SECTION);
   const mine = config.inspect<unknown>('destinations')?.globalValue;
   if (!Array.isArray(mine)) return;
-  const moved = (mine as DestinationSetting[]).map((d) => (d && typeof d.store === 'string' && resolveStorePath(d.store, folder.uri.fsPath) === from ? { ...d, store: to } : d));
+  const moved = (mine as DestinationSetting[]).map((d) =>
+    d && typeof d.store === 'string' && resolveStorePath(d.store, folder.uri.fsPath) === from ? { ...d, store: to } : d,
+  );
   await config.update('destinations', moved, vscode.ConfigurationTarget.Global);
 }

@@ -89,7 +89,8 @@ export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings 
       keepMonthly: number('retention.keepMonthly', 0),
       maxSizeMB: number('retention.maxSizeMB', 0),
     },
-    verifySchedule: (['off', 'daily', 'weekly'] as const).find((v) => v === c.get<string>('verifySchedule')) ?? 'weekly',
+    verifySchedule:
+      (['off', 'daily', 'weekly'] as const).find((v) => v === c.get<string>('verifySchedule')) ?? 'weekly',
     schedule: {
       everyMinutes: number('schedule.everyMinutes', 0),
       dailyAt: c.get<string>('schedule.dailyAt', '') ?? '',
@@ -98,9 +99,14 @@ export function readSettings(scope?: vscode.ConfigurationScope): BackupSettings 
     scanOnStartup: c.get<boolean>('scanOnStartup', true),
     reminderAfterHours: number('reminderAfterHours', 72),
     // Untrusted workspaces must not choose where we write: only the user's own value counts there.
-    mirrorFolder: (vscode.workspace.isTrusted ? c.get<string>('mirrorFolder', '') : c.inspect<string>('mirrorFolder')?.globalValue) ?? '',
+    mirrorFolder:
+      (vscode.workspace.isTrusted
+        ? c.get<string>('mirrorFolder', '')
+        : c.inspect<string>('mirrorFolder')?.globalValue) ?? '',
     // Same for destinations: a workspace must not be able to send the user's backups to its own server.
-    destinations: destinationsFrom(vscode.workspace.isTrusted ? c.get<unknown>('destinations') : c.inspect<unknown>('destinations')?.globalValue),
+    destinations: destinationsFrom(
+      vscode.workspace.isTrusted ? c.get<unknown>('destinations') : c.inspect<unknown>('destinations')?.globalValue,
+    ),
     replication: {
       afterSnapshot: c.get<boolean>('replication.afterSnapshot', true),
       delaySeconds: number('replication.delaySeconds', 60),
@@ -116,7 +122,9 @@ export function resolveStorePath(raw: string, folder: string | undefined): strin
   if (value === '~' || value.startsWith('~/') || value.startsWith('~\\')) value = home + value.slice(1);
   value = value.replace(/\$\{userHome\}/g, home);
   if (folder) {
-    value = value.replace(/\$\{workspaceFolder\}/g, folder).replace(/\$\{workspaceFolderBasename\}/g, path.basename(folder));
+    value = value
+      .replace(/\$\{workspaceFolder\}/g, folder)
+      .replace(/\$\{workspaceFolderBasename\}/g, path.basename(folder));
   }
   return path.resolve(value);
 }

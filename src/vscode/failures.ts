@@ -29,7 +29,11 @@ export interface FailureReport {
 /** The buttons for a missing or locked store (REPO_NOT_FOUND of a known store; PASSPHRASE_REQUIRED, WRONG_PASSPHRASE). */
 function storeFixes(error: unknown): Array<{ title: string; command: string }> {
   const problem = storeProblemOf(error);
-  if (problem === 'missing') return [{ title: 'Bring the Store Back', command: Commands.bringBackStore }, { title: 'Start a New Store', command: Commands.recreateStore }];
+  if (problem === 'missing')
+    return [
+      { title: 'Bring the Store Back', command: Commands.bringBackStore },
+      { title: 'Start a New Store', command: Commands.recreateStore },
+    ];
   return problem === 'locked' ? [{ title: 'Unlock', command: Commands.unlockStore }] : [];
 }
 
@@ -39,11 +43,20 @@ interface Action {
 }
 
 /** The sentence and the buttons for a failure, decided by its BackupError code. Exported for tests. */
-export function describeFailure(error: unknown, kind: FailureReport['kind'] = 'command'): { message: string; actions: Action[] } {
+export function describeFailure(
+  error: unknown,
+  kind: FailureReport['kind'] = 'command',
+): { message: string; actions: Action[] } {
   const message = error instanceof Error ? error.message : String(error);
-  const fixes: Action[] = storeFixes(error).map((f) => ({ title: f.title, run: () => vscode.commands.executeCommand(f.command) }));
+  const fixes: Action[] = storeFixes(error).map((f) => ({
+    title: f.title,
+    run: () => vscode.commands.executeCommand(f.command),
+  }));
   const showLog: Action = { title: 'Show Log', run: () => vscode.commands.executeCommand(Commands.showLog) };
-  const settings: Action = { title: 'Open Settings', run: () => vscode.commands.executeCommand('workbench.action.openSettings', SECTION) };
+  const settings: Action = {
+    title: 'Open Settings',
+    run: () => vscode.commands.executeCommand('workbench.action.openSettings', SECTION),
+  };
   let rest: Action[];
   if (kind === 'background') rest = [showLog, settings];
   else if (kind === 'log') rest = [showLog];
@@ -63,6 +76,9 @@ export async function reportFailure(error: unknown, report: FailureReport): Prom
   }
   const { message, actions } = describeFailure(error, report.kind);
   report.log?.error(`${report.what} failed: ${message}`, error);
-  const choice = await vscode.window.showErrorMessage(`${report.what} failed: ${message}`, ...actions.map((a) => a.title));
+  const choice = await vscode.window.showErrorMessage(
+    `${report.what} failed: ${message}`,
+    ...actions.map((a) => a.title),
+  );
   await actions.find((a) => a.title === choice)?.run();
 }

@@ -45,7 +45,10 @@ export class FolderHistory {
     try {
       const repo = await this.stores.repository(folder);
       // Its own snapshots and those of the workspaces it continues (a moved or renamed project).
-      mine = await workspaceSnapshots(repo, this.workspaceId(folder), { reload, onDamaged: (key, error) => this.log.warn(`${key}: ${error.message}`) });
+      mine = await workspaceSnapshots(repo, this.workspaceId(folder), {
+        reload,
+        onDamaged: (key, error) => this.log.warn(`${key}: ${error.message}`),
+      });
     } catch (error) {
       this.statuses.noteLoaded(folder, error instanceof Error ? error.message : String(error));
       throw error;
@@ -69,6 +72,10 @@ export class FolderHistory {
 
   rules(folder: vscode.WorkspaceFolder, repo: Repository): Rules {
     const settings = this.settings.settings(folder);
-    return new Rules({ excludes: settings.exclude, gitignore: settings.useGitignore, excludeAbsolute: isRemoteLocation(repo.location) ? [] : [repo.location] });
+    return new Rules({
+      excludes: settings.exclude,
+      gitignore: settings.useGitignore,
+      excludeAbsolute: isRemoteLocation(repo.location) ? [] : [repo.location],
+    });
   }
 }

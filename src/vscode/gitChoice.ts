@@ -36,14 +36,22 @@ export class GitFolderChoice extends Disposable {
     if (!size || size.bytes < LARGE_GIT_FOLDER_BYTES) return true;
     if (ask && !this.asked.has(key)) {
       this.asked.add(key);
-      this.log.info(`${folder.name}: .git is ${formatBytes(size.bytes)}; it is left out of snapshots until you say whether to include it.`);
+      this.log.info(
+        `${folder.name}: .git is ${formatBytes(size.bytes)}; it is left out of snapshots until you say whether to include it.`,
+      );
       void vscode.window
-        .showWarningMessage(`The git repository of ${folder.name} is ${formatBytes(size.bytes)}. Include it in full snapshots, so a restored project comes back with its whole history? The store grows by about that much.`, 'Include .git', 'Leave It Out')
+        .showWarningMessage(
+          `The git repository of ${folder.name} is ${formatBytes(size.bytes)}. Include it in full snapshots, so a restored project comes back with its whole history? The store grows by about that much.`,
+          'Include .git',
+          'Leave It Out',
+        )
         .then(async (choice) => {
           if (!choice) return;
           await this.decisions?.update(key, choice === 'Include .git');
           this.decided.fire(folder);
-          this.log.info(`${folder.name}: .git ${choice === 'Include .git' ? 'is included in' : 'is left out of'} full snapshots from now on.`);
+          this.log.info(
+            `${folder.name}: .git ${choice === 'Include .git' ? 'is included in' : 'is left out of'} full snapshots from now on.`,
+          );
         });
     }
     return false;
@@ -54,7 +62,12 @@ export class GitFolderChoice extends Disposable {
     const config = vscode.workspace.getConfiguration(SECTION, folder.uri);
     if (!config.get<boolean>('includeGitFolder', true)) {
       const inspected = config.inspect<boolean>('includeGitFolder');
-      const target = inspected?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder : inspected?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+      const target =
+        inspected?.workspaceFolderValue !== undefined
+          ? vscode.ConfigurationTarget.WorkspaceFolder
+          : inspected?.workspaceValue !== undefined
+            ? vscode.ConfigurationTarget.Workspace
+            : vscode.ConfigurationTarget.Global;
       await config.update('includeGitFolder', true, target);
     }
     await this.decisions?.update(decisionKey(folder), true);

@@ -50,7 +50,10 @@ export class Keychain {
         const kept = await this.secrets.get(PASSPHRASE + store); // entered meanwhile, for another window of ours
         if (kept) return kept;
       }
-      const given = await this.prompter().askSecret(`The backup store ${store} is encrypted: enter its passphrase.${again}`, 'Passphrase (kept in your system keychain)');
+      const given = await this.prompter().askSecret(
+        `The backup store ${store} is encrypted: enter its passphrase.${again}`,
+        'Passphrase (kept in your system keychain)',
+      );
       if (given === undefined || given === '') this.declined.add(store);
       return given || undefined;
     });
@@ -104,6 +107,9 @@ export class Keychain {
   }
 
   trustHostKey(host: string, fingerprint: string): Thenable<void> {
-    return this.state.update(HOST_KEYS, { ...this.state.get<Record<string, string>>(HOST_KEYS, {}), [host]: fingerprint });
+    return this.state.update(HOST_KEYS, {
+      ...this.state.get<Record<string, string>>(HOST_KEYS, {}),
+      [host]: fingerprint,
+    });
   }
 }

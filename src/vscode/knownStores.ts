@@ -24,7 +24,11 @@ export class KnownStores {
 
   async forget(location: string): Promise<void> {
     const list = this.list();
-    if (list.includes(location)) await this.memento.update(KEY, list.filter((l) => l !== location));
+    if (list.includes(location))
+      await this.memento.update(
+        KEY,
+        list.filter((l) => l !== location),
+      );
   }
 
   /** Every known store, oldest first. */

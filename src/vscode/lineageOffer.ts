@@ -20,7 +20,13 @@ export type OfferOutcome = 'continued' | 'declined' | 'none' | 'asked-before';
  * Offers once per folder (the answer is kept in `state`). Only for a folder whose store exists and has no
  * snapshot of it; reads only until the user accepts.
  */
-export async function offerContinuedHistory(service: BackupService, prompter: Prompter, log: Logger, state: vscode.Memento, folder: vscode.WorkspaceFolder): Promise<OfferOutcome> {
+export async function offerContinuedHistory(
+  service: BackupService,
+  prompter: Prompter,
+  log: Logger,
+  state: vscode.Memento,
+  folder: vscode.WorkspaceFolder,
+): Promise<OfferOutcome> {
   const key = `${ASKED}${folder.uri.toString()}`;
   if (state.get<boolean>(key)) return 'asked-before';
   if (!(await service.storeMade(folder))) return 'none';
@@ -35,7 +41,9 @@ export async function offerContinuedHistory(service: BackupService, prompter: Pr
     return 'declined';
   }
   const linked = await continueHistory(repo, workspace.id, folder.uri.fsPath);
-  log.info(`${folder.name}: continues the history of ${workspace.lastPath} (${plural(workspace.snapshots, 'snapshot')})${linked.created ? '' : ', as another window had said'}.`);
+  log.info(
+    `${folder.name}: continues the history of ${workspace.lastPath} (${plural(workspace.snapshots, 'snapshot')})${linked.created ? '' : ', as another window had said'}.`,
+  );
   service.fireChanged(folder);
   return 'continued';
 }

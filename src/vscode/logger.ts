@@ -35,7 +35,10 @@ export class ChannelLogger implements Logger, vscode.Disposable {
     this.channel.warn(message);
   }
   error(message: string, error?: unknown): void {
-    const line = error instanceof Error && !(error as { code?: unknown }).code ? `${message}: ${error.stack ?? error.message}` : message;
+    const line =
+      error instanceof Error && !(error as { code?: unknown }).code
+        ? `${message}: ${error.stack ?? error.message}`
+        : message;
     this.keep(line);
     this.channel.error(line);
   }

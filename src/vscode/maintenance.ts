@@ -88,15 +88,22 @@ export class Maintenance extends Disposable {
       });
       const removed = report.removed.length + report.removedForSize.length;
       if (removed > 0) {
-        this.log.info(`${folder.name}: retention removed ${plural(removed, 'snapshot')} (${report.removedForSize.length} for the size budget).`);
+        this.log.info(
+          `${folder.name}: retention removed ${plural(removed, 'snapshot')} (${report.removedForSize.length} for the size budget).`,
+        );
         this.service.fireChanged(folder);
       }
       if (removed > 0 && (await this.claim('prune', store, PRUNE_EVERY))) {
         const pruned = await prune(repo, { onProgress: (message) => this.log.debug(`prune: ${message}`) });
-        this.log.info(`Pruned ${store}: ${formatBytes(pruned.bytesFreed)} freed, ${pruned.packsDeleted} packs deleted, ${pruned.packsRewritten} rewritten.`);
+        this.log.info(
+          `Pruned ${store}: ${formatBytes(pruned.bytesFreed)} freed, ${pruned.packsDeleted} packs deleted, ${pruned.packsRewritten} rewritten.`,
+        );
       }
     } catch (error) {
-      this.log.error(`Retention for ${folder.name} failed: ${error instanceof Error ? error.message : String(error)}`, error);
+      this.log.error(
+        `Retention for ${folder.name} failed: ${error instanceof Error ? error.message : String(error)}`,
+        error,
+      );
     } finally {
       this.running.delete(key);
     }
@@ -131,11 +138,18 @@ export class Maintenance extends Disposable {
       const latest = snapshots[snapshots.length - 1];
       if (!latest) return;
       const result = await mirror(repo, latest, target);
-      this.log.info(`Mirror ${target}: ${result.written} written, ${result.deleted} removed, ${result.unchanged} unchanged (snapshot ${latest.id.slice(0, 8)}).`);
-      if (result.problems.length) this.log.warn(`Mirror ${target}: ${summarizeProblems(result.problems, { verb: 'mirrored', fullList: '' }).headline}`);
+      this.log.info(
+        `Mirror ${target}: ${result.written} written, ${result.deleted} removed, ${result.unchanged} unchanged (snapshot ${latest.id.slice(0, 8)}).`,
+      );
+      if (result.problems.length)
+        this.log.warn(
+          `Mirror ${target}: ${summarizeProblems(result.problems, { verb: 'mirrored', fullList: '' }).headline}`,
+        );
       for (const p of result.problems) this.log.warn(`Mirror ${target}: ${p.path}: ${p.reason}`);
     } catch (error) {
-      this.log.error(`Mirror of ${folder.name} to ${target} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.log.error(
+        `Mirror of ${folder.name} to ${target} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 
@@ -149,15 +163,23 @@ export class Maintenance extends Disposable {
         const repo = await this.service.localRepository(folder);
         this.reportVerify(store, (await this.verify(repo, {})).report, false);
       } catch (error) {
-        this.log.error(`Scheduled verify of ${store} failed: ${error instanceof Error ? error.message : String(error)}`, error);
+        this.log.error(
+          `Scheduled verify of ${store} failed: ${error instanceof Error ? error.message : String(error)}`,
+          error,
+        );
       }
     }
   }
 
   /** Verifies through the job, which records the result in the store (Backup Health and `status` show it); failing to record is only logged. */
-  async verify(repo: Repository, request: { readData?: boolean }, options: Parameters<typeof applyVerify>[1] = {}): Promise<VerifyOutcome> {
+  async verify(
+    repo: Repository,
+    request: { readData?: boolean },
+    options: Parameters<typeof applyVerify>[1] = {},
+  ): Promise<VerifyOutcome> {
     const outcome = await applyVerify(planVerify(repo, request), options);
-    if (outcome.recordError) this.log.warn(`The verify result could not be recorded in ${repo.location}: ${outcome.recordError}`);
+    if (outcome.recordError)
+      this.log.warn(`The verify result could not be recorded in ${repo.location}: ${outcome.recordError}`);
     this.verified.fire();
     return outcome;
   }
@@ -177,10 +199,15 @@ export class Maintenance extends Disposable {
     }
     this.log.error(`Verify of ${store}: ${summary}: ${plural(report.damage.length, 'damaged object')}.`);
     for (const d of report.damage) {
-      this.log.error(`  ${d.kind} ${d.object}: ${d.reason}; affects ${plural(d.snapshots.length, 'snapshot')}: ${d.files.slice(0, 20).join(', ')}${d.files.length > 20 ? ', …' : ''}`);
+      this.log.error(
+        `  ${d.kind} ${d.object}: ${d.reason}; affects ${plural(d.snapshots.length, 'snapshot')}: ${d.files.slice(0, 20).join(', ')}${d.files.length > 20 ? ', …' : ''}`,
+      );
     }
     void vscode.window
-      .showErrorMessage(`Backup verify found ${plural(report.damage.length, 'damaged object')} in ${store}; the other snapshots are intact. See the log for the affected files.`, 'Show Log')
+      .showErrorMessage(
+        `Backup verify found ${plural(report.damage.length, 'damaged object')} in ${store}; the other snapshots are intact. See the log for the affected files.`,
+        'Show Log',
+      )
       .then((choice) => choice && vscode.commands.executeCommand('backup.showLog'));
   }
 }

@@ -62,7 +62,14 @@ export class NotableMoments extends Disposable {
   private enqueue(recorded: Recorded): void {
     const key = recorded.folder.uri.toString();
     const run = (this.chains.get(key) ?? Promise.resolve()).then(() => this.consider(recorded));
-    this.chains.set(key, run.catch((error) => this.log.warn(`${recorded.folder.name}: notable moments: ${error instanceof Error ? error.message : String(error)}`)));
+    this.chains.set(
+      key,
+      run.catch((error) =>
+        this.log.warn(
+          `${recorded.folder.name}: notable moments: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      ),
+    );
   }
 
   /** Resolves when every recorded snapshot so far has been considered (tests). */
@@ -90,7 +97,9 @@ export class NotableMoments extends Disposable {
     const outcome = tracker.add(step, (c) => this.service.isOwnChange(folder, c.path, c.kind === 'deleted'), reflog);
     if (outcome.gitMove) await this.label(folder, outcome.gitMove.before.id, outcome.gitMove.label);
     for (const burst of outcome.bursts) {
-      this.log.warn(`${folder.name}: ${burstSentence(burst)} (snapshot ${shortId(burst.after.id)}; the state before is snapshot ${shortId(burst.before.id)}).`);
+      this.log.warn(
+        `${folder.name}: ${burstSentence(burst)} (snapshot ${shortId(burst.after.id)}; the state before is snapshot ${shortId(burst.before.id)}).`,
+      );
       this.offer(folder, burst);
       this.happened.fire({ folder, kind: 'burst', burst });
       await this.label(folder, burst.before.id, burstLabel(burst));
@@ -165,10 +174,24 @@ export class NotableMoments extends Disposable {
   /** The list of files, all checked: Enter restores the checked ones, Esc leaves them as they are. */
   private async show(folder: vscode.WorkspaceFolder, burst: Burst): Promise<void> {
     const emptied = new Set(burst.emptied);
-    const items = burst.files.map((rel) => ({ label: path.posix.basename(rel), description: `${path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel)}${emptied.has(rel) ? ' · emptied' : ''}`, rel }));
+    const items = burst.files.map((rel) => ({
+      label: path.posix.basename(rel),
+      description: `${path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel)}${emptied.has(rel) ? ' · emptied' : ''}`,
+      rel,
+    }));
     const when = shortTime(burst.after.time, new Date());
-    const chosen = await this.ctx.prompter.pickMany(items, `${burstSentence(burst)} at ${when}`, 'Enter restores the checked files as they were just before (undoable); Esc leaves them as they are');
-    if (chosen?.length) await this.restore(folder, burst, chosen.map((c) => c.rel), chosen.length);
+    const chosen = await this.ctx.prompter.pickMany(
+      items,
+      `${burstSentence(burst)} at ${when}`,
+      'Enter restores the checked files as they were just before (undoable); Esc leaves them as they are',
+    );
+    if (chosen?.length)
+      await this.restore(
+        folder,
+        burst,
+        chosen.map((c) => c.rel),
+        chosen.length,
+      );
   }
 
   /** Every rewritten file against its version just before, in one multi-file diff. */

@@ -27,19 +27,31 @@ export interface Prompter {
    */
   notify(message: string, actions: readonly string[], severity?: 'info' | 'warning'): Promise<string | undefined>;
   /** A list with check boxes, all checked at first; the checked items on Enter, undefined on Esc. */
-  pickMany<T extends vscode.QuickPickItem>(items: readonly T[], title: string, placeHolder: string): Promise<T[] | undefined>;
+  pickMany<T extends vscode.QuickPickItem>(
+    items: readonly T[],
+    title: string,
+    placeHolder: string,
+  ): Promise<T[] | undefined>;
   /**
    * A pick that also takes typed text: `fromText` turns what is typed into an item shown at the top (or
    * undefined while it means nothing). Resolves with the item chosen.
    */
-  pickOrType<T extends vscode.QuickPickItem>(items: readonly T[], placeHolder: string, fromText: (text: string) => T | undefined): Promise<T | undefined>;
+  pickOrType<T extends vscode.QuickPickItem>(
+    items: readonly T[],
+    placeHolder: string,
+    fromText: (text: string) => T | undefined,
+  ): Promise<T | undefined>;
   /** Where to save a file (archives); undefined when cancelled. */
   pickSaveFile(defaultUri: vscode.Uri, title: string): Promise<vscode.Uri | undefined>;
   /** A secret (passphrase, password), typed hidden; undefined when cancelled. Never logged. */
   askSecret(prompt: string, placeHolder: string): Promise<string | undefined>;
 }
 
-const ICONS: Record<PlannedChange['action'], string> = { create: '$(diff-added)', overwrite: '$(diff-modified)', delete: '$(diff-removed)' };
+const ICONS: Record<PlannedChange['action'], string> = {
+  create: '$(diff-added)',
+  overwrite: '$(diff-modified)',
+  delete: '$(diff-removed)',
+};
 const WORDS: Record<PlannedChange['action'], string> = { create: 'create', overwrite: 'overwrite', delete: 'delete' };
 
 export class WindowPrompter implements Prompter {
@@ -49,11 +61,19 @@ export class WindowPrompter implements Prompter {
     const summary = `${plural(counts.overwrite, 'file')} to overwrite, ${counts.create} to create, ${counts.delete} to delete`;
     // The undo note goes in the first row's detail, which wraps; in the placeholder it was cut off at
     // "Enter restores (a snapshot of the current state is ...", hiding that the restore can be undone.
-    const confirmItem: vscode.QuickPickItem = { label: '$(check) Restore', description: summary, detail: note ?? 'A snapshot of the current state is taken first: Undo Last Restore puts it back.', alwaysShow: true };
+    const confirmItem: vscode.QuickPickItem = {
+      label: '$(check) Restore',
+      description: summary,
+      detail: note ?? 'A snapshot of the current state is taken first: Undo Last Restore puts it back.',
+      alwaysShow: true,
+    };
     const items: vscode.QuickPickItem[] = [
       confirmItem,
       { label: 'Changes', kind: vscode.QuickPickItemKind.Separator },
-      ...changes.slice(0, 1000).map((c) => ({ label: `${ICONS[c.action]} ${c.path}${c.type === 'dir' ? '/' : ''}`, description: WORDS[c.action] })),
+      ...changes.slice(0, 1000).map((c) => ({
+        label: `${ICONS[c.action]} ${c.path}${c.type === 'dir' ? '/' : ''}`,
+        description: WORDS[c.action],
+      })),
     ];
     const shown = Math.min(changes.length, 1000);
     if (total > shown) items.push({ label: `…and ${total - shown} more` });
@@ -77,35 +97,63 @@ export class WindowPrompter implements Prompter {
     return Promise.resolve(vscode.window.showInputBox({ prompt, placeHolder, value }));
   }
 
-  async pickFolder(folders: readonly vscode.WorkspaceFolder[], purpose: string): Promise<vscode.WorkspaceFolder | undefined> {
+  async pickFolder(
+    folders: readonly vscode.WorkspaceFolder[],
+    purpose: string,
+  ): Promise<vscode.WorkspaceFolder | undefined> {
     if (folders.length <= 1) return folders[0];
     return vscode.window.showWorkspaceFolderPick({ placeHolder: purpose });
   }
 
   async pickTargetFolder(title: string, openLabel: string): Promise<vscode.Uri | undefined> {
-    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel, title });
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      canSelectMany: false,
+      openLabel,
+      title,
+    });
     return picked?.[0];
   }
 
   pick<T extends vscode.QuickPickItem>(items: readonly T[], placeHolder: string): Promise<T | undefined> {
-    return Promise.resolve(vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true, matchOnDetail: true }));
+    return Promise.resolve(
+      vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true, matchOnDetail: true }),
+    );
   }
 
-  async notify(message: string, actions: readonly string[], severity: 'info' | 'warning' = 'warning'): Promise<string | undefined> {
+  async notify(
+    message: string,
+    actions: readonly string[],
+    severity: 'info' | 'warning' = 'warning',
+  ): Promise<string | undefined> {
     const show = severity === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
     return show(message, ...actions);
   }
 
-  async pickMany<T extends vscode.QuickPickItem>(items: readonly T[], title: string, placeHolder: string): Promise<T[] | undefined> {
+  async pickMany<T extends vscode.QuickPickItem>(
+    items: readonly T[],
+    title: string,
+    placeHolder: string,
+  ): Promise<T[] | undefined> {
     const picked = await vscode.window.showQuickPick(
       items.map((item) => ({ ...item, picked: true })),
       { title, placeHolder, canPickMany: true, ignoreFocusOut: true, matchOnDescription: true },
     );
     // showQuickPick hands back copies: map them to the caller's items.
-    return picked && picked.map((p) => items[items.findIndex((item) => item.label === p.label && item.description === p.description)]).filter((item): item is T => item !== undefined);
+    return (
+      picked &&
+      picked
+        .map((p) => items[items.findIndex((item) => item.label === p.label && item.description === p.description)])
+        .filter((item): item is T => item !== undefined)
+    );
   }
 
-  pickOrType<T extends vscode.QuickPickItem>(items: readonly T[], placeHolder: string, fromText: (text: string) => T | undefined): Promise<T | undefined> {
+  pickOrType<T extends vscode.QuickPickItem>(
+    items: readonly T[],
+    placeHolder: string,
+    fromText: (text: string) => T | undefined,
+  ): Promise<T | undefined> {
     return new Promise((resolve) => {
       const pick = vscode.window.createQuickPick<T>();
       pick.placeholder = placeHolder;
@@ -132,7 +180,12 @@ export class WindowPrompter implements Prompter {
   }
 
   async pickSaveFile(defaultUri: vscode.Uri, title: string): Promise<vscode.Uri | undefined> {
-    return vscode.window.showSaveDialog({ defaultUri, title, saveLabel: 'Export', filters: { 'Zip archive': ['zip'], 'Gzipped tar archive': ['tar.gz', 'tgz'] } });
+    return vscode.window.showSaveDialog({
+      defaultUri,
+      title,
+      saveLabel: 'Export',
+      filters: { 'Zip archive': ['zip'], 'Gzipped tar archive': ['tar.gz', 'tgz'] },
+    });
   }
 
   askSecret(prompt: string, placeHolder: string): Promise<string | undefined> {

@@ -72,11 +72,21 @@ function toCheckpoint(s: SnapshotRecord, created?: boolean): Checkpoint {
   return c;
 }
 
-export function createApiV1(service: BackupService, log: Logger, state: vscode.Memento, prompter: () => Prompter): ProjectBackupApiV1 {
+export function createApiV1(
+  service: BackupService,
+  log: Logger,
+  state: vscode.Memento,
+  prompter: () => Prompter,
+): ProjectBackupApiV1 {
   const folderOf = (uri: vscode.Uri | undefined): vscode.WorkspaceFolder => {
     const folders = service.folders();
-    const folder = uri ? folders.find((f) => f.uri.toString() === uri.toString()) ?? vscode.workspace.getWorkspaceFolder(uri) : folders[0];
-    if (!folder || !folders.includes(folder)) throw new Error(uri ? `${uri.toString()} is not a workspace folder this extension backs up.` : 'No workspace folder is open.');
+    const folder = uri
+      ? (folders.find((f) => f.uri.toString() === uri.toString()) ?? vscode.workspace.getWorkspaceFolder(uri))
+      : folders[0];
+    if (!folder || !folders.includes(folder))
+      throw new Error(
+        uri ? `${uri.toString()} is not a workspace folder this extension backs up.` : 'No workspace folder is open.',
+      );
     return folder;
   };
   const find = async (folder: vscode.WorkspaceFolder, id: string): Promise<SnapshotRecord> => {
@@ -89,12 +99,19 @@ export function createApiV1(service: BackupService, log: Logger, state: vscode.M
     async checkpoint(options = {}) {
       const folder = folderOf(options.folder);
       const paths = options.paths?.map((p) => (path.isAbsolute(p) ? p : path.join(folder.uri.fsPath, p)));
-      const result = await service.snapshotFolder(folder, { trigger: 'api', label: options.label, ...(paths ? { paths } : {}) });
+      const result = await service.snapshotFolder(folder, {
+        trigger: 'api',
+        label: options.label,
+        ...(paths ? { paths } : {}),
+      });
       return toCheckpoint(result.snapshot, result.created);
     },
     async list(options = {}) {
       const all = await service.snapshots(folderOf(options.folder), true);
-      return all.slice(-(options.limit ?? all.length)).reverse().map((s) => toCheckpoint(s));
+      return all
+        .slice(-(options.limit ?? all.length))
+        .reverse()
+        .map((s) => toCheckpoint(s));
     },
     async diff(from, to, options = {}) {
       const folder = folderOf(options.folder);
@@ -108,11 +125,26 @@ export function createApiV1(service: BackupService, log: Logger, state: vscode.M
       const asker = prompter();
       // Without a preview the caller has decided; the restore is still undoable.
       // Every other question still goes to the real prompter (its methods found through the prototype).
-      const decided: Prompter = options.showPreview ? asker : Object.assign(Object.create(asker) as Prompter, { confirmRestore: async () => true });
-      const result = await runRestore({ service, prompter: decided, log, state }, { folder, snapshot, paths: options.paths ?? [], deleteExtra: true, title: `Restore checkpoint ${snapshot.label ?? snapshot.id.slice(0, 8)}` });
+      const decided: Prompter = options.showPreview
+        ? asker
+        : Object.assign(Object.create(asker) as Prompter, { confirmRestore: async () => true });
+      const result = await runRestore(
+        { service, prompter: decided, log, state },
+        {
+          folder,
+          snapshot,
+          paths: options.paths ?? [],
+          deleteExtra: true,
+          title: `Restore checkpoint ${snapshot.label ?? snapshot.id.slice(0, 8)}`,
+        },
+      );
       if (!result) return undefined;
       const undo = lastUndo(state);
-      return { restored: result.restored, deleted: result.deleted, ...(undo?.undoSnapshot ? { undoId: undo.undoSnapshot } : {}) };
+      return {
+        restored: result.restored,
+        deleted: result.deleted,
+        ...(undo?.undoSnapshot ? { undoId: undo.undoSnapshot } : {}),
+      };
     },
   };
 }

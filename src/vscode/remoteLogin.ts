@@ -17,7 +17,10 @@ export function remoteLogin(keychain: Keychain, prompter: () => Prompter): Remot
       privateKey: credentials?.privateKey,
       passphrase: credentials?.keyPassphrase,
       password: credentials?.password,
-      s3Credentials: credentials?.accessKeyId && credentials.secretAccessKey ? { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } : undefined,
+      s3Credentials:
+        credentials?.accessKeyId && credentials.secretAccessKey
+          ? { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey }
+          : undefined,
       verifyHostKey: async (host, fingerprint) => {
         if (keychain.trustedHostKey(host) === fingerprint) return true;
         if (!interactive) return false; // a background run never asks: "Replicate Now" will

@@ -75,7 +75,14 @@ export class Replicator extends Disposable {
     const first = setTimeout(() => void this.runDue(), FIRST_CHECK_MS);
     const every = setInterval(() => void this.runDue(), CHECK_EVERY_MS);
     // Closing the window stops copies under way; what they copied is complete, and the next copy goes on.
-    this.register({ dispose: () => (clearTimeout(first), clearInterval(every), this.timers.forEach((t) => clearTimeout(t)), this.stopping.abort()) });
+    this.register({
+      dispose: () => (
+        clearTimeout(first),
+        clearInterval(every),
+        this.timers.forEach((t) => clearTimeout(t)),
+        this.stopping.abort()
+      ),
+    });
   }
 
   /** A folder's destinations from its settings, resolved (variables, `~`) for folders. */
@@ -88,7 +95,12 @@ export class Replicator extends Disposable {
     const store = this.service.localStorePath(folder);
     return this.destinations(folder).map((d) => {
       const attempt = this.attempts.get(this.key(store, d.location));
-      return { location: d.location, offsite: d.offsite, lastError: attempt?.lastError, lastReplication: attempt?.lastSuccess };
+      return {
+        location: d.location,
+        offsite: d.offsite,
+        lastError: attempt?.lastError,
+        lastReplication: attempt?.lastSuccess,
+      };
     });
   }
 
@@ -133,7 +145,13 @@ export class Replicator extends Disposable {
         recorded = new Map(); // a store that cannot be opened now fails in the copy, which reports it
       }
       const due = destinations.some((d) => {
-        const last = [this.attempts.get(this.key(store, d.location))?.lastSuccess, recorded.get(destinationKey(d.location))].filter((t): t is string => !!t).sort().pop();
+        const last = [
+          this.attempts.get(this.key(store, d.location))?.lastSuccess,
+          recorded.get(destinationKey(d.location)),
+        ]
+          .filter((t): t is string => !!t)
+          .sort()
+          .pop();
         return !last || now - Date.parse(last) > hours * 3_600_000;
       });
       if (due) await (this.lastRun = this.replicateFolder(folder, { interactive: false }));
@@ -156,7 +174,10 @@ export class Replicator extends Disposable {
    * Copies the folder's store to each of its destinations, one after another. Resolves with one outcome per
    * destination; failures are recorded (and logged), not thrown.
    */
-  async replicateFolder(folder: vscode.WorkspaceFolder, options: { interactive: boolean; progress?: Progress; only?: string; fresh?: boolean }): Promise<Array<{ destination: string; result?: ReplicationResult; error?: string }>> {
+  async replicateFolder(
+    folder: vscode.WorkspaceFolder,
+    options: { interactive: boolean; progress?: Progress; only?: string; fresh?: boolean },
+  ): Promise<Array<{ destination: string; result?: ReplicationResult; error?: string }>> {
     const outcomes: Array<{ destination: string; result?: ReplicationResult; error?: string }> = [];
     for (const d of this.destinations(folder)) {
       if (options.only && destinationKey(options.only) !== destinationKey(d.location)) continue;
@@ -171,7 +192,11 @@ export class Replicator extends Disposable {
     return outcomes;
   }
 
-  private replicateOne(folder: vscode.WorkspaceFolder, destination: DestinationSetting, options: { interactive: boolean; progress?: Progress; fresh?: boolean }): Promise<ReplicationResult | undefined> {
+  private replicateOne(
+    folder: vscode.WorkspaceFolder,
+    destination: DestinationSetting,
+    options: { interactive: boolean; progress?: Progress; fresh?: boolean },
+  ): Promise<ReplicationResult | undefined> {
     const store = this.service.localStorePath(folder);
     const key = this.key(store, destination.location);
     const attempt = this.attempts.get(key) ?? { running: false };
@@ -190,22 +215,33 @@ export class Replicator extends Disposable {
       this.changed.fire();
       try {
         const repo = await this.service.localRepository(folder);
-        const remote = isRemoteLocation(destination.location) ? await this.remoteOptions(destination.location, options.interactive) : undefined;
-        const signal = options.progress?.signal ? AbortSignal.any([options.progress.signal, this.stopping.signal]) : this.stopping.signal;
+        const remote = isRemoteLocation(destination.location)
+          ? await this.remoteOptions(destination.location, options.interactive)
+          : undefined;
+        const signal = options.progress?.signal
+          ? AbortSignal.any([options.progress.signal, this.stopping.signal])
+          : this.stopping.signal;
         const copy = () =>
           replicate(repo, destination.location, {
             remote,
             offsite: destination.offsite,
             fresh: options.fresh,
             signal,
-            onProgress: (p) => options.progress?.report(`${shown}: ${plural(p.objectsDone, 'object')} of ${p.objectsTotal.toLocaleString('en-US')}, ${formatBytes(p.bytesDone)}`),
+            onProgress: (p) =>
+              options.progress?.report(
+                `${shown}: ${plural(p.objectsDone, 'object')} of ${p.objectsTotal.toLocaleString('en-US')}, ${formatBytes(p.bytesDone)}`,
+              ),
           });
         // A copy the user asked for waits for one under way there (another window, the CLI) and then runs:
         // it reports what it copied itself, never another copy's work as "0 objects copied".
-        const result = options.interactive ? await this.afterOtherCopies(copy, `${store} to ${shown}`, signal, options.progress) : await copy();
+        const result = options.interactive
+          ? await this.afterOtherCopies(copy, `${store} to ${shown}`, signal, options.progress)
+          : await copy();
         attempt.lastError = undefined;
         attempt.lastSuccess = startedAt;
-        this.log.info(`Replicated ${store} to ${shown}: ${plural(result.objectsCopied, 'object')} copied (${formatBytes(result.bytesCopied)}), ${plural(result.snapshots, 'snapshot')} there.`);
+        this.log.info(
+          `Replicated ${store} to ${shown}: ${plural(result.objectsCopied, 'object')} copied (${formatBytes(result.bytesCopied)}), ${plural(result.snapshots, 'snapshot')} there.`,
+        );
         return result;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
@@ -231,7 +267,12 @@ export class Replicator extends Disposable {
     return run;
   }
 
-  private async afterOtherCopies<T>(copy: () => Promise<T>, what: string, signal: AbortSignal, progress?: Progress): Promise<T> {
+  private async afterOtherCopies<T>(
+    copy: () => Promise<T>,
+    what: string,
+    signal: AbortSignal,
+    progress?: Progress,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await copy();

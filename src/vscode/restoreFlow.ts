@@ -91,8 +91,13 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   // Files with unsaved changes that the restore would replace, and the paths it changes (for the undo
   // record): picked from the preview as each change is decided, never a list of every change (a restore
   // of 200,000 files must not hold one in the extension host).
-  const relOf = (doc: vscode.TextDocument) => path.relative(folder.uri.fsPath, doc.uri.fsPath).split(path.sep).join('/');
-  const dirtyDocs = overWorkspace ? vscode.workspace.textDocuments.filter((d) => d.isDirty && d.uri.scheme === 'file' && isInside(d.uri.fsPath, folder.uri.fsPath)) : [];
+  const relOf = (doc: vscode.TextDocument) =>
+    path.relative(folder.uri.fsPath, doc.uri.fsPath).split(path.sep).join('/');
+  const dirtyDocs = overWorkspace
+    ? vscode.workspace.textDocuments.filter(
+        (d) => d.isDirty && d.uri.scheme === 'file' && isInside(d.uri.fsPath, folder.uri.fsPath),
+      )
+    : [];
   const dirtyByRel = new Map(dirtyDocs.map((d) => [relOf(d), d]));
   const dirtySet = new Set<vscode.TextDocument>();
   const planned = new Set<string>();
@@ -111,7 +116,9 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     deleteExtra: request.deleteExtra,
     missingAsDelete: request.missingAsDelete,
     rules: service.rules(folder, repo),
-    undo: intoWorkspace ? { workspace: folder.uri.fsPath, autoLabel: label, evenIfUnchanged: dirtyDocs.length > 0 } : undefined,
+    undo: intoWorkspace
+      ? { workspace: folder.uri.fsPath, autoLabel: label, evenIfUnchanged: dirtyDocs.length > 0 }
+      : undefined,
     onChange: (c) => {
       const doc = dirtyByRel.get(c.path);
       if (doc) {
@@ -124,7 +131,8 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   // The plan compares with the disk; an editor may hold unsaved text over a file the disk already has as the
   // snapshot does. Restoring must still put that version in the editor (the unsaved text goes into the undo
   // snapshot first), so such files join the plan as overwrites of what the editor shows.
-  const inScope = (rel: string) => request.paths.length === 0 || request.paths.some((p) => rel === p || rel.startsWith(`${p}/`));
+  const inScope = (rel: string) =>
+    request.paths.length === 0 || request.paths.some((p) => rel === p || rel.startsWith(`${p}/`));
   const unsavedOnly: PlannedChange[] = [];
   for (const [rel, doc] of dirtyByRel) {
     if (planned.has(rel) || !inScope(rel)) continue;
@@ -140,26 +148,42 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     total: plan.total + unsavedOnly.length,
   };
   if (shown.total === 0) {
-    const note = plan.problems.length ? ` ${summarizeProblems(plan.problems, { verb: 'restored', fullList: '' }).headline} Every one is listed in the log.` : '';
+    const note = plan.problems.length
+      ? ` ${summarizeProblems(plan.problems, { verb: 'restored', fullList: '' }).headline} Every one is listed in the log.`
+      : '';
     for (const p of plan.problems) log.warn(`Not restorable: ${p.path}: ${p.reason}`);
-    void vscode.window.showInformationMessage(`Nothing to restore: ${path.basename(target.fsPath)} already matches snapshot ${shortId(snapshot.id)}.${note}`);
+    void vscode.window.showInformationMessage(
+      `Nothing to restore: ${path.basename(target.fsPath)} already matches snapshot ${shortId(snapshot.id)}.${note}`,
+    );
     return undefined;
   }
 
   const dirty = [...dirtySet];
-  const dirtyNote = dirty.length ? ` ${plural(dirty.length, 'file')} with unsaved changes (kept in the undo snapshot)` : '';
+  const dirtyNote = dirty.length
+    ? ` ${plural(dirty.length, 'file')} with unsaved changes (kept in the undo snapshot)`
+    : '';
   const where = overWorkspace ? folder.name : target.fsPath;
-  if (!request.confirmed && !(await prompter.confirmRestore(`${request.title} into ${where}?${dirtyNote}`, shown))) return undefined;
+  if (!request.confirmed && !(await prompter.confirmRestore(`${request.title} into ${where}?${dirtyNote}`, shown)))
+    return undefined;
 
   const result = await applyRestore(plan, {
     // A full snapshot first (cheap with the stat cache), then the unsaved buffers on top of it, so undo
     // brings back exactly what was there, including what was never saved. The undo point is a notable
     // moment: it carries an automatic label (never over a label of the user's; retention keeps it 30 days).
     takeUndo: async () => {
-      let taken = (await service.snapshotFolder(folder, { trigger: 'pre-restore', ...(dirty.length ? {} : { autoLabel: label }) })).snapshot;
+      let taken = (
+        await service.snapshotFolder(folder, { trigger: 'pre-restore', ...(dirty.length ? {} : { autoLabel: label }) })
+      ).snapshot;
       if (dirty.length) {
         const contents = new Map(dirty.map((d) => [relOf(d), Buffer.from(d.getText(), 'utf8')]));
-        taken = (await service.snapshotFolder(folder, { trigger: 'pre-restore', paths: [...contents.keys()], contents, autoLabel: `unsaved changes ${label}` })).snapshot;
+        taken = (
+          await service.snapshotFolder(folder, {
+            trigger: 'pre-restore',
+            paths: [...contents.keys()],
+            contents,
+            autoLabel: `unsaved changes ${label}`,
+          })
+        ).snapshot;
       }
       service.noteOwnWrites(changedPaths.map((rel) => path.join(target.fsPath, ...rel.split('/'))));
       return taken;
@@ -172,11 +196,19 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     // The restored state is a moment of its own in the timeline ("restored · 30 files"), recorded now: our
     // writes are not echoed by the watcher, so otherwise the next full scan would take it for its own change.
     // Past UNDO_PATHS changes a full scan (cheap with the stat cache) records it, not a list of every path.
-    await service.snapshotFolder(folder, { trigger: 'restore', ...(tooMany ? {} : { paths: changedPaths }) }).catch((error: unknown) => log.warn(`The state after the restore was not snapshotted yet (the next snapshot takes it): ${error instanceof Error ? error.message : String(error)}`));
+    await service
+      .snapshotFolder(folder, { trigger: 'restore', ...(tooMany ? {} : { paths: changedPaths }) })
+      .catch((error: unknown) =>
+        log.warn(
+          `The state after the restore was not snapshotted yet (the next snapshot takes it): ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
   }
 
   for (const p of result.problems) log.warn(`Not restored: ${p.path}: ${p.reason}`);
-  log.info(`Restored ${plural(result.restored, 'item')}, deleted ${result.deleted} from snapshot ${shortId(snapshot.id)} into ${target.fsPath}${undo ? `; undo snapshot ${shortId(undo.id)}` : ''}.`);
+  log.info(
+    `Restored ${plural(result.restored, 'item')}, deleted ${result.deleted} from snapshot ${shortId(snapshot.id)} into ${target.fsPath}${undo ? `; undo snapshot ${shortId(undo.id)}` : ''}.`,
+  );
   if (undo) {
     await setUndo(ctx.state, {
       folder: folder.uri.toString(),
@@ -192,12 +224,21 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   const files = result.files + unsavedOnly.length;
   const summary = `Restored ${plural(files, 'file')} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}).`;
   if (result.problems.length) {
-    const problems = summarizeProblems(result.problems, { verb: 'restored', fullList: 'Every one is listed in the log.' });
-    void vscode.window.showWarningMessage(`${summary} ${problems.headline} Every one is listed in the log.`, 'Show Log').then((c) => c && vscode.commands.executeCommand('backup.showLog'));
+    const problems = summarizeProblems(result.problems, {
+      verb: 'restored',
+      fullList: 'Every one is listed in the log.',
+    });
+    void vscode.window
+      .showWarningMessage(`${summary} ${problems.headline} Every one is listed in the log.`, 'Show Log')
+      .then((c) => c && vscode.commands.executeCommand('backup.showLog'));
   } else if (undo) {
-    void vscode.window.showInformationMessage(summary, 'Undo').then((c) => c && vscode.commands.executeCommand('backup.undoLastRestore'));
+    void vscode.window
+      .showInformationMessage(summary, 'Undo')
+      .then((c) => c && vscode.commands.executeCommand('backup.undoLastRestore'));
   } else {
-    void vscode.window.showInformationMessage(`${summary} Files are in ${target.fsPath}.`, 'Reveal').then((c) => c && vscode.commands.executeCommand('revealFileInOS', target));
+    void vscode.window
+      .showInformationMessage(`${summary} Files are in ${target.fsPath}.`, 'Reveal')
+      .then((c) => c && vscode.commands.executeCommand('revealFileInOS', target));
   }
   return result;
 }

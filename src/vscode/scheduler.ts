@@ -53,7 +53,11 @@ export class Scheduler extends Disposable {
     const startup = setTimeout(() => void this.startup(), SETTLE_MS);
     const reminders = setInterval(() => void this.remind(), REMINDER_CHECK_MS);
     this.register({ dispose: () => (clearTimeout(early), clearTimeout(startup), clearInterval(reminders)) });
-    this.register(vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('projectBackup.schedule') && this.armAll()));
+    this.register(
+      vscode.workspace.onDidChangeConfiguration(
+        (e) => e.affectsConfiguration('projectBackup.schedule') && this.armAll(),
+      ),
+    );
     this.register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.armAll()));
     this.register({ dispose: () => this.timers.forEach((t) => clearTimeout(t)) });
   }
@@ -83,10 +87,14 @@ export class Scheduler extends Disposable {
         const last = snapshots.length ? new Date(snapshots[snapshots.length - 1].time) : undefined;
         const due = last
           ? settings.scanOnStartup || catchUpDue(this.now(), last, settings.schedule.catchUpAfterHours)
-          : firstSnapshots && catchUpDue(this.now(), undefined, settings.schedule.catchUpAfterHours) && !(await isEmptyFolder(folder.uri.fsPath));
+          : firstSnapshots &&
+            catchUpDue(this.now(), undefined, settings.schedule.catchUpAfterHours) &&
+            !(await isEmptyFolder(folder.uri.fsPath));
         if (due) await this.run(folder, 'startup');
       } catch (error) {
-        this.log.error(`Start-up scan of ${folder.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+        this.log.error(
+          `Start-up scan of ${folder.name} failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     }
   }
@@ -121,10 +129,13 @@ export class Scheduler extends Disposable {
     try {
       const repo = await this.service.localRepository(folder);
       // Claims are plain files even in an encrypted store: name them by a keyed hash, and no path in the purpose.
-      const name = repo.codec.encrypted ? repo.codec.id(Buffer.from(this.service.workspaceId(folder))).slice(0, 32) : this.service.workspaceId(folder);
+      const name = repo.codec.encrypted
+        ? repo.codec.id(Buffer.from(this.service.workspaceId(folder))).slice(0, 32)
+        : this.service.workspaceId(folder);
       const purpose = repo.codec.encrypted ? 'a scheduled snapshot' : `the scheduled snapshot of ${folder.uri.fsPath}`;
       const claim = await Lock.tryClaim(repo.backend, `schedule-${name}`, purpose, {
-        onStale: (info) => this.log.info(`Took over a stale scheduled-snapshot claim of pid ${info.pid} on ${info.host}.`),
+        onStale: (info) =>
+          this.log.info(`Took over a stale scheduled-snapshot claim of pid ${info.pid} on ${info.host}.`),
       });
       if (!claim) {
         this.log.info(`${folder.name}: scheduled snapshot skipped: another window or process is taking it.`);
@@ -138,7 +149,9 @@ export class Scheduler extends Disposable {
         await claim.release();
       }
     } catch (error) {
-      this.log.error(`${folder.name}: scheduled snapshot failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.log.error(
+        `${folder.name}: scheduled snapshot failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
       return 'failed';
     } finally {
       this.running.delete(id);
@@ -153,10 +166,14 @@ export class Scheduler extends Disposable {
       const lastReminder = this.state.get<number>(key);
       if (!reminderDue(this.now(), last, lastReminder ? new Date(lastReminder) : undefined, hours)) continue;
       await this.state.update(key, this.now().getTime());
-      const ago = last ? `for ${plural(Math.floor((this.now().getTime() - last.getTime()) / 3_600_000), 'hour')}` : 'yet';
-      void vscode.window.showWarningMessage(`${folder.name} has had no successful backup ${ago}.`, 'Snapshot Now').then((choice) => {
-        if (choice) void vscode.commands.executeCommand(Commands.snapshotWorkspace, folder.uri);
-      });
+      const ago = last
+        ? `for ${plural(Math.floor((this.now().getTime() - last.getTime()) / 3_600_000), 'hour')}`
+        : 'yet';
+      void vscode.window
+        .showWarningMessage(`${folder.name} has had no successful backup ${ago}.`, 'Snapshot Now')
+        .then((choice) => {
+          if (choice) void vscode.commands.executeCommand(Commands.snapshotWorkspace, folder.uri);
+        });
     }
   }
 }

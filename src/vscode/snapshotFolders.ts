@@ -47,7 +47,9 @@ export class SnapshotFolders extends Disposable {
 
   /** Whether a folder is one of ours (an opened snapshot), never to be backed up. */
   owns(uri: vscode.Uri): boolean {
-    return uri.scheme === 'file' && isInside(uri.fsPath, this.root) && path.resolve(uri.fsPath) !== path.resolve(this.root);
+    return (
+      uri.scheme === 'file' && isInside(uri.fsPath, this.root) && path.resolve(uri.fsPath) !== path.resolve(this.root)
+    );
   }
 
   /**
@@ -56,7 +58,9 @@ export class SnapshotFolders extends Disposable {
    * than LEASE_MS; this window's own are renewed now.
    */
   async sweep(now = Date.now()): Promise<void> {
-    const open = new Set((vscode.workspace.workspaceFolders ?? []).filter((f) => this.owns(f.uri)).map((f) => path.resolve(f.uri.fsPath)));
+    const open = new Set(
+      (vscode.workspace.workspaceFolders ?? []).filter((f) => this.owns(f.uri)).map((f) => path.resolve(f.uri.fsPath)),
+    );
     let names: string[] = [];
     try {
       names = await fs.promises.readdir(this.root);
@@ -70,7 +74,10 @@ export class SnapshotFolders extends Disposable {
         await fs.promises.utimes(marker, new Date(now), new Date(now)).catch(() => undefined);
         continue;
       }
-      const leased = await fs.promises.stat(marker).then((s) => now - s.mtimeMs < LEASE_MS, () => false);
+      const leased = await fs.promises.stat(marker).then(
+        (s) => now - s.mtimeMs < LEASE_MS,
+        () => false,
+      );
       if (!leased) await this.remove(dir);
     }
   }
@@ -86,14 +93,25 @@ export class SnapshotFolders extends Disposable {
       const building = `${dir}.building`;
       await this.remove(building);
       await fs.promises.mkdir(building, { recursive: true });
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Opening the snapshot of ${formatTime(snapshot.time)}…` }, async () => {
-        // Its .git stays out: the old history is the snapshot itself, and a repository in a read-only folder
-        // would have the git extension fail at every refresh.
-        const top = (await listTree(repo, snapshot, '')).map((e) => e.path).filter((p) => p !== '.git');
-        const result = top.length ? await new Restorer(repo).restore(snapshot, { target: building, paths: top }) : { problems: [] };
-        for (const p of result.problems) this.log.warn(`Open Snapshot as Folder: ${p.path}: ${p.reason}`);
-      });
-      await fs.promises.writeFile(path.join(building, COMPLETE), `${JSON.stringify({ snapshot: snapshot.id, time: snapshot.time, workspace: snapshot.workspace.path })}\n`);
+      await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `Opening the snapshot of ${formatTime(snapshot.time)}…`,
+        },
+        async () => {
+          // Its .git stays out: the old history is the snapshot itself, and a repository in a read-only folder
+          // would have the git extension fail at every refresh.
+          const top = (await listTree(repo, snapshot, '')).map((e) => e.path).filter((p) => p !== '.git');
+          const result = top.length
+            ? await new Restorer(repo).restore(snapshot, { target: building, paths: top })
+            : { problems: [] };
+          for (const p of result.problems) this.log.warn(`Open Snapshot as Folder: ${p.path}: ${p.reason}`);
+        },
+      );
+      await fs.promises.writeFile(
+        path.join(building, COMPLETE),
+        `${JSON.stringify({ snapshot: snapshot.id, time: snapshot.time, workspace: snapshot.workspace.path })}\n`,
+      );
       await makeReadOnly(building);
       await fs.promises.rename(building, dir);
     }
@@ -109,7 +127,12 @@ export class SnapshotFolders extends Disposable {
       });
     });
     const at = vscode.workspace.workspaceFolders?.length ?? 0;
-    if (!vscode.workspace.updateWorkspaceFolders(at, 0, { uri, name: `${workspaceName} @ ${formatTime(snapshot.time)} (read-only)` })) {
+    if (
+      !vscode.workspace.updateWorkspaceFolders(at, 0, {
+        uri,
+        name: `${workspaceName} @ ${formatTime(snapshot.time)} (read-only)`,
+      })
+    ) {
       throw new Error(`VS Code did not add ${dir} to the workspace.`);
     }
     await added;
@@ -119,7 +142,8 @@ export class SnapshotFolders extends Disposable {
 
   /** Removes an opened snapshot's folder from the workspace (its files go with it). */
   close(dir: string): boolean {
-    const index = vscode.workspace.workspaceFolders?.findIndex((f) => path.resolve(f.uri.fsPath) === path.resolve(dir)) ?? -1;
+    const index =
+      vscode.workspace.workspaceFolders?.findIndex((f) => path.resolve(f.uri.fsPath) === path.resolve(dir)) ?? -1;
     return index >= 0 && vscode.workspace.updateWorkspaceFolders(index, 1);
   }
 
@@ -129,7 +153,9 @@ export class SnapshotFolders extends Disposable {
       await makeWritable(dir);
       await fs.promises.rm(dir, { recursive: true, force: true });
     } catch (error) {
-      this.log.warn(`Could not remove the opened snapshot ${dir}: ${error instanceof Error ? error.message : String(error)}`);
+      this.log.warn(
+        `Could not remove the opened snapshot ${dir}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 }

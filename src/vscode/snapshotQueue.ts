@@ -48,13 +48,20 @@ export class SnapshotQueue extends Disposable {
     this.register(vscode.workspace.onDidSaveTextDocument((doc) => this.onSaved(doc)));
     this.register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.setupWatchers()));
     // Deleted in the Explorer (or by another extension's workspace edit): not a deletion outside the editor.
-    this.register(vscode.workspace.onWillDeleteFiles((e) => this.noteOwnWrites(e.files.filter((f) => f.scheme === 'file').map((f) => f.fsPath))));
-    this.register(stores.onDidForget((storePath) => this.dropSnapshotters((q) => this.stores.localPath(q.folder) === storePath)));
+    this.register(
+      vscode.workspace.onWillDeleteFiles((e) =>
+        this.noteOwnWrites(e.files.filter((f) => f.scheme === 'file').map((f) => f.fsPath)),
+      ),
+    );
+    this.register(
+      stores.onDidForget((storePath) => this.dropSnapshotters((q) => this.stores.localPath(q.folder) === storePath)),
+    );
     // Saves kept while a store was missing or locked go once it opens.
     this.register(
       stores.onDidSettle(({ storePath, opened }) => {
         if (!opened) return;
-        for (const q of this.queues.values()) if (this.stores.localPath(q.folder) === storePath && q.saves.kept) void q.saves.flush();
+        for (const q of this.queues.values())
+          if (this.stores.localPath(q.folder) === storePath && q.saves.kept) void q.saves.flush();
       }),
     );
     this.register(git.onDidDecide((folder) => this.dropSnapshotters((q) => q.folder.uri.fsPath === folder.uri.fsPath)));
@@ -133,7 +140,11 @@ export class SnapshotQueue extends Disposable {
           },
         });
         this.logResult(folder, result);
-        this.statuses.noteSuccess(folder, new Date(result.snapshot.time), result.created || result.annotated !== undefined);
+        this.statuses.noteSuccess(
+          folder,
+          new Date(result.snapshot.time),
+          result.created || result.annotated !== undefined,
+        );
         if (result.created) this.statuses.noteRecorded({ folder, result });
         return result;
       } catch (error) {
@@ -155,12 +166,16 @@ export class SnapshotQueue extends Disposable {
     const s = result.snapshot;
     for (const skip of result.skipped) this.log.warn(`${folder.name}: skipped ${skip.path}: ${skip.reason}`);
     if (!result.created) {
-      this.log.info(`${folder.name}: nothing changed since snapshot ${shortId(s.id)}; no new snapshot${annotatedText(result.annotated)}.`);
+      this.log.info(
+        `${folder.name}: nothing changed since snapshot ${shortId(s.id)}; no new snapshot${annotatedText(result.annotated)}.`,
+      );
       return;
     }
     const changed = s.stats.filesNew + s.stats.filesChanged + s.stats.filesDeleted;
     const what = s.paths?.length ? ` (${s.paths.slice(0, 3).join(', ')}${s.paths.length > 3 ? ', …' : ''})` : '';
-    this.log.info(`${folder.name}: snapshot ${shortId(s.id)} [${s.trigger}] ${plural(changed, 'file')} changed${what}, ${formatBytes(s.stats.bytesAdded)} added.`);
+    this.log.info(
+      `${folder.name}: snapshot ${shortId(s.id)} [${s.trigger}] ${plural(changed, 'file')} changed${what}, ${formatBytes(s.stats.bytesAdded)} added.`,
+    );
   }
 
   /** "Back up the git history": full snapshots take `.git` from now on (a large one included), and one is taken now. */

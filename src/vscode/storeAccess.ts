@@ -24,9 +24,14 @@ export interface StoreAccess {
  * user, up to three tries. A passphrase is remembered only once it opened the store, and one that no
  * longer does is forgotten.
  */
-export async function openWithPassphrase(location: string, options: OpenOptions, access: StoreAccess): Promise<Repository> {
+export async function openWithPassphrase(
+  location: string,
+  options: OpenOptions,
+  access: StoreAccess,
+): Promise<Repository> {
   const { keychain, log } = access;
-  if (!options.remote && isRemoteLocation(location)) options = { ...options, remote: await access.remoteOptions?.(location) };
+  if (!options.remote && isRemoteLocation(location))
+    options = { ...options, remote: await access.remoteOptions?.(location) };
   for (let attempt = 0; ; attempt++) {
     let given: string | undefined;
     try {
@@ -39,7 +44,11 @@ export async function openWithPassphrase(location: string, options: OpenOptions,
       return repo;
     } catch (error) {
       if (isBackupError(error, 'PASSPHRASE_REQUIRED') && keychain) {
-        throw new BackupError('PASSPHRASE_REQUIRED', `The backup store ${location} is encrypted and no passphrase was given; run "Backup: Unlock Encrypted Store" to enter it.`, { location });
+        throw new BackupError(
+          'PASSPHRASE_REQUIRED',
+          `The backup store ${location} is encrypted and no passphrase was given; run "Backup: Unlock Encrypted Store" to enter it.`,
+          { location },
+        );
       }
       if (!isBackupError(error, 'WRONG_PASSPHRASE') || !keychain) throw error;
       await keychain.forgetPassphrase(location);

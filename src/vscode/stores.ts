@@ -125,14 +125,24 @@ export class Stores extends Disposable {
 
   /** Opens a store, asking for its passphrase if it is encrypted (see storeAccess.ts). */
   openWithPassphrase(location: string, options: OpenOptions): Promise<Repository> {
-    return openWithPassphrase(location, options, { keychain: this.deps.keychain, log: this.deps.log, remoteOptions: this.deps.remoteOptions });
+    return openWithPassphrase(location, options, {
+      keychain: this.deps.keychain,
+      log: this.deps.log,
+      remoteOptions: this.deps.remoteOptions,
+    });
   }
 
   private async open(storePath: string, folder: vscode.WorkspaceFolder): Promise<Repository> {
     let repo = this.repos.get(storePath);
     // An open store whose folder was deleted (or whose drive went) would list no snapshots, and the views
     // would show an empty history: drop it, so the missing-store check below says what happened.
-    if (repo && this.opened.has(storePath) && !isRemoteLocation(storePath) && !(await storeExists(storePath)) && this.repos.get(storePath) === repo) {
+    if (
+      repo &&
+      this.opened.has(storePath) &&
+      !isRemoteLocation(storePath) &&
+      !(await storeExists(storePath)) &&
+      this.repos.get(storePath) === repo
+    ) {
       this.forgetStore(storePath);
       repo = undefined;
     }
@@ -171,7 +181,11 @@ export class Stores extends Disposable {
       try {
         await fs.promises.mkdir(storePath, { recursive: true });
       } catch (error) {
-        throw new BackupError('PERMISSION_DENIED', `The backup store folder ${storePath} cannot be created (${(error as NodeJS.ErrnoException).code ?? 'error'}); choose another folder in the settings.`, { storePath });
+        throw new BackupError(
+          'PERMISSION_DENIED',
+          `The backup store folder ${storePath} cannot be created (${(error as NodeJS.ErrnoException).code ?? 'error'}); choose another folder in the settings.`,
+          { storePath },
+        );
       }
     }
     // A remote store (a destination being browsed) is never created from here: only replication makes one.
@@ -187,12 +201,15 @@ export class Stores extends Disposable {
   }
 
   private async warnStoreInside(storePath: string, folder: vscode.WorkspaceFolder): Promise<void> {
-    this.deps.log.warn(`The store ${storePath} is inside the workspace folder ${folder.name}; it is left out of snapshots.`);
+    this.deps.log.warn(
+      `The store ${storePath} is inside the workspace folder ${folder.name}; it is left out of snapshots.`,
+    );
     const choice = await vscode.window.showWarningMessage(
       `The backup store is inside the workspace "${folder.name}". It is left out of its own snapshots, but search, git and file watchers will see it, and losing the folder loses the backups too.`,
       'Open Settings',
     );
-    if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.storePath`);
+    if (choice === 'Open Settings')
+      await vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.storePath`);
   }
 
   /** Snapshots made by other windows or the CLI show up here: watch the store's snapshots folder. */

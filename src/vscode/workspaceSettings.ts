@@ -14,7 +14,9 @@ export class WorkspaceSettings {
   ) {}
 
   folders(): readonly vscode.WorkspaceFolder[] {
-    return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file' && !this.ignoreFolder(f.uri));
+    return (vscode.workspace.workspaceFolders ?? []).filter(
+      (f) => f.uri.scheme === 'file' && !this.ignoreFolder(f.uri),
+    );
   }
 
   settings(folder?: vscode.WorkspaceFolder): BackupSettings {

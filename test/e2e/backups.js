@@ -33,7 +33,9 @@ async function waitForWatcher(folder, storePath, probe = 'watcher-probe.txt') {
         const list = cli('list', '--repo', storePath, '--workspace', folder);
         const newest = list[list.length - 1];
         if (newest && newest.trigger === 'external') {
-          const content = execFileSync(process.execPath, [CLI, 'cat', newest.id, probe, '--repo', storePath], { encoding: 'utf8' });
+          const content = execFileSync(process.execPath, [CLI, 'cat', newest.id, probe, '--repo', storePath], {
+            encoding: 'utf8',
+          });
           if (content === text) return true;
         }
         await new Promise((resolve) => setTimeout(resolve, 200));

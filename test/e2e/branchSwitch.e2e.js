@@ -8,11 +8,24 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 
-const { waitForWorkbench, waitForView, openViewContainer, treeItem, waitForLocator, expandTreeItem, moveMouseAway, notificationTexts } = require('./workbench');
+const {
+  waitForWorkbench,
+  waitForView,
+  openViewContainer,
+  treeItem,
+  waitForLocator,
+  expandTreeItem,
+  moveMouseAway,
+  notificationTexts,
+} = require('./workbench');
 const { CLI, cli, waitForWatcher } = require('./backups');
 
 function git(cwd, ...args) {
-  return execFileSync('git', ['-c', 'user.name=Ann', '-c', 'user.email=ann@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' }).trim();
+  return execFileSync(
+    'git',
+    ['-c', 'user.name=Ann', '-c', 'user.email=ann@example.com', '-c', 'commit.gpgsign=false', ...args],
+    { cwd, encoding: 'utf8' },
+  ).trim();
 }
 
 /** @type {import('./scenario').Scenario} */
@@ -44,7 +57,9 @@ module.exports = {
     step('the file watcher to be running');
     log(`watcher running after ${await waitForWatcher(folder, storePath)} probe write(s)`);
     const before = cli('list', '--repo', storePath, '--workspace', folder).pop();
-    log(`the snapshot before the switch: ${before.id.slice(0, 8)} [${before.trigger}] on ${before.git && before.git.branch}`);
+    log(
+      `the snapshot before the switch: ${before.id.slice(0, 8)} [${before.trigger}] on ${before.git && before.git.branch}`,
+    );
 
     step('git checkout main in a terminal');
     git(folder, 'checkout', '--quiet', 'main');
@@ -55,12 +70,23 @@ module.exports = {
     const labelled = treeItem(page, 'Snapshots', /before switching to main/);
     await waitForLocator(labelled, 'a snapshot labelled "before switching to main"');
     log(`row: ${await labelled.getAttribute('aria-label')}`);
-    const record = cli('list', '--repo', storePath, '--workspace', folder).find((s) => s.label === 'before switching to main');
-    if (!record || record.id !== before.id) throw new Error(`the label is not on the snapshot before the switch (${before.id.slice(0, 8)}): ${record ? record.id.slice(0, 8) : 'none'}`);
+    const record = cli('list', '--repo', storePath, '--workspace', folder).find(
+      (s) => s.label === 'before switching to main',
+    );
+    if (!record || record.id !== before.id)
+      throw new Error(
+        `the label is not on the snapshot before the switch (${before.id.slice(0, 8)}): ${record ? record.id.slice(0, 8) : 'none'}`,
+      );
     const alarms = (await notificationTexts(page)).filter((t) => /outside the editor/.test(t));
     if (alarms.length) throw new Error(`a branch switch raised an alarm: ${alarms.join(' | ')}`);
     await labelled.hover();
-    await waitForLocator(page.locator('.monaco-hover, .workbench-hover').filter({ hasText: /labelled automatically/ }).first(), "the row's tooltip");
+    await waitForLocator(
+      page
+        .locator('.monaco-hover, .workbench-hover')
+        .filter({ hasText: /labelled automatically/ })
+        .first(),
+      "the row's tooltip",
+    );
     await screenshot('branch-switch');
     await moveMouseAway(page);
   },

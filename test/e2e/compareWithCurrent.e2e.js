@@ -42,7 +42,9 @@ module.exports = {
     step('1. Version one');
     await runCommand(page, 'Backup: Snapshot Workspace');
     await answerInputBox(page, LABEL_PROMPT, { text: LABEL });
-    const taken = await waitForNotification(page, /^Snapshot [0-9a-f]{8}\b/, { failOn: /^(Snapshot failed|Open a folder|Nothing changed)/ });
+    const taken = await waitForNotification(page, /^Snapshot [0-9a-f]{8}\b/, {
+      failOn: /^(Snapshot failed|Open a folder|Nothing changed)/,
+    });
     log(`first snapshot: ${taken}`);
 
     // 2. Version two: the file changed outside the editor (one line changed, one added, one removed).
@@ -75,15 +77,20 @@ module.exports = {
     step('4. The older version\'s inline "Compare with Current"');
     await clickInlineAction(page, older, 'Compare with Current');
     const diff = await waitForDiffEditor(page);
-    await waitForLocator(diff.locator('.line-insert, .char-insert').first(), 'the diff to mark an insertion', { state: 'attached' });
-    await waitForLocator(diff.locator('.line-delete, .char-delete').first(), 'the diff to mark a deletion', { state: 'attached' });
+    await waitForLocator(diff.locator('.line-insert, .char-insert').first(), 'the diff to mark an insertion', {
+      state: 'attached',
+    });
+    await waitForLocator(diff.locator('.line-delete, .char-delete').first(), 'the diff to mark a deletion', {
+      state: 'attached',
+    });
     const sideBySide = await diff.evaluate((el) => el.classList.contains('side-by-side'));
     if (!sideBySide) throw new Error('the diff editor is not side by side');
 
     const tab = page.locator('.editor-group-container.active .tabs-container .tab.active').first();
     const tabTitle = ((await tab.locator('.label-name').first().textContent()) || '').trim();
     log(`diff tab: ${tabTitle}`);
-    if (!tabTitle.includes('index.js') || !tabTitle.includes('↔')) throw new Error(`the diff tab's title is "${tabTitle}", expected index.js ... ↔ ...`);
+    if (!tabTitle.includes('index.js') || !tabTitle.includes('↔'))
+      throw new Error(`the diff tab's title is "${tabTitle}", expected index.js ... ↔ ...`);
 
     // Both sides hold what they should: the snapshot's version on the left, the file now on the right.
     const sides = await waitUntil(async () => {
@@ -94,7 +101,8 @@ module.exports = {
       [left, right] = [left, right].map((t) => (t || '').replace(/\u00a0/g, ' '));
       return left.includes("title('Scores')") && right.includes('Math.max') ? { left, right } : undefined;
     }, 'the old version on the left and the current file on the right');
-    if (sides.left.includes('Math.max') || !sides.right.includes('64, 100]')) throw new Error('the diff sides are the wrong way round or stale');
+    if (sides.left.includes('Math.max') || !sides.right.includes('64, 100]'))
+      throw new Error('the diff sides are the wrong way round or stale');
 
     await moveMouseAway(page);
     await settleNotifications(page);

@@ -37,8 +37,13 @@ module.exports = {
     step('1. The command snapshots the workspace, then opens the save dialog');
     await runCommand(page, 'Backup: Export Full Archive...');
     const dialog = await answerSaveDialog(page, target);
-    log(`save dialog: "${dialog.title}", button "${dialog.button}", proposed ${dialog.proposed}${dialog.overwrite ? `; confirmed "${dialog.overwrite}"` : ''}${dialog.enterAgain ? '; Enter pressed twice' : ''}${dialog.relisted ? `; folder put in the box ${dialog.relisted + 1} times` : ''}${dialog.retyped ? `; path put in the box ${dialog.retyped + 1} times` : ''}`);
-    if (!/^Export a full archive of workspace\b/.test(dialog.title)) throw new Error(`the save dialog's title is "${dialog.title}", expected "Export a full archive of workspace ..."`);
+    log(
+      `save dialog: "${dialog.title}", button "${dialog.button}", proposed ${dialog.proposed}${dialog.overwrite ? `; confirmed "${dialog.overwrite}"` : ''}${dialog.enterAgain ? '; Enter pressed twice' : ''}${dialog.relisted ? `; folder put in the box ${dialog.relisted + 1} times` : ''}${dialog.retyped ? `; path put in the box ${dialog.retyped + 1} times` : ''}`,
+    );
+    if (!/^Export a full archive of workspace\b/.test(dialog.title))
+      throw new Error(
+        `the save dialog's title is "${dialog.title}", expected "Export a full archive of workspace ..."`,
+      );
 
     // 2. The progress notification, then the report.
     step('2. The progress notification, then the report');
@@ -48,30 +53,38 @@ module.exports = {
     if (!reported) throw new Error(`the notification does not read "Exported N files (size) to name.": ${text}`);
     if (reported[3] !== ARCHIVE) throw new Error(`the notification names ${reported[3]}, expected ${ARCHIVE}`);
     await waitUntil(
-      async () => (await page.locator('.notifications-toasts .notification-list-item', { hasText: 'Exporting' }).count()) === 0,
+      async () =>
+        (await page.locator('.notifications-toasts .notification-list-item', { hasText: 'Exporting' }).count()) === 0,
       'the "Exporting full archive" progress notification to close',
     );
 
     // 3. The archive on disk lists the workspace's files.
-    step('3. The archive on disk lists the workspace\'s files');
+    step("3. The archive on disk lists the workspace's files");
     if (!fs.existsSync(target)) throw new Error(`no archive at ${target}`);
     const entries = zipEntries(target);
     const names = entries.map((e) => e.name);
     const listed = unzipList(target);
-    log(`archive: ${target} (${fs.statSync(target).size} bytes), ${entries.length} entries${listed ? ', unzip -l agrees' : ''}`);
-    if (listed && listed.join('\n') !== names.join('\n')) throw new Error(`unzip -l lists ${listed.join(', ')}; the central directory ${names.join(', ')}`);
+    log(
+      `archive: ${target} (${fs.statSync(target).size} bytes), ${entries.length} entries${listed ? ', unzip -l agrees' : ''}`,
+    );
+    if (listed && listed.join('\n') !== names.join('\n'))
+      throw new Error(`unzip -l lists ${listed.join(', ')}; the central directory ${names.join(', ')}`);
     if (!names.includes('src/index.js')) throw new Error(`the archive does not list src/index.js: ${names.join(', ')}`);
     const missing = expected.filter((f) => !names.includes(f));
     if (missing.length) throw new Error(`the archive lacks ${missing.join(', ')} (it lists ${names.join(', ')})`);
     const files = entries.filter((e) => !e.name.endsWith('/'));
-    if (Number(reported[1]) !== files.length) throw new Error(`the notification reports ${reported[1]} files, the archive holds ${files.length}`);
+    if (Number(reported[1]) !== files.length)
+      throw new Error(`the notification reports ${reported[1]} files, the archive holds ${files.length}`);
     const index = entries.find((e) => e.name === 'src/index.js');
     const size = fs.statSync(path.join(workspace, 'src', 'index.js')).size;
     if (index.size !== size) throw new Error(`src/index.js is ${index.size} bytes in the archive, ${size} on disk`);
 
     await moveMouseAway(page);
     await settleNotifications(page);
-    await waitForLocator(page.locator('.notifications-toasts .notification-list-item-message', { hasText: /^\s*Exported \d+/ }).first(), 'the "Exported" notification');
+    await waitForLocator(
+      page.locator('.notifications-toasts .notification-list-item-message', { hasText: /^\s*Exported \d+/ }).first(),
+      'the "Exported" notification',
+    );
     await screenshot('export-archive');
   },
 };

@@ -9,13 +9,28 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 
-const { waitForWorkbench, waitForView, openViewContainer, runCommand, waitForLocator, acceptQuickPick, waitForNotification, settleNotifications, moveMouseAway, waitUntil } = require('./workbench');
+const {
+  waitForWorkbench,
+  waitForView,
+  openViewContainer,
+  runCommand,
+  waitForLocator,
+  acceptQuickPick,
+  waitForNotification,
+  settleNotifications,
+  moveMouseAway,
+  waitUntil,
+} = require('./workbench');
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 
 function snapshot(folder, storePath, ...args) {
-  return JSON.parse(execFileSync(process.execPath, [CLI, 'snapshot', folder, '--repo', storePath, ...args, '--json'], { encoding: 'utf8' }));
+  return JSON.parse(
+    execFileSync(process.execPath, [CLI, 'snapshot', folder, '--repo', storePath, ...args, '--json'], {
+      encoding: 'utf8',
+    }),
+  );
 }
 
 const pad = (n) => String(n).padStart(2, '0');
@@ -26,7 +41,8 @@ let then;
 /** @type {import('./scenario').Scenario} */
 module.exports = {
   name: 'go-to-time',
-  title: 'Go to Time: a typed moment, "Restore a folder as it was", src/lib: the folder is back as it was, the rest untouched',
+  title:
+    'Go to Time: a typed moment, "Restore a folder as it was", src/lib: the folder is back as it was, the rest untouched',
   timeout: 180_000,
   async prepare({ folders, storePath }) {
     const folder = folders[0];
@@ -35,7 +51,10 @@ module.exports = {
     const files = Object.fromEntries(fs.readdirSync(lib).map((name) => [name, fs.readFileSync(path.join(lib, name))]));
     // The moment to go back to: the first whole second after the snapshot. The changes come after it.
     const moment = new Date(Math.ceil(Date.parse(first.time) / 1000) * 1000);
-    await waitUntil(async () => Date.now() > moment.getTime() + 1000, 'the clock to pass the moment', { timeout: 10_000, interval: 50 });
+    await waitUntil(async () => Date.now() > moment.getTime() + 1000, 'the clock to pass the moment', {
+      timeout: 10_000,
+      interval: 50,
+    });
     fs.writeFileSync(path.join(lib, 'math.js'), 'export const add = (a, b) => a + b + 1; // a bug, rewritten later\n');
     fs.rmSync(path.join(lib, 'format.js'));
     fs.writeFileSync(path.join(lib, 'new-helper.js'), 'export const helper = () => 42;\n');
@@ -56,7 +75,10 @@ module.exports = {
     await runCommand(page, 'Backup: Go to Time...');
     const widget = page.locator('.quick-input-widget');
     const input = widget.locator('input.input');
-    await waitUntil(async () => /Type a time/.test((await input.getAttribute('placeholder').catch(() => '')) || ''), 'the Go to Time box');
+    await waitUntil(
+      async () => /Type a time/.test((await input.getAttribute('placeholder').catch(() => '')) || ''),
+      'the Go to Time box',
+    );
     await input.fill(then.typed);
     const typedRow = widget.locator('.quick-input-list .monaco-list-row', { hasText: 'as snapshot' }).first();
     await waitForLocator(typedRow, `the row for "${then.typed}"`);
@@ -65,33 +87,58 @@ module.exports = {
     await page.keyboard.press('Enter');
 
     step('Restore a folder as it was...');
-    await waitUntil(async () => / as of /.test((await input.getAttribute('placeholder').catch(() => '')) || ''), 'what to do with the workspace as of then');
+    await waitUntil(
+      async () => / as of /.test((await input.getAttribute('placeholder').catch(() => '')) || ''),
+      'what to do with the workspace as of then',
+    );
     await input.fill('Restore a folder');
     await screenshot('go-to-time-2-actions');
     const action = await acceptQuickPick(page, 'Restore a folder as it was');
     log(`actions: ${action.placeholder}`);
 
     step('the folder: src/lib');
-    await waitUntil(async () => /Restore which folder/.test((await input.getAttribute('placeholder').catch(() => '')) || ''), 'the list of folders');
+    await waitUntil(
+      async () => /Restore which folder/.test((await input.getAttribute('placeholder').catch(() => '')) || ''),
+      'the list of folders',
+    );
     await input.fill('src/lib');
     const folderPick = await acceptQuickPick(page, 'src/lib');
     log(`folders: ${folderPick.rows.join(' | ')}`);
 
     step('the preview');
-    await waitUntil(async () => /^Restore src\/lib\//.test(((await widget.locator('.quick-input-title').textContent().catch(() => '')) || '').trim()), 'the restore preview');
+    await waitUntil(
+      async () =>
+        /^Restore src\/lib\//.test(
+          (
+            (await widget
+              .locator('.quick-input-title')
+              .textContent()
+              .catch(() => '')) || ''
+          ).trim(),
+        ),
+      'the restore preview',
+    );
     await screenshot('go-to-time-3-preview');
     const preview = await acceptQuickPick(page, 'Restore');
     log(`preview: ${preview.title} | ${preview.rows.join(' | ')}`);
 
     step('the result');
-    const done = await waitForNotification(page, /^Restored \d+ files? from snapshot/, { failOn: /failed|could not be restored/ });
+    const done = await waitForNotification(page, /^Restored \d+ files? from snapshot/, {
+      failOn: /failed|could not be restored/,
+    });
     log(`notification: ${done}`);
     const now = fs.readdirSync(lib).sort();
-    if (now.join() !== Object.keys(then.files).sort().join()) throw new Error(`src/lib holds ${now.join(', ')}, not ${Object.keys(then.files).join(', ')}`);
-    for (const [name, bytes] of Object.entries(then.files)) if (!fs.readFileSync(path.join(lib, name)).equals(bytes)) throw new Error(`src/lib/${name} is not as it was`);
-    if (!/changed after the moment/.test(fs.readFileSync(path.join(folder, 'README.md'), 'utf8'))) throw new Error('the README outside the folder was restored too');
-    if (!/^Restored 3 files/.test(done)) throw new Error(`expected 3 files restored (math.js, format.js, new-helper.js): ${done}`);
-    const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: 'Restored 3 files' }).first();
+    if (now.join() !== Object.keys(then.files).sort().join())
+      throw new Error(`src/lib holds ${now.join(', ')}, not ${Object.keys(then.files).join(', ')}`);
+    for (const [name, bytes] of Object.entries(then.files))
+      if (!fs.readFileSync(path.join(lib, name)).equals(bytes)) throw new Error(`src/lib/${name} is not as it was`);
+    if (!/changed after the moment/.test(fs.readFileSync(path.join(folder, 'README.md'), 'utf8')))
+      throw new Error('the README outside the folder was restored too');
+    if (!/^Restored 3 files/.test(done))
+      throw new Error(`expected 3 files restored (math.js, format.js, new-helper.js): ${done}`);
+    const toast = page
+      .locator('.notifications-toasts .notification-list-item', { hasText: 'Restored 3 files' })
+      .first();
     await waitForLocator(toast.locator('.monaco-button', { hasText: 'Undo' }), 'the Undo button');
     await moveMouseAway(page);
     await settleNotifications(page);

@@ -7,7 +7,19 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { waitForWorkbench, waitForLocator, runCommand, answerInputBox, waitForNotification, settleNotifications, acceptQuickPick, answerSaveDialog, treeItem, moveMouseAway, waitUntil } = require('./workbench');
+const {
+  waitForWorkbench,
+  waitForLocator,
+  runCommand,
+  answerInputBox,
+  waitForNotification,
+  settleNotifications,
+  acceptQuickPick,
+  answerSaveDialog,
+  treeItem,
+  moveMouseAway,
+  waitUntil,
+} = require('./workbench');
 
 /** Snapshot Workspace asks for an optional label before it snapshots. */
 const LABEL_PROMPT = /^Label for this snapshot/;
@@ -52,7 +64,10 @@ module.exports = {
       await page.mouse.up();
     }
     await moveMouseAway(page);
-    await waitUntil(async () => (await page.locator('.monaco-sash.hover, .monaco-sash.active').count()) === 0, "the sash's hover highlight to fade");
+    await waitUntil(
+      async () => (await page.locator('.monaco-sash.hover, .monaco-sash.active').count()) === 0,
+      "the sash's hover highlight to fade",
+    );
     await screenshot('backup-health-gaps');
 
     // 3. One click on the offsite gap: Folder, the folder dialog, then replication with progress.
@@ -65,8 +80,11 @@ module.exports = {
     const pick = await acceptQuickPick(page, 'Folder');
     log(`asked: ${pick.placeholder}`);
     const dialog = await answerSaveDialog(page, destination);
-    if (dialog.button !== 'Copy Backups Here') throw new Error(`the folder dialog's button says "${dialog.button}", expected "Copy Backups Here"`);
-    log(`folder dialog: "${dialog.title}", button "${dialog.button}"${dialog.enterAgain ? '; Enter pressed twice' : ''}${dialog.relisted ? `; folder put in the box ${dialog.relisted + 1} times` : ''}${dialog.retyped ? `; path put in the box ${dialog.retyped + 1} times` : ''}`);
+    if (dialog.button !== 'Copy Backups Here')
+      throw new Error(`the folder dialog's button says "${dialog.button}", expected "Copy Backups Here"`);
+    log(
+      `folder dialog: "${dialog.title}", button "${dialog.button}"${dialog.enterAgain ? '; Enter pressed twice' : ''}${dialog.relisted ? `; folder put in the box ${dialog.relisted + 1} times` : ''}${dialog.retyped ? `; path put in the box ${dialog.retyped + 1} times` : ''}`,
+    );
     const text = await waitForNotification(page, /^Replicated to 1 destination/, { failOn: /failed/i });
     log(`notification: ${text}`);
     if (!fs.existsSync(path.join(destination, 'config'))) throw new Error(`no store was written to ${destination}`);

@@ -44,7 +44,9 @@ module.exports = {
     step('1. The version to go back to');
     await runCommand(page, 'Backup: Snapshot Workspace');
     await answerInputBox(page, LABEL_PROMPT, { text: LABEL });
-    const taken = await waitForNotification(page, /^Snapshot [0-9a-f]{8}\b/, { failOn: /^(Snapshot failed|Open a folder|Nothing changed)/ });
+    const taken = await waitForNotification(page, /^Snapshot [0-9a-f]{8}\b/, {
+      failOn: /^(Snapshot failed|Open a folder|Nothing changed)/,
+    });
     const snapshotId = taken.match(/^Snapshot ([0-9a-f]{8})/)[1];
     log(`first snapshot: ${taken}`);
 
@@ -74,32 +76,45 @@ module.exports = {
     await expandTreeItem(treeItem(page, 'Snapshots', /^src\b/));
     const version = treeItem(page, 'Snapshots', /^index\.js\b/);
     await waitForLocator(version, 'src/index.js in the snapshot');
-    log(`tree: ${await snapshot.getAttribute('aria-label')} > ${await allFiles.getAttribute('aria-label')} > src > ${await version.getAttribute('aria-label')}`);
+    log(
+      `tree: ${await snapshot.getAttribute('aria-label')} > ${await allFiles.getAttribute('aria-label')} > src > ${await version.getAttribute('aria-label')}`,
+    );
 
     // 4. Inline Restore, then the preview quick pick: its first row restores.
     step('4. Inline Restore, then the preview quick pick');
     await clickInlineAction(page, version, 'Restore');
     const preview = await acceptQuickPick(page, 'Restore');
     log(`preview: ${preview.title} | ${preview.rows.join(' | ')}`);
-    if (!/index\.js/.test(preview.title)) throw new Error(`the preview's title does not name index.js: ${preview.title}`);
-    if (!preview.rows.some((r) => /src\/index\.js/.test(r) && /overwrite/.test(r))) throw new Error(`the preview does not list src/index.js to overwrite: ${preview.rows.join(' | ')}`);
+    if (!/index\.js/.test(preview.title))
+      throw new Error(`the preview's title does not name index.js: ${preview.title}`);
+    if (!preview.rows.some((r) => /src\/index\.js/.test(r) && /overwrite/.test(r)))
+      throw new Error(`the preview does not list src/index.js to overwrite: ${preview.rows.join(' | ')}`);
 
-    const restored = await waitForNotification(page, /^Restored \d+ files? from snapshot/, { failOn: /failed|could not be restored/ });
+    const restored = await waitForNotification(page, /^Restored \d+ files? from snapshot/, {
+      failOn: /failed|could not be restored/,
+    });
     log(`notification: ${restored}`);
-    if (!restored.startsWith(`Restored 1 file from snapshot ${snapshotId}`)) throw new Error(`expected "Restored 1 file from snapshot ${snapshotId} ...", got "${restored}"`);
+    if (!restored.startsWith(`Restored 1 file from snapshot ${snapshotId}`))
+      throw new Error(`expected "Restored 1 file from snapshot ${snapshotId} ...", got "${restored}"`);
 
     // 5. The old content is back on disk, and the open editor shows it.
     step('5. The old content is back on disk, and the open editor shows it');
     const now = fs.readFileSync(file, 'utf8');
     if (now !== original) throw new Error(`src/index.js was not restored: ${JSON.stringify(now)}`);
     await waitUntil(
-      async () => !(await page.locator('.editor-instance .monaco-editor .view-lines').first().textContent()).includes(EDIT.slice(3)),
+      async () =>
+        !(await page.locator('.editor-instance .monaco-editor .view-lines').first().textContent()).includes(
+          EDIT.slice(3),
+        ),
       'the editor to show the restored content',
     );
 
     // The notification offers to undo it (the restore took or reused a snapshot of the edited state first).
     const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: 'Restored' }).first();
-    await waitForLocator(toast.locator('.monaco-button', { hasText: 'Undo' }), 'the Undo button on the restore notification');
+    await waitForLocator(
+      toast.locator('.monaco-button', { hasText: 'Undo' }),
+      'the Undo button on the restore notification',
+    );
     await moveMouseAway(page);
     await settleNotifications(page);
     await screenshot('restore-from-tree');

@@ -9,7 +9,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 
-const { waitForWorkbench, waitForLocator, runCommand, acceptQuickPick, waitForNotification, waitUntil } = require('./workbench');
+const {
+  waitForWorkbench,
+  waitForLocator,
+  runCommand,
+  acceptQuickPick,
+  waitForNotification,
+  waitUntil,
+} = require('./workbench');
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
@@ -17,7 +24,17 @@ const NAME = 'my-lost-app';
 const UNPUSHED = 'Fix the parser (not pushed yet)';
 
 function git(cwd, ...args) {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'Ann', GIT_AUTHOR_EMAIL: 'ann@example.com', GIT_COMMITTER_NAME: 'Ann', GIT_COMMITTER_EMAIL: 'ann@example.com' } }).trim();
+  return execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'Ann',
+      GIT_AUTHOR_EMAIL: 'ann@example.com',
+      GIT_COMMITTER_NAME: 'Ann',
+      GIT_COMMITTER_EMAIL: 'ann@example.com',
+    },
+  }).trim();
 }
 
 /** Every file below `root` but .git, with its bytes. */
@@ -59,7 +76,10 @@ module.exports = {
     git(project, 'remote', 'add', 'origin', remote);
     git(project, 'push', '--quiet', 'origin', 'main');
     git(project, 'branch', 'feature/csv');
-    fs.writeFileSync(path.join(project, 'src', 'parser.js'), 'export function parse(s) {\n  return s.split(",").map((x) => x.trim());\n}\n');
+    fs.writeFileSync(
+      path.join(project, 'src', 'parser.js'),
+      'export function parse(s) {\n  return s.split(",").map((x) => x.trim());\n}\n',
+    );
     git(project, 'commit', '--quiet', '-am', UNPUSHED);
     fs.writeFileSync(path.join(project, 'README.md'), `# ${NAME}\n\nwork in progress\n`);
     git(project, 'stash', 'push', '--quiet', '-m', 'half-written docs');
@@ -72,7 +92,9 @@ module.exports = {
       project,
     };
     // Backed up by the CLI into the store the editor uses (a full snapshot takes .git), then lost.
-    execFileSync(process.execPath, [CLI, 'snapshot', project, '--repo', storePath, '--label', 'end of the day'], { encoding: 'utf8' });
+    execFileSync(process.execPath, [CLI, 'snapshot', project, '--repo', storePath, '--label', 'end of the day'], {
+      encoding: 'utf8',
+    });
     fs.rmSync(project, { recursive: true, force: true });
     const empty = path.join(scratch, 'new-empty-folder');
     fs.mkdirSync(empty);
@@ -101,15 +123,36 @@ module.exports = {
     actions++;
 
     step('action 3: Enter on the newest snapshot');
-    await waitUntil(async () => /restore which snapshot/.test((await widget.locator('input.input').getAttribute('placeholder').catch(() => '')) || ''), 'the list of snapshots');
+    await waitUntil(
+      async () =>
+        /restore which snapshot/.test(
+          (await widget
+            .locator('input.input')
+            .getAttribute('placeholder')
+            .catch(() => '')) || '',
+        ),
+      'the list of snapshots',
+    );
     await screenshot('restore-project-2-snapshots');
     const snapshots = await acceptQuickPick(page, '');
     log(`newest snapshot: ${snapshots.focused}`);
-    if (!/end of the day/.test(snapshots.focused)) throw new Error(`the newest snapshot is not the labelled one: ${snapshots.focused}`);
+    if (!/end of the day/.test(snapshots.focused))
+      throw new Error(`the newest snapshot is not the labelled one: ${snapshots.focused}`);
     actions++;
 
     step('action 4: Enter on the preview');
-    await waitUntil(async () => /^Restore /.test(((await widget.locator('.quick-input-title').textContent().catch(() => '')) || '').trim()), 'the restore preview');
+    await waitUntil(
+      async () =>
+        /^Restore /.test(
+          (
+            (await widget
+              .locator('.quick-input-title')
+              .textContent()
+              .catch(() => '')) || ''
+          ).trim(),
+        ),
+      'the restore preview',
+    );
     await screenshot('restore-project-3-preview');
     const preview = await acceptQuickPick(page, 'Restore');
     log(`preview: ${preview.title} · ${preview.placeholder}`);
@@ -124,7 +167,8 @@ module.exports = {
     step('the files, byte for byte, and a working git repository');
     const { project } = expected;
     const restored = filesOf(project);
-    if ([...expected.files.keys()].join() !== [...restored.keys()].join()) throw new Error(`files differ: ${[...restored.keys()].join(', ')}`);
+    if ([...expected.files.keys()].join() !== [...restored.keys()].join())
+      throw new Error(`files differ: ${[...restored.keys()].join(', ')}`);
     for (const [rel, bytes] of expected.files) if (!bytes.equals(restored.get(rel))) throw new Error(`${rel} differs`);
     const checks = {
       log: git(project, 'log', '--oneline', 'main'),
@@ -133,12 +177,15 @@ module.exports = {
       stash: git(project, 'stash', 'list'),
       unpushed: git(project, 'rev-list', '--count', 'origin/main..main'),
     };
-    if (checks.log !== expected.log || !checks.log.includes(UNPUSHED)) throw new Error(`git log differs: ${checks.log}`);
+    if (checks.log !== expected.log || !checks.log.includes(UNPUSHED))
+      throw new Error(`git log differs: ${checks.log}`);
     if (checks.status !== '') throw new Error(`git status is not clean: ${checks.status}`);
     if (checks.branches !== expected.branches) throw new Error(`branches differ: ${checks.branches}`);
     if (checks.stash !== expected.stash) throw new Error(`stash differs: ${checks.stash}`);
     if (checks.unpushed !== '1') throw new Error(`unpushed commits: ${checks.unpushed}`);
-    log(`git log: ${checks.log.split('\n').join(' | ')}; status clean; branches ${checks.branches.split('\n').join(', ')}; stash: ${checks.stash}`);
+    log(
+      `git log: ${checks.log.split('\n').join(' | ')}; status clean; branches ${checks.branches.split('\n').join(', ')}; stash: ${checks.stash}`,
+    );
     if (actions > 4) throw new Error(`${actions} actions: more than 4`);
   },
 };

@@ -8,7 +8,17 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { waitForWorkbench, waitForLocator, runCommand, answerInputBox, waitForNotification, acceptQuickPick, openFile, waitUntil, waitForDiffEditor } = require('./workbench');
+const {
+  waitForWorkbench,
+  waitForLocator,
+  runCommand,
+  answerInputBox,
+  waitForNotification,
+  acceptQuickPick,
+  openFile,
+  waitUntil,
+  waitForDiffEditor,
+} = require('./workbench');
 
 const file = (header, body) => `${header}export function area(r) {\n  ${body}\n}\nexport const other = 1;\n`;
 
@@ -51,12 +61,23 @@ module.exports = {
     step('Show History for Selection with the function selected');
     await selectFunction(page, 3);
     await runCommand(page, 'Backup: Show History for Selection');
-    await waitUntil(async () => /History of the selection/.test((await page.locator('.quick-input-widget input.input').getAttribute('placeholder').catch(() => '')) || ''), 'the list of the selection\'s versions');
+    await waitUntil(
+      async () =>
+        /History of the selection/.test(
+          (await page
+            .locator('.quick-input-widget input.input')
+            .getAttribute('placeholder')
+            .catch(() => '')) || '',
+        ),
+      "the list of the selection's versions",
+    );
     await screenshot('selection-history-1-versions');
     const listed = await acceptQuickPick(page, '');
     log(`versions: ${listed.rows.join(' | ')}`);
-    if (listed.rows.length !== 2) throw new Error(`expected the 2 earlier versions of the selection, got ${listed.rows.length}`);
-    if (!listed.rows.some((r) => /lines 1-3/.test(r))) throw new Error('the oldest version is not followed back to lines 1-3');
+    if (listed.rows.length !== 2)
+      throw new Error(`expected the 2 earlier versions of the selection, got ${listed.rows.length}`);
+    if (!listed.rows.some((r) => /lines 1-3/.test(r)))
+      throw new Error('the oldest version is not followed back to lines 1-3');
     await waitForDiffEditor(page);
     await screenshot('selection-history-2-diff');
 
@@ -65,12 +86,29 @@ module.exports = {
     await runCommand(page, 'View: Close All Editors');
     await selectFunction(page, 3);
     await runCommand(page, 'Backup: Restore Selection from This Version');
-    await waitUntil(async () => /Restore the selection from/.test((await page.locator('.quick-input-widget input.input').getAttribute('placeholder').catch(() => '')) || ''), 'the list of versions to restore from');
+    await waitUntil(
+      async () =>
+        /Restore the selection from/.test(
+          (await page
+            .locator('.quick-input-widget input.input')
+            .getAttribute('placeholder')
+            .catch(() => '')) || '',
+        ),
+      'the list of versions to restore from',
+    );
     await page.keyboard.press('ArrowDown');
     await acceptQuickPick(page, '');
-    const shown = async () => (await page.locator('.editor-instance .monaco-editor .view-lines').allTextContents()).map((t) => t.replace(/\u00a0/g, ' '));
-    await waitUntil(async () => (await shown()).some((t) => t.includes('// helpers') && t.includes('return 3 * r * r;')), 'the restored block in the editor');
+    const shown = async () =>
+      (await page.locator('.editor-instance .monaco-editor .view-lines').allTextContents()).map((t) =>
+        t.replace(/\u00a0/g, ' '),
+      );
+    await waitUntil(
+      async () => (await shown()).some((t) => t.includes('// helpers') && t.includes('return 3 * r * r;')),
+      'the restored block in the editor',
+    );
     await screenshot('selection-history-3-restored-block');
-    log(`the oldest lines are in the editor of the live file; on disk: ${fs.readFileSync(geo, 'utf8').includes('3 * r * r') ? 'saved' : 'not saved yet'}`);
+    log(
+      `the oldest lines are in the editor of the live file; on disk: ${fs.readFileSync(geo, 'utf8').includes('3 * r * r') ? 'saved' : 'not saved yet'}`,
+    );
   },
 };

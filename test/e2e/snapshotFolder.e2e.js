@@ -6,7 +6,15 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { waitForWorkbench, waitForLocator, runCommand, answerInputBox, waitForNotification, acceptQuickPick, waitUntil } = require('./workbench');
+const {
+  waitForWorkbench,
+  waitForLocator,
+  runCommand,
+  answerInputBox,
+  waitForNotification,
+  acceptQuickPick,
+  waitUntil,
+} = require('./workbench');
 
 const MARKER = 'OLD_ONLY_IN_THE_SNAPSHOT_4217';
 
@@ -37,7 +45,9 @@ module.exports = {
     const first = await acceptQuickPick(page, '');
     let picked = first.focused;
     if (!/with the marker/.test(first.focused)) {
-      const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'with the marker' }).first();
+      const row = page
+        .locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'with the marker' })
+        .first();
       await waitForLocator(row, 'the snapshot row in the list of snapshots');
       picked = ((await row.textContent()) || '').replace(/\s+/g, ' ').trim();
       await row.click();
@@ -60,7 +70,8 @@ module.exports = {
     log(`results: ${rows.join(' | ')}`);
     await screenshot('snapshot-folder-2-search');
     if (!rows.some((r) => r.includes(MARKER))) throw new Error(`the marker is not in the results: ${rows.join(' | ')}`);
-    if (!rows.some((r) => /read-only/.test(r) || /index\.js/.test(r))) throw new Error(`no result in the opened snapshot: ${rows.join(' | ')}`);
+    if (!rows.some((r) => /read-only/.test(r) || /index\.js/.test(r)))
+      throw new Error(`no result in the opened snapshot: ${rows.join(' | ')}`);
 
     // The backups carry on for the real folders, and the opened snapshot is not one of them.
     step('the status bar still backing up the real folders');

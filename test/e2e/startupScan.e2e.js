@@ -40,7 +40,10 @@ module.exports = {
   async prepare({ folders, storePath }) {
     const folder = folders[0];
     execFileSync(process.execPath, [CLI, 'snapshot', folder, '--repo', storePath], { encoding: 'utf8' });
-    fs.writeFileSync(path.join(folder, 'written-while-closed.txt'), 'another tool wrote this while the editor was closed\n');
+    fs.writeFileSync(
+      path.join(folder, 'written-while-closed.txt'),
+      'another tool wrote this while the editor was closed\n',
+    );
   },
 
   async run({ page, step, screenshot, log, folders, storePath }) {
@@ -54,20 +57,30 @@ module.exports = {
     const expected = filesOf(folder);
 
     step('a snapshot that matches the folder as it is now');
-    const latest = await waitUntil(() => {
-      const list = cli('list', '--repo', storePath, '--workspace', folder);
-      const newest = list[list.length - 1];
-      if (!newest) return undefined;
-      const files = cli('ls', newest.id, '--repo', storePath, '--recursive').filter((e) => e.type === 'file').map((e) => e.path).sort();
-      return files.join('\n') === expected.join('\n') ? { list, newest } : undefined;
-    }, 'a snapshot holding every change', { timeout: 90_000 });
+    const latest = await waitUntil(
+      () => {
+        const list = cli('list', '--repo', storePath, '--workspace', folder);
+        const newest = list[list.length - 1];
+        if (!newest) return undefined;
+        const files = cli('ls', newest.id, '--repo', storePath, '--recursive')
+          .filter((e) => e.type === 'file')
+          .map((e) => e.path)
+          .sort();
+        return files.join('\n') === expected.join('\n') ? { list, newest } : undefined;
+      },
+      'a snapshot holding every change',
+      { timeout: 90_000 },
+    );
     await screenshot('startup-scan');
     const triggers = latest.list.map((s) => s.trigger);
     log(`snapshots: ${triggers.join(', ')}`);
     const startup = latest.list.find((s) => s.trigger === 'startup');
     if (!startup) throw new Error(`no start-up snapshot: ${triggers.join(', ')}`);
     const atStartup = cli('ls', startup.id, '--repo', storePath, '--recursive').map((e) => e.path);
-    if (!atStartup.includes('written-while-closed.txt')) throw new Error(`the start-up snapshot misses the change made while closed: ${atStartup.join(', ')}`);
-    log(`start-up snapshot ${startup.id.slice(0, 8)} holds written-while-closed.txt; newest ${latest.newest.id.slice(0, 8)} [${latest.newest.trigger}] matches the folder (${expected.length} files)`);
+    if (!atStartup.includes('written-while-closed.txt'))
+      throw new Error(`the start-up snapshot misses the change made while closed: ${atStartup.join(', ')}`);
+    log(
+      `start-up snapshot ${startup.id.slice(0, 8)} holds written-while-closed.txt; newest ${latest.newest.id.slice(0, 8)} [${latest.newest.trigger}] matches the folder (${expected.length} files)`,
+    );
   },
 };

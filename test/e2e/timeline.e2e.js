@@ -8,14 +8,24 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { waitForWorkbench, waitForView, openViewContainer, treeItem, waitForLocator, expandTreeItem, moveMouseAway, waitUntil } = require('./workbench');
+const {
+  waitForWorkbench,
+  waitForView,
+  openViewContainer,
+  treeItem,
+  waitForLocator,
+  expandTreeItem,
+  moveMouseAway,
+  waitUntil,
+} = require('./workbench');
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(REPO_ROOT, 'out', 'src', 'core');
 
 function core(module) {
   const file = path.join(OUT, `${module}.js`);
-  if (!fs.existsSync(file)) throw new Error(`${path.relative(REPO_ROOT, file)} missing: compile first with  npx tsc -p . --outDir out`);
+  if (!fs.existsSync(file))
+    throw new Error(`${path.relative(REPO_ROOT, file)} missing: compile first with  npx tsc -p . --outDir out`);
   return require(file);
 }
 
@@ -69,7 +79,8 @@ module.exports = {
     await waitForLocator(yesterday, 'Yesterday in the Snapshots view');
     await expandTreeItem(yesterday);
     log(`day: ${await yesterday.getAttribute('aria-label')}`);
-    if ((await yesterday.getAttribute('aria-label')) !== 'Yesterday, 50 snapshots') throw new Error('Yesterday does not say 50 snapshots');
+    if ((await yesterday.getAttribute('aria-label')) !== 'Yesterday, 50 snapshots')
+      throw new Error('Yesterday does not say 50 snapshots');
 
     step('the sessions and the notable moments');
     const expected = [
@@ -84,7 +95,9 @@ module.exports = {
     const rows = await page
       .locator('.pane', { has: page.locator('.pane-header', { hasText: 'Snapshots' }) })
       .getByRole('treeitem')
-      .evaluateAll((items) => items.map((i) => `${'  '.repeat(Number(i.getAttribute('aria-level')) - 1)}${i.getAttribute('aria-label')}`));
+      .evaluateAll((items) =>
+        items.map((i) => `${'  '.repeat(Number(i.getAttribute('aria-level')) - 1)}${i.getAttribute('aria-label')}`),
+      );
     for (const row of rows) log(`row: ${row}`);
     const dayRows = rows.filter((r) => /^ {2}\S/.test(r));
     if (dayRows.length !== 6) throw new Error(`Yesterday shows ${dayRows.length} rows, not 6`);
@@ -94,7 +107,10 @@ module.exports = {
     // The full text of a session is in its tooltip.
     const session = treeItem(page, 'Snapshots', /^08:00–08:38/);
     await session.hover();
-    const hover = page.locator('.monaco-hover, .custom-hover, .workbench-hover').filter({ hasText: /Work session/ }).first();
+    const hover = page
+      .locator('.monaco-hover, .custom-hover, .workbench-hover')
+      .filter({ hasText: /Work session/ })
+      .first();
     await waitForLocator(hover, "the session's tooltip");
     log(`tooltip: ${((await hover.textContent()) || '').replace(/\s+/g, ' ').trim()}`);
     await screenshot('timeline-day-tooltip');

@@ -29,11 +29,19 @@ async function waitForWorkbench(page, { timeout = LOAD_TIMEOUT, emptyFolder = fa
   await waitForLocator(page.locator('.monaco-workbench'), 'the workbench to load', { timeout });
   if (emptyFolder) {
     // An empty folder lists nothing: its Explorer says so once the remote file system is connected.
-    await waitForLocator(page.locator('.explorer-folders-view, .explorer-viewlet .welcome-view').first(), 'the Explorer of the empty folder', { timeout, state: 'attached' });
+    await waitForLocator(
+      page.locator('.explorer-folders-view, .explorer-viewlet .welcome-view').first(),
+      'the Explorer of the empty folder',
+      { timeout, state: 'attached' },
+    );
     return;
   }
   // The Explorer lists the workspace once the remote file system is connected.
-  await waitForLocator(page.locator('.explorer-folders-view .monaco-list-row').first(), 'the Explorer to list the workspace', { timeout });
+  await waitForLocator(
+    page.locator('.explorer-folders-view .monaco-list-row').first(),
+    'the Explorer to list the workspace',
+    { timeout },
+  );
 }
 
 /**
@@ -76,7 +84,9 @@ async function runCommand(page, title, { timeout = UI_TIMEOUT } = {}) {
     let label = '';
     try {
       await row.waitFor({ state: 'visible', timeout: Math.min(3000 * attempt, 15_000) });
-      label = ((await row.locator('.label-name').first().textContent({ timeout: 5000 })) || '').replace(/\s+/g, ' ').trim();
+      label = ((await row.locator('.label-name').first().textContent({ timeout: 5000 })) || '')
+        .replace(/\s+/g, ' ')
+        .trim();
     } catch {
       // not listed yet
     }
@@ -90,7 +100,9 @@ async function runCommand(page, title, { timeout = UI_TIMEOUT } = {}) {
     if (Date.now() > deadline) break;
     await sleep(Math.min(500 * attempt, 3000));
   }
-  throw new Error(`the command palette never offered "${title}" within ${timeout / 1000} s (its first row: ${offered.length ? JSON.stringify(offered[0]) : 'none'}): is the extension installed and activated?`);
+  throw new Error(
+    `the command palette never offered "${title}" within ${timeout / 1000} s (its first row: ${offered.length ? JSON.stringify(offered[0]) : 'none'}): is the extension installed and activated?`,
+  );
 }
 
 /**
@@ -105,9 +117,23 @@ async function answerInputBox(page, prompt, { text, timeout = UI_TIMEOUT } = {})
   const widget = page.locator('.quick-input-widget');
   const shownPrompt = async () => {
     if (!(await widget.isVisible().catch(() => false))) return undefined;
-    const message = ((await widget.locator('.quick-input-message').textContent().catch(() => '')) || '').trim();
-    const placeholder = (await widget.locator('input.input').getAttribute('placeholder').catch(() => '')) || '';
-    const title = ((await widget.locator('.quick-input-title').textContent().catch(() => '')) || '').trim();
+    const message = (
+      (await widget
+        .locator('.quick-input-message')
+        .textContent()
+        .catch(() => '')) || ''
+    ).trim();
+    const placeholder =
+      (await widget
+        .locator('input.input')
+        .getAttribute('placeholder')
+        .catch(() => '')) || '';
+    const title = (
+      (await widget
+        .locator('.quick-input-title')
+        .textContent()
+        .catch(() => '')) || ''
+    ).trim();
     return [message, placeholder, title].find((t) => t && prompt.test(t));
   };
   const shown = await waitUntil(shownPrompt, `the input box ${prompt}`, { timeout });
@@ -143,7 +169,9 @@ async function waitForNotification(page, pattern, { failOn, timeout = UI_TIMEOUT
     if (failure) throw new Error(`notification: ${failure}`);
     await sleep(200);
   }
-  throw new Error(`no notification matching ${pattern} within ${timeout / 1000} s (visible: ${texts.length ? texts.map((t) => JSON.stringify(t)).join(', ') : 'none'})`);
+  throw new Error(
+    `no notification matching ${pattern} within ${timeout / 1000} s (visible: ${texts.length ? texts.map((t) => JSON.stringify(t)).join(', ') : 'none'})`,
+  );
 }
 
 /**
@@ -152,7 +180,9 @@ async function waitForNotification(page, pattern, { failOn, timeout = UI_TIMEOUT
  */
 async function settleNotifications(page, { timeout = scaled(10_000) } = {}) {
   await page
-    .waitForFunction(() => !document.querySelector('.notifications-toasts .monaco-progress-container.active'), null, { timeout })
+    .waitForFunction(() => !document.querySelector('.notifications-toasts .monaco-progress-container.active'), null, {
+      timeout,
+    })
     .catch(() => {});
   await page
     .locator('.notifications-toasts')
@@ -166,7 +196,9 @@ async function settleNotifications(page, { timeout = scaled(10_000) } = {}) {
  * @param {import('playwright-core').Page} page
  */
 function treeItem(page, viewTitle, name) {
-  return page.locator('.pane', { has: page.locator('.pane-header', { hasText: viewTitle }) }).getByRole('treeitem', { name });
+  return page
+    .locator('.pane', { has: page.locator('.pane-header', { hasText: viewTitle }) })
+    .getByRole('treeitem', { name });
 }
 
 /**
@@ -176,7 +208,11 @@ function treeItem(page, viewTitle, name) {
 async function waitForDiffEditor(page, { timeout = UI_TIMEOUT } = {}) {
   const diff = page.locator('.monaco-diff-editor').first();
   await waitForLocator(diff, 'a diff editor', { timeout });
-  await waitForLocator(diff.locator('.line-insert, .char-insert, .line-delete, .char-delete').first(), 'the diff editor to mark its changes', { timeout, state: 'attached' });
+  await waitForLocator(
+    diff.locator('.line-insert, .char-insert, .line-delete, .char-delete').first(),
+    'the diff editor to mark its changes',
+    { timeout, state: 'attached' },
+  );
   return diff;
 }
 
@@ -186,7 +222,10 @@ async function openFile(page, relativePath) {
   const input = page.locator('.quick-input-widget input.input');
   await waitForLocator(input, 'Quick Open');
   await input.fill(relativePath);
-  await waitForLocator(page.locator('.quick-input-list .monaco-list-row').first(), `Quick Open to list ${relativePath}`);
+  await waitForLocator(
+    page.locator('.quick-input-list .monaco-list-row').first(),
+    `Quick Open to list ${relativePath}`,
+  );
   await page.keyboard.press('Enter');
   await waitForLocator(page.locator('.editor-instance .monaco-editor').first(), `an editor on ${relativePath}`);
 }
@@ -207,7 +246,11 @@ async function openViewContainer(page, title, { timeout = UI_TIMEOUT } = {}) {
     if (Date.now() > deadline) throw new Error(`the "${title}" view container did not open`);
     await sleep(100);
   }
-  await waitForLocator(page.locator('.part.sidebar .composite.title', { hasText: title }).first(), `the "${title}" side bar`, { timeout });
+  await waitForLocator(
+    page.locator('.part.sidebar .composite.title', { hasText: title }).first(),
+    `the "${title}" side bar`,
+    { timeout },
+  );
 }
 
 /**
@@ -235,7 +278,10 @@ async function expandTreeItem(item, { timeout = UI_TIMEOUT } = {}) {
 async function clickInlineAction(page, item, title, { timeout = UI_TIMEOUT } = {}) {
   await waitForLocator(item, `tree item ${item}`, { timeout });
   await item.hover();
-  const action = item.locator('.actions .action-label').and(page.locator(`[aria-label="${title}"]`)).first();
+  const action = item
+    .locator('.actions .action-label')
+    .and(page.locator(`[aria-label="${title}"]`))
+    .first();
   await waitForLocator(action, `the inline action "${title}"`, { timeout });
   await action.click();
   await moveMouseAway(page);
@@ -259,21 +305,49 @@ async function acceptQuickPick(page, expectLabel, { timeout = UI_TIMEOUT } = {})
   await waitForLocator(focused, `the quick pick's focused row ("${expectLabel}")`, { timeout });
   const clean = (t) => (t || '').replace(/\s+/g, ' ').trim();
   const shown = {
-    title: clean(await widget.locator('.quick-input-title').textContent().catch(() => '')),
-    placeholder: (await widget.locator('input.input').getAttribute('placeholder').catch(() => '')) || '',
-    rows: (await widget.locator('.quick-input-list .monaco-list-row').evaluateAll((rows) =>
-      rows.map((row) => [...row.querySelectorAll('.label-name, .label-description, .quick-input-list-separator')].map((e) => e.textContent).filter(Boolean).join(' · ')),
-    )).map(clean),
+    title: clean(
+      await widget
+        .locator('.quick-input-title')
+        .textContent()
+        .catch(() => ''),
+    ),
+    placeholder:
+      (await widget
+        .locator('input.input')
+        .getAttribute('placeholder')
+        .catch(() => '')) || '',
+    rows: (
+      await widget.locator('.quick-input-list .monaco-list-row').evaluateAll((rows) =>
+        rows.map((row) =>
+          [...row.querySelectorAll('.label-name, .label-description, .quick-input-list-separator')]
+            .map((e) => e.textContent)
+            .filter(Boolean)
+            .join(' · '),
+        ),
+      )
+    ).map(clean),
     focused: clean(await focused.locator('.label-name').first().textContent()),
   };
-  if (!shown.focused.startsWith(expectLabel)) throw new Error(`the quick pick's focused row is "${shown.focused}", expected "${expectLabel}" (rows: ${shown.rows.join(' | ')})`);
+  if (!shown.focused.startsWith(expectLabel))
+    throw new Error(
+      `the quick pick's focused row is "${shown.focused}", expected "${expectLabel}" (rows: ${shown.rows.join(' | ')})`,
+    );
   await page.keyboard.press('Enter');
   // The pick is done when the widget closes, or when it shows the next question instead (a command that asks
   // again, e.g. a folder dialog after "Folder", reuses the widget, and may never be seen hidden in between).
   const gone = async () => {
     if (!(await widget.isVisible().catch(() => false))) return true;
-    const title = clean(await widget.locator('.quick-input-title').textContent().catch(() => ''));
-    const placeholder = (await widget.locator('input.input').getAttribute('placeholder').catch(() => '')) || '';
+    const title = clean(
+      await widget
+        .locator('.quick-input-title')
+        .textContent()
+        .catch(() => ''),
+    );
+    const placeholder =
+      (await widget
+        .locator('input.input')
+        .getAttribute('placeholder')
+        .catch(() => '')) || '';
     return title !== shown.title || placeholder !== shown.placeholder;
   };
   await waitUntil(gone, `the quick pick to close after Enter on "${expectLabel}"`, { timeout });
@@ -296,7 +370,13 @@ async function answerSaveDialog(page, filePath, { timeout = UI_TIMEOUT } = {}) {
   await waitForLocator(widget, 'the file dialog', { timeout });
   await waitForLocator(input, "the file dialog's path box", { timeout });
   const clean = (t) => (t || '').replace(/\s+/g, ' ').trim();
-  const titleOf = async () => clean(await widget.locator('.quick-input-title').textContent().catch(() => ''));
+  const titleOf = async () =>
+    clean(
+      await widget
+        .locator('.quick-input-title')
+        .textContent()
+        .catch(() => ''),
+    );
   const valueOf = () => input.inputValue().catch(() => '');
   const rowsOf = () =>
     widget
@@ -307,12 +387,31 @@ async function answerSaveDialog(page, filePath, { timeout = UI_TIMEOUT } = {}) {
   // wait until the box holds a value that stays put, or the dialog would overwrite what is typed.
   let last;
   let since = Date.now();
-  const proposed = await waitUntil(async () => {
-    const value = await valueOf();
-    if (value !== last) [last, since] = [value, Date.now()];
-    return value && Date.now() - since >= 500 ? value : undefined;
-  }, 'the save dialog to propose a path', { timeout });
-  const shown = { title: await titleOf(), button: clean((await widget.locator('.monaco-button').evaluateAll((buttons) => buttons.filter((b) => b.offsetParent !== null).map((b) => b.textContent)).catch(() => [])).join(' ')), proposed, overwrite: undefined, enterAgain: false, relisted: 0, retyped: 0 };
+  const proposed = await waitUntil(
+    async () => {
+      const value = await valueOf();
+      if (value !== last) [last, since] = [value, Date.now()];
+      return value && Date.now() - since >= 500 ? value : undefined;
+    },
+    'the save dialog to propose a path',
+    { timeout },
+  );
+  const shown = {
+    title: await titleOf(),
+    button: clean(
+      (
+        await widget
+          .locator('.monaco-button')
+          .evaluateAll((buttons) => buttons.filter((b) => b.offsetParent !== null).map((b) => b.textContent))
+          .catch(() => [])
+      ).join(' '),
+    ),
+    proposed,
+    overwrite: undefined,
+    enterAgain: false,
+    relisted: 0,
+    retyped: 0,
+  };
 
   // The dialog moves its listing when the box ends in a separator after a folder, and a listing still being
   // read can swallow the next move (seen on a loaded CI machine: the box held the path while the listing
@@ -329,16 +428,22 @@ async function answerSaveDialog(page, filePath, { timeout = UI_TIMEOUT } = {}) {
     return rows.every((r) => names.has(r)) && subfolders.every((d) => rows.includes(d));
   };
   const failure = async (error) => {
-    throw new Error(`${error.message} (it holds ${JSON.stringify(await valueOf())} and lists ${(await rowsOf()).join(', ')})`);
+    throw new Error(
+      `${error.message} (it holds ${JSON.stringify(await valueOf())} and lists ${(await rowsOf()).join(', ')})`,
+    );
   };
   const deadline = Date.now() + timeout;
   const folderWithSeparator = folder.endsWith(path.sep) ? folder : folder + path.sep;
   await input.click();
   for (let attempt = 1; ; attempt++) {
     await input.fill(folderWithSeparator);
-    const listed = await waitUntil(async () => (await valueOf()) === folderWithSeparator && (await listsFolder()), `the save dialog to list ${folder}`, {
-      timeout: Math.max(500, Math.min(3000 * attempt, deadline - Date.now())),
-    }).catch((error) => (Date.now() >= deadline ? failure(error) : undefined));
+    const listed = await waitUntil(
+      async () => (await valueOf()) === folderWithSeparator && (await listsFolder()),
+      `the save dialog to list ${folder}`,
+      {
+        timeout: Math.max(500, Math.min(3000 * attempt, deadline - Date.now())),
+      },
+    ).catch((error) => (Date.now() >= deadline ? failure(error) : undefined));
     if (listed) break;
     shown.relisted = attempt;
   }
@@ -354,7 +459,12 @@ async function answerSaveDialog(page, filePath, { timeout = UI_TIMEOUT } = {}) {
       await sleep(100);
     }
     if (held) break;
-    if (Date.now() >= deadline) await failure(new Error(`timed out after ${timeout / 1000} s waiting for the save dialog to keep ${filePath} and list ${folder}`));
+    if (Date.now() >= deadline)
+      await failure(
+        new Error(
+          `timed out after ${timeout / 1000} s waiting for the save dialog to keep ${filePath} and list ${folder}`,
+        ),
+      );
     shown.retyped++;
   }
 
@@ -375,8 +485,15 @@ async function answerSaveDialog(page, filePath, { timeout = UI_TIMEOUT } = {}) {
     await page.keyboard.press('Enter');
   }
   result ??= await waitUntil(outcome, 'the save dialog to close', { timeout }).catch(async (error) => {
-    const message = clean(await widget.locator('.quick-input-message').textContent().catch(() => ''));
-    throw new Error(`${error.message} (it holds ${JSON.stringify(await valueOf())}${message ? `, and says: ${message}` : ''}${shown.enterAgain ? '; Enter was pressed twice' : ''})`);
+    const message = clean(
+      await widget
+        .locator('.quick-input-message')
+        .textContent()
+        .catch(() => ''),
+    );
+    throw new Error(
+      `${error.message} (it holds ${JSON.stringify(await valueOf())}${message ? `, and says: ${message}` : ''}${shown.enterAgain ? '; Enter was pressed twice' : ''})`,
+    );
   });
   if (result !== 'closed') {
     shown.overwrite = result;

@@ -13,7 +13,17 @@ import { readWholeFile } from '../../src/core/query/browse';
 import { Repository } from '../../src/core/repository/repository';
 import type { SnapshotRecord } from '../../src/core/repository/snapshotRecord';
 import type { Node } from '../../src/vscode/views/nodes';
-import { ScriptedPrompter, api, saveAndFlush, children, closeAllEditors, read, snapshotRows, until, write } from './helpers/api';
+import {
+  ScriptedPrompter,
+  api,
+  saveAndFlush,
+  children,
+  closeAllEditors,
+  read,
+  snapshotRows,
+  until,
+  write,
+} from './helpers/api';
 import { configuredStorePath, workspaceFolders, workspaceMode } from './helpers/environment';
 import { emit } from './index';
 
@@ -21,7 +31,7 @@ const SCHEME = 'backup-snapshot';
 
 function label(provider: vscode.TreeDataProvider<Node>, node: Node): string {
   const item = provider.getTreeItem(node) as vscode.TreeItem;
-  return typeof item.label === 'string' ? item.label : item.label?.label ?? '';
+  return typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
 }
 
 async function fileAt(snapshot: SnapshotRecord, rel: string): Promise<string> {
@@ -45,7 +55,11 @@ if (workspaceMode() === 'single-folder') {
     let prompter: ScriptedPrompter;
     let folder: vscode.WorkspaceFolder;
     let firstSnapshot: SnapshotRecord;
-    const originalIndex = () => fs.readFileSync(path.join(__dirname, '..', '..', '..', 'test', 'integration', 'fixtures', 'workspace', 'src', 'index.js'), 'utf8');
+    const originalIndex = () =>
+      fs.readFileSync(
+        path.join(__dirname, '..', '..', '..', 'test', 'integration', 'fixtures', 'workspace', 'src', 'index.js'),
+        'utf8',
+      );
 
     const latest = async () => {
       const all = await a.service.snapshots(folder, true);
@@ -57,7 +71,9 @@ if (workspaceMode() === 'single-folder') {
       prompter = new ScriptedPrompter();
       a.setPrompter(prompter);
       folder = workspaceFolders()[0];
-      await vscode.workspace.getConfiguration('projectBackup').update('saveDebounceMs', 200, vscode.ConfigurationTarget.Global);
+      await vscode.workspace
+        .getConfiguration('projectBackup')
+        .update('saveDebounceMs', 200, vscode.ConfigurationTarget.Global);
     });
 
     after(async () => {
@@ -68,7 +84,11 @@ if (workspaceMode() === 'single-folder') {
       assert.ok(a.activationMs >= 0);
       // A figure for the record, not an assertion (timing belongs in benchmarks).
       emit(`      (activation took ${a.activationMs.toFixed(1)} ms)`);
-      assert.equal(fs.existsSync(path.join(configuredStorePath(), 'config')), false, 'activation created or opened the store');
+      assert.equal(
+        fs.existsSync(path.join(configuredStorePath(), 'config')),
+        false,
+        'activation created or opened the store',
+      );
     });
 
     it('Snapshot Workspace takes a full snapshot with the label typed in the input box', async () => {
@@ -122,21 +142,29 @@ if (workspaceMode() === 'single-folder') {
       assert.ok(saveNode);
       const changed = await children(view, saveNode);
       const version = changed.find((n) => n.kind === 'version' && n.relPath === 'src/index.js');
-      assert.ok(version && version.kind === 'version' && version.change === 'modified', 'the save snapshot does not list src/index.js as modified');
+      assert.ok(
+        version && version.kind === 'version' && version.change === 'modified',
+        'the save snapshot does not list src/index.js as modified',
+      );
       const browse = changed.find((n) => n.kind === 'browse');
       assert.ok(browse);
       const top = (await children(view, browse)).map((n) => label(view, n));
-      for (const name of ['src', 'docs', 'README.md']) assert.ok(top.includes(name), `All files lacks ${name}: ${top.join(', ')}`);
+      for (const name of ['src', 'docs', 'README.md'])
+        assert.ok(top.includes(name), `All files lacks ${name}: ${top.join(', ')}`);
       const labelled = snapshots.find((n) => n.kind === 'snapshot' && n.snapshot.id === firstSnapshot.id);
       assert.ok(labelled && label(view, labelled).includes('before the big refactor'));
     });
 
     it('File History follows the active editor, newest first', async () => {
       await vscode.window.showTextDocument(vscode.Uri.joinPath(folder.uri, 'src/lib/math.js'));
-      await until('history to follow math.js', () => a.historyView.current?.fsPath.endsWith(path.join('src', 'lib', 'math.js')));
+      await until('history to follow math.js', () =>
+        a.historyView.current?.fsPath.endsWith(path.join('src', 'lib', 'math.js')),
+      );
       assert.equal((await children(a.historyView)).length, 1);
       await vscode.window.showTextDocument(vscode.Uri.joinPath(folder.uri, 'src/index.js'));
-      await until('history to follow index.js', () => a.historyView.current?.fsPath.endsWith(path.join('src', 'index.js')));
+      await until('history to follow index.js', () =>
+        a.historyView.current?.fsPath.endsWith(path.join('src', 'index.js')),
+      );
       const versions = await children(a.historyView);
       assert.equal(versions.length, 2);
       const times = versions.map((v) => (v.kind === 'version' ? v.snapshot.time : ''));
@@ -147,7 +175,11 @@ if (workspaceMode() === 'single-folder') {
       const versions = await children(a.historyView);
       const oldest = versions[versions.length - 1];
       await vscode.commands.executeCommand('backup.compareWithCurrent', oldest);
-      const diff = await until('a diff editor', () => (vscode.window.tabGroups.activeTabGroup.activeTab?.input instanceof vscode.TabInputTextDiff ? activeDiff() : undefined));
+      const diff = await until('a diff editor', () =>
+        vscode.window.tabGroups.activeTabGroup.activeTab?.input instanceof vscode.TabInputTextDiff
+          ? activeDiff()
+          : undefined,
+      );
       assert.equal(diff.original.scheme, SCHEME);
       assert.equal(diff.modified.fsPath, vscode.Uri.joinPath(folder.uri, 'src/index.js').fsPath);
       assert.equal(await textOf(diff.original), originalIndex());
@@ -158,7 +190,11 @@ if (workspaceMode() === 'single-folder') {
       const [newest] = await children(a.historyView);
       await closeAllEditors();
       await vscode.commands.executeCommand('backup.compareWithPrevious', newest);
-      const diff = await until('a diff editor', () => (vscode.window.tabGroups.activeTabGroup.activeTab?.input instanceof vscode.TabInputTextDiff ? activeDiff() : undefined));
+      const diff = await until('a diff editor', () =>
+        vscode.window.tabGroups.activeTabGroup.activeTab?.input instanceof vscode.TabInputTextDiff
+          ? activeDiff()
+          : undefined,
+      );
       assert.equal(await textOf(diff.original), originalIndex());
       assert.match(await textOf(diff.modified), /^\/\/ edited in the editor/);
     });
@@ -168,7 +204,11 @@ if (workspaceMode() === 'single-folder') {
       await closeAllEditors();
       await vscode.commands.executeCommand('backup.selectForCompare', oldest);
       await vscode.commands.executeCommand('backup.compareWithSelected', newest);
-      const diff = await until('a diff editor', () => (vscode.window.tabGroups.activeTabGroup.activeTab?.input instanceof vscode.TabInputTextDiff ? activeDiff() : undefined));
+      const diff = await until('a diff editor', () =>
+        vscode.window.tabGroups.activeTabGroup.activeTab?.input instanceof vscode.TabInputTextDiff
+          ? activeDiff()
+          : undefined,
+      );
       assert.equal(await textOf(diff.original), originalIndex());
       assert.match(await textOf(diff.modified), /^\/\/ edited in the editor/);
     });
@@ -189,7 +229,10 @@ if (workspaceMode() === 'single-folder') {
       await vscode.commands.executeCommand('backup.restoreFile', versions[versions.length - 1]);
       assert.equal(read(folder, 'src/index.js'), originalIndex());
       const preview = prompter.previews[prompter.previews.length - 1];
-      assert.deepEqual(preview.map((c) => [c.action, c.path]), [['overwrite', 'src/index.js']]);
+      assert.deepEqual(
+        preview.map((c) => [c.action, c.path]),
+        [['overwrite', 'src/index.js']],
+      );
 
       await vscode.commands.executeCommand('backup.undoLastRestore');
       assert.equal(read(folder, 'src/index.js'), before);
@@ -236,11 +279,22 @@ if (workspaceMode() === 'single-folder') {
       assert.equal(doc.isDirty, true);
       const shown = prompter.previews.length;
       await vscode.commands.executeCommand('backup.restoreFile', versions[0]);
-      assert.equal(prompter.previews.length, shown + 1, 'it asked to restore instead of saying there was nothing to restore');
-      assert.deepEqual(prompter.previews[shown].map((c) => `${c.action} ${c.path}`), ['overwrite src/lib/math.js']);
+      assert.equal(
+        prompter.previews.length,
+        shown + 1,
+        'it asked to restore instead of saying there was nothing to restore',
+      );
+      assert.deepEqual(
+        prompter.previews[shown].map((c) => `${c.action} ${c.path}`),
+        ['overwrite src/lib/math.js'],
+      );
       await until('the editor to show the restored version', () => !doc.isDirty && doc.getText() === onDisk);
       await vscode.commands.executeCommand('backup.undoLastRestore');
-      assert.match(read(folder, 'src/lib/math.js') ?? '', /^\/\/ UNSAVED, SAME FILE ON DISK/, 'the unsaved text was kept for undo');
+      assert.match(
+        read(folder, 'src/lib/math.js') ?? '',
+        /^\/\/ UNSAVED, SAME FILE ON DISK/,
+        'the unsaved text was kept for undo',
+      );
     });
 
     it('restores a deleted file from the snapshot that deleted it', async () => {
@@ -264,7 +318,9 @@ if (workspaceMode() === 'single-folder') {
       write(folder, 'src/lib/format.js', 'changed\n');
       const view = a.snapshotsView;
       const [today] = await children(view);
-      const first = (await snapshotRows(view, today)).find((n) => n.kind === 'snapshot' && n.snapshot.id === firstSnapshot.id);
+      const first = (await snapshotRows(view, today)).find(
+        (n) => n.kind === 'snapshot' && n.snapshot.id === firstSnapshot.id,
+      );
       assert.ok(first);
       const browse = (await children(view, first)).find((n) => n.kind === 'browse');
       assert.ok(browse);
@@ -283,10 +339,16 @@ if (workspaceMode() === 'single-folder') {
       const before = read(folder, 'src/index.js');
       const view = a.snapshotsView;
       const [today] = await children(view);
-      const first = (await snapshotRows(view, today)).find((n) => n.kind === 'snapshot' && n.snapshot.id === firstSnapshot.id);
+      const first = (await snapshotRows(view, today)).find(
+        (n) => n.kind === 'snapshot' && n.snapshot.id === firstSnapshot.id,
+      );
       await vscode.commands.executeCommand('backup.restoreSnapshot', first);
       assert.equal(read(folder, 'src/index.js'), originalIndex());
-      assert.equal(read(folder, 'src/generated.js'), undefined, 'a file created after the snapshot survived a full restore');
+      assert.equal(
+        read(folder, 'src/generated.js'),
+        undefined,
+        'a file created after the snapshot survived a full restore',
+      );
       await vscode.commands.executeCommand('backup.undoLastRestore');
       assert.equal(read(folder, 'src/index.js'), before);
       assert.equal(read(folder, 'src/generated.js'), 'module.exports = 42;\n');
@@ -296,7 +358,9 @@ if (workspaceMode() === 'single-folder') {
       const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'restore-to-'));
       prompter.target = vscode.Uri.file(elsewhere);
       const current = read(folder, 'src/index.js');
-      const versions = await children(a.historyView.current?.fsPath.endsWith('index.js') ? a.historyView : a.historyView);
+      const versions = await children(
+        a.historyView.current?.fsPath.endsWith('index.js') ? a.historyView : a.historyView,
+      );
       const node = versions.find((n) => n.kind === 'version');
       assert.ok(node);
       await vscode.commands.executeCommand('backup.restoreFileTo', node);
@@ -306,7 +370,7 @@ if (workspaceMode() === 'single-folder') {
       assert.equal(prompter.openLabels.at(-1), 'Restore Here', "the folder dialog's button");
     });
 
-    it('Show File History follows the file it is run on; Copy Path puts that file\'s path on the clipboard', async () => {
+    it("Show File History follows the file it is run on; Copy Path puts that file's path on the clipboard", async () => {
       const file = vscode.Uri.joinPath(folder.uri, 'README.md');
       await vscode.commands.executeCommand('backup.showFileHistory', file);
       assert.equal(a.historyView.current?.fsPath, file.fsPath);
@@ -324,14 +388,25 @@ if (workspaceMode() === 'single-folder') {
         write(folder, 'docs/from-cli.md', 'written by a script\n');
         let refreshed = 0;
         const subscription = a.snapshotsView.onDidChangeTreeData(() => refreshed++);
-        const cli = path.join(vscode.extensions.getExtension('project-backup.project-backup')!.extensionPath, 'dist', 'cli.js');
-        execFileSync(process.execPath, [cli, 'snapshot', folder.uri.fsPath, '--repo', configuredStorePath(), '--label', 'from the CLI'], { stdio: 'pipe' });
+        const cli = path.join(
+          vscode.extensions.getExtension('project-backup.project-backup')!.extensionPath,
+          'dist',
+          'cli.js',
+        );
+        execFileSync(
+          process.execPath,
+          [cli, 'snapshot', folder.uri.fsPath, '--repo', configuredStorePath(), '--label', 'from the CLI'],
+          { stdio: 'pipe' },
+        );
         await until('the view to refresh', () => refreshed > 0);
         subscription.dispose();
         const view = a.snapshotsView;
         const [today] = await children(view);
         const [newest] = await snapshotRows(view, today);
-        assert.ok(newest.kind === 'snapshot' && newest.snapshot.label === 'from the CLI', 'the CLI snapshot is not at the top of the view');
+        assert.ok(
+          newest.kind === 'snapshot' && newest.snapshot.label === 'from the CLI',
+          'the CLI snapshot is not at the top of the view',
+        );
       } finally {
         await config.update('watchExternalChanges', true, vscode.ConfigurationTarget.Global);
       }

@@ -26,7 +26,11 @@ function fingerprint(dir: string): Record<string, string> {
       const child = rel ? `${rel}/${entry.name}` : entry.name;
       if (child === 'locks') continue;
       if (entry.isDirectory()) walk(child);
-      else out[child] = crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, child))).digest('hex');
+      else
+        out[child] = crypto
+          .createHash('sha256')
+          .update(fs.readFileSync(path.join(dir, child)))
+          .digest('hex');
     }
   };
   walk('');
@@ -62,7 +66,11 @@ if (workspaceMode() === 'single-folder') {
       encrypted = path.join(parent, 'encrypted-store');
       // The workspace's own store setting wins over the user's (and code-server's machine) value.
       await config().update('storePath', plain, vscode.ConfigurationTarget.Workspace);
-      await config().update('destinations', [{ location: offsite, offsite: true, store: plain }], vscode.ConfigurationTarget.Global);
+      await config().update(
+        'destinations',
+        [{ location: offsite, offsite: true, store: plain }],
+        vscode.ConfigurationTarget.Global,
+      );
       write(folder, 'notes/plan.md', 'a file the stores keep\n');
       prompter.texts = [''];
       await vscode.commands.executeCommand('backup.snapshotWorkspace');
@@ -117,17 +125,34 @@ if (workspaceMode() === 'single-folder') {
 
       // It said, before creating anything, that a lost passphrase loses the backups.
       const questions = prompter.asked.slice(asked);
-      assert.ok(questions.some((q) => q.startsWith(`Create an encrypted store at ${encrypted}?`) && /cannot be recovered/.test(q)), questions.join(' | '));
+      assert.ok(
+        questions.some(
+          (q) => q.startsWith(`Create an encrypted store at ${encrypted}?`) && /cannot be recovered/.test(q),
+        ),
+        questions.join(' | '),
+      );
       assert.equal(a.service.localStorePath(folder), encrypted);
-      assert.equal(config().inspect<string>('storePath')?.workspaceValue, encrypted, 'the setting was changed somewhere else than where it was set');
+      assert.equal(
+        config().inspect<string>('storePath')?.workspaceValue,
+        encrypted,
+        'the setting was changed somewhere else than where it was set',
+      );
       const repo = await a.service.repository(folder);
       assert.equal(repo.codec.encrypted, true);
       const snapshots = await a.service.snapshots(folder, true);
-      assert.deepEqual(snapshots.map((s) => s.label), ['first snapshot in the encrypted store']);
+      assert.deepEqual(
+        snapshots.map((s) => s.label),
+        ['first snapshot in the encrypted store'],
+      );
       assert.deepEqual(fingerprint(plain), oldStore, 'the old store changed');
       assert.equal(await a.keychain.hasPassphrase(encrypted), true);
 
-      const settings = JSON.stringify(config()) + [path.join(folder.uri.fsPath, '.vscode', 'settings.json')].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f, 'utf8')).join('');
+      const settings =
+        JSON.stringify(config()) +
+        [path.join(folder.uri.fsPath, '.vscode', 'settings.json')]
+          .filter((f) => fs.existsSync(f))
+          .map((f) => fs.readFileSync(f, 'utf8'))
+          .join('');
       assert.ok(!settings.includes(PASSPHRASE), 'the passphrase reached the settings');
       assert.ok(!a.log.recent.join('\n').includes(PASSPHRASE), 'the passphrase reached the log');
 
@@ -162,7 +187,7 @@ if (workspaceMode() === 'single-folder') {
       assert.deepEqual(a.replicator.destinations(folder), []);
     });
 
-    it('with no store setting of the workspace\'s own, it changes the user\'s setting (the machine\'s, in a remote window) and says so', async () => {
+    it("with no store setting of the workspace's own, it changes the user's setting (the machine's, in a remote window) and says so", async () => {
       await config().update('storePath', undefined, vscode.ConfigurationTarget.Workspace);
       const userStore = config().inspect<string>('storePath')?.globalValue;
       const second = path.join(parent, 'second-encrypted-store');
@@ -171,7 +196,12 @@ if (workspaceMode() === 'single-folder') {
         prompter.secrets = [PASSPHRASE, PASSPHRASE];
         const asked = prompter.asked.length;
         await vscode.commands.executeCommand('backup.encryptStore', folder.uri);
-        assert.ok(prompter.asked.slice(asked).some((q) => q.includes('New snapshots of every workspace that uses your default store go there')), prompter.asked.slice(asked).join(' | '));
+        assert.ok(
+          prompter.asked
+            .slice(asked)
+            .some((q) => q.includes('New snapshots of every workspace that uses your default store go there')),
+          prompter.asked.slice(asked).join(' | '),
+        );
         assert.equal(config().inspect<string>('storePath')?.globalValue, second);
         assert.equal(a.service.localStorePath(folder), second);
         assert.equal((await a.service.snapshots(folder, true)).length, 1);

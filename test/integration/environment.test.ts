@@ -23,7 +23,10 @@ describe('test environment', () => {
     const main = folders[0].uri.fsPath;
     assert.ok(fs.existsSync(path.join(main, 'README.md')), `${main} has no README.md`);
     assert.ok(fs.existsSync(path.join(main, 'src', 'lib', 'math.js')));
-    assert.ok(!main.startsWith(path.resolve(__dirname, '..', '..', '..')), 'the workspace must be a copy, not the repo fixture');
+    assert.ok(
+      !main.startsWith(path.resolve(__dirname, '..', '..', '..')),
+      'the workspace must be a copy, not the repo fixture',
+    );
   });
 
   it('points projectBackup.storePath at a per-run folder outside the home folder', () => {

@@ -48,8 +48,15 @@ if (workspaceMode() === 'single-folder') {
       prompter.saveTo = vscode.Uri.file(path.join(dir, 'diff.tar.gz'));
       await vscode.commands.executeCommand('backup.exportDifferentialArchive');
       const out = extract(prompter.saveTo.fsPath);
-      assert.equal(fs.readFileSync(path.join(out, 'src', 'lib', 'math.js'), 'utf8'), '// changed after the full archive\n');
-      assert.equal(fs.existsSync(path.join(out, 'README.md')), false, 'an unchanged file is in the differential archive');
+      assert.equal(
+        fs.readFileSync(path.join(out, 'src', 'lib', 'math.js'), 'utf8'),
+        '// changed after the full archive\n',
+      );
+      assert.equal(
+        fs.existsSync(path.join(out, 'README.md')),
+        false,
+        'an unchanged file is in the differential archive',
+      );
       const deleted = fs.readFileSync(path.join(out, '.project-backup', 'deleted.txt'), 'utf8');
       assert.match(deleted, /^styles\/main\.css$/m);
     });
@@ -59,10 +66,21 @@ if (workspaceMode() === 'single-folder') {
       prompter.saveTo = vscode.Uri.file(path.join(dir, 'incr.tar.gz'));
       await vscode.commands.executeCommand('backup.exportIncrementalArchive');
       const out = extract(prompter.saveTo.fsPath);
-      assert.equal(fs.readFileSync(path.join(out, 'src', 'index.js'), 'utf8'), '// changed after the differential archive\n');
+      assert.equal(
+        fs.readFileSync(path.join(out, 'src', 'index.js'), 'utf8'),
+        '// changed after the differential archive\n',
+      );
       // math.js changed before the differential archive: a differential would hold it again, this does not.
-      assert.equal(fs.existsSync(path.join(out, 'src', 'lib', 'math.js')), false, 'a file already in the differential archive is in the incremental one');
-      assert.equal(fs.existsSync(path.join(out, 'README.md')), false, 'an unchanged file is in the incremental archive');
+      assert.equal(
+        fs.existsSync(path.join(out, 'src', 'lib', 'math.js')),
+        false,
+        'a file already in the differential archive is in the incremental one',
+      );
+      assert.equal(
+        fs.existsSync(path.join(out, 'README.md')),
+        false,
+        'an unchanged file is in the incremental archive',
+      );
     });
   });
 }

@@ -17,7 +17,11 @@ import { MemoryMemento, ScriptedPrompter, api } from './helpers/api';
 import { workspaceMode } from './helpers/environment';
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' }).trim();
+  return execFileSync(
+    'git',
+    ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args],
+    { cwd, encoding: 'utf8' },
+  ).trim();
 }
 
 if (workspaceMode() === 'single-folder') {
@@ -50,13 +54,20 @@ if (workspaceMode() === 'single-folder') {
       assert.equal(await a.service.includesGit(folder), false);
       const without = await a.service.snapshotFolder(folder, { trigger: 'manual' });
       const repo = await a.service.localRepository(folder);
-      assert.equal((await listTree(repo, without.snapshot, '')).some((e) => e.path === '.git'), false, '.git left out');
+      assert.equal(
+        (await listTree(repo, without.snapshot, '')).some((e) => e.path === '.git'),
+        false,
+        '.git left out',
+      );
 
       const result = await a.service.includeGitFolder(folder);
       assert.equal(config().get('includeGitFolder'), true);
       assert.equal(await a.service.includesGit(folder), true);
       const gitEntries = await listTree(repo, result.snapshot, '.git');
-      assert.ok(gitEntries.some((e) => e.path === '.git/HEAD'), `the snapshot holds .git: ${gitEntries.map((e) => e.path).join(', ')}`);
+      assert.ok(
+        gitEntries.some((e) => e.path === '.git/HEAD'),
+        `the snapshot holds .git: ${gitEntries.map((e) => e.path).join(', ')}`,
+      );
     });
 
     it('an ordinary restore into the live folder restores the files and never replaces its newer .git (#12)', async () => {
@@ -67,11 +78,22 @@ if (workspaceMode() === 'single-folder') {
       git(repoDir, 'commit', '--quiet', '-am', 'v2, not in any snapshot');
       const head = git(repoDir, 'rev-parse', 'HEAD');
       const state = new MemoryMemento();
-      const result = await runRestore({ service: a.service, prompter, log: a.log, state }, { folder, snapshot: withGit, paths: [], deleteExtra: true, title: 'Restore snapshot' });
+      const result = await runRestore(
+        { service: a.service, prompter, log: a.log, state },
+        { folder, snapshot: withGit, paths: [], deleteExtra: true, title: 'Restore snapshot' },
+      );
       assert.ok(result, 'the restore ran');
       const preview = prompter.previews[prompter.previews.length - 1];
-      assert.equal(preview.some((c) => c.path === '.git' || c.path.startsWith('.git/')), false, `the preview touches nothing in .git: ${preview.map((c) => c.path).join(', ')}`);
-      assert.equal(fs.readFileSync(path.join(repoDir, 'app.js'), 'utf8'), 'console.log("v1");\n', 'the file is restored');
+      assert.equal(
+        preview.some((c) => c.path === '.git' || c.path.startsWith('.git/')),
+        false,
+        `the preview touches nothing in .git: ${preview.map((c) => c.path).join(', ')}`,
+      );
+      assert.equal(
+        fs.readFileSync(path.join(repoDir, 'app.js'), 'utf8'),
+        'console.log("v1");\n',
+        'the file is restored',
+      );
       assert.equal(git(repoDir, 'rev-parse', 'HEAD'), head, 'the newer commit is still HEAD');
       assert.match(git(repoDir, 'log', '--oneline'), /v2, not in any snapshot/);
     });

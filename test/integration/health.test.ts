@@ -31,7 +31,7 @@ if (workspaceMode() === 'single-folder') {
     };
     const label = (node: HealthNode) => {
       const item = a.healthView.getTreeItem(node);
-      return typeof item.label === 'string' ? item.label : item.label?.label ?? '';
+      return typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
     };
 
     before(async () => {
@@ -89,7 +89,10 @@ if (workspaceMode() === 'single-folder') {
       const saved = config().inspect<Array<{ location: string; offsite?: boolean }>>('destinations')?.globalValue;
       assert.deepEqual(saved, [{ location: destination, offsite: true, store: a.service.localStorePath(folder) }]);
       assert.ok(fs.existsSync(path.join(destination, 'config')), 'no store at the destination');
-      assert.ok(fs.readdirSync(path.join(destination, 'snapshots')).length >= 1, 'no snapshot record at the destination');
+      assert.ok(
+        fs.readdirSync(path.join(destination, 'snapshots')).length >= 1,
+        'no snapshot record at the destination',
+      );
 
       const [health] = await a.healthView.refresh();
       assert.ok(health.report, health.error);
@@ -102,8 +105,12 @@ if (workspaceMode() === 'single-folder') {
       const copies = await nodes(await section('copies'));
       assert.deepEqual(copies.map(label), ['Workspace', 'Local store', path.basename(destination)]);
       // The test's "offsite" folder is on the store's own disk: it counts, as the user said, and the row says to check (#12).
-      const onStoreDisk = 'marked offsite, but on the same disk as the store: right for a cloud-synced folder, not for a plain one';
-      assert.equal(String(a.healthView.getTreeItem(copies[2]).description), `offsite · copied just now · ${onStoreDisk} · ${destination}`);
+      const onStoreDisk =
+        'marked offsite, but on the same disk as the store: right for a cloud-synced folder, not for a plain one';
+      assert.equal(
+        String(a.healthView.getTreeItem(copies[2]).description),
+        `offsite · copied just now · ${onStoreDisk} · ${destination}`,
+      );
 
       a.statusBar.update();
       const tooltip = a.statusBar.tooltipText();
@@ -113,11 +120,21 @@ if (workspaceMode() === 'single-folder') {
     it('a destination added for another store is not used for this folder (a destination holds one store)', async () => {
       const saved = config().inspect<Array<Record<string, unknown>>>('destinations')?.globalValue ?? [];
       const elsewhere = path.join(path.dirname(destination), 'other-store-copy');
-      await config().update('destinations', [...saved, { location: elsewhere, store: path.join(path.dirname(destination), 'another-store') }], vscode.ConfigurationTarget.Global);
+      await config().update(
+        'destinations',
+        [...saved, { location: elsewhere, store: path.join(path.dirname(destination), 'another-store') }],
+        vscode.ConfigurationTarget.Global,
+      );
       try {
-        assert.deepEqual(a.replicator.destinations(folder).map((d) => d.location), [destination]);
+        assert.deepEqual(
+          a.replicator.destinations(folder).map((d) => d.location),
+          [destination],
+        );
         const [health] = await a.healthView.refresh();
-        assert.deepEqual(health.report!.locations.filter((l) => l.kind === 'destination').map((l) => l.location), [destination]);
+        assert.deepEqual(
+          health.report!.locations.filter((l) => l.kind === 'destination').map((l) => l.location),
+          [destination],
+        );
       } finally {
         await config().update('destinations', saved, vscode.ConfigurationTarget.Global);
       }
@@ -132,7 +149,10 @@ if (workspaceMode() === 'single-folder') {
       await vscode.commands.executeCommand(command.command, ...(command.arguments ?? []));
       [health] = await a.healthView.refresh();
       assert.ok(health.report!.lastVerify?.ok, 'no verify recorded');
-      assert.equal(health.report!.gaps.find((g) => g.id === 'verify'), undefined);
+      assert.equal(
+        health.report!.gaps.find((g) => g.id === 'verify'),
+        undefined,
+      );
       const facts = await nodes(await section('status'));
       assert.match(String(a.healthView.getTreeItem(facts[2]).description), /just now .*no damage/);
     });
@@ -148,7 +168,9 @@ if (workspaceMode() === 'single-folder') {
         // The destination is a copy of the whole store: it also holds other workspaces' snapshots (the git
         // project of gitFolder.test.ts), which this folder's view does not list.
         const copy = await Repository.open(destination);
-        const mine = (await copy.listSnapshots({ reload: true })).filter((s) => s.workspace.id === a.service.workspaceId(folder));
+        const mine = (await copy.listSnapshots({ reload: true })).filter(
+          (s) => s.workspace.id === a.service.workspaceId(folder),
+        );
         await copy.close();
         assert.equal((await a.service.snapshots(folder, true)).length, mine.length);
 
@@ -174,10 +196,14 @@ if (workspaceMode() === 'single-folder') {
       write(folder, 'docs/replicated.md', `replicated ${Date.now()}\n`);
       prompter.texts = [''];
       await vscode.commands.executeCommand('backup.snapshotWorkspace');
-      await until('the background replication', async () => {
-        await a.replicator.flush();
-        return fs.readdirSync(path.join(destination, 'snapshots')).length > before;
-      }, 120_000);
+      await until(
+        'the background replication',
+        async () => {
+          await a.replicator.flush();
+          return fs.readdirSync(path.join(destination, 'snapshots')).length > before;
+        },
+        120_000,
+      );
       const [health] = await a.healthView.refresh();
       const dest = health.report!.locations.find((l) => l.kind === 'destination')!;
       assert.equal(dest.upToDate, true, dest.note);

@@ -33,7 +33,10 @@ if (workspaceMode() === 'single-folder') {
       const [today2] = await children(a.snapshotsView);
       const [again] = await snapshotRows(a.snapshotsView, today2);
       const item = a.snapshotsView.getTreeItem(again) as vscode.TreeItem;
-      assert.match(String(typeof item.label === 'string' ? item.label : item.label?.label), /before the big refactor \(tree\)/);
+      assert.match(
+        String(typeof item.label === 'string' ? item.label : item.label?.label),
+        /before the big refactor \(tree\)/,
+      );
       assert.equal(item.contextValue, 'snapshot.pinned');
       assert.ok(again.kind === 'snapshot' && again.snapshot.pinned === true);
 
@@ -45,14 +48,22 @@ if (workspaceMode() === 'single-folder') {
 
     it('refuses to delete a pinned snapshot, and deletes it once unpinned', async () => {
       const [today] = await children(a.snapshotsView);
-      const pinned = (await snapshotRows(a.snapshotsView, today)).find((n) => n.kind === 'snapshot' && n.snapshot.pinned);
+      const pinned = (await snapshotRows(a.snapshotsView, today)).find(
+        (n) => n.kind === 'snapshot' && n.snapshot.pinned,
+      );
       assert.ok(pinned && pinned.kind === 'snapshot');
       prompter.confirmAnswer = true;
       await vscode.commands.executeCommand('backup.deleteSnapshot', pinned);
-      assert.ok((await a.service.snapshots(folder, true)).some((s) => s.id === pinned.snapshot.id), 'a pinned snapshot was deleted');
+      assert.ok(
+        (await a.service.snapshots(folder, true)).some((s) => s.id === pinned.snapshot.id),
+        'a pinned snapshot was deleted',
+      );
       await vscode.commands.executeCommand('backup.unpinSnapshot', pinned);
       await vscode.commands.executeCommand('backup.deleteSnapshot', pinned);
-      assert.ok(!(await a.service.snapshots(folder, true)).some((s) => s.id === pinned.snapshot.id), 'the unpinned snapshot was not deleted');
+      assert.ok(
+        !(await a.service.snapshots(folder, true)).some((s) => s.id === pinned.snapshot.id),
+        'the unpinned snapshot was not deleted',
+      );
     });
   });
 }

@@ -45,7 +45,10 @@ if (workspaceMode() === 'single-folder') {
       write(folder, 'notes/after-health.txt', `a change ${Date.now()}\n`);
       const result = await a.service.snapshotFolder(folder, { trigger: 'external', paths: ['notes/after-health.txt'] });
       assert.ok(result.created);
-      await until('the health view to show the new snapshot', () => a.healthView.cached(folder)?.report?.lastSnapshot === result.snapshot.time);
+      await until(
+        'the health view to show the new snapshot',
+        () => a.healthView.cached(folder)?.report?.lastSnapshot === result.snapshot.time,
+      );
     });
 
     it('a store that was never created is not created just to draw the status bar, and then reads "Not backed up yet" (#12)', async () => {

@@ -24,12 +24,17 @@ const PASSPHRASE = 'a passphrase for the locked store 2718';
 
 /** What a tree row shows: its label and description. */
 function rowText(item: vscode.TreeItem): string {
-  const label = typeof item.label === 'string' ? item.label : item.label?.label ?? '';
+  const label = typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
   return item.description ? `${label} · ${item.description}` : label;
 }
 
 /** Saves `content` to a workspace file through an editor, as a user does, and waits for the queued snapshot attempt. */
-async function saveInEditor(a: ProjectBackupApi, folder: vscode.WorkspaceFolder, rel: string, content: string): Promise<void> {
+async function saveInEditor(
+  a: ProjectBackupApi,
+  folder: vscode.WorkspaceFolder,
+  rel: string,
+  content: string,
+): Promise<void> {
   const file = write(folder, rel, 'before the edit\n');
   const doc = await vscode.workspace.openTextDocument(file);
   const edit = new vscode.WorkspaceEdit();
@@ -39,8 +44,15 @@ async function saveInEditor(a: ProjectBackupApi, folder: vscode.WorkspaceFolder,
 }
 
 /** The content of `rel` in the first snapshot that holds `content` there, if any. */
-async function snapshotHolding(store: string, rel: string, content: string, options: { passphrase?: string } = {}): Promise<SnapshotRecord | undefined> {
-  const repo = await Repository.open(store, { passphrase: options.passphrase ? async () => options.passphrase : undefined });
+async function snapshotHolding(
+  store: string,
+  rel: string,
+  content: string,
+  options: { passphrase?: string } = {},
+): Promise<SnapshotRecord | undefined> {
+  const repo = await Repository.open(store, {
+    passphrase: options.passphrase ? async () => options.passphrase : undefined,
+  });
   try {
     for (const s of await repo.listSnapshots()) {
       const bytes = await readWholeFile(repo, s, rel).catch(() => undefined);
@@ -77,11 +89,13 @@ if (workspaceMode() === 'single-folder') {
     const snapshotNode = async (match: (s: SnapshotRecord) => boolean): Promise<SnapshotNode> => {
       a.snapshotsView.refresh(true);
       for (const day of await children(a.snapshotsView)) {
-        for (const node of await children(a.snapshotsView, day)) if (node.kind === 'snapshot' && match(node.snapshot)) return node;
+        for (const node of await children(a.snapshotsView, day))
+          if (node.kind === 'snapshot' && match(node.snapshot)) return node;
       }
       throw new Error('no such snapshot in the Snapshots view');
     };
-    const snapshotRows = async () => Promise.all((await children(a.snapshotsView)).map(async (n: Node) => rowText(a.snapshotsView.getTreeItem(n))));
+    const snapshotRows = async () =>
+      Promise.all((await children(a.snapshotsView)).map(async (n: Node) => rowText(a.snapshotsView.getTreeItem(n))));
     const healthRows = async () => {
       await a.healthView.refresh();
       const nodes = (await a.healthView.getChildren()) as HealthNode[];
@@ -98,7 +112,11 @@ if (workspaceMode() === 'single-folder') {
       usb = path.join(parent, 'usb');
       // The workspace's own store setting wins over the user's (and code-server's machine) value.
       await config().update('storePath', store, vscode.ConfigurationTarget.Workspace);
-      await config().update('destinations', [{ location: usb, offsite: false, store }], vscode.ConfigurationTarget.Global);
+      await config().update(
+        'destinations',
+        [{ location: usb, offsite: false, store }],
+        vscode.ConfigurationTarget.Global,
+      );
       write(folder, 'lost/notes.md', 'the notes as they were\n');
       prompter.texts = ['before the loss'];
       await vscode.commands.executeCommand('backup.snapshotWorkspace');
@@ -116,7 +134,8 @@ if (workspaceMode() === 'single-folder') {
       await config().update('storePath', undefined, vscode.ConfigurationTarget.Workspace);
       await config().update('destinations', undefined, vscode.ConfigurationTarget.Global);
       prompter.picker = undefined;
-      for (const rel of ['lost', 'notes/locked.md']) fs.rmSync(path.join(folder.uri.fsPath, ...rel.split('/')), { recursive: true, force: true });
+      for (const rel of ['lost', 'notes/locked.md'])
+        fs.rmSync(path.join(folder.uri.fsPath, ...rel.split('/')), { recursive: true, force: true });
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
       fs.rmSync(parent, { recursive: true, force: true });
     });
@@ -132,33 +151,52 @@ if (workspaceMode() === 'single-folder') {
       a.snapshotsView.refresh(true);
       const rows = await snapshotRows();
       assert.equal(rows[0], `The backup store is missing · ${store}`);
-      assert.ok(rows.includes('Bring the store back from usb · its whole history, then backups go on'), rows.join(' | '));
+      assert.ok(
+        rows.includes('Bring the store back from usb · its whole history, then backups go on'),
+        rows.join(' | '),
+      );
       assert.ok(rows.includes(`Browse and restore from usb · ${usb}`), rows.join(' | '));
 
       const [health] = await a.healthView.refresh();
       assert.equal(health.report, undefined);
       assert.equal(health.problem, 'missing');
-      assert.deepEqual(health.copies?.map((c) => [c.location, c.holdsStore, c.snapshots]), [[usb, true, history.length]]);
+      assert.deepEqual(
+        health.copies?.map((c) => [c.location, c.holdsStore, c.snapshots]),
+        [[usb, true, history.length]],
+      );
       const shown = await healthRows();
       assert.equal(shown[0], 'Local store missing · 1 destination holds a copy');
       assert.ok(shown.includes(`usb · holds a copy: ${history.length} snapshots · ${usb}`), shown.join(' | '));
       assert.ok(shown.includes('Bring the store back from usb · its whole history; backups go on'), shown.join(' | '));
-      assert.ok(!shown.some((r) => /^Only \d of 3 copies|behind the latest snapshot|No snapshot yet/.test(r)), shown.join(' | '));
+      assert.ok(
+        !shown.some((r) => /^Only \d of 3 copies|behind the latest snapshot|No snapshot yet/.test(r)),
+        shown.join(' | '),
+      );
 
       a.statusBar.update();
       assert.equal(a.statusBar.text(), '$(error) Backup store missing');
-      assert.match(a.statusBar.tooltipText(), /the backup store at .* is missing\*\* · \[Bring it back from a destination\]\(command:backup\.bringBackStore\)/);
+      assert.match(
+        a.statusBar.tooltipText(),
+        /the backup store at .* is missing\*\* · \[Bring it back from a destination\]\(command:backup\.bringBackStore\)/,
+      );
       assert.equal(fs.existsSync(store), false, 'drawing the views re-created the missing store');
     });
 
     it('"Bring the Store Back" copies the whole history back under the same id; the kept save lands, and the destination keeps receiving', async () => {
       await vscode.commands.executeCommand('backup.bringBackStore', folder.uri, usb);
-      assert.ok(prompter.asked.some((q) => q.startsWith(`Bring the backup store back from ${usb}? Its whole history (${history.length} snapshots,`)), prompter.asked.join(' | '));
+      assert.ok(
+        prompter.asked.some((q) =>
+          q.startsWith(`Bring the backup store back from ${usb}? Its whole history (${history.length} snapshots,`),
+        ),
+        prompter.asked.join(' | '),
+      );
       const back = await storeIds(store);
       assert.equal(back.id, storeId, 'the store came back under another id');
       for (const id of history) assert.ok(back.snapshots.includes(id), 'a snapshot of the history did not come back');
       // (Its snapshot may be the watcher's, which read the saved file from disk, or the save's own.)
-      const saved = await until('the save made while the store was missing, in a snapshot', () => snapshotHolding(store, 'lost/saved-while-missing.md', 'saved while the store was missing\n'));
+      const saved = await until('the save made while the store was missing, in a snapshot', () =>
+        snapshotHolding(store, 'lost/saved-while-missing.md', 'saved while the store was missing\n'),
+      );
       assert.equal(a.service.status(folder).store, undefined);
       a.statusBar.update();
       assert.notEqual(a.statusBar.text(), '$(error) Backup store missing');
@@ -185,16 +223,23 @@ if (workspaceMode() === 'single-folder') {
       const asked = prompter.asked.length;
       await vscode.commands.executeCommand('backup.restoreSnapshot', target);
       const questions = prompter.asked.slice(asked);
-      assert.equal(questions[0], `The backup store at ${store} is missing; the restore needs it for its undo snapshot.`);
+      assert.equal(
+        questions[0],
+        `The backup store at ${store} is missing; the restore needs it for its undo snapshot.`,
+      );
       assert.match(questions[1] ?? '', /^Restore snapshot/, questions.join(' | '));
 
       assert.equal(read(folder, 'lost/notes.md'), 'the notes as they were\n');
       assert.equal(a.service.browsing(folder), undefined, 'the views still show the destination');
       const after = await storeIds(store);
       assert.equal(after.id, storeId);
-      for (const id of copied.snapshots) assert.ok(after.snapshots.includes(id), 'the history at the destination did not come back whole');
+      for (const id of copied.snapshots)
+        assert.ok(after.snapshots.includes(id), 'the history at the destination did not come back whole');
       // The undo snapshot: the pre-restore one, or the watcher's that already held the state it would have.
-      const undo = a.log.recent.map((l) => /Restored .* into .*; undo snapshot ([0-9a-f]+)\.$/.exec(l)?.[1]).filter(Boolean).at(-1);
+      const undo = a.log.recent
+        .map((l) => /Restored .* into .*; undo snapshot ([0-9a-f]+)\.$/.exec(l)?.[1])
+        .filter(Boolean)
+        .at(-1);
       assert.ok(undo, 'the restore took no undo snapshot');
       const holding = await snapshotHolding(store, 'lost/notes.md', 'damaged after the loss\n');
       assert.ok(holding?.id.startsWith(undo), 'the undo snapshot does not hold what the restore replaced');
@@ -211,7 +256,9 @@ if (workspaceMode() === 'single-folder') {
       // then, with the store setting of then).
       const snapshot = await snapshotNode((s) => s.id === newest.id);
       const browse = (await children(a.snapshotsView, snapshot)).find((n) => n.kind === 'browse');
-      const lost = browse && (await children(a.snapshotsView, browse)).find((n) => n.kind === 'folderVersion' && n.relPath === 'lost');
+      const lost =
+        browse &&
+        (await children(a.snapshotsView, browse)).find((n) => n.kind === 'folderVersion' && n.relPath === 'lost');
       assert.ok(lost, 'no folder lost/ in the snapshot');
       prompter.picker = (items) => items.find((i) => i.label.includes('another folder'));
       prompter.target = vscode.Uri.file(elsewhere);
@@ -222,8 +269,12 @@ if (workspaceMode() === 'single-folder') {
       }
       assert.equal(a.service.localStorePath(folder), elsewhere);
       assert.equal((await storeIds(elsewhere)).id, storeId);
-      const destinations = config().inspect<Array<{ location: string; store?: string }>>('destinations')?.globalValue ?? [];
-      assert.deepEqual(destinations.map((d) => [d.location, d.store]), [[usb, elsewhere]]);
+      const destinations =
+        config().inspect<Array<{ location: string; store?: string }>>('destinations')?.globalValue ?? [];
+      assert.deepEqual(
+        destinations.map((d) => [d.location, d.store]),
+        [[usb, elsewhere]],
+      );
       await a.replicator.flush(); // the copy that follows a bring-back, so Replicate Now runs a copy of its own
       write(folder, 'lost/after-move.md', 'after the move\n');
       prompter.texts = [''];
@@ -250,10 +301,21 @@ if (workspaceMode() === 'single-folder') {
       await vscode.commands.executeCommand('backup.snapshotWorkspace');
       // Another machine is copying into the destination right now: its claim is fresh.
       const claim = path.join(usb, 'locks', 'claim-replicate');
-      fs.writeFileSync(claim, JSON.stringify({ host: 'another-machine', pid: 4242, time: new Date().toISOString(), exclusive: false, purpose: 'a copy' }));
+      fs.writeFileSync(
+        claim,
+        JSON.stringify({
+          host: 'another-machine',
+          pid: 4242,
+          time: new Date().toISOString(),
+          exclusive: false,
+          purpose: 'a copy',
+        }),
+      );
       const logged = a.log.recent.length;
       const running = vscode.commands.executeCommand('backup.replicateNow', folder.uri);
-      await until('the copy to wait for the other one', () => a.log.recent.slice(logged).some((l) => l.includes('waits for another copy there')));
+      await until('the copy to wait for the other one', () =>
+        a.log.recent.slice(logged).some((l) => l.includes('waits for another copy there')),
+      );
       fs.rmSync(claim);
       await running;
       const said = a.log.recent.slice(logged).join('\n');
@@ -263,17 +325,27 @@ if (workspaceMode() === 'single-folder') {
       await a.replicator.flush();
       const again = a.log.recent.length;
       await vscode.commands.executeCommand('backup.replicateNow', folder.uri);
-      assert.match(a.log.recent.slice(again).join('\n'), /Replicated to 1 destination: nothing new to copy; \d+ snapshots there now\./);
+      assert.match(
+        a.log.recent.slice(again).join('\n'),
+        /Replicated to 1 destination: nothing new to copy; \d+ snapshots there now\./,
+      );
     });
 
-    it('a destination is marked offsite or onsite in place; an offsite folder on the store\'s own disk is warned about', async () => {
+    it("a destination is marked offsite or onsite in place; an offsite folder on the store's own disk is warned about", async () => {
       await vscode.commands.executeCommand('backup.markOffsite', usb);
-      const marked = config().inspect<Array<{ location: string; offsite?: boolean }>>('destinations')?.globalValue ?? [];
-      assert.deepEqual(marked.map((d) => [d.location, d.offsite]), [[usb, true]]);
+      const marked =
+        config().inspect<Array<{ location: string; offsite?: boolean }>>('destinations')?.globalValue ?? [];
+      assert.deepEqual(
+        marked.map((d) => [d.location, d.offsite]),
+        [[usb, true]],
+      );
       const [health] = await a.healthView.refresh();
       const copy = health.report?.locations.find((l) => l.kind === 'destination');
       assert.equal(copy?.offsite, true);
-      assert.equal(copy?.warning, 'marked offsite, but on the same disk as the store: right for a cloud-synced folder, not for a plain one');
+      assert.equal(
+        copy?.warning,
+        'marked offsite, but on the same disk as the store: right for a cloud-synced folder, not for a plain one',
+      );
       const item = a.healthView.getTreeItem({ kind: 'copy', copy: copy! });
       assert.equal(item.contextValue, 'healthDestination.offsite');
       assert.match(String(item.description), /marked offsite, but on the same disk as the store/);
@@ -289,7 +361,9 @@ if (workspaceMode() === 'single-folder') {
 
       before(async () => {
         locked = path.join(parent, 'encrypted');
-        await (await Repository.open(locked, { create: true, encrypt: true, passphrase: async () => PASSPHRASE })).close();
+        await (
+          await Repository.open(locked, { create: true, encrypt: true, passphrase: async () => PASSPHRASE })
+        ).close();
         // Kept first: the views open the store as soon as the setting changes, before any prompt is scripted.
         await a.keychain.rememberPassphrase(locked, PASSPHRASE);
         await config().update('storePath', locked, vscode.ConfigurationTarget.Workspace);
@@ -310,7 +384,10 @@ if (workspaceMode() === 'single-folder') {
       it('says it is locked (never an empty history), and a save made meanwhile lands after Unlock', async () => {
         await saveInEditor(a, folder, 'notes/locked.md', 'saved while the store was locked\n');
         a.snapshotsView.refresh(true);
-        assert.deepEqual((await snapshotRows()).map((r) => r.split(' · ')[0]), ['The backup store is encrypted and locked', 'Unlock Encrypted Store']);
+        assert.deepEqual(
+          (await snapshotRows()).map((r) => r.split(' · ')[0]),
+          ['The backup store is encrypted and locked', 'Unlock Encrypted Store'],
+        );
         a.statusBar.update();
         assert.equal(a.statusBar.text(), '$(lock) Backups locked');
         assert.match(a.statusBar.tooltipText(), /the encrypted store is locked\*\*; saves are kept until it opens/);
@@ -321,7 +398,9 @@ if (workspaceMode() === 'single-folder') {
 
         prompter.secrets = [PASSPHRASE];
         await vscode.commands.executeCommand('backup.unlockStore', folder.uri);
-        await until('the save made while the store was locked, in a snapshot', () => snapshotHolding(locked, 'notes/locked.md', 'saved while the store was locked\n', { passphrase: PASSPHRASE }));
+        await until('the save made while the store was locked, in a snapshot', () =>
+          snapshotHolding(locked, 'notes/locked.md', 'saved while the store was locked\n', { passphrase: PASSPHRASE }),
+        );
         a.statusBar.update();
         assert.notEqual(a.statusBar.text(), '$(lock) Backups locked');
       });
@@ -354,7 +433,10 @@ if (workspaceMode() === 'multi-root') {
       fs.rmSync(store, { recursive: true });
       a.snapshotsView.refresh(true);
       const roots = await children(a.snapshotsView);
-      assert.deepEqual(roots.map((n) => (n.kind === 'folder' ? n.folder.name : n.kind)), workspaceFolders().map((f) => f.name));
+      assert.deepEqual(
+        roots.map((n) => (n.kind === 'folder' ? n.folder.name : n.kind)),
+        workspaceFolders().map((f) => f.name),
+      );
       for (const root of roots) {
         const rows = (await children(a.snapshotsView, root)).map((n) => rowText(a.snapshotsView.getTreeItem(n)));
         assert.equal(rows[0], `The backup store is missing · ${store}`);

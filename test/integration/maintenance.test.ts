@@ -30,7 +30,9 @@ if (workspaceMode() === 'single-folder') {
 
     it('Verify Backups reports a damaged pack instead of saying all is well', async () => {
       const data = path.join(configuredStorePath(), 'data');
-      const packs = fs.readdirSync(data).flatMap((sub) => fs.readdirSync(path.join(data, sub)).map((name) => path.join(data, sub, name)));
+      const packs = fs
+        .readdirSync(data)
+        .flatMap((sub) => fs.readdirSync(path.join(data, sub)).map((name) => path.join(data, sub, name)));
       const victim = packs.sort()[0];
       const original = fs.readFileSync(victim);
       const damaged = Buffer.from(original);
@@ -59,8 +61,15 @@ if (workspaceMode() === 'single-folder') {
         await vscode.commands.executeCommand('backup.snapshotWorkspace');
         await a.maintenance.lastRetention;
         const after = await a.service.snapshots(folder, true);
-        assert.ok(after.length < before.length + 1, `retention removed nothing (${before.length} + 1 -> ${after.length})`);
-        for (const id of labelled) assert.ok(after.some((s) => s.id === id), `labelled snapshot ${id.slice(0, 8)} was removed`);
+        assert.ok(
+          after.length < before.length + 1,
+          `retention removed nothing (${before.length} + 1 -> ${after.length})`,
+        );
+        for (const id of labelled)
+          assert.ok(
+            after.some((s) => s.id === id),
+            `labelled snapshot ${id.slice(0, 8)} was removed`,
+          );
         assert.equal(after[after.length - 1].trigger, 'manual', 'the newest snapshot was removed');
       } finally {
         await config.update('retention.keepAllWithinHours', undefined, vscode.ConfigurationTarget.Global);

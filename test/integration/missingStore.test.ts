@@ -53,7 +53,10 @@ if (workspaceMode() === 'single-folder') {
       const logged = a.log.recent.length;
       prompter.texts = [''];
       await vscode.commands.executeCommand('backup.snapshotWorkspace');
-      assert.match(loggedSince(logged), /The backup store at .* is missing, though it held snapshots before: connect the drive or share it is on/);
+      assert.match(
+        loggedSince(logged),
+        /The backup store at .* is missing, though it held snapshots before: connect the drive or share it is on/,
+      );
       assert.deepEqual(fs.readdirSync(store), [], 'something was written where the missing store was');
       const [health] = await a.healthView.refresh();
       assert.match(health.error ?? '', /is missing, though it held snapshots before/);
@@ -85,7 +88,11 @@ if (workspaceMode() === 'single-folder') {
 
     it('a destination whose drive is unplugged is not written to by Replicate Now; adding it again starts a new copy', async () => {
       const destination = path.join(parent, 'usb', 'copy');
-      await config().update('destinations', [{ location: destination, offsite: false, store }], vscode.ConfigurationTarget.Global);
+      await config().update(
+        'destinations',
+        [{ location: destination, offsite: false, store }],
+        vscode.ConfigurationTarget.Global,
+      );
       try {
         await vscode.commands.executeCommand('backup.replicateNow', folder.uri);
         assert.ok(fs.existsSync(path.join(destination, 'config')), 'no first copy');
@@ -94,7 +101,10 @@ if (workspaceMode() === 'single-folder') {
 
         const logged = a.log.recent.length;
         await vscode.commands.executeCommand('backup.replicateNow', folder.uri);
-        assert.match(loggedSince(logged), /held a copy of this store \(last copied .*\) but holds no store now: is its drive connected/);
+        assert.match(
+          loggedSince(logged),
+          /held a copy of this store \(last copied .*\) but holds no store now: is its drive connected/,
+        );
         assert.deepEqual(fs.readdirSync(destination), [], 'replication wrote into the empty mount point');
         const [health] = await a.healthView.refresh();
         const copy = health.report?.locations.find((l) => l.location === destination);
@@ -104,7 +114,10 @@ if (workspaceMode() === 'single-folder') {
         prompter.picker = (items) => items.find((i) => i.label.includes('Folder'));
         prompter.target = vscode.Uri.file(destination);
         await vscode.commands.executeCommand('backup.addDestination', folder.uri, { offsite: false });
-        assert.ok(fs.existsSync(path.join(destination, 'config')), 'adding the destination again did not start a new copy');
+        assert.ok(
+          fs.existsSync(path.join(destination, 'config')),
+          'adding the destination again did not start a new copy',
+        );
       } finally {
         await config().update('destinations', undefined, vscode.ConfigurationTarget.Global);
         prompter.picker = undefined;

@@ -30,7 +30,11 @@ if (workspaceMode() === 'single-folder') {
       const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-moved-'));
       const before = path.join(root, 'thesis');
       fs.mkdirSync(path.join(before, 'chapters'), { recursive: true });
-      for (let i = 1; i <= 6; i++) fs.writeFileSync(path.join(before, 'chapters', `chapter-${i}.md`), `# Chapter ${i}\n${'text '.repeat(40 * i)}\n`);
+      for (let i = 1; i <= 6; i++)
+        fs.writeFileSync(
+          path.join(before, 'chapters', `chapter-${i}.md`),
+          `# Chapter ${i}\n${'text '.repeat(40 * i)}\n`,
+        );
       const repo = await Repository.open(store, { create: true });
       let oldIds: string[];
       try {
@@ -56,7 +60,11 @@ if (workspaceMode() === 'single-folder') {
       assert.match(question, /It has 2 snapshots/);
 
       const history = await a.service.snapshots(folder, true);
-      assert.deepEqual(history.map((s) => s.id), oldIds, 'the old snapshots are its history');
+      assert.deepEqual(
+        history.map((s) => s.id),
+        oldIds,
+        'the old snapshots are its history',
+      );
       fs.appendFileSync(path.join(after, 'chapters', 'chapter-2.md'), 'written after the move\n');
       const next = await a.service.snapshotFolder(folder, { trigger: 'manual' });
       assert.equal(next.snapshot.parent, oldIds[1], 'the next snapshot continues the same line');

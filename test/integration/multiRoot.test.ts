@@ -17,7 +17,9 @@ if (workspaceMode() === 'multi-root') {
       a = await api();
       prompter = new ScriptedPrompter();
       a.setPrompter(prompter);
-      await vscode.workspace.getConfiguration('projectBackup').update('saveDebounceMs', 200, vscode.ConfigurationTarget.Global);
+      await vscode.workspace
+        .getConfiguration('projectBackup')
+        .update('saveDebounceMs', 200, vscode.ConfigurationTarget.Global);
     });
 
     it('Snapshot Workspace backs up every folder, each under its own workspace id', async () => {

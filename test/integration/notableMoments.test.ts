@@ -19,7 +19,11 @@ import { ScriptedPrompter, api, read, until, write } from './helpers/api';
 import { workspaceFolders, workspaceMode } from './helpers/environment';
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' }).trim();
+  return execFileSync(
+    'git',
+    ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args],
+    { cwd, encoding: 'utf8' },
+  ).trim();
 }
 
 if (workspaceMode() === 'single-folder') {
@@ -34,8 +38,10 @@ if (workspaceMode() === 'single-folder') {
       const all = await a.service.snapshots(folder, true);
       return all[all.length - 1];
     };
-    const holds = async (snapshot: SnapshotRecord, rel: string) => (await entryAt(await a.service.localRepository(folder), snapshot.tree, rel)) !== undefined;
-    const files = (dir: string, count: number) => Array.from({ length: count }, (_, i) => `${dir}/generated-${String(i).padStart(2, '0')}.txt`);
+    const holds = async (snapshot: SnapshotRecord, rel: string) =>
+      (await entryAt(await a.service.localRepository(folder), snapshot.tree, rel)) !== undefined;
+    const files = (dir: string, count: number) =>
+      Array.from({ length: count }, (_, i) => `${dir}/generated-${String(i).padStart(2, '0')}.txt`);
 
     /** Writes files by another tool (never opened in the editor) and takes a full snapshot that holds them. */
     async function created(rels: string[]): Promise<SnapshotRecord> {
@@ -64,7 +70,9 @@ if (workspaceMode() === 'single-folder') {
       prompter = new ScriptedPrompter();
       a.setPrompter(prompter);
       folder = workspaceFolders()[0];
-      await vscode.workspace.getConfiguration('projectBackup').update('saveDebounceMs', 200, vscode.ConfigurationTarget.Global);
+      await vscode.workspace
+        .getConfiguration('projectBackup')
+        .update('saveDebounceMs', 200, vscode.ConfigurationTarget.Global);
       subscription = a.moments.onDidHappen((e) => events.push(e));
     });
 
@@ -75,7 +83,11 @@ if (workspaceMode() === 'single-folder') {
 
     it('19 files deleted outside the editor: no notification', async () => {
       const base = await created(files('wipe19', 19));
-      assert.equal(burstThreshold(base.stats.files), 20, `a small workspace (${base.stats.files} files): the threshold is 20`);
+      assert.equal(
+        burstThreshold(base.stats.files),
+        20,
+        `a small workspace (${base.stats.files} files): the threshold is 20`,
+      );
       const shown = prompter.notifications.length;
       const after = await deleteOutside(files('wipe19', 19));
       assert.equal(after.trigger, 'external');
@@ -87,8 +99,11 @@ if (workspaceMode() === 'single-folder') {
       const shown = prompter.notifications.length;
       prompter.notifyAnswer = undefined; // the user does not click
       const after = await deleteOutside(files('wipe20', 20));
-      assert.deepEqual(prompter.notifications.slice(shown), [{ message: '20 files were deleted outside the editor.', actions: ['Restore Them', 'Show'] }]);
-      for (const rel of files('wipe20', 20)) assert.equal(read(folder, rel), undefined, `${rel} came back without a click`);
+      assert.deepEqual(prompter.notifications.slice(shown), [
+        { message: '20 files were deleted outside the editor.', actions: ['Restore Them', 'Show'] },
+      ]);
+      for (const rel of files('wipe20', 20))
+        assert.equal(read(folder, rel), undefined, `${rel} came back without a click`);
       assert.equal((await latest()).id, after.id, 'no restore, no undo snapshot');
       // The moment before is labelled, so it is one click away in the Snapshots view too.
       const labelled = (await a.service.snapshots(folder, true)).find((s) => s.id === before.id);
@@ -139,7 +154,11 @@ if (workspaceMode() === 'single-folder') {
       const record = (await a.service.snapshots(repoFolder, true)).find((s) => s.id === before.id);
       assert.deepEqual([record?.label, record?.autoLabel], ['before switching to main', true]);
       assert.ok(events.slice(labels).some((e) => e.kind === 'labelled' && e.label === 'before switching to main'));
-      assert.deepEqual(prompter.notifications.filter((n) => /branchy/.test(n.message)), [], 'a branch switch raises no alarm');
+      assert.deepEqual(
+        prompter.notifications.filter((n) => /branchy/.test(n.message)),
+        [],
+        'a branch switch raises no alarm',
+      );
     });
   });
 }

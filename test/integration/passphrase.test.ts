@@ -33,12 +33,16 @@ if (workspaceMode() === 'single-folder') {
       const created = await Repository.open(store, { create: true, encrypt: true, passphrase: async () => PASSPHRASE });
       assert.equal(created.codec.encrypted, true);
       // The workspace's own store setting wins over the user's (and code-server's machine) value.
-      await vscode.workspace.getConfiguration('projectBackup').update('storePath', store, vscode.ConfigurationTarget.Workspace);
+      await vscode.workspace
+        .getConfiguration('projectBackup')
+        .update('storePath', store, vscode.ConfigurationTarget.Workspace);
       assert.equal(a.service.localStorePath(folder), store);
     });
 
     after(async () => {
-      await vscode.workspace.getConfiguration('projectBackup').update('storePath', undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.workspace
+        .getConfiguration('projectBackup')
+        .update('storePath', undefined, vscode.ConfigurationTarget.Workspace);
       await a.keychain.forgetPassphrase(store);
       fs.rmSync(path.dirname(store), { recursive: true, force: true });
     });
@@ -81,7 +85,10 @@ if (workspaceMode() === 'single-folder') {
       a.service.forgetStore(store);
       prompter.secrets = [undefined];
       const before = passphrasePrompts().length;
-      await assert.rejects(a.service.repository(folder), /is encrypted and no passphrase was given; run "Backup: Unlock Encrypted Store"/);
+      await assert.rejects(
+        a.service.repository(folder),
+        /is encrypted and no passphrase was given; run "Backup: Unlock Encrypted Store"/,
+      );
       await assert.rejects(a.service.repository(folder), /no passphrase was given/);
       assert.equal(passphrasePrompts().length, before + 1, 'the cancelled prompt came back');
 

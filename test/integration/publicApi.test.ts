@@ -40,12 +40,17 @@ if (workspaceMode() === 'single-folder') {
       const after = await v1.checkpoint({ label: 'after the agent edits' });
 
       const listed = await v1.list({ limit: 2 });
-      assert.deepEqual(listed.map((c) => c.id), [after.id, before.id], 'newest first');
-      const diff = await v1.diff(before.id, after.id);
       assert.deepEqual(
-        diff.map((c) => `${c.kind} ${c.path}`).sort(),
-        ['added agent/new-module.ts', 'deleted README.md', 'modified agent/plan.md'],
+        listed.map((c) => c.id),
+        [after.id, before.id],
+        'newest first',
       );
+      const diff = await v1.diff(before.id, after.id);
+      assert.deepEqual(diff.map((c) => `${c.kind} ${c.path}`).sort(), [
+        'added agent/new-module.ts',
+        'deleted README.md',
+        'modified agent/plan.md',
+      ]);
 
       // Restore the first checkpoint without a preview: exactly its files come back, and it can be undone.
       const asked = prompter.previews.length;
@@ -56,7 +61,11 @@ if (workspaceMode() === 'single-folder') {
       assert.equal(read(folder, 'README.md'), deleted);
       assert.equal(read(folder, 'agent/new-module.ts'), undefined);
       await vscode.commands.executeCommand('backup.undoLastRestore');
-      assert.equal(read(folder, 'agent/new-module.ts'), 'export const x = 1;\n', 'the undo brings the agent\'s state back');
+      assert.equal(
+        read(folder, 'agent/new-module.ts'),
+        'export const x = 1;\n',
+        "the undo brings the agent's state back",
+      );
 
       // With showPreview the user sees the same preview as in the UI, and a "no" restores nothing.
       prompter.confirmRestoreAnswer = false;

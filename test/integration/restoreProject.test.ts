@@ -26,7 +26,11 @@ function writeFiles(root: string, files: Files): void {
 
 function assertFiles(root: string, files: Files): void {
   for (const [rel, content] of Object.entries(files)) {
-    assert.deepEqual(fs.readFileSync(path.join(root, ...rel.split('/'))), Buffer.isBuffer(content) ? content : Buffer.from(content), rel);
+    assert.deepEqual(
+      fs.readFileSync(path.join(root, ...rel.split('/'))),
+      Buffer.isBuffer(content) ? content : Buffer.from(content),
+      rel,
+    );
   }
 }
 
@@ -53,7 +57,11 @@ if (workspaceMode() === 'single-folder') {
     let a: ProjectBackupApi;
     let prompter: ScriptedPrompter;
     let folder: vscode.WorkspaceFolder;
-    const files: Files = { 'src/main.ts': 'export const answer = 42;\n', 'assets/logo.bin': Buffer.from([0, 1, 2, 250, 255]), 'README.md': '# lost\n' };
+    const files: Files = {
+      'src/main.ts': 'export const answer = 42;\n',
+      'assets/logo.bin': Buffer.from([0, 1, 2, 250, 255]),
+      'README.md': '# lost\n',
+    };
 
     before(async () => {
       a = await api();
@@ -77,8 +85,14 @@ if (workspaceMode() === 'single-folder') {
       assert.ok(item, `the lost project is listed: ${listed.map((i) => i.description).join(', ')}`);
       assert.match(item.detail ?? '', /2 snapshots · .* · folder missing · local store /);
       const questions = prompter.asked.slice(asked);
-      assert.ok(questions.some((q) => /restore which snapshot\? \(newest first\)/.test(q)), questions.join(' | '));
-      assert.ok(questions.some((q) => q.startsWith(`Restore ${path.basename(lost)} as of`) && q.endsWith(`into ${lost}?`)), questions.join(' | '));
+      assert.ok(
+        questions.some((q) => /restore which snapshot\? \(newest first\)/.test(q)),
+        questions.join(' | '),
+      );
+      assert.ok(
+        questions.some((q) => q.startsWith(`Restore ${path.basename(lost)} as of`) && q.endsWith(`into ${lost}?`)),
+        questions.join(' | '),
+      );
       assert.ok(!questions.some((q) => /choose an empty folder/.test(q)), 'its old path was free: no folder to choose');
       assertFiles(lost, files);
     });
@@ -109,7 +123,9 @@ if (workspaceMode() === 'single-folder') {
       const logged = a.log.recent.length;
       const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-not-a-store-'));
       await vscode.commands.executeCommand('backup.openStore', empty);
-      await until('the error in the log', () => a.log.recent.slice(logged).find((l) => /Open a Store failed: .*holds no backup store/.test(l)));
+      await until('the error in the log', () =>
+        a.log.recent.slice(logged).find((l) => /Open a Store failed: .*holds no backup store/.test(l)),
+      );
       assert.deepEqual(fs.readdirSync(empty), [], 'nothing was created in the folder');
     });
   });

@@ -58,7 +58,10 @@ if (workspaceMode() === 'single-folder') {
         return items.find((i) => i.label.startsWith('$(search) docs/secret.md:1'));
       };
       await vscode.commands.executeCommand('backup.searchHistory');
-      assert.ok(offered.some((i) => (i.description ?? '').includes('tangerine')), 'the matching line is not shown');
+      assert.ok(
+        offered.some((i) => (i.description ?? '').includes('tangerine')),
+        'the matching line is not shown',
+      );
       const diff = await diffOpened();
       assert.match((await vscode.workspace.openTextDocument(diff.original)).getText(), /tangerine/);
       assert.equal(read(folder, 'docs/secret.md'), 'nothing to see here\n');
@@ -92,20 +95,28 @@ if (workspaceMode() === 'single-folder') {
         write(folder, 'docs/mirrored.md', 'in the mirror\n');
         prompter.texts = [''];
         await vscode.commands.executeCommand('backup.snapshotWorkspace');
-        await until('the mirror to be written', async () => {
-          await a.maintenance.lastMirror;
-          return fs.existsSync(path.join(mirrorDir, 'docs', 'mirrored.md'));
-        }, 120_000);
+        await until(
+          'the mirror to be written',
+          async () => {
+            await a.maintenance.lastMirror;
+            return fs.existsSync(path.join(mirrorDir, 'docs', 'mirrored.md'));
+          },
+          120_000,
+        );
         assert.equal(fs.readFileSync(path.join(mirrorDir, 'docs', 'mirrored.md'), 'utf8'), 'in the mirror\n');
         assert.equal(fs.readFileSync(path.join(mirrorDir, 'src', 'index.js'), 'utf8'), read(folder, 'src/index.js'));
         // A file removed from the workspace leaves the mirror after the next snapshot.
         fs.rmSync(path.join(folder.uri.fsPath, 'docs', 'mirrored.md'));
         prompter.texts = [''];
         await vscode.commands.executeCommand('backup.snapshotWorkspace');
-        await until('the mirror to drop the file', async () => {
-          await a.maintenance.lastMirror;
-          return !fs.existsSync(path.join(mirrorDir, 'docs', 'mirrored.md'));
-        }, 120_000);
+        await until(
+          'the mirror to drop the file',
+          async () => {
+            await a.maintenance.lastMirror;
+            return !fs.existsSync(path.join(mirrorDir, 'docs', 'mirrored.md'));
+          },
+          120_000,
+        );
       } finally {
         await config.update('mirrorFolder', undefined, vscode.ConfigurationTarget.Global);
       }

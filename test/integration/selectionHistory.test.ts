@@ -11,7 +11,8 @@ import type { ProjectBackupApi } from '../../src/extension';
 import { ScriptedPrompter, api, closeAllEditors, until, write } from './helpers/api';
 import { workspaceFolders, workspaceMode } from './helpers/environment';
 
-const file = (header: string, body: string) => `${header}export function area(r) {\n  ${body}\n}\nexport const other = 1;\n`;
+const file = (header: string, body: string) =>
+  `${header}export function area(r) {\n  ${body}\n}\nexport const other = 1;\n`;
 
 if (workspaceMode() === 'single-folder') {
   describe('finer history: selections and blocks (single folder)', function () {
@@ -43,7 +44,13 @@ if (workspaceMode() === 'single-folder') {
       const editor = await vscode.window.showTextDocument(doc);
       // An unsaved edit in the editor counts: the history is of what the editor shows.
       const body = doc.getText().indexOf('Math.PI * r * r');
-      if (body >= 0) await editor.edit((e) => e.replace(new vscode.Range(doc.positionAt(body), doc.positionAt(body + 'Math.PI * r * r'.length)), 'Math.PI * r ** 2'));
+      if (body >= 0)
+        await editor.edit((e) =>
+          e.replace(
+            new vscode.Range(doc.positionAt(body), doc.positionAt(body + 'Math.PI * r * r'.length)),
+            'Math.PI * r ** 2',
+          ),
+        );
       const start = doc.getText().split('\n').indexOf('export function area(r) {');
       editor.selection = new vscode.Selection(start, 0, start + 3, 0);
       return editor;
@@ -54,8 +61,16 @@ if (workspaceMode() === 'single-folder') {
       let listed: readonly vscode.QuickPickItem[] = [];
       prompter.picker = (items) => ((listed = items), items[0]);
       await vscode.commands.executeCommand('backup.showSelectionHistory');
-      assert.deepEqual(listed.map((i) => i.detail), ['return Math.PI * r * r;', 'return 3 * r * r;'], 'each row shows what that version had instead');
-      assert.deepEqual(listed.map((i) => /lines (\d+)-(\d+)/.exec(i.description ?? '')?.[0]), ['lines 3-5', 'lines 1-3'], 'followed through the lines added above');
+      assert.deepEqual(
+        listed.map((i) => i.detail),
+        ['return Math.PI * r * r;', 'return 3 * r * r;'],
+        'each row shows what that version had instead',
+      );
+      assert.deepEqual(
+        listed.map((i) => /lines (\d+)-(\d+)/.exec(i.description ?? '')?.[0]),
+        ['lines 3-5', 'lines 1-3'],
+        'followed through the lines added above',
+      );
       const tab = await until('the diff editor', () => {
         const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
         return input instanceof vscode.TabInputTextDiff ? input : undefined;
@@ -85,13 +100,23 @@ if (workspaceMode() === 'single-folder') {
       await a.service.snapshotFolder(folder, { trigger: 'manual' });
       write(folder, 'ren/old-name.txt', 'first words, edited\nsecond line\nthird line\n');
       await a.service.snapshotFolder(folder, { trigger: 'manual' });
-      fs.renameSync(path.join(folder.uri.fsPath, 'ren', 'old-name.txt'), path.join(folder.uri.fsPath, 'ren', 'new-name.txt'));
+      fs.renameSync(
+        path.join(folder.uri.fsPath, 'ren', 'old-name.txt'),
+        path.join(folder.uri.fsPath, 'ren', 'new-name.txt'),
+      );
       await a.service.snapshotFolder(folder, { trigger: 'manual' });
       await a.historyView.follow(vscode.Uri.joinPath(folder.uri, 'ren/new-name.txt'));
       const rows = (await a.historyView.getChildren()) as Array<{ kind: string; relPath?: string }>;
-      assert.deepEqual(rows.map((r) => r.relPath), ['ren/new-name.txt', 'ren/old-name.txt', 'ren/old-name.txt']);
+      assert.deepEqual(
+        rows.map((r) => r.relPath),
+        ['ren/new-name.txt', 'ren/old-name.txt', 'ren/old-name.txt'],
+      );
       const older = a.historyView.getTreeItem(rows[1] as never);
-      assert.match(`${typeof older.label === 'string' ? older.label : older.label?.label} ${older.description ?? ''}`, /old-name\.txt/, 'the row says the old name');
+      assert.match(
+        `${typeof older.label === 'string' ? older.label : older.label?.label} ${older.description ?? ''}`,
+        /old-name\.txt/,
+        'the row says the old name',
+      );
     });
 
     it('Compare with Current shows the live file on the right, editable: a block taken from the old version lands in the file (#15)', async () => {
@@ -109,7 +134,10 @@ if (workspaceMode() === 'single-folder') {
       assert.ok(right, 'the right side is a text editor of the file');
       const old = (await vscode.workspace.openTextDocument(tab.original)).getText();
       const oldBody = old.split('\n')[1];
-      const line = doc.getText().split('\n').findIndex((l) => l.includes('Math.PI'));
+      const line = doc
+        .getText()
+        .split('\n')
+        .findIndex((l) => l.includes('Math.PI'));
       assert.ok(await right.edit((e) => e.replace(doc.lineAt(line).range, oldBody)), 'the right side accepts the edit');
       assert.match(doc.getText(), /return 3 \* r \* r;/);
       await vscode.commands.executeCommand('workbench.action.files.revert');

@@ -63,7 +63,10 @@ if (workspaceMode() === 'single-folder') {
 
       const trustQuestion = prompter.asked.find((q) => q.includes('is not known yet'));
       assert.ok(trustQuestion, `no host-key question: ${prompter.asked.join(' | ')}`);
-      assert.ok(trustQuestion.includes(server.hostKeyFingerprint), 'the question does not show the server key fingerprint');
+      assert.ok(
+        trustQuestion.includes(server.hostKeyFingerprint),
+        'the question does not show the server key fingerprint',
+      );
       assert.ok(fs.existsSync(path.join(remoteDir, 'config')), 'no store on the server');
       assert.ok(fs.readdirSync(path.join(remoteDir, 'snapshots')).length >= 1);
 
@@ -87,11 +90,19 @@ if (workspaceMode() === 'single-folder') {
       write(folder, 'docs/over-sftp.md', `sftp ${Date.now()}\n`);
       prompter.texts = [''];
       await vscode.commands.executeCommand('backup.snapshotWorkspace');
-      await until('the background copy to the server', async () => {
-        await a.replicator.flush();
-        return fs.readdirSync(path.join(remoteDir, 'snapshots')).length > before;
-      }, 120_000);
-      assert.deepEqual(prompter.asked.slice(asked), ['Label for this snapshot (optional)'], 'a background copy asked something');
+      await until(
+        'the background copy to the server',
+        async () => {
+          await a.replicator.flush();
+          return fs.readdirSync(path.join(remoteDir, 'snapshots')).length > before;
+        },
+        120_000,
+      );
+      assert.deepEqual(
+        prompter.asked.slice(asked),
+        ['Label for this snapshot (optional)'],
+        'a background copy asked something',
+      );
     });
 
     it('logs in with a password set through Set Destination Credentials', async function () {

@@ -34,7 +34,9 @@ if (workspaceMode() === 'multi-root') {
       assert.equal(a.service.folders().length, before, 'the backup service leaves it out');
 
       // Every file of the snapshot, byte for byte, and read-only.
-      const files = (await listTree(repo, snapshot, '', true)).filter((e) => e.entry.type === 'file' && !e.path.startsWith('.git/'));
+      const files = (await listTree(repo, snapshot, '', true)).filter(
+        (e) => e.entry.type === 'file' && !e.path.startsWith('.git/'),
+      );
       assert.ok(files.length >= 3);
       for (const f of files) {
         const abs = path.join(dir, ...f.path.split('/'));
@@ -49,7 +51,10 @@ if (workspaceMode() === 'multi-root') {
       assert.ok(found.every((u) => u.fsPath.startsWith(dir)));
 
       assert.equal(a.snapshotFolders.close(dir), true);
-      await until('the folder to leave the workspace and the disk', () => !workspaceFolders().some((f) => path.resolve(f.uri.fsPath) === dir) && !fs.existsSync(dir));
+      await until(
+        'the folder to leave the workspace and the disk',
+        () => !workspaceFolders().some((f) => path.resolve(f.uri.fsPath) === dir) && !fs.existsSync(dir),
+      );
     });
   });
 }

@@ -67,7 +67,10 @@ if (workspaceMode() === 'single-folder') {
       assert.ok(prompter.askedAt !== undefined && sentAt !== undefined);
       assert.equal(result.created, false, 'the background snapshot found nothing changed');
       // The command does not wait for the scan: the box is asked, and can reach the window, while it runs.
-      assert.ok(backgroundDoneAt === undefined || sentAt <= backgroundDoneAt, 'the label box waited for the background scan to end');
+      assert.ok(
+        backgroundDoneAt === undefined || sentAt <= backgroundDoneAt,
+        'the label box waited for the background scan to end',
+      );
       emit(
         `      command -> label box: asked after ${(prompter.askedAt - started).toFixed(1)} ms, sendable after ${(sentAt - started).toFixed(1)} ms; ` +
           `the background no-change snapshot of 3,000 files took ${((backgroundDoneAt ?? performance.now()) - started).toFixed(1)} ms`,

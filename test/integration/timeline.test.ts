@@ -21,7 +21,7 @@ if (workspaceMode() === 'single-folder') {
     const item = (node: Node) => a.snapshotsView.getTreeItem(node) as vscode.TreeItem;
     const text = (node: Node) => {
       const it = item(node);
-      return `${typeof it.label === 'string' ? it.label : it.label?.label ?? ''} | ${String(it.description ?? '')}`;
+      return `${typeof it.label === 'string' ? it.label : (it.label?.label ?? '')} | ${String(it.description ?? '')}`;
     };
     const today = async () => {
       const [day] = await children(a.snapshotsView);
@@ -30,7 +30,8 @@ if (workspaceMode() === 'single-folder') {
     };
     const snap = async (rel: string, content: string, label?: string) => {
       write(folder, rel, content);
-      return (await a.service.snapshotFolder(folder, { trigger: 'save', paths: [rel], ...(label ? { label } : {}) })).snapshot;
+      return (await a.service.snapshotFolder(folder, { trigger: 'save', paths: [rel], ...(label ? { label } : {}) }))
+        .snapshot;
     };
 
     before(async () => {
@@ -51,20 +52,40 @@ if (workspaceMode() === 'single-folder') {
       for (let i = 0; i < 4; i++) saves.push(await snap(`timeline/note-${i % 2}.md`, `version ${i}\n`));
       // A snapshot that changes no file (only an empty folder): no "0 changes" row.
       fs.mkdirSync(path.join(folder.uri.fsPath, 'timeline', 'empty-folder'), { recursive: true });
-      const empty = (await a.service.snapshotFolder(folder, { trigger: 'external', paths: ['timeline/empty-folder'] })).snapshot;
+      const empty = (await a.service.snapshotFolder(folder, { trigger: 'external', paths: ['timeline/empty-folder'] }))
+        .snapshot;
       assert.equal(empty.stats.filesNew + empty.stats.filesChanged + empty.stats.filesDeleted, 0);
 
       const rows = await children(a.snapshotsView, await today());
       const [top] = rows;
       assert.equal(top.kind, 'session', `the newest row is the session: ${rows.map(text).join(' / ')}`);
       assert.ok(top.kind === 'session');
-      assert.deepEqual(top.session.snapshots.map((s) => s.id), saves.map((s) => s.id), 'the session holds the four saves, oldest first, and not the empty one');
+      assert.deepEqual(
+        top.session.snapshots.map((s) => s.id),
+        saves.map((s) => s.id),
+        'the session holds the four saves, oldest first, and not the empty one',
+      );
       assert.match(text(top), /^\d\d:\d\d(–\d\d:\d\d)? \| 4 snapshots · 2 files$/);
-      assert.match(String(item(top).tooltip), /^Work session .*: 4 snapshots \(4 on save\); 2 files changed from its start to its end\.$/);
+      assert.match(
+        String(item(top).tooltip),
+        /^Work session .*: 4 snapshots \(4 on save\); 2 files changed from its start to its end\.$/,
+      );
       const inside = await children(a.snapshotsView, top);
-      assert.deepEqual(inside.map((n) => (n.kind === 'snapshot' ? n.snapshot.id : n.kind)), [...saves].reverse().map((s) => s.id), 'newest first');
-      assert.ok(rows.some((n) => n.kind === 'snapshot' && n.snapshot.id === labelled.id && /timeline start/.test(text(n))), 'the labelled snapshot is a row of its own');
-      assert.ok(!(await snapshotRows(a.snapshotsView, await today())).some((n) => n.kind === 'snapshot' && n.snapshot.id === empty.id), 'the empty snapshot is hidden');
+      assert.deepEqual(
+        inside.map((n) => (n.kind === 'snapshot' ? n.snapshot.id : n.kind)),
+        [...saves].reverse().map((s) => s.id),
+        'newest first',
+      );
+      assert.ok(
+        rows.some((n) => n.kind === 'snapshot' && n.snapshot.id === labelled.id && /timeline start/.test(text(n))),
+        'the labelled snapshot is a row of its own',
+      );
+      assert.ok(
+        !(await snapshotRows(a.snapshotsView, await today())).some(
+          (n) => n.kind === 'snapshot' && n.snapshot.id === empty.id,
+        ),
+        'the empty snapshot is hidden',
+      );
     });
 
     it('the filter shows only the snapshots that changed a path, says so, and clears', async () => {
@@ -72,13 +93,22 @@ if (workspaceMode() === 'single-folder') {
       await vscode.commands.executeCommand('backup.filterSnapshots', file);
       assert.deepEqual(a.snapshotsView.currentFilter(), { path: 'timeline/note-1.md' });
       const rows = await snapshotRows(a.snapshotsView, await today());
-      const expected = (await a.service.snapshots(folder, true)).filter((s) => s.paths?.includes('timeline/note-1.md')).map((s) => s.id).reverse();
-      assert.deepEqual(rows.map((n) => (n.kind === 'snapshot' ? n.snapshot.id : n.kind)), expected);
+      const expected = (await a.service.snapshots(folder, true))
+        .filter((s) => s.paths?.includes('timeline/note-1.md'))
+        .map((s) => s.id)
+        .reverse();
+      assert.deepEqual(
+        rows.map((n) => (n.kind === 'snapshot' ? n.snapshot.id : n.kind)),
+        expected,
+      );
       assert.equal(expected.length, 2);
 
       await a.snapshotsView.setFilter({ path: 'no/such/file.txt' });
       const none = await children(a.snapshotsView);
-      assert.deepEqual(none.map((n) => (n.kind === 'message' ? n.text : n.kind)), ['No snapshot that changed no/such/file.txt.']);
+      assert.deepEqual(
+        none.map((n) => (n.kind === 'message' ? n.text : n.kind)),
+        ['No snapshot that changed no/such/file.txt.'],
+      );
 
       prompter.picker = (items) => items.find((i) => /Show all snapshots/.test(i.label));
       await vscode.commands.executeCommand('backup.filterSnapshots');
@@ -90,7 +120,8 @@ if (workspaceMode() === 'single-folder') {
     it('Go to Time restores a folder as it was at a typed moment; Undo Last Restore brings the newer state back', async () => {
       const then = await snap('timeline/lib/a.js', 'a as it was\n');
       write(folder, 'timeline/lib/b.js', 'b as it was\n');
-      const moment = (await a.service.snapshotFolder(folder, { trigger: 'save', paths: ['timeline/lib/b.js'] })).snapshot;
+      const moment = (await a.service.snapshotFolder(folder, { trigger: 'save', paths: ['timeline/lib/b.js'] }))
+        .snapshot;
       assert.ok(then.time < moment.time);
       // Later: a.js rewritten, b.js deleted, c.js added; and a file outside the folder changes too.
       await snap('timeline/lib/a.js', 'a rewritten\n');
@@ -101,7 +132,9 @@ if (workspaceMode() === 'single-folder') {
 
       prompter.typed = [new Date(Date.parse(moment.time)).toISOString()];
       const asked = prompter.asked.length;
-      prompter.picker = (items) => items.find((i) => /Restore a folder as it was/.test(i.label)) ?? items.find((i) => i.label === '$(folder) timeline/lib');
+      prompter.picker = (items) =>
+        items.find((i) => /Restore a folder as it was/.test(i.label)) ??
+        items.find((i) => i.label === '$(folder) timeline/lib');
       try {
         await vscode.commands.executeCommand('backup.goToTime');
       } finally {
@@ -113,10 +146,18 @@ if (workspaceMode() === 'single-folder') {
       assert.equal(read(folder, 'timeline/lib/c.js'), undefined, 'the folder is exactly as it was: c.js did not exist');
       assert.equal(read(folder, 'timeline/start.md'), 'changed outside the folder\n', 'only the folder was restored');
       const preview = prompter.previews[prompter.previews.length - 1];
-      assert.deepEqual(preview.filter((c) => c.type !== 'dir').map((c) => `${c.action} ${c.path}`).sort(), ['create timeline/lib/b.js', 'delete timeline/lib/c.js', 'overwrite timeline/lib/a.js']);
+      assert.deepEqual(
+        preview
+          .filter((c) => c.type !== 'dir')
+          .map((c) => `${c.action} ${c.path}`)
+          .sort(),
+        ['create timeline/lib/b.js', 'delete timeline/lib/c.js', 'overwrite timeline/lib/a.js'],
+      );
       // The undo point (a new snapshot, or the newest one when it already held this state) is labelled: the
       // moment before the restore is one click away.
-      const undoPoint = (await a.service.snapshots(folder, true)).filter((s) => s.autoLabel && /^before restoring timeline\/lib\/ from /.test(s.label ?? ''));
+      const undoPoint = (await a.service.snapshots(folder, true)).filter(
+        (s) => s.autoLabel && /^before restoring timeline\/lib\/ from /.test(s.label ?? ''),
+      );
       assert.equal(undoPoint.length, 1, 'one undo point, labelled automatically');
 
       await vscode.commands.executeCommand('backup.undoLastRestore');

@@ -32,7 +32,10 @@ describe('retention and archive chains', () => {
     assert.deepEqual(kept.get(first.id)?.reasons.includes('archive-base'), true, 'the full archive base was not kept');
     assert.deepEqual(kept.get(second.id)?.reasons.includes('archive-base'), true, 'the last archive base was not kept');
     assert.equal(kept.get(third.id)?.keep, false, 'a snapshot no chain needs should go');
-    assert.deepEqual(report.removed.map((s) => s.id), [third.id]);
+    assert.deepEqual(
+      report.removed.map((s) => s.id),
+      [third.id],
+    );
     // And the next differential archive still has its base.
     const diff = await exportArchive(repo, { snapshot: fourth, file: path.join(out, 'diff.zip'), since: 'full' });
     assert.equal(diff.base, first.id);

@@ -118,7 +118,10 @@ function contract(name: string, subject: () => Subject): void {
         [1000, 1 * MiB + 5],
         [pack.length - 10, 10],
       ]) {
-        assert.ok((await backend.loadRange('data/12/pack', offset, length)).equals(pack.subarray(offset, offset + length)), `range ${offset}+${length}`);
+        assert.ok(
+          (await backend.loadRange('data/12/pack', offset, length)).equals(pack.subarray(offset, offset + length)),
+          `range ${offset}+${length}`,
+        );
       }
       assert.ok((await backend.load('data/12/pack')).equals(pack));
       const short = await rejectionCode(() => backend.loadRange('data/12/pack', pack.length - 10, 11));
@@ -127,7 +130,11 @@ function contract(name: string, subject: () => Subject): void {
     });
 
     it('a missing key is OBJECT_MISSING for load and loadRange, undefined for size', async () => {
-      for (const load of [() => backend.load('snapshots/none'), () => backend.loadRange('data/00/none', 0, 1), () => backend.load('data/zz/none')]) {
+      for (const load of [
+        () => backend.load('snapshots/none'),
+        () => backend.loadRange('data/00/none', 0, 1),
+        () => backend.load('data/zz/none'),
+      ]) {
         const { code, message } = await rejectionCode(load);
         assert.equal(code, 'OBJECT_MISSING');
         assert.match(message, /is missing/);

@@ -13,7 +13,15 @@ import { replicate } from '../../src/core/replicate/replicate';
 import { Repository } from '../../src/core/repository/repository';
 import { nodeFs } from '../../src/core/storage/fsPort';
 import { LocalBackend } from '../../src/core/storage/localBackend';
-import { openRepo, rejectionCode, removeDir, seededText, snapshotterFor, useTempDirs, writeTree } from './helpers/fixtures';
+import {
+  openRepo,
+  rejectionCode,
+  removeDir,
+  seededText,
+  snapshotterFor,
+  useTempDirs,
+  writeTree,
+} from './helpers/fixtures';
 import { copiedKeys, sourceStore } from './helpers/replication';
 import { useSshd } from './helpers/sshd';
 
@@ -30,7 +38,14 @@ describe('bringing a lost store back from a destination (#12)', function () {
   const temp = useTempDirs();
 
   /** A store with two snapshots copied to a folder destination, then deleted locally. */
-  async function lostStore(): Promise<{ ws: string; local: string; copy: string; ids: string[]; id: string; keys: string[] }> {
+  async function lostStore(): Promise<{
+    ws: string;
+    local: string;
+    copy: string;
+    ids: string[];
+    id: string;
+    keys: string[];
+  }> {
     const { repo, dir: local, ws } = await sourceStore(temp);
     const copy = temp.fresh('usb-copy');
     await replicate(repo, copy);
@@ -46,7 +61,10 @@ describe('bringing a lost store back from a destination (#12)', function () {
     const { ws, local, copy, ids, id, keys } = await lostStore();
     const source = await Repository.open(copy);
     const plan = await planBringBack(source, local);
-    assert.deepEqual([plan.from, plan.to, plan.storeId, plan.snapshots, plan.present, plan.objects], [copy, local, id, 2, 0, keys.length]);
+    assert.deepEqual(
+      [plan.from, plan.to, plan.storeId, plan.snapshots, plan.present, plan.objects],
+      [copy, local, id, 2, 0, keys.length],
+    );
     const result = await bringBack(source, plan);
     assert.equal(result.objectsCopied, keys.length, 'the counts are what was copied');
     assert.equal(result.snapshots, 2);
@@ -54,7 +72,10 @@ describe('bringing a lost store back from a destination (#12)', function () {
 
     const back = await Repository.open(local);
     assert.equal(back.config.id, id, 'not the same store');
-    assert.deepEqual((await back.listSnapshots()).map((s) => s.id), ids);
+    assert.deepEqual(
+      (await back.listSnapshots()).map((s) => s.id),
+      ids,
+    );
     assert.ok((await verifyRepository(back, { readData: true })).ok, 'the store brought back does not verify');
     writeTree(ws, { 'after.txt': seededText(3000, 9) });
     const next = await snapshotterFor(back, ws).snapshot();
@@ -64,7 +85,7 @@ describe('bringing a lost store back from a destination (#12)', function () {
     await back.close();
   });
 
-  it('writes nothing into the copy but a reader\'s lock: no replica record there', async () => {
+  it("writes nothing into the copy but a reader's lock: no replica record there", async () => {
     const { local, copy } = await lostStore();
     const before = listing(copy);
     const source = await Repository.open(copy);
@@ -93,7 +114,10 @@ describe('bringing a lost store back from a destination (#12)', function () {
     assert.equal((await planBringBack(source, local)).present, 2);
     await source.close();
     const back = await Repository.open(local);
-    assert.deepEqual((await back.listSnapshots()).map((s) => s.id), ids);
+    assert.deepEqual(
+      (await back.listSnapshots()).map((s) => s.id),
+      ids,
+    );
     await back.close();
   });
 
@@ -107,20 +131,35 @@ describe('bringing a lost store back from a destination (#12)', function () {
     await snapshotterFor(back, ws).snapshot();
     await back.close();
     const there = await rejectionCode(() => planBringBack(source, local));
-    assert.deepEqual([there.code, there.message], ['USAGE', `The store at ${local} is there, with 1 snapshot its copy at ${copy} lacks: there is nothing to bring back (nothing was changed).`]);
+    assert.deepEqual(
+      [there.code, there.message],
+      [
+        'USAGE',
+        `The store at ${local} is there, with 1 snapshot its copy at ${copy} lacks: there is nothing to bring back (nothing was changed).`,
+      ],
+    );
 
     const other = temp.fresh('other-store');
     await (await openRepo(other)).close();
     const before = listing(other);
     const mismatch = await rejectionCode(() => planBringBack(source, other));
     assert.equal(mismatch.code, 'STORE_MISMATCH');
-    assert.match(mismatch.message, /holds another backup store .* choose an empty folder to bring the store back into\.$/);
+    assert.match(
+      mismatch.message,
+      /holds another backup store .* choose an empty folder to bring the store back into\.$/,
+    );
     assert.deepEqual(listing(other), before);
 
     const project = temp.make('someones-project');
     fs.writeFileSync(path.join(project, 'notes.md'), 'mine\n');
     const foreign = await rejectionCode(() => planBringBack(source, project));
-    assert.deepEqual([foreign.code, foreign.message], ['REPO_NOT_FOUND', `${project} is not empty and holds no backup store; choose an empty or new folder to bring the store back into (nothing was written).`]);
+    assert.deepEqual(
+      [foreign.code, foreign.message],
+      [
+        'REPO_NOT_FOUND',
+        `${project} is not empty and holds no backup store; choose an empty or new folder to bring the store back into (nothing was written).`,
+      ],
+    );
     assert.deepEqual(fs.readdirSync(project), ['notes.md']);
 
     const remote = await rejectionCode(() => planBringBack(source, 'sftp://me@example.org/backups'));
@@ -130,10 +169,20 @@ describe('bringing a lost store back from a destination (#12)', function () {
 
   it('tells which destinations hold the lost store and how many snapshots, from config and listing alone', async () => {
     const { copy, id } = await lostStore();
-    assert.deepEqual(await probeCopy(copy, nodeFs), { location: copy, holdsStore: true, storeId: id, encrypted: false, snapshots: 2 });
+    assert.deepEqual(await probeCopy(copy, nodeFs), {
+      location: copy,
+      holdsStore: true,
+      storeId: id,
+      encrypted: false,
+      snapshots: 2,
+    });
     const empty = temp.make('empty-mount-point');
     assert.deepEqual(await probeCopy(empty, nodeFs), { location: empty, holdsStore: false });
-    const unreachable = await probeCopy('sftp://me@127.0.0.1:1/backups', nodeFs, { agent: false, password: 'x', timeoutSeconds: 5 });
+    const unreachable = await probeCopy('sftp://me@127.0.0.1:1/backups', nodeFs, {
+      agent: false,
+      password: 'x',
+      timeoutSeconds: 5,
+    });
     assert.equal(unreachable.holdsStore, false);
     assert.match(unreachable.error ?? '', /^Cannot reach 127\.0\.0\.1:1: the connection was refused/);
   });
@@ -161,7 +210,10 @@ describe('bringing a lost store back from a destination (#12)', function () {
       }
       assert.deepEqual(await copiedKeys(new LocalBackend(local, nodeFs)), keys, 'not every object came back');
       const back = await Repository.open(local);
-      assert.deepEqual((await back.listSnapshots()).map((s) => s.id), ids);
+      assert.deepEqual(
+        (await back.listSnapshots()).map((s) => s.id),
+        ids,
+      );
       writeTree(ws, { 'after-sftp.txt': 'after\n' });
       await snapshotterFor(back, ws).snapshot();
       const again = await replicate(back, url, { remote: sshd().remote() });

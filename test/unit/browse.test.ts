@@ -21,7 +21,7 @@ describe('browse', () => {
       'big.bin': big,
       'empty.txt': '',
       'run.sh': { mode: 0o755, content: 'x' },
-      'link': { symlink: 'src/a.ts' },
+      link: { symlink: 'src/a.ts' },
     });
     const repo = await openRepo(temp.fresh('store'));
     const snap = (await snapshotterFor(repo, ws).snapshot()).snapshot;
@@ -43,11 +43,23 @@ describe('browse', () => {
 
   it('listTree lists one folder, or the whole subtree folders first, or a single file', async () => {
     const { repo, snap } = await setup();
-    assert.deepEqual((await listTree(repo, snap)).map((e) => e.path), ['README.md', 'big.bin', 'empty.txt', 'link', 'run.sh', 'src']);
-    assert.deepEqual((await listTree(repo, snap, 'src')).map((e) => e.path), ['src/a.ts', 'src/sub']);
-    assert.deepEqual((await listTree(repo, snap, 'src', true)).map((e) => e.path), ['src/a.ts', 'src/sub', 'src/sub/b.ts']);
+    assert.deepEqual(
+      (await listTree(repo, snap)).map((e) => e.path),
+      ['README.md', 'big.bin', 'empty.txt', 'link', 'run.sh', 'src'],
+    );
+    assert.deepEqual(
+      (await listTree(repo, snap, 'src')).map((e) => e.path),
+      ['src/a.ts', 'src/sub'],
+    );
+    assert.deepEqual(
+      (await listTree(repo, snap, 'src', true)).map((e) => e.path),
+      ['src/a.ts', 'src/sub', 'src/sub/b.ts'],
+    );
     const one = await listTree(repo, snap, 'run.sh');
-    assert.deepEqual(one.map((e) => [e.path, e.entry.type, e.entry.type === 'file' && e.entry.mode]), [['run.sh', 'file', 0o755]]);
+    assert.deepEqual(
+      one.map((e) => [e.path, e.entry.type, e.entry.type === 'file' && e.entry.mode]),
+      [['run.sh', 'file', 0o755]],
+    );
     assert.equal((await rejectionCode(() => listTree(repo, snap, 'nope'))).code, 'PATH_NOT_FOUND');
   });
 
@@ -93,7 +105,10 @@ describe('browse', () => {
     await take(); // 7: back, with old content
     const versions = await history(repo, await repo.listSnapshots(), 'f.txt');
     assert.deepEqual(
-      versions.map((v) => [snaps.indexOf(v.snapshot), v.entry ? (v.entry.type === 'file' ? `${v.entry.size}:${v.entry.mode.toString(8)}` : v.entry.type) : 'deleted']),
+      versions.map((v) => [
+        snaps.indexOf(v.snapshot),
+        v.entry ? (v.entry.type === 'file' ? `${v.entry.size}:${v.entry.mode.toString(8)}` : v.entry.type) : 'deleted',
+      ]),
       [
         [7, '2:644'],
         [5, 'deleted'],

@@ -29,7 +29,7 @@ function sha(buf: Buffer): string {
 function streamChunks(data: Buffer, params: ChunkerParams, nextSize: () => number): Buffer[] {
   const chunker = new StreamChunker(params);
   const out: Buffer[] = [];
-  for (let offset = 0; offset < data.length; ) {
+  for (let offset = 0; offset < data.length;) {
     const size = Math.min(nextSize(), data.length - offset);
     out.push(...chunker.push(data.subarray(offset, offset + size)));
     offset += size;
@@ -189,7 +189,8 @@ describe('chunker', () => {
       assert.deepEqual(a1, a2);
       assert.notDeepEqual(a1, b);
       // Not just one shifted cut: with independent gear tables almost no boundary coincides.
-      const cutsOf = (ls: number[]) => new Set(ls.slice(0, -1).map((_, i) => ls.slice(0, i + 1).reduce((s, x) => s + x, 0)));
+      const cutsOf = (ls: number[]) =>
+        new Set(ls.slice(0, -1).map((_, i) => ls.slice(0, i + 1).reduce((s, x) => s + x, 0)));
       const cutsA = cutsOf(a1);
       const shared = [...cutsOf(b)].filter((c) => cutsA.has(c)).length;
       assert.ok(shared <= 1, `${shared} boundaries shared between seeds`);
@@ -202,7 +203,10 @@ describe('chunker', () => {
       ] as const) {
         const chunks = chunkBuffer(seededBytes(size, 51), params);
         const mean = size / chunks.length;
-        assert.ok(mean >= params.avgSize * 0.75 && mean <= params.avgSize * 1.5, `mean ${mean} for avgSize ${params.avgSize}`);
+        assert.ok(
+          mean >= params.avgSize * 0.75 && mean <= params.avgSize * 1.5,
+          `mean ${mean} for avgSize ${params.avgSize}`,
+        );
       }
     });
 

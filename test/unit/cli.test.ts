@@ -56,7 +56,12 @@ describe('CLI', () => {
 
   async function setup(): Promise<{ ws: string; repo: string; cli: (...argv: string[]) => Promise<CliRun> }> {
     const ws = temp.make('ws');
-    writeTree(ws, { 'README.md': 'hello\n', 'src/a.ts': 'export const a = 1;\n', 'bin/run.sh': { mode: 0o755, content: '#!/bin/sh\n' }, 'link': { symlink: 'README.md' } });
+    writeTree(ws, {
+      'README.md': 'hello\n',
+      'src/a.ts': 'export const a = 1;\n',
+      'bin/run.sh': { mode: 0o755, content: '#!/bin/sh\n' },
+      link: { symlink: 'README.md' },
+    });
     const repo = temp.fresh('store');
     return { ws, repo, cli: (...argv: string[]) => runCliCaptured([...argv, '--repo', repo]) };
   }
@@ -96,7 +101,10 @@ describe('CLI', () => {
       const first = await cli('snapshot', ws);
       assert.equal(first.code, 0);
       assert.equal(first.stdout.length, 1);
-      assert.match(first.stdout[0], /^Snapshot [0-9a-f]{8} of .+: 4 files changed \(4 new, 0 modified, 0 deleted\), .+ added; 3 files, .+ in all\.$/);
+      assert.match(
+        first.stdout[0],
+        /^Snapshot [0-9a-f]{8} of .+: 4 files changed \(4 new, 0 modified, 0 deleted\), .+ added; 3 files, .+ in all\.$/,
+      );
       const again = await cli('snapshot', ws);
       assert.equal(again.code, 0);
       assert.match(again.stdout[0], new RegExp(`^Nothing changed since snapshot ${first.stdout[0].slice(9, 17)}`));
@@ -120,7 +128,10 @@ describe('CLI', () => {
       writeTree(ws, { 'big.bin': Buffer.alloc(3000), 'debug.log': 'x' });
       const run = await cli('snapshot', ws, '--exclude', '*.log', '--max-file-size', '2k');
       assert.equal(run.code, 0);
-      assert.deepEqual(run.stderr.map((l) => l.replace(/:.*/, '')), ['skipped big.bin']);
+      assert.deepEqual(
+        run.stderr.map((l) => l.replace(/:.*/, '')),
+        ['skipped big.bin'],
+      );
       const ls = (await cli('ls', 'latest', '--json')).json<Array<{ path: string }>>();
       assert.deepEqual(ls.map((e) => e.path).sort(), ['README.md', 'bin', 'link', 'src']);
     });
@@ -137,8 +148,14 @@ describe('CLI', () => {
       fs.writeFileSync(path.join(ws, 'README.md'), 'changed');
       const c = (await cli('snapshot', ws, '--json')).json<SnapshotJson>();
       const all = (await cli('list', '--json')).json<ListJson[]>();
-      assert.deepEqual(all.map((s) => s.id), [a.id, b.id, c.id]);
-      assert.deepEqual(all.map((s) => s.label), ['A', null, null]);
+      assert.deepEqual(
+        all.map((s) => s.id),
+        [a.id, b.id, c.id],
+      );
+      assert.deepEqual(
+        all.map((s) => s.label),
+        ['A', null, null],
+      );
       for (const s of all) {
         assert.equal(s.trigger, 'manual');
         assert.ok(Date.parse(s.time) > 0);
@@ -146,8 +163,14 @@ describe('CLI', () => {
       }
       assert.ok(all[0].time < all[1].time && all[1].time < all[2].time);
       const mine = (await cli('list', '--json', '--workspace', ws)).json<ListJson[]>();
-      assert.deepEqual(mine.map((s) => s.id), [a.id, c.id]);
-      assert.deepEqual((await cli('list', '--json', '--workspace', ws2)).json<ListJson[]>().map((s) => s.id), [b.id]);
+      assert.deepEqual(
+        mine.map((s) => s.id),
+        [a.id, c.id],
+      );
+      assert.deepEqual(
+        (await cli('list', '--json', '--workspace', ws2)).json<ListJson[]>().map((s) => s.id),
+        [b.id],
+      );
     });
 
     it('prints a table with short ids, triggers, labels and a count', async () => {
@@ -175,15 +198,29 @@ describe('CLI', () => {
       assert.equal(human.code, 0);
       const expectedEnds = [' README.md', ' bin/', ' link -> README.md', ' src/'];
       assert.equal(human.stdout.length, expectedEnds.length, human.stdout.join('\n'));
-      expectedEnds.forEach((end, k) => assert.ok(human.stdout[k].endsWith(end), `${human.stdout[k]} should end with ${end}`));
-      assert.match(human.stdout.find((l) => l.endsWith(' README.md'))!, /^0644\s+6\s+README\.md$/);
-      assert.match(human.stdout.find((l) => l.includes('link'))!, /link -> README\.md$/);
+      expectedEnds.forEach((end, k) =>
+        assert.ok(human.stdout[k].endsWith(end), `${human.stdout[k]} should end with ${end}`),
+      );
+      assert.match(
+        human.stdout.find((l) => l.endsWith(' README.md'))!,
+        /^0644\s+6\s+README\.md$/,
+      );
+      assert.match(
+        human.stdout.find((l) => l.includes('link'))!,
+        /link -> README\.md$/,
+      );
       const json = (await cli('ls', s.id.slice(0, 5), 'bin', '--json')).json<Array<Record<string, unknown>>>();
       assert.deepEqual(json, [{ path: 'bin/run.sh', name: 'run.sh', type: 'file', mode: 0o755, size: 10 }]);
       const full = (await cli('ls', s.id, '--json')).json<Array<{ path: string; type: string }>>();
-      assert.deepEqual(full.map((e) => `${e.type}:${e.path}`), ['file:README.md', 'dir:bin', 'symlink:link', 'dir:src']);
+      assert.deepEqual(
+        full.map((e) => `${e.type}:${e.path}`),
+        ['file:README.md', 'dir:bin', 'symlink:link', 'dir:src'],
+      );
       const recursive = (await cli('ls', 'latest', '--json', '--recursive')).json<Array<{ path: string }>>();
-      assert.deepEqual(recursive.map((e) => e.path), ['README.md', 'bin', 'bin/run.sh', 'link', 'src', 'src/a.ts']);
+      assert.deepEqual(
+        recursive.map((e) => e.path),
+        ['README.md', 'bin', 'bin/run.sh', 'link', 'src', 'src/a.ts'],
+      );
     });
 
     it('cat writes a file byte for byte, including a chunked file over 1 MiB', async () => {
@@ -208,7 +245,9 @@ describe('CLI', () => {
       await cli('snapshot', ws);
       fs.unlinkSync(path.join(ws, 'src', 'a.ts'));
       const gone = (await cli('snapshot', ws, '--json')).json<SnapshotJson>();
-      const json = (await cli('history', 'src/a.ts', '--workspace', ws, '--json')).json<Array<Record<string, unknown>>>();
+      const json = (await cli('history', 'src/a.ts', '--workspace', ws, '--json')).json<
+        Array<Record<string, unknown>>
+      >();
       assert.deepEqual(
         json.map((v) => [v.snapshot, v.deleted, v.size ?? null, v.label]),
         [
@@ -232,9 +271,17 @@ describe('CLI', () => {
       const { ws, cli } = await setup();
       const s = (await cli('snapshot', ws, '--json')).json<SnapshotJson>();
       fs.rmSync(ws, { recursive: true });
-      assert.deepEqual((await cli('list', '--json', '--workspace', ws)).json<ListJson[]>().map((x) => x.id), [s.id]);
-      const versions = (await cli('history', 'src/a.ts', '--workspace', ws, '--json')).json<Array<{ snapshot: string }>>();
-      assert.deepEqual(versions.map((v) => v.snapshot), [s.id]);
+      assert.deepEqual(
+        (await cli('list', '--json', '--workspace', ws)).json<ListJson[]>().map((x) => x.id),
+        [s.id],
+      );
+      const versions = (await cli('history', 'src/a.ts', '--workspace', ws, '--json')).json<
+        Array<{ snapshot: string }>
+      >();
+      assert.deepEqual(
+        versions.map((v) => v.snapshot),
+        [s.id],
+      );
     });
 
     it('diff lists added, modified and deleted paths between two snapshots', async () => {
@@ -252,7 +299,13 @@ describe('CLI', () => {
         { path: 'new/file.txt', change: 'added', type: 'file', sizeAfter: 1 },
       ]);
       const human = await cli('diff', a.id, 'latest');
-      assert.deepEqual(human.stdout, ['M  README.md', '-  bin/run.sh', '+  new/', '+  new/file.txt', `1 added, 1 modified, 1 deleted between ${a.id.slice(0, 8)} and ${b.id.slice(0, 8)}.`]);
+      assert.deepEqual(human.stdout, [
+        'M  README.md',
+        '-  bin/run.sh',
+        '+  new/',
+        '+  new/file.txt',
+        `1 added, 1 modified, 1 deleted between ${a.id.slice(0, 8)} and ${b.id.slice(0, 8)}.`,
+      ]);
       assert.deepEqual((await cli('diff', 'latest', 'latest', '--json')).json(), []);
     });
   });
@@ -266,17 +319,32 @@ describe('CLI', () => {
       assert.equal(dry.code, 0);
       assert.ok(dry.stdout.includes('would create    README.md'), dry.stdout.join('\n'));
       assert.ok(dry.stdout.includes('would create    bin/'));
-      assert.match(dry.stdout[dry.stdout.length - 1], /^Dry run: 6 to change, 0 already as in snapshot [0-9a-f]{8}; nothing was written\.$/);
+      assert.match(
+        dry.stdout[dry.stdout.length - 1],
+        /^Dry run: 6 to change, 0 already as in snapshot [0-9a-f]{8}; nothing was written\.$/,
+      );
       assert.equal(fs.existsSync(target), false);
       const run = await cli('restore', 'latest', '--target', target, '--path', 'src', '--path', 'link', '--json');
       assert.equal(run.code, 0);
-      const out = run.json<{ restored: number; problems: unknown[]; changes: Array<{ path: string; action: string }>; dryRun: boolean }>();
+      const out = run.json<{
+        restored: number;
+        problems: unknown[];
+        changes: Array<{ path: string; action: string }>;
+        dryRun: boolean;
+      }>();
       assert.equal(out.dryRun, false);
       assert.deepEqual(out.problems, []);
-      assert.deepEqual(out.changes.map((c) => `${c.action} ${c.path}`).sort(), ['create link', 'create src', 'create src/a.ts']);
+      assert.deepEqual(out.changes.map((c) => `${c.action} ${c.path}`).sort(), [
+        'create link',
+        'create src',
+        'create src/a.ts',
+      ]);
       assert.deepEqual(fs.readdirSync(target).sort(), ['link', 'src']);
       const human = await cli('restore', 'latest', '--target', target);
-      assert.match(human.stdout[0], /^Restored 3 items and deleted 0 from snapshot [0-9a-f]{8} .* 3 already matched\.$/);
+      assert.match(
+        human.stdout[0],
+        /^Restored 3 items and deleted 0 from snapshot [0-9a-f]{8} .* 3 already matched\.$/,
+      );
     });
   });
 
@@ -308,7 +376,10 @@ describe('CLI', () => {
       const before = (await cli('list', '--json')).json<unknown[]>().length;
       const run = await cli('restore', 'latest', '--target', path.join(ws, 'recovered'));
       assert.equal(run.code, 0, run.stderr.join('\n'));
-      assert.ok(run.stdout.some((l) => l.startsWith('To undo: ')), run.stdout.join('\n'));
+      assert.ok(
+        run.stdout.some((l) => l.startsWith('To undo: ')),
+        run.stdout.join('\n'),
+      );
       assert.ok(fs.existsSync(path.join(ws, 'recovered', 'README.md')));
       assert.ok((await cli('list', '--json')).json<unknown[]>().length >= before);
     });
@@ -324,7 +395,13 @@ describe('CLI', () => {
 
     it('a store folder with no config', async () => {
       const empty = temp.make('empty');
-      for (const argv of [['list'], ['ls', 'latest'], ['cat', 'latest', 'a'], ['diff', 'a', 'b'], ['restore', 'latest', '--target', empty]]) {
+      for (const argv of [
+        ['list'],
+        ['ls', 'latest'],
+        ['cat', 'latest', 'a'],
+        ['diff', 'a', 'b'],
+        ['restore', 'latest', '--target', empty],
+      ]) {
         assertOneLineError(await runCliCaptured([...argv, '--repo', empty]), /no backup store/i);
       }
       assert.deepEqual(fs.readdirSync(empty), [], 'read commands never create a store');
@@ -351,7 +428,10 @@ describe('CLI', () => {
       assertOneLineError(await cli('cat', 'latest', 'nope.txt'), /nope\.txt is not in snapshot/);
       assertOneLineError(await cli('cat', 'latest', 'src'), /is a folder/);
       assertOneLineError(await cli('ls', 'latest', 'nope'), /nope is not in snapshot/);
-      assertOneLineError(await cli('restore', 'latest', '--target', temp.fresh('t'), '--path', 'nope'), /nope is not in snapshot/);
+      assertOneLineError(
+        await cli('restore', 'latest', '--target', temp.fresh('t'), '--path', 'nope'),
+        /nope is not in snapshot/,
+      );
       assertOneLineError(await cli('cat', 'latest', '../etc/passwd'), /contains/);
     });
   });

@@ -43,14 +43,23 @@ describe('CLI workspaces and --workspace (#12)', () => {
     const table = await cli('workspaces');
     assert.equal(table.code, 0, table.stderr.join('\n'));
     assert.match(table.stdout[0], /^NAME\s+LAST PATH\s+LAST SNAPSHOT\s+SNAPSHOTS\s+SIZE\s+FOLDER EXISTS\s+ID$/);
-    assert.match(table.stdout[1], new RegExp(`^site\\s+${site}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+1\\s+12 B\\s+yes\\s+[0-9a-f]{16}$`));
+    assert.match(
+      table.stdout[1],
+      new RegExp(`^site\\s+${site}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+1\\s+12 B\\s+yes\\s+[0-9a-f]{16}$`),
+    );
     assert.match(table.stdout[2], new RegExp(`^app\\s+${app}\\s+.*\\s+2\\s+.*\\s+no\\s+[0-9a-f]{16}$`));
     assert.match(table.stdout[3], /^2 workspaces; restore one with: project-backup restore latest --workspace/);
     const json = (await cli('workspaces', '--json')).json<WorkspaceJson[]>();
-    assert.deepEqual(json.map((w) => [w.name, w.snapshots, w.folderExists]), [['site', 1, true], ['app', 2, false]]);
+    assert.deepEqual(
+      json.map((w) => [w.name, w.snapshots, w.folderExists]),
+      [
+        ['site', 1, true],
+        ['app', 2, false],
+      ],
+    );
   });
 
-  it('restore --workspace <name> brings back that workspace\'s latest snapshot into a new folder, though another workspace is newer', async () => {
+  it("restore --workspace <name> brings back that workspace's latest snapshot into a new folder, though another workspace is newer", async () => {
     const { cli } = await lostProject();
     const target = path.join(temp.make('new-home'), 'app');
     const run = await cli('restore', '--workspace', 'app', '--target', target);
@@ -62,9 +71,15 @@ describe('CLI workspaces and --workspace (#12)', () => {
   it('without --workspace, latest stays the newest snapshot of the whole store (the behaviour before #12)', async () => {
     const { cli } = await lostProject();
     const whole = await cli('ls', 'latest');
-    assert.deepEqual(whole.stdout.map((l) => l.split(/\s+/).pop()), ['index.html']);
+    assert.deepEqual(
+      whole.stdout.map((l) => l.split(/\s+/).pop()),
+      ['index.html'],
+    );
     const app = await cli('ls', 'latest', '--workspace', 'app');
-    assert.deepEqual(app.stdout.map((l) => l.split(/\s+/).pop()), ['README.md', 'src/']);
+    assert.deepEqual(
+      app.stdout.map((l) => l.split(/\s+/).pop()),
+      ['README.md', 'src/'],
+    );
   });
 
   it('list --workspace takes a name, an id prefix, or the path of a folder that is gone', async () => {

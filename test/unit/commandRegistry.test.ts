@@ -12,7 +12,9 @@ const COMMANDS_DIR = path.join(REPO_ROOT, 'src', 'vscode', 'commands');
 /** The command ids each file in the registry declares (`id: Commands.x`), by file. */
 function registered(): Map<string, string[]> {
   const registry = fs.readFileSync(path.join(COMMANDS_DIR, 'registry.ts'), 'utf8');
-  const imported = new Map([...registry.matchAll(/import \{ commands as (\w+) \} from '\.\/(\w+)';/g)].map((m) => [m[1], m[2]]));
+  const imported = new Map(
+    [...registry.matchAll(/import \{ commands as (\w+) \} from '\.\/(\w+)';/g)].map((m) => [m[1], m[2]]),
+  );
   const listBody = /ALL_COMMANDS[^=]*=\s*\[([^\]]*)\]/.exec(registry)?.[1] ?? '';
   const listed = [...listBody.matchAll(/\.\.\.(\w+)/g)].map((m) => m[1]);
   const byFile = new Map<string, string[]>();
@@ -32,7 +34,9 @@ function registered(): Map<string, string[]> {
 
 describe('command registry (#13)', () => {
   it('every command in package.json contributes.commands is registered exactly once, and nothing else is', () => {
-    const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { contributes: { commands: Array<{ command: string }> } };
+    const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      contributes: { commands: Array<{ command: string }> };
+    };
     const contributed = manifest.contributes.commands.map((c) => c.command).sort();
     const ids = [...registered().values()].flat();
     const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
@@ -44,9 +48,16 @@ describe('command registry (#13)', () => {
     const inRegistry = new Set(registered().keys());
     const withList = fs
       .readdirSync(COMMANDS_DIR)
-      .filter((f) => f.endsWith('.ts') && /^export const commands: CommandSpec\[\]/m.test(fs.readFileSync(path.join(COMMANDS_DIR, f), 'utf8')))
+      .filter(
+        (f) =>
+          f.endsWith('.ts') &&
+          /^export const commands: CommandSpec\[\]/m.test(fs.readFileSync(path.join(COMMANDS_DIR, f), 'utf8')),
+      )
       .map((f) => f.replace(/\.ts$/, ''));
-    assert.deepEqual(withList.filter((f) => !inRegistry.has(f)), []);
+    assert.deepEqual(
+      withList.filter((f) => !inRegistry.has(f)),
+      [],
+    );
   });
 
   it('activate registers commands only through the registry', () => {

@@ -17,7 +17,19 @@ import { Repository } from '../../src/core/repository/repository';
 import { Restorer } from '../../src/core/restore/restorer';
 import { nodeFs } from '../../src/core/storage/fsPort';
 import { LocalBackend } from '../../src/core/storage/localBackend';
-import { DIST_CLI, SOAK, KiB, MiB, readTree, runCliCaptured, seededBytes, seededText, useTempDirs, writeTree, xorshift32 } from './helpers/fixtures';
+import {
+  DIST_CLI,
+  SOAK,
+  KiB,
+  MiB,
+  readTree,
+  runCliCaptured,
+  seededBytes,
+  seededText,
+  useTempDirs,
+  writeTree,
+  xorshift32,
+} from './helpers/fixtures';
 import type { TreeSpec } from './helpers/fixtures';
 
 const SEED = process.env.CRASH_SEED ? Number(process.env.CRASH_SEED) : 0x5eed_c4a5;
@@ -118,7 +130,8 @@ function manifestOf(root: string): Manifest {
 function manifestDiff(actual: Manifest, expected: Manifest): string {
   const lines: string[] = [];
   for (const key of [...new Set([...actual.keys(), ...expected.keys()])].sort()) {
-    if (actual.get(key) !== expected.get(key)) lines.push(`  ${key}: got ${actual.get(key) ?? 'absent'}, expected ${expected.get(key) ?? 'absent'}`);
+    if (actual.get(key) !== expected.get(key))
+      lines.push(`  ${key}: got ${actual.get(key) ?? 'absent'}, expected ${expected.get(key) ?? 'absent'}`);
   }
   return lines.slice(0, 12).join('\n') + (lines.length > 12 ? `\n  …and ${lines.length - 12} more` : '');
 }
@@ -128,7 +141,13 @@ function manifestDiff(actual: Manifest, expected: Manifest): string {
  * every blob loaded and checked against its id, every file's bytes hashed. `hashes` carries file hashes
  * across snapshots (the same content ids are the same bytes, checked once per call of the check).
  */
-async function restoredManifest(repo: Repository, treeId: string, hashes: Map<string, string>, prefix = '', out: Manifest = new Map()): Promise<Manifest> {
+async function restoredManifest(
+  repo: Repository,
+  treeId: string,
+  hashes: Map<string, string>,
+  prefix = '',
+  out: Manifest = new Map(),
+): Promise<Manifest> {
   const tree = await repo.loadTree(treeId);
   if (tree.entries.length === 0 && prefix) out.set(prefix, 'dir');
   for (const entry of tree.entries) {
@@ -201,7 +220,8 @@ function initialWorkspace(rng: () => number): TreeSpec {
     const dir = d % 4 === 3 ? `pkg${d >> 2}/nested${d}` : `pkg${d >> 2}/dir${d}`;
     for (let f = 0; f < 12; f++) {
       const size = 40 + (rng() % (f === 0 ? 40 * KiB : 6 * KiB));
-      spec[`${dir}/file${f}.${f % 3 === 0 ? 'bin' : 'ts'}`] = f % 3 === 0 ? seededBytes(size, rng()) : seededText(size, rng());
+      spec[`${dir}/file${f}.${f % 3 === 0 ? 'bin' : 'ts'}`] =
+        f % 3 === 0 ? seededBytes(size, rng()) : seededText(size, rng());
     }
   }
   spec['bin/tool.sh'] = { mode: 0o755, content: '#!/bin/sh\necho tool\n' };
@@ -225,8 +245,9 @@ function mutate(ws: string, rng: () => number, round: number): void {
   const files = allFiles(ws).filter((f) => !f.startsWith('media/'));
   const pick = () => files[rng() % files.length];
   const edits = 1 + (rng() % 5);
-  for (let i = 0; i < edits; i++) fs.writeFileSync(path.join(ws, pick()), seededText(50 + (rng() % 8 * KiB), rng()));
-  if (rng() % 2 === 0) writeTree(ws, { [`added/r${round}/new${rng() % 1000}.ts`]: seededText(100 + (rng() % 3000), rng()) });
+  for (let i = 0; i < edits; i++) fs.writeFileSync(path.join(ws, pick()), seededText(50 + (rng() % 8) * KiB, rng()));
+  if (rng() % 2 === 0)
+    writeTree(ws, { [`added/r${round}/new${rng() % 1000}.ts`]: seededText(100 + (rng() % 3000), rng()) });
   if (rng() % 3 === 0) {
     const victim = pick();
     fs.rmSync(path.join(ws, victim), { force: true });
@@ -275,7 +296,12 @@ describe('crash: SIGKILL of the real CLI at random moments', function () {
    * file is only checked to be indexed in a pack that exists: objects are immutable, so what was read
    * correctly once reads the same while its pack is there.
    */
-  async function checkEveryListed(store: string, history: History, context: string, hashes: Map<string, string>): Promise<string[]> {
+  async function checkEveryListed(
+    store: string,
+    history: History,
+    context: string,
+    hashes: Map<string, string>,
+  ): Promise<string[]> {
     const repo = await Repository.open(store);
     const listed = await repo.listSnapshots();
     const packs = new Set(await repo.backend.list('data'));
@@ -291,7 +317,10 @@ describe('crash: SIGKILL of the real CLI at random moments', function () {
     }
     for (const s of listed) {
       const expected = history.states.get(s.id);
-      assert.ok(expected, `${context}: snapshot ${s.id.slice(0, 8)} is listed but no run made it (a half-written or foreign record?)`);
+      assert.ok(
+        expected,
+        `${context}: snapshot ${s.id.slice(0, 8)} is listed but no run made it (a half-written or foreign record?)`,
+      );
       let actual: Manifest;
       try {
         actual = await restoredManifest(repo, s.tree, hashes);
@@ -318,7 +347,11 @@ describe('crash: SIGKILL of the real CLI at random moments', function () {
   async function verifyClean(store: string, hasVerify: boolean, context: string, readData = false): Promise<void> {
     if (!hasVerify) return; // checkEveryListed already loads every index, tree and blob a snapshot needs
     const run = await runCliCaptured(['verify', '--repo', store, ...(readData ? ['--read-data'] : [])]);
-    assert.equal(run.code, 0, `${context}: verify${readData ? ' --read-data' : ''} reports damage:\n${[...run.stdout, ...run.stderr].join('\n')}`);
+    assert.equal(
+      run.code,
+      0,
+      `${context}: verify${readData ? ' --read-data' : ''} reports damage:\n${[...run.stdout, ...run.stderr].join('\n')}`,
+    );
   }
 
   it(`snapshot, forget --prune and prune killed ${KILLS} times: what existed restores, verify is clean, the next run succeeds and prune clears the leftovers`, async () => {
@@ -334,11 +367,15 @@ describe('crash: SIGKILL of the real CLI at random moments', function () {
     type Op = 'snapshot' | 'forget' | 'prune';
     const FORGET = ['forget', '--keep-last', '2', '--prune', '--repo', store];
     const PRUNE = ['prune', '--repo', store];
-    const argsOf = (op: Op) => (op === 'snapshot' ? ['snapshot', ws, '--repo', store, '--json'] : op === 'forget' ? FORGET : PRUNE);
+    const argsOf = (op: Op) =>
+      op === 'snapshot' ? ['snapshot', ws, '--repo', store, '--json'] : op === 'forget' ? FORGET : PRUNE;
     /** Recent uninterrupted runs of each kind: how long they took, and how long they wrote the store. */
     const timing: Record<Op, Array<{ total: number; writing: number }>> = { snapshot: [], forget: [], prune: [] };
     const median = (op: Op, key: 'total' | 'writing') => {
-      const values = timing[op].slice(-5).map((t) => t[key]).sort((a, b) => a - b);
+      const values = timing[op]
+        .slice(-5)
+        .map((t) => t[key])
+        .sort((a, b) => a - b);
       return values[values.length >> 1] ?? 100;
     };
 
@@ -381,7 +418,10 @@ describe('crash: SIGKILL of the real CLI at random moments', function () {
         // Give prune work: forget (without pruning) what a kill can then interrupt the removal of.
         const forgot = await cli(['forget', '--keep-last', '2', '--repo', store]);
         assert.equal(forgot.code, 0, forgot.stderr);
-        forgetGone(history, (await (await Repository.open(store)).listSnapshots()).map((s) => s.id));
+        forgetGone(
+          history,
+          (await (await Repository.open(store)).listSnapshots()).map((s) => s.id),
+        );
       }
       const state = manifestOf(ws);
       const before = storeFiles(store);
@@ -395,12 +435,23 @@ describe('crash: SIGKILL of the real CLI at random moments', function () {
         round % 3 === 0
           ? { afterMs: Math.round(startup * 0.8 + fraction * Math.max(1, total * 0.95 - startup * 0.8)) }
           : // Squared: most within a few ms of the first write (packs, index and record follow within milliseconds), some later.
-            { watch: { folder: store, recursive: true, match: STORE_WRITE, afterMs: Math.round(fraction * fraction * Math.max(2, median(op, 'writing')) * 0.7) } };
-      const planned = plan.afterMs !== undefined ? `${plan.afterMs} ms after start` : `${plan.watch?.afterMs} ms after its first write`;
+            {
+              watch: {
+                folder: store,
+                recursive: true,
+                match: STORE_WRITE,
+                afterMs: Math.round(fraction * fraction * Math.max(2, median(op, 'writing')) * 0.7),
+              },
+            };
+      const planned =
+        plan.afterMs !== undefined
+          ? `${plan.afterMs} ms after start`
+          : `${plan.watch?.afterMs} ms after its first write`;
       kills.push(`${op} ${planned}`);
       const killed = await cli(argsOf(op), plan);
       const context = `round ${round}: ${op} killed ${planned} ${say}`;
-      if (killed.signal !== 'SIGKILL') assert.equal(killed.code, 0, `${context}: finished before the kill, but failed: ${killed.stderr}`);
+      if (killed.signal !== 'SIGKILL')
+        assert.equal(killed.code, 0, `${context}: finished before the kill, but failed: ${killed.stderr}`);
       const after = storeFiles(store);
       const phase = `${op}: ${op === 'snapshot' ? phaseOf(before, after, killed) : killed.signal === 'SIGKILL' ? 'killed' : 'finished before the kill'}`;
       phases.set(phase, (phases.get(phase) ?? 0) + 1);
@@ -410,9 +461,11 @@ describe('crash: SIGKILL of the real CLI at random moments', function () {
       const listed = (await (await Repository.open(store)).listSnapshots()).map((s) => s.id);
       if (op === 'snapshot') for (const id of listed) if (!history.states.has(id)) history.states.set(id, state);
       if (op === 'forget') {
-        for (const id of listedBefore.slice(-2)) assert.ok(listed.includes(id), `${context}: forget --keep-last 2 lost a kept snapshot, ${id.slice(0, 8)}`);
+        for (const id of listedBefore.slice(-2))
+          assert.ok(listed.includes(id), `${context}: forget --keep-last 2 lost a kept snapshot, ${id.slice(0, 8)}`);
       } else {
-        for (const id of listedBefore) assert.ok(listed.includes(id), `${context}: snapshot ${id.slice(0, 8)} vanished`);
+        for (const id of listedBefore)
+          assert.ok(listed.includes(id), `${context}: snapshot ${id.slice(0, 8)} vanished`);
       }
       // What may have moved blobs (prune, forget --prune, an index compaction) is read again byte by byte.
       if (op !== 'snapshot' || indexBefore.some((f) => !after.has(f))) hashes.clear();
@@ -421,15 +474,28 @@ describe('crash: SIGKILL of the real CLI at random moments', function () {
       // And every third round a real restore to disk: the newest snapshot from before the kill, or a random one.
       const pickFrom = listed.filter((id) => listedBefore.includes(id));
       const chosen = round % 6 === 0 ? pickFrom[pickFrom.length - 1] : pickFrom[rng() % Math.max(1, pickFrom.length)];
-      if (chosen && round % 3 === 0) await restoreAndCompare(store, chosen, history.states.get(chosen) as Manifest, context);
+      if (chosen && round % 3 === 0)
+        await restoreAndCompare(store, chosen, history.states.get(chosen) as Manifest, context);
 
       // The next run succeeds (taking over the dead run's lock) and leaves no lock behind; a prune also
       // removes the temp files the kills left (aged first: younger ones may belong to a live writer).
       await ageTempFiles(store);
       await complete(op, `${context}, the next run`);
-      if (op !== 'snapshot') assert.deepEqual(await new LocalBackend(store, nodeFs).listTemp(), [], `${context}: the next prune removed the temp files kills left`);
-      assert.deepEqual(fs.readdirSync(path.join(store, 'locks')), [], `${context}: the next run left no lock (and removed the dead one's)`);
-      forgetGone(history, (await (await Repository.open(store)).listSnapshots()).map((s) => s.id));
+      if (op !== 'snapshot')
+        assert.deepEqual(
+          await new LocalBackend(store, nodeFs).listTemp(),
+          [],
+          `${context}: the next prune removed the temp files kills left`,
+        );
+      assert.deepEqual(
+        fs.readdirSync(path.join(store, 'locks')),
+        [],
+        `${context}: the next run left no lock (and removed the dead one's)`,
+      );
+      forgetGone(
+        history,
+        (await (await Repository.open(store)).listSnapshots()).map((s) => s.id),
+      );
     }
 
     // The end: every snapshot restores on disk, verify reads every byte, and prune leaves no temp file.
@@ -439,7 +505,11 @@ describe('crash: SIGKILL of the real CLI at random moments', function () {
     if (hasPrune) {
       await ageTempFiles(store);
       await complete('prune', 'end');
-      assert.deepEqual(await new LocalBackend(store, nodeFs).listTemp(), [], `end: prune removed every temp file ${say}`);
+      assert.deepEqual(
+        await new LocalBackend(store, nodeFs).listTemp(),
+        [],
+        `end: prune removed every temp file ${say}`,
+      );
       await checkEveryListed(store, history, `end, after prune ${say}`, new Map());
       await verifyClean(store, hasVerify, `end, after prune ${say}`, true);
     }
@@ -449,8 +519,13 @@ describe('crash: SIGKILL of the real CLI at random moments', function () {
       `      kills by what they interrupted (start-up ${Math.round(startup)} ms; median runs (ms) ${(['snapshot', 'forget', 'prune'] as const).map((op) => `${op} ${Math.round(median(op, 'total'))} writing ${Math.round(median(op, 'writing'))}`).join(', ')}; ` +
         `verify ${hasVerify ? 'checked' : 'not registered yet'}; forget/prune ${hasPrune ? 'killed too' : 'not registered yet'}):\n${report.map((l) => `        ${l}`).join('\n')}`,
     );
-    const inWrites = [...phases].filter(([p]) => /^snapshot: (mid-write|after a pack|after the index|after the record)/.test(p)).reduce((n, [, c]) => n + c, 0);
-    assert.ok(inWrites >= 4, `at least 4 snapshot kills landed while the store was being written (got ${inWrites}; kills: ${kills.join('; ')})`);
+    const inWrites = [...phases]
+      .filter(([p]) => /^snapshot: (mid-write|after a pack|after the index|after the record)/.test(p))
+      .reduce((n, [, c]) => n + c, 0);
+    assert.ok(
+      inWrites >= 4,
+      `at least 4 snapshot kills landed while the store was being written (got ${inWrites}; kills: ${kills.join('; ')})`,
+    );
   });
 
   it(`a kill during the very first snapshot into a new store (${FIRST_RUN_KILLS} times) leaves a store the next run can use`, async () => {
@@ -476,13 +551,27 @@ describe('crash: SIGKILL of the real CLI at random moments', function () {
       const plan: KillPlan =
         i % 4 === 3
           ? { afterMs: Math.round(fraction * measured.ms) }
-          : { watch: { folder: parent, recursive: false, match: (f) => f === 'store', afterMs: Math.round(2 + fraction * 15) } };
-      const planned = plan.afterMs !== undefined ? `${plan.afterMs} ms after start` : `${plan.watch?.afterMs} ms after the store folder appeared`;
+          : {
+              watch: {
+                folder: parent,
+                recursive: false,
+                match: (f) => f === 'store',
+                afterMs: Math.round(2 + fraction * 15),
+              },
+            };
+      const planned =
+        plan.afterMs !== undefined
+          ? `${plan.afterMs} ms after start`
+          : `${plan.watch?.afterMs} ms after the store folder appeared`;
       const killed = await cli(['snapshot', ws, '--repo', store], plan);
-      const left = fs.existsSync(store) ? `${fs.readdirSync(store).length} entries, config ${fs.existsSync(path.join(store, 'config')) ? 'present' : 'absent'}` : 'no store folder';
+      const left = fs.existsSync(store)
+        ? `${fs.readdirSync(store).length} entries, config ${fs.existsSync(path.join(store, 'config')) ? 'present' : 'absent'}`
+        : 'no store folder';
       const next = await cli(['snapshot', ws, '--repo', store, '--json']);
       if (next.code !== 0) {
-        failures.push(`killed ${planned} (${killed.signal ?? `exit ${killed.code}`}; left ${left}): the next run failed: ${next.stderr.trim()}`);
+        failures.push(
+          `killed ${planned} (${killed.signal ?? `exit ${killed.code}`}; left ${left}): the next run failed: ${next.stderr.trim()}`,
+        );
         continue;
       }
       const id = (JSON.parse(next.stdout) as { id: string }).id;

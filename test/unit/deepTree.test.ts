@@ -35,14 +35,24 @@ describe('deep trees', () => {
     const legit = await forgeSnapshot(repo, small);
     const deep = await forgeChain(repo, 30_000);
     const name = deep.id.slice(0, 8);
-    const sentence = new RegExp(`^project-backup: Snapshot ${name} holds folders nested more than ${MAX_TREE_DEPTH} levels deep`);
+    const sentence = new RegExp(
+      `^project-backup: Snapshot ${name} holds folders nested more than ${MAX_TREE_DEPTH} levels deep`,
+    );
 
     const target = path.join(temp.make('outer'), 'target');
-    await assert.rejects(new Restorer(repo).restore(deep, { target }), (error) => isBackupError(error, 'UNSAFE_PATH') && error.message.includes(`Snapshot ${name}`));
-    await assert.rejects(diffTrees(repo, legit.tree, deep.tree, '', { b: `Snapshot ${name}` }), (error) => isBackupError(error, 'UNSAFE_PATH'));
+    await assert.rejects(
+      new Restorer(repo).restore(deep, { target }),
+      (error) => isBackupError(error, 'UNSAFE_PATH') && error.message.includes(`Snapshot ${name}`),
+    );
+    await assert.rejects(diffTrees(repo, legit.tree, deep.tree, '', { b: `Snapshot ${name}` }), (error) =>
+      isBackupError(error, 'UNSAFE_PATH'),
+    );
     const report = await verifyRepository(repo);
     assert.equal(report.ok, false);
-    assert.ok(report.damage.some((d) => d.snapshots.includes(deep.id) && /nested more than/.test(d.reason)), JSON.stringify(report.damage));
+    assert.ok(
+      report.damage.some((d) => d.snapshots.includes(deep.id) && /nested more than/.test(d.reason)),
+      JSON.stringify(report.damage),
+    );
 
     const runs: Array<[string, string[]]> = [
       ['restore', ['restore', deep.id, '--target', target]],
@@ -61,9 +71,16 @@ describe('deep trees', () => {
     }
     const verify = await runCliCaptured(['verify', '--repo', store]);
     assert.equal(verify.code, 3, `verify: exit 3 (damage), got ${verify.code}: ${verify.stderr.join(' | ')}`);
-    assert.match([...verify.stdout, ...verify.stderr].join('\n'), new RegExp(`Snapshot ${name} holds folders nested more than`));
+    assert.match(
+      [...verify.stdout, ...verify.stderr].join('\n'),
+      new RegExp(`Snapshot ${name} holds folders nested more than`),
+    );
     // The mirror keeps only its own state file; no folder of the chain was written anywhere.
-    assert.deepEqual(listAll(path.dirname(target)).filter((p) => p !== 'mirror' && p !== 'mirror/.project-backup-mirror.json'), [], 'nothing was written');
+    assert.deepEqual(
+      listAll(path.dirname(target)).filter((p) => p !== 'mirror' && p !== 'mirror/.project-backup-mirror.json'),
+      [],
+      'nothing was written',
+    );
   });
 
   it('a legal 1,500-level chain restores, mirrors and verifies correctly (#11.8)', async () => {

@@ -23,8 +23,8 @@ describe('diffTrees', () => {
       'gone.txt': 'bye',
       'old/a.txt': 'a',
       'old/deep/b.txt': 'b',
-      'flip': 'a file that becomes a folder',
-      'link': { symlink: 'keep.txt' },
+      flip: 'a file that becomes a folder',
+      link: { symlink: 'keep.txt' },
       'untouched/x.txt': 'x',
     });
     const repo = await openRepo(temp.fresh('store'));
@@ -35,7 +35,7 @@ describe('diffTrees', () => {
     fs.rmSync(path.join(ws, 'old'), { recursive: true });
     fs.unlinkSync(path.join(ws, 'flip'));
     fs.unlinkSync(path.join(ws, 'link'));
-    writeTree(ws, { 'flip/inside.txt': 'i', 'new/n.txt': 'n', 'added.txt': '+', 'link': { symlink: 'edit.txt' } });
+    writeTree(ws, { 'flip/inside.txt': 'i', 'new/n.txt': 'n', 'added.txt': '+', link: { symlink: 'edit.txt' } });
     const s2 = (await snapshotterFor(repo, ws).snapshot()).snapshot;
 
     const changes = await diffTrees(repo, s1.tree, s2.tree);
@@ -62,10 +62,17 @@ describe('diffTrees', () => {
 
     // Reversed, every addition is a deletion and the other way round.
     const back = await diffTrees(repo, s2.tree, s1.tree);
-    const flipKind = (line: string) => line.replace(/^added /, 'X ').replace(/^deleted /, 'added ').replace(/^X /, 'deleted ');
+    const flipKind = (line: string) =>
+      line
+        .replace(/^added /, 'X ')
+        .replace(/^deleted /, 'added ')
+        .replace(/^X /, 'deleted ');
     assert.deepEqual(show(back).sort(), show(changes).map(flipKind).sort());
     // Against nothing: everything is added.
-    assert.deepEqual(show(await diffTrees(repo, undefined, s1.tree)).filter((l) => !l.startsWith('added')), []);
+    assert.deepEqual(
+      show(await diffTrees(repo, undefined, s1.tree)).filter((l) => !l.startsWith('added')),
+      [],
+    );
   });
 
   it('is empty for the same tree, and never opens subtrees with equal ids', async () => {
@@ -73,8 +80,14 @@ describe('diffTrees', () => {
     const missing = 'e'.repeat(64); // not in the store: opening it would throw OBJECT_MISSING
     assert.deepEqual(await diffTrees(repo, missing, missing), []);
     const w = repo.newWriter();
-    const a = await w.addTree([{ type: 'dir', name: 'big', tree: missing }, { type: 'symlink', name: 'l', target: '1' }]);
-    const b = await w.addTree([{ type: 'dir', name: 'big', tree: missing }, { type: 'symlink', name: 'l', target: '2' }]);
+    const a = await w.addTree([
+      { type: 'dir', name: 'big', tree: missing },
+      { type: 'symlink', name: 'l', target: '1' },
+    ]);
+    const b = await w.addTree([
+      { type: 'dir', name: 'big', tree: missing },
+      { type: 'symlink', name: 'l', target: '2' },
+    ]);
     await w.finish();
     assert.deepEqual(show(await diffTrees(repo, a, b)), ['modified l']);
   });

@@ -12,16 +12,31 @@ type Graph = Map<string, string[]>;
 
 /** Every .ts file under `dir`, absolute. */
 function sources(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? sources(path.join(dir, d.name)) : d.name.endsWith('.ts') ? [path.join(dir, d.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((d) =>
+      d.isDirectory() ? sources(path.join(dir, d.name)) : d.name.endsWith('.ts') ? [path.join(dir, d.name)] : [],
+    );
 }
 
 /** The relative imports of each file (static, `import type`, re-exports and dynamic ones), resolved to files. */
-export function importGraph(files: readonly string[], readText: (file: string) => string = (f) => fs.readFileSync(f, 'utf8')): Graph {
+export function importGraph(
+  files: readonly string[],
+  readText: (file: string) => string = (f) => fs.readFileSync(f, 'utf8'),
+): Graph {
   const graph: Graph = new Map();
   for (const file of files) {
     const text = readText(file);
-    const specs = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+['"](\.[^'"]+)['"]/gm), ...text.matchAll(/import\(\s*['"](\.[^'"]+)['"]\s*\)/g), ...text.matchAll(/^\s*import\s+['"](\.[^'"]+)['"]/gm)].map((m) => m[1]);
-    const deps = specs.map((spec) => path.resolve(path.dirname(file), spec)).map((target) => [`${target}.ts`, path.join(target, 'index.ts'), target].find((candidate) => files.includes(candidate)));
+    const specs = [
+      ...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+['"](\.[^'"]+)['"]/gm),
+      ...text.matchAll(/import\(\s*['"](\.[^'"]+)['"]\s*\)/g),
+      ...text.matchAll(/^\s*import\s+['"](\.[^'"]+)['"]/gm),
+    ].map((m) => m[1]);
+    const deps = specs
+      .map((spec) => path.resolve(path.dirname(file), spec))
+      .map((target) =>
+        [`${target}.ts`, path.join(target, 'index.ts'), target].find((candidate) => files.includes(candidate)),
+      );
     graph.set(file, [...new Set(deps.filter((d): d is string => d !== undefined))]);
   }
   return graph;
@@ -66,7 +81,8 @@ export function folderGraph(graph: Graph): Graph {
   for (const [file, deps] of graph) {
     const from = path.dirname(file);
     const edges = folders.get(from) ?? [];
-    for (const dep of deps) if (path.dirname(dep) !== from && !edges.includes(path.dirname(dep))) edges.push(path.dirname(dep));
+    for (const dep of deps)
+      if (path.dirname(dep) !== from && !edges.includes(path.dirname(dep))) edges.push(path.dirname(dep));
     folders.set(from, edges);
   }
   return folders;

@@ -76,7 +76,8 @@ function findMarkers(store: string, markers: readonly string[]): string[] {
   const forms = markers.flatMap((marker) => markerForms(marker).map((f) => ({ marker, ...f })));
   for (const rel of listAll(store)) {
     const file = path.join(store, rel);
-    for (const { marker, form, bytes } of forms) if (Buffer.from(rel, 'utf8').includes(bytes)) found.push(`${marker} (${form}) in the name ${rel}`);
+    for (const { marker, form, bytes } of forms)
+      if (Buffer.from(rel, 'utf8').includes(bytes)) found.push(`${marker} (${form}) in the name ${rel}`);
     if (!fs.lstatSync(file).isFile()) continue;
     const data = fs.readFileSync(file);
     for (const { marker, form, bytes } of forms) if (data.includes(bytes)) found.push(`${marker} (${form}) in ${rel}`);
@@ -140,14 +141,35 @@ describe('encrypted stores', () => {
       const plain = await openRepo(plainStore);
       await snapshotterFor(plain, ws).snapshot({ label: 'first' });
       const inPlain = findMarkers(plainStore, markers).join('\n');
-      assert.match(inPlain, new RegExp(`${CONTENT_MARKER} \\(utf8\\) in data/`), 'control: a plain store shows content');
-      assert.match(inPlain, new RegExp(`${NAME_MARKER} \\(utf8\\) in snapshots/`), 'control: a plain store shows the workspace folder name');
+      assert.match(
+        inPlain,
+        new RegExp(`${CONTENT_MARKER} \\(utf8\\) in data/`),
+        'control: a plain store shows content',
+      );
+      assert.match(
+        inPlain,
+        new RegExp(`${NAME_MARKER} \\(utf8\\) in snapshots/`),
+        'control: a plain store shows the workspace folder name',
+      );
 
       // Nothing that lets an outsider confirm a guess either: no plain SHA-256 of a content, nor of the
       // workspace path (the stat cache's name in a plain store).
-      const guesses = [sha256Hex(fs.readFileSync(path.join(ws, 'data/random.bin'))), workspaceIdFor(ws), sha256Hex(Buffer.from(`# ${CONTENT_MARKER}\n`))];
-      assert.deepEqual(findMarkers(encryptedStore, guesses.map((g) => g.slice(0, 16))), []);
-      assert.ok(findMarkers(plainStore, [workspaceIdFor(ws)]).length > 0, 'control: a plain store names its stat cache by the workspace id');
+      const guesses = [
+        sha256Hex(fs.readFileSync(path.join(ws, 'data/random.bin'))),
+        workspaceIdFor(ws),
+        sha256Hex(Buffer.from(`# ${CONTENT_MARKER}\n`)),
+      ];
+      assert.deepEqual(
+        findMarkers(
+          encryptedStore,
+          guesses.map((g) => g.slice(0, 16)),
+        ),
+        [],
+      );
+      assert.ok(
+        findMarkers(plainStore, [workspaceIdFor(ws)]).length > 0,
+        'control: a plain store names its stat cache by the workspace id',
+      );
       // The secret chunker seed is nowhere in the store.
       assert.deepEqual(findMarkers(encryptedStore, [enc.config.chunker.seed]), []);
       assert.ok(first.snapshot.stats.files >= 5);
@@ -166,10 +188,16 @@ describe('encrypted stores', () => {
       assert.deepEqual(findMarkers(store, [CONTENT_MARKER, NAME_MARKER, PASSPHRASE]), []);
 
       const config = JSON.parse(fs.readFileSync(path.join(store, 'config'), 'utf8'));
-      assert.deepEqual({ N: config.encryption.kdf.N, r: config.encryption.kdf.r, p: config.encryption.kdf.p }, { N: 2 ** 17, r: 8, p: 1 });
+      assert.deepEqual(
+        { N: config.encryption.kdf.N, r: config.encryption.kdf.r, p: config.encryption.kdf.p },
+        { N: 2 ** 17, r: 8, p: 1 },
+      );
       const ls = await runCliCaptured(['ls', 'latest', '--repo', store], env);
       assert.equal(ls.code, 0, ls.stderr.join('\n'));
-      assert.ok(ls.stdout.some((line) => line.includes(`notes-${NAME_MARKER}.txt`)), 'ls shows the names with the passphrase');
+      assert.ok(
+        ls.stdout.some((line) => line.includes(`notes-${NAME_MARKER}.txt`)),
+        'ls shows the names with the passphrase',
+      );
     });
 
     it('keeps its key material wrapped: the config holds scrypt parameters, a salt and a sealed key, and no chunker seed', async () => {
@@ -209,7 +237,10 @@ describe('encrypted stores', () => {
       const store = temp.fresh('store');
       const repo = await openEncrypted(store);
       const first = await snapshotterFor(repo, ws).snapshot();
-      writeTree(ws, { 'src/new.ts': 'export {};\n', 'data/large.bin': Buffer.concat([seededBytes(MiB, 4), Buffer.from('edited'), seededBytes(2 * MiB, 5)]) });
+      writeTree(ws, {
+        'src/new.ts': 'export {};\n',
+        'data/large.bin': Buffer.concat([seededBytes(MiB, 4), Buffer.from('edited'), seededBytes(2 * MiB, 5)]),
+      });
       const second = await snapshotterFor(repo, ws).snapshot();
 
       const other = await reopen(store); // a fresh process: nothing cached
@@ -225,12 +256,18 @@ describe('encrypted stores', () => {
     it('deduplicates by keyed ids: same content stored once, ids unlike SHA-256 and unlike another store', async () => {
       const ws = temp.make('ws');
       const same = seededBytes(200 * KiB, 9);
-      writeTree(ws, { 'a.bin': same, 'copy/b.bin': same, 'small.txt': 'same small text\n', 'copy/small.txt': 'same small text\n' });
+      writeTree(ws, {
+        'a.bin': same,
+        'copy/b.bin': same,
+        'small.txt': 'same small text\n',
+        'copy/small.txt': 'same small text\n',
+      });
       const repoA = await openEncrypted(temp.fresh('a'));
       const { snapshot } = await snapshotterFor(repoA, ws).snapshot();
       const root = await repoA.loadTree(snapshot.tree);
       const copy = await repoA.loadTree((root.entries.find((e) => e.name === 'copy') as { tree: string }).tree);
-      const fileId = (tree: typeof root, name: string) => (tree.entries.find((e) => e.name === name) as FileEntry).content;
+      const fileId = (tree: typeof root, name: string) =>
+        (tree.entries.find((e) => e.name === name) as FileEntry).content;
       assert.deepEqual(fileId(root, 'a.bin'), fileId(copy, 'b.bin'));
       assert.deepEqual(fileId(root, 'small.txt'), fileId(copy, 'small.txt'));
       // Two distinct data blobs and two trees, though there are four files.
@@ -251,7 +288,11 @@ describe('encrypted stores', () => {
 
     it('verifies with --read-data, and prunes and still restores', async () => {
       const ws = temp.make('ws');
-      writeTree(ws, { 'keep.txt': 'keep\n', 'gone.bin': seededBytes(300 * KiB, 3), 'big.bin': seededBytes(3 * MiB, 7) });
+      writeTree(ws, {
+        'keep.txt': 'keep\n',
+        'gone.bin': seededBytes(300 * KiB, 3),
+        'big.bin': seededBytes(3 * MiB, 7),
+      });
       const store = temp.fresh('store');
       const repo = await openEncrypted(store);
       const first = await snapshotterFor(repo, ws).snapshot();
@@ -276,8 +317,14 @@ describe('encrypted stores', () => {
       assert.notDeepEqual(a, b);
       assert.equal(a.length, plain.length + 12 + 16);
       assert.deepEqual(codec.open(a, 'Object a'), plain);
-      assert.throws(() => new EncryptedCodec(newMasterSecret()).open(a, 'Object a'), (e: BackupError) => e.code === 'OBJECT_DAMAGED');
-      assert.throws(() => codec.open(a.subarray(0, 20), 'Object a'), (e: BackupError) => e.code === 'OBJECT_DAMAGED');
+      assert.throws(
+        () => new EncryptedCodec(newMasterSecret()).open(a, 'Object a'),
+        (e: BackupError) => e.code === 'OBJECT_DAMAGED',
+      );
+      assert.throws(
+        () => codec.open(a.subarray(0, 20), 'Object a'),
+        (e: BackupError) => e.code === 'OBJECT_DAMAGED',
+      );
     });
   });
 
@@ -312,7 +359,10 @@ describe('encrypted stores', () => {
         assert.equal(failure.code, 'OBJECT_DAMAGED');
         const report = await verifyRepository(fresh, { readData: true });
         assert.equal(report.ok, false);
-        assert.ok(report.damage.some((d) => d.object === id && d.kind === 'damaged'), JSON.stringify(report.damage));
+        assert.ok(
+          report.damage.some((d) => d.object === id && d.kind === 'damaged'),
+          JSON.stringify(report.damage),
+        );
       });
     }
 
@@ -323,7 +373,10 @@ describe('encrypted stores', () => {
       const damagedIndexes: string[] = [];
       const [indexFile] = fs.readdirSync(path.join(store, 'index'));
       flipByte(path.join(store, 'index', indexFile), 20);
-      const fresh = await Repository.open(store, { passphrase: async () => PASSPHRASE, onDamagedIndex: (key) => damagedIndexes.push(key) });
+      const fresh = await Repository.open(store, {
+        passphrase: async () => PASSPHRASE,
+        onDamagedIndex: (key) => damagedIndexes.push(key),
+      });
       assert.deepEqual(damagedIndexes, [`index/${indexFile}`]);
       assert.equal((await rejectionCode(() => fresh.loadSnapshot(record))).code, 'OBJECT_DAMAGED');
       const report = await verifyRepository(fresh);
@@ -375,8 +428,14 @@ describe('encrypted stores', () => {
         ['passwd'],
       ];
       for (const argv of commands) {
-        const run = await runCliCaptured([...argv, '--repo', store], { PROJECT_BACKUP_PASSWORD: wrong, PROJECT_BACKUP_NEW_PASSWORD: 'new one' });
-        assertOneLineError(run, /^project-backup: The passphrase does not open the encrypted store at .*; nothing was changed\.$/);
+        const run = await runCliCaptured([...argv, '--repo', store], {
+          PROJECT_BACKUP_PASSWORD: wrong,
+          PROJECT_BACKUP_NEW_PASSWORD: 'new one',
+        });
+        assertOneLineError(
+          run,
+          /^project-backup: The passphrase does not open the encrypted store at .*; nothing was changed\.$/,
+        );
         assert.ok(!run.stderr[0].includes(wrong) && !run.stderr[0].includes('new one'), 'never prints a passphrase');
         assert.equal(fingerprint(store), before, `${argv[0]}: the store is unchanged`);
         assert.deepEqual(fs.readdirSync(path.join(store, 'locks')), [], `${argv[0]}: no lock left`);
@@ -393,7 +452,10 @@ describe('encrypted stores', () => {
       const failure = await rejectionCode(() => Repository.open(store));
       assert.equal(failure.code, 'PASSPHRASE_REQUIRED');
       const run = await runCliCaptured(['list', '--repo', store], {});
-      assertOneLineError(run, /^project-backup: The store at .* is encrypted: set PROJECT_BACKUP_PASSWORD or pass --password-file <file>\.$/);
+      assertOneLineError(
+        run,
+        /^project-backup: The store at .* is encrypted: set PROJECT_BACKUP_PASSWORD or pass --password-file <file>\.$/,
+      );
       const empty = await runCliCaptured(['list', '--repo', store], { PROJECT_BACKUP_PASSWORD: '' });
       assertOneLineError(empty, /PROJECT_BACKUP_PASSWORD/);
       assert.equal(fingerprint(store), before);
@@ -401,17 +463,26 @@ describe('encrypted stores', () => {
 
     it('init --encrypt refuses a missing or empty passphrase and creates nothing; it refuses to encrypt an existing plain store', async () => {
       const fresh = temp.fresh('store');
-      assertOneLineError(await runCliCaptured(['init', '--encrypt', '--repo', fresh], {}), /Creating an encrypted store needs a passphrase: set PROJECT_BACKUP_PASSWORD or pass --password-file <file>\./);
+      assertOneLineError(
+        await runCliCaptured(['init', '--encrypt', '--repo', fresh], {}),
+        /Creating an encrypted store needs a passphrase: set PROJECT_BACKUP_PASSWORD or pass --password-file <file>\./,
+      );
       assert.equal(fs.existsSync(fresh), false);
       const emptyFile = path.join(temp.make('secrets'), 'empty');
       fs.writeFileSync(emptyFile, '\n');
-      assertOneLineError(await runCliCaptured(['init', '--encrypt', '--repo', fresh, '--password-file', emptyFile], {}), /empty passphrase/);
+      assertOneLineError(
+        await runCliCaptured(['init', '--encrypt', '--repo', fresh, '--password-file', emptyFile], {}),
+        /empty passphrase/,
+      );
       assert.equal(fs.existsSync(fresh), false);
 
       const plain = temp.fresh('plain');
       assert.equal((await runCliCaptured(['init', '--repo', plain], {})).code, 0);
       const before = fingerprint(plain);
-      assertOneLineError(await runCliCaptured(['init', '--encrypt', '--repo', plain], { PROJECT_BACKUP_PASSWORD: PASSPHRASE }), /already exists and is not encrypted/);
+      assertOneLineError(
+        await runCliCaptured(['init', '--encrypt', '--repo', plain], { PROJECT_BACKUP_PASSWORD: PASSPHRASE }),
+        /already exists and is not encrypted/,
+      );
       assert.equal(fingerprint(plain), before);
     });
 
@@ -427,15 +498,27 @@ describe('encrypted stores', () => {
         return file;
       };
       for (const text of [`${PASSPHRASE}\n`, `${PASSPHRASE}\r\n`, PASSPHRASE]) {
-        const run = await runCliCaptured(['snapshot', ws, '--repo', store, '--password-file', write('pw', text)], { PROJECT_BACKUP_PASSWORD: 'not this one' });
+        const run = await runCliCaptured(['snapshot', ws, '--repo', store, '--password-file', write('pw', text)], {
+          PROJECT_BACKUP_PASSWORD: 'not this one',
+        });
         assert.equal(run.code, 0, `${JSON.stringify(text)}: ${run.stderr.join('\n')}`);
       }
       // Only one line break goes: a passphrase may end in spaces, and a second newline is part of it.
-      assertOneLineError(await runCliCaptured(['list', '--repo', store, '--password-file', write('pw2', `${PASSPHRASE}\n\n`)], {}), /does not open/);
-      assertOneLineError(await runCliCaptured(['list', '--repo', store, '--password-file', path.join(secrets, 'absent')], {}), /absent does not exist/);
+      assertOneLineError(
+        await runCliCaptured(['list', '--repo', store, '--password-file', write('pw2', `${PASSPHRASE}\n\n`)], {}),
+        /does not open/,
+      );
+      assertOneLineError(
+        await runCliCaptured(['list', '--repo', store, '--password-file', path.join(secrets, 'absent')], {}),
+        /absent does not exist/,
+      );
       // A plain store never reads the file.
       const plain = temp.fresh('plain');
-      assert.equal((await runCliCaptured(['snapshot', ws, '--repo', plain, '--password-file', path.join(secrets, 'absent')], {})).code, 0);
+      assert.equal(
+        (await runCliCaptured(['snapshot', ws, '--repo', plain, '--password-file', path.join(secrets, 'absent')], {}))
+          .code,
+        0,
+      );
     });
 
     it('passwd: the new passphrase works, the old one stops working, data files stay as they were, open processes carry on', async () => {
@@ -447,16 +530,36 @@ describe('encrypted stores', () => {
       const data = fingerprint(store, { except: (rel) => rel === 'config' });
       const configBefore = JSON.parse(fs.readFileSync(path.join(store, 'config'), 'utf8'));
 
-      const run = await runCliCaptured(['passwd', '--repo', store], { PROJECT_BACKUP_PASSWORD: PASSPHRASE, PROJECT_BACKUP_NEW_PASSWORD: 'a new passphrase' });
+      const run = await runCliCaptured(['passwd', '--repo', store], {
+        PROJECT_BACKUP_PASSWORD: PASSPHRASE,
+        PROJECT_BACKUP_NEW_PASSWORD: 'a new passphrase',
+      });
       assert.equal(run.code, 0, run.stderr.join('\n'));
-      assert.ok(!run.stdout.join('\n').includes('a new passphrase') && !run.stdout.join('\n').includes(PASSPHRASE), 'never prints a passphrase');
-      assert.equal(fingerprint(store, { except: (rel) => rel === 'config' }), data, 'nothing but the config is rewritten');
+      assert.ok(
+        !run.stdout.join('\n').includes('a new passphrase') && !run.stdout.join('\n').includes(PASSPHRASE),
+        'never prints a passphrase',
+      );
+      assert.equal(
+        fingerprint(store, { except: (rel) => rel === 'config' }),
+        data,
+        'nothing but the config is rewritten',
+      );
       const configAfter = JSON.parse(fs.readFileSync(path.join(store, 'config'), 'utf8'));
       assert.notEqual(configAfter.encryption.kdf.salt, configBefore.encryption.kdf.salt, 'a new salt');
-      assert.deepEqual({ ...configAfter, encryption: null, checksum: null }, { ...configBefore, encryption: null, checksum: null }, 'the rest of the config is as it was (its checksum covers the new key block)');
+      assert.deepEqual(
+        { ...configAfter, encryption: null, checksum: null },
+        { ...configBefore, encryption: null, checksum: null },
+        'the rest of the config is as it was (its checksum covers the new key block)',
+      );
 
-      assert.equal((await runCliCaptured(['list', '--repo', store], { PROJECT_BACKUP_PASSWORD: 'a new passphrase' })).code, 0);
-      assertOneLineError(await runCliCaptured(['list', '--repo', store], { PROJECT_BACKUP_PASSWORD: PASSPHRASE }), /does not open/);
+      assert.equal(
+        (await runCliCaptured(['list', '--repo', store], { PROJECT_BACKUP_PASSWORD: 'a new passphrase' })).code,
+        0,
+      );
+      assertOneLineError(
+        await runCliCaptured(['list', '--repo', store], { PROJECT_BACKUP_PASSWORD: PASSPHRASE }),
+        /does not open/,
+      );
       await verifyPassphrase(store, 'a new passphrase');
       assert.equal((await rejectionCode(() => verifyPassphrase(store, PASSPHRASE))).code, 'WRONG_PASSPHRASE');
 
@@ -477,14 +580,25 @@ describe('encrypted stores', () => {
       assert.equal(fingerprint(store), before);
       const newFile = path.join(temp.make('secrets'), 'new');
       fs.writeFileSync(newFile, 'from a file\n');
-      const run = await runCliCaptured(['passwd', '--repo', store, '--new-password-file', newFile], { PROJECT_BACKUP_PASSWORD: PASSPHRASE });
+      const run = await runCliCaptured(['passwd', '--repo', store, '--new-password-file', newFile], {
+        PROJECT_BACKUP_PASSWORD: PASSPHRASE,
+      });
       assert.equal(run.code, 0, run.stderr.join('\n'));
       await verifyPassphrase(store, 'from a file');
-      assertOneLineError(await runCliCaptured(['passwd', '--repo', store], { PROJECT_BACKUP_PASSWORD: 'from a file' }), /The new passphrase is missing: set PROJECT_BACKUP_NEW_PASSWORD or pass --new-password-file <file>\./);
+      assertOneLineError(
+        await runCliCaptured(['passwd', '--repo', store], { PROJECT_BACKUP_PASSWORD: 'from a file' }),
+        /The new passphrase is missing: set PROJECT_BACKUP_NEW_PASSWORD or pass --new-password-file <file>\./,
+      );
 
       const plain = temp.fresh('plain');
       await openRepo(plain);
-      assertOneLineError(await runCliCaptured(['passwd', '--repo', plain], { PROJECT_BACKUP_PASSWORD: 'x', PROJECT_BACKUP_NEW_PASSWORD: 'y' }), /is not encrypted/);
+      assertOneLineError(
+        await runCliCaptured(['passwd', '--repo', plain], {
+          PROJECT_BACKUP_PASSWORD: 'x',
+          PROJECT_BACKUP_NEW_PASSWORD: 'y',
+        }),
+        /is not encrypted/,
+      );
     });
 
     it('the built bundle: without a terminal and without a passphrase it says so at once (never waits for input)', async function () {
@@ -495,7 +609,9 @@ describe('encrypted stores', () => {
       await openEncrypted(store);
       const missing = spawnCli(['snapshot', ws, '--repo', store]);
       assert.equal(missing.code, 1, missing.stderr);
-      assert.deepEqual(lines(missing.stderr), [`project-backup: The store at ${store} is encrypted: set PROJECT_BACKUP_PASSWORD or pass --password-file <file>.`]);
+      assert.deepEqual(lines(missing.stderr), [
+        `project-backup: The store at ${store} is encrypted: set PROJECT_BACKUP_PASSWORD or pass --password-file <file>.`,
+      ]);
       const wrong = spawnCli(['snapshot', ws, '--repo', store], { PROJECT_BACKUP_PASSWORD: 'nope' });
       assert.equal(wrong.code, 1);
       assert.equal(lines(wrong.stderr).length, 1);

@@ -38,6 +38,9 @@ describe('the event loop during a full snapshot', () => {
     const total = listed();
     assert.ok(total >= 600, `the scan listed ${total} folders`);
     const midScan = seen.filter((n) => n > 0 && n < total);
-    assert.ok(midScan.length > 0, `no turn of the event loop came while the scan ran (turns saw ${JSON.stringify([...new Set(seen)].slice(0, 10))} of ${total} folders listed)`);
+    assert.ok(
+      midScan.length > 0,
+      `no turn of the event loop came while the scan ran (turns saw ${JSON.stringify([...new Set(seen)].slice(0, 10))} of ${total} folders listed)`,
+    );
   });
 });

@@ -61,7 +61,8 @@ function skipWithoutReader(ctx: Mocha.Context, format: ArchiveFormat): void {
 
 function extract(archive: string, dir: string, env: NodeJS.ProcessEnv = process.env): void {
   fs.mkdirSync(dir, { recursive: true });
-  if (archive.endsWith('.zip')) execFileSync('unzip', ['-q', '-o', archive, '-d', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (archive.endsWith('.zip'))
+    execFileSync('unzip', ['-q', '-o', archive, '-d', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   else execFileSync('tar', ['-xzpf', archive, '-C', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
@@ -73,7 +74,8 @@ function member(archive: string, name: string): Buffer {
 
 /** Member names as the archive tool lists them. */
 function members(archive: string): string[] {
-  if (archive.endsWith('.zip')) return execFileSync('unzip', ['-Z1', archive], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  if (archive.endsWith('.zip'))
+    return execFileSync('unzip', ['-Z1', archive], { encoding: 'utf8' }).split('\n').filter(Boolean);
   return execFileSync('tar', ['-tzf', archive], { encoding: 'utf8' }).split('\n').filter(Boolean);
 }
 
@@ -84,7 +86,10 @@ function members(archive: string): string[] {
 function applyArchive(archive: string, dir: string): void {
   const names = members(archive);
   if (names.includes(DELETED_FILE)) {
-    const lines = member(archive, DELETED_FILE).toString('utf8').split('\n').filter((l) => l !== '');
+    const lines = member(archive, DELETED_FILE)
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     for (const line of lines) fs.rmSync(path.join(dir, line), { recursive: true, force: true });
   }
   extract(archive, dir);
@@ -109,7 +114,10 @@ function assertMtimes(root: string, snapshot: SnapshotRecord, toleranceMs: numbe
       const stat = fs.lstatSync(p);
       if (stat.isSymbolicLink()) continue;
       const off = stat.mtimeMs - want;
-      assert.ok(off <= 0 && off > -toleranceMs, `${what}: ${path.relative(root, p)} has mtime ${new Date(stat.mtimeMs).toISOString()}, snapshot time ${snapshot.time}`);
+      assert.ok(
+        off <= 0 && off > -toleranceMs,
+        `${what}: ${path.relative(root, p)} has mtime ${new Date(stat.mtimeMs).toISOString()}, snapshot time ${snapshot.time}`,
+      );
       if (stat.isDirectory()) walk(p);
     }
   };
@@ -161,7 +169,11 @@ const STEPS: Array<{ since: 'full' | 'last'; edit: (ws: string) => void }> = [
       fs.rmSync(p('was-folder'), { recursive: true });
       writeTree(ws, { 'was-folder': 'now a file\n' });
       fs.rmSync(p('link-becomes-file'));
-      writeTree(ws, { 'link-becomes-file': 'a file now\n', 'file-becomes-link': { symlink: 'README.md' }, 'link-to-src': { symlink: 'README.md' } });
+      writeTree(ws, {
+        'link-becomes-file': 'a file now\n',
+        'file-becomes-link': { symlink: 'README.md' },
+        'link-to-src': { symlink: 'README.md' },
+      });
       const blob = fs.readFileSync(p('data/blob.bin'));
       blob.write('edited in the middle', 1_500_000);
       fs.writeFileSync(p('data/blob.bin'), blob);
@@ -193,7 +205,12 @@ const STEPS: Array<{ since: 'full' | 'last'; edit: (ws: string) => void }> = [
   },
 ];
 
-async function exportTo(repo: Repository, snapshot: SnapshotRecord, file: string, options: Partial<ExportOptions> = {}): Promise<ArchiveResult> {
+async function exportTo(
+  repo: Repository,
+  snapshot: SnapshotRecord,
+  file: string,
+  options: Partial<ExportOptions> = {},
+): Promise<ArchiveResult> {
   return exportArchive(repo, { snapshot, file, ...options });
 }
 
@@ -278,7 +295,11 @@ describe('archive export', () => {
         for (const [i, chain] of chains.entries()) {
           const dir = temp.make(`applied-${i}`);
           for (const n of chain) applyArchive(files[n], dir);
-          assertSameTree(readTree(dir), states[i], `step ${i}: archives ${chain.join(', ')} applied in order vs the workspace then`);
+          assertSameTree(
+            readTree(dir),
+            states[i],
+            `step ${i}: archives ${chain.join(', ')} applied in order vs the workspace then`,
+          );
         }
 
         // What each archive says about itself, and what it holds.
@@ -296,34 +317,74 @@ describe('archive export', () => {
           assert.deepEqual(manifest.workspace, snapshots[i].workspace);
           assert.ok(!Number.isNaN(Date.parse(manifest.time)), 'manifest time');
           const listed = member(files[i], DELETED_FILE).toString('utf8');
-          assert.equal(listed, result.deleted.map((p) => `${p}\n`).join(''), `archive ${i}: deleted.txt is the result's list`);
+          assert.equal(
+            listed,
+            result.deleted.map((p) => `${p}\n`).join(''),
+            `archive ${i}: deleted.txt is the result's list`,
+          );
         }
         // The differential after the incremental is relative to the full archive: it carries src/new.ts
         // (added after the full archive) although the incremental before it already did.
-        assert.ok(members(files[3]).includes('src/new.ts'), 'the second differential holds everything since the full archive');
-        assert.ok(!members(files[2]).includes('README.md'), 'an incremental holds only what changed since the previous archive');
+        assert.ok(
+          members(files[3]).includes('src/new.ts'),
+          'the second differential holds everything since the full archive',
+        );
+        assert.ok(
+          !members(files[2]).includes('README.md'),
+          'an incremental holds only what changed since the previous archive',
+        );
         assert.deepEqual(
           [...results[1].deleted].sort(),
-          ['file-becomes-link', 'link-becomes-file', 'old/to-be-removed/', 'old/to-be-removed/a.txt', 'src/util/strings.ts', 'was-file', 'was-folder/', 'was-folder/inner.txt'].sort(),
+          [
+            'file-becomes-link',
+            'link-becomes-file',
+            'old/to-be-removed/',
+            'old/to-be-removed/a.txt',
+            'src/util/strings.ts',
+            'was-file',
+            'was-folder/',
+            'was-folder/inner.txt',
+          ].sort(),
           'deleted and kind-changed paths of the first differential',
         );
         const removals = results[1].deleted;
-        assert.ok(removals.indexOf('old/to-be-removed/a.txt') < removals.indexOf('old/to-be-removed/'), 'children are listed before their folder');
+        assert.ok(
+          removals.indexOf('old/to-be-removed/a.txt') < removals.indexOf('old/to-be-removed/'),
+          'children are listed before their folder',
+        );
         assert.deepEqual(results[2].deleted.sort(), ['docs/ünïcødé 文件.md', 'fresh/empty/'].sort());
 
         // The chain, as the store records it.
         const records = await listArchives(repo, s0.workspace.id);
-        assert.deepEqual(records.map((r) => r.kind), expectedKinds);
-        assert.deepEqual(records.map((r) => r.base), expectedBases);
-        assert.deepEqual(records.map((r) => r.snapshot), snapshots.map((s) => s.id));
-        assert.deepEqual(records.map((r) => r.file), files);
-        assert.deepEqual(records.map((r) => r.id), results.map((r) => r.id));
+        assert.deepEqual(
+          records.map((r) => r.kind),
+          expectedKinds,
+        );
+        assert.deepEqual(
+          records.map((r) => r.base),
+          expectedBases,
+        );
+        assert.deepEqual(
+          records.map((r) => r.snapshot),
+          snapshots.map((s) => s.id),
+        );
+        assert.deepEqual(
+          records.map((r) => r.file),
+          files,
+        );
+        assert.deepEqual(
+          records.map((r) => r.id),
+          results.map((r) => r.id),
+        );
         for (const [i, record] of records.entries()) {
           assert.equal(record.bytes, fs.statSync(files[i]).size, `record ${i} bytes`);
           assert.equal(record.files, results[i].files, `record ${i} files`);
           assert.equal(record.format, format);
           assert.deepEqual(record.workspace, s0.workspace);
-          assert.ok(fs.existsSync(path.join(repo.location, 'meta', 'archives', record.id)), `record ${i} is meta/archives/<id>`);
+          assert.ok(
+            fs.existsSync(path.join(repo.location, 'meta', 'archives', record.id)),
+            `record ${i} is meta/archives/<id>`,
+          );
         }
         assert.deepEqual(await listArchives(repo, 'another-workspace'), []);
         assert.equal((await listArchives(repo)).length, records.length);
@@ -352,14 +413,20 @@ describe('archive export', () => {
       assert.deepEqual(await listArchives(repo), []);
     });
 
-    it('another workspace\'s archives are no base for this one', async () => {
+    it("another workspace's archives are no base for this one", async () => {
       const { repo, snapshot, out } = await oneSnapshot();
       const otherWs = temp.make('other');
       writeTree(otherWs, { 'x.txt': 'x\n' });
       const other = (await snapshotterFor(repo, otherWs).snapshot()).snapshot;
       await exportTo(repo, other, path.join(out, 'other.tar.gz'));
-      assert.equal((await rejectionCode(() => exportTo(repo, snapshot, path.join(out, 'd.tar.gz'), { since: 'full' }))).code, 'USAGE');
-      assert.equal((await rejectionCode(() => exportTo(repo, snapshot, path.join(out, 'i.tar.gz'), { since: 'last' }))).code, 'USAGE');
+      assert.equal(
+        (await rejectionCode(() => exportTo(repo, snapshot, path.join(out, 'd.tar.gz'), { since: 'full' }))).code,
+        'USAGE',
+      );
+      assert.equal(
+        (await rejectionCode(() => exportTo(repo, snapshot, path.join(out, 'i.tar.gz'), { since: 'last' }))).code,
+        'USAGE',
+      );
     });
 
     it('an explicit base snapshot makes an incremental archive relative to it', async () => {
@@ -373,7 +440,10 @@ describe('archive export', () => {
       assert.deepEqual(result.deleted, ['a.txt']);
       assert.equal(result.files, 1);
       const records = await listArchives(repo, snapshot.workspace.id);
-      assert.deepEqual(records.map((r) => [r.kind, r.base]), [['incremental', snapshot.id]]);
+      assert.deepEqual(
+        records.map((r) => [r.kind, r.base]),
+        [['incremental', snapshot.id]],
+      );
     });
 
     it('says so when the snapshot of the last full archive was forgotten', async () => {
@@ -403,10 +473,15 @@ describe('archive export', () => {
       assert.deepEqual(fs.readdirSync(out), ['a.tar.gz']);
     });
 
-    it('refuses a differential whose manifest would overwrite the workspace\'s own .project-backup/manifest.json', async () => {
-      const { repo, snapshot, out } = await oneSnapshot({ 'a.txt': 'a\n', '.project-backup/manifest.json': '{"mine": true}\n' });
+    it("refuses a differential whose manifest would overwrite the workspace's own .project-backup/manifest.json", async () => {
+      const { repo, snapshot, out } = await oneSnapshot({
+        'a.txt': 'a\n',
+        '.project-backup/manifest.json': '{"mine": true}\n',
+      });
       await exportTo(repo, snapshot, path.join(out, 'full.tar.gz'));
-      const refused = await rejectionCode(() => exportTo(repo, snapshot, path.join(out, 'd.tar.gz'), { since: 'full' }));
+      const refused = await rejectionCode(() =>
+        exportTo(repo, snapshot, path.join(out, 'd.tar.gz'), { since: 'full' }),
+      );
       assert.equal(refused.code, 'USAGE');
       assert.match(refused.message, /\.project-backup\/manifest\.json/);
     });
@@ -418,13 +493,25 @@ describe('archive export', () => {
       const data = await w.add('data', Buffer.from('payload'));
       const file = (name: string) => ({ type: 'file' as const, name, mode: 0o644, size: 7, content: [data] });
       const inner = await w.addTree([file('escaped.txt')]);
-      const root = await w.addTree([file('..'), file('../../up.txt'), { type: 'dir', name: '/tmp', tree: inner }, file('back\\slash.txt'), file('ok.txt')]);
+      const root = await w.addTree([
+        file('..'),
+        file('../../up.txt'),
+        { type: 'dir', name: '/tmp', tree: inner },
+        file('back\\slash.txt'),
+        file('ok.txt'),
+      ]);
       await w.finish();
       const snapshot = await forgeSnapshot(repo, root);
       const out = temp.make('out');
       const result = await exportTo(repo, snapshot, path.join(out, 'h.tar.gz'));
-      assert.deepEqual(result.skipped.map((s) => s.path).sort(), ['..', '../../up.txt', '/tmp', '/tmp/escaped.txt', 'back\\slash.txt'].sort());
-      assert.ok(result.skipped.every((s) => /contains|backslash/.test(s.reason)), JSON.stringify(result.skipped));
+      assert.deepEqual(
+        result.skipped.map((s) => s.path).sort(),
+        ['..', '../../up.txt', '/tmp', '/tmp/escaped.txt', 'back\\slash.txt'].sort(),
+      );
+      assert.ok(
+        result.skipped.every((s) => /contains|backslash/.test(s.reason)),
+        JSON.stringify(result.skipped),
+      );
       assert.deepEqual(members(path.join(out, 'h.tar.gz')), ['ok.txt']);
     });
 
@@ -505,11 +592,20 @@ describe('archive export', () => {
         // Measured here: about 45 MiB (2 MiB blob buffers awaiting GC, and what the allocator keeps), and
         // about 60 MiB for an 800 MiB file; buffering the file whole (archiver's tar path without a size)
         // grew by 412 MiB.
-        assert.ok(growth < 80 * MiB, `peak RSS grew by ${(growth / MiB).toFixed(1)} MiB exporting a ${SIZE / MiB} MiB file (baseline ${(measured.baseline / MiB).toFixed(1)} MiB)`);
+        assert.ok(
+          growth < 80 * MiB,
+          `peak RSS grew by ${(growth / MiB).toFixed(1)} MiB exporting a ${SIZE / MiB} MiB file (baseline ${(measured.baseline / MiB).toFixed(1)} MiB)`,
+        );
         // And the archive holds the whole file, as the archive tool sees it.
-        const listing = format === 'zip' ? execFileSync('unzip', ['-l', file], { encoding: 'utf8' }) : execFileSync('tar', ['-tvzf', file], { encoding: 'utf8' });
+        const listing =
+          format === 'zip'
+            ? execFileSync('unzip', ['-l', file], { encoding: 'utf8' })
+            : execFileSync('tar', ['-tvzf', file], { encoding: 'utf8' });
         assert.match(listing, new RegExp(`\\b${SIZE}\\b.*huge\\.bin`));
-        const sum = format === 'zip' ? execFileSync('sh', ['-c', `unzip -p '${file}' huge.bin | wc -c`], { encoding: 'utf8' }) : execFileSync('sh', ['-c', `tar -xzf '${file}' -O huge.bin | wc -c`], { encoding: 'utf8' });
+        const sum =
+          format === 'zip'
+            ? execFileSync('sh', ['-c', `unzip -p '${file}' huge.bin | wc -c`], { encoding: 'utf8' })
+            : execFileSync('sh', ['-c', `tar -xzf '${file}' -O huge.bin | wc -c`], { encoding: 'utf8' });
         assert.equal(Number(sum.trim()), SIZE);
       });
 
@@ -533,7 +629,11 @@ describe('archive export', () => {
         assert.equal(total, SIZE + 'small\n'.length);
         assert.ok(seen >= 32 * MiB && seen < SIZE, `cancelled mid-file (at ${seen} bytes)`);
         assert.deepEqual(fs.readdirSync(out), []);
-        assert.deepEqual((await listArchives(repo)).filter((r) => r.file === file), [], 'no record of the cancelled archive');
+        assert.deepEqual(
+          (await listArchives(repo)).filter((r) => r.file === file),
+          [],
+          'no record of the cancelled archive',
+        );
       });
     }
 
@@ -541,7 +641,11 @@ describe('archive export', () => {
       const out = temp.make('out');
       const controller = new AbortController();
       controller.abort();
-      assert.equal((await rejectionCode(() => exportTo(repo, snapshot, path.join(out, 'x.tar.gz'), { signal: controller.signal }))).code, 'CANCELLED');
+      assert.equal(
+        (await rejectionCode(() => exportTo(repo, snapshot, path.join(out, 'x.tar.gz'), { signal: controller.signal })))
+          .code,
+        'CANCELLED',
+      );
       assert.deepEqual(fs.readdirSync(out), []);
     });
   });
@@ -549,7 +653,11 @@ describe('archive export', () => {
   describe('the CLI', () => {
     async function setup() {
       const ws = temp.make('ws');
-      writeTree(ws, { 'a.txt': 'a\n', 'src/b.ts': seededText(700, 3), 'bin/x.sh': { mode: 0o755, content: '#!/bin/sh\n' } });
+      writeTree(ws, {
+        'a.txt': 'a\n',
+        'src/b.ts': seededText(700, 3),
+        'bin/x.sh': { mode: 0o755, content: '#!/bin/sh\n' },
+      });
       const store = temp.fresh('store');
       const repo = await openRepo(store);
       const first = (await snapshotterFor(repo, ws).snapshot()).snapshot;
@@ -576,9 +684,20 @@ describe('archive export', () => {
       const diff = await runExport(['latest', path.join(out, 'diff.tgz'), '--repo', store, '--since-full', '--json']);
       assert.equal(diff.code, 0, diff.stderr.join('\n'));
       assert.equal(diff.json<{ kind: string; base: string }>().base, first.id);
-      const explicit = await runExport(['latest', path.join(out, 'explicit.tar.gz'), '--repo', store, '--since', first.id.slice(0, 10), '--json']);
+      const explicit = await runExport([
+        'latest',
+        path.join(out, 'explicit.tar.gz'),
+        '--repo',
+        store,
+        '--since',
+        first.id.slice(0, 10),
+        '--json',
+      ]);
       assert.equal(explicit.code, 0, explicit.stderr.join('\n'));
-      assert.deepEqual((await listArchives(repo)).map((r) => r.kind), ['full', 'incremental', 'differential', 'incremental']);
+      assert.deepEqual(
+        (await listArchives(repo)).map((r) => r.kind),
+        ['full', 'incremental', 'differential', 'incremental'],
+      );
     });
 
     it('exit 2 for usage errors (unknown extension, two bases, missing arguments), writing nothing', async () => {
@@ -634,7 +753,12 @@ function bindAll(handle: FileHandlePort): FileHandlePort {
  * Exports in a fresh Node process, sampling its RSS on every blob and every 5 ms: a fresh process, so
  * memory freed by building the store cannot hide growth. Returns the RSS before and the peak during.
  */
-function measureExportInChild(store: string, warmUpId: string, snapshotId: string, file: string): { baseline: number; peak: number } {
+function measureExportInChild(
+  store: string,
+  warmUpId: string,
+  snapshotId: string,
+  file: string,
+): { baseline: number; peak: number } {
   const src = path.resolve(__dirname, '..', '..', 'src');
   const script = `
     const path = require('node:path');
@@ -658,7 +782,11 @@ function measureExportInChild(store: string, warmUpId: string, snapshotId: strin
       process.stdout.write(JSON.stringify({ baseline, peak }));
     })().catch((error) => { process.stderr.write(String(error && error.stack || error)); process.exit(1); });
   `;
-  const run = spawnSync(process.execPath, ['-e', script, src, store, warmUpId, snapshotId, file], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 240_000 });
+  const run = spawnSync(process.execPath, ['-e', script, src, store, warmUpId, snapshotId, file], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
   assert.equal(run.status, 0, `the export child failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as { baseline: number; peak: number };
 }
@@ -672,7 +800,12 @@ async function runExport(args: string[]): Promise<CliRun> {
   if (!(viaCli.code === EXIT_USAGE && viaCli.stderr.some((l) => l.includes('unknown command "export"')))) return viaCli;
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const io: Io = { out: (t) => stdout.push(...t.split('\n')), err: (t) => stderr.push(...t.split('\n')), write: async () => undefined, env: {} };
+  const io: Io = {
+    out: (t) => stdout.push(...t.split('\n')),
+    err: (t) => stderr.push(...t.split('\n')),
+    write: async () => undefined,
+    env: {},
+  };
   let code: number;
   try {
     code = await exportCommand(args, io, new AbortController().signal);

@@ -59,7 +59,10 @@ describe('the fixed cost of a snapshot run (#16)', () => {
       const first = await snapshotterFor(await Repository.open(store, { create: true }), ws).snapshot();
       assert.equal(first.created, true);
       // The first run without changes checks the cache's trees against the index once, and notes which index.
-      assert.equal((await snapshotterFor(await Repository.open(store, { index: false }), ws).snapshot()).created, false);
+      assert.equal(
+        (await snapshotterFor(await Repository.open(store, { index: false }), ws).snapshot()).created,
+        false,
+      );
       const again = await Repository.open(store, { index: false });
       const none = await snapshotterFor(again, ws).snapshot();
       assert.equal(none.created, false);
@@ -70,7 +73,10 @@ describe('the fixed cost of a snapshot run (#16)', () => {
       const result = await snapshotterFor(changed, ws).snapshot();
       assert.equal(result.created, true);
       assert.ok(changed.indexSize() > 0);
-      assert.deepEqual(result.changes.map((c) => `${c.kind} ${c.path}`), ['modified b/c/z.txt']);
+      assert.deepEqual(
+        result.changes.map((c) => `${c.kind} ${c.path}`),
+        ['modified b/c/z.txt'],
+      );
     });
 
     it('a stat cache that names a tree prune has removed since is not trusted without the index: the run starts over and the snapshot is whole (#16)', async () => {
@@ -90,12 +96,19 @@ describe('the fixed cost of a snapshot run (#16)', () => {
       assert.ok(aTree && aTree.type === 'dir');
       await repo.removeSnapshot(s1.id);
       await prune(repo);
-      assert.equal((await Repository.open(store)).hasBlob(aTree.tree), false, 'precondition: prune removed the tree the old cache names');
+      assert.equal(
+        (await Repository.open(store)).hasBlob(aTree.tree),
+        false,
+        'precondition: prune removed the tree the old cache names',
+      );
       for (const [f, bytes] of saved) fs.writeFileSync(path.join(cacheDir, f), bytes);
       const fresh = await Repository.open(store, { index: false });
       const s3 = await snapshotterFor(fresh, ws).snapshot();
       assert.equal(s3.created, true);
-      assert.deepEqual(s3.changes.map((c) => `${c.kind} ${c.path}`), ['deleted a/new.txt']);
+      assert.deepEqual(
+        s3.changes.map((c) => `${c.kind} ${c.path}`),
+        ['deleted a/new.txt'],
+      );
       const check = await verifyRepository(await Repository.open(store), { readData: true });
       assert.equal(check.ok, true, JSON.stringify(check));
       assert.equal((await readWholeFile(fresh, s3.snapshot, 'a/x.txt')).toString(), 'x');
@@ -113,7 +126,12 @@ describe('the fixed cost of a snapshot run (#16)', () => {
         await snapshotterFor(repo, wsA).snapshot();
         await snapshotterFor(repo, wsB).snapshot();
       }
-      return { a: (await snapshotterFor(repo, wsA).workspace()).id, b: (await snapshotterFor(repo, wsB).workspace()).id, wsA, wsB };
+      return {
+        a: (await snapshotterFor(repo, wsA).workspace()).id,
+        b: (await snapshotterFor(repo, wsB).workspace()).id,
+        wsA,
+        wsB,
+      };
     }
 
     async function newestByListing(store: string, id: string) {
@@ -144,7 +162,10 @@ describe('the fixed cost of a snapshot run (#16)', () => {
         await snapshotterFor(repo, wsA).snapshot();
       }
       const later = spyPort();
-      assert.deepEqual(await (await Repository.open(store, { port: later, index: false })).newestSnapshot(new Set([a])), await newestByListing(store, a));
+      assert.deepEqual(
+        await (await Repository.open(store, { port: later, index: false })).newestSnapshot(new Set([a])),
+        await newestByListing(store, a),
+      );
       assert.equal(recordReads(later, store), 4);
       // A snapshot through the CLI-like path (a cold process) gets the same parent as before.
       const expected = (await newestByListing(store, a))!.id;
@@ -161,7 +182,10 @@ describe('the fixed cost of a snapshot run (#16)', () => {
       const first = await (await Repository.open(store, { index: false })).newestSnapshot(new Set([a]));
       assert.equal(first?.id, newest.id);
       await setLabel(await Repository.open(store), newest.id, 'release');
-      assert.equal((await (await Repository.open(store, { index: false })).newestSnapshot(new Set([a])))?.label, 'release');
+      assert.equal(
+        (await (await Repository.open(store, { index: false })).newestSnapshot(new Set([a])))?.label,
+        'release',
+      );
       fs.writeFileSync(path.join(store, 'snapshots', newest.id), 'not a record');
       const after = await (await Repository.open(store, { index: false })).newestSnapshot(new Set([a]));
       assert.ok(after && after.id !== newest.id);
@@ -176,8 +200,16 @@ describe('the fixed cost of a snapshot run (#16)', () => {
       const oldest = all[0];
       const repo = await Repository.open(store);
       // A crafted cache that makes the oldest look newest.
-      await repo.saveCache('snapshot-stamps', Buffer.from(JSON.stringify(all.map((s) => [s.id, s.id === oldest.id ? '2999-01-01T00:00:00.000Z' : s.time, a]))));
-      assert.equal((await (await Repository.open(store, { index: false })).newestSnapshot(new Set([a])))?.id, all[all.length - 1].id);
+      await repo.saveCache(
+        'snapshot-stamps',
+        Buffer.from(
+          JSON.stringify(all.map((s) => [s.id, s.id === oldest.id ? '2999-01-01T00:00:00.000Z' : s.time, a])),
+        ),
+      );
+      assert.equal(
+        (await (await Repository.open(store, { index: false })).newestSnapshot(new Set([a])))?.id,
+        all[all.length - 1].id,
+      );
     });
   });
 
@@ -195,7 +227,11 @@ describe('the fixed cost of a snapshot run (#16)', () => {
       git(ws, 'add', '.');
       git(ws, 'commit', '-q', '-m', 'first');
       const root = git(ws, 'rev-parse', 'HEAD');
-      const expect = (dir: string) => ({ ...gitSays(dir), remote: 'https://example.com/team/app.git', rootCommit: root });
+      const expect = (dir: string) => ({
+        ...gitSays(dir),
+        remote: 'https://example.com/team/app.git',
+        rootCommit: root,
+      });
       assert.deepEqual(await direct(ws, { rootCommit: root }), expect(ws));
       // From a sub-folder of the repository, as git finds it.
       assert.deepEqual(await direct(path.join(ws, 'sub'), { rootCommit: root }), expect(ws));
@@ -244,9 +280,19 @@ describe('the fixed cost of a snapshot run (#16)', () => {
     });
 
     it('reads remote.origin.url as git does: any case, quotes, comments, last value wins; includes are left to git (#16)', () => {
-      assert.equal(originUrl('[core]\n\tbare = false\n[remote "origin"]\n\turl = https://a/b.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n'), 'https://a/b.git');
+      assert.equal(
+        originUrl(
+          '[core]\n\tbare = false\n[remote "origin"]\n\turl = https://a/b.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n',
+        ),
+        'https://a/b.git',
+      );
       assert.equal(originUrl('[Remote "origin"]\n  URL = "git@h:x y.git" ; comment\n'), 'git@h:x y.git');
-      assert.equal(originUrl('[remote "origin"]\nurl = one\n[remote "upstream"]\nurl = two\n[remote "origin"]\nurl = three # later\n'), 'three');
+      assert.equal(
+        originUrl(
+          '[remote "origin"]\nurl = one\n[remote "upstream"]\nurl = two\n[remote "origin"]\nurl = three # later\n',
+        ),
+        'three',
+      );
       assert.equal(originUrl('[remote "Origin"]\nurl = other\n'), undefined);
       assert.equal(originUrl('[remote.origin]\nurl = old-style\n'), 'old-style');
       assert.equal(originUrl('[include]\npath = other.cfg\n'), 'unusual');
@@ -255,6 +301,7 @@ describe('the fixed cost of a snapshot run (#16)', () => {
   });
 
   it('counts are written as en-US writes them without loading locale data (#16)', () => {
-    for (const n of [0, 1, 999, 1000, 12345, 1234567, -4200, 1.5, 1234.25, 987654321012]) assert.equal(thousands(n), n.toLocaleString('en-US'), String(n));
+    for (const n of [0, 1, 999, 1000, 12345, 1234567, -4200, 1.5, 1234.25, 987654321012])
+      assert.equal(thousands(n), n.toLocaleString('en-US'), String(n));
   });
 });

@@ -38,7 +38,11 @@ import { WRITE_AND_REMOVE_OPS, WRITE_OPS, faultyPort, fsError, trackUnhandledRej
 import type { FaultCode } from './helpers/faultyPort';
 
 const CODES: readonly FaultCode[] = ['ENOSPC', 'EACCES', 'EIO'];
-const EXPECTED: Record<FaultCode, BackupErrorCode> = { ENOSPC: 'NO_SPACE', EACCES: 'PERMISSION_DENIED', EIO: 'IO_ERROR' };
+const EXPECTED: Record<FaultCode, BackupErrorCode> = {
+  ENOSPC: 'NO_SPACE',
+  EACCES: 'PERMISSION_DENIED',
+  EIO: 'IO_ERROR',
+};
 
 const BASE: TreeSpec = {
   'README.md': '# project\n',
@@ -49,7 +53,7 @@ const BASE: TreeSpec = {
   'assets/photo.bin': seededBytes(40_000, 3),
   'assets/big.bin': seededBytes(1_100_000, 4), // just over 1 MiB: chunked, read through an open handle
   'links/readme': { symlink: '../README.md' },
-  'empty': { dir: true },
+  empty: { dir: true },
 };
 
 /** What changes between the base snapshot and the one that meets the fault. */
@@ -82,7 +86,8 @@ interface StoredFile {
 /** Files of a store folder with their bytes: a baseline to put the store back to. */
 function storeState(dir: string): Map<string, StoredFile> {
   const out = new Map<string, StoredFile>();
-  for (const [rel, stat] of storeStats(dir)) out.set(rel, { bytes: fs.readFileSync(path.join(dir, ...rel.split('/'))), mtimeMs: stat.mtimeMs });
+  for (const [rel, stat] of storeStats(dir))
+    out.set(rel, { bytes: fs.readFileSync(path.join(dir, ...rel.split('/'))), mtimeMs: stat.mtimeMs });
   return out;
 }
 
@@ -143,7 +148,11 @@ function assertCliOneLine(run: Captured, context: string): void {
   assert.equal(run.code, 1, `${context}: exit code (stderr: ${run.stderr.join(' | ')})`);
   assert.equal(run.stderr.length, 1, `${context}: one line on stderr, got:\n${run.stderr.join('\n')}`);
   assert.match(run.stderr[0], /^project-backup: /, context);
-  assert.doesNotMatch(run.stderr[0], /unexpected error|\bat .*:\d+:\d+/, `${context}: a sentence of ours, not a raw error`);
+  assert.doesNotMatch(
+    run.stderr[0],
+    /unexpected error|\bat .*:\d+:\d+/,
+    `${context}: a sentence of ours, not a raw error`,
+  );
 }
 
 describe('faults', function () {
@@ -195,13 +204,19 @@ describe('faults', function () {
     for (const kind of ['full scan', 'on-save paths'] as const) {
       it(`${kind}: a fault at every write is one BackupError; no half snapshot, workspace untouched, nothing left, retry succeeds`, async () => {
         const { ws, store, base, baseState, editedState, baseline } = await snapshotSetup();
-        const request = kind === 'full scan' ? {} : { paths: ['src/index.ts', 'src/lib/old.ts', 'src/new', 'notes.txt', 'assets/big.bin'] };
+        const request =
+          kind === 'full scan'
+            ? {}
+            : { paths: ['src/index.ts', 'src/lib/old.ts', 'src/new', 'notes.txt', 'assets/big.bin'] };
         // A dry run learns how many writes the snapshot makes.
         const counting = faultyPort();
         const dry = await snapshotterFor(await Repository.open(store, { port: counting }), ws).snapshot(request);
         assert.ok(dry.created);
         const writes = counting.counted.length;
-        assert.ok(writes >= 15, `a snapshot makes at least 15 writes (lock, pack, index, record), made ${writes}:\n${counting.counted.join('\n')}`);
+        assert.ok(
+          writes >= 15,
+          `a snapshot makes at least 15 writes (lock, pack, index, record), made ${writes}:\n${counting.counted.join('\n')}`,
+        );
         resetStore(store, baseline);
 
         for (let n = 1; n <= writes; n++) {
@@ -221,24 +236,37 @@ describe('faults', function () {
             }
             assert.ok(error !== undefined, `${context}: the snapshot reported success though ${port.failed[0]} failed`);
             assertOneSentence(error, code, store, context);
-            assert.deepEqual(port.counted.filter((c) => c.includes(ws)), [], `${context}: nothing was written in the workspace`);
+            assert.deepEqual(
+              port.counted.filter((c) => c.includes(ws)),
+              [],
+              `${context}: nothing was written in the workspace`,
+            );
             assert.equal(describeTreeDiff(readTree(ws), editedState), '', `${context}: the workspace is untouched`);
             await assertNoLeftovers(store, context);
 
             // Only complete snapshots are visible: the base, and the new one only when its record was committed
             // before the failure (a failed directory fsync after the rename).
             const visible = await (await Repository.open(store)).listSnapshots();
-            assert.ok(visible.some((s) => s.id === base.id), `${context}: the base snapshot is still listed`);
+            assert.ok(
+              visible.some((s) => s.id === base.id),
+              `${context}: the base snapshot is still listed`,
+            );
             for (const s of visible) {
-              if (s.id !== base.id) await assertRestores(store, s.id, editedState, `${context}, committed before the fault`);
+              if (s.id !== base.id)
+                await assertRestores(store, s.id, editedState, `${context}, committed before the fault`);
             }
             if (n === writes || n % 5 === 0) await assertRestores(store, base.id, baseState, context);
 
             // The fault goes away: the same long-lived snapshotter (the editor's) succeeds.
             port.heal();
             const retry = await snapshotter.snapshot(request);
-            assert.equal(describeTreeDiff(readTree(ws), editedState), '', `${context}: the retry left the workspace alone`);
-            if (code === CODES[n % CODES.length]) await assertRestores(store, retry.snapshot.id, editedState, `${context}, retry`);
+            assert.equal(
+              describeTreeDiff(readTree(ws), editedState),
+              '',
+              `${context}: the retry left the workspace alone`,
+            );
+            if (code === CODES[n % CODES.length])
+              await assertRestores(store, retry.snapshot.id, editedState, `${context}, retry`);
             await assertNoLeftovers(store, `${context}, retry`);
             resetStore(store, baseline);
           }
@@ -286,7 +314,11 @@ describe('faults', function () {
           }
         }
       }
-      assert.deepEqual(failures, [], `after a failed first snapshot, the retry must succeed (${failures.length} cases failed)`);
+      assert.deepEqual(
+        failures,
+        [],
+        `after a failed first snapshot, the retry must succeed (${failures.length} cases failed)`,
+      );
     });
 
     it('the CLI: a fault at any write of `snapshot` exits 1 with one line on stderr; a retry exits 0', async () => {
@@ -300,7 +332,11 @@ describe('faults', function () {
         const context = `CLI snapshot, ${code} at write ${n} of ${writes}`;
         const run = await runCliWithPort(['snapshot', ws, '--repo', store], faultyPort({ failAt: n, code }));
         assertCliOneLine(run, context);
-        assert.deepEqual(run.stdout.filter((l) => l !== ''), [], `${context}: nothing on stdout`);
+        assert.deepEqual(
+          run.stdout.filter((l) => l !== ''),
+          [],
+          `${context}: nothing on stdout`,
+        );
         await assertNoLeftovers(store, context);
         const retry = await runCliWithPort(['snapshot', ws, '--repo', store, '--json'], nodeFs);
         assert.equal(retry.code, 0, `${context}: retry (stderr: ${retry.stderr.join(' | ')})`);
@@ -322,7 +358,8 @@ describe('faults', function () {
         const port = spyPort({
           readFile: (b, p) => (p === file ? Promise.reject(fsError('EIO', 'read', file)) : b.readFile(p)),
           readFileSync: (b, p) => (p === file ? fail() : b.readFileSync(p)),
-          open: (b, p, flags, mode) => (p === file ? Promise.reject(fsError('EIO', 'open', file)) : b.open(p, flags, mode)),
+          open: (b, p, flags, mode) =>
+            p === file ? Promise.reject(fsError('EIO', 'open', file)) : b.open(p, flags, mode),
         });
         const context = `EIO reading ${victim}`;
         // Make the file look changed, or the stat cache rightly never reads it again.
@@ -336,12 +373,21 @@ describe('faults', function () {
           );
         } catch (error) {
           if (!(error instanceof BackupError)) {
-            assert.fail(`${context}: expected a skip or a BackupError naming the file, got a raw ${(error as Error).constructor.name}: ${(error as Error).message}`);
+            assert.fail(
+              `${context}: expected a skip or a BackupError naming the file, got a raw ${(error as Error).constructor.name}: ${(error as Error).message}`,
+            );
           }
-          assert.ok(error.message.includes(victim) || error.message.includes(file), `${context}: "${error.message}" names the file`);
+          assert.ok(
+            error.message.includes(victim) || error.message.includes(file),
+            `${context}: "${error.message}" names the file`,
+          );
         }
         const cli = await runCliWithPort(['snapshot', ws, '--repo', store], port);
-        assert.doesNotMatch(cli.stderr.join('\n'), /unexpected error/, `${context}: the CLI says what happened in its own words`);
+        assert.doesNotMatch(
+          cli.stderr.join('\n'),
+          /unexpected error/,
+          `${context}: the CLI says what happened in its own words`,
+        );
       }
     });
   });
@@ -385,9 +431,13 @@ describe('faults', function () {
       assert.deepEqual(temps, [], `${context}: temp files left in the target`);
       const now = readTree(target);
       for (const [rel, value] of Object.entries(now)) {
-        const same = (other: ReadTree) => other[rel] !== undefined && describeTreeDiff({ [rel]: value }, { [rel]: other[rel] }) === '';
+        const same = (other: ReadTree) =>
+          other[rel] !== undefined && describeTreeDiff({ [rel]: value }, { [rel]: other[rel] }) === '';
         if ('dir' in value) continue; // an empty folder the restore created before the fault
-        assert.ok(same(oldState) || same(newState), `${context}: ${rel} is neither the old nor the new version (partial?)`);
+        assert.ok(
+          same(oldState) || same(newState),
+          `${context}: ${rel} is neither the old nor the new version (partial?)`,
+        );
       }
     }
 
@@ -399,7 +449,9 @@ describe('faults', function () {
       };
       reset();
       const counting = faultyPort({ under: target });
-      const dry = await new Restorer(await Repository.open(repo.location, { port: counting })).restore(snapshot, { target });
+      const dry = await new Restorer(await Repository.open(repo.location, { port: counting })).restore(snapshot, {
+        target,
+      });
       assert.deepEqual(dry.problems, []);
       const writes = counting.counted.length;
       assert.ok(writes >= 20, `a restore of this snapshot makes at least 20 writes, made ${writes}`);
@@ -418,7 +470,10 @@ describe('faults', function () {
             assertOneSentence(error, code, target, context);
           }
           if (result) {
-            assert.ok(result.problems.length > 0, `${context}: restore reported no problem though ${port.failed[0]} failed`);
+            assert.ok(
+              result.problems.length > 0,
+              `${context}: restore reported no problem though ${port.failed[0]} failed`,
+            );
             for (const p of result.problems) {
               assert.doesNotMatch(p.reason, /\n|\bat .*:\d+:\d+/, `${context}: one line per problem`);
               assert.ok(p.path.length > 0, `${context}: the problem names its path`);
@@ -429,7 +484,11 @@ describe('faults', function () {
           const retry = await new Restorer(store).restore(snapshot, { target });
           assert.deepEqual(retry.problems, [], `${context}: retry`);
           const diff = describeTreeDiff(readTree(target), expectedAfter);
-          assert.equal(diff, '', `${context}: after the retry the target is the snapshot (plus the user's own file):\n${diff}`);
+          assert.equal(
+            diff,
+            '',
+            `${context}: after the retry the target is the snapshot (plus the user's own file):\n${diff}`,
+          );
         }
       }
     });
@@ -462,7 +521,8 @@ describe('faults', function () {
       const packFile = path.join(repo.location, 'data', at.packId.slice(0, 2), at.packId);
       let bad: 'stretch' | 'pack' | 'none' = 'stretch';
       const port = spyPort({
-        readFile: (b, p) => (bad === 'pack' && p === packFile ? Promise.reject(fsError('EIO', 'read', p)) : b.readFile(p)),
+        readFile: (b, p) =>
+          bad === 'pack' && p === packFile ? Promise.reject(fsError('EIO', 'read', p)) : b.readFile(p),
         open: async (b, p, flags, mode) => {
           if (bad === 'pack' && p === packFile) throw fsError('EIO', 'open', p);
           const handle = await b.open(p, flags, mode);
@@ -470,7 +530,10 @@ describe('faults', function () {
           return {
             ...handle,
             read: (buffer: Buffer, offset: number, length: number, position: number | null) =>
-              bad === 'stretch' && position !== null && position < at.offset + at.length && position + length > at.offset
+              bad === 'stretch' &&
+              position !== null &&
+              position < at.offset + at.length &&
+              position + length > at.offset
                 ? Promise.reject(fsError('EIO', 'read', p))
                 : handle.read(buffer, offset, length, position),
             write: handle.write.bind(handle),
@@ -483,13 +546,20 @@ describe('faults', function () {
       });
       const target = temp.fresh('t');
       const result = await new Restorer(await Repository.open(repo.location, { port })).restore(snapshot, { target });
-      assert.deepEqual(result.problems.map((p) => p.path), ['assets/photo.bin']);
+      assert.deepEqual(
+        result.problems.map((p) => p.path),
+        ['assets/photo.bin'],
+      );
       assert.match(result.problems[0].reason, /Input\/output error while reading \S*data/, result.problems[0].reason);
       assert.ok(result.problems[0].reason.includes(at.packId), 'names the pack');
       assert.doesNotMatch(result.problems[0].reason, /\n/);
       const { 'assets/photo.bin': _photo, ...others } = newState;
       void _photo;
-      assert.equal(describeTreeDiff(readTree(target), { ...others, assets: { dir: true } }), '', 'everything else restored, and no temp file left');
+      assert.equal(
+        describeTreeDiff(readTree(target), { ...others, assets: { dir: true } }),
+        '',
+        'everything else restored, and no temp file left',
+      );
 
       bad = 'pack';
       const dead = temp.fresh('t2');
@@ -512,7 +582,10 @@ describe('faults', function () {
       writeTree(target, OLD);
       // An I/O error at the lock stops it (ENOSPC or EACCES there means a store that cannot be written, which
       // is read without a lock: readOnlyStore.test.ts).
-      const atLock = await runCliWithPort(['restore', snapshot.id, '--repo', repo.location, '--target', target], faultyPort({ failAt: 1, code: 'EIO' }));
+      const atLock = await runCliWithPort(
+        ['restore', snapshot.id, '--repo', repo.location, '--target', target],
+        faultyPort({ failAt: 1, code: 'EIO' }),
+      );
       assertCliOneLine(atLock, 'restore, EIO writing the lock');
       assert.match(atLock.stderr[0], /Input\/output error/);
       for (const code of CODES) {
@@ -524,7 +597,10 @@ describe('faults', function () {
         assert.equal(run.stderr.length, 1, `${context}: one line on stderr, got:\n${run.stderr.join('\n')}`);
         assert.match(run.stderr[0], /^not restored: \S+: /, context);
         assert.doesNotMatch(run.stderr[0], /\bat .*:\d+:\d+/, context);
-        const again = await runCliWithPort(['restore', snapshot.id, '--repo', repo.location, '--target', target], nodeFs);
+        const again = await runCliWithPort(
+          ['restore', snapshot.id, '--repo', repo.location, '--target', target],
+          nodeFs,
+        );
         assert.equal(again.code, 0, `${context}: retry (stderr: ${again.stderr.join(' | ')})`);
         assert.equal(describeTreeDiff(readTree(target), expectedAfter), '', `${context}: retry restores exactly`);
       }

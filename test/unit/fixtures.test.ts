@@ -4,7 +4,15 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TreeSpec } from './helpers/fixtures';
-import { expectedTree, readTree, seededBytes, seededText, useTempDirs, writeTree, xorshift32 } from './helpers/fixtures';
+import {
+  expectedTree,
+  readTree,
+  seededBytes,
+  seededText,
+  useTempDirs,
+  writeTree,
+  xorshift32,
+} from './helpers/fixtures';
 
 describe('test fixtures', () => {
   const temp = useTempDirs();
@@ -25,12 +33,19 @@ describe('test fixtures', () => {
     assert.equal(fs.readlinkSync(path.join(root, 'link')), '../elsewhere');
     const read = readTree(root);
     assert.deepEqual(read, expectedTree(spec));
-    assert.deepEqual(Object.keys(read).sort(), ['a.txt', 'bin/run.sh', 'data/blob.bin', 'empty', 'full/child.txt', 'link']);
+    assert.deepEqual(Object.keys(read).sort(), [
+      'a.txt',
+      'bin/run.sh',
+      'data/blob.bin',
+      'empty',
+      'full/child.txt',
+      'link',
+    ]);
   });
 
   it('readTree notices a changed byte, a changed mode and a missing empty folder', () => {
     const root = temp.make('fx');
-    writeTree(root, { 'a.txt': 'abc', 'e': { dir: true } });
+    writeTree(root, { 'a.txt': 'abc', e: { dir: true } });
     const before = readTree(root);
     fs.writeFileSync(path.join(root, 'a.txt'), 'abd');
     assert.notDeepEqual(readTree(root), before);

@@ -44,7 +44,9 @@ function decodesOrRefuses<T>(decode: () => T): T | undefined {
       assert.doesNotMatch(error.message, /\n/, 'one sentence');
       return undefined;
     }
-    throw new Error(`escaped the decoder: ${error instanceof Error ? `${error.constructor.name} ${(error as { code?: string }).code ?? ''}: ${error.message}` : String(error)}`);
+    throw new Error(
+      `escaped the decoder: ${error instanceof Error ? `${error.constructor.name} ${(error as { code?: string }).code ?? ''}: ${error.message}` : String(error)}`,
+    );
   }
 }
 
@@ -52,36 +54,66 @@ function decodesOrRefuses<T>(decode: () => T): T | undefined {
 
 /** Records with a plain prototype, so a decoded value (from JSON.parse) deep-equals the one encoded. */
 const plainRecord = <T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }) => fc.record(model, { noNullPrototype: true });
-const hex = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((a) => Buffer.from(a).toString('hex'));
+const hex = (bytes: number) =>
+  fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((a) => Buffer.from(a).toString('hex'));
 const id64 = hex(32);
 const id32 = hex(16);
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
-const nameArb = fc.oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }), fc.constantFrom('..', '.', '/etc', 'a/b', 'x\0y', ' ', '.git'));
+const nameArb = fc.oneof(
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }),
+  fc.constantFrom('..', '.', '/etc', 'a/b', 'x\0y', ' ', '.git'),
+);
 
 const entryArb: fc.Arbitrary<TreeEntry> = fc.oneof(
-  plainRecord({ type: fc.constant('file' as const), name: nameArb, mode: fc.integer({ min: 0, max: 0o7777 }), size: fc.maxSafeNat(), content: fc.array(id64, { maxLength: 4 }) }),
+  plainRecord({
+    type: fc.constant('file' as const),
+    name: nameArb,
+    mode: fc.integer({ min: 0, max: 0o7777 }),
+    size: fc.maxSafeNat(),
+    content: fc.array(id64, { maxLength: 4 }),
+  }),
   plainRecord({ type: fc.constant('dir' as const), name: nameArb, tree: id64 }),
-  plainRecord({ type: fc.constant('symlink' as const), name: nameArb, target: fc.string({ unit: 'grapheme', maxLength: 30 }) }),
+  plainRecord({
+    type: fc.constant('symlink' as const),
+    name: nameArb,
+    target: fc.string({ unit: 'grapheme', maxLength: 30 }),
+  }),
 );
 const treeArb = fc.uniqueArray(entryArb, { maxLength: 12, selector: (e) => e.name });
 
 const TRIGGERS: readonly Trigger[] = ['manual', 'save', 'external', 'schedule', 'pre-restore', 'startup', 'cli'];
 const snapshotArb: fc.Arbitrary<SnapshotRecord> = plainRecord({
   id: id32,
-  time: fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2200-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString()),
+  time: fc
+    .date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2200-01-01T00:00:00Z'), noInvalidDate: true })
+    .map((d) => d.toISOString()),
   workspace: plainRecord({ path: fc.string({ unit: 'grapheme', maxLength: 40 }), id: hex(8) }),
   host: fc.string({ maxLength: 20 }),
   trigger: fc.constantFrom(...TRIGGERS),
   tree: id64,
   stats: plainRecord({
-    files: fc.nat(), dirs: fc.nat(), symlinks: fc.nat(), bytes: fc.maxSafeNat(), filesNew: fc.nat(), filesChanged: fc.nat(),
-    filesDeleted: fc.nat(), bytesAdded: fc.nat(), dataAdded: fc.nat(), blobsAdded: fc.nat(), skipped: fc.nat(),
+    files: fc.nat(),
+    dirs: fc.nat(),
+    symlinks: fc.nat(),
+    bytes: fc.maxSafeNat(),
+    filesNew: fc.nat(),
+    filesChanged: fc.nat(),
+    filesDeleted: fc.nat(),
+    bytesAdded: fc.nat(),
+    dataAdded: fc.nat(),
+    blobsAdded: fc.nat(),
+    skipped: fc.nat(),
   }),
   tool: fc.string({ maxLength: 20 }),
   label: fc.option(fc.string({ unit: 'grapheme', maxLength: 30 }), { nil: undefined }),
   pinned: fc.option(fc.boolean(), { nil: undefined }),
   parent: fc.option(id32, { nil: undefined }),
-  skipped: fc.option(fc.array(plainRecord({ path: fc.string({ maxLength: 20 }), reason: fc.string({ maxLength: 20 }) }), { maxLength: 3 }), { nil: undefined }),
+  skipped: fc.option(
+    fc.array(plainRecord({ path: fc.string({ maxLength: 20 }), reason: fc.string({ maxLength: 20 }) }), {
+      maxLength: 3,
+    }),
+    { nil: undefined },
+  ),
   git: fc.option(plainRecord({ branch: fc.string({ maxLength: 10 }), head: hex(20) }), { nil: undefined }),
   paths: fc.option(fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }), { nil: undefined }),
 }).map((r) => {
@@ -93,8 +125,12 @@ const snapshotArb: fc.Arbitrary<SnapshotRecord> = plainRecord({
 
 const configArb: fc.Arbitrary<RepoConfig> = plainRecord({
   id: id32,
-  created: fc.date({ noInvalidDate: true, min: new Date(0), max: new Date('2200-01-01T00:00:00Z') }).map((d) => d.toISOString()),
-  sizes: fc.uniqueArray(fc.integer({ min: 1, max: 64 * 1024 * 1024 }), { minLength: 3, maxLength: 3 }).map((a) => a.sort((x, y) => x - y)),
+  created: fc
+    .date({ noInvalidDate: true, min: new Date(0), max: new Date('2200-01-01T00:00:00Z') })
+    .map((d) => d.toISOString()),
+  sizes: fc
+    .uniqueArray(fc.integer({ min: 1, max: 64 * 1024 * 1024 }), { minLength: 3, maxLength: 3 })
+    .map((a) => a.sort((x, y) => x - y)),
   seed: id32,
   chunkFrom: fc.integer({ min: 1, max: 1 << 30 }),
 }).map(({ id, created, sizes, seed: chunkSeed, chunkFrom }) => ({
@@ -121,16 +157,24 @@ function packEntryArb(dataSize: number): fc.Arbitrary<PackEntry> {
     })
     .map(({ type, id, start, len, rawLength, compressed, inner }) => {
       const length = Math.min(len, dataSize - start);
-      return inner === undefined ? { type, id, offset: start, length, rawLength, compressed } : { type, id, offset: start, length, rawLength, compressed, inner };
+      return inner === undefined
+        ? { type, id, offset: start, length, rawLength, compressed }
+        : { type, id, offset: start, length, rawLength, compressed, inner };
     });
 }
 
 const packArb = fc.integer({ min: 0, max: 2000 }).chain((dataSize) =>
-  plainRecord({ data: fc.uint8Array({ minLength: dataSize, maxLength: dataSize }).map((a) => Buffer.from(a)), entries: fc.array(packEntryArb(dataSize), { maxLength: 10 }) }),
+  plainRecord({
+    data: fc.uint8Array({ minLength: dataSize, maxLength: dataSize }).map((a) => Buffer.from(a)),
+    entries: fc.array(packEntryArb(dataSize), { maxLength: 10 }),
+  }),
 );
 
 const indexArb: fc.Arbitrary<IndexedPack[]> = fc.array(
-  plainRecord({ packId: id64, entries: fc.uniqueArray(packEntryArb(0xffffffff), { maxLength: 8, selector: (e) => e.id }) }),
+  plainRecord({
+    packId: id64,
+    entries: fc.uniqueArray(packEntryArb(0xffffffff), { maxLength: 8, selector: (e) => e.id }),
+  }),
   { maxLength: 5 },
 );
 
@@ -145,7 +189,13 @@ const cacheArb: fc.Arbitrary<CacheDirSpec[]> = fc.uniqueArray(
     rel: fc.oneof(fc.constant(''), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 15 })),
     tree: id64,
     files: fc.uniqueArray(
-      plainRecord({ name: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 10 }), size: fc.maxSafeNat(), mtimeMs: fc.integer({ min: 0, max: 1_600_000_000_000 }), ino: fc.nat(), mode: fc.integer({ min: 0, max: 0o177777 }) }),
+      plainRecord({
+        name: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 10 }),
+        size: fc.maxSafeNat(),
+        mtimeMs: fc.integer({ min: 0, max: 1_600_000_000_000 }),
+        ino: fc.nat(),
+        mode: fc.integer({ min: 0, max: 0o177777 }),
+      }),
       { maxLength: 6, selector: (f) => f.name },
     ),
     totals: plainRecord({ files: fc.nat(), dirs: fc.nat(), symlinks: fc.nat(), bytes: fc.maxSafeNat() }),
@@ -192,27 +242,36 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
     return out;
   }),
   fraction.map((where) => (data: Buffer) => data.subarray(0, at(where, data.length))),
-  plainRecord({ where: fraction, bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }).map(({ where, bytes }) => (data: Buffer) => {
-    const i = at(where, data.length);
-    return Buffer.concat([data.subarray(0, i), Buffer.from(bytes), data.subarray(i)]);
-  }),
+  plainRecord({ where: fraction, bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }).map(
+    ({ where, bytes }) =>
+      (data: Buffer) => {
+        const i = at(where, data.length);
+        return Buffer.concat([data.subarray(0, i), Buffer.from(bytes), data.subarray(i)]);
+      },
+  ),
   plainRecord({ from: fraction, span: fraction }).map(({ from, span }) => (data: Buffer) => {
     const i = at(from, data.length);
     return Buffer.concat([data.subarray(0, i), data.subarray(i + at(span, data.length - i))]);
   }),
-  plainRecord({ from: fraction, to: fraction, span: fc.integer({ min: 1, max: 64 }) }).map(({ from, to, span }) => (data: Buffer) => {
-    // Splice: a stretch of the encoding copied over another place of it.
-    const out = Buffer.from(data);
-    const i = at(from, data.length);
-    data.copy(out, at(to, data.length), i, i + span);
-    return out;
-  }),
-  plainRecord({ where: fraction, value: fc.integer({ min: 0, max: 255 }) }).map(({ where, value }) => (data: Buffer) => {
-    if (data.length === 0) return data;
-    const out = Buffer.from(data);
-    out[at(where, out.length - 1)] = value;
-    return out;
-  }),
+  plainRecord({ from: fraction, to: fraction, span: fc.integer({ min: 1, max: 64 }) }).map(
+    ({ from, to, span }) =>
+      (data: Buffer) => {
+        // Splice: a stretch of the encoding copied over another place of it.
+        const out = Buffer.from(data);
+        const i = at(from, data.length);
+        data.copy(out, at(to, data.length), i, i + span);
+        return out;
+      },
+  ),
+  plainRecord({ where: fraction, value: fc.integer({ min: 0, max: 255 }) }).map(
+    ({ where, value }) =>
+      (data: Buffer) => {
+        if (data.length === 0) return data;
+        const out = Buffer.from(data);
+        out[at(where, out.length - 1)] = value;
+        return out;
+      },
+  ),
 );
 const mutationsArb = fc.array(mutationArb, { minLength: 1, maxLength: 3 });
 const mutate = (data: Buffer, mutations: readonly Mutation[]) => mutations.reduce((d, m) => m(d), data);
@@ -250,7 +309,8 @@ const randomBytesArb = fc.oneof(
 function checkTree(data: Buffer): void {
   const tree = decodesOrRefuses(() => decodeTree(data, 'Tree fuzz'));
   if (!tree) return;
-  for (let i = 1; i < tree.entries.length; i++) assert.ok(compareNames(tree.entries[i - 1].name, tree.entries[i].name) < 0, 'names sorted and unique');
+  for (let i = 1; i < tree.entries.length; i++)
+    assert.ok(compareNames(tree.entries[i - 1].name, tree.entries[i].name) < 0, 'names sorted and unique');
   for (const e of tree.entries) {
     if (e.type === 'dir') assert.match(e.tree, ID_PATTERN);
     if (e.type === 'file') e.content.forEach((id) => assert.match(id, ID_PATTERN));
@@ -270,14 +330,19 @@ function checkSnapshot(data: Buffer): void {
 function checkConfig(data: Buffer): void {
   const config = decodesOrRefuses(() => decodeConfig(data, '/fuzz/store'));
   if (!config) return;
-  assert.ok(config.chunker.minSize > 0 && config.chunker.minSize <= config.chunker.avgSize && config.chunker.avgSize <= config.chunker.maxSize);
+  assert.ok(
+    config.chunker.minSize > 0 &&
+      config.chunker.minSize <= config.chunker.avgSize &&
+      config.chunker.avgSize <= config.chunker.maxSize,
+  );
 }
 
 function checkPack(data: Buffer): void {
   const entries = decodesOrRefuses(() => decodePack(data, codec, 'Pack fuzz'));
   if (!entries) return;
   const headerLength = data.readUInt32LE(data.length - 8);
-  for (const e of entries) assert.ok(e.offset + e.length <= data.length - 8 - headerLength, 'every entry lies inside the data');
+  for (const e of entries)
+    assert.ok(e.offset + e.length <= data.length - 8 - headerLength, 'every entry lies inside the data');
 }
 
 function checkIndex(data: Buffer): void {
@@ -320,8 +385,12 @@ function checkStatCache(data: Buffer): void {
     const context = `cached folder ${JSON.stringify(rel)}: ${JSON.stringify({ tree: dir.tree, count: dir.count, names: namesOf(dir), totals: dir.totals })}`;
     assert.ok(typeof dir.tree === 'string', `${context}: the tree id is a string`);
     assert.ok(Number.isInteger(dir.count), `${context}: the count is a number`);
-    assert.ok(namesOf(dir).every((n) => typeof n === 'string'), `${context}: the names are strings`);
-    for (const key of ['files', 'dirs', 'symlinks', 'bytes'] as const) assert.ok(typeof dir.totals[key] === 'number', `${context}: totals.${key} is a number`);
+    assert.ok(
+      namesOf(dir).every((n) => typeof n === 'string'),
+      `${context}: the names are strings`,
+    );
+    for (const key of ['files', 'dirs', 'symlinks', 'bytes'] as const)
+      assert.ok(typeof dir.totals[key] === 'number', `${context}: totals.${key} is a number`);
     const cursor = cache.cursor(rel);
     for (const name of namesOf(dir)) cursor.trusted(name, fakeStat({ size: 0, mtimeMs: 0, ino: 0, mode: 0 }));
   }
@@ -344,11 +413,19 @@ describe('fuzz: decoders of store content', function () {
     });
 
     it('snapshot records', () => {
-      fc.assert(fc.property(snapshotArb, (record) => assert.deepEqual(decodeSnapshot(encodeSnapshot(record), 'snapshot'), record)), BOUNDS);
+      fc.assert(
+        fc.property(snapshotArb, (record) =>
+          assert.deepEqual(decodeSnapshot(encodeSnapshot(record), 'snapshot'), record),
+        ),
+        BOUNDS,
+      );
     });
 
     it('the config', () => {
-      fc.assert(fc.property(configArb, (config) => assert.deepEqual(decodeConfig(encodeConfig(config), '/store'), config)), BOUNDS);
+      fc.assert(
+        fc.property(configArb, (config) => assert.deepEqual(decodeConfig(encodeConfig(config), '/store'), config)),
+        BOUNDS,
+      );
     });
 
     it('pack trailers', () => {
@@ -390,13 +467,20 @@ describe('fuzz: decoders of store content', function () {
             const names = dir.files.map((f) => f.name).sort(compareNames);
             const got = cache.previousDir(dir.rel);
             assert.ok(got, `folder ${JSON.stringify(dir.rel)} is in the decoded cache`);
-            assert.deepEqual({ tree: got.tree, count: got.count, names: namesOf(got), totals: got.totals }, { tree: dir.tree, count: names.length, names, totals: dir.totals });
+            assert.deepEqual(
+              { tree: got.tree, count: got.count, names: namesOf(got), totals: got.totals },
+              { tree: dir.tree, count: names.length, names, totals: dir.totals },
+            );
             // Every file recorded before the scan is trusted again with the same signature.
             const cursor = cache.cursor(dir.rel);
-            for (const f of [...dir.files].sort((a, b) => compareNames(a.name, b.name))) assert.ok(cursor.trusted(f.name, fakeStat(f)) >= 0, `${f.name} trusted`);
+            for (const f of [...dir.files].sort((a, b) => compareNames(a.name, b.name)))
+              assert.ok(cursor.trusted(f.name, fakeStat(f)) >= 0, `${f.name} trusted`);
           }
           // Other rules, another format: no cache rather than a wrong one.
-          assert.equal(StatCache.decode(buildCache(dirs), 'other rules', SCAN_START).previousDir(dirs[0]?.rel ?? ''), undefined);
+          assert.equal(
+            StatCache.decode(buildCache(dirs), 'other rules', SCAN_START).previousDir(dirs[0]?.rel ?? ''),
+            undefined,
+          );
         }),
         BOUNDS,
       );
@@ -433,16 +517,30 @@ describe('fuzz: decoders of store content', function () {
 
   describe('mutated valid encodings: a value or a BackupError, nothing else', () => {
     it('trees', () => {
-      fc.assert(fc.property(treeArb, mutationsArb, (entries, m) => checkTree(mutate(encodeTree(entries), m))), BOUNDS);
+      fc.assert(
+        fc.property(treeArb, mutationsArb, (entries, m) => checkTree(mutate(encodeTree(entries), m))),
+        BOUNDS,
+      );
     });
     it('snapshot records', () => {
-      fc.assert(fc.property(snapshotArb, mutationsArb, (record, m) => checkSnapshot(mutate(encodeSnapshot(record), m))), BOUNDS);
+      fc.assert(
+        fc.property(snapshotArb, mutationsArb, (record, m) => checkSnapshot(mutate(encodeSnapshot(record), m))),
+        BOUNDS,
+      );
     });
     it('the config', () => {
-      fc.assert(fc.property(configArb, mutationsArb, (config, m) => checkConfig(mutate(encodeConfig(config), m))), BOUNDS);
+      fc.assert(
+        fc.property(configArb, mutationsArb, (config, m) => checkConfig(mutate(encodeConfig(config), m))),
+        BOUNDS,
+      );
     });
     it('pack files', () => {
-      fc.assert(fc.property(packArb, mutationsArb, ({ data, entries }, m) => checkPack(mutate(Buffer.concat([data, packTrailer(entries, codec)]), m))), BOUNDS);
+      fc.assert(
+        fc.property(packArb, mutationsArb, ({ data, entries }, m) =>
+          checkPack(mutate(Buffer.concat([data, packTrailer(entries, codec)]), m)),
+        ),
+        BOUNDS,
+      );
     });
     it('index files, sealed (deflated) and after inflating', () => {
       fc.assert(
@@ -456,7 +554,10 @@ describe('fuzz: decoders of store content', function () {
       );
     });
     it('the stat cache', () => {
-      fc.assert(fc.property(cacheArb, mutationsArb, (dirs, m) => checkStatCache(mutate(buildCache(dirs), m))), BOUNDS);
+      fc.assert(
+        fc.property(cacheArb, mutationsArb, (dirs, m) => checkStatCache(mutate(buildCache(dirs), m))),
+        BOUNDS,
+      );
     });
   });
 
@@ -464,7 +565,8 @@ describe('fuzz: decoders of store content', function () {
     it('trees, snapshot records and the config', () => {
       fc.assert(
         fc.property(treeArb, snapshotArb, configArb, jsonSwapArb, (entries, record, config, { pick, value }) => {
-          const swap = (bytes: Buffer) => Buffer.from(JSON.stringify(replaceSomewhere(JSON.parse(bytes.toString('utf8')), pick, value)), 'utf8');
+          const swap = (bytes: Buffer) =>
+            Buffer.from(JSON.stringify(replaceSomewhere(JSON.parse(bytes.toString('utf8')), pick, value)), 'utf8');
           checkTree(swap(encodeTree(entries)));
           checkSnapshot(swap(encodeSnapshot(record)));
           checkConfig(swap(encodeConfig(config)));
@@ -477,18 +579,27 @@ describe('fuzz: decoders of store content', function () {
       // Regression guard: a header whose tree id is null (or names a number) decoded "fine", and the next
       // full scan crashed in Repository.hasBlob(null) with a TypeError instead of rereading the folder.
       fc.assert(
-        fc.property(cacheArb.filter((dirs) => dirs.length > 0), jsonSwapArb, (dirs, { pick, value }) => {
-          const valid = buildCache(dirs);
-          // v3: the body, the header, u32 header length and "PBC3".
-          const headerLength = valid.readUInt32LE(valid.length - 8);
-          const headerStart = valid.length - 8 - headerLength;
-          const header = JSON.parse(valid.toString('utf8', headerStart, headerStart + headerLength)) as { dirs: unknown };
-          // Swap a value inside the folder list (that is where the types matter), keeping the layout intact.
-          const swapped = Buffer.from(JSON.stringify({ ...(header as object), dirs: replaceSomewhere(header.dirs, pick, value) }), 'utf8');
-          const trailer = Buffer.from(valid.subarray(valid.length - 8));
-          trailer.writeUInt32LE(swapped.length, 0);
-          checkStatCache(Buffer.concat([valid.subarray(0, headerStart), swapped, trailer]));
-        }),
+        fc.property(
+          cacheArb.filter((dirs) => dirs.length > 0),
+          jsonSwapArb,
+          (dirs, { pick, value }) => {
+            const valid = buildCache(dirs);
+            // v3: the body, the header, u32 header length and "PBC3".
+            const headerLength = valid.readUInt32LE(valid.length - 8);
+            const headerStart = valid.length - 8 - headerLength;
+            const header = JSON.parse(valid.toString('utf8', headerStart, headerStart + headerLength)) as {
+              dirs: unknown;
+            };
+            // Swap a value inside the folder list (that is where the types matter), keeping the layout intact.
+            const swapped = Buffer.from(
+              JSON.stringify({ ...(header as object), dirs: replaceSomewhere(header.dirs, pick, value) }),
+              'utf8',
+            );
+            const trailer = Buffer.from(valid.subarray(valid.length - 8));
+            trailer.writeUInt32LE(swapped.length, 0);
+            checkStatCache(Buffer.concat([valid.subarray(0, headerStart), swapped, trailer]));
+          },
+        ),
         { ...BOUNDS, numRuns: SOAK ? 4500 : 450 },
       );
     });

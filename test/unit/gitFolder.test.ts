@@ -13,7 +13,17 @@ import { Restorer } from '../../src/core/restore/restorer';
 import { Rules } from '../../src/core/scan/rules';
 import { LARGE_GIT_FOLDER_BYTES, gitFolderSize } from '../../src/core/snapshot/gitFolder';
 import { nodeFs } from '../../src/core/storage/fsPort';
-import { ageTree, contentReadsUnder, git, openRepo, runCliCaptured, snapshotterFor, spyPort, useTempDirs, writeTree } from './helpers/fixtures';
+import {
+  ageTree,
+  contentReadsUnder,
+  git,
+  openRepo,
+  runCliCaptured,
+  snapshotterFor,
+  spyPort,
+  useTempDirs,
+  writeTree,
+} from './helpers/fixtures';
 
 /** Every file under `dir` with a hash of its content, for "nothing here changed" checks. */
 function fingerprint(dir: string): Record<string, string> {
@@ -22,7 +32,11 @@ function fingerprint(dir: string): Record<string, string> {
     for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const child = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(child);
-      else out[child] = crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, child))).digest('hex');
+      else
+        out[child] = crypto
+          .createHash('sha256')
+          .update(fs.readFileSync(path.join(dir, child)))
+          .digest('hex');
     }
   };
   walk('');
@@ -69,7 +83,12 @@ describe('.git in full snapshots (#12)', function () {
     return ws;
   }
 
-  async function restoreInto(repo: Repository, snapshot: SnapshotRecord, target: string, options: { deleteExtra?: boolean; replaceGit?: boolean; rules?: Rules } = {}) {
+  async function restoreInto(
+    repo: Repository,
+    snapshot: SnapshotRecord,
+    target: string,
+    options: { deleteExtra?: boolean; replaceGit?: boolean; rules?: Rules } = {},
+  ) {
     return new Restorer(repo).restore(snapshot, { target, ...options });
   }
 
@@ -101,14 +120,21 @@ describe('.git in full snapshots (#12)', function () {
     const result = await restoreInto(repo, snapshot, ws, { deleteExtra: true, rules });
     assert.deepEqual(result.problems, []);
     assert.equal(result.plan.gitLeft, true);
-    assert.ok(!result.plan.changes.some((c) => c.path === '.git' || c.path.startsWith('.git/')), 'nothing under .git is planned');
+    assert.ok(
+      !result.plan.changes.some((c) => c.path === '.git' || c.path.startsWith('.git/')),
+      'nothing under .git is planned',
+    );
     assert.deepEqual(fingerprint(path.join(ws, '.git')), gitBefore);
     assert.equal(fs.readFileSync(path.join(ws, 'src', 'main.ts'), 'utf8'), 'main(2);\n', 'the files were restored');
-    assert.equal(fs.existsSync(path.join(ws, 'new.txt')), false, '--delete removed what the snapshot lacks, outside .git');
+    assert.equal(
+      fs.existsSync(path.join(ws, 'new.txt')),
+      false,
+      '--delete removed what the snapshot lacks, outside .git',
+    );
     assert.match(git(ws, 'log', '-1', '--format=%s'), /newer commit/);
   });
 
-  it('replaceGit puts the snapshot\'s .git in place of the target\'s, removing what it lacks with deleteExtra', async () => {
+  it("replaceGit puts the snapshot's .git in place of the target's, removing what it lacks with deleteExtra", async () => {
     const ws = repository();
     const head = git(ws, 'rev-parse', 'HEAD');
     const repo = await openRepo(temp.fresh('store'));
@@ -125,7 +151,7 @@ describe('.git in full snapshots (#12)', function () {
     assert.equal(git(ws, 'status', '--porcelain'), '');
   });
 
-  it('a save never scans .git: its paths there are ignored and the parent\'s .git is carried forward', async () => {
+  it("a save never scans .git: its paths there are ignored and the parent's .git is carried forward", async () => {
     const ws = temp.make('ws');
     writeTree(ws, { 'a.txt': 'a', '.git/HEAD': 'ref: refs/heads/main\n', '.git/index': 'index v1' });
     const spy = spyPort();
@@ -139,12 +165,15 @@ describe('.git in full snapshots (#12)', function () {
     assert.equal(only.created, false, 'paths under .git make no snapshot');
     const save = await snapshotterFor(repo, ws).snapshot({ paths: ['a.txt', '.git/index'] });
     assert.equal(save.created, true);
-    assert.deepEqual(save.changes.map((c) => `${c.kind} ${c.path}`), ['modified a.txt']);
+    assert.deepEqual(
+      save.changes.map((c) => `${c.kind} ${c.path}`),
+      ['modified a.txt'],
+    );
     assert.deepEqual(await entryAt(repo, save.snapshot.tree, '.git'), gitTree);
     assert.deepEqual(spy.callsUnder(path.join(ws, '.git')), [], 'not even a stat under .git');
   });
 
-  it('the size cap, exclude globs and .gitignore do not apply inside .git; a nested repository\'s .git is still left out', async () => {
+  it("the size cap, exclude globs and .gitignore do not apply inside .git; a nested repository's .git is still left out", async () => {
     const ws = temp.make('ws');
     const big = Buffer.alloc(5000, 7);
     writeTree(ws, {
@@ -157,11 +186,20 @@ describe('.git in full snapshots (#12)', function () {
       'vendor/lib/x.idx': 'ignored by .gitignore',
     });
     const repo = await openRepo(temp.fresh('store'));
-    const result = await snapshotterFor(repo, ws, { maxFileSize: 1000, excludes: ['*.pack', 'logs', '.git'], gitignore: true }).snapshot();
+    const result = await snapshotterFor(repo, ws, {
+      maxFileSize: 1000,
+      excludes: ['*.pack', 'logs', '.git'],
+      gitignore: true,
+    }).snapshot();
     const tree = result.snapshot.tree;
-    for (const kept of ['.git/objects/pack/pack-1.pack', '.git/objects/pack/pack-1.idx', '.git/logs/HEAD']) assert.ok(await entryAt(repo, tree, kept), kept);
-    for (const left of ['big.bin', 'vendor/lib/.git', 'vendor/lib/x.idx']) assert.equal(await entryAt(repo, tree, left), undefined, left);
-    assert.deepEqual(result.skipped.map((s) => s.path), ['big.bin']);
+    for (const kept of ['.git/objects/pack/pack-1.pack', '.git/objects/pack/pack-1.idx', '.git/logs/HEAD'])
+      assert.ok(await entryAt(repo, tree, kept), kept);
+    for (const left of ['big.bin', 'vendor/lib/.git', 'vendor/lib/x.idx'])
+      assert.equal(await entryAt(repo, tree, left), undefined, left);
+    assert.deepEqual(
+      result.skipped.map((s) => s.path),
+      ['big.bin'],
+    );
   });
 
   it('includeGit: false leaves .git out, and so does `snapshot --no-git`', async () => {
@@ -210,7 +248,11 @@ describe('.git in full snapshots (#12)', function () {
   describe('gitFolderSize', () => {
     it('sums the files below .git; undefined without a .git folder (none, or a .git file as in a worktree)', async () => {
       const ws = temp.make('ws');
-      writeTree(ws, { '.git/HEAD': 'x'.repeat(10), '.git/objects/ab/cd': 'y'.repeat(1000), 'outside.txt': 'z'.repeat(50) });
+      writeTree(ws, {
+        '.git/HEAD': 'x'.repeat(10),
+        '.git/objects/ab/cd': 'y'.repeat(1000),
+        'outside.txt': 'z'.repeat(50),
+      });
       assert.deepEqual(await gitFolderSize(nodeFs, ws), { bytes: 1010, files: 2 });
       const worktree = temp.make('wt');
       writeTree(worktree, { '.git': 'gitdir: /elsewhere\n' });

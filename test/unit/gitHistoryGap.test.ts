@@ -15,7 +15,17 @@ import { git, useTempDirs, writeTree } from './helpers/fixtures';
 const NOW = new Date('2026-11-25T12:00:00Z');
 
 function input(workspace: string, store: string, gitFacts: HealthInput['git']): HealthInput {
-  return { workspace, store, lastSnapshot: NOW.toISOString(), snapshotCount: 1, lastVerify: { time: NOW.toISOString(), ok: true }, encrypted: false, destinations: [], now: NOW, git: gitFacts };
+  return {
+    workspace,
+    store,
+    lastSnapshot: NOW.toISOString(),
+    snapshotCount: 1,
+    lastVerify: { time: NOW.toISOString(), ok: true },
+    encrypted: false,
+    destinations: [],
+    now: NOW,
+    git: gitFacts,
+  };
 }
 
 describe('git history only on this machine (#12)', () => {
@@ -24,21 +34,35 @@ describe('git history only on this machine (#12)', () => {
   it('is a gap with the fix "includeGit" when .git is left out and commits are on no remote, or there is no remote', async () => {
     const ws = temp.make('ws');
     const store = temp.make('store');
-    const unpushed = await assessHealth(input(ws, store, { included: false, hasRemote: true, localOnlyCommits: 3 }), nodeFs);
+    const unpushed = await assessHealth(
+      input(ws, store, { included: false, hasRemote: true, localOnlyCommits: 3 }),
+      nodeFs,
+    );
     const gap = unpushed.gaps.find((g) => g.id === 'gitHistory');
     assert.ok(gap, 'a gap');
     assert.equal(gap.fix, 'includeGit');
     assert.match(gap.message, /3 commits are on no remote/);
-    const noRemote = await assessHealth(input(ws, store, { included: false, hasRemote: false, localOnlyCommits: 0 }), nodeFs);
+    const noRemote = await assessHealth(
+      input(ws, store, { included: false, hasRemote: false, localOnlyCommits: 0 }),
+      nodeFs,
+    );
     assert.match(noRemote.gaps.find((g) => g.id === 'gitHistory')?.message ?? '', /has no remote/);
   });
 
   it('is no gap when .git is backed up, when every commit is pushed, or without a repository', async () => {
     const ws = temp.make('ws');
     const store = temp.make('store');
-    for (const facts of [{ included: true, hasRemote: false, localOnlyCommits: 5 }, { included: false, hasRemote: true, localOnlyCommits: 0 }, undefined]) {
+    for (const facts of [
+      { included: true, hasRemote: false, localOnlyCommits: 5 },
+      { included: false, hasRemote: true, localOnlyCommits: 0 },
+      undefined,
+    ]) {
       const report = await assessHealth(input(ws, store, facts), nodeFs);
-      assert.equal(report.gaps.some((g) => g.id === 'gitHistory'), false, JSON.stringify(facts));
+      assert.equal(
+        report.gaps.some((g) => g.id === 'gitHistory'),
+        false,
+        JSON.stringify(facts),
+      );
     }
   });
 

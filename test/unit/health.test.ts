@@ -46,7 +46,8 @@ function otherDeviceRoot(): string | undefined {
   // The test temp dir may be a tmpfs (npm test puts it on /dev/shm) or a disk: look on both.
   for (const candidate of ['/dev/shm', '/run/shm', '/var/tmp', '/tmp']) {
     try {
-      if (fs.statSync(candidate).isDirectory() && fs.statSync(candidate).dev !== fs.statSync(os.tmpdir()).dev) return candidate;
+      if (fs.statSync(candidate).isDirectory() && fs.statSync(candidate).dev !== fs.statSync(os.tmpdir()).dev)
+        return candidate;
     } catch {
       // not here
     }
@@ -62,7 +63,10 @@ describe('3-2-1 health', () => {
   });
 
   it('a workspace with no snapshot has one copy and every gap, starting with "snapshot now"', async () => {
-    const report = await assessHealth(input(dirs, { snapshotCount: 0, lastSnapshot: undefined, lastVerify: undefined }), nodeFs);
+    const report = await assessHealth(
+      input(dirs, { snapshotCount: 0, lastSnapshot: undefined, lastVerify: undefined }),
+      nodeFs,
+    );
     assert.equal(report.copies, 1);
     assert.equal(report.meets321, false);
     assert.deepEqual(gapIds(report), ['copies', 'media', 'noSnapshot', 'offsite']);
@@ -87,18 +91,30 @@ describe('3-2-1 health', () => {
     const destination = holdingCopy(fs.mkdtempSync(path.join(root!, 'pb-health-')));
     try {
       const replicated = new Date(NOW.getTime() - HOUR / 2).toISOString();
-      const onsite = await assessHealth(input(dirs, { destinations: [{ location: destination, lastReplication: replicated }] }), nodeFs);
+      const onsite = await assessHealth(
+        input(dirs, { destinations: [{ location: destination, lastReplication: replicated }] }),
+        nodeFs,
+      );
       assert.equal(onsite.copies, 3);
       assert.equal(onsite.media, 2);
       assert.notEqual(await mediumOf(nodeFs, destination), await mediumOf(nodeFs, dirs.store));
       assert.deepEqual(gapIds(onsite), ['offsite']);
 
-      const offsite = await assessHealth(input(dirs, { destinations: [{ location: destination, lastReplication: replicated, offsite: true }] }), nodeFs);
+      const offsite = await assessHealth(
+        input(dirs, { destinations: [{ location: destination, lastReplication: replicated, offsite: true }] }),
+        nodeFs,
+      );
       assert.equal(offsite.meets321, true);
       // An unencrypted store with a copy on someone else's disk: the one gap left is encryption.
       assert.deepEqual(gapIds(offsite), ['encryption']);
       assert.equal(offsite.gaps[0].fix, 'encryptStore');
-      const encrypted = await assessHealth(input(dirs, { encrypted: true, destinations: [{ location: destination, lastReplication: replicated, offsite: true }] }), nodeFs);
+      const encrypted = await assessHealth(
+        input(dirs, {
+          encrypted: true,
+          destinations: [{ location: destination, lastReplication: replicated, offsite: true }],
+        }),
+        nodeFs,
+      );
       assert.deepEqual(gapIds(encrypted), []);
       assert.match(healthSummary(encrypted), /^3-2-1 met/);
     } finally {
@@ -108,25 +124,44 @@ describe('3-2-1 health', () => {
 
   it('an offsite destination is a medium of its own even on the local disk (a cloud-synced folder)', async () => {
     const synced = holdingCopy(temp.make('synced'));
-    const report = await assessHealth(input(dirs, { destinations: [{ location: synced, offsite: true, lastReplication: NOW.toISOString() }] }), nodeFs);
+    const report = await assessHealth(
+      input(dirs, { destinations: [{ location: synced, offsite: true, lastReplication: NOW.toISOString() }] }),
+      nodeFs,
+    );
     assert.equal(report.copies, 3);
     assert.equal(report.media, 2);
     assert.equal(report.offsite, true);
   });
 
-  it('a folder marked offsite on the store\'s own disk is warned about, though it still counts (#12); one on another device is not', async function () {
+  it("a folder marked offsite on the store's own disk is warned about, though it still counts (#12); one on another device is not", async function () {
     const sameDisk = holdingCopy(temp.make('not-really-offsite'));
-    const report = await assessHealth(input(dirs, { destinations: [{ location: sameDisk, offsite: true, lastReplication: NOW.toISOString() }] }), nodeFs);
+    const report = await assessHealth(
+      input(dirs, { destinations: [{ location: sameDisk, offsite: true, lastReplication: NOW.toISOString() }] }),
+      nodeFs,
+    );
     const dest = report.locations.find((l) => l.kind === 'destination')!;
-    assert.equal(dest.warning, 'marked offsite, but on the same disk as the store: right for a cloud-synced folder, not for a plain one');
+    assert.equal(
+      dest.warning,
+      'marked offsite, but on the same disk as the store: right for a cloud-synced folder, not for a plain one',
+    );
     assert.equal(dest.counts, true);
-    const onsite = await assessHealth(input(dirs, { destinations: [{ location: sameDisk, offsite: false, lastReplication: NOW.toISOString() }] }), nodeFs);
-    assert.equal(onsite.locations.find((l) => l.kind === 'destination')!.warning, undefined, 'an onsite folder on the same disk is no surprise');
+    const onsite = await assessHealth(
+      input(dirs, { destinations: [{ location: sameDisk, offsite: false, lastReplication: NOW.toISOString() }] }),
+      nodeFs,
+    );
+    assert.equal(
+      onsite.locations.find((l) => l.kind === 'destination')!.warning,
+      undefined,
+      'an onsite folder on the same disk is no surprise',
+    );
     const root = otherDeviceRoot();
     if (!root) this.skip(); // one device only: nothing to compare with
     const elsewhere = holdingCopy(fs.mkdtempSync(path.join(root, 'pb-offsite-')));
     try {
-      const far = await assessHealth(input(dirs, { destinations: [{ location: elsewhere, offsite: true, lastReplication: NOW.toISOString() }] }), nodeFs);
+      const far = await assessHealth(
+        input(dirs, { destinations: [{ location: elsewhere, offsite: true, lastReplication: NOW.toISOString() }] }),
+        nodeFs,
+      );
       assert.equal(far.locations.find((l) => l.kind === 'destination')!.warning, undefined);
     } finally {
       fs.rmSync(elsewhere, { recursive: true, force: true });
@@ -141,42 +176,76 @@ describe('3-2-1 health', () => {
     assert.equal(dest.note, 'never replicated');
     assert.equal(a.gaps.find((g) => g.id === 'copies')?.fix, 'replicateNow');
 
-    const behind = await assessHealth(input(dirs, { destinations: [{ location: never, lastReplication: new Date(NOW.getTime() - 5 * HOUR).toISOString() }] }), nodeFs);
+    const behind = await assessHealth(
+      input(dirs, {
+        destinations: [{ location: never, lastReplication: new Date(NOW.getTime() - 5 * HOUR).toISOString() }],
+      }),
+      nodeFs,
+    );
     assert.equal(behind.copies, 3);
     assert.equal(behind.locations.find((l) => l.kind === 'destination')?.upToDate, false);
     assert.equal(behind.gaps.find((g) => g.id === 'replication')?.fix, 'replicateNow');
   });
 
-  it('a destination last copied before this workspace\'s first snapshot holds none of it (stores are shared)', async () => {
+  it("a destination last copied before this workspace's first snapshot holds none of it (stores are shared)", async () => {
     const shared = holdingCopy(temp.make('shared-dest'));
     const firstSnapshot = new Date(NOW.getTime() - 2 * HOUR).toISOString();
-    const before = await assessHealth(input(dirs, { firstSnapshot, destinations: [{ location: shared, lastReplication: new Date(NOW.getTime() - 3 * HOUR).toISOString() }] }), nodeFs);
+    const before = await assessHealth(
+      input(dirs, {
+        firstSnapshot,
+        destinations: [{ location: shared, lastReplication: new Date(NOW.getTime() - 3 * HOUR).toISOString() }],
+      }),
+      nodeFs,
+    );
     assert.equal(before.copies, 2);
-    assert.equal(before.locations.find((l) => l.kind === 'destination')?.note, 'holds no snapshot of this workspace yet');
-    const after = await assessHealth(input(dirs, { firstSnapshot, destinations: [{ location: shared, lastReplication: NOW.toISOString() }] }), nodeFs);
+    assert.equal(
+      before.locations.find((l) => l.kind === 'destination')?.note,
+      'holds no snapshot of this workspace yet',
+    );
+    const after = await assessHealth(
+      input(dirs, { firstSnapshot, destinations: [{ location: shared, lastReplication: NOW.toISOString() }] }),
+      nodeFs,
+    );
     assert.equal(after.copies, 3);
   });
 
   it('a folder destination whose drive is not connected does not count, and says so', async () => {
     const gone = path.join(temp.make('mnt'), 'usb-drive', 'backups');
-    const report = await assessHealth(input(dirs, { destinations: [{ location: gone, lastReplication: NOW.toISOString() }] }), nodeFs);
+    const report = await assessHealth(
+      input(dirs, { destinations: [{ location: gone, lastReplication: NOW.toISOString() }] }),
+      nodeFs,
+    );
     assert.equal(report.copies, 2);
     assert.match(report.locations.find((l) => l.kind === 'destination')!.note!, /not reachable/);
   });
 
-  it('a folder destination that received a copy and is empty now (an unplugged drive\'s mount point) does not count either', async () => {
+  it("a folder destination that received a copy and is empty now (an unplugged drive's mount point) does not count either", async () => {
     const mountPoint = temp.make('media-usb');
-    const emptied = await assessHealth(input(dirs, { destinations: [{ location: mountPoint, lastReplication: NOW.toISOString() }] }), nodeFs);
+    const emptied = await assessHealth(
+      input(dirs, { destinations: [{ location: mountPoint, lastReplication: NOW.toISOString() }] }),
+      nodeFs,
+    );
     assert.equal(emptied.copies, 2);
     assert.equal(emptied.locations.find((l) => l.kind === 'destination')!.note, 'not reachable (drive not connected?)');
     holdingCopy(mountPoint);
-    const back = await assessHealth(input(dirs, { destinations: [{ location: mountPoint, lastReplication: NOW.toISOString() }] }), nodeFs);
+    const back = await assessHealth(
+      input(dirs, { destinations: [{ location: mountPoint, lastReplication: NOW.toISOString() }] }),
+      nodeFs,
+    );
     assert.equal(back.copies, 3);
   });
 
   it('an SFTP destination is offsite by default and its medium is its host; a failed last attempt is shown', async () => {
     const report = await assessHealth(
-      input(dirs, { destinations: [{ location: 'sftp://me@backup.example.net/~/store', lastReplication: NOW.toISOString(), lastError: 'connection refused' }] }),
+      input(dirs, {
+        destinations: [
+          {
+            location: 'sftp://me@backup.example.net/~/store',
+            lastReplication: NOW.toISOString(),
+            lastError: 'connection refused',
+          },
+        ],
+      }),
       nodeFs,
     );
     const dest = report.locations.find((l) => l.kind === 'destination')!;
@@ -191,7 +260,10 @@ describe('3-2-1 health', () => {
     assert.equal(never.gaps.find((g) => g.id === 'verify')?.message, 'The store has never been verified.');
     const damaged = await assessHealth(input(dirs, { lastVerify: { time: NOW.toISOString(), ok: false } }), nodeFs);
     assert.equal(damaged.gaps.find((g) => g.id === 'verify')?.fixLabel, 'Verify again');
-    const old = await assessHealth(input(dirs, { lastVerify: { time: new Date(NOW.getTime() - 40 * 24 * HOUR).toISOString(), ok: true } }), nodeFs);
+    const old = await assessHealth(
+      input(dirs, { lastVerify: { time: new Date(NOW.getTime() - 40 * 24 * HOUR).toISOString(), ok: true } }),
+      nodeFs,
+    );
     assert.equal(old.gaps.find((g) => g.id === 'verify')?.fix, 'verifyNow');
     const stale = await assessHealth(input(dirs, { staleAfterHours: 0.5 }), nodeFs);
     assert.equal(stale.gaps.find((g) => g.id === 'staleSnapshot')?.fix, 'snapshotNow');
@@ -208,7 +280,13 @@ describe('3-2-1 health', () => {
       const repo = await openRepo(dirs.store, { create: true });
       assert.equal(await loadVerifyRecord(repo), undefined);
       await saveVerifyRecord(repo, { time: NOW.toISOString(), ok: true, damaged: 0, snapshots: 2, readData: true });
-      assert.deepEqual(await loadVerifyRecord(repo), { time: NOW.toISOString(), ok: true, damaged: 0, snapshots: 2, readData: true });
+      assert.deepEqual(await loadVerifyRecord(repo), {
+        time: NOW.toISOString(),
+        ok: true,
+        damaged: 0,
+        snapshots: 2,
+        readData: true,
+      });
       fs.writeFileSync(path.join(dirs.store, ...VERIFY_RECORD_KEY.split('/')), '{not json');
       assert.equal(await loadVerifyRecord(repo), undefined);
     });
@@ -261,15 +339,26 @@ describe('3-2-1 health', () => {
       // A new snapshot puts both destinations behind until the next copy.
       writeTree(dirs.workspace, { 'b.txt': 'beta\n' });
       await snapshotterFor(repo, dirs.workspace).snapshot({});
-      const behind = (await runCliCaptured(['status', '--repo', dirs.store, '--workspace', dirs.workspace, '--json'])).json<HealthReport>();
-      assert.equal(behind.gaps.find((g) => g.id === 'replication')?.message, '2 destinations are behind the latest snapshot.');
+      const behind = (
+        await runCliCaptured(['status', '--repo', dirs.store, '--workspace', dirs.workspace, '--json'])
+      ).json<HealthReport>();
+      assert.equal(
+        behind.gaps.find((g) => g.id === 'replication')?.message,
+        '2 destinations are behind the latest snapshot.',
+      );
     });
 
     it('`status` names what is missing in one line and exits non-zero', async () => {
       const usage = await runCliCaptured(['status', '--repo', dirs.store]);
       assert.equal(usage.code, 2);
       assert.match(usage.stderr[0], /--workspace/);
-      const missing = await runCliCaptured(['status', '--repo', path.join(dirs.store, 'nope'), '--workspace', dirs.workspace]);
+      const missing = await runCliCaptured([
+        'status',
+        '--repo',
+        path.join(dirs.store, 'nope'),
+        '--workspace',
+        dirs.workspace,
+      ]);
       assert.equal(missing.code, 1);
       assert.equal(missing.stderr.length, 1);
       assert.match(missing.stderr[0], /no backup store/i);

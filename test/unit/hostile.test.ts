@@ -34,7 +34,11 @@ function assertFails(run: CliRun, what: string, pattern: RegExp, lines = 1): voi
   assert.equal(stderr.length, lines, `${what}: ${lines} line(s) on stderr, got:\n${stderr.join('\n')}`);
   for (const line of stderr) {
     assert.match(line, /^(project-backup: |not restored: |Warning: )/, `${what}: "${line}"`);
-    assert.doesNotMatch(line, /unexpected error|\bat .*:\d+:\d+|^\s+at /, `${what}: a sentence of ours, not a crash: "${line}"`);
+    assert.doesNotMatch(
+      line,
+      /unexpected error|\bat .*:\d+:\d+|^\s+at /,
+      `${what}: a sentence of ours, not a crash: "${line}"`,
+    );
   }
   assert.match(stderr.join('\n'), pattern, what);
 }
@@ -60,7 +64,11 @@ describe('hostile and damaged stores', () => {
     writeTree(ws, { 'src/index.ts': seededText(2_100, 11), 'notes.txt': 'second\n' });
     const second = (await snapshotterFor(repo, ws).snapshot()).snapshot;
     /** The index file the second snapshot wrote (it names that snapshot's new trees and data). */
-    const secondIndex = path.join(store, 'index', fs.readdirSync(path.join(store, 'index')).find((f) => !indexBefore.has(f)) as string);
+    const secondIndex = path.join(
+      store,
+      'index',
+      fs.readdirSync(path.join(store, 'index')).find((f) => !indexBefore.has(f)) as string,
+    );
     const cli = (...argv: string[]) => runCliCaptured([...argv, '--repo', store]);
     return { ws, store, repo, first, firstState, second, secondIndex, cli };
   }
@@ -95,8 +103,20 @@ describe('hostile and damaged stores', () => {
       const target = path.join(temp.make('outer'), 'target');
       const run = await runCliCaptured(['restore', snapshot.id, '--repo', store, '--target', target]);
       assertFails(run, 'hostile restore', /refused/, 3);
-      assert.deepEqual(run.stderr.filter((l) => l).map((l) => l.split(': ')[1]).sort(), ['..', '../../up.txt', '/tmp'].sort());
-      assert.deepEqual(listAll(path.dirname(target)), ['target', 'target/abs', 'target/ok.txt', 'target/up', 'target/x']);
+      assert.deepEqual(
+        run.stderr
+          .filter((l) => l)
+          .map((l) => l.split(': ')[1])
+          .sort(),
+        ['..', '../../up.txt', '/tmp'].sort(),
+      );
+      assert.deepEqual(listAll(path.dirname(target)), [
+        'target',
+        'target/abs',
+        'target/ok.txt',
+        'target/up',
+        'target/x',
+      ]);
       assert.deepEqual(readTree(target), {
         abs: { symlink: '/' },
         'ok.txt': { mode: 0o644, content: Buffer.from('payload') },
@@ -128,8 +148,15 @@ describe('hostile and damaged stores', () => {
         fs.symlinkSync(outside, path.join(target, 'a', 'b'));
         const run = await runCliCaptured(['restore', snapshot.id, '--repo', store, '--target', target, ...paths]);
         assert.equal(run.code, 0, run.stderr.join('\n'));
-        assert.deepEqual(fs.readdirSync(outside), [], `nothing written in the link's target (${paths.join(' ') || 'whole restore'})`);
-        assert.ok(fs.lstatSync(path.join(target, 'x')).isDirectory() && fs.lstatSync(path.join(target, 'a', 'b')).isDirectory(), 'the links were replaced by real folders');
+        assert.deepEqual(
+          fs.readdirSync(outside),
+          [],
+          `nothing written in the link's target (${paths.join(' ') || 'whole restore'})`,
+        );
+        assert.ok(
+          fs.lstatSync(path.join(target, 'x')).isDirectory() && fs.lstatSync(path.join(target, 'a', 'b')).isDirectory(),
+          'the links were replaced by real folders',
+        );
         assert.equal(fs.readFileSync(path.join(target, 'a', 'b', 'c', 'f'), 'utf8'), 'payload');
       }
     });
@@ -154,15 +181,34 @@ describe('hostile and damaged stores', () => {
         const changed = await entryAt(repo, second.tree, 'src/index.ts');
         assert.ok(changed?.type === 'file');
         const pack = packOf(repo, changed.content[0]);
-        assert.notEqual(pack, packOf(repo, (await entryAt(repo, first.tree, 'README.md').then((e) => (e?.type === 'file' ? e.content[0] : '')))), 'the snapshots wrote separate packs');
+        assert.notEqual(
+          pack,
+          packOf(
+            repo,
+            await entryAt(repo, first.tree, 'README.md').then((e) => (e?.type === 'file' ? e.content[0] : '')),
+          ),
+          'the snapshots wrote separate packs',
+        );
         if (damage === 'truncated') fs.truncateSync(pack, Math.floor(fs.statSync(pack).size / 2));
         if (damage === 'garbage') fs.writeFileSync(pack, seededBytes(fs.statSync(pack).size, 7));
         if (damage === 'missing') fs.rmSync(pack);
         // The second snapshot's trees live in that pack too: its restore cannot even be planned.
         const target = temp.fresh('t');
-        const pattern = { truncated: /shorter than its index says|truncated|damaged/, garbage: /damaged/, missing: /missing/ }[damage];
-        assertFails(await cli('restore', second.id, '--target', target), `restore of the snapshot in the ${damage} pack`, pattern);
-        assert.deepEqual(fs.existsSync(target) ? listAll(target).filter((p) => isTempName(path.posix.basename(p))) : [], [], 'no temp file left');
+        const pattern = {
+          truncated: /shorter than its index says|truncated|damaged/,
+          garbage: /damaged/,
+          missing: /missing/,
+        }[damage];
+        assertFails(
+          await cli('restore', second.id, '--target', target),
+          `restore of the snapshot in the ${damage} pack`,
+          pattern,
+        );
+        assert.deepEqual(
+          fs.existsSync(target) ? listAll(target).filter((p) => isTempName(path.posix.basename(p))) : [],
+          [],
+          'no temp file left',
+        );
         assertFails(await cli('cat', second.id, 'notes.txt'), `cat from the ${damage} pack`, pattern);
         const older = temp.fresh('older');
         const run = await cli('restore', first.id, '--target', older);
@@ -177,7 +223,11 @@ describe('hostile and damaged stores', () => {
       const notATree = await w.add('data', Buffer.from('{"v":1,"entries":"not a list"}'));
       await w.finish();
       const wrong = await forgeSnapshot(repo, notATree);
-      assertFails(await cli('restore', wrong.id, '--target', temp.fresh('t')), 'root is not a tree', /not a valid tree/);
+      assertFails(
+        await cli('restore', wrong.id, '--target', temp.fresh('t')),
+        'root is not a tree',
+        /not a valid tree/,
+      );
       assertFails(await cli('ls', wrong.id), 'ls of a root that is not a tree', /not a valid tree/);
       const lost = await forgeSnapshot(repo, 'e'.repeat(64));
       assertFails(await cli('restore', lost.id, '--target', temp.fresh('t')), 'root is missing', /missing/);
@@ -187,15 +237,30 @@ describe('hostile and damaged stores', () => {
       it(`${damage === 'empty' ? 'an' : 'a'} ${damage} index file: one warning line naming it; what it named fails in one sentence, the rest works, the next snapshot stores it again`, async () => {
         const { ws, second, secondIndex, first, firstState, cli } = await setup();
         const bytes = fs.readFileSync(secondIndex);
-        fs.writeFileSync(secondIndex, damage === 'garbage' ? seededBytes(bytes.length, 9) : damage === 'truncated' ? bytes.subarray(0, bytes.length >> 1) : Buffer.alloc(0));
+        fs.writeFileSync(
+          secondIndex,
+          damage === 'garbage'
+            ? seededBytes(bytes.length, 9)
+            : damage === 'truncated'
+              ? bytes.subarray(0, bytes.length >> 1)
+              : Buffer.alloc(0),
+        );
         const warning = new RegExp(`^Warning: index/${path.basename(secondIndex)} is damaged`);
         const list = await cli('list', '--json');
         assert.equal(list.code, 0, list.stderr.join('\n'));
-        assert.deepEqual(list.json<Array<{ id: string }>>().map((s) => s.id), [first.id, second.id]);
+        assert.deepEqual(
+          list.json<Array<{ id: string }>>().map((s) => s.id),
+          [first.id, second.id],
+        );
         assert.equal(list.stderr.filter((l) => l).length, 1);
         assert.match(list.stderr[0], warning);
         // The second snapshot's trees were named only by that index: its restore fails, in one sentence.
-        assertFails(await cli('restore', second.id, '--target', temp.fresh('t')), `restore of what the ${damage} index named`, /missing/, 2);
+        assertFails(
+          await cli('restore', second.id, '--target', temp.fresh('t')),
+          `restore of what the ${damage} index named`,
+          /missing/,
+          2,
+        );
         const older = temp.fresh('older');
         const ok = await cli('restore', first.id, '--target', older);
         assert.equal(ok.code, 0, ok.stderr.join('\n'));
@@ -221,15 +286,32 @@ describe('hostile and damaged stores', () => {
         const file = path.join(store, 'snapshots', second.id);
         const bytes = fs.readFileSync(file);
         const forged = JSON.stringify({ ...JSON.parse(bytes.toString('utf8')), id: 'f'.repeat(32) });
-        fs.writeFileSync(file, { garbage: seededBytes(bytes.length, 5), truncated: bytes.subarray(0, bytes.length >> 1), empty: Buffer.alloc(0), 'another id inside': Buffer.from(forged) }[damage]);
+        fs.writeFileSync(
+          file,
+          {
+            garbage: seededBytes(bytes.length, 5),
+            truncated: bytes.subarray(0, bytes.length >> 1),
+            empty: Buffer.alloc(0),
+            'another id inside': Buffer.from(forged),
+          }[damage],
+        );
         const list = await cli('list', '--json');
         assert.equal(list.code, 0, list.stderr.join('\n'));
-        assert.deepEqual(list.json<Array<{ id: string }>>().map((s) => s.id), [first.id]);
+        assert.deepEqual(
+          list.json<Array<{ id: string }>>().map((s) => s.id),
+          [first.id],
+        );
         assert.equal(list.stderr.filter((l) => l).length, 1, list.stderr.join('\n'));
         assert.match(list.stderr[0], new RegExp(`${second.id.slice(0, 8)}.*damaged`));
-        for (const argv of [['restore', first.id, '--target', temp.fresh('t')], ['ls', first.id], ['cat', first.id, 'README.md'], ['snapshot', ws]]) {
+        for (const argv of [
+          ['restore', first.id, '--target', temp.fresh('t')],
+          ['ls', first.id],
+          ['cat', first.id, 'README.md'],
+          ['snapshot', ws],
+        ]) {
           const run = await cli(...argv);
-          if (run.code !== 0) failures.push(`${damage} record: ${argv[0]}: exit ${run.code}: ${run.stderr.join(' | ')}`);
+          if (run.code !== 0)
+            failures.push(`${damage} record: ${argv[0]}: exit ${run.code}: ${run.stderr.join(' | ')}`);
           else assert.doesNotMatch(run.stderr.join('\n'), /unexpected error/);
         }
       }
@@ -242,9 +324,26 @@ describe('hostile and damaged stores', () => {
       ['that is missing', (file) => fs.rmSync(file), /no backup store|no config|config file is missing/],
       ['of garbage', (file) => fs.writeFileSync(file, seededBytes(300, 4)), /config .*not valid/],
       ['cut short', (file) => fs.writeFileSync(file, fs.readFileSync(file).subarray(0, 40)), /config .*not valid/],
-      ['of a newer format', (file) => fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), format: 99 })), /format 99, newer.*update/],
-      ['of an encrypted store', (file) => fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), encryption: { kdf: 'scrypt' } })), /encrypted/],
-      ['missing its chunker', (file) => fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), chunker: null })), /incomplete/],
+      [
+        'of a newer format',
+        (file) => fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), format: 99 })),
+        /format 99, newer.*update/,
+      ],
+      [
+        'of an encrypted store',
+        (file) =>
+          fs.writeFileSync(
+            file,
+            JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), encryption: { kdf: 'scrypt' } }),
+          ),
+        /encrypted/,
+      ],
+      [
+        'missing its chunker',
+        (file) =>
+          fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), chunker: null })),
+        /incomplete/,
+      ],
       ['that is a folder', (file) => (fs.rmSync(file), fs.mkdirSync(file)), /config/],
     ];
     for (const [what, damage, pattern] of cases) {
@@ -270,13 +369,25 @@ describe('hostile and damaged stores', () => {
         [path.join(dir, 'file.txt', 'sub'), /does not exist/],
         [path.join(dir, 'dangling'), /does not exist/],
       ] as const) {
-        assertFails(await runCliCaptured(['snapshot', ws, '--repo', store]), `workspace ${path.relative(dir, ws)}`, pattern);
+        assertFails(
+          await runCliCaptured(['snapshot', ws, '--repo', store]),
+          `workspace ${path.relative(dir, ws)}`,
+          pattern,
+        );
       }
       assert.equal(fs.existsSync(store), false, 'no store was created for nothing');
       const ws = temp.make('ws');
       writeTree(ws, { 'a.txt': 'a' });
-      assertFails(await runCliCaptured(['snapshot', ws, '--repo', path.join(dir, 'file.txt')]), 'store that is a file', /is a file, not a backup store folder/);
-      assertFails(await runCliCaptured(['list', '--repo', path.join(dir, 'file.txt')]), 'list of a store that is a file', /is a file, not a backup store folder/);
+      assertFails(
+        await runCliCaptured(['snapshot', ws, '--repo', path.join(dir, 'file.txt')]),
+        'store that is a file',
+        /is a file, not a backup store folder/,
+      );
+      assertFails(
+        await runCliCaptured(['list', '--repo', path.join(dir, 'file.txt')]),
+        'list of a store that is a file',
+        /is a file, not a backup store folder/,
+      );
       assert.equal(fs.readFileSync(path.join(dir, 'file.txt'), 'utf8'), 'f');
     });
   });
@@ -294,7 +405,9 @@ describe('hostile and damaged stores', () => {
       // Layout v3 (statCache.ts): the folders' records, the header, its length and "PBC3".
       const headerLength = data.readUInt32LE(data.length - 8);
       const headerStart = data.length - 8 - headerLength;
-      const header = JSON.parse(data.toString('utf8', headerStart, headerStart + headerLength)) as { dirs: unknown[][] };
+      const header = JSON.parse(data.toString('utf8', headerStart, headerStart + headerLength)) as {
+        dirs: unknown[][];
+      };
       const failures: string[] = [];
       for (const [what, change] of [
         ['a null tree id', (d: unknown[]) => (d[1] = null)],

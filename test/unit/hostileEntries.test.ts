@@ -29,14 +29,25 @@ describe('hostile tree entries: one sentence each, no special bits, verify agree
     return { store, repo, snapshot };
   }
 
-  const file = (data: string, name: string, mode = 0o644): TreeEntry => ({ type: 'file', name, mode, size: 7, content: [data] });
+  const file = (data: string, name: string, mode = 0o644): TreeEntry => ({
+    type: 'file',
+    name,
+    mode,
+    size: 7,
+    content: [data],
+  });
 
   it('setuid, setgid and sticky bits from a store are not applied on restore or mirror: a stored 06755 becomes 0755 (#11.9)', async () => {
-    const { repo, snapshot } = await forge((d) => [file(d, 'suid', 0o6755), file(d, 'sticky', 0o1777), file(d, 'plain', 0o640)]);
+    const { repo, snapshot } = await forge((d) => [
+      file(d, 'suid', 0o6755),
+      file(d, 'sticky', 0o1777),
+      file(d, 'plain', 0o640),
+    ]);
     const target = temp.make('target');
     const result = await new Restorer(repo).restore(snapshot, { target });
     assert.deepEqual(result.problems, []);
-    const modes = (dir: string) => Object.fromEntries(['suid', 'sticky', 'plain'].map((n) => [n, fs.statSync(path.join(dir, n)).mode & 0o7777]));
+    const modes = (dir: string) =>
+      Object.fromEntries(['suid', 'sticky', 'plain'].map((n) => [n, fs.statSync(path.join(dir, n)).mode & 0o7777]));
     assert.deepEqual(modes(target), { suid: 0o755, sticky: 0o777, plain: 0o640 });
     // A second restore sees the files as restored (no endless rewrite over a mode it never applies).
     const again = await new Restorer(repo).restore(snapshot, { target, dryRun: true });
@@ -63,8 +74,15 @@ describe('hostile tree entries: one sentence each, no special bits, verify agree
       assert.doesNotMatch(line, RAW_NODE);
     }
     assert.equal(fs.readFileSync(path.join(target, 'ok.txt'), 'utf8'), 'payload');
-    assert.equal(fs.statSync(path.join(target, 'huge-mode')).mode & 0o7777, 0o644, 'only the permission bits of a huge mode');
-    assert.deepEqual(listAll(target).filter((p) => isTempName(path.posix.basename(p))), []);
+    assert.equal(
+      fs.statSync(path.join(target, 'huge-mode')).mode & 0o7777,
+      0o644,
+      'only the permission bits of a huge mode',
+    );
+    assert.deepEqual(
+      listAll(target).filter((p) => isTempName(path.posix.basename(p))),
+      [],
+    );
   });
 
   it('verify reports names such as "..", "/", NUL or empty, and links restore refuses, as damage with their paths (#11.9)', async () => {
@@ -83,10 +101,17 @@ describe('hostile tree entries: one sentence each, no special bits, verify agree
     ]);
     await w.finish();
     const snapshot = await forgeSnapshot(repo, root);
-    const refusedByRestore = (await new Restorer(repo).restore(snapshot, { target: temp.make('t'), dryRun: true })).problems.map((p) => p.path).sort();
+    const refusedByRestore = (
+      await new Restorer(repo).restore(snapshot, { target: temp.make('t'), dryRun: true })
+    ).problems
+      .map((p) => p.path)
+      .sort();
     const report = await verifyRepository(repo);
     assert.equal(report.ok, false, 'verify finds damage');
-    const reported = report.damage.flatMap((d) => d.files).map((f) => f.slice(f.indexOf(':') + 1)).sort();
+    const reported = report.damage
+      .flatMap((d) => d.files)
+      .map((f) => f.slice(f.indexOf(':') + 1))
+      .sort();
     assert.deepEqual(reported, refusedByRestore, 'verify reports exactly what restore refuses');
     assert.equal(reported.length, 5);
     const run = await runCliCaptured(['verify', '--repo', store]);
@@ -94,12 +119,21 @@ describe('hostile tree entries: one sentence each, no special bits, verify agree
   });
 
   it('verify reports a file whose content does not add up to the size its tree records (1 PB in 7 bytes), which restore refuses (#11.9, found by test:adversarial)', async () => {
-    const { store, repo, snapshot } = await forge((d) => [{ ...file(d, 'huge.bin'), size: 2 ** 50 }, { ...file(d, 'short.bin'), size: 3 }, file(d, 'ok.txt')]);
-    const refusedByRestore = (await new Restorer(repo).restore(snapshot, { target: temp.make('t') })).problems.map((p) => p.path).sort();
+    const { store, repo, snapshot } = await forge((d) => [
+      { ...file(d, 'huge.bin'), size: 2 ** 50 },
+      { ...file(d, 'short.bin'), size: 3 },
+      file(d, 'ok.txt'),
+    ]);
+    const refusedByRestore = (await new Restorer(repo).restore(snapshot, { target: temp.make('t') })).problems
+      .map((p) => p.path)
+      .sort();
     assert.deepEqual(refusedByRestore, ['huge.bin', 'short.bin']);
     const report = await verifyRepository(repo);
     assert.equal(report.ok, false, 'verify finds damage');
-    const reported = report.damage.flatMap((d) => d.files).map((f) => f.slice(f.indexOf(':') + 1)).sort();
+    const reported = report.damage
+      .flatMap((d) => d.files)
+      .map((f) => f.slice(f.indexOf(':') + 1))
+      .sort();
     assert.deepEqual(reported, refusedByRestore, 'verify reports exactly what restore refuses');
     assert.match(report.damage[0].reason, /huge\.bin.*7 bytes where the tree says 1125899906842624/);
     assert.equal((await runCliCaptured(['verify', '--read-data', '--repo', store])).code, 3);

@@ -11,7 +11,17 @@ import * as path from 'node:path';
 import { isTempName } from '../../src/core/storage/atomic';
 import { INTERRUPTED_PREFIX, Lock } from '../../src/core/storage/lock';
 import { prune } from '../../src/core/retention/prune';
-import { DIST_CLI, MiB, listAll, openRepo, packFiles, seededBytes, snapshotterFor, useTempDirs, writeTree } from './helpers/fixtures';
+import {
+  DIST_CLI,
+  MiB,
+  listAll,
+  openRepo,
+  packFiles,
+  seededBytes,
+  snapshotterFor,
+  useTempDirs,
+  writeTree,
+} from './helpers/fixtures';
 
 /** The pid of a process that has ended: a lock naming it on this host is proven stale. */
 function deadPid(): number {
@@ -25,12 +35,16 @@ function writeLock(store: string, info: { host: string; pid: number; time: strin
   return file;
 }
 
-const markersIn = (store: string) => fs.readdirSync(path.join(store, 'locks')).filter((n) => `locks/${n}`.startsWith(INTERRUPTED_PREFIX));
+const markersIn = (store: string) =>
+  fs.readdirSync(path.join(store, 'locks')).filter((n) => `locks/${n}`.startsWith(INTERRUPTED_PREFIX));
 /** Files (not folders) under `dir`, as absolute paths. */
-const filesUnder = (dir: string) => listAll(dir).map((p) => path.join(dir, p)).filter((p) => fs.lstatSync(p, { throwIfNoEntry: false })?.isFile());
+const filesUnder = (dir: string) =>
+  listAll(dir)
+    .map((p) => path.join(dir, p))
+    .filter((p) => fs.lstatSync(p, { throwIfNoEntry: false })?.isFile());
 const tempsIn = (dir: string) => listAll(dir).filter((p) => isTempName(path.posix.basename(p)));
 
-describe('a killed snapshot\'s packs are removed by the next snapshot (#11.6)', () => {
+describe("a killed snapshot's packs are removed by the next snapshot (#11.6)", () => {
   const temp = useTempDirs();
 
   /** A store with one snapshot, plus a pack no index names (the pack a killed writer saved), and its dead lock. */
@@ -55,7 +69,11 @@ describe('a killed snapshot\'s packs are removed by the next snapshot (#11.6)', 
   }
 
   it('the next snapshot removes a pack left by a writer whose process is dead, and says so (#11.6)', async () => {
-    const { ws, store, indexed, orphanAt } = await storeWithOrphan({ host: os.hostname(), pid: deadPid(), time: new Date().toISOString() });
+    const { ws, store, indexed, orphanAt } = await storeWithOrphan({
+      host: os.hostname(),
+      pid: deadPid(),
+      time: new Date().toISOString(),
+    });
     writeTree(ws, { 'b.txt': 'b\n' });
     const notices: string[] = [];
     const repo = await openRepo(store);
@@ -64,8 +82,13 @@ describe('a killed snapshot\'s packs are removed by the next snapshot (#11.6)', 
     assert.ok(!fs.existsSync(orphanAt), 'the orphan pack is gone');
     for (const pack of indexed) assert.ok(fs.existsSync(pack), 'packs the index names stay');
     assert.deepEqual(markersIn(store), [], 'the marker is cleared once acted on');
-    assert.ok(notices.some((m) => /interrupted backup/.test(m)), notices.join('\n'));
-    const check = spawnSync(process.execPath, [DIST_CLI, 'verify', '--read-data', '--repo', store], { encoding: 'utf8' });
+    assert.ok(
+      notices.some((m) => /interrupted backup/.test(m)),
+      notices.join('\n'),
+    );
+    const check = spawnSync(process.execPath, [DIST_CLI, 'verify', '--read-data', '--repo', store], {
+      encoding: 'utf8',
+    });
     assert.equal(check.status, 0, check.stdout + check.stderr);
   });
 
@@ -83,13 +106,17 @@ describe('a killed snapshot\'s packs are removed by the next snapshot (#11.6)', 
   });
 
   it('while another writer holds the store the leftovers wait (its packs may not be indexed yet), and go once it is free (#11.6)', async () => {
-    const { ws, store, orphanAt } = await storeWithOrphan({ host: os.hostname(), pid: deadPid(), time: new Date().toISOString() });
+    const { ws, store, orphanAt } = await storeWithOrphan({
+      host: os.hostname(),
+      pid: deadPid(),
+      time: new Date().toISOString(),
+    });
     const repo = await openRepo(store);
     const live = await Lock.acquire(repo.backend, { exclusive: false, purpose: 'a live writer' });
     try {
       writeTree(ws, { 'b.txt': 'b\n' });
       await snapshotterFor(repo, ws).snapshot();
-      assert.ok(fs.existsSync(orphanAt), 'a live writer\'s unindexed pack is indistinguishable: nothing is removed');
+      assert.ok(fs.existsSync(orphanAt), "a live writer's unindexed pack is indistinguishable: nothing is removed");
       assert.equal(markersIn(store).length, 1);
     } finally {
       await live.release();

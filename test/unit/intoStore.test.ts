@@ -10,7 +10,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mirror } from '../../src/core/export/mirror';
 import { Restorer } from '../../src/core/restore/restorer';
-import { listAll, openRepo, rejectionCode, runCliCaptured, snapshotterFor, useTempDirs, writeTree } from './helpers/fixtures';
+import {
+  listAll,
+  openRepo,
+  rejectionCode,
+  runCliCaptured,
+  snapshotterFor,
+  useTempDirs,
+  writeTree,
+} from './helpers/fixtures';
 
 /** Every file of the store with a hash of its bytes: equal before and after means nothing was written there. */
 function fingerprint(store: string): Record<string, string> {
@@ -19,7 +27,11 @@ function fingerprint(store: string): Record<string, string> {
     if (rel.startsWith('locks/') || rel === 'locks') continue; // a lock comes and goes with every command
     const abs = path.join(store, rel);
     const stat = fs.lstatSync(abs);
-    out[rel] = stat.isFile() ? createHash('sha256').update(fs.readFileSync(abs)).digest('hex') : stat.isDirectory() ? 'dir' : 'other';
+    out[rel] = stat.isFile()
+      ? createHash('sha256').update(fs.readFileSync(abs)).digest('hex')
+      : stat.isDirectory()
+        ? 'dir'
+        : 'other';
   }
   return out;
 }
@@ -46,12 +58,19 @@ describe('nothing but the store writes into the store (#11.1)', () => {
     return { parent, store, ws, repo, snapshot, before: fingerprint(store) };
   }
 
-  it('restore into the store\'s own folder is refused and leaves the store intact (#11.1)', async () => {
+  it("restore into the store's own folder is refused and leaves the store intact (#11.1)", async () => {
     const { store, snapshot, before } = await setup();
     const run = await runCliCaptured(['restore', snapshot.id, '--repo', store, '--target', store]);
     oneSentence(run, /Refusing to restore into .*store.*backup store/);
     assert.deepEqual(fingerprint(store), before, 'nothing in the store changed');
-    const inside = await runCliCaptured(['restore', snapshot.id, '--repo', store, '--target', path.join(store, 'data', 'new')]);
+    const inside = await runCliCaptured([
+      'restore',
+      snapshot.id,
+      '--repo',
+      store,
+      '--target',
+      path.join(store, 'data', 'new'),
+    ]);
     oneSentence(inside, /Refusing to restore into .*inside it/);
     assert.deepEqual(fingerprint(store), before, 'nothing in the store changed');
     const dry = await runCliCaptured(['restore', snapshot.id, '--repo', store, '--target', store, '--dry-run']);
@@ -74,9 +93,13 @@ describe('nothing but the store writes into the store (#11.1)', () => {
     const run = await runCliCaptured(['restore', snapshot.id, '--repo', store, '--target', parent, '--json']);
     assert.equal(run.code, 1);
     const result = run.json<{ problems: Array<{ path: string; reason: string }> }>();
-    assert.deepEqual(result.problems.map((p) => p.path), ['store'], 'one problem: the topmost entry in the store');
+    assert.deepEqual(
+      result.problems.map((p) => p.path),
+      ['store'],
+      'one problem: the topmost entry in the store',
+    );
     assert.match(result.problems[0].reason, /would write into the backup store/);
-    assert.deepEqual(fingerprint(store), before, 'the store\'s config and data are untouched');
+    assert.deepEqual(fingerprint(store), before, "the store's config and data are untouched");
     assert.equal(fs.readFileSync(path.join(parent, 'a.txt'), 'utf8'), 'alpha\n');
     assert.equal(fs.readFileSync(path.join(parent, 'sub/b.txt'), 'utf8'), 'beta\n');
     // --delete never removes the store either.
@@ -96,7 +119,7 @@ describe('nothing but the store writes into the store (#11.1)', () => {
     assert.equal(code.code, 'UNSAFE_PATH', 'a folder holding the store is refused too (the mirror would delete it)');
   });
 
-  it('export into the store\'s own folder is refused, no archive written there (#11.1, #11.12)', async () => {
+  it("export into the store's own folder is refused, no archive written there (#11.1, #11.12)", async () => {
     const { store, snapshot, before } = await setup();
     for (const file of [path.join(store, 'a.zip'), path.join(store, 'meta', 'a.tar.gz')]) {
       const run = await runCliCaptured(['export', snapshot.id, file, '--repo', store]);
@@ -127,6 +150,7 @@ describe('nothing but the store writes into the store (#11.1)', () => {
     assert.equal(fs.readFileSync(path.join(ws, 'a.txt'), 'utf8'), 'alpha\n');
     const after = fingerprint(store);
     // The undo snapshot adds objects (and rewrites the disposable stat cache); nothing else that was there changed or went.
-    for (const [rel, hash] of Object.entries(before)) if (!rel.startsWith('cache/')) assert.equal(after[rel], hash, rel);
+    for (const [rel, hash] of Object.entries(before))
+      if (!rel.startsWith('cache/')) assert.equal(after[rel], hash, rel);
   });
 });

@@ -17,7 +17,15 @@ import { applyTag, planTag } from '../../src/core/snapshot/tagJob';
 import { applyForget, applyPrune, planForget, planPrune } from '../../src/core/retention/retentionJobs';
 import { loadVerifyRecord } from '../../src/core/records/verifyRecord';
 import { applyRestore, planRestore } from '../../src/core/restore/restoreJob';
-import { contentReadsUnder, openRepo, rejectionCode, snapshotterFor, spyPort, useTempDirs, writeTree } from './helpers/fixtures';
+import {
+  contentReadsUnder,
+  openRepo,
+  rejectionCode,
+  snapshotterFor,
+  spyPort,
+  useTempDirs,
+  writeTree,
+} from './helpers/fixtures';
 
 describe('one door per use case: plan, then apply (#13)', () => {
   const temp = useTempDirs();
@@ -39,7 +47,11 @@ describe('one door per use case: plan, then apply (#13)', () => {
       fs.writeFileSync(path.join(ws, 'dir', 'extra.txt'), 'extra\n');
       const plan = await planRestore(repo, snapshot, { target: ws, deleteExtra: true });
       assert.deepEqual(plan.counts, { create: 1, overwrite: 1, delete: 1 });
-      assert.deepEqual(plan.changes.map((c) => `${c.action} ${c.path}`).sort(), ['create dir/b.txt', 'delete dir/extra.txt', 'overwrite a.txt']);
+      assert.deepEqual(plan.changes.map((c) => `${c.action} ${c.path}`).sort(), [
+        'create dir/b.txt',
+        'delete dir/extra.txt',
+        'overwrite a.txt',
+      ]);
       assert.equal(plan.lock, 'shared');
       assert.equal(plan.target, path.resolve(ws));
       // Planning wrote nothing.
@@ -70,19 +82,34 @@ describe('one door per use case: plan, then apply (#13)', () => {
       spy.reset();
       const result = await applyRestore(plan);
       // (A folder is opened only to fsync it after a rename; a temp file, to write it.)
-      assert.deepEqual(contentReadsUnder(spy, ws).filter((p) => fs.existsSync(p) && !fs.statSync(p).isDirectory()), [], 'apply compared target files again');
+      assert.deepEqual(
+        contentReadsUnder(spy, ws).filter((p) => fs.existsSync(p) && !fs.statSync(p).isDirectory()),
+        [],
+        'apply compared target files again',
+      );
       // (A folder written into is listed once for temp files a killed restore left; dir/ is not written into.)
       assert.deepEqual(spy.callsUnder(sub, 'readdir', 'readdirSync'), [], 'apply listed the target again');
       assert.equal(result.files, 1);
       assert.equal(fs.readFileSync(path.join(ws, 'a.txt'), 'utf8'), 'a1\n');
-      assert.equal(fs.readFileSync(path.join(ws, 'dir', 'late.txt'), 'utf8'), 'late\n', 'apply deleted what its plan did not list');
-      assert.equal(fs.readFileSync(path.join(ws, 'dir', 'c.txt'), 'utf8'), 'c2\n', 'apply restored what its plan did not list');
+      assert.equal(
+        fs.readFileSync(path.join(ws, 'dir', 'late.txt'), 'utf8'),
+        'late\n',
+        'apply deleted what its plan did not list',
+      );
+      assert.equal(
+        fs.readFileSync(path.join(ws, 'dir', 'c.txt'), 'utf8'),
+        'c2\n',
+        'apply restored what its plan did not list',
+      );
     });
 
     it('apply takes the undo snapshot the plan names, before it writes; none when the plan names none (#13)', async () => {
       const { ws, repo, snapshot } = await setup();
       fs.writeFileSync(path.join(ws, 'a.txt'), 'never snapshotted\n');
-      const elsewhere = await planRestore(repo, snapshot, { target: path.join(temp.make('out'), 'copy'), undo: 'auto' });
+      const elsewhere = await planRestore(repo, snapshot, {
+        target: path.join(temp.make('out'), 'copy'),
+        undo: 'auto',
+      });
       assert.equal(elsewhere.undo, undefined, 'a restore into another folder needs no undo');
       const plan = await planRestore(repo, snapshot, { target: ws, undo: 'auto' });
       assert.deepEqual(plan.undo, { workspace: snapshot.workspace.path });
@@ -109,12 +136,17 @@ describe('one door per use case: plan, then apply (#13)', () => {
     it('a front may take the undo snapshot its own way; apply calls it under its lock, before the first write (#13)', async () => {
       const { ws, repo, snapshot } = await setup();
       fs.writeFileSync(path.join(ws, 'a.txt'), 'a2\n');
-      const plan = await planRestore(repo, snapshot, { target: ws, undo: { workspace: ws, autoLabel: 'before restoring' } });
+      const plan = await planRestore(repo, snapshot, {
+        target: ws,
+        undo: { workspace: ws, autoLabel: 'before restoring' },
+      });
       let seen: string | undefined;
       const result = await applyRestore(plan, {
         takeUndo: async (undo) => {
           seen = fs.readFileSync(path.join(ws, 'a.txt'), 'utf8');
-          return (await snapshotterFor(repo, undo.workspace).snapshot({ trigger: 'pre-restore', autoLabel: undo.autoLabel })).snapshot;
+          return (
+            await snapshotterFor(repo, undo.workspace).snapshot({ trigger: 'pre-restore', autoLabel: undo.autoLabel })
+          ).snapshot;
         },
       });
       assert.equal(seen, 'a2\n', 'the undo was taken after something was written');
@@ -136,7 +168,10 @@ describe('one door per use case: plan, then apply (#13)', () => {
       const { store, repo } = await setup();
       assert.equal(await loadVerifyRecord(repo), undefined);
       const plan = planVerify(repo, { readDataSubset: 50 });
-      assert.deepEqual({ readData: plan.readData, lock: plan.lock, record: plan.record }, { readData: 50, lock: 'shared', record: 'meta/last-verify' });
+      assert.deepEqual(
+        { readData: plan.readData, lock: plan.lock, record: plan.record },
+        { readData: 50, lock: 'shared', record: 'meta/last-verify' },
+      );
       const { report, record, recordError } = await applyVerify(plan, { now: () => new Date('2026-01-02T03:04:05Z') });
       assert.equal(recordError, undefined);
       assert.equal(report.ok, true);
@@ -147,8 +182,14 @@ describe('one door per use case: plan, then apply (#13)', () => {
 
     it('a bad request is refused before anything is read (#13)', async () => {
       const { repo } = await setup();
-      assert.throws(() => planVerify(repo, { readDataSubset: 101 }), (e: { code?: string }) => e.code === 'USAGE');
-      assert.throws(() => planVerify(repo, { readData: true, readDataSubset: 5 }), (e: { code?: string }) => e.code === 'USAGE');
+      assert.throws(
+        () => planVerify(repo, { readDataSubset: 101 }),
+        (e: { code?: string }) => e.code === 'USAGE',
+      );
+      assert.throws(
+        () => planVerify(repo, { readData: true, readDataSubset: 5 }),
+        (e: { code?: string }) => e.code === 'USAGE',
+      );
     });
   });
 
@@ -156,7 +197,15 @@ describe('one door per use case: plan, then apply (#13)', () => {
     it('label and pin in one plan: what the plan shows is one write of the record (#13)', async () => {
       const { repo, snapshot } = await setup();
       const plan = await planTag(repo, snapshot, { label: ' before the refactor ', pinned: true });
-      assert.deepEqual({ label: plan.label, pinned: plan.pinned, remove: plan.remove, lock: plan.lock }, { label: { from: undefined, to: 'before the refactor' }, pinned: { from: false, to: true }, remove: false, lock: 'shared' });
+      assert.deepEqual(
+        { label: plan.label, pinned: plan.pinned, remove: plan.remove, lock: plan.lock },
+        {
+          label: { from: undefined, to: 'before the refactor' },
+          pinned: { from: false, to: true },
+          remove: false,
+          lock: 'shared',
+        },
+      );
       let saves = 0;
       const save = repo.saveSnapshot.bind(repo);
       repo.saveSnapshot = async (record) => {
@@ -182,7 +231,7 @@ describe('one door per use case: plan, then apply (#13)', () => {
       assert.deepEqual(await repo.listSnapshots({ reload: true }), []);
     });
 
-    it('a plan judges the record as the store has it now: a stale pinned record deletes once unpinned (the editor\'s tree node, #13)', async () => {
+    it("a plan judges the record as the store has it now: a stale pinned record deletes once unpinned (the editor's tree node, #13)", async () => {
       const { repo, snapshot } = await setup();
       await applyTag(await planTag(repo, snapshot, { pinned: true }));
       // What a tree node holds: the record as it was when the view was drawn, pinned.
@@ -199,7 +248,10 @@ describe('one door per use case: plan, then apply (#13)', () => {
       const { repo, snapshot } = await setup();
       const folder = path.join(temp.make('out'), 'mirror');
       const plan = await planMirror(repo, snapshot, folder);
-      assert.deepEqual({ removals: plan.removals, writes: plan.writes, previous: plan.previous, lock: plan.lock }, { removals: 0, writes: 4, previous: undefined, lock: 'shared' });
+      assert.deepEqual(
+        { removals: plan.removals, writes: plan.writes, previous: plan.previous, lock: plan.lock },
+        { removals: 0, writes: 4, previous: undefined, lock: 'shared' },
+      );
       assert.ok(!fs.existsSync(folder), 'planning created the folder');
       const result = await applyMirror(plan);
       assert.deepEqual(result.problems, []);
@@ -208,7 +260,10 @@ describe('one door per use case: plan, then apply (#13)', () => {
       assert.ok(fs.existsSync(path.join(folder, MIRROR_STATE)));
       assert.equal((await rejectionCode(() => applyMirror(plan))).code, 'USAGE', 'a plan is applied once');
       const again = await planMirror(repo, snapshot, folder);
-      assert.deepEqual({ writes: again.writes, removals: again.removals, previous: again.previous }, { writes: 0, removals: 0, previous: snapshot.id });
+      assert.deepEqual(
+        { writes: again.writes, removals: again.removals, previous: again.previous },
+        { writes: 0, removals: 0, previous: snapshot.id },
+      );
     });
   });
 
@@ -240,13 +295,19 @@ describe('one door per use case: plan, then apply (#13)', () => {
       const { repo, snapshot } = await setup();
       const file = path.join(temp.make('out'), 'ws.zip');
       const plan = await planExport(repo, { snapshot, file });
-      assert.deepEqual({ kind: plan.kind, format: plan.format, entries: plan.entries, bytes: plan.bytes, lock: plan.lock }, { kind: 'full', format: 'zip', entries: 4, bytes: 9, lock: 'shared' });
+      assert.deepEqual(
+        { kind: plan.kind, format: plan.format, entries: plan.entries, bytes: plan.bytes, lock: plan.lock },
+        { kind: 'full', format: 'zip', entries: 4, bytes: 9, lock: 'shared' },
+      );
       assert.ok(!fs.existsSync(file));
       assert.deepEqual(await listArchives(repo, snapshot.workspace.id), []);
       const result = await applyExport(plan);
       assert.equal(result.files, 3);
       assert.ok(fs.existsSync(file));
-      assert.deepEqual((await listArchives(repo, snapshot.workspace.id)).map((a) => a.id), [result.id]);
+      assert.deepEqual(
+        (await listArchives(repo, snapshot.workspace.id)).map((a) => a.id),
+        [result.id],
+      );
       assert.equal((await rejectionCode(() => applyExport(plan))).code, 'USAGE', 'a plan is applied once');
     });
   });

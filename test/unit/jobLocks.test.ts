@@ -57,15 +57,35 @@ describe('each job takes its own lock: a concurrent prune waits for it (#13)', (
     assert.equal(code, 'REPO_LOCKED');
   }
 
-  const jobs: Array<{ name: string; method: 'saveSnapshot' | 'removeSnapshot' | 'loadBlob' | 'loadBlobAt'; run: (repo: Repository, snapshotId: string, dirs: { target: string }) => Promise<unknown> }> = [
+  const jobs: Array<{
+    name: string;
+    method: 'saveSnapshot' | 'removeSnapshot' | 'loadBlob' | 'loadBlobAt';
+    run: (repo: Repository, snapshotId: string, dirs: { target: string }) => Promise<unknown>;
+  }> = [
     { name: 'label', method: 'saveSnapshot', run: (repo, id) => setLabel(repo, id, 'kept') },
     { name: 'pin', method: 'saveSnapshot', run: (repo, id) => setPinned(repo, id, true) },
     { name: 'delete', method: 'removeSnapshot', run: (repo, id) => removeSnapshot(repo, id) },
     // The doors the editor's Label, Pin and Delete and the CLI's tag call (#13).
-    { name: 'tag: label and pin through the door', method: 'saveSnapshot', run: async (repo, id) => applyTag(await planTag(repo, id, { label: 'kept', pinned: true })) },
-    { name: 'tag: delete through the door', method: 'removeSnapshot', run: async (repo, id) => applyTag(await planTag(repo, id, { remove: true })) },
-    { name: 'mirror', method: 'loadBlob', run: async (repo, id, dirs) => mirror(repo, await repo.loadSnapshot(id), dirs.target) },
-    { name: 'restore', method: 'loadBlob', run: async (repo, id, dirs) => new Restorer(repo).restore(await repo.loadSnapshot(id), { target: dirs.target }) },
+    {
+      name: 'tag: label and pin through the door',
+      method: 'saveSnapshot',
+      run: async (repo, id) => applyTag(await planTag(repo, id, { label: 'kept', pinned: true })),
+    },
+    {
+      name: 'tag: delete through the door',
+      method: 'removeSnapshot',
+      run: async (repo, id) => applyTag(await planTag(repo, id, { remove: true })),
+    },
+    {
+      name: 'mirror',
+      method: 'loadBlob',
+      run: async (repo, id, dirs) => mirror(repo, await repo.loadSnapshot(id), dirs.target),
+    },
+    {
+      name: 'restore',
+      method: 'loadBlob',
+      run: async (repo, id, dirs) => new Restorer(repo).restore(await repo.loadSnapshot(id), { target: dirs.target }),
+    },
   ];
 
   for (const job of jobs) {
@@ -73,7 +93,8 @@ describe('each job takes its own lock: a concurrent prune waits for it (#13)', (
       const { store, repo, snapshot } = await setup();
       const target = path.join(temp.make('out'), 'target');
       // Mirror and restore may read through loadBlobAt instead: gate both, whichever comes first counts.
-      const gates = job.method === 'loadBlob' ? [gate(repo, 'loadBlob'), gate(repo, 'loadBlobAt')] : [gate(repo, job.method)];
+      const gates =
+        job.method === 'loadBlob' ? [gate(repo, 'loadBlob'), gate(repo, 'loadBlobAt')] : [gate(repo, job.method)];
       const running = job.run(repo, snapshot.id, { target });
       await Promise.race(gates.map((g) => g.entered));
       try {
@@ -148,7 +169,7 @@ describe('each job takes its own lock: a concurrent prune waits for it (#13)', (
     await prune(await openRepo(store), { lockWaitMs: 30_000 });
   });
 
-  it('a CLI restore with --delete leaves alone what the snapshot\'s own rules exclude (#13)', async () => {
+  it("a CLI restore with --delete leaves alone what the snapshot's own rules exclude (#13)", async () => {
     const ws = temp.make('ws');
     writeTree(ws, { 'src/app.js': 'v1\n', 'data/huge.bin': 'not backed up on purpose\n' });
     const store = temp.fresh('store');
@@ -160,7 +181,11 @@ describe('each job takes its own lock: a concurrent prune waits for it (#13)', (
     const run = await runCliCaptured(['restore', snapshot.id, '--repo', store, '--target', ws, '--delete']);
     assert.equal(run.code, 0, run.stderr.join('\n'));
     assert.equal(fs.readFileSync(path.join(ws, 'src', 'app.js'), 'utf8'), 'v1\n');
-    assert.equal(fs.readFileSync(path.join(ws, 'data', 'huge.bin'), 'utf8'), 'not backed up on purpose\n', 'an excluded folder was deleted');
+    assert.equal(
+      fs.readFileSync(path.join(ws, 'data', 'huge.bin'), 'utf8'),
+      'not backed up on purpose\n',
+      'an excluded folder was deleted',
+    );
   });
 
   it('a snapshot taken with the default rules records none (records stay small) (#13)', async () => {

@@ -8,7 +8,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from './helpers/fixtures';
 
-type Linter = { lintText(code: string, options: { filePath: string }): Promise<Array<{ messages: Array<{ ruleId: string | null; message: string }> }>> };
+type Linter = {
+  lintText(
+    code: string,
+    options: { filePath: string },
+  ): Promise<Array<{ messages: Array<{ ruleId: string | null; message: string }> }>>;
+};
 
 async function eslint(): Promise<Linter> {
   // eslint is ESM-first; load it the way Node loads it for the CLI.
@@ -25,19 +30,60 @@ describe('layering rules (#13)', function () {
   this.timeout(120_000);
 
   it('core importing vscode, the CLI or the editor layer is an error', async () => {
-    assert.match((await restricted('src/core/query/x.ts', "import * as vscode from 'vscode';\nexport const a = vscode;\n")).join(), /core is pure Node/);
-    assert.match((await restricted('src/core/query/x.ts', "import { run } from '../../cli/context';\nexport const a = run;\n")).join(), /core never imports the CLI/);
-    assert.match((await restricted('src/core/query/x.ts', "import { BackupService } from '../../vscode/backupService';\nexport const a = BackupService;\n")).join(), /core never imports the editor layer/);
+    assert.match(
+      (await restricted('src/core/query/x.ts', "import * as vscode from 'vscode';\nexport const a = vscode;\n")).join(),
+      /core is pure Node/,
+    );
+    assert.match(
+      (
+        await restricted('src/core/query/x.ts', "import { run } from '../../cli/context';\nexport const a = run;\n")
+      ).join(),
+      /core never imports the CLI/,
+    );
+    assert.match(
+      (
+        await restricted(
+          'src/core/query/x.ts',
+          "import { BackupService } from '../../vscode/backupService';\nexport const a = BackupService;\n",
+        )
+      ).join(),
+      /core never imports the editor layer/,
+    );
   });
 
   it('the editor layer importing the CLI, or the CLI importing the editor layer, is an error', async () => {
-    assert.match((await restricted('src/vscode/commands/x.ts', "import { run } from '../../cli/context';\nexport const a = run;\n")).join(), /editor layer never imports the CLI/);
-    assert.match((await restricted('src/cli/x.ts', "import { BackupService } from '../vscode/backupService';\nexport const a = BackupService;\n")).join(), /CLI never imports the editor layer/);
+    assert.match(
+      (
+        await restricted(
+          'src/vscode/commands/x.ts',
+          "import { run } from '../../cli/context';\nexport const a = run;\n",
+        )
+      ).join(),
+      /editor layer never imports the CLI/,
+    );
+    assert.match(
+      (
+        await restricted(
+          'src/cli/x.ts',
+          "import { BackupService } from '../vscode/backupService';\nexport const a = BackupService;\n",
+        )
+      ).join(),
+      /CLI never imports the editor layer/,
+    );
   });
 
   it('imports along the layers are fine', async () => {
-    assert.deepEqual(await restricted('src/vscode/commands/x.ts', "import { plural } from '../../core/format';\nexport const a = plural;\n"), []);
-    assert.deepEqual(await restricted('src/cli/x.ts', "import { plural } from '../core/format';\nexport const a = plural;\n"), []);
+    assert.deepEqual(
+      await restricted(
+        'src/vscode/commands/x.ts',
+        "import { plural } from '../../core/format';\nexport const a = plural;\n",
+      ),
+      [],
+    );
+    assert.deepEqual(
+      await restricted('src/cli/x.ts', "import { plural } from '../core/format';\nexport const a = plural;\n"),
+      [],
+    );
   });
 });
 
@@ -124,7 +170,11 @@ describe('no import cycles in core and the CLI (#13)', () => {
   const show = (found: string[][]) => found.map((c) => c.map((p) => path.relative(src, p)).join(' <-> '));
   // The CLI's files import core, never the other way: one graph over both shows cycles through either.
   const graph = new Map([...importGraph(path.join(src, 'core')), ...importGraph(path.join(src, 'cli'))]);
-  for (const file of graph.keys()) graph.set(file, (graph.get(file) ?? []).filter((dep) => graph.has(dep)));
+  for (const file of graph.keys())
+    graph.set(
+      file,
+      (graph.get(file) ?? []).filter((dep) => graph.has(dep)),
+    );
 
   it('no file imports itself through others', () => {
     assert.deepEqual(show(cycles(graph)), []);
@@ -138,8 +188,38 @@ describe('no import cycles in core and the CLI (#13)', () => {
     const a = path.join(src, 'core/a/x.ts');
     const b = path.join(src, 'core/b/y.ts');
     const c = path.join(src, 'core/b/z.ts');
-    assert.equal(cycles(new Map([[a, [b]], [b, [c]], [c, [a]]])).length, 1);
-    assert.equal(cycles(folderGraph(new Map([[a, [b]], [b, []], [c, [a]]]))).length, 1, 'folder a -> b -> a through different files');
-    assert.deepEqual(cycles(new Map([[a, [b]], [b, [c]], [c, []]])), []);
+    assert.equal(
+      cycles(
+        new Map([
+          [a, [b]],
+          [b, [c]],
+          [c, [a]],
+        ]),
+      ).length,
+      1,
+    );
+    assert.equal(
+      cycles(
+        folderGraph(
+          new Map([
+            [a, [b]],
+            [b, []],
+            [c, [a]],
+          ]),
+        ),
+      ).length,
+      1,
+      'folder a -> b -> a through different files',
+    );
+    assert.deepEqual(
+      cycles(
+        new Map([
+          [a, [b]],
+          [b, [c]],
+          [c, []],
+        ]),
+      ),
+      [],
+    );
   });
 });

@@ -9,7 +9,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isTempName, sweepTemps, tempPathFor } from '../../src/core/storage/atomic';
 import { nodeFs } from '../../src/core/storage/fsPort';
-import { DIST_CLI, MiB, listAll, openRepo, runCliCaptured, seededBytes, snapshotterFor, useTempDirs, writeTree } from './helpers/fixtures';
+import {
+  DIST_CLI,
+  MiB,
+  listAll,
+  openRepo,
+  runCliCaptured,
+  seededBytes,
+  snapshotterFor,
+  useTempDirs,
+  writeTree,
+} from './helpers/fixtures';
 
 const tempsIn = (dir: string) => listAll(dir).filter((p) => isTempName(path.posix.basename(p)));
 
@@ -79,7 +89,7 @@ describe('a killed restore or export leaves nothing behind after the next run (#
     assert.deepEqual(listAll(folder), ['a.tar.gz'], 'only the archive is there');
   });
 
-  it('a live writer\'s temp file is never swept, a dead one\'s is, and folders or other names are left alone (#11.7)', async () => {
+  it("a live writer's temp file is never swept, a dead one's is, and folders or other names are left alone (#11.7)", async () => {
     const dir = temp.make('sweep');
     const mine = tempPathFor(path.join(dir, 'x'));
     fs.writeFileSync(mine, 'in progress');
@@ -89,6 +99,9 @@ describe('a killed restore or export leaves nothing behind after the next run (#
     fs.mkdirSync(path.join(dir, `.pb-tmp-${(2 ** 30).toString(36)}-folder`));
     fs.writeFileSync(path.join(dir, '.pb-tmp-notes.txt'), 'a user file');
     assert.equal(await sweepTemps(nodeFs, dir), 1);
-    assert.deepEqual(fs.readdirSync(dir).sort(), [path.basename(mine), `.pb-tmp-${(2 ** 30).toString(36)}-folder`, '.pb-tmp-notes.txt'].sort());
+    assert.deepEqual(
+      fs.readdirSync(dir).sort(),
+      [path.basename(mine), `.pb-tmp-${(2 ** 30).toString(36)}-folder`, '.pb-tmp-notes.txt'].sort(),
+    );
   });
 });

@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gatherHealth } from '../../src/core/health/gather';
-import { continueHistory, findLikelyPredecessor, workspaceHistoryIds, workspaceSnapshots } from '../../src/core/query/lineage';
+import {
+  continueHistory,
+  findLikelyPredecessor,
+  workspaceHistoryIds,
+  workspaceSnapshots,
+} from '../../src/core/query/lineage';
 import { LINEAGE_PREFIX } from '../../src/core/records/lineageRecords';
 import { listWorkspaces, resolveWorkspace } from '../../src/core/query/workspaces';
 import { replicate } from '../../src/core/replicate/replicate';
@@ -15,10 +20,22 @@ import { Repository } from '../../src/core/repository/repository';
 import { comparableRemote, stripCredentials } from '../../src/core/workspace/gitInfo';
 import { workspaceIdFor } from '../../src/core/workspace/workspace';
 import { nodeFs } from '../../src/core/storage/fsPort';
-import { git, openRepo, rejectionCode, runCliCaptured, seededText, snapshotterFor, spyPort, useTempDirs, writeTree } from './helpers/fixtures';
+import {
+  git,
+  openRepo,
+  rejectionCode,
+  runCliCaptured,
+  seededText,
+  snapshotterFor,
+  spyPort,
+  useTempDirs,
+  writeTree,
+} from './helpers/fixtures';
 import type { TreeSpec } from './helpers/fixtures';
 
-const PROJECT: TreeSpec = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`src/file${i}.ts`, seededText(200 + i * 37, i)]));
+const PROJECT: TreeSpec = Object.fromEntries(
+  Array.from({ length: 10 }, (_, i) => [`src/file${i}.ts`, seededText(200 + i * 37, i)]),
+);
 
 describe('history follows the project (#12)', function () {
   this.timeout(60_000);
@@ -49,14 +66,24 @@ describe('history follows the project (#12)', function () {
       const root = git(ws, 'rev-parse', 'HEAD');
       const repo = await openRepo(temp.fresh('store'));
       const first = (await snapshotterFor(repo, ws, { git: true }).snapshot()).snapshot;
-      assert.deepEqual(first.git, { branch: 'main', head: root, remote: 'https://example.com/team/app.git', rootCommit: root });
+      assert.deepEqual(first.git, {
+        branch: 'main',
+        head: root,
+        remote: 'https://example.com/team/app.git',
+        rootCommit: root,
+      });
       writeTree(ws, { 'a.txt': 'b' });
       git(ws, 'commit', '-q', '-am', 'second');
       const second = (await snapshotterFor(repo, ws, { git: true }).snapshot()).snapshot;
       assert.equal(second.git?.rootCommit, root);
       assert.notEqual(second.git?.head, root);
-      const stored = fs.readdirSync(path.join(repo.location, 'snapshots')).map((f) => fs.readFileSync(path.join(repo.location, 'snapshots', f), 'utf8'));
-      assert.ok(stored.every((text) => !text.includes('s3cret') && !text.includes('ann:')), 'no credentials in any record');
+      const stored = fs
+        .readdirSync(path.join(repo.location, 'snapshots'))
+        .map((f) => fs.readFileSync(path.join(repo.location, 'snapshots', f), 'utf8'));
+      assert.ok(
+        stored.every((text) => !text.includes('s3cret') && !text.includes('ann:')),
+        'no credentials in any record',
+      );
     });
 
     it('strips credentials from URLs and compares remotes however they are spelled', () => {
@@ -68,7 +95,12 @@ describe('history follows the project (#12)', function () {
         ['/srv/git/app.git', '/srv/git/app.git'],
       ];
       for (const [given, expected] of table) assert.equal(stripCredentials(given), expected, given);
-      const same = ['git@github.com:a/b.git', 'https://github.com/a/b', 'https://token@GitHub.com/a/b.git/', 'ssh://git@github.com/a/b.git'];
+      const same = [
+        'git@github.com:a/b.git',
+        'https://github.com/a/b',
+        'https://token@GitHub.com/a/b.git/',
+        'ssh://git@github.com/a/b.git',
+      ];
       for (const url of same) assert.equal(comparableRemote(url), 'github.com/a/b', url);
       assert.notEqual(comparableRemote('git@github.com:a/c.git'), comparableRemote('git@github.com:a/b.git'));
       assert.equal(comparableRemote('/srv/git/app.git'), 'srv/git/app');
@@ -82,7 +114,10 @@ describe('history follows the project (#12)', function () {
       const movedId = workspaceIdFor(moved);
       assert.deepEqual(await workspaceHistoryIds(repo, movedId), [movedId]);
       const done = await continueHistory(repo, oldId, moved);
-      assert.deepEqual({ created: done.created, from: done.from, to: done.to.id }, { created: true, from: oldId, to: movedId });
+      assert.deepEqual(
+        { created: done.created, from: done.from, to: done.to.id },
+        { created: true, from: oldId, to: movedId },
+      );
       assert.deepEqual(await workspaceHistoryIds(repo, movedId), [movedId, oldId]);
       assert.equal((await continueHistory(repo, oldId, moved)).created, false, 'idempotent');
       assert.equal((await repo.backend.list('meta')).filter((k) => k.startsWith(LINEAGE_PREFIX)).length, 1);
@@ -94,7 +129,11 @@ describe('history follows the project (#12)', function () {
       const third = path.join(path.dirname(moved), 'third-name');
       fs.renameSync(moved, third);
       await continueHistory(repo, movedId, third);
-      assert.deepEqual(await workspaceHistoryIds(repo, workspaceIdFor(fs.realpathSync(third))), [workspaceIdFor(fs.realpathSync(third)), movedId, oldId]);
+      assert.deepEqual(await workspaceHistoryIds(repo, workspaceIdFor(fs.realpathSync(third))), [
+        workspaceIdFor(fs.realpathSync(third)),
+        movedId,
+        oldId,
+      ]);
     });
 
     it('refuses an unknown workspace and the folder itself with one sentence each, and takes a lock to write', async () => {
@@ -141,7 +180,10 @@ describe('history follows the project (#12)', function () {
       const first = await snapshotterFor(repo, moved).snapshot({ paths: ['src/file0.ts'] });
       assert.equal(first.snapshot.parent, oldLatest?.id);
       assert.equal(first.snapshot.paths, undefined, 'a full scan');
-      assert.deepEqual(first.changes.map((c) => `${c.kind} ${c.path}`).sort(), ['deleted notes.md', 'modified src/file0.ts']);
+      assert.deepEqual(first.changes.map((c) => `${c.kind} ${c.path}`).sort(), [
+        'deleted notes.md',
+        'modified src/file0.ts',
+      ]);
       writeTree(moved, { 'src/file1.ts': 'a save' });
       const save = await snapshotterFor(repo, moved).snapshot({ paths: ['src/file1.ts'] });
       assert.equal(save.snapshot.parent, first.snapshot.id);
@@ -164,8 +206,14 @@ describe('history follows the project (#12)', function () {
       const list = await cli('list', '--workspace', moved, '--json');
       assert.equal(list.json<unknown[]>().length, 3);
       const history = await cli('history', 'notes.md', '--workspace', moved, '--json');
-      const byId = new Map(list.json<Array<{ id: string; workspace: { id: string } }>>().map((r) => [r.id, r.workspace.id]));
-      assert.deepEqual(history.json<Array<{ snapshot: string }>>().map((v) => byId.get(v.snapshot)), [movedId, oldId], 'notes.md: v3 at the new place, then v2 at the old');
+      const byId = new Map(
+        list.json<Array<{ id: string; workspace: { id: string } }>>().map((r) => [r.id, r.workspace.id]),
+      );
+      assert.deepEqual(
+        history.json<Array<{ snapshot: string }>>().map((v) => byId.get(v.snapshot)),
+        [movedId, oldId],
+        'notes.md: v3 at the new place, then v2 at the old',
+      );
       assert.equal(history.json<unknown[]>().length, 2);
       const workspaces = await listWorkspaces(repo);
       assert.equal(workspaces.length, 1, 'the old workspace is folded into the new one');
@@ -183,7 +231,10 @@ describe('history follows the project (#12)', function () {
       writeTree(moved, { 'src/file3.ts': 'changed after the move' });
       const found = await findLikelyPredecessor(repo, moved, nodeFs);
       assert.equal(found?.workspace.lastPath, old);
-      assert.match(found?.reason ?? '', /^10 of 11 files in .* are the same \(path and size\) as in the latest snapshot of .*old-name, which no longer exists\.$/);
+      assert.match(
+        found?.reason ?? '',
+        /^10 of 11 files in .* are the same \(path and size\) as in the latest snapshot of .*old-name, which no longer exists\.$/,
+      );
     });
 
     it('finds a fresh clone of the same repository (same remote and root commit) in another folder, whatever its files', async () => {
@@ -204,8 +255,15 @@ describe('history follows the project (#12)', function () {
       git(path.dirname(clone), 'clone', '-q', origin, clone);
       const found = await findLikelyPredecessor(repo, clone, nodeFs);
       assert.equal(found?.workspace.id, workspaceIdFor(first));
-      assert.match(found?.reason ?? '', /is the same git repository \(.*origin_git-\w+, first commit [0-9a-f]{8}\) as .*first-\w+, which no longer exists\.$/);
-      assert.equal(await findLikelyPredecessor(repo, clone, nodeFs, { git: false }), undefined, 'without git, its one file is not most of the old 11');
+      assert.match(
+        found?.reason ?? '',
+        /is the same git repository \(.*origin_git-\w+, first commit [0-9a-f]{8}\) as .*first-\w+, which no longer exists\.$/,
+      );
+      assert.equal(
+        await findLikelyPredecessor(repo, clone, nodeFs, { git: false }),
+        undefined,
+        'without git, its one file is not most of the old 11',
+      );
     });
 
     it('offers nothing for a folder with snapshots of its own, one already continuing a history, an old folder that still exists, different files, or an empty folder', async () => {

@@ -6,7 +6,15 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isTempName } from '../../src/core/storage/atomic';
-import { listAll, openRepo, readTree, runCliCaptured, snapshotterFor, useTempDirs, writeTree } from './helpers/fixtures';
+import {
+  listAll,
+  openRepo,
+  readTree,
+  runCliCaptured,
+  snapshotterFor,
+  useTempDirs,
+  writeTree,
+} from './helpers/fixtures';
 import type { TreeSpec } from './helpers/fixtures';
 
 const NAME_MAX = 255;
@@ -57,7 +65,10 @@ describe('names at the limits: 255-byte names and 4095-byte paths (#11.3)', () =
     fs.mkdirSync(ws, { recursive: true });
     writeTree(ws, SPEC);
     for (const rel of Object.keys(SPEC)) assert.ok(Buffer.byteLength(path.basename(rel)) <= NAME_MAX);
-    assert.ok(Object.keys(SPEC).some((rel) => Buffer.byteLength(path.join(ws, rel)) === PATH_MAX), 'a path of exactly 4095 bytes');
+    assert.ok(
+      Object.keys(SPEC).some((rel) => Buffer.byteLength(path.join(ws, rel)) === PATH_MAX),
+      'a path of exactly 4095 bytes',
+    );
     const store = temp.fresh('store');
     const repo = await openRepo(store);
     const { snapshot } = await snapshotterFor(repo, ws).snapshot();
@@ -70,7 +81,10 @@ describe('names at the limits: 255-byte names and 4095-byte paths (#11.3)', () =
     const run = await runCliCaptured(['restore', snapshot.id, '--repo', store, '--target', target]);
     assert.equal(run.code, 0, run.stderr.join('\n'));
     assert.deepEqual(readTree(target), expected);
-    assert.deepEqual(listAll(target).filter((p) => isTempName(path.posix.basename(p))), []);
+    assert.deepEqual(
+      listAll(target).filter((p) => isTempName(path.posix.basename(p))),
+      [],
+    );
     // Overwriting goes through a temp file too.
     for (const rel of Object.keys(SPEC)) fs.writeFileSync(path.join(target, rel), 'changed\n');
     const again = await runCliCaptured(['restore', snapshot.id, '--repo', store, '--target', target]);
@@ -102,18 +116,24 @@ describe('names at the limits: 255-byte names and 4095-byte paths (#11.3)', () =
       assert.equal(run.code, 0, run.stderr.join('\n'));
       assert.ok(fs.statSync(file).size > 0, file);
     }
-    assert.deepEqual(listAll(folder).filter((p) => isTempName(path.posix.basename(p))), []);
+    assert.deepEqual(
+      listAll(folder).filter((p) => isTempName(path.posix.basename(p))),
+      [],
+    );
   });
 
   it('replication to a folder whose deepest key lands at 4095 bytes copies every key (#11.3)', async () => {
     const { store } = await setup();
-    const keys = listAll(store).filter((rel) => fs.statSync(path.join(store, rel)).isFile() && !rel.startsWith('locks/') && !rel.startsWith('cache/'));
+    const keys = listAll(store).filter(
+      (rel) => fs.statSync(path.join(store, rel)).isFile() && !rel.startsWith('locks/') && !rel.startsWith('cache/'),
+    );
     const longest = Math.max(...keys.map((rel) => Buffer.byteLength(rel)));
     const base = temp.make('dest');
     const dest = rootOf(base, PATH_MAX - 1 - longest);
     const run = await runCliCaptured(['copy', '--repo', store, '--to', dest]);
     assert.equal(run.code, 0, run.stderr.join('\n'));
-    for (const rel of keys) assert.deepEqual(fs.readFileSync(path.join(dest, rel)), fs.readFileSync(path.join(store, rel)), rel);
+    for (const rel of keys)
+      assert.deepEqual(fs.readFileSync(path.join(dest, rel)), fs.readFileSync(path.join(store, rel)), rel);
     assert.ok(keys.some((rel) => Buffer.byteLength(path.join(dest, rel)) === PATH_MAX));
   });
 });

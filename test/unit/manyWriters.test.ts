@@ -48,7 +48,8 @@ describe('many writers on one store', function () {
     for (let round = 0; round < 4; round++) {
       // Each round edits every workspace, then snapshots all of them (two processes per workspace) and
       // prunes, all at the same moment.
-      for (const [w, ws] of workspaces.entries()) fs.writeFileSync(path.join(ws, 'dir0', `round${round}.ts`), seededText(5000, round * 10 + w));
+      for (const [w, ws] of workspaces.entries())
+        fs.writeFileSync(path.join(ws, 'dir0', `round${round}.ts`), seededText(5000, round * 10 + w));
       const runs = workspaces.flatMap((ws, w) => [
         runCli(['snapshot', ws, '--repo', store, '--label', `r${round}-w${w}-a`]),
         runCli(['snapshot', ws, '--repo', store, '--label', `r${round}-w${w}-b`]),
@@ -85,12 +86,26 @@ describe('many writers on one store', function () {
       const child = spawn(process.execPath, ['-e', '0']);
       child.on('exit', () => resolve(child.pid as number));
     });
-    const stale: LockInfo = { host: os.hostname(), pid: dead, time: new Date().toISOString(), exclusive: true, purpose: 'prune' };
+    const stale: LockInfo = {
+      host: os.hostname(),
+      pid: dead,
+      time: new Date().toISOString(),
+      exclusive: true,
+      purpose: 'prune',
+    };
     await backend.save('locks/deadbeef', Buffer.from(JSON.stringify(stale)));
     const reported: LockInfo[] = [];
-    const lock = await Lock.acquire(backend, { exclusive: false, purpose: 'snapshot', waitMs: 1000, onStale: (info) => reported.push(info) });
+    const lock = await Lock.acquire(backend, {
+      exclusive: false,
+      purpose: 'snapshot',
+      waitMs: 1000,
+      onStale: (info) => reported.push(info),
+    });
     await lock.release();
-    assert.deepEqual(reported.map((r) => r.pid), [dead]);
+    assert.deepEqual(
+      reported.map((r) => r.pid),
+      [dead],
+    );
     // In its place only the marker that lets the next snapshot clear what the dead writer left (#11.6).
     const left = fs.readdirSync(path.join(store, 'locks'));
     assert.equal(left.length, 1, left.join(', '));
@@ -103,12 +118,15 @@ describe('many writers on one store', function () {
     const backend = new LocalBackend(store, nodeFs);
     const held = await Lock.acquire(backend, { exclusive: true, purpose: 'prune' });
     try {
-      await assert.rejects(Lock.acquire(backend, { exclusive: false, purpose: 'snapshot', waitMs: 300 }), (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'REPO_LOCKED');
-        assert.match(error.message, /locked by prune \(pid \d+ on .+ since .+\)/);
-        assert.ok(!error.message.includes('\n'));
-        return true;
-      });
+      await assert.rejects(
+        Lock.acquire(backend, { exclusive: false, purpose: 'snapshot', waitMs: 300 }),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, 'REPO_LOCKED');
+          assert.match(error.message, /locked by prune \(pid \d+ on .+ since .+\)/);
+          assert.ok(!error.message.includes('\n'));
+          return true;
+        },
+      );
     } finally {
       await held.release();
     }
@@ -122,7 +140,11 @@ describe('many writers on one store', function () {
     const backend = new LocalBackend(store, nodeFs);
     const first = await Lock.tryClaim(backend, 'schedule-ws1', 'scheduled snapshot');
     assert.ok(first, 'the first claim was refused');
-    assert.equal(await Lock.tryClaim(backend, 'schedule-ws1', 'scheduled snapshot'), undefined, 'a second holder got the same claim');
+    assert.equal(
+      await Lock.tryClaim(backend, 'schedule-ws1', 'scheduled snapshot'),
+      undefined,
+      'a second holder got the same claim',
+    );
     const other = await Lock.tryClaim(backend, 'schedule-ws2', 'scheduled snapshot');
     assert.ok(other, 'claims of different names must not block each other');
     await first.release();
@@ -135,9 +157,22 @@ describe('many writers on one store', function () {
       const child = spawn(process.execPath, ['-e', '0']);
       child.on('exit', () => resolve(child.pid as number));
     });
-    await backend.save('locks/claim-schedule-ws1', Buffer.from(JSON.stringify({ host: os.hostname(), pid: dead, time: new Date().toISOString(), exclusive: false, purpose: 'x' })));
+    await backend.save(
+      'locks/claim-schedule-ws1',
+      Buffer.from(
+        JSON.stringify({
+          host: os.hostname(),
+          pid: dead,
+          time: new Date().toISOString(),
+          exclusive: false,
+          purpose: 'x',
+        }),
+      ),
+    );
     const stale: number[] = [];
-    const taken = await Lock.tryClaim(backend, 'schedule-ws1', 'scheduled snapshot', { onStale: (info) => stale.push(info.pid) });
+    const taken = await Lock.tryClaim(backend, 'schedule-ws1', 'scheduled snapshot', {
+      onStale: (info) => stale.push(info.pid),
+    });
     assert.ok(taken);
     assert.deepEqual(stale, [dead]);
     await taken.release();
@@ -145,11 +180,21 @@ describe('many writers on one store', function () {
 
   it('stale means: not refreshed for STALE_MS, or a dead pid on this host (a live pid elsewhere is trusted until it expires)', () => {
     const now = Date.parse('2026-11-25T12:00:00Z');
-    const at = (msAgo: number, host = os.hostname(), pid = process.pid): LockInfo => ({ host, pid, time: new Date(now - msAgo).toISOString(), exclusive: false, purpose: 'x' });
+    const at = (msAgo: number, host = os.hostname(), pid = process.pid): LockInfo => ({
+      host,
+      pid,
+      time: new Date(now - msAgo).toISOString(),
+      exclusive: false,
+      purpose: 'x',
+    });
     assert.equal(isStale(at(0), now), false);
     assert.equal(isStale(at(STALE_MS - 1), now), false);
     assert.equal(isStale(at(STALE_MS + 1), now), true);
-    assert.equal(isStale(at(0, 'another-host', 999_999_999), now), false, 'a lock of another host cannot be judged by pid');
+    assert.equal(
+      isStale(at(0, 'another-host', 999_999_999), now),
+      false,
+      'a lock of another host cannot be judged by pid',
+    );
     assert.equal(isStale(at(0, os.hostname(), 999_999_999), now), true);
     assert.ok(REFRESH_MS * 2 < STALE_MS, 'a held lock is refreshed well before it could look stale');
   });

@@ -31,7 +31,13 @@ describe('memory at scale (#11.14)', () => {
       const files: TreeEntry[] = [];
       for (let i = 0; i < FILES_PER_FOLDER; i++) {
         const content = Buffer.from(`folder ${f} file ${i}\n`);
-        files.push({ type: 'file', name: `f${i}.txt`, mode: 0o644, size: content.length, content: [await w.add('data', content)] });
+        files.push({
+          type: 'file',
+          name: `f${i}.txt`,
+          mode: 0o644,
+          size: content.length,
+          content: [await w.add('data', content)],
+        });
       }
       folders.push({ type: 'dir', name: `d${f}`, tree: await w.addTree(files) });
     }
@@ -52,14 +58,21 @@ describe('memory at scale (#11.14)', () => {
     });
     assert.deepEqual(result.problems, []);
     assert.equal(result.restored, changes);
-    assert.ok(mostPending <= 500, `at most 500 changes decided and not yet made at once (the queue, one folder, the folders on the way), not ${mostPending}`);
+    assert.ok(
+      mostPending <= 500,
+      `at most 500 changes decided and not yet made at once (the queue, one folder, the folders on the way), not ${mostPending}`,
+    );
 
     // The plan counts every change and lists the first ones only; a caller that wants all hears each one.
     assert.equal(result.plan.total, changes);
     assert.equal(result.plan.counts.create, FOLDERS * FILES_PER_FOLDER, 'files, not folders, are counted');
     assert.equal(result.plan.changes.length, 1000);
     let heard = 0;
-    const dry = await new Restorer(repo).restore(snapshot, { target: temp.fresh('dry'), dryRun: true, onChange: () => heard++ });
+    const dry = await new Restorer(repo).restore(snapshot, {
+      target: temp.fresh('dry'),
+      dryRun: true,
+      onChange: () => heard++,
+    });
     assert.equal(heard, changes);
     assert.equal(dry.plan.total, changes);
 
@@ -76,18 +89,44 @@ describe('memory at scale (#11.14)', () => {
     // Before #11.14 a blob cost a Map node keyed by a boxed 48-bit number; nothing could say what it took.
     for (let p = 0; p < 10; p++) {
       const entries = [];
-      for (let i = p * (blobs / 10); i < (p + 1) * (blobs / 10); i++) entries.push({ type: 'data' as const, id: id(i), offset: i * 10, length: 10, rawLength: 10 + i, compressed: i % 2 === 0 });
+      for (let i = p * (blobs / 10); i < (p + 1) * (blobs / 10); i++)
+        entries.push({
+          type: 'data' as const,
+          id: id(i),
+          offset: i * 10,
+          length: 10,
+          rawLength: 10 + i,
+          compressed: i % 2 === 0,
+        });
       index.addPack(id(p, 'pack'), entries);
     }
     // Ids sharing their first 16 bytes (a crafted index): found exactly all the same.
     const shared = id(0, 'shared').slice(0, 32);
     const crafted = Array.from({ length: 300 }, (_, i) => `${shared}${i.toString(16).padStart(32, '0')}`);
-    index.addPack(id(99, 'pack'), crafted.map((craftedId, i) => ({ type: 'tree' as const, id: craftedId, offset: i, length: 1, rawLength: 1, compressed: false })));
+    index.addPack(
+      id(99, 'pack'),
+      crafted.map((craftedId, i) => ({
+        type: 'tree' as const,
+        id: craftedId,
+        offset: i,
+        length: 1,
+        rawLength: 1,
+        compressed: false,
+      })),
+    );
     assert.equal(index.size, blobs + crafted.length);
     for (let i = 0; i < blobs; i += 7) {
       const at = index.get(id(i));
       assert.ok(at, `blob ${i} is found`);
-      assert.deepEqual(at, { type: 'data', id: id(i), packId: id(Math.floor(i / (blobs / 10)), 'pack'), offset: i * 10, length: 10, rawLength: 10 + i, compressed: i % 2 === 0 });
+      assert.deepEqual(at, {
+        type: 'data',
+        id: id(i),
+        packId: id(Math.floor(i / (blobs / 10)), 'pack'),
+        offset: i * 10,
+        length: 10,
+        rawLength: 10 + i,
+        compressed: i % 2 === 0,
+      });
     }
     for (const craftedId of crafted) assert.equal(index.get(craftedId)?.id, craftedId);
     for (let i = 0; i < 1000; i++) assert.equal(index.has(id(i, 'absent')), false);
@@ -103,7 +142,11 @@ describe('memory at scale (#11.14)', () => {
     const w = repo.newWriter();
     // 40 folders of 1,000 entries: twice what may stay parsed.
     for (let t = 0; t < 40; t++) {
-      const entries: TreeEntry[] = Array.from({ length: 1000 }, (_, i) => ({ type: 'symlink', name: `l${i}`, target: `t${t}` }));
+      const entries: TreeEntry[] = Array.from({ length: 1000 }, (_, i) => ({
+        type: 'symlink',
+        name: `l${i}`,
+        target: `t${t}`,
+      }));
       await w.addTree(entries);
     }
     await w.finish();

@@ -59,7 +59,11 @@ function editWorkspace(ws: string): void {
   fs.rmSync(path.join(ws, 'becomes-file'), { recursive: true });
   fs.writeFileSync(path.join(ws, 'becomes-file'), 'now a file\n');
   fs.rmSync(path.join(ws, 'becomes-dir'));
-  writeTree(ws, { 'becomes-dir/child.txt': 'now a folder\n', 'added/one.txt': 'one\n', 'added/two.sh': { mode: 0o700, content: 'two\n' } });
+  writeTree(ws, {
+    'becomes-dir/child.txt': 'now a folder\n',
+    'added/one.txt': 'one\n',
+    'added/two.sh': { mode: 0o700, content: 'two\n' },
+  });
   const big = fs.readFileSync(path.join(ws, 'data/big.bin'));
   big[700_000] ^= 0xff; // one chunk of a large file changes
   fs.writeFileSync(path.join(ws, 'data/big.bin'), big);
@@ -138,7 +142,12 @@ describe('mirror', () => {
     await mirror(repo, one.snapshot, folder);
     const inode = (rel: string) => fs.lstatSync(path.join(folder, rel)).ino;
     const mtime = (rel: string) => fs.lstatSync(path.join(folder, rel)).mtimeMs;
-    const before = { readme: inode('README.md'), big: inode('data/big.bin'), util: inode('src/lib/util.ts'), utilTime: mtime('src/lib/util.ts') };
+    const before = {
+      readme: inode('README.md'),
+      big: inode('data/big.bin'),
+      util: inode('src/lib/util.ts'),
+      utilTime: mtime('src/lib/util.ts'),
+    };
 
     fs.writeFileSync(path.join(ws, 'src/index.ts'), 'export const x = 2;\n');
     const two = await snap();
@@ -151,11 +160,33 @@ describe('mirror', () => {
     const touched = spy
       .callsUnder(folder)
       // The state file is written through a temp file in the folder's root.
-      .filter((c) => !path.basename(c.path).startsWith(MIRROR_STATE) && !(path.dirname(c.path) === folder && isTempName(path.basename(c.path))) && c.path !== folder && !(c.op === 'open' && fs.lstatSync(c.path, { throwIfNoEntry: false })?.isDirectory()))
-      .filter((c) => ['readFile', 'readFileSync', 'open', 'writeNewFileSync', 'rename', 'renameSync', 'unlink', 'rm', 'chmod', 'chmodSync', 'symlink', 'mkdir'].includes(c.op))
+      .filter(
+        (c) =>
+          !path.basename(c.path).startsWith(MIRROR_STATE) &&
+          !(path.dirname(c.path) === folder && isTempName(path.basename(c.path))) &&
+          c.path !== folder &&
+          !(c.op === 'open' && fs.lstatSync(c.path, { throwIfNoEntry: false })?.isDirectory()),
+      )
+      .filter((c) =>
+        [
+          'readFile',
+          'readFileSync',
+          'open',
+          'writeNewFileSync',
+          'rename',
+          'renameSync',
+          'unlink',
+          'rm',
+          'chmod',
+          'chmodSync',
+          'symlink',
+          'mkdir',
+        ].includes(c.op),
+      )
       .map((c) => `${c.op} ${path.relative(folder, c.path)}`.replace(/\.pb-tmp-[0-9a-z-]+$/, 'index.ts'));
     assert.ok(touched.length > 0, 'the edited file was written (the spy sees the mirror)');
-    for (const call of touched) assert.match(call, / src\/index\.ts$/, `only the edited file is read or written, got: ${touched.join(', ')}`);
+    for (const call of touched)
+      assert.match(call, / src\/index\.ts$/, `only the edited file is read or written, got: ${touched.join(', ')}`);
     assert.equal(inode('README.md'), before.readme);
     assert.equal(inode('data/big.bin'), before.big);
     assert.equal(inode('src/lib/util.ts'), before.util);
@@ -186,7 +217,14 @@ describe('mirror', () => {
     assert.equal((await rejectionCode(() => mirror(repo, snapshot, file))).code, 'RESTORE_CONFLICT');
 
     const wsBefore = listAll(ws);
-    for (const inside of [path.join(ws, 'mirror'), ws, path.join(store, 'mirror'), store, path.dirname(ws), path.dirname(store)]) {
+    for (const inside of [
+      path.join(ws, 'mirror'),
+      ws,
+      path.join(store, 'mirror'),
+      store,
+      path.dirname(ws),
+      path.dirname(store),
+    ]) {
       const { code, message } = await rejectionCode(() => mirror(repo, snapshot, inside));
       assert.equal(code, 'UNSAFE_PATH', `${inside}: ${message}`);
       assert.match(message, /workspace|store/);
@@ -211,7 +249,12 @@ describe('mirror', () => {
     editWorkspace(ws);
     const two = await snap();
     const oldOrNew = (rel: string, value: ReadTree[string]) =>
-      [one.state[rel], two.state[rel]].some((v) => v !== undefined && JSON.stringify(v) === JSON.stringify(value) && (!('content' in v) || ('content' in value && v.content.equals(value.content))));
+      [one.state[rel], two.state[rel]].some(
+        (v) =>
+          v !== undefined &&
+          JSON.stringify(v) === JSON.stringify(value) &&
+          (!('content' in v) || ('content' in value && v.content.equals(value.content))),
+      );
 
     // A dry run counts the writes a mirror from the first snapshot to the second makes.
     const countFolder = temp.make('count');
@@ -225,11 +268,19 @@ describe('mirror', () => {
 
     // A full disk stays full (every later write fails too); an I/O error may hit one write only. Every write
     // fails once, alternating the two kinds; the soak run fails every write both ways.
-    const faults = [...Array(total).keys()].flatMap((i) => (SOAK ? [[i + 1, true] as const, [i + 1, false] as const] : [[i + 1, i % 2 === 0] as const]));
+    const faults = [...Array(total).keys()].flatMap((i) =>
+      SOAK ? [[i + 1, true] as const, [i + 1, false] as const] : [[i + 1, i % 2 === 0] as const],
+    );
     for (const [failAt, sticky] of faults) {
       const folder = temp.make(`fault-${failAt}`);
       await mirror(repo, one.snapshot, folder);
-      const port = faultyPort({ failAt, sticky, code: sticky ? 'ENOSPC' : 'EIO', ops: [...WRITE_OPS, 'rm'], under: folder });
+      const port = faultyPort({
+        failAt,
+        sticky,
+        code: sticky ? 'ENOSPC' : 'EIO',
+        ops: [...WRITE_OPS, 'rm'],
+        under: folder,
+      });
       const faulty = await openRepo(store, { port });
       let outcome = 'returned';
       try {
@@ -275,7 +326,8 @@ describe('mirror', () => {
     assert.deepEqual(tempFilesUnder(folder), []);
     const partial = readTree(folder, { ignore: [MIRROR_STATE] });
     assert.ok(Object.keys(partial).length < 200, 'stopped early');
-    for (const [rel, value] of Object.entries(partial)) if (!('dir' in value)) assert.deepEqual(value, one.state[rel], rel);
+    for (const [rel, value] of Object.entries(partial))
+      if (!('dir' in value)) assert.deepEqual(value, one.state[rel], rel);
     // A killed process leaves a temp file behind.
     fs.writeFileSync(path.join(folder, `files/f001.txt${TEMP_MARKER}deadbeef0`), 'half');
     fs.writeFileSync(path.join(ws, 'files/f000.txt'), 'changed\n');
@@ -294,7 +346,13 @@ describe('mirror', () => {
     assert.match(first.stdout[0], /^Mirrored snapshot [0-9a-f]{8} .* into .*: .* written, 0 deleted, 0 unchanged\.$/);
     const again = await runCliCaptured(['mirror', 'latest', folder, '--repo', store, '--json']);
     assert.equal(again.code, 0);
-    const json = again.json<{ written: number; unchanged: number; deleted: number; problems: unknown[]; folder: string }>();
+    const json = again.json<{
+      written: number;
+      unchanged: number;
+      deleted: number;
+      problems: unknown[];
+      folder: string;
+    }>();
     assert.equal(json.written, 0);
     assert.ok(json.unchanged > 10);
     assert.equal(json.folder, folder);

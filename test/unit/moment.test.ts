@@ -18,7 +18,19 @@ function snap(id: string, time: Date): SnapshotRecord {
     host: 'h',
     trigger: 'save',
     tree: '0'.repeat(64),
-    stats: { files: 1, dirs: 0, symlinks: 0, bytes: 1, filesNew: 0, filesChanged: 1, filesDeleted: 0, bytesAdded: 0, dataAdded: 0, blobsAdded: 0, skipped: 0 },
+    stats: {
+      files: 1,
+      dirs: 0,
+      symlinks: 0,
+      bytes: 1,
+      filesNew: 0,
+      filesChanged: 1,
+      filesDeleted: 0,
+      bytesAdded: 0,
+      dataAdded: 0,
+      blobsAdded: 0,
+      skipped: 0,
+    },
     tool: 't',
   };
 }
@@ -35,7 +47,7 @@ describe('Go to Time: typed moments', () => {
     ['45 seconds ago', local(2024, 5, 15, 13, 59, 15)],
     ['10:30', local(2024, 5, 15, 10, 30)],
     ['14:00', NOW],
-    ['17:00', local(2024, 5, 14, 17), /* later today: yesterday's 17:00 */],
+    ['17:00', local(2024, 5, 14, 17) /* later today: yesterday's 17:00 */],
     ['9am', local(2024, 5, 15, 9)],
     ['5:30 pm', local(2024, 5, 14, 17, 30)],
     ['12am', local(2024, 5, 15, 0)],
@@ -80,6 +92,10 @@ describe('Go to Time: the snapshot as of a moment', () => {
     assert.equal(snapshotAt([a, b, c], local(2024, 5, 15, 10, 30))?.id, b.id);
     assert.equal(snapshotAt([a, b, c], local(2024, 5, 15, 10))?.id, b.id, 'a snapshot taken at the moment shows it');
     assert.equal(snapshotAt([a, b, c], local(2024, 5, 15, 12))?.id, c.id);
-    assert.equal(snapshotAt([a, b, c], local(2024, 5, 15, 8)), undefined, 'before the first snapshot there is nothing to show');
+    assert.equal(
+      snapshotAt([a, b, c], local(2024, 5, 15, 8)),
+      undefined,
+      'before the first snapshot there is nothing to show',
+    );
   });
 });

@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Change } from '../../src/core/query/diff';
-import { BurstTracker, burstLabel, burstSentence, burstThreshold, gitMoveLabel, gitOperation } from '../../src/core/query/notable';
+import {
+  BurstTracker,
+  burstLabel,
+  burstSentence,
+  burstThreshold,
+  gitMoveLabel,
+  gitOperation,
+} from '../../src/core/query/notable';
 import type { SnapshotRecord } from '../../src/core/repository/snapshotRecord';
 import { decodeSnapshot, encodeSnapshot } from '../../src/core/repository/snapshotRecord';
 import { AUTO_LABEL_KEEP_MS, applyPolicy } from '../../src/core/retention/policy';
@@ -20,7 +27,10 @@ import { git, openRepo, rejectionCode, snapshotterFor, useTempDirs, writeTree } 
 const DAY = 86_400_000;
 let n = 0;
 
-function rec(time: number, options: { files?: number; git?: SnapshotRecord['git']; label?: string; auto?: boolean; id?: string } = {}): SnapshotRecord {
+function rec(
+  time: number,
+  options: { files?: number; git?: SnapshotRecord['git']; label?: string; auto?: boolean; id?: string } = {},
+): SnapshotRecord {
   n++;
   return {
     v: 1,
@@ -30,7 +40,19 @@ function rec(time: number, options: { files?: number; git?: SnapshotRecord['git'
     host: 'h',
     trigger: 'external',
     tree: n.toString(16).padStart(64, '0'),
-    stats: { files: options.files ?? 100, dirs: 0, symlinks: 0, bytes: 0, filesNew: 0, filesChanged: 0, filesDeleted: 0, bytesAdded: 0, dataAdded: 0, blobsAdded: 0, skipped: 0 },
+    stats: {
+      files: options.files ?? 100,
+      dirs: 0,
+      symlinks: 0,
+      bytes: 0,
+      filesNew: 0,
+      filesChanged: 0,
+      filesDeleted: 0,
+      bytesAdded: 0,
+      dataAdded: 0,
+      blobsAdded: 0,
+      skipped: 0,
+    },
     tool: 't',
     ...(options.git ? { git: options.git } : {}),
     ...(options.label ? { label: options.label } : {}),
@@ -40,10 +62,15 @@ function rec(time: number, options: { files?: number; git?: SnapshotRecord['git'
 
 const file = (size: number) => ({ type: 'file' as const, name: 'x', mode: 0o644, size, content: [] });
 const deleted = (p: string): Change => ({ path: p, kind: 'deleted', before: file(10) });
-const deletedDir = (p: string): Change => ({ path: p, kind: 'deleted', before: { type: 'dir', name: 'd', tree: '0'.repeat(64) } });
+const deletedDir = (p: string): Change => ({
+  path: p,
+  kind: 'deleted',
+  before: { type: 'dir', name: 'd', tree: '0'.repeat(64) },
+});
 const emptied = (p: string): Change => ({ path: p, kind: 'modified', before: file(10), after: file(0) });
 const rewritten = (p: string): Change => ({ path: p, kind: 'modified', before: file(10), after: file(12) });
-const names = (count: number, prefix = 'f') => Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(2, '0')}.txt`);
+const names = (count: number, prefix = 'f') =>
+  Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(2, '0')}.txt`);
 
 describe('mass deletion and rewrite bursts (#14)', () => {
   it('the threshold is 20 files, or 10% of the workspace when that is more', () => {
@@ -89,11 +116,19 @@ describe('mass deletion and rewrite bursts (#14)', () => {
 
     const slow = new BurstTracker();
     slow.add({ before: s0, after: s1, changes: names(12).map(deleted) });
-    assert.deepEqual(slow.add({ before: s1, after: rec(t0 + 15_000), changes: names(8, 'g').map(deleted) }).bursts, [], '12 files, then 8 more over 13 s: not a burst');
+    assert.deepEqual(
+      slow.add({ before: s1, after: rec(t0 + 15_000), changes: names(8, 'g').map(deleted) }).bursts,
+      [],
+      '12 files, then 8 more over 13 s: not a burst',
+    );
 
     const broken = new BurstTracker();
     broken.add({ before: s0, after: s1, changes: names(12).map(deleted) });
-    assert.deepEqual(broken.add({ before: rec(t0 + 3000), after: s2, changes: names(8, 'g').map(deleted) }).bursts, [], 'another snapshot in between starts over');
+    assert.deepEqual(
+      broken.add({ before: rec(t0 + 3000), after: s2, changes: names(8, 'g').map(deleted) }).bursts,
+      [],
+      'another snapshot in between starts over',
+    );
   });
 
   it('"just before" is the snapshot before the deletions began, not an unrelated change a moment earlier', () => {
@@ -108,7 +143,12 @@ describe('mass deletion and rewrite bursts (#14)', () => {
 
   it('counts files, not folders; restores a deleted folder once; emptied files count as lost', () => {
     const t0 = Date.parse('2024-05-15T10:00:00Z');
-    const changes = [deletedDir('build'), ...names(15, 'build/').map(deleted), ...names(5, 'docs/').map(emptied), deletedDir('empty')];
+    const changes = [
+      deletedDir('build'),
+      ...names(15, 'build/').map(deleted),
+      ...names(5, 'docs/').map(emptied),
+      deletedDir('empty'),
+    ];
     const { bursts } = new BurstTracker().add({ before: rec(t0, { files: 60 }), after: rec(t0 + 1000), changes });
     assert.equal(bursts.length, 1);
     assert.equal(bursts[0].files.length, 20, 'two folders are not files');
@@ -122,13 +162,20 @@ describe('mass deletion and rewrite bursts (#14)', () => {
     const before = rec(t0, { files: 5000 });
     const step = { before, after: rec(t0 + 1000), changes: names(30).map(deleted) };
     assert.deepEqual(new BurstTracker().add(step).bursts, [], '30 of 5,000 files');
-    assert.equal(new BurstTracker().add({ ...step, workspaceFiles: 150 }).bursts.length, 1, '30 of 150 files (4,850 are .git objects)');
+    assert.equal(
+      new BurstTracker().add({ ...step, workspaceFiles: 150 }).bursts.length,
+      1,
+      '30 of 150 files (4,850 are .git objects)',
+    );
   });
 
   it('ignores what was saved, deleted or restored in the editor', () => {
     const t0 = Date.parse('2024-05-15T10:00:00Z');
     const mine = new Set(names(5));
-    const { bursts } = new BurstTracker().add({ before: rec(t0), after: rec(t0 + 1000), changes: names(22).map(deleted) }, (c) => mine.has(c.path));
+    const { bursts } = new BurstTracker().add(
+      { before: rec(t0), after: rec(t0 + 1000), changes: names(22).map(deleted) },
+      (c) => mine.has(c.path),
+    );
     assert.deepEqual(bursts, [], '22 deleted, 5 of them in the editor: 17 outside it');
   });
 
@@ -137,22 +184,38 @@ describe('mass deletion and rewrite bursts (#14)', () => {
     const s0 = rec(t0);
     const s1 = rec(t0 + 1000);
     const tracker = new BurstTracker();
-    assert.deepEqual(tracker.add({ before: s0, after: s1, changes: names(20).map(deleted) }).bursts.map((b) => b.kind), ['deleted']);
+    assert.deepEqual(
+      tracker.add({ before: s0, after: s1, changes: names(20).map(deleted) }).bursts.map((b) => b.kind),
+      ['deleted'],
+    );
     // A generator wipes its folder (19 files) and rewrites one more; then writes the 19 again.
     const regenerated = names(19).map((p): Change => ({ path: p, kind: 'added', after: file(12) }));
     const again = new BurstTracker();
-    assert.deepEqual(again.add({ before: s0, after: s1, changes: [...names(19).map(deleted), rewritten('index.txt')] }).bursts, []);
+    assert.deepEqual(
+      again.add({ before: s0, after: s1, changes: [...names(19).map(deleted), rewritten('index.txt')] }).bursts,
+      [],
+    );
     const outcome = again.add({ before: s1, after: rec(t0 + 2000), changes: regenerated });
-    assert.deepEqual(outcome.bursts.map((b) => [b.kind, b.files.length]), [['rewritten', 20]]);
+    assert.deepEqual(
+      outcome.bursts.map((b) => [b.kind, b.files.length]),
+      [['rewritten', 20]],
+    );
     const tool = new BurstTracker().add({ before: s0, after: s1, changes: names(20).map(rewritten) });
-    assert.deepEqual(tool.bursts.map((b) => [b.kind, burstSentence(b)]), [['rewritten', '20 files rewritten outside the editor']]);
+    assert.deepEqual(
+      tool.bursts.map((b) => [b.kind, burstSentence(b)]),
+      [['rewritten', '20 files rewritten outside the editor']],
+    );
   });
 
   it('git moving HEAD is no alarm: the moment before is labelled instead', () => {
     const t0 = Date.parse('2024-05-15T10:00:00Z');
     const before = rec(t0, { git: { branch: 'feature', head: 'a'.repeat(40) } });
     const after = rec(t0 + 1000, { git: { branch: 'main', head: 'b'.repeat(40) } });
-    const outcome = new BurstTracker().add({ before, after, changes: names(30).map(deleted) }, undefined, 'checkout: moving from feature to main');
+    const outcome = new BurstTracker().add(
+      { before, after, changes: names(30).map(deleted) },
+      undefined,
+      'checkout: moving from feature to main',
+    );
     assert.deepEqual(outcome.bursts, []);
     assert.equal(outcome.gitMove?.before, before);
     assert.equal(outcome.gitMove?.label, 'before switching to main');
@@ -164,7 +227,11 @@ describe('mass deletion and rewrite bursts (#14)', () => {
     const s1 = rec(t0 + 2000, { git: { branch: 'feature', head: 'a'.repeat(40) } });
     const tracker = new BurstTracker();
     assert.equal(tracker.add({ before: s0, after: s1, changes: [rewritten('notes.md')] }).gitMove, undefined);
-    const outcome = tracker.add({ before: s1, after: rec(t0 + 4000, { git: { branch: 'main', head: 'b'.repeat(40) } }), changes: names(3).map(rewritten) });
+    const outcome = tracker.add({
+      before: s1,
+      after: rec(t0 + 4000, { git: { branch: 'main', head: 'b'.repeat(40) } }),
+      changes: names(3).map(rewritten),
+    });
     assert.equal(outcome.gitMove?.before, s1);
   });
 
@@ -173,7 +240,10 @@ describe('mass deletion and rewrite bursts (#14)', () => {
     const before = rec(t0, { git: { branch: 'main', head: 'a'.repeat(40) } });
     const after = rec(t0 + 1000, { git: { branch: 'main', head: 'b'.repeat(40) } });
     assert.equal(gitMoveLabel(before, after, 48, 'pull: Fast-forward'), 'before pull on main (48 files changed)');
-    assert.equal(gitMoveLabel(before, after, 48, 'rebase (finish): returning to refs/heads/main'), 'before rebase on main (48 files changed)');
+    assert.equal(
+      gitMoveLabel(before, after, 48, 'rebase (finish): returning to refs/heads/main'),
+      'before rebase on main (48 files changed)',
+    );
     assert.equal(gitMoveLabel(before, after, 48, undefined), 'before git changed 48 files on main');
     assert.equal(gitMoveLabel(before, after, 2, 'commit: fix'), undefined);
     assert.equal(gitMoveLabel(before, rec(t0, { git: { head: 'c'.repeat(40) } }), 0), 'before switching to cccccccc');
@@ -204,8 +274,15 @@ describe('mass deletion and rewrite bursts (#14)', () => {
     fs.rmSync(path.join(ws, 'untracked'), { recursive: true });
     const result = await snapshotter.snapshot({ trigger: 'external', paths: ['untracked'] });
     assert.ok(result.parent, 'the result names the snapshot before');
-    const { bursts } = new BurstTracker().add({ before: result.parent, after: result.snapshot, changes: result.changes });
-    assert.deepEqual(bursts.map((b) => [b.kind, b.files.length, b.restorePaths()]), [['deleted', 30, ['untracked']]]);
+    const { bursts } = new BurstTracker().add({
+      before: result.parent,
+      after: result.snapshot,
+      changes: result.changes,
+    });
+    assert.deepEqual(
+      bursts.map((b) => [b.kind, b.files.length, b.restorePaths()]),
+      [['deleted', 30, ['untracked']]],
+    );
   });
 
   const temp = useTempDirs();
@@ -246,7 +323,11 @@ describe('automatic labels (#14)', () => {
     const first = (await snapshotter.snapshot()).snapshot;
     const labelled = await setAutoLabel(repo, first.id, 'before switching to main');
     assert.deepEqual([labelled?.label, labelled?.autoLabel], ['before switching to main', true]);
-    assert.equal(await setAutoLabel(repo, first.id, 'before pull'), undefined, 'labels never stack or replace each other');
+    assert.equal(
+      await setAutoLabel(repo, first.id, 'before pull'),
+      undefined,
+      'labels never stack or replace each other',
+    );
     const mine = await setLabel(repo, first.id, 'my label');
     assert.equal(mine.autoLabel, undefined);
     assert.equal(await setAutoLabel(repo, first.id, 'before pull'), undefined, "a user's label stays");
@@ -268,7 +349,10 @@ describe('automatic labels (#14)', () => {
     const second = await snapshotter.snapshot();
     const same = await snapshotter.snapshot({ autoLabel: 'before restoring everything from 10:05' });
     assert.equal(same.created, false);
-    assert.deepEqual([same.snapshot.id, same.snapshot.label, same.snapshot.autoLabel], [second.snapshot.id, 'before restoring everything from 10:05', true]);
+    assert.deepEqual(
+      [same.snapshot.id, same.snapshot.label, same.snapshot.autoLabel],
+      [second.snapshot.id, 'before restoring everything from 10:05', true],
+    );
     const again = await snapshotter.snapshot({ autoLabel: 'before restoring a.txt' });
     assert.equal(again.snapshot.label, 'before restoring everything from 10:05', 'an existing label is kept');
     const user = await snapshotter.snapshot({ label: 'mine', autoLabel: 'ignored' });

@@ -116,7 +116,11 @@ describe('forget and prune', () => {
   }
 
   /** Opens the store afresh (no caches, no loaded index) and restores each snapshot, comparing every byte. */
-  async function assertRestores(store: string, expected: ReadonlyMap<string, ReadTree>, what = 'after prune'): Promise<void> {
+  async function assertRestores(
+    store: string,
+    expected: ReadonlyMap<string, ReadTree>,
+    what = 'after prune',
+  ): Promise<void> {
     const repo = await Repository.open(store);
     for (const [id, tree] of expected) {
       const snapshot = await repo.loadSnapshot(id);
@@ -132,10 +136,20 @@ describe('forget and prune', () => {
   async function assertComplete(store: string, what = 'after prune'): Promise<Set<string>> {
     const repo = await Repository.open(store);
     const reached = new Set<string>();
-    await markReachable(repo, (await repo.listSnapshots()).map((s) => s.tree), reached);
-    for (const id of reached) await repo.loadBlob(id).catch((error: Error) => assert.fail(`${what}: blob ${id.slice(0, 12)}: ${error.message}`));
+    await markReachable(
+      repo,
+      (await repo.listSnapshots()).map((s) => s.tree),
+      reached,
+    );
+    for (const id of reached)
+      await repo
+        .loadBlob(id)
+        .catch((error: Error) => assert.fail(`${what}: blob ${id.slice(0, 12)}: ${error.message}`));
     for (const at of repo.indexed()) {
-      assert.ok(fs.existsSync(path.join(store, 'data', at.packId.slice(0, 2), at.packId)), `${what}: indexed pack ${at.packId.slice(0, 12)} exists`);
+      assert.ok(
+        fs.existsSync(path.join(store, 'data', at.packId.slice(0, 2), at.packId)),
+        `${what}: indexed pack ${at.packId.slice(0, 12)} exists`,
+      );
     }
     return reached;
   }
@@ -151,16 +165,29 @@ describe('forget and prune', () => {
       const before = storeBytes(h.store, { kinds: ['data', 'index'] });
 
       const forgotten = await forget(h.repo, { policy: { keepLast: 2 }, now: NOW });
-      assert.deepEqual(forgotten.removed.map((s) => s.id), [s1.id, s2.id]);
+      assert.deepEqual(
+        forgotten.removed.map((s) => s.id),
+        [s1.id, s2.id],
+      );
       assert.deepEqual(forgotten.removedForSize, []);
-      assert.deepEqual(forgotten.decisions.map((d) => [d.snapshot.id, d.keep, d.reasons]), [
-        [s1.id, false, []],
-        [s2.id, false, []],
-        [s3.id, true, ['last-2']],
-        [s4.id, true, ['latest', 'last-1']],
-      ]);
-      assert.equal(storeBytes(h.store, { kinds: ['data', 'index'] }), before, 'forget removes records only, never data');
-      assert.deepEqual((await h.repo.listSnapshots({ reload: true })).map((s) => s.id), [s3.id, s4.id]);
+      assert.deepEqual(
+        forgotten.decisions.map((d) => [d.snapshot.id, d.keep, d.reasons]),
+        [
+          [s1.id, false, []],
+          [s2.id, false, []],
+          [s3.id, true, ['last-2']],
+          [s4.id, true, ['latest', 'last-1']],
+        ],
+      );
+      assert.equal(
+        storeBytes(h.store, { kinds: ['data', 'index'] }),
+        before,
+        'forget removes records only, never data',
+      );
+      assert.deepEqual(
+        (await h.repo.listSnapshots({ reload: true })).map((s) => s.id),
+        [s3.id, s4.id],
+      );
 
       const report = await prune(h.repo);
       const after = storeBytes(h.store, { kinds: ['data', 'index'] });
@@ -179,7 +206,10 @@ describe('forget and prune', () => {
       // The pruning process (the editor runs prune in its own process) reads the moved blobs at once.
       assert.ok(h.repo.hasBlob(sha(SHARED)));
       assert.ok(!h.repo.hasBlob(sha(seededBytes(300_000, 101))), 'its own index no longer names pruned blobs');
-      assert.ok((await h.repo.loadBlob(sha(SHARED))).equals(SHARED), 'the repacked blob loads through the same repository object');
+      assert.ok(
+        (await h.repo.loadBlob(sha(SHARED))).equals(SHARED),
+        'the repacked blob loads through the same repository object',
+      );
       const sameObject = temp.fresh('restored');
       await new Restorer(h.repo).restore(s3, { target: sameObject });
       assert.equal(describeTreeDiff(readTree(sameObject), h.trees.get(s3.id) as ReadTree), '');
@@ -206,7 +236,10 @@ describe('forget and prune', () => {
       const packsAfter = packFiles(h.store);
       assert.equal(packsAfter.length, 2, "the second snapshot's pack and the new one");
       const newPack = packsAfter.find((p) => !packsBefore.includes(p)) as string;
-      assert.ok(fs.statSync(newPack).size < 110_000, `the new pack holds keep.bin only (${fs.statSync(newPack).size} bytes)`);
+      assert.ok(
+        fs.statSync(newPack).size < 110_000,
+        `the new pack holds keep.bin only (${fs.statSync(newPack).size} bytes)`,
+      );
       assert.ok(report.bytesFreed > 890_000, `freed ${report.bytesFreed}`);
       await assertRestores(h.store, kept(h, [h.snapshots[1].id]));
       await assertComplete(h.store);
@@ -225,7 +258,10 @@ describe('forget and prune', () => {
       assert.equal(report.packsDeleted, 0);
       assert.ok(report.blobsRemoved >= 2, 'the first a.bin and root tree are unused');
       assert.ok(fs.existsSync(bigPack));
-      assert.ok(!(await Repository.open(h.store)).hasBlob(sha(seededBytes(40_000, 10))), 'an unused blob is not indexed, so nothing dedups against it');
+      assert.ok(
+        !(await Repository.open(h.store)).hasBlob(sha(seededBytes(40_000, 10))),
+        'an unused blob is not indexed, so nothing dedups against it',
+      );
       await assertComplete(h.store);
 
       const state = storeState(h.store);
@@ -257,7 +293,10 @@ describe('forget and prune', () => {
       assert.equal(fs.readdirSync(path.join(h.store, 'index')).length, 1);
       setTree(h.ws, { ...FOUR_VERSIONS[3], 'extra.txt': 'x' });
       const next = await h.snapshotter.snapshot();
-      assert.ok(next.snapshot.stats.dataAdded < 2000, `only extra.txt and trees are new (${next.snapshot.stats.dataAdded} bytes)`);
+      assert.ok(
+        next.snapshot.stats.dataAdded < 2000,
+        `only extra.txt and trees are new (${next.snapshot.stats.dataAdded} bytes)`,
+      );
       await assertComplete(h.store);
     });
   });
@@ -278,16 +317,26 @@ describe('forget and prune', () => {
 
       const dry = await prune(h.repo, { dryRun: true });
       assert.equal(dry.tempFilesRemoved, 2, 'a dry run counts them');
-      assert.ok([oldPack, oldIndex, young, tenMinutes].every((p) => fs.existsSync(p)), 'a dry run removes nothing');
+      assert.ok(
+        [oldPack, oldIndex, young, tenMinutes].every((p) => fs.existsSync(p)),
+        'a dry run removes nothing',
+      );
 
       const report = await prune(h.repo);
       assert.equal(report.tempFilesRemoved, 2);
-      assert.deepEqual([oldPack, oldIndex, young, tenMinutes].map((p) => fs.existsSync(p)), [false, false, true, true]);
+      assert.deepEqual(
+        [oldPack, oldIndex, young, tenMinutes].map((p) => fs.existsSync(p)),
+        [false, false, true, true],
+      );
       assert.ok(report.bytesFreed >= 2000);
 
       assert.equal((await prune(h.repo, { tempOlderThanMs: 5 * 60_000 })).tempFilesRemoved, 1, 'a shorter threshold');
       assert.ok(fs.existsSync(young) && !fs.existsSync(tenMinutes));
-      assert.equal((await prune(h.repo, { now: new Date(Date.now() + 2 * HOUR) })).tempFilesRemoved, 1, 'ages are measured against `now`');
+      assert.equal(
+        (await prune(h.repo, { now: new Date(Date.now() + 2 * HOUR) })).tempFilesRemoved,
+        1,
+        'ages are measured against `now`',
+      );
       assert.ok(!fs.existsSync(young));
       await assertRestores(h.store, h.trees);
     });
@@ -299,23 +348,36 @@ describe('forget and prune', () => {
       const state = storeState(h.store);
 
       const forgetDry = await forget(h.repo, { policy: { keepLast: 2 }, now: NOW, dryRun: true });
-      assert.deepEqual(forgetDry.removed.map((s) => s.id), h.snapshots.slice(0, 2).map((s) => s.id));
+      assert.deepEqual(
+        forgetDry.removed.map((s) => s.id),
+        h.snapshots.slice(0, 2).map((s) => s.id),
+      );
       const pruneNow = await prune(h.repo, { dryRun: true });
-      assert.deepEqual([pruneNow.packsDeleted, pruneNow.packsRewritten, pruneNow.blobsRemoved], [0, 0, 0], 'every snapshot is still there');
+      assert.deepEqual(
+        [pruneNow.packsDeleted, pruneNow.packsRewritten, pruneNow.blobsRemoved],
+        [0, 0, 0],
+        'every snapshot is still there',
+      );
       const predicted = await prune(h.repo, { dryRun: true, assumeForgotten: forgetDry.removed.map((s) => s.id) });
       assert.equal(predicted.dryRun, true);
       assert.deepEqual(storeState(h.store), state, 'the dry runs changed nothing');
       assert.deepEqual(lockFiles(h.store), []);
 
       const forgetReal = await forget(h.repo, { policy: { keepLast: 2 }, now: NOW });
-      assert.deepEqual(forgetReal.removed.map((s) => s.id), forgetDry.removed.map((s) => s.id));
+      assert.deepEqual(
+        forgetReal.removed.map((s) => s.id),
+        forgetDry.removed.map((s) => s.id),
+      );
       const real = await prune(h.repo);
       assert.equal(real.dryRun, false);
       assert.deepEqual(
         [predicted.packsDeleted, predicted.packsRewritten, predicted.blobsRemoved, predicted.bytesBefore],
         [real.packsDeleted, real.packsRewritten, real.blobsRemoved, real.bytesBefore],
       );
-      assert.ok(Math.abs(predicted.bytesAfter - real.bytesAfter) < 0.05 * real.bytesAfter, `estimate ${predicted.bytesAfter} vs ${real.bytesAfter}`);
+      assert.ok(
+        Math.abs(predicted.bytesAfter - real.bytesAfter) < 0.05 * real.bytesAfter,
+        `estimate ${predicted.bytesAfter} vs ${real.bytesAfter}`,
+      );
     });
 
     it('refuses to assume snapshots forgotten in a real run', async () => {
@@ -327,7 +389,10 @@ describe('forget and prune', () => {
   });
 
   describe('size budget (maxSize)', () => {
-    const FIVE: TreeSpec[] = [1, 2, 3, 4, 5].map((i) => ({ 'v.bin': seededBytes(200_000, 200 + i), 'same.txt': 'same' }));
+    const FIVE: TreeSpec[] = [1, 2, 3, 4, 5].map((i) => ({
+      'v.bin': seededBytes(200_000, 200 + i),
+      'same.txt': 'same',
+    }));
 
     it('removes the oldest snapshots until what they alone hold brings the store under, and says so', async () => {
       const h = await history(FIVE);
@@ -338,17 +403,30 @@ describe('forget and prune', () => {
       const report = await forget(h.repo, { policy: {}, now: NOW, maxSize });
       assert.equal(report.storeBytes, size);
       assert.deepEqual(report.removed, [], 'the empty policy removes nothing by itself');
-      assert.deepEqual(report.removedForSize.map((s) => s.id), [s1.id, s2.id], 'oldest first, and no more than needed');
-      assert.ok(report.projectedBytes !== undefined && report.projectedBytes <= maxSize, `projected ${report.projectedBytes} <= ${maxSize}`);
+      assert.deepEqual(
+        report.removedForSize.map((s) => s.id),
+        [s1.id, s2.id],
+        'oldest first, and no more than needed',
+      );
+      assert.ok(
+        report.projectedBytes !== undefined && report.projectedBytes <= maxSize,
+        `projected ${report.projectedBytes} <= ${maxSize}`,
+      );
       const decision = (id: string) => report.decisions.find((d) => d.snapshot.id === id);
       assert.deepEqual([decision(s1.id)?.keep, decision(s1.id)?.reasons], [false, []]);
       assert.deepEqual([decision(s5.id)?.keep, decision(s5.id)?.reasons], [true, ['latest', 'no-policy']]);
-      assert.deepEqual((await h.repo.listSnapshots({ reload: true })).map((s) => s.id), [s3.id, s4.id, s5.id]);
+      assert.deepEqual(
+        (await h.repo.listSnapshots({ reload: true })).map((s) => s.id),
+        [s3.id, s4.id, s5.id],
+      );
 
       await prune(h.repo);
       const actual = storeBytes(h.store, { kinds: ['data', 'index', 'snapshots'] });
       assert.ok(actual <= maxSize, `after prune the store is under the budget: ${actual} <= ${maxSize}`);
-      assert.ok(Math.abs(actual - (report.projectedBytes as number)) < 20_000, `the estimate was close: ${report.projectedBytes} vs ${actual}`);
+      assert.ok(
+        Math.abs(actual - (report.projectedBytes as number)) < 20_000,
+        `the estimate was close: ${report.projectedBytes} vs ${actual}`,
+      );
       await assertRestores(h.store, kept(h, [s3.id, s4.id, s5.id]));
     });
 
@@ -358,9 +436,15 @@ describe('forget and prune', () => {
       await setPinned(h.repo, s1.id, true);
       await setLabel(h.repo, s3.id, 'keep me');
       const report = await forget(h.repo, { policy: { keepLast: 5 }, now: NOW, maxSize: 1 });
-      assert.deepEqual(report.removedForSize.map((s) => s.id), [s2.id, s4.id]);
+      assert.deepEqual(
+        report.removedForSize.map((s) => s.id),
+        [s2.id, s4.id],
+      );
       assert.ok((report.projectedBytes as number) > 1, 'still over: reported, not hidden');
-      assert.deepEqual((await h.repo.listSnapshots({ reload: true })).map((s) => s.id), [s1.id, s3.id, s5.id]);
+      assert.deepEqual(
+        (await h.repo.listSnapshots({ reload: true })).map((s) => s.id),
+        [s1.id, s3.id, s5.id],
+      );
     });
 
     it('a policy removal that already brings the store under the budget removes nothing more', async () => {
@@ -374,9 +458,19 @@ describe('forget and prune', () => {
     it('with workspaceId, only that workspace loses snapshots; the others still count toward the size', async () => {
       const store = temp.fresh('store');
       const a = await history(FIVE, { store });
-      const b = await history([{ 'b.bin': seededBytes(400_000, 77) }, { 'b.bin': seededBytes(400_000, 78) }], { store });
-      const report = await forget(a.repo, { policy: {}, now: NOW, maxSize: 1, workspaceId: a.snapshots[0].workspace.id });
-      assert.deepEqual(report.removedForSize.map((s) => s.id), a.snapshots.slice(0, 4).map((s) => s.id));
+      const b = await history([{ 'b.bin': seededBytes(400_000, 77) }, { 'b.bin': seededBytes(400_000, 78) }], {
+        store,
+      });
+      const report = await forget(a.repo, {
+        policy: {},
+        now: NOW,
+        maxSize: 1,
+        workspaceId: a.snapshots[0].workspace.id,
+      });
+      assert.deepEqual(
+        report.removedForSize.map((s) => s.id),
+        a.snapshots.slice(0, 4).map((s) => s.id),
+      );
       assert.ok(report.decisions.every((d) => d.snapshot.workspace.id === a.snapshots[0].workspace.id));
       const left = (await a.repo.listSnapshots({ reload: true })).map((s) => s.id);
       assert.deepEqual(left.sort(), [a.snapshots[4].id, ...b.snapshots.map((s) => s.id)].sort());
@@ -430,7 +524,10 @@ describe('forget and prune', () => {
         fs.writeFileSync(path.join(ws, 'big.bin'), seededBytes(2 * MiB, 10 + round));
         fs.writeFileSync(path.join(ws, `src/f${round}.txt`), seededText(4000, 100 + round));
         await forget(cli, { policy: { keepLast: 1 }, now: new Date() });
-        const [snap] = await Promise.all([snapshotter.snapshot(), sleep(round * 7).then(() => prune(cli, { lockWaitMs: 60_000 }))]);
+        const [snap] = await Promise.all([
+          snapshotter.snapshot(),
+          sleep(round * 7).then(() => prune(cli, { lockWaitMs: 60_000 })),
+        ]);
         assert.equal(snap.created, true);
         await assertComplete(store, `round ${round}`);
         await assertRestores(store, new Map([[snap.snapshot.id, readTree(ws)]]), `round ${round}`);
@@ -457,7 +554,8 @@ describe('forget and prune', () => {
         await forget(pruner, { policy: { keepLast: 1 }, now: new Date() });
         await prune(pruner);
         assert.ok(!(await Repository.open(store)).hasBlob(sha(A)), 'precondition: the old a.bin is pruned');
-        if (where === 'another process') assert.ok(editor.hasBlob(sha(A)), "precondition: the editor's loaded index still names it");
+        if (where === 'another process')
+          assert.ok(editor.hasBlob(sha(A)), "precondition: the editor's loaded index still names it");
 
         // The old content comes back: it must be stored again, not deduplicated against the pruned copy.
         fs.writeFileSync(path.join(ws, 'a.bin'), A);
@@ -482,7 +580,10 @@ describe('forget and prune', () => {
     it('a prune that fails at any write or delete leaves every snapshot restorable, and the next prune finishes the job', async () => {
       const h = await history(FOUR_VERSIONS);
       await forget(h.repo, { policy: { keepLast: 2 }, now: NOW });
-      const keptTrees = kept(h, h.snapshots.slice(2).map((s) => s.id));
+      const keptTrees = kept(
+        h,
+        h.snapshots.slice(2).map((s) => s.id),
+      );
       const base = temp.make('base');
       fs.cpSync(h.store, base, { recursive: true });
 
@@ -491,7 +592,12 @@ describe('forget and prune', () => {
         let count = 0;
         const step = (target: string) => {
           const rel = path.relative(store, target).split(path.sep);
-          if (!['data', 'index'].includes(rel[0]) || target.includes('.tmp-') || path.basename(target).startsWith('.pb-tmp-')) return;
+          if (
+            !['data', 'index'].includes(rel[0]) ||
+            target.includes('.tmp-') ||
+            path.basename(target).startsWith('.pb-tmp-')
+          )
+            return;
           if (++count === failAt) throw Object.assign(new Error(`EIO: injected at step ${failAt}`), { code: 'EIO' });
         };
         const port = spyPort({
@@ -518,7 +624,11 @@ describe('forget and prune', () => {
         const store = temp.make(`crash-${failAt}`);
         fs.cpSync(base, store, { recursive: true });
         const { port } = faulty(store, failAt);
-        await assert.rejects(prune(await Repository.open(store, { port })), (error: Error) => error instanceof BackupError, `step ${failAt} fails`);
+        await assert.rejects(
+          prune(await Repository.open(store, { port })),
+          (error: Error) => error instanceof BackupError,
+          `step ${failAt} fails`,
+        );
         for (const lock of lockFiles(store)) fs.rmSync(path.join(store, 'locks', lock)); // a crashed process's lock would be stale
         await assertComplete(store, `interrupted at step ${failAt}`);
         await assertRestores(store, keptTrees, `interrupted at step ${failAt}`);
@@ -528,7 +638,10 @@ describe('forget and prune', () => {
         await assertComplete(store, `finished after step ${failAt}`);
         await assertRestores(store, keptTrees, `finished after step ${failAt}`);
         const size = storeBytes(store, { kinds: ['data', 'index'] });
-        assert.ok(Math.abs(size - clean.bytesAfter) < 1000, `step ${failAt}: the store ends as small as after a clean prune (${size} vs ${clean.bytesAfter})`);
+        assert.ok(
+          Math.abs(size - clean.bytesAfter) < 1000,
+          `step ${failAt}: the store ends as small as after a clean prune (${size} vs ${clean.bytesAfter})`,
+        );
         removeDir(store);
       }
     });
@@ -549,14 +662,26 @@ describe('forget and prune', () => {
         if (message.startsWith('copying')) late.abort();
       };
       assert.equal((await rejectionCode(() => prune(h.repo, { signal: late.signal, onProgress }))).code, 'CANCELLED');
-      assert.ok(messages.some((m) => m.startsWith('copying')), messages.join(' | '));
+      assert.ok(
+        messages.some((m) => m.startsWith('copying')),
+        messages.join(' | '),
+      );
       const after = storeState(h.store);
-      assert.ok(Object.keys(state).every((file) => after[file] === state[file]), 'every file is still there, unchanged');
+      assert.ok(
+        Object.keys(state).every((file) => after[file] === state[file]),
+        'every file is still there, unchanged',
+      );
       assert.deepEqual(lockFiles(h.store), []);
       await assertComplete(h.store, 'after the cancelled prune');
       await prune(h.repo);
       await assertComplete(h.store);
-      await assertRestores(h.store, kept(h, h.snapshots.slice(2).map((s) => s.id)));
+      await assertRestores(
+        h.store,
+        kept(
+          h,
+          h.snapshots.slice(2).map((s) => s.id),
+        ),
+      );
     });
 
     it('refuses to prune, changing nothing, when a tree cannot be read', async () => {
@@ -592,11 +717,17 @@ describe('forget and prune', () => {
         assert.deepEqual(storeState(store), state);
         removeDir(store);
       }
-      assert.ok(messages.some((m) => /Index file index\//.test(m)), `the index of a pack only forgotten snapshots used is caught too:\n${messages.join('\n')}`);
+      assert.ok(
+        messages.some((m) => /Index file index\//.test(m)),
+        `the index of a pack only forgotten snapshots used is caught too:\n${messages.join('\n')}`,
+      );
     });
 
     it('with a needed blob missing, still prunes what is unused but keeps packs no index names (one may hold it)', async () => {
-      const h = await history([{ 'a.bin': seededBytes(50_000, 1) }, { 'a.bin': seededBytes(50_000, 1), 'b.bin': seededBytes(50_000, 2) }]);
+      const h = await history([
+        { 'a.bin': seededBytes(50_000, 1) },
+        { 'a.bin': seededBytes(50_000, 1), 'b.bin': seededBytes(50_000, 2) },
+      ]);
       await forget(h.repo, { policy: { keepLast: 1 }, now: NOW }); // the first root tree, in a.bin's pack, is no longer needed
       const fresh = await Repository.open(h.store);
       const aPack = fresh.locate(sha(seededBytes(50_000, 1)))?.packId as string;
@@ -621,7 +752,16 @@ function runCommand(name: 'forget' | 'prune', argv: string[]): Promise<CliRun> {
 
 interface ForgetJson {
   dryRun: boolean;
-  snapshots: Array<{ id: string; time: string; keep: boolean; reasons: string[]; forSize: boolean; pinned: boolean; label: string | null; workspace: { id: string; path: string } }>;
+  snapshots: Array<{
+    id: string;
+    time: string;
+    keep: boolean;
+    reasons: string[];
+    forSize: boolean;
+    pinned: boolean;
+    label: string | null;
+    workspace: { id: string; path: string };
+  }>;
   removed: string[];
   removedForSize: string[];
   storeBytes: number;
@@ -634,10 +774,22 @@ describe('forget and prune commands', () => {
   const temp = useTempDirs();
 
   /** Five snapshots at fixed local times over three days: Jan 1 10:00 and 15:00, Jan 2 12:00, Jan 3 09:00 and 18:00. */
-  async function setup(): Promise<{ ws: string; store: string; ids: string[]; forget: (...argv: string[]) => Promise<CliRun>; prune: (...argv: string[]) => Promise<CliRun> }> {
+  async function setup(): Promise<{
+    ws: string;
+    store: string;
+    ids: string[];
+    forget: (...argv: string[]) => Promise<CliRun>;
+    prune: (...argv: string[]) => Promise<CliRun>;
+  }> {
     const ws = temp.make('ws');
     const store = temp.fresh('store');
-    const times = [new Date(2024, 0, 1, 10), new Date(2024, 0, 1, 15), new Date(2024, 0, 2, 12), new Date(2024, 0, 3, 9), new Date(2024, 0, 3, 18)];
+    const times = [
+      new Date(2024, 0, 1, 10),
+      new Date(2024, 0, 1, 15),
+      new Date(2024, 0, 2, 12),
+      new Date(2024, 0, 3, 9),
+      new Date(2024, 0, 3, 18),
+    ];
     let clock = times[0];
     const repo = await openRepo(store, { now: () => clock });
     const snapshotter = snapshotterFor(repo, ws);
@@ -676,7 +828,10 @@ describe('forget and prune commands', () => {
     assert.match(line(ids[3]), /^would remove\b/);
     assert.match(line(ids[4]), /^keep\b.*\blatest, daily-1$/);
     assert.match(line(ids[4]), /2024-01-03 18:00:00/);
-    assert.equal(run.stdout[run.stdout.length - 1], 'Dry run: would remove 2 of 5 snapshots and keep 3; nothing was changed.');
+    assert.equal(
+      run.stdout[run.stdout.length - 1],
+      'Dry run: would remove 2 of 5 snapshots and keep 3; nothing was changed.',
+    );
     assert.deepEqual(storeState(store), state);
   });
 
@@ -684,13 +839,16 @@ describe('forget and prune commands', () => {
     const { store, ids, forget } = await setup();
     const dry = (await forget('--keep-last', '2', '--dry-run', '--json')).json<ForgetJson>();
     assert.equal(dry.dryRun, true);
-    assert.deepEqual(dry.snapshots.map((s) => [s.id, s.keep, s.reasons]), [
-      [ids[0], false, []],
-      [ids[1], false, []],
-      [ids[2], false, []],
-      [ids[3], true, ['last-2']],
-      [ids[4], true, ['latest', 'last-1']],
-    ]);
+    assert.deepEqual(
+      dry.snapshots.map((s) => [s.id, s.keep, s.reasons]),
+      [
+        [ids[0], false, []],
+        [ids[1], false, []],
+        [ids[2], false, []],
+        [ids[3], true, ['last-2']],
+        [ids[4], true, ['latest', 'last-1']],
+      ],
+    );
     assert.deepEqual(dry.removed, ids.slice(0, 3));
     assert.equal(dry.prune, null);
     assert.equal(dry.maxSize, null);
@@ -703,8 +861,14 @@ describe('forget and prune commands', () => {
     assert.equal(real.dryRun, false);
     assert.deepEqual(real.removed, ids.slice(0, 3));
     // Each snapshot wrote one pack; the first also holds keep.txt, still used, so it is rewritten.
-    assert.ok(real.prune && real.prune.packsDeleted === 2 && real.prune.packsRewritten === 1 && real.prune.bytesFreed > 290_000, JSON.stringify(real.prune));
-    assert.deepEqual((await (await Repository.open(store)).listSnapshots()).map((s) => s.id), ids.slice(3));
+    assert.ok(
+      real.prune && real.prune.packsDeleted === 2 && real.prune.packsRewritten === 1 && real.prune.bytesFreed > 290_000,
+      JSON.stringify(real.prune),
+    );
+    assert.deepEqual(
+      (await (await Repository.open(store)).listSnapshots()).map((s) => s.id),
+      ids.slice(3),
+    );
   });
 
   it('forget --prune --dry-run predicts the prune as if the snapshots were gone', async () => {
@@ -712,8 +876,14 @@ describe('forget and prune commands', () => {
     const state = storeState(store);
     const run = await forget('--keep-last', '1', '--prune', '--dry-run');
     assert.equal(run.code, EXIT_OK, run.stderr.join('\n'));
-    assert.match(run.stdout[run.stdout.length - 1], /^Dry run: prune would delete 3 packs, rewrite 1 pack and remove \d+ unused objects, freeing about [34]\d\d KB \(.* -> .*\); nothing was changed\.$/);
-    assert.ok(run.stdout.includes('Dry run: would remove 4 of 5 snapshots and keep 1; nothing was changed.'), run.stdout.join('\n'));
+    assert.match(
+      run.stdout[run.stdout.length - 1],
+      /^Dry run: prune would delete 3 packs, rewrite 1 pack and remove \d+ unused objects, freeing about [34]\d\d KB \(.* -> .*\); nothing was changed\.$/,
+    );
+    assert.ok(
+      run.stdout.includes('Dry run: would remove 4 of 5 snapshots and keep 1; nothing was changed.'),
+      run.stdout.join('\n'),
+    );
     assert.deepEqual(storeState(store), state);
   });
 
@@ -734,15 +904,24 @@ describe('forget and prune commands', () => {
     assert.match(line(ids[0]), /^would remove\b.*\(over --max-size /);
     assert.match(line(ids[1]), /^would remove\b.*\(over --max-size /);
     assert.match(line(ids[2]), /^keep\b.*no-policy$/);
-    assert.ok(run.stdout.some((l) => /^Dry run: would remove 2 of 5 snapshots \(2 for --max-size\)/.test(l)), run.stdout.join('\n'));
-    assert.ok(run.stdout.some((l) => /^Store: .* now, about .* after prune \(budget .*\)\.$/.test(l)), run.stdout.join('\n'));
+    assert.ok(
+      run.stdout.some((l) => /^Dry run: would remove 2 of 5 snapshots \(2 for --max-size\)/.test(l)),
+      run.stdout.join('\n'),
+    );
+    assert.ok(
+      run.stdout.some((l) => /^Store: .* now, about .* after prune \(budget .*\)\.$/.test(l)),
+      run.stdout.join('\n'),
+    );
 
     const json = (await forget('--max-size', '1k', '--dry-run', '--json')).json<ForgetJson>();
     assert.deepEqual(json.removedForSize, ids.slice(0, 4));
     assert.equal(json.maxSize, 1000);
     assert.ok(json.snapshots.filter((s) => s.forSize).length === 4);
     const over = await forget('--max-size', '1k', '--dry-run');
-    assert.ok(over.stdout.some((l) => /still over it: the rest is pinned, labelled or the newest of its workspace/.test(l)), over.stdout.join('\n'));
+    assert.ok(
+      over.stdout.some((l) => /still over it: the rest is pinned, labelled or the newest of its workspace/.test(l)),
+      over.stdout.join('\n'),
+    );
   });
 
   it('forget --workspace only touches that workspace', async () => {
@@ -756,9 +935,15 @@ describe('forget and prune commands', () => {
     const run = await forget('--keep-last', '1', '--workspace', other, '--json');
     assert.equal(run.code, EXIT_OK, run.stderr.join('\n'));
     const report = run.json<ForgetJson>();
-    assert.deepEqual(report.snapshots.map((s) => s.id), [o1, o2]);
+    assert.deepEqual(
+      report.snapshots.map((s) => s.id),
+      [o1, o2],
+    );
     assert.deepEqual(report.removed, [o1]);
-    assert.deepEqual((await (await Repository.open(store)).listSnapshots()).map((s) => s.id).sort(), [...ids, o2].sort());
+    assert.deepEqual(
+      (await (await Repository.open(store)).listSnapshots()).map((s) => s.id).sort(),
+      [...ids, o2].sort(),
+    );
 
     const gone = await forget('--keep-last', '1', '--workspace', path.join(other, 'missing'));
     assert.equal(gone.code, EXIT_OK);
@@ -780,7 +965,10 @@ describe('forget and prune commands', () => {
     assertUsage(await runCommand('forget', ['--keep-last', '1']), 'no store');
 
     const nowhere = path.join(temp.make('empty'), 'nothing');
-    for (const [name, argv] of [['forget', ['--keep-last', '1']], ['prune', []]] as const) {
+    for (const [name, argv] of [
+      ['forget', ['--keep-last', '1']],
+      ['prune', []],
+    ] as const) {
       const missing = await runCommand(name, [...argv, '--repo', nowhere]);
       assert.equal(missing.code, EXIT_ERROR, `${name}: ${missing.stderr.join(' | ')}`);
       assert.equal(missing.stderr.length, 1);
@@ -799,7 +987,10 @@ describe('forget and prune commands', () => {
     const dry = await prune('--dry-run');
     assert.equal(dry.code, EXIT_OK, dry.stderr.join('\n'));
     assert.equal(dry.stdout.length, 1);
-    assert.match(dry.stdout[0], /^Dry run: prune would delete 2 packs, rewrite 1 pack and remove \d+ unused objects, freeing about .* \(.* -> .*\); nothing was changed\.$/);
+    assert.match(
+      dry.stdout[0],
+      /^Dry run: prune would delete 2 packs, rewrite 1 pack and remove \d+ unused objects, freeing about .* \(.* -> .*\); nothing was changed\.$/,
+    );
     assert.deepEqual(storeState(store), state);
 
     const run = await prune('--json');
@@ -810,7 +1001,16 @@ describe('forget and prune commands', () => {
     assert.equal(report.packsRewritten, 1);
     assert.ok(report.bytesFreed > 290_000);
     assert.equal(report.bytesFreed, report.bytesBefore - report.bytesAfter);
-    for (const key of ['packsDeleted', 'packsRewritten', 'blobsRemoved', 'bytesFreed', 'tempFilesRemoved', 'bytesBefore', 'bytesAfter', 'missingBlobs']) {
+    for (const key of [
+      'packsDeleted',
+      'packsRewritten',
+      'blobsRemoved',
+      'bytesFreed',
+      'tempFilesRemoved',
+      'bytesBefore',
+      'bytesAfter',
+      'missingBlobs',
+    ]) {
       assert.equal(typeof (report as unknown as Record<string, unknown>)[key], 'number', key);
     }
     const again = await prune();

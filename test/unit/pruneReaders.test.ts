@@ -46,14 +46,18 @@ describe('readers while prune repacks', function () {
       for (let i = 0; !done; i++) {
         const id = target as string;
         const dest = kind === 'restore' ? path.join(out, `restore-${n}-${i}`) : mirrorDir;
-        const args = kind === 'restore' ? ['restore', id, '--repo', view, '--target', dest] : ['mirror', id, dest, '--repo', view];
+        const args =
+          kind === 'restore' ? ['restore', id, '--repo', view, '--target', dest] : ['mirror', id, dest, '--repo', view];
         const run = await runCli(args);
         runs++;
         if (run.code !== 0) {
-          failures.push(`${kind} of ${id.slice(0, 8)} from ${view === store ? 'the store' : 'a read-only view'}: ${run.stderr.trim()}`);
+          failures.push(
+            `${kind} of ${id.slice(0, 8)} from ${view === store ? 'the store' : 'a read-only view'}: ${run.stderr.trim()}`,
+          );
         } else {
           const got = readTree(dest, { ignore: [MIRROR_STATE] });
-          if (JSON.stringify(got) !== JSON.stringify(expected.get(id))) failures.push(`${kind} of ${id.slice(0, 8)}: the content differs from the snapshot`);
+          if (JSON.stringify(got) !== JSON.stringify(expected.get(id)))
+            failures.push(`${kind} of ${id.slice(0, 8)}: the content differs from the snapshot`);
         }
         if (kind === 'restore') fs.rmSync(dest, { recursive: true, force: true });
       }
@@ -82,7 +86,10 @@ describe('readers while prune repacks', function () {
         assert.equal(forget.code, 0, forget.stderr);
         const prune = await runCli(['prune', '--repo', store, '--json']);
         assert.equal(prune.code, 0, prune.stderr);
-        assert.ok((JSON.parse(prune.stdout) as { packsRewritten: number }).packsRewritten > 0, 'prune rewrote packs the readers read');
+        assert.ok(
+          (JSON.parse(prune.stdout) as { packsRewritten: number }).packsRewritten > 0,
+          'prune rewrote packs the readers read',
+        );
       }
       done = true;
       await Promise.all(readers);

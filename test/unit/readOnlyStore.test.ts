@@ -79,7 +79,14 @@ describe('a store that cannot be written', function () {
 
       const copy = await runCli(['copy', '--to', path.join(out, 'copy'), '--repo', ro.path]);
       assert.equal(copy.code, 0, copy.stderr);
-      const copied = await runCli(['restore', 'latest', '--repo', path.join(out, 'copy'), '--target', path.join(out, 'from-copy')]);
+      const copied = await runCli([
+        'restore',
+        'latest',
+        '--repo',
+        path.join(out, 'copy'),
+        '--target',
+        path.join(out, 'from-copy'),
+      ]);
       assert.equal(copied.code, 0, copied.stderr);
       assert.deepEqual(readTree(path.join(out, 'from-copy')), expected);
 
@@ -108,7 +115,10 @@ describe('a store that cannot be written', function () {
     const before = storeState(store);
     const out = temp.make('out');
     openToAll(out, 0o777);
-    const restore = await runCli(['restore', 'latest', '--repo', store, '--target', path.join(out, 'restored')], prefix);
+    const restore = await runCli(
+      ['restore', 'latest', '--repo', store, '--target', path.join(out, 'restored')],
+      prefix,
+    );
     assert.equal(restore.code, 0, restore.stderr);
     assert.equal(restore.stderr.trim(), READ_ONLY_LINE);
     assert.deepEqual(readTree(path.join(out, 'restored')), expected);
@@ -143,7 +153,10 @@ describe('a store that cannot be written', function () {
       assert.equal(report.ok, true, JSON.stringify(report.damage));
       assert.equal(told.length, 1, 'said once');
       // A writer on the same store still fails, on its lock.
-      await assert.rejects(repo.lock(false, 'a snapshot'), (error: Error & { code?: string }) => error.code === (code === 'ENOSPC' ? 'NO_SPACE' : 'PERMISSION_DENIED'));
+      await assert.rejects(
+        repo.lock(false, 'a snapshot'),
+        (error: Error & { code?: string }) => error.code === (code === 'ENOSPC' ? 'NO_SPACE' : 'PERMISSION_DENIED'),
+      );
     });
   }
 });

@@ -37,7 +37,10 @@ describe('record and config integrity', () => {
     const file = path.join(store, 'snapshots', id);
     const original = fs.readFileSync(file, 'utf8');
     const edits: Array<[string, string]> = [
-      ['time 2026 -> 2016', original.replace(/"time":"20(\d)/, (_m, d: string) => `"time":"20${d === '1' ? '2' : '1'}`)],
+      [
+        'time 2026 -> 2016',
+        original.replace(/"time":"20(\d)/, (_m, d: string) => `"time":"20${d === '1' ? '2' : '1'}`),
+      ],
       ['label flipped', original.replace('"first"', '"firsu"')],
       ['a count changed', original.replace(/"files":(\d+)/, (_m, n: string) => `"files":${Number(n) + 1}`)],
       ['whitespace added', original.replace('{', '{ ')],
@@ -47,13 +50,16 @@ describe('record and config integrity', () => {
       fs.writeFileSync(file, text);
       const report = await verify(store);
       assert.equal(report.ok, false, `${what}: verify passed`);
-      assert.ok(report.damage.some((d) => d.object === `snapshots/${id}` && /checksum/.test(d.reason)), `${what}: ${JSON.stringify(report.damage)}`);
+      assert.ok(
+        report.damage.some((d) => d.object === `snapshots/${id}` && /checksum/.test(d.reason)),
+        `${what}: ${JSON.stringify(report.damage)}`,
+      );
     }
     fs.writeFileSync(file, original);
     assert.equal((await verify(store)).ok, true);
   });
 
-  it('a flipped byte in the config\'s store id is reported by verify, and the store still restores (#11.10)', async () => {
+  it("a flipped byte in the config's store id is reported by verify, and the store still restores (#11.10)", async () => {
     const { ws, store } = await setup();
     const file = path.join(store, 'config');
     const text = fs.readFileSync(file, 'utf8');
@@ -62,7 +68,10 @@ describe('record and config integrity', () => {
     fs.writeFileSync(file, flipped);
     const report = await verify(store);
     assert.equal(report.ok, false);
-    assert.ok(report.damage.some((d) => d.object === 'config'), JSON.stringify(report.damage));
+    assert.ok(
+      report.damage.some((d) => d.object === 'config'),
+      JSON.stringify(report.damage),
+    );
     const repo = await Repository.open(store);
     const target = temp.fresh('out');
     await new Restorer(repo).restore(await repo.resolveSnapshot('latest'), { target });
@@ -80,8 +89,14 @@ describe('record and config integrity', () => {
     fs.writeFileSync(path.join(store, 'config'), JSON.stringify(config, null, 2) + '\n');
     const report = await verify(store);
     assert.equal(report.ok, true, JSON.stringify(report.damage));
-    assert.ok(report.notes.some((n) => /1 snapshot record not checksummed \(older format\)/.test(n)), report.notes.join(' | '));
-    assert.ok(report.notes.some((n) => /config is not checksummed/.test(n)), report.notes.join(' | '));
+    assert.ok(
+      report.notes.some((n) => /1 snapshot record not checksummed \(older format\)/.test(n)),
+      report.notes.join(' | '),
+    );
+    assert.ok(
+      report.notes.some((n) => /config is not checksummed/.test(n)),
+      report.notes.join(' | '),
+    );
     const repo = await Repository.open(store);
     await repo.saveSnapshot({ ...(await repo.loadSnapshot(id)), label: 'relabelled' });
     await repo.close();
@@ -96,7 +111,10 @@ describe('record and config integrity', () => {
     fs.writeFileSync(path.join(store, 'cache', caches[0]), Buffer.from('not a cache at all'));
     const report = await verify(store);
     assert.equal(report.ok, true, JSON.stringify(report.damage));
-    assert.ok(report.notes.some((n) => n.includes(`cache/${caches[0]}`) && /discarded/.test(n)), report.notes.join(' | '));
+    assert.ok(
+      report.notes.some((n) => n.includes(`cache/${caches[0]}`) && /discarded/.test(n)),
+      report.notes.join(' | '),
+    );
     const repo = await Repository.open(store);
     fs.writeFileSync(path.join(ws, 'c.txt'), 'new');
     const result = await snapshotterFor(repo, ws).snapshot();

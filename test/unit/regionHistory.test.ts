@@ -22,7 +22,9 @@ function apply(a: string[], b: string[], hunks: Hunk[]): string[] {
 /** Length of a longest common subsequence (the number of unchanged lines a minimal diff keeps). */
 function lcs(a: string[], b: string[]): number {
   const dp = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
-  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) dp[i][j] = a[i - 1] === b[j - 1] ? dp[i - 1][j - 1] + 1 : Math.max(dp[i - 1][j], dp[i][j - 1]);
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      dp[i][j] = a[i - 1] === b[j - 1] ? dp[i - 1][j - 1] + 1 : Math.max(dp[i - 1][j], dp[i][j - 1]);
   return dp[a.length][b.length];
 }
 
@@ -65,14 +67,19 @@ describe('the history of a selection (#15)', () => {
     writeTree(ws, { 'geo.js': file('// geometry\n// helpers\n', 'return Math.PI * r * r;') });
     await snapshotter.snapshot();
     // Only the line below the function changes: not a change of the region.
-    writeTree(ws, { 'geo.js': file('// geometry\n// helpers\n', 'return Math.PI * r * r;').replace('other = 1', 'other = 2') });
+    writeTree(ws, {
+      'geo.js': file('// geometry\n// helpers\n', 'return Math.PI * r * r;').replace('other = 1', 'other = 2'),
+    });
     const v4 = (await snapshotter.snapshot()).snapshot;
     const current = file('// geometry\n// helpers\n', 'return Math.PI * r ** 2;').replace('other = 1', 'other = 2');
     const snapshots = await repo.listSnapshots();
     const lines = splitLines(current);
     const start = lines.indexOf('function area(r) {');
     const found = await regionHistory(repo, snapshots, 'geo.js', current, start, start + 3);
-    assert.deepEqual(found.map((f) => f.text.split('\n')[1].trim()), ['return Math.PI * r * r;', 'return 3 * r * r;']);
+    assert.deepEqual(
+      found.map((f) => f.text.split('\n')[1].trim()),
+      ['return Math.PI * r * r;', 'return 3 * r * r;'],
+    );
     assert.equal(found[0].snapshot.id, v4.id, 'the newest version differs from the editor (r ** 2)');
     assert.equal(found[0].start, 2, 'in it the function is two lines down');
     assert.equal(found[1].snapshot.id, v1.id);

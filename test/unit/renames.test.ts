@@ -9,7 +9,8 @@ import { historyFollowingRenames } from '../../src/core/query/renames';
 import { regionHistory } from '../../src/core/query/regionHistory';
 import { openRepo, snapshotterFor, useTempDirs, writeTree } from './helpers/fixtures';
 
-const lines = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `line ${i} of the parser ${tag === 'x' ? '' : tag}`).join('\n') + '\n';
+const lines = (n: number, tag: string) =>
+  Array.from({ length: n }, (_, i) => `line ${i} of the parser ${tag === 'x' ? '' : tag}`).join('\n') + '\n';
 
 describe('history follows renames and moves (#15)', () => {
   const temp = useTempDirs();
@@ -34,7 +35,10 @@ describe('history follows renames and moves (#15)', () => {
 
     const traced = await historyFollowingRenames(repo, await repo.listSnapshots(), 'src/parse.js');
     assert.deepEqual(
-      traced.map((t) => `${t.snapshot.id === v4.id ? 'v4' : t.snapshot.id === v3.id ? 'v3' : t.snapshot.id === v2.id ? 'v2' : t.snapshot.id === v1.id ? 'v1' : '?'} ${t.path}`),
+      traced.map(
+        (t) =>
+          `${t.snapshot.id === v4.id ? 'v4' : t.snapshot.id === v3.id ? 'v3' : t.snapshot.id === v2.id ? 'v2' : t.snapshot.id === v1.id ? 'v1' : '?'} ${t.path}`,
+      ),
       ['v4 src/parse.js', 'v3 parse.js', 'v2 parser.js', 'v1 parser.js'],
     );
 
@@ -43,7 +47,10 @@ describe('history follows renames and moves (#15)', () => {
     fs.rmSync(path.join(ws, 'src', 'parse.js'));
     await snap();
     const fresh = await historyFollowingRenames(repo, await repo.listSnapshots(), 'brand-new.md');
-    assert.deepEqual(fresh.map((t) => t.path), ['brand-new.md']);
+    assert.deepEqual(
+      fresh.map((t) => t.path),
+      ['brand-new.md'],
+    );
   });
 
   it('the history of a selection follows the file across a rename (#15)', async () => {
@@ -56,7 +63,17 @@ describe('history follows renames and moves (#15)', () => {
     await snap();
     fs.renameSync(path.join(ws, 'a.js'), path.join(ws, 'b.js'));
     await snap();
-    const found = await regionHistory(repo, await repo.listSnapshots(), 'b.js', 'function f() {\n  return 3;\n}\n', 0, 3);
-    assert.deepEqual(found.map((f) => `${f.path}: ${f.text.split('\n')[1].trim()}`), ['b.js: return 2;', 'a.js: return 1;']);
+    const found = await regionHistory(
+      repo,
+      await repo.listSnapshots(),
+      'b.js',
+      'function f() {\n  return 3;\n}\n',
+      0,
+      3,
+    );
+    assert.deepEqual(
+      found.map((f) => `${f.path}: ${f.text.split('\n')[1].trim()}`),
+      ['b.js: return 2;', 'a.js: return 1;'],
+    );
   });
 });

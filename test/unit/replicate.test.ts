@@ -45,7 +45,8 @@ class FaultyBackend implements Backend {
   }
   private count(key: string): void {
     if (key.startsWith('locks/')) return;
-    if (++this.writes >= this.failAt) throw new BackupError('IO_ERROR', `Injected fault at write ${this.writes} (${key}).`);
+    if (++this.writes >= this.failAt)
+      throw new BackupError('IO_ERROR', `Injected fault at write ${this.writes} (${key}).`);
   }
   async save(key: string, data: Buffer | readonly Buffer[], options?: { durable?: boolean }) {
     this.count(key);
@@ -146,8 +147,15 @@ describe('replicate to a folder', function () {
     const result = await replicate(repo, dest);
     assert.equal(result.objectsCopied, 1);
     assert.equal(result.tempsRemoved, 2);
-    assert.deepEqual(listAll(dest).filter((p) => p.includes('.tmp-') || p.includes('.pb-tmp-')), []);
-    await assertConsistent(dest, (await repo.listSnapshots()).map((s) => s.id), 'after the repair');
+    assert.deepEqual(
+      listAll(dest).filter((p) => p.includes('.tmp-') || p.includes('.pb-tmp-')),
+      [],
+    );
+    await assertConsistent(
+      dest,
+      (await repo.listSnapshots()).map((s) => s.id),
+      'after the repair',
+    );
   });
 
   it('cut off at every write in turn, the destination stays consistent and a rerun completes it', async () => {
@@ -163,11 +171,18 @@ describe('replicate to a folder', function () {
       const { code } = await rejectionCode(() => replicate(repo, faulty));
       assert.equal(code, 'IO_ERROR', `write ${failAt}`);
       const listed = await assertConsistent(dest, sourceIds, `cut at write ${failAt} of ${total}`);
-      assert.ok(listed.length < sourceIds.length || failAt === total, `cut at ${failAt}: not every snapshot can be there yet`);
+      assert.ok(
+        listed.length < sourceIds.length || failAt === total,
+        `cut at ${failAt}: not every snapshot can be there yet`,
+      );
       const rerun = await replicate(repo, dest);
       assert.equal(rerun.snapshots, sourceIds.length);
       assert.deepEqual(await assertConsistent(dest, sourceIds, `rerun after a cut at ${failAt}`), sourceIds);
-      assert.deepEqual(listAll(dest).filter((p) => p.includes('.tmp-') || p.includes('.pb-tmp-') || p.startsWith('locks/')), [], `cut at ${failAt}: no temp file or lock is left`);
+      assert.deepEqual(
+        listAll(dest).filter((p) => p.includes('.tmp-') || p.includes('.pb-tmp-') || p.startsWith('locks/')),
+        [],
+        `cut at ${failAt}: no temp file or lock is left`,
+      );
     }
   });
 
@@ -193,7 +208,7 @@ describe('replicate to a folder', function () {
     assert.deepEqual(await assertConsistent(dest, sourceIds, 'after the rerun'), sourceIds);
   });
 
-  it('refuses a destination holding another store, or someone else\'s files, writing nothing', async () => {
+  it("refuses a destination holding another store, or someone else's files, writing nothing", async () => {
     const { repo } = await sourceStore(temp);
     const other = temp.fresh('other');
     await (await openRepo(other)).close();
@@ -222,7 +237,10 @@ describe('replicate to a folder', function () {
     fs.mkdirSync(dest);
     const refused = await rejectionCode(() => replicate(repo, dest));
     assert.equal(refused.code, 'REPO_NOT_FOUND');
-    assert.match(refused.message, /held a copy of this store \(last copied .*\) but holds no store now: is its drive connected, or its share mounted\? Nothing was written/);
+    assert.match(
+      refused.message,
+      /held a copy of this store \(last copied .*\) but holds no store now: is its drive connected, or its share mounted\? Nothing was written/,
+    );
     assert.deepEqual(fs.readdirSync(dest), []);
     // The folder gone altogether: refused as well, and not made.
     fs.rmdirSync(dest);
@@ -278,12 +296,17 @@ describe('replicate to a folder', function () {
     assert.equal((await loadReplicaRecords(repo)).length, 2);
     // A later copy that does not say --offsite keeps the mark; the time is when the copy listed the store.
     let calls = 0;
-    await replicate(repo, far, { now: () => new Date(calls++ === 0 ? '2031-03-01T00:00:00Z' : '2031-03-01T00:09:00Z') });
+    await replicate(repo, far, {
+      now: () => new Date(calls++ === 0 ? '2031-03-01T00:00:00Z' : '2031-03-01T00:09:00Z'),
+    });
     const farRecord = (await loadReplicaRecords(repo)).find((r) => r.destination === far)!;
     assert.equal(farRecord.offsite, true);
     assert.equal(farRecord.time, '2031-03-01T00:00:00.000Z');
     // A replica's own records are not copied on: the destination has its own history.
-    assert.deepEqual((await new LocalBackend(far, nodeFs).list('meta')).filter((k) => k.startsWith(REPLICA_PREFIX)), []);
+    assert.deepEqual(
+      (await new LocalBackend(far, nodeFs).list('meta')).filter((k) => k.startsWith(REPLICA_PREFIX)),
+      [],
+    );
   });
 
   it('a label or pin changed at the source reaches the destination, even when the record keeps its size', async () => {
@@ -317,10 +340,17 @@ describe('replicate to a folder', function () {
     const locked = await rejectionCode(() => Repository.open(dest));
     assert.equal(locked.code, 'PASSPHRASE_REQUIRED');
     const ids = (await repo.listSnapshots()).map((s) => s.id);
-    assert.deepEqual(await assertConsistent(dest, ids, 'the encrypted copy', (l) => Repository.open(l, { passphrase: async () => 'correct horse' })), ids);
+    assert.deepEqual(
+      await assertConsistent(dest, ids, 'the encrypted copy', (l) =>
+        Repository.open(l, { passphrase: async () => 'correct horse' }),
+      ),
+      ids,
+    );
     const [record] = await loadReplicaRecords(repo);
     assert.equal(record.destination, dest);
-    const raw = fs.readFileSync(path.join(dir, ...(await repo.backend.list('meta')).find((k) => k.startsWith(REPLICA_PREFIX))!.split('/')));
+    const raw = fs.readFileSync(
+      path.join(dir, ...(await repo.backend.list('meta')).find((k) => k.startsWith(REPLICA_PREFIX))!.split('/')),
+    );
     assert.ok(!raw.includes(Buffer.from(dest)), 'the record is sealed');
   });
 
@@ -331,7 +361,10 @@ describe('replicate to a folder', function () {
       const first = await runCliCaptured(['copy', '--repo', repo.location, '--to', dest]);
       assert.equal(first.code, 0, first.stderr.join('\n'));
       assert.equal(first.stdout.length, 1);
-      assert.match(first.stdout[0], /^Created the store at .*: \d+ objects copied \(.*\), 0 already there; 2 snapshots there now\.$/);
+      assert.match(
+        first.stdout[0],
+        /^Created the store at .*: \d+ objects copied \(.*\), 0 already there; 2 snapshots there now\.$/,
+      );
       const second = await runCliCaptured(['copy', '--repo', repo.location, '--to', dest, '--json', '--offsite']);
       assert.equal(second.code, 0);
       const json = second.json<Record<string, unknown>>();

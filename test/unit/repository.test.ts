@@ -104,7 +104,10 @@ describe('Repository', () => {
       writeTree(ws, { 'a.txt': 'two\n' });
       const r = await rejectionCode(() => snapshotterFor(repo, ws).snapshot({ trigger: 'manual' }));
       assert.equal(r.code, 'REPO_NOT_FOUND', r.message);
-      assert.match(r.message, /^The backup store at .* is gone \(its config file is no longer there\): was its drive disconnected, or the folder moved or deleted\? Nothing was written\.$/);
+      assert.match(
+        r.message,
+        /^The backup store at .* is gone \(its config file is no longer there\): was its drive disconnected, or the folder moved or deleted\? Nothing was written\.$/,
+      );
       assert.deepEqual(fs.readdirSync(dir), []);
     });
 
@@ -159,7 +162,10 @@ describe('Repository', () => {
       damageBlob(repo, bad);
       const fresh = await Repository.open(dir);
       assert.equal((await rejectionCode(() => fresh.loadBlob(bad))).code, 'OBJECT_DAMAGED');
-      assert.ok((await fresh.loadBlob(good)).equals(seededBytes(40_000, 10)), 'the neighbour in the same pack still reads');
+      assert.ok(
+        (await fresh.loadBlob(good)).equals(seededBytes(40_000, 10)),
+        'the neighbour in the same pack still reads',
+      );
       assert.equal((await rejectionCode(() => fresh.loadBlob(ZERO_ID))).code, 'OBJECT_MISSING');
     });
   });
@@ -170,7 +176,10 @@ describe('Repository', () => {
       const y = { type: 'symlink' as const, name: 'y', target: 'x' };
       const z = { type: 'dir' as const, name: 'z', tree: ZERO_ID };
       assert.ok(encodeTree([z, x, y]).equals(encodeTree([x, y, z])));
-      assert.deepEqual(decodeTree(encodeTree([y, z, x]), 't').entries.map((e) => e.name), ['x', 'y', 'z']);
+      assert.deepEqual(
+        decodeTree(encodeTree([y, z, x]), 't').entries.map((e) => e.name),
+        ['x', 'y', 'z'],
+      );
     });
 
     it('decodeTree rejects a tree with two entries of one name (a symlink "x" and a folder "x")', () => {
@@ -183,22 +192,56 @@ describe('Repository', () => {
           ],
         }),
       );
-      assert.throws(() => decodeTree(forged, 'Tree t'), (e: unknown) => isBackupError(e, 'OBJECT_DAMAGED') && /repeated/.test(e.message));
+      assert.throws(
+        () => decodeTree(forged, 'Tree t'),
+        (e: unknown) => isBackupError(e, 'OBJECT_DAMAGED') && /repeated/.test(e.message),
+      );
       // encodeTree does not deduplicate, so the writer cannot produce such a tree that decodes.
       assert.throws(
-        () => decodeTree(encodeTree([{ type: 'symlink', name: 'x', target: '/tmp' }, { type: 'dir', name: 'x', tree: ZERO_ID }]), 't'),
+        () =>
+          decodeTree(
+            encodeTree([
+              { type: 'symlink', name: 'x', target: '/tmp' },
+              { type: 'dir', name: 'x', tree: ZERO_ID },
+            ]),
+            't',
+          ),
         (e: unknown) => isBackupError(e, 'OBJECT_DAMAGED'),
       );
     });
 
     it('decodeTree rejects unsorted names and malformed entries, but keeps hostile names for the restorer to judge', () => {
-      const unsorted = Buffer.from(JSON.stringify({ v: 1, entries: [{ type: 'symlink', name: 'b', target: '' }, { type: 'symlink', name: 'a', target: '' }] }));
-      assert.throws(() => decodeTree(unsorted, 't'), (e: unknown) => isBackupError(e, 'OBJECT_DAMAGED'));
-      const badId = Buffer.from(JSON.stringify({ v: 1, entries: [{ type: 'file', name: 'a', mode: 420, size: 1, content: ['nothex'] }] }));
-      assert.throws(() => decodeTree(badId, 't'), (e: unknown) => isBackupError(e, 'OBJECT_DAMAGED'));
-      assert.throws(() => decodeTree(Buffer.from('not json'), 't'), (e: unknown) => isBackupError(e, 'OBJECT_DAMAGED'));
+      const unsorted = Buffer.from(
+        JSON.stringify({
+          v: 1,
+          entries: [
+            { type: 'symlink', name: 'b', target: '' },
+            { type: 'symlink', name: 'a', target: '' },
+          ],
+        }),
+      );
+      assert.throws(
+        () => decodeTree(unsorted, 't'),
+        (e: unknown) => isBackupError(e, 'OBJECT_DAMAGED'),
+      );
+      const badId = Buffer.from(
+        JSON.stringify({ v: 1, entries: [{ type: 'file', name: 'a', mode: 420, size: 1, content: ['nothex'] }] }),
+      );
+      assert.throws(
+        () => decodeTree(badId, 't'),
+        (e: unknown) => isBackupError(e, 'OBJECT_DAMAGED'),
+      );
+      assert.throws(
+        () => decodeTree(Buffer.from('not json'), 't'),
+        (e: unknown) => isBackupError(e, 'OBJECT_DAMAGED'),
+      );
       const hostile = ['..', '/etc', 'a/b', 'x\0y'].map((name) => ({ type: 'symlink' as const, name, target: '/' }));
-      assert.deepEqual(decodeTree(encodeTree(hostile), 't').entries.map((e) => e.name).sort(), ['..', '/etc', 'a/b', 'x\0y'].sort());
+      assert.deepEqual(
+        decodeTree(encodeTree(hostile), 't')
+          .entries.map((e) => e.name)
+          .sort(),
+        ['..', '/etc', 'a/b', 'x\0y'].sort(),
+      );
     });
   });
 
@@ -220,7 +263,10 @@ describe('Repository', () => {
       await repo.saveSnapshot(sibling);
       const fresh = await Repository.open(repo.location);
       const all = await fresh.listSnapshots();
-      assert.deepEqual(all.map((s) => s.id), [older.id, sibling.id, record.id]);
+      assert.deepEqual(
+        all.map((s) => s.id),
+        [older.id, sibling.id, record.id],
+      );
       assert.equal((await fresh.resolveSnapshot('latest')).id, record.id);
       assert.equal((await fresh.resolveSnapshot(record.id)).id, record.id);
       assert.equal((await fresh.resolveSnapshot(record.id.slice(0, 6).toUpperCase())).id, record.id);
@@ -228,7 +274,10 @@ describe('Repository', () => {
       assert.equal((await rejectionCode(() => fresh.resolveSnapshot('abc0'))).code, 'SNAPSHOT_AMBIGUOUS');
       assert.equal((await rejectionCode(() => fresh.resolveSnapshot('ffffffffff'))).code, 'SNAPSHOT_NOT_FOUND');
       assert.equal((await rejectionCode(() => fresh.resolveSnapshot(''))).code, 'SNAPSHOT_NOT_FOUND');
-      assert.equal((await rejectionCode(() => fresh.resolveSnapshot('latest', 'no-such-workspace'))).code, 'SNAPSHOT_NOT_FOUND');
+      assert.equal(
+        (await rejectionCode(() => fresh.resolveSnapshot('latest', 'no-such-workspace'))).code,
+        'SNAPSHOT_NOT_FOUND',
+      );
     });
 
     it('reports a damaged record through onDamaged and still lists the others', async () => {
@@ -237,7 +286,10 @@ describe('Repository', () => {
       fs.writeFileSync(path.join(dir, 'snapshots', broken), '{"v":1,"id":"nonsense"}');
       const damaged: string[] = [];
       const list = await (await Repository.open(dir)).listSnapshots({ onDamaged: (key) => damaged.push(key) });
-      assert.deepEqual(list.map((s) => s.id), [record.id]);
+      assert.deepEqual(
+        list.map((s) => s.id),
+        [record.id],
+      );
       assert.deepEqual(damaged, [`snapshots/${broken}`]);
     });
   });
@@ -253,8 +305,14 @@ describe('Repository', () => {
       const first = await snapshotterFor(repo, ws).snapshot();
       const growth1 = storeBytes(store) - base;
       assert.ok(growth1 >= content.length, `the content must be stored at least once (grew ${growth1})`);
-      assert.ok(growth1 < content.length + 16 * KiB, `three copies must cost about one (grew ${growth1} for ${content.length})`);
-      assert.ok(first.snapshot.stats.dataAdded < content.length + 4 * KiB, `plaintext added once (${first.snapshot.stats.dataAdded})`);
+      assert.ok(
+        growth1 < content.length + 16 * KiB,
+        `three copies must cost about one (grew ${growth1} for ${content.length})`,
+      );
+      assert.ok(
+        first.snapshot.stats.dataAdded < content.length + 4 * KiB,
+        `plaintext added once (${first.snapshot.stats.dataAdded})`,
+      );
 
       writeTree(ws, { 'copy/d.bin': content, 'copy/e.bin': content });
       const before2 = storeBytes(store);
@@ -274,7 +332,10 @@ describe('Repository', () => {
       const base = storeBytes(store);
       await snapshotterFor(repo, ws).snapshot();
       const growth = storeBytes(store) - base;
-      assert.ok(growth < (text.length + 3000) / 2, `text should compress to under half (grew ${growth} for ${text.length + 3000})`);
+      assert.ok(
+        growth < (text.length + 3000) / 2,
+        `text should compress to under half (grew ${growth} for ${text.length + 3000})`,
+      );
     });
 
     it('does not inflate incompressible data', async () => {
@@ -290,7 +351,10 @@ describe('Repository', () => {
       await snapshotterFor(repo, ws).snapshot();
       const growth = storeBytes(store) - base;
       assert.ok(growth >= raw, `random data cannot shrink (grew ${growth} for ${raw})`);
-      assert.ok(growth <= raw + 4 * KiB, `random data must be stored at about its raw size (grew ${growth} for ${raw})`);
+      assert.ok(
+        growth <= raw + 4 * KiB,
+        `random data must be stored at about its raw size (grew ${growth} for ${raw})`,
+      );
     });
 
     it('chunking: a 4 KiB edit in the middle of a 16 MiB file adds well under 2 MB', async function () {

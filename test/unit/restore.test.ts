@@ -51,7 +51,9 @@ function assertSameTree(actual: ReadTree, expected: ReadTree, what: string): voi
 describe('Restorer', () => {
   const temp = useTempDirs();
 
-  async function setup(spec: TreeSpec = SPEC): Promise<{ ws: string; repo: Repository; snapshot: SnapshotRecord; state: ReadTree }> {
+  async function setup(
+    spec: TreeSpec = SPEC,
+  ): Promise<{ ws: string; repo: Repository; snapshot: SnapshotRecord; state: ReadTree }> {
     const ws = temp.make('ws');
     writeTree(ws, spec);
     const repo = await openRepo(temp.fresh('store'));
@@ -99,7 +101,11 @@ describe('Restorer', () => {
       fs.writeFileSync(path.join(ws, 'extra.txt'), 'mine');
       const result = await restore(repo, snapshot, { target: ws });
       assert.deepEqual(result.problems, []);
-      assertSameTree(readTree(ws), { ...state, 'extra.txt': { mode: 0o644, content: Buffer.from('mine') } }, 'workspace');
+      assertSameTree(
+        readTree(ws),
+        { ...state, 'extra.txt': { mode: 0o644, content: Buffer.from('mine') } },
+        'workspace',
+      );
     });
 
     it('brings back a deleted file from an older snapshot', async () => {
@@ -115,7 +121,10 @@ describe('Restorer', () => {
       const { ws, repo, snapshot } = await setup();
       const result = await restore(repo, snapshot, { target: ws });
       assert.deepEqual(result.plan.changes, []);
-      assert.equal(result.plan.unchanged, Object.keys(readTree(ws)).length + 5 /* folders: src, src/lib, bin, data, links */);
+      assert.equal(
+        result.plan.unchanged,
+        Object.keys(readTree(ws)).length + 5 /* folders: src, src/lib, bin, data, links */,
+      );
       fs.writeFileSync(path.join(ws, 'README.md'), '# PROJECT\n'); // same size, other bytes
       const again = await restore(repo, snapshot, { target: ws, dryRun: true });
       assert.deepEqual(again.plan.changes, [{ path: 'README.md', action: 'overwrite', type: 'file' }]);
@@ -132,10 +141,21 @@ describe('Restorer', () => {
     it('plans each path once when requested paths overlap', async () => {
       const { repo, snapshot, state } = await setup();
       const target = temp.make('t');
-      const result = await restore(repo, snapshot, { target, paths: ['src/lib/util.ts', 'src', './src/index.ts', 'src/'] });
-      assert.deepEqual(result.plan.changes.map((c) => c.path).sort(), ['src', 'src/index.ts', 'src/lib', 'src/lib/util.ts']);
+      const result = await restore(repo, snapshot, {
+        target,
+        paths: ['src/lib/util.ts', 'src', './src/index.ts', 'src/'],
+      });
+      assert.deepEqual(result.plan.changes.map((c) => c.path).sort(), [
+        'src',
+        'src/index.ts',
+        'src/lib',
+        'src/lib/util.ts',
+      ]);
       assert.equal(result.restored, 4);
-      assert.deepEqual(readTree(target), { 'src/index.ts': state['src/index.ts'], 'src/lib/util.ts': state['src/lib/util.ts'] });
+      assert.deepEqual(readTree(target), {
+        'src/index.ts': state['src/index.ts'],
+        'src/lib/util.ts': state['src/lib/util.ts'],
+      });
     });
 
     it('refuses a target below a file with a clear error', async () => {
@@ -152,10 +172,22 @@ describe('Restorer', () => {
       const { repo, snapshot } = await setup();
       const dir = temp.make('x');
       fs.writeFileSync(path.join(dir, 'file'), 'f');
-      assert.equal((await rejectionCode(() => restore(repo, snapshot, { target: path.join(dir, 'file') }))).code, 'RESTORE_CONFLICT');
-      assert.equal((await rejectionCode(() => restore(repo, snapshot, { target: dir, paths: ['src/nope.ts'] }))).code, 'PATH_NOT_FOUND');
-      assert.equal((await rejectionCode(() => restore(repo, snapshot, { target: dir, paths: ['README.md/below'] }))).code, 'PATH_NOT_FOUND');
-      assert.equal((await rejectionCode(() => restore(repo, snapshot, { target: dir, paths: ['../README.md'] }))).code, 'UNSAFE_PATH');
+      assert.equal(
+        (await rejectionCode(() => restore(repo, snapshot, { target: path.join(dir, 'file') }))).code,
+        'RESTORE_CONFLICT',
+      );
+      assert.equal(
+        (await rejectionCode(() => restore(repo, snapshot, { target: dir, paths: ['src/nope.ts'] }))).code,
+        'PATH_NOT_FOUND',
+      );
+      assert.equal(
+        (await rejectionCode(() => restore(repo, snapshot, { target: dir, paths: ['README.md/below'] }))).code,
+        'PATH_NOT_FOUND',
+      );
+      assert.equal(
+        (await rejectionCode(() => restore(repo, snapshot, { target: dir, paths: ['../README.md'] }))).code,
+        'UNSAFE_PATH',
+      );
       assert.deepEqual(fs.readdirSync(dir), ['file']);
     });
   });
@@ -168,10 +200,12 @@ describe('Restorer', () => {
       writeTree(ws, { 'extra/new.txt': 'new', 'node_modules/dep/index.js': 'dep' });
       const before = readTree(ws);
       const result = await restore(repo, snapshot, { target: ws, dryRun: true, deleteExtra: true });
-      assert.deepEqual(
-        result.plan.changes.map((c) => `${c.action} ${c.type} ${c.path}`).sort(),
-        ['create file README.md', 'delete dir extra', 'delete file extra/new.txt', 'overwrite file src/index.ts'],
-      );
+      assert.deepEqual(result.plan.changes.map((c) => `${c.action} ${c.type} ${c.path}`).sort(), [
+        'create file README.md',
+        'delete dir extra',
+        'delete file extra/new.txt',
+        'overwrite file src/index.ts',
+      ]);
       assert.equal(result.restored, 0);
       assert.equal(result.deleted, 0);
       assertSameTree(readTree(ws), before, 'workspace after a dry run');
@@ -189,12 +223,23 @@ describe('Restorer', () => {
   describe('deleting extras', () => {
     it('removes files the snapshot does not have, but leaves excluded folders like node_modules alone', async () => {
       const { ws, repo, snapshot, state } = await setup();
-      writeTree(ws, { 'extra.txt': 'x', 'src/lib/extra/deep.ts': 'd', 'node_modules/dep/index.js': 'dep', 'src/node_modules/x.js': 'x', '.git/HEAD': 'ref' });
+      writeTree(ws, {
+        'extra.txt': 'x',
+        'src/lib/extra/deep.ts': 'd',
+        'node_modules/dep/index.js': 'dep',
+        'src/node_modules/x.js': 'x',
+        '.git/HEAD': 'ref',
+      });
       const result = await restore(repo, snapshot, { target: ws, deleteExtra: true });
       assert.deepEqual(result.problems, []);
       assertSameTree(
         readTree(ws),
-        { ...state, 'node_modules/dep/index.js': readTree(ws)['node_modules/dep/index.js'], 'src/node_modules/x.js': readTree(ws)['src/node_modules/x.js'], '.git/HEAD': readTree(ws)['.git/HEAD'] },
+        {
+          ...state,
+          'node_modules/dep/index.js': readTree(ws)['node_modules/dep/index.js'],
+          'src/node_modules/x.js': readTree(ws)['src/node_modules/x.js'],
+          '.git/HEAD': readTree(ws)['.git/HEAD'],
+        },
         'workspace',
       );
       assert.equal(fs.readFileSync(path.join(ws, 'node_modules', 'dep', 'index.js'), 'utf8'), 'dep');
@@ -228,7 +273,10 @@ describe('Restorer', () => {
       const snapshot = (await snapshotterFor(repo, ws).snapshot()).snapshot;
       writeTree(ws, { 'extra.txt': 'x' });
       const result = await restore(repo, snapshot, { target: ws, deleteExtra: true, dryRun: true });
-      assert.deepEqual(result.plan.changes.map((c) => `${c.action} ${c.path}`), ['delete extra.txt']);
+      assert.deepEqual(
+        result.plan.changes.map((c) => `${c.action} ${c.path}`),
+        ['delete extra.txt'],
+      );
       await restore(repo, snapshot, { target: ws, deleteExtra: true });
       assert.ok(fs.existsSync(path.join(storeDir, 'config')), 'the store survived');
       assert.equal(fs.existsSync(path.join(ws, 'extra.txt')), false);
@@ -237,21 +285,40 @@ describe('Restorer', () => {
       assert.equal(run.code, 0, run.stderr.join('\n'));
       assert.equal(fs.existsSync(path.join(ws, 'extra2.txt')), false);
       assert.equal((await Repository.open(storeDir)).config.id, repo.config.id);
-      assert.equal((await runCliCaptured(['list', '--json', '--repo', storeDir])).json<unknown[]>().length, 2, 'the original and the pre-restore snapshot');
+      assert.equal(
+        (await runCliCaptured(['list', '--json', '--repo', storeDir])).json<unknown[]>().length,
+        2,
+        'the original and the pre-restore snapshot',
+      );
     });
 
     it('missingAsDelete: requested paths the snapshot lacks are deleted (undo of a restore), excluded folders kept', async () => {
       const { ws, repo, snapshot, state } = await setup();
       writeTree(ws, { 'new.txt': 'n', 'newdir/a.txt': 'a', 'newdir/sub/b.txt': 'b', 'newdir/node_modules/m.js': 'm' });
-      const dry = await restore(repo, snapshot, { target: ws, paths: ['new.txt', 'newdir', 'README.md', 'never-existed'], missingAsDelete: true, dryRun: true });
-      assert.deepEqual(
-        dry.plan.changes.map((c) => `${c.action} ${c.path}`).sort(),
-        ['delete new.txt', 'delete newdir', 'delete newdir/a.txt', 'delete newdir/sub', 'delete newdir/sub/b.txt'],
-      );
+      const dry = await restore(repo, snapshot, {
+        target: ws,
+        paths: ['new.txt', 'newdir', 'README.md', 'never-existed'],
+        missingAsDelete: true,
+        dryRun: true,
+      });
+      assert.deepEqual(dry.plan.changes.map((c) => `${c.action} ${c.path}`).sort(), [
+        'delete new.txt',
+        'delete newdir',
+        'delete newdir/a.txt',
+        'delete newdir/sub',
+        'delete newdir/sub/b.txt',
+      ]);
       await restore(repo, snapshot, { target: ws, paths: ['new.txt', 'newdir', 'README.md'], missingAsDelete: true });
-      assertSameTree(readTree(ws), { ...state, 'newdir/node_modules/m.js': { mode: 0o644, content: Buffer.from('m') } }, 'workspace');
+      assertSameTree(
+        readTree(ws),
+        { ...state, 'newdir/node_modules/m.js': { mode: 0o644, content: Buffer.from('m') } },
+        'workspace',
+      );
       // Without the option, a missing path is an error.
-      assert.equal((await rejectionCode(() => restore(repo, snapshot, { target: ws, paths: ['new.txt'] }))).code, 'PATH_NOT_FOUND');
+      assert.equal(
+        (await rejectionCode(() => restore(repo, snapshot, { target: ws, paths: ['new.txt'] }))).code,
+        'PATH_NOT_FOUND',
+      );
     });
 
     it('does not follow a symlink to a folder outside while looking for extras', async () => {
@@ -268,7 +335,11 @@ describe('Restorer', () => {
   describe('damaged data', () => {
     it('fails only the files whose data is damaged, with a clear problem; the rest restores', async () => {
       // Over 32 KiB each, so each file is a storage unit of its own (small files share compressed bundles).
-      const spec: TreeSpec = { 'good.bin': seededBytes(40_000, 1), 'bad.bin': seededBytes(40_000, 2), 'dir/also-good.txt': 'fine' };
+      const spec: TreeSpec = {
+        'good.bin': seededBytes(40_000, 1),
+        'bad.bin': seededBytes(40_000, 2),
+        'dir/also-good.txt': 'fine',
+      };
       const { ws, repo, snapshot } = await setup(spec);
       const bad = await entryAt(repo, snapshot.tree, 'bad.bin');
       assert.ok(bad?.type === 'file');
@@ -276,14 +347,24 @@ describe('Restorer', () => {
       const fresh = await Repository.open(repo.location);
       const target = temp.make('target');
       const result = await restore(fresh, snapshot, { target });
-      assert.deepEqual(result.problems.map((p) => p.path), ['bad.bin']);
+      assert.deepEqual(
+        result.problems.map((p) => p.path),
+        ['bad.bin'],
+      );
       assert.match(result.problems[0].reason, /damaged/);
-      assert.deepEqual(readTree(target), expectedTree({ 'good.bin': spec['good.bin'], 'dir/also-good.txt': 'fine' }), 'no partial or temp file is left');
+      assert.deepEqual(
+        readTree(target),
+        expectedTree({ 'good.bin': spec['good.bin'], 'dir/also-good.txt': 'fine' }),
+        'no partial or temp file is left',
+      );
 
       // Over an existing file, the old content stays whole.
       fs.writeFileSync(path.join(ws, 'bad.bin'), 'old but intact');
       const over = await restore(fresh, snapshot, { target: ws });
-      assert.deepEqual(over.problems.map((p) => p.path), ['bad.bin']);
+      assert.deepEqual(
+        over.problems.map((p) => p.path),
+        ['bad.bin'],
+      );
       assert.equal(fs.readFileSync(path.join(ws, 'bad.bin'), 'utf8'), 'old but intact');
       assert.deepEqual(fs.readdirSync(ws).sort(), ['bad.bin', 'dir', 'good.bin']);
     });
@@ -300,7 +381,11 @@ describe('Restorer', () => {
       const data = await w.add('data', Buffer.from('payload'));
       const file = (name: string): TreeEntry => ({ type: 'file', name, mode: 0o644, size: 7, content: [data] });
       const escapedTree = await w.addTree([file('escaped.txt')]);
-      const inner = await w.addTree([file('ok-inner.txt'), { type: 'dir', name: '..', tree: escapedTree }, file('../../up.txt')]);
+      const inner = await w.addTree([
+        file('ok-inner.txt'),
+        { type: 'dir', name: '..', tree: escapedTree },
+        file('../../up.txt'),
+      ]);
       const root = await w.addTree([
         file('..'),
         file('a/b'),
@@ -317,7 +402,13 @@ describe('Restorer', () => {
       const outer = temp.make('outer');
       const target = path.join(outer, 'target', 'deeper');
       const result = await new Restorer(repo).restore(snapshot, { target });
-      assert.deepEqual(listAll(outer), ['target', 'target/deeper', 'target/deeper/ok.txt', 'target/deeper/sub', 'target/deeper/sub/ok-inner.txt']);
+      assert.deepEqual(listAll(outer), [
+        'target',
+        'target/deeper',
+        'target/deeper/ok.txt',
+        'target/deeper/sub',
+        'target/deeper/sub/ok-inner.txt',
+      ]);
       assert.deepEqual(
         result.problems.map((p) => p.path).sort(),
         ['', '.', '..', '../evil-link', '/etc', 'a/b', 'sub/..', 'sub/../../up.txt', 'x\0y'].sort(),
@@ -336,7 +427,10 @@ describe('Restorer', () => {
       const data = await w.add('data', Buffer.from('payload'));
       const inner = await w.addTree([{ type: 'file', name: 'f.txt', mode: 0o644, size: 7, content: [data] }]);
       // Snapshot A: x is a link to the outside. Snapshot B: x is a folder with a file.
-      const rootA = await w.addTree([{ type: 'symlink', name: 'x', target: outside }, { type: 'dir', name: 'd', tree: inner }]);
+      const rootA = await w.addTree([
+        { type: 'symlink', name: 'x', target: outside },
+        { type: 'dir', name: 'd', tree: inner },
+      ]);
       const rootB = await w.addTree([{ type: 'dir', name: 'x', tree: inner }]);
       await w.finish();
       const a = await forgeSnapshot(repo, rootA);
@@ -347,7 +441,10 @@ describe('Restorer', () => {
       const ra = await new Restorer(repo).restore(a, { target });
       assert.deepEqual(ra.problems, []);
       assert.equal(fs.readlinkSync(path.join(target, 'x')), outside, 'the link itself is restored as a link');
-      assert.ok(fs.lstatSync(path.join(target, 'd')).isDirectory(), 'the link in the way was replaced by a real folder');
+      assert.ok(
+        fs.lstatSync(path.join(target, 'd')).isDirectory(),
+        'the link in the way was replaced by a real folder',
+      );
       const rb = await new Restorer(repo).restore(b, { target });
       assert.deepEqual(rb.problems, []);
       assert.ok(fs.lstatSync(path.join(target, 'x')).isDirectory());
@@ -366,7 +463,10 @@ describe('Restorer', () => {
       const outside = temp.make('outside');
       writeTree(outside, { 'victim.txt': 'untouched' });
       const target = temp.make('target');
-      writeTree(target, { 'README.md': { symlink: path.join(outside, 'victim.txt') }, 'src/index.ts': { symlink: '../../victim.txt' } });
+      writeTree(target, {
+        'README.md': { symlink: path.join(outside, 'victim.txt') },
+        'src/index.ts': { symlink: '../../victim.txt' },
+      });
       const result = await restore(repo, snapshot, { target });
       assert.deepEqual(result.problems, []);
       assert.deepEqual(readTree(outside), expectedTree({ 'victim.txt': 'untouched' }));
@@ -385,7 +485,10 @@ describe('Restorer', () => {
       const snapshot = await forgeSnapshot(repo, root);
       const target = temp.make('target');
       const result = await new Restorer(repo).restore(snapshot, { target });
-      assert.deepEqual(result.problems.map((p) => p.path), ['lost']);
+      assert.deepEqual(
+        result.problems.map((p) => p.path),
+        ['lost'],
+      );
       assert.equal(fs.readFileSync(path.join(target, 'ok.txt'), 'utf8'), 'payload');
     });
   });
@@ -424,7 +527,10 @@ describe('Restorer', () => {
       const dry = await runCliCaptured(['restore', 'latest', '--target', ws, '--dry-run', '--json'], env);
       assert.equal(dry.json<{ undo: unknown }>().undo, null);
       assert.equal(fs.readFileSync(path.join(ws, 'README.md'), 'utf8'), 'edited');
-      assert.deepEqual((await (await Repository.open(repo.location)).listSnapshots()).map((s) => s.id), [snapshot.id]);
+      assert.deepEqual(
+        (await (await Repository.open(repo.location)).listSnapshots()).map((s) => s.id),
+        [snapshot.id],
+      );
     });
   });
 });

@@ -35,7 +35,19 @@ function snap(spec: SnapSpec): SnapshotRecord {
     host: 'test',
     trigger: 'manual',
     tree: '0'.repeat(64),
-    stats: { files: 0, dirs: 0, symlinks: 0, bytes: 0, filesNew: 0, filesChanged: 0, filesDeleted: 0, bytesAdded: 0, dataAdded: 0, blobsAdded: 0, skipped: 0 },
+    stats: {
+      files: 0,
+      dirs: 0,
+      symlinks: 0,
+      bytes: 0,
+      filesNew: 0,
+      filesChanged: 0,
+      filesDeleted: 0,
+      bytesAdded: 0,
+      dataAdded: 0,
+      blobsAdded: 0,
+      skipped: 0,
+    },
     tool: 'test',
     ...(spec.pinned ? { pinned: true } : {}),
     ...(spec.label ? { label: spec.label } : {}),
@@ -200,7 +212,12 @@ describe('retention policy', () => {
           { id: 'newest', at: [2024, 1, 5] },
         ],
         policy: { keepLast: 1 },
-        kept: { pinned: ['pinned'], labelled: ['labelled'], both: ['pinned', 'labelled'], newest: ['latest', 'last-1'] },
+        kept: {
+          pinned: ['pinned'],
+          labelled: ['labelled'],
+          both: ['pinned', 'labelled'],
+          newest: ['latest', 'last-1'],
+        },
       },
       {
         name: 'the newest snapshot is kept even when no rule covers it',
@@ -223,7 +240,13 @@ describe('retention policy', () => {
           { id: 'b2', at: [2024, 1, 2, 13], ws: 'b' },
         ],
         policy: { keepLast: 2 },
-        kept: { b1: ['last-2'], a2: ['last-2'], a3: ['latest', 'last-1'], c1: ['latest', 'last-1'], b2: ['latest', 'last-1'] },
+        kept: {
+          b1: ['last-2'],
+          a2: ['last-2'],
+          a3: ['latest', 'last-1'],
+          c1: ['latest', 'last-1'],
+          b2: ['latest', 'last-1'],
+        },
       },
       {
         name: 'rules combine: one snapshot can be kept for many reasons',
@@ -232,9 +255,20 @@ describe('retention policy', () => {
           { id: 'tue', at: [2024, 4, 2, 9] },
           { id: 'tue2', at: [2024, 4, 2, 10] },
         ],
-        policy: { keepLast: 1, keepHourly: 1, keepDaily: 2, keepWeekly: 1, keepMonthly: 1, keepYearly: 1, keepWithin: HOUR },
+        policy: {
+          keepLast: 1,
+          keepHourly: 1,
+          keepDaily: 2,
+          keepWeekly: 1,
+          keepMonthly: 1,
+          keepYearly: 1,
+          keepWithin: HOUR,
+        },
         now: [2024, 4, 2, 10, 30],
-        kept: { mon: ['daily-2'], tue2: ['latest', 'last-1', 'hourly-1', 'daily-1', 'weekly-1', 'monthly-1', 'yearly-1', 'within'] },
+        kept: {
+          mon: ['daily-2'],
+          tue2: ['latest', 'last-1', 'hourly-1', 'daily-1', 'weekly-1', 'monthly-1', 'yearly-1', 'within'],
+        },
       },
       {
         name: 'equal times are ordered by id, so the result does not depend on the input order',
@@ -323,8 +357,20 @@ describe('retention policy', () => {
       const records = [snap({ id: 'x', at: '2024-10-26T23:30:00Z' }), snap({ id: 'y', at: '2024-10-27T00:30:00Z' })];
       let berlin: string[] = [];
       let utc: string[] = [];
-      inZone('Europe/Berlin', () => (berlin = applyPolicy(records, { keepDaily: 5 }, new Date()).filter((d) => d.keep).map((d) => d.snapshot.id)));
-      inZone('UTC', () => (utc = applyPolicy(records, { keepDaily: 5 }, new Date()).filter((d) => d.keep).map((d) => d.snapshot.id)));
+      inZone(
+        'Europe/Berlin',
+        () =>
+          (berlin = applyPolicy(records, { keepDaily: 5 }, new Date())
+            .filter((d) => d.keep)
+            .map((d) => d.snapshot.id)),
+      );
+      inZone(
+        'UTC',
+        () =>
+          (utc = applyPolicy(records, { keepDaily: 5 }, new Date())
+            .filter((d) => d.keep)
+            .map((d) => d.snapshot.id)),
+      );
       assert.deepEqual(berlin, ['y'], 'both on Sunday in Berlin: one daily bucket');
       assert.deepEqual(utc, ['x', 'y'], 'Saturday and Sunday in UTC: two daily buckets');
     });
@@ -340,7 +386,9 @@ describe('retention policy', () => {
     ];
     for (const [name, policy] of bad) {
       it(`refuses ${name} with USAGE`, async () => {
-        const { code } = await rejectionCode(async () => applyPolicy([snap({ id: 's', at: [2024, 1, 1] })], policy, new Date(2024, 0, 2)));
+        const { code } = await rejectionCode(async () =>
+          applyPolicy([snap({ id: 's', at: [2024, 1, 1] })], policy, new Date(2024, 0, 2)),
+        );
         assert.equal(code, 'USAGE');
       });
     }
@@ -373,7 +421,8 @@ describe('retention policy', () => {
       ['d', undefined],
     ];
     for (const [text, expected] of table) {
-      it(`${JSON.stringify(text)} -> ${expected === undefined ? 'undefined' : `${expected} ms`}`, () => assert.equal(parseDuration(text), expected));
+      it(`${JSON.stringify(text)} -> ${expected === undefined ? 'undefined' : `${expected} ms`}`, () =>
+        assert.equal(parseDuration(text), expected));
     }
   });
 });

@@ -30,7 +30,33 @@ type Node =
   | { kind: 'link'; target: string }
   | { kind: 'dir'; entries: Array<[string, Node]> };
 
-const PIECES = ['a', 'b', 'Z', '0', '-', '_', '.', ' ', 'é', 'ñ', 'ü', 'Å', 'ß', '漢', '字', 'カ', '😀', '🎉', '👩‍💻', 'Ω', 'e\u0301', '#', '~', '(', ')'];
+const PIECES = [
+  'a',
+  'b',
+  'Z',
+  '0',
+  '-',
+  '_',
+  '.',
+  ' ',
+  'é',
+  'ñ',
+  'ü',
+  'Å',
+  'ß',
+  '漢',
+  '字',
+  'カ',
+  '😀',
+  '🎉',
+  '👩‍💻',
+  'Ω',
+  'e\u0301',
+  '#',
+  '~',
+  '(',
+  ')',
+];
 
 /**
  * A file name: a mix of accents, CJK, emoji, spaces and dots, or any unicode graphemes. Only what a name can
@@ -39,17 +65,35 @@ const PIECES = ['a', 'b', 'Z', '0', '-', '_', '.', ' ', 'é', 'ñ', 'ü', 'Å', 
  */
 const nameArb = fc
   .oneof(
-    { weight: 3, arbitrary: fc.array(fc.constantFrom(...PIECES), { minLength: 1, maxLength: 5 }).map((parts) => parts.join('')) },
+    {
+      weight: 3,
+      arbitrary: fc.array(fc.constantFrom(...PIECES), { minLength: 1, maxLength: 5 }).map((parts) => parts.join('')),
+    },
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 4 }) },
   )
-  .filter((name) => name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0') && !name.startsWith('..') && Buffer.byteLength(name) < 200);
+  .filter(
+    (name) =>
+      name !== '' &&
+      name !== '.' &&
+      name !== '..' &&
+      !name.includes('/') &&
+      !name.includes('\0') &&
+      !name.startsWith('..') &&
+      Buffer.byteLength(name) < 200,
+  );
 
 const contentArb: fc.Arbitrary<Buffer> = fc.oneof(
   { weight: 2, arbitrary: fc.constant(Buffer.alloc(0)) },
   { weight: 4, arbitrary: fc.string({ maxLength: 200 }).map((s) => Buffer.from(s, 'utf8')) },
   { weight: 4, arbitrary: fc.uint8Array({ maxLength: 400 }).map((a) => Buffer.from(a)) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 1_000_000 }).map((seed) => seededBytes(100_000 + (seed % 5000), seed)) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 1_000_000 }).map((seed) => seededBytes(MiB + 200_000 + (seed % 5000), seed)) }, // chunked
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 1, max: 1_000_000 }).map((seed) => seededBytes(100_000 + (seed % 5000), seed)),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 1, max: 1_000_000 }).map((seed) => seededBytes(MiB + 200_000 + (seed % 5000), seed)),
+  }, // chunked
 );
 
 const modeArb = fc.constantFrom(0o644, 0o644, 0o755, 0o600, 0o700);
@@ -58,7 +102,11 @@ const targetArb = fc
   .array(fc.constantFrom('..', '.', 'a', 'b.txt', 'x y', 'é', '漢', 'missing'), { minLength: 1, maxLength: 3 })
   .map((parts) => parts.join('/'));
 
-const fileArb: fc.Arbitrary<Node> = fc.record({ kind: fc.constant('file' as const), content: contentArb, mode: modeArb });
+const fileArb: fc.Arbitrary<Node> = fc.record({
+  kind: fc.constant('file' as const),
+  content: contentArb,
+  mode: modeArb,
+});
 const linkArb: fc.Arbitrary<Node> = fc.record({ kind: fc.constant('link' as const), target: targetArb });
 
 const { dir: dirArb } = fc.letrec<{ dir: Node; node: Node }>((tie) => ({
@@ -66,7 +114,12 @@ const { dir: dirArb } = fc.letrec<{ dir: Node; node: Node }>((tie) => ({
     kind: fc.constant('dir' as const),
     entries: fc.uniqueArray(fc.tuple(nameArb, tie('node')), { maxLength: 5, selector: (entry) => entry[0] }),
   }),
-  node: fc.oneof({ maxDepth: 3, depthIdentifier: 'tree' }, { weight: 5, arbitrary: fileArb }, { weight: 1, arbitrary: linkArb }, { weight: 2, arbitrary: tie('dir') }),
+  node: fc.oneof(
+    { maxDepth: 3, depthIdentifier: 'tree' },
+    { weight: 5, arbitrary: fileArb },
+    { weight: 1, arbitrary: linkArb },
+    { weight: 2, arbitrary: tie('dir') },
+  ),
 }));
 
 function toSpec(node: Node, prefix = '', spec: TreeSpec = {}): TreeSpec {
@@ -99,7 +152,14 @@ const pick = fc.nat();
 const editArb: fc.Arbitrary<Edit> = fc.oneof(
   fc.record({ op: fc.constant('modify' as const), pick, content: contentArb }),
   fc.record({ op: fc.constant('delete' as const), pick }),
-  fc.record({ op: fc.constant('add' as const), pick, newDirs: fc.array(nameArb, { maxLength: 2 }), name: nameArb, content: contentArb, mode: modeArb }),
+  fc.record({
+    op: fc.constant('add' as const),
+    pick,
+    newDirs: fc.array(nameArb, { maxLength: 2 }),
+    name: nameArb,
+    content: contentArb,
+    mode: modeArb,
+  }),
   fc.record({ op: fc.constant('addLink' as const), pick, name: nameArb, target: targetArb }),
   fc.record({ op: fc.constant('addDir' as const), pick, name: nameArb }),
   fc.record({ op: fc.constant('chmod' as const), pick, mode: modeArb }),
@@ -197,7 +257,10 @@ interface Round {
   incremental: boolean;
 }
 
-const roundArb: fc.Arbitrary<Round> = fc.record({ edits: fc.array(editArb, { minLength: 0, maxLength: 6 }), incremental: fc.boolean() });
+const roundArb: fc.Arbitrary<Round> = fc.record({
+  edits: fc.array(editArb, { minLength: 0, maxLength: 6 }),
+  incremental: fc.boolean(),
+});
 
 async function roundTrip(tree: Node, rounds: Round[]): Promise<void> {
   const ws = makeTempDir('prop-ws');
@@ -214,7 +277,11 @@ async function roundTrip(tree: Node, rounds: Round[]): Promise<void> {
       const request = round.incremental ? { paths: touched } : {};
       const result = await snapshotterFor(repo, ws, { excludes: [] }).snapshot(request);
       assert.deepEqual(result.skipped, [], 'nothing should be skipped');
-      taken.push({ snapshot: result.snapshot, state: readTree(ws), what: `round ${r + 1} (${round.incremental ? `incremental: ${JSON.stringify(touched)}` : 'full'})` });
+      taken.push({
+        snapshot: result.snapshot,
+        state: readTree(ws),
+        what: `round ${r + 1} (${round.incremental ? `incremental: ${JSON.stringify(touched)}` : 'full'})`,
+      });
     }
     for (const [i, { snapshot, state, what }] of taken.entries()) {
       const target = path.join(restoreRoot, `s${i}`);
@@ -237,7 +304,9 @@ describe('round trip (property)', () => {
     this.timeout(120_000);
     const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
     await fc.assert(
-      fc.asyncProperty(dirArb, fc.array(roundArb, { minLength: 1, maxLength: 2 }), (tree, rounds) => roundTrip(tree, rounds)),
+      fc.asyncProperty(dirArb, fc.array(roundArb, { minLength: 1, maxLength: 2 }), (tree, rounds) =>
+        roundTrip(tree, rounds),
+      ),
       { numRuns: 25, seed, endOnFailure: false }, // by count: a time limit proves less the busier the machine
     );
   });
@@ -250,7 +319,16 @@ describe('round trip (property)', () => {
         ['e\u0301', { kind: 'file', content: Buffer.from('decomposed'), mode: 0o644 }],
         ['\u00e9', { kind: 'file', content: Buffer.from('composed'), mode: 0o644 }],
         ['empty', { kind: 'dir', entries: [] }],
-        ['d', { kind: 'dir', entries: [['x', { kind: 'link', target: '../empty' }], ['f', { kind: 'file', content: Buffer.from([0, 255, 0]), mode: 0o600 }]] }],
+        [
+          'd',
+          {
+            kind: 'dir',
+            entries: [
+              ['x', { kind: 'link', target: '../empty' }],
+              ['f', { kind: 'file', content: Buffer.from([0, 255, 0]), mode: 0o600 }],
+            ],
+          },
+        ],
       ],
     };
     const edits: Edit[] = [
@@ -261,7 +339,13 @@ describe('round trip (property)', () => {
     ];
     await roundTrip(tree, [
       { edits, incremental: true },
-      { edits: [{ op: 'chmod', pick: 0, mode: 0o700 }, { op: 'addDir', pick: 0, name: ' ' }], incremental: true },
+      {
+        edits: [
+          { op: 'chmod', pick: 0, mode: 0o700 },
+          { op: 'addDir', pick: 0, name: ' ' },
+        ],
+        incremental: true,
+      },
     ]);
   });
 });

@@ -34,7 +34,15 @@ describe('Rules', () => {
     });
 
     it('keeps ordinary files, including look-alikes', () => {
-      for (const rel of ['src/index.ts', 'node_modules_backup/a.js', 'my.git', '.gitignore', '.github/workflows/ci.yml', 'DS_Store', '.env']) {
+      for (const rel of [
+        'src/index.ts',
+        'node_modules_backup/a.js',
+        'my.git',
+        '.gitignore',
+        '.github/workflows/ci.yml',
+        'DS_Store',
+        '.env',
+      ]) {
         assert.equal(excludedByWalk(rules, rel, false), false, rel);
       }
     });

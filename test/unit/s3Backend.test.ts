@@ -39,10 +39,20 @@ async function rejectionCode(fn: () => Promise<unknown>): Promise<{ code: string
 describe('S3 location syntax', () => {
   it('reads host, port, bucket, folder and region; https unless s3+http', () => {
     assert.deepEqual(parseS3Location('s3://minio.lan:9000/backups/laptop/work', {}), {
-      secure: true, host: 'minio.lan', port: 9000, bucket: 'backups', prefix: 'laptop/work/', region: 'us-east-1',
+      secure: true,
+      host: 'minio.lan',
+      port: 9000,
+      bucket: 'backups',
+      prefix: 'laptop/work/',
+      region: 'us-east-1',
     });
     assert.deepEqual(parseS3Location('s3+http://127.0.0.1/b', { AWS_REGION: 'eu-west-3' }), {
-      secure: false, host: '127.0.0.1', port: 80, bucket: 'b', prefix: '', region: 'eu-west-3',
+      secure: false,
+      host: '127.0.0.1',
+      port: 80,
+      bucket: 'b',
+      prefix: '',
+      region: 'eu-west-3',
     });
     assert.equal(parseS3Location('s3://s3.eu-central-003.backblazeb2.com/b/p', {}).region, 'eu-central-003');
     assert.equal(parseS3Location('s3://s3.us-west-2.amazonaws.com/b', {}).port, 443);
@@ -60,14 +70,21 @@ describe('S3 location syntax', () => {
     const env = { AWS_ACCESS_KEY_ID: 'AK', AWS_SECRET_ACCESS_KEY: 'SK' };
     assert.ok(openS3Backend('s3://host/bucket', undefined, env) instanceof S3Backend);
     assert.ok(openS3Backend('s3://host/bucket', { accessKeyId: 'a', secretAccessKey: 'b' }, {}) instanceof S3Backend);
-    const none = await rejectionCode(async () => openS3Backend('s3://host/bucket', undefined, { AWS_ACCESS_KEY_ID: 'AK' }));
+    const none = await rejectionCode(async () =>
+      openS3Backend('s3://host/bucket', undefined, { AWS_ACCESS_KEY_ID: 'AK' }),
+    );
     assert.equal(none.code, 'AUTH_FAILED');
     assert.match(none.message, /AWS_SECRET_ACCESS_KEY/);
   });
 
   it('a server that does not answer is REMOTE_UNREACHABLE after a few tries', async () => {
     const location = 's3+http://127.0.0.1:9/bucket';
-    const backend = new S3Backend(location, parseS3Location(location, {}), { accessKeyId: 'a', secretAccessKey: 'b' }, { attempts: 2 });
+    const backend = new S3Backend(
+      location,
+      parseS3Location(location, {}),
+      { accessKeyId: 'a', secretAccessKey: 'b' },
+      { attempts: 2 },
+    );
     const failed = await rejectionCode(() => backend.load('config'));
     await backend.close();
     assert.equal(failed.code, 'REMOTE_UNREACHABLE');
@@ -95,10 +112,14 @@ describe('S3Backend on a real S3 server (Ceph RGW)', function () {
   });
 
   /** A backend on a fresh bucket (or on `bucket` when given), under an optional folder. */
-  async function open(options: { bucket?: string; prefix?: string; conditionalWrites?: boolean; creds?: S3Credentials } = {}): Promise<S3Backend> {
+  async function open(
+    options: { bucket?: string; prefix?: string; conditionalWrites?: boolean; creds?: S3Credentials } = {},
+  ): Promise<S3Backend> {
     const bucket = options.bucket ?? `b-${randomBytes(6).toString('hex')}`;
     const location = `s3+http://${server!.endpoint}/${bucket}${options.prefix ? `/${options.prefix}` : ''}`;
-    const backend = new S3Backend(location, parseS3Location(location, {}), options.creds ?? credentials, { conditionalWrites: options.conditionalWrites });
+    const backend = new S3Backend(location, parseS3Location(location, {}), options.creds ?? credentials, {
+      conditionalWrites: options.conditionalWrites,
+    });
     opened.push(backend);
     if (!options.bucket) await backend.createBucket();
     return backend;
@@ -180,7 +201,8 @@ describe('S3Backend on a real S3 server (Ceph RGW)', function () {
     await whole.save('stores/mine-too/index/near-miss', Buffer.from('x'));
     await whole.save('stores/mine/index/', Buffer.alloc(0)); // a folder marker another tool made
     const index = Array.from({ length: 1105 }, (_, i) => `index/${i.toString(16).padStart(64, '0')}`);
-    for (let i = 0; i < index.length; i += 32) await Promise.all(index.slice(i, i + 32).map((key) => backend.save(key, Buffer.from(key))));
+    for (let i = 0; i < index.length; i += 32)
+      await Promise.all(index.slice(i, i + 32).map((key) => backend.save(key, Buffer.from(key))));
     const data = ['data/00/00aa', 'data/ab/abcd', 'data/ff/ffee'];
     for (const key of data) await backend.save(key, Buffer.from('d'));
     await backend.save('snapshots/s1', Buffer.from('s'));
@@ -193,7 +215,10 @@ describe('S3Backend on a real S3 server (Ceph RGW)', function () {
     for (const kind of ['locks', 'cache'] as KeyKind[]) assert.deepEqual(await backend.list(kind), []);
     assert.deepEqual(await neighbour.list('index'), ['index/foreign']);
     const sizes = await backend.sizes('data');
-    assert.deepEqual([...sizes.entries()].sort(), data.map((key) => [key, 1]));
+    assert.deepEqual(
+      [...sizes.entries()].sort(),
+      data.map((key) => [key, 1]),
+    );
     assert.equal((await backend.sizes('index')).size, 1105);
     assert.deepEqual((await backend.rootEntries())?.sort(), ['config', 'data', 'index', 'meta', 'snapshots']);
     await backend.createLayout(); // the bucket exists: nothing to do
@@ -239,7 +264,10 @@ describe('S3Backend on a real S3 server (Ceph RGW)', function () {
   it('store locks work on it: an exclusive lock shuts out a second one, a claim is held by one at a time', async () => {
     const backend = await open();
     const held = await Lock.acquire(backend, { exclusive: true, purpose: 'prune', waitMs: 0 });
-    assert.equal((await rejectionCode(() => Lock.acquire(backend, { exclusive: false, purpose: 'snapshot', waitMs: 200 }))).code, 'REPO_LOCKED');
+    assert.equal(
+      (await rejectionCode(() => Lock.acquire(backend, { exclusive: false, purpose: 'snapshot', waitMs: 200 }))).code,
+      'REPO_LOCKED',
+    );
     await held.release();
     const shared = await Lock.acquire(backend, { exclusive: false, purpose: 'snapshot', waitMs: 0 });
     await shared.release();
@@ -271,7 +299,11 @@ describe('S3Backend on a real S3 server (Ceph RGW)', function () {
     it('`copy --to s3+http://…` makes a store there; `verify` and `status` read it; `restore` works with the local store gone', async () => {
       const ws = temp.make('ws');
       const store = temp.make('store');
-      writeTree(ws, { 'README.md': '# app\n', 'src/main.ts': 'export const x = 1;\n', 'data/blob.bin': seededBytes(300_000, 9) });
+      writeTree(ws, {
+        'README.md': '# app\n',
+        'src/main.ts': 'export const x = 1;\n',
+        'data/blob.bin': seededBytes(300_000, 9),
+      });
       const env = { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey };
       assert.equal((await runCliCaptured(['snapshot', ws, '--repo', store])).code, 0);
       const bucket = await open();
@@ -283,7 +315,11 @@ describe('S3Backend on a real S3 server (Ceph RGW)', function () {
       const verify = await runCliCaptured(['verify', '--repo', location, '--read-data'], env);
       assert.equal(verify.code, 0, verify.stderr.join('\n') + verify.stdout.join('\n'));
       const status = await runCliCaptured(['status', '--repo', store, '--workspace', ws, '--json'], env);
-      const report = status.json<{ copies: number; offsite: boolean; locations: Array<{ kind: string; medium?: string }> }>();
+      const report = status.json<{
+        copies: number;
+        offsite: boolean;
+        locations: Array<{ kind: string; medium?: string }>;
+      }>();
       assert.equal(report.copies, 3);
       assert.equal(report.offsite, true);
       assert.equal(report.locations.find((l) => l.kind === 'destination')?.medium, '127.0.0.1'.replace(/^/, 'remote:'));

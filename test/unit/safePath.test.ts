@@ -56,7 +56,11 @@ describe('safePath', () => {
         ['C:\\t', ['D:'], 'win32'],
       ];
       for (const [target, parts, platform] of cases) {
-        assert.throws(() => safeJoin(target, parts, platform), (e: unknown) => unsafe(e) && (e as Error).message.includes(parts.join('/')), `${parts.join('|')} on ${platform}`);
+        assert.throws(
+          () => safeJoin(target, parts, platform),
+          (e: unknown) => unsafe(e) && (e as Error).message.includes(parts.join('/')),
+          `${parts.join('|')} on ${platform}`,
+        );
       }
     });
   });

@@ -100,7 +100,9 @@ describe('the save queue with several windows and the CLI on one store (#11.13)'
     for (const w of windows) {
       assert.deepEqual(w.errors, []);
       const got = await versions(w, 'doc.txt');
-      const missing = [...Array(SAVES).keys()].map((i) => `version ${i + 1} of ${path.basename(w.ws)}`).filter((v) => !got.has(v));
+      const missing = [...Array(SAVES).keys()]
+        .map((i) => `version ${i + 1} of ${path.basename(w.ws)}`)
+        .filter((v) => !got.has(v));
       assert.deepEqual(missing, [], `saves in no snapshot, and the log says nothing of them:\n${w.log.join('\n')}`);
       assert.equal(w.queue.size, 0);
     }
@@ -114,10 +116,17 @@ describe('the save queue with several windows and the CLI on one store (#11.13)'
     const window = await openWindow(store, ws, 1);
     await saveLoop([window], temp.make('cli'), store);
     const got = await versions(window, 'doc.txt');
-    const merged = window.log.filter((m) => /^doc\.txt changed again after it was saved, before its snapshot was recorded; that save may be merged into the later version \(by design\)\.$/.test(m));
+    const merged = window.log.filter((m) =>
+      /^doc\.txt changed again after it was saved, before its snapshot was recorded; that save may be merged into the later version \(by design\)\.$/.test(
+        m,
+      ),
+    );
     // Every save either has its version or a merge line; the last one always lands.
     assert.ok(got.has(`version ${SAVES} of ${path.basename(ws)}`));
-    assert.ok(merged.length + [...got].filter((v) => v !== 'version 0').length >= SAVES, `${[...got].join(', ')}\n${window.log.join('\n')}`);
+    assert.ok(
+      merged.length + [...got].filter((v) => v !== 'version 0').length >= SAVES,
+      `${[...got].join(', ')}\n${window.log.join('\n')}`,
+    );
   });
 
   it('a save whose snapshot failed is kept and lands with the next flush (#11.13)', async () => {
@@ -152,7 +161,8 @@ describe('the save queue with several windows and the CLI on one store (#11.13)'
     fail = false;
     await queue.flush();
     const contents = new Set<string>();
-    for (const s of await (await openRepo(store)).listSnapshots()) contents.add((await readWholeFile(repo, s, 'doc.txt')).toString('utf8'));
+    for (const s of await (await openRepo(store)).listSnapshots())
+      contents.add((await readWholeFile(repo, s, 'doc.txt')).toString('utf8'));
     assert.ok(contents.has('saved while the store failed'));
     assert.ok(contents.has('a later save'));
     assert.equal(queue.kept, false);

@@ -14,13 +14,21 @@ import type { FsPort } from '../../src/core/storage/fsPort';
 import { contentReadsUnder, openRepo, snapshotterFor, spyPort, useTempDirs, writeTree } from './helpers/fixtures';
 import type { TreeSpec } from './helpers/fixtures';
 
-async function walkAll(root: string, rules: Rules, port: FsPort = nodeFs, maxFileSize?: number): Promise<ScannedEntry[]> {
+async function walkAll(
+  root: string,
+  rules: Rules,
+  port: FsPort = nodeFs,
+  maxFileSize?: number,
+): Promise<ScannedEntry[]> {
   const out: ScannedEntry[] = [];
   for await (const entry of new Scanner(root, { rules, maxFileSize }, port).walk()) out.push(entry);
   return out;
 }
 
-async function pathsInSnapshot(repo: Awaited<ReturnType<typeof openRepo>>, snapshot: Parameters<typeof listTree>[1]): Promise<string[]> {
+async function pathsInSnapshot(
+  repo: Awaited<ReturnType<typeof openRepo>>,
+  snapshot: Parameters<typeof listTree>[1],
+): Promise<string[]> {
   return (await listTree(repo, snapshot, '', true)).map((e) => e.path).sort();
 }
 
@@ -68,11 +76,17 @@ describe('Scanner', () => {
 
   it('never lists an excluded folder, however big (spy on every directory read and stat)', async () => {
     const ws = temp.make('ws');
-    writeTree(ws, { 'src/a.ts': 'a', ...Object.fromEntries(Object.entries(hugeFolder(50)).map(([k, v]) => [`node_modules/${k}`, v])) });
+    writeTree(ws, {
+      'src/a.ts': 'a',
+      ...Object.fromEntries(Object.entries(hugeFolder(50)).map(([k, v]) => [`node_modules/${k}`, v])),
+    });
     writeTree(ws, Object.fromEntries(Object.entries(hugeFolder(20)).map(([k, v]) => [`src/generated/${k}`, v])));
     const spy = spyPort();
     const entries = await walkAll(ws, new Rules({ excludes: ['node_modules', 'src/generated'] }), spy);
-    assert.deepEqual(entries.map((e) => e.relPath), ['src', 'src/a.ts']);
+    assert.deepEqual(
+      entries.map((e) => e.relPath),
+      ['src', 'src/a.ts'],
+    );
     assert.deepEqual(spy.callsUnder(path.join(ws, 'node_modules')), [], 'nothing under node_modules was touched');
     assert.deepEqual(spy.callsUnder(path.join(ws, 'src', 'generated')), [], 'nothing under src/generated was touched');
     assert.ok(spy.callsUnder(path.join(ws, 'src')).length > 0, 'the spy does see the folders that are walked');
@@ -80,7 +94,10 @@ describe('Scanner', () => {
 
   it('a full snapshot never reads or lists inside an excluded folder', async () => {
     const ws = temp.make('ws');
-    writeTree(ws, { 'keep.txt': 'k', ...Object.fromEntries(Object.entries(hugeFolder(30)).map(([k, v]) => [`node_modules/${k}`, v])) });
+    writeTree(ws, {
+      'keep.txt': 'k',
+      ...Object.fromEntries(Object.entries(hugeFolder(30)).map(([k, v]) => [`node_modules/${k}`, v])),
+    });
     const spy = spyPort();
     const repo = await openRepo(temp.fresh('store'), { port: spy });
     const result = await snapshotterFor(repo, ws).snapshot();
@@ -105,7 +122,10 @@ describe('Scanner', () => {
     const spy = spyPort();
     const entries = await walkAll(ws, new Rules({ excludes: [], gitignore: true }), spy);
     assert.deepEqual(
-      entries.filter((e) => e.kind === 'file').map((e) => e.relPath).sort(),
+      entries
+        .filter((e) => e.kind === 'file')
+        .map((e) => e.relPath)
+        .sort(),
       ['.gitignore', 'keep.log', 'pkg/.gitignore', 'pkg/important.log', 'pkg/sub/local.txt', 'src/main.ts'],
     );
     assert.deepEqual(spy.callsUnder(path.join(ws, 'cache')), []);
@@ -126,31 +146,61 @@ describe('Scanner', () => {
     const repo = await openRepo(temp.fresh('store'));
     const snapshotter = () => snapshotterFor(repo, ws, { gitignore: true });
     const first = await snapshotter().snapshot();
-    assert.deepEqual(await pathsInSnapshot(repo, first.snapshot), ['.gitignore', 'keep.log', 'src', 'src/.gitignore', 'src/a.ts', 'src/special.log']);
+    assert.deepEqual(await pathsInSnapshot(repo, first.snapshot), [
+      '.gitignore',
+      'keep.log',
+      'src',
+      'src/.gitignore',
+      'src/a.ts',
+      'src/special.log',
+    ]);
     writeTree(ws, { 'debug.log': 'd', 'dist/out.js': 'o', 'src/gen/x.ts': 'x', 'src/other.log': 'o', 'src/b.ts': 'b' });
-    const inc = await snapshotter().snapshot({ paths: ['debug.log', 'dist/out.js', 'src/gen/x.ts', 'src/other.log', 'src/b.ts'] });
-    assert.deepEqual(inc.changes.map((c) => `${c.kind} ${c.path}`), ['added src/b.ts']);
+    const inc = await snapshotter().snapshot({
+      paths: ['debug.log', 'dist/out.js', 'src/gen/x.ts', 'src/other.log', 'src/b.ts'],
+    });
+    assert.deepEqual(
+      inc.changes.map((c) => `${c.kind} ${c.path}`),
+      ['added src/b.ts'],
+    );
     const full = await snapshotter().snapshot();
     assert.equal(full.created, false, `a full scan disagrees: ${full.changes.map((c) => c.path).join(', ')}`);
   });
 
   it('isExcludedPath checks every ancestor and the .gitignore files above the path', async () => {
     const ws = temp.make('ws');
-    writeTree(ws, { '.gitignore': 'out/\n', 'pkg/.gitignore': '*.gen.ts\n', 'pkg/a.gen.ts': '', 'pkg/a.ts': '', 'out/x.js': '' });
+    writeTree(ws, {
+      '.gitignore': 'out/\n',
+      'pkg/.gitignore': '*.gen.ts\n',
+      'pkg/a.gen.ts': '',
+      'pkg/a.ts': '',
+      'out/x.js': '',
+    });
     const scanner = new Scanner(ws, { rules: new Rules({ gitignore: true }) }, nodeFs);
     assert.equal(await scanner.isExcludedPath('node_modules/x.js', false), true);
     assert.equal(await scanner.isExcludedPath('a/node_modules/b/c.js', false), true);
     assert.equal(await scanner.isExcludedPath('out/x.js', false), true);
     assert.equal(await scanner.isExcludedPath('pkg/a.gen.ts', false), true);
     assert.equal(await scanner.isExcludedPath('pkg/a.ts', false), false);
-    assert.equal(await scanner.isExcludedPath('a.gen.ts', false), false, 'the nested .gitignore does not apply above its folder');
+    assert.equal(
+      await scanner.isExcludedPath('a.gen.ts', false),
+      false,
+      'the nested .gitignore does not apply above its folder',
+    );
   });
 
   it('skips files over the maximum size and reports them, in the scan and in the snapshot', async () => {
     const ws = temp.make('ws');
-    writeTree(ws, { 'small.txt': 'x'.repeat(100), 'big.bin': Buffer.alloc(5000, 1), 'sub/big2.bin': Buffer.alloc(1001, 2), 'sub/ok.bin': Buffer.alloc(1000, 3) });
+    writeTree(ws, {
+      'small.txt': 'x'.repeat(100),
+      'big.bin': Buffer.alloc(5000, 1),
+      'sub/big2.bin': Buffer.alloc(1001, 2),
+      'sub/ok.bin': Buffer.alloc(1000, 3),
+    });
     const listing = await new Scanner(ws, { rules: new Rules(), maxFileSize: 1000 }, nodeFs).list('', []);
-    assert.deepEqual(listing.entries.map((e) => e.relPath), ['small.txt', 'sub']);
+    assert.deepEqual(
+      listing.entries.map((e) => e.relPath),
+      ['small.txt', 'sub'],
+    );
     assert.equal(listing.skipped.length, 1);
     assert.equal(listing.skipped[0].path, 'big.bin');
     assert.match(listing.skipped[0].reason, /larger than the maximum file size/);
@@ -171,8 +221,8 @@ describe('Scanner', () => {
       'a.txt': 'a',
       'to-outside': { symlink: outside },
       'to-secret': { symlink: path.join(outside, 'secret.txt') },
-      'dangling': { symlink: 'does/not/exist' },
-      'self': { symlink: '.' },
+      dangling: { symlink: 'does/not/exist' },
+      self: { symlink: '.' },
     });
     const spy = spyPort();
     const repo = await openRepo(temp.fresh('store'), { port: spy });
@@ -230,7 +280,8 @@ describe('Scanner', () => {
     const lockedDir = path.join(ws, 'locked');
     const spy = spyPort({
       readdirSync: (base, p) => {
-        if (p === lockedDir) throw Object.assign(new Error(`EACCES: permission denied, scandir '${p}'`), { code: 'EACCES' });
+        if (p === lockedDir)
+          throw Object.assign(new Error(`EACCES: permission denied, scandir '${p}'`), { code: 'EACCES' });
         return base.readdirSync(p);
       },
     });
@@ -239,7 +290,10 @@ describe('Scanner', () => {
     const paths = await pathsInSnapshot(repo, result.snapshot);
     assert.ok(paths.includes('a.txt') && paths.includes('open/b.txt'), paths.join(', '));
     assert.ok(!paths.includes('locked/secret.txt'));
-    assert.deepEqual(result.skipped.map((s) => s.path), ['locked']);
+    assert.deepEqual(
+      result.skipped.map((s) => s.path),
+      ['locked'],
+    );
     assert.match(result.skipped[0].reason, /cannot be read.*EACCES/);
   });
 
@@ -250,7 +304,8 @@ describe('Scanner', () => {
     let refuse = false;
     const spy = spyPort({
       readdirSync: (base, p) => {
-        if (refuse && p === lockedDir) throw Object.assign(new Error(`EACCES: permission denied, scandir '${p}'`), { code: 'EACCES' });
+        if (refuse && p === lockedDir)
+          throw Object.assign(new Error(`EACCES: permission denied, scandir '${p}'`), { code: 'EACCES' });
         return base.readdirSync(p);
       },
     });
@@ -259,9 +314,19 @@ describe('Scanner', () => {
     fs.writeFileSync(path.join(ws, 'a.txt'), 'changed');
     refuse = true;
     const second = await snapshotterFor(repo, ws).snapshot();
-    assert.deepEqual(second.skipped.map((s) => s.path), ['locked']);
-    assert.deepEqual(await pathsInSnapshot(repo, second.snapshot), await pathsInSnapshot(repo, first.snapshot), 'locked/secret.txt was not deleted, only unreadable');
-    assert.deepEqual(second.changes.map((c) => `${c.kind} ${c.path}`), ['modified a.txt']);
+    assert.deepEqual(
+      second.skipped.map((s) => s.path),
+      ['locked'],
+    );
+    assert.deepEqual(
+      await pathsInSnapshot(repo, second.snapshot),
+      await pathsInSnapshot(repo, first.snapshot),
+      'locked/secret.txt was not deleted, only unreadable',
+    );
+    assert.deepEqual(
+      second.changes.map((c) => `${c.kind} ${c.path}`),
+      ['modified a.txt'],
+    );
   });
 
   it('reports special files (a FIFO) instead of reading them', async function () {
@@ -275,7 +340,10 @@ describe('Scanner', () => {
     const repo = await openRepo(temp.fresh('store'));
     const result = await snapshotterFor(repo, ws).snapshot();
     assert.deepEqual(await pathsInSnapshot(repo, result.snapshot), ['a.txt']);
-    assert.deepEqual(result.skipped.map((s) => s.path), ['pipe']);
+    assert.deepEqual(
+      result.skipped.map((s) => s.path),
+      ['pipe'],
+    );
     assert.match(result.skipped[0].reason, /not a regular file/);
   });
 });

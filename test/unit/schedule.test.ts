@@ -23,13 +23,55 @@ describe('schedule', () => {
 
   const table: Array<[string, Date, ScheduleSettings, Date | undefined, Date | undefined]> = [
     ['no schedule', at(2026, 11, 25, 10), off, undefined, undefined],
-    ['every 30 min, never ran: 30 min from now', at(2026, 11, 25, 10), { ...off, everyMinutes: 30 }, undefined, at(2026, 11, 25, 10, 30)],
-    ['every 30 min, ran 10 min ago: in 20 min', at(2026, 11, 25, 10), { ...off, everyMinutes: 30 }, at(2026, 11, 25, 9, 50), at(2026, 11, 25, 10, 20)],
-    ['every 30 min, missed while asleep: now', at(2026, 11, 25, 10), { ...off, everyMinutes: 30 }, at(2026, 11, 25, 6), at(2026, 11, 25, 10)],
-    ['daily 18:00, morning: tonight', at(2026, 11, 25, 10), { ...off, dailyAt: '18:00' }, at(2026, 11, 24, 18), at(2026, 11, 25, 18)],
-    ['daily 18:00, ran today: tomorrow', at(2026, 11, 25, 19), { ...off, dailyAt: '18:00' }, at(2026, 11, 25, 18), at(2026, 11, 26, 18)],
-    ['daily 18:00, editor was closed at 18:00 yesterday: now', at(2026, 11, 25, 10), { ...off, dailyAt: '18:00' }, at(2026, 11, 23, 18), at(2026, 11, 25, 10)],
-    ['both: the earlier wins', at(2026, 11, 25, 17, 50), { ...off, everyMinutes: 60, dailyAt: '18:00' }, at(2026, 11, 25, 17, 40), at(2026, 11, 25, 18)],
+    [
+      'every 30 min, never ran: 30 min from now',
+      at(2026, 11, 25, 10),
+      { ...off, everyMinutes: 30 },
+      undefined,
+      at(2026, 11, 25, 10, 30),
+    ],
+    [
+      'every 30 min, ran 10 min ago: in 20 min',
+      at(2026, 11, 25, 10),
+      { ...off, everyMinutes: 30 },
+      at(2026, 11, 25, 9, 50),
+      at(2026, 11, 25, 10, 20),
+    ],
+    [
+      'every 30 min, missed while asleep: now',
+      at(2026, 11, 25, 10),
+      { ...off, everyMinutes: 30 },
+      at(2026, 11, 25, 6),
+      at(2026, 11, 25, 10),
+    ],
+    [
+      'daily 18:00, morning: tonight',
+      at(2026, 11, 25, 10),
+      { ...off, dailyAt: '18:00' },
+      at(2026, 11, 24, 18),
+      at(2026, 11, 25, 18),
+    ],
+    [
+      'daily 18:00, ran today: tomorrow',
+      at(2026, 11, 25, 19),
+      { ...off, dailyAt: '18:00' },
+      at(2026, 11, 25, 18),
+      at(2026, 11, 26, 18),
+    ],
+    [
+      'daily 18:00, editor was closed at 18:00 yesterday: now',
+      at(2026, 11, 25, 10),
+      { ...off, dailyAt: '18:00' },
+      at(2026, 11, 23, 18),
+      at(2026, 11, 25, 10),
+    ],
+    [
+      'both: the earlier wins',
+      at(2026, 11, 25, 17, 50),
+      { ...off, everyMinutes: 60, dailyAt: '18:00' },
+      at(2026, 11, 25, 17, 40),
+      at(2026, 11, 25, 18),
+    ],
     ['an invalid daily time is ignored', at(2026, 11, 25, 10), { ...off, dailyAt: '25:00' }, undefined, undefined],
   ];
   for (const [name, now, settings, last, expected] of table) {

@@ -9,7 +9,16 @@ import { findPaths, grepContent } from '../../src/core/query/search';
 import { sha256Hex } from '../../src/core/repository/codec';
 import { Repository } from '../../src/core/repository/repository';
 import type { SnapshotRecord } from '../../src/core/repository/snapshotRecord';
-import { damageBlob, openRepo, rejectionCode, runCliCaptured, snapshotterFor, useTempDirs, writeTree, xorshift32 } from './helpers/fixtures';
+import {
+  damageBlob,
+  openRepo,
+  rejectionCode,
+  runCliCaptured,
+  snapshotterFor,
+  useTempDirs,
+  writeTree,
+  xorshift32,
+} from './helpers/fixtures';
 
 /** A clock a minute apart per call, so snapshot order is the order they were taken in. */
 function steppingClock(): () => Date {
@@ -81,7 +90,11 @@ describe('search', () => {
         ],
       );
       const paths = async (glob: string) => (await findPaths(repo, all, glob)).map((m) => m.path);
-      assert.deepEqual(await paths('src/*.ts'), ['src/a.ts', 'src/c.ts', 'src/a.ts', 'src/b.ts'], 'a slash matches paths; * stays in one folder');
+      assert.deepEqual(
+        await paths('src/*.ts'),
+        ['src/a.ts', 'src/c.ts', 'src/a.ts', 'src/b.ts'],
+        'a slash matches paths; * stays in one folder',
+      );
       assert.deepEqual(await paths('legacy.ts'), ['src/old/legacy.ts'], 'a name at any depth');
       assert.deepEqual(await paths('src/old'), ['src/old/legacy.ts'], 'files in a matching folder');
       assert.deepEqual(await paths('/docs/*.md'), ['docs/readme.md', 'docs/readme.md']);
@@ -118,7 +131,9 @@ describe('search', () => {
       assert.equal(result.contentsRead, 7);
       assert.equal(result.binarySkipped, 1);
       assert.equal(result.truncated, false);
-      const contentLoads = loads.filter((id) => [A1, A2, LEGACY, LOWER, 'Hello World\n', 'Hello again\n'].some((text) => sha256Hex(text) === id));
+      const contentLoads = loads.filter((id) =>
+        [A1, A2, LEGACY, LOWER, 'Hello World\n', 'Hello again\n'].some((text) => sha256Hex(text) === id),
+      );
       assert.equal(contentLoads.length, 6, 'each text content read once');
 
       const loose = await grepContent(repo, all, 'todo', { ignoreCase: true });
@@ -133,7 +148,11 @@ describe('search', () => {
         ],
       );
       const first = await grepContent(repo, all, 'todo', { ignoreCase: true, maxResults: 2 });
-      assert.deepEqual(first.matches.map((m) => m.path), ['src/a.ts', 'src/c.ts'], 'the newest matches');
+      assert.deepEqual(
+        first.matches.map((m) => m.path),
+        ['src/a.ts', 'src/c.ts'],
+        'the newest matches',
+      );
       assert.equal(first.truncated, true);
 
       const none = await grepContent(repo, all, 'TODO', { maxFileSize: 5 });
@@ -154,7 +173,10 @@ describe('search', () => {
       const problems: string[] = [];
       const result = await grepContent(repo, [...all, last], 'TODO', { onProblem: (p) => problems.push(p) });
       assert.deepEqual(problems, ['big.txt']);
-      assert.deepEqual(result.matches.map((m) => m.text), ['TODO one', 'TODO two', '  // TODO remove']);
+      assert.deepEqual(
+        result.matches.map((m) => m.text),
+        ['TODO one', 'TODO two', '  // TODO remove'],
+      );
     });
   });
 
@@ -173,7 +195,8 @@ describe('search', () => {
             const rel = `pkg${p}/src/mod${m}/file${f}.ts`;
             files.push(rel);
             // Every twentieth file is the same boilerplate: one content under many paths, read once.
-            spec[rel] = f % 20 === 0 ? '// generated: do not edit\n' : `// ${rel}\nexport const value = ${files.length};\n`;
+            spec[rel] =
+              f % 20 === 0 ? '// generated: do not edit\n' : `// ${rel}\nexport const value = ${files.length};\n`;
             texts.add(spec[rel]);
           }
         }
@@ -209,7 +232,10 @@ describe('search', () => {
       assert.equal(new Set(loads).size, loads.length, 'no blob, tree or content, read twice');
       assert.equal(result.contentsRead, texts.size);
       // 141 folders at first, then at most a root and three folders on each of three paths per snapshot.
-      assert.ok(loads.length - contentReads.length <= 141 + 199 * 10, `trees read: ${loads.length - contentReads.length}`);
+      assert.ok(
+        loads.length - contentReads.length <= 141 + 199 * 10,
+        `trees read: ${loads.length - contentReads.length}`,
+      );
       assert.ok(needleAt);
       assert.equal(result.matches.length, 1);
       const match = result.matches[0];
@@ -223,7 +249,11 @@ describe('search', () => {
       const found = await findPaths(repo, snapshots, 'pkg3/src/mod1/*');
       assert.equal(new Set(found.map((m) => m.path)).size, 20);
       assert.ok(found.every((m) => m.path.startsWith('pkg3/src/mod1/')));
-      assert.equal(found.reduce((n, m) => n + m.snapshots.length, 0), 20 * 200, 'every (snapshot, path) accounted for once');
+      assert.equal(
+        found.reduce((n, m) => n + m.snapshots.length, 0),
+        20 * 200,
+        'every (snapshot, path) accounted for once',
+      );
       assert.ok(Date.now() - findStarted < 10_000);
     });
   });
@@ -233,17 +263,31 @@ describe('search', () => {
       const { ws, store, s1, s4 } = await small();
       const find = await runCliCaptured(['find', 'legacy*', '--repo', store, '--workspace', ws]);
       assert.equal(find.code, 0, find.stderr.join('\n'));
-      assert.match(find.stdout[0], new RegExp(`^${s1.id.slice(0, 8)}  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  src/old/legacy\\.ts$`));
-      const findJson = (await runCliCaptured(['find', 'src/a.ts', '--repo', store, '--json'])).json<Array<{ path: string; snapshots: Array<{ id: string }> }>>();
-      assert.deepEqual(findJson.map((m) => m.snapshots.length), [2, 2]);
+      assert.match(
+        find.stdout[0],
+        new RegExp(`^${s1.id.slice(0, 8)}  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  src/old/legacy\\.ts$`),
+      );
+      const findJson = (await runCliCaptured(['find', 'src/a.ts', '--repo', store, '--json'])).json<
+        Array<{ path: string; snapshots: Array<{ id: string }> }>
+      >();
+      assert.deepEqual(
+        findJson.map((m) => m.snapshots.length),
+        [2, 2],
+      );
       assert.equal(findJson[0].snapshots[0].id, s4.id);
 
       const grep = await runCliCaptured(['grep', 'todo', '--repo', store, '--ignore-case']);
       assert.equal(grep.code, 0, grep.stderr.join('\n'));
       assert.match(grep.stdout[0], new RegExp(`^${s4.id.slice(0, 8)} \\+1  \\S+ \\S+  src/a\\.ts:2: TODO one$`));
       assert.match(grep.stdout[grep.stdout.length - 1], /^5 matches in 4 files/);
-      const grepJson = (await runCliCaptured(['grep', 'TODO', '--repo', store, '--json'])).json<{ matches: Array<{ path: string; line: number; text: string }>; contentsRead: number }>();
-      assert.deepEqual(grepJson.matches.map((m) => `${m.path}:${m.line}:${m.text}`), ['src/a.ts:2:TODO one', 'src/a.ts:2:TODO two', 'src/old/legacy.ts:2:  // TODO remove']);
+      const grepJson = (await runCliCaptured(['grep', 'TODO', '--repo', store, '--json'])).json<{
+        matches: Array<{ path: string; line: number; text: string }>;
+        contentsRead: number;
+      }>();
+      assert.deepEqual(
+        grepJson.matches.map((m) => `${m.path}:${m.line}:${m.text}`),
+        ['src/a.ts:2:TODO one', 'src/a.ts:2:TODO two', 'src/old/legacy.ts:2:  // TODO remove'],
+      );
       const other = temp.make('other');
       const none = await runCliCaptured(['grep', 'TODO', '--repo', store, '--workspace', other]);
       assert.equal(none.code, 0);

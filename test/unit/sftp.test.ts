@@ -19,7 +19,21 @@ import { checkKnownHosts, fingerprintOf, normalizeFingerprint } from '../../src/
 import { backendFor } from '../../src/core/storage/locate';
 import type { RemoteOptions } from '../../src/core/storage/remote';
 import { parseSftpLocation, privateKeyIsEncrypted, redactLocation } from '../../src/core/storage/remote';
-import { DIST_CLI, describeTreeDiff, lines, packFiles, readTree, rejectionCode, removeDir, runCliCaptured, seededText, snapshotterFor, spawnCli, useTempDirs, writeTree } from './helpers/fixtures';
+import {
+  DIST_CLI,
+  describeTreeDiff,
+  lines,
+  packFiles,
+  readTree,
+  rejectionCode,
+  removeDir,
+  runCliCaptured,
+  seededText,
+  snapshotterFor,
+  spawnCli,
+  useTempDirs,
+  writeTree,
+} from './helpers/fixtures';
 import { assertConsistent, copiedKeys, sourceStore } from './helpers/replication';
 import { isRoot, useSshd } from './helpers/sshd';
 
@@ -62,7 +76,8 @@ describe('SFTP (a real OpenSSH server)', function () {
     return { dir, url: sshd().url(dir) };
   }
 
-  const openRemote = (remote?: RemoteOptions) => (location: string) => Repository.open(location, { remote: remote ?? sshd().remote() });
+  const openRemote = (remote?: RemoteOptions) => (location: string) =>
+    Repository.open(location, { remote: remote ?? sshd().remote() });
 
   describe('replication', () => {
     it('copies a store; the copy verifies, lists the same snapshots, and a second copy sends only what is new', async () => {
@@ -71,7 +86,11 @@ describe('SFTP (a real OpenSSH server)', function () {
       const first = await replicate(repo, url, { remote: sshd().remote(), offsite: true });
       assert.equal(first.created, true);
       assert.equal(first.destination, url);
-      assert.deepEqual(await copiedKeys(new LocalBackend(dir, nodeFs)), await copiedKeys(repo.backend), 'the server holds exactly the source keys');
+      assert.deepEqual(
+        await copiedKeys(new LocalBackend(dir, nodeFs)),
+        await copiedKeys(repo.backend),
+        'the server holds exactly the source keys',
+      );
       const ids = (await repo.listSnapshots()).map((s) => s.id);
       assert.deepEqual(await assertConsistent(url, ids, 'the SFTP copy', openRemote()), ids);
 
@@ -199,7 +218,9 @@ describe('SFTP (a real OpenSSH server)', function () {
       const other = await sourceStore(temp);
       const mismatch = await rejectionCode(() => replicate(other.repo, url, { remote: sshd().remote() }));
       assert.equal(mismatch.code, 'STORE_MISMATCH');
-      const created = await rejectionCode(() => Repository.open(destination('new').url, { create: true, remote: sshd().remote() }));
+      const created = await rejectionCode(() =>
+        Repository.open(destination('new').url, { create: true, remote: sshd().remote() }),
+      );
       assert.equal(created.code, 'REPO_NOT_FOUND');
       assert.match(created.message, /created by `project-backup copy`/);
     });
@@ -211,7 +232,9 @@ describe('SFTP (a real OpenSSH server)', function () {
       const { dir, url } = destination();
       const empty = path.join(temp.make('kh'), 'known_hosts');
       fs.writeFileSync(empty, '');
-      const { code, message } = await rejectionCode(() => replicate(repo, url, { remote: sshd().remote({ knownHostsFile: empty }) }));
+      const { code, message } = await rejectionCode(() =>
+        replicate(repo, url, { remote: sshd().remote({ knownHostsFile: empty }) }),
+      );
       assert.equal(code, 'HOST_KEY_REJECTED');
       assertOneSentence(message);
       assert.ok(message.includes(sshd().hostKeyFingerprint), message);
@@ -221,7 +244,12 @@ describe('SFTP (a real OpenSSH server)', function () {
     });
 
     it('refuses a key that differs from the one known_hosts names, or that is revoked', async () => {
-      const other = fs.readFileSync(`${sshd().newKey('impostor')}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+      const other = fs
+        .readFileSync(`${sshd().newKey('impostor')}.pub`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .slice(0, 2)
+        .join(' ');
       const known = path.join(temp.make('kh'), 'known_hosts');
       fs.writeFileSync(known, `# a comment\n[127.0.0.1]:${sshd().port} ${other}\n`);
       const { url } = destination();
@@ -233,7 +261,9 @@ describe('SFTP (a real OpenSSH server)', function () {
       assert.ok(changed.message.includes(sshd().hostKeyFingerprint));
 
       fs.writeFileSync(known, `[127.0.0.1]:${sshd().port} ${sshd().hostKeyLine}\n@revoked * ${sshd().hostKeyLine}\n`);
-      const revoked = await rejectionCode(async () => (await backendFor(url, nodeFs, sshd().remote({ knownHostsFile: known }))).list('snapshots'));
+      const revoked = await rejectionCode(async () =>
+        (await backendFor(url, nodeFs, sshd().remote({ knownHostsFile: known }))).list('snapshots'),
+      );
       assert.equal(revoked.code, 'HOST_KEY_REJECTED');
       assert.match(revoked.message, /revoked/);
     });
@@ -250,14 +280,23 @@ describe('SFTP (a real OpenSSH server)', function () {
 
       const empty = path.join(temp.make('kh'), 'known_hosts');
       fs.writeFileSync(empty, '');
-      const pinned = await backendFor(url, nodeFs, sshd().remote({ knownHostsFile: empty, hostKey: sshd().hostKeyFingerprint }));
+      const pinned = await backendFor(
+        url,
+        nodeFs,
+        sshd().remote({ knownHostsFile: empty, hostKey: sshd().hostKeyFingerprint }),
+      );
       assert.deepEqual(await pinned.list('snapshots'), []);
       await pinned.close?.();
 
       const wrong = 'SHA256:' + 'A'.repeat(43);
-      const refused = await rejectionCode(async () => (await backendFor(url, nodeFs, sshd().remote({ hostKey: wrong }))).list('snapshots'));
+      const refused = await rejectionCode(async () =>
+        (await backendFor(url, nodeFs, sshd().remote({ hostKey: wrong }))).list('snapshots'),
+      );
       assert.equal(refused.code, 'HOST_KEY_REJECTED');
-      assert.ok(refused.message.includes(wrong) && refused.message.includes(sshd().hostKeyFingerprint), refused.message);
+      assert.ok(
+        refused.message.includes(wrong) && refused.message.includes(sshd().hostKeyFingerprint),
+        refused.message,
+      );
     });
 
     it('asks the caller about an unknown host (trust on first use), with the host and fingerprint', async () => {
@@ -265,11 +304,19 @@ describe('SFTP (a real OpenSSH server)', function () {
       const empty = path.join(temp.make('kh'), 'known_hosts');
       fs.writeFileSync(empty, '');
       const asked: Array<[string, string]> = [];
-      const trusting = await backendFor(url, nodeFs, sshd().remote({ knownHostsFile: empty, verifyHostKey: async (host, fp) => (asked.push([host, fp]), true) }));
+      const trusting = await backendFor(
+        url,
+        nodeFs,
+        sshd().remote({ knownHostsFile: empty, verifyHostKey: async (host, fp) => (asked.push([host, fp]), true) }),
+      );
       assert.deepEqual(await trusting.list('snapshots'), []);
       await trusting.close?.();
       assert.deepEqual(asked, [[`[127.0.0.1]:${sshd().port}`, sshd().hostKeyFingerprint]]);
-      const declining = await backendFor(url, nodeFs, sshd().remote({ knownHostsFile: empty, verifyHostKey: async () => false }));
+      const declining = await backendFor(
+        url,
+        nodeFs,
+        sshd().remote({ knownHostsFile: empty, verifyHostKey: async () => false }),
+      );
       const { code, message } = await rejectionCode(() => declining.list('snapshots'));
       assert.equal(code, 'HOST_KEY_REJECTED');
       assert.match(message, /was not accepted/);
@@ -284,7 +331,11 @@ describe('SFTP (a real OpenSSH server)', function () {
         await new Promise((resolve) => setTimeout(resolve, 10_000));
         return true;
       };
-      const backend = await backendFor(url, nodeFs, sshd().remote({ knownHostsFile: empty, verifyHostKey: slowTrust, timeoutSeconds: 5 }));
+      const backend = await backendFor(
+        url,
+        nodeFs,
+        sshd().remote({ knownHostsFile: empty, verifyHostKey: slowTrust, timeoutSeconds: 5 }),
+      );
       try {
         assert.deepEqual(await backend.list('snapshots'), []);
       } finally {
@@ -297,7 +348,11 @@ describe('SFTP (a real OpenSSH server)', function () {
       await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
       try {
         const { port } = silent.address() as net.AddressInfo;
-        const backend = await backendFor(`sftp://someone@127.0.0.1:${port}/store`, nodeFs, sshd().remote({ timeoutSeconds: 1 }));
+        const backend = await backendFor(
+          `sftp://someone@127.0.0.1:${port}/store`,
+          nodeFs,
+          sshd().remote({ timeoutSeconds: 1 }),
+        );
         const { code, message } = await rejectionCode(() => backend.list('snapshots'));
         assert.equal(code, 'REMOTE_UNREACHABLE');
         assert.equal(message, `127.0.0.1:${port} did not complete an SSH handshake within 1 s; is it an SSH server?`);
@@ -319,24 +374,38 @@ describe('SFTP (a real OpenSSH server)', function () {
 
     it('logs in with a key given as a value, and with a passphrase-protected key (clear sentences without or with a wrong passphrase)', async () => {
       const { url } = destination();
-      const asValue = await backendFor(url, nodeFs, { privateKey: fs.readFileSync(sshd().keyFile), knownHostsFile: sshd().knownHostsFile, agent: false });
+      const asValue = await backendFor(url, nodeFs, {
+        privateKey: fs.readFileSync(sshd().keyFile),
+        knownHostsFile: sshd().knownHostsFile,
+        agent: false,
+      });
       assert.deepEqual(await asValue.list('index'), []);
       await asValue.close?.();
 
       const locked = sshd().newKey('locked', 'open sesame');
       sshd().authorize(locked);
-      const withPassphrase = await backendFor(url, nodeFs, sshd().remote({ privateKeyFile: locked, passphrase: 'open sesame' }));
+      const withPassphrase = await backendFor(
+        url,
+        nodeFs,
+        sshd().remote({ privateKeyFile: locked, passphrase: 'open sesame' }),
+      );
       assert.deepEqual(await withPassphrase.list('index'), []);
       await withPassphrase.close?.();
-      const none = await rejectionCode(async () => (await backendFor(url, nodeFs, sshd().remote({ privateKeyFile: locked }))).list('index'));
+      const none = await rejectionCode(async () =>
+        (await backendFor(url, nodeFs, sshd().remote({ privateKeyFile: locked }))).list('index'),
+      );
       assert.equal(none.code, 'AUTH_FAILED');
       assert.match(none.message, /protected by a passphrase, and none was given/);
-      const wrong = await rejectionCode(async () => (await backendFor(url, nodeFs, sshd().remote({ privateKeyFile: locked, passphrase: 'nope' }))).list('index'));
+      const wrong = await rejectionCode(async () =>
+        (await backendFor(url, nodeFs, sshd().remote({ privateKeyFile: locked, passphrase: 'nope' }))).list('index'),
+      );
       assert.equal(wrong.code, 'AUTH_FAILED');
       assert.match(wrong.message, /passphrase .* is wrong/);
       const garbage = path.join(temp.make('key'), 'not-a-key');
       fs.writeFileSync(garbage, 'hello\n');
-      const unreadable = await rejectionCode(async () => (await backendFor(url, nodeFs, sshd().remote({ privateKeyFile: garbage }))).list('index'));
+      const unreadable = await rejectionCode(async () =>
+        (await backendFor(url, nodeFs, sshd().remote({ privateKeyFile: garbage }))).list('index'),
+      );
       assert.equal(unreadable.code, 'AUTH_FAILED');
       assertOneSentence(unreadable.message);
     });
@@ -344,10 +413,18 @@ describe('SFTP (a real OpenSSH server)', function () {
     it('logs in with a password (a user made for the test run, as root)', async function () {
       if (!sshd().password) this.skip(); // without root the harness cannot give a user a password
       const { url } = destination();
-      const good = await backendFor(url, nodeFs, { password: sshd().password, knownHostsFile: sshd().knownHostsFile, agent: false });
+      const good = await backendFor(url, nodeFs, {
+        password: sshd().password,
+        knownHostsFile: sshd().knownHostsFile,
+        agent: false,
+      });
       assert.deepEqual(await good.list('index'), []);
       await good.close?.();
-      const bad = await rejectionCode(async () => (await backendFor(url, nodeFs, { password: 'wrong', knownHostsFile: sshd().knownHostsFile, agent: false })).list('index'));
+      const bad = await rejectionCode(async () =>
+        (
+          await backendFor(url, nodeFs, { password: 'wrong', knownHostsFile: sshd().knownHostsFile, agent: false })
+        ).list('index'),
+      );
       assert.equal(bad.code, 'AUTH_FAILED');
       assert.match(bad.message, /with the password/);
     });
@@ -355,26 +432,38 @@ describe('SFTP (a real OpenSSH server)', function () {
     it('an unreachable host, a missing folder and a folder without write permission are one sentence each', async () => {
       const { repo } = await sourceStore(temp);
       const port = await closedPort();
-      const refused = await rejectionCode(() => replicate(repo, `sftp://${sshd().user}@127.0.0.1:${port}/tmp/x`, { remote: sshd().remote({ timeoutSeconds: 5 }) }));
+      const refused = await rejectionCode(() =>
+        replicate(repo, `sftp://${sshd().user}@127.0.0.1:${port}/tmp/x`, {
+          remote: sshd().remote({ timeoutSeconds: 5 }),
+        }),
+      );
       assert.equal(refused.code, 'REMOTE_UNREACHABLE');
       assertOneSentence(refused.message);
       assert.match(refused.message, /connection was refused/);
-      const unknownName = await rejectionCode(() => replicate(repo, 'sftp://someone@no-such-host.invalid/tmp/x', { remote: sshd().remote({ timeoutSeconds: 5 }) }));
+      const unknownName = await rejectionCode(() =>
+        replicate(repo, 'sftp://someone@no-such-host.invalid/tmp/x', { remote: sshd().remote({ timeoutSeconds: 5 }) }),
+      );
       assert.equal(unknownName.code, 'REMOTE_UNREACHABLE');
       assertOneSentence(unknownName.message);
 
       const parent = sshd().folder('parent');
-      const missing = await rejectionCode(() => replicate(repo, sshd().url(`${parent}/no/such/store`), { remote: sshd().remote() }));
+      const missing = await rejectionCode(() =>
+        replicate(repo, sshd().url(`${parent}/no/such/store`), { remote: sshd().remote() }),
+      );
       assert.equal(missing.code, 'PATH_NOT_FOUND');
       assertOneSentence(missing.message);
       assert.match(missing.message, /does not exist on 127\.0\.0\.1/);
-      const noStore = await rejectionCode(() => Repository.open(sshd().url(`${parent}/nothing-here`), { remote: sshd().remote() }));
+      const noStore = await rejectionCode(() =>
+        Repository.open(sshd().url(`${parent}/nothing-here`), { remote: sshd().remote() }),
+      );
       assert.equal(noStore.code, 'REPO_NOT_FOUND');
       assertOneSentence(noStore.message);
 
       const readOnly = sshd().folder('read-only');
       fs.chmodSync(readOnly, 0o555);
-      const denied = await rejectionCode(() => replicate(repo, sshd().url(`${readOnly}/store`), { remote: sshd().remote() }));
+      const denied = await rejectionCode(() =>
+        replicate(repo, sshd().url(`${readOnly}/store`), { remote: sshd().remote() }),
+      );
       assert.equal(denied.code, 'PERMISSION_DENIED');
       assertOneSentence(denied.message);
       assert.match(denied.message, /^Permission denied on 127\.0\.0\.1/);
@@ -392,7 +481,12 @@ describe('SFTP (a real OpenSSH server)', function () {
         assert.equal(code, 'NO_SPACE', message);
         assertOneSentence(message);
         assert.match(message, /disk of 127\.0\.0\.1:\d+ is full/);
-        await assertConsistent(url, (await repo.listSnapshots()).map((s) => s.id), 'on a full disk', openRemote());
+        await assertConsistent(
+          url,
+          (await repo.listSnapshots()).map((s) => s.id),
+          'on a full disk',
+          openRemote(),
+        );
       } finally {
         execFileSync('umount', ['-l', small]);
       }
@@ -413,12 +507,18 @@ describe('SFTP (a real OpenSSH server)', function () {
       assert.equal(copy.code, 0, `copy: ${copy.stderr}`);
       assert.equal(lines(copy.stdout).length, 1);
       assert.match(copy.stdout, /^Created the store at sftp:\/\/.*: \d+ objects copied .*; 2 snapshots there now\.\n$/);
-      const again = spawnCli(['copy', '--repo', local, '--to', url, '--json'], { PROJECT_BACKUP_SSH_KEY: sshd().keyFile, HOME: temp.make('home') });
+      const again = spawnCli(['copy', '--repo', local, '--to', url, '--json'], {
+        PROJECT_BACKUP_SSH_KEY: sshd().keyFile,
+        HOME: temp.make('home'),
+      });
       // HOME without a known_hosts: the server is unknown, so the CLI says how to trust it.
       assert.equal(again.code, 1);
       assert.equal(lines(again.stderr).length, 1, again.stderr);
       assert.ok(again.stderr.includes(sshd().hostKeyFingerprint) && again.stderr.includes('--host-key'), again.stderr);
-      const pinned = spawnCli(['copy', '--repo', local, '--to', url, '--json', '--host-key', sshd().hostKeyFingerprint], { PROJECT_BACKUP_SSH_KEY: sshd().keyFile, HOME: temp.make('home') });
+      const pinned = spawnCli(
+        ['copy', '--repo', local, '--to', url, '--json', '--host-key', sshd().hostKeyFingerprint],
+        { PROJECT_BACKUP_SSH_KEY: sshd().keyFile, HOME: temp.make('home') },
+      );
       assert.equal(pinned.code, 0, pinned.stderr);
       assert.equal(JSON.parse(pinned.stdout).objectsCopied, 0);
 
@@ -440,7 +540,12 @@ describe('SFTP (a real OpenSSH server)', function () {
       flipBytesInMiddle(packFiles(dir).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0]);
       const damaged = spawnCli(['verify', '--repo', url, '--read-data', ...flags]);
       assert.equal(damaged.code, 3, `verify after the damage: ${damaged.stdout}${damaged.stderr}`);
-      const missingHost = spawnCli(['verify', '--repo', url.replace(`:${sshd().port}`, `:${await closedPort()}`), ...flags]);
+      const missingHost = spawnCli([
+        'verify',
+        '--repo',
+        url.replace(`:${sshd().port}`, `:${await closedPort()}`),
+        ...flags,
+      ]);
       assert.equal(missingHost.code, 1);
       assert.match(missingHost.stderr, /^project-backup: Cannot reach 127\.0\.0\.1:\d+: the connection was refused/);
     });
@@ -450,23 +555,36 @@ describe('SFTP (a real OpenSSH server)', function () {
       await repo.close();
       const { url } = destination();
       const home = temp.make('home');
-      const noCredentials = spawnCli(['copy', '--repo', local, '--to', url, '--known-hosts', sshd().knownHostsFile], { HOME: home, SSH_AUTH_SOCK: '' });
+      const noCredentials = spawnCli(['copy', '--repo', local, '--to', url, '--known-hosts', sshd().knownHostsFile], {
+        HOME: home,
+        SSH_AUTH_SOCK: '',
+      });
       assert.equal(noCredentials.code, 1);
       assert.equal(lines(noCredentials.stderr).length, 1, noCredentials.stderr);
       assert.match(noCredentials.stderr, /^project-backup: No SSH key, password or agent .*--ssh-key <file>/);
       const locked = sshd().newKey('cli-locked', 'secret words');
       sshd().authorize(locked);
-      const noPassphrase = spawnCli(['copy', '--repo', local, '--to', url, '--known-hosts', sshd().knownHostsFile, '--ssh-key', locked], { HOME: home, SSH_AUTH_SOCK: '' });
+      const noPassphrase = spawnCli(
+        ['copy', '--repo', local, '--to', url, '--known-hosts', sshd().knownHostsFile, '--ssh-key', locked],
+        { HOME: home, SSH_AUTH_SOCK: '' },
+      );
       assert.equal(noPassphrase.code, 1);
       assert.match(noPassphrase.stderr, /PROJECT_BACKUP_SSH_KEY_PASSPHRASE/);
-      const withPassphrase = spawnCli(['copy', '--repo', local, '--to', url, '--known-hosts', sshd().knownHostsFile, '--ssh-key', locked], {
-        HOME: home,
-        SSH_AUTH_SOCK: '',
-        PROJECT_BACKUP_SSH_KEY_PASSPHRASE: 'secret words',
-      });
+      const withPassphrase = spawnCli(
+        ['copy', '--repo', local, '--to', url, '--known-hosts', sshd().knownHostsFile, '--ssh-key', locked],
+        {
+          HOME: home,
+          SSH_AUTH_SOCK: '',
+          PROJECT_BACKUP_SSH_KEY_PASSPHRASE: 'secret words',
+        },
+      );
       assert.equal(withPassphrase.code, 0, withPassphrase.stderr);
       if (sshd().password) {
-        const byPassword = spawnCli(['verify', '--repo', url, '--known-hosts', sshd().knownHostsFile], { HOME: home, SSH_AUTH_SOCK: '', PROJECT_BACKUP_SSH_PASSWORD: sshd().password });
+        const byPassword = spawnCli(['verify', '--repo', url, '--known-hosts', sshd().knownHostsFile], {
+          HOME: home,
+          SSH_AUTH_SOCK: '',
+          PROJECT_BACKUP_SSH_PASSWORD: sshd().password,
+        });
         assert.equal(byPassword.code, 0, byPassword.stderr);
       }
     });
@@ -476,8 +594,20 @@ describe('SFTP (a real OpenSSH server)', function () {
 describe('sftp:// locations and known_hosts (no server needed)', () => {
   const temp = useTempDirs();
   it('parses users, ports, absolute and home-relative folders; refuses passwords, other schemes and no folder', () => {
-    assert.deepEqual(parseSftpLocation('sftp://ann@backup.example:2222/srv/store/'), { user: 'ann', host: 'backup.example', port: 2222, path: '/srv/store', hostId: '[backup.example]:2222' });
-    assert.deepEqual(parseSftpLocation('sftp://ann@Backup.Example/~/backups'), { user: 'ann', host: 'backup.example', port: 22, path: 'backups', hostId: 'backup.example' });
+    assert.deepEqual(parseSftpLocation('sftp://ann@backup.example:2222/srv/store/'), {
+      user: 'ann',
+      host: 'backup.example',
+      port: 2222,
+      path: '/srv/store',
+      hostId: '[backup.example]:2222',
+    });
+    assert.deepEqual(parseSftpLocation('sftp://ann@Backup.Example/~/backups'), {
+      user: 'ann',
+      host: 'backup.example',
+      port: 22,
+      path: 'backups',
+      hostId: 'backup.example',
+    });
     assert.equal(parseSftpLocation('sftp://[::1]:2022/x').host, '::1');
     assert.equal(parseSftpLocation('sftp://host/with%20space').path, '/with space');
     for (const [location, pattern] of [
@@ -486,14 +616,28 @@ describe('sftp:// locations and known_hosts (no server needed)', () => {
       ['sftp://host/', /names no folder/],
       ['sftp://host/~', /names no folder/],
     ] as const) {
-      assert.throws(() => parseSftpLocation(location), (error: Error & { code?: string }) => error.code === 'USAGE' && pattern.test(error.message) && !error.message.includes('secret'));
+      assert.throws(
+        () => parseSftpLocation(location),
+        (error: Error & { code?: string }) =>
+          error.code === 'USAGE' && pattern.test(error.message) && !error.message.includes('secret'),
+      );
     }
   });
 
   it('tells a passphrase-protected private key from a plain one (OpenSSH and PEM), so the editor asks only when needed', () => {
     const dir = temp.make('keys');
     const make = (name: string, passphrase: string, extra: string[] = []) => {
-      execFileSync('ssh-keygen', ['-q', '-t', extra.length ? 'rsa' : 'ed25519', ...(extra.length ? ['-b', '2048'] : []), '-N', passphrase, '-f', path.join(dir, name), ...extra]);
+      execFileSync('ssh-keygen', [
+        '-q',
+        '-t',
+        extra.length ? 'rsa' : 'ed25519',
+        ...(extra.length ? ['-b', '2048'] : []),
+        '-N',
+        passphrase,
+        '-f',
+        path.join(dir, name),
+        ...extra,
+      ]);
       return fs.readFileSync(path.join(dir, name), 'utf8');
     };
     assert.equal(privateKeyIsEncrypted(make('plain', '')), false);
@@ -507,7 +651,10 @@ describe('sftp:// locations and known_hosts (no server needed)', () => {
     assert.equal(redactLocation('sftp://ann:p@ss@host:22/x'), 'sftp://ann@host:22/x');
     assert.equal(redactLocation('s3://AKIA:secret@host/b'), 's3://AKIA@host/b');
     assert.equal(redactLocation('sftp://ann@host/x'), 'sftp://ann@host/x');
-    assert.throws(() => parseSftpLocation('sftp://ann:pa#ss@host/x'), (error: Error) => !error.message.includes('pa#ss'));
+    assert.throws(
+      () => parseSftpLocation('sftp://ann:pa#ss@host/x'),
+      (error: Error) => !error.message.includes('pa#ss'),
+    );
   });
 
   it('matches plain, bracketed, wildcard, negated and hashed host names, and reads fingerprints as pasted', () => {
@@ -515,13 +662,24 @@ describe('sftp:// locations and known_hosts (no server needed)', () => {
     const other = Buffer.from('another key blob');
     const line = (hosts: string, blob = key) => `${hosts} ssh-ed25519 ${blob.toString('base64')}`;
     assert.equal(checkKnownHosts(line('host.example,10.0.0.1'), 'host.example', key).kind, 'trusted');
-    assert.equal(checkKnownHosts(line('host.example'), '[host.example]:2222', key).kind, 'unknown', 'another port is another host');
+    assert.equal(
+      checkKnownHosts(line('host.example'), '[host.example]:2222', key).kind,
+      'unknown',
+      'another port is another host',
+    );
     assert.equal(checkKnownHosts(line('[host.example]:2222'), '[host.example]:2222', key).kind, 'trusted');
     assert.equal(checkKnownHosts(line('*.example,!evil.example'), 'host.example', key).kind, 'trusted');
     assert.equal(checkKnownHosts(line('*.example,!evil.example'), 'evil.example', key).kind, 'unknown');
     assert.equal(checkKnownHosts(line('host.example', other), 'host.example', key).kind, 'mismatch');
-    assert.equal(checkKnownHosts(`${line('host.example', other)}\n${line('host.example')}`, 'host.example', key).kind, 'trusted', 'any of several keys');
-    assert.equal(checkKnownHosts(`${line('host.example')}\n@revoked ${line('*')}`, 'host.example', key).kind, 'revoked');
+    assert.equal(
+      checkKnownHosts(`${line('host.example', other)}\n${line('host.example')}`, 'host.example', key).kind,
+      'trusted',
+      'any of several keys',
+    );
+    assert.equal(
+      checkKnownHosts(`${line('host.example')}\n@revoked ${line('*')}`, 'host.example', key).kind,
+      'revoked',
+    );
     assert.equal(checkKnownHosts(`@cert-authority ${line('*.example')}`, 'host.example', key).kind, 'unknown');
     const fp = fingerprintOf(key);
     assert.match(fp, /^SHA256:[A-Za-z0-9+/]{43}$/);

@@ -26,7 +26,10 @@ describe('snapshot: smaller wrong answers (#11.12)', () => {
     assert.equal((await runCliCaptured(['snapshot', ws, '--repo', store])).code, 0);
     const run = await runCliCaptured(['snapshot', ws, '--repo', store, '--label', 'before the refactor']);
     assert.equal(run.code, 0, run.stderr.join('\n'));
-    assert.match(run.stdout.join('\n'), /no new snapshot was made; that snapshot is now labelled "before the refactor"/);
+    assert.match(
+      run.stdout.join('\n'),
+      /no new snapshot was made; that snapshot is now labelled "before the refactor"/,
+    );
     const repo = await openRepo(store);
     const all = await repo.listSnapshots();
     assert.equal(all.length, 1);
@@ -44,7 +47,7 @@ describe('snapshot: smaller wrong answers (#11.12)', () => {
     assert.equal(record.pinned, true);
   });
 
-  it('the same in core, which the editor\'s Snapshot Workspace uses; a label it already has changes nothing (#11.12)', async () => {
+  it("the same in core, which the editor's Snapshot Workspace uses; a label it already has changes nothing (#11.12)", async () => {
     const { ws, store } = await setup();
     const repo = await openRepo(store);
     const first = await snapshotterFor(repo, ws).snapshot();
@@ -75,7 +78,12 @@ describe('snapshot: smaller wrong answers (#11.12)', () => {
     await release;
     assert.equal(result.created, true);
     assert.equal(notices.length, 1, notices.join('\n'));
-    assert.match(notices[0], new RegExp(`^Waiting for the store at .*: it is locked by prune \\(pid ${process.pid} on .*\\); giving up after 10 minutes\\.$`));
+    assert.match(
+      notices[0],
+      new RegExp(
+        `^Waiting for the store at .*: it is locked by prune \\(pid ${process.pid} on .*\\); giving up after 10 minutes\\.$`,
+      ),
+    );
   });
 
   it('a lock held by a live process that does not refresh it (pid reuse) is given up on after a bounded wait, with one sentence (#11.12)', async () => {
@@ -84,18 +92,33 @@ describe('snapshot: smaller wrong answers (#11.12)', () => {
     const backend = new LocalBackend(store, nodeFs);
     // Our parent process is alive and is no backup; the lock claims it 3 minutes ago, never refreshed since.
     let clock = Date.now();
-    const info: LockInfo = { host: os.hostname(), pid: process.ppid, time: new Date(clock - 3 * REFRESH_MS).toISOString(), exclusive: true, purpose: 'prune' };
+    const info: LockInfo = {
+      host: os.hostname(),
+      pid: process.ppid,
+      time: new Date(clock - 3 * REFRESH_MS).toISOString(),
+      exclusive: true,
+      purpose: 'prune',
+    };
     await backend.save('locks/foreign', Buffer.from(JSON.stringify(info)));
     const notices: string[] = [];
     const started = clock;
     // A fast clock: each look at it is 2 s later, so a wait of minutes passes in a few real ones.
     const now = () => (clock += 2000);
-    const error = await Lock.acquire(backend, { exclusive: false, purpose: 'a snapshot', waitMs: 10 * 60_000, now, onWait: (m) => notices.push(m) }).then(
+    const error = await Lock.acquire(backend, {
+      exclusive: false,
+      purpose: 'a snapshot',
+      waitMs: 10 * 60_000,
+      now,
+      onWait: (m) => notices.push(m),
+    }).then(
       () => assert.fail('the lock was taken'),
       (e: Error & { code?: string }) => e,
     );
     assert.equal(error.code, 'REPO_LOCKED');
-    assert.match(error.message, /has not been refreshed since, so its process may have ended and its pid been reused; it expires at .*, try again then\.$/);
+    assert.match(
+      error.message,
+      /has not been refreshed since, so its process may have ended and its pid been reused; it expires at .*, try again then\.$/,
+    );
     assert.ok(clock - started < 60_000, `gave up only after ${(clock - started) / 1000} s`);
     assert.equal(notices.length, 1);
     assert.match(notices[0], /giving up after 30 s\.$/);

@@ -26,9 +26,18 @@ describe('a snapshot that fails on a full disk (#11.6)', () => {
     return { ws, store, before: packFiles(store).sort(), foreign };
   }
 
-  async function assertCleanAndRecovers(store: string, ws: string, before: string[], foreign: string, error: unknown): Promise<void> {
+  async function assertCleanAndRecovers(
+    store: string,
+    ws: string,
+    before: string[],
+    foreign: string,
+    error: unknown,
+  ): Promise<void> {
     assert.ok(isBackupError(error, 'NO_SPACE'), `expected NO_SPACE, got ${String(error)}`);
-    assert.match(error.message, /^The disk is full while writing .*; the [\d.]+ [KMG]?i?B this snapshot had written were removed\.$/);
+    assert.match(
+      error.message,
+      /^The disk is full while writing .*; the [\d.]+ [KMG]?i?B this snapshot had written were removed\.$/,
+    );
     assert.deepEqual(packFiles(store).sort(), before, 'the failed snapshot left packs behind');
     assert.ok(fs.existsSync(foreign), "another writer's unindexed pack was removed");
     assert.deepEqual(await new LocalBackend(store, nodeFs).listTemp(), [], 'temp files left in the store');
@@ -43,10 +52,12 @@ describe('a snapshot that fails on a full disk (#11.6)', () => {
     const { ws, store, before, foreign } = await setup();
     writeTree(ws, { 'big/a.bin': seededBytes(300 * 1024, 1), 'big/b.bin': seededBytes(200 * 1024, 2) });
     const port = faultyPort({ failAt: 1, under: path.join(store, 'index') });
-    const error = await snapshotterFor(await Repository.open(store, { port }), ws).snapshot().then(
-      () => assert.fail('the snapshot succeeded'),
-      (e: unknown) => e,
-    );
+    const error = await snapshotterFor(await Repository.open(store, { port }), ws)
+      .snapshot()
+      .then(
+        () => assert.fail('the snapshot succeeded'),
+        (e: unknown) => e,
+      );
     assert.ok(port.failed.length > 0);
     await assertCleanAndRecovers(store, ws, before, foreign, error);
   });
@@ -67,10 +78,12 @@ describe('a snapshot that fails on a full disk (#11.6)', () => {
         return true;
       },
     });
-    const error = await snapshotterFor(await Repository.open(store, { port }), ws).snapshot().then(
-      () => assert.fail('the snapshot succeeded'),
-      (e: unknown) => e,
-    );
+    const error = await snapshotterFor(await Repository.open(store, { port }), ws)
+      .snapshot()
+      .then(
+        () => assert.fail('the snapshot succeeded'),
+        (e: unknown) => e,
+      );
     assert.equal(phase, 'full');
     assert.ok(port.failed.length > 0);
     await assertCleanAndRecovers(store, ws, before, foreign, error);

@@ -30,7 +30,16 @@ describe('incremental snapshots beneath symlinks (#11.2)', () => {
     };
   }
 
-  const UNDER_LINKS = ['link/passwd', 'link/deep/file', 'rel/file.txt', 'filelink/x', 'dangling/x', 'deep/a/b/up/file.txt', 'deep/a/b/out/passwd', 'deep/a/b/out/deep'];
+  const UNDER_LINKS = [
+    'link/passwd',
+    'link/deep/file',
+    'rel/file.txt',
+    'filelink/x',
+    'dangling/x',
+    'deep/a/b/up/file.txt',
+    'deep/a/b/out/passwd',
+    'deep/a/b/out/deep',
+  ];
 
   async function setup(spec: TreeSpec): Promise<{ ws: string; repo: Repository }> {
     const ws = temp.make('ws');
@@ -40,9 +49,20 @@ describe('incremental snapshots beneath symlinks (#11.2)', () => {
   }
 
   async function assertLinks(repo: Repository, tree: string, outside: string): Promise<void> {
-    for (const [rel, target] of [['link', outside], ['rel', 'sub'], ['filelink', 'sub/file.txt'], ['dangling', 'nowhere/at/all'], ['deep/a/b/up', '../../../sub'], ['deep/a/b/out', outside]]) {
+    for (const [rel, target] of [
+      ['link', outside],
+      ['rel', 'sub'],
+      ['filelink', 'sub/file.txt'],
+      ['dangling', 'nowhere/at/all'],
+      ['deep/a/b/up', '../../../sub'],
+      ['deep/a/b/out', outside],
+    ]) {
       const entry = await entryAt(repo, tree, rel);
-      assert.deepEqual(entry && { type: entry.type, target: entry.type === 'symlink' ? entry.target : undefined }, { type: 'symlink', target }, rel);
+      assert.deepEqual(
+        entry && { type: entry.type, target: entry.type === 'symlink' ? entry.target : undefined },
+        { type: 'symlink', target },
+        rel,
+      );
     }
   }
 
@@ -55,7 +75,10 @@ describe('incremental snapshots beneath symlinks (#11.2)', () => {
       assert.equal(inc.created, false, `${p} made a snapshot whose tree differs from the full scan's`);
       assert.equal(inc.snapshot.tree, full.snapshot.tree);
     }
-    const all = await snapshotterFor(repo, ws).snapshot({ paths: UNDER_LINKS, contents: new Map([['link/passwd', Buffer.from('unsaved')]]) });
+    const all = await snapshotterFor(repo, ws).snapshot({
+      paths: UNDER_LINKS,
+      contents: new Map([['link/passwd', Buffer.from('unsaved')]]),
+    });
     assert.equal(all.snapshot.tree, full.snapshot.tree);
     await assertLinks(repo, full.snapshot.tree, outside);
   });

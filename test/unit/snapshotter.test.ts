@@ -9,7 +9,19 @@ import { listTree, readWholeFile } from '../../src/core/query/browse';
 import { Repository } from '../../src/core/repository/repository';
 import type { SnapshotRecord } from '../../src/core/repository/snapshotRecord';
 import { workspaceIdFor } from '../../src/core/workspace/workspace';
-import { KiB, MiB, ageTree, git, openRepo, rejectionCode, seededBytes, snapshotterFor, spyPort, useTempDirs, writeTree } from './helpers/fixtures';
+import {
+  KiB,
+  MiB,
+  ageTree,
+  git,
+  openRepo,
+  rejectionCode,
+  seededBytes,
+  snapshotterFor,
+  spyPort,
+  useTempDirs,
+  writeTree,
+} from './helpers/fixtures';
 import type { TreeSpec } from './helpers/fixtures';
 
 const HOUR = 3600_000;
@@ -36,8 +48,8 @@ describe('Snapshotter', () => {
     'a/b/z/w.txt': 'w',
     'x/y.txt': 'y',
     'tool.sh': { mode: 0o755, content: '#!/bin/sh\necho hi\n' },
-    'link': { symlink: 'README.md' },
-    'empty': { dir: true },
+    link: { symlink: 'README.md' },
+    empty: { dir: true },
   };
 
   async function setup(spec: TreeSpec = BASE, age = true): Promise<{ ws: string; repo: Repository; store: string }> {
@@ -63,7 +75,15 @@ describe('Snapshotter', () => {
     it('nor does an incremental snapshot of unchanged paths (root and nested, relative and absolute)', async () => {
       const { ws, repo } = await setup();
       const first = await snapshotterFor(repo, ws).snapshot();
-      for (const p of [['README.md'], ['a/b/c/file.txt'], [path.join(ws, 'x', 'y.txt')], ['a/b'], ['link'], ['empty'], ['tool.sh', 'a/other.txt']]) {
+      for (const p of [
+        ['README.md'],
+        ['a/b/c/file.txt'],
+        [path.join(ws, 'x', 'y.txt')],
+        ['a/b'],
+        ['link'],
+        ['empty'],
+        ['tool.sh', 'a/other.txt'],
+      ]) {
         const again = await snapshotterFor(repo, ws).snapshot({ paths: p });
         assert.equal(again.created, false, `paths ${p.join(', ')}`);
         assert.equal(again.snapshot.id, first.snapshot.id);
@@ -154,7 +174,13 @@ describe('Snapshotter', () => {
       const after = await paths(repo, gone.snapshot);
       assert.ok(!after.some((p) => p === 'a/b' || p.startsWith('a/b/')), after.join(', '));
       assert.ok(after.includes('a/other.txt'));
-      assert.deepEqual(changeList(gone.changes), ['deleted a/b', 'deleted a/b/c', 'deleted a/b/c/file.txt', 'deleted a/b/z', 'deleted a/b/z/w.txt']);
+      assert.deepEqual(changeList(gone.changes), [
+        'deleted a/b',
+        'deleted a/b/c',
+        'deleted a/b/c/file.txt',
+        'deleted a/b/z',
+        'deleted a/b/z/w.txt',
+      ]);
       assert.equal(gone.snapshot.stats.files, 3);
       assert.equal(gone.snapshot.stats.filesDeleted, 2);
     });
@@ -177,14 +203,20 @@ describe('Snapshotter', () => {
       const inc = await snapshotterFor(repo, ws).snapshot({ paths: ['fresh/sub/f.txt', 'fresh/sub'] });
       assert.deepEqual(changeList(inc.changes), ['added fresh'], 'the empty folder fresh/ exists on disk');
       const full = await snapshotterFor(repo, ws).snapshot();
-      assert.equal(full.created, false, `a full scan found what the incremental one missed: ${changeList(full.changes).join(', ')}`);
+      assert.equal(
+        full.created,
+        false,
+        `a full scan found what the incremental one missed: ${changeList(full.changes).join(', ')}`,
+      );
     });
 
     it('a deletion below an excluded folder records nothing', async () => {
       const { ws, repo } = await setup();
       const first = await snapshotterFor(repo, ws).snapshot();
       writeTree(ws, { 'node_modules/pkg/x.js': 'x' });
-      const inc = await snapshotterFor(repo, ws).snapshot({ paths: ['node_modules/pkg/gone.js', 'a/node_modules/gone/y.js'] });
+      const inc = await snapshotterFor(repo, ws).snapshot({
+        paths: ['node_modules/pkg/gone.js', 'a/node_modules/gone/y.js'],
+      });
       assert.equal(inc.created, false);
       assert.equal(inc.snapshot.id, first.snapshot.id);
     });
@@ -204,9 +236,11 @@ describe('Snapshotter', () => {
       await snapshotterFor(repo, ws).snapshot();
       fs.writeFileSync(path.join(ws, 'a', 'other.txt'), 'changed');
       fs.rmSync(path.join(ws, 'x'), { recursive: true });
-      writeTree(ws, { 'n1/n2/n.txt': 'n', 'link': { symlink: 'tool.sh' } });
+      writeTree(ws, { 'n1/n2/n.txt': 'n', link: { symlink: 'tool.sh' } });
       fs.chmodSync(path.join(ws, 'README.md'), 0o600);
-      const inc = await snapshotterFor(repo, ws).snapshot({ paths: ['a/other.txt', 'x', 'n1/n2/n.txt', 'link', 'README.md'] });
+      const inc = await snapshotterFor(repo, ws).snapshot({
+        paths: ['a/other.txt', 'x', 'n1/n2/n.txt', 'link', 'README.md'],
+      });
       assert.equal(inc.created, true);
       const full = await snapshotterFor(repo, ws).snapshot();
       assert.equal(full.created, false, `full scan found: ${changeList(full.changes).join(', ')}`);
@@ -237,7 +271,9 @@ describe('Snapshotter', () => {
       const { ws, repo } = await setup();
       const first = await snapshotterFor(repo, ws).snapshot();
       writeTree(ws, { 'node_modules/x.js': 'x', 'a/node_modules/y/z.js': 'z', '.git/HEAD': 'h', 'a/.DS_Store': 'd' });
-      const inc = await snapshotterFor(repo, ws).snapshot({ paths: ['node_modules/x.js', 'a/node_modules/y/z.js', 'node_modules', '.git/HEAD', 'a/.DS_Store'] });
+      const inc = await snapshotterFor(repo, ws).snapshot({
+        paths: ['node_modules/x.js', 'a/node_modules/y/z.js', 'node_modules', '.git/HEAD', 'a/.DS_Store'],
+      });
       assert.equal(inc.created, false);
       assert.equal(inc.snapshot.id, first.snapshot.id);
     });
@@ -269,14 +305,28 @@ describe('Snapshotter', () => {
       assert.match(first.tool, /project-backup/);
       assert.deepEqual(
         { ...first.stats, bytesAdded: 0, dataAdded: 0 },
-        { files: 6, dirs: 6, symlinks: 1, bytes: 9 + 5 + 9 + 1 + 1 + 18, filesNew: 6 + 1 /* change counts include the symlink */, filesChanged: 0, filesDeleted: 0, bytesAdded: 0, dataAdded: 0, blobsAdded: 6 + 7, skipped: 0 },
+        {
+          files: 6,
+          dirs: 6,
+          symlinks: 1,
+          bytes: 9 + 5 + 9 + 1 + 1 + 18,
+          filesNew: 6 + 1 /* change counts include the symlink */,
+          filesChanged: 0,
+          filesDeleted: 0,
+          bytesAdded: 0,
+          dataAdded: 0,
+          blobsAdded: 6 + 7,
+          skipped: 0,
+        },
       );
       assert.ok(first.stats.bytesAdded > 0 && first.stats.dataAdded > 0);
 
       fs.writeFileSync(path.join(ws, 'x', 'y.txt'), 'yy');
       fs.unlinkSync(path.join(ws, 'a', 'other.txt'));
       writeTree(ws, { 'added.txt': 'new' });
-      const second = (await snapshotterFor(repo, ws, { trigger: 'save' }).snapshot({ label: 'before refactor', pinned: true })).snapshot;
+      const second = (
+        await snapshotterFor(repo, ws, { trigger: 'save' }).snapshot({ label: 'before refactor', pinned: true })
+      ).snapshot;
       assert.equal(second.parent, first.id);
       assert.equal(second.trigger, 'save');
       assert.equal(second.label, 'before refactor');
@@ -292,7 +342,10 @@ describe('Snapshotter', () => {
       const third = (await snapshotterFor(repo, ws).snapshot({ trigger: 'schedule', paths: ['added.txt'] })).snapshot;
       assert.equal(third.trigger, 'schedule');
       assert.equal(third.parent, second.id);
-      assert.deepEqual([third.stats.files, third.stats.bytes, third.stats.filesChanged], [6, second.stats.bytes + 2, 1]);
+      assert.deepEqual(
+        [third.stats.files, third.stats.bytes, third.stats.filesChanged],
+        [6, second.stats.bytes + 2, 1],
+      );
       // What was written is what a fresh reader sees.
       const fresh = await Repository.open(store);
       assert.deepEqual(await fresh.loadSnapshot(second.id), second);
@@ -405,10 +458,16 @@ describe('Snapshotter', () => {
       const file = path.join(ws, 'busy.log');
       const repo = await openRepo(temp.fresh('store'), { port: appendingPort(file, 1000) });
       const result = await snapshotterFor(repo, ws).snapshot();
-      assert.deepEqual(result.skipped.map((s) => s.path), ['busy.log']);
+      assert.deepEqual(
+        result.skipped.map((s) => s.path),
+        ['busy.log'],
+      );
       assert.match(result.skipped[0].reason, /kept changing/);
       assert.deepEqual(await paths(repo, result.snapshot), ['calm.txt']);
-      assert.deepEqual(result.snapshot.skipped?.map((s) => s.path), ['busy.log']);
+      assert.deepEqual(
+        result.snapshot.skipped?.map((s) => s.path),
+        ['busy.log'],
+      );
       assert.equal(result.snapshot.stats.skipped, 1);
     });
 
@@ -422,7 +481,10 @@ describe('Snapshotter', () => {
       fs.writeFileSync(file, 'start, then busy'); // changed, so it must be read, and then it keeps changing
       const repo = await Repository.open(store, { port: appendingPort(file, 1000) });
       const second = await snapshotterFor(repo, ws).snapshot();
-      assert.deepEqual(second.skipped.map((s) => s.path), ['busy.log']);
+      assert.deepEqual(
+        second.skipped.map((s) => s.path),
+        ['busy.log'],
+      );
       assert.equal(await text(repo, second.snapshot, 'busy.log'), 'start');
       assert.deepEqual(changeList(second.changes), ['modified calm.txt']);
       assert.equal(first.created, true);
@@ -452,7 +514,10 @@ describe('Snapshotter', () => {
       assert.equal((await snapshotterFor(repo, ws1).latest())?.id, a2.id);
       assert.equal((await snapshotterFor(repo, ws2).latest())?.id, b1.snapshot.id);
       const all = await (await Repository.open(store)).listSnapshots();
-      assert.deepEqual(all.map((s) => s.id), [a1.id, b1.snapshot.id, a2.id]);
+      assert.deepEqual(
+        all.map((s) => s.id),
+        [a1.id, b1.snapshot.id, a2.id],
+      );
     });
 
     it('treats a symlinked spelling of a workspace as the same workspace', async () => {
@@ -473,9 +538,15 @@ describe('Snapshotter', () => {
     it('refuses a missing workspace and a workspace that is a file', async () => {
       const repo = await openRepo(temp.fresh('store'));
       const dir = temp.make('x');
-      assert.equal((await rejectionCode(() => snapshotterFor(repo, path.join(dir, 'missing')).snapshot())).code, 'WORKSPACE_NOT_FOUND');
+      assert.equal(
+        (await rejectionCode(() => snapshotterFor(repo, path.join(dir, 'missing')).snapshot())).code,
+        'WORKSPACE_NOT_FOUND',
+      );
       fs.writeFileSync(path.join(dir, 'file'), 'f');
-      assert.equal((await rejectionCode(() => snapshotterFor(repo, path.join(dir, 'file')).snapshot())).code, 'WORKSPACE_NOT_DIRECTORY');
+      assert.equal(
+        (await rejectionCode(() => snapshotterFor(repo, path.join(dir, 'file')).snapshot())).code,
+        'WORKSPACE_NOT_DIRECTORY',
+      );
       assert.deepEqual(await repo.listSnapshots(), []);
     });
 
@@ -483,7 +554,10 @@ describe('Snapshotter', () => {
       const { ws, repo } = await setup();
       const controller = new AbortController();
       controller.abort();
-      assert.equal((await rejectionCode(() => snapshotterFor(repo, ws).snapshot({ signal: controller.signal }))).code, 'CANCELLED');
+      assert.equal(
+        (await rejectionCode(() => snapshotterFor(repo, ws).snapshot({ signal: controller.signal }))).code,
+        'CANCELLED',
+      );
       assert.deepEqual(await repo.listSnapshots(), []);
     });
   });

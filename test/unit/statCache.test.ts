@@ -8,7 +8,16 @@ import * as path from 'node:path';
 import { Rules } from '../../src/core/scan/rules';
 import { FINE_MARGIN_MS, RACY_MS, StatCache } from '../../src/core/scan/statCache';
 import { entryAt } from '../../src/core/query/browse';
-import { ageFile, ageTree, contentReadsUnder, openRepo, snapshotterFor, spyPort, useTempDirs, writeTree } from './helpers/fixtures';
+import {
+  ageFile,
+  ageTree,
+  contentReadsUnder,
+  openRepo,
+  snapshotterFor,
+  spyPort,
+  useTempDirs,
+  writeTree,
+} from './helpers/fixtures';
 
 const HOUR = 3600_000;
 
@@ -17,7 +26,13 @@ describe('StatCache', () => {
 
   function workspace(): string {
     const ws = temp.make('ws');
-    writeTree(ws, { 'a.txt': 'alpha', 'b.txt': 'bravo', 'src/c.ts': 'charlie', 'src/deep/d.ts': 'delta', 'link': { symlink: 'a.txt' } });
+    writeTree(ws, {
+      'a.txt': 'alpha',
+      'b.txt': 'bravo',
+      'src/c.ts': 'charlie',
+      'src/deep/d.ts': 'delta',
+      link: { symlink: 'a.txt' },
+    });
     ageTree(ws, HOUR);
     return ws;
   }
@@ -50,7 +65,10 @@ describe('StatCache', () => {
     const second = await snapshotterFor(repo, ws).snapshot();
     assert.deepEqual(contentReadsUnder(spy, ws), [file]);
     assert.equal(second.created, true);
-    assert.deepEqual(second.changes.map((c) => `${c.kind} ${c.path}`), ['modified src/deep/d.ts']);
+    assert.deepEqual(
+      second.changes.map((c) => `${c.kind} ${c.path}`),
+      ['modified src/deep/d.ts'],
+    );
   });
 
   it('notices a new file and a deleted file in a folder whose other files are unchanged', async () => {
@@ -69,7 +87,12 @@ describe('StatCache', () => {
 
   it('re-reads a file whose mtime is not clearly before the scan that recorded it (racy rule)', async () => {
     const ws = temp.make('ws');
-    writeTree(ws, { 'old.txt': 'old', 'coarse.txt': 'coarse', 'fine-racy.txt': 'fine racy', 'fine-old.txt': 'fine old' });
+    writeTree(ws, {
+      'old.txt': 'old',
+      'coarse.txt': 'coarse',
+      'fine-racy.txt': 'fine racy',
+      'fine-old.txt': 'fine old',
+    });
     // A whole second well in the past; the recording scan starts 1.5 s after it.
     const base = Math.floor(Date.now() / 1000) * 1000 - 10_000;
     const scanStart = base + 1500;
@@ -123,12 +146,26 @@ describe('StatCache', () => {
     assert.ok(same.previousDir('') !== undefined && same.previousDir('src/deep') !== undefined);
     const deep = await entryAt(repo, (await repo.resolveSnapshot('latest')).tree, 'src/deep');
     assert.equal(deep?.type, 'dir');
-    assert.equal(same.previousDir('src/deep')?.tree, deep?.type === 'dir' ? deep.tree : 'no tree', 'the cache names the tree the snapshot holds');
-    const other = StatCache.decode(saved, new Rules({ excludes: ['x'], excludeAbsolute: [repo.location] }).fingerprint, Date.now());
+    assert.equal(
+      same.previousDir('src/deep')?.tree,
+      deep?.type === 'dir' ? deep.tree : 'no tree',
+      'the cache names the tree the snapshot holds',
+    );
+    const other = StatCache.decode(
+      saved,
+      new Rules({ excludes: ['x'], excludeAbsolute: [repo.location] }).fingerprint,
+      Date.now(),
+    );
     assert.equal(other.previousDir(''), undefined);
     const withoutGit = StatCache.decode(saved, rules.withGit(false).fingerprint, Date.now());
     assert.equal(withoutGit.previousDir(''), undefined, 'a cache made with .git is not trusted once .git is left out');
-    for (const garbage of [Buffer.alloc(0), Buffer.from('{'), Buffer.from('{"v":99}'), Buffer.alloc(64, 0xff), saved.subarray(0, Math.floor(saved.length / 2))]) {
+    for (const garbage of [
+      Buffer.alloc(0),
+      Buffer.from('{'),
+      Buffer.from('{"v":99}'),
+      Buffer.alloc(64, 0xff),
+      saved.subarray(0, Math.floor(saved.length / 2)),
+    ]) {
       assert.equal(StatCache.decode(garbage, rules.fingerprint, Date.now()).previousDir(''), undefined);
     }
   });

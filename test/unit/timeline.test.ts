@@ -4,13 +4,31 @@
 
 import assert from 'node:assert/strict';
 import type { SnapshotRecord, Trigger } from '../../src/core/repository/snapshotRecord';
-import { applyFilter, buildTimeline, changedNothing, sessionRowText, sessionSummary, snapshotRowText } from '../../src/core/query/timeline';
+import {
+  applyFilter,
+  buildTimeline,
+  changedNothing,
+  sessionRowText,
+  sessionSummary,
+  snapshotRowText,
+} from '../../src/core/query/timeline';
 import type { DayItem } from '../../src/core/query/timeline';
 
 const NOW = new Date(2024, 4, 15, 18, 0);
 let n = 0;
 
-function snap(at: Date, options: { trigger?: Trigger; label?: string; auto?: boolean; pinned?: boolean; files?: number; first?: boolean; deleted?: number } = {}): SnapshotRecord {
+function snap(
+  at: Date,
+  options: {
+    trigger?: Trigger;
+    label?: string;
+    auto?: boolean;
+    pinned?: boolean;
+    files?: number;
+    first?: boolean;
+    deleted?: number;
+  } = {},
+): SnapshotRecord {
   n++;
   return {
     v: 1,
@@ -20,7 +38,19 @@ function snap(at: Date, options: { trigger?: Trigger; label?: string; auto?: boo
     host: 'h',
     trigger: options.trigger ?? 'save',
     tree: n.toString(16).padStart(64, '0'),
-    stats: { files: 120, dirs: 30, symlinks: 0, bytes: 1, filesNew: 0, filesChanged: options.files ?? 1, filesDeleted: options.deleted ?? 0, bytesAdded: 0, dataAdded: 0, blobsAdded: 0, skipped: 0 },
+    stats: {
+      files: 120,
+      dirs: 30,
+      symlinks: 0,
+      bytes: 1,
+      filesNew: 0,
+      filesChanged: options.files ?? 1,
+      filesDeleted: options.deleted ?? 0,
+      bytesAdded: 0,
+      dataAdded: 0,
+      blobsAdded: 0,
+      skipped: 0,
+    },
     tool: 't',
     ...(options.first ? {} : { parent: '0'.repeat(32) }),
     ...(options.label ? { label: options.label } : {}),
@@ -32,7 +62,11 @@ function snap(at: Date, options: { trigger?: Trigger; label?: string; auto?: boo
 const at = (d: number, h: number, m: number, s = 0) => new Date(2024, 4, d, h, m, s);
 
 function shape(items: DayItem[]): string[] {
-  return items.map((item) => (item.kind === 'session' ? `session ${sessionRowText(item).label} ×${item.snapshots.length}` : `snapshot ${snapshotRowText(item.snapshot).label}`));
+  return items.map((item) =>
+    item.kind === 'session'
+      ? `session ${sessionRowText(item).label} ×${item.snapshots.length}`
+      : `snapshot ${snapshotRowText(item.snapshot).label}`,
+  );
 }
 
 describe('timeline (#14)', () => {
@@ -74,7 +108,14 @@ describe('timeline (#14)', () => {
   it('newest day first and open; older days collapsed; a session never spans midnight', () => {
     const list = [snap(at(13, 23, 55)), snap(at(14, 0, 5)), snap(at(14, 0, 6)), snap(at(15, 8, 0))];
     const days = buildTimeline(list, NOW);
-    assert.deepEqual(days.map((d) => [d.label, d.expanded, d.count]), [['Today', true, 1], ['Yesterday', false, 2], [days[2].label, false, 1]]);
+    assert.deepEqual(
+      days.map((d) => [d.label, d.expanded, d.count]),
+      [
+        ['Today', true, 1],
+        ['Yesterday', false, 2],
+        [days[2].label, false, 1],
+      ],
+    );
     assert.match(days[2].label, /^Mon, May 13$/);
   });
 
@@ -91,21 +132,41 @@ describe('timeline (#14)', () => {
 
   it('labels and triggers never stack ("unsaved changes before restore before restore")', () => {
     const undo = snap(at(15, 9, 0), { trigger: 'pre-restore', label: 'unsaved changes before restore', auto: true });
-    assert.deepEqual(snapshotRowText(undo), { label: '09:00:00  unsaved changes before restore', description: '1 file' });
-    const deletion = snap(at(15, 9, 0), { trigger: 'external', label: 'before 48 files deleted outside the editor', files: 3 });
+    assert.deepEqual(snapshotRowText(undo), {
+      label: '09:00:00  unsaved changes before restore',
+      description: '1 file',
+    });
+    const deletion = snap(at(15, 9, 0), {
+      trigger: 'external',
+      label: 'before 48 files deleted outside the editor',
+      files: 3,
+    });
     assert.equal(snapshotRowText(deletion).description, '3 files');
     const user = snap(at(15, 9, 0), { trigger: 'save', label: 'before the refactor', files: 2 });
-    assert.equal(snapshotRowText(user).description, '2 files · on save', 'a label that says nothing of the trigger keeps it');
+    assert.equal(
+      snapshotRowText(user).description,
+      '2 files · on save',
+      'a label that says nothing of the trigger keeps it',
+    );
     const plain = snap(at(15, 9, 0), { trigger: 'external', files: 30 });
     assert.deepEqual(snapshotRowText(plain), { label: '09:00:00', description: 'external change · 30 files' });
-    assert.equal(snapshotRowText(snap(at(15, 9, 0), { first: true })).description, 'on save · first snapshot, 120 files');
+    assert.equal(
+      snapshotRowText(snap(at(15, 9, 0), { first: true })).description,
+      'on save · first snapshot, 120 files',
+    );
   });
 
   it('a session row says its span, snapshots and files; its tooltip says everything', () => {
-    const session = { kind: 'session' as const, snapshots: [snap(at(15, 10, 2)), snap(at(15, 10, 20), { trigger: 'external' }), snap(at(15, 10, 47))] };
+    const session = {
+      kind: 'session' as const,
+      snapshots: [snap(at(15, 10, 2)), snap(at(15, 10, 20), { trigger: 'external' }), snap(at(15, 10, 47))],
+    };
     assert.deepEqual(sessionRowText(session, 14), { label: '10:02–10:47', description: '3 snapshots · 14 files' });
     assert.deepEqual(sessionRowText(session), { label: '10:02–10:47', description: '3 snapshots' });
-    assert.equal(sessionSummary(session, 14), 'Work session 10:02–10:47 (45 minutes): 3 snapshots (2 on save, 1 external change); 14 files changed from its start to its end.');
+    assert.equal(
+      sessionSummary(session, 14),
+      'Work session 10:02–10:47 (45 minutes): 3 snapshots (2 on save, 1 external change); 14 files changed from its start to its end.',
+    );
   });
 
   it('filters by trigger, by label text, and by the snapshots that changed a path', () => {

@@ -70,7 +70,11 @@ function packFile(store: string, packId: string): string {
 
 function byObject(report: VerifyReport): Map<string, Damage> {
   const map = new Map(report.damage.map((d) => [d.object, d]));
-  assert.equal(map.size, report.damage.length, `each object is reported once: ${report.damage.map((d) => d.object).join(', ')}`);
+  assert.equal(
+    map.size,
+    report.damage.length,
+    `each object is reported once: ${report.damage.map((d) => d.object).join(', ')}`,
+  );
   return map;
 }
 
@@ -82,7 +86,11 @@ function short(s: SnapshotRecord): string {
  * The oracle: walks every snapshot in full (no cleverness) and lists, for each lost blob or tree it reaches,
  * the snapshots and "<id8>:<path>" that depend on it. A lost tree stands for its whole folder.
  */
-async function dependents(repo: Repository, snapshots: readonly SnapshotRecord[], lost: (id: string) => boolean): Promise<Map<string, { snapshots: string[]; files: string[] }>> {
+async function dependents(
+  repo: Repository,
+  snapshots: readonly SnapshotRecord[],
+  lost: (id: string) => boolean,
+): Promise<Map<string, { snapshots: string[]; files: string[] }>> {
   const out = new Map<string, { snapshots: string[]; files: string[] }>();
   const add = (id: string, snapshot: SnapshotRecord, rel: string) => {
     let entry = out.get(id);
@@ -121,14 +129,20 @@ async function restoreFresh(store: string, snapshot: SnapshotRecord, target: str
 }
 
 /** The files restore could not write, as "<id8>:<path>" with their reasons, to compare with a report. */
-function problemsOf(snapshot: SnapshotRecord, problems: ReadonlyArray<{ path: string; reason: string }>): Array<[string, string]> {
-  return problems.map((p): [string, string] => [`${short(snapshot)}:${p.path}`, p.reason]).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+function problemsOf(
+  snapshot: SnapshotRecord,
+  problems: ReadonlyArray<{ path: string; reason: string }>,
+): Array<[string, string]> {
+  return problems
+    .map((p): [string, string] => [`${short(snapshot)}:${p.path}`, p.reason])
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1));
 }
 
 /** The same pairs as the report gives them, for one snapshot. */
 function reportedFor(snapshot: SnapshotRecord, report: VerifyReport): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
-  for (const d of report.damage) for (const f of d.files) if (f.startsWith(`${short(snapshot)}:`)) pairs.push([f, d.reason]);
+  for (const d of report.damage)
+    for (const f of d.files) if (f.startsWith(`${short(snapshot)}:`)) pairs.push([f, d.reason]);
   return pairs.sort((a, b) => (a[0] < b[0] ? -1 : 1));
 }
 
@@ -177,9 +191,18 @@ describe('verify', () => {
       const full = await verify(store, { readData: true });
       assert.equal(full.ok, true, JSON.stringify(full.damage));
       assert.equal(full.packsRead, 2);
-      const packBytes = fs.readdirSync(path.join(store, 'data')).flatMap((sub) => fs.readdirSync(path.join(store, 'data', sub)).map((name) => fs.statSync(path.join(store, 'data', sub, name)).size));
+      const packBytes = fs
+        .readdirSync(path.join(store, 'data'))
+        .flatMap((sub) =>
+          fs
+            .readdirSync(path.join(store, 'data', sub))
+            .map((name) => fs.statSync(path.join(store, 'data', sub, name)).size),
+        );
       assert.equal(packBytes.length, 2);
-      assert.ok(full.bytesRead >= packBytes.reduce((a, b) => a + b, 0), `read every pack in full (${full.bytesRead} bytes read)`);
+      assert.ok(
+        full.bytesRead >= packBytes.reduce((a, b) => a + b, 0),
+        `read every pack in full (${full.bytesRead} bytes read)`,
+      );
       assert.deepEqual(fs.readdirSync(path.join(store, 'locks')), [], 'no lock is left behind');
     });
 
@@ -189,10 +212,14 @@ describe('verify', () => {
       await verify(store, {
         onProgress: (_done, _total, phase) => {
           if (phase !== 'packs' || seen.length > 0) return;
-          for (const name of fs.readdirSync(path.join(store, 'locks'))) seen.push(JSON.parse(fs.readFileSync(path.join(store, 'locks', name), 'utf8')));
+          for (const name of fs.readdirSync(path.join(store, 'locks')))
+            seen.push(JSON.parse(fs.readFileSync(path.join(store, 'locks', name), 'utf8')));
         },
       });
-      assert.deepEqual(seen.map((l) => [l.purpose, l.exclusive]), [['verify', false]]);
+      assert.deepEqual(
+        seen.map((l) => [l.purpose, l.exclusive]),
+        [['verify', false]],
+      );
     });
 
     it('refuses a subset share outside 0-100', async () => {
@@ -219,18 +246,34 @@ describe('verify', () => {
       const report = await verify(store, { readData: true });
       assert.equal(report.ok, false);
       const damage = byObject(report);
-      assert.deepEqual(sorted([...damage.keys()]), sorted([raw, packed]), 'the two blobs, and not their pack as a third object');
-      for (const [id, rel] of [[raw, 'big/a.bin'], [packed, 'big/text.ts']]) {
+      assert.deepEqual(
+        sorted([...damage.keys()]),
+        sorted([raw, packed]),
+        'the two blobs, and not their pack as a third object',
+      );
+      for (const [id, rel] of [
+        [raw, 'big/a.bin'],
+        [packed, 'big/text.ts'],
+      ]) {
         const d = damage.get(id) as Damage;
         assert.equal(d.kind, 'damaged');
-        assert.match(d.reason, new RegExp(`^Object ${id.slice(0, 12)} in pack [0-9a-f]{12} (does not match its checksum|cannot be decompressed); it is damaged\\.$`));
+        assert.match(
+          d.reason,
+          new RegExp(
+            `^Object ${id.slice(0, 12)} in pack [0-9a-f]{12} (does not match its checksum|cannot be decompressed); it is damaged\\.$`,
+          ),
+        );
         assert.deepEqual(d.snapshots, [s1.id, s2.id], 'both snapshots, oldest first');
         assert.deepEqual(d.files, [`${short(s1)}:${rel}`, `${short(s2)}:${rel}`]);
       }
 
       const target = temp.make('target');
       const result = await restoreFresh(store, s2, target);
-      assert.deepEqual(problemsOf(s2, result.problems), reportedFor(s2, report), 'restore fails exactly the reported files, with the same sentence');
+      assert.deepEqual(
+        problemsOf(s2, result.problems),
+        reportedFor(s2, report),
+        'restore fails exactly the reported files, with the same sentence',
+      );
       const rest = readTree(ws);
       delete rest['big/a.bin'];
       delete rest['big/text.ts'];
@@ -311,7 +354,8 @@ describe('verify', () => {
       assert.deepEqual(d.snapshots, [s1.id, s2.id]);
       assert.deepEqual(sorted(d.files), sorted([...expected.values()].flatMap((e) => e.files)));
       // Shared folders are named as folders (their trees are in the lost pack), new files are not named.
-      for (const rel of [`${short(s1)}:.`, `${short(s2)}:big/a.bin`, `${short(s2)}:src`, `${short(s2)}:wide`]) assert.ok(d.files.includes(rel), rel);
+      for (const rel of [`${short(s1)}:.`, `${short(s2)}:big/a.bin`, `${short(s2)}:src`, `${short(s2)}:wide`])
+        assert.ok(d.files.includes(rel), rel);
       assert.ok(!d.files.includes(`${short(s2)}:big/c.bin`));
 
       // --read-data cannot read it either, and still reports it once.
@@ -322,7 +366,11 @@ describe('verify', () => {
 
     it('a deleted index file: each blob and tree it named that a snapshot needs is missing, with its paths', async () => {
       const { store, repo, s1, s2, index1 } = await twoSnapshots();
-      const named = new Set(decodeIndex(fs.readFileSync(path.join(store, index1)), repo.codec, index1).flatMap((p) => p.entries.map((e) => e.id)));
+      const named = new Set(
+        decodeIndex(fs.readFileSync(path.join(store, index1)), repo.codec, index1).flatMap((p) =>
+          p.entries.map((e) => e.id),
+        ),
+      );
       fs.rmSync(path.join(store, index1));
       const expected = await dependents(repo, [s1, s2], (id) => named.has(id));
 
@@ -391,7 +439,11 @@ describe('verify', () => {
       assert.equal(d.kind, 'damaged');
       assert.deepEqual(d.snapshots, [s1.id, s2.id]);
       assert.deepEqual(d.files, [`${short(s1)}:wide`, `${short(s2)}:wide`]);
-      assert.deepEqual((await verify(store, { readData: true })).damage, report.damage, '--read-data finds the same, once');
+      assert.deepEqual(
+        (await verify(store, { readData: true })).damage,
+        report.damage,
+        '--read-data finds the same, once',
+      );
 
       const target = temp.make('target');
       const result = await restoreFresh(store, s2, target);
@@ -413,7 +465,11 @@ describe('verify', () => {
       const damage = byObject(report);
       assert.deepEqual(sorted([...damage.keys()]), sorted([`snapshots/${s1.id}`, packKey(pack1), c]));
       assert.deepEqual(damage.get(c)?.files, [`${short(s2)}:big/c.bin`]);
-      assert.deepEqual(damage.get(packKey(pack1))?.snapshots, [s2.id], 'the first snapshot is unreadable, so only the second depends on the pack');
+      assert.deepEqual(
+        damage.get(packKey(pack1))?.snapshots,
+        [s2.id],
+        'the first snapshot is unreadable, so only the second depends on the pack',
+      );
     });
   });
 
@@ -446,7 +502,13 @@ describe('verify', () => {
 
     it('reads the share asked for (at least one pack), chosen by the random source, each pack once', async () => {
       const { store } = await tenPacks();
-      for (const [percent, count] of [[0, 0], [1, 1], [30, 3], [55, 6], [100, 10]]) {
+      for (const [percent, count] of [
+        [0, 0],
+        [1, 1],
+        [30, 3],
+        [55, 6],
+        [100, 10],
+      ]) {
         const { report, read } = await packsRead(store, { readDataSubset: percent, random: seeded(7) });
         assert.equal(report.packs, 10);
         assert.equal(report.packsRead, count, `${percent}%`);
@@ -454,9 +516,14 @@ describe('verify', () => {
         assert.equal(new Set(read).size, count, `${percent}%: each once`);
       }
       const first = (await packsRead(store, { readDataSubset: 30, random: seeded(7) })).read;
-      assert.deepEqual((await packsRead(store, { readDataSubset: 30, random: seeded(7) })).read, first, 'same seed, same packs');
+      assert.deepEqual(
+        (await packsRead(store, { readDataSubset: 30, random: seeded(7) })).read,
+        first,
+        'same seed, same packs',
+      );
       const others = new Set<string>();
-      for (let seed = 1; seed <= 6; seed++) others.add(JSON.stringify((await packsRead(store, { readDataSubset: 30, random: seeded(seed) })).read));
+      for (let seed = 1; seed <= 6; seed++)
+        others.add(JSON.stringify((await packsRead(store, { readDataSubset: 30, random: seeded(seed) })).read));
       assert.ok(others.size > 1, 'different seeds choose different packs');
     });
 
@@ -471,7 +538,11 @@ describe('verify', () => {
         const wasRead = read.includes(packId);
         hits += wasRead ? 1 : 0;
         assert.equal(report.ok, !wasRead, `seed ${seed}`);
-        if (wasRead) assert.deepEqual(report.damage.map((d) => d.object), [id]);
+        if (wasRead)
+          assert.deepEqual(
+            report.damage.map((d) => d.object),
+            [id],
+          );
       }
       assert.ok(hits > 0 && hits < 12, `the damaged pack was read in some runs and not others (${hits} of 12)`);
     });
@@ -516,7 +587,12 @@ describe('verify', () => {
     async function cli(...args: string[]): Promise<Run> {
       const stdout: string[] = [];
       const stderr: string[] = [];
-      const io: Io = { out: (t) => stdout.push(...t.split('\n')), err: (t) => stderr.push(...t.split('\n')), write: async () => undefined, env: {} };
+      const io: Io = {
+        out: (t) => stdout.push(...t.split('\n')),
+        err: (t) => stderr.push(...t.split('\n')),
+        write: async () => undefined,
+        env: {},
+      };
       let code: number;
       try {
         code = await verifyCommand(args, io, new AbortController().signal);
@@ -536,7 +612,10 @@ describe('verify', () => {
       assert.deepEqual(quick.stdout, ['Checked 2 snapshots, 6 trees, 8 blobs in 2 packs: no damage.']);
       const full = await cli('--repo', store, '--read-data');
       assert.equal(full.code, 0);
-      assert.match(full.stdout[0], /^Checked 2 snapshots, 6 trees, 8 blobs in 2 packs \(read 2 packs, [\d.]+ KB\): no damage\.$/);
+      assert.match(
+        full.stdout[0],
+        /^Checked 2 snapshots, 6 trees, 8 blobs in 2 packs \(read 2 packs, [\d.]+ KB\): no damage\.$/,
+      );
       assert.equal((await cli('--repo', store, '--read-data-subset', '50%')).code, 0);
     });
 
@@ -556,11 +635,22 @@ describe('verify', () => {
       const run = await cli('--repo', store, '--read-data');
       assert.equal(run.code, EXIT_DAMAGE);
       assert.equal(EXIT_DAMAGE, 3);
-      assert.match(run.stdout[0], /^Checked 1 snapshot, 2 trees, 1 blob in 1 pack \(read 1 pack, .*\): 1 damaged object\.$/);
+      assert.match(
+        run.stdout[0],
+        /^Checked 1 snapshot, 2 trees, 1 blob in 1 pack \(read 1 pack, .*\): 1 damaged object\.$/,
+      );
       const body = run.stdout.slice(1).filter((l) => l !== '');
-      assert.match(body[0], new RegExp(`^damaged ${id}: Object ${id.slice(0, 12)} in pack [0-9a-f]{12} does not match its checksum; it is damaged\\.$`));
+      assert.match(
+        body[0],
+        new RegExp(
+          `^damaged ${id}: Object ${id.slice(0, 12)} in pack [0-9a-f]{12} does not match its checksum; it is damaged\\.$`,
+        ),
+      );
       assert.equal(body[1], `  1 snapshot depends on it: ${short(snapshot)}`);
-      assert.deepEqual(body.slice(2, 21), Array.from({ length: 19 }, (_, i) => `  ${short(snapshot)}:dup/f${String(i).padStart(2, '0')}.bin`));
+      assert.deepEqual(
+        body.slice(2, 21),
+        Array.from({ length: 19 }, (_, i) => `  ${short(snapshot)}:dup/f${String(i).padStart(2, '0')}.bin`),
+      );
       assert.equal(body[21], '  …and 6 more');
       assert.equal(body.length, 22);
     });
@@ -573,9 +663,22 @@ describe('verify', () => {
       assert.equal(run.code, EXIT_DAMAGE);
       assert.equal(run.stdout.length, 1);
       const report = JSON.parse(run.stdout[0]) as VerifyReport;
-      assert.deepEqual(Object.keys(report), ['ok', 'snapshots', 'trees', 'blobs', 'packs', 'packsRead', 'bytesRead', 'damage', 'notes']);
+      assert.deepEqual(Object.keys(report), [
+        'ok',
+        'snapshots',
+        'trees',
+        'blobs',
+        'packs',
+        'packsRead',
+        'bytesRead',
+        'damage',
+        'notes',
+      ]);
       assert.equal(report.ok, false);
-      assert.deepEqual(report.damage.map((d) => Object.keys(d)), [['object', 'kind', 'reason', 'snapshots', 'files']]);
+      assert.deepEqual(
+        report.damage.map((d) => Object.keys(d)),
+        [['object', 'kind', 'reason', 'snapshots', 'files']],
+      );
       assert.deepEqual(report.damage[0].files, [`${short(s1)}:wide`, `${short(s2)}:wide`]);
       const clean = await cli('--repo', temp.fresh('empty'), '--json');
       assert.equal(clean.code, 1, 'no store there');

@@ -35,7 +35,10 @@ describe('workspaces a store holds (#12)', () => {
     const { app, site } = await twoWorkspaces(repo);
     fs.rmSync(app, { recursive: true });
     const list = await listWorkspaces(repo);
-    assert.deepEqual(list.map((w) => w.name), [path.basename(site), path.basename(app)]);
+    assert.deepEqual(
+      list.map((w) => w.name),
+      [path.basename(site), path.basename(app)],
+    );
     const [s, a] = list;
     assert.equal(a.lastPath, app);
     assert.equal(a.snapshots, 3);
@@ -54,7 +57,10 @@ describe('workspaces a store holds (#12)', () => {
     const { app } = await twoWorkspaces(repo);
     const asked: string[] = [];
     const list = await listWorkspaces(repo, { exists: async (p) => (asked.push(p), p === app) });
-    assert.deepEqual(list.map((w) => w.folderExists), [false, true]);
+    assert.deepEqual(
+      list.map((w) => w.folderExists),
+      [false, true],
+    );
     assert.equal(asked.length, 2);
   });
 
@@ -82,7 +88,11 @@ describe('workspaces a store holds (#12)', () => {
     await replicate(repo, copy);
     for (const location of [dir, copy]) {
       const opened = await Repository.open(location, { passphrase });
-      assert.deepEqual((await listWorkspaces(opened)).map((w) => w.snapshots), [1, 3], location);
+      assert.deepEqual(
+        (await listWorkspaces(opened)).map((w) => w.snapshots),
+        [1, 3],
+        location,
+      );
     }
   });
 
@@ -101,7 +111,11 @@ describe('workspaces a store holds (#12)', () => {
       latestSnapshotId: '0'.repeat(32),
       folderExists: false,
     });
-    const all = [summary('aaaa111122223333', '/home/ann/app'), summary('aaaa999988887777', '/srv/app'), summary('bbbb000011112222', '/home/ann/site')];
+    const all = [
+      summary('aaaa111122223333', '/home/ann/app'),
+      summary('aaaa999988887777', '/srv/app'),
+      summary('bbbb000011112222', '/home/ann/site'),
+    ];
 
     it('picks by exact id, by path, by name, and by a unique id prefix', () => {
       assert.equal(resolveWorkspace(all, 'aaaa999988887777').lastPath, '/srv/app');

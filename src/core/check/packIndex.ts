@@ -118,7 +118,8 @@ export class PackIndex {
    */
   *entriesOf(packId: string): Generator<PackEntry> {
     for (const slice of this.packEntries.get(packId) ?? []) {
-      for (let at = 0; at < slice.length; at += ENTRY_SIZE) yield readEntry(slice, at, `The index of pack ${packId.slice(0, 12)}`);
+      for (let at = 0; at < slice.length; at += ENTRY_SIZE)
+        yield readEntry(slice, at, `The index of pack ${packId.slice(0, 12)}`);
     }
   }
 
@@ -126,7 +127,8 @@ export class PackIndex {
   extentOf(packId: string): number {
     let end = 0;
     for (const slice of this.packEntries.get(packId) ?? []) {
-      for (let at = 0; at < slice.length; at += ENTRY_SIZE) end = Math.max(end, slice.readUInt32LE(at + 34) + slice.readUInt32LE(at + 38));
+      for (let at = 0; at < slice.length; at += ENTRY_SIZE)
+        end = Math.max(end, slice.readUInt32LE(at + 34) + slice.readUInt32LE(at + 38));
     }
     return end;
   }

@@ -21,7 +21,11 @@ export function openUnit(sealed: Buffer, at: PackEntry, packId: string, codec: O
     return decompress(codec.open(sealed, `Object ${at.id.slice(0, 12)}`), at.compressed, expected);
   } catch (error) {
     if (isBackupError(error)) throw error;
-    throw new BackupError('OBJECT_DAMAGED', `Object ${at.id.slice(0, 12)} in pack ${packId.slice(0, 12)} cannot be decompressed; it is damaged.`, { id: at.id, pack: packId });
+    throw new BackupError(
+      'OBJECT_DAMAGED',
+      `Object ${at.id.slice(0, 12)} in pack ${packId.slice(0, 12)} cannot be decompressed; it is damaged.`,
+      { id: at.id, pack: packId },
+    );
   }
 }
 
@@ -29,7 +33,11 @@ export function openUnit(sealed: Buffer, at: PackEntry, packId: string, codec: O
 export function blobOf(unit: Buffer, at: PackEntry, packId: string, codec: ObjectCodec): Buffer {
   const plain = at.inner === undefined ? unit : unit.subarray(at.inner, at.inner + at.rawLength);
   if (plain.length !== at.rawLength || codec.id(plain) !== at.id) {
-    throw new BackupError('OBJECT_DAMAGED', `Object ${at.id.slice(0, 12)} in pack ${packId.slice(0, 12)} does not match its checksum; it is damaged.`, { id: at.id, pack: packId });
+    throw new BackupError(
+      'OBJECT_DAMAGED',
+      `Object ${at.id.slice(0, 12)} in pack ${packId.slice(0, 12)} does not match its checksum; it is damaged.`,
+      { id: at.id, pack: packId },
+    );
   }
   return plain;
 }

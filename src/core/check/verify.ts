@@ -63,7 +63,9 @@ export type VerifyRepo = Pick<Repository, 'backend' | 'codec' | 'location' | 're
 export async function verifyRepository(repo: VerifyRepo, options: VerifyOptions = {}): Promise<VerifyReport> {
   const subset = options.readDataSubset;
   if (subset !== undefined && !(Number.isFinite(subset) && subset >= 0 && subset <= 100)) {
-    throw new BackupError('USAGE', `The share of packs to read must be a percentage from 0 to 100, not ${subset}.`, { readDataSubset: subset });
+    throw new BackupError('USAGE', `The share of packs to read must be a percentage from 0 to 100, not ${subset}.`, {
+      readDataSubset: subset,
+    });
   }
   return new Verifier(repo, options).run();
 }
@@ -144,7 +146,12 @@ class Verifier {
     const data = await this.repo.backend.load('config');
     this.bytesRead += data.length;
     const state = configChecksum(data);
-    if (state === 'damaged') this.ledger.record('config', 'damaged', 'the config does not match its checksum; it is damaged (the store id or chunker parameters may be wrong).');
+    if (state === 'damaged')
+      this.ledger.record(
+        'config',
+        'damaged',
+        'the config does not match its checksum; it is damaged (the store id or chunker parameters may be wrong).',
+      );
     else if (state === 'absent') this.notes.push('The config is not checksummed (older format).');
   }
 
@@ -163,7 +170,9 @@ class Verifier {
   // ---- snapshot records --------------------------------------------------------------------------------
 
   private async checkSnapshots(): Promise<void> {
-    const keys = (await this.repo.backend.list('snapshots')).filter((key) => SNAPSHOT_ID_PATTERN.test(key.slice('snapshots/'.length))).sort();
+    const keys = (await this.repo.backend.list('snapshots'))
+      .filter((key) => SNAPSHOT_ID_PATTERN.test(key.slice('snapshots/'.length)))
+      .sort();
     for (let i = 0; i < keys.length; i++) {
       this.progress(i, keys.length, 'snapshots');
       const key = keys[i];
@@ -181,7 +190,12 @@ class Verifier {
         // The same checks and sentences as Repository.loadSnapshot.
         const what = `Snapshot ${id.slice(0, 8)}`;
         const record = decodeSnapshot(this.codec.open(data, what), what);
-        if (record.id !== id) throw new BackupError('OBJECT_DAMAGED', `Snapshot file ${id.slice(0, 8)} holds snapshot ${record.id.slice(0, 8)}; it is damaged.`, { id });
+        if (record.id !== id)
+          throw new BackupError(
+            'OBJECT_DAMAGED',
+            `Snapshot file ${id.slice(0, 8)} holds snapshot ${record.id.slice(0, 8)}; it is damaged.`,
+            { id },
+          );
         this.roots.push({ id, time: record.time, tree: record.tree });
         if (isUnchecksummed(record)) this.unchecksummed++;
       } catch (error) {
@@ -190,7 +204,10 @@ class Verifier {
       }
     }
     this.progress(keys.length, keys.length, 'snapshots');
-    if (this.unchecksummed > 0) this.notes.push(`${plural(this.unchecksummed, 'snapshot record')} not checksummed (older format); a label or pin change adds a checksum.`);
+    if (this.unchecksummed > 0)
+      this.notes.push(
+        `${plural(this.unchecksummed, 'snapshot record')} not checksummed (older format); a label or pin change adds a checksum.`,
+      );
     // Oldest first, like every snapshot list, so the report reads in history order.
     this.roots.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -232,13 +249,19 @@ class Verifier {
         this.index.add(key, data);
         return;
       }
-      const counted = async function* (pieces: AsyncIterable<Buffer>, count: (n: number) => void): AsyncGenerator<Buffer> {
+      const counted = async function* (
+        pieces: AsyncIterable<Buffer>,
+        count: (n: number) => void,
+      ): AsyncGenerator<Buffer> {
         for await (const piece of pieces) {
           count(piece.length);
           yield piece;
         }
       };
-      await this.index.addPieces(key, counted(backend.loadPieces(key, 1 << 20), (n) => (this.bytesRead += n)));
+      await this.index.addPieces(
+        key,
+        counted(backend.loadPieces(key, 1 << 20), (n) => (this.bytesRead += n)),
+      );
     } catch (error) {
       if (isBackupError(error, 'OBJECT_MISSING')) throw error;
       if (!isBackupError(error, 'OBJECT_DAMAGED')) throw error;
@@ -260,12 +283,28 @@ class Verifier {
       // The sentences are the ones a restore gives (LocalBackend.loadRange), so both name the same problem.
       if (size === undefined) {
         this.missingPacks.add(packId);
-        this.markBad(packId, this.ledger.record(key, 'missing', `The store at ${this.repo.location} is missing ${key}.`), () => true);
+        this.markBad(
+          packId,
+          this.ledger.record(key, 'missing', `The store at ${this.repo.location} is missing ${key}.`),
+          () => true,
+        );
       } else if (size < end) {
-        this.markBad(packId, this.ledger.record(key, 'damaged', `${key} in the store at ${this.repo.location} is shorter than its index says (truncated).`), (e) => e.offset + e.length > size);
+        this.markBad(
+          packId,
+          this.ledger.record(
+            key,
+            'damaged',
+            `${key} in the store at ${this.repo.location} is shorter than its index says (truncated).`,
+          ),
+          (e) => e.offset + e.length > size,
+        );
       } else if (size < end + TRAILER) {
         // Every blob is still readable, but the pack no longer describes itself: a lost index could not be rebuilt from it.
-        this.ledger.record(key, 'damaged', `${key} in the store at ${this.repo.location} has lost its header (truncated); the blobs it holds are intact.`);
+        this.ledger.record(
+          key,
+          'damaged',
+          `${key} in the store at ${this.repo.location} has lost its header (truncated); the blobs it holds are intact.`,
+        );
       }
     }
     this.progress(packIds.length, packIds.length, 'packs');
@@ -273,14 +312,18 @@ class Verifier {
 
   private markBad(packId: string, damage: DamageRecord, lost: (entry: PackEntry) => boolean): void {
     for (const entry of this.index.entriesOf(packId)) {
-      if (lost(entry) && !this.ledger.isUnreadable(entry.id) && this.index.usedFrom(entry.id, packId)) this.ledger.markUnreadable(entry.id, damage);
+      if (lost(entry) && !this.ledger.isUnreadable(entry.id) && this.index.usedFrom(entry.id, packId))
+        this.ledger.markUnreadable(entry.id, damage);
     }
   }
 
   // ---- packs: read in full ----------------------------------------------------------------------------------
 
   private packsToRead(): string[] {
-    const candidates = this.index.packIds().filter((id) => !this.missingPacks.has(id)).sort();
+    const candidates = this.index
+      .packIds()
+      .filter((id) => !this.missingPacks.has(id))
+      .sort();
     if (this.options.readData) return candidates;
     const percent = this.options.readDataSubset ?? 0;
     if (percent <= 0 || candidates.length === 0) return [];
@@ -311,14 +354,19 @@ class Verifier {
     } catch (error) {
       if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
       this.missingPacks.add(packId);
-      this.markBad(packId, this.ledger.record(key, 'missing', `The store at ${this.repo.location} is missing ${key}.`), () => true);
+      this.markBad(
+        packId,
+        this.ledger.record(key, 'missing', `The store at ${this.repo.location} is missing ${key}.`),
+        () => true,
+      );
       return;
     }
     this.packsRead++;
     this.bytesRead += data.length;
     const problems: string[] = [];
     // A pack is named by the SHA-256 of its bytes (whatever the codec), so any change anywhere shows here.
-    if (createHash('sha256').update(data).digest('hex') !== packId) problems.push('its content no longer matches its name (SHA-256)');
+    if (createHash('sha256').update(data).digest('hex') !== packId)
+      problems.push('its content no longer matches its name (SHA-256)');
     try {
       decodePack(data, this.codec, `Pack ${packId.slice(0, 12)}`);
     } catch (error) {
@@ -351,7 +399,12 @@ class Verifier {
       let reason: string | undefined;
       try {
         // A unit that would not open is retried per blob, so each blob gets the sentence a restore gives it.
-        blobOf(unit ?? openUnit(data.subarray(entry.offset, entry.offset + entry.length), entry, packId, this.codec), entry, packId, this.codec);
+        blobOf(
+          unit ?? openUnit(data.subarray(entry.offset, entry.offset + entry.length), entry, packId, this.codec),
+          entry,
+          packId,
+          this.codec,
+        );
       } catch (error) {
         if (!isBackupError(error)) throw error;
         reason = error.message;
@@ -366,7 +419,11 @@ class Verifier {
     }
     // Damaged blobs explain a changed hash; otherwise the damage is in bytes no blob needs (header, gaps).
     if (problems.length > 0 && damagedBlobs === 0 && !this.ledger.has(key)) {
-      this.ledger.record(key, 'damaged', `Pack ${key}: ${problems.join('; ')}; every blob it holds still reads correctly.`);
+      this.ledger.record(
+        key,
+        'damaged',
+        `Pack ${key}: ${problems.join('; ')}; every blob it holds still reads correctly.`,
+      );
     }
   }
 
@@ -383,13 +440,16 @@ class Verifier {
       if (this.visited.has(root.tree)) continue;
       const rootTree = await this.visit(root.tree);
       if (!rootTree) continue;
-      const stack: Frame[] = [{ id: root.tree, entries: rootTree.entries, next: 0, dirty: this.refused.has(root.tree), height: 0 }];
+      const stack: Frame[] = [
+        { id: root.tree, entries: rootTree.entries, next: 0, dirty: this.refused.has(root.tree), height: 0 },
+      ];
       while (stack.length > 0) {
         const top = stack[stack.length - 1];
         if (top.next === top.entries.length) {
           stack.pop();
           heights.set(top.id, top.height);
-          if (stack.length > 0) stack[stack.length - 1].height = Math.max(stack[stack.length - 1].height, top.height + 1);
+          if (stack.length > 0)
+            stack[stack.length - 1].height = Math.max(stack[stack.length - 1].height, top.height + 1);
           if (top.dirty) {
             this.dirty.add(top.id);
             if (stack.length > 0) stack[stack.length - 1].dirty = true;
@@ -409,7 +469,14 @@ class Verifier {
             continue;
           }
           const tree = await this.visit(entry.tree);
-          if (tree) stack.push({ id: entry.tree, entries: tree.entries, next: 0, dirty: this.refused.has(entry.tree), height: 0 });
+          if (tree)
+            stack.push({
+              id: entry.tree,
+              entries: tree.entries,
+              next: 0,
+              dirty: this.refused.has(entry.tree),
+              height: 0,
+            });
           else top.dirty = true;
         }
       }
@@ -433,13 +500,26 @@ class Verifier {
       // What restore refuses is damage too: the same rules decide both.
       const bad = tree.entries.filter((entry) => this.refusal(entry) !== undefined);
       if (bad.length > 0) {
-        const named = bad.slice(0, 3).map((entry) => `${JSON.stringify(entry.name)} (${this.refusal(entry)})`).join(', ');
-        this.refused.set(id, this.ledger.record(id, 'damaged', `Tree ${id.slice(0, 12)} holds ${bad.length} entr${bad.length === 1 ? 'y' : 'ies'} restore refuses: ${named}${bad.length > 3 ? ', ...' : ''}.`));
+        const named = bad
+          .slice(0, 3)
+          .map((entry) => `${JSON.stringify(entry.name)} (${this.refusal(entry)})`)
+          .join(', ');
+        this.refused.set(
+          id,
+          this.ledger.record(
+            id,
+            'damaged',
+            `Tree ${id.slice(0, 12)} holds ${bad.length} entr${bad.length === 1 ? 'y' : 'ies'} restore refuses: ${named}${bad.length > 3 ? ', ...' : ''}.`,
+          ),
+        );
       }
       return tree;
     } catch (error) {
       if (!isBackupError(error, 'OBJECT_MISSING') && !isBackupError(error, 'OBJECT_DAMAGED')) throw error;
-      this.ledger.markUnreadable(id, this.ledger.record(id, error.code === 'OBJECT_MISSING' ? 'missing' : 'damaged', error.message));
+      this.ledger.markUnreadable(
+        id,
+        this.ledger.record(id, error.code === 'OBJECT_MISSING' ? 'missing' : 'damaged', error.message),
+      );
       return undefined;
     }
   }
@@ -500,7 +580,8 @@ class Verifier {
       const found: Array<[DamageRecord, string]> = [];
       const rootDamage = this.ledger.explain(root.tree);
       if (rootDamage) found.push([rootDamage, '.']);
-      const stack: Array<{ id: string; path: string }> = !rootDamage && this.dirty.has(root.tree) ? [{ id: root.tree, path: '' }] : [];
+      const stack: Array<{ id: string; path: string }> =
+        !rootDamage && this.dirty.has(root.tree) ? [{ id: root.tree, path: '' }] : [];
       while (stack.length > 0) {
         this.checkCancelled();
         const { id, path } = stack.pop() as { id: string; path: string };
@@ -558,7 +639,7 @@ class Verifier {
   }
 
   private checkCancelled(): void {
-    if (this.options.signal?.aborted) throw new BackupError('CANCELLED', 'The verify was cancelled; nothing in the store was changed.');
+    if (this.options.signal?.aborted)
+      throw new BackupError('CANCELLED', 'The verify was cancelled; nothing in the store was changed.');
   }
 }
-

@@ -36,19 +36,33 @@ export interface VerifyOutcome {
 const stores = new WeakMap<VerifyPlan, VerifyJobRepo>();
 
 /** Checks the request before anything is read: USAGE for both --read-data and a subset, or a share outside 0-100. */
-export function planVerify(repo: VerifyJobRepo, request: { readData?: boolean; readDataSubset?: number } = {}): VerifyPlan {
+export function planVerify(
+  repo: VerifyJobRepo,
+  request: { readData?: boolean; readDataSubset?: number } = {},
+): VerifyPlan {
   const subset = request.readDataSubset;
-  if (request.readData && subset !== undefined) throw new BackupError('USAGE', 'Verify reads every pack or a share of them, not both.');
+  if (request.readData && subset !== undefined)
+    throw new BackupError('USAGE', 'Verify reads every pack or a share of them, not both.');
   if (subset !== undefined && !(Number.isFinite(subset) && subset >= 0 && subset <= 100)) {
-    throw new BackupError('USAGE', `The share of packs to read must be a percentage from 0 to 100, not ${subset}.`, { readDataSubset: subset });
+    throw new BackupError('USAGE', `The share of packs to read must be a percentage from 0 to 100, not ${subset}.`, {
+      readDataSubset: subset,
+    });
   }
-  const plan: VerifyPlan = { location: repo.location, readData: request.readData === true ? true : (subset ?? false), lock: 'shared', record: VERIFY_RECORD_KEY };
+  const plan: VerifyPlan = {
+    location: repo.location,
+    readData: request.readData === true ? true : (subset ?? false),
+    lock: 'shared',
+    record: VERIFY_RECORD_KEY,
+  };
   stores.set(plan, repo);
   return plan;
 }
 
 /** Checks the store as the plan says (under a shared lock), then writes the last-verify record. */
-export async function applyVerify(plan: VerifyPlan, options: Pick<VerifyOptions, 'signal' | 'onProgress' | 'random'> & { now?: () => Date } = {}): Promise<VerifyOutcome> {
+export async function applyVerify(
+  plan: VerifyPlan,
+  options: Pick<VerifyOptions, 'signal' | 'onProgress' | 'random'> & { now?: () => Date } = {},
+): Promise<VerifyOutcome> {
   const repo = stores.get(plan);
   if (!repo) throw new BackupError('USAGE', 'This verify plan was not made by planVerify.');
   const report = await verifyRepository(repo, {
@@ -58,7 +72,13 @@ export async function applyVerify(plan: VerifyPlan, options: Pick<VerifyOptions,
   });
   // A store we may only read (a mounted copy) is verified all the same; it simply keeps no record.
   if (repo.readOnly) return { report };
-  const record: VerifyRecord = { time: (options.now?.() ?? new Date()).toISOString(), ok: report.ok, damaged: report.damage.length, snapshots: report.snapshots, readData: plan.readData };
+  const record: VerifyRecord = {
+    time: (options.now?.() ?? new Date()).toISOString(),
+    ok: report.ok,
+    damaged: report.damage.length,
+    snapshots: report.snapshots,
+    readData: plan.readData,
+  };
   try {
     await saveVerifyRecord(repo, record);
     return { report, record };

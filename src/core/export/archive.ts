@@ -17,7 +17,14 @@ import type { FsPort } from '../storage/fsPort';
 import { StoreFence } from '../storage/storeFence';
 import type { ArchiveFormat, ArchiveKind, ArchiveRecord } from '../records/archiveRecord';
 import { listArchives, saveArchiveRecord } from '../records/archiveRecord';
-import { APPLY_INSTRUCTIONS, DELETED_FILE, MANIFEST_DIR, MANIFEST_FILE, checkCancelled, writeArchive } from './archiveWriter';
+import {
+  APPLY_INSTRUCTIONS,
+  DELETED_FILE,
+  MANIFEST_DIR,
+  MANIFEST_FILE,
+  checkCancelled,
+  writeArchive,
+} from './archiveWriter';
 import type { Plan } from './archiveWriter';
 
 export type { ArchiveFormat, ArchiveKind, ArchiveRecord } from '../records/archiveRecord';
@@ -126,7 +133,12 @@ export async function planExport(repo: Repository, options: Omit<ExportOptions, 
   const { snapshot, signal } = options;
   const file = path.resolve(options.file);
   const format = options.format ?? formatOf(file);
-  if (!format) throw new BackupError('USAGE', `Cannot tell which archive to write from the name ${file}: end it in .zip or .tar.gz.`, { file });
+  if (!format)
+    throw new BackupError(
+      'USAGE',
+      `Cannot tell which archive to write from the name ${file}: end it in .zip or .tar.gz.`,
+      { file },
+    );
   checkCancelled(signal);
   // An archive in the store's folder would be a file that verify and prune never account for.
   await StoreFence.refuseInside(repo.port, repo.location, path.dirname(file), 'write an archive into');
@@ -135,13 +147,28 @@ export async function planExport(repo: Repository, options: Omit<ExportOptions, 
   const contents = await planArchive(repo, snapshot, base);
   await checkTarget(repo.port, file, options.overwrite === true);
   checkCancelled(signal);
-  const plan: ExportPlan = { snapshot, file, format, kind, ...(base ? { base } : {}), entries: contents.writes.length, bytes: contents.bytesTotal, removals: contents.removals.length, skipped: contents.skipped, lock: 'shared', record: 'meta/archives/' };
+  const plan: ExportPlan = {
+    snapshot,
+    file,
+    format,
+    kind,
+    ...(base ? { base } : {}),
+    entries: contents.writes.length,
+    bytes: contents.bytesTotal,
+    removals: contents.removals.length,
+    skipped: contents.skipped,
+    lock: 'shared',
+    record: 'meta/archives/',
+  };
   held.set(plan, { repo, contents, overwrite: options.overwrite === true });
   return plan;
 }
 
 /** Writes the archive the plan describes under the store's shared lock, then records it in the store. */
-export async function applyExport(plan: ExportPlan, options: Pick<ExportOptions, 'signal' | 'onProgress'> = {}): Promise<ArchiveResult> {
+export async function applyExport(
+  plan: ExportPlan,
+  options: Pick<ExportOptions, 'signal' | 'onProgress'> = {},
+): Promise<ArchiveResult> {
   const job = held.get(plan);
   if (!job) throw new BackupError('USAGE', 'This export plan was not made by planExport.');
   held.delete(plan);
@@ -168,14 +195,30 @@ export async function exportArchive(repo: Repository, options: ExportOptions): P
   }
 }
 
-async function writeAndRecord(job: Held, plan: ExportPlan, options: Pick<ExportOptions, 'signal' | 'onProgress'>): Promise<ArchiveResult> {
+async function writeAndRecord(
+  job: Held,
+  plan: ExportPlan,
+  options: Pick<ExportOptions, 'signal' | 'onProgress'>,
+): Promise<ArchiveResult> {
   const { repo, contents } = job;
   const { snapshot, file, format, kind, base } = plan;
   checkCancelled(options.signal);
   const time = repo.now().toISOString();
-  const manifest: ArchiveManifest | undefined = base && kind !== 'full'
-    ? { v: 1, kind, snapshot: snapshot.id, snapshotTime: snapshot.time, base: base.id, baseTime: base.time, time, workspace: snapshot.workspace, deleted: contents.removals.length, apply: APPLY_INSTRUCTIONS }
-    : undefined;
+  const manifest: ArchiveManifest | undefined =
+    base && kind !== 'full'
+      ? {
+          v: 1,
+          kind,
+          snapshot: snapshot.id,
+          snapshotTime: snapshot.time,
+          base: base.id,
+          baseTime: base.time,
+          time,
+          workspace: snapshot.workspace,
+          deleted: contents.removals.length,
+          apply: APPLY_INSTRUCTIONS,
+        }
+      : undefined;
   const written = await writeArchive(repo, file, format, snapshot, contents, manifest, options);
   const record: ArchiveRecord = {
     v: 1,
@@ -192,18 +235,38 @@ async function writeAndRecord(job: Held, plan: ExportPlan, options: Pick<ExportO
   };
   // A store that cannot be written (read without a lock) cannot record it: the archive is whole, but
   // later differential or incremental archives will not build on it.
-  if (!repo.readOnly) try {
-    await saveArchiveRecord(repo, record);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new BackupError(isBackupError(error) ? error.code : 'IO_ERROR', `The archive ${file} is complete, but recording it in the store failed, so later archives will not build on it: ${reason}`, { file });
-  }
-  return { id: record.id, kind, file, format, files: written.files, bytes: written.bytes, deleted: contents.removals, base: record.base, skipped: contents.skipped, recorded: !repo.readOnly };
+  if (!repo.readOnly)
+    try {
+      await saveArchiveRecord(repo, record);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new BackupError(
+        isBackupError(error) ? error.code : 'IO_ERROR',
+        `The archive ${file} is complete, but recording it in the store failed, so later archives will not build on it: ${reason}`,
+        { file },
+      );
+    }
+  return {
+    id: record.id,
+    kind,
+    file,
+    format,
+    files: written.files,
+    bytes: written.bytes,
+    deleted: contents.removals,
+    base: record.base,
+    skipped: contents.skipped,
+    recorded: !repo.readOnly,
+  };
 }
 
 // ---- what goes in ---------------------------------------------------------------------------------------
 
-async function resolveBase(repo: Repository, snapshot: SnapshotRecord, since: ExportOptions['since']): Promise<{ kind: ArchiveKind; base?: SnapshotRecord }> {
+async function resolveBase(
+  repo: Repository,
+  snapshot: SnapshotRecord,
+  since: ExportOptions['since'],
+): Promise<{ kind: ArchiveKind; base?: SnapshotRecord }> {
   if (since === undefined) return { kind: 'full' };
   if (typeof since !== 'string') return { kind: 'incremental', base: since };
   const archives = await listArchives(repo, snapshot.workspace.id);
@@ -211,13 +274,21 @@ async function resolveBase(repo: Repository, snapshot: SnapshotRecord, since: Ex
   const kind: ArchiveKind = since === 'full' ? 'differential' : 'incremental';
   if (!previous) {
     const missing = since === 'full' ? 'no full archive' : 'no archive';
-    throw new BackupError('USAGE', `There is ${missing} of ${snapshot.workspace.path} yet, so a ${kind} archive has nothing to build on; make a full archive first.`, { workspace: snapshot.workspace.id, since });
+    throw new BackupError(
+      'USAGE',
+      `There is ${missing} of ${snapshot.workspace.path} yet, so a ${kind} archive has nothing to build on; make a full archive first.`,
+      { workspace: snapshot.workspace.id, since },
+    );
   }
   try {
     return { kind, base: await repo.loadSnapshot(previous.snapshot) };
   } catch (error) {
     if (!isBackupError(error, 'SNAPSHOT_NOT_FOUND')) throw error;
-    throw new BackupError('SNAPSHOT_NOT_FOUND', `Snapshot ${previous.snapshot.slice(0, 8)}, which the ${previous.kind} archive ${previous.file} holds, is no longer in the store; make a full archive to start a new chain.`, { snapshot: previous.snapshot, archive: previous.id });
+    throw new BackupError(
+      'SNAPSHOT_NOT_FOUND',
+      `Snapshot ${previous.snapshot.slice(0, 8)}, which the ${previous.kind} archive ${previous.file} holds, is no longer in the store; make a full archive to start a new chain.`,
+      { snapshot: previous.snapshot, archive: previous.id },
+    );
   }
 }
 
@@ -225,27 +296,53 @@ async function resolveBase(repo: Repository, snapshot: SnapshotRecord, since: Ex
 async function refuseManifestClash(repo: Repository, snapshot: SnapshotRecord): Promise<void> {
   const folder = await entryAt(repo, snapshot.tree, MANIFEST_DIR);
   if (!folder) return;
-  const clash = folder.type !== 'dir' ? MANIFEST_DIR : (await entryAt(repo, snapshot.tree, MANIFEST_FILE)) ? MANIFEST_FILE : (await entryAt(repo, snapshot.tree, DELETED_FILE)) ? DELETED_FILE : undefined;
+  const clash =
+    folder.type !== 'dir'
+      ? MANIFEST_DIR
+      : (await entryAt(repo, snapshot.tree, MANIFEST_FILE))
+        ? MANIFEST_FILE
+        : (await entryAt(repo, snapshot.tree, DELETED_FILE))
+          ? DELETED_FILE
+          : undefined;
   if (clash) {
-    throw new BackupError('USAGE', `The workspace has its own ${clash}, which the manifest of a differential or incremental archive would overwrite; rename it, or make a full archive.`, { path: clash });
+    throw new BackupError(
+      'USAGE',
+      `The workspace has its own ${clash}, which the manifest of a differential or incremental archive would overwrite; rename it, or make a full archive.`,
+      { path: clash },
+    );
   }
 }
 
-async function planArchive(repo: Repository, snapshot: SnapshotRecord, base: SnapshotRecord | undefined): Promise<Plan> {
+async function planArchive(
+  repo: Repository,
+  snapshot: SnapshotRecord,
+  base: SnapshotRecord | undefined,
+): Promise<Plan> {
   // A full archive is the difference from an empty tree: every folder, file and symlink, folders first.
-  const changes = await diffTrees(repo, base?.tree, snapshot.tree, '', { a: base && `Snapshot ${base.id.slice(0, 8)}`, b: `Snapshot ${snapshot.id.slice(0, 8)}` });
+  const changes = await diffTrees(repo, base?.tree, snapshot.tree, '', {
+    a: base && `Snapshot ${base.id.slice(0, 8)}`,
+    b: `Snapshot ${snapshot.id.slice(0, 8)}`,
+  });
   const plan: Plan = { writes: [], removals: [], skipped: [], bytesTotal: 0 };
   for (const change of changes) {
     const { before, after } = change;
     // A path whose kind changed is removed first too: no extractor puts a file where a folder is, and some
     // would write a file through the symlink that was there.
     if (before && (!after || before.type !== after.type)) {
-      const problem = namesProblem(change.path) ?? (/[\r\n]/.test(change.path) ? 'its name holds a line break, which deleted.txt cannot list' : undefined);
+      const problem =
+        namesProblem(change.path) ??
+        (/[\r\n]/.test(change.path) ? 'its name holds a line break, which deleted.txt cannot list' : undefined);
       if (problem) plan.skipped.push({ path: change.path, reason: `not listed for removal: ${problem}` });
       else plan.removals.push(before.type === 'dir' ? `${change.path}/` : change.path);
     }
     if (!after) continue;
-    const problem = namesProblem(change.path) ?? archiveNameProblem(change.path) ?? (after.type === 'symlink' && after.target === '' ? 'it is a symlink without a target' : undefined) ?? (after.type === 'symlink' && after.target.includes('\0') ? 'its symlink target contains a NUL character' : undefined);
+    const problem =
+      namesProblem(change.path) ??
+      archiveNameProblem(change.path) ??
+      (after.type === 'symlink' && after.target === '' ? 'it is a symlink without a target' : undefined) ??
+      (after.type === 'symlink' && after.target.includes('\0')
+        ? 'its symlink target contains a NUL character'
+        : undefined);
     if (problem) {
       plan.skipped.push({ path: change.path, reason: problem });
       continue;
@@ -281,6 +378,10 @@ async function checkTarget(port: FsPort, file: string, overwrite: boolean): Prom
     if (errnoCode(error) === 'ENOENT') return;
     throw describeFsError(error, 'checking', file);
   }
-  if (stat.isDirectory()) throw new BackupError('USAGE', `${file} is a folder; give the archive a file name ending in .zip or .tar.gz.`, { file });
-  if (!overwrite) throw new BackupError('USAGE', `${file} already exists; choose another name or remove it first.`, { file });
+  if (stat.isDirectory())
+    throw new BackupError('USAGE', `${file} is a folder; give the archive a file name ending in .zip or .tar.gz.`, {
+      file,
+    });
+  if (!overwrite)
+    throw new BackupError('USAGE', `${file} already exists; choose another name or remove it first.`, { file });
 }

@@ -28,8 +28,6 @@ export const APPLY_INSTRUCTIONS =
   'children before their folder, folders end with "/"), then extract this archive over it, then remove ' +
   `${MANIFEST_FILE} and ${DELETED_FILE} (and ${MANIFEST_DIR}/ if that leaves it empty).`;
 
-
-
 /** Files up to this size are read whole and handed over as one buffer: a stream per small file costs more. */
 const WHOLE_BELOW = 1024 * 1024;
 /** Small files queued in the archiver at most (their buffers are held until written). */
@@ -53,7 +51,6 @@ export function checkCancelled(signal: AbortSignal | undefined): void {
 export function cancelled(): BackupError {
   return new BackupError('CANCELLED', 'The export was cancelled; no archive was written.');
 }
-
 
 export interface Item {
   path: string;
@@ -190,7 +187,11 @@ export async function writeArchive(
     handle = await port.open(temp, 'wx', 0o666);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
-      throw new BackupError('PATH_NOT_FOUND', `The folder ${path.dirname(file)} does not exist; create it, or choose another place for the archive.`, { path: path.dirname(file) });
+      throw new BackupError(
+        'PATH_NOT_FOUND',
+        `The folder ${path.dirname(file)} does not exist; create it, or choose another place for the archive.`,
+        { path: path.dirname(file) },
+      );
     }
     throw describeFsError(error, 'creating the archive', file);
   }
@@ -203,7 +204,10 @@ export async function writeArchive(
   const sink = new HandleWritable(handle);
   const sinkDone = finished(sink);
   sinkDone.catch(() => undefined);
-  const archive = create(format === 'zip' ? 'zip' : 'tar', format === 'zip' ? { zlib: { level: 6 }, forceLocalTime: true } : { gzip: true, gzipOptions: { level: 6 } });
+  const archive = create(
+    format === 'zip' ? 'zip' : 'tar',
+    format === 'zip' ? { zlib: { level: 6 }, forceLocalTime: true } : { gzip: true, gzipOptions: { level: 6 } },
+  );
   archive.on('error', fail);
   archive.on('warning', fail);
   sink.on('error', fail);
@@ -222,8 +226,18 @@ export async function writeArchive(
   try {
     if (manifest) {
       // First, so a reader streaming the archive learns what to remove before anything else.
-      await feeder.addBuffer(Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8'), { name: MANIFEST_FILE, type: 'file', mode: 0o644, date });
-      await feeder.addBuffer(Buffer.from(plan.removals.map((p) => `${p}\n`).join(''), 'utf8'), { name: DELETED_FILE, type: 'file', mode: 0o644, date });
+      await feeder.addBuffer(Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8'), {
+        name: MANIFEST_FILE,
+        type: 'file',
+        mode: 0o644,
+        date,
+      });
+      await feeder.addBuffer(Buffer.from(plan.removals.map((p) => `${p}\n`).join(''), 'utf8'), {
+        name: DELETED_FILE,
+        type: 'file',
+        mode: 0o644,
+        date,
+      });
     }
     onProgress?.(0, plan.bytesTotal);
     for (const { path: p, entry } of plan.writes) {
@@ -232,10 +246,22 @@ export async function writeArchive(
       if (entry.type === 'dir') {
         await feeder.addBuffer(Buffer.alloc(0), { name, type: 'directory', mode: DIR_MODE, date });
       } else if (entry.type === 'symlink') {
-        await feeder.addBuffer(Buffer.alloc(0), { name, type: 'symlink', linkname: entry.target, mode: SYMLINK_MODE, date });
+        await feeder.addBuffer(Buffer.alloc(0), {
+          name,
+          type: 'symlink',
+          linkname: entry.target,
+          mode: SYMLINK_MODE,
+          date,
+        });
         files++;
       } else {
-        const data: EntryData = { name, type: 'file', mode: entry.mode & RESTORED_MODE_BITS, date, stats: { size: entry.size } };
+        const data: EntryData = {
+          name,
+          type: 'file',
+          mode: entry.mode & RESTORED_MODE_BITS,
+          date,
+          stats: { size: entry.size },
+        };
         const content = fileContent(repo, p, entry, signal, progress);
         if (entry.size <= WHOLE_BELOW) {
           const parts: Buffer[] = [];
@@ -274,7 +300,13 @@ export async function writeArchive(
 }
 
 /** A file's content blob by blob, checked against the size its tree records. */
-async function* fileContent(repo: Repository, p: string, entry: FileEntry, signal: AbortSignal | undefined, progress: (n: number) => void): AsyncGenerator<Buffer> {
+async function* fileContent(
+  repo: Repository,
+  p: string,
+  entry: FileEntry,
+  signal: AbortSignal | undefined,
+  progress: (n: number) => void,
+): AsyncGenerator<Buffer> {
   let seen = 0;
   for (const id of entry.content) {
     checkCancelled(signal);
@@ -290,6 +322,10 @@ async function* fileContent(repo: Repository, p: string, entry: FileEntry, signa
     yield blob;
   }
   if (seen !== entry.size) {
-    throw new BackupError('OBJECT_DAMAGED', `${p} cannot be exported: its content is ${seen} bytes where its folder's tree says ${entry.size}; the tree is damaged.`, { path: p });
+    throw new BackupError(
+      'OBJECT_DAMAGED',
+      `${p} cannot be exported: its content is ${seen} bytes where its folder's tree says ${entry.size}; the tree is damaged.`,
+      { path: p },
+    );
   }
 }

@@ -63,7 +63,8 @@ interface MirrorState {
 }
 
 /** What a mirror needs of the store: its trees and blobs (through the restorer), its shared lock, where it lies. */
-export type MirrorRepo = Pick<Repository, 'port' | 'location' | 'readLock' | 'loadTree'> & ConstructorParameters<typeof Restorer>[0];
+export type MirrorRepo = Pick<Repository, 'port' | 'location' | 'readLock' | 'loadTree'> &
+  ConstructorParameters<typeof Restorer>[0];
 
 /** What a mirror run will do, to show before it runs (#13): counts, the folder's previous snapshot, the lock. */
 export interface MirrorPlan {
@@ -102,7 +103,11 @@ export async function planMirror(repo: MirrorRepo, snapshot: SnapshotRecord, fol
   await refuseOverlap(port, target, snapshot.workspace.path, 'workspace');
   const fence = await StoreFence.refuseInside(port, repo.location, target, 'mirror into');
   if (fence.below) {
-    throw new BackupError('UNSAFE_PATH', `Refusing to mirror into ${target}: it holds the backup store ${repo.location}, which the mirror would delete; choose a folder outside the workspace and the store.`, { folder: target, store: repo.location });
+    throw new BackupError(
+      'UNSAFE_PATH',
+      `Refusing to mirror into ${target}: it holds the backup store ${repo.location}, which the mirror would delete; choose a folder outside the workspace and the store.`,
+      { folder: target, store: repo.location },
+    );
   }
   const state = await openFolder(port, target);
   const problems: RestoreProblem[] = [];
@@ -137,7 +142,12 @@ export async function applyMirror(plan: MirrorPlan, options: MirrorOptions = {})
 }
 
 /** Makes `folder` an exact copy of `snapshot`: planMirror and applyMirror under one lock (see them for what is thrown). */
-export async function mirror(repo: MirrorRepo, snapshot: SnapshotRecord, folder: string, options: MirrorOptions = {}): Promise<MirrorResult> {
+export async function mirror(
+  repo: MirrorRepo,
+  snapshot: SnapshotRecord,
+  folder: string,
+  options: MirrorOptions = {},
+): Promise<MirrorResult> {
   // The job takes its own lock (#13): shared, so prune waits for it (none on a store that cannot be written).
   const lock = await repo.readLock(`a mirror into ${path.resolve(folder)}`);
   try {
@@ -163,12 +173,23 @@ async function applyLocked(job: Held, mirrorPlan: MirrorPlan, options: MirrorOpt
     });
     await saveState(port, target, { snapshot: '', files: new Map() });
   }
-  const result: MirrorResult = { snapshot: snapshot.id, folder: target, written: 0, deleted: 0, unchanged: 0, problems: [...mirrorPlan.problems] };
+  const result: MirrorResult = {
+    snapshot: snapshot.id,
+    folder: target,
+    written: 0,
+    deleted: 0,
+    unchanged: 0,
+    problems: [...mirrorPlan.problems],
+  };
   if (mirrorPlan.previous) result.previous = mirrorPlan.previous;
   result.unchanged = plan.unchanged;
   const total = plan.removals.length + plan.writeItems;
   let done = 0;
-  const cancelled = () => new BackupError('CANCELLED', `The mirror into ${target} was cancelled; files written so far are complete, and the next run finishes it.`);
+  const cancelled = () =>
+    new BackupError(
+      'CANCELLED',
+      `The mirror into ${target} was cancelled; files written so far are complete, and the next run finishes it.`,
+    );
 
   // Removals first: what the snapshot no longer has, and whatever stands where an entry of another type goes.
   for (const rel of plan.removals) {
@@ -230,10 +251,18 @@ async function refuseOverlap(port: FsPort, target: string, other: string, what: 
   const mine = await realish(port, target);
   const theirs = await realish(port, other);
   if (isWithin(theirs, mine)) {
-    throw new BackupError('UNSAFE_PATH', `Refusing to mirror into ${target}: it is inside the ${what} ${other}; choose a folder outside the workspace and the store.`, { folder: target, [what]: other });
+    throw new BackupError(
+      'UNSAFE_PATH',
+      `Refusing to mirror into ${target}: it is inside the ${what} ${other}; choose a folder outside the workspace and the store.`,
+      { folder: target, [what]: other },
+    );
   }
   if (isWithin(mine, theirs)) {
-    throw new BackupError('UNSAFE_PATH', `Refusing to mirror into ${target}: it holds the ${what} ${other}, which the mirror would delete; choose a folder outside the workspace and the store.`, { folder: target, [what]: other });
+    throw new BackupError(
+      'UNSAFE_PATH',
+      `Refusing to mirror into ${target}: it holds the ${what} ${other}, which the mirror would delete; choose a folder outside the workspace and the store.`,
+      { folder: target, [what]: other },
+    );
   }
 }
 
@@ -247,10 +276,16 @@ async function openFolder(port: FsPort, target: string): Promise<MirrorState | u
   try {
     stat = await port.stat(target);
   } catch (error) {
-    if (errnoCode(error) === 'ENOTDIR') throw new BackupError('RESTORE_CONFLICT', `Cannot mirror into ${target}: it lies below a file, not a folder.`, { folder: target });
+    if (errnoCode(error) === 'ENOTDIR')
+      throw new BackupError('RESTORE_CONFLICT', `Cannot mirror into ${target}: it lies below a file, not a folder.`, {
+        folder: target,
+      });
     if (errnoCode(error) !== 'ENOENT') throw describeFsError(error, 'opening the mirror folder', target);
   }
-  if (stat && !stat.isDirectory()) throw new BackupError('RESTORE_CONFLICT', `Cannot mirror into ${target}: it is a file, not a folder.`, { folder: target });
+  if (stat && !stat.isDirectory())
+    throw new BackupError('RESTORE_CONFLICT', `Cannot mirror into ${target}: it is a file, not a folder.`, {
+      folder: target,
+    });
   if (!stat) return undefined;
   const names = await port.readdir(target).catch((error) => {
     throw describeFsError(error, 'listing the mirror folder', target);
@@ -286,9 +321,24 @@ function decodeState(bytes: Buffer): MirrorState | undefined {
   for (const row of raw.files as unknown[]) {
     // A row that does not look right is dropped: that file is compared by content, never trusted.
     if (!Array.isArray(row) || row.length !== 7 || typeof row[0] !== 'string' || typeof row[3] !== 'string') continue;
-    const [rel, size, mode, content, mtimeMs, ctimeMs, ino] = row as [string, unknown, unknown, string, unknown, unknown, unknown];
+    const [rel, size, mode, content, mtimeMs, ctimeMs, ino] = row as [
+      string,
+      unknown,
+      unknown,
+      string,
+      unknown,
+      unknown,
+      unknown,
+    ];
     if (![size, mode, mtimeMs, ctimeMs, ino].every((n) => typeof n === 'number' && Number.isFinite(n))) continue;
-    files.set(rel, { size: size as number, mode: mode as number, content, mtimeMs: mtimeMs as number, ctimeMs: ctimeMs as number, ino: ino as number });
+    files.set(rel, {
+      size: size as number,
+      mode: mode as number,
+      content,
+      mtimeMs: mtimeMs as number,
+      ctimeMs: ctimeMs as number,
+      ino: ino as number,
+    });
   }
   return { snapshot: raw.snapshot, files };
 }
@@ -296,7 +346,14 @@ function decodeState(bytes: Buffer): MirrorState | undefined {
 async function saveState(port: FsPort, target: string, state: MirrorState, snapshot?: SnapshotRecord): Promise<void> {
   // Rows rather than an object keyed by path: a path is data from the store, and "__proto__" is a valid name.
   const rows = [...state.files].map(([rel, f]) => [rel, f.size, f.mode, f.content, f.mtimeMs, f.ctimeMs, f.ino]);
-  const body = { v: 1, tool: 'project-backup', snapshot: state.snapshot, time: snapshot?.time ?? null, workspace: snapshot?.workspace.path ?? null, files: rows };
+  const body = {
+    v: 1,
+    tool: 'project-backup',
+    snapshot: state.snapshot,
+    time: snapshot?.time ?? null,
+    workspace: snapshot?.workspace.path ?? null,
+    files: rows,
+  };
   const file = path.join(target, MIRROR_STATE);
   await writeFileAtomic(port, file, Buffer.from(JSON.stringify(body), 'utf8')).catch((error) => {
     throw describeFsError(error, 'writing the mirror state', file);
@@ -310,14 +367,25 @@ function contentDigest(entry: FileEntry): string {
 }
 
 function signature(entry: FileEntry, stat: Stats): MirroredFile {
-  return { size: entry.size, mode: entry.mode, content: contentDigest(entry), mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino };
+  return {
+    size: entry.size,
+    mode: entry.mode,
+    content: contentDigest(entry),
+    mtimeMs: stat.mtimeMs,
+    ctimeMs: stat.ctimeMs,
+    ino: stat.ino,
+  };
 }
 
 /** Whether the file on disk is the one we wrote for this content: same content, and untouched since (git's stat check). */
 function unchangedFile(entry: FileEntry, stat: Stats, known: MirroredFile | undefined): boolean {
   if (!known || !stat.isFile()) return false;
   if (known.size !== entry.size || known.mode !== entry.mode || known.content !== contentDigest(entry)) return false;
-  if (stat.size !== entry.size || (process.platform !== 'win32' && (stat.mode & 0o7777) !== (entry.mode & RESTORED_MODE_BITS))) return false;
+  if (
+    stat.size !== entry.size ||
+    (process.platform !== 'win32' && (stat.mode & 0o7777) !== (entry.mode & RESTORED_MODE_BITS))
+  )
+    return false;
   return stat.mtimeMs === known.mtimeMs && stat.ctimeMs === known.ctimeMs && stat.ino === known.ino;
 }
 
@@ -346,7 +414,14 @@ interface Plan {
  * missing on disk is not listed. Trees come from the repository's cache, so each is decoded once.
  */
 /** `exists`: the folder is there (planning never creates it; a missing one has nothing to list). */
-async function comparePlan(repo: MirrorRepo, snapshot: SnapshotRecord, target: string, known: ReadonlyMap<string, MirroredFile>, problems: RestoreProblem[], exists = true): Promise<Plan> {
+async function comparePlan(
+  repo: MirrorRepo,
+  snapshot: SnapshotRecord,
+  target: string,
+  known: ReadonlyMap<string, MirroredFile>,
+  problems: RestoreProblem[],
+  exists = true,
+): Promise<Plan> {
   const port = repo.port;
   const plan: Plan = { removals: [], writes: [], writeItems: 0, unchanged: 0, files: new Map() };
 
@@ -359,7 +434,8 @@ async function comparePlan(repo: MirrorRepo, snapshot: SnapshotRecord, target: s
       problems.push({ path: prefix || '.', reason: error.message });
       return; // what is on disk there stays: we cannot tell what the snapshot holds
     }
-    if (depth >= MAX_TREE_DEPTH && entries.length > 0) throw tooDeep(`Snapshot ${snapshot.id.slice(0, 8)}`, { snapshot: snapshot.id });
+    if (depth >= MAX_TREE_DEPTH && entries.length > 0)
+      throw tooDeep(`Snapshot ${snapshot.id.slice(0, 8)}`, { snapshot: snapshot.id });
     const wanted = new Set<string>();
     for (const entry of entries) {
       const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
@@ -391,7 +467,8 @@ async function comparePlan(repo: MirrorRepo, snapshot: SnapshotRecord, target: s
         plan.files.set(rel, { entry, kept });
         same = kept !== undefined;
       } else {
-        same = stat?.isSymbolicLink() === true && (await port.readlink(childAbs).catch(() => undefined)) === entry.target;
+        same =
+          stat?.isSymbolicLink() === true && (await port.readlink(childAbs).catch(() => undefined)) === entry.target;
       }
       if (same) {
         plan.unchanged++;

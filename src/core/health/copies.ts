@@ -34,10 +34,22 @@ export async function probeCopy(location: string, port: FsPort, remote?: RemoteO
       throw error;
     }
     const config = decodeConfig(bytes, location);
-    const snapshots = (await backend.list('snapshots')).filter((key) => SNAPSHOT_ID_PATTERN.test(key.slice('snapshots/'.length))).length;
-    return { location, holdsStore: true, storeId: config.id, encrypted: config.encryption !== null && config.encryption !== undefined, snapshots };
+    const snapshots = (await backend.list('snapshots')).filter((key) =>
+      SNAPSHOT_ID_PATTERN.test(key.slice('snapshots/'.length)),
+    ).length;
+    return {
+      location,
+      holdsStore: true,
+      storeId: config.id,
+      encrypted: config.encryption !== null && config.encryption !== undefined,
+      snapshots,
+    };
   } catch (error) {
-    return { location, holdsStore: false, error: error instanceof BackupError ? error.message : `${location} cannot be read: ${(error as Error).message}.` };
+    return {
+      location,
+      holdsStore: false,
+      error: error instanceof BackupError ? error.message : `${location} cannot be read: ${(error as Error).message}.`,
+    };
   } finally {
     await backend?.close?.().catch(() => undefined);
   }

@@ -70,10 +70,26 @@ export interface CopyStatus {
   warning?: string;
 }
 
-export type FixId = 'snapshotNow' | 'addDestination' | 'addOffsiteDestination' | 'replicateNow' | 'verifyNow' | 'encryptStore' | 'includeGit';
+export type FixId =
+  | 'snapshotNow'
+  | 'addDestination'
+  | 'addOffsiteDestination'
+  | 'replicateNow'
+  | 'verifyNow'
+  | 'encryptStore'
+  | 'includeGit';
 
 export interface Gap {
-  id: 'noSnapshot' | 'staleSnapshot' | 'copies' | 'media' | 'offsite' | 'replication' | 'verify' | 'encryption' | 'gitHistory';
+  id:
+    | 'noSnapshot'
+    | 'staleSnapshot'
+    | 'copies'
+    | 'media'
+    | 'offsite'
+    | 'replication'
+    | 'verify'
+    | 'encryption'
+    | 'gitHistory';
   /** A few words for a tree row: "No offsite copy". */
   title: string;
   /** The whole sentence, with why it matters. */
@@ -142,7 +158,14 @@ export async function assessHealth(input: HealthInput, port: FsPort): Promise<He
   const locations: CopyStatus[] = [];
   const lastSnapshotMs = input.lastSnapshot ? Date.parse(input.lastSnapshot) : undefined;
 
-  locations.push({ kind: 'workspace', location: input.workspace, medium: await mediumOf(port, input.workspace), offsite: false, counts: true, upToDate: true });
+  locations.push({
+    kind: 'workspace',
+    location: input.workspace,
+    medium: await mediumOf(port, input.workspace),
+    offsite: false,
+    counts: true,
+    upToDate: true,
+  });
   const storeHolds = input.snapshotCount > 0;
   locations.push({
     kind: 'store',
@@ -161,7 +184,8 @@ export async function assessHealth(input: HealthInput, port: FsPort): Promise<He
     const offsite = d.offsite ?? remote;
     const reachable = await destinationReachable(port, d.location, d.lastReplication !== undefined);
     // A store is shared by workspaces: a copy made before this workspace's first snapshot holds none of it.
-    const replicated = d.lastReplication !== undefined && (!input.firstSnapshot || d.lastReplication >= input.firstSnapshot);
+    const replicated =
+      d.lastReplication !== undefined && (!input.firstSnapshot || d.lastReplication >= input.firstSnapshot);
     const upToDate = replicated && lastSnapshotMs !== undefined && Date.parse(d.lastReplication!) >= lastSnapshotMs;
     if (replicated && (!lastReplication || d.lastReplication! > lastReplication)) lastReplication = d.lastReplication;
     let note: string | undefined;
@@ -177,13 +201,24 @@ export async function assessHealth(input: HealthInput, port: FsPort): Promise<He
       location: d.location,
       // A remote destination's medium is its host (two folders on one server are one medium). An offsite
       // folder is its own medium whatever device it reports: a synced folder is on the local disk, its copy elsewhere.
-      medium: remote ? await mediumOf(port, d.location) : offsite ? `offsite:${d.location}` : reachable ? await mediumOf(port, d.location) : undefined,
+      medium: remote
+        ? await mediumOf(port, d.location)
+        : offsite
+          ? `offsite:${d.location}`
+          : reachable
+            ? await mediumOf(port, d.location)
+            : undefined,
       offsite,
       counts: replicated && reachable && storeHolds,
       lastUpdate: d.lastReplication,
       upToDate,
       note,
-      ...(onStoreDisk ? { warning: 'marked offsite, but on the same disk as the store: right for a cloud-synced folder, not for a plain one' } : {}),
+      ...(onStoreDisk
+        ? {
+            warning:
+              'marked offsite, but on the same disk as the store: right for a cloud-synced folder, not for a plain one',
+          }
+        : {}),
     });
   }
 
@@ -209,12 +244,18 @@ export async function assessHealth(input: HealthInput, port: FsPort): Promise<He
   };
 }
 
-function findGaps(input: HealthInput, locations: readonly CopyStatus[], totals: { copies: number; media: number; offsite: boolean }): Gap[] {
+function findGaps(
+  input: HealthInput,
+  locations: readonly CopyStatus[],
+  totals: { copies: number; media: number; offsite: boolean },
+): Gap[] {
   const gaps: Gap[] = [];
   const now = input.now.getTime();
   const git = input.git;
   if (git && !git.included && (!git.hasRemote || git.localOnlyCommits > 0)) {
-    const what = git.hasRemote ? `${git.localOnlyCommits === 1 ? '1 commit is' : `${git.localOnlyCommits} commits are`} on no remote` : 'the repository has no remote';
+    const what = git.hasRemote
+      ? `${git.localOnlyCommits === 1 ? '1 commit is' : `${git.localOnlyCommits} commits are`} on no remote`
+      : 'the repository has no remote';
     gaps.push({
       id: 'gitHistory',
       title: 'Git history only on this machine',
@@ -224,9 +265,25 @@ function findGaps(input: HealthInput, locations: readonly CopyStatus[], totals: 
     });
   }
   if (input.snapshotCount === 0) {
-    gaps.push({ id: 'noSnapshot', title: 'No snapshot yet', message: 'This workspace has no snapshot yet.', fix: 'snapshotNow', fixLabel: 'Snapshot now' });
-  } else if (input.staleAfterHours && input.lastSnapshot && now - Date.parse(input.lastSnapshot) > input.staleAfterHours * 3_600_000) {
-    gaps.push({ id: 'staleSnapshot', title: 'Latest snapshot is old', message: `The latest snapshot is older than ${input.staleAfterHours} hours.`, fix: 'snapshotNow', fixLabel: 'Snapshot now' });
+    gaps.push({
+      id: 'noSnapshot',
+      title: 'No snapshot yet',
+      message: 'This workspace has no snapshot yet.',
+      fix: 'snapshotNow',
+      fixLabel: 'Snapshot now',
+    });
+  } else if (
+    input.staleAfterHours &&
+    input.lastSnapshot &&
+    now - Date.parse(input.lastSnapshot) > input.staleAfterHours * 3_600_000
+  ) {
+    gaps.push({
+      id: 'staleSnapshot',
+      title: 'Latest snapshot is old',
+      message: `The latest snapshot is older than ${input.staleAfterHours} hours.`,
+      fix: 'snapshotNow',
+      fixLabel: 'Snapshot now',
+    });
   }
   const destinations = locations.filter((l) => l.kind === 'destination');
   if (totals.copies < 3) {
@@ -241,23 +298,68 @@ function findGaps(input: HealthInput, locations: readonly CopyStatus[], totals: 
     });
   }
   if (totals.media < 2) {
-    gaps.push({ id: 'media', title: 'All copies on one disk', message: 'Every copy is on the same disk: one disk failure loses them all.', fix: 'addDestination', fixLabel: 'Add a destination on another drive' });
+    gaps.push({
+      id: 'media',
+      title: 'All copies on one disk',
+      message: 'Every copy is on the same disk: one disk failure loses them all.',
+      fix: 'addDestination',
+      fixLabel: 'Add a destination on another drive',
+    });
   }
   if (!totals.offsite) {
-    gaps.push({ id: 'offsite', title: 'No offsite copy', message: 'No copy is offsite: a fire, theft or ransomware reaches every copy.', fix: 'addOffsiteDestination', fixLabel: 'Add an offsite destination' });
+    gaps.push({
+      id: 'offsite',
+      title: 'No offsite copy',
+      message: 'No copy is offsite: a fire, theft or ransomware reaches every copy.',
+      fix: 'addOffsiteDestination',
+      fixLabel: 'Add an offsite destination',
+    });
   }
   const behind = destinations.filter((d) => d.counts && !d.upToDate);
   if (behind.length > 0) {
-    gaps.push({ id: 'replication', title: behind.length === 1 ? 'A destination is behind' : `${behind.length} destinations are behind`, message: `${behind.length === 1 ? 'A destination is' : `${behind.length} destinations are`} behind the latest snapshot.`, fix: 'replicateNow', fixLabel: 'Replicate now' });
+    gaps.push({
+      id: 'replication',
+      title: behind.length === 1 ? 'A destination is behind' : `${behind.length} destinations are behind`,
+      message: `${behind.length === 1 ? 'A destination is' : `${behind.length} destinations are`} behind the latest snapshot.`,
+      fix: 'replicateNow',
+      fixLabel: 'Replicate now',
+    });
   }
   const verifyEvery = (input.verifyEveryDays ?? 30) * DAY;
   if (input.snapshotCount > 0) {
-    if (!input.lastVerify) gaps.push({ id: 'verify', title: 'Never verified', message: 'The store has never been verified.', fix: 'verifyNow', fixLabel: 'Verify now' });
-    else if (!input.lastVerify.ok) gaps.push({ id: 'verify', title: 'Last verify found damage', message: 'The last verify found damage.', fix: 'verifyNow', fixLabel: 'Verify again' });
-    else if (now - Date.parse(input.lastVerify.time) > verifyEvery) gaps.push({ id: 'verify', title: 'Last verify is old', message: `The last verify is more than ${Math.round(verifyEvery / DAY)} days old.`, fix: 'verifyNow', fixLabel: 'Verify now' });
+    if (!input.lastVerify)
+      gaps.push({
+        id: 'verify',
+        title: 'Never verified',
+        message: 'The store has never been verified.',
+        fix: 'verifyNow',
+        fixLabel: 'Verify now',
+      });
+    else if (!input.lastVerify.ok)
+      gaps.push({
+        id: 'verify',
+        title: 'Last verify found damage',
+        message: 'The last verify found damage.',
+        fix: 'verifyNow',
+        fixLabel: 'Verify again',
+      });
+    else if (now - Date.parse(input.lastVerify.time) > verifyEvery)
+      gaps.push({
+        id: 'verify',
+        title: 'Last verify is old',
+        message: `The last verify is more than ${Math.round(verifyEvery / DAY)} days old.`,
+        fix: 'verifyNow',
+        fixLabel: 'Verify now',
+      });
   }
   if (!input.encrypted && destinations.some((d) => d.offsite)) {
-    gaps.push({ id: 'encryption', title: 'Offsite copy is not encrypted', message: 'The store is not encrypted, and a copy of it lives on someone else\'s disk.', fix: 'encryptStore', fixLabel: 'Start an encrypted store' });
+    gaps.push({
+      id: 'encryption',
+      title: 'Offsite copy is not encrypted',
+      message: "The store is not encrypted, and a copy of it lives on someone else's disk.",
+      fix: 'encryptStore',
+      fixLabel: 'Start an encrypted store',
+    });
   }
   return gaps;
 }

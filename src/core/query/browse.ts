@@ -12,7 +12,12 @@ import { splitUserPath } from '../repository/safePath';
  * The entry at `path` in a tree (the root folder itself for an empty path), or undefined. `memo`, shared
  * across calls for the same path, lets snapshots that share a subtree share the lookup.
  */
-export async function entryAt(repo: Repository, rootTree: string, path: string, memo?: Map<string, TreeEntry | undefined>): Promise<TreeEntry | undefined> {
+export async function entryAt(
+  repo: Repository,
+  rootTree: string,
+  path: string,
+  memo?: Map<string, TreeEntry | undefined>,
+): Promise<TreeEntry | undefined> {
   const parts = splitUserPath(path);
   if (parts.length === 0) return { type: 'dir', name: '', tree: rootTree };
   const resolve = async (tree: string, i: number): Promise<TreeEntry | undefined> => {
@@ -32,7 +37,12 @@ export interface ListedEntry {
 }
 
 /** Entries under `path` in a snapshot; `recursive` walks the whole subtree, folders before their content. */
-export async function listTree(repo: Repository, snapshot: SnapshotRecord, path = '', recursive = false): Promise<ListedEntry[]> {
+export async function listTree(
+  repo: Repository,
+  snapshot: SnapshotRecord,
+  path = '',
+  recursive = false,
+): Promise<ListedEntry[]> {
   const at = await entryAt(repo, snapshot.tree, path);
   const base = splitUserPath(path).join('/');
   if (!at) throw new BackupError('PATH_NOT_FOUND', `${path} is not in snapshot ${snapshot.id.slice(0, 8)}.`, { path });
@@ -40,7 +50,8 @@ export async function listTree(repo: Repository, snapshot: SnapshotRecord, path 
   const out: ListedEntry[] = [];
   const walk = async (tree: string, prefix: string, depth: number) => {
     const { entries } = await repo.loadTree(tree);
-    if (depth >= MAX_TREE_DEPTH && entries.length > 0) throw tooDeep(`Snapshot ${snapshot.id.slice(0, 8)}`, { snapshot: snapshot.id });
+    if (depth >= MAX_TREE_DEPTH && entries.length > 0)
+      throw tooDeep(`Snapshot ${snapshot.id.slice(0, 8)}`, { snapshot: snapshot.id });
     for (const entry of entries) {
       const p = prefix ? `${prefix}/${entry.name}` : entry.name;
       out.push({ path: p, entry });
@@ -54,8 +65,12 @@ export async function listTree(repo: Repository, snapshot: SnapshotRecord, path 
 /** The content of a file in a snapshot, chunk by chunk (so large files stream). */
 export async function* readFile(repo: Repository, snapshot: SnapshotRecord, path: string): AsyncGenerator<Buffer> {
   const entry = await entryAt(repo, snapshot.tree, path);
-  if (!entry) throw new BackupError('PATH_NOT_FOUND', `${path} is not in snapshot ${snapshot.id.slice(0, 8)}.`, { path });
-  if (entry.type === 'dir') throw new BackupError('PATH_NOT_FOUND', `${path} is a folder in snapshot ${snapshot.id.slice(0, 8)}, not a file.`, { path });
+  if (!entry)
+    throw new BackupError('PATH_NOT_FOUND', `${path} is not in snapshot ${snapshot.id.slice(0, 8)}.`, { path });
+  if (entry.type === 'dir')
+    throw new BackupError('PATH_NOT_FOUND', `${path} is a folder in snapshot ${snapshot.id.slice(0, 8)}, not a file.`, {
+      path,
+    });
   if (entry.type === 'symlink') {
     yield Buffer.from(entry.target, 'utf8');
     return;
@@ -91,7 +106,11 @@ function signature(entry: TreeEntry | undefined): string {
  * The distinct versions of one path across a workspace's snapshots, newest first: a snapshot appears when
  * the path's content differs from the snapshot before it, including the snapshot where it was deleted.
  */
-export async function history(repo: Repository, snapshots: readonly SnapshotRecord[], path: string): Promise<Version[]> {
+export async function history(
+  repo: Repository,
+  snapshots: readonly SnapshotRecord[],
+  path: string,
+): Promise<Version[]> {
   const memo = new Map<string, TreeEntry | undefined>();
   const versions: Version[] = [];
   let previous = '-';

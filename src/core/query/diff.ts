@@ -21,7 +21,9 @@ function joinPath(dir: string, name: string): string {
 
 function sameLeaf(a: TreeEntry, b: TreeEntry): boolean {
   if (a.type === 'file' && b.type === 'file') {
-    return a.mode === b.mode && a.content.length === b.content.length && a.content.every((id, i) => id === b.content[i]);
+    return (
+      a.mode === b.mode && a.content.length === b.content.length && a.content.every((id, i) => id === b.content[i])
+    );
   }
   if (a.type === 'symlink' && b.type === 'symlink') return a.target === b.target;
   return false;
@@ -32,7 +34,13 @@ function sameLeaf(a: TreeEntry, b: TreeEntry): boolean {
  * deleted (the folder first, then everything in it).
  * Either side may be undefined, meaning an empty tree.
  */
-export async function diffTrees(repo: Repository, a: string | undefined, b: string | undefined, prefix = '', names: Names = {}): Promise<Change[]> {
+export async function diffTrees(
+  repo: Repository,
+  a: string | undefined,
+  b: string | undefined,
+  prefix = '',
+  names: Names = {},
+): Promise<Change[]> {
   const changes: Change[] = [];
   await walkDiff(repo, a, b, prefix, changes, { names, depth: prefix ? prefix.split('/').length : 0 });
   return changes;
@@ -54,7 +62,14 @@ function refuseDepth(walk: Walk, side: 'a' | 'b', entries: readonly TreeEntry[])
   if (walk.depth >= MAX_TREE_DEPTH && entries.length > 0) throw tooDeep(walk.names[side] ?? 'A snapshot');
 }
 
-async function walkDiff(repo: Repository, a: string | undefined, b: string | undefined, dir: string, out: Change[], walk: Walk): Promise<void> {
+async function walkDiff(
+  repo: Repository,
+  a: string | undefined,
+  b: string | undefined,
+  dir: string,
+  out: Change[],
+  walk: Walk,
+): Promise<void> {
   if (a === b) return;
   const left = a ? (await repo.loadTree(a)).entries : [];
   const right = b ? (await repo.loadTree(b)).entries : [];
@@ -87,7 +102,14 @@ async function walkDiff(repo: Repository, a: string | undefined, b: string | und
 }
 
 /** `walk.depth` counts the components of `path`, the entry's own path. */
-async function emitSide(repo: Repository, entry: TreeEntry, dir: string, kind: 'added' | 'deleted', out: Change[], walk: Walk): Promise<void> {
+async function emitSide(
+  repo: Repository,
+  entry: TreeEntry,
+  dir: string,
+  kind: 'added' | 'deleted',
+  out: Change[],
+  walk: Walk,
+): Promise<void> {
   const path = joinPath(dir, entry.name);
   out.push(kind === 'added' ? { path, kind, after: entry } : { path, kind, before: entry });
   if (entry.type !== 'dir') return;

@@ -55,7 +55,8 @@ function myers(a: readonly string[], b: readonly string[]): Array<[number, numbe
   for (let d = 0; d <= max; d++) {
     trace.push(v.slice());
     for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && v[offset + k - 1] < v[offset + k + 1]) ? v[offset + k + 1] : v[offset + k - 1] + 1;
+      let x =
+        k === -d || (k !== d && v[offset + k - 1] < v[offset + k + 1]) ? v[offset + k + 1] : v[offset + k - 1] + 1;
       let y = x - k;
       while (x < n && y < m && a[x] === b[y]) {
         x++;
@@ -68,7 +69,13 @@ function myers(a: readonly string[], b: readonly string[]): Array<[number, numbe
   return undefined;
 }
 
-function backtrack(trace: readonly Int32Array[], depth: number, offset: number, n: number, m: number): Array<[number, number]> {
+function backtrack(
+  trace: readonly Int32Array[],
+  depth: number,
+  offset: number,
+  n: number,
+  m: number,
+): Array<[number, number]> {
   const pairs: Array<[number, number]> = [];
   let x = n;
   let y = m;

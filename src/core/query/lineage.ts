@@ -29,9 +29,15 @@ export async function workspaceHistoryIds(repo: LineageStore, workspaceId: strin
 }
 
 /** The snapshots of a workspace's whole history (see workspaceHistoryIds), oldest first. */
-export async function workspaceSnapshots(repo: Repository, workspaceId: string, options: { reload?: boolean; onDamaged?: (key: string, error: BackupError) => void } = {}): Promise<SnapshotRecord[]> {
+export async function workspaceSnapshots(
+  repo: Repository,
+  workspaceId: string,
+  options: { reload?: boolean; onDamaged?: (key: string, error: BackupError) => void } = {},
+): Promise<SnapshotRecord[]> {
   const ids = new Set(await workspaceHistoryIds(repo, workspaceId));
-  return (await repo.listSnapshots({ reload: options.reload, onDamaged: options.onDamaged ?? (() => undefined) })).filter((s) => ids.has(s.workspace.id));
+  return (
+    await repo.listSnapshots({ reload: options.reload, onDamaged: options.onDamaged ?? (() => undefined) })
+  ).filter((s) => ids.has(s.workspace.id));
 }
 
 export interface ContinuedHistory {
@@ -47,13 +53,24 @@ export interface ContinuedHistory {
  * WORKSPACE_UNKNOWN when the store has no snapshot of `fromWorkspaceId`, USAGE when it is the folder itself,
  * PERMISSION_DENIED / NO_SPACE when the store cannot be written.
  */
-export async function continueHistory(repo: Repository, fromWorkspaceId: string, toFolder: string, port: FsPort = repo.port): Promise<ContinuedHistory> {
+export async function continueHistory(
+  repo: Repository,
+  fromWorkspaceId: string,
+  toFolder: string,
+  port: FsPort = repo.port,
+): Promise<ContinuedHistory> {
   const to = await identifyWorkspace(port, toFolder);
   const from = fromWorkspaceId.toLowerCase();
-  if (from === to.id) throw new BackupError('USAGE', `${to.path} is that workspace already; its history is its own.`, { path: to.path });
+  if (from === to.id)
+    throw new BackupError('USAGE', `${to.path} is that workspace already; its history is its own.`, { path: to.path });
   const all = await repo.listSnapshots({ onDamaged: () => undefined });
   const old = all.filter((s) => s.workspace.id === from).pop();
-  if (!old) throw new BackupError('WORKSPACE_UNKNOWN', `The store at ${repo.location} holds no snapshot of workspace ${from}.`, { id: from });
+  if (!old)
+    throw new BackupError(
+      'WORKSPACE_UNKNOWN',
+      `The store at ${repo.location} holds no snapshot of workspace ${from}.`,
+      { id: from },
+    );
   const lock = await repo.lock(false, `continuing the history of ${old.workspace.path} in ${to.path}`);
   try {
     const before = await loadLineageRecords(repo);
@@ -78,14 +95,23 @@ export interface FindOptions {
  * SAME_FILES_SHARE). Undefined when the folder has snapshots of its own or already continues a history, or
  * nothing is likely. `reason` is one sentence for the question to the user. Reads only, takes no lock.
  */
-export async function findLikelyPredecessor(repo: Repository, folder: string, port: FsPort, options: FindOptions = {}): Promise<{ workspace: WorkspaceSummary; reason: string } | undefined> {
+export async function findLikelyPredecessor(
+  repo: Repository,
+  folder: string,
+  port: FsPort,
+  options: FindOptions = {},
+): Promise<{ workspace: WorkspaceSummary; reason: string } | undefined> {
   const me = await identifyWorkspace(port, folder);
   const records = await repo.listSnapshots({ onDamaged: () => undefined });
   if (records.some((s) => s.workspace.id === me.id || s.workspace.path === me.path)) return undefined;
   const links = await loadLineageRecords(repo);
   if (links.some((link) => link.to === me.id)) return undefined;
   const continued = new Set(links.map((link) => link.from));
-  const exists = (p: string) => port.stat(p).then((s) => s.isDirectory(), () => false);
+  const exists = (p: string) =>
+    port.stat(p).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
   const candidates = (await summarize(records, exists, links)).filter((s) => !s.folderExists && !continued.has(s.id));
   if (candidates.length === 0) return undefined;
 
@@ -93,9 +119,15 @@ export async function findLikelyPredecessor(repo: Repository, folder: string, po
     const git = await new GitInfoReader(me.path, port).read();
     if (git?.rootCommit) {
       const remote = git.remote ? comparableRemote(git.remote) : undefined;
-      const same = candidates.find((c) => c.git?.rootCommit === git.rootCommit && (c.git?.remote ? comparableRemote(c.git.remote) : undefined) === remote);
+      const same = candidates.find(
+        (c) =>
+          c.git?.rootCommit === git.rootCommit &&
+          (c.git?.remote ? comparableRemote(c.git.remote) : undefined) === remote,
+      );
       if (same) {
-        const what = git.remote ? `the same git repository (${git.remote}, first commit ${git.rootCommit.slice(0, 8)})` : `the same git history (first commit ${git.rootCommit.slice(0, 8)}, no remote)`;
+        const what = git.remote
+          ? `the same git repository (${git.remote}, first commit ${git.rootCommit.slice(0, 8)})`
+          : `the same git history (first commit ${git.rootCommit.slice(0, 8)}, no remote)`;
         return { workspace: same, reason: `${me.path} is ${what} as ${same.lastPath}, which no longer exists.` };
       }
     }
@@ -111,7 +143,8 @@ export async function findLikelyPredecessor(repo: Repository, folder: string, po
     if (!compared) continue;
     const total = Math.max(here.size, compared.files);
     if (compared.same / total < SAME_FILES_SHARE) continue;
-    if (!best || compared.same / total > best.same / best.total) best = { workspace: candidate, same: compared.same, total };
+    if (!best || compared.same / total > best.same / best.total)
+      best = { workspace: candidate, same: compared.same, total };
   }
   if (!best) return undefined;
   return {
@@ -124,7 +157,8 @@ export async function findLikelyPredecessor(repo: Repository, folder: string, po
 async function filesIn(root: string, port: FsPort): Promise<Map<string, number>> {
   const files = new Map<string, number>();
   const scanner = new Scanner(root, { rules: new Rules() }, port);
-  for await (const entry of scanner.walk()) if (entry.kind === 'file' && entry.stat) files.set(entry.relPath, entry.stat.size);
+  for await (const entry of scanner.walk())
+    if (entry.kind === 'file' && entry.stat) files.set(entry.relPath, entry.stat.size);
   return files;
 }
 
@@ -132,7 +166,11 @@ async function filesIn(root: string, port: FsPort): Promise<Map<string, number>>
  * How many files of `snapshot` (outside .git) have a path and size in `here`, and how many it has; undefined
  * as soon as it has so many more files than `here` that most cannot be the same, or when it cannot be read.
  */
-async function compareWithSnapshot(repo: Repository, snapshot: SnapshotRecord, here: ReadonlyMap<string, number>): Promise<{ same: number; files: number } | undefined> {
+async function compareWithSnapshot(
+  repo: Repository,
+  snapshot: SnapshotRecord,
+  here: ReadonlyMap<string, number>,
+): Promise<{ same: number; files: number } | undefined> {
   const limit = Math.ceil(here.size / SAME_FILES_SHARE);
   let same = 0;
   let files = 0;

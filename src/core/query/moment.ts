@@ -48,7 +48,9 @@ function parseClock(text: string): [number, number, number] | undefined {
 
 function at(day: Date, clock: [number, number, number] | undefined): Date {
   // A day without a time means the end of that day: "what it looked like on Monday" is Monday evening's state.
-  return clock ? new Date(day.getFullYear(), day.getMonth(), day.getDate(), ...clock) : new Date(day.getFullYear(), day.getMonth(), day.getDate(), 23, 59, 59, 999);
+  return clock
+    ? new Date(day.getFullYear(), day.getMonth(), day.getDate(), ...clock)
+    : new Date(day.getFullYear(), day.getMonth(), day.getDate(), 23, 59, 59, 999);
 }
 
 function daysBefore(now: Date, n: number): Date {
@@ -77,7 +79,11 @@ function parseAgo(text: string): number | undefined {
  * time ("2024-05-01", "2024-05-01 10:30", "2024-05-01T10:30:00Z"). A day without a time is the end of that day.
  */
 export function parseMoment(text: string, now: Date): Date | undefined {
-  const t = text.trim().toLowerCase().replace(/\s+/g, ' ').replace(/ at (?=\d)/, ' ');
+  const t = text
+    .trim()
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .replace(/ at (?=\d)/, ' ');
   if (!t) return undefined;
   if (t === 'now') return new Date(now.getTime());
   const ago = parseAgo(t);
@@ -93,7 +99,8 @@ export function parseMoment(text: string, now: Date): Date | undefined {
     }
     const day = new Date(y, mo - 1, d);
     if (day.getMonth() !== mo - 1) return undefined; // 2024-02-31
-    const clock: [number, number, number] | undefined = iso[4] !== undefined ? [Number(iso[4]), Number(iso[5]), Number(iso[6] ?? 0)] : undefined;
+    const clock: [number, number, number] | undefined =
+      iso[4] !== undefined ? [Number(iso[4]), Number(iso[5]), Number(iso[6] ?? 0)] : undefined;
     if (clock && (clock[0] > 23 || clock[1] > 59 || clock[2] > 59)) return undefined;
     return capped(at(day, clock), now);
   }
@@ -112,7 +119,9 @@ export function parseMoment(text: string, now: Date): Date | undefined {
   const weekdayText = first === 'last' ? rest[0] : first;
   const weekdayClock = first === 'last' ? (rest.length > 1 ? parseClock(rest.slice(1).join(' ')) : undefined) : clock;
   if (first === 'last' && rest.length > 1 && !weekdayClock) return undefined;
-  const weekday = WEEKDAYS.findIndex((name) => weekdayText !== undefined && weekdayText.length >= 3 && name.startsWith(weekdayText));
+  const weekday = WEEKDAYS.findIndex(
+    (name) => weekdayText !== undefined && weekdayText.length >= 3 && name.startsWith(weekdayText),
+  );
   if (weekday >= 0) {
     const back = (now.getDay() - weekday + 7) % 7 || 7;
     return at(daysBefore(now, back), weekdayClock);

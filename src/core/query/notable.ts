@@ -152,11 +152,13 @@ export class BurstTracker {
     const lostFiles = this.lostFiles(o);
     const deleted = o.reported.deleted;
     if (deleted) this.update(deleted, o, lostFiles);
-    else if (lostFiles.length >= threshold) outcome.bursts.push((o.reported.deleted = this.burst('deleted', o, lostFiles)));
+    else if (lostFiles.length >= threshold)
+      outcome.bursts.push((o.reported.deleted = this.burst('deleted', o, lostFiles)));
     const rewritten = [...o.rewritten];
     const rewrite = o.reported.rewritten;
     if (rewrite) this.update(rewrite, o, rewritten);
-    else if (rewritten.length >= threshold) outcome.bursts.push((o.reported.rewritten = this.burst('rewritten', o, rewritten)));
+    else if (rewritten.length >= threshold)
+      outcome.bursts.push((o.reported.rewritten = this.burst('rewritten', o, rewritten)));
     return outcome;
   }
 
@@ -238,7 +240,12 @@ export function movedHead(before: SnapshotRecord, after: SnapshotRecord): boolea
  * (a commit: HEAD moves, no file changes). `reflog` is the message of the newest entry of `.git/logs/HEAD`
  * ("checkout: moving from main to fix", "pull: Fast-forward", "rebase (finish): returning to refs/heads/main").
  */
-export function gitMoveLabel(before: SnapshotRecord, after: SnapshotRecord, filesChanged: number, reflog?: string): string | undefined {
+export function gitMoveLabel(
+  before: SnapshotRecord,
+  after: SnapshotRecord,
+  filesChanged: number,
+  reflog?: string,
+): string | undefined {
   const from = before.git;
   const to = after.git;
   if (!to) return undefined;
@@ -249,7 +256,9 @@ export function gitMoveLabel(before: SnapshotRecord, after: SnapshotRecord, file
   if (filesChanged < GIT_MANY_FILES) return undefined;
   const what = gitOperation(reflog);
   const files = plural(filesChanged, 'file');
-  return what ? `before ${what} on ${to.branch ?? 'a detached HEAD'} (${files} changed)` : `before git changed ${files} on ${to.branch ?? 'a detached HEAD'}`;
+  return what
+    ? `before ${what} on ${to.branch ?? 'a detached HEAD'} (${files} changed)`
+    : `before git changed ${files} on ${to.branch ?? 'a detached HEAD'}`;
 }
 
 /** "pull", "rebase", "merge", "reset", "checkout" (of a commit) from a reflog message; undefined for others. */

@@ -34,7 +34,14 @@ function isText(data: Buffer): boolean {
  * of `current` (the file as it is now) were different from the next newer state, newest first. The walk
  * stops where the region did not exist yet.
  */
-export async function regionHistory(repo: Repository, snapshots: readonly SnapshotRecord[], path: string, current: string, start: number, end: number): Promise<RegionVersion[]> {
+export async function regionHistory(
+  repo: Repository,
+  snapshots: readonly SnapshotRecord[],
+  path: string,
+  current: string,
+  start: number,
+  end: number,
+): Promise<RegionVersion[]> {
   let refLines = splitLines(current);
   let range = { start, end: Math.max(start, end) };
   let refText = refLines.slice(range.start, range.end).join('\n');
@@ -50,7 +57,8 @@ export async function regionHistory(repo: Repository, snapshots: readonly Snapsh
     const mapped = mapRangeBack(lineDiff(lines, refLines), range.start, range.end);
     if (mapped.end <= mapped.start && range.end > range.start) break; // the region did not exist yet
     const text = lines.slice(mapped.start, mapped.end).join('\n');
-    if (text !== refText) found.push({ snapshot: version.snapshot, path: version.path, start: mapped.start, end: mapped.end, text });
+    if (text !== refText)
+      found.push({ snapshot: version.snapshot, path: version.path, start: mapped.start, end: mapped.end, text });
     refLines = lines;
     range = mapped;
     refText = text;

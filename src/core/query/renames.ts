@@ -33,15 +33,29 @@ function baseName(p: string): string {
 }
 
 /** The path the file at `path` in `first` had in `prev`, if it was renamed or moved in between. */
-async function renamedFrom(repo: Repository, prev: SnapshotRecord, first: SnapshotRecord, path: string, entry: TreeEntry): Promise<string | undefined> {
+async function renamedFrom(
+  repo: Repository,
+  prev: SnapshotRecord,
+  first: SnapshotRecord,
+  path: string,
+  entry: TreeEntry,
+): Promise<string | undefined> {
   if (entry.type !== 'file') return undefined;
-  const gone = (await diffTrees(repo, prev.tree, first.tree)).filter((c) => c.kind === 'deleted' && c.before?.type === 'file');
+  const gone = (await diffTrees(repo, prev.tree, first.tree)).filter(
+    (c) => c.kind === 'deleted' && c.before?.type === 'file',
+  );
   const exact = gone.filter((c) => sameContent(c.before as TreeEntry, entry));
   if (exact.length) return (exact.find((c) => baseName(c.path) === baseName(path)) ?? exact[0]).path;
   if (entry.size > MAX_COMPARED_BYTES) return undefined;
   const now = splitLines((await readWholeFile(repo, first, path)).toString('utf8'));
   let best: { path: string; score: number } | undefined;
-  const candidates = gone.filter((c) => c.before?.type === 'file' && c.before.size <= MAX_COMPARED_BYTES && c.before.size * 2 >= entry.size && c.before.size <= entry.size * 2);
+  const candidates = gone.filter(
+    (c) =>
+      c.before?.type === 'file' &&
+      c.before.size <= MAX_COMPARED_BYTES &&
+      c.before.size * 2 >= entry.size &&
+      c.before.size <= entry.size * 2,
+  );
   for (const c of candidates.slice(0, MAX_CANDIDATES)) {
     const old = splitLines((await readWholeFile(repo, prev, c.path)).toString('utf8'));
     const changed = lineDiff(old, now).reduce((sum, h) => sum + (h.aEnd - h.aStart), 0);
@@ -53,7 +67,11 @@ async function renamedFrom(repo: Repository, prev: SnapshotRecord, first: Snapsh
 }
 
 /** The distinct versions of `path`, newest first, continuing at the file's earlier path across renames. */
-export async function historyFollowingRenames(repo: Repository, snapshots: readonly SnapshotRecord[], path: string): Promise<TracedVersion[]> {
+export async function historyFollowingRenames(
+  repo: Repository,
+  snapshots: readonly SnapshotRecord[],
+  path: string,
+): Promise<TracedVersion[]> {
   const out: TracedVersion[] = [];
   let current = path;
   let upTo = snapshots.length;

@@ -159,7 +159,16 @@ async function collect(
         if (entry.type === 'dir') {
           const key = `${entry.tree}\0${path}`;
           let child = next.get(key);
-          if (!child) next.set(key, (child = { tree: entry.tree, path, bits: new Uint32Array(words), mark: node.mark || markDir(path, entry.name) }));
+          if (!child)
+            next.set(
+              key,
+              (child = {
+                tree: entry.tree,
+                path,
+                bits: new Uint32Array(words),
+                mark: node.mark || markDir(path, entry.name),
+              }),
+            );
           orInto(child.bits, node.bits);
           continue;
         }
@@ -180,7 +189,12 @@ async function collect(
 function compileGlob(glob: string): RegExp {
   const pattern = glob.trim().replace(/\\/g, '/').replace(/^\.\//, '').replace(/^\/+/, '');
   const re = pattern ? new Minimatch(pattern, { dot: true, nocomment: true, nonegate: true }).makeRe() : false;
-  if (!re) throw new BackupError('USAGE', `"${glob}" is not a usable glob; try a name such as "*.ts" or a path such as "src/**/util*".`, { glob });
+  if (!re)
+    throw new BackupError(
+      'USAGE',
+      `"${glob}" is not a usable glob; try a name such as "*.ts" or a path such as "src/**/util*".`,
+      { glob },
+    );
   return re;
 }
 
@@ -190,17 +204,34 @@ function compileGlob(glob: string): RegExp {
  * it, newest first (results are ordered by their newest snapshot, then by path). Throws USAGE for a glob
  * that cannot be compiled, CANCELLED when the signal fires.
  */
-export async function findPaths(repo: SearchRepo, snapshots: readonly SnapshotRecord[], glob: string, options: SearchOptions = {}): Promise<PathMatch[]> {
+export async function findPaths(
+  repo: SearchRepo,
+  snapshots: readonly SnapshotRecord[],
+  glob: string,
+  options: SearchOptions = {},
+): Promise<PathMatch[]> {
   const re = compileGlob(glob);
   const matches = (path: string, name: string) => re.test(path) || re.test(name);
   const list = ordered(snapshots);
-  const groups = await collect(repo, list, options, matches, (path, name, _entry, marked) => marked || matches(path, name));
-  return sortGroups([...groups.values()]).map((g) => ({ path: g.path, entry: g.entry, snapshots: membersOf(g.bits, list) }));
+  const groups = await collect(
+    repo,
+    list,
+    options,
+    matches,
+    (path, name, _entry, marked) => marked || matches(path, name),
+  );
+  return sortGroups([...groups.values()]).map((g) => ({
+    path: g.path,
+    entry: g.entry,
+    snapshots: membersOf(g.bits, list),
+  }));
 }
 
 function sortGroups<T extends { path: string; bits: Bits }>(groups: T[]): T[] {
   const newest = new Map(groups.map((g) => [g, highestBit(g.bits)]));
-  return groups.sort((a, b) => (newest.get(b) ?? 0) - (newest.get(a) ?? 0) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return groups.sort(
+    (a, b) => (newest.get(b) ?? 0) - (newest.get(a) ?? 0) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+  );
 }
 
 // ---- grep ---------------------------------------------------------------------------------------------------
@@ -226,12 +257,23 @@ interface Found {
  * (binary ones only up to the first chunk, too large ones not at all). Throws USAGE for empty text,
  * CANCELLED when the signal fires.
  */
-export async function grepContent(repo: SearchRepo, snapshots: readonly SnapshotRecord[], text: string, options: GrepOptions = {}): Promise<GrepResult> {
+export async function grepContent(
+  repo: SearchRepo,
+  snapshots: readonly SnapshotRecord[],
+  text: string,
+  options: GrepOptions = {},
+): Promise<GrepResult> {
   if (text.length === 0) throw new BackupError('USAGE', 'Give the text to search for.');
   const maxSize = options.maxFileSize ?? GREP_MAX_FILE_SIZE;
   const max = options.maxResults ?? Infinity;
   const list = ordered(snapshots);
-  const groups = await collect(repo, list, options, () => false, (_path, _name, entry) => entry.type === 'file' && entry.size > 0);
+  const groups = await collect(
+    repo,
+    list,
+    options,
+    () => false,
+    (_path, _name, entry) => entry.type === 'file' && entry.size > 0,
+  );
 
   const contents = new Map<string, Content>();
   for (const group of groups.values()) {
@@ -268,7 +310,8 @@ export async function grepContent(repo: SearchRepo, snapshots: readonly Snapshot
       const at = (options.ignoreCase ? line.toLowerCase() : line).indexOf(needle);
       if (at < 0) continue;
       const shown = excerpt(line, at, needle.length);
-      for (const group of content.groups) found.push({ path: group.path, line: n + 1, text: shown, bits: group.bits, newest: highestBit(group.bits) });
+      for (const group of content.groups)
+        found.push({ path: group.path, line: n + 1, text: shown, bits: group.bits, newest: highestBit(group.bits) });
     }
     if (found.length >= max) {
       // Every content still queued is held by no snapshot newer than the next one's newest: matches newer
@@ -282,12 +325,18 @@ export async function grepContent(repo: SearchRepo, snapshots: readonly Snapshot
   }
   found.sort((a, b) => b.newest - a.newest || (a.path < b.path ? -1 : a.path > b.path ? 1 : a.line - b.line));
   if (found.length > max) result.truncated = true;
-  result.matches = found.slice(0, max).map((f) => ({ path: f.path, line: f.line, text: f.text, snapshots: membersOf(f.bits, list) }));
+  result.matches = found
+    .slice(0, max)
+    .map((f) => ({ path: f.path, line: f.line, text: f.text, snapshots: membersOf(f.bits, list) }));
   return result;
 }
 
 /** A content's bytes, 'binary' (then only its first chunk was read) or undefined when it cannot be read. */
-async function readText(repo: SearchRepo, content: Content, options: GrepOptions): Promise<Buffer | 'binary' | undefined> {
+async function readText(
+  repo: SearchRepo,
+  content: Content,
+  options: GrepOptions,
+): Promise<Buffer | 'binary' | undefined> {
   const chunks: Buffer[] = [];
   try {
     for (const id of content.ids) {

@@ -65,7 +65,12 @@ export function dayLabel(time: Date, now: Date): string {
   const diff = Math.round((day(now) - day(time)) / 86_400_000);
   if (diff === 0) return 'Today';
   if (diff === 1) return 'Yesterday';
-  return time.toLocaleDateString('en-US', { weekday: 'short', day: 'numeric', month: 'short', year: time.getFullYear() === now.getFullYear() ? undefined : 'numeric' });
+  return time.toLocaleDateString('en-US', {
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: time.getFullYear() === now.getFullYear() ? undefined : 'numeric',
+  });
 }
 
 /**
@@ -103,7 +108,13 @@ export function buildTimeline(snapshots: readonly SnapshotRecord[], now: Date, g
   const out: TimelineDay[] = [...days].map(([key, day]) => ({
     key,
     label: dayLabel(day.first, now),
-    items: day.items.map((item): DayItem => (item.kind === 'session' && item.snapshots.length === 1 ? { kind: 'snapshot', snapshot: item.snapshots[0] } : item)).reverse(),
+    items: day.items
+      .map((item): DayItem =>
+        item.kind === 'session' && item.snapshots.length === 1
+          ? { kind: 'snapshot', snapshot: item.snapshots[0] }
+          : item,
+      )
+      .reverse(),
     count: day.count,
     expanded: false,
   }));
@@ -173,7 +184,8 @@ export function shortTime(iso: string, now: Date): string {
 
 /** "10:02:33  before switching to main" / "3 files · on save". */
 export function snapshotRowText(s: SnapshotRecord): RowText {
-  const files = s.parent === undefined ? `first snapshot, ${plural(s.stats.files, 'file')}` : plural(changedFiles(s), 'file');
+  const files =
+    s.parent === undefined ? `first snapshot, ${plural(s.stats.files, 'file')}` : plural(changedFiles(s), 'file');
   const trigger = triggerUnlessSaid(s);
   return {
     label: s.label ? `${clock(s.time)}  ${s.label}` : clock(s.time),
@@ -198,7 +210,8 @@ export function sessionSummary(session: SessionRow, files?: number): string {
   const last = session.snapshots[session.snapshots.length - 1];
   const minutes = Math.round((Date.parse(last.time) - Date.parse(first.time)) / 60_000);
   const byTrigger = new Map<string, number>();
-  for (const s of session.snapshots) byTrigger.set(triggerPhrase(s.trigger), (byTrigger.get(triggerPhrase(s.trigger)) ?? 0) + 1);
+  for (const s of session.snapshots)
+    byTrigger.set(triggerPhrase(s.trigger), (byTrigger.get(triggerPhrase(s.trigger)) ?? 0) + 1);
   const kinds = [...byTrigger].map(([phrase, n]) => `${n} ${phrase}`).join(', ');
   const text = sessionRowText(session, files);
   const changed = files === undefined ? '' : `; ${plural(files, 'file')} changed from its start to its end`;

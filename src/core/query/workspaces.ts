@@ -35,7 +35,10 @@ export interface WorkspaceSummary {
 
 /** What listing needs of a store: its snapshot records (any Backend, plain or encrypted). */
 export interface SnapshotSource {
-  listSnapshots(options?: { reload?: boolean; onDamaged?: (key: string, error: BackupError) => void }): Promise<SnapshotRecord[]>;
+  listSnapshots(options?: {
+    reload?: boolean;
+    onDamaged?: (key: string, error: BackupError) => void;
+  }): Promise<SnapshotRecord[]>;
 }
 
 /** A store with its lineage records (a Repository is one). */
@@ -67,7 +70,11 @@ export function workspaceName(folder: string): string {
  * Summaries of records already read, newest workspace first. With `links` (lineage records), a workspace
  * that another listed one continues is folded into it: counted there, not listed on its own.
  */
-export async function summarize(records: readonly SnapshotRecord[], exists: (path: string) => Promise<boolean> = folderExists, links: readonly LineageRecord[] = []): Promise<WorkspaceSummary[]> {
+export async function summarize(
+  records: readonly SnapshotRecord[],
+  exists: (path: string) => Promise<boolean> = folderExists,
+  links: readonly LineageRecord[] = [],
+): Promise<WorkspaceSummary[]> {
   const byId = new Map<string, { latest: SnapshotRecord; count: number }>();
   for (const record of records) {
     const seen = byId.get(record.workspace.id);
@@ -77,47 +84,55 @@ export async function summarize(records: readonly SnapshotRecord[], exists: (pat
       if (record.time >= seen.latest.time) seen.latest = record;
     }
   }
-  const lines = new Map([...byId.keys()].map((id) => [id, historyIdsFrom(links, id).filter((other) => byId.has(other))]));
+  const lines = new Map(
+    [...byId.keys()].map((id) => [id, historyIdsFrom(links, id).filter((other) => byId.has(other))]),
+  );
   // Hidden: continued by another listed workspace that does not itself continue it (a cycle lists both).
   const hidden = new Set<string>();
-  for (const [id, line] of lines) for (const previous of line.slice(1)) if (!lines.get(previous)?.includes(id)) hidden.add(previous);
+  for (const [id, line] of lines)
+    for (const previous of line.slice(1)) if (!lines.get(previous)?.includes(id)) hidden.add(previous);
   const summaries = await Promise.all(
-    [...byId].filter(([id]) => !hidden.has(id)).map(async ([id, own]): Promise<WorkspaceSummary> => {
-      const line = lines.get(id) ?? [id];
-      let latest = own.latest;
-      let count = 0;
-      for (const member of line) {
-        const group = byId.get(member) as { latest: SnapshotRecord; count: number };
-        count += group.count;
-        if (group.latest.time > latest.time) latest = group.latest;
-      }
-      const summary: WorkspaceSummary = {
-        id,
-        name: workspaceName(own.latest.workspace.path),
-        lastPath: own.latest.workspace.path,
-        lastTime: latest.time,
-        snapshots: count,
-        bytes: latest.stats.bytes,
-        latestSnapshotId: latest.id,
-        folderExists: await exists(own.latest.workspace.path).catch(() => false),
-      };
-      if (latest.label) summary.latestLabel = latest.label;
-      const git = latest.git;
-      if (git && (git.branch || git.remote || git.rootCommit)) {
-        summary.git = {};
-        if (git.branch) summary.git.branch = git.branch;
-        if (git.remote) summary.git.remote = git.remote;
-        if (git.rootCommit) summary.git.rootCommit = git.rootCommit;
-      }
-      if (line.length > 1) summary.previousIds = line.slice(1);
-      return summary;
-    }),
+    [...byId]
+      .filter(([id]) => !hidden.has(id))
+      .map(async ([id, own]): Promise<WorkspaceSummary> => {
+        const line = lines.get(id) ?? [id];
+        let latest = own.latest;
+        let count = 0;
+        for (const member of line) {
+          const group = byId.get(member) as { latest: SnapshotRecord; count: number };
+          count += group.count;
+          if (group.latest.time > latest.time) latest = group.latest;
+        }
+        const summary: WorkspaceSummary = {
+          id,
+          name: workspaceName(own.latest.workspace.path),
+          lastPath: own.latest.workspace.path,
+          lastTime: latest.time,
+          snapshots: count,
+          bytes: latest.stats.bytes,
+          latestSnapshotId: latest.id,
+          folderExists: await exists(own.latest.workspace.path).catch(() => false),
+        };
+        if (latest.label) summary.latestLabel = latest.label;
+        const git = latest.git;
+        if (git && (git.branch || git.remote || git.rootCommit)) {
+          summary.git = {};
+          if (git.branch) summary.git.branch = git.branch;
+          if (git.remote) summary.git.remote = git.remote;
+          if (git.rootCommit) summary.git.rootCommit = git.rootCommit;
+        }
+        if (line.length > 1) summary.previousIds = line.slice(1);
+        return summary;
+      }),
   );
   return summaries.sort((a, b) => (a.lastTime < b.lastTime ? 1 : a.lastTime > b.lastTime ? -1 : a.id < b.id ? -1 : 1));
 }
 
 /** Every workspace the store holds snapshots of, newest first. Takes no lock and writes nothing. */
-export async function listWorkspaces(repo: WorkspaceStore, opts: ListWorkspacesOptions = {}): Promise<WorkspaceSummary[]> {
+export async function listWorkspaces(
+  repo: WorkspaceStore,
+  opts: ListWorkspacesOptions = {},
+): Promise<WorkspaceSummary[]> {
   const onDamaged = opts.onDamaged ?? (() => undefined);
   const records = await repo.listSnapshots({ reload: true, onDamaged });
   return summarize(records, opts.exists, await loadLineageRecords(repo, { onDamaged }));
@@ -151,11 +166,30 @@ export function resolveWorkspace(summaries: readonly WorkspaceSummary[], nameOrI
   const pick = (found: WorkspaceSummary[], how: string): WorkspaceSummary | undefined => {
     if (found.length === 1) return found[0];
     if (found.length > 1) {
-      throw new BackupError('WORKSPACE_AMBIGUOUS', `"${given}" ${how} ${found.length} workspaces: ${found.map(describe).join('; ')}; give its id or its path.`, { given, ids: found.map((s) => s.id) });
+      throw new BackupError(
+        'WORKSPACE_AMBIGUOUS',
+        `"${given}" ${how} ${found.length} workspaces: ${found.map(describe).join('; ')}; give its id or its path.`,
+        { given, ids: found.map((s) => s.id) },
+      );
     }
     return undefined;
   };
-  const found = pick(byPath, 'is the path of') ?? pick(summaries.filter((s) => s.name === given), 'names') ?? (/^[0-9a-f]+$/i.test(given) ? pick(summaries.filter((s) => s.id.startsWith(given.toLowerCase())), 'begins the id of') : undefined);
+  const found =
+    pick(byPath, 'is the path of') ??
+    pick(
+      summaries.filter((s) => s.name === given),
+      'names',
+    ) ??
+    (/^[0-9a-f]+$/i.test(given)
+      ? pick(
+          summaries.filter((s) => s.id.startsWith(given.toLowerCase())),
+          'begins the id of',
+        )
+      : undefined);
   if (found) return found;
-  throw new BackupError('WORKSPACE_UNKNOWN', `No workspace in the store is called "${given}"; it holds ${summaries.length === 1 ? 'one' : summaries.length}: ${choices()}.`, { given });
+  throw new BackupError(
+    'WORKSPACE_UNKNOWN',
+    `No workspace in the store is called "${given}"; it holds ${summaries.length === 1 ? 'one' : summaries.length}: ${choices()}.`,
+    { given },
+  );
 }

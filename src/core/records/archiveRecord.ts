@@ -67,15 +67,20 @@ export function validateArchiveRecord(parsed: unknown, what: string): ArchiveRec
   const isSnapshotId = (value: unknown) => typeof value === 'string' && SNAPSHOT_ID_PATTERN.test(value);
   const isCount = (value: unknown) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
   if (
-    typeof r.id !== 'string' || !ARCHIVE_ID_PATTERN.test(r.id) ||
-    typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time)) ||
-    !isRecord(ws) || typeof ws.path !== 'string' || typeof ws.id !== 'string' ||
+    typeof r.id !== 'string' ||
+    !ARCHIVE_ID_PATTERN.test(r.id) ||
+    typeof r.time !== 'string' ||
+    Number.isNaN(Date.parse(r.time)) ||
+    !isRecord(ws) ||
+    typeof ws.path !== 'string' ||
+    typeof ws.id !== 'string' ||
     !isSnapshotId(r.snapshot) ||
     !KINDS.includes(r.kind as ArchiveKind) ||
     (r.kind === 'full' ? r.base !== null : !isSnapshotId(r.base)) ||
     typeof r.file !== 'string' ||
     !FORMATS.includes(r.format as ArchiveFormat) ||
-    !isCount(r.bytes) || !isCount(r.files)
+    !isCount(r.bytes) ||
+    !isCount(r.files)
   ) {
     throw damaged('has missing or malformed fields');
   }
@@ -91,25 +96,39 @@ export async function saveArchiveRecord(repo: MetaStore, record: ArchiveRecord):
  * first. A damaged record is reported through `onDamaged` and left out; without `onDamaged` it is an
  * error, since a chain computed without it could name the wrong base.
  */
-export async function listArchives(repo: MetaStore, workspaceId?: string, options: { onDamaged?: (key: string, error: BackupError) => void } = {}): Promise<ArchiveRecord[]> {
+export async function listArchives(
+  repo: MetaStore,
+  workspaceId?: string,
+  options: { onDamaged?: (key: string, error: BackupError) => void } = {},
+): Promise<ArchiveRecord[]> {
   const onDamaged =
     options.onDamaged ??
     ((key: string) => {
-      throw new BackupError('OBJECT_DAMAGED', `Archive record ${key} is damaged; the archive chain cannot be worked out without it.`, { key });
+      throw new BackupError(
+        'OBJECT_DAMAGED',
+        `Archive record ${key} is damaged; the archive chain cannot be worked out without it.`,
+        { key },
+      );
     });
   const records: ArchiveRecord[] = [];
   for (const key of await listMeta(repo, `${ARCHIVES_PREFIX}/`)) {
     const id = key.slice(ARCHIVES_PREFIX.length + 1);
     if (!ARCHIVE_ID_PATTERN.test(id)) continue;
     const what = `Archive record ${key}`;
-    const record = await loadMeta(repo, key, `Archive record ${id.slice(0, 8)}`, (value) => {
-      try {
-        const r = validateArchiveRecord(value, what);
-        return r.id === id ? r : undefined; // a record under another's key is damage too
-      } catch {
-        return undefined;
-      }
-    }, onDamaged);
+    const record = await loadMeta(
+      repo,
+      key,
+      `Archive record ${id.slice(0, 8)}`,
+      (value) => {
+        try {
+          const r = validateArchiveRecord(value, what);
+          return r.id === id ? r : undefined; // a record under another's key is damage too
+        } catch {
+          return undefined;
+        }
+      },
+      onDamaged,
+    );
     if (record && (workspaceId === undefined || record.workspace.id === workspaceId)) records.push(record);
   }
   return records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

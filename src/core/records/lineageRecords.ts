@@ -37,13 +37,28 @@ export async function saveLineageRecord(store: LineageStore, record: LineageReco
 function validate(value: unknown): LineageRecord | undefined {
   const parsed = value as Partial<LineageRecord> | null;
   const id = (v: unknown) => typeof v === 'string' && /^[0-9a-f]{16}$/.test(v);
-  if (!parsed || parsed.v !== 1 || !id(parsed.from) || !id(parsed.to) || typeof parsed.toPath !== 'string' || typeof parsed.time !== 'string') return undefined;
+  if (
+    !parsed ||
+    parsed.v !== 1 ||
+    !id(parsed.from) ||
+    !id(parsed.to) ||
+    typeof parsed.toPath !== 'string' ||
+    typeof parsed.time !== 'string'
+  )
+    return undefined;
   return parsed as LineageRecord;
 }
 
 /** Every link in the store. Damaged ones are reported through `onDamaged` and left out. */
-export async function loadLineageRecords(store: LineageStore, options: { onDamaged?: (key: string, error: BackupError) => void } = {}): Promise<LineageRecord[]> {
-  return (await loadAllMeta(store, LINEAGE_PREFIX, (key) => `Lineage record ${key}`, validate, { onDamaged: options.onDamaged })).map((r) => r.value);
+export async function loadLineageRecords(
+  store: LineageStore,
+  options: { onDamaged?: (key: string, error: BackupError) => void } = {},
+): Promise<LineageRecord[]> {
+  return (
+    await loadAllMeta(store, LINEAGE_PREFIX, (key) => `Lineage record ${key}`, validate, {
+      onDamaged: options.onDamaged,
+    })
+  ).map((r) => r.value);
 }
 
 /** `id` and every workspace whose history it continues, directly or through others, nearest first. */

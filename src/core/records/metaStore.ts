@@ -25,7 +25,13 @@ export async function saveMeta(store: MetaStore, key: string, value: unknown): P
  * The record under `key`, checked by `validate` (which returns undefined for a malformed one): undefined
  * when it is absent; a damaged one (unsealable, not JSON, malformed) is reported through `onDamaged`.
  */
-export async function loadMeta<T>(store: MetaStore, key: string, what: string, validate: (value: unknown) => T | undefined, onDamaged?: (key: string, error: BackupError) => void): Promise<T | undefined> {
+export async function loadMeta<T>(
+  store: MetaStore,
+  key: string,
+  what: string,
+  validate: (value: unknown) => T | undefined,
+  onDamaged?: (key: string, error: BackupError) => void,
+): Promise<T | undefined> {
   let data: Buffer;
   try {
     data = await store.backend.load(key);
@@ -40,17 +46,26 @@ export async function loadMeta<T>(store: MetaStore, key: string, what: string, v
     if (isBackupError(error) && error.code !== 'OBJECT_DAMAGED' && error.code !== 'WRONG_PASSPHRASE') throw error;
     value = undefined;
   }
-  if (value === undefined) onDamaged?.(key, new BackupError('OBJECT_DAMAGED', `${what} (${key}) is damaged; it is left out.`, { key }));
+  if (value === undefined)
+    onDamaged?.(key, new BackupError('OBJECT_DAMAGED', `${what} (${key}) is damaged; it is left out.`, { key }));
   return value;
 }
 
 /** Keys under `prefix` (e.g. `meta/replica-`); `flat`: only those with no further `/` after it. */
 export async function listMeta(store: MetaStore, prefix: string, flat = false): Promise<string[]> {
-  return (await store.backend.list('meta')).filter((key) => key.startsWith(prefix) && (!flat || !key.includes('/', prefix.length)));
+  return (await store.backend.list('meta')).filter(
+    (key) => key.startsWith(prefix) && (!flat || !key.includes('/', prefix.length)),
+  );
 }
 
 /** Every record under `prefix` that reads and validates, with its key. */
-export async function loadAllMeta<T>(store: MetaStore, prefix: string, what: (key: string) => string, validate: (value: unknown) => T | undefined, options: { flat?: boolean; onDamaged?: (key: string, error: BackupError) => void } = {}): Promise<Array<{ key: string; value: T }>> {
+export async function loadAllMeta<T>(
+  store: MetaStore,
+  prefix: string,
+  what: (key: string) => string,
+  validate: (value: unknown) => T | undefined,
+  options: { flat?: boolean; onDamaged?: (key: string, error: BackupError) => void } = {},
+): Promise<Array<{ key: string; value: T }>> {
   const out: Array<{ key: string; value: T }> = [];
   for (const key of await listMeta(store, prefix, options.flat)) {
     const value = await loadMeta(store, key, what(key), validate, options.onDamaged);

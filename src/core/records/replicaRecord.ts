@@ -53,9 +53,19 @@ function validate(parsed: unknown): ReplicaRecord | undefined {
   const r = parsed as Partial<ReplicaRecord> | null;
   const count = (value: unknown) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
   if (
-    !r || r.v !== 1 || typeof r.destination !== 'string' || typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time)) ||
-    !count(r.snapshots) || !count(r.objectsCopied) || !count(r.bytesCopied) || (r.offsite !== undefined && typeof r.offsite !== 'boolean') ||
-    (r.records !== undefined && (typeof r.records !== 'object' || r.records === null || Object.values(r.records).some((v) => typeof v !== 'string')))
+    !r ||
+    r.v !== 1 ||
+    typeof r.destination !== 'string' ||
+    typeof r.time !== 'string' ||
+    Number.isNaN(Date.parse(r.time)) ||
+    !count(r.snapshots) ||
+    !count(r.objectsCopied) ||
+    !count(r.bytesCopied) ||
+    (r.offsite !== undefined && typeof r.offsite !== 'boolean') ||
+    (r.records !== undefined &&
+      (typeof r.records !== 'object' ||
+        r.records === null ||
+        Object.values(r.records).some((v) => typeof v !== 'string')))
   ) {
     return undefined;
   }
@@ -66,8 +76,16 @@ function validate(parsed: unknown): ReplicaRecord | undefined {
  * Every destination this store was copied to, with its latest successful copy, oldest first. Damaged or
  * unreadable records are left out (and reported through `onDamaged`).
  */
-export async function loadReplicaRecords(repo: MetaStore, options: { onDamaged?: (key: string, error: BackupError) => void } = {}): Promise<ReplicaRecord[]> {
+export async function loadReplicaRecords(
+  repo: MetaStore,
+  options: { onDamaged?: (key: string, error: BackupError) => void } = {},
+): Promise<ReplicaRecord[]> {
   // Directly under meta/ only: a copy's own sub-folders are not replica records.
-  const records = (await loadAllMeta(repo, REPLICA_PREFIX, (key) => `Replica record ${key}`, validate, { flat: true, onDamaged: options.onDamaged })).map((r) => r.value);
+  const records = (
+    await loadAllMeta(repo, REPLICA_PREFIX, (key) => `Replica record ${key}`, validate, {
+      flat: true,
+      onDamaged: options.onDamaged,
+    })
+  ).map((r) => r.value);
   return records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }

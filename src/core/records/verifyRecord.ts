@@ -23,7 +23,13 @@ export async function saveVerifyRecord(repo: MetaStore, record: VerifyRecord): P
 
 function validate(value: unknown): VerifyRecord | undefined {
   const parsed = value as Partial<VerifyRecord> | null;
-  if (!parsed || typeof parsed.time !== 'string' || Number.isNaN(Date.parse(parsed.time)) || typeof parsed.ok !== 'boolean') return undefined;
+  if (
+    !parsed ||
+    typeof parsed.time !== 'string' ||
+    Number.isNaN(Date.parse(parsed.time)) ||
+    typeof parsed.ok !== 'boolean'
+  )
+    return undefined;
   return {
     time: parsed.time,
     ok: parsed.ok,

@@ -51,23 +51,41 @@ export interface BringBackOptions {
  * lacks, STORE_MISMATCH for a folder holding another store, REPO_NOT_FOUND for a file or a folder of other
  * files, REPO_CORRUPT for our layout holding records without a config.
  */
-export async function planBringBack(copy: Repository, target: string, options: Pick<BringBackOptions, 'port'> = {}): Promise<BringBackPlan> {
+export async function planBringBack(
+  copy: Repository,
+  target: string,
+  options: Pick<BringBackOptions, 'port'> = {},
+): Promise<BringBackPlan> {
   const from = replicaDestination(copy.location);
   if (isRemoteLocation(target)) {
-    throw new BackupError('USAGE', `A store is brought back into a folder on this computer, not to ${redactLocation(target)}.`, { target: redactLocation(target) });
+    throw new BackupError(
+      'USAGE',
+      `A store is brought back into a folder on this computer, not to ${redactLocation(target)}.`,
+      { target: redactLocation(target) },
+    );
   }
   const to = path.resolve(target);
   const config = decodeConfig(await copy.backend.load('config'), copy.location);
-  const theirs = (await copy.backend.list('snapshots')).filter((key) => SNAPSHOT_ID_PATTERN.test(key.slice('snapshots/'.length)));
+  const theirs = (await copy.backend.list('snapshots')).filter((key) =>
+    SNAPSHOT_ID_PATTERN.test(key.slice('snapshots/'.length)),
+  );
   const here = await storeInFolder(new LocalBackend(to, options.port ?? copy.port), to);
   if (here && here.id !== config.id) {
-    throw new BackupError('STORE_MISMATCH', `${to} holds another backup store (id ${here.id.slice(0, 8)}, not ${config.id.slice(0, 8)}); nothing was written, choose an empty folder to bring the store back into.`, { target: to, id: here.id });
+    throw new BackupError(
+      'STORE_MISMATCH',
+      `${to} holds another backup store (id ${here.id.slice(0, 8)}, not ${config.id.slice(0, 8)}); nothing was written, choose an empty folder to bring the store back into.`,
+      { target: to, id: here.id },
+    );
   }
   if (here) {
     const known = new Set(theirs);
     const newer = here.snapshots.filter((key) => !known.has(key));
     if (newer.length > 0) {
-      throw new BackupError('USAGE', `The store at ${to} is there, with ${plural(newer.length, 'snapshot')} its copy at ${from} lacks: there is nothing to bring back (nothing was changed).`, { target: to });
+      throw new BackupError(
+        'USAGE',
+        `The store at ${to} is there, with ${plural(newer.length, 'snapshot')} its copy at ${from} lacks: there is nothing to bring back (nothing was changed).`,
+        { target: to },
+      );
     }
   }
   let objects = 0;
@@ -79,7 +97,16 @@ export async function planBringBack(copy: Repository, target: string, options: P
       bytes += size;
     }
   }
-  return { from, to, storeId: config.id, encrypted: config.encryption !== null && config.encryption !== undefined, snapshots: theirs.length, present: here?.snapshots.length ?? 0, objects, bytes };
+  return {
+    from,
+    to,
+    storeId: config.id,
+    encrypted: config.encryption !== null && config.encryption !== undefined,
+    snapshots: theirs.length,
+    present: here?.snapshots.length ?? 0,
+    objects,
+    bytes,
+  };
 }
 
 /**
@@ -87,15 +114,31 @@ export async function planBringBack(copy: Repository, target: string, options: P
  * snapshot record after everything it needs), so an interrupted run leaves a consistent store that the
  * next run completes. The copy gets no replica record.
  */
-export async function bringBack(copy: Repository, plan: BringBackPlan, options: BringBackOptions = {}): Promise<ReplicationResult> {
+export async function bringBack(
+  copy: Repository,
+  plan: BringBackPlan,
+  options: BringBackOptions = {},
+): Promise<ReplicationResult> {
   if (replicaDestination(copy.location) !== plan.from) {
-    throw new BackupError('USAGE', `The plan brings the store back from ${plan.from}, not from ${replicaDestination(copy.location)}.`);
+    throw new BackupError(
+      'USAGE',
+      `The plan brings the store back from ${plan.from}, not from ${replicaDestination(copy.location)}.`,
+    );
   }
-  return replicate(copy, plan.to, { port: options.port, signal: options.signal, onProgress: options.onProgress, fresh: true, record: false });
+  return replicate(copy, plan.to, {
+    port: options.port,
+    signal: options.signal,
+    onProgress: options.onProgress,
+    fresh: true,
+    record: false,
+  });
 }
 
 /** The store in a local folder (its id and snapshot keys), or undefined when the folder is missing or empty of stores. */
-async function storeInFolder(folder: LocalBackend, to: string): Promise<{ id: string; snapshots: string[] } | undefined> {
+async function storeInFolder(
+  folder: LocalBackend,
+  to: string,
+): Promise<{ id: string; snapshots: string[] } | undefined> {
   let bytes: Buffer | undefined;
   try {
     bytes = await folder.load('config');
@@ -107,10 +150,18 @@ async function storeInFolder(folder: LocalBackend, to: string): Promise<{ id: st
   if (!names) return undefined;
   const ours = new Set<string>([...KINDS, 'config']);
   if (names.some((name) => !name.startsWith('.') && !ours.has(name) && !name.startsWith(`config${TEMP_MARKER}`))) {
-    throw new BackupError('REPO_NOT_FOUND', `${to} is not empty and holds no backup store; choose an empty or new folder to bring the store back into (nothing was written).`, { target: to });
+    throw new BackupError(
+      'REPO_NOT_FOUND',
+      `${to} is not empty and holds no backup store; choose an empty or new folder to bring the store back into (nothing was written).`,
+      { target: to },
+    );
   }
   if ((await folder.list('index')).length > 0 || (await folder.list('snapshots')).length > 0) {
-    throw new BackupError('REPO_CORRUPT', `${to} holds backups but no config file; it is a damaged store, so nothing was written there.`, { target: to });
+    throw new BackupError(
+      'REPO_CORRUPT',
+      `${to} holds backups but no config file; it is a damaged store, so nothing was written there.`,
+      { target: to },
+    );
   }
   return undefined;
 }

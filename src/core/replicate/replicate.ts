@@ -93,7 +93,11 @@ const INDEX_RELISTS = 5;
  * name: nothing after the packs is copied), and the backends' errors (REMOTE_UNREACHABLE, AUTH_FAILED,
  * HOST_KEY_REJECTED, NO_SPACE, PERMISSION_DENIED, …).
  */
-export async function replicate(source: Repository, destination: string | Backend, options: ReplicateOptions = {}): Promise<ReplicationResult> {
+export async function replicate(
+  source: Repository,
+  destination: string | Backend,
+  options: ReplicateOptions = {},
+): Promise<ReplicationResult> {
   if (typeof destination !== 'string') return new Replication(source, destination, options).run();
   const location = normalizeLocation(destination);
   refuseSelf(source, location);
@@ -111,7 +115,9 @@ function refuseSelf(source: Repository, location: string): void {
   const b = replicaDestination(source.location);
   const sep = isRemoteLocation(location) ? '/' : path.sep;
   if (a === b || a.startsWith(b + sep)) {
-    throw new BackupError('USAGE', `${a} is the store itself (or inside it); copy it to another folder or server.`, { destination: a });
+    throw new BackupError('USAGE', `${a} is the store itself (or inside it); copy it to another folder or server.`, {
+      destination: a,
+    });
   }
 }
 
@@ -154,9 +160,17 @@ class Replication {
       // nobody prunes the destination under us.
       claim = await Lock.tryClaim(this.dest, 'replicate', destPurpose, { onStale: this.options.onStaleLock });
       if (!claim) {
-        throw new BackupError('REPO_LOCKED', `Another copy into ${this.display} is running; try again when it finishes.`, { destination: this.display });
+        throw new BackupError(
+          'REPO_LOCKED',
+          `Another copy into ${this.display} is running; try again when it finishes.`,
+          { destination: this.display },
+        );
       }
-      destLock = await Lock.acquire(this.dest, { exclusive: false, purpose: destPurpose, onStale: this.options.onStaleLock });
+      destLock = await Lock.acquire(this.dest, {
+        exclusive: false,
+        purpose: destPurpose,
+        onStale: this.options.onStaleLock,
+      });
       const tempsRemoved = await this.removeStaleTemps([claim.key, destLock.key]);
       this.previous = (await loadReplicaRecords(this.source)).find((r) => r.destination === this.display);
       // The copy holds what the source held when it was listed: a snapshot made while it runs is newer
@@ -166,15 +180,16 @@ class Replication {
       const snapshots = result.snapshots;
       const offsite = this.options.offsite ?? this.previous?.offsite; // a copy without --offsite keeps the mark
       // A source that cannot be written (read without a lock) cannot remember the copy; the copy is whole.
-      if (!this.source.readOnly && this.options.record !== false) await saveReplicaRecord(this.source, {
-        destination: this.display,
-        time: listedAt,
-        snapshots,
-        objectsCopied: result.objectsCopied,
-        bytesCopied: result.bytesCopied,
-        ...(offsite !== undefined ? { offsite } : {}),
-        records: Object.fromEntries([...this.digests].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
-      });
+      if (!this.source.readOnly && this.options.record !== false)
+        await saveReplicaRecord(this.source, {
+          destination: this.display,
+          time: listedAt,
+          snapshots,
+          objectsCopied: result.objectsCopied,
+          bytesCopied: result.bytesCopied,
+          ...(offsite !== undefined ? { offsite } : {}),
+          records: Object.fromEntries([...this.digests].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
+        });
       return { destination: this.display, created, tempsRemoved, ...result };
     } finally {
       await destLock?.release().catch(() => undefined);
@@ -232,14 +247,24 @@ class Replication {
     const names = await this.dest.rootEntries?.();
     if (!names) return;
     const ours = new Set<string>([...KINDS, 'config']);
-    const foreign = names.filter((name) => !name.startsWith('.') && !ours.has(name) && !name.startsWith(`config${TEMP_MARKER}`));
+    const foreign = names.filter(
+      (name) => !name.startsWith('.') && !ours.has(name) && !name.startsWith(`config${TEMP_MARKER}`),
+    );
     if (foreign.length > 0) {
-      throw new BackupError('REPO_NOT_FOUND', `${this.display} is not empty and holds no backup store; choose an empty or new folder for the copy (nothing was written).`, { destination: this.display });
+      throw new BackupError(
+        'REPO_NOT_FOUND',
+        `${this.display} is not empty and holds no backup store; choose an empty or new folder for the copy (nothing was written).`,
+        { destination: this.display },
+      );
     }
     // Our layout without a config is a first copy interrupted before the config (harmless) unless it holds
     // records: then it is a damaged store, and a config of ours would not match it.
     if ((await this.dest.list('index')).length > 0 || (await this.dest.list('snapshots')).length > 0) {
-      throw new BackupError('REPO_CORRUPT', `${this.display} holds backups but no config file; it is a damaged store, so nothing was written there.`, { destination: this.display });
+      throw new BackupError(
+        'REPO_CORRUPT',
+        `${this.display} holds backups but no config file; it is a damaged store, so nothing was written there.`,
+        { destination: this.display },
+      );
     }
   }
 
@@ -257,8 +282,13 @@ class Replication {
     // List in the reverse of the copy order: a snapshot record is written only after its index and packs,
     // so index files listed after the records name everything those records need, and packs listed after
     // the index files hold everything they name. Anything newer is left for the next copy.
-    const snapshotSizes = filterMap(await sizesOf(this.source.backend, 'snapshots'), (key) => SNAPSHOT_ID_PATTERN.test(key.slice('snapshots/'.length)));
-    const metaSizes = filterMap(await sizesOf(this.source.backend, 'meta'), (key) => !key.startsWith(REPLICA_PREFIX) && key !== VERIFY_RECORD_KEY);
+    const snapshotSizes = filterMap(await sizesOf(this.source.backend, 'snapshots'), (key) =>
+      SNAPSHOT_ID_PATTERN.test(key.slice('snapshots/'.length)),
+    );
+    const metaSizes = filterMap(
+      await sizesOf(this.source.backend, 'meta'),
+      (key) => !key.startsWith(REPLICA_PREFIX) && key !== VERIFY_RECORD_KEY,
+    );
     const indexSizes = await sizesOf(this.source.backend, 'index');
     const dataSizes = await sizesOf(this.source.backend, 'data');
 
@@ -266,7 +296,13 @@ class Replication {
     const plans: Plan[] = [
       { kind: 'data', copy: missing(dataSizes, await sizesOf(this.dest, 'data')) },
       { kind: 'index', copy: missing(indexSizes, await sizesOf(this.dest, 'index')) },
-      { kind: 'snapshots', copy: [...missing(snapshotSizes, destSnapshots), ...(await this.rewrittenRecords(snapshotSizes, destSnapshots))] },
+      {
+        kind: 'snapshots',
+        copy: [
+          ...missing(snapshotSizes, destSnapshots),
+          ...(await this.rewrittenRecords(snapshotSizes, destSnapshots)),
+        ],
+      },
       { kind: 'meta', copy: missing(metaSizes, await sizesOf(this.dest, 'meta')) },
     ];
     const listed = dataSizes.size + indexSizes.size + snapshotSizes.size + metaSizes.size;
@@ -283,7 +319,9 @@ class Replication {
       if (plan.kind === 'index') await this.catchUpIndex(indexSizes, dataSizes, copied.vanished);
       if (plan.kind === 'snapshots') snapshotsCopied = copied.keys.length;
     }
-    const snapshots = new Set([...destSnapshots.keys()].filter((key) => SNAPSHOT_ID_PATTERN.test(key.slice('snapshots/'.length))));
+    const snapshots = new Set(
+      [...destSnapshots.keys()].filter((key) => SNAPSHOT_ID_PATTERN.test(key.slice('snapshots/'.length))),
+    );
     for (const key of snapshotSizes.keys()) snapshots.add(key);
     return {
       objectsCopied: this.objectsDone,
@@ -304,7 +342,10 @@ class Replication {
    * the record at the source. Known by the digest recorded at the last copy; without one (a first copy
    * by this version), by comparing with the destination's bytes once.
    */
-  private async rewrittenRecords(source: Map<string, number>, dest: Map<string, number>): Promise<Array<[string, number]>> {
+  private async rewrittenRecords(
+    source: Map<string, number>,
+    dest: Map<string, number>,
+  ): Promise<Array<[string, number]>> {
     const previous = this.previous?.records ?? {};
     const changed: Array<[string, number]> = [];
     const limiter = new Limiter(8);
@@ -319,10 +360,10 @@ class Replication {
           if (!bytes) return;
           const digest = recordDigest(bytes);
           const known = previous[key];
-          if (known === digest) return this.digests.set(key, digest), undefined;
+          if (known === digest) return (this.digests.set(key, digest), undefined);
           if (known === undefined) {
             const theirs = await this.dest.load(key).catch(() => undefined);
-            if (theirs?.equals(bytes)) return this.digests.set(key, digest), undefined;
+            if (theirs?.equals(bytes)) return (this.digests.set(key, digest), undefined);
           }
           changed.push([key, size]);
         }),
@@ -336,15 +377,29 @@ class Replication {
    * file before removing the old). Whatever vanished is in a newer file, so list again and copy the new ones,
    * after the packs they name (which may be newer than our first listing too).
    */
-  private async catchUpIndex(knownIndex: Map<string, number>, knownData: Map<string, number>, vanished: number): Promise<void> {
+  private async catchUpIndex(
+    knownIndex: Map<string, number>,
+    knownData: Map<string, number>,
+    vanished: number,
+  ): Promise<void> {
     for (let round = 0; vanished > 0; round++) {
       if (round === INDEX_RELISTS) {
-        throw new BackupError('IO_ERROR', `Index files of the store at ${this.source.location} keep vanishing while they are copied; try the copy again.`, { destination: this.display });
+        throw new BackupError(
+          'IO_ERROR',
+          `Index files of the store at ${this.source.location} keep vanishing while they are copied; try the copy again.`,
+          { destination: this.display },
+        );
       }
       const index = await sizesOf(this.source.backend, 'index');
       const data = await sizesOf(this.source.backend, 'data');
-      const freshData = missing(filterMap(data, (key) => !knownData.has(key)), await sizesOf(this.dest, 'data'));
-      const freshIndex = missing(filterMap(index, (key) => !knownIndex.has(key)), await sizesOf(this.dest, 'index'));
+      const freshData = missing(
+        filterMap(data, (key) => !knownData.has(key)),
+        await sizesOf(this.dest, 'data'),
+      );
+      const freshIndex = missing(
+        filterMap(index, (key) => !knownIndex.has(key)),
+        await sizesOf(this.dest, 'index'),
+      );
       for (const [key, size] of index) knownIndex.set(key, size);
       for (const [key, size] of data) knownData.set(key, size);
       for (const [, size] of [...freshData, ...freshIndex]) this.bytesTotal += size;
@@ -395,7 +450,11 @@ class Replication {
     } catch (error) {
       if (isBackupError(error, 'OBJECT_MISSING') && kind !== 'data') return undefined;
       if (isBackupError(error, 'OBJECT_MISSING')) {
-        throw new BackupError('OBJECT_MISSING', `Pack ${key} vanished from the store at ${this.source.location} while it was copied; run verify there (nothing after the packs was copied).`, { key });
+        throw new BackupError(
+          'OBJECT_MISSING',
+          `Pack ${key} vanished from the store at ${this.source.location} while it was copied; run verify there (nothing after the packs was copied).`,
+          { key },
+        );
       }
       throw error;
     }
@@ -413,7 +472,13 @@ class Replication {
   }
 
   private report(phase: ReplicationProgress['phase']): void {
-    this.options.onProgress?.({ phase, objectsDone: this.objectsDone, objectsTotal: this.objectsTotal, bytesDone: this.bytesDone, bytesTotal: this.bytesTotal });
+    this.options.onProgress?.({
+      phase,
+      objectsDone: this.objectsDone,
+      objectsTotal: this.objectsTotal,
+      bytesDone: this.bytesDone,
+      bytesTotal: this.bytesTotal,
+    });
   }
 
   private checkAbort(): void {
@@ -421,7 +486,11 @@ class Replication {
   }
 
   private cancelled(): BackupError {
-    return new BackupError('CANCELLED', `The copy to ${this.display} was cancelled; what was copied is complete and kept, and the next copy continues from there.`, { destination: this.display });
+    return new BackupError(
+      'CANCELLED',
+      `The copy to ${this.display} was cancelled; what was copied is complete and kept, and the next copy continues from there.`,
+      { destination: this.display },
+    );
   }
 }
 
@@ -448,7 +517,9 @@ export async function sizesOf(backend: Backend, kind: KeyKind): Promise<Map<stri
 
 /** What the destination lacks, or holds at another size (a torn copy by some other tool), sorted for a stable order. */
 function missing(source: Map<string, number>, dest: Map<string, number>): Array<[string, number]> {
-  return [...source].filter(([key, size]) => dest.get(key) !== size).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return [...source]
+    .filter(([key, size]) => dest.get(key) !== size)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 function filterMap(map: Map<string, number>, keep: (key: string) => boolean): Map<string, number> {

@@ -60,7 +60,17 @@ function emptyBundle(): OpenBundle {
 }
 
 function newPack(): OpenPack {
-  return { parts: [], number: -1, first: 0, count: 0, size: 0, hash: createHash('sha256'), writing: Promise.resolve(), gathered: 0, queued: 0 };
+  return {
+    parts: [],
+    number: -1,
+    first: 0,
+    count: 0,
+    size: 0,
+    hash: createHash('sha256'),
+    writing: Promise.resolve(),
+    gathered: 0,
+    queued: 0,
+  };
 }
 
 /**
@@ -163,14 +173,22 @@ export class BlobWriter {
     if (bundle.members.length === 0) return;
     if (bundle.members.length === 1) {
       const [only] = bundle.members;
-      this.append([{ type: only.type, id: only.id, rawLength: only.rawLength }], await compress(bundle.parts[0]), false);
+      this.append(
+        [{ type: only.type, id: only.id, rawLength: only.rawLength }],
+        await compress(bundle.parts[0]),
+        false,
+      );
       return;
     }
     this.append(bundle.members, await compress(Buffer.concat(bundle.parts, bundle.size)), true);
   }
 
   /** Puts one stored unit into the current pack (synchronously, so concurrent adds never interleave). */
-  private append(members: ReadonlyArray<{ type: BlobType; id: string; rawLength: number; inner?: number }>, packed: Packed, bundled: boolean): void {
+  private append(
+    members: ReadonlyArray<{ type: BlobType; id: string; rawLength: number; inner?: number }>,
+    packed: Packed,
+    bundled: boolean,
+  ): void {
     let sealed = this.repo.codec.seal(packed.data);
     // zlib hands back small results as views of larger chunks; holding the view would hold the chunk.
     if (sealed.byteLength * 2 < sealed.buffer.byteLength) sealed = Buffer.from(sealed);
@@ -180,9 +198,19 @@ export class BlobWriter {
       pack.first = this.written.size;
     }
     for (const m of members) {
-      const added = this.written.addBlob(pack.number, m.id, m.type, pack.size, sealed.length, m.rawLength, packed.compressed, bundled ? (m.inner ?? 0) : undefined);
+      const added = this.written.addBlob(
+        pack.number,
+        m.id,
+        m.type,
+        pack.size,
+        sealed.length,
+        m.rawLength,
+        packed.compressed,
+        bundled ? (m.inner ?? 0) : undefined,
+      );
       // A pack's blobs must be consecutive slots; `add` never lets the same id in twice.
-      if (!added || this.written.size !== pack.first + pack.count + 1) throw new Error(`Blob ${m.id.slice(0, 12)} was put into a pack twice.`);
+      if (!added || this.written.size !== pack.first + pack.count + 1)
+        throw new Error(`Blob ${m.id.slice(0, 12)} was put into a pack twice.`);
       pack.count++;
       this.pending.delete(m.id);
     }
@@ -292,7 +320,11 @@ export class BlobWriter {
     await Promise.all(this.writes);
     if (this.failure) throw this.failure;
     if (this.written.size === 0) return;
-    const { key: indexKey, bytes } = await this.repo.saveDeflated('index', this.written.rawPieces(1 << 20, true), (sha256) => `index/${sha256}`);
+    const { key: indexKey, bytes } = await this.repo.saveDeflated(
+      'index',
+      this.written.rawPieces(1 << 20, true),
+      (sha256) => `index/${sha256}`,
+    );
     this.bytesAdded += bytes;
     this.indexKey = indexKey;
     // The repository takes the table over when its own index is empty (a first snapshot), rather than copying it.

@@ -59,11 +59,18 @@ function topBitsMask(bits: number): number {
 
 function checkParams(params: ChunkerParams): { maskS: number; maskL: number } {
   const { minSize, avgSize, maxSize } = params;
-  for (const [name, value] of [['minSize', minSize], ['avgSize', avgSize], ['maxSize', maxSize]] as const) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`chunker ${name} must be a positive integer, got ${value}`);
+  for (const [name, value] of [
+    ['minSize', minSize],
+    ['avgSize', avgSize],
+    ['maxSize', maxSize],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new RangeError(`chunker ${name} must be a positive integer, got ${value}`);
   }
   if (!(minSize <= avgSize && avgSize <= maxSize)) {
-    throw new RangeError(`chunker sizes must satisfy minSize <= avgSize <= maxSize, got ${minSize}/${avgSize}/${maxSize}`);
+    throw new RangeError(
+      `chunker sizes must satisfy minSize <= avgSize <= maxSize, got ${minSize}/${avgSize}/${maxSize}`,
+    );
   }
   const bits = Math.round(Math.log2(avgSize));
   // Level 2 normalization needs bits - 2 >= 1 and bits + 2 <= 32.

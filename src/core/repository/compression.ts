@@ -34,7 +34,8 @@ export async function compress(raw: Buffer): Promise<Packed> {
     const sample = raw.subarray(0, SAMPLE_SIZE);
     if (!worthIt(sample.length, deflateRawSync(sample, { level: 1 }).length)) return { data: raw, compressed: false };
   }
-  const packed = raw.length >= ASYNC_FROM ? await deflateRawAsync(raw, { level: LEVEL }) : deflateRawSync(raw, { level: LEVEL });
+  const packed =
+    raw.length >= ASYNC_FROM ? await deflateRawAsync(raw, { level: LEVEL }) : deflateRawSync(raw, { level: LEVEL });
   return worthIt(raw.length, packed.length) ? { data: packed, compressed: true } : { data: raw, compressed: false };
 }
 
@@ -54,7 +55,11 @@ export function decompress(data: Buffer, compressed: boolean, rawLength: number)
  * need never exist whole, uncompressed or compressed. Inflates to exactly the concatenated pieces. Each
  * piece is consumed before the next is asked for, so a producer may refill one buffer.
  */
-export async function deflateInto(pieces: Iterable<Buffer>, level: number, sink: (chunks: Buffer[]) => Promise<void>): Promise<void> {
+export async function deflateInto(
+  pieces: Iterable<Buffer>,
+  level: number,
+  sink: (chunks: Buffer[]) => Promise<void>,
+): Promise<void> {
   const z = createDeflateRaw({ level, chunkSize: 256 * 1024 });
   let out: Buffer[] = [];
   z.on('data', (chunk: Buffer) => out.push(chunk));
@@ -70,7 +75,10 @@ export async function deflateInto(pieces: Iterable<Buffer>, level: number, sink:
     await sink(chunks);
   };
   for (const piece of pieces) {
-    await Promise.race([new Promise<void>((resolve, reject) => z.write(piece, (error) => (error ? reject(error) : resolve()))), done]);
+    await Promise.race([
+      new Promise<void>((resolve, reject) => z.write(piece, (error) => (error ? reject(error) : resolve()))),
+      done,
+    ]);
     await flush();
   }
   z.end();

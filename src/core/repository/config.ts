@@ -32,7 +32,12 @@ export function newConfig(now: Date): RepoConfig {
     format: FORMAT_VERSION,
     id: randomBytes(16).toString('hex'),
     created: now.toISOString(),
-    chunker: { minSize: 128 * 1024, avgSize: 512 * 1024, maxSize: 2 * 1024 * 1024, seed: randomBytes(16).toString('hex') },
+    chunker: {
+      minSize: 128 * 1024,
+      avgSize: 512 * 1024,
+      maxSize: 2 * 1024 * 1024,
+      seed: randomBytes(16).toString('hex'),
+    },
     chunkFrom: 1024 * 1024,
     compression: 'deflate-raw',
     encryption: null,
@@ -69,14 +74,26 @@ export function decodeConfig(data: Buffer, location: string): RepoConfig {
   try {
     parsed = JSON.parse(data.toString('utf8'));
   } catch {
-    throw new BackupError('REPO_CORRUPT', `The config file of the store at ${location} is not valid; the store may be damaged.`, { location });
+    throw new BackupError(
+      'REPO_CORRUPT',
+      `The config file of the store at ${location} is not valid; the store may be damaged.`,
+      { location },
+    );
   }
   if (typeof parsed !== 'object' || parsed === null) {
-    throw new BackupError('REPO_CORRUPT', `The config file of the store at ${location} is not valid; the store may be damaged.`, { location });
+    throw new BackupError(
+      'REPO_CORRUPT',
+      `The config file of the store at ${location} is not valid; the store may be damaged.`,
+      { location },
+    );
   }
   const config = parsed as Partial<RepoConfig>;
   if (typeof config.format !== 'number') {
-    throw new BackupError('REPO_CORRUPT', `The config file of the store at ${location} has no format version; the store may be damaged.`, { location });
+    throw new BackupError(
+      'REPO_CORRUPT',
+      `The config file of the store at ${location} has no format version; the store may be damaged.`,
+      { location },
+    );
   }
   if (config.format > FORMAT_VERSION) {
     throw new BackupError(
@@ -88,12 +105,22 @@ export function decodeConfig(data: Buffer, location: string): RepoConfig {
   const chunker = config.chunker;
   const valid =
     typeof config.id === 'string' &&
-    typeof chunker === 'object' && chunker !== null &&
-    Number.isInteger(chunker.minSize) && Number.isInteger(chunker.avgSize) && Number.isInteger(chunker.maxSize) &&
-    chunker.minSize > 0 && chunker.minSize <= chunker.avgSize && chunker.avgSize <= chunker.maxSize &&
-    typeof chunker.seed === 'string' && Number.isInteger(config.chunkFrom);
+    typeof chunker === 'object' &&
+    chunker !== null &&
+    Number.isInteger(chunker.minSize) &&
+    Number.isInteger(chunker.avgSize) &&
+    Number.isInteger(chunker.maxSize) &&
+    chunker.minSize > 0 &&
+    chunker.minSize <= chunker.avgSize &&
+    chunker.avgSize <= chunker.maxSize &&
+    typeof chunker.seed === 'string' &&
+    Number.isInteger(config.chunkFrom);
   if (!valid) {
-    throw new BackupError('REPO_CORRUPT', `The config file of the store at ${location} is incomplete; the store may be damaged.`, { location });
+    throw new BackupError(
+      'REPO_CORRUPT',
+      `The config file of the store at ${location} is incomplete; the store may be damaged.`,
+      { location },
+    );
   }
   delete (config as { checksum?: unknown }).checksum;
   return config as RepoConfig;

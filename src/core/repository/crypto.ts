@@ -56,22 +56,43 @@ const MAX_LOG_N = 20;
 const MAX_SCRYPT_MEMORY = 2 ** 30;
 
 export function newMasterSecret(): MasterSecret {
-  return { encryptionKey: randomBytes(KEY_BYTES), idKey: randomBytes(KEY_BYTES), chunkerSeed: randomBytes(SEED_BYTES).toString('hex') };
+  return {
+    encryptionKey: randomBytes(KEY_BYTES),
+    idKey: randomBytes(KEY_BYTES),
+    chunkerSeed: randomBytes(SEED_BYTES).toString('hex'),
+  };
 }
 
 /**
  * Turns a new plain config into an encrypted one: the master secret wrapped under `passphrase`, and the
  * chunker seed removed from the config (it lives in the secret). `scryptN` lowers the cost, for tests only.
  */
-export async function encryptConfig(config: RepoConfig, secret: MasterSecret, passphrase: string, scryptN?: number): Promise<RepoConfig> {
+export async function encryptConfig(
+  config: RepoConfig,
+  secret: MasterSecret,
+  passphrase: string,
+  scryptN?: number,
+): Promise<RepoConfig> {
   const params = { ...DEFAULT_SCRYPT, ...(scryptN === undefined ? {} : { N: scryptN }) };
-  return { ...config, chunker: { ...config.chunker, seed: '' }, encryption: await wrapSecret(secret, passphrase, config.id, params) };
+  return {
+    ...config,
+    chunker: { ...config.chunker, seed: '' },
+    encryption: await wrapSecret(secret, passphrase, config.id, params),
+  };
 }
 
 /** Seals the master secret under a key derived from the passphrase with a fresh salt. */
-export async function wrapSecret(secret: MasterSecret, passphrase: string, storeId: string, params: ScryptParams): Promise<EncryptionConfig> {
+export async function wrapSecret(
+  secret: MasterSecret,
+  passphrase: string,
+  storeId: string,
+  params: ScryptParams,
+): Promise<EncryptionConfig> {
   refuseEmpty(passphrase);
-  checkScrypt(params, () => new BackupError('USAGE', `The scrypt cost must be a power of two from 2^${MIN_LOG_N} to 2^${MAX_LOG_N}.`));
+  checkScrypt(
+    params,
+    () => new BackupError('USAGE', `The scrypt cost must be a power of two from 2^${MIN_LOG_N} to 2^${MAX_LOG_N}.`),
+  );
   const salt = randomBytes(SALT_BYTES);
   const key = await deriveKey(passphrase, salt, params);
   const nonce = randomBytes(NONCE_BYTES);
@@ -110,7 +131,11 @@ export async function unwrapSecret(config: RepoConfig, passphrase: string, locat
 
 /** The error for a passphrase that does not open a store; callers can tell it apart by its code. */
 export function wrongPassphrase(location: string): BackupError {
-  return new BackupError('WRONG_PASSPHRASE', `The passphrase does not open the encrypted store at ${location}; nothing was changed.`, { location });
+  return new BackupError(
+    'WRONG_PASSPHRASE',
+    `The passphrase does not open the encrypted store at ${location}; nothing was changed.`,
+    { location },
+  );
 }
 
 /** The config of a store with its chunker seed taken from the secret: what the process works with, never written. */
@@ -123,9 +148,16 @@ export function parseEncryption(config: RepoConfig, location: string): Encryptio
   const raw = config.encryption as Partial<EncryptionConfig> | null;
   const kdf = raw?.kdf;
   const valid =
-    raw !== null && typeof raw === 'object' && raw.version === 1 && raw.cipher === 'aes-256-gcm' &&
-    typeof kdf === 'object' && kdf !== null && kdf.name === 'scrypt' && typeof kdf.salt === 'string' &&
-    typeof raw.masterKey === 'string' && Buffer.from(raw.masterKey, 'base64').length === NONCE_BYTES + SECRET_BYTES + TAG_BYTES &&
+    raw !== null &&
+    typeof raw === 'object' &&
+    raw.version === 1 &&
+    raw.cipher === 'aes-256-gcm' &&
+    typeof kdf === 'object' &&
+    kdf !== null &&
+    kdf.name === 'scrypt' &&
+    typeof kdf.salt === 'string' &&
+    typeof raw.masterKey === 'string' &&
+    Buffer.from(raw.masterKey, 'base64').length === NONCE_BYTES + SECRET_BYTES + TAG_BYTES &&
     Buffer.from(kdf.salt, 'base64').length >= 16;
   if (!valid) throw corrupt(location);
   checkScrypt(kdf, () => corrupt(location));
@@ -161,14 +193,21 @@ export class EncryptedCodec implements ObjectCodec {
 
   open(sealed: Buffer, what: string): Buffer {
     if (!Buffer.isBuffer(sealed) || sealed.length < NONCE_BYTES + TAG_BYTES) {
-      throw new BackupError('OBJECT_DAMAGED', `${what} is too short to be an encrypted object; it is damaged.`, { what });
+      throw new BackupError('OBJECT_DAMAGED', `${what} is too short to be an encrypted object; it is damaged.`, {
+        what,
+      });
     }
     const decipher = createDecipheriv('aes-256-gcm', this.encryptionKey, sealed.subarray(0, NONCE_BYTES));
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
     try {
-      return Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+      return Buffer.concat([
+        decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
     } catch {
-      throw new BackupError('OBJECT_DAMAGED', `${what} fails its authentication check; it is damaged or was altered.`, { what });
+      throw new BackupError('OBJECT_DAMAGED', `${what} fails its authentication check; it is damaged or was altered.`, {
+        what,
+      });
     }
   }
 }
@@ -176,7 +215,8 @@ export class EncryptedCodec implements ObjectCodec {
 // ---- helpers ------------------------------------------------------------------------------------------
 
 function refuseEmpty(passphrase: string): void {
-  if (passphrase.length === 0) throw new BackupError('USAGE', 'An empty passphrase cannot protect a store; choose a non-empty one.');
+  if (passphrase.length === 0)
+    throw new BackupError('USAGE', 'An empty passphrase cannot protect a store; choose a non-empty one.');
 }
 
 /**
@@ -186,8 +226,12 @@ function refuseEmpty(passphrase: string): void {
 function deriveKey(passphrase: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
   const maxmem = 256 * params.r * (params.N + params.p) + 32 * 1024 * 1024;
   return new Promise((resolve, reject) => {
-    scrypt(Buffer.from(passphrase.normalize('NFC'), 'utf8'), salt, KEY_BYTES, { N: params.N, r: params.r, p: params.p, maxmem }, (error, key) =>
-      error ? reject(error) : resolve(key),
+    scrypt(
+      Buffer.from(passphrase.normalize('NFC'), 'utf8'),
+      salt,
+      KEY_BYTES,
+      { N: params.N, r: params.r, p: params.p, maxmem },
+      (error, key) => (error ? reject(error) : resolve(key)),
     );
   });
 }
@@ -196,8 +240,16 @@ function checkScrypt(params: Partial<ScryptParams>, fail: () => BackupError): vo
   const { N, r, p } = params;
   const logN = typeof N === 'number' ? Math.log2(N) : NaN;
   const ok =
-    Number.isInteger(logN) && logN >= MIN_LOG_N && logN <= MAX_LOG_N && Number.isInteger(r) && Number.isInteger(p) &&
-    r! >= 1 && r! <= 32 && p! >= 1 && p! <= 16 && 128 * N! * r! <= MAX_SCRYPT_MEMORY;
+    Number.isInteger(logN) &&
+    logN >= MIN_LOG_N &&
+    logN <= MAX_LOG_N &&
+    Number.isInteger(r) &&
+    Number.isInteger(p) &&
+    r! >= 1 &&
+    r! <= 32 &&
+    p! >= 1 &&
+    p! <= 16 &&
+    128 * N! * r! <= MAX_SCRYPT_MEMORY;
   if (!ok) throw fail();
 }
 
@@ -214,5 +266,9 @@ function decodeSecret(plain: Buffer): MasterSecret {
 }
 
 function corrupt(location: string): BackupError {
-  return new BackupError('REPO_CORRUPT', `The encryption settings in the config of the store at ${location} are not valid; the store may be damaged.`, { location });
+  return new BackupError(
+    'REPO_CORRUPT',
+    `The encryption settings in the config of the store at ${location} are not valid; the store may be damaged.`,
+    { location },
+  );
 }

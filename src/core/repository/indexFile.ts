@@ -62,7 +62,12 @@ export function openIndex(sealed: Buffer, codec: ObjectCodec, what: string): Buf
  * Walks an opened index: `onPack` once per pack, then `onEntry` with the byte offset of each of its
  * entries (see pack.ts ENTRY_SIZE). Validates every length.
  */
-export function walkIndex(data: Buffer, what: string, onPack: (packId: string) => void, onEntry: (at: number) => void): void {
+export function walkIndex(
+  data: Buffer,
+  what: string,
+  onPack: (packId: string) => void,
+  onEntry: (at: number) => void,
+): void {
   const damaged = (why: string) => new BackupError('OBJECT_DAMAGED', `${what} ${why}; it is damaged.`, { what });
   const packCount = data.readUInt32LE(4);
   let at = 8;
@@ -100,7 +105,12 @@ export function decodeIndex(sealed: Buffer, codec: ObjectCodec, what: string): I
  * deflated or inflated. Throws OBJECT_DAMAGED as openIndex and walkIndex would, possibly after calling back
  * for the entries before the damage (the caller undoes what it added).
  */
-export async function walkIndexPieces(deflated: AsyncIterable<Buffer>, what: string, onPack: (packId: string) => void, onEntry: (data: Buffer, at: number) => void): Promise<void> {
+export async function walkIndexPieces(
+  deflated: AsyncIterable<Buffer>,
+  what: string,
+  onPack: (packId: string) => void,
+  onEntry: (data: Buffer, at: number) => void,
+): Promise<void> {
   const damaged = (why: string) => new BackupError('OBJECT_DAMAGED', `${what} ${why}; it is damaged.`, { what });
   const source = Readable.from(deflated, { objectMode: false });
   const inflater = createInflateRaw({ chunkSize: 256 * 1024 });

@@ -65,8 +65,14 @@ export class MemoryIndex {
     const at = (no & (CHUNK - 1)) * WORDS;
     const s = this.scratchWords;
     return (
-      words[at] === s[0] && words[at + 1] === s[1] && words[at + 2] === s[2] && words[at + 3] === s[3] &&
-      words[at + 4] === s[4] && words[at + 5] === s[5] && words[at + 6] === s[6] && words[at + 7] === s[7]
+      words[at] === s[0] &&
+      words[at + 1] === s[1] &&
+      words[at + 2] === s[2] &&
+      words[at + 3] === s[3] &&
+      words[at + 4] === s[4] &&
+      words[at + 5] === s[5] &&
+      words[at + 6] === s[6] &&
+      words[at + 7] === s[7]
     );
   }
 
@@ -109,7 +115,14 @@ export class MemoryIndex {
   }
 
   /** Adds the blob whose id is in scratch unless it is known already (the first location wins; duplicates are harmless). */
-  private insertScratch(pack: number, offset: number, length: number, rawLength: number, typeFlags: number, inner: number): void {
+  private insertScratch(
+    pack: number,
+    offset: number,
+    length: number,
+    rawLength: number,
+    typeFlags: number,
+    inner: number,
+  ): void {
     if (this.findScratch() >= 0) return;
     this.grow();
     const no = this.count++;
@@ -135,7 +148,14 @@ export class MemoryIndex {
   addEntryAt(pack: number, data: Buffer, at: number): void {
     const typeFlags = data[at] | (data[at + 1] << 1);
     data.copy(this.scratch, 0, at + 2, at + 34);
-    this.insertScratch(pack, data.readUInt32LE(at + 34), data.readUInt32LE(at + 38), data.readUInt32LE(at + 42), typeFlags, data.readUInt32LE(at + 46));
+    this.insertScratch(
+      pack,
+      data.readUInt32LE(at + 34),
+      data.readUInt32LE(at + 38),
+      data.readUInt32LE(at + 42),
+      typeFlags,
+      data.readUInt32LE(at + 46),
+    );
   }
 
   /** Forgets every blob added after the first `size` (an index file found damaged halfway through adds nothing). */
@@ -154,7 +174,12 @@ export class MemoryIndex {
   /** Adds every entry of an opened index file (see indexFile.openIndex). */
   addIndexFile(data: Buffer, what: string): void {
     // Validate the whole file first, so a file damaged halfway adds nothing rather than half its entries.
-    walkIndex(data, what, () => undefined, () => undefined);
+    walkIndex(
+      data,
+      what,
+      () => undefined,
+      () => undefined,
+    );
     let pack = 0;
     walkIndex(
       data,
@@ -170,14 +195,22 @@ export class MemoryIndex {
     const pack = this.packNumber(packId);
     for (const e of entries) {
       if (!this.toScratch(e.id)) continue;
-      this.insertScratch(pack, e.offset, e.length, e.rawLength, (e.type === 'tree' ? 1 : 0) | (entryFlags(e) << 1), e.inner ?? 0);
+      this.insertScratch(
+        pack,
+        e.offset,
+        e.length,
+        e.rawLength,
+        (e.type === 'tree' ? 1 : 0) | (entryFlags(e) << 1),
+        e.inner ?? 0,
+      );
     }
   }
 
   /** How many data blobs (not trees) it holds. */
   dataCount(): number {
     let count = 0;
-    for (let no = 0; no < this.count; no++) if ((this.fields[no >>> CHUNK_BITS][(no & (CHUNK - 1)) * FIELDS + 4] & 1) === 0) count++;
+    for (let no = 0; no < this.count; no++)
+      if ((this.fields[no >>> CHUNK_BITS][(no & (CHUNK - 1)) * FIELDS + 4] & 1) === 0) count++;
     return count;
   }
 
@@ -194,7 +227,16 @@ export class MemoryIndex {
   }
 
   /** Adds one blob unless its id is known already; returns whether it was added (as the next slot, `size - 1`). */
-  addBlob(pack: number, id: string, type: BlobType, offset: number, length: number, rawLength: number, compressed: boolean, inner?: number): boolean {
+  addBlob(
+    pack: number,
+    id: string,
+    type: BlobType,
+    offset: number,
+    length: number,
+    rawLength: number,
+    compressed: boolean,
+    inner?: number,
+  ): boolean {
     if (!this.toScratch(id) || this.findScratch() >= 0) return false;
     const flags = (compressed ? 1 : 0) | (inner !== undefined ? 2 : 0); // as pack.ts entryFlags
     this.insertScratch(pack, offset, length, rawLength, (type === 'tree' ? 1 : 0) | (flags << 1), inner ?? 0);
@@ -229,7 +271,14 @@ export class MemoryIndex {
       const words = other.ids[no >>> CHUNK_BITS];
       const at = (no & (CHUNK - 1)) * WORDS;
       for (let w = 0; w < WORDS; w++) this.scratchWords[w] = words[at + w];
-      this.insertScratch(this.packNumber(other.packIds[f[base]]), f[base + 1], f[base + 2], f[base + 3], f[base + 4], f[base + 5]);
+      this.insertScratch(
+        this.packNumber(other.packIds[f[base]]),
+        f[base + 1],
+        f[base + 2],
+        f[base + 3],
+        f[base + 4],
+        f[base + 5],
+      );
     }
   }
 
@@ -284,7 +333,8 @@ export class MemoryIndex {
     for (let p = 0; p < packs; p++) start[p + 1] = start[p] + perPack[p];
     const fill = start.slice(0, packs);
     const order = new Uint32Array(this.count);
-    for (let no = 0; no < this.count; no++) order[fill[this.fields[no >>> CHUNK_BITS][(no & (CHUNK - 1)) * FIELDS]]++] = no;
+    for (let no = 0; no < this.count; no++)
+      order[fill[this.fields[no >>> CHUNK_BITS][(no & (CHUNK - 1)) * FIELDS]]++] = no;
     const size = Math.max(pieceBytes, 36 + ENTRY_SIZE);
     let piece = Buffer.alloc(size);
     let at = 8;

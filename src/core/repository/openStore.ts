@@ -51,7 +51,12 @@ export interface OpenOptions {
  * sealed with, and the config this process works with (an encrypted store's chunker seed comes from its
  * secret, so that config is never written back).
  */
-export async function openStoreConfig(backend: Backend, location: string, port: FsPort, options: OpenOptions): Promise<{ codec: ObjectCodec; config: RepoConfig }> {
+export async function openStoreConfig(
+  backend: Backend,
+  location: string,
+  port: FsPort,
+  options: OpenOptions,
+): Promise<{ codec: ObjectCodec; config: RepoConfig }> {
   const local = backend instanceof LocalBackend;
   const root = local ? path.resolve(location) : backend.location;
   const rootStat = local ? await port.stat(root).catch(() => undefined) : undefined;
@@ -67,11 +72,19 @@ export async function openStoreConfig(backend: Backend, location: string, port: 
   }
   if (!configBytes) {
     if (!options.create) {
-      const how = local ? 'create one with a first snapshot or `init`' : 'a remote store is created by `project-backup copy`';
-      throw new BackupError('REPO_NOT_FOUND', `There is no backup store at ${root} (no config file); ${how}.`, { location: root });
+      const how = local
+        ? 'create one with a first snapshot or `init`'
+        : 'a remote store is created by `project-backup copy`';
+      throw new BackupError('REPO_NOT_FOUND', `There is no backup store at ${root} (no config file); ${how}.`, {
+        location: root,
+      });
     }
     if (!(backend instanceof LocalBackend)) {
-      throw new BackupError('REPO_NOT_FOUND', `There is no backup store at ${root}; a remote store is created by \`project-backup copy\`.`, { location: root });
+      throw new BackupError(
+        'REPO_NOT_FOUND',
+        `There is no backup store at ${root}; a remote store is created by \`project-backup copy\`.`,
+        { location: root },
+      );
     }
     await refuseNonEmptyFolder(port, root);
     // The passphrase is asked for and the key derived before the first byte is written, so a missing or
@@ -102,10 +115,19 @@ async function freshConfig(root: string, options: OpenOptions): Promise<{ bytes:
  * store's chunker seed comes from its secret). Reads nothing but the config, and writes nothing: a wrong
  * passphrase is refused before any lock, cache or index is touched. `secret` is the one we just created.
  */
-async function unlock(config: RepoConfig, root: string, options: OpenOptions, secret?: MasterSecret): Promise<{ codec: ObjectCodec; effective: RepoConfig }> {
+async function unlock(
+  config: RepoConfig,
+  root: string,
+  options: OpenOptions,
+  secret?: MasterSecret,
+): Promise<{ codec: ObjectCodec; effective: RepoConfig }> {
   if (!config.encryption) {
     if (options.encrypt) {
-      throw new BackupError('USAGE', `The store at ${root} already exists and is not encrypted; create the encrypted store in a new folder (nothing was changed).`, { location: root });
+      throw new BackupError(
+        'USAGE',
+        `The store at ${root} already exists and is not encrypted; create the encrypted store in a new folder (nothing was changed).`,
+        { location: root },
+      );
     }
     return { codec: new PlainCodec(), effective: config };
   }
@@ -117,7 +139,11 @@ async function askPassphrase(root: string, options: OpenOptions, creating: boole
   const passphrase = await options.passphrase?.();
   if (passphrase === undefined || (passphrase === '' && !creating)) {
     const doing = creating ? 'Creating the encrypted store at' : 'The store at';
-    throw new BackupError('PASSPHRASE_REQUIRED', `${doing} ${root} ${creating ? 'needs' : 'is encrypted and needs'} a passphrase, and none was given.`, { location: root, creating });
+    throw new BackupError(
+      'PASSPHRASE_REQUIRED',
+      `${doing} ${root} ${creating ? 'needs' : 'is encrypted and needs'} a passphrase, and none was given.`,
+      { location: root, creating },
+    );
   }
   return passphrase;
 }
@@ -140,10 +166,18 @@ async function refuseNonEmptyFolder(port: FsPort, root: string): Promise<void> {
   const names = all.filter((name) => !ours.has(name) && !name.startsWith(`config${TEMP_MARKER}`));
   if (names.length === 0 && all.length > 0 && (await holdsData(port, root))) {
     // Data without a config is a damaged store, not an unfinished one: a new config would not match it.
-    throw new BackupError('REPO_CORRUPT', `The store at ${root} holds backups but its config file is missing; restore the config from a copy of the store (nothing was changed).`, { location: root });
+    throw new BackupError(
+      'REPO_CORRUPT',
+      `The store at ${root} holds backups but its config file is missing; restore the config from a copy of the store (nothing was changed).`,
+      { location: root },
+    );
   }
   if (names.length > 0) {
-    throw new BackupError('REPO_NOT_FOUND', `${root} is not empty and holds no backup store; choose an empty or new folder for the store.`, { location: root });
+    throw new BackupError(
+      'REPO_NOT_FOUND',
+      `${root} is not empty and holds no backup store; choose an empty or new folder for the store.`,
+      { location: root },
+    );
   }
 }
 

@@ -32,7 +32,9 @@ export function entryFlags(entry: PackEntry): number {
 }
 
 export function applyFlags(flags: number, inner: number): Pick<PackEntry, 'compressed' | 'inner'> {
-  return (flags & FLAG_BUNDLED) !== 0 ? { compressed: (flags & FLAG_COMPRESSED) !== 0, inner } : { compressed: (flags & FLAG_COMPRESSED) !== 0 };
+  return (flags & FLAG_BUNDLED) !== 0
+    ? { compressed: (flags & FLAG_COMPRESSED) !== 0, inner }
+    : { compressed: (flags & FLAG_COMPRESSED) !== 0 };
 }
 
 const MAGIC = Buffer.from('PBP1', 'ascii');
@@ -104,7 +106,8 @@ export function decodePack(pack: Buffer, codec: ObjectCodec, what: string): Pack
   const dataEnd = pack.length - 8 - headerLength;
   for (let at = 0; at < header.length; at += ENTRY_SIZE) {
     const entry = readEntry(header, at, what);
-    if (entry.offset + entry.length > dataEnd) throw new BackupError('OBJECT_DAMAGED', `${what} lists more data than it holds; it is damaged.`, { what });
+    if (entry.offset + entry.length > dataEnd)
+      throw new BackupError('OBJECT_DAMAGED', `${what} lists more data than it holds; it is damaged.`, { what });
     entries.push(entry);
   }
   return entries;

@@ -24,7 +24,11 @@ export interface PassphraseOptions {
 }
 
 /** Resolves when `passphrase` opens the encrypted store at `location`; throws WRONG_PASSPHRASE when it does not. */
-export async function verifyPassphrase(location: string, passphrase: string, options: PassphraseOptions = {}): Promise<void> {
+export async function verifyPassphrase(
+  location: string,
+  passphrase: string,
+  options: PassphraseOptions = {},
+): Promise<void> {
   await withConfig(location, passphrase, options, async () => undefined);
 }
 
@@ -32,7 +36,12 @@ export async function verifyPassphrase(location: string, passphrase: string, opt
  * Makes `newPassphrase` the passphrase of the encrypted store at `location` and `oldPassphrase` stop
  * working. Throws WRONG_PASSPHRASE (nothing written) when the old one does not open the store.
  */
-export async function changePassphrase(location: string, oldPassphrase: string, newPassphrase: string, options: PassphraseOptions = {}): Promise<void> {
+export async function changePassphrase(
+  location: string,
+  oldPassphrase: string,
+  newPassphrase: string,
+  options: PassphraseOptions = {},
+): Promise<void> {
   await withConfig(location, oldPassphrase, options, async (backend, config, secret) => {
     const kdf = parseEncryption(config, backend.location).kdf;
     const params = { N: options.scryptN ?? kdf.N, r: kdf.r, p: kdf.p };
@@ -42,7 +51,12 @@ export async function changePassphrase(location: string, oldPassphrase: string, 
 }
 
 /** Runs `use` with the stored config of an encrypted store and its master secret; reads nothing else. */
-async function withConfig(location: string, passphrase: string, options: PassphraseOptions, use: (backend: Backend, config: RepoConfig, secret: MasterSecret) => Promise<void>): Promise<void> {
+async function withConfig(
+  location: string,
+  passphrase: string,
+  options: PassphraseOptions,
+  use: (backend: Backend, config: RepoConfig, secret: MasterSecret) => Promise<void>,
+): Promise<void> {
   const backend = await backendFor(location, options.port ?? nodeFs, options.remote);
   try {
     await use(backend, ...(await unlockConfig(backend, passphrase)));
@@ -67,7 +81,11 @@ export async function assertEncrypted(location: string, options: PassphraseOptio
 async function unlockConfig(backend: Backend, passphrase: string): Promise<[RepoConfig, MasterSecret]> {
   const config = await encryptedConfig(backend);
   if (passphrase === '') {
-    throw new BackupError('PASSPHRASE_REQUIRED', `The store at ${backend.location} is encrypted and needs a passphrase, and none was given.`, { location: backend.location, creating: false });
+    throw new BackupError(
+      'PASSPHRASE_REQUIRED',
+      `The store at ${backend.location} is encrypted and needs a passphrase, and none was given.`,
+      { location: backend.location, creating: false },
+    );
   }
   return [config, await unwrapSecret(config, passphrase, backend.location)];
 }
@@ -78,11 +96,15 @@ async function encryptedConfig(backend: Backend): Promise<RepoConfig> {
     bytes = await backend.load('config');
   } catch (error) {
     if (!isBackupError(error, 'OBJECT_MISSING')) throw error;
-    throw new BackupError('REPO_NOT_FOUND', `There is no backup store at ${backend.location} (no config file).`, { location: backend.location });
+    throw new BackupError('REPO_NOT_FOUND', `There is no backup store at ${backend.location} (no config file).`, {
+      location: backend.location,
+    });
   }
   const config = decodeConfig(bytes, backend.location);
   if (!config.encryption) {
-    throw new BackupError('USAGE', `The store at ${backend.location} is not encrypted, so it has no passphrase.`, { location: backend.location });
+    throw new BackupError('USAGE', `The store at ${backend.location} is not encrypted, so it has no passphrase.`, {
+      location: backend.location,
+    });
   }
   return config;
 }

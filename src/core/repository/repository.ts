@@ -175,7 +175,9 @@ export class Repository {
     if (!this.backend.versions || this.damagedIndexFiles.size > 0) return undefined;
     const versions = await this.backend.versions('index');
     const parts = [...versions].map(([key, version]) => `${key}=${version}`).sort();
-    return createHash('sha256').update(`${this.location}\n${parts.join('\n')}`).digest('hex');
+    return createHash('sha256')
+      .update(`${this.location}\n${parts.join('\n')}`)
+      .digest('hex');
   }
 
   /** Adds one index file to the index, read in pieces where it can be (see storedPieces.addIndexFile). */
@@ -192,7 +194,11 @@ export class Repository {
     await this.refreshIndex();
     const replaced = (await this.backend.list('index')).filter((key) => this.loadedIndexFiles.has(key));
     if (replaced.length < threshold) return false;
-    const { key } = await this.saveDeflated('index', this.index.rawPieces(1 << 20, true), (sha256) => `index/${sha256}`);
+    const { key } = await this.saveDeflated(
+      'index',
+      this.index.rawPieces(1 << 20, true),
+      (sha256) => `index/${sha256}`,
+    );
     this.loadedIndexFiles.add(key);
     for (const old of replaced) {
       if (old === key) continue;
@@ -276,7 +282,12 @@ export class Repository {
         await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** Math.min(attempt, 5)));
       }
     }
-    throw lastError ?? new BackupError('OBJECT_MISSING', `Object ${id.slice(0, 12)} is missing from the store at ${this.location}.`, { id });
+    throw (
+      lastError ??
+      new BackupError('OBJECT_MISSING', `Object ${id.slice(0, 12)} is missing from the store at ${this.location}.`, {
+        id,
+      })
+    );
   }
 
   /** The names of the store's index files, as one string to compare. */
@@ -296,13 +307,21 @@ export class Repository {
     } catch (error) {
       // A bundle is shared by many blobs: name the one this caller asked for, not the first asker.
       if (isBackupError(error, 'OBJECT_DAMAGED') && typeof error.data.id === 'string' && error.data.id !== id) {
-        throw new BackupError('OBJECT_DAMAGED', `Object ${id.slice(0, 12)} in pack ${at.packId.slice(0, 12)} cannot be decompressed; it is damaged.`, { id, pack: at.packId });
+        throw new BackupError(
+          'OBJECT_DAMAGED',
+          `Object ${id.slice(0, 12)} in pack ${at.packId.slice(0, 12)} cannot be decompressed; it is damaged.`,
+          { id, pack: at.packId },
+        );
       }
       throw error;
     }
     const plain = at.inner === undefined ? unit : unit.subarray(at.inner, at.inner + at.rawLength);
     if (plain.length !== at.rawLength || this.codec.id(plain) !== id) {
-      throw new BackupError('OBJECT_DAMAGED', `Object ${id.slice(0, 12)} in pack ${at.packId.slice(0, 12)} does not match its checksum; it is damaged.`, { id, pack: at.packId });
+      throw new BackupError(
+        'OBJECT_DAMAGED',
+        `Object ${id.slice(0, 12)} in pack ${at.packId.slice(0, 12)} does not match its checksum; it is damaged.`,
+        { id, pack: at.packId },
+      );
     }
     return plain;
   }
@@ -331,7 +350,11 @@ export class Repository {
       return decompress(this.codec.open(sealed, `Object ${at.id.slice(0, 12)}`), at.compressed, expected);
     } catch (error) {
       if (isBackupError(error)) throw error;
-      throw new BackupError('OBJECT_DAMAGED', `Object ${at.id.slice(0, 12)} in pack ${at.packId.slice(0, 12)} cannot be decompressed; it is damaged.`, { id: at.id, pack: at.packId });
+      throw new BackupError(
+        'OBJECT_DAMAGED',
+        `Object ${at.id.slice(0, 12)} in pack ${at.packId.slice(0, 12)} cannot be decompressed; it is damaged.`,
+        { id: at.id, pack: at.packId },
+      );
     }
   }
 
@@ -400,11 +423,17 @@ export class Repository {
     try {
       data = await this.backend.load(snapshotKey(id));
     } catch (error) {
-      if (isBackupError(error, 'OBJECT_MISSING')) throw new BackupError('SNAPSHOT_NOT_FOUND', `No snapshot ${id} in the store at ${this.location}.`, { id });
+      if (isBackupError(error, 'OBJECT_MISSING'))
+        throw new BackupError('SNAPSHOT_NOT_FOUND', `No snapshot ${id} in the store at ${this.location}.`, { id });
       throw error;
     }
     const record = decodeSnapshot(this.codec.open(data, `Snapshot ${id.slice(0, 8)}`), `Snapshot ${id.slice(0, 8)}`);
-    if (record.id !== id) throw new BackupError('OBJECT_DAMAGED', `Snapshot file ${id.slice(0, 8)} holds snapshot ${record.id.slice(0, 8)}; it is damaged.`, { id });
+    if (record.id !== id)
+      throw new BackupError(
+        'OBJECT_DAMAGED',
+        `Snapshot file ${id.slice(0, 8)} holds snapshot ${record.id.slice(0, 8)}; it is damaged.`,
+        { id },
+      );
     this.snapshotCache.set(id, record);
     return record;
   }
@@ -414,7 +443,9 @@ export class Repository {
    * changed in another process); otherwise only new records are read, which keeps the on-save path cheap.
    * Damaged records are reported through `onDamaged` and left out rather than hiding every other snapshot.
    */
-  async listSnapshots(options: { reload?: boolean; onDamaged?: (key: string, error: BackupError) => void } = {}): Promise<SnapshotRecord[]> {
+  async listSnapshots(
+    options: { reload?: boolean; onDamaged?: (key: string, error: BackupError) => void } = {},
+  ): Promise<SnapshotRecord[]> {
     const keys = await this.backend.list('snapshots');
     const present = new Set<string>();
     const records: SnapshotRecord[] = [];
@@ -449,7 +480,10 @@ export class Repository {
   newestSnapshot(workspaceIds: ReadonlySet<string>): Promise<SnapshotRecord | undefined> {
     return newestSnapshot(
       {
-        listIds: async () => (await this.backend.list('snapshots')).map((key) => key.slice('snapshots/'.length)).filter((id) => SNAPSHOT_ID_PATTERN.test(id)),
+        listIds: async () =>
+          (await this.backend.list('snapshots'))
+            .map((key) => key.slice('snapshots/'.length))
+            .filter((id) => SNAPSHOT_ID_PATTERN.test(id)),
         load: async (id) => {
           // Read fresh (another process may have labelled it), but keep the object already handed out when
           // nothing changed: callers compare records they were given before.
@@ -487,13 +521,26 @@ export class Repository {
     const pool = ids ? all.filter((s) => ids.includes(s.workspace.id)) : all;
     if (ref === 'latest') {
       const latest = pool[pool.length - 1];
-      if (!latest) throw new BackupError('SNAPSHOT_NOT_FOUND', `The store at ${this.location} has no snapshots${workspaceId ? ' of this workspace' : ''} yet.`, { ref });
+      if (!latest)
+        throw new BackupError(
+          'SNAPSHOT_NOT_FOUND',
+          `The store at ${this.location} has no snapshots${workspaceId ? ' of this workspace' : ''} yet.`,
+          { ref },
+        );
       return latest;
     }
     const lower = ref.toLowerCase();
     const matches = pool.filter((s) => s.id.startsWith(lower));
-    if (matches.length === 0 || lower.length === 0) throw new BackupError('SNAPSHOT_NOT_FOUND', `No snapshot matches "${ref}" in the store at ${this.location}.`, { ref });
-    if (matches.length > 1) throw new BackupError('SNAPSHOT_AMBIGUOUS', `"${ref}" matches ${matches.length} snapshots; give more characters of the id.`, { ref });
+    if (matches.length === 0 || lower.length === 0)
+      throw new BackupError('SNAPSHOT_NOT_FOUND', `No snapshot matches "${ref}" in the store at ${this.location}.`, {
+        ref,
+      });
+    if (matches.length > 1)
+      throw new BackupError(
+        'SNAPSHOT_AMBIGUOUS',
+        `"${ref}" matches ${matches.length} snapshots; give more characters of the id.`,
+        { ref },
+      );
     return matches[0];
   }
 
@@ -518,7 +565,12 @@ export class Repository {
   }
 
   /** See storedPieces.saveDeflated: pieces deflated into one stored value, never whole in memory. */
-  saveDeflated(kind: KeyKind, pieces: Iterable<Buffer>, key: string | ((sha256: string) => string), options: { durable?: boolean } = {}): Promise<{ key: string; bytes: number }> {
+  saveDeflated(
+    kind: KeyKind,
+    pieces: Iterable<Buffer>,
+    key: string | ((sha256: string) => string),
+    options: { durable?: boolean } = {},
+  ): Promise<{ key: string; bytes: number }> {
     return saveDeflated(this.backend, this.codec, kind, pieces, key, options);
   }
 
@@ -532,7 +584,9 @@ export class Repository {
    * guessed path: an encrypted store names its caches by a keyed hash instead.
    */
   private cacheKey(name: string): string {
-    return this.codec.encrypted ? `cache/${this.codec.id(Buffer.from(`cache:${name}`, 'utf8')).slice(0, 32)}` : `cache/${name}`;
+    return this.codec.encrypted
+      ? `cache/${this.codec.id(Buffer.from(`cache:${name}`, 'utf8')).slice(0, 32)}`
+      : `cache/${name}`;
   }
 
   /** Drops caches and ends a remote backend's connection; a remote store reconnects if used again. */

@@ -11,7 +11,8 @@ import { isRecord } from './tree';
  * Why a snapshot was taken. `restore`: the workspace just after the editor restored into it (the state before
  * is a `pre-restore`). `api`: a checkpoint another extension took through the editor's API (vscode/publicApi.ts).
  */
-export type Trigger = 'manual' | 'save' | 'external' | 'schedule' | 'pre-restore' | 'restore' | 'startup' | 'cli' | 'api';
+export type Trigger =
+  'manual' | 'save' | 'external' | 'schedule' | 'pre-restore' | 'restore' | 'startup' | 'cli' | 'api';
 
 export interface SnapshotStats {
   files: number;
@@ -127,11 +128,17 @@ export function decodeSnapshot(data: Buffer, what: string): SnapshotRecord {
   const ws = r.workspace;
   const stats = r.stats;
   if (
-    typeof r.id !== 'string' || !SNAPSHOT_ID_PATTERN.test(r.id) ||
-    typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time)) ||
-    !isRecord(ws) || typeof ws.path !== 'string' || typeof ws.id !== 'string' ||
-    typeof r.tree !== 'string' || !ID_PATTERN.test(r.tree) ||
-    typeof r.trigger !== 'string' || typeof r.host !== 'string' ||
+    typeof r.id !== 'string' ||
+    !SNAPSHOT_ID_PATTERN.test(r.id) ||
+    typeof r.time !== 'string' ||
+    Number.isNaN(Date.parse(r.time)) ||
+    !isRecord(ws) ||
+    typeof ws.path !== 'string' ||
+    typeof ws.id !== 'string' ||
+    typeof r.tree !== 'string' ||
+    !ID_PATTERN.test(r.tree) ||
+    typeof r.trigger !== 'string' ||
+    typeof r.host !== 'string' ||
     !isRecord(stats) ||
     (r.parent !== undefined && (typeof r.parent !== 'string' || !SNAPSHOT_ID_PATTERN.test(r.parent))) ||
     (r.label !== undefined && typeof r.label !== 'string') ||
@@ -140,9 +147,22 @@ export function decodeSnapshot(data: Buffer, what: string): SnapshotRecord {
   ) {
     throw damaged('has missing or malformed fields');
   }
-  for (const key of ['files', 'dirs', 'symlinks', 'bytes', 'filesNew', 'filesChanged', 'filesDeleted', 'bytesAdded', 'dataAdded', 'blobsAdded', 'skipped']) {
+  for (const key of [
+    'files',
+    'dirs',
+    'symlinks',
+    'bytes',
+    'filesNew',
+    'filesChanged',
+    'filesDeleted',
+    'bytesAdded',
+    'dataAdded',
+    'blobsAdded',
+    'skipped',
+  ]) {
     const value = stats[key];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw damaged(`has a malformed count "${key}"`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      throw damaged(`has a malformed count "${key}"`);
   }
   const record = r as unknown as SnapshotRecord;
   if (checksum === undefined) unchecked.add(record);

@@ -40,7 +40,8 @@ function decodeStamps(data: Buffer | undefined): Map<string, Stamp> {
     const rows: unknown = JSON.parse(data.toString('utf8'));
     if (!Array.isArray(rows)) return stamps;
     for (const row of rows) {
-      if (Array.isArray(row) && row.length === 3 && row.every((v) => typeof v === 'string')) stamps.set(row[0], { time: row[1], workspace: row[2] });
+      if (Array.isArray(row) && row.length === 3 && row.every((v) => typeof v === 'string'))
+        stamps.set(row[0], { time: row[1], workspace: row[2] });
     }
   } catch {
     // a damaged cache is no cache
@@ -57,7 +58,10 @@ function newer(a: { id: string; time: string }, b: { id: string; time: string })
 }
 
 /** The newest readable snapshot of any of `workspaces`, or undefined when they have none. */
-export async function newestSnapshot(source: StampSource, workspaces: ReadonlySet<string>): Promise<SnapshotRecord | undefined> {
+export async function newestSnapshot(
+  source: StampSource,
+  workspaces: ReadonlySet<string>,
+): Promise<SnapshotRecord | undefined> {
   const ids = await source.listIds();
   const cached = source.memo.stamps ?? decodeStamps(await source.loadCache(CACHE_NAME));
   const stamps = new Map<string, Stamp>();
@@ -69,7 +73,9 @@ export async function newestSnapshot(source: StampSource, workspaces: ReadonlySe
     else unknown.push(id);
   }
   for (let i = 0; i < unknown.length; i += LOAD_AT_ONCE) {
-    const loaded = await Promise.all(unknown.slice(i, i + LOAD_AT_ONCE).map((id) => source.load(id).catch((error: unknown) => error)));
+    const loaded = await Promise.all(
+      unknown.slice(i, i + LOAD_AT_ONCE).map((id) => source.load(id).catch((error: unknown) => error)),
+    );
     for (const record of loaded) {
       if (record instanceof Error || !record || typeof record !== 'object') continue; // damaged or gone: passed over, as listSnapshots does
       const r = record as SnapshotRecord;
@@ -81,7 +87,9 @@ export async function newestSnapshot(source: StampSource, workspaces: ReadonlySe
   if (loadedNow >= REWRITE_AFTER) await source.saveCache(CACHE_NAME, encodeStamps(stamps)).catch(() => undefined);
   source.memo.stamps = stamps;
 
-  const candidates = [...stamps].filter(([, s]) => workspaces.has(s.workspace)).map(([id, s]) => ({ id, time: s.time }));
+  const candidates = [...stamps]
+    .filter(([, s]) => workspaces.has(s.workspace))
+    .map(([id, s]) => ({ id, time: s.time }));
   candidates.sort((a, b) => (newer(a, b) ? -1 : newer(b, a) ? 1 : 0));
   for (const candidate of candidates) {
     let record: SnapshotRecord;

@@ -20,7 +20,13 @@ const INDEX_PIECE = 1024 * 1024;
  * piece, so opening a store of 200,000 blobs never holds its index file whole (8 MB deflated, 10 MB
  * inflated) beside the index itself. Throws OBJECT_MISSING, or OBJECT_DAMAGED after adding part of it.
  */
-export async function addIndexFile(backend: Backend, codec: ObjectCodec, index: MemoryIndex, key: string, what: string): Promise<void> {
+export async function addIndexFile(
+  backend: Backend,
+  codec: ObjectCodec,
+  index: MemoryIndex,
+  key: string,
+  what: string,
+): Promise<void> {
   if (codec.encrypted || !backend.loadPieces) {
     index.addIndexFile(openIndex(await backend.load(key), codec, what), what);
     return;
@@ -56,7 +62,13 @@ export async function addIndexFile(backend: Backend, codec: ObjectCodec, index: 
  * stores the value under `key` (sealed whole in an encrypted store), `abort` drops it. Never throws from
  * `write`; a failure is thrown by `finish`.
  */
-export function openDeflated(backend: Backend, codec: ObjectCodec, kind: KeyKind, key: string, options: { durable?: boolean } = {}): DeflatedWriter {
+export function openDeflated(
+  backend: Backend,
+  codec: ObjectCodec,
+  kind: KeyKind,
+  key: string,
+  options: { durable?: boolean } = {},
+): DeflatedWriter {
   const z = createDeflateRaw({ level: 1, chunkSize: 256 * 1024 });
   const streamed = !codec.encrypted && backend.openStream !== undefined;
   const stream = streamed ? backend.openStream!(kind) : undefined;
@@ -107,7 +119,14 @@ export function openDeflated(backend: Backend, codec: ObjectCodec, kind: KeyKind
  * is made, so neither form is ever whole in memory (an index of 200,000 blobs is 10 MB raw, 8 MB stored);
  * an encrypted one seals the whole output at once. Returns the key and the bytes stored.
  */
-export async function saveDeflated(backend: Backend, codec: ObjectCodec, kind: KeyKind, pieces: Iterable<Buffer>, key: string | ((sha256: string) => string), options: { durable?: boolean } = {}): Promise<{ key: string; bytes: number }> {
+export async function saveDeflated(
+  backend: Backend,
+  codec: ObjectCodec,
+  kind: KeyKind,
+  pieces: Iterable<Buffer>,
+  key: string | ((sha256: string) => string),
+  options: { durable?: boolean } = {},
+): Promise<{ key: string; bytes: number }> {
   const keyFor = (hash: Hash) => (typeof key === 'string' ? key : key(hash.digest('hex')));
   const hash = createHash('sha256');
   let bytes = 0;

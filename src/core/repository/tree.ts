@@ -87,14 +87,20 @@ export function decodeTree(data: Buffer, what: string): Tree {
     switch (raw.type) {
       case 'file': {
         const { mode, size, content } = raw;
-        if (!isUint(mode) || !isUint(size) || !Array.isArray(content) || !content.every((id) => typeof id === 'string' && ID_PATTERN.test(id))) {
+        if (
+          !isUint(mode) ||
+          !isUint(size) ||
+          !Array.isArray(content) ||
+          !content.every((id) => typeof id === 'string' && ID_PATTERN.test(id))
+        ) {
           throw damaged(`has a malformed file entry "${name}"`);
         }
         entries.push({ type: 'file', name, mode, size, content: content as string[] });
         break;
       }
       case 'dir':
-        if (typeof raw.tree !== 'string' || !ID_PATTERN.test(raw.tree)) throw damaged(`has a malformed folder entry "${name}"`);
+        if (typeof raw.tree !== 'string' || !ID_PATTERN.test(raw.tree))
+          throw damaged(`has a malformed folder entry "${name}"`);
         entries.push({ type: 'dir', name, tree: raw.tree });
         break;
       case 'symlink':

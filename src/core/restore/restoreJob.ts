@@ -77,9 +77,18 @@ interface Held {
 const held = new WeakMap<RestoreJobPlan, Held>();
 
 /** Decides every change of restoring `snapshot` (`request.paths`, or all of it) into `request.target`; reads only, takes no lock. */
-export async function planRestore(repo: RestoreJobRepo, snapshot: SnapshotRecord, request: RestoreRequest): Promise<RestoreJobPlan> {
+export async function planRestore(
+  repo: RestoreJobRepo,
+  snapshot: SnapshotRecord,
+  request: RestoreRequest,
+): Promise<RestoreJobPlan> {
   const { fs, undo: asked, ...options } = request;
-  const undo = asked === 'auto' ? ((await insideFolder(request.target, snapshot.workspace.path)) ? { workspace: snapshot.workspace.path } : undefined) : asked;
+  const undo =
+    asked === 'auto'
+      ? (await insideFolder(request.target, snapshot.workspace.path))
+        ? { workspace: snapshot.workspace.path }
+        : undefined
+      : asked;
   const restorer = new Restorer(repo, { fs });
   const decided = await restorer.plan(snapshot, options);
   const plan: RestoreJobPlan = {
@@ -98,7 +107,8 @@ export async function planRestore(repo: RestoreJobRepo, snapshot: SnapshotRecord
 export async function applyRestore(plan: RestoreJobPlan, options: ApplyRestoreOptions = {}): Promise<RestoreJobResult> {
   const job = held.get(plan);
   if (!job) throw new BackupError('USAGE', 'This restore plan was not made by planRestore.');
-  if (job.applied) throw new BackupError('USAGE', 'This restore plan was applied already; plan again to restore again.');
+  if (job.applied)
+    throw new BackupError('USAGE', 'This restore plan was applied already; plan again to restore again.');
   job.applied = true;
   const { repo } = job;
   let undo: SnapshotRecord | undefined;
@@ -111,9 +121,16 @@ export async function applyRestore(plan: RestoreJobPlan, options: ApplyRestoreOp
       ? async () => {
           const request = plan.undo as UndoRequest;
           if (repo.readOnly) {
-            throw new BackupError('PERMISSION_DENIED', `The store at ${repo.location} cannot be written, so the undo snapshot taken before restoring over the workspace cannot be made; nothing was changed. Restore into another folder, or make the store writable.`, { location: repo.location });
+            throw new BackupError(
+              'PERMISSION_DENIED',
+              `The store at ${repo.location} cannot be written, so the undo snapshot taken before restoring over the workspace cannot be made; nothing was changed. Restore into another folder, or make the store writable.`,
+              { location: repo.location },
+            );
           }
-          undo = await (options.takeUndo ?? ((u, signal) => takeUndoSnapshot(repo, u, signal)))(request, options.signal);
+          undo = await (options.takeUndo ?? ((u, signal) => takeUndoSnapshot(repo, u, signal)))(
+            request,
+            options.signal,
+          );
         }
       : undefined,
   });
@@ -123,7 +140,13 @@ export async function applyRestore(plan: RestoreJobPlan, options: ApplyRestoreOp
 /** A full snapshot (cheap with the stat cache), so undo puts back exactly what was there, even changes never snapshotted. */
 async function takeUndoSnapshot(repo: UndoRepo, undo: UndoRequest, signal?: AbortSignal): Promise<SnapshotRecord> {
   const snapshotter = new Snapshotter(repo, { workspace: undo.workspace, trigger: 'pre-restore' });
-  return (await snapshotter.snapshot({ trigger: 'pre-restore', signal, ...(undo.autoLabel ? { autoLabel: undo.autoLabel } : {}) })).snapshot;
+  return (
+    await snapshotter.snapshot({
+      trigger: 'pre-restore',
+      signal,
+      ...(undo.autoLabel ? { autoLabel: undo.autoLabel } : {}),
+    })
+  ).snapshot;
 }
 
 /** Whether `target` is `folder` or lies inside it, links resolved (the target may not exist yet: its nearest existing ancestor is). */

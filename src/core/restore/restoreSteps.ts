@@ -26,7 +26,12 @@ export type RestoreStep =
 
 /** Where the walk sends what it decided. */
 export interface StepSink {
-  write(parts: readonly string[], tree: string, entries: readonly FileEntry[], overwrite: readonly boolean[]): Promise<void>;
+  write(
+    parts: readonly string[],
+    tree: string,
+    entries: readonly FileEntry[],
+    overwrite: readonly boolean[],
+  ): Promise<void>;
   dir(parts: readonly string[]): Promise<void>;
   remove(parts: readonly string[], kind: EntryKind): Promise<void>;
   /** Throws what ends the restore (cancelled, a batch that threw); called between steps. */
@@ -43,8 +48,14 @@ export class StepRecorder implements StepSink {
     private readonly keep = true,
   ) {}
 
-  async write(parts: readonly string[], tree: string, entries: readonly FileEntry[], overwrite: readonly boolean[]): Promise<void> {
-    if (this.keep && entries.length > 0) this.steps.push({ op: 'files', parts, tree, names: entries.map((e) => e.name), overwrite: [...overwrite] });
+  async write(
+    parts: readonly string[],
+    tree: string,
+    entries: readonly FileEntry[],
+    overwrite: readonly boolean[],
+  ): Promise<void> {
+    if (this.keep && entries.length > 0)
+      this.steps.push({ op: 'files', parts, tree, names: entries.map((e) => e.name), overwrite: [...overwrite] });
   }
 
   async dir(parts: readonly string[]): Promise<void> {
@@ -98,7 +109,12 @@ export class StepRunner implements StepSink {
     if (this.fatal !== undefined) throw this.fatal;
   }
 
-  async write(parts: readonly string[], _tree: string, entries: readonly FileEntry[], overwrite: readonly boolean[]): Promise<void> {
+  async write(
+    parts: readonly string[],
+    _tree: string,
+    entries: readonly FileEntry[],
+    overwrite: readonly boolean[],
+  ): Promise<void> {
     if (entries.length === 0) return;
     await this.begin();
     await this.pool.idle(QUEUED_WRITES);
@@ -186,5 +202,9 @@ export class StepRunner implements StepSink {
 }
 
 export function checkCancelled(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new BackupError('CANCELLED', 'The restore was cancelled; files restored so far are complete, the rest untouched.');
+  if (signal?.aborted)
+    throw new BackupError(
+      'CANCELLED',
+      'The restore was cancelled; files restored so far are complete, the rest untouched.',
+    );
 }

@@ -30,7 +30,14 @@ import type { TargetRepo } from './targetWriter';
 import type { PlannedChange, RestoreOptions, RestorePlan, RestoreResult } from './restorePlan';
 import { KEPT_CHANGES } from './restorePlan';
 
-export type { PlanAction, PlannedChange, RestoreOptions, RestorePlan, RestoreProblem, RestoreResult } from './restorePlan';
+export type {
+  PlanAction,
+  PlannedChange,
+  RestoreOptions,
+  RestorePlan,
+  RestoreProblem,
+  RestoreResult,
+} from './restorePlan';
 export { KEPT_CHANGES } from './restorePlan';
 
 /** What a restore needs of the store: its trees and blobs, its shared lock, where it lies (never written into). */
@@ -112,7 +119,14 @@ export class Restorer {
     try {
       const problems: RestoreProblem[] = [];
       let plan: RestorePlan | undefined;
-      const runner = this.runner(options.target, problems, options.signal, () => plan?.total ?? 0, options.onProgress, options.beforeWrite);
+      const runner = this.runner(
+        options.target,
+        problems,
+        options.signal,
+        () => plan?.total ?? 0,
+        options.onProgress,
+        options.beforeWrite,
+      );
       try {
         plan = { changes: [], counts: { create: 0, overwrite: 0, delete: 0 }, total: 0, unchanged: 0, problems };
         ({ plan } = await this.walk(snapshot, options, runner, plan));
@@ -127,7 +141,10 @@ export class Restorer {
   }
 
   /** Decides every change (like a dry run) and keeps the steps that make them, to apply later. Reads only; takes no lock. */
-  async plan(snapshot: SnapshotRecord, options: Omit<RestoreOptions, 'dryRun' | 'beforeWrite' | 'onProgress'>): Promise<DecidedRestore> {
+  async plan(
+    snapshot: SnapshotRecord,
+    options: Omit<RestoreOptions, 'dryRun' | 'beforeWrite' | 'onProgress'>,
+  ): Promise<DecidedRestore> {
     const recorder = new StepRecorder(options.signal);
     const { plan } = await this.walk(snapshot, { ...options, dryRun: true }, recorder);
     return { plan, steps: recorder.steps };
@@ -152,7 +169,13 @@ export class Restorer {
           runner.check();
           if (step.op === 'remove') await runner.remove(step.parts, step.kind);
           else if (step.op === 'dir') await runner.dir(step.parts);
-          else await runner.write(step.parts, step.tree, await this.entriesOf(snapshot, step.tree, step.names), step.overwrite);
+          else
+            await runner.write(
+              step.parts,
+              step.tree,
+              await this.entriesOf(snapshot, step.tree, step.names),
+              step.overwrite,
+            );
         }
       } finally {
         await runner.idle();
@@ -169,17 +192,42 @@ export class Restorer {
     const tree = await this.repo.loadTree(treeId);
     return names.map((name) => {
       const entry = findEntry(tree, name);
-      if (!entry || entry.type === 'dir') throw new BackupError('REPO_CORRUPT', `Snapshot ${snapshot.id.slice(0, 8)} changed while it was restored: ${name} is no longer in its tree.`, { snapshot: snapshot.id });
+      if (!entry || entry.type === 'dir')
+        throw new BackupError(
+          'REPO_CORRUPT',
+          `Snapshot ${snapshot.id.slice(0, 8)} changed while it was restored: ${name} is no longer in its tree.`,
+          { snapshot: snapshot.id },
+        );
       return entry;
     });
   }
 
-  private runner(target: string, problems: RestoreProblem[], signal: AbortSignal | undefined, total: () => number, onProgress: RestoreOptions['onProgress'], beforeWrite?: RestoreOptions['beforeWrite']): StepRunner {
-    return new StepRunner({ writer: new TargetWriter(this.repo, this.fs, path.resolve(target)), fs: this.fs, signal, problems, total, onProgress, beforeWrite });
+  private runner(
+    target: string,
+    problems: RestoreProblem[],
+    signal: AbortSignal | undefined,
+    total: () => number,
+    onProgress: RestoreOptions['onProgress'],
+    beforeWrite?: RestoreOptions['beforeWrite'],
+  ): StepRunner {
+    return new StepRunner({
+      writer: new TargetWriter(this.repo, this.fs, path.resolve(target)),
+      fs: this.fs,
+      signal,
+      problems,
+      total,
+      onProgress,
+      beforeWrite,
+    });
   }
 
   /** Walks the snapshot beside the target and sends every decided step to `sink`. */
-  private async walk(snapshot: SnapshotRecord, options: RestoreOptions, sink: StepSink, startPlan?: RestorePlan): Promise<{ plan: RestorePlan }> {
+  private async walk(
+    snapshot: SnapshotRecord,
+    options: RestoreOptions,
+    sink: StepSink,
+    startPlan?: RestorePlan,
+  ): Promise<{ plan: RestorePlan }> {
     const port = this.fs;
     const target = path.resolve(options.target);
     // The store's config is its key (an encrypted store's wrapped master key): a restore into the store,
@@ -187,14 +235,22 @@ export class Restorer {
     this.fence = await StoreFence.refuseInside(port, this.repo.location, target, 'restore into');
     const targetStat = await port.stat(target).catch((error) => {
       if (errnoCode(error) === 'ENOTDIR') {
-        throw new BackupError('RESTORE_CONFLICT', `The restore target ${target} lies below a file, not a folder.`, { target });
+        throw new BackupError('RESTORE_CONFLICT', `The restore target ${target} lies below a file, not a folder.`, {
+          target,
+        });
       }
       return undefined;
     });
     if (targetStat && !targetStat.isDirectory()) {
       throw new BackupError('RESTORE_CONFLICT', `The restore target ${target} is a file, not a folder.`, { target });
     }
-    const plan = startPlan ?? { changes: [], counts: { create: 0, overwrite: 0, delete: 0 }, total: 0, unchanged: 0, problems: [] };
+    const plan = startPlan ?? {
+      changes: [],
+      counts: { create: 0, overwrite: 0, delete: 0 },
+      total: 0,
+      unchanged: 0,
+      problems: [],
+    };
     const problems = plan.problems;
     // A target with its own .git is a live repository (or another project's): its .git stays as it is.
     const keepGit = !options.replaceGit && lstatOrUndefined(port, path.join(target, '.git')) !== undefined;
@@ -209,7 +265,12 @@ export class Restorer {
       scanner: new Scanner(target, { rules: this.deleteRules(options, snapshot).withGit(!keepGit) }, port),
     };
     const absent: string[] = [];
-    const selected = await this.select(snapshot, options.paths ?? [], problems, options.missingAsDelete ? absent : undefined);
+    const selected = await this.select(
+      snapshot,
+      options.paths ?? [],
+      problems,
+      options.missingAsDelete ? absent : undefined,
+    );
     const roots = keepGit ? selected.filter((root) => !isGitPath(root.parts.join('/'))) : selected;
     if (roots.length < selected.length || (keepGit && absent.some(isGitPath))) run.plan.gitLeft = true;
     // Requested paths the snapshot lacks (undoing a restore): made absent, deepest first.
@@ -230,8 +291,17 @@ export class Restorer {
         continue;
       }
       const rel = root.parts.join('/');
-      const extras = options.deleteExtra && root.entry.type === 'dir' ? { layers: await run.scanner.layersAbove(rel) } : undefined;
-      await this.visit(run, root.parts, root.entry, false, extras, root.parts.length === 1 && targetMissing, root.parent);
+      const extras =
+        options.deleteExtra && root.entry.type === 'dir' ? { layers: await run.scanner.layersAbove(rel) } : undefined;
+      await this.visit(
+        run,
+        root.parts,
+        root.entry,
+        false,
+        extras,
+        root.parts.length === 1 && targetMissing,
+        root.parent,
+      );
     }
     run.sink.check();
     return { plan };
@@ -245,7 +315,12 @@ export class Restorer {
   private deleteRules(options: RestoreOptions, snapshot: SnapshotRecord): Rules {
     if (options.rules) return options.rules;
     const recorded = snapshot.rules;
-    return new Rules({ excludes: recorded?.excludes, includes: recorded?.includes, gitignore: recorded?.gitignore === true, excludeAbsolute: [this.repo.location] });
+    return new Rules({
+      excludes: recorded?.excludes,
+      includes: recorded?.includes,
+      gitignore: recorded?.gitignore === true,
+      excludeAbsolute: [this.repo.location],
+    });
   }
 
   /** The store may live inside the target (a store in the workspace): it is never written or deleted, whatever the rules or the snapshot say. */
@@ -254,12 +329,18 @@ export class Restorer {
   }
 
   /** Resolves the requested paths to roots: the whole snapshot, or each path's entry (nothing below it is read yet). */
-  private async select(snapshot: SnapshotRecord, paths: readonly string[], problems: RestoreProblem[], absent?: string[]): Promise<Root[]> {
+  private async select(
+    snapshot: SnapshotRecord,
+    paths: readonly string[],
+    problems: RestoreProblem[],
+    absent?: string[],
+  ): Promise<Root[]> {
     const out: Root[] = [];
     const roots = paths.length === 0 ? [[]] : paths.map((p) => splitUserPath(p));
     const keys = roots.map((parts) => parts.join('/'));
     // A path inside another requested one is restored with it: taking it again would plan it twice.
-    const covered = (key: string) => keys.some((other) => other !== key && (other === '' || key.startsWith(`${other}/`)));
+    const covered = (key: string) =>
+      keys.some((other) => other !== key && (other === '' || key.startsWith(`${other}/`)));
     const seen = new Set<string>();
     for (const parts of roots) {
       const key = parts.join('/');
@@ -289,7 +370,10 @@ export class Restorer {
         continue;
       }
       if (!entry) {
-        throw new BackupError('PATH_NOT_FOUND', `${key} is not in snapshot ${snapshot.id.slice(0, 8)}.`, { path: key, snapshot: snapshot.id });
+        throw new BackupError('PATH_NOT_FOUND', `${key} is not in snapshot ${snapshot.id.slice(0, 8)}.`, {
+          path: key,
+          snapshot: snapshot.id,
+        });
       }
       const refused = entryProblem(entry);
       if (refused) {
@@ -319,7 +403,15 @@ export class Restorer {
    * lacks the parent folder, so everything is new and the disk need not be asked (restore into an empty
    * folder would otherwise stat every file).
    */
-  private async visit(run: Run, parts: string[], entry: TreeEntry, parentMissing: boolean, extras: Extras | undefined, missingKnown = false, parentTree?: string): Promise<void> {
+  private async visit(
+    run: Run,
+    parts: string[],
+    entry: TreeEntry,
+    parentMissing: boolean,
+    extras: Extras | undefined,
+    missingKnown = false,
+    parentTree?: string,
+  ): Promise<void> {
     const rel = parts.join('/');
     let abs: string;
     try {
@@ -348,12 +440,19 @@ export class Restorer {
     if (existing) {
       // A file where the snapshot has a folder: with deleteExtra it goes first; without it, ensureDir
       // reports the conflict and the user's file stays.
-      if (run.options.deleteExtra && !existing.isDirectory() && !existing.isSymbolicLink()) await this.deleteOne(run, parts, 'file');
+      if (run.options.deleteExtra && !existing.isDirectory() && !existing.isSymbolicLink())
+        await this.deleteOne(run, parts, 'file');
     }
     this.decide(run, { path: rel, action: existing ? 'overwrite' : 'create', type: 'dir' });
     // The folder is made by the first write inside it, or after its walk (an empty one): a chain of folders
     // deeper than any file system is refused before any of it is written.
-    await this.walkDir(run, entry.tree, parts, !existing || !existing.isDirectory(), existing?.isDirectory() ? extras : undefined);
+    await this.walkDir(
+      run,
+      entry.tree,
+      parts,
+      !existing || !existing.isDirectory(),
+      existing?.isDirectory() ? extras : undefined,
+    );
     await run.sink.dir(parts);
   }
 
@@ -361,13 +460,20 @@ export class Restorer {
    * Decides a file or link: undefined when the target already has it, else whether it overwrites. A
    * folder where it goes is emptied first with deleteExtra (and removed when it is written).
    */
-  private async decideFile(run: Run, parts: string[], entry: Exclude<TreeEntry, { type: 'dir' }>, existing: Stats | undefined, extras: Extras | undefined): Promise<boolean | undefined> {
+  private async decideFile(
+    run: Run,
+    parts: string[],
+    entry: Exclude<TreeEntry, { type: 'dir' }>,
+    existing: Stats | undefined,
+    extras: Extras | undefined,
+  ): Promise<boolean | undefined> {
     const rel = parts.join('/');
     if (existing && (await run.writer.matches(entry, existing, safeJoin(run.writer.target, parts)))) {
       run.plan.unchanged++;
       return undefined;
     }
-    if (existing?.isDirectory() && run.options.deleteExtra && extras) await this.deleteContents(run, parts, extras.layers);
+    if (existing?.isDirectory() && run.options.deleteExtra && extras)
+      await this.deleteContents(run, parts, extras.layers);
     this.decide(run, { path: rel, action: existing ? 'overwrite' : 'create', type: entry.type });
     return existing !== undefined;
   }
@@ -376,7 +482,13 @@ export class Restorer {
    * Walks one folder of the snapshot: deletes the target's extras in it (deleteExtra), decides its files
    * and queues their writes as one batch, then visits its sub-folders one at a time.
    */
-  private async walkDir(run: Run, treeId: string, parts: string[], dirMissing: boolean, extras: Extras | undefined): Promise<void> {
+  private async walkDir(
+    run: Run,
+    treeId: string,
+    parts: string[],
+    dirMissing: boolean,
+    extras: Extras | undefined,
+  ): Promise<void> {
     run.sink.check();
     const rel = parts.join('/');
     let tree: Tree;
@@ -388,7 +500,8 @@ export class Restorer {
       return;
     }
     // A crafted chain of folders deeper than any file system: refused with one sentence.
-    if (parts.length >= MAX_TREE_DEPTH && tree.entries.length > 0) throw tooDeep(`Snapshot ${run.snapshot.id.slice(0, 8)}`, { snapshot: run.snapshot.id });
+    if (parts.length >= MAX_TREE_DEPTH && tree.entries.length > 0)
+      throw tooDeep(`Snapshot ${run.snapshot.id.slice(0, 8)}`, { snapshot: run.snapshot.id });
 
     // The target's own listing of this folder, for its extras and for which sub-folders are walked for theirs.
     let listedDirs: Set<string> | undefined;
@@ -407,7 +520,8 @@ export class Restorer {
         await this.deleteOne(run, foundParts, found.kind);
       }
     }
-    const childExtras = (name: string): Extras | undefined => (listedDirs?.has(name) ? { layers: childLayers } : undefined);
+    const childExtras = (name: string): Extras | undefined =>
+      listedDirs?.has(name) ? { layers: childLayers } : undefined;
 
     const files: FileEntry[] = [];
     const overwrite: boolean[] = [];

@@ -78,7 +78,11 @@ export class TargetWriter {
       const stat = this.fs.lstatSync(current);
       if (!stat) return;
       if (!stat.isDirectory()) {
-        throw new BackupError('UNSAFE_PATH', `Refusing to write below ${current}: it is ${stat.isSymbolicLink() ? 'a symlink' : 'not a folder'}.`, { path: current });
+        throw new BackupError(
+          'UNSAFE_PATH',
+          `Refusing to write below ${current}: it is ${stat.isSymbolicLink() ? 'a symlink' : 'not a folder'}.`,
+          { path: current },
+        );
       }
     }
   }
@@ -113,16 +117,25 @@ export class TargetWriter {
       // A link where the snapshot has a folder: replace the link itself (never follow it).
       await this.fs.unlink(current);
     } else if (stat) {
-      throw new BackupError('RESTORE_CONFLICT', `Cannot restore the folder ${current}: a file is in the way.`, { path: current });
+      throw new BackupError('RESTORE_CONFLICT', `Cannot restore the folder ${current}: a file is in the way.`, {
+        path: current,
+      });
     }
     // A folder this restore made holds no leftovers: no need to sweep it.
-    await this.fs.mkdir(current).then(() => this.swept.set(current, Promise.resolve()), (error) => {
-      if (errnoCode(error) !== 'EEXIST') throw error;
-    });
+    await this.fs.mkdir(current).then(
+      () => this.swept.set(current, Promise.resolve()),
+      (error) => {
+        if (errnoCode(error) !== 'EEXIST') throw error;
+      },
+    );
     this.realDirs.add(current);
   }
 
-  async writeFile(parts: readonly string[], entry: Extract<TreeEntry, { type: 'file' }>, overwriting: boolean): Promise<void> {
+  async writeFile(
+    parts: readonly string[],
+    entry: Extract<TreeEntry, { type: 'file' }>,
+    overwriting: boolean,
+  ): Promise<void> {
     const port = this.fs;
     const abs = safeJoin(this.target, parts);
     await this.assertRealParents(parts);
@@ -133,7 +146,11 @@ export class TargetWriter {
       for (const id of entry.content) chunks.push(await this.repo.loadBlob(id));
       const size = chunks.reduce((sum, c) => sum + c.length, 0);
       if (size !== entry.size) {
-        throw new BackupError('OBJECT_DAMAGED', `${parts.join('/')} restored to ${size} bytes, not the ${entry.size} its snapshot records.`, { path: parts.join('/') });
+        throw new BackupError(
+          'OBJECT_DAMAGED',
+          `${parts.join('/')} restored to ${size} bytes, not the ${entry.size} its snapshot records.`,
+          { path: parts.join('/') },
+        );
       }
       try {
         port.writeNewFileSync(temp, chunks, 0o600, overwriting);
@@ -160,7 +177,11 @@ export class TargetWriter {
         written += data.length;
       }
       if (written !== entry.size) {
-        throw new BackupError('OBJECT_DAMAGED', `${parts.join('/')} restored to ${written} bytes, not the ${entry.size} its snapshot records.`, { path: parts.join('/') });
+        throw new BackupError(
+          'OBJECT_DAMAGED',
+          `${parts.join('/')} restored to ${written} bytes, not the ${entry.size} its snapshot records.`,
+          { path: parts.join('/') },
+        );
       }
       // Replacing a user's existing file: make the new content durable before the old one is gone.
       if (overwriting) await handle.sync();
@@ -207,7 +228,11 @@ export class TargetWriter {
     try {
       await this.fs.rmdir(abs);
     } catch {
-      throw new BackupError('RESTORE_CONFLICT', `Cannot restore ${abs}: a folder with content is in the way (restore with delete to replace it).`, { path: abs });
+      throw new BackupError(
+        'RESTORE_CONFLICT',
+        `Cannot restore ${abs}: a folder with content is in the way (restore with delete to replace it).`,
+        { path: abs },
+      );
     }
   }
 }

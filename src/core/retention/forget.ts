@@ -13,7 +13,19 @@ import { applyPolicy, labelKeeps } from './policy';
 import { blobCosts, keySizes, markReachable } from './prune';
 
 /** What forget needs of the store (#13): its records, the index and trees (the size budget), its lock, the archive records (what they build on is kept). */
-export type ForgetRepo = Pick<Repository, 'files' | 'indexed' | 'locate' | 'loadTree' | 'listSnapshots' | 'loadSnapshot' | 'removeSnapshot' | 'lock' | 'refreshIndex'> & MetaStore;
+export type ForgetRepo = Pick<
+  Repository,
+  | 'files'
+  | 'indexed'
+  | 'locate'
+  | 'loadTree'
+  | 'listSnapshots'
+  | 'loadSnapshot'
+  | 'removeSnapshot'
+  | 'lock'
+  | 'refreshIndex'
+> &
+  MetaStore;
 
 export interface ForgetOptions {
   policy: RetentionPolicy;
@@ -45,7 +57,12 @@ export interface ForgetReport {
 }
 
 function isProtected(decision: Decision): boolean {
-  return decision.reasons.includes('latest') || decision.reasons.includes('pinned') || decision.reasons.includes('labelled') || decision.reasons.includes('archive-base');
+  return (
+    decision.reasons.includes('latest') ||
+    decision.reasons.includes('pinned') ||
+    decision.reasons.includes('labelled') ||
+    decision.reasons.includes('archive-base')
+  );
 }
 
 /**
@@ -54,7 +71,10 @@ function isProtected(decision: Decision): boolean {
  */
 export async function forget(repo: ForgetRepo, options: ForgetOptions): Promise<ForgetReport> {
   if (options.maxSize !== undefined && !(Number.isFinite(options.maxSize) && options.maxSize >= 0)) {
-    throw new BackupError('USAGE', `The size budget must be a number of bytes of 0 or more (got ${String(options.maxSize)}).`);
+    throw new BackupError(
+      'USAGE',
+      `The size budget must be a number of bytes of 0 or more (got ${String(options.maxSize)}).`,
+    );
   }
   const lock = options.dryRun ? undefined : await repo.lock(false, 'forget');
   try {
@@ -81,7 +101,11 @@ export async function forget(repo: ForgetRepo, options: ForgetOptions): Promise<
     const removed = decisions.filter((d) => !d.keep).map((d) => d.snapshot);
 
     await repo.refreshIndex();
-    const storeKeys = [...(await repo.files.keys('data')), ...(await repo.files.keys('index')), ...(await repo.files.keys('snapshots'))];
+    const storeKeys = [
+      ...(await repo.files.keys('data')),
+      ...(await repo.files.keys('index')),
+      ...(await repo.files.keys('snapshots')),
+    ];
     const storeBytes = [...(await keySizes(repo, storeKeys)).values()].reduce((a, b) => a + b, 0);
 
     let removedForSize: SnapshotRecord[] = [];
@@ -100,7 +124,8 @@ export async function forget(repo: ForgetRepo, options: ForgetOptions): Promise<
     }
 
     if (!options.dryRun) {
-      if (options.signal?.aborted) throw new BackupError('CANCELLED', 'Forget was cancelled before it removed anything.');
+      if (options.signal?.aborted)
+        throw new BackupError('CANCELLED', 'Forget was cancelled before it removed anything.');
       const byId = new Map(decisions.map((d) => [d.snapshot.id, d]));
       for (const snapshot of [...removed, ...removedForSize]) {
         const fresh = await repo.loadSnapshot(snapshot.id).catch((error: unknown) => {
@@ -113,7 +138,10 @@ export async function forget(repo: ForgetRepo, options: ForgetOptions): Promise<
           // Pinned or labelled since we listed: it stays after all.
           const decision = byId.get(snapshot.id) as Decision;
           decision.keep = true;
-          decision.reasons = [...(fresh.pinned ? ['pinned'] : []), ...(labelled ? [fresh.autoLabel ? 'auto-labelled' : 'labelled'] : [])];
+          decision.reasons = [
+            ...(fresh.pinned ? ['pinned'] : []),
+            ...(labelled ? [fresh.autoLabel ? 'auto-labelled' : 'labelled'] : []),
+          ];
           continue;
         }
         if (fresh) await repo.removeSnapshot(snapshot.id);
@@ -121,7 +149,15 @@ export async function forget(repo: ForgetRepo, options: ForgetOptions): Promise<
     }
     const stillGoing = new Set(decisions.filter((d) => !d.keep).map((d) => d.snapshot));
     return {
-      decisions: [...decisions].sort((a, b) => (a.snapshot.time < b.snapshot.time ? -1 : a.snapshot.time > b.snapshot.time ? 1 : a.snapshot.id < b.snapshot.id ? -1 : 1)),
+      decisions: [...decisions].sort((a, b) =>
+        a.snapshot.time < b.snapshot.time
+          ? -1
+          : a.snapshot.time > b.snapshot.time
+            ? 1
+            : a.snapshot.id < b.snapshot.id
+              ? -1
+              : 1,
+      ),
       removed: removed.filter((s) => stillGoing.has(s)),
       removedForSize: removedForSize.filter((s) => stillGoing.has(s)),
       storeBytes,
@@ -165,7 +201,12 @@ async function sizeBudget(
   const marked = new Set<string>();
   let bytes = 0;
   const markOptions = { signal, onMark: (id: string) => (bytes += cost(id)), onUnreadable: () => undefined };
-  await markReachable(repo, fixed.map((s) => s.tree), marked, markOptions);
+  await markReachable(
+    repo,
+    fixed.map((s) => s.tree),
+    marked,
+    markOptions,
+  );
   // sizes[k]: the store after removing the k oldest candidates.
   const sizes: number[] = new Array(candidates.length + 1);
   sizes[candidates.length] = overhead + bytes;

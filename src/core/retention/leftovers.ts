@@ -20,7 +20,12 @@ async function indexedPacks(repo: Repository): Promise<Set<string>> {
   const named = new Set<string>();
   for (const key of await repo.backend.list('index')) {
     const data = openIndex(await repo.backend.load(key), repo.codec, `Index file ${key}`);
-    walkIndex(data, `Index file ${key}`, (packId) => named.add(packId), () => undefined);
+    walkIndex(
+      data,
+      `Index file ${key}`,
+      (packId) => named.add(packId),
+      () => undefined,
+    );
   }
   return named;
 }

@@ -70,7 +70,11 @@ function isoWeek(d: Date): string {
 
 /** Bucket keys from local calendar fields (never ms arithmetic), so 23- and 25-hour days are still one day. */
 const BUCKETS: ReadonlyArray<{ rule: BucketRule; reason: string; key: (d: Date) => string }> = [
-  { rule: 'keepHourly', reason: 'hourly', key: (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}` },
+  {
+    rule: 'keepHourly',
+    reason: 'hourly',
+    key: (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}`,
+  },
   { rule: 'keepDaily', reason: 'daily', key: (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}` },
   { rule: 'keepWeekly', reason: 'weekly', key: isoWeek },
   { rule: 'keepMonthly', reason: 'monthly', key: (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}` },
@@ -84,13 +88,21 @@ function validate(policy: RetentionPolicy): void {
   for (const rule of COUNT_RULES) {
     const value = policy[rule];
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
-      throw new BackupError('USAGE', `The retention rule ${rule} must be a whole number of 0 or more (got ${String(value)}).`, { rule, value });
+      throw new BackupError(
+        'USAGE',
+        `The retention rule ${rule} must be a whole number of 0 or more (got ${String(value)}).`,
+        { rule, value },
+      );
     }
   }
   for (const rule of ['keepWithin', 'keepAutoLabelled'] as const) {
     const value = policy[rule];
     if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
-      throw new BackupError('USAGE', `The retention rule ${rule} must be a duration of 0 or more (got ${String(value)}).`, { rule, value });
+      throw new BackupError(
+        'USAGE',
+        `The retention rule ${rule} must be a duration of 0 or more (got ${String(value)}).`,
+        { rule, value },
+      );
     }
   }
 }
@@ -177,6 +189,7 @@ export function parseDuration(text: string): number | undefined {
   const trimmed = text.trim().toLowerCase();
   if (!/^(\d+(\.\d+)?[smhdwy])+$/.test(trimmed)) return undefined;
   let total = 0;
-  for (const [, amount, , unit] of trimmed.matchAll(/(\d+(\.\d+)?)([smhdwy])/g)) total += Number(amount) * DURATION_UNITS[unit];
+  for (const [, amount, , unit] of trimmed.matchAll(/(\d+(\.\d+)?)([smhdwy])/g))
+    total += Number(amount) * DURATION_UNITS[unit];
   return Math.round(total);
 }

@@ -48,7 +48,20 @@ export interface PruneReport {
  * What prune needs of the store (#13): its snapshots and trees (what is live), its index, a writer for the
  * copies, the exclusive lock, and its files below the index (`files`: packs, index files, temp files).
  */
-export type PruneRepo = Pick<Repository, 'files' | 'indexed' | 'listSnapshots' | 'loadBlobAt' | 'loadTree' | 'locate' | 'lock' | 'newWriter' | 'now' | 'refreshIndex' | 'reloadIndex'>;
+export type PruneRepo = Pick<
+  Repository,
+  | 'files'
+  | 'indexed'
+  | 'listSnapshots'
+  | 'loadBlobAt'
+  | 'loadTree'
+  | 'locate'
+  | 'lock'
+  | 'newWriter'
+  | 'now'
+  | 'refreshIndex'
+  | 'reloadIndex'
+>;
 
 const HOUR = 3_600_000;
 const LOCK_WAIT_MS = 10 * 60_000;
@@ -73,7 +86,12 @@ export interface MarkOptions {
  * file contents. Each tree is read once, however many snapshots share it; trees already in `marked` are
  * taken as walked. Throws CANCELLED when `signal` aborts.
  */
-export async function markReachable(repo: Pick<Repository, 'loadTree'>, roots: Iterable<string>, marked: Set<string>, options: MarkOptions = {}): Promise<void> {
+export async function markReachable(
+  repo: Pick<Repository, 'loadTree'>,
+  roots: Iterable<string>,
+  marked: Set<string>,
+  options: MarkOptions = {},
+): Promise<void> {
   const mark = (id: string): boolean => {
     if (marked.has(id)) return false;
     marked.add(id);
@@ -85,12 +103,18 @@ export async function markReachable(repo: Pick<Repository, 'loadTree'>, roots: I
   let walked = 0;
   while (stack.length > 0) {
     const id = stack.pop() as string;
-    if (++walked % 256 === 0 && options.signal?.aborted) throw new BackupError('CANCELLED', 'Cancelled before anything was removed.');
+    if (++walked % 256 === 0 && options.signal?.aborted)
+      throw new BackupError('CANCELLED', 'Cancelled before anything was removed.');
     let tree;
     try {
       tree = await repo.loadTree(id);
     } catch (error) {
-      if (!options.onUnreadable || !isBackupError(error) || (error.code !== 'OBJECT_MISSING' && error.code !== 'OBJECT_DAMAGED')) throw error;
+      if (
+        !options.onUnreadable ||
+        !isBackupError(error) ||
+        (error.code !== 'OBJECT_MISSING' && error.code !== 'OBJECT_DAMAGED')
+      )
+        throw error;
       options.onUnreadable(id, error);
       continue;
     }
@@ -154,7 +178,13 @@ async function readIndexFiles(repo: PruneRepo): Promise<IndexState> {
       let decoded: IndexedPack[];
       try {
         // One that cannot be read: the packs it names would look unused, and deleting them could destroy snapshots.
-        decoded = await repo.files.readIndex(key, (error) => new BackupError('REPO_CORRUPT', `Prune stopped before changing anything: ${error.message} Run verify.`, { key }));
+        decoded = await repo.files.readIndex(
+          key,
+          (error) =>
+            new BackupError('REPO_CORRUPT', `Prune stopped before changing anything: ${error.message} Run verify.`, {
+              key,
+            }),
+        );
       } catch (error) {
         // Only a dry run (no lock) can see a snapshot compact the index meanwhile: list again.
         if (isBackupError(error, 'OBJECT_MISSING') && attempt < 4) {
@@ -256,7 +286,11 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
   const damaged: string[] = [];
   const snapshots = await repo.listSnapshots({ reload: true, onDamaged: (key) => damaged.push(key) });
   if (damaged.length > 0) {
-    throw new BackupError('REPO_CORRUPT', `Prune stopped before changing anything: ${plural(damaged.length, 'snapshot record')} (${damaged[0]}${damaged.length > 1 ? ', …' : ''}) cannot be read, so what they need is unknown. Run verify.`, { keys: damaged });
+    throw new BackupError(
+      'REPO_CORRUPT',
+      `Prune stopped before changing anything: ${plural(damaged.length, 'snapshot record')} (${damaged[0]}${damaged.length > 1 ? ', …' : ''}) cannot be read, so what they need is unknown. Run verify.`,
+      { keys: damaged },
+    );
   }
   const forgotten = new Set(options.assumeForgotten ?? []);
   const roots = snapshots.filter((s) => !forgotten.has(s.id)).map((s) => s.tree);
@@ -266,7 +300,11 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
   await markReachable(repo, roots, live, { signal, onUnreadable: (id, error) => unreadable.set(id, error) });
   if (unreadable.size > 0) {
     const [id, error] = unreadable.entries().next().value as [string, BackupError];
-    throw new BackupError('REPO_CORRUPT', `Prune stopped before changing anything: ${plural(unreadable.size, 'folder listing')} cannot be read (tree ${id.slice(0, 12)}: ${error.message}), so what it needs is unknown. Run verify.`, { trees: [...unreadable.keys()] });
+    throw new BackupError(
+      'REPO_CORRUPT',
+      `Prune stopped before changing anything: ${plural(unreadable.size, 'folder listing')} cannot be read (tree ${id.slice(0, 12)}: ${error.message}), so what it needs is unknown. Run verify.`,
+      { trees: [...unreadable.keys()] },
+    );
   }
   checkCancelled(signal);
 
@@ -337,7 +375,10 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
   for (const [packId, f] of fate) if (f === 'keep' && !kept.has(packId)) fate.set(packId, 'delete');
   // Packs no index names are left by crashed snapshots, unless a live blob is missing: then one may hold it.
   const orphans = missingBlobs > 0 ? [] : [...onDisk.keys()].filter((packId) => !index.packs.has(packId));
-  if (missingBlobs > 0) progress(`${plural(missingBlobs, 'needed blob')} missing from the store; packs no index names are kept (run verify)`);
+  if (missingBlobs > 0)
+    progress(
+      `${plural(missingBlobs, 'needed blob')} missing from the store; packs no index names are kept (run verify)`,
+    );
   const deleted = [...fate].filter(([, f]) => f === 'delete').map(([packId]) => packId);
   const rewritten = [...fate].filter(([, f]) => f === 'rewrite').map(([packId]) => packId);
   const blobsRemoved = [...indexedIds].filter((id) => !live.has(id)).length;
@@ -366,7 +407,9 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
     bytesAfter,
     missingBlobs,
   });
-  progress(`${plural(deleted.length + orphans.length, 'pack')} to delete, ${plural(rewritten.length, 'pack')} to rewrite (${plural(toCopy.length, 'blob')} to copy), ${plural(blobsRemoved, 'unused blob')}`);
+  progress(
+    `${plural(deleted.length + orphans.length, 'pack')} to delete, ${plural(rewritten.length, 'pack')} to rewrite (${plural(toCopy.length, 'blob')} to copy), ${plural(blobsRemoved, 'unused blob')}`,
+  );
 
   if (dryRun) {
     const copied = sum(rewritten.map((packId) => liveBytes(index.packs.get(packId)?.values() ?? [], live)));
@@ -374,7 +417,8 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
     const placeholder = toCopy.length ? [{ packId: '0'.repeat(64), entries: toCopy }] : [];
     const newIndexBytes = repo.files.indexBytes([...keptPacks(), ...placeholder, ...unheldPacks()]);
     const oldIndexBytes = sum(index.keys.map((key) => sizes.get(key) ?? 0));
-    const after = bytesBefore - removedPackBytes + newPackBytes - oldIndexBytes + newIndexBytes - sum(oldTemps.map((t) => t.size));
+    const after =
+      bytesBefore - removedPackBytes + newPackBytes - oldIndexBytes + newIndexBytes - sum(oldTemps.map((t) => t.size));
     return report(Math.max(0, Math.round(after)), oldTemps.length);
   }
 
@@ -393,7 +437,11 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
         plain = await repo.loadBlobAt(at);
       } catch (error) {
         if (!isBackupError(error) || (error.code !== 'OBJECT_DAMAGED' && error.code !== 'OBJECT_MISSING')) throw error;
-        throw new BackupError('REPO_CORRUPT', `Prune stopped before removing anything: a still-needed object cannot be read (${error.message}). Run verify.`, { id: at.id, pack: at.packId });
+        throw new BackupError(
+          'REPO_CORRUPT',
+          `Prune stopped before removing anything: a still-needed object cannot be read (${error.message}). Run verify.`,
+          { id: at.id, pack: at.packId },
+        );
       }
       await writer.add(at.type, plain, { rewrite: true });
     }

@@ -47,13 +47,23 @@ export interface PrunePlan {
 }
 
 const forgetRequests = new WeakMap<ForgetPlan, { repo: RetentionRepo; request: ForgetRequest }>();
-const pruneRequests = new WeakMap<PrunePlan, { repo: PruneRepo; options: Omit<PruneOptions, 'dryRun' | 'signal' | 'onProgress' | 'assumeForgotten'> }>();
+const pruneRequests = new WeakMap<
+  PrunePlan,
+  { repo: PruneRepo; options: Omit<PruneOptions, 'dryRun' | 'signal' | 'onProgress' | 'assumeForgotten'> }
+>();
 
 /** What forget (and, asked, the prune after it) would remove now; changes nothing and takes no lock. */
-export async function planForget(repo: RetentionRepo, request: ForgetRequest, options: PlanOptions = {}): Promise<ForgetPlan> {
+export async function planForget(
+  repo: RetentionRepo,
+  request: ForgetRequest,
+  options: PlanOptions = {},
+): Promise<ForgetPlan> {
   const { prune: thenPrune, ...forgetOptions } = request;
   if (forgetOptions.maxSize !== undefined && !(Number.isFinite(forgetOptions.maxSize) && forgetOptions.maxSize >= 0)) {
-    throw new BackupError('USAGE', `The size budget must be a number of bytes of 0 or more (got ${String(forgetOptions.maxSize)}).`);
+    throw new BackupError(
+      'USAGE',
+      `The size budget must be a number of bytes of 0 or more (got ${String(forgetOptions.maxSize)}).`,
+    );
   }
   const plan: ForgetPlan = { locks: thenPrune ? ['shared', 'exclusive'] : ['shared'] };
   if (options.preview !== false) {
@@ -66,7 +76,10 @@ export async function planForget(repo: RetentionRepo, request: ForgetRequest, op
 }
 
 /** Removes what the policy lets go (deciding again under the lock), then prunes when the plan says so. */
-export async function applyForget(plan: ForgetPlan, options: { signal?: AbortSignal; onProgress?: (message: string) => void } = {}): Promise<ForgetResult> {
+export async function applyForget(
+  plan: ForgetPlan,
+  options: { signal?: AbortSignal; onProgress?: (message: string) => void } = {},
+): Promise<ForgetResult> {
   const held = forgetRequests.get(plan);
   if (!held) throw new BackupError('USAGE', 'This forget plan was not made by planForget.');
   const { repo, request } = held;
@@ -77,15 +90,24 @@ export async function applyForget(plan: ForgetPlan, options: { signal?: AbortSig
 }
 
 /** What prune would remove now; changes nothing and takes no lock. */
-export async function planPrune(repo: PruneRepo, options: Omit<PruneOptions, 'dryRun' | 'onProgress' | 'signal' | 'assumeForgotten'> & PlanOptions = {}): Promise<PrunePlan> {
+export async function planPrune(
+  repo: PruneRepo,
+  options: Omit<PruneOptions, 'dryRun' | 'onProgress' | 'signal' | 'assumeForgotten'> & PlanOptions = {},
+): Promise<PrunePlan> {
   const { signal, preview, ...rest } = options;
-  const plan: PrunePlan = { lock: 'exclusive', ...(preview !== false ? { report: await prune(repo, { ...rest, dryRun: true, signal }) } : {}) };
+  const plan: PrunePlan = {
+    lock: 'exclusive',
+    ...(preview !== false ? { report: await prune(repo, { ...rest, dryRun: true, signal }) } : {}),
+  };
   pruneRequests.set(plan, { repo, options: rest });
   return plan;
 }
 
 /** Prunes under the exclusive lock (waiting for snapshots in flight), deciding again once it holds the store alone. */
-export async function applyPrune(plan: PrunePlan, options: { signal?: AbortSignal; onProgress?: (message: string) => void } = {}): Promise<PruneReport> {
+export async function applyPrune(
+  plan: PrunePlan,
+  options: { signal?: AbortSignal; onProgress?: (message: string) => void } = {},
+): Promise<PruneReport> {
   const held = pruneRequests.get(plan);
   if (!held) throw new BackupError('USAGE', 'This prune plan was not made by planPrune.');
   return prune(held.repo, { ...held.options, signal: options.signal, onProgress: options.onProgress });

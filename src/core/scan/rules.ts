@@ -80,7 +80,8 @@ function compileGlobs(patterns: readonly string[]): CompiledGlobs {
       if (below) byPath.push(below.source);
     }
   }
-  const join = (sources: string[]) => (sources.length ? new RegExp(sources.map((s) => `(?:${s})`).join('|')) : undefined);
+  const join = (sources: string[]) =>
+    sources.length ? new RegExp(sources.map((s) => `(?:${s})`).join('|')) : undefined;
   return { byName: join(byName), byPath: join(byPath), dirsByName: join(dirsByName), dirsByPath: join(dirsByPath) };
 }
 
@@ -117,7 +118,13 @@ export class Rules {
     this.gitignore = options.gitignore ?? false;
     this.includeGit = options.includeGit ?? false;
     this.excludeAbsolute = new Set((options.excludeAbsolute ?? []).map((p) => path.resolve(p)));
-    this.fingerprint = JSON.stringify([excludes, options.includes ?? [], this.gitignore, [...this.excludeAbsolute].sort(), ...(this.includeGit ? ['git'] : [])]);
+    this.fingerprint = JSON.stringify([
+      excludes,
+      options.includes ?? [],
+      this.gitignore,
+      [...this.excludeAbsolute].sort(),
+      ...(this.includeGit ? ['git'] : []),
+    ]);
   }
 
   /** The same rules with the workspace's `.git` included or left out (restore decides per target). */

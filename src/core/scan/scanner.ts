@@ -141,7 +141,10 @@ export class Scanner {
       dirents = this.port.readdirSync(abs);
     } catch (error) {
       const code = errnoCode(error);
-      skipped.push({ path: relDir || '.', reason: code === 'ENOENT' ? 'folder vanished while being read' : `folder cannot be read (${code ?? 'error'})` });
+      skipped.push({
+        path: relDir || '.',
+        reason: code === 'ENOENT' ? 'folder vanished while being read' : `folder cannot be read (${code ?? 'error'})`,
+      });
       return { entries: [], skipped, layers: [...parentLayers], unreadable: code !== 'ENOENT' };
     }
     const own = dirents.some((d) => d.name === '.gitignore') ? await this.gitignoreLayer(relDir) : undefined;
@@ -161,7 +164,8 @@ export class Scanner {
       else if (dirent.isFile()) kind = 'file';
       else if (dirent.isSymbolicLink()) kind = 'symlink';
       if (!kind) {
-        if (!rules.excluded(relPath, name, false, layers)) skipped.push({ path: relPath, reason: 'not a regular file, folder or symlink' });
+        if (!rules.excluded(relPath, name, false, layers))
+          skipped.push({ path: relPath, reason: 'not a regular file, folder or symlink' });
         continue;
       }
       if (rules.excluded(relPath, name, kind === 'dir', layers)) continue;

@@ -61,7 +61,7 @@ interface Header {
 export function namesOf(dir: CachedDir): string[] {
   const names: string[] = [];
   const data = dir.nameData;
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const length = data.readUInt16LE(at);
     names.push(data.toString('utf8', at + 2, at + 2 + length));
     at += 2 + length;
@@ -96,7 +96,13 @@ function wellFormedNames(data: Buffer, count: number): boolean {
 const pad8 = (n: number) => (8 - (n % 8)) % 8;
 
 function sameSig(sigs: Float64Array | number[], at: number, stat: FileSig): boolean {
-  return sigs[at] === stat.size && sigs[at + 1] === stat.mtimeMs && sigs[at + 2] === stat.ctimeMs && sigs[at + 3] === stat.ino && sigs[at + 4] === stat.mode;
+  return (
+    sigs[at] === stat.size &&
+    sigs[at + 1] === stat.mtimeMs &&
+    sigs[at + 2] === stat.ctimeMs &&
+    sigs[at + 3] === stat.ino &&
+    sigs[at + 4] === stat.mode
+  );
 }
 
 /** Walks one cached folder's names alongside a sorted listing of the same folder. */
@@ -147,7 +153,11 @@ export class DirRecorder {
 
   finish(relDir: string, tree: string, totals: SubtreeTotals, count: number): void {
     const sigs = Float64Array.from(this.values);
-    this.cache.record(relDir, { tree, totals, count, nameCount: this.names.length, nameData: encodeNames(this.names), sigs, base: 0 }, false);
+    this.cache.record(
+      relDir,
+      { tree, totals, count, nameCount: this.names.length, nameData: encodeNames(this.names), sigs, base: 0 },
+      false,
+    );
   }
 }
 
@@ -187,18 +197,30 @@ export class StatCache {
       const headerLength = v3 ? data.readUInt32LE(data.length - 8) : data.readUInt32LE(0);
       const headerStart = v3 ? data.length - 8 - headerLength : 8;
       if (headerStart < 0) return none();
-      const header = JSON.parse(data.toString('utf8', headerStart, headerStart + headerLength)) as { v?: unknown; rules?: unknown; scanStart?: unknown; dirs?: unknown };
+      const header = JSON.parse(data.toString('utf8', headerStart, headerStart + headerLength)) as {
+        v?: unknown;
+        rules?: unknown;
+        scanStart?: unknown;
+        dirs?: unknown;
+      };
       if (header.v !== (v3 ? 3 : 2) || header.rules !== rulesFingerprint || !Array.isArray(header.dirs)) return none();
       if (typeof header.scanStart !== 'number' || !Number.isFinite(header.scanStart)) return none();
       const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
       // The rows first, checked: a cache is trusted to skip reading files, so anything malformed means no cache.
-      const rows: Array<{ rel: string; dir: Omit<CachedDir, 'sigs' | 'base' | 'nameData'>; names: string[] | number }> = [];
+      const rows: Array<{ rel: string; dir: Omit<CachedDir, 'sigs' | 'base' | 'nameData'>; names: string[] | number }> =
+        [];
       let total = 0;
       let bodyBytes = 0;
       for (const row of header.dirs as unknown[]) {
         if (!Array.isArray(row) || row.length !== (v3 ? 9 : 8)) return none();
         const [rel, tree, entries, files, subdirs, symlinks, bytes, a, b] = row as unknown[];
-        if (typeof rel !== 'string' || typeof tree !== 'string' || !ID_PATTERN.test(tree) || ![entries, files, subdirs, symlinks, bytes].every(count)) return none();
+        if (
+          typeof rel !== 'string' ||
+          typeof tree !== 'string' ||
+          !ID_PATTERN.test(tree) ||
+          ![entries, files, subdirs, symlinks, bytes].every(count)
+        )
+          return none();
         let names: string[] | number;
         let nameCount: number;
         if (v3) {
@@ -211,7 +233,12 @@ export class StatCache {
           nameCount = a.length;
           names = a as string[];
         }
-        const totals = { files: files as number, dirs: subdirs as number, symlinks: symlinks as number, bytes: bytes as number };
+        const totals = {
+          files: files as number,
+          dirs: subdirs as number,
+          symlinks: symlinks as number,
+          bytes: bytes as number,
+        };
         rows.push({ rel, dir: { tree, count: entries as number, totals, nameCount }, names });
         total += nameCount;
       }
@@ -283,7 +310,20 @@ export class StatCache {
   record(relDir: string, dir: CachedDir, reused: boolean): void {
     const sigBytes = Buffer.from(dir.sigs.buffer, dir.sigs.byteOffset + dir.base * 8, dir.nameCount * SIG * 8);
     const parts = [sigBytes, dir.nameData, PADDING.subarray(0, pad8(dir.nameData.length))];
-    this.next.push({ row: [relDir, dir.tree, dir.count, dir.totals.files, dir.totals.dirs, dir.totals.symlinks, dir.totals.bytes, dir.nameCount, dir.nameData.length], parts });
+    this.next.push({
+      row: [
+        relDir,
+        dir.tree,
+        dir.count,
+        dir.totals.files,
+        dir.totals.dirs,
+        dir.totals.symlinks,
+        dir.totals.bytes,
+        dir.nameCount,
+        dir.nameData.length,
+      ],
+      parts,
+    });
     if (!reused) this.changed = true;
     if (!this.sink && this.changed && this.openSink) {
       this.sink = this.openSink();
@@ -327,7 +367,15 @@ export class StatCache {
   }
 
   private tail(): Buffer[] {
-    const header = Buffer.from(JSON.stringify({ v: 3, rules: this.rulesFingerprint, scanStart: this.scanStart, dirs: this.next.map((d) => d.row) } satisfies Header), 'utf8');
+    const header = Buffer.from(
+      JSON.stringify({
+        v: 3,
+        rules: this.rulesFingerprint,
+        scanStart: this.scanStart,
+        dirs: this.next.map((d) => d.row),
+      } satisfies Header),
+      'utf8',
+    );
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(header.length, 0);
     MAGIC.copy(trailer, 4);
@@ -350,7 +398,8 @@ const PADDING = Buffer.alloc(8);
 
 /** `count` doubles at `byteOffset` of `data` as a Float64Array: a view when aligned, else an aligned copy. */
 function float64View(data: Buffer, byteOffset: number, count: number): Float64Array {
-  if ((data.byteOffset + byteOffset) % 8 === 0) return new Float64Array(data.buffer, data.byteOffset + byteOffset, count);
+  if ((data.byteOffset + byteOffset) % 8 === 0)
+    return new Float64Array(data.buffer, data.byteOffset + byteOffset, count);
   const copy = new Float64Array(count);
   Buffer.from(copy.buffer).set(data.subarray(byteOffset, byteOffset + count * 8));
   return copy;

@@ -58,7 +58,12 @@ export function catchUpDue(now: Date, lastSnapshot: Date | undefined, catchUpAft
 }
 
 /** Whether to remind the user: no successful snapshot for `afterHours`, and not reminded within that time. */
-export function reminderDue(now: Date, lastSnapshot: Date | undefined, lastReminder: Date | undefined, afterHours: number): boolean {
+export function reminderDue(
+  now: Date,
+  lastSnapshot: Date | undefined,
+  lastReminder: Date | undefined,
+  afterHours: number,
+): boolean {
   if (afterHours <= 0) return false;
   const limit = afterHours * HOUR;
   const quiet = !lastSnapshot || now.getTime() - lastSnapshot.getTime() >= limit;

@@ -60,7 +60,8 @@ export async function setPinned(repo: Repository, id: string, pinned: boolean): 
 export async function removeSnapshot(repo: Repository, id: string): Promise<void> {
   await locked(repo, `deleting snapshot ${id.slice(0, 8)}`, async () => {
     const record = await repo.loadSnapshot(id);
-    if (record.pinned) throw new BackupError('USAGE', `Snapshot ${id.slice(0, 8)} is pinned; unpin it before deleting it.`, { id });
+    if (record.pinned)
+      throw new BackupError('USAGE', `Snapshot ${id.slice(0, 8)} is pinned; unpin it before deleting it.`, { id });
     await repo.removeSnapshot(id);
   });
 }
@@ -79,10 +80,15 @@ async function locked<T>(repo: Repository, purpose: string, task: () => Promise<
  * The end of the "nothing changed" sentence when a snapshot's label or pin went to the existing snapshot
  * that holds this state (Snapshotter's `annotated`); empty when there was none.
  */
-export function annotatedText(annotated: { label?: string; previousLabel?: string; pinned?: boolean } | undefined): string {
+export function annotatedText(
+  annotated: { label?: string; previousLabel?: string; pinned?: boolean } | undefined,
+): string {
   if (!annotated) return '';
   const what: string[] = [];
-  if (annotated.label !== undefined) what.push(`labelled "${annotated.label}"${annotated.previousLabel ? ` (it was "${annotated.previousLabel}")` : ''}`);
+  if (annotated.label !== undefined)
+    what.push(
+      `labelled "${annotated.label}"${annotated.previousLabel ? ` (it was "${annotated.previousLabel}")` : ''}`,
+    );
   if (annotated.pinned) what.push('pinned');
   return what.length ? `; that snapshot is now ${what.join(' and ')}` : '';
 }

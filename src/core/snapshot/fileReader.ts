@@ -9,9 +9,7 @@ import type { FsPort } from '../storage/fsPort';
 import { StreamChunker } from '../repository/chunker';
 import type { BlobWriter, Repository } from '../repository/repository';
 
-export type ReadOutcome =
-  | { ok: true; content: string[]; size: number; stat: FileSig }
-  | { ok: false; reason: string };
+export type ReadOutcome = { ok: true; content: string[]; size: number; stat: FileSig } | { ok: false; reason: string };
 
 const TRIES = 3;
 const READ_PIECE = 1024 * 1024;
@@ -36,17 +34,27 @@ function describeReadError(error: unknown): string {
   }
 }
 
-export async function storeFile(repo: Repository, writer: BlobWriter, port: FsPort, absPath: string, before: FileSig | undefined): Promise<ReadOutcome> {
+export async function storeFile(
+  repo: Repository,
+  writer: BlobWriter,
+  port: FsPort,
+  absPath: string,
+  before: FileSig | undefined,
+): Promise<ReadOutcome> {
   let stat = before;
   for (let attempt = 0; attempt < TRIES; attempt++) {
     try {
       stat ??= await port.lstat(absPath);
       if (!isRegularFile(stat)) return { ok: false, reason: 'is no longer a regular file' };
       const small = stat.size < SYNC_READ_BELOW;
-      const content = stat.size >= repo.config.chunkFrom ? await storeChunked(repo, writer, port, absPath) : await storeWhole(writer, port, absPath, small);
+      const content =
+        stat.size >= repo.config.chunkFrom
+          ? await storeChunked(repo, writer, port, absPath)
+          : await storeWhole(writer, port, absPath, small);
       const after = small ? port.lstatSync(absPath) : await port.lstat(absPath);
       if (!after) return { ok: false, reason: 'deleted while being read' };
-      if (sameState(stat, after) && after.size === content.size) return { ok: true, content: content.ids, size: content.size, stat: sigOf(after) };
+      if (sameState(stat, after) && after.size === content.size)
+        return { ok: true, content: content.ids, size: content.size, stat: sigOf(after) };
       stat = sigOf(after);
     } catch (error) {
       // Store-side failures (disk full while writing a pack) abort the snapshot; a workspace file that
@@ -58,13 +66,23 @@ export async function storeFile(repo: Repository, writer: BlobWriter, port: FsPo
   return { ok: false, reason: `kept changing while being read (${TRIES} tries); it goes into the next snapshot` };
 }
 
-async function storeWhole(writer: BlobWriter, port: FsPort, absPath: string, sync: boolean): Promise<{ ids: string[]; size: number }> {
+async function storeWhole(
+  writer: BlobWriter,
+  port: FsPort,
+  absPath: string,
+  sync: boolean,
+): Promise<{ ids: string[]; size: number }> {
   const data = sync ? port.readFileSync(absPath) : await port.readFile(absPath);
   if (data.length === 0) return { ids: [], size: 0 };
   return { ids: [await writer.add('data', data)], size: data.length };
 }
 
-async function storeChunked(repo: Repository, writer: BlobWriter, port: FsPort, absPath: string): Promise<{ ids: string[]; size: number }> {
+async function storeChunked(
+  repo: Repository,
+  writer: BlobWriter,
+  port: FsPort,
+  absPath: string,
+): Promise<{ ids: string[]; size: number }> {
   const chunker = new StreamChunker(repo.config.chunker);
   const handle = await port.open(absPath, 'r');
   const ids: string[] = [];
@@ -85,7 +103,12 @@ async function storeChunked(repo: Repository, writer: BlobWriter, port: FsPort, 
 }
 
 /** The content ids a file would get if stored now, without storing anything (restore compares with it). */
-export async function contentIdsOf(repo: Pick<Repository, 'config' | 'codec'>, port: FsPort, absPath: string, size: number): Promise<string[]> {
+export async function contentIdsOf(
+  repo: Pick<Repository, 'config' | 'codec'>,
+  port: FsPort,
+  absPath: string,
+  size: number,
+): Promise<string[]> {
   if (size < repo.config.chunkFrom) {
     const data = await port.readFile(absPath);
     return data.length === 0 ? [] : [repo.codec.id(data)];

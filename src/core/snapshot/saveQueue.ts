@@ -46,7 +46,9 @@ interface Entry {
 }
 
 function sameState(a: Stats | undefined, b: Stats | undefined): boolean {
-  return a === undefined ? b === undefined : b !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+  return a === undefined
+    ? b === undefined
+    : b !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
 }
 
 export class SaveQueue {
@@ -84,12 +86,17 @@ export class SaveQueue {
    */
   add(rel: string, absPath: string, trigger: Trigger): void {
     const previous = this.pending.get(rel);
-    const entry: Entry = { trigger: previous?.trigger === 'save' ? 'save' : trigger, saves: (previous?.saves ?? 0) + (trigger === 'save' ? 1 : 0) };
+    const entry: Entry = {
+      trigger: previous?.trigger === 'save' ? 'save' : trigger,
+      saves: (previous?.saves ?? 0) + (trigger === 'save' ? 1 : 0),
+    };
     this.release(previous);
     if (trigger === 'save') this.capture(entry, absPath);
     else entry.stat = this.options.port.lstatSync(absPath);
     if (previous?.content && !(entry.content && entry.content.equals(previous.content))) {
-      this.options.log(`${rel} changed again within the save delay; the earlier save is merged into the later version (by design).`);
+      this.options.log(
+        `${rel} changed again within the save delay; the earlier save is merged into the later version (by design).`,
+      );
     }
     this.pending.set(rel, entry);
     this.firstQueued ??= Date.now();
@@ -124,7 +131,8 @@ export class SaveQueue {
     const before = port.lstatSync(absPath);
     entry.stat = before;
     const limit = Math.min(this.options.captureBelow ?? CAPTURE_BELOW, CAPTURE_BELOW);
-    if (!before?.isFile() || before.size > limit || this.held + before.size > (this.options.heldLimit ?? HELD_LIMIT)) return;
+    if (!before?.isFile() || before.size > limit || this.held + before.size > (this.options.heldLimit ?? HELD_LIMIT))
+      return;
     try {
       const content = port.readFileSync(absPath);
       // Written to while we read it: leave it to the snapshot, which re-reads until it gets a consistent state.
@@ -158,7 +166,9 @@ export class SaveQueue {
         await this.options.snapshot({ paths: [...merged.keys()], trigger, contents });
       } catch (error) {
         this.failed = true;
-        this.options.log(`${merged.size === 1 ? 'A save is' : `${merged.size} saves are`} kept for the next snapshot after a failure.`);
+        this.options.log(
+          `${merged.size === 1 ? 'A save is' : `${merged.size} saves are`} kept for the next snapshot after a failure.`,
+        );
         this.options.onError?.(error);
         return; // kept at the front; the next flush (the next save, or the editor closing) tries again
       }
@@ -167,7 +177,9 @@ export class SaveQueue {
       for (const [rel, entry] of merged) {
         if (entry.content || entry.saves === 0) continue;
         if (!sameState(entry.stat, this.options.port.lstatSync(path.join(this.workspace, ...rel.split('/'))))) {
-          this.options.log(`${rel} changed again after it was saved, before its snapshot was recorded; that save may be merged into the later version (by design).`);
+          this.options.log(
+            `${rel} changed again after it was saved, before its snapshot was recorded; that save may be merged into the later version (by design).`,
+          );
         }
       }
       this.failed = false;

@@ -131,10 +131,15 @@ interface Run {
 class PresumedTreeMissing extends Error {}
 
 /** The rules to record with a snapshot: only what differs from the defaults, so most records carry none. */
-function recordedRules(options: { excludes?: readonly string[]; includes?: readonly string[]; gitignore?: boolean }): SnapshotRules | undefined {
+function recordedRules(options: {
+  excludes?: readonly string[];
+  includes?: readonly string[];
+  gitignore?: boolean;
+}): SnapshotRules | undefined {
   const rules: SnapshotRules = {};
   const excludes = options.excludes ?? DEFAULT_EXCLUDES;
-  if (excludes.length !== DEFAULT_EXCLUDES.length || excludes.some((e, i) => e !== DEFAULT_EXCLUDES[i])) rules.excludes = [...excludes];
+  if (excludes.length !== DEFAULT_EXCLUDES.length || excludes.some((e, i) => e !== DEFAULT_EXCLUDES[i]))
+    rules.excludes = [...excludes];
   if (options.includes?.length) rules.includes = [...options.includes];
   if (options.gitignore) rules.gitignore = true;
   return Object.keys(rules).length ? rules : undefined;
@@ -178,7 +183,11 @@ export class Snapshotter {
         excludeAbsolute: [this.repo.location, realStore],
         includeGit: this.options.includeGit ?? true,
       });
-      this.scanner = new Scanner(this.identity.path, { rules: this.rules, maxFileSize: this.options.maxFileSize }, this.repo.port);
+      this.scanner = new Scanner(
+        this.identity.path,
+        { rules: this.rules, maxFileSize: this.options.maxFileSize },
+        this.repo.port,
+      );
     }
     return this.identity;
   }
@@ -200,7 +209,14 @@ export class Snapshotter {
   async snapshot(request: SnapshotRequest = {}): Promise<SnapshotResult> {
     const identity = await this.workspace();
     // The scan leaves the store out below the workspace; a workspace that is the store has nothing else.
-    if (!this.storeChecked) this.storeChecked = !!(await StoreFence.refuseInside(this.repo.port, this.repo.location, identity.path, 'snapshot', 'a snapshot always leaves the store out; snapshot the folder you work in'));
+    if (!this.storeChecked)
+      this.storeChecked = !!(await StoreFence.refuseInside(
+        this.repo.port,
+        this.repo.location,
+        identity.path,
+        'snapshot',
+        'a snapshot always leaves the store out; snapshot the folder you work in',
+      ));
     // Snapshots only wait for an exclusive lock (prune), which can take minutes on a big store.
     const purpose = `a snapshot of ${identity.path}`;
     let lock = await this.repo.lock(false, purpose, 10 * 60_000, request.onNotice);
@@ -209,7 +225,9 @@ export class Snapshotter {
       await lock.release();
       const left = await removeInterruptedLeftovers(this.repo).catch(() => undefined);
       if (left && (left.packsRemoved > 0 || left.tempsRemoved > 0)) {
-        request.onNotice?.(`Removed ${formatBytes(left.bytesRemoved)} that an interrupted backup had left in the store.`);
+        request.onNotice?.(
+          `Removed ${formatBytes(left.bytesRemoved)} that an interrupted backup had left in the store.`,
+        );
       }
       lock = await this.repo.lock(false, purpose, 10 * 60_000, request.onNotice);
     }
@@ -238,7 +256,9 @@ export class Snapshotter {
       // A parent from the history this workspace continues describes another folder: scan this one whole.
       const incremental = request.paths !== undefined && parent !== undefined && parent.workspace.id === identity.id;
       // The on-save path reads only the paths it was given: it must not pay for loading the whole cache.
-      const cache = incremental ? StatCache.empty(this.rules.fingerprint, started.getTime()) : StatCache.decode(await this.repo.loadCache(cacheName), this.rules.fingerprint, started.getTime());
+      const cache = incremental
+        ? StatCache.empty(this.rules.fingerprint, started.getTime())
+        : StatCache.decode(await this.repo.loadCache(cacheName), this.rules.fingerprint, started.getTime());
       // The next cache goes into the store as the scan records it (once anything changed), not held to the end.
       if (!incremental) {
         cache.streamWhenDirty(() => {
@@ -247,7 +267,18 @@ export class Snapshotter {
           return (piece) => out.write(piece);
         });
       }
-      const run: Run = { writer, cache, skipped: [], progress: { files: 0, bytes: 0 }, request, lastReport: 0, parentTree: parent?.tree, rememberTrees: incremental, indexReady: false, presumed: [] };
+      const run: Run = {
+        writer,
+        cache,
+        skipped: [],
+        progress: { files: 0, bytes: 0 },
+        request,
+        lastReport: 0,
+        parentTree: parent?.tree,
+        rememberTrees: incremental,
+        indexReady: false,
+        presumed: [],
+      };
       // The on-save path looks up the trees along its paths at once; so does a retry after a pruned tree.
       if (incremental || preload) await this.ensureIndex(run);
 
@@ -288,11 +319,19 @@ export class Snapshotter {
         // A label or pin asked for this state goes to the snapshot that already holds it, never nowhere.
         const { record, annotated } = await this.annotate(parent, request);
         await remember();
-        return { created: false, snapshot: record, changes: [], skipped: run.skipped, ...(annotated ? { annotated } : {}) };
+        return {
+          created: false,
+          snapshot: record,
+          changes: [],
+          skipped: run.skipped,
+          ...(annotated ? { annotated } : {}),
+        };
       }
       // A first snapshot is all new: listing 100,000 "added" changes would only cost memory.
       const changes = parent ? await diffTrees(this.repo, parent.tree, tree) : [];
-      const counts = parent ? countChanges(changes) : { filesNew: (totals?.files ?? 0) + (totals?.symlinks ?? 0), filesChanged: 0, filesDeleted: 0 };
+      const counts = parent
+        ? countChanges(changes)
+        : { filesNew: (totals?.files ?? 0) + (totals?.symlinks ?? 0), filesChanged: 0, filesDeleted: 0 };
       totals ??= applyChanges(parent?.stats, changes);
       const stats: SnapshotStats = {
         ...totals,
@@ -320,7 +359,10 @@ export class Snapshotter {
       }
       if (request.pinned) record.pinned = true;
       if (parent) record.parent = parent.id;
-      if (run.skipped.length) record.skipped = run.skipped.slice(0, SKIPPED_KEPT).map((s): SkippedPath => ({ path: s.path, reason: s.reason }));
+      if (run.skipped.length)
+        record.skipped = run.skipped
+          .slice(0, SKIPPED_KEPT)
+          .map((s): SkippedPath => ({ path: s.path, reason: s.reason }));
       if (incremental) record.paths = (request.paths ?? []).slice(0, PATHS_KEPT).map((p) => this.relative(p));
       const rules = recordedRules(this.options);
       if (rules) record.rules = rules;
@@ -383,7 +425,10 @@ export class Snapshotter {
     return new BackupError(code, `${sentence}${what}.`, { ...data, removedBytes: removed, leftBytes: left });
   }
 
-  private async annotate(parent: SnapshotRecord, request: SnapshotRequest): Promise<{ record: SnapshotRecord; annotated?: SnapshotResult['annotated'] }> {
+  private async annotate(
+    parent: SnapshotRecord,
+    request: SnapshotRequest,
+  ): Promise<{ record: SnapshotRecord; annotated?: SnapshotResult['annotated'] }> {
     const auto = request.label === undefined ? request.autoLabel?.trim() : undefined;
     if (auto && !parent.label && !request.pinned) {
       const labelled = await setAutoLabel(this.repo, parent.id, auto);
@@ -411,7 +456,8 @@ export class Snapshotter {
   }
 
   private checkCancelled(request: SnapshotRequest): void {
-    if (request.signal?.aborted) throw new BackupError('CANCELLED', 'The snapshot was cancelled; nothing was recorded.');
+    if (request.signal?.aborted)
+      throw new BackupError('CANCELLED', 'The snapshot was cancelled; nothing was recorded.');
   }
 
   private report(run: Run, current: string, bytes: number): void {
@@ -429,7 +475,8 @@ export class Snapshotter {
   relative(p: string): string {
     const root = this.identity?.path ?? path.resolve(this.options.workspace);
     const given = path.resolve(path.isAbsolute(p) ? p : path.join(root, p));
-    const outside = (rel: string) => rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+    const outside = (rel: string) =>
+      rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
     let rel = path.relative(root, given);
     if (outside(rel)) {
       // Also accept the un-resolved spelling of the workspace (a symlinked path to it).
@@ -444,7 +491,11 @@ export class Snapshotter {
 
   // ---- full scan -------------------------------------------------------------------------------------
 
-  private async buildDir(run: Run, relDir: string, parentLayers: readonly GitignoreLayer[]): Promise<{ tree: string; totals: SubtreeTotals }> {
+  private async buildDir(
+    run: Run,
+    relDir: string,
+    parentLayers: readonly GitignoreLayer[],
+  ): Promise<{ tree: string; totals: SubtreeTotals }> {
     this.checkCancelled(run.request);
     const listing = await this.scanner.list(relDir, parentLayers);
     if (listing.skipped.length) run.skipped.push(...listing.skipped);
@@ -457,7 +508,9 @@ export class Snapshotter {
         return { tree: cached.tree, totals: cached.totals };
       }
       await this.ensureIndex(run);
-      const before = run.parentTree ? await entryAt(this.repo, run.parentTree, relDir).catch(() => undefined) : undefined;
+      const before = run.parentTree
+        ? await entryAt(this.repo, run.parentTree, relDir).catch(() => undefined)
+        : undefined;
       if (before?.type === 'dir') {
         const kept = await subtreeTotals(this.repo, before.tree);
         return { tree: before.tree, totals: kept };
@@ -510,9 +563,21 @@ export class Snapshotter {
       const k = toRead[i];
       const entry = listing.entries[k];
       this.checkCancelled(run.request);
-      const outcome = await storeFile(this.repo, run.writer, this.repo.port, this.scanner.absolute(entry.relPath), entry.stat);
+      const outcome = await storeFile(
+        this.repo,
+        run.writer,
+        this.repo.port,
+        this.scanner.absolute(entry.relPath),
+        entry.stat,
+      );
       if (outcome.ok) {
-        entries[k] = { type: 'file', name: entry.name, mode: outcome.stat.mode & 0o7777, size: outcome.size, content: outcome.content };
+        entries[k] = {
+          type: 'file',
+          name: entry.name,
+          mode: outcome.stat.mode & 0o7777,
+          size: outcome.size,
+          content: outcome.content,
+        };
         sigSource[k] = outcome.stat;
         this.report(run, entry.relPath, outcome.size);
       } else {
@@ -556,7 +621,14 @@ export class Snapshotter {
         continue;
       }
       const outcome = await storeFile(this.repo, run.writer, this.repo.port, abs, entry.stat);
-      if (outcome.ok) entries[k] = { type: 'file', name: entry.name, mode: outcome.stat.mode & 0o7777, size: outcome.size, content: outcome.content };
+      if (outcome.ok)
+        entries[k] = {
+          type: 'file',
+          name: entry.name,
+          mode: outcome.stat.mode & 0o7777,
+          size: outcome.size,
+          content: outcome.content,
+        };
       else run.skipped.push({ path: entry.relPath, reason: outcome.reason });
     }
     // Keep the previous version of a file we could not read this time, rather than recording it as deleted.
@@ -665,7 +737,13 @@ export class Snapshotter {
     holder.children.delete(name);
     if (override && !stat?.isSymbolicLink()) {
       const id = override.length ? [await run.writer.add('data', override)] : [];
-      holder.entries.set(name, { type: 'file', name, mode: stat?.isFile() ? stat.mode & 0o7777 : 0o644, size: override.length, content: id });
+      holder.entries.set(name, {
+        type: 'file',
+        name,
+        mode: stat?.isFile() ? stat.mode & 0o7777 : 0o644,
+        size: override.length,
+        content: id,
+      });
       return;
     }
     if (!stat) return;
@@ -693,7 +771,13 @@ export class Snapshotter {
       run.skipped.push({ path: rel, reason: outcome.reason });
       return;
     }
-    holder.entries.set(name, { type: 'file', name, mode: outcome.stat.mode & 0o7777, size: outcome.size, content: outcome.content });
+    holder.entries.set(name, {
+      type: 'file',
+      name,
+      mode: outcome.stat.mode & 0o7777,
+      size: outcome.size,
+      content: outcome.content,
+    });
     this.report(run, rel, outcome.size);
   }
 
@@ -705,7 +789,8 @@ export class Snapshotter {
       node.entries.set(name, { type: 'dir', name, tree });
     }
     const entries = [...node.entries.values()];
-    if (original && node.children.size === 0 && sameEntries(await this.repo.loadTree(original), entries)) return original;
+    if (original && node.children.size === 0 && sameEntries(await this.repo.loadTree(original), entries))
+      return original;
     return writer.addTree(entries);
   }
 }

@@ -46,16 +46,26 @@ const stores = new WeakMap<TagPlan, TagRepo>();
  * node's record predates an unpin made since): USAGE for a label too long, nothing asked, deleting and
  * labelling at once, deleting a pinned snapshot.
  */
-export async function planTag(repo: TagRepo, snapshotOrId: SnapshotRecord | string, request: TagRequest): Promise<TagPlan> {
+export async function planTag(
+  repo: TagRepo,
+  snapshotOrId: SnapshotRecord | string,
+  request: TagRequest,
+): Promise<TagPlan> {
   const snapshot = await repo.loadSnapshot(typeof snapshotOrId === 'string' ? snapshotOrId : snapshotOrId.id);
   const remove = request.remove === true;
-  if (request.label === undefined && request.pinned === undefined && !remove) throw new BackupError('USAGE', 'Give a label, a pin or unpin, or delete.');
-  if (remove && request.label !== undefined) throw new BackupError('USAGE', 'A snapshot is deleted or labelled, not both.');
+  if (request.label === undefined && request.pinned === undefined && !remove)
+    throw new BackupError('USAGE', 'Give a label, a pin or unpin, or delete.');
+  if (remove && request.label !== undefined)
+    throw new BackupError('USAGE', 'A snapshot is deleted or labelled, not both.');
   const label = request.label?.trim();
-  if (label !== undefined && label.length > MAX_LABEL) throw new BackupError('USAGE', `A label is at most ${MAX_LABEL} characters.`);
+  if (label !== undefined && label.length > MAX_LABEL)
+    throw new BackupError('USAGE', `A label is at most ${MAX_LABEL} characters.`);
   const pinnedNow = snapshot.pinned === true;
   const pinned = request.pinned === undefined ? pinnedNow : request.pinned;
-  if (remove && pinned) throw new BackupError('USAGE', `Snapshot ${snapshot.id.slice(0, 8)} is pinned; unpin it before deleting it.`, { id: snapshot.id });
+  if (remove && pinned)
+    throw new BackupError('USAGE', `Snapshot ${snapshot.id.slice(0, 8)} is pinned; unpin it before deleting it.`, {
+      id: snapshot.id,
+    });
   const plan: TagPlan = {
     snapshot,
     // A label the user sets is always written (it ends an automatic one even when the text is the same).
@@ -79,7 +89,8 @@ export async function applyTag(plan: TagPlan): Promise<TagResult> {
     const record = await repo.loadSnapshot(id);
     const pinned = plan.pinned ? plan.pinned.to : record.pinned === true;
     if (plan.remove) {
-      if (pinned) throw new BackupError('USAGE', `Snapshot ${id.slice(0, 8)} is pinned; unpin it before deleting it.`, { id });
+      if (pinned)
+        throw new BackupError('USAGE', `Snapshot ${id.slice(0, 8)} is pinned; unpin it before deleting it.`, { id });
       await repo.removeSnapshot(id);
       return { removed: true };
     }

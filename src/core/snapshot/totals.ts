@@ -27,7 +27,12 @@ async function subtreeTotals(repo: Repository, treeId: string): Promise<SubtreeT
 
 export /** Totals of an incremental snapshot: the parent's, moved by what changed. */
 function applyChanges(base: SnapshotStats | undefined, changes: readonly Change[]): SubtreeTotals {
-  const totals: SubtreeTotals = { files: base?.files ?? 0, dirs: base?.dirs ?? 0, symlinks: base?.symlinks ?? 0, bytes: base?.bytes ?? 0 };
+  const totals: SubtreeTotals = {
+    files: base?.files ?? 0,
+    dirs: base?.dirs ?? 0,
+    symlinks: base?.symlinks ?? 0,
+    bytes: base?.bytes ?? 0,
+  };
   for (const change of changes) {
     const sign = change.kind === 'added' ? 1 : change.kind === 'deleted' ? -1 : 0;
     const entry = change.after ?? change.before;

@@ -45,7 +45,12 @@ const PATH_LIMIT = process.platform === 'linux' ? 4095 : process.platform === 'd
 export function tempPathFor(target: string, floor?: string): string {
   const name = `${TEMP_PREFIX}${PID}-${randomSuffix()}`;
   let dir = folderOf(target);
-  while (floor && Buffer.byteLength(dir) + name.length > PATH_LIMIT && dir.length > floor.length + 1 && dir.startsWith(floor)) {
+  while (
+    floor &&
+    Buffer.byteLength(dir) + name.length > PATH_LIMIT &&
+    dir.length > floor.length + 1 &&
+    dir.startsWith(floor)
+  ) {
     dir = folderOf(dir.slice(0, -1));
   }
   return `${dir}${name}`;
@@ -103,7 +108,12 @@ export interface AtomicWriteOptions {
 }
 
 /** Writes `chunks` to a temp file and returns its path; the caller renames it into place. */
-export async function writeTemp(port: FsPort, target: string, chunks: readonly Buffer[], options: AtomicWriteOptions = {}): Promise<string> {
+export async function writeTemp(
+  port: FsPort,
+  target: string,
+  chunks: readonly Buffer[],
+  options: AtomicWriteOptions = {},
+): Promise<string> {
   const temp = tempPathFor(target);
   const handle = await port.open(temp, 'wx', options.mode ?? 0o644);
   try {
@@ -139,7 +149,12 @@ export async function writeAll(handle: FileHandlePort, chunks: readonly Buffer[]
 }
 
 /** Atomically replaces `target` with `data`. */
-export async function writeFileAtomic(port: FsPort, target: string, data: Buffer | readonly Buffer[], options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  port: FsPort,
+  target: string,
+  data: Buffer | readonly Buffer[],
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const chunks = Buffer.isBuffer(data) ? [data] : data;
   const temp = await writeTemp(port, target, chunks, options);
   try {

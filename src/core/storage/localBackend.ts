@@ -40,10 +40,14 @@ export class LocalBackend implements Backend {
    */
   private async refuseIfGone(key: string): Promise<void> {
     if (key !== 'config' && (await this.size('config')) === undefined) {
-      throw new BackupError('REPO_NOT_FOUND', `The backup store at ${this.location} is gone (its config file is no longer there): was its drive disconnected, or the folder moved or deleted? Nothing was written.`, {
-        location: this.location,
-        missingStore: true,
-      });
+      throw new BackupError(
+        'REPO_NOT_FOUND',
+        `The backup store at ${this.location} is gone (its config file is no longer there): was its drive disconnected, or the folder moved or deleted? Nothing was written.`,
+        {
+          location: this.location,
+          missingStore: true,
+        },
+      );
     }
   }
 
@@ -208,7 +212,11 @@ export class LocalBackend implements Backend {
       while (done < length) {
         const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
         if (bytesRead === 0) {
-          throw new BackupError('OBJECT_DAMAGED', `${key} in the store at ${this.location} is shorter than its index says (truncated).`, { key });
+          throw new BackupError(
+            'OBJECT_DAMAGED',
+            `${key} in the store at ${this.location} is shorter than its index says (truncated).`,
+            { key },
+          );
         }
         done += bytesRead;
       }
@@ -260,7 +268,14 @@ export class LocalBackend implements Backend {
         throw describeFsError(error, 'listing', dir);
       }
       if (!isDir) keys.push(`${prefix}/${name}`);
-      else keys.push(...(await this.listNested(path.join(dir, name), `${prefix}/${name}`, await this.readdirOrEmpty(path.join(dir, name)))));
+      else
+        keys.push(
+          ...(await this.listNested(
+            path.join(dir, name),
+            `${prefix}/${name}`,
+            await this.readdirOrEmpty(path.join(dir, name)),
+          )),
+        );
     }
     return keys;
   }
@@ -300,9 +315,14 @@ export class LocalBackend implements Backend {
 
   /** The location (or a folder on its path) is a file: one sentence that says which, not a raw ENOTDIR. */
   private async notAFolder(): Promise<BackupError> {
-    const isFile = await this.port.stat(this.location).then((st) => !st.isDirectory(), () => false);
+    const isFile = await this.port.stat(this.location).then(
+      (st) => !st.isDirectory(),
+      () => false,
+    );
     const what = isFile ? 'is a file, not a folder' : 'lies below a file, not a folder';
-    return new BackupError('USAGE', `${this.location} ${what}; give a new or empty folder for the store.`, { location: this.location });
+    return new BackupError('USAGE', `${this.location} ${what}; give a new or empty folder for the store.`, {
+      location: this.location,
+    });
   }
 
   async removeStaleTemps(olderThanMs: number): Promise<number> {

@@ -80,7 +80,13 @@ export interface InterruptedMarker {
 export function parseInterrupted(data: Buffer): InterruptedMarker | undefined {
   try {
     const parsed = JSON.parse(data.toString('utf8')) as InterruptedMarker;
-    if (parsed && typeof parsed.certain === 'boolean' && parsed.interrupted && typeof parsed.interrupted.pid === 'number') return parsed;
+    if (
+      parsed &&
+      typeof parsed.certain === 'boolean' &&
+      parsed.interrupted &&
+      typeof parsed.interrupted.pid === 'number'
+    )
+      return parsed;
   } catch {
     // unreadable: treated as uncertain
   }
@@ -89,13 +95,18 @@ export function parseInterrupted(data: Buffer): InterruptedMarker | undefined {
 
 async function markInterrupted(backend: Backend, info: LockInfo): Promise<void> {
   const marker: InterruptedMarker = { interrupted: info, certain: info.host === os.hostname() && !pidAlive(info.pid) };
-  await backend.save(`${INTERRUPTED_PREFIX}${randomBytes(8).toString('hex')}`, Buffer.from(JSON.stringify(marker)), { durable: false }).catch(() => undefined);
+  await backend
+    .save(`${INTERRUPTED_PREFIX}${randomBytes(8).toString('hex')}`, Buffer.from(JSON.stringify(marker)), {
+      durable: false,
+    })
+    .catch(() => undefined);
 }
 
 function parseLock(data: Buffer): LockInfo | undefined {
   try {
     const parsed = JSON.parse(data.toString('utf8')) as LockInfo;
-    if (typeof parsed.host === 'string' && typeof parsed.pid === 'number' && typeof parsed.time === 'string') return parsed;
+    if (typeof parsed.host === 'string' && typeof parsed.pid === 'number' && typeof parsed.time === 'string')
+      return parsed;
   } catch {
     // A half-written lock from a crashed writer is as good as stale.
   }
@@ -119,7 +130,13 @@ export class Lock {
     const now = options.now ?? Date.now;
     const deadline = now() + (options.waitMs ?? 30_000);
     const key = `locks/${randomBytes(16).toString('hex')}`;
-    const info: LockInfo = { host: os.hostname(), pid: process.pid, time: new Date(now()).toISOString(), exclusive: options.exclusive, purpose: options.purpose };
+    const info: LockInfo = {
+      host: os.hostname(),
+      pid: process.pid,
+      time: new Date(now()).toISOString(),
+      exclusive: options.exclusive,
+      purpose: options.purpose,
+    };
     const started = now();
     let told = false;
     let delay = 20;
@@ -149,7 +166,9 @@ export class Lock {
       }
       if (!told) {
         told = true;
-        options.onWait?.(`Waiting for the store at ${backend.location}: it is locked by ${holderOf(conflict)}; giving up after ${seconds(limit - started)}.`);
+        options.onWait?.(
+          `Waiting for the store at ${backend.location}: it is locked by ${holderOf(conflict)}; giving up after ${seconds(limit - started)}.`,
+        );
       }
       // Jitter: waiters that started together must not retry in lockstep (prune would starve behind saves).
       await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())));
@@ -157,7 +176,12 @@ export class Lock {
     }
   }
 
-  private static async findConflict(backend: Backend, ownKey: string, options: LockOptions, seen: { interrupted: number }): Promise<LockInfo | undefined> {
+  private static async findConflict(
+    backend: Backend,
+    ownKey: string,
+    options: LockOptions,
+    seen: { interrupted: number },
+  ): Promise<LockInfo | undefined> {
     const now = (options.now ?? Date.now)();
     for (const key of await backend.list('locks')) {
       if (key === ownKey) continue;
@@ -191,11 +215,22 @@ export class Lock {
    * A named claim held by one process at a time across windows and machines sharing the store (e.g. "the
    * scheduled snapshot of this workspace"): undefined when a live holder has it; a stale one is taken over.
    */
-  static async tryClaim(backend: Backend, name: string, purpose: string, options: { now?: () => number; onStale?: (info: LockInfo, key: string) => void } = {}): Promise<Lock | undefined> {
+  static async tryClaim(
+    backend: Backend,
+    name: string,
+    purpose: string,
+    options: { now?: () => number; onStale?: (info: LockInfo, key: string) => void } = {},
+  ): Promise<Lock | undefined> {
     const now = options.now ?? Date.now;
     const key = `locks/claim-${name}`;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const info: LockInfo = { host: os.hostname(), pid: process.pid, time: new Date(now()).toISOString(), exclusive: false, purpose };
+      const info: LockInfo = {
+        host: os.hostname(),
+        pid: process.pid,
+        time: new Date(now()).toISOString(),
+        exclusive: false,
+        purpose,
+      };
       const mine = Buffer.from(JSON.stringify(info));
       const stored = await backend.createOnce(key, mine);
       if (stored === mine) {

@@ -55,26 +55,49 @@ export function parseSftpLocation(location: string): SftpLocation {
   try {
     url = new URL(location);
   } catch {
-    throw new BackupError('USAGE', `"${redactLocation(location)}" is not a valid location; write sftp://user@host/path/to/store.`, { location: redactLocation(location) });
+    throw new BackupError(
+      'USAGE',
+      `"${redactLocation(location)}" is not a valid location; write sftp://user@host/path/to/store.`,
+      { location: redactLocation(location) },
+    );
   }
   if (url.protocol !== 'sftp:') {
-    throw new BackupError('USAGE', `Locations starting with ${url.protocol}// are not supported; use a folder path, sftp://user@host/path or s3://host/bucket/path.`, { location });
+    throw new BackupError(
+      'USAGE',
+      `Locations starting with ${url.protocol}// are not supported; use a folder path, sftp://user@host/path or s3://host/bucket/path.`,
+      { location },
+    );
   }
   if (url.password) {
-    throw new BackupError('USAGE', `The location ${redactLocation(location)} holds a password; give it through PROJECT_BACKUP_SSH_PASSWORD (or use a key) instead.`, { location: redactLocation(location) });
+    throw new BackupError(
+      'USAGE',
+      `The location ${redactLocation(location)} holds a password; give it through PROJECT_BACKUP_SSH_PASSWORD (or use a key) instead.`,
+      { location: redactLocation(location) },
+    );
   }
   if (url.search || url.hash) {
-    throw new BackupError('USAGE', `The location ${location} has a "?" or "#" part; write sftp://user@host/path/to/store.`, { location });
+    throw new BackupError(
+      'USAGE',
+      `The location ${location} has a "?" or "#" part; write sftp://user@host/path/to/store.`,
+      { location },
+    );
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (!host) throw new BackupError('USAGE', `The location ${location} names no host; write sftp://user@host/path/to/store.`, { location });
+  if (!host)
+    throw new BackupError('USAGE', `The location ${location} names no host; write sftp://user@host/path/to/store.`, {
+      location,
+    });
   const port = url.port ? Number(url.port) : 22;
   const user = url.username ? decodeURIComponent(url.username) : os.userInfo().username;
   let remotePath = decodeURIComponent(url.pathname);
   if (remotePath === '/~' || remotePath.startsWith('/~/')) remotePath = remotePath.slice(3) || '.';
   remotePath = remotePath.replace(/\/+$/, '') || '/';
   if (remotePath === '/' || remotePath === '.') {
-    throw new BackupError('USAGE', `The location ${location} names no folder; write sftp://user@host/path/to/store (or /~/folder for one in your home folder).`, { location });
+    throw new BackupError(
+      'USAGE',
+      `The location ${location} names no folder; write sftp://user@host/path/to/store (or /~/folder for one in your home folder).`,
+      { location },
+    );
   }
   return { user, host, port, path: remotePath, hostId: port === 22 ? host : `[${host}]:${port}` };
 }

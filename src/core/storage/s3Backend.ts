@@ -31,11 +31,22 @@ type Env = Record<string, string | undefined>;
 /** `s3://host[:port]/bucket[/prefix][?region=r]` (https) or `s3+http://…` (plain http, for a local server). */
 export function parseS3Location(location: string, env: Env = process.env): S3Target {
   // A scheme URL does not know keeps the port as written (http: would drop :80, and https: :443).
-  const url = /^s3(\+https?)?:\/\//i.test(location) ? new URL(location.replace(/^s3(\+https?)?:/i, 'x-s3:')) : undefined;
+  const url = /^s3(\+https?)?:\/\//i.test(location)
+    ? new URL(location.replace(/^s3(\+https?)?:/i, 'x-s3:'))
+    : undefined;
   const [bucket, ...rest] = url ? decodeURIComponent(url.pathname).split('/').filter(Boolean) : [];
-  if (!url || !bucket) throw new BackupError('USAGE', `${location} is not an S3 location; write s3://host/bucket/folder (or s3+http:// for a local server).`, { location });
+  if (!url || !bucket)
+    throw new BackupError(
+      'USAGE',
+      `${location} is not an S3 location; write s3://host/bucket/folder (or s3+http:// for a local server).`,
+      { location },
+    );
   if (url.username || url.password) {
-    throw new BackupError('USAGE', `Put no credentials in ${url.host}'s location: they are read from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the editor's secret storage.`, { location: url.host });
+    throw new BackupError(
+      'USAGE',
+      `Put no credentials in ${url.host}'s location: they are read from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the editor's secret storage.`,
+      { location: url.host },
+    );
   }
   const secure = !/^s3\+http:/i.test(location);
   const fromHost = /^s3[.-]([a-z0-9-]+)\.(amazonaws\.com|backblazeb2\.com)$/i.exec(url.hostname)?.[1];
@@ -48,24 +59,34 @@ export function parseS3Location(location: string, env: Env = process.env): S3Tar
 export function s3CredentialsFromEnv(env: Env = process.env): S3Credentials | undefined {
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN || undefined } : undefined;
+  return accessKeyId && secretAccessKey
+    ? { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN || undefined }
+    : undefined;
 }
 
 /** The backend for an s3:// location, with the editor's stored credentials or else the environment's. */
 export function openS3Backend(location: string, credentials?: S3Credentials, env: Env = process.env): S3Backend {
   const target = parseS3Location(location, env);
   const found = credentials ?? s3CredentialsFromEnv(env);
-  if (!found) throw new BackupError('AUTH_FAILED', `No access key for ${target.host}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the editor asks once and keeps them in its secret storage).`, { location });
+  if (!found)
+    throw new BackupError(
+      'AUTH_FAILED',
+      `No access key for ${target.host}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the editor asks once and keeps them in its secret storage).`,
+      { location },
+    );
   return new S3Backend(location, target, found);
 }
 
 /** RFC 3986 encoding as SigV4 wants it: everything but A-Z a-z 0-9 - . _ ~ is %XX. */
-const enc = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const enc = (s: string): string =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256', key).update(data).digest();
 const xmlText = (s: string): string =>
   s.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_, e: string) =>
-    e[0] === '#' ? String.fromCodePoint(Number(e[1] === 'x' || e[1] === 'X' ? `0${e.slice(1)}` : e.slice(1))) : ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[e.toLowerCase()],
+    e[0] === '#'
+      ? String.fromCodePoint(Number(e[1] === 'x' || e[1] === 'X' ? `0${e.slice(1)}` : e.slice(1)))
+      : ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[e.toLowerCase()],
   );
 
 interface Reply {
@@ -88,15 +109,25 @@ export class S3Backend implements Backend {
     private readonly options: { now?: () => Date; attempts?: number; conditionalWrites?: boolean } = {},
   ) {
     if (options.conditionalWrites !== undefined) this.conditional = Promise.resolve(options.conditionalWrites);
-    this.agent = target.secure ? new https.Agent({ keepAlive: true, maxSockets: 16 }) : new http.Agent({ keepAlive: true, maxSockets: 16 });
+    this.agent = target.secure
+      ? new https.Agent({ keepAlive: true, maxSockets: 16 })
+      : new http.Agent({ keepAlive: true, maxSockets: 16 });
   }
 
   /** Creates the bucket if it does not exist yet (a bucket we already own is fine). */
   async createBucket(): Promise<void> {
     const { region } = this.target;
-    const where = region === 'us-east-1' ? [] : [Buffer.from(`<CreateBucketConfiguration><LocationConstraint>${region}</LocationConstraint></CreateBucketConfiguration>`)];
+    const where =
+      region === 'us-east-1'
+        ? []
+        : [
+            Buffer.from(
+              `<CreateBucketConfiguration><LocationConstraint>${region}</LocationConstraint></CreateBucketConfiguration>`,
+            ),
+          ];
     const reply = await this.request('PUT', '', {}, where);
-    if (reply.status !== 200 && !(reply.status === 409 && /BucketAlreadyOwnedByYou/.test(reply.body.toString()))) throw this.failure(reply, 'creating the bucket', '');
+    if (reply.status !== 200 && !(reply.status === 409 && /BucketAlreadyOwnedByYou/.test(reply.body.toString())))
+      throw this.failure(reply, 'creating the bucket', '');
   }
 
   async save(key: string, data: Buffer | readonly Buffer[]): Promise<void> {
@@ -123,7 +154,11 @@ export class S3Backend implements Backend {
       // Equal bytes are ours (a retried PUT whose first answer was lost meets its own object).
       if (stored) return stored.equals(data) ? data : stored;
     }
-    throw new BackupError('IO_ERROR', `${key} in ${this.location} keeps appearing and disappearing while it is being created.`, { key });
+    throw new BackupError(
+      'IO_ERROR',
+      `${key} in ${this.location} keeps appearing and disappearing while it is being created.`,
+      { key },
+    );
   }
 
   async load(key: string): Promise<Buffer> {
@@ -142,7 +177,11 @@ export class S3Backend implements Backend {
     const body = reply.status === 200 ? reply.body.subarray(offset) : reply.body; // a server that ignores Range sends it all
     if ((reply.status === 206 || reply.status === 200) && body.length >= length) return body.subarray(0, length);
     if (reply.status === 206 || reply.status === 200 || reply.status === 416) {
-      throw new BackupError('OBJECT_DAMAGED', `${key} in the store at ${this.location} is shorter than its index says (truncated).`, { key });
+      throw new BackupError(
+        'OBJECT_DAMAGED',
+        `${key} in the store at ${this.location} is shorter than its index says (truncated).`,
+        { key },
+      );
     }
     throw this.failure(reply, 'reading', key);
   }
@@ -155,13 +194,14 @@ export class S3Backend implements Backend {
   }
 
   async list(kind: KeyKind): Promise<string[]> {
-    return [...((await this.sizes(kind)).keys())];
+    return [...(await this.sizes(kind)).keys()];
   }
 
   /** Keys under a kind with their sizes, from the listing itself (no request per key). */
   async sizes(kind: KeyKind): Promise<Map<string, number>> {
     const found = new Map<string, number>();
-    for (const { key, size } of (await this.listing(`${kind}/`))?.objects ?? []) if (!key.endsWith('/')) found.set(key, size); // not folder markers other tools make
+    for (const { key, size } of (await this.listing(`${kind}/`))?.objects ?? [])
+      if (!key.endsWith('/')) found.set(key, size); // not folder markers other tools make
     return found;
   }
 
@@ -174,35 +214,52 @@ export class S3Backend implements Backend {
   /** Nothing to lay out in a bucket; checks that it exists, since the store is only created inside one. */
   async createLayout(): Promise<void> {
     if (!(await this.listing('locks/'))) {
-      throw new BackupError('PATH_NOT_FOUND', `The bucket ${this.target.bucket} does not exist at ${this.target.host}; create it with your provider's console or tools first.`, { location: this.location });
+      throw new BackupError(
+        'PATH_NOT_FOUND',
+        `The bucket ${this.target.bucket} does not exist at ${this.target.host}; create it with your provider's console or tools first.`,
+        { location: this.location },
+      );
     }
   }
 
   /** ListObjectsV2 under the store's prefix + `under`, all pages; undefined when there is no bucket. */
-  private async listing(under: string, delimiter?: string): Promise<{ objects: { key: string; size: number }[]; folders: string[] } | undefined> {
+  private async listing(
+    under: string,
+    delimiter?: string,
+  ): Promise<{ objects: { key: string; size: number }[]; folders: string[] } | undefined> {
     const objects: { key: string; size: number }[] = [];
     const folders: string[] = [];
     const strip = (name: string): string => xmlText(name).slice(this.target.prefix.length);
     let token: string | undefined;
     do {
-      const query: Record<string, string> = { 'list-type': '2', prefix: `${this.target.prefix}${under}`, ...(delimiter ? { delimiter } : {}) };
+      const query: Record<string, string> = {
+        'list-type': '2',
+        prefix: `${this.target.prefix}${under}`,
+        ...(delimiter ? { delimiter } : {}),
+      };
       if (token) query['continuation-token'] = token;
       const reply = await this.request('GET', '', {}, [], query);
       if (reply.status === 404) return undefined;
       if (reply.status !== 200) throw this.failure(reply, 'listing', under || 'the store');
       const xml = reply.body.toString('utf8');
       for (const [entry] of xml.matchAll(/<Contents>.*?<\/Contents>/gs)) {
-        objects.push({ key: strip(/<Key>([^<]*)</.exec(entry)?.[1] ?? ''), size: Number(/<Size>(\d+)</.exec(entry)?.[1]) });
+        objects.push({
+          key: strip(/<Key>([^<]*)</.exec(entry)?.[1] ?? ''),
+          size: Number(/<Size>(\d+)</.exec(entry)?.[1]),
+        });
       }
       for (const [, name] of xml.matchAll(/<CommonPrefixes>\s*<Prefix>([^<]*)<\/Prefix>/g)) folders.push(strip(name));
-      token = /<IsTruncated>true<\/IsTruncated>/.test(xml) ? xmlText(/<NextContinuationToken>([^<]*)</.exec(xml)?.[1] ?? '') : undefined;
+      token = /<IsTruncated>true<\/IsTruncated>/.test(xml)
+        ? xmlText(/<NextContinuationToken>([^<]*)</.exec(xml)?.[1] ?? '')
+        : undefined;
     } while (token);
     return { objects, folders };
   }
 
   async remove(key: string): Promise<void> {
     const reply = await this.request('DELETE', key, {});
-    if (reply.status !== 204 && reply.status !== 200 && reply.status !== 404) throw this.failure(reply, 'removing', key);
+    if (reply.status !== 204 && reply.status !== 200 && reply.status !== 404)
+      throw this.failure(reply, 'removing', key);
   }
 
   async close(): Promise<void> {
@@ -233,33 +290,70 @@ export class S3Backend implements Backend {
     const detail = xmlText(/<Message>([^<]*)</.exec(text)?.[1] ?? '');
     const where = `${key} in ${this.location}`;
     if (/InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|InvalidToken/.test(code)) {
-      return new BackupError('AUTH_FAILED', `${this.target.host} refused the access key (${code}) while ${doing} ${where}; check the key, its secret and the region.`, { key, s3Code: code });
+      return new BackupError(
+        'AUTH_FAILED',
+        `${this.target.host} refused the access key (${code}) while ${doing} ${where}; check the key, its secret and the region.`,
+        { key, s3Code: code },
+      );
     }
-    if (reply.status === 403) return new BackupError('PERMISSION_DENIED', `Permission denied while ${doing} ${where} (${code}); check the access key's rights on the bucket.`, { key, s3Code: code });
-    return new BackupError('IO_ERROR', `The server answered ${code}${detail ? ` (${detail})` : ''} while ${doing} ${where}.`, { key, s3Code: code, status: reply.status });
+    if (reply.status === 403)
+      return new BackupError(
+        'PERMISSION_DENIED',
+        `Permission denied while ${doing} ${where} (${code}); check the access key's rights on the bucket.`,
+        { key, s3Code: code },
+      );
+    return new BackupError(
+      'IO_ERROR',
+      `The server answered ${code}${detail ? ` (${detail})` : ''} while ${doing} ${where}.`,
+      { key, s3Code: code, status: reply.status },
+    );
   }
 
   /** One signed request, retried with backoff on network errors, throttling and server errors. */
-  private async request(method: string, key: string, headers: Record<string, string>, body: readonly Buffer[] = [], query: Record<string, string> = {}): Promise<Reply> {
+  private async request(
+    method: string,
+    key: string,
+    headers: Record<string, string>,
+    body: readonly Buffer[] = [],
+    query: Record<string, string> = {},
+  ): Promise<Reply> {
     const attempts = this.options.attempts ?? 4;
     for (let attempt = 1; ; attempt++) {
       try {
         const reply = await this.send(method, key, headers, body, query);
-        if (!RETRIED.has(reply.status) || attempt >= attempts || (reply.status === 409 && !/ConditionalRequestConflict|OperationAborted/.test(reply.body.toString()))) return reply;
+        if (
+          !RETRIED.has(reply.status) ||
+          attempt >= attempts ||
+          (reply.status === 409 && !/ConditionalRequestConflict|OperationAborted/.test(reply.body.toString()))
+        )
+          return reply;
       } catch (error) {
         if (attempt >= attempts) {
           const detail = error instanceof Error ? error.message : String(error);
-          throw new BackupError('REMOTE_UNREACHABLE', `Cannot reach ${this.target.host} for ${key || 'the bucket'} in ${this.location}: ${detail}`, { key });
+          throw new BackupError(
+            'REMOTE_UNREACHABLE',
+            `Cannot reach ${this.target.host} for ${key || 'the bucket'} in ${this.location}: ${detail}`,
+            { key },
+          );
         }
       }
       await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt * (0.5 + Math.random())));
     }
   }
 
-  private send(method: string, key: string, extra: Record<string, string>, body: readonly Buffer[], query: Record<string, string>): Promise<Reply> {
+  private send(
+    method: string,
+    key: string,
+    extra: Record<string, string>,
+    body: readonly Buffer[],
+    query: Record<string, string>,
+  ): Promise<Reply> {
     const { host, port, secure, bucket, prefix, region } = this.target;
     const path = `/${[bucket, ...(key ? `${prefix}${key}`.split('/') : [])].map(enc).join('/')}`;
-    const search = Object.keys(query).sort().map((k) => `${enc(k)}=${enc(query[k])}`).join('&');
+    const search = Object.keys(query)
+      .sort()
+      .map((k) => `${enc(k)}=${enc(query[k])}`)
+      .join('&');
     const hash = createHash('sha256');
     for (const part of body) hash.update(part);
     const amzDate = (this.options.now?.() ?? new Date()).toISOString().replace(/[-:]|\.\d{3}/g, '');
@@ -270,20 +364,51 @@ export class S3Backend implements Backend {
       ...(this.credentials.sessionToken ? { 'x-amz-security-token': this.credentials.sessionToken } : {}),
     };
     const signed = Object.keys(headers).sort();
-    const canonical = [method, path, search, ...signed.map((h) => `${h}:${headers[h]}`), '', signed.join(';'), headers['x-amz-content-sha256']].join('\n');
+    const canonical = [
+      method,
+      path,
+      search,
+      ...signed.map((h) => `${h}:${headers[h]}`),
+      '',
+      signed.join(';'),
+      headers['x-amz-content-sha256'],
+    ].join('\n');
     const scope = `${amzDate.slice(0, 8)}/${region}/s3/aws4_request`;
-    const signingKey = ['s3', 'aws4_request'].reduce(hmac, hmac(hmac(`AWS4${this.credentials.secretAccessKey}`, amzDate.slice(0, 8)), region));
-    const signature = hmac(signingKey, ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n')).toString('hex');
+    const signingKey = ['s3', 'aws4_request'].reduce(
+      hmac,
+      hmac(hmac(`AWS4${this.credentials.secretAccessKey}`, amzDate.slice(0, 8)), region),
+    );
+    const signature = hmac(signingKey, ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n')).toString(
+      'hex',
+    );
     const authorization = `AWS4-HMAC-SHA256 Credential=${this.credentials.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`;
     const length = body.reduce((n, part) => n + part.length, 0);
-    const all = { ...headers, ...extra, authorization, ...(method === 'PUT' ? { 'content-length': String(length) } : {}) };
+    const all = {
+      ...headers,
+      ...extra,
+      authorization,
+      ...(method === 'PUT' ? { 'content-length': String(length) } : {}),
+    };
     return new Promise((resolve, reject) => {
-      const req = (secure ? https : http).request({ host, port, method, path: search ? `${path}?${search}` : path, headers: all, agent: this.agent, timeout: 120_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      });
+      const req = (secure ? https : http).request(
+        {
+          host,
+          port,
+          method,
+          path: search ? `${path}?${search}` : path,
+          headers: all,
+          agent: this.agent,
+          timeout: 120_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+          );
+          res.on('error', reject);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('no answer for 120 s')));
       req.on('error', reject);
       for (const part of body) req.write(part);

@@ -53,54 +53,72 @@ export class SftpBackend implements Backend {
   async save(key: string, data: Buffer | readonly Buffer[], options: { durable?: boolean } = {}): Promise<void> {
     const chunks = Buffer.isBuffer(data) ? [data] : data;
     const bytes = chunks.reduce((sum, c) => sum + c.length, 0);
-    await this.run('writing', key, async (s) => {
-      const file = this.file(s, key);
-      const temp = await this.writeTemp(s, file, chunks, options.durable !== false);
-      try {
-        await this.renameOver(s, temp, file);
-      } catch (error) {
-        await call<void>(s, (cb) => s.sftp.unlink(temp, cb)).catch(() => undefined);
-        throw error;
-      }
-    }, bytes);
+    await this.run(
+      'writing',
+      key,
+      async (s) => {
+        const file = this.file(s, key);
+        const temp = await this.writeTemp(s, file, chunks, options.durable !== false);
+        try {
+          await this.renameOver(s, temp, file);
+        } catch (error) {
+          await call<void>(s, (cb) => s.sftp.unlink(temp, cb)).catch(() => undefined);
+          throw error;
+        }
+      },
+      bytes,
+    );
   }
 
   async createOnce(key: string, data: Buffer): Promise<Buffer> {
-    return this.run('creating', key, async (s) => {
-      const file = this.file(s, key);
-      const temp = await this.writeTemp(s, file, [data], true);
-      try {
+    return this.run(
+      'creating',
+      key,
+      async (s) => {
+        const file = this.file(s, key);
+        const temp = await this.writeTemp(s, file, [data], true);
         try {
-          await this.linkNew(s, temp, file);
-          return data;
-        } catch (error) {
-          if (isLost(error)) throw error;
-          // Taken: by another writer, or by ourselves before a dropped connection hid the answer.
-          const existing = await this.readWhole(s, file).catch((readError: unknown) => {
-            if (sftpCode(readError) === NO_SUCH_FILE) return undefined;
-            throw readError;
-          });
-          if (!existing) throw error;
-          return existing.equals(data) ? data : existing;
+          try {
+            await this.linkNew(s, temp, file);
+            return data;
+          } catch (error) {
+            if (isLost(error)) throw error;
+            // Taken: by another writer, or by ourselves before a dropped connection hid the answer.
+            const existing = await this.readWhole(s, file).catch((readError: unknown) => {
+              if (sftpCode(readError) === NO_SUCH_FILE) return undefined;
+              throw readError;
+            });
+            if (!existing) throw error;
+            return existing.equals(data) ? data : existing;
+          }
+        } finally {
+          await call<void>(s, (cb) => s.sftp.unlink(temp, cb)).catch(() => undefined);
         }
-      } finally {
-        await call<void>(s, (cb) => s.sftp.unlink(temp, cb)).catch(() => undefined);
-      }
-    }, data.length);
+      },
+      data.length,
+    );
   }
 
   async load(key: string): Promise<Buffer> {
-    return this.run('reading', key, (s) => this.readWhole(s, this.file(s, key)).catch((error: unknown) => this.absent(error, key)));
+    return this.run('reading', key, (s) =>
+      this.readWhole(s, this.file(s, key)).catch((error: unknown) => this.absent(error, key)),
+    );
   }
 
   async loadRange(key: string, offset: number, length: number): Promise<Buffer> {
     return this.run('reading', key, async (s) => {
-      const handle = await call<Buffer>(s, (cb) => s.sftp.open(this.file(s, key), 'r', cb)).catch((error: unknown) => this.absent(error, key));
+      const handle = await call<Buffer>(s, (cb) => s.sftp.open(this.file(s, key), 'r', cb)).catch((error: unknown) =>
+        this.absent(error, key),
+      );
       try {
         const buffer = Buffer.allocUnsafe(length);
         const got = await this.readInto(s, handle, buffer, offset);
         if (got < length) {
-          throw new BackupError('OBJECT_DAMAGED', `${key} in the store at ${this.location} is shorter than its index says (truncated).`, { key });
+          throw new BackupError(
+            'OBJECT_DAMAGED',
+            `${key} in the store at ${this.location} is shorter than its index says (truncated).`,
+            { key },
+          );
         }
         return buffer;
       } finally {
@@ -142,7 +160,8 @@ export class SftpBackend implements Backend {
           subs.map((sub) =>
             listings.run(async () => {
               for (const e of (await this.readdirOrEmpty(s, posix.join(s.root, 'data', sub))) ?? []) {
-                if (!isTempName(e.filename) && !isDirMode(e.attrs.mode)) found.set(`data/${sub}/${e.filename}`, e.attrs.size);
+                if (!isTempName(e.filename) && !isDirMode(e.attrs.mode))
+                  found.set(`data/${sub}/${e.filename}`, e.attrs.size);
               }
             }),
           ),
@@ -154,7 +173,12 @@ export class SftpBackend implements Backend {
         for (const e of entries) {
           if (isTempName(e.filename)) continue;
           if (!isDirMode(e.attrs.mode)) found.set(`${prefix}/${e.filename}`, e.attrs.size);
-          else if (kind === 'meta') await walk(posix.join(dir, e.filename), `${prefix}/${e.filename}`, (await this.readdirOrEmpty(s, posix.join(dir, e.filename))) ?? []);
+          else if (kind === 'meta')
+            await walk(
+              posix.join(dir, e.filename),
+              `${prefix}/${e.filename}`,
+              (await this.readdirOrEmpty(s, posix.join(dir, e.filename))) ?? [],
+            );
         }
       };
       await walk(posix.join(s.root, kind), kind, top);
@@ -187,13 +211,19 @@ export class SftpBackend implements Backend {
           await call<void>(s, (cb) => s.sftp.mkdir(s.root, cb));
         } catch (error) {
           if (sftpCode(error) === NO_SUCH_FILE) {
-            throw new BackupError('PATH_NOT_FOUND', `The folder ${posix.dirname(s.root)} does not exist on ${this.server}; create it first (only the store's own folder is created).`, { location: this.location });
+            throw new BackupError(
+              'PATH_NOT_FOUND',
+              `The folder ${posix.dirname(s.root)} does not exist on ${this.server}; create it first (only the store's own folder is created).`,
+              { location: this.location },
+            );
           }
           throw error;
         }
       }
       const present = new Set((rootEntries ?? []).map((e) => e.filename));
-      await Promise.all(KINDS.filter((kind) => !present.has(kind)).map((kind) => this.mkdirIfAbsent(s, posix.join(s.root, kind))));
+      await Promise.all(
+        KINDS.filter((kind) => !present.has(kind)).map((kind) => this.mkdirIfAbsent(s, posix.join(s.root, kind))),
+      );
       const subs = new Set(((await this.readdirOrEmpty(s, posix.join(s.root, 'data'))) ?? []).map((e) => e.filename));
       const missing: string[] = [];
       for (let i = 0; i < 256; i++) {
@@ -201,7 +231,9 @@ export class SftpBackend implements Backend {
         if (!subs.has(sub)) missing.push(sub);
       }
       const limiter = new Limiter(LISTINGS);
-      await Promise.all(missing.map((sub) => limiter.run(() => this.mkdirIfAbsent(s, posix.join(s.root, 'data', sub)))));
+      await Promise.all(
+        missing.map((sub) => limiter.run(() => this.mkdirIfAbsent(s, posix.join(s.root, 'data', sub)))),
+      );
     });
   }
 
@@ -219,7 +251,11 @@ export class SftpBackend implements Backend {
           if (isTempName(e.filename)) {
             // mtime is in seconds, by the server's clock: callers use thresholds far above any sane skew, or 0.
             if (!isDirMode(e.attrs.mode) && now - e.attrs.mtime * 1000 >= olderThanMs) temps.push(full);
-          } else if (isDirMode(e.attrs.mode) && depth < 2 && (depth > 0 || (KINDS as readonly string[]).includes(e.filename))) {
+          } else if (
+            isDirMode(e.attrs.mode) &&
+            depth < 2 &&
+            (depth > 0 || (KINDS as readonly string[]).includes(e.filename))
+          ) {
             below.push(visit(full, depth + 1));
           }
         }
@@ -249,7 +285,8 @@ export class SftpBackend implements Backend {
 
   /** NO_SUCH_FILE becomes OBJECT_MISSING, as LocalBackend's ENOENT does. */
   private absent(error: unknown, key: string): never {
-    if (sftpCode(error) === NO_SUCH_FILE) throw new BackupError('OBJECT_MISSING', `The store at ${this.location} is missing ${key}.`, { key });
+    if (sftpCode(error) === NO_SUCH_FILE)
+      throw new BackupError('OBJECT_MISSING', `The store at ${this.location} is missing ${key}.`, { key });
     throw error;
   }
 
@@ -269,7 +306,11 @@ export class SftpBackend implements Backend {
           if (isLost(error)) {
             this.connection.forget(s);
             if (attempt === 0) continue;
-            throw new BackupError('REMOTE_UNREACHABLE', `The connection to ${this.server} dropped while ${doing} ${key ?? this.target.path}, twice; check the network and try again.`, { location: this.location });
+            throw new BackupError(
+              'REMOTE_UNREACHABLE',
+              `The connection to ${this.server} dropped while ${doing} ${key ?? this.target.path}, twice; check the network and try again.`,
+              { location: this.location },
+            );
           }
           throw await this.describe(s, error, doing, key, bytes);
         } finally {
@@ -282,27 +323,54 @@ export class SftpBackend implements Backend {
   }
 
   /** One sentence for a failed request. OpenSSH answers a full disk with a bare "Failure": statvfs tells. */
-  private async describe(s: Session, error: unknown, doing: string, key: string | undefined, bytes: number): Promise<Error> {
+  private async describe(
+    s: Session,
+    error: unknown,
+    doing: string,
+    key: string | undefined,
+    bytes: number,
+  ): Promise<Error> {
     if (error instanceof BackupError) return error;
     const where = `${key ?? ''} in the store at ${this.location}`.trim();
     const code = sftpCode(error);
     if (code === NO_SUCH_FILE) {
-      return new BackupError('PATH_NOT_FOUND', `Something vanished on ${this.server} while ${doing} ${where} (another process removed it?).`, { location: this.location, key });
+      return new BackupError(
+        'PATH_NOT_FOUND',
+        `Something vanished on ${this.server} while ${doing} ${where} (another process removed it?).`,
+        { location: this.location, key },
+      );
     }
     if (code === PERMISSION_DENIED) {
-      return new BackupError('PERMISSION_DENIED', `Permission denied on ${this.server} while ${doing} ${where}.`, { location: this.location, key });
+      return new BackupError('PERMISSION_DENIED', `Permission denied on ${this.server} while ${doing} ${where}.`, {
+        location: this.location,
+        key,
+      });
     }
-    if (code === FAILURE && (doing === 'writing' || doing === 'creating' || doing === 'creating the store at') && (await this.diskFull(s, bytes))) {
-      return new BackupError('NO_SPACE', `The disk of ${this.server} is full while ${doing} ${where}; nothing was lost, free some space there and try again.`, { location: this.location, key });
+    if (
+      code === FAILURE &&
+      (doing === 'writing' || doing === 'creating' || doing === 'creating the store at') &&
+      (await this.diskFull(s, bytes))
+    ) {
+      return new BackupError(
+        'NO_SPACE',
+        `The disk of ${this.server} is full while ${doing} ${where}; nothing was lost, free some space there and try again.`,
+        { location: this.location, key },
+      );
     }
     const detail = error instanceof Error ? error.message : String(error);
-    return new BackupError('IO_ERROR', `The SFTP server ${this.server} failed while ${doing} ${where}: ${detail}.`, { location: this.location, key });
+    return new BackupError('IO_ERROR', `The SFTP server ${this.server} failed while ${doing} ${where}: ${detail}.`, {
+      location: this.location,
+      key,
+    });
   }
 
   /** Whether the failed write of `bytes` met a full disk (our temp file is already removed, so its space is free again). */
   private async diskFull(s: Session, bytes: number): Promise<boolean> {
     try {
-      const info = await call<{ f_bavail: number | bigint; f_frsize: number | bigint; f_bsize: number | bigint }>(s, (cb) => s.sftp.ext_openssh_statvfs(s.root, cb));
+      const info = await call<{ f_bavail: number | bigint; f_frsize: number | bigint; f_bsize: number | bigint }>(
+        s,
+        (cb) => s.sftp.ext_openssh_statvfs(s.root, cb),
+      );
       return Number(info.f_bavail) * Number(info.f_frsize || info.f_bsize) < bytes + 1024 * 1024;
     } catch {
       return false; // not an OpenSSH server: we cannot tell
@@ -339,7 +407,9 @@ export class SftpBackend implements Backend {
         const stop = Math.min(at + step, end);
         next = stop;
         while (at < stop) {
-          const n = await call<number>(s, (cb) => s.sftp.read(handle, buffer, at, stop - at, position + at, (error, bytesRead) => cb(error, bytesRead)));
+          const n = await call<number>(s, (cb) =>
+            s.sftp.read(handle, buffer, at, stop - at, position + at, (error, bytesRead) => cb(error, bytesRead)),
+          );
           if (n === 0) {
             end = Math.min(end, at); // end of file: nothing after this is there either
             return;
@@ -399,7 +469,9 @@ export class SftpBackend implements Backend {
   private async createParent(s: Session, file: string): Promise<void> {
     const parent = posix.dirname(file);
     if (parent === s.root || !parent.startsWith(`${s.root}/`)) {
-      throw new BackupError('PATH_NOT_FOUND', `The folder ${s.root} does not exist on ${this.server}.`, { location: this.location });
+      throw new BackupError('PATH_NOT_FOUND', `The folder ${s.root} does not exist on ${this.server}.`, {
+        location: this.location,
+      });
     }
     const chain: string[] = [];
     for (let dir = parent; dir !== s.root; dir = posix.dirname(dir)) chain.unshift(dir);
@@ -407,7 +479,10 @@ export class SftpBackend implements Backend {
       try {
         await this.mkdirIfAbsent(s, dir);
       } catch (error) {
-        if (sftpCode(error) === NO_SUCH_FILE) throw new BackupError('PATH_NOT_FOUND', `The folder ${s.root} does not exist on ${this.server}.`, { location: this.location });
+        if (sftpCode(error) === NO_SUCH_FILE)
+          throw new BackupError('PATH_NOT_FOUND', `The folder ${s.root} does not exist on ${this.server}.`, {
+            location: this.location,
+          });
         throw error;
       }
     }

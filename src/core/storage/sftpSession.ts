@@ -25,7 +25,15 @@ const NO_CONNECTION = 6;
 const CONNECTION_LOST = 7;
 
 /** Host key algorithms ssh2 supports, best first; the ones known_hosts names for the host go in front. */
-const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+const HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
 /** Keys ssh itself tries when none is given. */
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
@@ -55,14 +63,24 @@ export function sftpCode(error: unknown): number | undefined {
 
 export function isLost(error: unknown): boolean {
   const code = sftpCode(error);
-  return error instanceof ConnectionLost || code === NO_CONNECTION || code === CONNECTION_LOST || errnoCode(error) === 'ECONNRESET' || errnoCode(error) === 'EPIPE' || (error instanceof Error && error.message === 'No response from server');
+  return (
+    error instanceof ConnectionLost ||
+    code === NO_CONNECTION ||
+    code === CONNECTION_LOST ||
+    errnoCode(error) === 'ECONNRESET' ||
+    errnoCode(error) === 'EPIPE' ||
+    (error instanceof Error && error.message === 'No response from server')
+  );
 }
 
 /**
  * Calls one SFTP request and waits for its answer, or fails at once with ConnectionLost when the
  * connection drops (ssh2 would otherwise buffer a request to a closed channel and never answer).
  */
-export function call<T>(s: Session, request: (cb: (error: Error | undefined | null, value?: T) => void) => void): Promise<T> {
+export function call<T>(
+  s: Session,
+  request: (cb: (error: Error | undefined | null, value?: T) => void) => void,
+): Promise<T> {
   if (!s.alive) return Promise.reject(new ConnectionLost('the connection is closed'));
   return new Promise<T>((resolve, reject) => {
     let settled = false;
@@ -136,9 +154,12 @@ export class SftpConnector {
   /** Drops a session that failed (ending its connection): the next `connected()` opens a new one. */
   forget(s: Session): void {
     s.alive = false;
-    void this.session?.then((current) => {
-      if (current === s) this.session = undefined;
-    }, () => undefined);
+    void this.session?.then(
+      (current) => {
+        if (current === s) this.session = undefined;
+      },
+      () => undefined,
+    );
     void this.end(s);
   }
 
@@ -148,7 +169,10 @@ export class SftpConnector {
     // Held while the goodbye is exchanged, or a caller awaiting close() would see the process exit under it.
     s.socket.ref();
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([s.client.end().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    await Promise.race([
+      s.client.end().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, 2000))),
+    ]);
     clearTimeout(timer);
     s.socket.destroy();
   }
@@ -185,7 +209,12 @@ export class SftpConnector {
       sftp = await client.connect(config);
     } catch (error) {
       socket.destroy();
-      throw this.connectError(clock.expired ? new Error('Timed out while waiting for handshake') : error, trust.problem(), auth.tried, timeoutMs);
+      throw this.connectError(
+        clock.expired ? new Error('Timed out while waiting for handshake') : error,
+        trust.problem(),
+        auth.tried,
+        timeoutMs,
+      );
     } finally {
       clock.stop();
     }
@@ -218,7 +247,11 @@ export class SftpConnector {
         s.root = posix.join(home, s.root);
       } catch (error) {
         await this.end(s);
-        throw new BackupError('REMOTE_UNREACHABLE', `${this.server} did not say where the home folder of ${this.target.user} is: ${(error as Error).message}.`, { location: this.location });
+        throw new BackupError(
+          'REMOTE_UNREACHABLE',
+          `${this.server} did not say where the home folder of ${this.target.user} is: ${(error as Error).message}.`,
+          { location: this.location },
+        );
       } finally {
         s.busy--;
         socket.unref();
@@ -235,7 +268,13 @@ export class SftpConnector {
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new BackupError('REMOTE_UNREACHABLE', `Cannot reach ${this.server}: no answer within ${Math.round(timeoutMs / 1000)} s; check the address and the network.`, { location: this.location }));
+        reject(
+          new BackupError(
+            'REMOTE_UNREACHABLE',
+            `Cannot reach ${this.server}: no answer within ${Math.round(timeoutMs / 1000)} s; check the address and the network.`,
+            { location: this.location },
+          ),
+        );
       }, timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
@@ -254,13 +293,20 @@ export class SftpConnector {
               : code === 'EHOSTUNREACH' || code === 'ENETUNREACH'
                 ? 'there is no route to it'
                 : `${error.message}`;
-        reject(new BackupError('REMOTE_UNREACHABLE', `Cannot reach ${this.server}: ${why}.`, { location: this.location, code }));
+        reject(
+          new BackupError('REMOTE_UNREACHABLE', `Cannot reach ${this.server}: ${why}.`, {
+            location: this.location,
+            code,
+          }),
+        );
       });
     });
   }
 
   /** The ways to log in, in the order ssh tries them: the given key, the agent, ssh's default keys, the password. */
-  private async authMethods(parseKey: (data: Buffer | string, passphrase?: string) => ParsedKey | ParsedKey[] | Error): Promise<{ methods: AuthenticationType[]; tried: string[] }> {
+  private async authMethods(
+    parseKey: (data: Buffer | string, passphrase?: string) => ParsedKey | ParsedKey[] | Error,
+  ): Promise<{ methods: AuthenticationType[]; tried: string[] }> {
     const user = this.target.user;
     const methods: Array<Record<string, unknown>> = [];
     const tried: string[] = [];
@@ -274,19 +320,35 @@ export class SftpConnector {
         try {
           text = await fs.readFile(privateKeyFile as string);
         } catch (error) {
-          throw new BackupError('AUTH_FAILED', `The SSH key file ${privateKeyFile} cannot be read (${errnoCode(error) ?? (error as Error).message}).`, { location: this.location, keyFile: privateKeyFile });
+          throw new BackupError(
+            'AUTH_FAILED',
+            `The SSH key file ${privateKeyFile} cannot be read (${errnoCode(error) ?? (error as Error).message}).`,
+            { location: this.location, keyFile: privateKeyFile },
+          );
         }
       }
       const key = parseKey(text, passphrase);
       if (key instanceof Error) {
         const encrypted = /encrypted|passphrase/i.test(key.message);
         if (encrypted && !passphrase) {
-          throw new BackupError('AUTH_FAILED', `The SSH key ${name} is protected by a passphrase, and none was given.`, { location: this.location, keyFile: privateKeyFile, need: 'passphrase' });
+          throw new BackupError(
+            'AUTH_FAILED',
+            `The SSH key ${name} is protected by a passphrase, and none was given.`,
+            { location: this.location, keyFile: privateKeyFile, need: 'passphrase' },
+          );
         }
         if (passphrase && /decrypt|passphrase|bad/i.test(key.message)) {
-          throw new BackupError('AUTH_FAILED', `The passphrase of the SSH key ${name} is wrong.`, { location: this.location, keyFile: privateKeyFile, need: 'passphrase' });
+          throw new BackupError('AUTH_FAILED', `The passphrase of the SSH key ${name} is wrong.`, {
+            location: this.location,
+            keyFile: privateKeyFile,
+            need: 'passphrase',
+          });
         }
-        throw new BackupError('AUTH_FAILED', `${privateKeyFile ? `The file ${privateKeyFile}` : 'The SSH key given'} is not a private key this program can read (${key.message}).`, { location: this.location, keyFile: privateKeyFile });
+        throw new BackupError(
+          'AUTH_FAILED',
+          `${privateKeyFile ? `The file ${privateKeyFile}` : 'The SSH key given'} is not a private key this program can read (${key.message}).`,
+          { location: this.location, keyFile: privateKeyFile },
+        );
       }
       methods.push({ type: 'publickey', username: user, key: Array.isArray(key) ? key[0] : key });
       tried.push(privateKeyFile ? `the key ${privateKeyFile}` : 'the key given');
@@ -313,7 +375,11 @@ export class SftpConnector {
       tried.push('the password');
     }
     if (methods.length === 0) {
-      throw new BackupError('AUTH_FAILED', `No SSH key, password or agent was given to log in to ${this.server} as ${user}.`, { location: this.location, need: 'credentials' });
+      throw new BackupError(
+        'AUTH_FAILED',
+        `No SSH key, password or agent was given to log in to ${this.server} as ${user}.`,
+        { location: this.location, need: 'credentials' },
+      );
     }
     return { methods: methods as unknown as AuthenticationType[], tried };
   }
@@ -322,10 +388,18 @@ export class SftpConnector {
    * The host-key check, decided before any credential is sent: an expected fingerprint if one was given,
    * else known_hosts, else (for a host known_hosts does not name) the caller's trust-on-first-use callback.
    */
-  private async hostKeyCheck(clock: HandshakeClock): Promise<{ verifier: NonNullable<ConnectConfig['hostVerifier']>; algorithms?: string[]; problem: () => BackupError | undefined }> {
+  private async hostKeyCheck(clock: HandshakeClock): Promise<{
+    verifier: NonNullable<ConnectConfig['hostVerifier']>;
+    algorithms?: string[];
+    problem: () => BackupError | undefined;
+  }> {
     const expected = this.options.hostKey === undefined ? undefined : normalizeFingerprint(this.options.hostKey);
     if (this.options.hostKey !== undefined && !expected) {
-      throw new BackupError('USAGE', `"${this.options.hostKey}" is not a host key fingerprint; give it as ssh-keygen -l prints it (SHA256:…).`, { location: this.location });
+      throw new BackupError(
+        'USAGE',
+        `"${this.options.hostKey}" is not a host key fingerprint; give it as ssh-keygen -l prints it (SHA256:…).`,
+        { location: this.location },
+      );
     }
     let knownHosts = '';
     let knownHostsFile = '';
@@ -336,25 +410,43 @@ export class SftpConnector {
       } catch (error) {
         // The default file may well not exist yet; one the caller named must.
         if (this.options.knownHostsFile !== undefined || errnoCode(error) !== 'ENOENT') {
-          throw new BackupError('HOST_KEY_REJECTED', `The known hosts file ${knownHostsFile} cannot be read (${errnoCode(error) ?? (error as Error).message}).`, { location: this.location });
+          throw new BackupError(
+            'HOST_KEY_REJECTED',
+            `The known hosts file ${knownHostsFile} cannot be read (${errnoCode(error) ?? (error as Error).message}).`,
+            { location: this.location },
+          );
         }
       }
     }
     const hostId = this.target.hostId;
     let problem: BackupError | undefined;
     const refuse = (message: string, fingerprint: string, reason: string) => {
-      problem = new BackupError('HOST_KEY_REJECTED', message, { location: this.location, host: hostId, fingerprint, reason });
+      problem = new BackupError('HOST_KEY_REJECTED', message, {
+        location: this.location,
+        host: hostId,
+        fingerprint,
+        reason,
+      });
       return false;
     };
     const decide = async (key: Buffer): Promise<boolean> => {
       const fingerprint = fingerprintOf(key);
       if (expected) {
         if (fingerprint === expected) return true;
-        return refuse(`The key of ${this.server} is ${fingerprint}, not the expected ${expected}; nothing was sent to it.`, fingerprint, 'mismatch');
+        return refuse(
+          `The key of ${this.server} is ${fingerprint}, not the expected ${expected}; nothing was sent to it.`,
+          fingerprint,
+          'mismatch',
+        );
       }
       const verdict = checkKnownHosts(knownHosts, hostId, key);
       if (verdict.kind === 'trusted') return true;
-      if (verdict.kind === 'revoked') return refuse(`The key of ${this.server} (${fingerprint}) is marked revoked in ${knownHostsFile}; nothing was sent to it.`, fingerprint, 'revoked');
+      if (verdict.kind === 'revoked')
+        return refuse(
+          `The key of ${this.server} (${fingerprint}) is marked revoked in ${knownHostsFile}; nothing was sent to it.`,
+          fingerprint,
+          'revoked',
+        );
       if (verdict.kind === 'mismatch') {
         return refuse(
           `The key of ${this.server} (${fingerprint}) differs from the one in ${knownHostsFile}: the server's key changed or someone is intercepting the connection; nothing was sent to it.`,
@@ -364,9 +456,16 @@ export class SftpConnector {
       }
       if (this.options.verifyHostKey) {
         clock.pause();
-        const accepted = await this.options.verifyHostKey(hostId, fingerprint).catch(() => false).finally(() => clock.resume());
+        const accepted = await this.options
+          .verifyHostKey(hostId, fingerprint)
+          .catch(() => false)
+          .finally(() => clock.resume());
         if (accepted === true) return true;
-        return refuse(`The key of ${this.server} (${fingerprint}) was not accepted; nothing was sent to it.`, fingerprint, 'declined');
+        return refuse(
+          `The key of ${this.server} (${fingerprint}) was not accepted; nothing was sent to it.`,
+          fingerprint,
+          'declined',
+        );
       }
       return refuse(
         `${this.server} is not a known host (its key is ${fingerprint}); if that is its key, add it to ${knownHostsFile} (ssh-keyscan) or give it as the expected host key.`,
@@ -384,30 +483,60 @@ export class SftpConnector {
       }
     };
     const verifier = (key: Buffer, verify: (valid: boolean) => void): void => {
-      decide(key).then((valid) => answer(verify, valid), (error: unknown) => {
-        problem = new BackupError('HOST_KEY_REJECTED', `The key of ${this.server} could not be checked: ${(error as Error).message}.`, { location: this.location });
-        answer(verify, false);
-      });
+      decide(key).then(
+        (valid) => answer(verify, valid),
+        (error: unknown) => {
+          problem = new BackupError(
+            'HOST_KEY_REJECTED',
+            `The key of ${this.server} could not be checked: ${(error as Error).message}.`,
+            { location: this.location },
+          );
+          answer(verify, false);
+        },
+      );
     };
     const preferred = knownHosts ? preferredHostKeyAlgorithms(knownHosts, hostId) : undefined;
-    const algorithms = preferred ? [...preferred, ...HOST_KEY_ALGORITHMS.filter((a) => !preferred.includes(a))] : undefined;
+    const algorithms = preferred
+      ? [...preferred, ...HOST_KEY_ALGORITHMS.filter((a) => !preferred.includes(a))]
+      : undefined;
     return { verifier: verifier as NonNullable<ConnectConfig['hostVerifier']>, algorithms, problem: () => problem };
   }
 
-  private connectError(error: unknown, hostKeyProblem: BackupError | undefined, tried: string[], timeoutMs: number): BackupError {
+  private connectError(
+    error: unknown,
+    hostKeyProblem: BackupError | undefined,
+    tried: string[],
+    timeoutMs: number,
+  ): BackupError {
     if (hostKeyProblem) return hostKeyProblem;
     if (isBackupError(error)) return error;
     const message = error instanceof Error ? error.message : String(error);
     if (/authentication methods failed/i.test(message)) {
-      return new BackupError('AUTH_FAILED', `${this.server} refused to log in ${this.target.user} with ${tried.join(', ')}.`, { location: this.location, tried });
+      return new BackupError(
+        'AUTH_FAILED',
+        `${this.server} refused to log in ${this.target.user} with ${tried.join(', ')}.`,
+        { location: this.location, tried },
+      );
     }
     if (/timed out/i.test(message)) {
-      return new BackupError('REMOTE_UNREACHABLE', `${this.server} did not complete an SSH handshake within ${Math.round(timeoutMs / 1000)} s; is it an SSH server?`, { location: this.location });
+      return new BackupError(
+        'REMOTE_UNREACHABLE',
+        `${this.server} did not complete an SSH handshake within ${Math.round(timeoutMs / 1000)} s; is it an SSH server?`,
+        { location: this.location },
+      );
     }
     if (/subsystem|sftp/i.test(message) && !/ECONNRESET/.test(message)) {
-      return new BackupError('REMOTE_UNREACHABLE', `${this.server} accepted the login but offers no SFTP (${message.replace(/^[\w.-]+: /, '')}).`, { location: this.location });
+      return new BackupError(
+        'REMOTE_UNREACHABLE',
+        `${this.server} accepted the login but offers no SFTP (${message.replace(/^[\w.-]+: /, '')}).`,
+        { location: this.location },
+      );
     }
-    return new BackupError('REMOTE_UNREACHABLE', `The SSH connection to ${this.server} failed: ${message.replace(/^[\w.-]+: /, '')}.`, { location: this.location });
+    return new BackupError(
+      'REMOTE_UNREACHABLE',
+      `The SSH connection to ${this.server} failed: ${message.replace(/^[\w.-]+: /, '')}.`,
+      { location: this.location },
+    );
   }
 }
 
@@ -457,10 +586,13 @@ export class HandshakeClock {
   private run(): void {
     if (this.stopped || this.timer) return;
     this.since = Date.now();
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.expired = true;
-      this.onExpire();
-    }, Math.max(0, this.left));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.expired = true;
+        this.onExpire();
+      },
+      Math.max(0, this.left),
+    );
   }
 }

@@ -27,7 +27,8 @@ export class StoreFence {
     const realStore = await realish(port, store);
     const realTarget = await realish(port, resolved);
     const inside = isWithin(realStore, realTarget);
-    const below = !inside && isWithin(realTarget, realStore) ? path.relative(realTarget, realStore).split(path.sep) : undefined;
+    const below =
+      !inside && isWithin(realTarget, realStore) ? path.relative(realTarget, realStore).split(path.sep) : undefined;
     return new StoreFence(store, resolved, inside, below);
   }
 
@@ -35,13 +36,23 @@ export class StoreFence {
    * As `around`, but refuses (UNSAFE_PATH, one sentence) a target that is the store or inside it; `doing` is
    * e.g. "restore into", `advice` ends the sentence.
    */
-  static async refuseInside(port: FsPort, store: string, target: string, doing: string, advice = 'only the store writes there; choose a folder outside the store'): Promise<StoreFence> {
+  static async refuseInside(
+    port: FsPort,
+    store: string,
+    target: string,
+    doing: string,
+    advice = 'only the store writes there; choose a folder outside the store',
+  ): Promise<StoreFence> {
     const fence = await StoreFence.around(port, store, target);
     if (fence.inside) {
-      throw new BackupError('UNSAFE_PATH', `Refusing to ${doing} ${fence.target}: it is the backup store ${store} or a folder inside it, and ${advice}.`, {
-        target: fence.target,
-        store,
-      });
+      throw new BackupError(
+        'UNSAFE_PATH',
+        `Refusing to ${doing} ${fence.target}: it is the backup store ${store} or a folder inside it, and ${advice}.`,
+        {
+          target: fence.target,
+          store,
+        },
+      );
     }
     return fence;
   }

@@ -48,7 +48,11 @@ export function comparableRemote(url: string): string {
     host = scp[1];
     rest = scp[2];
   }
-  const cleanPath = rest.replace(/\\/g, '/').replace(/\/+$/, '').replace(/\.git$/, '').replace(/^\/*~?\/*/, '');
+  const cleanPath = rest
+    .replace(/\\/g, '/')
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '')
+    .replace(/^\/*~?\/*/, '');
   return host ? `${host.toLowerCase()}/${cleanPath}` : cleanPath;
 }
 
@@ -65,7 +69,13 @@ interface GitLayout {
  * included config files), where the reader asks git.
  */
 export function gitLayout(port: FsPort, workspace: string): GitLayout | 'unusual' | undefined {
-  if (process.env.GIT_DIR || process.env.GIT_WORK_TREE || process.env.GIT_COMMON_DIR || process.env.GIT_CEILING_DIRECTORIES) return 'unusual';
+  if (
+    process.env.GIT_DIR ||
+    process.env.GIT_WORK_TREE ||
+    process.env.GIT_COMMON_DIR ||
+    process.env.GIT_CEILING_DIRECTORIES
+  )
+    return 'unusual';
   let dir = path.resolve(workspace);
   for (;;) {
     const dotGit = path.join(dir, '.git');
@@ -79,8 +89,10 @@ export function gitLayout(port: FsPort, workspace: string): GitLayout | 'unusual
     } else if (stat) return 'unusual';
     if (gitDir) {
       let commonDir = gitDir;
-      if (port.lstatSync(path.join(gitDir, 'commondir'))) commonDir = path.resolve(gitDir, port.readFileSync(path.join(gitDir, 'commondir')).toString('utf8').trim());
-      if (port.lstatSync(path.join(commonDir, 'reftable')) || port.lstatSync(path.join(gitDir, 'config.worktree'))) return 'unusual';
+      if (port.lstatSync(path.join(gitDir, 'commondir')))
+        commonDir = path.resolve(gitDir, port.readFileSync(path.join(gitDir, 'commondir')).toString('utf8').trim());
+      if (port.lstatSync(path.join(commonDir, 'reftable')) || port.lstatSync(path.join(gitDir, 'config.worktree')))
+        return 'unusual';
       return { gitDir, commonDir };
     }
     const up = path.dirname(dir);
@@ -125,7 +137,10 @@ export function originUrl(configText: string): string | undefined | 'unusual' {
     if (section) {
       const name = section[1].toLowerCase();
       if (name === 'include' || name === 'includeif') return 'unusual';
-      inOrigin = section[2] !== undefined ? name === 'remote' && section[2].replace(/\\(.)/g, '$1') === 'origin' : name === 'remote.origin';
+      inOrigin =
+        section[2] !== undefined
+          ? name === 'remote' && section[2].replace(/\\(.)/g, '$1') === 'origin'
+          : name === 'remote.origin';
       const rest = section[3].trim();
       if (!rest || rest.startsWith('#') || rest.startsWith(';')) continue;
       return 'unusual';
@@ -204,7 +219,9 @@ export class GitInfoReader {
         if (head) info.head = head;
       }
       const config = path.join(layout.commonDir, 'config');
-      const remote = this.port.lstatSync(config) ? originUrl(this.port.readFileSync(config).toString('utf8')) : undefined;
+      const remote = this.port.lstatSync(config)
+        ? originUrl(this.port.readFileSync(config).toString('utf8'))
+        : undefined;
       if (remote === 'unusual') return 'unusual';
       if (remote) info.remote = stripCredentials(remote);
       return info;
@@ -222,7 +239,11 @@ export class GitInfoReader {
       let info: GitInfo | undefined = direct ? { ...direct } : undefined;
       if (!this.gitDir) {
         // One process for the usual case (a repository with commits): git dir, HEAD and branch at once.
-        const lines = (await git.raw(['rev-parse', '--absolute-git-dir', 'HEAD', '--abbrev-ref', 'HEAD']).catch(() => '')).trim().split('\n');
+        const lines = (
+          await git.raw(['rev-parse', '--absolute-git-dir', 'HEAD', '--abbrev-ref', 'HEAD']).catch(() => '')
+        )
+          .trim()
+          .split('\n');
         if (lines.length === 3 && COMMIT.test(lines[1])) {
           this.gitDir = lines[0];
           info ??= { head: lines[1], ...(lines[2] && lines[2] !== 'HEAD' ? { branch: lines[2] } : {}) };
@@ -249,7 +270,10 @@ export class GitInfoReader {
       }
       if (!this.rootCommit && info.head) {
         // Walks the whole history: once per reader (a rewritten root is rare enough to wait for a restart).
-        const roots = (await git.raw(['rev-list', '--max-parents=0', 'HEAD']).catch(() => '')).trim().split('\n').filter((line) => COMMIT.test(line));
+        const roots = (await git.raw(['rev-list', '--max-parents=0', 'HEAD']).catch(() => ''))
+          .trim()
+          .split('\n')
+          .filter((line) => COMMIT.test(line));
         this.rootCommit = roots[roots.length - 1];
       }
       if (this.rootCommit && info.head) info.rootCommit = this.rootCommit;
@@ -288,7 +312,11 @@ export async function lastHeadMove(port: FsPort, workspace: string): Promise<str
     const length = Math.min(size, 4096);
     const buffer = Buffer.alloc(length);
     const { bytesRead } = await handle.read(buffer, 0, length, size - length);
-    const lines = buffer.subarray(0, bytesRead).toString('utf8').split('\n').filter((line) => line.includes('\t'));
+    const lines = buffer
+      .subarray(0, bytesRead)
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.includes('\t'));
     const last = lines[lines.length - 1];
     return last ? last.slice(last.indexOf('\t') + 1).trim() : undefined;
   } catch {

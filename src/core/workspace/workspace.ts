@@ -26,7 +26,11 @@ export async function identifyWorkspace(port: FsPort, folder: string): Promise<W
     if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') {
       throw new BackupError('WORKSPACE_NOT_FOUND', `The workspace folder ${abs} does not exist.`, { path: abs });
     }
-    throw new BackupError('WORKSPACE_NOT_FOUND', `The workspace folder ${abs} cannot be opened (${errnoCode(error) ?? 'error'}).`, { path: abs });
+    throw new BackupError(
+      'WORKSPACE_NOT_FOUND',
+      `The workspace folder ${abs} cannot be opened (${errnoCode(error) ?? 'error'}).`,
+      { path: abs },
+    );
   }
   const stat = await port.stat(real);
   if (!stat.isDirectory()) {

@@ -12,7 +12,10 @@ import { guarded, resolveSnapshot } from './shared';
 function refuseWhileBrowsing(ctx: CommandContext, folder: vscode.WorkspaceFolder): void {
   const browsing = ctx.service.browsing(folder);
   if (browsing) {
-    throw new BackupError('USAGE', `Snapshots of ${browsing} are shown read only; run "Backup: Use the Local Store Again" to change labels, pins or snapshots.`);
+    throw new BackupError(
+      'USAGE',
+      `Snapshots of ${browsing} are shown read only; run "Backup: Use the Local Store Again" to change labels, pins or snapshots.`,
+    );
   }
 }
 
@@ -21,7 +24,11 @@ export function labelSnapshot(ctx: CommandContext, arg: unknown): Promise<void> 
     const node = await resolveSnapshot(ctx, arg, 'Label which snapshot?');
     if (!node) return;
     refuseWhileBrowsing(ctx, node.folder);
-    const label = await ctx.prompter.askText(`Label for snapshot ${shortId(node.snapshot.id)} (empty removes it)`, 'e.g. before the big refactor', node.snapshot.label);
+    const label = await ctx.prompter.askText(
+      `Label for snapshot ${shortId(node.snapshot.id)} (empty removes it)`,
+      'e.g. before the big refactor',
+      node.snapshot.label,
+    );
     if (label === undefined) return;
     await applyTag(await planTag(await ctx.service.repository(node.folder), node.snapshot, { label }));
     ctx.service.fireChanged(node.folder);

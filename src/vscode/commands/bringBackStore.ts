@@ -13,10 +13,15 @@ export function bringBackStore(ctx: CommandContext, arg?: unknown, location?: un
   return guarded(ctx, 'Bring the store back', async () => {
     const folder = await pickFolder(ctx, 'Bring back the backup store of which folder?', uriArg(arg));
     if (!folder) return;
-    const from = typeof location === 'string' ? location : await pickCopy(ctx, folder, 'Bring the store back from which destination?');
+    const from =
+      typeof location === 'string'
+        ? location
+        : await pickCopy(ctx, folder, 'Bring the store back from which destination?');
     if (!from) return;
     await bringBackFrom(ctx, folder, from, { confirm: true });
   });
 }
 
-export const commands: CommandSpec[] = [{ id: Commands.bringBackStore, run: (ctx, arg, location) => bringBackStore(ctx, arg, location) }];
+export const commands: CommandSpec[] = [
+  { id: Commands.bringBackStore, run: (ctx, arg, location) => bringBackStore(ctx, arg, location) },
+];

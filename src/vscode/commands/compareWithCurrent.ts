@@ -13,7 +13,11 @@ export function compareWithCurrent(ctx: CommandContext, arg: unknown): Promise<v
     if (!node || !(await ensureTextual(ctx, node))) return;
     const current = vscode.Uri.joinPath(node.folder.uri, node.relPath);
     if (!fs.existsSync(current.fsPath)) {
-      const choice = await vscode.window.showInformationMessage(`${node.relPath} no longer exists in the workspace.`, 'Open This Version', 'Restore');
+      const choice = await vscode.window.showInformationMessage(
+        `${node.relPath} no longer exists in the workspace.`,
+        'Open This Version',
+        'Restore',
+      );
       if (choice === 'Open This Version') await vscode.commands.executeCommand(Commands.openVersion, node);
       if (choice === 'Restore') await vscode.commands.executeCommand(Commands.restoreFile, node);
       return;

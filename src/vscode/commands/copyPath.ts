@@ -13,6 +13,4 @@ export function copyPath(ctx: CommandContext, arg: unknown): Promise<void> {
   });
 }
 
-export const commands: CommandSpec[] = [
-  { id: Commands.copyPath, run: (ctx, arg) => copyPath(ctx, arg) },
-];
+export const commands: CommandSpec[] = [{ id: Commands.copyPath, run: (ctx, arg) => copyPath(ctx, arg) }];

@@ -43,34 +43,65 @@ export function addDestination(ctx: CommandContext, arg?: unknown, presets?: { o
     const folder = await pickFolder(ctx, 'Add a destination for the backups of which folder?', uriArg(arg));
     if (!folder) return;
     const kinds = [
-      { label: '$(folder) Folder', description: 'external drive, NAS share, cloud-synced folder', target: 'folder' as const },
+      {
+        label: '$(folder) Folder',
+        description: 'external drive, NAS share, cloud-synced folder',
+        target: 'folder' as const,
+      },
       { label: '$(remote) SFTP server', description: 'any machine you can ssh into', target: 'sftp' as const },
-      { label: '$(cloud) S3-compatible object storage', description: 'AWS S3, MinIO, Cloudflare R2, Backblaze B2, Ceph', target: 's3' as const },
+      {
+        label: '$(cloud) S3-compatible object storage',
+        description: 'AWS S3, MinIO, Cloudflare R2, Backblaze B2, Ceph',
+        target: 's3' as const,
+      },
     ];
-    const kind = await ctx.prompter.pick(presets?.offsite ? [kinds[1], kinds[2], kinds[0]] : kinds, 'Where should the extra copy of the backups go?');
+    const kind = await ctx.prompter.pick(
+      presets?.offsite ? [kinds[1], kinds[2], kinds[0]] : kinds,
+      'Where should the extra copy of the backups go?',
+    );
     if (!kind) return;
     const store = ctx.service.localStorePath(folder);
     let location: string;
     // Kept only once every question is answered: a cancel midway leaves the keychain as it was.
     let credentials: DestinationCredentials | undefined;
     if (kind.target === 'folder') {
-      const picked = await ctx.prompter.pickTargetFolder('Choose the destination folder (on another drive, a NAS share or a synced folder)', 'Copy Backups Here');
+      const picked = await ctx.prompter.pickTargetFolder(
+        'Choose the destination folder (on another drive, a NAS share or a synced folder)',
+        'Copy Backups Here',
+      );
       if (!picked) return;
       location = picked.fsPath;
-      if (isInside(location, folder.uri.fsPath)) throw new BackupError('UNSAFE_PATH', `The destination ${location} is inside the workspace; choose a folder outside it.`);
+      if (isInside(location, folder.uri.fsPath))
+        throw new BackupError(
+          'UNSAFE_PATH',
+          `The destination ${location} is inside the workspace; choose a folder outside it.`,
+        );
       if (!isRemoteLocation(store) && (isInside(location, store) || isInside(store, location))) {
-        throw new BackupError('UNSAFE_PATH', `The destination ${location} overlaps the local store ${store}; choose another folder.`);
+        throw new BackupError(
+          'UNSAFE_PATH',
+          `The destination ${location} overlaps the local store ${store}; choose another folder.`,
+        );
       }
     } else if (kind.target === 's3') {
-      const typed = await ctx.prompter.askText('S3 location of the copy', 's3://host[:port]/bucket/folder (s3+http:// for a local server without TLS)');
+      const typed = await ctx.prompter.askText(
+        'S3 location of the copy',
+        's3://host[:port]/bucket/folder (s3+http:// for a local server without TLS)',
+      );
       if (!typed) return;
       location = typed.trim();
-      if (!isS3Location(location)) throw new BackupError('USAGE', `"${redactLocation(location)}" is not an S3 location; write s3://host/bucket/folder.`);
+      if (!isS3Location(location))
+        throw new BackupError(
+          'USAGE',
+          `"${redactLocation(location)}" is not an S3 location; write s3://host/bucket/folder.`,
+        );
       parseS3Location(location); // refuses a location without a bucket, or with credentials in it, in one sentence
       credentials = await askS3Credentials(ctx);
       if (!credentials) return;
     } else {
-      const typed = await ctx.prompter.askText('SFTP location of the copy', 'sftp://user@host[:port]/path/to/backups (or /~/backups in your home folder)');
+      const typed = await ctx.prompter.askText(
+        'SFTP location of the copy',
+        'sftp://user@host[:port]/path/to/backups (or /~/backups in your home folder)',
+      );
       if (!typed) return;
       parseSftpLocation(typed.trim()); // refuses malformed locations (and passwords in URLs) in one sentence
       location = typed.trim();
@@ -81,10 +112,17 @@ export function addDestination(ctx: CommandContext, arg?: unknown, presets?: { o
     if (offsite === undefined) {
       const remote = kind.target !== 'folder';
       const choices = [
-        { label: 'Offsite', description: 'in another place: a server, a cloud-synced folder, a drive kept elsewhere', offsite: true },
+        {
+          label: 'Offsite',
+          description: 'in another place: a server, a cloud-synced folder, a drive kept elsewhere',
+          offsite: true,
+        },
         { label: 'Onsite', description: 'in the same place as this computer', offsite: false },
       ];
-      const picked = await ctx.prompter.pick(remote ? choices : [choices[1], choices[0]], 'Is this copy kept somewhere else? (The 3-2-1 rule wants one offsite copy.)');
+      const picked = await ctx.prompter.pick(
+        remote ? choices : [choices[1], choices[0]],
+        'Is this copy kept somewhere else? (The 3-2-1 rule wants one offsite copy.)',
+      );
       if (!picked) return;
       offsite = picked.offsite;
     }
@@ -103,7 +141,10 @@ export function addDestination(ctx: CommandContext, arg?: unknown, presets?: { o
 async function askS3Credentials(ctx: CommandContext): Promise<DestinationCredentials | undefined> {
   const accessKeyId = await ctx.prompter.askText('Access key ID', 'kept in your system keychain');
   if (!accessKeyId) return undefined;
-  const secretAccessKey = await ctx.prompter.askSecret('Secret access key', 'kept in your system keychain, never in settings');
+  const secretAccessKey = await ctx.prompter.askSecret(
+    'Secret access key',
+    'kept in your system keychain, never in settings',
+  );
   return secretAccessKey ? { accessKeyId: accessKeyId.trim(), secretAccessKey } : undefined;
 }
 
@@ -120,7 +161,10 @@ async function askCredentials(ctx: CommandContext): Promise<DestinationCredentia
   if (!how) return undefined;
   if (how.how === 'agent') return {};
   if (how.how === 'password') {
-    const password = await ctx.prompter.askSecret('Password for the SFTP server', 'kept in your system keychain, never in settings');
+    const password = await ctx.prompter.askSecret(
+      'Password for the SFTP server',
+      'kept in your system keychain, never in settings',
+    );
     return password ? { password } : undefined;
   }
   const fallback = path.join(os.homedir(), '.ssh', 'id_ed25519');
@@ -130,27 +174,44 @@ async function askCredentials(ctx: CommandContext): Promise<DestinationCredentia
   try {
     privateKey = fs.readFileSync((file.trim() || fallback).replace(/^~(?=$|[\\/])/, os.homedir()), 'utf8');
   } catch (error) {
-    throw new BackupError('PERMISSION_DENIED', `The key file ${file || fallback} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
+    throw new BackupError(
+      'PERMISSION_DENIED',
+      `The key file ${file || fallback} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+    );
   }
   const encrypted = privateKeyIsEncrypted(privateKey);
-  const keyPassphrase = encrypted ? await ctx.prompter.askSecret('Passphrase of the private key', 'kept in your system keychain') : undefined;
+  const keyPassphrase = encrypted
+    ? await ctx.prompter.askSecret('Passphrase of the private key', 'kept in your system keychain')
+    : undefined;
   if (encrypted && keyPassphrase === undefined) return undefined;
   return { privateKey, keyPassphrase };
 }
 
 /** Replicates a folder's store to one destination (or all) in the foreground, with progress and a report. */
-async function replicateWithProgress(ctx: CommandContext, folder: vscode.WorkspaceFolder, only?: string, options: { fresh?: boolean } = {}): Promise<void> {
+async function replicateWithProgress(
+  ctx: CommandContext,
+  folder: vscode.WorkspaceFolder,
+  only?: string,
+  options: { fresh?: boolean } = {},
+): Promise<void> {
   const outcomes = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'Replicating backups', cancellable: true },
     async (progress, token) => {
       const controller = new AbortController();
       token.onCancellationRequested(() => controller.abort());
-      return ctx.replicator.replicateFolder(folder, { interactive: true, only, fresh: options.fresh, progress: { report: (message) => progress.report({ message }), signal: controller.signal } });
+      return ctx.replicator.replicateFolder(folder, {
+        interactive: true,
+        only,
+        fresh: options.fresh,
+        progress: { report: (message) => progress.report({ message }), signal: controller.signal },
+      });
     },
   );
   void ctx.healthView.refresh();
   if (outcomes.length === 0) {
-    void vscode.window.showInformationMessage(`${folder.name} has no backup destination yet; add one with "Backup: Add Backup Destination...".`);
+    void vscode.window.showInformationMessage(
+      `${folder.name} has no backup destination yet; add one with "Backup: Add Backup Destination...".`,
+    );
     return;
   }
   const failed = outcomes.filter((o) => o.error);
@@ -158,7 +219,10 @@ async function replicateWithProgress(ctx: CommandContext, folder: vscode.Workspa
   const bytes = outcomes.reduce((sum, o) => sum + (o.result?.bytesCopied ?? 0), 0);
   if (failed.length === 0) {
     // What this copy did itself, and (for one destination) what the destination holds now.
-    const there = outcomes.length === 1 && outcomes[0].result ? `; ${plural(outcomes[0].result.snapshots, 'snapshot')} there now` : '';
+    const there =
+      outcomes.length === 1 && outcomes[0].result
+        ? `; ${plural(outcomes[0].result.snapshots, 'snapshot')} there now`
+        : '';
     // A copy that finds everything there already (another run got there first) says so, not "0 objects copied".
     const what = copied === 0 ? 'nothing new to copy' : `${plural(copied, 'object')} copied (${formatBytes(bytes)})`;
     const message = `Replicated to ${plural(outcomes.length, 'destination')}: ${what}${there}.`;
@@ -182,16 +246,27 @@ export function removeDestination(ctx: CommandContext, arg?: unknown): Promise<v
     let location = locationArg(arg);
     const list = userDestinations();
     if (!location) {
-      const picked = await ctx.prompter.pick(list.map((d) => ({ label: d.location, description: d.offsite ? 'offsite' : 'onsite' })), 'Stop replicating to which destination?');
+      const picked = await ctx.prompter.pick(
+        list.map((d) => ({ label: d.location, description: d.offsite ? 'offsite' : 'onsite' })),
+        'Stop replicating to which destination?',
+      );
       if (!picked) return;
       location = picked.label;
     }
     const key = destinationKey(location);
     if (!list.some((d) => destinationKey(d.location) === key)) {
-      void vscode.window.showWarningMessage(`${location} is not in your destinations (a workspace setting may list it).`);
+      void vscode.window.showWarningMessage(
+        `${location} is not in your destinations (a workspace setting may list it).`,
+      );
       return;
     }
-    if (!(await ctx.prompter.confirm(`Stop replicating to ${location}? The copies already there are kept; delete them yourself if you want them gone.`, 'Stop Replicating'))) return;
+    if (
+      !(await ctx.prompter.confirm(
+        `Stop replicating to ${location}? The copies already there are kept; delete them yourself if you want them gone.`,
+        'Stop Replicating',
+      ))
+    )
+      return;
     await saveDestinations(list.filter((d) => destinationKey(d.location) !== key));
     await ctx.keychain.forgetCredentials(key);
     ctx.log.info(`Destination removed: ${location}.`);
@@ -202,8 +277,14 @@ export function setDestinationCredentials(ctx: CommandContext, arg?: unknown): P
   return guarded(ctx, 'Set credentials', async () => {
     let location = locationArg(arg);
     if (!location) {
-      const remote = ctx.service.folders().flatMap((f) => ctx.replicator.destinations(f)).filter((d) => isRemoteLocation(d.location));
-      const picked = await ctx.prompter.pick(remote.map((d) => ({ label: d.location })), 'Log-in details for which destination?');
+      const remote = ctx.service
+        .folders()
+        .flatMap((f) => ctx.replicator.destinations(f))
+        .filter((d) => isRemoteLocation(d.location));
+      const picked = await ctx.prompter.pick(
+        remote.map((d) => ({ label: d.location })),
+        'Log-in details for which destination?',
+      );
       if (!picked) return;
       location = picked.label;
     }
@@ -225,7 +306,9 @@ export function useDestination(ctx: CommandContext, arg?: unknown, location?: un
     if (!folder) return;
     const destinations = ctx.replicator.destinations(folder);
     if (destinations.length === 0 && typeof location !== 'string') {
-      void vscode.window.showInformationMessage(`${folder.name} has no backup destination to browse; add one with "Backup: Add Backup Destination...".`);
+      void vscode.window.showInformationMessage(
+        `${folder.name} has no backup destination to browse; add one with "Backup: Add Backup Destination...".`,
+      );
       return;
     }
     const picked =
@@ -240,8 +323,12 @@ export function useDestination(ctx: CommandContext, arg?: unknown, location?: un
     ctx.service.useStore(folder, picked.label);
     try {
       const snapshots = await ctx.service.snapshots(folder, true);
-      const missing = (await knownStoreMissing(ctx.service.localStorePath(folder), ctx.service.knownStores)) ? ' The local store is missing: a restore into the workspace first brings it back from there, so it can be undone and backups go on.' : '';
-      void vscode.window.showInformationMessage(`Now showing ${plural(snapshots.length, 'snapshot')} of ${folder.name} from ${picked.label}; restore from the Snapshots view. Run "Backup: Use the Local Store Again" when done.${missing}`);
+      const missing = (await knownStoreMissing(ctx.service.localStorePath(folder), ctx.service.knownStores))
+        ? ' The local store is missing: a restore into the workspace first brings it back from there, so it can be undone and backups go on.'
+        : '';
+      void vscode.window.showInformationMessage(
+        `Now showing ${plural(snapshots.length, 'snapshot')} of ${folder.name} from ${picked.label}; restore from the Snapshots view. Run "Backup: Use the Local Store Again" when done.${missing}`,
+      );
     } catch (error) {
       ctx.service.useStore(folder, previous);
       throw error;
@@ -253,7 +340,11 @@ export function useDestination(ctx: CommandContext, arg?: unknown, location?: un
 export function useLocalStore(ctx: CommandContext, arg?: unknown): Promise<void> {
   return guarded(ctx, 'Use local store', async () => {
     const browsing = ctx.service.folders().filter((f) => ctx.service.browsing(f));
-    const folder = uriArg(arg) ? await pickFolder(ctx, '', uriArg(arg)) : browsing.length <= 1 ? browsing[0] : await ctx.prompter.pickFolder(browsing, 'Back to the local store for which folder?');
+    const folder = uriArg(arg)
+      ? await pickFolder(ctx, '', uriArg(arg))
+      : browsing.length <= 1
+        ? browsing[0]
+        : await ctx.prompter.pickFolder(browsing, 'Back to the local store for which folder?');
     if (!folder) return;
     ctx.service.useStore(folder, undefined);
     void ctx.healthView.refresh();
@@ -261,7 +352,10 @@ export function useLocalStore(ctx: CommandContext, arg?: unknown): Promise<void>
 }
 
 export const commands: CommandSpec[] = [
-  { id: Commands.addDestination, run: (ctx, arg, presets) => addDestination(ctx, arg, presets as { offsite?: boolean } | undefined) },
+  {
+    id: Commands.addDestination,
+    run: (ctx, arg, presets) => addDestination(ctx, arg, presets as { offsite?: boolean } | undefined),
+  },
   { id: Commands.removeDestination, run: (ctx, arg) => removeDestination(ctx, arg) },
   { id: Commands.replicateNow, run: (ctx, arg) => replicateNow(ctx, arg) },
   { id: Commands.setDestinationCredentials, run: (ctx, arg) => setDestinationCredentials(ctx, arg) },

@@ -15,16 +15,26 @@ import { guarded, pickFolder } from './shared';
 
 export type ArchiveKind = 'full' | 'differential' | 'incremental';
 
-const SINCE: Record<ArchiveKind, 'full' | 'last' | undefined> = { full: undefined, differential: 'full', incremental: 'last' };
+const SINCE: Record<ArchiveKind, 'full' | 'last' | undefined> = {
+  full: undefined,
+  differential: 'full',
+  incremental: 'last',
+};
 
 export function exportArchiveCommand(ctx: CommandContext, kind: ArchiveKind, arg?: unknown): Promise<void> {
   return guarded(ctx, `Export ${kind} archive`, async () => {
-    const folder = arg instanceof SnapshotNode ? arg.folder : await pickFolder(ctx, `Export a ${kind} archive of which folder?`);
+    const folder =
+      arg instanceof SnapshotNode ? arg.folder : await pickFolder(ctx, `Export a ${kind} archive of which folder?`);
     if (!folder) return;
     const given: SnapshotRecord | undefined = arg instanceof SnapshotNode ? arg.snapshot : undefined;
     const stamp = formatTime((given ? new Date(given.time) : new Date()).toISOString()).replace(/[: ]/g, '-');
-    const defaultUri = vscode.Uri.file(path.join(path.dirname(folder.uri.fsPath), `${folder.name}-${kind}-${stamp}.zip`));
-    const target = await ctx.prompter.pickSaveFile(defaultUri, `Export a ${kind} archive of ${folder.name}${given ? ` (snapshot ${shortId(given.id)})` : ''}`);
+    const defaultUri = vscode.Uri.file(
+      path.join(path.dirname(folder.uri.fsPath), `${folder.name}-${kind}-${stamp}.zip`),
+    );
+    const target = await ctx.prompter.pickSaveFile(
+      defaultUri,
+      `Export a ${kind} archive of ${folder.name}${given ? ` (snapshot ${shortId(given.id)})` : ''}`,
+    );
     if (!target) return;
     // Without a snapshot chosen, the archive is of the workspace as it is now: snapshot first (no new
     // version when nothing changed), after the dialog so a cancelled export leaves nothing behind.
@@ -46,23 +56,38 @@ export function exportArchiveCommand(ctx: CommandContext, kind: ArchiveKind, arg
           signal: controller.signal,
           onProgress: (done, total) => {
             const pct = total > 0 ? Math.floor((done / total) * 100) : 0;
-            progress.report({ message: `${formatBytes(done)} of ${formatBytes(total)}`, increment: Math.max(0, pct - shown) });
+            progress.report({
+              message: `${formatBytes(done)} of ${formatBytes(total)}`,
+              increment: Math.max(0, pct - shown),
+            });
             shown = Math.max(shown, pct);
           },
         });
       },
     );
     const deleted = result.deleted.length ? `, ${plural(result.deleted.length, 'deletion')} listed` : '';
-    for (const skip of result.skipped) ctx.log.warn(`Left out of ${path.basename(result.file)}: ${skip.path}: ${skip.reason}`);
-    const skipped = result.skipped.length ? `. ${summarizeProblems(result.skipped, { verb: 'exported', fullList: '' }).headline} Every one is listed in the log` : '';
-    ctx.log.info(`Exported a ${result.kind} archive of ${folder.name} (snapshot ${shortId(chosen.id)}) to ${result.file}: ${plural(result.files, 'file')}, ${formatBytes(result.bytes)}${deleted}.`);
-    void vscode.window.showInformationMessage(`Exported ${plural(result.files, 'file')} (${formatBytes(result.bytes)}${deleted}) to ${path.basename(result.file)}${skipped}.`, 'Reveal').then((choice) => {
-      if (!choice) return;
-      // In a remote or browser window the OS file manager is not ours to open: show it in the explorer when we can.
-      const uri = vscode.Uri.file(result.file);
-      const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
-      void vscode.commands.executeCommand(inWorkspace || vscode.env.remoteName ? 'revealInExplorer' : 'revealFileInOS', uri).then(undefined, (error: unknown) => ctx.log.warn(`Reveal failed: ${String(error)}`));
-    });
+    for (const skip of result.skipped)
+      ctx.log.warn(`Left out of ${path.basename(result.file)}: ${skip.path}: ${skip.reason}`);
+    const skipped = result.skipped.length
+      ? `. ${summarizeProblems(result.skipped, { verb: 'exported', fullList: '' }).headline} Every one is listed in the log`
+      : '';
+    ctx.log.info(
+      `Exported a ${result.kind} archive of ${folder.name} (snapshot ${shortId(chosen.id)}) to ${result.file}: ${plural(result.files, 'file')}, ${formatBytes(result.bytes)}${deleted}.`,
+    );
+    void vscode.window
+      .showInformationMessage(
+        `Exported ${plural(result.files, 'file')} (${formatBytes(result.bytes)}${deleted}) to ${path.basename(result.file)}${skipped}.`,
+        'Reveal',
+      )
+      .then((choice) => {
+        if (!choice) return;
+        // In a remote or browser window the OS file manager is not ours to open: show it in the explorer when we can.
+        const uri = vscode.Uri.file(result.file);
+        const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
+        void vscode.commands
+          .executeCommand(inWorkspace || vscode.env.remoteName ? 'revealInExplorer' : 'revealFileInOS', uri)
+          .then(undefined, (error: unknown) => ctx.log.warn(`Reveal failed: ${String(error)}`));
+      });
   });
 }
 

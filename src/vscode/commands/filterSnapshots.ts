@@ -24,7 +24,9 @@ export function filterSnapshots(ctx: CommandContext, arg?: unknown): Promise<voi
       { label: '$(tag) Label contains...', by: 'label' },
       { label: '$(bookmark) Notable moments', description: 'labelled or pinned snapshots only', by: 'notable' },
       { label: '$(zap) Taken by...', description: 'on save, external change, before restore, ...', by: 'trigger' },
-      ...(current ? [{ label: '$(clear-all) Show all snapshots', description: 'clear the filter', by: 'clear' as const }] : []),
+      ...(current
+        ? [{ label: '$(clear-all) Show all snapshots', description: 'clear the filter', by: 'clear' as const }]
+        : []),
     ];
     const choice = await ctx.prompter.pick(choices, 'Show only the snapshots that...');
     if (!choice) return;
@@ -34,11 +36,24 @@ export function filterSnapshots(ctx: CommandContext, arg?: unknown): Promise<voi
     else if (choice.by === 'path') {
       const active = fileOf(undefined);
       const folder = active && vscode.workspace.getWorkspaceFolder(active);
-      const typed = await ctx.prompter.askText('Show the snapshots that changed this file or folder (workspace-relative)', 'e.g. src/lib or package.json', active && folder ? relPath(folder, active) : current?.path);
+      const typed = await ctx.prompter.askText(
+        'Show the snapshots that changed this file or folder (workspace-relative)',
+        'e.g. src/lib or package.json',
+        active && folder ? relPath(folder, active) : current?.path,
+      );
       if (!typed?.trim()) return;
-      filter = { path: typed.trim().replace(/^\.?\/+/, '').replace(/\/+$/, '') };
+      filter = {
+        path: typed
+          .trim()
+          .replace(/^\.?\/+/, '')
+          .replace(/\/+$/, ''),
+      };
     } else if (choice.by === 'label') {
-      const typed = await ctx.prompter.askText('Show the snapshots whose label contains', 'e.g. before switching', current?.label);
+      const typed = await ctx.prompter.askText(
+        'Show the snapshots whose label contains',
+        'e.g. before switching',
+        current?.label,
+      );
       if (!typed?.trim()) return;
       filter = { label: typed.trim() };
     } else {

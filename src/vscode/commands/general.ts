@@ -21,5 +21,8 @@ export const commands: CommandSpec[] = [
   },
   { id: Commands.refreshHealth, run: (ctx) => ctx.healthView.refresh() },
   { id: Commands.showLog, run: (ctx) => ctx.showLog() },
-  { id: Commands.openSettings, run: () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:project-backup.project-backup') },
+  {
+    id: Commands.openSettings,
+    run: () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:project-backup.project-backup'),
+  },
 ];

@@ -56,8 +56,16 @@ async function pickMoment(ctx: CommandContext, folder: vscode.WorkspaceFolder): 
       const text = snapshotRowText(s);
       items.push(
         item.kind === 'session'
-          ? { label: `$(layers) ${shortTime(s.time, now)}`, description: `end of a work session of ${plural(item.snapshots.length, 'snapshot')}`, snapshot: s }
-          : { label: `$(${s.label ? 'bookmark' : 'circle-outline'}) ${text.label}`, description: text.description, snapshot: s },
+          ? {
+              label: `$(layers) ${shortTime(s.time, now)}`,
+              description: `end of a work session of ${plural(item.snapshots.length, 'snapshot')}`,
+              snapshot: s,
+            }
+          : {
+              label: `$(${s.label ? 'bookmark' : 'circle-outline'}) ${text.label}`,
+              description: text.description,
+              snapshot: s,
+            },
       );
     }
     if (items.length > MOMENTS_OFFERED) break;
@@ -66,24 +74,57 @@ async function pickMoment(ctx: CommandContext, folder: vscode.WorkspaceFolder): 
     const moment = parseMoment(text, new Date());
     if (!moment) return undefined;
     const s = snapshotAt(snapshots, moment);
-    if (!s) return { label: `$(clock) ${formatTime(moment.toISOString())}`, description: 'nothing was backed up by then', detail: `The first snapshot is from ${formatTime(snapshots[0].time)}.` };
-    return { label: `$(clock) ${formatTime(moment.toISOString())}`, description: `as snapshot ${shortId(s.id)} of ${shortTime(s.time, new Date())} shows it (${triggerPhrase(s.trigger)})`, snapshot: s };
+    if (!s)
+      return {
+        label: `$(clock) ${formatTime(moment.toISOString())}`,
+        description: 'nothing was backed up by then',
+        detail: `The first snapshot is from ${formatTime(snapshots[0].time)}.`,
+      };
+    return {
+      label: `$(clock) ${formatTime(moment.toISOString())}`,
+      description: `as snapshot ${shortId(s.id)} of ${shortTime(s.time, new Date())} shows it (${triggerPhrase(s.trigger)})`,
+      snapshot: s,
+    };
   };
-  const chosen = await ctx.prompter.pickOrType(items, 'Type a time ("yesterday 17:00", "2 hours ago", "10:30", "2024-05-01 09:00") or pick a moment', fromText);
+  const chosen = await ctx.prompter.pickOrType(
+    items,
+    'Type a time ("yesterday 17:00", "2 hours ago", "10:30", "2024-05-01 09:00") or pick a moment',
+    fromText,
+  );
   return chosen?.snapshot;
 }
 
 /** What to do with the workspace as of `snapshot`. */
 async function asOf(ctx: CommandContext, folder: vscode.WorkspaceFolder, snapshot: SnapshotRecord): Promise<void> {
   const repo = await ctx.service.repository(folder);
-  const plan = (await new Restorer(repo).restore(snapshot, { target: folder.uri.fsPath, paths: [], deleteExtra: true, dryRun: true, rules: ctx.service.rules(folder, repo) })).plan;
+  const plan = (
+    await new Restorer(repo).restore(snapshot, {
+      target: folder.uri.fsPath,
+      paths: [],
+      deleteExtra: true,
+      dryRun: true,
+      rules: ctx.service.rules(folder, repo),
+    })
+  ).plan;
   const differ = plan.changes.filter((c) => c.type !== 'dir');
   const when = `${formatTime(snapshot.time)}${snapshot.label ? ` (${snapshot.label})` : ''}`;
   const actions: Action[] = [
-    { label: '$(diff) Compare with now', description: differ.length ? `${plural(differ.length, 'file')} differ` : 'no file differs', action: 'compare' },
-    { label: '$(files) Browse the files as they were', description: `${plural(snapshot.stats.files, 'file')}`, action: 'browse' },
+    {
+      label: '$(diff) Compare with now',
+      description: differ.length ? `${plural(differ.length, 'file')} differ` : 'no file differs',
+      action: 'compare',
+    },
+    {
+      label: '$(files) Browse the files as they were',
+      description: `${plural(snapshot.stats.files, 'file')}`,
+      action: 'browse',
+    },
     { label: '$(folder) Restore a folder as it was...', description: 'undoable', action: 'restoreFolder' },
-    { label: '$(discard) Restore everything as it was', description: `${plural(differ.length, 'file')} change; undoable`, action: 'restoreAll' },
+    {
+      label: '$(discard) Restore everything as it was',
+      description: `${plural(differ.length, 'file')} change; undoable`,
+      action: 'restoreAll',
+    },
   ];
   const action = await ctx.prompter.pick(actions, `${folder.name} as of ${when}`);
   if (!action) return;
@@ -97,13 +138,22 @@ async function asOf(ctx: CommandContext, folder: vscode.WorkspaceFolder, snapsho
       await runRestore(ctx, { folder, snapshot, paths: [], deleteExtra: true, title: `Restore ${title}` });
       return;
     case 'restoreFolder': {
-      const dirs = (await listTree(repo, snapshot, '', true)).filter((e) => e.entry.type === 'dir' && e.path !== '.git' && !e.path.startsWith('.git/'));
+      const dirs = (await listTree(repo, snapshot, '', true)).filter(
+        (e) => e.entry.type === 'dir' && e.path !== '.git' && !e.path.startsWith('.git/'),
+      );
       const picked = await ctx.prompter.pick(
         dirs.map((d) => ({ label: `$(folder) ${d.path}`, description: differingIn(differ, d.path), rel: d.path })),
         `Restore which folder of ${title}?`,
       );
       if (!picked) return;
-      await runRestore(ctx, { folder, snapshot, paths: [picked.rel], deleteExtra: true, title: `Restore ${picked.rel}/ as of ${when}`, what: `${picked.rel}/` });
+      await runRestore(ctx, {
+        folder,
+        snapshot,
+        paths: [picked.rel],
+        deleteExtra: true,
+        title: `Restore ${picked.rel}/ as of ${when}`,
+        what: `${picked.rel}/`,
+      });
       return;
     }
   }
@@ -114,12 +164,24 @@ function differingIn(differ: readonly PlannedChange[], dir: string): string {
   return n ? `${plural(n, 'file')} differ` : 'as it is now';
 }
 
-const SINCE: Record<PlannedChange['action'], string> = { overwrite: 'changed since', create: 'deleted since', delete: 'new since' };
+const SINCE: Record<PlannedChange['action'], string> = {
+  overwrite: 'changed since',
+  create: 'deleted since',
+  delete: 'new since',
+};
 
 /** The files that differ, as a list: one opens its diff; the first row opens them all in one view. */
-async function compareWithNow(ctx: CommandContext, folder: vscode.WorkspaceFolder, snapshot: SnapshotRecord, differ: readonly PlannedChange[], title: string): Promise<void> {
+async function compareWithNow(
+  ctx: CommandContext,
+  folder: vscode.WorkspaceFolder,
+  snapshot: SnapshotRecord,
+  differ: readonly PlannedChange[],
+  title: string,
+): Promise<void> {
   if (differ.length === 0) {
-    void vscode.window.showInformationMessage(`No file of ${folder.name} differs from ${title.replace(`${folder.name} as of `, '')}.`);
+    void vscode.window.showInformationMessage(
+      `No file of ${folder.name} differs from ${title.replace(`${folder.name} as of `, '')}.`,
+    );
     return;
   }
   const store = ctx.service.storePathFor(folder);
@@ -128,33 +190,59 @@ async function compareWithNow(ctx: CommandContext, folder: vscode.WorkspaceFolde
   type Row = vscode.QuickPickItem & { change?: PlannedChange };
   const rows: Row[] = [
     { label: `$(diff-multiple) Open all ${plural(differ.length, 'file')} in one view`, alwaysShow: true },
-    ...differ.map((c) => ({ label: path.posix.basename(c.path), description: `${path.posix.dirname(c.path) === '.' ? '' : `${path.posix.dirname(c.path)} · `}${SINCE[c.action]}`, change: c })),
+    ...differ.map((c) => ({
+      label: path.posix.basename(c.path),
+      description: `${path.posix.dirname(c.path) === '.' ? '' : `${path.posix.dirname(c.path)} · `}${SINCE[c.action]}`,
+      change: c,
+    })),
   ];
   const picked = await ctx.prompter.pick(rows, `${title} ↔ now: ${plural(differ.length, 'file')} differ`);
   if (!picked) return;
   if (!picked.change) {
-    const resources = differ.map((c) => [now(c.path), c.action === 'delete' ? undefined : then(c.path), c.action === 'create' ? undefined : now(c.path)]);
+    const resources = differ.map((c) => [
+      now(c.path),
+      c.action === 'delete' ? undefined : then(c.path),
+      c.action === 'create' ? undefined : now(c.path),
+    ]);
     await vscode.commands.executeCommand('vscode.changes', `${title} ↔ now`, resources);
     return;
   }
   const c = picked.change;
   const name = path.posix.basename(c.path);
-  if (c.action === 'overwrite') await vscode.commands.executeCommand('vscode.diff', then(c.path), now(c.path), `${name} (${shortTime(snapshot.time, new Date())}) ↔ ${name} (now)`);
+  if (c.action === 'overwrite')
+    await vscode.commands.executeCommand(
+      'vscode.diff',
+      then(c.path),
+      now(c.path),
+      `${name} (${shortTime(snapshot.time, new Date())}) ↔ ${name} (now)`,
+    );
   else await vscode.window.showTextDocument(c.action === 'create' ? then(c.path) : now(c.path), { preview: true });
 }
 
 /** Every file as it was, to open read only. */
-async function browse(ctx: CommandContext, folder: vscode.WorkspaceFolder, snapshot: SnapshotRecord, title: string): Promise<void> {
+async function browse(
+  ctx: CommandContext,
+  folder: vscode.WorkspaceFolder,
+  snapshot: SnapshotRecord,
+  title: string,
+): Promise<void> {
   const repo = await ctx.service.repository(folder);
   const store = ctx.service.storePathFor(folder);
-  const files = (await listTree(repo, snapshot, '', true)).filter((e) => e.entry.type === 'file' && !e.path.startsWith('.git/'));
+  const files = (await listTree(repo, snapshot, '', true)).filter(
+    (e) => e.entry.type === 'file' && !e.path.startsWith('.git/'),
+  );
   const picked = await ctx.prompter.pick(
-    files.map((f) => ({ label: path.posix.basename(f.path), description: path.posix.dirname(f.path) === '.' ? '' : path.posix.dirname(f.path), rel: f.path })),
+    files.map((f) => ({
+      label: path.posix.basename(f.path),
+      description: path.posix.dirname(f.path) === '.' ? '' : path.posix.dirname(f.path),
+      rel: f.path,
+    })),
     `${title}: open a file as it was`,
   );
-  if (picked) await vscode.window.showTextDocument(toSnapshotUri({ store, snapshot: snapshot.id, path: picked.rel }), { preview: true });
+  if (picked)
+    await vscode.window.showTextDocument(toSnapshotUri({ store, snapshot: snapshot.id, path: picked.rel }), {
+      preview: true,
+    });
 }
 
-export const commands: CommandSpec[] = [
-  { id: Commands.goToTime, run: (ctx, arg) => goToTime(ctx, arg) },
-];
+export const commands: CommandSpec[] = [{ id: Commands.goToTime, run: (ctx, arg) => goToTime(ctx, arg) }];

@@ -22,22 +22,34 @@ export function markOffsite(ctx: CommandContext, arg: unknown, offsite: boolean)
   return guarded(ctx, offsite ? 'Mark as offsite' : 'Mark as onsite', async () => {
     const config = vscode.workspace.getConfiguration(SECTION);
     const value = config.inspect<unknown>('destinations')?.globalValue;
-    const mine = Array.isArray(value) ? (value as DestinationSetting[]).filter((d) => d && typeof d.location === 'string') : [];
+    const mine = Array.isArray(value)
+      ? (value as DestinationSetting[]).filter((d) => d && typeof d.location === 'string')
+      : [];
     let location = locationOf(arg);
     if (!location) {
       const picked = await ctx.prompter.pick(
-        mine.filter((d) => (d.offsite ?? false) !== offsite).map((d) => ({ label: d.location, description: d.offsite ? 'offsite' : 'onsite' })),
-        offsite ? 'Which destination is kept in another place?' : 'Which destination is kept in the same place as this computer?',
+        mine
+          .filter((d) => (d.offsite ?? false) !== offsite)
+          .map((d) => ({ label: d.location, description: d.offsite ? 'offsite' : 'onsite' })),
+        offsite
+          ? 'Which destination is kept in another place?'
+          : 'Which destination is kept in the same place as this computer?',
       );
       if (!picked) return;
       location = picked.label;
     }
     const key = destinationKey(location);
     if (!mine.some((d) => destinationKey(d.location) === key)) {
-      void vscode.window.showWarningMessage(`${location} is not in your destinations (a workspace setting may list it); change its "offsite" there.`);
+      void vscode.window.showWarningMessage(
+        `${location} is not in your destinations (a workspace setting may list it); change its "offsite" there.`,
+      );
       return;
     }
-    await config.update('destinations', mine.map((d) => (destinationKey(d.location) === key ? { ...d, offsite } : d)), vscode.ConfigurationTarget.Global);
+    await config.update(
+      'destinations',
+      mine.map((d) => (destinationKey(d.location) === key ? { ...d, offsite } : d)),
+      vscode.ConfigurationTarget.Global,
+    );
     ctx.log.info(`Destination ${location} marked ${offsite ? 'offsite' : 'onsite'}.`);
     await ctx.healthView.refresh();
   });

@@ -15,7 +15,9 @@ export function recreateStore(ctx: CommandContext, arg?: unknown): Promise<void>
     if (!folder) return;
     const store = ctx.service.localStorePath(folder);
     if (await storeExists(store)) {
-      void vscode.window.showInformationMessage(`The backup store at ${store} is there; there is nothing to start again.`);
+      void vscode.window.showInformationMessage(
+        `The backup store at ${store} is there; there is nothing to start again.`,
+      );
       return;
     }
     const copies = destinationsOf(ctx.service, folder);
@@ -23,8 +25,16 @@ export function recreateStore(ctx: CommandContext, arg?: unknown): Promise<void>
       // Destinations hold the missing store's history, and refuse a new store (it has another id).
       const how = await ctx.prompter.pick(
         [
-          { label: '$(cloud-download) Bring the missing store back from a destination', detail: `${plural(copies.length, 'destination holds', 'destinations hold')} its history; they keep receiving copies of it.`, back: true },
-          { label: '$(add) Start a new, empty store anyway', detail: 'Its destinations hold the old store and refuse the new one: it needs destinations of its own.', back: false },
+          {
+            label: '$(cloud-download) Bring the missing store back from a destination',
+            detail: `${plural(copies.length, 'destination holds', 'destinations hold')} its history; they keep receiving copies of it.`,
+            back: true,
+          },
+          {
+            label: '$(add) Start a new, empty store anyway',
+            detail: 'Its destinations hold the old store and refuse the new one: it needs destinations of its own.',
+            back: false,
+          },
         ],
         'Destinations hold copies of the missing store.',
       );
@@ -42,13 +52,16 @@ export function recreateStore(ctx: CommandContext, arg?: unknown): Promise<void>
     await ctx.service.knownStores?.forget(store);
     ctx.service.forgetStore(store);
     ctx.log.info(`A new store was started at ${store}, in place of the missing one.`);
-    const result = await ctx.service.snapshotFolder(folder, { trigger: 'manual', label: 'first snapshot in the new store' });
+    const result = await ctx.service.snapshotFolder(folder, {
+      trigger: 'manual',
+      label: 'first snapshot in the new store',
+    });
     ctx.service.fireChanged(folder);
     void ctx.healthView.refresh();
-    void vscode.window.showInformationMessage(`New store started at ${store}: snapshot ${result.snapshot.id.slice(0, 8)} holds ${folder.name} as it is now.`);
+    void vscode.window.showInformationMessage(
+      `New store started at ${store}: snapshot ${result.snapshot.id.slice(0, 8)} holds ${folder.name} as it is now.`,
+    );
   });
 }
 
-export const commands: CommandSpec[] = [
-  { id: Commands.recreateStore, run: (ctx, arg) => recreateStore(ctx, arg) },
-];
+export const commands: CommandSpec[] = [{ id: Commands.recreateStore, run: (ctx, arg) => recreateStore(ctx, arg) }];

@@ -14,6 +14,4 @@ export function openVersion(ctx: CommandContext, arg: unknown): Promise<void> {
   });
 }
 
-export const commands: CommandSpec[] = [
-  { id: Commands.openVersion, run: (ctx, arg) => openVersion(ctx, arg) },
-];
+export const commands: CommandSpec[] = [{ id: Commands.openVersion, run: (ctx, arg) => openVersion(ctx, arg) }];

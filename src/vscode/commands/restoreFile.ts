@@ -27,13 +27,28 @@ export function restoreFileTo(ctx: CommandContext, arg: unknown): Promise<void> 
   return guarded(ctx, 'Restore to...', async () => {
     let request;
     if (arg instanceof SnapshotNode) {
-      request = { folder: arg.folder, snapshot: arg.snapshot, paths: [], title: `Restore snapshot ${shortId(arg.snapshot.id)}` };
+      request = {
+        folder: arg.folder,
+        snapshot: arg.snapshot,
+        paths: [],
+        title: `Restore snapshot ${shortId(arg.snapshot.id)}`,
+      };
     } else if (arg instanceof FolderVersionNode) {
-      request = { folder: arg.folder, snapshot: arg.snapshot, paths: [arg.relPath], title: `Restore ${arg.relPath}/ from snapshot ${shortId(arg.snapshot.id)}` };
+      request = {
+        folder: arg.folder,
+        snapshot: arg.snapshot,
+        paths: [arg.relPath],
+        title: `Restore ${arg.relPath}/ from snapshot ${shortId(arg.snapshot.id)}`,
+      };
     } else {
       const node = await resolveVersion(ctx, arg, 'Restore to...');
       if (!node) return;
-      request = { folder: node.folder, snapshot: node.snapshot, paths: [node.relPath], title: `Restore ${path.posix.basename(node.relPath)} from snapshot ${shortId(node.snapshot.id)}` };
+      request = {
+        folder: node.folder,
+        snapshot: node.snapshot,
+        paths: [node.relPath],
+        title: `Restore ${path.posix.basename(node.relPath)} from snapshot ${shortId(node.snapshot.id)}`,
+      };
     }
     const target = await ctx.prompter.pickTargetFolder(`${request.title} to...`, 'Restore Here');
     if (!target) return;

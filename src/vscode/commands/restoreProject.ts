@@ -60,7 +60,8 @@ export function knownSources(ctx: CommandContext): StoreSource[] {
   const fallback = service.defaultStorePath();
   if (fallback) add(fallback, 'local store');
   for (const location of service.knownStores?.all() ?? []) add(location, 'local store');
-  for (const destination of service.settings().destinations) add(destination.location, `destination${destination.offsite ? ' (offsite)' : ''}`);
+  for (const destination of service.settings().destinations)
+    add(destination.location, `destination${destination.offsite ? ' (offsite)' : ''}`);
   return [...sources.values()];
 }
 
@@ -73,7 +74,10 @@ async function isFree(folder: string): Promise<boolean> {
 }
 
 /** Opens each source and lists its workspaces; a source that cannot be read is named in `unreadable`. */
-async function gather(ctx: CommandContext, sources: readonly StoreSource[]): Promise<{ items: WorkspaceItem[]; unreadable: string[] }> {
+async function gather(
+  ctx: CommandContext,
+  sources: readonly StoreSource[],
+): Promise<{ items: WorkspaceItem[]; unreadable: string[] }> {
   const items: WorkspaceItem[] = [];
   const unreadable: string[] = [];
   const now = new Date();
@@ -83,7 +87,9 @@ async function gather(ctx: CommandContext, sources: readonly StoreSource[]): Pro
         // A local store that is not there is not created by looking for it.
         if (!isRemoteLocation(source.location) && !(await storeExists(source.location))) return;
         const repo = await ctx.service.openWithPassphrase(source.location, { create: false });
-        const records = await repo.listSnapshots({ onDamaged: (key, error) => ctx.log.warn(`${key}: ${error.message}`) });
+        const records = await repo.listSnapshots({
+          onDamaged: (key, error) => ctx.log.warn(`${key}: ${error.message}`),
+        });
         for (const summary of await summarize(records)) {
           items.push({
             label: `$(${summary.folderExists ? 'folder' : 'folder-library'}) ${summary.name}`,
@@ -110,7 +116,11 @@ async function gather(ctx: CommandContext, sources: readonly StoreSource[]): Pro
     }),
   );
   // Newest first; a project whose folder is gone (the usual reason to be here) before one that still exists.
-  items.sort((a, b) => Number(a.summary.folderExists) - Number(b.summary.folderExists) || (a.summary.lastTime < b.summary.lastTime ? 1 : -1));
+  items.sort(
+    (a, b) =>
+      Number(a.summary.folderExists) - Number(b.summary.folderExists) ||
+      (a.summary.lastTime < b.summary.lastTime ? 1 : -1),
+  );
   return { items, unreadable };
 }
 
@@ -125,12 +135,18 @@ function snapshotItems(records: readonly SnapshotRecord[]): SnapshotItem[] {
 
 /** Where to restore: the old path when it is free, else an empty folder the user chooses. */
 async function chooseTarget(ctx: CommandContext, summary: WorkspaceSummary): Promise<string | undefined> {
-  if (!isRemoteLocation(summary.lastPath) && path.isAbsolute(summary.lastPath) && (await isFree(summary.lastPath))) return summary.lastPath;
+  if (!isRemoteLocation(summary.lastPath) && path.isAbsolute(summary.lastPath) && (await isFree(summary.lastPath)))
+    return summary.lastPath;
   for (;;) {
-    const picked = await ctx.prompter.pickTargetFolder(`${summary.lastPath} is not free: choose an empty folder to restore ${summary.name} into`, 'Restore Here');
+    const picked = await ctx.prompter.pickTargetFolder(
+      `${summary.lastPath} is not free: choose an empty folder to restore ${summary.name} into`,
+      'Restore Here',
+    );
     if (!picked) return undefined;
     if (await isFree(picked.fsPath)) return picked.fsPath;
-    void vscode.window.showWarningMessage(`${picked.fsPath} is not empty: choose an empty or new folder (restoring into a folder you work in is "Restore Snapshot", which can be undone).`);
+    void vscode.window.showWarningMessage(
+      `${picked.fsPath} is not empty: choose an empty or new folder (restoring into a folder you work in is "Restore Snapshot", which can be undone).`,
+    );
   }
 }
 
@@ -138,19 +154,35 @@ async function chooseTarget(ctx: CommandContext, summary: WorkspaceSummary): Pro
  * The whole flow; resolves to what was restored, or undefined when the user stopped or there was nothing.
  * `sources` defaults to every store this editor knows (Open a Store passes the one the user chose).
  */
-export async function restoreProject(ctx: CommandContext, sources: readonly StoreSource[] = knownSources(ctx)): Promise<RestoredProject | undefined> {
-  const { items, unreadable } = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Reading backups…' }, () => gather(ctx, sources));
+export async function restoreProject(
+  ctx: CommandContext,
+  sources: readonly StoreSource[] = knownSources(ctx),
+): Promise<RestoredProject | undefined> {
+  const { items, unreadable } = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Window, title: 'Reading backups…' },
+    () => gather(ctx, sources),
+  );
   if (items.length === 0) {
     const where = sources.map((s) => s.location).join(', ') || 'no store';
     const note = unreadable.length ? ` Could not read ${unreadable.join('; ')}.` : '';
-    const choice = await vscode.window.showInformationMessage(`No backups found in ${where}.${note} If your backups are elsewhere (a drive, a share, a copy), open that store.`, 'Open a Store...');
+    const choice = await vscode.window.showInformationMessage(
+      `No backups found in ${where}.${note} If your backups are elsewhere (a drive, a share, a copy), open that store.`,
+      'Open a Store...',
+    );
     if (choice) await vscode.commands.executeCommand('backup.openStore');
     return undefined;
   }
-  if (unreadable.length) void vscode.window.showWarningMessage(`Could not read ${unreadable.join('; ')}; the list shows the other stores.`);
-  const chosen = await ctx.prompter.pick(items, `Restore which project? ${plural(items.length, 'workspace')} in ${plural(new Set(items.map((i) => i.source.location)).size, 'store')}`);
+  if (unreadable.length)
+    void vscode.window.showWarningMessage(`Could not read ${unreadable.join('; ')}; the list shows the other stores.`);
+  const chosen = await ctx.prompter.pick(
+    items,
+    `Restore which project? ${plural(items.length, 'workspace')} in ${plural(new Set(items.map((i) => i.source.location)).size, 'store')}`,
+  );
   if (!chosen) return undefined;
-  const picked = await ctx.prompter.pick(snapshotItems(chosen.records), `${chosen.summary.name}: restore which snapshot? (newest first)`);
+  const picked = await ctx.prompter.pick(
+    snapshotItems(chosen.records),
+    `${chosen.summary.name}: restore which snapshot? (newest first)`,
+  );
   if (!picked) return undefined;
   const target = await chooseTarget(ctx, chosen.summary);
   if (!target) return undefined;
@@ -173,20 +205,35 @@ export async function restoreProject(ctx: CommandContext, sources: readonly Stor
   });
   const title = `Restore ${chosen.summary.name} as of ${formatTime(picked.snapshot.time)} into ${target}?`;
   const shown = { ...preview.plan, changes: [...own, ...git].slice(0, KEPT_CHANGES) };
-  if (!(await ctx.prompter.confirmRestore(title, shown, 'Enter restores them into the empty folder.'))) return undefined;
+  if (!(await ctx.prompter.confirmRestore(title, shown, 'Enter restores them into the empty folder.')))
+    return undefined;
 
   await fs.promises.mkdir(target, { recursive: true });
   // The restore takes its own lock (core/restore/restorer.ts).
-  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Restoring ${chosen.summary.name}…` }, () => restorer.restore(picked.snapshot, options));
+  const result = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Restoring ${chosen.summary.name}…` },
+    () => restorer.restore(picked.snapshot, options),
+  );
   for (const p of result.problems) ctx.log.warn(`Not restored: ${p.path}: ${p.reason}`);
-  ctx.log.info(`Restored project ${chosen.summary.name} from snapshot ${shortId(picked.snapshot.id)} of ${chosen.source.location} into ${target}: ${plural(result.restored, 'item')}.`);
+  ctx.log.info(
+    `Restored project ${chosen.summary.name} from snapshot ${shortId(picked.snapshot.id)} of ${chosen.source.location} into ${target}: ${plural(result.restored, 'item')}.`,
+  );
   const files = plural(picked.snapshot.stats.files, 'file');
   const summary = `Restored ${chosen.summary.name} (${files}, as of ${formatTime(picked.snapshot.time)}) into ${target}.`;
-  const problems = result.problems.length ? ` ${summarizeProblems(result.problems, { verb: 'restored', fullList: '' }).headline} Every one is listed in the log.` : '';
+  const problems = result.problems.length
+    ? ` ${summarizeProblems(result.problems, { verb: 'restored', fullList: '' }).headline} Every one is listed in the log.`
+    : '';
   const open = vscode.workspace.workspaceFolders?.length ? 'Open in New Window' : 'Open Folder';
-  void (result.problems.length ? vscode.window.showWarningMessage(`${summary}${problems}`, open, 'Show Log') : vscode.window.showInformationMessage(summary, open)).then((choice) => {
+  void (
+    result.problems.length
+      ? vscode.window.showWarningMessage(`${summary}${problems}`, open, 'Show Log')
+      : vscode.window.showInformationMessage(summary, open)
+  ).then((choice) => {
     if (choice === 'Show Log') void vscode.commands.executeCommand('backup.showLog');
-    else if (choice) void vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(target), { forceNewWindow: choice === 'Open in New Window' });
+    else if (choice)
+      void vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(target), {
+        forceNewWindow: choice === 'Open in New Window',
+      });
   });
   return { target, workspace: chosen.summary, snapshot: picked.snapshot, result };
 }
@@ -197,23 +244,48 @@ export async function openStore(ctx: CommandContext, location?: string): Promise
   if (!chosen) {
     const kind = await ctx.prompter.pick(
       [
-        { label: '$(folder) A Folder...', description: 'an external drive, a network share, a copy received from elsewhere', id: 'folder' },
-        { label: '$(remote) A Destination URL...', description: 'sftp://user@host/path or s3://bucket/prefix', id: 'url' },
+        {
+          label: '$(folder) A Folder...',
+          description: 'an external drive, a network share, a copy received from elsewhere',
+          id: 'folder',
+        },
+        {
+          label: '$(remote) A Destination URL...',
+          description: 'sftp://user@host/path or s3://bucket/prefix',
+          id: 'url',
+        },
       ],
       'Where is the store?',
     );
     if (!kind) return undefined;
-    if (kind.id === 'folder') chosen = (await ctx.prompter.pickTargetFolder('Choose the folder of a backup store (it holds a "config" file)', 'Open Store'))?.fsPath;
-    else chosen = (await ctx.prompter.askText('The URL of the store', 'sftp://user@host/path/to/store or s3://bucket/prefix'))?.trim() || undefined;
+    if (kind.id === 'folder')
+      chosen = (
+        await ctx.prompter.pickTargetFolder(
+          'Choose the folder of a backup store (it holds a "config" file)',
+          'Open Store',
+        )
+      )?.fsPath;
+    else
+      chosen =
+        (
+          await ctx.prompter.askText('The URL of the store', 'sftp://user@host/path/to/store or s3://bucket/prefix')
+        )?.trim() || undefined;
     if (!chosen) return undefined;
   }
   if (!isRemoteLocation(chosen) && !(await storeExists(chosen))) {
-    throw new BackupError('REPO_NOT_FOUND', `${chosen} holds no backup store (no config file there); choose the folder that contains "config", "data" and "snapshots".`, { location: chosen });
+    throw new BackupError(
+      'REPO_NOT_FOUND',
+      `${chosen} holds no backup store (no config file there); choose the folder that contains "config", "data" and "snapshots".`,
+      { location: chosen },
+    );
   }
   return restoreProject(ctx, [{ location: chosen, label: 'opened store' }]);
 }
 
 export const commands: CommandSpec[] = [
   { id: Commands.restoreProject, run: (ctx) => guarded(ctx, 'Restore a Project', () => restoreProject(ctx)) },
-  { id: Commands.openStore, run: (ctx, arg) => guarded(ctx, 'Open a Store', () => openStore(ctx, typeof arg === 'string' ? arg : undefined)) },
+  {
+    id: Commands.openStore,
+    run: (ctx, arg) => guarded(ctx, 'Open a Store', () => openStore(ctx, typeof arg === 'string' ? arg : undefined)),
+  },
 ];

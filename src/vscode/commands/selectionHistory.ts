@@ -26,15 +26,31 @@ function selectedLines(editor: vscode.TextEditor): { start: number; end: number 
   return { start: s.start.line, end };
 }
 
-async function pickRegionVersion(ctx: CommandContext, purpose: string): Promise<{ editor: vscode.TextEditor; folder: vscode.WorkspaceFolder; rel: string; version: RegionVersion; lines: { start: number; end: number } } | undefined> {
+async function pickRegionVersion(
+  ctx: CommandContext,
+  purpose: string,
+): Promise<
+  | {
+      editor: vscode.TextEditor;
+      folder: vscode.WorkspaceFolder;
+      rel: string;
+      version: RegionVersion;
+      lines: { start: number; end: number };
+    }
+  | undefined
+> {
   const editor = vscode.window.activeTextEditor;
   if (!editor || editor.document.uri.scheme !== 'file') {
     void vscode.window.showInformationMessage('Select lines in a file of the workspace first.');
     return undefined;
   }
-  const folder = ctx.service.folders().find((f) => f.uri.toString() === vscode.workspace.getWorkspaceFolder(editor.document.uri)?.uri.toString());
+  const folder = ctx.service
+    .folders()
+    .find((f) => f.uri.toString() === vscode.workspace.getWorkspaceFolder(editor.document.uri)?.uri.toString());
   if (!folder) {
-    void vscode.window.showInformationMessage(`${editor.document.uri.fsPath} is not in a workspace folder that is backed up.`);
+    void vscode.window.showInformationMessage(
+      `${editor.document.uri.fsPath} is not in a workspace folder that is backed up.`,
+    );
     return undefined;
   }
   const rel = relPath(folder, editor.document.uri);
@@ -48,15 +64,32 @@ async function pickRegionVersion(ctx: CommandContext, purpose: string): Promise<
     return undefined;
   }
   // Each row shows the first line that differs from the selection now: what that version had instead.
-  const now = new Set(editor.document.getText(new vscode.Range(lines.start, 0, lines.end, 0)).split(/\r?\n/).map((l) => l.trim()));
-  const telling = (text: string) => text.split('\n').map((l) => l.trim()).find((l) => l && !now.has(l)) ?? text.split('\n').find((l) => l.trim())?.trim() ?? '(empty)';
+  const now = new Set(
+    editor.document
+      .getText(new vscode.Range(lines.start, 0, lines.end, 0))
+      .split(/\r?\n/)
+      .map((l) => l.trim()),
+  );
+  const telling = (text: string) =>
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l && !now.has(l)) ??
+    text
+      .split('\n')
+      .find((l) => l.trim())
+      ?.trim() ??
+    '(empty)';
   const items: RegionItem[] = versions.map((version) => ({
     label: `${formatTime(version.snapshot.time)}${version.snapshot.label ? ` · ${version.snapshot.label}` : ''}`,
     description: `${describeTrigger(version.snapshot)} · lines ${version.start + 1}-${version.end}${version.path !== rel ? ` · was ${version.path}` : ''}`,
     detail: telling(version.text).slice(0, 120),
     version,
   }));
-  const picked = await ctx.prompter.pick(items, `${purpose}: ${plural(versions.length, 'earlier version')} of ${where}, newest first`);
+  const picked = await ctx.prompter.pick(
+    items,
+    `${purpose}: ${plural(versions.length, 'earlier version')} of ${where}, newest first`,
+  );
   return picked && { editor, folder, rel, version: picked.version, lines };
 }
 
@@ -65,9 +98,18 @@ export function showSelectionHistory(ctx: CommandContext): Promise<void> {
     const chosen = await pickRegionVersion(ctx, 'History of the selection');
     if (!chosen) return;
     const { editor, folder, rel, version, lines } = chosen;
-    const left = toSnapshotUri({ store: ctx.service.storePathFor(folder), snapshot: version.snapshot.id, path: version.path });
+    const left = toSnapshotUri({
+      store: ctx.service.storePathFor(folder),
+      snapshot: version.snapshot.id,
+      path: version.path,
+    });
     const name = rel.split('/').pop();
-    await openDiff(left, editor.document.uri, `${name} lines ${version.start + 1}-${version.end} (${formatTime(version.snapshot.time)}) ↔ current`, new vscode.Range(lines.start, 0, Math.max(lines.start, lines.end - 1), 0));
+    await openDiff(
+      left,
+      editor.document.uri,
+      `${name} lines ${version.start + 1}-${version.end} (${formatTime(version.snapshot.time)}) ↔ current`,
+      new vscode.Range(lines.start, 0, Math.max(lines.start, lines.end - 1), 0),
+    );
   });
 }
 
@@ -82,9 +124,13 @@ export function restoreSelection(ctx: CommandContext): Promise<void> {
     const eol = doc.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n';
     const atEnd = endLine >= doc.lineCount;
     const text = version.text === '' ? '' : `${version.text.split('\n').join(eol)}${atEnd ? '' : eol}`;
-    const whole = atEnd ? new vscode.Range(lines.start, 0, doc.lineCount - 1, doc.lineAt(doc.lineCount - 1).text.length) : range;
+    const whole = atEnd
+      ? new vscode.Range(lines.start, 0, doc.lineCount - 1, doc.lineAt(doc.lineCount - 1).text.length)
+      : range;
     await editor.edit((edit) => edit.replace(whole, text));
-    ctx.log.info(`Restored lines ${lines.start + 1}-${lines.end} of ${doc.uri.fsPath} from snapshot ${version.snapshot.id.slice(0, 8)} (in the editor, not saved).`);
+    ctx.log.info(
+      `Restored lines ${lines.start + 1}-${lines.end} of ${doc.uri.fsPath} from snapshot ${version.snapshot.id.slice(0, 8)} (in the editor, not saved).`,
+    );
   });
 }
 

@@ -63,7 +63,11 @@ export function uriArg(arg: unknown): vscode.Uri | undefined {
   return arg instanceof vscode.Uri ? arg : undefined;
 }
 
-export async function pickFolder(ctx: CommandContext, purpose: string, hint?: vscode.Uri): Promise<vscode.WorkspaceFolder | undefined> {
+export async function pickFolder(
+  ctx: CommandContext,
+  purpose: string,
+  hint?: vscode.Uri,
+): Promise<vscode.WorkspaceFolder | undefined> {
   const folders = ctx.service.folders();
   if (hint) {
     const folder = vscode.workspace.getWorkspaceFolder(hint);
@@ -92,7 +96,11 @@ export function relPath(folder: vscode.WorkspaceFolder, uri: vscode.Uri): string
  * A version to act on: the tree node it was invoked on, or (from the palette or an editor) a quick pick
  * over the versions of the active file.
  */
-export async function resolveVersion(ctx: CommandContext, arg: unknown, purpose: string): Promise<VersionNode | undefined> {
+export async function resolveVersion(
+  ctx: CommandContext,
+  arg: unknown,
+  purpose: string,
+): Promise<VersionNode | undefined> {
   if (arg instanceof VersionNode) return arg;
   const active = vscode.window.activeTextEditor?.document.uri;
   if (active?.scheme === SCHEME) {
@@ -108,7 +116,9 @@ export async function resolveVersion(ctx: CommandContext, arg: unknown, purpose:
   const file = fileOf(arg);
   const folder = file && vscode.workspace.getWorkspaceFolder(file);
   if (!file || !folder) {
-    void vscode.window.showInformationMessage('Open a file of the workspace (or pick a version in the Backups view) first.');
+    void vscode.window.showInformationMessage(
+      'Open a file of the workspace (or pick a version in the Backups view) first.',
+    );
     return undefined;
   }
   const repo = await ctx.service.repository(folder);
@@ -121,7 +131,13 @@ export async function resolveVersion(ctx: CommandContext, arg: unknown, purpose:
   const store = ctx.service.storePathFor(folder);
   const items = versions.map((v) => ({
     label: formatTime(v.snapshot.time),
-    description: [v.entry?.type === 'file' ? formatBytes(v.entry.size) : v.entry?.type, describeTrigger(v.snapshot), v.snapshot.label].filter(Boolean).join(' · '),
+    description: [
+      v.entry?.type === 'file' ? formatBytes(v.entry.size) : v.entry?.type,
+      describeTrigger(v.snapshot),
+      v.snapshot.label,
+    ]
+      .filter(Boolean)
+      .join(' · '),
     detail: `snapshot ${shortId(v.snapshot.id)}`,
     node: new VersionNode(folder, store, v.snapshot, rel, v.entry, undefined, undefined, false),
   }));
@@ -129,7 +145,11 @@ export async function resolveVersion(ctx: CommandContext, arg: unknown, purpose:
 }
 
 /** A snapshot to act on: the node, or a quick pick over the folder's snapshots. */
-export async function resolveSnapshot(ctx: CommandContext, arg: unknown, purpose: string): Promise<SnapshotNode | undefined> {
+export async function resolveSnapshot(
+  ctx: CommandContext,
+  arg: unknown,
+  purpose: string,
+): Promise<SnapshotNode | undefined> {
   if (arg instanceof SnapshotNode) return arg;
   // Two questions, two different lines: the folder first (in a workspace of several), then the snapshot.
   const folder = await pickFolder(ctx, `Which folder? (${purpose.replace(/\?$/, '')})`);

@@ -17,6 +17,4 @@ export function showFileHistory(ctx: CommandContext, arg: unknown): Promise<void
   });
 }
 
-export const commands: CommandSpec[] = [
-  { id: Commands.showFileHistory, run: (ctx, arg) => showFileHistory(ctx, arg) },
-];
+export const commands: CommandSpec[] = [{ id: Commands.showFileHistory, run: (ctx, arg) => showFileHistory(ctx, arg) }];

@@ -21,28 +21,32 @@ export function snapshotWorkspace(ctx: CommandContext, arg?: unknown): Promise<v
     }
     const label = await ctx.prompter.askText('Label for this snapshot (optional)', 'e.g. before the big refactor');
     if (label === undefined) return; // Esc: the user changed their mind
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Backup', cancellable: true }, async (progress, token) => {
-      const controller = new AbortController();
-      token.onCancellationRequested(() => controller.abort());
-      for (const folder of targets) {
-        progress.report({ message: `${folder.name}: scanning…` });
-        const result = await ctx.service.snapshotFolder(folder, {
-          label: label.trim() || undefined,
-          trigger: 'manual',
-          signal: controller.signal,
-          onProgress: (p) => progress.report({ message: `${folder.name}: ${plural(p.files, 'file')} read, ${formatBytes(p.bytes)}` }),
-          onNotice: (message) => progress.report({ message: `${folder.name}: ${message}` }),
-        });
-        const s = result.snapshot;
-        const changed = s.stats.filesNew + s.stats.filesChanged + s.stats.filesDeleted;
-        const where = targets.length > 1 ? ` (${folder.name})` : '';
-        void vscode.window.showInformationMessage(
-          result.created
-            ? `Snapshot ${shortId(s.id)}${where}: ${plural(changed, 'file')} changed, ${formatBytes(s.stats.bytesAdded)} added`
-            : `Nothing changed since snapshot ${shortId(s.id)}${where}; no new snapshot was made${annotatedText(result.annotated)}.`,
-        );
-      }
-    });
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Backup', cancellable: true },
+      async (progress, token) => {
+        const controller = new AbortController();
+        token.onCancellationRequested(() => controller.abort());
+        for (const folder of targets) {
+          progress.report({ message: `${folder.name}: scanning…` });
+          const result = await ctx.service.snapshotFolder(folder, {
+            label: label.trim() || undefined,
+            trigger: 'manual',
+            signal: controller.signal,
+            onProgress: (p) =>
+              progress.report({ message: `${folder.name}: ${plural(p.files, 'file')} read, ${formatBytes(p.bytes)}` }),
+            onNotice: (message) => progress.report({ message: `${folder.name}: ${message}` }),
+          });
+          const s = result.snapshot;
+          const changed = s.stats.filesNew + s.stats.filesChanged + s.stats.filesDeleted;
+          const where = targets.length > 1 ? ` (${folder.name})` : '';
+          void vscode.window.showInformationMessage(
+            result.created
+              ? `Snapshot ${shortId(s.id)}${where}: ${plural(changed, 'file')} changed, ${formatBytes(s.stats.bytesAdded)} added`
+              : `Nothing changed since snapshot ${shortId(s.id)}${where}; no new snapshot was made${annotatedText(result.annotated)}.`,
+          );
+        }
+      },
+    );
   });
 }
 

@@ -31,6 +31,4 @@ export function undoLastRestore(ctx: CommandContext): Promise<void> {
   });
 }
 
-export const commands: CommandSpec[] = [
-  { id: Commands.undoLastRestore, run: (ctx) => undoLastRestore(ctx) },
-];
+export const commands: CommandSpec[] = [{ id: Commands.undoLastRestore, run: (ctx) => undoLastRestore(ctx) }];

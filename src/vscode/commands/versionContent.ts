@@ -26,9 +26,14 @@ export async function ensureTextual(ctx: CommandContext, node: VersionNode): Pro
   }
   let reason: string | undefined;
   if (entry.type === 'file' && entry.size > MAX_DIFF_BYTES) reason = `is large (${formatBytes(entry.size)})`;
-  else if (entry.type === 'file' && looksBinary(await readWholeFile(repo, node.snapshot, node.relPath))) reason = 'is a binary file';
+  else if (entry.type === 'file' && looksBinary(await readWholeFile(repo, node.snapshot, node.relPath)))
+    reason = 'is a binary file';
   if (!reason) return true;
-  const choice = await vscode.window.showInformationMessage(`${path.posix.basename(node.relPath)} ${reason}, so it has no text diff. Restore this version?`, 'Restore', 'Restore to...');
+  const choice = await vscode.window.showInformationMessage(
+    `${path.posix.basename(node.relPath)} ${reason}, so it has no text diff. Restore this version?`,
+    'Restore',
+    'Restore to...',
+  );
   if (choice === 'Restore') await vscode.commands.executeCommand(Commands.restoreFile, node);
   if (choice === 'Restore to...') await vscode.commands.executeCommand(Commands.restoreFileTo, node);
   return false;
@@ -39,6 +44,14 @@ export function versionTitle(node: VersionNode): string {
 }
 
 /** The version on the left, read-only; the right side, when it is the live file, is editable (a block can be taken across). `selection`: where to show on the right. */
-export async function openDiff(left: vscode.Uri, right: vscode.Uri, title: string, selection?: vscode.Range): Promise<void> {
-  await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: true, ...(selection ? { selection } : {}) });
+export async function openDiff(
+  left: vscode.Uri,
+  right: vscode.Uri,
+  title: string,
+  selection?: vscode.Range,
+): Promise<void> {
+  await vscode.commands.executeCommand('vscode.diff', left, right, title, {
+    preview: true,
+    ...(selection ? { selection } : {}),
+  });
 }

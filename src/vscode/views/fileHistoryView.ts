@@ -67,10 +67,20 @@ export class FileHistoryView extends Disposable implements vscode.TreeDataProvid
       if (versions.length === 0) return [new MessageNode(`${rel} is in no snapshot yet`)];
       const store = this.service.storePathFor(folder);
       return versions.map((v, i) => {
-        if (v.entry) return new VersionNode(folder, store, v.snapshot, v.path, v.entry, undefined, undefined, v.path !== rel);
+        if (v.entry)
+          return new VersionNode(folder, store, v.snapshot, v.path, v.entry, undefined, undefined, v.path !== rel);
         // A deletion: point at the version before it, so Restore brings the file back.
         const before = versions[i + 1];
-        return new VersionNode(folder, store, before?.snapshot ?? v.snapshot, before?.path ?? v.path, before?.entry, 'deleted', v.snapshot, (before?.path ?? v.path) !== rel);
+        return new VersionNode(
+          folder,
+          store,
+          before?.snapshot ?? v.snapshot,
+          before?.path ?? v.path,
+          before?.entry,
+          'deleted',
+          v.snapshot,
+          (before?.path ?? v.path) !== rel,
+        );
       });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

@@ -23,7 +23,14 @@ import type { StoreProblem } from '../storeAccess';
 
 export type FolderHealth =
   | { folder: vscode.WorkspaceFolder; report: HealthReport; error?: undefined }
-  | { folder: vscode.WorkspaceFolder; report?: undefined; error: string; locked: boolean; problem?: StoreProblem; copies?: CopyProbe[] };
+  | {
+      folder: vscode.WorkspaceFolder;
+      report?: undefined;
+      error: string;
+      locked: boolean;
+      problem?: StoreProblem;
+      copies?: CopyProbe[];
+    };
 
 export type HealthNode =
   | { kind: 'folder'; health: FolderHealth }
@@ -54,7 +61,11 @@ export function fixCommand(fix: FixId, folder: vscode.WorkspaceFolder): { comman
   }
 }
 
-const KIND_LABEL: Record<CopyStatus['kind'], string> = { workspace: 'Workspace', store: 'Local store', destination: 'Destination' };
+const KIND_LABEL: Record<CopyStatus['kind'], string> = {
+  workspace: 'Workspace',
+  store: 'Local store',
+  destination: 'Destination',
+};
 
 export class HealthView extends Disposable implements vscode.TreeDataProvider<HealthNode> {
   private readonly emitter = this.register(new vscode.EventEmitter<HealthNode | undefined>());
@@ -78,7 +89,9 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
     super();
     this.register(vscode.window.createTreeView(Views.health, { treeDataProvider: this }));
     this.register(service.onDidChange(() => this.refreshSoon()));
-    this.register(vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('projectBackup') && this.refreshSoon()));
+    this.register(
+      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('projectBackup') && this.refreshSoon()),
+    );
     this.register({ dispose: () => this.timer && clearTimeout(this.timer) });
   }
 
@@ -159,7 +172,8 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
       return all.map((health) => ({ kind: 'folder', health }));
     }
     if (node.kind === 'folder') return this.folderChildren(node.health);
-    if (node.kind === 'summary' && allWell(node.health)) return sectionsOf(node.health as FolderHealth & { report: HealthReport }, ['copies', 'status']);
+    if (node.kind === 'summary' && allWell(node.health))
+      return sectionsOf(node.health as FolderHealth & { report: HealthReport }, ['copies', 'status']);
     if (node.kind !== 'section') return [];
     const { report, folder } = node.health;
     if (node.section === 'copies') return report.locations.map((copy) => ({ kind: 'copy', copy }));
@@ -168,14 +182,21 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
   }
 
   private folderChildren(health: FolderHealth): HealthNode[] {
-    if (!health.report && health.problem) return [problemSummary(health.folder, health.problem, health.copies, health.error), ...missingStoreRows(health.folder, health.copies ?? [])];
+    if (!health.report && health.problem)
+      return [
+        problemSummary(health.folder, health.problem, health.copies, health.error),
+        ...missingStoreRows(health.folder, health.copies ?? []),
+      ];
     if (!health.report) return [{ kind: 'summary', health }];
     // All well: one line, the copies and status folded under it (#14); gaps open the view up.
     if (allWell(health)) return [{ kind: 'summary', health }];
     const withReport = health as FolderHealth & { report: HealthReport };
     const nodes: HealthNode[] = [{ kind: 'summary', health }];
     if (health.report.gaps.length) nodes.push({ kind: 'section', health: withReport, section: 'gaps' });
-    nodes.push({ kind: 'section', health: withReport, section: 'copies' }, { kind: 'section', health: withReport, section: 'status' });
+    nodes.push(
+      { kind: 'section', health: withReport, section: 'copies' },
+      { kind: 'section', health: withReport, section: 'status' },
+    );
     return nodes;
   }
 
@@ -183,7 +204,13 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
     switch (node.kind) {
       case 'folder': {
         const item = new vscode.TreeItem(node.health.folder.name, vscode.TreeItemCollapsibleState.Expanded);
-        item.description = node.health.report ? healthSummary(node.health.report) : node.health.problem === 'missing' ? 'store missing' : node.health.problem === 'locked' ? 'store locked' : 'unavailable';
+        item.description = node.health.report
+          ? healthSummary(node.health.report)
+          : node.health.problem === 'missing'
+            ? 'store missing'
+            : node.health.problem === 'locked'
+              ? 'store locked'
+              : 'unavailable';
         item.iconPath = new vscode.ThemeIcon('root-folder');
         return item;
       }
@@ -193,7 +220,12 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
         const r = node.health.report;
         const titles = { gaps: `Gaps (${r.gaps.length})`, copies: `Copies (${r.copies} of 3)`, status: 'Status' };
         // The gaps are what to act on; copies and status are details, folded until asked for (#14).
-        const item = new vscode.TreeItem(titles[node.section], node.section === 'gaps' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+        const item = new vscode.TreeItem(
+          titles[node.section],
+          node.section === 'gaps'
+            ? vscode.TreeItemCollapsibleState.Expanded
+            : vscode.TreeItemCollapsibleState.Collapsed,
+        );
         item.id = `${node.health.folder.uri.toString()}#${node.section}`;
         item.contextValue = `healthSection-${node.section}`;
         return item;
@@ -204,7 +236,10 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
         const item = new vscode.TreeItem(node.label);
         item.description = node.description;
         item.tooltip = node.tooltip;
-        item.iconPath = new vscode.ThemeIcon(node.icon, new vscode.ThemeColor(node.good ? 'testing.iconPassed' : 'problemsWarningIcon.foreground'));
+        item.iconPath = new vscode.ThemeIcon(
+          node.icon,
+          new vscode.ThemeColor(node.good ? 'testing.iconPassed' : 'problemsWarningIcon.foreground'),
+        );
         return item;
       }
       case 'row':
@@ -213,7 +248,10 @@ export class HealthView extends Disposable implements vscode.TreeDataProvider<He
         const item = new vscode.TreeItem(node.gap.title);
         item.description = node.gap.fixLabel;
         item.tooltip = `${node.gap.message}\nClick to ${node.gap.fixLabel.toLowerCase()}.`;
-        item.accessibilityInformation = { label: `${node.gap.title}. ${node.gap.message} Fix: ${node.gap.fixLabel}.`, role: 'treeitem' };
+        item.accessibilityInformation = {
+          label: `${node.gap.title}. ${node.gap.message} Fix: ${node.gap.fixLabel}.`,
+          role: 'treeitem',
+        };
         item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
         item.contextValue = 'healthGap';
         item.command = { title: node.gap.fixLabel, ...fixCommand(node.gap.fix, node.folder) };
@@ -228,7 +266,10 @@ function allWell(health: FolderHealth): boolean {
   return health.report !== undefined && health.report.gaps.length === 0;
 }
 
-function sectionsOf(health: FolderHealth & { report: HealthReport }, sections: Array<'copies' | 'status'>): HealthNode[] {
+function sectionsOf(
+  health: FolderHealth & { report: HealthReport },
+  sections: Array<'copies' | 'status'>,
+): HealthNode[] {
   return sections.map((section) => ({ kind: 'section', health, section }));
 }
 
@@ -237,27 +278,40 @@ function summaryItem(health: FolderHealth): vscode.TreeItem {
     const item = new vscode.TreeItem(health.locked ? 'Store locked: enter its passphrase' : 'The store cannot be read');
     item.description = health.locked ? 'Unlock' : '';
     item.tooltip = health.error;
-    item.iconPath = new vscode.ThemeIcon(health.locked ? 'lock' : 'error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
-    if (health.locked) item.command = { title: 'Unlock', command: Commands.unlockStore, arguments: [health.folder.uri] };
+    item.iconPath = new vscode.ThemeIcon(
+      health.locked ? 'lock' : 'error',
+      new vscode.ThemeColor('problemsErrorIcon.foreground'),
+    );
+    if (health.locked)
+      item.command = { title: 'Unlock', command: Commands.unlockStore, arguments: [health.folder.uri] };
     item.contextValue = 'healthSummary';
     return item;
   }
   const r = health.report;
-  const item = new vscode.TreeItem(r.meets321 ? '3-2-1 rule met' : '3-2-1 rule not met', allWell(health) ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(
+    r.meets321 ? '3-2-1 rule met' : '3-2-1 rule not met',
+    allWell(health) ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+  );
   item.description = `${r.copies} of 3 copies · ${r.media} of 2 media · ${r.offsite ? 'offsite' : 'no offsite'}`;
   item.tooltip = new vscode.MarkdownString(
     'The 3-2-1 rule: **3** copies of your data, on **2** different media, **1** of them offsite.\n\n' +
       `This workspace: ${plural(r.copies, 'copy', 'copies')}, ${plural(r.media, 'medium', 'media')}, ${r.offsite ? 'one offsite' : 'none offsite'}.`,
   );
-  item.iconPath = new vscode.ThemeIcon(r.meets321 ? 'pass-filled' : 'shield', new vscode.ThemeColor(r.meets321 ? 'testing.iconPassed' : 'problemsWarningIcon.foreground'));
+  item.iconPath = new vscode.ThemeIcon(
+    r.meets321 ? 'pass-filled' : 'shield',
+    new vscode.ThemeColor(r.meets321 ? 'testing.iconPassed' : 'problemsWarningIcon.foreground'),
+  );
   item.contextValue = 'healthSummary';
   return item;
 }
 
 function copyItem(copy: CopyStatus): vscode.TreeItem {
-  const item = new vscode.TreeItem(copy.kind === 'destination' ? destinationName(copy.location) : KIND_LABEL[copy.kind]);
+  const item = new vscode.TreeItem(
+    copy.kind === 'destination' ? destinationName(copy.location) : KIND_LABEL[copy.kind],
+  );
   const tags = [copy.kind === 'destination' ? (copy.offsite ? 'offsite' : 'onsite') : copy.location];
-  if (copy.kind === 'destination') tags.push(copy.lastUpdate ? `copied ${ago(new Date(copy.lastUpdate), new Date())}` : 'never copied');
+  if (copy.kind === 'destination')
+    tags.push(copy.lastUpdate ? `copied ${ago(new Date(copy.lastUpdate), new Date())}` : 'never copied');
   if (copy.note) tags.push(copy.note);
   if (copy.warning) tags.push(copy.warning);
   if (copy.kind === 'destination') tags.push(copy.location);
@@ -269,10 +323,24 @@ function copyItem(copy: CopyStatus): vscode.TreeItem {
       (copy.note ? `\n- ${copy.note}` : '') +
       (copy.warning ? `\n- $(warning) ${copy.warning}` : ''),
   );
-  const icon = copy.warning ? 'warning' : copy.kind === 'workspace' ? 'folder-library' : copy.kind === 'store' ? 'database' : copy.offsite ? 'cloud' : 'server';
-  item.iconPath = new vscode.ThemeIcon(icon, copy.counts && copy.upToDate && !copy.warning ? new vscode.ThemeColor('testing.iconPassed') : new vscode.ThemeColor('problemsWarningIcon.foreground'));
+  const icon = copy.warning
+    ? 'warning'
+    : copy.kind === 'workspace'
+      ? 'folder-library'
+      : copy.kind === 'store'
+        ? 'database'
+        : copy.offsite
+          ? 'cloud'
+          : 'server';
+  item.iconPath = new vscode.ThemeIcon(
+    icon,
+    copy.counts && copy.upToDate && !copy.warning
+      ? new vscode.ThemeColor('testing.iconPassed')
+      : new vscode.ThemeColor('problemsWarningIcon.foreground'),
+  );
   // The mark decides which of "Mark as Offsite" and "Mark as Onsite" its context menu offers.
-  item.contextValue = copy.kind === 'destination' ? `healthDestination.${copy.offsite ? 'offsite' : 'onsite'}` : 'healthCopy';
+  item.contextValue =
+    copy.kind === 'destination' ? `healthDestination.${copy.offsite ? 'offsite' : 'onsite'}` : 'healthCopy';
   return item;
 }
 
@@ -280,15 +348,36 @@ function statusFacts(r: HealthReport): HealthNode[] {
   const now = new Date();
   const when = (iso: string | undefined) => (iso ? `${ago(new Date(iso), now)} (${formatTime(iso)})` : 'never');
   return [
-    { kind: 'fact', label: 'Last snapshot', description: when(r.lastSnapshot), icon: 'history', good: r.lastSnapshot !== undefined, tooltip: plural(r.snapshotCount, 'snapshot') + ' of this workspace' },
-    { kind: 'fact', label: 'Last replication', description: when(r.lastReplication), icon: 'cloud-upload', good: r.lastReplication !== undefined },
+    {
+      kind: 'fact',
+      label: 'Last snapshot',
+      description: when(r.lastSnapshot),
+      icon: 'history',
+      good: r.lastSnapshot !== undefined,
+      tooltip: plural(r.snapshotCount, 'snapshot') + ' of this workspace',
+    },
+    {
+      kind: 'fact',
+      label: 'Last replication',
+      description: when(r.lastReplication),
+      icon: 'cloud-upload',
+      good: r.lastReplication !== undefined,
+    },
     {
       kind: 'fact',
       label: 'Last verify',
-      description: r.lastVerify ? `${when(r.lastVerify.time)}${r.lastVerify.ok ? ', no damage' : ', damage found'}` : 'never',
+      description: r.lastVerify
+        ? `${when(r.lastVerify.time)}${r.lastVerify.ok ? ', no damage' : ', damage found'}`
+        : 'never',
       icon: 'verified',
       good: r.lastVerify?.ok === true,
     },
-    { kind: 'fact', label: 'Encryption', description: r.encrypted ? 'on (AES-256-GCM)' : 'off', icon: r.encrypted ? 'lock' : 'unlock', good: r.encrypted },
+    {
+      kind: 'fact',
+      label: 'Encryption',
+      description: r.encrypted ? 'on (AES-256-GCM)' : 'off',
+      icon: r.encrypted ? 'lock' : 'unlock',
+      good: r.encrypted,
+    },
   ];
 }

@@ -38,7 +38,11 @@ export function destinationName(location: string): string {
  * The rows the Snapshots view shows for a folder whose snapshots could not be listed because its store is
  * missing or locked; undefined for any other failure (the view shows that as an error).
  */
-export function snapshotsViewRows(service: BackupService, folder: vscode.WorkspaceFolder, error: unknown): Node[] | undefined {
+export function snapshotsViewRows(
+  service: BackupService,
+  folder: vscode.WorkspaceFolder,
+  error: unknown,
+): Node[] | undefined {
   const problem = storeProblemOf(error);
   if (!problem) return undefined;
   const store = service.localStorePath(folder);
@@ -46,7 +50,10 @@ export function snapshotsViewRows(service: BackupService, folder: vscode.Workspa
   if (problem === 'locked') {
     return [
       new MessageNode('The backup store is encrypted and locked', 'lock', { description: store, tooltip }),
-      new MessageNode('Unlock Encrypted Store', 'unlock', { command: { title: 'Unlock', command: Commands.unlockStore, arguments: [folder.uri] }, description: 'its snapshots show here once unlocked; saves made meanwhile are kept and backed up then' }),
+      new MessageNode('Unlock Encrypted Store', 'unlock', {
+        command: { title: 'Unlock', command: Commands.unlockStore, arguments: [folder.uri] },
+        description: 'its snapshots show here once unlocked; saves made meanwhile are kept and backed up then',
+      }),
     ];
   }
   const rows: Node[] = [new MessageNode('The backup store is missing', 'error', { description: store, tooltip })];
@@ -55,7 +62,11 @@ export function snapshotsViewRows(service: BackupService, folder: vscode.Workspa
     const name = destinationName(d.location);
     rows.push(
       new MessageNode(`Bring the store back from ${name}`, 'cloud-download', {
-        command: { title: 'Bring the Store Back', command: Commands.bringBackStore, arguments: [folder.uri, d.location] },
+        command: {
+          title: 'Bring the Store Back',
+          command: Commands.bringBackStore,
+          arguments: [folder.uri, d.location],
+        },
         description: 'its whole history, then backups go on',
         tooltip: `Copies the store from ${d.location} back to ${store}, every snapshot under the same id: backups go on with the full history, and ${d.location} keeps receiving copies.`,
       }),
@@ -65,7 +76,8 @@ export function snapshotsViewRows(service: BackupService, folder: vscode.Workspa
       }),
     );
   }
-  if (destinations.length === 0) rows.push(new MessageNode('No destination holds a copy: connect the drive the store is on', 'plug', { tooltip }));
+  if (destinations.length === 0)
+    rows.push(new MessageNode('No destination holds a copy: connect the drive the store is on', 'plug', { tooltip }));
   rows.push(
     new MessageNode('Start a new, empty store', 'add', {
       command: { title: 'Start a New Store', command: Commands.recreateStore, arguments: [folder.uri] },
@@ -76,7 +88,11 @@ export function snapshotsViewRows(service: BackupService, folder: vscode.Workspa
 }
 
 /** Whether a folder gets its own row in a multi-root Snapshots view: it has snapshots, or its store needs the user. */
-export async function folderShown(service: BackupService, folder: vscode.WorkspaceFolder, reload: boolean): Promise<boolean> {
+export async function folderShown(
+  service: BackupService,
+  folder: vscode.WorkspaceFolder,
+  reload: boolean,
+): Promise<boolean> {
   try {
     return (await service.snapshots(folder, reload)).length > 0;
   } catch (error) {
@@ -100,16 +116,32 @@ export interface HealthRow {
 }
 
 /** The summary line of a folder whose store is missing or locked. */
-export function problemSummary(folder: vscode.WorkspaceFolder, problem: StoreProblem, copies: readonly CopyProbe[] | undefined, error: string): HealthRow {
+export function problemSummary(
+  folder: vscode.WorkspaceFolder,
+  problem: StoreProblem,
+  copies: readonly CopyProbe[] | undefined,
+  error: string,
+): HealthRow {
   if (problem === 'locked') {
     const command = { title: 'Unlock', command: Commands.unlockStore, arguments: [folder.uri] };
-    return { kind: 'row', label: 'Store locked: enter its passphrase', description: 'Unlock', tooltip: error, icon: 'lock', color: 'problemsErrorIcon.foreground', command, contextValue: 'healthSummary' };
+    return {
+      kind: 'row',
+      label: 'Store locked: enter its passphrase',
+      description: 'Unlock',
+      tooltip: error,
+      icon: 'lock',
+      color: 'problemsErrorIcon.foreground',
+      command,
+      contextValue: 'healthSummary',
+    };
   }
   const holding = (copies ?? []).filter((c) => c.holdsStore);
   return {
     kind: 'row',
     label: 'Local store missing',
-    description: holding.length ? `${plural(holding.length, 'destination holds', 'destinations hold')} a copy` : 'no destination holds a copy',
+    description: holding.length
+      ? `${plural(holding.length, 'destination holds', 'destinations hold')} a copy`
+      : 'no destination holds a copy',
     tooltip: error,
     icon: 'error',
     color: 'problemsErrorIcon.foreground',
@@ -123,7 +155,14 @@ export function missingStoreRows(folder: vscode.WorkspaceFolder, copies: readonl
   for (const copy of copies) {
     const name = destinationName(copy.location);
     if (!copy.holdsStore) {
-      rows.push({ kind: 'row', label: name, description: copy.error ? `not reachable · ${copy.location}` : `holds no copy · ${copy.location}`, tooltip: copy.error, icon: 'circle-slash', color: 'problemsWarningIcon.foreground' });
+      rows.push({
+        kind: 'row',
+        label: name,
+        description: copy.error ? `not reachable · ${copy.location}` : `holds no copy · ${copy.location}`,
+        tooltip: copy.error,
+        icon: 'circle-slash',
+        color: 'problemsWarningIcon.foreground',
+      });
       continue;
     }
     rows.push(
@@ -139,18 +178,32 @@ export function missingStoreRows(folder: vscode.WorkspaceFolder, copies: readonl
         label: `Bring the store back from ${name}`,
         description: 'its whole history; backups go on',
         icon: 'cloud-download',
-        command: { title: 'Bring the Store Back', command: Commands.bringBackStore, arguments: [folder.uri, copy.location] },
+        command: {
+          title: 'Bring the Store Back',
+          command: Commands.bringBackStore,
+          arguments: [folder.uri, copy.location],
+        },
       },
       {
         kind: 'row',
         label: `Browse and restore from ${name}`,
         icon: 'eye',
-        command: { title: 'Browse and Restore', command: Commands.useDestination, arguments: [folder.uri, copy.location] },
+        command: {
+          title: 'Browse and Restore',
+          command: Commands.useDestination,
+          arguments: [folder.uri, copy.location],
+        },
       },
     );
   }
   if (!copies.some((c) => c.holdsStore)) {
-    rows.push({ kind: 'row', label: 'Start a new, empty store', description: 'without the missing history', icon: 'add', command: { title: 'Start a New Store', command: Commands.recreateStore, arguments: [folder.uri] } });
+    rows.push({
+      kind: 'row',
+      label: 'Start a new, empty store',
+      description: 'without the missing history',
+      icon: 'add',
+      command: { title: 'Start a New Store', command: Commands.recreateStore, arguments: [folder.uri] },
+    });
   }
   return rows;
 }
@@ -163,7 +216,11 @@ export function healthRowItem(row: HealthRow): vscode.TreeItem {
   item.command = row.command;
   item.contextValue = row.contextValue ?? 'healthRow';
   // Read as shown, then the whole sentence (a string tooltip would otherwise replace the label).
-  if (row.tooltip) item.accessibilityInformation = { label: [row.label, row.description, row.tooltip].filter(Boolean).join('. '), role: 'treeitem' };
+  if (row.tooltip)
+    item.accessibilityInformation = {
+      label: [row.label, row.description, row.tooltip].filter(Boolean).join('. '),
+      role: 'treeitem',
+    };
   return item;
 }
 
@@ -174,10 +231,15 @@ const PROBE_TTL_MS = 30_000;
  * What each of a folder's destinations holds, for Backup Health while the folder's store is missing: a
  * folder is read at once, a server asked without prompting (a host key not trusted yet says so).
  */
-export function copyProber(service: BackupService, replicator: Replicator): (folder: vscode.WorkspaceFolder) => Promise<CopyProbe[]> {
+export function copyProber(
+  service: BackupService,
+  replicator: Replicator,
+): (folder: vscode.WorkspaceFolder) => Promise<CopyProbe[]> {
   const cache = new Map<string, { at: number; probe: Promise<CopyProbe> }>();
   const probe = async (location: string): Promise<CopyProbe> => {
-    const remote = isRemoteLocation(location) ? { ...(await replicator.remoteOptions(location, false)), timeoutSeconds: 10 } : undefined;
+    const remote = isRemoteLocation(location)
+      ? { ...(await replicator.remoteOptions(location, false)), timeoutSeconds: 10 }
+      : undefined;
     return probeCopy(location, nodeFs, remote);
   };
   return (folder) =>
@@ -212,4 +274,8 @@ export function statusBarLine(folder: vscode.WorkspaceFolder, problem: StoreProb
 }
 
 /** Commands the status bar tooltip links to. */
-export const STATUS_BAR_COMMANDS: readonly string[] = [Commands.unlockStore, Commands.bringBackStore, Commands.useDestination];
+export const STATUS_BAR_COMMANDS: readonly string[] = [
+  Commands.unlockStore,
+  Commands.bringBackStore,
+  Commands.useDestination,
+];

@@ -6,13 +6,21 @@ import * as vscode from 'vscode';
 import { formatBytes, formatTime, plural, shortId } from '../../core/format';
 import type { ChangeKind } from '../../core/query/diff';
 import type { DayItem, SessionRow } from '../../core/query/timeline';
-import { changedFiles, sessionRowText, sessionSummary, snapshotRowText, triggerPhrase, triggerUnlessSaid } from '../../core/query/timeline';
+import {
+  changedFiles,
+  sessionRowText,
+  sessionSummary,
+  snapshotRowText,
+  triggerPhrase,
+  triggerUnlessSaid,
+} from '../../core/query/timeline';
 import type { SnapshotRecord } from '../../core/repository/snapshotRecord';
 import type { TreeEntry } from '../../core/repository/tree';
 import { Commands } from '../commandIds';
 import { toSnapshotUri } from '../snapshotUri';
 
-export type Node = FolderNode | DayNode | SessionNode | SnapshotNode | BrowseNode | FolderVersionNode | VersionNode | MessageNode;
+export type Node =
+  FolderNode | DayNode | SessionNode | SnapshotNode | BrowseNode | FolderVersionNode | VersionNode | MessageNode;
 
 export class FolderNode {
   readonly kind = 'folder';
@@ -112,12 +120,19 @@ export function describeTrigger(s: SnapshotRecord): string {
 export function snapshotTooltip(s: SnapshotRecord): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**Snapshot ${shortId(s.id)}** · ${formatTime(s.time)}\n\n`);
-  if (s.label) md.appendMarkdown(`$(tag) ${escape(s.label)}${s.autoLabel ? ' (labelled automatically; kept 30 days)' : ''}\n\n`);
+  if (s.label)
+    md.appendMarkdown(`$(tag) ${escape(s.label)}${s.autoLabel ? ' (labelled automatically; kept 30 days)' : ''}\n\n`);
   const trigger = triggerUnlessSaid(s);
-  const files = s.parent === undefined ? `first snapshot: ${plural(s.stats.files, 'file')}` : `${plural(changedFiles(s), 'file')} changed: ${s.stats.filesNew} new, ${s.stats.filesChanged} modified, ${s.stats.filesDeleted} deleted`;
+  const files =
+    s.parent === undefined
+      ? `first snapshot: ${plural(s.stats.files, 'file')}`
+      : `${plural(changedFiles(s), 'file')} changed: ${s.stats.filesNew} new, ${s.stats.filesChanged} modified, ${s.stats.filesDeleted} deleted`;
   md.appendMarkdown(`${trigger ? `${trigger} · ` : ''}${files} · ${formatBytes(s.stats.bytesAdded)} added\n\n`);
   md.appendMarkdown(`${plural(s.stats.files, 'file')}, ${formatBytes(s.stats.bytes)} in all`);
-  if (s.git?.branch || s.git?.head) md.appendMarkdown(`\n\n$(git-branch) ${escape(s.git.branch ?? 'detached')}${s.git.head ? ` @ ${s.git.head.slice(0, 8)}` : ''}`);
+  if (s.git?.branch || s.git?.head)
+    md.appendMarkdown(
+      `\n\n$(git-branch) ${escape(s.git.branch ?? 'detached')}${s.git.head ? ` @ ${s.git.head.slice(0, 8)}` : ''}`,
+    );
   if (s.pinned) md.appendMarkdown('\n\n$(pinned) pinned: retention keeps it');
   if (s.skipped?.length) md.appendMarkdown(`\n\n$(warning) ${plural(s.stats.skipped, 'path')} skipped (see the log)`);
   return md;
@@ -141,7 +156,10 @@ export function toTreeItem(node: Node): vscode.TreeItem {
       return item;
     }
     case 'day': {
-      const item = new vscode.TreeItem(node.label, node.expanded ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+      const item = new vscode.TreeItem(
+        node.label,
+        node.expanded ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+      );
       const sessions = node.items.filter((i) => i.kind === 'session').length;
       const alone = node.items.length - sessions;
       item.description = plural(node.count, 'snapshot');
@@ -171,7 +189,19 @@ export function toTreeItem(node: Node): vscode.TreeItem {
       const item = new vscode.TreeItem(text.label, vscode.TreeItemCollapsibleState.Collapsed);
       item.description = text.description;
       item.tooltip = snapshotTooltip(s);
-      item.iconPath = new vscode.ThemeIcon(s.pinned ? 'pinned' : s.trigger === 'pre-restore' ? 'debug-step-back' : s.trigger === 'restore' ? 'discard' : s.autoLabel ? 'bookmark' : s.label ? 'tag' : 'circle-outline');
+      item.iconPath = new vscode.ThemeIcon(
+        s.pinned
+          ? 'pinned'
+          : s.trigger === 'pre-restore'
+            ? 'debug-step-back'
+            : s.trigger === 'restore'
+              ? 'discard'
+              : s.autoLabel
+                ? 'bookmark'
+                : s.label
+                  ? 'tag'
+                  : 'circle-outline',
+      );
       item.id = `snapshot:${s.id}`;
       item.contextValue = s.pinned ? 'snapshot.pinned' : 'snapshot';
       return item;
@@ -202,7 +232,11 @@ export function toTreeItem(node: Node): vscode.TreeItem {
       item.description = node.extra.description;
       item.tooltip = node.extra.tooltip;
       // Read as shown, then the whole sentence (a string tooltip would otherwise replace the label).
-      if (node.extra.tooltip) item.accessibilityInformation = { label: [node.text, node.extra.description, node.extra.tooltip].filter(Boolean).join('. '), role: 'treeitem' };
+      if (node.extra.tooltip)
+        item.accessibilityInformation = {
+          label: [node.text, node.extra.description, node.extra.tooltip].filter(Boolean).join('. '),
+          role: 'treeitem',
+        };
       return item;
     }
   }
@@ -211,14 +245,17 @@ export function toTreeItem(node: Node): vscode.TreeItem {
 function versionItem(node: VersionNode): vscode.TreeItem {
   const name = path.posix.basename(node.relPath);
   const dir = path.posix.dirname(node.relPath);
-  const item = new vscode.TreeItem(node.showPath ? name : formatTime(node.deletedIn?.time ?? node.snapshot.time), vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(
+    node.showPath ? name : formatTime(node.deletedIn?.time ?? node.snapshot.time),
+    vscode.TreeItemCollapsibleState.None,
+  );
   const deleted = node.change === 'deleted';
   if (node.showPath) {
     item.description = dir === '.' ? '' : dir;
     item.resourceUri = vscode.Uri.joinPath(node.folder.uri, node.relPath);
   } else {
     const s = node.deletedIn ?? node.snapshot;
-    const size = node.entry?.type === 'file' ? formatBytes(node.entry.size) : node.entry?.type ?? '';
+    const size = node.entry?.type === 'file' ? formatBytes(node.entry.size) : (node.entry?.type ?? '');
     item.description = [deleted ? 'deleted' : size, describeTrigger(s), s.label].filter(Boolean).join(' · ');
     item.tooltip = snapshotTooltip(s);
   }
@@ -238,8 +275,10 @@ function versionItem(node: VersionNode): vscode.TreeItem {
   // A click shows what matters most where the node is: in File History how this version differs from
   // the file now; in a snapshot's changes what that snapshot changed.
   if (node.entry?.type === 'file') {
-    if (!node.showPath && !deleted) item.command = { command: Commands.compareWithCurrent, title: 'Compare with Current', arguments: [node] };
-    else if (node.change === 'modified') item.command = { command: Commands.compareWithPrevious, title: 'Compare with Previous', arguments: [node] };
+    if (!node.showPath && !deleted)
+      item.command = { command: Commands.compareWithCurrent, title: 'Compare with Current', arguments: [node] };
+    else if (node.change === 'modified')
+      item.command = { command: Commands.compareWithPrevious, title: 'Compare with Previous', arguments: [node] };
     else item.command = { command: Commands.openVersion, title: 'Open This Version', arguments: [node] };
   }
   return item;

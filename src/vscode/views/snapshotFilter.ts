@@ -25,9 +25,25 @@ export function describeFilter(filter: SnapshotFilter): string {
 }
 
 /** The snapshots (oldest first) that the filter lets through. */
-export async function filterSnapshots(repo: Repository, _folder: vscode.WorkspaceFolder, snapshots: readonly SnapshotRecord[], filter: SnapshotFilter): Promise<SnapshotRecord[]> {
-  const ids = filter.path ? new Set((await history(repo, snapshots, filter.path)).map((v) => v.snapshot.id)) : undefined;
+export async function filterSnapshots(
+  repo: Repository,
+  _folder: vscode.WorkspaceFolder,
+  snapshots: readonly SnapshotRecord[],
+  filter: SnapshotFilter,
+): Promise<SnapshotRecord[]> {
+  const ids = filter.path
+    ? new Set((await history(repo, snapshots, filter.path)).map((v) => v.snapshot.id))
+    : undefined;
   return applyFilter(snapshots, { ...filter, ...(ids ? { ids } : {}) });
 }
 
-export const FILTER_TRIGGERS: readonly Trigger[] = ['save', 'external', 'pre-restore', 'restore', 'manual', 'schedule', 'startup', 'cli'];
+export const FILTER_TRIGGERS: readonly Trigger[] = [
+  'save',
+  'external',
+  'pre-restore',
+  'restore',
+  'manual',
+  'schedule',
+  'startup',
+  'cli',
+];

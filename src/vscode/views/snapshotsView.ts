@@ -18,7 +18,17 @@ import { folderShown, snapshotsViewRows } from './lostStore';
 import { Disposable } from '../lifecycle';
 import type { Logger } from '../logger';
 import type { Node } from './nodes';
-import { BrowseNode, DayNode, FolderNode, FolderVersionNode, MessageNode, SessionNode, SnapshotNode, VersionNode, toTreeItem } from './nodes';
+import {
+  BrowseNode,
+  DayNode,
+  FolderNode,
+  FolderVersionNode,
+  MessageNode,
+  SessionNode,
+  SnapshotNode,
+  VersionNode,
+  toTreeItem,
+} from './nodes';
 import type { SnapshotFilter } from './snapshotFilter';
 import { describeFilter, filterSnapshots } from './snapshotFilter';
 
@@ -42,7 +52,9 @@ export class SnapshotsView extends Disposable implements vscode.TreeDataProvider
     private readonly log: Logger,
   ) {
     super();
-    this.view = this.register(vscode.window.createTreeView(Views.snapshots, { treeDataProvider: this, showCollapseAll: true }));
+    this.view = this.register(
+      vscode.window.createTreeView(Views.snapshots, { treeDataProvider: this, showCollapseAll: true }),
+    );
     this.register(service.onDidChange(() => this.refresh(true)));
   }
 
@@ -83,7 +95,8 @@ export class SnapshotsView extends Disposable implements vscode.TreeDataProvider
       if (folders.length === 1) return this.days(folders[0]);
       // An empty list shows the welcome content (with its "take the first snapshot" button).
       const withSnapshots: Node[] = [];
-      for (const folder of folders) if (await folderShown(this.service, folder, this.takeReload())) withSnapshots.push(new FolderNode(folder));
+      for (const folder of folders)
+        if (await folderShown(this.service, folder, this.takeReload())) withSnapshots.push(new FolderNode(folder));
       return withSnapshots.length ? folders.map((f) => new FolderNode(f)) : [];
     }
     switch (node.kind) {
@@ -126,7 +139,10 @@ export class SnapshotsView extends Disposable implements vscode.TreeDataProvider
 
   /** The days of the timeline, of the snapshots the filter lets through. */
   private async timeline(folder: vscode.WorkspaceFolder, snapshots: SnapshotRecord[]): Promise<Node[]> {
-    if (!this.filter || snapshots.length === 0) return buildTimeline(snapshots, new Date()).map((d) => new DayNode(folder, d.label, d.items, d.count, d.expanded));
+    if (!this.filter || snapshots.length === 0)
+      return buildTimeline(snapshots, new Date()).map(
+        (d) => new DayNode(folder, d.label, d.items, d.count, d.expanded),
+      );
     const shown = await filterSnapshots(await this.service.repository(folder), folder, snapshots, this.filter);
     // Never an empty view while filtering: it would show the welcome ("no snapshots yet").
     if (shown.length === 0) return [new MessageNode(`No snapshot ${describeFilter(this.filter)}.`, 'filter')];
@@ -147,14 +163,19 @@ export class SnapshotsView extends Disposable implements vscode.TreeDataProvider
     );
   }
 
-  private async filesOf(repo: Awaited<ReturnType<BackupService['repository']>>, session: SessionRow): Promise<number | undefined> {
+  private async filesOf(
+    repo: Awaited<ReturnType<BackupService['repository']>>,
+    session: SessionRow,
+  ): Promise<number | undefined> {
     const first = session.snapshots[0];
     const last = session.snapshots[session.snapshots.length - 1];
     const parent = first.parent ? await repo.loadSnapshot(first.parent).catch(() => undefined) : undefined;
     const key = `${parent?.tree ?? '-'}:${last.tree}`;
     const known = this.sessionFiles.get(key);
     if (known !== undefined) return known;
-    const files = (await diffTrees(repo, parent?.tree, last.tree)).filter((c) => (c.after ?? c.before)?.type !== 'dir').length;
+    const files = (await diffTrees(repo, parent?.tree, last.tree)).filter(
+      (c) => (c.after ?? c.before)?.type !== 'dir',
+    ).length;
     if (this.sessionFiles.size > 500) this.sessionFiles.clear();
     this.sessionFiles.set(key, files);
     return files;
@@ -164,7 +185,11 @@ export class SnapshotsView extends Disposable implements vscode.TreeDataProvider
   private async noteOtherWorkspaces(folder: vscode.WorkspaceFolder): Promise<void> {
     const all = await (await this.service.repository(folder)).listSnapshots({ onDamaged: () => undefined });
     const id = this.service.workspaceId(folder);
-    await vscode.commands.executeCommand('setContext', ContextKeys.otherWorkspaces, all.some((s) => s.workspace.id !== id));
+    await vscode.commands.executeCommand(
+      'setContext',
+      ContextKeys.otherWorkspaces,
+      all.some((s) => s.workspace.id !== id),
+    );
   }
 
   private async changes(node: SnapshotNode): Promise<Node[]> {
@@ -179,21 +204,35 @@ export class SnapshotsView extends Disposable implements vscode.TreeDataProvider
       // The parent was deleted: compare with nothing, so everything shows as the snapshot's content.
     }
     const changes = (await diffTrees(repo, parent?.tree, s.tree)).filter((c) => (c.after ?? c.before)?.type !== 'dir');
-    const nodes: Node[] = changes.slice(0, MAX_CHANGES_SHOWN).map((c) =>
-      c.kind === 'deleted' && parent
-        ? new VersionNode(node.folder, node.store, parent, c.path, c.before, 'deleted', s)
-        : new VersionNode(node.folder, node.store, s, c.path, c.after, c.kind),
-    );
-    if (changes.length > MAX_CHANGES_SHOWN) nodes.push(new MessageNode(`…and ${plural(changes.length - MAX_CHANGES_SHOWN, 'more change')} (browse All files)`));
+    const nodes: Node[] = changes
+      .slice(0, MAX_CHANGES_SHOWN)
+      .map((c) =>
+        c.kind === 'deleted' && parent
+          ? new VersionNode(node.folder, node.store, parent, c.path, c.before, 'deleted', s)
+          : new VersionNode(node.folder, node.store, s, c.path, c.after, c.kind),
+      );
+    if (changes.length > MAX_CHANGES_SHOWN)
+      nodes.push(
+        new MessageNode(`…and ${plural(changes.length - MAX_CHANGES_SHOWN, 'more change')} (browse All files)`),
+      );
     if (changes.length === 0) nodes.push(new MessageNode('No file changes (only folders)'));
     return [...nodes, browse];
   }
 
-  private async browse(folder: vscode.WorkspaceFolder, store: string, snapshot: SnapshotRecord, relPath: string): Promise<Node[]> {
+  private async browse(
+    folder: vscode.WorkspaceFolder,
+    store: string,
+    snapshot: SnapshotRecord,
+    relPath: string,
+  ): Promise<Node[]> {
     const repo = await this.service.repository(folder);
     const entries = await listTree(repo, snapshot, relPath);
-    const dirs = entries.filter((e) => e.entry.type === 'dir').map((e) => new FolderVersionNode(folder, store, snapshot, e.path));
-    const files = entries.filter((e) => e.entry.type !== 'dir').map((e) => new VersionNode(folder, store, snapshot, e.path, e.entry));
+    const dirs = entries
+      .filter((e) => e.entry.type === 'dir')
+      .map((e) => new FolderVersionNode(folder, store, snapshot, e.path));
+    const files = entries
+      .filter((e) => e.entry.type !== 'dir')
+      .map((e) => new VersionNode(folder, store, snapshot, e.path, e.entry));
     return [...dirs, ...files];
   }
 

@@ -21,7 +21,9 @@ export class StatusBar extends Disposable {
     private readonly replicator?: Replicator,
   ) {
     super();
-    this.item = this.register(vscode.window.createStatusBarItem('projectBackup.status', vscode.StatusBarAlignment.Left, 10));
+    this.item = this.register(
+      vscode.window.createStatusBarItem('projectBackup.status', vscode.StatusBarAlignment.Left, 10),
+    );
     this.item.name = 'Project Backup';
     this.item.command = `${Views.snapshots}.focus`;
     this.register(service.onDidChangeStatus(() => this.update()));
@@ -40,7 +42,7 @@ export class StatusBar extends Disposable {
   /** The tooltip as text (tests read what a user would see on hover). */
   tooltipText(): string {
     const tooltip = this.item.tooltip;
-    return typeof tooltip === 'string' ? tooltip : tooltip?.value ?? '';
+    return typeof tooltip === 'string' ? tooltip : (tooltip?.value ?? '');
   }
 
   update(): void {
@@ -54,7 +56,9 @@ export class StatusBar extends Disposable {
     const busy = statuses.some((s) => s.busy);
     const failed = statuses.filter((s) => s.lastError);
     const times = statuses.map((s) => s.lastSnapshot).filter((t): t is Date => t !== undefined);
-    const oldest = statuses.some((s) => !s.lastSnapshot) ? undefined : new Date(Math.min(...times.map((t) => t.getTime())));
+    const oldest = statuses.some((s) => !s.lastSnapshot)
+      ? undefined
+      : new Date(Math.min(...times.map((t) => t.getTime())));
     const newest = times.length ? new Date(Math.max(...times.map((t) => t.getTime()))) : undefined;
     const warnHours = this.service.settings().warnAfterHours;
     const stale = warnHours > 0 && (!oldest || now.getTime() - oldest.getTime() > warnHours * 3_600_000);
@@ -73,8 +77,13 @@ export class StatusBar extends Disposable {
     else if (loading) this.item.text = '$(loading~spin) Loading backups…';
     else this.item.text = '$(history) Not backed up yet';
     const missing = statuses.some((s) => s.store === 'missing');
-    const warn = !busy && (problem !== undefined || (!loading && (failed.length > 0 || unreadable.length > 0 || stale)));
-    this.item.backgroundColor = warn ? new vscode.ThemeColor(failed.length || missing ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;
+    const warn =
+      !busy && (problem !== undefined || (!loading && (failed.length > 0 || unreadable.length > 0 || stale)));
+    this.item.backgroundColor = warn
+      ? new vscode.ThemeColor(
+          failed.length || missing ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground',
+        )
+      : undefined;
 
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown('**Project Backup**\n\n');
@@ -83,15 +92,23 @@ export class StatusBar extends Disposable {
         md.appendMarkdown(statusBarLine(s.folder, s.store, this.service.localStorePath(s.folder)));
         continue;
       }
-      const when = s.lastSnapshot ? `${formatTime(s.lastSnapshot.toISOString())} (${ago(s.lastSnapshot, now)})` : s.loaded ? 'no snapshot yet' : 'loading…';
-      md.appendMarkdown(`- ${s.folder.name}: ${s.busy ? 'backing up… ' : ''}last snapshot ${when}${s.lastError ? ` · **failed:** ${s.lastError.replace(/[*_`]/g, '')}` : ''}\n`);
-      if (s.loadError && !s.lastError) md.appendMarkdown(`  - **cannot read the backups:** ${s.loadError.replace(/[*_`[\]]/g, '')}\n`);
+      const when = s.lastSnapshot
+        ? `${formatTime(s.lastSnapshot.toISOString())} (${ago(s.lastSnapshot, now)})`
+        : s.loaded
+          ? 'no snapshot yet'
+          : 'loading…';
+      md.appendMarkdown(
+        `- ${s.folder.name}: ${s.busy ? 'backing up… ' : ''}last snapshot ${when}${s.lastError ? ` · **failed:** ${s.lastError.replace(/[*_`]/g, '')}` : ''}\n`,
+      );
+      if (s.loadError && !s.lastError)
+        md.appendMarkdown(`  - **cannot read the backups:** ${s.loadError.replace(/[*_`[\]]/g, '')}\n`);
       const browsing = this.service.browsing(s.folder);
       if (browsing) md.appendMarkdown(`  - browsing the destination ${browsing.replace(/[*_`[\]]/g, '')}\n`);
       const health = this.health?.cached(s.folder);
       if (health?.report) {
         md.appendMarkdown(`  - ${healthSummary(health.report)}${health.report.encrypted ? ' · encrypted' : ''}\n`);
-        for (const gap of health.report.gaps.slice(0, 3)) md.appendMarkdown(`  - $(warning) ${gap.message.replace(/[*_`[\]]/g, '')}\n`);
+        for (const gap of health.report.gaps.slice(0, 3))
+          md.appendMarkdown(`  - $(warning) ${gap.message.replace(/[*_`[\]]/g, '')}\n`);
       } else if (health?.error) {
         md.appendMarkdown(`  - health unknown: ${health.error.replace(/[*_`[\]]/g, '')}\n`);
       }

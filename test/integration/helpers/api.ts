@@ -44,7 +44,10 @@ export class ScriptedPrompter implements Prompter {
     this.asked.push(prompt);
     return this.texts.length ? this.texts.shift() : '';
   }
-  async pickFolder(folders: readonly vscode.WorkspaceFolder[], purpose: string): Promise<vscode.WorkspaceFolder | undefined> {
+  async pickFolder(
+    folders: readonly vscode.WorkspaceFolder[],
+    purpose: string,
+  ): Promise<vscode.WorkspaceFolder | undefined> {
     this.asked.push(purpose);
     return folders[0];
   }
@@ -83,7 +86,11 @@ export class ScriptedPrompter implements Prompter {
   }
   /** Answers for `pickOrType`, in order: text to type (turned into an item as the real pick does), or a chooser. */
   typed: Array<string | ((items: readonly vscode.QuickPickItem[]) => vscode.QuickPickItem | undefined)> = [];
-  async pickOrType<T extends vscode.QuickPickItem>(items: readonly T[], placeHolder: string, fromText: (text: string) => T | undefined): Promise<T | undefined> {
+  async pickOrType<T extends vscode.QuickPickItem>(
+    items: readonly T[],
+    placeHolder: string,
+    fromText: (text: string) => T | undefined,
+  ): Promise<T | undefined> {
     this.asked.push(placeHolder);
     const answer = this.typed.shift();
     if (answer === undefined) return items[0];
@@ -101,7 +108,11 @@ export class ScriptedPrompter implements Prompter {
  * Polls `probe` until it returns a value (watchers, debounced saves, background work). The limit is generous,
  * since a loaded machine delays all of these and the wait ends as soon as the value is there.
  */
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -30,7 +30,19 @@ export type WriteOp =
   | 'rm';
 
 /** What a snapshot or a restore does to the disk (cleanup by unlink is left alone, so it can succeed). */
-export const WRITE_OPS: readonly WriteOp[] = ['open', 'write', 'writev', 'sync', 'rename', 'renameSync', 'writeNewFileSync', 'mkdir', 'symlink', 'chmod', 'chmodSync'];
+export const WRITE_OPS: readonly WriteOp[] = [
+  'open',
+  'write',
+  'writev',
+  'sync',
+  'rename',
+  'renameSync',
+  'writeNewFileSync',
+  'mkdir',
+  'symlink',
+  'chmod',
+  'chmodSync',
+];
 /** Prune's work is mostly removing: count removals too. */
 export const WRITE_AND_REMOVE_OPS: readonly WriteOp[] = [...WRITE_OPS, 'unlink', 'rmdir', 'rm'];
 
@@ -154,7 +166,8 @@ export function faultyPort(plan: FaultPlan = {}, base: FsPort = nodeFs): FaultyP
       },
       mkdir: async (b, file, options) => {
         // `mkdir -p` of a folder that is there changes nothing on disk, so no disk fault can meet it.
-        if (options?.recursive && fs.lstatSync(file, { throwIfNoEntry: false })?.isDirectory()) return b.mkdir(file, options);
+        if (options?.recursive && fs.lstatSync(file, { throwIfNoEntry: false })?.isDirectory())
+          return b.mkdir(file, options);
         const error = tick('mkdir', file);
         if (error) throw error;
         return b.mkdir(file, options);

@@ -183,12 +183,26 @@ export function describeTreeDiff(actual: ReadTree, expected: ReadTree): string {
   const lines: string[] = [];
   const all = new Set([...Object.keys(actual), ...Object.keys(expected)]);
   const show = (v: ReadValue | undefined) =>
-    !v ? 'absent' : 'dir' in v ? 'empty dir' : 'symlink' in v ? `symlink -> ${v.symlink}` : `file mode ${v.mode.toString(8)} ${v.content.length} bytes`;
+    !v
+      ? 'absent'
+      : 'dir' in v
+        ? 'empty dir'
+        : 'symlink' in v
+          ? `symlink -> ${v.symlink}`
+          : `file mode ${v.mode.toString(8)} ${v.content.length} bytes`;
   for (const rel of [...all].sort()) {
     const a = actual[rel];
     const e = expected[rel];
-    if (a && e && JSON.stringify(show(a)) === JSON.stringify(show(e)) && (!('content' in a) || !('content' in e) || a.content.equals(e.content))) continue;
-    lines.push(`  ${JSON.stringify(rel)}: got ${show(a)}, expected ${show(e)}${a && e && 'content' in a && 'content' in e ? ' (content differs)' : ''}`);
+    if (
+      a &&
+      e &&
+      JSON.stringify(show(a)) === JSON.stringify(show(e)) &&
+      (!('content' in a) || !('content' in e) || a.content.equals(e.content))
+    )
+      continue;
+    lines.push(
+      `  ${JSON.stringify(rel)}: got ${show(a)}, expected ${show(e)}${a && e && 'content' in a && 'content' in e ? ' (content differs)' : ''}`,
+    );
   }
   return lines.join('\n');
 }
@@ -218,7 +232,37 @@ export function seededBytes(size: number, seed: number): Buffer {
   return buf;
 }
 
-const WORDS = ['const', 'let', 'function', 'return', 'import', 'export', 'value', 'index', 'result', 'await', 'async', 'string', 'number', 'if', 'else', 'for', 'of', '=>', '{', '}', '(', ')', ';', 'this', 'new', 'Map', 'Set', 'throw', 'Error'];
+const WORDS = [
+  'const',
+  'let',
+  'function',
+  'return',
+  'import',
+  'export',
+  'value',
+  'index',
+  'result',
+  'await',
+  'async',
+  'string',
+  'number',
+  'if',
+  'else',
+  'for',
+  'of',
+  '=>',
+  '{',
+  '}',
+  '(',
+  ')',
+  ';',
+  'this',
+  'new',
+  'Map',
+  'Set',
+  'throw',
+  'Error',
+];
 
 /** Source-like text of about `size` bytes: compresses well, like the code people back up. */
 export function seededText(size: number, seed: number): string {
@@ -241,7 +285,11 @@ export function openRepo(dir: string, options: OpenOptions = {}): Promise<Reposi
 }
 
 /** A snapshotter that does not ask git (faster) unless the test says so. */
-export function snapshotterFor(repo: Repository, workspace: string, options: Partial<SnapshotterOptions> = {}): Snapshotter {
+export function snapshotterFor(
+  repo: Repository,
+  workspace: string,
+  options: Partial<SnapshotterOptions> = {},
+): Snapshotter {
   return new Snapshotter(repo, { git: false, ...options, workspace });
 }
 
@@ -263,12 +311,16 @@ export function storeBytes(repoDir: string, options: { kinds?: readonly string[]
 export function packFiles(repoDir: string): string[] {
   const out: string[] = [];
   const data = path.join(repoDir, 'data');
-  for (const sub of fs.readdirSync(data)) for (const name of fs.readdirSync(path.join(data, sub))) out.push(path.join(data, sub, name));
+  for (const sub of fs.readdirSync(data))
+    for (const name of fs.readdirSync(path.join(data, sub))) out.push(path.join(data, sub, name));
   return out;
 }
 
 /** Makes a store's chunk boundaries reproducible: rewrites the seed of a store that holds no data yet. */
-export async function openRepoWithFixedChunkerSeed(dir: string, seed = '0123456789abcdef0123456789abcdef'): Promise<Repository> {
+export async function openRepoWithFixedChunkerSeed(
+  dir: string,
+  seed = '0123456789abcdef0123456789abcdef',
+): Promise<Repository> {
   await Repository.open(dir, { create: true });
   const configFile = path.join(dir, 'config');
   const config = JSON.parse(fs.readFileSync(configFile, 'utf8'));
@@ -332,7 +384,12 @@ export interface SpyPort extends FsPort {
  * Wraps a port and records every call with its (first) path. `overrides` replace single methods; they get
  * the wrapped port as `base`, so a fault can still reach the real file system.
  */
-export function spyPort(overrides: Partial<{ [K in keyof FsPort]: (base: FsPort, ...args: Parameters<FsPort[K]>) => ReturnType<FsPort[K]> }> = {}, base: FsPort = nodeFs): SpyPort {
+export function spyPort(
+  overrides: Partial<{
+    [K in keyof FsPort]: (base: FsPort, ...args: Parameters<FsPort[K]>) => ReturnType<FsPort[K]>;
+  }> = {},
+  base: FsPort = nodeFs,
+): SpyPort {
   const calls: FsCall[] = [];
   const port = {} as Record<string, unknown>;
   for (const key of Object.keys(base) as Array<keyof FsPort>) {
@@ -346,7 +403,9 @@ export function spyPort(overrides: Partial<{ [K in keyof FsPort]: (base: FsPort,
   const spy = port as unknown as SpyPort;
   Object.defineProperty(spy, 'calls', { value: calls });
   spy.callsUnder = (under, ...ops) =>
-    calls.filter((c) => (ops.length === 0 || ops.includes(c.op)) && (c.path === under || c.path.startsWith(under + path.sep)));
+    calls.filter(
+      (c) => (ops.length === 0 || ops.includes(c.op)) && (c.path === under || c.path.startsWith(under + path.sep)),
+    );
   spy.reset = () => {
     calls.length = 0;
   };
@@ -363,15 +422,18 @@ export function contentReadsUnder(spy: SpyPort, dir: string): string[] {
     .filter((p) => path.basename(p) !== '.gitignore');
 }
 
-
 // ---- git ------------------------------------------------------------------------------------------------
 
 export function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).trim();
+  return execFileSync(
+    'git',
+    ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  ).trim();
 }
 
 // ---- the CLI --------------------------------------------------------------------------------------------
@@ -389,7 +451,11 @@ export interface CliRun {
 }
 
 /** Runs the CLI in this process with a captured Io; `env` replaces the environment entirely. */
-export async function runCliCaptured(argv: string[], env: NodeJS.ProcessEnv = {}, signal?: AbortSignal): Promise<CliRun> {
+export async function runCliCaptured(
+  argv: string[],
+  env: NodeJS.ProcessEnv = {},
+  signal?: AbortSignal,
+): Promise<CliRun> {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const raw: Buffer[] = [];
@@ -427,7 +493,11 @@ export function spawnCli(argv: string[], env: NodeJS.ProcessEnv = {}): SpawnedRu
   const base = { ...process.env };
   delete base.PROJECT_BACKUP_REPO;
   delete base.PROJECT_BACKUP_DEBUG;
-  const result = spawnSync(process.execPath, [DIST_CLI, ...argv], { env: { ...base, ...env }, encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync(process.execPath, [DIST_CLI, ...argv], {
+    env: { ...base, ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -459,7 +529,11 @@ export async function rejectionCode(fn: () => Promise<unknown>): Promise<{ code:
  * Saves a snapshot record naming `tree` as its root, as a hostile or damaged store might hold. The id is
  * derived from the tree, so a test is reproducible.
  */
-export async function forgeSnapshot(repo: Repository, tree: string, workspace = '/nonexistent/forged'): Promise<SnapshotRecord> {
+export async function forgeSnapshot(
+  repo: Repository,
+  tree: string,
+  workspace = '/nonexistent/forged',
+): Promise<SnapshotRecord> {
   const record: SnapshotRecord = {
     v: 1,
     id: tree.slice(0, 32),
@@ -468,7 +542,19 @@ export async function forgeSnapshot(repo: Repository, tree: string, workspace = 
     host: 'forger',
     trigger: 'manual',
     tree,
-    stats: { files: 0, dirs: 0, symlinks: 0, bytes: 0, filesNew: 0, filesChanged: 0, filesDeleted: 0, bytesAdded: 0, dataAdded: 0, blobsAdded: 0, skipped: 0 },
+    stats: {
+      files: 0,
+      dirs: 0,
+      symlinks: 0,
+      bytes: 0,
+      filesNew: 0,
+      filesChanged: 0,
+      filesDeleted: 0,
+      bytesAdded: 0,
+      dataAdded: 0,
+      blobsAdded: 0,
+      skipped: 0,
+    },
     tool: 'forger',
   };
   await repo.saveSnapshot(record);

@@ -61,7 +61,10 @@ export interface CliResult {
 export function runCli(args: string[], prefix: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const argv = [...prefix, process.execPath, DIST_CLI, ...args];
-    const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, PROJECT_BACKUP_REPO: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), {
+      env: { ...process.env, PROJECT_BACKUP_REPO: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d.toString()));

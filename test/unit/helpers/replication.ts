@@ -31,7 +31,11 @@ export async function sourceStore(temp: TempDirs): Promise<{ repo: Repository; d
   const dir = temp.fresh('source');
   const repo = await openRepo(dir);
   await snapshotterFor(repo, ws).snapshot();
-  writeTree(ws, { 'src/index.ts': seededText(4100, 5), 'added.txt': 'new\n', 'data/more.bin': seededBytes(200_000, 6) });
+  writeTree(ws, {
+    'src/index.ts': seededText(4100, 5),
+    'added.txt': 'new\n',
+    'data/more.bin': seededBytes(200_000, 6),
+  });
   await snapshotterFor(repo, ws).snapshot();
   return { repo, dir, ws };
 }
@@ -40,7 +44,8 @@ export async function sourceStore(temp: TempDirs): Promise<{ repo: Repository; d
 export async function copiedKeys(backend: Backend): Promise<string[]> {
   const kinds: KeyKind[] = ['data', 'index', 'snapshots', 'meta'];
   const keys: string[] = [];
-  for (const kind of kinds) keys.push(...(await backend.list(kind)).filter((k) => !k.startsWith(REPLICA_PREFIX) && k !== 'meta/last-verify'));
+  for (const kind of kinds)
+    keys.push(...(await backend.list(kind)).filter((k) => !k.startsWith(REPLICA_PREFIX) && k !== 'meta/last-verify'));
   return keys.sort();
 }
 
@@ -49,7 +54,12 @@ export async function copiedKeys(backend: Backend): Promise<string[]> {
  * it lists is one of the source's. Returns the snapshot ids it lists. A destination without a config (cut
  * off before the first write) must hold nothing else.
  */
-export async function assertConsistent(location: string, sourceIds: readonly string[], what: string, open: (location: string) => Promise<Repository> = (l) => Repository.open(l)): Promise<string[]> {
+export async function assertConsistent(
+  location: string,
+  sourceIds: readonly string[],
+  what: string,
+  open: (location: string) => Promise<Repository> = (l) => Repository.open(l),
+): Promise<string[]> {
   let repo: Repository;
   try {
     repo = await open(location);
@@ -57,7 +67,11 @@ export async function assertConsistent(location: string, sourceIds: readonly str
     if (!(error instanceof BackupError) || error.code !== 'REPO_NOT_FOUND') throw error;
     if (!fs.existsSync(location)) return [];
     const backend = new LocalBackend(location, nodeFs);
-    assert.deepEqual([...(await backend.list('index')), ...(await backend.list('snapshots'))], [], `${what}: records without a config`);
+    assert.deepEqual(
+      [...(await backend.list('index')), ...(await backend.list('snapshots'))],
+      [],
+      `${what}: records without a config`,
+    );
     return [];
   }
   try {
@@ -70,4 +84,3 @@ export async function assertConsistent(location: string, sourceIds: readonly str
     await repo.close();
   }
 }
-

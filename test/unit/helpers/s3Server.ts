@@ -28,7 +28,9 @@ export interface S3TestServer {
 export function s3ServerUnavailable(): string | undefined {
   const dirs = (process.env.PATH ?? '').split(path.delimiter).concat('/usr/sbin', '/usr/bin');
   const missing = BINARIES.filter((name) => !dirs.some((dir) => fs.existsSync(path.join(dir, name))));
-  return missing.length ? `not installed: ${missing.join(', ')} (apt-get install radosgw ceph-mon ceph-osd)` : undefined;
+  return missing.length
+    ? `not installed: ${missing.join(', ')} (apt-get install radosgw ceph-mon ceph-osd)`
+    : undefined;
 }
 
 function freePort(): Promise<number> {
@@ -141,7 +143,15 @@ rgw data = ${dir}/rgw
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await run('monmaptool', ['--create', '--add', 'a', `v1:127.0.0.1:${monPort}`, '--fsid', fsid, path.join(dir, 'monmap')]);
+    await run('monmaptool', [
+      '--create',
+      '--add',
+      'a',
+      `v1:127.0.0.1:${monPort}`,
+      '--fsid',
+      fsid,
+      path.join(dir, 'monmap'),
+    ]);
     await run('ceph-mon', ['-c', conf, '--mkfs', '-i', 'a', '--monmap', path.join(dir, 'monmap')]);
     daemon('ceph-mon', ['-i', 'a']);
     const osdUuid = randomUUID();
@@ -152,12 +162,22 @@ rgw data = ${dir}/rgw
     daemon('radosgw', ['-n', 'client.rgw.a']);
     const deadline = Date.now() + 90_000;
     while (!(await answers(rgwPort))) {
-      if (Date.now() > deadline) throw new Error(`radosgw did not answer on port ${rgwPort} within 90 s; see ${dir}/log`);
+      if (Date.now() > deadline)
+        throw new Error(`radosgw did not answer on port ${rgwPort} within 90 s; see ${dir}/log`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const accessKeyId = `TEST${randomUUID().replace(/-/g, '').slice(0, 16).toUpperCase()}`;
     const secretAccessKey = randomUUID();
-    await run('radosgw-admin', ['-c', conf, 'user', 'create', '--uid=test', '--display-name=test', `--access-key=${accessKeyId}`, `--secret=${secretAccessKey}`]);
+    await run('radosgw-admin', [
+      '-c',
+      conf,
+      'user',
+      'create',
+      '--uid=test',
+      '--display-name=test',
+      `--access-key=${accessKeyId}`,
+      `--secret=${secretAccessKey}`,
+    ]);
     return { endpoint: `127.0.0.1:${rgwPort}`, accessKeyId, secretAccessKey, stop };
   } catch (error) {
     await kill(); // the folder stays, with the daemons' logs

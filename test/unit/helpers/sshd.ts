@@ -150,7 +150,10 @@ function removeLeftoverServers(): void {
     }
     if (owner === undefined || pidAlive(owner)) continue;
     const config = path.join(base, 'sshd_config');
-    for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number)) {
+    for (const pid of fs
+      .readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .map(Number)) {
       let cmdline = '';
       try {
         cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -296,7 +299,9 @@ export async function startSshd(): Promise<Sshd> {
   const hostKeyLine = `${pub[0]} ${pub[1]}`;
   const knownHostsFile = path.join(base, 'known_hosts');
   fs.writeFileSync(knownHostsFile, `[127.0.0.1]:${port} ${hostKeyLine}\n`);
-  const hostKeyFingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hostKey}.pub`], { encoding: 'utf8' }).split(/\s+/)[1];
+  const hostKeyFingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hostKey}.pub`], {
+    encoding: 'utf8',
+  }).split(/\s+/)[1];
 
   let folders = 0;
   const giveToUser = (target: string) => {
