@@ -4,7 +4,8 @@
 // folders, and what changed in the target after planning is not decided again), the undo snapshot is taken
 // by apply when the plan names one, before anything is written, and a plan is applied at most once.
 // Verify: planVerify refuses a bad request before reading, applyVerify writes the last-verify record.
-// Tag: label and pin in one plan are one write of the record; a pinned snapshot is refused before asking.
+// Tag: label and pin in one plan are one write of the record; a pinned snapshot is refused before asking;
+// an automatic label never replaces a label the record has when applied (annotate.ts delegates to it).
 // Mirror: the plan counts what will change and writes nothing, not even the folder.
 // Forget: with prune, the front may say after forget whether the prune runs (pruneIf), never sequence it.
 
@@ -266,6 +267,30 @@ describe('one door per use case: plan, then apply (#13)', () => {
       const { removed } = await applyTag(await planTag(repo, stale, { remove: true }));
       assert.equal(removed, true);
       assert.deepEqual(await repo.listSnapshots({ reload: true }), []);
+    });
+  });
+
+  describe('tag: automatic labels', () => {
+    it('an automatic label goes only on a record without a label, judged when applied: a label set after the plan is kept (#13)', async () => {
+      const { repo, snapshot } = await setup();
+      const plan = await planTag(repo, snapshot.id, { label: 'before switching to main', autoLabel: true });
+      assert.deepEqual(plan.label, { from: undefined, to: 'before switching to main', auto: true });
+      await applyTag(await planTag(repo, snapshot.id, { label: 'mine' }));
+      const kept = await applyTag(plan);
+      assert.equal(kept.keptLabel, true);
+      assert.equal((await repo.loadSnapshot(snapshot.id)).label, 'mine');
+      assert.equal((await repo.loadSnapshot(snapshot.id)).autoLabel, undefined);
+      await applyTag(await planTag(repo, snapshot.id, { label: '' }));
+      const written = await applyTag(
+        await planTag(repo, snapshot.id, { label: 'before switching to main', autoLabel: true }),
+      );
+      assert.equal(written.keptLabel, undefined);
+      const record = await repo.loadSnapshot(snapshot.id);
+      assert.deepEqual([record.label, record.autoLabel], ['before switching to main', true]);
+      assert.equal(
+        (await rejectionCode(() => planTag(repo, snapshot.id, { label: ' ', autoLabel: true }))).code,
+        'USAGE',
+      );
     });
   });
 
