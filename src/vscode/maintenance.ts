@@ -11,8 +11,8 @@ import type { VerifyReport } from '../core/check/verify';
 import { applyVerify, planVerify } from '../core/check/verifyJob';
 import type { VerifyOutcome } from '../core/check/verifyJob';
 import type { Repository } from '../core/repository/repository';
-import { forget } from '../core/retention/forget';
-import { prune } from '../core/retention/prune';
+import type { ForgetReport } from '../core/retention/forget';
+import { applyForget, planForget } from '../core/retention/retentionJobs';
 import type { RetentionPolicy } from '../core/retention/policy';
 import type { BackupService } from './backupService';
 import type { BackupSettings } from './configuration';
@@ -80,21 +80,32 @@ export class Maintenance extends Disposable {
     this.running.add(key);
     try {
       const repo = await this.service.localRepository(folder);
-      const report = await forget(repo, {
-        policy: policyFrom(settings),
-        workspaceId: this.service.workspaceId(folder),
-        now: new Date(),
-        maxSize: settings.maxSizeMB > 0 ? settings.maxSizeMB * 1_000_000 : undefined,
+      // One job: forget, then (when something went, at most once a day) prune; the door takes the locks.
+      const plan = await planForget(
+        repo,
+        {
+          policy: policyFrom(settings),
+          workspaceId: this.service.workspaceId(folder),
+          now: new Date(),
+          maxSize: settings.maxSizeMB > 0 ? settings.maxSizeMB * 1_000_000 : undefined,
+          prune: true,
+        },
+        { preview: false },
+      );
+      const { prune: pruned } = await applyForget(plan, {
+        onProgress: (message) => this.log.debug(`prune: ${message}`),
+        pruneIf: async (forgot: ForgetReport) => {
+          const removed = forgot.removed.length + forgot.removedForSize.length;
+          if (removed > 0) {
+            this.log.info(
+              `${folder.name}: retention removed ${plural(removed, 'snapshot')} (${forgot.removedForSize.length} for the size budget).`,
+            );
+            this.service.fireChanged(folder);
+          }
+          return removed > 0 && (await this.claim('prune', store, PRUNE_EVERY));
+        },
       });
-      const removed = report.removed.length + report.removedForSize.length;
-      if (removed > 0) {
-        this.log.info(
-          `${folder.name}: retention removed ${plural(removed, 'snapshot')} (${report.removedForSize.length} for the size budget).`,
-        );
-        this.service.fireChanged(folder);
-      }
-      if (removed > 0 && (await this.claim('prune', store, PRUNE_EVERY))) {
-        const pruned = await prune(repo, { onProgress: (message) => this.log.debug(`prune: ${message}`) });
+      if (pruned) {
         this.log.info(
           `Pruned ${store}: ${formatBytes(pruned.bytesFreed)} freed, ${pruned.packsDeleted} packs deleted, ${pruned.packsRewritten} rewritten.`,
         );

@@ -6,7 +6,9 @@ import * as vscode from 'vscode';
 import { formatTime, plural, shortId } from '../core/format';
 import { summarizeProblems } from '../core/problemSummary';
 import { applyRestore, planRestore } from '../core/restore/restoreJob';
+import type { RestoreJobPlan } from '../core/restore/restoreJob';
 import type { PlannedChange, RestorePlan, RestoreResult } from '../core/restore/restorer';
+import type { Repository } from '../core/repository/repository';
 import { entryAt } from '../core/query/browse';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
 import { restoreLabel } from '../core/query/notable';
@@ -65,12 +67,16 @@ export function lastUndo(state: vscode.Memento): UndoRecord | undefined {
   return state.get<UndoRecord>(UNDO_KEY);
 }
 
+/** A document's path relative to the folder, with forward slashes (the snapshot's spelling). */
+function relOf(folder: vscode.WorkspaceFolder, doc: vscode.TextDocument): string {
+  return path.relative(folder.uri.fsPath, doc.uri.fsPath).split(path.sep).join('/');
+}
+
 export async function setUndo(state: vscode.Memento, record: UndoRecord | undefined): Promise<void> {
   await state.update(UNDO_KEY, record);
   await vscode.commands.executeCommand('setContext', ContextKeys.canUndoRestore, record !== undefined);
 }
 
-/** Runs a restore; resolves to the result, or undefined when the user cancelled or nothing needed doing. */
 /** "src/lib", "3 paths", "everything": what a restore of `paths` brings back, in a label. */
 function whatOf(paths: readonly string[]): string {
   if (paths.length === 0) return 'everything';
@@ -78,27 +84,60 @@ function whatOf(paths: readonly string[]): string {
   return plural(paths.length, 'path');
 }
 
+/** A restore planned once and not yet shown: `finishRestore` asks, then applies exactly this plan. */
+export interface PreparedRestore {
+  request: RestoreRequest;
+  repo: Repository;
+  /** The plan as the job decided it (what Compare lists); `shown` adds the files only an editor holds unsaved. */
+  plan: RestoreJobPlan;
+  shown: RestorePlan;
+  target: vscode.Uri;
+  overWorkspace: boolean;
+  intoWorkspace: boolean;
+  /** The missing-store question is asked when the restore is confirmed, not when it is planned (Go to Time). */
+  bringBackLater: boolean;
+  label: string;
+  dirty: vscode.TextDocument[];
+  unsavedOnly: number;
+  changedPaths: string[];
+  tooMany: boolean;
+}
+
+/** Runs a restore; resolves to the result, or undefined when the user cancelled or nothing needed doing. */
 export async function runRestore(ctx: RestoreContext, request: RestoreRequest): Promise<RestoreResult | undefined> {
-  const { service, prompter, log } = ctx;
+  const prepared = await prepareRestore(ctx, request);
+  return prepared && finishRestore(ctx, prepared);
+}
+
+/**
+ * Plans a restore once (the job decides every change; nothing is written and no lock is taken); undefined
+ * when the user declined to bring a missing store back. `bringBackLater` leaves that question to
+ * `finishRestore` (a front that shows the plan before anyone has asked to restore).
+ */
+export async function prepareRestore(
+  ctx: RestoreContext,
+  request: RestoreRequest,
+  options: { bringBackLater?: boolean } = {},
+): Promise<PreparedRestore | undefined> {
+  const { service } = ctx;
   const { folder, snapshot } = request;
   const target = request.target ?? folder.uri;
   const overWorkspace = isInside(target.fsPath, folder.uri.fsPath) && isInside(folder.uri.fsPath, target.fsPath);
   // Restoring into a folder inside the workspace also changes the workspace: make that undoable too.
   const intoWorkspace = isInside(target.fsPath, folder.uri.fsPath);
   // The undo snapshot needs the local store: a missing one is brought back from a destination first.
-  if (intoWorkspace && !(await bringBackBeforeRestore(ctx, folder))) return undefined;
+  const bringBackLater = options.bringBackLater === true && intoWorkspace;
+  if (intoWorkspace && !bringBackLater && !(await bringBackBeforeRestore(ctx, folder))) return undefined;
   const repo = await service.repository(folder);
   // Files with unsaved changes that the restore would replace, and the paths it changes (for the undo
   // record): picked from the preview as each change is decided, never a list of every change (a restore
   // of 200,000 files must not hold one in the extension host).
-  const relOf = (doc: vscode.TextDocument) =>
-    path.relative(folder.uri.fsPath, doc.uri.fsPath).split(path.sep).join('/');
   const dirtyDocs = overWorkspace
     ? vscode.workspace.textDocuments.filter(
         (d) => d.isDirty && d.uri.scheme === 'file' && isInside(d.uri.fsPath, folder.uri.fsPath),
       )
     : [];
-  const dirtyByRel = new Map(dirtyDocs.map((d) => [relOf(d), d]));
+  const dirtyByRel = new Map(dirtyDocs.map((d) => [relOf(folder, d), d]));
   const dirtySet = new Set<vscode.TextDocument>();
   const planned = new Set<string>();
   const changedPaths: string[] = [];
@@ -147,6 +186,36 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     counts: { ...plan.counts, overwrite: plan.counts.overwrite + unsavedOnly.length },
     total: plan.total + unsavedOnly.length,
   };
+  return {
+    request,
+    repo,
+    plan,
+    shown,
+    target,
+    overWorkspace,
+    intoWorkspace,
+    bringBackLater,
+    label,
+    dirty: [...dirtySet],
+    unsavedOnly: unsavedOnly.length,
+    changedPaths,
+    tooMany,
+  };
+}
+
+/** Says there is nothing to do, or asks (unless already confirmed), then applies the prepared plan and records how to undo it. */
+export async function finishRestore(
+  ctx: RestoreContext,
+  prepared: PreparedRestore,
+): Promise<RestoreResult | undefined> {
+  const { service, prompter, log } = ctx;
+  if (prepared.bringBackLater) {
+    // Asked now, as a restore asks before planning; a store brought back is another store: plan on it.
+    if (!(await bringBackBeforeRestore(ctx, prepared.request.folder))) return undefined;
+    if ((await service.repository(prepared.request.folder)) !== prepared.repo) return runRestore(ctx, prepared.request);
+  }
+  const { request, repo, plan, shown, target, overWorkspace, label, dirty, changedPaths, tooMany } = prepared;
+  const { folder, snapshot } = request;
   if (shown.total === 0) {
     const note = plan.problems.length
       ? ` ${summarizeProblems(plan.problems, { verb: 'restored', fullList: '' }).headline} Every one is listed in the log.`
@@ -158,7 +227,6 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
     return undefined;
   }
 
-  const dirty = [...dirtySet];
   const dirtyNote = dirty.length
     ? ` ${plural(dirty.length, 'file')} with unsaved changes (kept in the undo snapshot)`
     : '';
@@ -175,7 +243,7 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
         await service.snapshotFolder(folder, { trigger: 'pre-restore', ...(dirty.length ? {} : { autoLabel: label }) })
       ).snapshot;
       if (dirty.length) {
-        const contents = new Map(dirty.map((d) => [relOf(d), Buffer.from(d.getText(), 'utf8')]));
+        const contents = new Map(dirty.map((d) => [relOf(folder, d), Buffer.from(d.getText(), 'utf8')]));
         taken = (
           await service.snapshotFolder(folder, {
             trigger: 'pre-restore',
@@ -221,7 +289,7 @@ export async function runRestore(ctx: RestoreContext, request: RestoreRequest): 
   }
   service.fireChanged(folder);
   // Files, not folders: "Restored 805 changes" for 705 files read like a miscount.
-  const files = result.files + unsavedOnly.length;
+  const files = result.files + prepared.unsavedOnly;
   const summary = `Restored ${plural(files, 'file')} from snapshot ${shortId(snapshot.id)} (${formatTime(snapshot.time)}).`;
   if (result.problems.length) {
     const problems = summarizeProblems(result.problems, {

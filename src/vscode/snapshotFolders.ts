@@ -19,7 +19,7 @@ import { formatTime, shortId } from '../core/format';
 import { listTree } from '../core/query/browse';
 import type { Repository } from '../core/repository/repository';
 import type { SnapshotRecord } from '../core/repository/snapshotRecord';
-import { Restorer } from '../core/restore/restorer';
+import { applyRestore, planRestore } from '../core/restore/restoreJob';
 import { isInside } from './configuration';
 import { Disposable } from './lifecycle';
 import type { Logger } from './logger';
@@ -103,7 +103,7 @@ export class SnapshotFolders extends Disposable {
           // would have the git extension fail at every refresh.
           const top = (await listTree(repo, snapshot, '')).map((e) => e.path).filter((p) => p !== '.git');
           const result = top.length
-            ? await new Restorer(repo).restore(snapshot, { target: building, paths: top })
+            ? await applyRestore(await planRestore(repo, snapshot, { target: building, paths: top }))
             : { problems: [] };
           for (const p of result.problems) this.log.warn(`Open Snapshot as Folder: ${p.path}: ${p.reason}`);
         },

@@ -1,7 +1,7 @@
 // The Snapshots view as a timeline in the real editor (#14): saves of a work session are one row that says
 // how many snapshots and files, labelled snapshots stand on their own, rows without a change are hidden,
 // the filter shows only the snapshots that changed a path, and Go to Time restores a folder as it was at a
-// typed moment, undoably.
+// typed moment, undoably, and restores everything from the plan its menu was drawn from.
 
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -164,6 +164,36 @@ if (workspaceMode() === 'single-folder') {
       assert.equal(read(folder, 'timeline/lib/a.js'), 'a rewritten\n');
       assert.equal(read(folder, 'timeline/lib/b.js'), undefined);
       assert.equal(read(folder, 'timeline/lib/c.js'), 'c is new\n');
+      await a.flush();
+    });
+
+    it('Go to Time: Restore everything applies the plan its menu counted, asking first; Undo brings the newer state back (#13)', async () => {
+      write(folder, 'timeline/all.js', 'all as it was\n');
+      await a.flush();
+      const moment = (await a.service.snapshotFolder(folder, { trigger: 'manual' })).snapshot;
+      await snap('timeline/all.js', 'all rewritten\n');
+      prompter.typed = [new Date(Date.parse(moment.time)).toISOString()];
+      let counted: string | undefined;
+      prompter.picker = (items) => {
+        const all = items.find((i) => /Restore everything as it was/.test(i.label));
+        counted ??= all?.description;
+        return all;
+      };
+      const previews = prompter.previews.length;
+      try {
+        await vscode.commands.executeCommand('backup.goToTime');
+      } finally {
+        prompter.picker = undefined;
+      }
+      assert.equal(counted, '1 file change; undoable');
+      assert.equal(prompter.previews.length, previews + 1, 'it asked once before restoring');
+      assert.deepEqual(
+        prompter.previews[previews].filter((c) => c.type !== 'dir').map((c) => `${c.action} ${c.path}`),
+        ['overwrite timeline/all.js'],
+      );
+      assert.equal(read(folder, 'timeline/all.js'), 'all as it was\n');
+      await vscode.commands.executeCommand('backup.undoLastRestore');
+      assert.equal(read(folder, 'timeline/all.js'), 'all rewritten\n');
       await a.flush();
     });
   });

@@ -130,3 +130,67 @@ describe('editor composition root (#13)', () => {
     assert.deepEqual(assignments, []);
   });
 });
+
+/** Core imports a front may not use: the engine's parts under a use case's door (restore, forget, prune). */
+const BEHIND_DOORS: ReadonlyArray<{ module: string; name: string; door: string }> = [
+  { module: 'core/restore/restorer', name: 'Restorer', door: 'planRestore/applyRestore' },
+  { module: 'core/retention/forget', name: 'forget', door: 'planForget/applyForget' },
+  { module: 'core/retention/prune', name: 'prune', door: 'planPrune/applyPrune' },
+];
+
+/** "file: name (use door)" for each value import of a part behind a door (type imports are fine). */
+export function partsBehindDoors(
+  files: readonly string[],
+  readText: (file: string) => string = (f) => fs.readFileSync(f, 'utf8'),
+): string[] {
+  const found: string[] = [];
+  for (const file of files) {
+    const text = readText(file);
+    for (const m of text.matchAll(/^\s*import\s+(type\s+)?\{([^}]*)\}\s*from\s+['"]([^'"]+)['"]/gm)) {
+      if (m[1]) continue;
+      const target = path.resolve(path.dirname(file), m[3]);
+      const names = m[2]
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n && !n.startsWith('type '))
+        .map((n) => n.split(/\s+as\s+/)[0]);
+      for (const rule of BEHIND_DOORS)
+        if (target === path.join(SRC, rule.module) && names.includes(rule.name))
+          found.push(`${path.relative(SRC, file)}: ${rule.name} (use ${rule.door})`);
+    }
+    if (/new\s+Restorer\s*\(/.test(text) && !found.some((f) => f.startsWith(`${path.relative(SRC, file)}: Restorer`)))
+      found.push(`${path.relative(SRC, file)}: Restorer (use planRestore/applyRestore)`);
+  }
+  return found;
+}
+
+describe('the editor goes through the doors (#13)', () => {
+  const files = [...sources(path.join(SRC, 'vscode')), path.join(SRC, 'extension.ts')];
+
+  it('no file under src/vscode restores with the Restorer or calls forget or prune itself: only planRestore/applyRestore and the retention door', () => {
+    assert.deepEqual(partsBehindDoors(files), []);
+  });
+
+  it('the check sees a front that restores, forgets or prunes by itself (type imports aside)', () => {
+    const a = path.join(SRC, 'vscode', 'a.ts');
+    const b = path.join(SRC, 'vscode', 'commands', 'b.ts');
+    const text: Record<string, string> = {
+      [a]: "import { forget } from '../core/retention/forget';\nimport type { PruneReport } from '../core/retention/prune';\n",
+      [b]: "import {\n  KEPT_CHANGES,\n  Restorer,\n} from '../../core/restore/restorer';\nimport { prune as p } from '../../core/retention/prune';\n",
+    };
+    assert.deepEqual(
+      partsBehindDoors([a, b], (f) => text[f]),
+      [
+        'vscode/a.ts: forget (use planForget/applyForget)',
+        'vscode/commands/b.ts: Restorer (use planRestore/applyRestore)',
+        'vscode/commands/b.ts: prune (use planPrune/applyPrune)',
+      ],
+    );
+    text[a] = "import type { Restorer } from '../core/restore/restorer';\n";
+    text[b] = "import { KEPT_CHANGES, type PlannedChange } from '../../core/restore/restorer';\n";
+    assert.deepEqual(
+      partsBehindDoors([a, b], (f) => text[f]),
+      [],
+    );
+  });
+});

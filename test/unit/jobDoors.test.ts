@@ -4,8 +4,10 @@
 // folders, and what changed in the target after planning is not decided again), the undo snapshot is taken
 // by apply when the plan names one, before anything is written, and a plan is applied at most once.
 // Verify: planVerify refuses a bad request before reading, applyVerify writes the last-verify record.
-// Tag: label and pin in one plan are one write of the record; a pinned snapshot is refused before asking.
+// Tag: label and pin in one plan are one write of the record; a pinned snapshot is refused before asking;
+// an automatic label never replaces a label the record has when applied (annotate.ts delegates to it).
 // Mirror: the plan counts what will change and writes nothing, not even the folder.
+// Forget: with prune, the front may say after forget whether the prune runs (pruneIf), never sequence it.
 
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -161,6 +163,31 @@ describe('one door per use case: plan, then apply (#13)', () => {
       assert.equal((await rejectionCode(() => applyRestore(plan))).code, 'USAGE');
       assert.equal((await rejectionCode(() => applyRestore({ ...plan }))).code, 'USAGE');
     });
+
+    it('Restore a Project: a plan into a folder not made yet lists every change to onChange and keeps none; apply writes them all (#13)', async () => {
+      const { repo, snapshot } = await setup();
+      const target = path.join(temp.make('gone'), 'project');
+      const seen: string[] = [];
+      const plan = await planRestore(repo, snapshot, {
+        target,
+        paths: [],
+        deleteExtra: false,
+        keepChanges: 0,
+        onChange: (c) => seen.push(`${c.action} ${c.path}`),
+      });
+      assert.deepEqual(plan.changes, [], 'the front keeps its own preview');
+      assert.deepEqual(seen.filter((c) => !c.endsWith('dir')).sort(), [
+        'create a.txt',
+        'create dir/b.txt',
+        'create dir/c.txt',
+      ]);
+      assert.equal(plan.undo, undefined, 'nothing to undo in a new folder');
+      assert.ok(!fs.existsSync(target), 'planning made nothing');
+      fs.mkdirSync(target, { recursive: true });
+      const result = await applyRestore(plan);
+      assert.equal(result.files, 3);
+      assert.equal(fs.readFileSync(path.join(target, 'dir', 'c.txt'), 'utf8'), 'c1\n');
+    });
   });
 
   describe('verify', () => {
@@ -243,6 +270,30 @@ describe('one door per use case: plan, then apply (#13)', () => {
     });
   });
 
+  describe('tag: automatic labels', () => {
+    it('an automatic label goes only on a record without a label, judged when applied: a label set after the plan is kept (#13)', async () => {
+      const { repo, snapshot } = await setup();
+      const plan = await planTag(repo, snapshot.id, { label: 'before switching to main', autoLabel: true });
+      assert.deepEqual(plan.label, { from: undefined, to: 'before switching to main', auto: true });
+      await applyTag(await planTag(repo, snapshot.id, { label: 'mine' }));
+      const kept = await applyTag(plan);
+      assert.equal(kept.keptLabel, true);
+      assert.equal((await repo.loadSnapshot(snapshot.id)).label, 'mine');
+      assert.equal((await repo.loadSnapshot(snapshot.id)).autoLabel, undefined);
+      await applyTag(await planTag(repo, snapshot.id, { label: '' }));
+      const written = await applyTag(
+        await planTag(repo, snapshot.id, { label: 'before switching to main', autoLabel: true }),
+      );
+      assert.equal(written.keptLabel, undefined);
+      const record = await repo.loadSnapshot(snapshot.id);
+      assert.deepEqual([record.label, record.autoLabel], ['before switching to main', true]);
+      assert.equal(
+        (await rejectionCode(() => planTag(repo, snapshot.id, { label: ' ', autoLabel: true }))).code,
+        'USAGE',
+      );
+    });
+  });
+
   describe('mirror', () => {
     it('the plan counts what will change and writes nothing; apply mirrors and records its state (#13)', async () => {
       const { repo, snapshot } = await setup();
@@ -287,6 +338,30 @@ describe('one door per use case: plan, then apply (#13)', () => {
       assert.equal(again.lock, 'exclusive');
       assert.equal(again.report?.blobsRemoved, 0);
       assert.equal((await applyPrune(again)).blobsRemoved, 0);
+    });
+
+    it("the editor's scheduled retention: pruneIf sees what forget removed, and the prune runs only when it says yes (#13)", async () => {
+      const { ws, repo } = await setup();
+      fs.writeFileSync(path.join(ws, 'a.txt'), `${'x'.repeat(5000)}\n`);
+      await snapshotterFor(repo, ws).snapshot();
+      const request = { policy: { keepLast: 1 }, now: new Date(), prune: true };
+      const seen: number[] = [];
+      const declined = await applyForget(await planForget(repo, request, { preview: false }), {
+        pruneIf: (forgot) => (seen.push(forgot.removed.length), false),
+      });
+      assert.deepEqual(seen, [1], 'asked once, after forget, with what it removed');
+      assert.equal(declined.forget.removed.length, 1);
+      assert.equal(declined.prune, undefined, 'no prune when it says no');
+      assert.ok(
+        ((await planPrune(repo)).report?.blobsRemoved ?? 0) > 0,
+        'what the removed snapshot held is still there',
+      );
+      const pruned = await applyForget(await planForget(repo, request, { preview: false }), {
+        pruneIf: async (forgot) => (seen.push(forgot.removed.length), true),
+      });
+      assert.deepEqual(seen, [1, 0]);
+      assert.ok((pruned.prune?.blobsRemoved ?? 0) > 0, 'the prune ran and freed it');
+      assert.equal((await planPrune(repo)).report?.blobsRemoved, 0);
     });
   });
 

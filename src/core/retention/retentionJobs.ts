@@ -40,6 +40,16 @@ export interface ForgetResult {
   prune?: PruneReport;
 }
 
+export interface ApplyForgetOptions {
+  signal?: AbortSignal;
+  onProgress?: (message: string) => void;
+  /**
+   * With a plan that prunes: asked once forget is done, with what it removed; the prune runs only when it
+   * says yes (the editor's scheduled retention prunes when something went, at most once a day).
+   */
+  pruneIf?: (forgot: ForgetReport) => boolean | Promise<boolean>;
+}
+
 export interface PrunePlan {
   /** What prune would do now (a dry run); absent without preview. */
   report?: PruneReport;
@@ -76,16 +86,16 @@ export async function planForget(
 }
 
 /** Removes what the policy lets go (deciding again under the lock), then prunes when the plan says so. */
-export async function applyForget(
-  plan: ForgetPlan,
-  options: { signal?: AbortSignal; onProgress?: (message: string) => void } = {},
-): Promise<ForgetResult> {
+export async function applyForget(plan: ForgetPlan, options: ApplyForgetOptions = {}): Promise<ForgetResult> {
   const held = forgetRequests.get(plan);
   if (!held) throw new BackupError('USAGE', 'This forget plan was not made by planForget.');
   const { repo, request } = held;
   const { prune: thenPrune, ...forgetOptions } = request;
   const report = await forget(repo, { ...forgetOptions, signal: options.signal });
-  const pruned = thenPrune ? await prune(repo, { signal: options.signal, onProgress: options.onProgress }) : undefined;
+  const pruned =
+    thenPrune && (!options.pruneIf || (await options.pruneIf(report)))
+      ? await prune(repo, { signal: options.signal, onProgress: options.onProgress })
+      : undefined;
   return { forget: report, ...(pruned ? { prune: pruned } : {}) };
 }
 

@@ -11,11 +11,16 @@ import type { SnapshotRecord } from '../repository/snapshotRecord';
 /** What tagging needs of the store: its snapshot records and its shared lock. */
 export type TagRepo = Pick<Repository, 'loadSnapshot' | 'saveSnapshot' | 'removeSnapshot' | 'lock'>;
 
-const MAX_LABEL = 200;
+export const MAX_LABEL = 200;
 
 export interface TagRequest {
   /** The new label; "" removes it. */
   label?: string;
+  /**
+   * The label is an automatic one (a notable moment: "before switching to main"): written only when the
+   * record has no label when applied (a user's label is never replaced, labels never stack), and marked so.
+   */
+  autoLabel?: boolean;
   pinned?: boolean;
   /** Delete the snapshot record (its data stays until prune finds nothing else needs it). */
   remove?: boolean;
@@ -23,8 +28,8 @@ export interface TagRequest {
 
 export interface TagPlan {
   snapshot: SnapshotRecord;
-  /** Set when the label changes. */
-  label?: { from?: string; to?: string };
+  /** Set when the label changes; `auto`: only if the record has none then (TagRequest.autoLabel). */
+  label?: { from?: string; to?: string; auto?: boolean };
   /** Set when the pin changes. */
   pinned?: { from: boolean; to: boolean };
   remove: boolean;
@@ -34,9 +39,11 @@ export interface TagPlan {
 }
 
 export interface TagResult {
-  /** The record as written; undefined when it was removed. */
+  /** The record as written (as it is, when it kept its own label); undefined when it was removed. */
   record?: SnapshotRecord;
   removed: boolean;
+  /** An automatic label was not written: the record had a label of its own. Nothing was written. */
+  keptLabel?: boolean;
 }
 
 const stores = new WeakMap<TagPlan, TagRepo>();
@@ -57,6 +64,7 @@ export async function planTag(
     throw new BackupError('USAGE', 'Give a label, a pin or unpin, or delete.');
   if (remove && request.label !== undefined)
     throw new BackupError('USAGE', 'A snapshot is deleted or labelled, not both.');
+  if (request.autoLabel && !request.label?.trim()) throw new BackupError('USAGE', 'An automatic label needs its text.');
   const label = request.label?.trim();
   if (label !== undefined && label.length > MAX_LABEL)
     throw new BackupError('USAGE', `A label is at most ${MAX_LABEL} characters.`);
@@ -69,7 +77,9 @@ export async function planTag(
   const plan: TagPlan = {
     snapshot,
     // A label the user sets is always written (it ends an automatic one even when the text is the same).
-    ...(label !== undefined ? { label: { from: snapshot.label, to: label || undefined } } : {}),
+    ...(label !== undefined
+      ? { label: { from: snapshot.label, to: label || undefined, ...(request.autoLabel ? { auto: true } : {}) } }
+      : {}),
     ...(request.pinned !== undefined ? { pinned: { from: pinnedNow, to: pinned } } : {}),
     remove,
     lock: 'shared',
@@ -94,8 +104,13 @@ export async function applyTag(plan: TagPlan): Promise<TagResult> {
       await repo.removeSnapshot(id);
       return { removed: true };
     }
+    // An automatic label never replaces a label the record has (another window may have set one meanwhile).
+    const keptLabel = plan.label?.auto === true && record.label !== undefined;
+    if (keptLabel && !plan.pinned) return { record, removed: false, keptLabel };
     const updated: SnapshotRecord = { ...record };
-    if (plan.label) {
+    if (plan.label?.auto) {
+      if (!keptLabel) Object.assign(updated, { label: plan.label.to, autoLabel: true });
+    } else if (plan.label) {
       if (plan.label.to) updated.label = plan.label.to;
       else delete updated.label;
       // A label the user set (or cleared) is theirs: retention keeps it for good, not for the automatic label's time.
@@ -104,7 +119,7 @@ export async function applyTag(plan: TagPlan): Promise<TagResult> {
     if (pinned) updated.pinned = true;
     else delete updated.pinned;
     await repo.saveSnapshot(updated);
-    return { record: updated, removed: false };
+    return { record: updated, removed: false, ...(keptLabel ? { keptLabel } : {}) };
   } finally {
     await lock.release();
   }

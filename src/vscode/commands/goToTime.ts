@@ -1,7 +1,8 @@
 // "Backup: Go to Time...": a moment, typed ("yesterday 17:00", "2 hours ago", "10:30") or picked from the
 // notable moments and work sessions, then the workspace as of then: compare it with now (the files that
 // differ, each opening a diff), browse its files, restore everything or one folder. Every restore is the
-// ordinary one (restoreFlow.ts): previewed, with an undo snapshot first.
+// ordinary one (restoreFlow.ts): previewed, with an undo snapshot first; restoring everything applies the
+// plan the menu was drawn from.
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -11,8 +12,7 @@ import { parseMoment, snapshotAt } from '../../core/query/moment';
 import { buildTimeline, shortTime, snapshotRowText, triggerPhrase } from '../../core/query/timeline';
 import type { SnapshotRecord } from '../../core/repository/snapshotRecord';
 import type { PlannedChange } from '../../core/restore/restorer';
-import { Restorer } from '../../core/restore/restorer';
-import { runRestore } from '../restoreFlow';
+import { finishRestore, prepareRestore, runRestore } from '../restoreFlow';
 import { toSnapshotUri } from '../snapshotUri';
 import { SnapshotNode } from '../views/nodes';
 import { Commands } from '../commandIds';
@@ -97,17 +97,17 @@ async function pickMoment(ctx: CommandContext, folder: vscode.WorkspaceFolder): 
 /** What to do with the workspace as of `snapshot`. */
 async function asOf(ctx: CommandContext, folder: vscode.WorkspaceFolder, snapshot: SnapshotRecord): Promise<void> {
   const repo = await ctx.service.repository(folder);
-  const plan = (
-    await new Restorer(repo).restore(snapshot, {
-      target: folder.uri.fsPath,
-      paths: [],
-      deleteExtra: true,
-      dryRun: true,
-      rules: ctx.service.rules(folder, repo),
-    })
-  ).plan;
-  const differ = plan.changes.filter((c) => c.type !== 'dir');
   const when = `${formatTime(snapshot.time)}${snapshot.label ? ` (${snapshot.label})` : ''}`;
+  const title = `${folder.name} as of ${when}`;
+  // Restoring everything is planned once, here: its changes are what Compare lists, and "Restore everything"
+  // applies exactly that plan (asking first, as every restore does).
+  const everything = await prepareRestore(
+    ctx,
+    { folder, snapshot, paths: [], deleteExtra: true, title: `Restore ${title}` },
+    { bringBackLater: true },
+  );
+  if (!everything) return;
+  const differ = everything.plan.changes.filter((c) => c.type !== 'dir');
   const actions: Action[] = [
     {
       label: '$(diff) Compare with now',
@@ -128,14 +128,13 @@ async function asOf(ctx: CommandContext, folder: vscode.WorkspaceFolder, snapsho
   ];
   const action = await ctx.prompter.pick(actions, `${folder.name} as of ${when}`);
   if (!action) return;
-  const title = `${folder.name} as of ${when}`;
   switch (action.action) {
     case 'compare':
       return compareWithNow(ctx, folder, snapshot, differ, title);
     case 'browse':
       return browse(ctx, folder, snapshot, title);
     case 'restoreAll':
-      await runRestore(ctx, { folder, snapshot, paths: [], deleteExtra: true, title: `Restore ${title}` });
+      await finishRestore(ctx, everything);
       return;
     case 'restoreFolder': {
       const dirs = (await listTree(repo, snapshot, '', true)).filter(

@@ -15,7 +15,8 @@ import { summarize } from '../../core/query/workspaces';
 import type { WorkspaceSummary } from '../../core/query/workspaces';
 import type { Repository } from '../../core/repository/repository';
 import type { SnapshotRecord } from '../../core/repository/snapshotRecord';
-import { KEPT_CHANGES, Restorer } from '../../core/restore/restorer';
+import { applyRestore, planRestore } from '../../core/restore/restoreJob';
+import { KEPT_CHANGES } from '../../core/restore/restorer';
 import type { PlannedChange, RestoreResult } from '../../core/restore/restorer';
 import { isRemoteLocation } from '../../core/storage/locate';
 import { ago } from '../timeAgo';
@@ -187,16 +188,16 @@ export async function restoreProject(
   const target = await chooseTarget(ctx, chosen.summary);
   if (!target) return undefined;
 
-  const restorer = new Restorer(chosen.repo);
-  const options = { target, paths: [] as string[], deleteExtra: false };
   // The project's own files first; its .git (restored whole, so the repository works) after them. The
-  // preview keeps the first of each as they are decided, never a list of every file (#11.14).
+  // preview keeps the first of each as they are decided, never a list of every file (#11.14). The plan is
+  // decided once: what the preview shows is what is written. Nothing to undo: the folder is empty.
   const inGit = (p: string) => p === '.git' || p.startsWith('.git/');
   const own: PlannedChange[] = [];
   const git: PlannedChange[] = [];
-  const preview = await restorer.restore(picked.snapshot, {
-    ...options,
-    dryRun: true,
+  const plan = await planRestore(chosen.repo, picked.snapshot, {
+    target,
+    paths: [],
+    deleteExtra: false,
     keepChanges: 0,
     onChange: (c) => {
       const list = inGit(c.path) ? git : own;
@@ -204,15 +205,15 @@ export async function restoreProject(
     },
   });
   const title = `Restore ${chosen.summary.name} as of ${formatTime(picked.snapshot.time)} into ${target}?`;
-  const shown = { ...preview.plan, changes: [...own, ...git].slice(0, KEPT_CHANGES) };
+  const shown = { ...plan, changes: [...own, ...git].slice(0, KEPT_CHANGES) };
   if (!(await ctx.prompter.confirmRestore(title, shown, 'Enter restores them into the empty folder.')))
     return undefined;
 
   await fs.promises.mkdir(target, { recursive: true });
-  // The restore takes its own lock (core/restore/restorer.ts).
+  // The restore takes its own lock (core/restore/restoreJob.ts).
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Restoring ${chosen.summary.name}…` },
-    () => restorer.restore(picked.snapshot, options),
+    () => applyRestore(plan),
   );
   for (const p of result.problems) ctx.log.warn(`Not restored: ${p.path}: ${p.reason}`);
   ctx.log.info(
