@@ -192,6 +192,24 @@ describe('the fixed cost of a snapshot run (#16)', () => {
       assert.deepEqual(after, await newestByListing(store, a));
     });
 
+    it('a record that cannot be read (EIO) fails the run as the full listing does, rather than making an older snapshot the parent (#16)', async function () {
+      this.timeout(60_000);
+      const store = temp.fresh('store');
+      const { a } = await history(store, 2);
+      const newest = (await newestByListing(store, a))!;
+      const failing = spyPort({
+        readFile: (base, file) =>
+          String(file).endsWith(newest.id)
+            ? Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }))
+            : base.readFile(file),
+      });
+      const listing = (await Repository.open(store, { port: failing, index: false })).listSnapshots();
+      await assert.rejects(listing);
+      await assert.rejects(
+        (await Repository.open(store, { port: failing, index: false })).newestSnapshot(new Set([a])),
+      );
+    });
+
     it('stamps that a record contradicts are not believed: the answer comes from every record (#16)', async function () {
       this.timeout(60_000);
       const store = temp.fresh('store');

@@ -77,7 +77,10 @@ export async function newestSnapshot(
       unknown.slice(i, i + LOAD_AT_ONCE).map((id) => source.load(id).catch((error: unknown) => error)),
     );
     for (const record of loaded) {
-      if (record instanceof Error || !record || typeof record !== 'object') continue; // damaged or gone: passed over, as listSnapshots does
+      if (isBackupError(record, 'SNAPSHOT_NOT_FOUND') || isBackupError(record, 'OBJECT_DAMAGED')) continue; // passed over, as listSnapshots does
+      // Anything else (a record this user may not read, an I/O error) fails the run, as listSnapshots would:
+      // passing it over could make an older snapshot the parent.
+      if (record instanceof Error || !record || typeof record !== 'object') throw record;
       const r = record as SnapshotRecord;
       stamps.set(r.id, { time: r.time, workspace: r.workspace.id });
       loadedNow++;
