@@ -175,3 +175,30 @@ describe("a killed snapshot's packs are removed by the next snapshot (#11.6)", (
     assert.equal(dry.packsDeleted, 0, `prune finds no pack to remove: ${JSON.stringify(dry)}`);
   });
 });
+
+describe('a lock writer killed before its lock was in place (#11.6)', () => {
+  const temp = useTempDirs();
+
+  it("a temp file left in locks/ by a killed writer is removed by the next lock taken; a live writer's stays (crash soak, round 48)", async () => {
+    // Regression guard: the crash soak killed a snapshot 114 ms after its start, between writing its lock file
+    // and renaming it into place; the next run succeeded but left `locks/.pb-tmp-...` behind for good.
+    const store = temp.fresh('store');
+    const repo = await openRepo(store);
+    const locks = path.join(store, 'locks');
+    const dead = path.join(locks, `.pb-tmp-${deadPid().toString(36)}-abcdef`);
+    fs.writeFileSync(dead, '{"host":"');
+    // A process that is alive (this one's parent test runner is; use a child kept running) keeps its temp file.
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      const live = path.join(locks, `.pb-tmp-${child.pid!.toString(36)}-abcdef`);
+      fs.writeFileSync(live, '{"host":"');
+      const lock = await repo.lock(false, 'a test');
+      await lock.release();
+      assert.equal(fs.existsSync(dead), false, 'the dead writer’s temp file is gone');
+      assert.equal(fs.existsSync(live), true, 'a live writer’s temp file is left alone');
+      fs.rmSync(live);
+    } finally {
+      child.kill();
+    }
+  });
+});

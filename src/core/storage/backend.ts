@@ -37,6 +37,11 @@ export interface Backend {
   createLayout?(): Promise<void>;
   /** Removes temp files left by interrupted writers that are older than `olderThanMs`; returns how many. */
   removeStaleTemps?(olderThanMs: number): Promise<number>;
+  /**
+   * Removes a kind's temp files whose writer was a process of this host that is gone (see sweepTemps): a lock
+   * writer killed between writing its lock and renaming it into place leaves one in `locks/`.
+   */
+  sweepDeadTemps?(kind: KeyKind): Promise<number>;
   /** Ends the connection of a remote backend (idempotent); a local one has nothing to close. */
   close?(): Promise<void>;
   /**

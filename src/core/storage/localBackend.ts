@@ -4,7 +4,7 @@
 
 import * as path from 'node:path';
 import { BackupError, describeFsError, errnoCode } from '../errors';
-import { isTempName, syncDir, tempPathFor, writeAll, writeFileAtomic, writeTemp } from './atomic';
+import { isTempName, sweepTemps, syncDir, tempPathFor, writeAll, writeFileAtomic, writeTemp } from './atomic';
 import type { Backend, BackendStream, KeyKind } from './backend';
 import type { FsPort } from './fsPort';
 
@@ -323,6 +323,10 @@ export class LocalBackend implements Backend {
     return new BackupError('USAGE', `${this.location} ${what}; give a new or empty folder for the store.`, {
       location: this.location,
     });
+  }
+
+  sweepDeadTemps(kind: KeyKind): Promise<number> {
+    return sweepTemps(this.port, path.join(this.location, kind));
   }
 
   async removeStaleTemps(olderThanMs: number): Promise<number> {

@@ -148,6 +148,8 @@ export class Lock {
       if (!conflict) {
         const lock = new Lock(backend, key, info);
         lock.interrupted = seen.interrupted;
+        // A writer killed between writing its lock file and renaming it into place left its temp file here.
+        await backend.sweepDeadTemps?.('locks').catch(() => undefined);
         lock.startRefresh();
         return lock;
       }
