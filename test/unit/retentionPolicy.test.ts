@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { SnapshotRecord } from '../../src/core/repository/snapshotRecord';
 import { applyPolicy, isEmptyPolicy, parseDuration } from '../../src/core/retention/policy';
 import type { RetentionPolicy } from '../../src/core/retention/policy';
-import { rejectionCode } from './helpers/fixtures';
+import { rejectionCode, zeroStats } from './helpers/fixtures';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -35,19 +35,7 @@ function snap(spec: SnapSpec): SnapshotRecord {
     host: 'test',
     trigger: 'manual',
     tree: '0'.repeat(64),
-    stats: {
-      files: 0,
-      dirs: 0,
-      symlinks: 0,
-      bytes: 0,
-      filesNew: 0,
-      filesChanged: 0,
-      filesDeleted: 0,
-      bytesAdded: 0,
-      dataAdded: 0,
-      blobsAdded: 0,
-      skipped: 0,
-    },
+    stats: zeroStats(),
     tool: 'test',
     ...(spec.pinned ? { pinned: true } : {}),
     ...(spec.label ? { label: spec.label } : {}),

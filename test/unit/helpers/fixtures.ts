@@ -10,7 +10,7 @@ import { runCli } from '../../../src/cli';
 import type { Io } from '../../../src/cli/context';
 import { Repository } from '../../../src/core/repository/repository';
 import type { OpenOptions } from '../../../src/core/repository/repository';
-import type { SnapshotRecord } from '../../../src/core/repository/snapshotRecord';
+import type { SnapshotRecord, SnapshotStats } from '../../../src/core/repository/snapshotRecord';
 import { Snapshotter } from '../../../src/core/snapshot/snapshotter';
 import type { SnapshotterOptions } from '../../../src/core/snapshot/snapshotter';
 import type { FsPort } from '../../../src/core/storage/fsPort';
@@ -58,6 +58,23 @@ export interface TempDirs {
 }
 
 /** Call inside a `describe`: folders made in a test are removed after it, pass or fail. */
+/** The stats of a record that changed nothing (records made by hand in tests). */
+export function zeroStats(): SnapshotStats {
+  return {
+    files: 0,
+    dirs: 0,
+    symlinks: 0,
+    bytes: 0,
+    filesNew: 0,
+    filesChanged: 0,
+    filesDeleted: 0,
+    bytesAdded: 0,
+    dataAdded: 0,
+    blobsAdded: 0,
+    skipped: 0,
+  };
+}
+
 export function useTempDirs(): TempDirs {
   const created: string[] = [];
   afterEach(() => {
@@ -542,19 +559,7 @@ export async function forgeSnapshot(
     host: 'forger',
     trigger: 'manual',
     tree,
-    stats: {
-      files: 0,
-      dirs: 0,
-      symlinks: 0,
-      bytes: 0,
-      filesNew: 0,
-      filesChanged: 0,
-      filesDeleted: 0,
-      bytesAdded: 0,
-      dataAdded: 0,
-      blobsAdded: 0,
-      skipped: 0,
-    },
+    stats: zeroStats(),
     tool: 'forger',
   };
   await repo.saveSnapshot(record);
