@@ -133,6 +133,19 @@ export class Stores extends Disposable {
   }
 
   private async open(storePath: string, folder: vscode.WorkspaceFolder): Promise<Repository> {
+    try {
+      return await this.openShared(storePath, folder);
+    } catch (error) {
+      // "Missing" is a verdict about a moment: an open that joined one already under way may have been
+      // asked after the drive came back. Believe it only if the store is still not there now.
+      if (storeProblemOf(error) !== 'missing' || !(await storeExists(storePath))) throw error;
+      this.deps.log.info(`The store at ${storePath} is back; opening it again.`);
+      return this.openShared(storePath, folder);
+    }
+  }
+
+  /** One open per store at a time: callers asking while it is under way share it. */
+  private async openShared(storePath: string, folder: vscode.WorkspaceFolder): Promise<Repository> {
     let repo = this.repos.get(storePath);
     // An open store whose folder was deleted (or whose drive went) would list no snapshots, and the views
     // would show an empty history: drop it, so the missing-store check below says what happened.

@@ -72,6 +72,38 @@ if (workspaceMode() === 'single-folder') {
       assert.deepEqual(labels, ['before the drive went away', 'after the drive came back']);
     });
 
+    // CI (stop 19): the store came back while an open that had already found it missing was still under
+    // way, and the Snapshot Workspace that followed joined that open and failed with "is missing".
+    it('a snapshot asked for after the store came back is not failed by an open that found it missing just before', async () => {
+      fs.renameSync(store, unplugged);
+      fs.mkdirSync(store);
+      prompter.texts = [''];
+      await vscode.commands.executeCommand('backup.snapshotWorkspace'); // fails: the open store is dropped
+      await a.flush();
+      // An open starts while the store is missing (a view refreshing, a save's snapshot) and checks the
+      // folder on a worker thread; before its answer is taken in, the drive comes back.
+      const early = a.service.localRepository(folder).then(
+        () => 'opened',
+        (error: Error) => error.message,
+      );
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+      fs.rmdirSync(store);
+      fs.renameSync(unplugged, store);
+      const repo = await a.service.localRepository(folder);
+      assert.ok(fs.existsSync(path.join(store, 'config')));
+      assert.equal((await repo.listSnapshots()).length >= 2, true, 'the store came back without its history');
+      assert.equal(await early, 'opened', 'the open asked for while the store was missing');
+      write(folder, 'notes/while-away.md', 'changed after the drive came back again\n');
+      prompter.texts = ['after an open that found it missing'];
+      await vscode.commands.executeCommand('backup.snapshotWorkspace');
+      const labels = (await a.service.snapshots(folder, true)).map((s) => s.label);
+      assert.deepEqual(labels, [
+        'before the drive went away',
+        'after the drive came back',
+        'after an open that found it missing',
+      ]);
+    });
+
     it('"Start a New Store Where the Missing One Was" asks, then starts an empty store there and snapshots into it', async () => {
       fs.rmSync(store, { recursive: true });
       prompter.confirmAnswer = false;
