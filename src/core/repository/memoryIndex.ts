@@ -19,6 +19,8 @@ const WORDS = 8; // an id is 8 32-bit words
 /** Probes before an id goes to the overflow map: only a crafted index (ids sharing their first bytes) gets there. */
 const MAX_PROBE = 64;
 const MIN_TABLE = 1 << 10;
+/** Entries the first chunk holds at first (see addChunk). */
+const FIRST_CHUNK = 64;
 
 export class MemoryIndex {
   private readonly packIds: string[] = [];
@@ -126,12 +128,8 @@ export class MemoryIndex {
     if (this.findScratch() >= 0) return;
     this.grow();
     const no = this.count++;
-    if ((no & (CHUNK - 1)) === 0) {
-      this.fields.push(new Uint32Array(CHUNK * FIELDS));
-      const words = new Uint32Array(CHUNK * WORDS);
-      this.ids.push(words);
-      this.idBytes.push(Buffer.from(words.buffer, words.byteOffset, words.byteLength));
-    }
+    if ((no & (CHUNK - 1)) === 0) this.addChunk(no === 0 ? FIRST_CHUNK : CHUNK);
+    else if (no === this.firstCapacity) this.growFirstChunk();
     const f = this.fields[no >>> CHUNK_BITS];
     const base = (no & (CHUNK - 1)) * FIELDS;
     f[base] = pack;
@@ -142,6 +140,33 @@ export class MemoryIndex {
     f[base + 5] = inner;
     this.ids[no >>> CHUNK_BITS].set(this.scratchWords, (no & (CHUNK - 1)) * WORDS);
     this.place(no);
+  }
+
+  /**
+   * A snapshot's own writer indexes a few blobs (an on-save snapshot: two or three): its first chunk starts
+   * small and doubles up to CHUNK, rather than 900 KiB of zeroed arrays per snapshot for the collector to
+   * reclaim. Every later chunk is CHUNK entries, so `no >>> CHUNK_BITS` still names an entry's chunk.
+   */
+  private firstCapacity = 0;
+
+  private addChunk(capacity: number): void {
+    if (this.fields.length === 0) this.firstCapacity = capacity;
+    this.fields.push(new Uint32Array(capacity * FIELDS));
+    const words = new Uint32Array(capacity * WORDS);
+    this.ids.push(words);
+    this.idBytes.push(Buffer.from(words.buffer, words.byteOffset, words.byteLength));
+  }
+
+  private growFirstChunk(): void {
+    const capacity = Math.min(CHUNK, this.firstCapacity * 2);
+    const fields = new Uint32Array(capacity * FIELDS);
+    fields.set(this.fields[0]);
+    const words = new Uint32Array(capacity * WORDS);
+    words.set(this.ids[0]);
+    this.fields[0] = fields;
+    this.ids[0] = words;
+    this.idBytes[0] = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
+    this.firstCapacity = capacity;
   }
 
   /** Adds the entry at `at` of an index file's inflated bytes (see indexFile.walkIndexPieces) unless its id is known. */
@@ -335,12 +360,14 @@ export class MemoryIndex {
     const order = new Uint32Array(this.count);
     for (let no = 0; no < this.count; no++)
       order[fill[this.fields[no >>> CHUNK_BITS][(no & (CHUNK - 1)) * FIELDS]]++] = no;
-    const size = Math.max(pieceBytes, 36 + ENTRY_SIZE);
+    let used = 0;
+    for (let p = 0; p < packs; p++) if (perPack[p] > 0) used++;
+    // No bigger than the whole layout: an on-save snapshot's index is a few hundred bytes, not a 1 MiB piece.
+    const whole = 8 + used * 36 + this.count * ENTRY_SIZE;
+    const size = Math.min(Math.max(pieceBytes, 36 + ENTRY_SIZE), whole);
     let piece = Buffer.alloc(size);
     let at = 8;
     INDEX_MAGIC.copy(piece, 0);
-    let used = 0;
-    for (let p = 0; p < packs; p++) if (perPack[p] > 0) used++;
     piece.writeUInt32LE(used, 4);
     for (let p = 0; p < packs; p++) {
       if (perPack[p] === 0) continue;
