@@ -196,6 +196,8 @@ export class Repository {
    * is removed, and it holds every entry of the files it replaces.
    */
   async compactIndex(threshold = 64): Promise<boolean> {
+    // Listing is cheap; reading every index file is not: a run that will not compact reads none of them.
+    if ((await this.backend.list('index')).length < threshold) return false;
     await this.refreshIndex();
     const replaced = (await this.backend.list('index')).filter((key) => this.loadedIndexFiles.has(key));
     if (replaced.length < threshold) return false;

@@ -318,6 +318,10 @@ export class Snapshotter {
       if (parent && parent.tree === tree && parent.workspace.id === identity.id) {
         // A label or pin asked for this state goes to the snapshot that already holds it, never nowhere.
         const { record, annotated } = await this.annotate(parent, request);
+        // A day of saves leaves an index file each, and a full scan that finds nothing new is where they are
+        // folded into one (else every later run lists and checks thousands: the cost of a run would grow
+        // with the store's history). Tidying is optional: a store it cannot write to still had its snapshot.
+        if (!incremental && (await this.repo.compactIndex().catch(() => false))) await this.ensureIndex(run);
         await remember();
         return {
           created: false,
@@ -370,7 +374,7 @@ export class Snapshotter {
       if (git && (git.branch || git.head)) record.git = git;
       await this.repo.saveSnapshot(record);
       // Full scans are the occasional, already-slow path: tidy the index there, never on save.
-      if (!incremental) await this.repo.compactIndex();
+      if (!incremental) await this.repo.compactIndex().catch(() => false);
       return { created: true, snapshot: record, changes, skipped: run.skipped, ...(parent ? { parent } : {}) };
     } catch (error) {
       await cacheOut?.abort();
