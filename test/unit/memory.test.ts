@@ -84,6 +84,58 @@ describe('memory at scale (#11.14)', () => {
     assert.equal(fs.readFileSync(path.join(target, 'd59', 'f99.txt'), 'utf8'), 'folder 59 file 99\n');
   });
 
+  // #16: the quiet bench's restore of 200,000 files peaked at 171-201 MiB against 122 MiB streamed: the plan
+  // (#13) kept each file's name in its step from planning to the end of the restore.
+  it('a restore plan keeps 4 bytes a file for its steps, not names, and applying it restores every file (#16)', async function () {
+    this.timeout(120_000);
+    const repo = await openRepo(temp.fresh('store'));
+    const w = repo.newWriter();
+    const folders: TreeEntry[] = [];
+    for (let f = 0; f < 20; f++) {
+      const entries: TreeEntry[] = [];
+      for (let i = 0; i < 50; i++) {
+        const content = Buffer.from(`folder ${f} file ${i}\n`);
+        entries.push({
+          type: 'file',
+          name: `f${String(i).padStart(2, '0')}.txt`,
+          mode: 0o644,
+          size: content.length,
+          content: [await w.add('data', content)],
+        });
+      }
+      entries.push({ type: 'dir', name: 'zz-sub', tree: await w.addTree([]) });
+      folders.push({ type: 'dir', name: `d${f}`, tree: await w.addTree(entries) });
+    }
+    const snapshot = await forgeSnapshot(repo, await w.addTree(folders));
+    await w.finish();
+    const target = temp.fresh('target');
+    // Half the files are there already with other content: those steps overwrite.
+    for (let f = 0; f < 20; f += 2) {
+      fs.mkdirSync(path.join(target, `d${f}`), { recursive: true });
+      for (let i = 0; i < 50; i++)
+        fs.writeFileSync(path.join(target, `d${f}`, `f${String(i).padStart(2, '0')}.txt`), 'old\n');
+    }
+    const restorer = new Restorer(repo);
+    const decided = await restorer.plan(snapshot, { target });
+    assert.equal(decided.slots.length, 1000, 'one 4-byte slot a file');
+    assert.ok(
+      decided.steps.every((step) => !('names' in step)),
+      "a whole folder's step names its files by position, not by name",
+    );
+    assert.equal(decided.plan.counts.overwrite, 500);
+    assert.equal(decided.plan.counts.create, 500);
+    const result = await restorer.apply(snapshot, decided, { target });
+    assert.deepEqual(result.problems, []);
+    assert.equal(result.files, 1000);
+    for (const f of [0, 7, 19])
+      for (const i of [0, 25, 49])
+        assert.equal(
+          fs.readFileSync(path.join(target, `d${f}`, `f${String(i).padStart(2, '0')}.txt`), 'utf8'),
+          `folder ${f} file ${i}\n`,
+        );
+    assert.ok(fs.statSync(path.join(target, 'd3', 'zz-sub')).isDirectory());
+  });
+
   it('the in-memory index answers for 100,000 blobs exactly, from arrays of about 70 bytes a blob (#11.14)', () => {
     const index = new MemoryIndex();
     const blobs = 100_000;

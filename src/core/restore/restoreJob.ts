@@ -99,7 +99,12 @@ export async function planRestore(
     ...(undo && (decided.plan.total > 0 || undo.evenIfUnchanged) ? { undo } : {}),
   };
   // The plan's problems are the decided plan's own list: what apply adds goes to the result's.
-  held.set(plan, { repo, restorer, decided: { plan: decided.plan, steps: decided.steps }, applied: false });
+  held.set(plan, {
+    repo,
+    restorer,
+    decided: { plan: decided.plan, steps: decided.steps, slots: decided.slots },
+    applied: false,
+  });
   return plan;
 }
 

@@ -21,7 +21,7 @@ import type { FsPort } from '../storage/fsPort';
 import { StoreFence } from '../storage/storeFence';
 import { reasonOf } from './reasons';
 import { entryProblem, safeJoin, splitUserPath } from '../repository/safePath';
-import { StepRecorder, StepRunner } from './restoreSteps';
+import { OVERWRITE_BIT, StepRecorder, StepRunner } from './restoreSteps';
 import type { FileEntry, RestoreStep, StepSink } from './restoreSteps';
 import type { RestoreProblem } from './restorePlan';
 import { TargetWriter } from './targetWriter';
@@ -47,6 +47,8 @@ export type RestoreRepo = TargetRepo & Pick<Repository, 'loadTree' | 'readLock' 
 export interface DecidedRestore {
   plan: RestorePlan;
   steps: RestoreStep[];
+  /** The positions (and overwrite bits) the `files` steps point into (see StepRecorder). */
+  slots: Uint32Array;
 }
 
 /** One requested root: a path into the snapshot (its entry), or the whole snapshot (`entry` absent). */
@@ -147,7 +149,7 @@ export class Restorer {
   ): Promise<DecidedRestore> {
     const recorder = new StepRecorder(options.signal);
     const { plan } = await this.walk(snapshot, { ...options, dryRun: true }, recorder);
-    return { plan, steps: recorder.steps };
+    return { plan, steps: recorder.steps, slots: recorder.slots };
   }
 
   /**
@@ -156,7 +158,7 @@ export class Restorer {
    * in the result's beside those of the writes.
    */
   async apply(snapshot: SnapshotRecord, decided: DecidedRestore, options: ApplyOptions): Promise<RestoreResult> {
-    const { plan, steps } = decided;
+    const { plan, steps, slots } = decided;
     const lock = await this.repo.readLock(`a restore into ${path.resolve(options.target)}`);
     try {
       await options.prepare?.();
@@ -169,13 +171,22 @@ export class Restorer {
           runner.check();
           if (step.op === 'remove') await runner.remove(step.parts, step.kind);
           else if (step.op === 'dir') await runner.dir(step.parts);
-          else
+          else if (step.op === 'named')
             await runner.write(
               step.parts,
               step.tree,
               await this.entriesOf(snapshot, step.tree, step.names),
               step.overwrite,
             );
+          else {
+            const at = slots.subarray(step.from, step.to);
+            await runner.write(
+              step.parts,
+              step.tree,
+              await this.entriesAt(snapshot, step.tree, at),
+              Array.from(at, (slot) => (slot & OVERWRITE_BIT) !== 0),
+            );
+          }
         }
       } finally {
         await runner.idle();
@@ -185,6 +196,21 @@ export class Restorer {
     } finally {
       await lock?.release();
     }
+  }
+
+  /** The entries at a step's positions in the tree it came from (the same entries: a tree is named by its bytes). */
+  private async entriesAt(snapshot: SnapshotRecord, treeId: string, slots: Uint32Array): Promise<FileEntry[]> {
+    const tree = await this.repo.loadTree(treeId);
+    return Array.from(slots, (slot) => {
+      const entry = tree.entries[slot & ~OVERWRITE_BIT];
+      if (!entry || entry.type === 'dir')
+        throw new BackupError(
+          'REPO_CORRUPT',
+          `Snapshot ${snapshot.id.slice(0, 8)} changed while it was restored: entry ${slot & ~OVERWRITE_BIT} of tree ${treeId.slice(0, 12)} is not the file it was.`,
+          { snapshot: snapshot.id },
+        );
+      return entry;
+    });
   }
 
   /** The entries named by a step, from the tree it came from (cached by the repository while steps in one folder follow). */
@@ -525,8 +551,10 @@ export class Restorer {
 
     const files: FileEntry[] = [];
     const overwrite: boolean[] = [];
+    const positions: number[] = [];
     const dirs: TreeEntry[] = [];
-    for (const entry of tree.entries) {
+    for (let position = 0; position < tree.entries.length; position++) {
+      const entry = tree.entries[position];
       const reason = entryProblem(entry);
       if (reason) {
         this.problem(run, rel ? `${rel}/${entry.name}` : entry.name, reason);
@@ -560,8 +588,9 @@ export class Restorer {
       if (decided === undefined) continue;
       files.push(entry);
       overwrite.push(decided);
+      positions.push(position);
     }
-    await run.sink.write(parts, treeId, files, overwrite);
+    await run.sink.write(parts, treeId, files, overwrite, positions);
     for (const entry of dirs) await this.visit(run, [...parts, entry.name], entry, dirMissing, childExtras(entry.name));
   }
 
