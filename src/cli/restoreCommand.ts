@@ -3,7 +3,7 @@
 // `pre-restore`), so every restore can be undone by restoring that snapshot.
 
 import { formatTime, plural, shortId } from '../core/format';
-import { applyRestore, planRestore } from '../core/restore/restoreJob';
+import { restoreNow } from '../core/restore/restoreJob';
 import type { Io } from './context';
 import { EXIT_ERROR, EXIT_OK, UsageError, needPositionals, openRepo, parse, printProblems } from './context';
 import { resolveInWorkspace } from './workspaceOption';
@@ -35,14 +35,16 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
   const repo = await openRepo(values, io, RESTORE_USAGE);
   const snapshot = await resolveInWorkspace(repo, positionals[0], workspace);
   const dryRun = values['dry-run'] === true;
-  // The job decides every change once; over the snapshot's own workspace it first snapshots what is there
+  // Nothing is shown before writing, so the job decides and writes in one pass (memory: one path of trees and
+  // a bounded queue, not the whole plan); over the snapshot's own workspace it first snapshots what is there
   // (undo). It takes its own lock, and leaves alone what the snapshot's own rules exclude.
-  const plan = await planRestore(repo, snapshot, {
+  const result = await restoreNow(repo, snapshot, {
     target,
     paths: values.path as string[] | undefined,
     deleteExtra: values.delete === true,
     replaceGit: values['replace-git'] === true,
     undo: 'auto',
+    dryRun,
     signal,
     // --json lists every change; a dry run prints each as it is decided; otherwise only the counts.
     keepChanges: values.json ? Infinity : 0,
@@ -51,10 +53,7 @@ export async function restoreCommand(args: string[], io: Io, signal: AbortSignal
         ? (c) => io.out(`would ${c.action.padEnd(9)} ${c.path}${c.type === 'dir' ? '/' : ''}`)
         : undefined,
   });
-  const result = dryRun
-    ? { restored: 0, deleted: 0, problems: plan.problems, undo: undefined }
-    : await applyRestore(plan, { signal });
-  const undo = result.undo;
+  const { plan, undo } = result;
   if (values.json) {
     io.out(
       JSON.stringify({

@@ -18,7 +18,7 @@ import { applyExport, listArchives, planExport } from '../../src/core/export/arc
 import { applyTag, planTag } from '../../src/core/snapshot/tagJob';
 import { applyForget, applyPrune, planForget, planPrune } from '../../src/core/retention/retentionJobs';
 import { loadVerifyRecord } from '../../src/core/records/verifyRecord';
-import { applyRestore, planRestore } from '../../src/core/restore/restoreJob';
+import { applyRestore, planRestore, restoreNow } from '../../src/core/restore/restoreJob';
 import {
   contentReadsUnder,
   openRepo,
@@ -153,6 +153,40 @@ describe('one door per use case: plan, then apply (#13)', () => {
       });
       assert.equal(seen, 'a2\n', 'the undo was taken after something was written');
       assert.equal(result.undo?.label, 'before restoring');
+    });
+
+    // #16: the CLI planned, then applied: every file's step was held from planning to the last write, and the
+    // target was walked twice. It shows nothing before writing, so it restores in one pass through restoreNow.
+    it("restoreNow (the CLI's door) makes the plan's changes in one pass, with the same undo: before the first write, none when nothing changes (#16)", async () => {
+      const { ws, repo, snapshot } = await setup();
+      writeTree(ws, { 'a.txt': 'never snapshotted\n', 'dir/extra.txt': 'extra\n' });
+      fs.rmSync(path.join(ws, 'dir', 'c.txt'));
+      const shown = await planRestore(repo, snapshot, { target: ws, deleteExtra: true, undo: 'auto' });
+
+      const dry = await restoreNow(repo, snapshot, { target: ws, deleteExtra: true, undo: 'auto', dryRun: true });
+      assert.deepEqual(dry.plan.counts, shown.counts);
+      assert.equal(dry.undo, undefined, 'a dry run took an undo snapshot');
+      assert.equal(fs.readFileSync(path.join(ws, 'a.txt'), 'utf8'), 'never snapshotted\n', 'a dry run wrote');
+
+      const done = await restoreNow(repo, snapshot, { target: ws, deleteExtra: true, undo: 'auto' });
+      assert.deepEqual(done.plan.counts, shown.counts, 'one pass decided other changes than the plan');
+      assert.deepEqual(done.plan.undo, { workspace: snapshot.workspace.path });
+      assert.ok(done.undo, 'no undo snapshot over the workspace');
+      assert.equal(done.undo.trigger, 'pre-restore');
+      assert.equal(fs.readFileSync(path.join(ws, 'a.txt'), 'utf8'), 'a1\n');
+      assert.equal(fs.readFileSync(path.join(ws, 'dir', 'c.txt'), 'utf8'), 'c1\n');
+      assert.equal(fs.existsSync(path.join(ws, 'dir', 'extra.txt')), false);
+      // The undo snapshot holds the state before the first write: restoring it is the undo.
+      const undoTarget = path.join(temp.make('undo'), 'ws');
+      await restoreNow(repo, done.undo, { target: undoTarget });
+      assert.equal(fs.readFileSync(path.join(undoTarget, 'a.txt'), 'utf8'), 'never snapshotted\n');
+      assert.equal(fs.readFileSync(path.join(undoTarget, 'dir', 'extra.txt'), 'utf8'), 'extra\n');
+
+      const count = (await repo.listSnapshots({ reload: true })).length;
+      const again = await restoreNow(repo, snapshot, { target: ws, deleteExtra: true, undo: 'auto' });
+      assert.equal(again.plan.total, 0);
+      assert.equal(again.undo, undefined, 'an undo snapshot for a restore that changed nothing');
+      assert.equal((await repo.listSnapshots({ reload: true })).length, count);
     });
 
     it('a plan is applied at most once; a plan not made by planRestore is refused (#13)', async () => {

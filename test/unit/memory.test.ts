@@ -12,6 +12,7 @@ import { ENTRY_SIZE } from '../../src/core/repository/pack';
 import { TREE_CACHE_ENTRIES } from '../../src/core/repository/repository';
 import type { TreeEntry } from '../../src/core/repository/tree';
 import { Restorer } from '../../src/core/restore/restorer';
+import { restoreNow } from '../../src/core/restore/restoreJob';
 import { forgeSnapshot, openRepo, useTempDirs } from './helpers/fixtures';
 
 const id = (n: number, salt = '') => createHash('sha256').update(`${salt}${n}`).digest('hex');
@@ -134,6 +135,39 @@ describe('memory at scale (#11.14)', () => {
           `folder ${f} file ${i}\n`,
         );
     assert.ok(fs.statSync(path.join(target, 'd3', 'zz-sub')).isDirectory());
+  });
+
+  it("the CLI's restore (restoreNow) streams as the restorer does: changes decided and not yet made stay bounded (#16)", async function () {
+    this.timeout(120_000);
+    const repo = await openRepo(temp.fresh('store'));
+    const w = repo.newWriter();
+    const folders: TreeEntry[] = [];
+    for (let f = 0; f < 30; f++) {
+      const entries: TreeEntry[] = [];
+      for (let i = 0; i < 100; i++) {
+        const content = Buffer.from(`folder ${f} file ${i}\n`);
+        entries.push({
+          type: 'file',
+          name: `f${i}.txt`,
+          mode: 0o644,
+          size: content.length,
+          content: [await w.add('data', content)],
+        });
+      }
+      folders.push({ type: 'dir', name: `d${f}`, tree: await w.addTree(entries) });
+    }
+    const snapshot = await forgeSnapshot(repo, await w.addTree(folders));
+    await w.finish();
+    let mostPending = 0;
+    const result = await restoreNow(repo, snapshot, {
+      target: temp.fresh('target'),
+      onProgress: (done, total) => {
+        mostPending = Math.max(mostPending, total - done);
+      },
+    });
+    assert.deepEqual(result.problems, []);
+    assert.equal(result.files, 3000);
+    assert.ok(mostPending <= 500, `${mostPending} changes decided and not yet made at once`);
   });
 
   it('the in-memory index answers for 100,000 blobs exactly, from arrays of about 70 bytes a blob (#11.14)', () => {

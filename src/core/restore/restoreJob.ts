@@ -62,6 +62,7 @@ export interface ApplyRestoreOptions {
 }
 
 export interface RestoreJobResult extends RestoreResult {
+  plan: RestoreJobPlan;
   /** The snapshot taken before writing (restore it to undo). */
   undo?: SnapshotRecord;
 }
@@ -83,12 +84,7 @@ export async function planRestore(
   request: RestoreRequest,
 ): Promise<RestoreJobPlan> {
   const { fs, undo: asked, ...options } = request;
-  const undo =
-    asked === 'auto'
-      ? (await insideFolder(request.target, snapshot.workspace.path))
-        ? { workspace: snapshot.workspace.path }
-        : undefined
-      : asked;
+  const undo = await resolveUndo(asked, request.target, snapshot);
   const restorer = new Restorer(repo, { fs });
   const decided = await restorer.plan(snapshot, options);
   const plan: RestoreJobPlan = {
@@ -125,13 +121,7 @@ export async function applyRestore(plan: RestoreJobPlan, options: ApplyRestoreOp
     prepare: plan.undo
       ? async () => {
           const request = plan.undo as UndoRequest;
-          if (repo.readOnly) {
-            throw new BackupError(
-              'PERMISSION_DENIED',
-              `The store at ${repo.location} cannot be written, so the undo snapshot taken before restoring over the workspace cannot be made; nothing was changed. Restore into another folder, or make the store writable.`,
-              { location: repo.location },
-            );
-          }
+          refuseUndoOnReadOnly(repo);
           undo = await (options.takeUndo ?? ((u, signal) => takeUndoSnapshot(repo, u, signal)))(
             request,
             options.signal,
@@ -140,6 +130,60 @@ export async function applyRestore(plan: RestoreJobPlan, options: ApplyRestoreOp
       : undefined,
   });
   return { ...result, plan, undo };
+}
+
+/**
+ * Decides and makes each change in one pass, for a front that shows no plan before it writes (the CLI, as
+ * `restic restore` does): the same decisions, shared lock and undo snapshot as planRestore + applyRestore
+ * (the undo taken under the lock before the first write, none when nothing changes), but memory holds one
+ * path of trees and a bounded queue of writes rather than the whole plan, and the target is walked once.
+ * With `dryRun` it only decides (nothing is written, no undo).
+ */
+export async function restoreNow(
+  repo: RestoreJobRepo,
+  snapshot: SnapshotRecord,
+  request: RestoreRequest & { dryRun?: boolean; onProgress?: (done: number, total: number) => void },
+): Promise<RestoreJobResult> {
+  const { fs, undo: asked, ...options } = request;
+  const undoRequest = await resolveUndo(asked, request.target, snapshot);
+  let undo: SnapshotRecord | undefined;
+  const restorer = new Restorer(repo, { fs });
+  const result = await restorer.restore(snapshot, {
+    ...options,
+    beforeWrite: undoRequest
+      ? async () => {
+          refuseUndoOnReadOnly(repo);
+          undo = await takeUndoSnapshot(repo, undoRequest, request.signal);
+        }
+      : undefined,
+  });
+  const target = path.resolve(request.target);
+  const plan: RestoreJobPlan = {
+    ...result.plan,
+    snapshot,
+    target,
+    lock: 'shared',
+    ...(undo && undoRequest ? { undo: undoRequest } : {}),
+  };
+  return { ...result, plan, undo };
+}
+
+async function resolveUndo(
+  asked: RestoreRequest['undo'],
+  target: string,
+  snapshot: SnapshotRecord,
+): Promise<UndoRequest | undefined> {
+  if (asked !== 'auto') return asked;
+  return (await insideFolder(target, snapshot.workspace.path)) ? { workspace: snapshot.workspace.path } : undefined;
+}
+
+function refuseUndoOnReadOnly(repo: RestoreJobRepo): void {
+  if (!repo.readOnly) return;
+  throw new BackupError(
+    'PERMISSION_DENIED',
+    `The store at ${repo.location} cannot be written, so the undo snapshot taken before restoring over the workspace cannot be made; nothing was changed. Restore into another folder, or make the store writable.`,
+    { location: repo.location },
+  );
 }
 
 /** A full snapshot (cheap with the stat cache), so undo puts back exactly what was there, even changes never snapshotted. */
