@@ -16,7 +16,7 @@ import { workspaceSnapshots } from '../src/core/query/lineage';
 import { findPaths, grepContent } from '../src/core/query/search';
 import { Repository } from '../src/core/repository/repository';
 import type { SnapshotRecord } from '../src/core/repository/snapshotRecord';
-import { Restorer } from '../src/core/restore/restorer';
+import { applyRestore, planRestore } from '../src/core/restore/restoreJob';
 import { prune } from '../src/core/retention/prune';
 import { SaveQueue } from '../src/core/snapshot/saveQueue';
 import { Snapshotter } from '../src/core/snapshot/snapshotter';
@@ -114,16 +114,16 @@ async function startupScan(store: string, ws: string): Promise<void> {
   }
 }
 
-/** runRestore into a folder outside the workspace: the preview (dry run) first, then the restore itself. */
+/** The editor's restore into a folder outside the workspace: the plan (its preview), then that plan applied. */
 async function restoreAsEditor(
   repo: Repository,
   snapshot: SnapshotRecord,
   target: string,
   paths: string[],
 ): Promise<void> {
-  const restorer = new Restorer(repo);
-  await restorer.restore(snapshot, { target, paths, dryRun: true, onChange: () => undefined });
-  const result = await restorer.restore(snapshot, { target, paths });
+  // As the extension does since #13: the preview is the plan, applied once confirmed.
+  const plan = await planRestore(repo, snapshot, { target, paths, onChange: () => undefined });
+  const result = await applyRestore(plan);
   if (result.problems.length)
     throw new Error(
       `restore reported ${result.problems.length} problem(s), first: ${result.problems[0].path}: ${result.problems[0].reason}`,

@@ -9,6 +9,7 @@
 import * as path from 'node:path';
 import type { Stats } from 'node:fs';
 import { BackupError, errnoCode, isBackupError } from '../errors';
+import { yieldIfBusy } from '../eventLoop';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/snapshotRecord';
 import type { Tree, TreeEntry } from '../repository/tree';
@@ -554,6 +555,9 @@ export class Restorer {
     const positions: number[] = [];
     const dirs: TreeEntry[] = [];
     for (let position = 0; position < tree.entries.length; position++) {
+      // Each entry is an lstat of the target (synchronous): a wide folder must not hold the loop.
+      const turn = yieldIfBusy();
+      if (turn) await turn;
       const entry = tree.entries[position];
       const reason = entryProblem(entry);
       if (reason) {

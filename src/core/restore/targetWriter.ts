@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import type { Stats } from 'node:fs';
 import { BackupError, errnoCode } from '../errors';
+import { yieldIfBusy } from '../eventLoop';
 import type { Repository } from '../repository/repository';
 import type { FsPort } from '../storage/fsPort';
 import type { TreeEntry } from '../repository/tree';
@@ -141,7 +142,11 @@ export class TargetWriter {
     await this.assertRealParents(parts);
     const temp = await this.tempFor(abs);
     if (entry.size <= SYNC_WRITE_UP_TO) {
-      // Small files: gather the content, then create, chmod and rename synchronously (see FsPort).
+      // Small files: gather the content, then create, chmod and rename synchronously (see FsPort). Blobs of
+      // a cached unit come back without a turn of the event loop, so 16 writers could chain hundreds of
+      // synchronous creates in one turn (the editor's host held 50-180 ms): let it turn now and then.
+      const turn = yieldIfBusy();
+      if (turn) await turn;
       const chunks: Buffer[] = [];
       for (const id of entry.content) chunks.push(await this.repo.loadBlob(id));
       const size = chunks.reduce((sum, c) => sum + c.length, 0);
