@@ -5,7 +5,9 @@
 // Invariant: an index file is written only after every pack it names is durable.
 
 import { Readable } from 'node:stream';
-import { createInflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { createInflateRaw, deflateRaw, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { yieldIfBusy } from '../eventLoop';
 import { BackupError } from '../errors';
 import type { ObjectCodec } from './codec';
 import type { PackEntry } from './pack';
@@ -16,6 +18,8 @@ export interface IndexedPack {
   entries: PackEntry[];
 }
 
+const deflateRawAsync = promisify(deflateRaw);
+const inflateRawAsync = promisify(inflateRaw);
 const MAGIC = Buffer.from('PBI1', 'ascii');
 export const INDEX_MAGIC: Readonly<Buffer> = MAGIC;
 
@@ -25,13 +29,29 @@ export function sealIndex(raw: Buffer, codec: ObjectCodec): Buffer {
 }
 
 export function encodeIndex(packs: readonly IndexedPack[], codec: ObjectCodec): Buffer {
+  return sealIndex(layOutIndex(packs), codec);
+}
+
+/**
+ * encodeIndex for a whole store's index (prune): laid out with turns of the event loop between packs and
+ * deflated on the thread pool, so the editor's host is not held (200,000 blobs: 10 MB of layout, whose
+ * synchronous deflate held it 380 ms).
+ */
+export async function encodeIndexAsync(packs: readonly IndexedPack[], codec: ObjectCodec): Promise<Buffer> {
+  const raw = await layOutIndex(packs, true);
+  return codec.seal(await deflateRawAsync(raw, { level: 1 }));
+}
+
+function layOutIndex(packs: readonly IndexedPack[]): Buffer;
+function layOutIndex(packs: readonly IndexedPack[], turns: true): Promise<Buffer>;
+function layOutIndex(packs: readonly IndexedPack[], turns = false): Buffer | Promise<Buffer> {
   let size = 8;
   for (const pack of packs) size += 36 + pack.entries.length * ENTRY_SIZE;
   const out = Buffer.alloc(size);
   MAGIC.copy(out, 0);
   out.writeUInt32LE(packs.length, 4);
   let at = 8;
-  for (const pack of packs) {
+  const writePack = (pack: IndexedPack): void => {
     out.write(pack.packId, at, 32, 'hex');
     out.writeUInt32LE(pack.entries.length, at + 32);
     at += 36;
@@ -39,8 +59,19 @@ export function encodeIndex(packs: readonly IndexedPack[], codec: ObjectCodec): 
       writeEntry(out, at, entry);
       at += ENTRY_SIZE;
     }
+  };
+  if (!turns) {
+    for (const pack of packs) writePack(pack);
+    return out;
   }
-  return sealIndex(out, codec);
+  return (async () => {
+    for (const pack of packs) {
+      const turn = yieldIfBusy();
+      if (turn) await turn;
+      writePack(pack);
+    }
+    return out;
+  })();
 }
 
 /** Unseals and inflates an index file, checking its magic; the bytes are then walked without copying. */
@@ -52,6 +83,22 @@ export function openIndex(sealed: Buffer, codec: ObjectCodec, what: string): Buf
     if (error instanceof BackupError) throw error;
     throw new BackupError('OBJECT_DAMAGED', `${what} could not be decompressed; it is damaged.`, { what });
   }
+  return checkMagic(data, what);
+}
+
+/** openIndex with the inflate on the thread pool (a whole store's index: 10 MB at 200,000 blobs). */
+async function openIndexAsync(sealed: Buffer, codec: ObjectCodec, what: string): Promise<Buffer> {
+  let data: Buffer;
+  try {
+    data = await inflateRawAsync(codec.open(sealed, what));
+  } catch (error) {
+    if (error instanceof BackupError) throw error;
+    throw new BackupError('OBJECT_DAMAGED', `${what} could not be decompressed; it is damaged.`, { what });
+  }
+  return checkMagic(data, what);
+}
+
+function checkMagic(data: Buffer, what: string): Buffer {
   if (data.length < 8 || !data.subarray(0, 4).equals(MAGIC)) {
     throw new BackupError('OBJECT_DAMAGED', `${what} is not an index file; it is damaged.`, { what });
   }
@@ -68,6 +115,17 @@ export function walkIndex(
   onPack: (packId: string) => void,
   onEntry: (at: number) => void,
 ): void {
+  const steps = indexSteps(data, what, onPack, onEntry);
+  while (!steps.next().done);
+}
+
+/** walkIndex in steps of at most 4,096 entries (the generator yields between them). */
+function* indexSteps(
+  data: Buffer,
+  what: string,
+  onPack: (packId: string) => void,
+  onEntry: (at: number) => void,
+): Generator<void> {
   const damaged = (why: string) => new BackupError('OBJECT_DAMAGED', `${what} ${why}; it is damaged.`, { what });
   const packCount = data.readUInt32LE(4);
   let at = 8;
@@ -82,7 +140,9 @@ export function walkIndex(
       if (type > 1) throw damaged(`names an unknown blob type ${type}`);
       onEntry(at);
       at += ENTRY_SIZE;
+      if ((i & 4095) === 4095) yield;
     }
+    yield;
   }
   if (at !== data.length) throw damaged('has trailing bytes');
 }
@@ -96,6 +156,26 @@ export function decodeIndex(sealed: Buffer, codec: ObjectCodec, what: string): I
     (packId) => packs.push({ packId, entries: [] }),
     (at) => packs[packs.length - 1].entries.push(readEntry(data, at, what)),
   );
+  return packs;
+}
+
+/**
+ * decodeIndex for a whole store's index (prune reads every index file): inflated on the thread pool and
+ * walked with turns of the event loop, so the editor's host is not held (137 ms at 200,000 blobs).
+ */
+export async function decodeIndexAsync(sealed: Buffer, codec: ObjectCodec, what: string): Promise<IndexedPack[]> {
+  const data = await openIndexAsync(sealed, codec, what);
+  const packs: IndexedPack[] = [];
+  const steps = indexSteps(
+    data,
+    what,
+    (packId) => packs.push({ packId, entries: [] }),
+    (at) => packs[packs.length - 1].entries.push(readEntry(data, at, what)),
+  );
+  while (!steps.next().done) {
+    const turn = yieldIfBusy();
+    if (turn) await turn;
+  }
   return packs;
 }
 

@@ -13,7 +13,7 @@ import { LocalBackend } from '../storage/localBackend';
 import { INTERRUPTED_PREFIX } from '../storage/lock';
 import type { ObjectCodec } from './codec';
 import { sha256Hex } from './codec';
-import { decodeIndex, encodeIndex } from './indexFile';
+import { decodeIndexAsync, encodeIndexAsync } from './indexFile';
 import type { IndexedPack } from './indexFile';
 import { packKey } from './pack';
 
@@ -58,7 +58,7 @@ export class StoreFiles {
   async readIndex(key: string, damaged: (error: BackupError) => Error): Promise<IndexedPack[]> {
     const data = await this.backend.load(key);
     try {
-      return decodeIndex(data, this.codec, `Index file ${key}`);
+      return await decodeIndexAsync(data, this.codec, `Index file ${key}`);
     } catch (error) {
       if (!isBackupError(error)) throw error;
       throw damaged(error);
@@ -66,13 +66,13 @@ export class StoreFiles {
   }
 
   /** The bytes an index file naming `packs` takes (what a dry run counts for the index it would write). */
-  indexBytes(packs: readonly IndexedPack[]): number {
-    return encodeIndex([...packs], this.codec).length;
+  async indexBytes(packs: readonly IndexedPack[]): Promise<number> {
+    return (await encodeIndexAsync([...packs], this.codec)).length;
   }
 
   /** Writes one index file naming `packs`, unless a file of that content is there already; returns its key. */
   async saveIndex(packs: readonly IndexedPack[], existing: readonly string[]): Promise<string> {
-    const bytes = encodeIndex([...packs], this.codec);
+    const bytes = await encodeIndexAsync([...packs], this.codec);
     const key = `index/${sha256Hex(bytes)}`;
     if (!existing.includes(key)) await this.backend.save(key, bytes);
     return key;

@@ -3,6 +3,7 @@
 // before any old index or pack goes, so a crash at any instant leaves every snapshot restorable.
 
 import { BackupError, isBackupError } from '../errors';
+import { yieldIfBusy } from '../eventLoop';
 import { formatBytes, plural } from '../format';
 import { PACK_SIZE } from '../repository/blobWriter';
 import type { IndexedPack } from '../repository/indexFile';
@@ -118,6 +119,8 @@ export async function markReachable(
       options.onUnreadable(id, error);
       continue;
     }
+    const turn = yieldIfBusy();
+    if (turn) await turn;
     for (const entry of tree.entries) {
       if (entry.type === 'file') for (const blob of entry.content) mark(blob);
       else if (entry.type === 'dir' && mark(entry.tree)) stack.push(entry.tree);
@@ -152,6 +155,20 @@ export function keySizes(repo: Pick<Repository, 'files'>, keys: readonly string[
 
 function checkCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new BackupError('CANCELLED', 'Prune was cancelled before it removed anything.');
+}
+
+/** How many of `values` pass `test` (no array of 200,000 ids made to count them). */
+async function countWhere<T>(values: Iterable<T>, test: (value: T) => boolean): Promise<number> {
+  let count = 0;
+  let seen = 0;
+  for (const value of values) {
+    if (test(value)) count++;
+    if ((++seen & 1023) === 0) {
+      const turn = yieldIfBusy();
+      if (turn) await turn;
+    }
+  }
+  return count;
 }
 
 function sum(values: Iterable<number>): number {
@@ -194,6 +211,8 @@ async function readIndexFiles(repo: PruneRepo): Promise<IndexState> {
         throw error;
       }
       for (const pack of decoded) {
+        const turn = yieldIfBusy();
+        if (turn) await turn;
         let entries = packs.get(pack.packId);
         if (!entries) packs.set(pack.packId, (entries = new Map()));
         for (const entry of pack.entries) if (!entries.has(entry.id)) entries.set(entry.id, entry);
@@ -321,6 +340,8 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
   const fate = new Map<string, Fate>();
   const indexedIds = new Set<string>();
   for (const [packId, entries] of index.packs) {
+    const turn = yieldIfBusy();
+    if (turn) await turn;
     for (const id of entries.keys()) indexedIds.add(id);
     if (!onDisk.has(packId)) continue;
     const all = [...entries.values()];
@@ -345,6 +366,8 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
   const placed = new Set<string>();
   for (const [packId, entries] of index.packs) {
     if (fate.get(packId) !== 'keep') continue;
+    const turn = yieldIfBusy();
+    if (turn) await turn;
     for (const entry of entries.values()) {
       if (!live.has(entry.id) || placed.has(entry.id)) continue;
       placed.add(entry.id);
@@ -355,6 +378,8 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
   }
   for (const [packId, entries] of index.packs) {
     if (fate.get(packId) !== 'rewrite') continue;
+    const turn = yieldIfBusy();
+    if (turn) await turn;
     for (const entry of entries.values()) {
       if (!live.has(entry.id) || placed.has(entry.id)) continue;
       placed.add(entry.id);
@@ -370,7 +395,7 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
       unheld.push({ packId, entry });
     }
   }
-  const missingBlobs = [...live].filter((id) => !placed.has(id)).length + unheld.length;
+  const missingBlobs = (await countWhere(live, (id) => !placed.has(id))) + unheld.length;
   // A kept pack whose every live blob has a copy elsewhere holds nothing we index: it goes too.
   for (const [packId, f] of fate) if (f === 'keep' && !kept.has(packId)) fate.set(packId, 'delete');
   // Packs no index names are left by crashed snapshots, unless a live blob is missing: then one may hold it.
@@ -381,7 +406,7 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
     );
   const deleted = [...fate].filter(([, f]) => f === 'delete').map(([packId]) => packId);
   const rewritten = [...fate].filter(([, f]) => f === 'rewrite').map(([packId]) => packId);
-  const blobsRemoved = [...indexedIds].filter((id) => !live.has(id)).length;
+  const blobsRemoved = await countWhere(indexedIds, (id) => !live.has(id));
   const oldTemps = temps.filter((t) => t.old);
 
   // In the order the index files had them, so a prune with nothing to do writes the same index again.
@@ -415,7 +440,7 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
     const copied = sum(rewritten.map((packId) => liveBytes(index.packs.get(packId)?.values() ?? [], live)));
     const newPackBytes = toCopy.length ? copied + toCopy.length * ENTRY_SIZE + TRAILER_TAIL : 0;
     const placeholder = toCopy.length ? [{ packId: '0'.repeat(64), entries: toCopy }] : [];
-    const newIndexBytes = repo.files.indexBytes([...keptPacks(), ...placeholder, ...unheldPacks()]);
+    const newIndexBytes = await repo.files.indexBytes([...keptPacks(), ...placeholder, ...unheldPacks()]);
     const oldIndexBytes = sum(index.keys.map((key) => sizes.get(key) ?? 0));
     const after =
       bytesBefore - removedPackBytes + newPackBytes - oldIndexBytes + newIndexBytes - sum(oldTemps.map((t) => t.size));
