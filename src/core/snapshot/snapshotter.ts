@@ -258,7 +258,7 @@ export class Snapshotter {
       // The on-save path reads only the paths it was given: it must not pay for loading the whole cache.
       const cache = incremental
         ? StatCache.empty(this.rules.fingerprint, started.getTime())
-        : StatCache.decode(await this.repo.loadCache(cacheName), this.rules.fingerprint, started.getTime());
+        : await StatCache.decodeAsync(await this.repo.loadCache(cacheName), this.rules.fingerprint, started.getTime());
       // The next cache goes into the store as the scan records it (once anything changed), not held to the end.
       if (!incremental) {
         cache.streamWhenDirty(() => {
