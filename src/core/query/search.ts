@@ -5,6 +5,7 @@
 
 import { Minimatch } from 'minimatch';
 import { BackupError, isBackupError } from '../errors';
+import { yieldIfBusy } from '../eventLoop';
 import { Limiter } from '../limiter';
 import { compareSnapshots } from '../repository/repository';
 import type { Repository } from '../repository/repository';
@@ -147,9 +148,13 @@ async function collect(
       ),
     );
     const next = new Map<string, Node>();
-    nodes.forEach((node, n) => {
+    for (let n = 0; n < nodes.length; n++) {
+      // A level of a wide snapshot is thousands of folders: let the editor's loop turn between them (#16).
+      const turn = yieldIfBusy();
+      if (turn) await turn;
+      const node = nodes[n];
       const tree = trees[n];
-      if (!tree) return;
+      if (!tree) continue;
       if (depth >= MAX_TREE_DEPTH && tree.entries.length > 0) {
         const deep = snapshots[highestBit(node.bits)];
         throw tooDeep(`Snapshot ${deep.id.slice(0, 8)}`, { snapshot: deep.id });
@@ -178,7 +183,7 @@ async function collect(
         if (!group) groups.set(key, (group = { path, entry, bits: new Uint32Array(words) }));
         orInto(group.bits, node.bits);
       }
-    });
+    }
     level = next;
   }
   return groups;
