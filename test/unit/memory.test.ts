@@ -23,31 +23,46 @@ const id = (n: number, salt = '') => createHash('sha256').update(`${salt}${n}`).
 const FOLDERS = 60;
 const FILES_PER_FOLDER = 100;
 
+/**
+ * A snapshot forged straight into the store: folders d0..d<folders-1> of `files` small files each (content
+ * "folder F file I"), each folder with an empty sub-folder `zz-sub` when asked.
+ */
+async function forgeWide(
+  repo: Awaited<ReturnType<typeof openRepo>>,
+  folders: number,
+  files: number,
+  options: { name?: (i: number) => string; emptySub?: boolean } = {},
+) {
+  const name = options.name ?? ((i: number) => `f${i}.txt`);
+  const w = repo.newWriter();
+  const dirs: TreeEntry[] = [];
+  for (let f = 0; f < folders; f++) {
+    const entries: TreeEntry[] = [];
+    for (let i = 0; i < files; i++) {
+      const content = Buffer.from(`folder ${f} file ${i}\n`);
+      entries.push({
+        type: 'file',
+        name: name(i),
+        mode: 0o644,
+        size: content.length,
+        content: [await w.add('data', content)],
+      });
+    }
+    if (options.emptySub) entries.push({ type: 'dir', name: 'zz-sub', tree: await w.addTree([]) });
+    dirs.push({ type: 'dir', name: `d${f}`, tree: await w.addTree(entries) });
+  }
+  const root = await w.addTree(dirs);
+  await w.finish();
+  return forgeSnapshot(repo, root);
+}
+
 describe('memory at scale (#11.14)', () => {
   const temp = useTempDirs();
 
   it('restore of a wide tree streams: changes decided and not yet made stay bounded, whatever the number of files (#11.14)', async function () {
     this.timeout(120_000);
     const repo = await openRepo(temp.fresh('store'));
-    const w = repo.newWriter();
-    const folders: TreeEntry[] = [];
-    for (let f = 0; f < FOLDERS; f++) {
-      const files: TreeEntry[] = [];
-      for (let i = 0; i < FILES_PER_FOLDER; i++) {
-        const content = Buffer.from(`folder ${f} file ${i}\n`);
-        files.push({
-          type: 'file',
-          name: `f${i}.txt`,
-          mode: 0o644,
-          size: content.length,
-          content: [await w.add('data', content)],
-        });
-      }
-      folders.push({ type: 'dir', name: `d${f}`, tree: await w.addTree(files) });
-    }
-    const root = await w.addTree(folders);
-    await w.finish();
-    const snapshot = await forgeSnapshot(repo, root);
+    const snapshot = await forgeWide(repo, FOLDERS, FILES_PER_FOLDER);
     const changes = FOLDERS * (FILES_PER_FOLDER + 1);
 
     // Before #11.14 the whole plan (every file as an object, a path and a promise) existed before the first
@@ -92,25 +107,10 @@ describe('memory at scale (#11.14)', () => {
   it('a restore plan keeps 4 bytes a file for its steps, not names, and applying it restores every file (#16)', async function () {
     this.timeout(120_000);
     const repo = await openRepo(temp.fresh('store'));
-    const w = repo.newWriter();
-    const folders: TreeEntry[] = [];
-    for (let f = 0; f < 20; f++) {
-      const entries: TreeEntry[] = [];
-      for (let i = 0; i < 50; i++) {
-        const content = Buffer.from(`folder ${f} file ${i}\n`);
-        entries.push({
-          type: 'file',
-          name: `f${String(i).padStart(2, '0')}.txt`,
-          mode: 0o644,
-          size: content.length,
-          content: [await w.add('data', content)],
-        });
-      }
-      entries.push({ type: 'dir', name: 'zz-sub', tree: await w.addTree([]) });
-      folders.push({ type: 'dir', name: `d${f}`, tree: await w.addTree(entries) });
-    }
-    const snapshot = await forgeSnapshot(repo, await w.addTree(folders));
-    await w.finish();
+    const snapshot = await forgeWide(repo, 20, 50, {
+      name: (i) => `f${String(i).padStart(2, '0')}.txt`,
+      emptySub: true,
+    });
     const target = temp.fresh('target');
     // Half the files are there already with other content: those steps overwrite.
     for (let f = 0; f < 20; f += 2) {
@@ -142,24 +142,7 @@ describe('memory at scale (#11.14)', () => {
   it("the CLI's restore (restoreNow) streams as the restorer does: changes decided and not yet made stay bounded (#16)", async function () {
     this.timeout(120_000);
     const repo = await openRepo(temp.fresh('store'));
-    const w = repo.newWriter();
-    const folders: TreeEntry[] = [];
-    for (let f = 0; f < 30; f++) {
-      const entries: TreeEntry[] = [];
-      for (let i = 0; i < 100; i++) {
-        const content = Buffer.from(`folder ${f} file ${i}\n`);
-        entries.push({
-          type: 'file',
-          name: `f${i}.txt`,
-          mode: 0o644,
-          size: content.length,
-          content: [await w.add('data', content)],
-        });
-      }
-      folders.push({ type: 'dir', name: `d${f}`, tree: await w.addTree(entries) });
-    }
-    const snapshot = await forgeSnapshot(repo, await w.addTree(folders));
-    await w.finish();
+    const snapshot = await forgeWide(repo, 30, 100);
     let mostPending = 0;
     const result = await restoreNow(repo, snapshot, {
       target: temp.fresh('target'),
