@@ -15,7 +15,7 @@ import { TREE_CACHE_ENTRIES } from '../../src/core/repository/repository';
 import type { TreeEntry } from '../../src/core/repository/tree';
 import { Restorer } from '../../src/core/restore/restorer';
 import { restoreNow } from '../../src/core/restore/restoreJob';
-import { forgeSnapshot, openRepo, spyPort, useTempDirs } from './helpers/fixtures';
+import { forgeSnapshot, openRepo, spyPort, turnCounter, useTempDirs } from './helpers/fixtures';
 
 const id = (n: number, salt = '') => createHash('sha256').update(`${salt}${n}`).digest('hex');
 
@@ -295,17 +295,11 @@ describe('a restore lets the event loop turn (#16)', () => {
       await w.addTree([{ type: 'dir', name: 'wide', tree: await w.addTree(entries) }]),
     );
     await w.finish();
-    let turns = 0;
-    let running = true;
-    const spin = () => {
-      turns++;
-      if (running) setImmediate(spin);
-    };
-    setImmediate(spin);
+    const loop = turnCounter();
     const perTurn = new Map<number, number>();
     const port = spyPort({
       writeNewFileSync: (base, ...args) => {
-        perTurn.set(turns, (perTurn.get(turns) ?? 0) + 1);
+        perTurn.set(loop.turns(), (perTurn.get(loop.turns()) ?? 0) + 1);
         return base.writeNewFileSync(...args);
       },
     });
@@ -313,7 +307,7 @@ describe('a restore lets the event loop turn (#16)', () => {
       const result = await new Restorer(repo, { fs: port }).restore(snapshot, { target: temp.fresh('target') });
       assert.equal(result.files, 3000);
     } finally {
-      running = false;
+      loop.stop();
     }
     const most = Math.max(...perTurn.values());
     assert.ok(most <= 300, `${most} files created in one turn of the event loop`);
@@ -343,24 +337,18 @@ describe('prune reads and writes the whole index off the event loop (#16)', () =
       passphrase: async () => 'a passphrase for the test',
     });
     for (const codec of [new PlainCodec(), encrypted.codec]) {
-      let turns = 0;
-      let running = true;
-      const spin = () => {
-        turns++;
-        if (running) setImmediate(spin);
-      };
-      setImmediate(spin);
+      const loop = turnCounter();
       let encoded: Buffer;
       let decoded: Awaited<ReturnType<typeof decodeIndexAsync>>;
       try {
-        const before = turns;
+        const before = loop.turns();
         encoded = await encodeIndexAsync(packs, codec);
-        assert.ok(turns > before, 'the index was encoded in one turn of the event loop');
-        const between = turns;
+        assert.ok(loop.turns() > before, 'the index was encoded in one turn of the event loop');
+        const between = loop.turns();
         decoded = await decodeIndexAsync(encoded, codec, 'test index');
-        assert.ok(turns > between, 'the index was decoded in one turn of the event loop');
+        assert.ok(loop.turns() > between, 'the index was decoded in one turn of the event loop');
       } finally {
-        running = false;
+        loop.stop();
       }
       assert.deepEqual(decoded, decodeIndex(encoded, codec, 'test index'));
       assert.deepEqual(decoded, decodeIndex(encodeIndex(packs, codec), codec, 'test index'));

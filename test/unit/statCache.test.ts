@@ -16,6 +16,7 @@ import {
   openRepo,
   snapshotterFor,
   spyPort,
+  turnCounter,
   useTempDirs,
   writeTree,
 } from './helpers/fixtures';
@@ -145,20 +146,14 @@ describe('StatCache', () => {
       recorder.finish(`d${d}`, tree(d), { files: 1, dirs: 0, symlinks: 0, bytes: d }, 1);
     }
     const saved = built.encode();
-    let turns = 0;
-    let running = true;
-    const spin = () => {
-      turns++;
-      if (running) setImmediate(spin);
-    };
-    setImmediate(spin);
+    const loop = turnCounter();
     let decoded: StatCache;
     try {
       decoded = await StatCache.decodeAsync(saved, fingerprint, 2_000);
     } finally {
-      running = false;
+      loop.stop();
     }
-    assert.ok(turns >= 2, `${turns} turn(s) of the event loop while 60,000 folders were decoded`);
+    assert.ok(loop.turns() >= 2, `${loop.turns()} turn(s) of the event loop while 60,000 folders were decoded`);
     const whole = StatCache.decode(saved, fingerprint, 2_000);
     for (const d of [0, 777, 59_999]) {
       assert.equal(decoded.previousDir(`d${d}`)?.tree, tree(d));

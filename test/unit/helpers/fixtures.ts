@@ -580,3 +580,18 @@ export function listAll(root: string): string[] {
   walk(root, '');
   return out;
 }
+
+/**
+ * Counts turns of the event loop (a setImmediate that arms itself again) until `stop`: work that never lets
+ * the loop turn leaves `turns()` where it was.
+ */
+export function turnCounter(): { turns: () => number; stop: () => void } {
+  let turns = 0;
+  let running = true;
+  const spin = () => {
+    turns++;
+    if (running) setImmediate(spin);
+  };
+  setImmediate(spin);
+  return { turns: () => turns, stop: () => (running = false) };
+}
