@@ -12,7 +12,7 @@ import type { BlobWriter, Repository } from '../repository/repository';
 export type ReadOutcome = { ok: true; content: string[]; size: number; stat: FileSig } | { ok: false; reason: string };
 
 const TRIES = 3;
-const READ_PIECE = 1024 * 1024;
+const READ_PIECE = 128 * 1024;
 /** Below this size a synchronous read is cheaper than the four promise round trips of readFile. */
 const SYNC_READ_BELOW = 256 * 1024;
 
