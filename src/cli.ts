@@ -2,6 +2,7 @@
 // codes (0 done, 1 error with one sentence on stderr, 2 usage), so they stay stable.
 
 import { BackupError } from './core/errors';
+import { deflateOnEveryCore } from './core/repository/compression';
 import type { Io } from './cli/context';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError } from './cli/context';
 import { closeOpened } from './cli/remote';
@@ -136,6 +137,8 @@ if (require.main === module) {
   // Snapshot and restore keep many small file operations in flight; libuv's default of 4 threads queues
   // them. Must be set before the first asynchronous file operation creates the pool.
   process.env.UV_THREADPOOL_SIZE ??= '8';
+  // No editor shares this process's event loop: compression may take every core.
+  deflateOnEveryCore();
   const controller = new AbortController();
   let interrupted = false;
   process.on('SIGINT', () => {

@@ -3,7 +3,9 @@
 // so we do not spend time compressing what will not compress.
 
 import { createDeflateRaw, deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
+import { Limiter } from '../limiter';
 
 const deflateRawAsync = promisify(deflateRaw);
 
@@ -18,6 +20,38 @@ const SAMPLE_SIZE = 16 * 1024;
 const WORTH = 0.95;
 /** Above this size, compress on the libuv thread pool so two cores hash and compress at once. */
 const ASYNC_FROM = 16 * 1024;
+/**
+ * Deflates on the thread pool at once. In a shared process (the editor's extension host) one core is left
+ * to the event loop: with a deflate on each of two cores the loop waited for a CPU, and a first snapshot
+ * of 10,000 files held the host 20-34 ms two to seven times a run, none of it our own code (#16). That
+ * costs the editor's first snapshot time on a 2-core machine; a process with no loop to keep (the CLI)
+ * lifts it with `deflateOnEveryCore`.
+ */
+export const SHARED_PROCESS_DEFLATES = Math.max(1, availableParallelism() - 1);
+let deflates: Limiter | undefined = new Limiter(SHARED_PROCESS_DEFLATES);
+let inFlight = 0;
+
+/**
+ * For a process whose event loop waits on nobody (the CLI): deflate on as many threads as the pool has.
+ * `false` puts the shared-process bound back.
+ */
+export function deflateOnEveryCore(on = true): void {
+  deflates = on ? undefined : new Limiter(SHARED_PROCESS_DEFLATES);
+}
+
+/** Deflates running on the thread pool now (what the bound above limits). */
+export function deflatesInFlight(): number {
+  return inFlight;
+}
+
+async function deflateOnPool(raw: Buffer): Promise<Buffer> {
+  inFlight++;
+  try {
+    return await deflateRawAsync(raw, { level: LEVEL });
+  } finally {
+    inFlight--;
+  }
+}
 
 export interface Packed {
   data: Buffer;
@@ -35,7 +69,9 @@ export async function compress(raw: Buffer): Promise<Packed> {
     if (!worthIt(sample.length, deflateRawSync(sample, { level: 1 }).length)) return { data: raw, compressed: false };
   }
   const packed =
-    raw.length >= ASYNC_FROM ? await deflateRawAsync(raw, { level: LEVEL }) : deflateRawSync(raw, { level: LEVEL });
+    raw.length >= ASYNC_FROM
+      ? await (deflates ? deflates.run(() => deflateOnPool(raw)) : deflateOnPool(raw))
+      : deflateRawSync(raw, { level: LEVEL });
   return worthIt(raw.length, packed.length) ? { data: packed, compressed: true } : { data: raw, compressed: false };
 }
 
