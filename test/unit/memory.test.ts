@@ -12,6 +12,8 @@ import { ENTRY_SIZE } from '../../src/core/repository/pack';
 import { PlainCodec } from '../../src/core/repository/codec';
 import { decodeIndex, decodeIndexAsync, encodeIndex, encodeIndexAsync } from '../../src/core/repository/indexFile';
 import { TREE_CACHE_ENTRIES } from '../../src/core/repository/repository';
+import { setTurnBudget } from '../../src/core/eventLoop';
+import type { PackEntry } from '../../src/core/repository/pack';
 import type { TreeEntry } from '../../src/core/repository/tree';
 import { Restorer } from '../../src/core/restore/restorer';
 import { restoreNow } from '../../src/core/restore/restoreJob';
@@ -354,5 +356,34 @@ describe('prune reads and writes the whole index off the event loop (#16)', () =
       assert.deepEqual(decoded, decodeIndex(encodeIndex(packs, codec), codec, 'test index'));
       assert.equal(decoded[2].entries[29_999].id, id(2_029_999, 'prune'));
     }
+  });
+
+  it('lets the loop turn inside one pack of 100,000 entries (prune held the host 40-50 ms a pack of small files)', async () => {
+    // A pack of small files lists 100,000 blobs: turns only between packs left one block per pack. The
+    // entries note the turn in which each is read, so the count is of entries laid out per turn, not time.
+    const loop = turnCounter();
+    const listed = entries(9, 100_000);
+    const perTurn = new Map<number, number>();
+    const watched = Object.assign(Object.create(Array.prototype) as PackEntry[], {
+      length: listed.length,
+      *[Symbol.iterator]() {
+        for (const entry of listed) {
+          perTurn.set(loop.turns(), (perTurn.get(loop.turns()) ?? 0) + 1);
+          yield entry;
+        }
+      },
+    });
+    const restore = setTurnBudget(0);
+    let decoded: Awaited<ReturnType<typeof decodeIndexAsync>>;
+    try {
+      const encoded = await encodeIndexAsync([{ packId: id(9, 'one-big-pack'), entries: watched }], new PlainCodec());
+      decoded = await decodeIndexAsync(encoded, new PlainCodec(), 'test index');
+    } finally {
+      loop.stop();
+      restore();
+    }
+    const most = Math.max(...perTurn.values());
+    assert.ok(most <= 1024, `${most} of one pack's entries were laid out in one turn of the event loop`);
+    assert.deepEqual(decoded, [{ packId: id(9, 'one-big-pack'), entries: listed }]);
   });
 });

@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import { createInflateRaw, deflateRaw, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
 import { promisify } from 'node:util';
-import { yieldIfBusy } from '../eventLoop';
+import { yieldEvery, yieldIfBusy } from '../eventLoop';
 import { BackupError } from '../errors';
 import type { ObjectCodec } from './codec';
 import type { PackEntry } from './pack';
@@ -51,24 +51,32 @@ function layOutIndex(packs: readonly IndexedPack[], turns = false): Buffer | Pro
   MAGIC.copy(out, 0);
   out.writeUInt32LE(packs.length, 4);
   let at = 8;
-  const writePack = (pack: IndexedPack): void => {
+  const writePackHead = (pack: IndexedPack): void => {
     out.write(pack.packId, at, 32, 'hex');
     out.writeUInt32LE(pack.entries.length, at + 32);
     at += 36;
-    for (const entry of pack.entries) {
-      writeEntry(out, at, entry);
-      at += ENTRY_SIZE;
-    }
   };
   if (!turns) {
-    for (const pack of packs) writePack(pack);
+    for (const pack of packs) {
+      writePackHead(pack);
+      for (const entry of pack.entries) {
+        writeEntry(out, at, entry);
+        at += ENTRY_SIZE;
+      }
+    }
     return out;
   }
+  // With turns between entries too: one pack of small files lists 100,000 of them (40-50 ms in one go).
   return (async () => {
+    let n = 0;
     for (const pack of packs) {
-      const turn = yieldIfBusy();
-      if (turn) await turn;
-      writePack(pack);
+      writePackHead(pack);
+      for (const entry of pack.entries) {
+        writeEntry(out, at, entry);
+        at += ENTRY_SIZE;
+        const turn = yieldEvery(++n);
+        if (turn) await turn;
+      }
     }
     return out;
   })();
@@ -119,7 +127,7 @@ export function walkIndex(
   while (!steps.next().done);
 }
 
-/** walkIndex in steps of at most 4,096 entries (the generator yields between them). */
+/** walkIndex in steps of at most 1,024 entries (the generator yields between them; 4,096 took 10-20 ms). */
 function* indexSteps(
   data: Buffer,
   what: string,
@@ -140,7 +148,7 @@ function* indexSteps(
       if (type > 1) throw damaged(`names an unknown blob type ${type}`);
       onEntry(at);
       at += ENTRY_SIZE;
-      if ((i & 4095) === 4095) yield;
+      if ((i & 1023) === 1023) yield;
     }
     yield;
   }

@@ -3,7 +3,7 @@
 // before any old index or pack goes, so a crash at any instant leaves every snapshot restorable.
 
 import { BackupError, isBackupError } from '../errors';
-import { yieldIfBusy } from '../eventLoop';
+import { yieldEvery, yieldIfBusy } from '../eventLoop';
 import { formatBytes, plural } from '../format';
 import { PACK_SIZE } from '../repository/blobWriter';
 import type { IndexedPack } from '../repository/indexFile';
@@ -215,7 +215,12 @@ async function readIndexFiles(repo: PruneRepo): Promise<IndexState> {
         if (turn) await turn;
         let entries = packs.get(pack.packId);
         if (!entries) packs.set(pack.packId, (entries = new Map()));
-        for (const entry of pack.entries) if (!entries.has(entry.id)) entries.set(entry.id, entry);
+        let n = 0;
+        for (const entry of pack.entries) {
+          if (!entries.has(entry.id)) entries.set(entry.id, entry);
+          const inner = yieldEvery(++n);
+          if (inner) await inner;
+        }
       }
     }
     if (!vanished) return { keys, packs };
@@ -227,9 +232,12 @@ function packIdOf(key: string): string {
 }
 
 /** Bytes of the pack's live blobs: whole units for blobs of their own, a share of a bundle by plaintext size. */
-function liveBytes(entries: Iterable<PackEntry>, live: ReadonlySet<string>): number {
+async function liveBytes(entries: Iterable<PackEntry>, live: ReadonlySet<string>): Promise<number> {
   const units = new Map<number, { length: number; raw: number; liveRaw: number; bundled: boolean }>();
+  let n = 0;
   for (const e of entries) {
+    const turn = yieldEvery(++n);
+    if (turn) await turn;
     let unit = units.get(e.offset);
     if (!unit) units.set(e.offset, (unit = { length: e.length, raw: 0, liveRaw: 0, bundled: e.inner !== undefined }));
     unit.raw += e.rawLength;
@@ -342,10 +350,16 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
   for (const [packId, entries] of index.packs) {
     const turn = yieldIfBusy();
     if (turn) await turn;
-    for (const id of entries.keys()) indexedIds.add(id);
+    let anyLive = false;
+    let n = 0;
+    for (const id of entries.keys()) {
+      indexedIds.add(id);
+      if (!anyLive && live.has(id)) anyLive = true;
+      const inner = yieldEvery(++n);
+      if (inner) await inner;
+    }
     if (!onDisk.has(packId)) continue;
-    const all = [...entries.values()];
-    if (!all.some((e) => live.has(e.id))) {
+    if (!anyLive) {
       fate.set(packId, 'delete');
       continue;
     }
@@ -355,7 +369,7 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
       fate.set(packId, 'keep'); // not shaped like a pack: leave it for verify, take nothing from it
       continue;
     }
-    const unused = Math.max(0, size - trailer - liveBytes(all, live));
+    const unused = Math.max(0, size - trailer - (await liveBytes(entries.values(), live)));
     fate.set(packId, unused > REPACK_SHARE * size || (size < SMALL_PACK && unused > 0) ? 'rewrite' : 'keep');
   }
 
@@ -368,7 +382,10 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
     if (fate.get(packId) !== 'keep') continue;
     const turn = yieldIfBusy();
     if (turn) await turn;
+    let n = 0;
     for (const entry of entries.values()) {
+      const inner = yieldEvery(++n);
+      if (inner) await inner;
       if (!live.has(entry.id) || placed.has(entry.id)) continue;
       placed.add(entry.id);
       let list = kept.get(packId);
@@ -380,7 +397,10 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
     if (fate.get(packId) !== 'rewrite') continue;
     const turn = yieldIfBusy();
     if (turn) await turn;
+    let n = 0;
     for (const entry of entries.values()) {
+      const inner = yieldEvery(++n);
+      if (inner) await inner;
       if (!live.has(entry.id) || placed.has(entry.id)) continue;
       placed.add(entry.id);
       toCopy.push({ ...entry, packId });
@@ -437,7 +457,8 @@ async function pruneLocked(repo: PruneRepo, options: PruneOptions, dryRun: boole
   );
 
   if (dryRun) {
-    const copied = sum(rewritten.map((packId) => liveBytes(index.packs.get(packId)?.values() ?? [], live)));
+    let copied = 0;
+    for (const packId of rewritten) copied += await liveBytes(index.packs.get(packId)?.values() ?? [], live);
     const newPackBytes = toCopy.length ? copied + toCopy.length * ENTRY_SIZE + TRAILER_TAIL : 0;
     const placeholder = toCopy.length ? [{ packId: '0'.repeat(64), entries: toCopy }] : [];
     const newIndexBytes = await repo.files.indexBytes([...keptPacks(), ...placeholder, ...unheldPacks()]);
