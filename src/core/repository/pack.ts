@@ -82,11 +82,16 @@ export function packTrailer(entries: readonly PackEntry[], codec: ObjectCodec): 
 
 /** The trailer for a header already in its binary layout (ENTRY_SIZE bytes an entry, in pack order). */
 export function packTrailerOf(header: Buffer, codec: ObjectCodec): Buffer {
+  return Buffer.concat(packTrailerParts(header, codec));
+}
+
+/** The trailer as its two parts (sealed header, then length and magic), for a writer that need not join them. */
+export function packTrailerParts(header: Buffer, codec: ObjectCodec): [Buffer, Buffer] {
   const sealed = codec.seal(header);
   const tail = Buffer.alloc(8);
   tail.writeUInt32LE(sealed.length, 0);
   MAGIC.copy(tail, 4);
-  return Buffer.concat([sealed, tail]);
+  return [sealed, tail];
 }
 
 /** Reads the entries of a whole pack from its trailer; throws OBJECT_DAMAGED on anything malformed. */

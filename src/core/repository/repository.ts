@@ -24,7 +24,7 @@ export type { OpenOptions } from './openStore';
 import { addIndexFile, openDeflated, saveDeflated } from './storedPieces';
 import type { DeflatedWriter } from './storedPieces';
 export type { DeflatedWriter } from './storedPieces';
-import { MemoryIndex } from './memoryIndex';
+import { INDEX_PIECE, MemoryIndex } from './memoryIndex';
 import type { IndexLocation } from './memoryIndex';
 export type { IndexLocation } from './memoryIndex';
 import { packKey } from './pack';
@@ -203,7 +203,7 @@ export class Repository {
     if (replaced.length < threshold) return false;
     const { key } = await this.saveDeflated(
       'index',
-      this.index.rawPieces(1 << 20, true),
+      this.index.rawPieces(INDEX_PIECE, true),
       (sha256) => `index/${sha256}`,
     );
     this.loadedIndexFiles.add(key);
