@@ -354,6 +354,48 @@ describe('a restore lets the event loop turn (#16)', () => {
 
 // #16: prune held the editor's host 772 ms at 200,000 blobs: it inflated, walked, laid out and deflated the
 // whole index synchronously (and verify inflated the stat cache so, 80 ms).
+describe('a restore writes on the thread pool while the kernel holds synchronous writes (#16)', () => {
+  const temp = useTempDirs();
+
+  it('after a create the kernel held, the next small files go through the thread pool, then synchronous again (restore after gigabytes of writes held the host 20-50 ms a thousand times)', async function () {
+    this.timeout(120_000);
+    const repo = await openRepo(temp.fresh('store'));
+    const snapshot = await forgeWide(repo, 6, 100);
+    // The clock is the test's: frozen, except that the 50th synchronous create takes 6 ms, as one does behind
+    // writeback. No real stall on a loaded machine can then move the counts.
+    const realNow = performance.now;
+    let clock = 0;
+    let creates = 0;
+    const port = spyPort({
+      writeNewFileSync: (base, ...args) => {
+        if (++creates === 50) clock += 6;
+        return base.writeNewFileSync(...args);
+      },
+    });
+    const target = temp.fresh('target');
+    performance.now = () => clock;
+    let files: number;
+    try {
+      files = (await new Restorer(repo, { fs: port }).restore(snapshot, { target })).files;
+    } finally {
+      performance.now = realNow;
+    }
+    assert.equal(files, 600);
+    const onPool = port.callsUnder(target, 'open').length;
+    const synchronous = port.callsUnder(target, 'writeNewFileSync').length;
+    assert.equal(onPool + synchronous, 600, 'every file was written one way or the other');
+    // Writers already past the choice (16 run at once) finish synchronously; then 256 go to the pool.
+    assert.ok(onPool >= 200 && onPool <= 256, `${onPool} files were written on the thread pool after the stall`);
+    assert.ok(synchronous >= 344, `${synchronous} synchronous creates: after the stall, writing went back to them`);
+    for (const [f, i] of [
+      [0, 0],
+      [3, 57],
+      [5, 99],
+    ])
+      assert.equal(fs.readFileSync(path.join(target, `d${f}`, `f${i}.txt`), 'utf8'), `folder ${f} file ${i}\n`);
+  });
+});
+
 describe('prune reads and writes the whole index off the event loop (#16)', () => {
   const temp = useTempDirs();
   const entries = (pack: number, count: number) =>

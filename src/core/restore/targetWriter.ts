@@ -17,6 +17,14 @@ import { RESTORED_MODE_BITS, safeJoin } from '../repository/safePath';
 
 /** Files up to this size are restored with synchronous writes; larger ones stream chunk by chunk. */
 const SYNC_WRITE_UP_TO = 4 * 1024 * 1024;
+/**
+ * A small file's synchronous create, write, chmod and rename that took longer than this waited in the kernel
+ * (writeback of what was written before throttles new writes): the next STALLED_FILES small files are then
+ * written on the thread pool, as big ones are. Restoring 200,000 files after gigabytes of writes held the
+ * editor's loop over 20 ms a thousand times with every create synchronous (#16).
+ */
+const STALL_MS = 4;
+const STALLED_FILES = 256;
 
 /** What writing a target needs of the store: its blobs, and what content ids are made of (to compare a file on disk). */
 export type TargetRepo = Pick<Repository, 'loadBlob' | 'config' | 'codec'>;
@@ -28,6 +36,8 @@ export class TargetWriter {
   private readonly swept = new Map<string, Promise<unknown>>();
   /** Folders being made right now, so parallel writes into one new folder make it once. */
   private readonly making = new Map<string, Promise<void>>();
+  /** Small files still to write on the thread pool since the kernel last held a synchronous one (STALL_MS). */
+  private offLoop = 0;
 
   /** `fs` is the target's file system (the workspace's), not the store's. */
   constructor(
@@ -141,7 +151,8 @@ export class TargetWriter {
     const abs = safeJoin(this.target, parts);
     await this.assertRealParents(parts);
     const temp = await this.tempFor(abs);
-    if (entry.size <= SYNC_WRITE_UP_TO) {
+    if (entry.size <= SYNC_WRITE_UP_TO && this.offLoop > 0) this.offLoop--;
+    else if (entry.size <= SYNC_WRITE_UP_TO) {
       // Small files: gather the content, then create, chmod and rename synchronously (see FsPort). Blobs of
       // a cached unit come back without a turn of the event loop, so 16 writers could chain hundreds of
       // synchronous creates in one turn (the editor's host held 50-180 ms): let it turn now and then.
@@ -158,8 +169,10 @@ export class TargetWriter {
         );
       }
       try {
+        const started = performance.now();
         port.writeNewFileSync(temp, chunks, 0o600, overwriting);
         port.chmodSync(temp, entry.mode & RESTORED_MODE_BITS);
+        if (performance.now() - started > STALL_MS) this.offLoop = STALLED_FILES;
         if (overwriting) await this.clearEmptyDir(abs);
         port.renameSync(temp, abs);
       } catch (error) {
