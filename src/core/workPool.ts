@@ -4,6 +4,8 @@
 // Invariant: at most `workers` tasks run at once; a batch settles once all its tasks have run, or at its
 // first failure (its tasks not yet started are then dropped).
 
+import { yieldIfBusy } from './eventLoop';
+
 interface Batch {
   count: number;
   next: number;
@@ -59,6 +61,11 @@ export class WorkPool {
   private async work(): Promise<void> {
     try {
       for (;;) {
+        // A task that ends on microtasks alone (a small file read synchronously, its blob bundled) lets the
+        // next start in the same turn: reads the page cache had dropped, 2-4 ms each, chained into blocks of
+        // 50-110 ms at a cold first snapshot of 200,000 files (#16).
+        const turn = yieldIfBusy();
+        if (turn) await turn;
         const batch = this.queue[0];
         if (!batch) return;
         const index = batch.next++;

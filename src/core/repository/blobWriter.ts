@@ -20,8 +20,8 @@ import type { TreeEntry } from './tree';
 
 /** Target size of a pack: big enough that a first snapshot writes few files, small enough to rewrite in prune. */
 export const PACK_SIZE = 16 * 1024 * 1024;
-/** Pack entries written into a trailer between two chances for the loop to turn (about 1 ms of work). */
-const TRAILER_SLICE = 4096;
+/** Pack entries written into a trailer between two chances for the loop to turn (well under 1 ms of work). */
+const TRAILER_SLICE = 1024;
 /** Trailer bytes hashed between two chances for the loop to turn. */
 const HASH_SLICE = 512 * 1024;
 const MAX_PACKS_IN_FLIGHT = 1;
