@@ -3,6 +3,7 @@
 
 import { BackupError } from './core/errors';
 import { deflateOnEveryCore } from './core/repository/compression';
+import { setLoopShared } from './core/eventLoop';
 import type { Io } from './cli/context';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError } from './cli/context';
 import { closeOpened } from './cli/remote';
@@ -137,8 +138,10 @@ if (require.main === module) {
   // Snapshot and restore keep many small file operations in flight; libuv's default of 4 threads queues
   // them. Must be set before the first asynchronous file operation creates the pool.
   process.env.UV_THREADPOOL_SIZE ??= '8';
-  // No editor shares this process's event loop: compression may take every core.
+  // No editor shares this process's event loop: compression may take every core, and cold files are read
+  // synchronously (the fastest way when nothing else waits on the loop).
   deflateOnEveryCore();
+  setLoopShared(false);
   const controller = new AbortController();
   let interrupted = false;
   process.on('SIGINT', () => {

@@ -55,3 +55,17 @@ export function setTurnBudget(ms: number): () => void {
     budgetMs = before;
   };
 }
+
+let shared = true;
+
+/**
+ * Whether other work waits on this process's event loop (the editor's extension host: every extension).
+ * The CLI says no (`setLoopShared(false)`): it then keeps the fastest path even where that holds the loop.
+ */
+export function loopShared(): boolean {
+  return shared;
+}
+
+export function setLoopShared(value: boolean): void {
+  shared = value;
+}

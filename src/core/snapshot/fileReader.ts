@@ -3,6 +3,7 @@
 // read; if it changed in between, it is read again, and after a few tries it is reported, never stored torn.
 
 import { errnoCode, isBackupError } from '../errors';
+import { loopShared } from '../eventLoop';
 import type { FileSig } from '../scan/scanner';
 import { isRegularFile, sigOf } from '../scan/scanner';
 import type { FsPort } from '../storage/fsPort';
@@ -30,7 +31,9 @@ let warmInARow = 0;
 
 /** Whether a small file is read synchronously now (not while reads are going to the disk). */
 function readSyncNow(size: number): boolean {
-  return size < SYNC_READ_BELOW && !cold;
+  // A process whose loop waits on nobody (the CLI) reads small files synchronously, cold or not: on the
+  // pool they cost four round trips each, and a CLI first snapshot of 200,000 files took 2-3 times as long.
+  return size < SYNC_READ_BELOW && (!cold || !loopShared());
 }
 
 /** Notes how long a whole-file read took, synchronous or not (see COLD_READ_MS). */
