@@ -96,7 +96,9 @@ describe('reading files the page cache has dropped', () => {
     // 32 quick reads on the pool bring synchronous reads back; up to 7 more were already started by the
     // other workers (8 read at once).
     assert.ok(poolAfter >= 32 && poolAfter <= 39, `${poolAfter} files were read on the pool after the slow read`);
-    assert.ok(syncAfter >= 300, `${syncAfter} files were read synchronously once reads were quick again`);
+    // A slow read in an earlier test may leave reads on the pool at the start (until 32 quick ones): up to 39
+    // then, 40 before the stall, up to 39 after; the rest are synchronous again.
+    assert.ok(syncAfter >= 270, `${syncAfter} files were read synchronously once reads were quick again`);
     const back = await snapshotterFor(repo, ws).snapshot();
     assert.equal(back.created, false, 'every file was stored as it is');
   });
