@@ -108,6 +108,27 @@ export function encodeSnapshot(record: SnapshotRecord): Buffer {
   return Buffer.from(JSON.stringify({ ...rest, checksum: checksumOf(body) }), 'utf8');
 }
 
+/** Every field a record has ever carried, checksum aside (see SnapshotRecord). */
+const RECORD_FIELDS = new Set([
+  'v',
+  'id',
+  'time',
+  'workspace',
+  'host',
+  'trigger',
+  'label',
+  'autoLabel',
+  'pinned',
+  'parent',
+  'tree',
+  'stats',
+  'skipped',
+  'git',
+  'paths',
+  'rules',
+  'tool',
+]);
+
 export function decodeSnapshot(data: Buffer, what: string): SnapshotRecord {
   const damaged = (why: string) => new BackupError('OBJECT_DAMAGED', `${what} ${why}; it is damaged.`, { what });
   let parsed: unknown;
@@ -119,6 +140,11 @@ export function decodeSnapshot(data: Buffer, what: string): SnapshotRecord {
   }
   if (!isRecord(parsed) || parsed.v !== 1) throw damaged('is not a valid snapshot record');
   const { checksum, ...r } = parsed;
+  // A record without a checksum is an older one, whose fields are all known: a field we never write is the
+  // checksum's own name with a flipped byte ("chec{sum"), which would otherwise pass for an older record.
+  if (checksum === undefined && Object.keys(r).some((key) => !RECORD_FIELDS.has(key))) {
+    throw damaged('has a field no record carries (a damaged checksum?)');
+  }
   if (checksum !== undefined) {
     // The stored bytes must be exactly what we write: then any changed byte changes the body or the sum.
     if (typeof checksum !== 'string' || checksumOf(JSON.stringify(r)) !== checksum || JSON.stringify(parsed) !== text) {
