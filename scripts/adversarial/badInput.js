@@ -7,6 +7,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const { indexedEntries } = require('./forge');
 const h = require('./harness');
 
 const COMMANDS = [
@@ -74,8 +75,10 @@ async function run({ loop, rand, scale, scratch }) {
   ];
   for (const r of setup) if (!loop.expect(h.successProblem(r), 'setup', r)) return;
   const wsDigest = h.digestTree(ws);
-  const storeDigest = () => h.digestTree(S, { skip: (rel) => /^(locks|meta|cache)(\/|$)/.test(rel) });
+  // Index files are compared by what they say: a prune (a valid command among the random ones) merges them.
+  const storeDigest = () => h.digestTree(S, { skip: (rel) => /^(locks|meta|cache|index)(\/|$)/.test(rel) });
   const before = storeDigest();
+  const indexedBefore = indexedEntries(S);
   const long = path.join(scratch, 'x'.repeat(5000));
 
   // [args, expected exit codes, what the sentence must mention, env, paths that must not exist afterwards]
@@ -281,6 +284,13 @@ async function run({ loop, rand, scale, scratch }) {
   const after = storeDigest();
   for (const [rel, d] of before)
     loop.check(after.get(rel) === d, 'the store keeps every object it had', `${rel} changed or vanished`);
+  const indexedAfter = indexedEntries(S);
+  const unnamed = [...indexedBefore].filter((entry) => !indexedAfter.has(entry));
+  loop.check(
+    unnamed.length === 0 && indexedBefore.size > 0,
+    'the index still names every object it named',
+    `${unnamed.length} of ${indexedBefore.size} index entries gone, as "${unnamed[0]}"`,
+  );
   const verify = await h.cli(['verify', '--read-data', '--repo', S]);
   loop.expect(h.successProblem(verify), 'the store verifies after the bad input', verify);
   const first = JSON.parse((await h.cli(['list', '--repo', S, '--json'])).stdout || '[]').find(
