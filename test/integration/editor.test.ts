@@ -21,6 +21,7 @@ import {
   closeAllEditors,
   read,
   snapshotRows,
+  typeUnsaved,
   until,
   write,
 } from './helpers/api';
@@ -105,7 +106,7 @@ if (workspaceMode() === 'single-folder') {
       const uri = vscode.Uri.joinPath(folder.uri, 'src/index.js');
       const doc = await vscode.workspace.openTextDocument(uri);
       const editor = await vscode.window.showTextDocument(doc);
-      await editor.edit((e) => e.insert(new vscode.Position(0, 0), '// edited in the editor\n'));
+      await typeUnsaved(editor, '// edited in the editor\n');
       await saveAndFlush(a, doc);
       const saved = await latest();
       assert.equal(saved.trigger, 'save');
@@ -242,7 +243,7 @@ if (workspaceMode() === 'single-folder') {
       const uri = vscode.Uri.joinPath(folder.uri, 'src/lib/math.js');
       const doc = await vscode.workspace.openTextDocument(uri);
       const editor = await vscode.window.showTextDocument(doc);
-      await editor.edit((e) => e.insert(new vscode.Position(0, 0), '// UNSAVED WORK\n'));
+      await typeUnsaved(editor, '// UNSAVED WORK\n');
       assert.equal(doc.isDirty, true);
       const onDisk = read(folder, 'src/lib/math.js');
       // Restore math.js from the first snapshot (same as disk), so the only difference is the unsaved buffer.
@@ -275,7 +276,7 @@ if (workspaceMode() === 'single-folder') {
       // The newest version is what the disk holds: the only difference is the editor's unsaved text.
       const doc = await vscode.workspace.openTextDocument(uri);
       const editor = await vscode.window.showTextDocument(doc);
-      await editor.edit((e) => e.insert(new vscode.Position(0, 0), '// UNSAVED, SAME FILE ON DISK\n'));
+      await typeUnsaved(editor, '// UNSAVED, SAME FILE ON DISK\n');
       assert.equal(doc.isDirty, true);
       const shown = prompter.previews.length;
       await vscode.commands.executeCommand('backup.restoreFile', versions[0]);

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { ProjectBackupApi } from '../../src/extension';
 import type { Node } from '../../src/vscode/views/nodes';
-import { ScriptedPrompter, api, saveAndFlush } from './helpers/api';
+import { ScriptedPrompter, api, saveAndFlush, typeUnsaved } from './helpers/api';
 import { workspaceFolders, workspaceMode } from './helpers/environment';
 
 if (workspaceMode() === 'multi-root') {
@@ -40,7 +40,7 @@ if (workspaceMode() === 'multi-root') {
       const uri = vscode.Uri.joinPath(library.uri, 'lib/strings.js');
       const doc = await vscode.workspace.openTextDocument(uri);
       const editor = await vscode.window.showTextDocument(doc);
-      await editor.edit((e) => e.insert(new vscode.Position(0, 0), '// library edit\n'));
+      await typeUnsaved(editor, '// library edit\n');
       await saveAndFlush(a, doc);
       const theirs = await a.service.snapshots(library, true);
       assert.equal(theirs.length, 2);

@@ -123,6 +123,28 @@ export async function until<T>(
 }
 
 /**
+ * Types `text` at the top of `doc` in `editor`, unsaved, and resolves once the document holds it. First waits
+ * until the document shows what the disk holds: a file the previous test rewrote on disk is reloaded into an
+ * open document a moment later (later still on a loaded machine), and an edit made before that reload is
+ * refused (`edit` resolves false) or replaced by it, which left the document clean under load.
+ */
+export async function typeUnsaved(editor: vscode.TextEditor, text: string): Promise<void> {
+  const doc = editor.document;
+  const disk = fs.readFileSync(doc.uri.fsPath, 'utf8');
+  await until(`${path.basename(doc.uri.fsPath)} to show what the disk holds`, () =>
+    doc.isDirty || doc.getText() === disk ? true : undefined,
+  );
+  const before = doc.getText();
+  await until(`the unsaved edit of ${path.basename(doc.uri.fsPath)} to land`, async () => {
+    if (doc.isDirty && doc.getText() === text + before) return true;
+    if (doc.getText() !== before)
+      throw new Error(`${doc.uri.fsPath} changed under the test: ${doc.getText().slice(0, 80)}`);
+    await editor.edit((e) => e.insert(new vscode.Position(0, 0), text));
+    return doc.isDirty && doc.getText() === text + before ? true : undefined;
+  });
+}
+
+/**
  * Saves a document and resolves once the extension has seen the save and finished the snapshots it queued.
  * `doc.save()` can resolve before the save event reaches the extension host's listeners (seen on a loaded
  * machine), so waiting for the event first is what makes the flush cover this save. Listeners run in the
