@@ -17,14 +17,21 @@ const common = {
 };
 
 /**
- * archiver (and its stream libraries) is big and only needed to export archives: it goes into its own file,
- * dist/vendor/archiver.js, required on first use, so loading the extension does not parse it.
+ * archiver (and its stream libraries) is big and only needed to export archives: src/core/export/archiverVendor.ts
+ * (its one importer) goes into its own file, dist/vendor/archiver.js, required on first use, so loading the
+ * extension does not parse it.
  */
 const lazyArchiver = {
   name: 'lazy-archiver',
   setup(build) {
-    build.onResolve({ filter: /^archiver$/ }, () => ({ path: './vendor/archiver.js', external: true }));
+    build.onResolve({ filter: /(^|[\\/])archiverVendor$/ }, () => ({ path: './vendor/archiver.js', external: true }));
   },
+};
+
+const archiverBundle = {
+  ...common,
+  entryPoints: ['src/core/export/archiverVendor.ts'],
+  outfile: 'dist/vendor/archiver.js',
 };
 
 /**
@@ -79,7 +86,7 @@ async function main() {
           banner: { js: '#!/usr/bin/env node' },
           plugins: [lazyArchiver, lazySsh2],
         },
-        { ...common, entryPoints: ['archiver'], outfile: 'dist/vendor/archiver.js' },
+        archiverBundle,
         ssh2Bundle,
       ]
     : [
@@ -97,7 +104,7 @@ async function main() {
           banner: { js: '#!/usr/bin/env node' },
           plugins: [lazyArchiver, lazySsh2],
         },
-        { ...common, entryPoints: ['archiver'], outfile: 'dist/vendor/archiver.js' },
+        archiverBundle,
         ssh2Bundle,
       ];
   if (watch) {

@@ -92,10 +92,14 @@ interface ArchiverStream extends Transform {
 
 type ArchiverFactory = (format: 'zip' | 'tar', options: Record<string, unknown>) => ArchiverStream;
 
-/** Loaded on first export, so the extension does not load archiver at activation. */
+/** Loaded on first export (archiverVendor.ts), so the extension does not load archiver at activation. */
 async function loadArchiver(): Promise<ArchiverFactory> {
-  const loaded = (await import('archiver')) as unknown as { default: ArchiverFactory };
-  return loaded.default;
+  // require, not import(): see archiverVendor.ts. A turn between its steps, so no step holds the loop long.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const vendor = require('./archiverVendor') as typeof import('./archiverVendor');
+  const loaded = (await vendor.loadInSteps(() => new Promise<void>((resolve) => setImmediate(resolve)))) as
+    ArchiverFactory | { default: ArchiverFactory };
+  return typeof loaded === 'function' ? loaded : loaded.default;
 }
 
 /** Writes to a file handle of the port, so archive writes meet the same fault injection as the store's. */

@@ -178,7 +178,10 @@ export class SftpConnector {
   }
 
   private async connect(): Promise<Session> {
-    const { SftpClient, ssh2 } = await import('./ssh2Vendor');
+    // require, not import(): Node's ESM loader scans the 900 KB vendor file for exports first (see
+    // export/archiverVendor.ts), a block of ~100 ms in the editor's loop.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { SftpClient, ssh2 } = require('./ssh2Vendor') as typeof import('./ssh2Vendor');
     const timeoutMs = (this.options.timeoutSeconds ?? 20) * 1000;
     const auth = await this.authMethods(ssh2.utils.parseKey);
     // Our own handshake limit instead of ssh2's readyTimeout: it stands still while the user decides whether
