@@ -503,3 +503,64 @@ describe("a pack's trailer is built with turns of the loop (#16)", () => {
     assert.equal(report.ok, true, JSON.stringify(report).slice(0, 300));
   });
 });
+
+describe('an index file is read with turns of the loop (#16)', () => {
+  const temp = useTempDirs();
+
+  /** Entries added to any MemoryIndex per turn of the event loop while `work` runs, with the budget at 0. */
+  async function addedPerTurn(work: () => Promise<unknown>): Promise<Map<number, number>> {
+    const loop = turnCounter();
+    const perTurn = new Map<number, number>();
+    const original = MemoryIndex.prototype.addEntryAt;
+    MemoryIndex.prototype.addEntryAt = function (...args: Parameters<typeof original>) {
+      perTurn.set(loop.turns(), (perTurn.get(loop.turns()) ?? 0) + 1);
+      return original.apply(this, args);
+    };
+    const restore = setTurnBudget(0);
+    try {
+      await work();
+    } finally {
+      MemoryIndex.prototype.addEntryAt = original;
+      restore();
+      loop.stop();
+    }
+    return perTurn;
+  }
+
+  it('opening a store adds an index file of 20,000 blobs a step at a time (the start-up scan held the host 25 ms)', async function () {
+    this.timeout(120_000);
+    const store = temp.make('store');
+    const repo = await openRepo(store);
+    const w = repo.newWriter();
+    const ids: string[] = [];
+    for (let i = 0; i < 20_000; i++) ids.push(await w.add('data', Buffer.from(`indexed blob ${i}\n`)));
+    await w.finish();
+    assert.equal(fs.readdirSync(path.join(store, 'index')).length, 1, 'one index file');
+
+    let reopened: Awaited<ReturnType<typeof openRepo>> | undefined;
+    const perTurn = await addedPerTurn(async () => (reopened = await openRepo(store)));
+    assert.equal(
+      [...perTurn.values()].reduce((a, b) => a + b, 0),
+      20_000,
+      'every entry is added',
+    );
+    const most = Math.max(...perTurn.values());
+    assert.ok(most <= 1024, `${most} entries of the index file were added in one turn of the event loop`);
+    for (const i of [0, 19_999]) assert.equal((await reopened!.loadBlob(ids[i])).toString(), `indexed blob ${i}\n`);
+  });
+
+  it('verify walks an index file of 20,000 blobs a step at a time (verify held the host 32-36 ms)', async function () {
+    this.timeout(120_000);
+    const store = temp.make('store');
+    const repo = await openRepo(store);
+    const w = repo.newWriter();
+    for (let i = 0; i < 20_000; i++) await w.add('data', Buffer.from(`verified blob ${i}\n`));
+    await w.finish();
+    let ok = false;
+    const perTurn = await addedPerTurn(async () => (ok = (await verifyRepository(repo)).ok));
+    assert.equal(ok, true);
+    assert.ok([...perTurn.values()].reduce((a, b) => a + b, 0) >= 20_000, 'verify read every entry');
+    const most = Math.max(...perTurn.values());
+    assert.ok(most <= 1024, `${most} entries of the index file were read in one turn of the event loop`);
+  });
+});

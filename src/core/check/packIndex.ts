@@ -3,7 +3,7 @@
 // is checked. A damaged index file is refused whole, so its blobs count as missing where they are needed.
 
 import type { ObjectCodec } from '../repository/codec';
-import { openIndex, walkIndex, walkIndexPieces } from '../repository/indexFile';
+import { openIndexAsync, walkIndexInTurns, walkIndexPieces } from '../repository/indexFile';
 import type { IndexLocation } from '../repository/memoryIndex';
 import { MemoryIndex } from '../repository/memoryIndex';
 import type { PackEntry } from '../repository/pack';
@@ -16,10 +16,11 @@ export class PackIndex {
   constructor(private readonly codec: ObjectCodec) {}
 
   /** Adds the index file stored at `key`. Throws OBJECT_DAMAGED, having added nothing, when it is damaged. */
-  add(key: string, sealed: Buffer): void {
+  async add(key: string, sealed: Buffer): Promise<void> {
     const what = `Index file ${key}`;
     const slices: Array<[string, Buffer]> = [];
-    const data = openIndex(sealed, this.codec, what);
+    // Inflated on the thread pool and walked in turns: verify runs in the editor's host too (#16).
+    const data = await openIndexAsync(sealed, this.codec, what);
     // Walk once to validate and find each pack's run of entries; only a whole, valid file is used.
     let pack = '';
     let first = -1;
@@ -28,7 +29,7 @@ export class PackIndex {
       if (first >= 0) slices.push([pack, data.subarray(first, last + ENTRY_SIZE)]);
       first = last = -1;
     };
-    walkIndex(
+    await walkIndexInTurns(
       data,
       what,
       (packId) => {
@@ -41,7 +42,7 @@ export class PackIndex {
       },
     );
     close();
-    this.index.addIndexFile(data, what);
+    await this.index.addIndexFileInTurns(data, what);
     for (const [packId, slice] of slices) {
       let list = this.packEntries.get(packId);
       if (!list) this.packEntries.set(packId, (list = []));

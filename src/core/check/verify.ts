@@ -250,7 +250,7 @@ class Verifier {
       if (this.codec.encrypted || !backend.loadPieces) {
         const data = await backend.load(key);
         this.bytesRead += data.length;
-        this.index.add(key, data);
+        await this.index.add(key, data);
         return;
       }
       const counted = async function* (

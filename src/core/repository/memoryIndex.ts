@@ -6,7 +6,7 @@
 
 import type { BlobType, PackEntry } from './pack';
 import { ENTRY_SIZE, applyFlags, entryFlags } from './pack';
-import { INDEX_MAGIC, walkIndex } from './indexFile';
+import { INDEX_MAGIC, walkIndex, walkIndexInTurns } from './indexFile';
 
 export interface IndexLocation extends PackEntry {
   packId: string;
@@ -213,6 +213,28 @@ export class MemoryIndex {
     );
     let pack = 0;
     walkIndex(
+      data,
+      what,
+      (packId) => {
+        pack = this.packNumber(packId);
+      },
+      (at) => this.addEntryAt(pack, data, at),
+    );
+  }
+
+  /**
+   * addIndexFile with turns of the event loop (a store's index is opened in the editor's host): validated
+   * whole first, so a file damaged halfway adds nothing, then added.
+   */
+  async addIndexFileInTurns(data: Buffer, what: string): Promise<void> {
+    await walkIndexInTurns(
+      data,
+      what,
+      () => undefined,
+      () => undefined,
+    );
+    let pack = 0;
+    await walkIndexInTurns(
       data,
       what,
       (packId) => {

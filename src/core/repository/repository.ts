@@ -131,8 +131,20 @@ export class Repository {
 
   // ---- index ---------------------------------------------------------------------------------------
 
-  /** Loads index files written since the last call (by us or another process). Cheap when nothing is new. */
-  async refreshIndex(): Promise<void> {
+  /**
+   * Loads index files written since the last call (by us or another process). Cheap when nothing is new.
+   * One refresh at a time: a file is added in turns of the event loop, and a second refresh beside it could
+   * add the same file, or start the index over while the first still adds to the old one.
+   */
+  refreshIndex(): Promise<void> {
+    const run = this.refreshing.then(() => this.refreshIndexNow());
+    this.refreshing = run.catch(() => undefined);
+    return run;
+  }
+
+  private refreshing: Promise<void> = Promise.resolve();
+
+  private async refreshIndexNow(): Promise<void> {
     // A file can vanish between listing and loading when another process compacts the index; its
     // entries are then in a newer file, so list again rather than miss them.
     for (let attempt = 0; attempt < 5; attempt++) {

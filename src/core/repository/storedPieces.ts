@@ -9,11 +9,19 @@ import { createDeflateRaw } from 'node:zlib';
 import type { Backend, KeyKind } from '../storage/backend';
 import type { ObjectCodec } from './codec';
 import { deflateInto, deflatePieces } from './compression';
-import { openIndex, walkIndexPieces } from './indexFile';
+import { openIndex, openIndexAsync, walkIndexPieces } from './indexFile';
 import type { MemoryIndex } from './memoryIndex';
 
 /** Index files are read in pieces of this size. */
 const INDEX_PIECE = 1024 * 1024;
+
+/** An index file this big or bigger is inflated on the thread pool; smaller ones (on-save) at once. */
+const INFLATE_ON_POOL_FROM = 64 * 1024;
+
+/** Unseals and inflates a whole index file, on the thread pool when it is big enough to hold the loop. */
+function opened(sealed: Buffer, codec: ObjectCodec, what: string): Promise<Buffer> | Buffer {
+  return sealed.length >= INFLATE_ON_POOL_FROM ? openIndexAsync(sealed, codec, what) : openIndex(sealed, codec, what);
+}
 
 /**
  * Adds one index file to the index. A plain store's large file is read, inflated and added piece by
@@ -28,7 +36,7 @@ export async function addIndexFile(
   what: string,
 ): Promise<void> {
   if (codec.encrypted || !backend.loadPieces) {
-    index.addIndexFile(openIndex(await backend.load(key), codec, what), what);
+    await index.addIndexFileInTurns(await opened(await backend.load(key), codec, what), what);
     return;
   }
   const pieces = backend.loadPieces(key, INDEX_PIECE)[Symbol.asyncIterator]();
@@ -38,7 +46,7 @@ export async function addIndexFile(
     // The whole file in one piece (the many small files of on-save snapshots): no stream needed. The
     // reader is ended first, so its file is closed now, not when the collector gets to it.
     await pieces.return?.(undefined);
-    index.addIndexFile(openIndex(firstPiece, codec, what), what);
+    await index.addIndexFileInTurns(await opened(firstPiece, codec, what), what);
     return;
   }
   async function* all(): AsyncGenerator<Buffer> {
