@@ -52,7 +52,9 @@ const MOVED_RETRIES = 8;
 
 export class Repository {
   private index = new MemoryIndex();
-  private readonly loadedIndexFiles = new Set<string>();
+  private loadedIndexFiles = new Set<string>();
+  /** While the index is rebuilt aside: what writers registered meanwhile, added before it is swapped in. */
+  private registeredDuringRebuild: Array<[MemoryIndex, string]> | undefined;
   private readonly damagedIndexFiles = new Set<string>();
   private readonly treeCache = new Map<string, Tree>();
   private treeCacheSize = 0;
@@ -137,47 +139,66 @@ export class Repository {
    * add the same file, or start the index over while the first still adds to the old one.
    */
   refreshIndex(): Promise<void> {
-    const run = this.refreshing.then(() => this.refreshIndexNow());
-    this.refreshing = run.catch(() => undefined);
-    return run;
+    return this.queueRefresh(false);
   }
 
   private refreshing: Promise<void> = Promise.resolve();
 
-  private async refreshIndexNow(): Promise<void> {
+  private queueRefresh(rebuild: boolean): Promise<void> {
+    const run = this.refreshing.then(() => this.refreshIndexNow(rebuild));
+    this.refreshing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async refreshIndexNow(rebuild: boolean): Promise<void> {
     // A file can vanish between listing and loading when another process compacts the index; its
     // entries are then in a newer file, so list again rather than miss them.
     for (let attempt = 0; attempt < 5; attempt++) {
       let vanished = false;
       const keys = await this.backend.list('index');
       const listed = new Set(keys);
-      if ([...this.loadedIndexFiles].some((key) => !listed.has(key))) {
-        // Another process compacted or pruned the index: what we hold may name blobs that are gone, and
-        // deduplicating against them would make a snapshot point at missing data. Start over.
-        this.index = new MemoryIndex();
-        this.loadedIndexFiles.clear();
-        this.unitCache.clear();
-      }
-      for (const key of keys) {
-        if (this.loadedIndexFiles.has(key)) continue;
-        const what = `Index file ${key}`;
-        const before = this.index.size;
-        try {
-          await this.addIndexFile(key, what);
-        } catch (error) {
-          if (isBackupError(error, 'OBJECT_MISSING')) {
-            vanished = true;
+      // Another process compacted or pruned the index: what we hold may name blobs that are gone, and
+      // deduplicating against them would make a snapshot point at missing data. Start over, aside: readers
+      // keep the index they have until the new one is whole (restore's readers, seeing it empty half-way,
+      // called a blob of a deleted pack "missing from the store" instead of naming the pack).
+      const startOver = rebuild || [...this.loadedIndexFiles].some((key) => !listed.has(key));
+      rebuild = false;
+      const index = startOver ? new MemoryIndex() : this.index;
+      const loaded = startOver ? new Set<string>() : this.loadedIndexFiles;
+      if (startOver) this.registeredDuringRebuild = [];
+      try {
+        for (const key of keys) {
+          if (loaded.has(key)) continue;
+          const what = `Index file ${key}`;
+          const before = index.size;
+          try {
+            await addIndexFile(this.backend, this.codec, index, key, what);
+          } catch (error) {
+            if (isBackupError(error, 'OBJECT_MISSING')) {
+              vanished = true;
+              continue;
+            }
+            if (!isBackupError(error, 'OBJECT_DAMAGED')) throw error;
+            // One damaged index file must not make the whole store unopenable: verify reports it, and the
+            // blobs it named show up as missing where they are needed. What it added before the damage goes.
+            index.truncate(before);
+            if (!this.damagedIndexFiles.has(key)) this.options.onDamagedIndex?.(key, error);
+            this.damagedIndexFiles.add(key);
             continue;
           }
-          if (!isBackupError(error, 'OBJECT_DAMAGED')) throw error;
-          // One damaged index file must not make the whole store unopenable: verify reports it, and the
-          // blobs it named show up as missing where they are needed. What it added before the damage goes.
-          this.index.truncate(before);
-          if (!this.damagedIndexFiles.has(key)) this.options.onDamagedIndex?.(key, error);
-          this.damagedIndexFiles.add(key);
-          continue;
+          loaded.add(key);
         }
-        this.loadedIndexFiles.add(key);
+        if (startOver) {
+          for (const [written, key] of this.registeredDuringRebuild ?? []) {
+            index.addAll(written);
+            loaded.add(key);
+          }
+          this.index = index;
+          this.loadedIndexFiles = loaded;
+          this.unitCache.clear();
+        }
+      } finally {
+        if (startOver) this.registeredDuringRebuild = undefined;
       }
       if (!vanished) return;
     }
@@ -195,11 +216,6 @@ export class Repository {
     return createHash('sha256')
       .update(`${this.location}\n${parts.join('\n')}`)
       .digest('hex');
-  }
-
-  /** Adds one index file to the index, read in pieces where it can be (see storedPieces.addIndexFile). */
-  private addIndexFile(key: string, what: string): Promise<void> {
-    return addIndexFile(this.backend, this.codec, this.index, key, what);
   }
 
   /**
@@ -248,11 +264,8 @@ export class Repository {
    * Drops the loaded index and loads the store's index files again. Prune calls it once it has replaced the
    * index files, so this process never reads from a removed pack or dedups against a removed blob.
    */
-  async reloadIndex(): Promise<void> {
-    this.index = new MemoryIndex();
-    this.loadedIndexFiles.clear();
-    this.unitCache.clear();
-    await this.refreshIndex();
+  reloadIndex(): Promise<void> {
+    return this.queueRefresh(true);
   }
 
   // ---- reading ---------------------------------------------------------------------------------------
@@ -423,6 +436,7 @@ export class Repository {
     if (adopt && this.index.size === 0) this.index = written;
     else this.index.addAll(written);
     this.loadedIndexFiles.add(indexKey);
+    this.registeredDuringRebuild?.push([written, indexKey]);
   }
 
   // ---- snapshots -------------------------------------------------------------------------------------
